@@ -1,0 +1,132 @@
+// bench_trace — what tracing costs: writer events/s (encode and checksum,
+// no I/O), bytes per event on disk, reader events/s.
+//
+// The workload is the hottest path in full-virt mode: a guest printing
+// through the 16550 UART, i.e. port-I/O exits alternating between an LSR
+// poll (in 0x3fd) and a THR write (out 0x3f8), optionally each followed by
+// the device event the VMM emits. Times and durations jitter the way real
+// exits do, so delta encoding is not flattered.
+#include <benchmark/benchmark.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "ringscope/trace.h"
+
+namespace {
+
+using namespace ringscope;
+
+TraceHeader bench_header() {
+  TraceHeader h;
+  h.scenario = "bench";
+  h.mode = "full-virt";
+  h.level = "exits";
+  return h;
+}
+
+std::vector<Event> uart_workload(size_t n, bool with_device_events) {
+  std::mt19937_64 rng(1);
+  std::vector<Event> events;
+  events.reserve(n);
+  const std::string text = "Hello from ring 3! The quick brown fox jumps over the lazy dog.\n";
+  uint64_t time = 5'000'000'000ull;
+  for (size_t i = 0; events.size() < n; ++i) {
+    const bool thr = i % 2 == 1;
+    const auto c = static_cast<uint8_t>(text[(i / 2) % text.size()]);
+    Event e;
+    e.time_ns = time += 2000 + rng() % 4000;
+    e.kind = EventKind::VmExit;
+    e.source = Source::KvmExit;
+    e.reason = 30;
+    e.handled_by = HandledBy::Vmm;
+    e.rip = thr ? 0xffffffff81001234ull : 0xffffffff81001220ull;
+    e.port = thr ? 0x3f8 : 0x3fd;
+    e.size = 1;
+    e.direction = thr ? Direction::Out : Direction::In;
+    e.value = thr ? c : 0x60;
+    e.duration_ns = 1500 + rng() % 2000;
+    events.push_back(e);
+    if (with_device_events && events.size() < n) {
+      Event d;
+      d.time_ns = e.time_ns + 300 + rng() % 200;
+      d.kind = EventKind::Device;
+      d.source = Source::Vmm;
+      d.device = "uart";
+      d.reg = thr ? "THR" : "LSR";
+      d.direction = thr ? Direction::Write : Direction::Read;
+      d.size = 1;
+      d.value = e.value;
+      d.duration_ns = 40 + rng() % 60;
+      events.push_back(d);
+    }
+  }
+  return events;
+}
+
+// Emits the workload over and over into a Discard writer. Every chunk is
+// still encoded, framed and checksummed; only the write() is skipped.
+void run_writer(benchmark::State& state, bool with_device_events) {
+  auto events = uart_workload(1 << 16, with_device_events);
+  const uint64_t span = events.back().time_ns - events.front().time_ns + 1000;
+  auto w = TraceWriter::create_in_memory(bench_header(), TraceWriter::MemoryTarget::Discard);
+  size_t i = 0;
+  for (auto _ : state) {
+    w->emit(events[i]);
+    if (++i == events.size()) {
+      i = 0;
+      for (auto& e : events) e.time_ns += span;  // keep time moving forward
+    }
+  }
+  (void)w->close();
+  state.counters["events/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["bytes/event"] =
+      static_cast<double>(w->bytes_written()) / static_cast<double>(std::max<uint64_t>(1, w->events_written()));
+}
+
+void BM_WriterIoExits(benchmark::State& state) { run_writer(state, false); }
+void BM_WriterIoExitsAndDeviceEvents(benchmark::State& state) { run_writer(state, true); }
+BENCHMARK(BM_WriterIoExits);
+BENCHMARK(BM_WriterIoExitsAndDeviceEvents);
+
+std::vector<uint8_t> trace_bytes(size_t n, bool with_device_events) {
+  auto events = uart_workload(n, with_device_events);
+  auto w = TraceWriter::create_in_memory(bench_header());
+  for (auto& e : events) w->emit(e);
+  (void)w->close();
+  return w->memory_bytes();
+}
+
+// Size on disk of one million events, whole file (header, chunk frames and
+// end mark included).
+void run_size(benchmark::State& state, bool with_device_events) {
+  constexpr size_t kEvents = 1'000'000;
+  size_t bytes = 0;
+  for (auto _ : state) bytes = trace_bytes(kEvents, with_device_events).size();
+  state.counters["bytes/event"] = static_cast<double>(bytes) / kEvents;
+}
+void BM_SizeIoExits(benchmark::State& state) { run_size(state, false); }
+void BM_SizeIoExitsAndDeviceEvents(benchmark::State& state) { run_size(state, true); }
+BENCHMARK(BM_SizeIoExits)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SizeIoExitsAndDeviceEvents)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+void run_reader(benchmark::State& state, bool with_device_events) {
+  constexpr size_t kEvents = 1'000'000;
+  const auto bytes = trace_bytes(kEvents, with_device_events);
+  for (auto _ : state) {
+    auto t = read_trace_bytes(bytes);
+    if (!t.ok() || t->events.size() != kEvents) state.SkipWithError("read failed");
+    benchmark::DoNotOptimize(t);
+  }
+  state.counters["events/s"] =
+      benchmark::Counter(static_cast<double>(state.iterations() * kEvents), benchmark::Counter::kIsRate);
+}
+void BM_ReaderIoExits(benchmark::State& state) { run_reader(state, false); }
+void BM_ReaderIoExitsAndDeviceEvents(benchmark::State& state) { run_reader(state, true); }
+BENCHMARK(BM_ReaderIoExits)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ReaderIoExitsAndDeviceEvents)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,91 @@
+// cmd_run.cpp — `ringscope run`: boot a guest under KVM and record its trace.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "ringscope/exit_reasons.h"
+#include "ringscope/trace_stats.h"
+#include "session.h"
+#include "summary.h"
+
+namespace ringscope::cli {
+
+namespace {
+struct RunArgs {
+  std::string target;
+  std::string image;
+  std::vector<std::string> modules;
+  std::string append;
+  std::vector<std::string> params;
+  std::string mode = "full-virt";
+  std::string trace;
+  std::string level = "exits";
+  double timeout_s = 60;
+  uint64_t max_exits = 10'000'000;
+  uint64_t ram_mib = 64;
+  bool quiet = false;
+  bool pvh = false;
+};
+
+int do_run(const RunArgs& a) {
+  SessionRequest req;
+  req.target = a.target;
+  req.image = a.image;
+  for (const auto& m : a.modules) req.modules.emplace_back(m);
+  req.append = a.append;
+  auto params = parse_params(a.params);
+  if (!params.ok()) return report_error("run", params.error());
+  req.params = params.value();
+  req.mode = a.mode;
+  req.trace_path = a.trace;
+  req.options.level = a.level == "full" ? TraceLevel::Full : TraceLevel::Exits;
+  req.options.limits.wall_ms = static_cast<uint64_t>(a.timeout_s * 1000);
+  req.options.limits.max_exits = a.max_exits;
+  req.options.progress = isatty(STDERR_FILENO);
+  req.echo_console = !a.quiet;
+  req.force_pvh = a.pvh;
+  req.ram_mib = a.ram_mib;
+  if (a.target.empty() == a.image.empty())
+    return report_error("run", make_error(ErrorKind::Usage,
+                                          "give a scenario name or directory, or --image KERNEL.elf (not both); "
+                                          "`ringscope scenarios` lists the built-in ones"));
+
+  auto outcome = run_session(req);
+  if (!outcome.ok()) return report_error("run", outcome.error());
+  const SessionOutcome& o = outcome.value();
+  print_run_summary(stderr, o);
+  return o.status_as_expected ? 0 : 1;
+}
+}  // namespace
+
+void add_run_command(CLI::App& app, CliContext& ctx) {
+  auto a = std::make_shared<RunArgs>();
+  auto* cmd = app.add_subcommand("run", "Boot a guest under KVM and record every VM exit into a trace");
+  cmd->footer(
+      "Examples:\n"
+      "  ringscope run hello\n"
+      "  ringscope run syscalls --param n=100 --trace out.rtrace\n"
+      "  ringscope run pagefault --level full      # single-step: every instruction and ring transition\n"
+      "  ringscope run ./my-scenario               # a directory with scenario.json\n"
+      "  ringscope run --image my-kernel.elf --module prog.elf --append \"n=3\"\n"
+      "Exit status: 0 the guest ended as the scenario expects; 1 it did not (other status, triple fault,\n"
+      "watchdog); 64 usage; 65 bad image or manifest; 66 not found; 69 host cannot run it; 70 internal.");
+  cmd->add_option("scenario", a->target, "Built-in scenario name or a scenario directory");
+  cmd->add_option("--image", a->image, "Run this kernel ELF (PVH boot protocol, docs/boot-protocol.md)");
+  cmd->add_option("--module", a->modules, "With --image: a boot module (user program ELF); repeatable");
+  cmd->add_option("--append", a->append, "With --image: the kernel command line");
+  cmd->add_option("--param", a->params, "Scenario parameter key=value; repeatable");
+  cmd->add_option("--mode", a->mode, "full-virt (KVM); paravirt and emulation are coming")->capture_default_str();
+  cmd->add_option("--trace", a->trace, "Trace file to write (default <scenario>.<mode>.rtrace)");
+  cmd->add_option("--level", a->level, "Trace level: exits, or full (single-step every instruction)")
+      ->check(CLI::IsMember({"exits", "full"}))
+      ->capture_default_str();
+  cmd->add_option("--timeout", a->timeout_s, "Wall-time limit in seconds (watchdog)")->capture_default_str();
+  cmd->add_option("--max-exits", a->max_exits, "Exit (or step) limit (watchdog)")->capture_default_str();
+  cmd->add_option("--ram", a->ram_mib, "Guest RAM in MiB")->capture_default_str();
+  cmd->add_flag("--quiet", a->quiet, "Do not echo the guest console");
+  cmd->add_flag("--pvh", a->pvh, "Enter through the 32-bit PVH entry even if the kernel has a 64-bit one");
+  cmd->callback([a, &ctx] { ctx.exit_code = do_run(*a); });
+}
+
+}  // namespace ringscope::cli

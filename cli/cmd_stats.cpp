@@ -1,0 +1,165 @@
+// cmd_stats.cpp — `ringscope stats FILE`: what a trace adds up to.
+//
+// All the arithmetic is in core (trace_stats.h) so the viewer and the lab
+// checkers get the same numbers; this file only lays the tables out for a
+// terminal, or prints stats_to_json for scripts.
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <memory>
+
+#include "commands.h"
+#include "ringscope/exit_reasons.h"
+#include "ringscope/explain.h"
+#include "ringscope/trace_stats.h"
+#include "trace_input.h"
+
+namespace ringscope::cli {
+
+namespace {
+
+struct StatsOptions {
+  std::string file;
+  bool json = false;
+};
+
+std::string percent(uint64_t part, uint64_t whole) {
+  return whole ? fmt::format("{:.1f}%", 100.0 * static_cast<double>(part) / static_cast<double>(whole)) : "-";
+}
+
+std::string or_dash(const std::string& s) { return s.empty() ? "-" : s; }
+
+std::string trap_label(const TrapStats& t) {
+  if (t.cause == TrapCause::Exception) {
+    std::string_view n = exception_name(t.vector);
+    return n.empty() ? fmt::format("exception {}", t.vector) : std::string(n);
+  }
+  if (t.cause == TrapCause::Syscall) return "syscall";
+  return fmt::format("{} 0x{:x}", cause_name(t.cause), t.vector);
+}
+
+void print_header(std::string& o, const TraceStats& st, const std::string& file) {
+  const TraceHeader& h = st.header;
+  o += fmt::format("trace       {}  ({})\n", file, st.complete ? "complete" : "incomplete");
+  o += fmt::format("scenario    {}  mode {}  level {}{}\n", or_dash(h.scenario), or_dash(h.mode), or_dash(h.level),
+                   h.params.empty() ? "" : "  params " + h.params);
+  o += fmt::format("host        KVM flavour {}  kernel {}  cpu {}\n", or_dash(h.kvm_flavour), or_dash(h.host_kernel),
+                   or_dash(h.cpu_model));
+  o += fmt::format("recorded by ringscope {}  vcpus {}\n", or_dash(h.tool_version), h.vcpus);
+  o += fmt::format("span        {}, {} events\n", format_duration(st.duration_ns()), st.events);
+  if (st.end_reason)
+    o += fmt::format("run end     {}{}{}\n", run_end_name(*st.end_reason),
+                     *st.end_reason == RunEndReason::GuestExit ? fmt::format(" status {}", st.guest_status) : "",
+                     st.end_message.empty() ? "" : "  (" + st.end_message + ")");
+}
+
+void print_kinds(std::string& o, const TraceStats& st) {
+  o += "\nevents by kind\n";
+  if (st.events == 0) o += "  none\n";
+  for (int k = 0; k < kEventKindCount; ++k)
+    if (uint64_t n = st.by_kind[static_cast<size_t>(k)])
+      o += fmt::format("  {:<12} {:>10}  {:>6}\n", kind_name(static_cast<EventKind>(k)), n, percent(n, st.events));
+}
+
+void print_exits(std::string& o, const TraceStats& st) {
+  o += fmt::format("\nexits by reason ({} recorded; vmm = returned to user space, kernel = handled inside KVM)\n",
+                   st.vm_exits);
+  if (st.exits.empty()) {
+    o += "  none\n";
+    return;
+  }
+  o += fmt::format("  {:<26} {:>8} {:>7} {:>8} {:>8} {:>11} {:>10} {:>10} {:>10}\n", "reason", "count", "share", "vmm",
+                   "kernel", "total", "mean", "min", "max");
+  for (const ExitReasonStats& r : st.exits) {
+    const DurationStats& d = r.duration;
+    bool timed = d.count > 0;
+    o += fmt::format("  {:<26} {:>8} {:>7} {:>8} {:>8} {:>11} {:>10} {:>10} {:>10}\n",
+                     fmt::format("{} ({})", exit_reason_name(r.reason), r.reason), r.count,
+                     percent(r.count, st.vm_exits), r.vmm, r.kernel, timed ? format_duration(d.total_ns) : "-",
+                     timed ? format_duration(d.mean_ns()) : "-", timed ? format_duration(d.min_ns) : "-",
+                     timed ? format_duration(d.max_ns) : "-");
+  }
+  const DurationStats& d = st.exit_duration;
+  o += fmt::format("  {:<26} {:>8} {:>7} {:>8} {:>8} {:>11} {:>10} {:>10} {:>10}\n", "all", st.vm_exits, "100%",
+                   st.exits_vmm, st.exits_kernel, d.count ? format_duration(d.total_ns) : "-",
+                   d.count ? format_duration(d.mean_ns()) : "-", d.count ? format_duration(d.min_ns) : "-",
+                   d.count ? format_duration(d.max_ns) : "-");
+  if (st.duration_ns() && d.total_ns)
+    o += fmt::format("  time between exit and re-entry: {} of the run's {}\n",
+                     percent(d.total_ns, st.duration_ns()), format_duration(st.duration_ns()));
+}
+
+void print_kvm_stats(std::string& o, const TraceStats& st) {
+  if (st.kvm_stats.empty()) return;
+  o += "\nKVM per-vCPU stats over the run (source kvm-stats)\n";
+  for (auto& [name, value] : st.kvm_stats) o += fmt::format("  {:<26} {:>12}\n", name, value);
+  if (auto it = st.kvm_stats.find("exits"); it != st.kvm_stats.end())
+    o += fmt::format("  of KVM's {} exits, {} reached the VMM and {} were handled inside the kernel\n", it->second,
+                     st.exits_vmm, st.kernel_only_exits);
+}
+
+void print_traps(std::string& o, const TraceStats& st) {
+  o += fmt::format("\ntraps ({}) by vector\n", st.trap_count);
+  if (st.traps.empty()) o += "  none\n";
+  for (const TrapStats& t : st.traps)
+    o += fmt::format("  {:<30} {:>8}  ring transitions {:>8}\n", trap_label(t), t.count, t.ring_transitions);
+  o += fmt::format("ring transitions: {} ({} into a more privileged ring, {} back out)\n", st.ring_transitions,
+                   st.to_kernel, st.to_user);
+  o += fmt::format("hypercalls: {}   console output: {} bytes\n", st.hypercalls, st.output_bytes);
+}
+
+void print_phases(std::string& o, const TraceStats& st) {
+  if (st.phases.empty()) return;
+  o += "\nphases (marker begin .. end)\n";
+  o += fmt::format("  {:<28} {:>10} {:>9} {:>10} {:>7} {:>6}  {}\n", "label", "duration", "vm_exits", "exit time",
+                   "traps", "rings", "exits by reason");
+  for (const PhaseStats& p : st.phases) {
+    std::string reasons;
+    for (auto& [reason, n] : p.exits_by_reason)
+      reasons += fmt::format("{}{} {}", reasons.empty() ? "" : ", ", exit_reason_name(reason), n);
+    std::string label = p.label + (p.closed ? "" : " (no end)");
+    if (st.header.vcpus > 1) label += fmt::format(" [vcpu{}]", p.vcpu);
+    o += fmt::format("  {:<28} {:>10} {:>9} {:>10} {:>7} {:>6}  {}\n", label, format_duration(p.duration_ns()),
+                     p.vm_exits, format_duration(p.exit_time_ns), p.traps, p.ring_transitions,
+                     reasons.empty() ? "-" : reasons);
+  }
+  if (st.unmatched_end_markers)
+    o += fmt::format("  ({} end markers had no matching begin)\n", st.unmatched_end_markers);
+}
+
+void run_stats(const StatsOptions& opt, CliContext& ctx) {
+  std::optional<Trace> trace = load_trace_or_report("stats", opt.file, ctx);
+  if (!trace) return;
+  TraceStats st = compute_stats(*trace);
+  std::string o;
+  if (opt.json) {
+    o = stats_to_json(st) + "\n";
+  } else {
+    print_header(o, st, opt.file);
+    print_kinds(o, st);
+    print_exits(o, st);
+    print_kvm_stats(o, st);
+    print_traps(o, st);
+    print_phases(o, st);
+  }
+  std::fwrite(o.data(), 1, o.size(), stdout);
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+void add_stats_command(CLI::App& app, CliContext& ctx) {
+  auto o = std::make_shared<StatsOptions>();
+  CLI::App* cmd = app.add_subcommand("stats", "Summarise a trace: exits by reason and cost, traps, ring transitions, "
+                                              "exits per phase");
+  cmd->add_option("file", o->file, "the .rtrace file")->required();
+  cmd->add_flag("--json", o->json, "one JSON object instead of tables");
+  cmd->footer(
+      "Examples:\n"
+      "  ringscope stats syscalls.rtrace\n"
+      "  ringscope stats syscalls.rtrace --json | jq '.phases[] | {label, vm_exits}'\n"
+      "Phases are the spans between a workload's `begin` and `end` markers with the same label.");
+  cmd->callback([o, &ctx] { run_stats(*o, ctx); });
+}
+
+}  // namespace ringscope::cli

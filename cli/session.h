@@ -1,0 +1,50 @@
+// session.h — one guest run from the command line's point of view: resolve
+// what to run, check the host can run it, build the machine, record the
+// trace, run, and say how it went. Used by `run` and `demo`.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ringscope/backend.h"
+#include "ringscope/result.h"
+#include "ringscope/scenario.h"
+
+namespace ringscope::cli {
+
+struct SessionRequest {
+  std::string target;                             // scenario name or directory ("" with image)
+  std::filesystem::path image;                    // --image: a PVH kernel ELF
+  std::vector<std::filesystem::path> modules;     // --module (with --image)
+  std::string append;                             // --append: kernel command line (with --image)
+  std::map<std::string, std::string> params;      // --param k=v
+  std::string mode = "full-virt";
+  std::filesystem::path trace_path;               // default: <name>.<mode>.rtrace
+  RunOptions options;
+  bool echo_console = true;                       // guest console to stdout as it runs
+  bool force_pvh = false;
+  uint64_t ram_mib = 64;
+};
+
+struct SessionOutcome {
+  std::string name;  // scenario name (or image stem)
+  std::optional<Scenario> scenario;
+  RunResult result;
+  std::filesystem::path trace_path;
+  uint64_t events = 0;
+  uint64_t trace_bytes = 0;
+  std::string console;         // everything the guest printed
+  bool status_as_expected = true;
+  int expected_status = 0;
+  std::optional<std::string> expected_output;
+};
+
+Result<SessionOutcome> run_session(const SessionRequest& request);
+
+// Parses "k=v" strings into a map; Usage error on a malformed one.
+Result<std::map<std::string, std::string>> parse_params(const std::vector<std::string>& kv);
+
+}  // namespace ringscope::cli

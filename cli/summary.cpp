@@ -1,0 +1,94 @@
+// summary.cpp — human-readable accounts of finished runs.
+#include "summary.h"
+
+#include <fmt/format.h>
+
+#include <map>
+#include <set>
+
+#include "ringscope/exit_reasons.h"
+#include "ringscope/trace.h"
+#include "ringscope/trace_stats.h"
+
+namespace ringscope::cli {
+
+namespace {
+std::optional<TraceStats> stats_of(const SessionOutcome& o) {
+  auto t = read_trace(o.trace_path.string());
+  if (!t.ok()) return std::nullopt;
+  return compute_stats(t.value());
+}
+}  // namespace
+
+void print_run_summary(std::FILE* out, const SessionOutcome& o) {
+  const RunResult& r = o.result;
+  std::string verdict;
+  if (r.end == RunEndReason::GuestExit)
+    verdict = o.status_as_expected ? fmt::format("guest exited with status {}", r.guest_status)
+                                   : fmt::format("guest exited with status {} (scenario expects {})", r.guest_status,
+                                                 o.expected_status);
+  else
+    verdict = fmt::format("run ended: {} — {}", run_end_name(r.end), r.message);
+  fmt::print(out, "\nringscope: {} after {:.1f} ms; {} VM exits reached the VMM", verdict, r.wall_ns / 1e6, r.exits);
+  if (r.steps) fmt::print(out, ", {} instructions single-stepped", r.steps);
+  fmt::print(out, "\n");
+  if (!r.ok() && !std::string(run_end_explanation(r.end)).empty())
+    fmt::print(out, "ringscope: {}\n", run_end_explanation(r.end));
+  if (r.regs && !r.ok())
+    fmt::print(out, "ringscope: rip {:#x} rsp {:#x} cr0 {:#x} cr3 {:#x} cpl {}\n", r.regs->rip, r.regs->rsp,
+               r.regs->cr0, r.regs->cr3, r.regs->cpl);
+  if (auto st = stats_of(o)) {
+    for (const auto& e : st->exits)
+      if (e.count) fmt::print(out, "  {:>8}  exit {:>2} {}\n", e.count, e.reason, exit_reason_name(e.reason));
+    if (st->kernel_only_exits)
+      fmt::print(out, "  {:>8}  exits KVM handled in the kernel (never reached the VMM)\n", st->kernel_only_exits);
+    if (st->ring_transitions) fmt::print(out, "  {:>8}  ring transitions\n", st->ring_transitions);
+  }
+  if (o.expected_output && o.console != *o.expected_output)
+    fmt::print(out, "ringscope: warning: the console output differs from the scenario's expected output\n");
+  fmt::print(out, "ringscope: trace {} ({} events, {:.1f} KiB) — try `ringscope show {}` or `ringscope stats {}`\n",
+             o.trace_path.string(), o.events, o.trace_bytes / 1024.0, o.trace_path.string(), o.trace_path.string());
+}
+
+void print_side_by_side(std::FILE* out, const std::vector<SessionOutcome>& runs) {
+  std::vector<std::map<uint16_t, uint64_t>> counts;
+  std::vector<uint64_t> kernel, transitions, steps;
+  std::set<uint16_t> reasons;
+  for (const auto& o : runs) {
+    std::map<uint16_t, uint64_t> c;
+    uint64_t k = 0, t = 0;
+    if (auto st = stats_of(o)) {
+      for (const auto& e : st->exits) {
+        c[e.reason] = e.count;
+        reasons.insert(e.reason);
+      }
+      k = st->kernel_only_exits;
+      t = st->ring_transitions;
+    }
+    counts.push_back(std::move(c));
+    kernel.push_back(k);
+    transitions.push_back(t);
+    steps.push_back(o.result.steps);
+  }
+  fmt::print(out, "{:<34}", "VM exits by reason");
+  for (const auto& o : runs) fmt::print(out, "{:>14}", o.name);
+  fmt::print(out, "\n");
+  for (uint16_t r : reasons) {
+    fmt::print(out, "{:<34}", fmt::format("{:>2} {}", r, exit_reason_name(r)));
+    for (const auto& c : counts) fmt::print(out, "{:>14}", c.count(r) ? c.at(r) : 0);
+    fmt::print(out, "\n");
+  }
+  fmt::print(out, "{:<34}", "   handled inside KVM (stats fd)");
+  for (uint64_t k : kernel) fmt::print(out, "{:>14}", k);
+  fmt::print(out, "\n{:<34}", "ring transitions (traps, iretq)");
+  for (uint64_t t : transitions) fmt::print(out, "{:>14}", t);
+  fmt::print(out, "\n{:<34}", "instructions single-stepped");
+  for (uint64_t s : steps) fmt::print(out, "{:>14}", s);
+  fmt::print(out, "\n{:<34}", "wall time (ms)");
+  for (const auto& o : runs) fmt::print(out, "{:>14.1f}", o.result.wall_ns / 1e6);
+  fmt::print(out, "\n{:<34}", "console bytes");
+  for (const auto& o : runs) fmt::print(out, "{:>14}", o.console.size());
+  fmt::print(out, "\n");
+}
+
+}  // namespace ringscope::cli

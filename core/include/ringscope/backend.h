@@ -1,0 +1,56 @@
+// backend.h — the seam between a Machine and what runs it (DESIGN.md).
+//
+// A backend takes a Machine and an EventSink and runs until the guest exits,
+// halts, fails, or a limit trips. Hitting a limit is a RunResult, not an
+// Error: the trace is kept and says what happened. An Error means the run
+// could not happen at all (no /dev/kvm, bad state).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "ringscope/event.h"
+#include "ringscope/machine.h"
+#include "ringscope/result.h"
+
+namespace ringscope {
+
+// Off records nothing (for measuring what tracing costs).
+enum class TraceLevel : uint8_t { Off, Exits, Full };
+std::string_view trace_level_name(TraceLevel level);
+
+struct RunLimits {
+  uint64_t wall_ms = 60'000;               // wall time for the whole run
+  uint64_t max_exits = 10'000'000;         // user-space exits (or single steps at level full)
+  uint64_t max_output_bytes = 4ull << 20;  // console output
+};
+
+struct RunOptions {
+  TraceLevel level = TraceLevel::Exits;
+  RunLimits limits;
+  bool progress = false;  // a progress line on stderr (the CLI sets it for terminals)
+};
+
+struct RunResult {
+  RunEndReason end = RunEndReason::GuestExit;
+  int guest_status = 0;
+  std::string message;  // one sentence
+  uint64_t exits = 0;   // user-space exits
+  uint64_t steps = 0;   // single steps (level full)
+  uint64_t wall_ns = 0;
+  std::optional<GuestRegs> regs;  // captured on failures
+  bool ok() const { return end == RunEndReason::GuestExit || end == RunEndReason::Halted; }
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string_view name() const = 0;
+  virtual Result<RunResult> run(Machine& machine, EventSink& sink, const RunOptions& options) = 0;
+};
+
+uint64_t monotonic_ns();
+
+}  // namespace ringscope

@@ -1,0 +1,46 @@
+// uart16550.h — the PC serial port, a 16550A UART at I/O port 0x3f8.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "ringscope/device.h"
+
+namespace ringscope {
+
+inline constexpr uint16_t kCom1Base = 0x3f8;
+inline constexpr uint16_t kUartWindow = 8;
+
+class Uart16550 final : public Device {
+ public:
+  // Register offsets from the base port (DLAB = LCR bit 7 selects the
+  // divisor latch at offsets 0 and 1).
+  enum Reg : uint8_t { kRbrThr = 0, kIer = 1, kIirFcr = 2, kLcr = 3, kMcr = 4, kLsr = 5, kMsr = 6, kScr = 7 };
+
+  std::string_view name() const override { return "uart"; }
+  uint64_t read(DeviceContext& ctx, uint64_t offset, uint8_t width) override;
+  void write(DeviceContext& ctx, uint64_t offset, uint8_t width, uint64_t value) override;
+  std::string_view register_name(uint64_t offset, Direction dir) const override;
+  void finish(DeviceContext& ctx) override;
+
+  // Called with every byte transmitted, as it is transmitted (the live console).
+  void set_echo(std::function<void(char)> echo) { echo_ = std::move(echo); }
+  // Everything transmitted so far.
+  const std::string& transmitted() const { return all_; }
+  uint64_t bytes_transmitted() const { return all_.size(); }
+  uint16_t divisor() const { return divisor_; }
+
+ private:
+  void flush_line(DeviceContext& ctx);
+  void trace_access(DeviceContext& ctx, uint64_t offset, Direction dir, uint64_t value, uint8_t width);
+
+  uint8_t ier_ = 0, lcr_ = 0x03, mcr_ = 0, scr_ = 0, fcr_ = 0;
+  uint16_t divisor_ = 12;  // 9600 baud after reset
+  std::string line_;       // bytes not yet reported as an output event
+  std::string all_;
+  std::function<void(char)> echo_;
+};
+
+}  // namespace ringscope

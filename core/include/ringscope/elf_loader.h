@@ -1,0 +1,36 @@
+// elf_loader.h — load an ELF64 kernel image into guest RAM by physical address.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "ringscope/guest_memory.h"
+#include "ringscope/result.h"
+
+namespace ringscope {
+
+// Xen's PVH entry note (xen/include/public/elfnote.h) and ringscope's own.
+inline constexpr uint32_t kXenElfnotePhys32Entry = 18;
+inline constexpr uint32_t kRingscopeNoteEntry64 = 1;
+
+struct ElfImage {
+  uint64_t elf_entry = 0;             // e_entry
+  uint64_t lowest_paddr = ~0ull;      // of all PT_LOAD segments
+  uint64_t highest_paddr = 0;         // end (exclusive) of all PT_LOAD segments
+  std::optional<uint32_t> pvh_entry;  // XEN_ELFNOTE_PHYS32_ENTRY
+  std::optional<uint64_t> entry64;    // ringscope note: direct long-mode entry
+};
+
+// Parses and validates `bytes` as an ELF64 x86-64 executable, then copies each
+// PT_LOAD segment to its p_paddr (zero-filling up to p_memsz). Every offset
+// and size is checked against the file and against guest RAM; a bad image is
+// a BadData error naming what is wrong, and guest RAM is left untouched
+// unless the whole image is valid.
+Result<ElfImage> load_elf(std::span<const uint8_t> bytes, GuestMemory& memory, const std::string& what);
+
+// Only parses (no loading), for `doctor` and tests.
+Result<ElfImage> inspect_elf(std::span<const uint8_t> bytes, const std::string& what);
+
+}  // namespace ringscope

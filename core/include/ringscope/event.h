@@ -1,0 +1,178 @@
+// event.h — the event vocabulary (trace schema v1, DESIGN.md).
+//
+// Every backend, the trace file, the CLI and the viewer speak in these
+// Events. The tables of names (kinds, sources, causes, ...) live in
+// vocabulary.cpp and are the only place those names are spelled.
+//
+// An Event is a flat, trivially copyable record: every kind uses a subset of
+// the fields (see the table in docs/trace-format.md). Strings are views: the
+// emitter keeps them alive for the duration of EventSink::emit(); a reader
+// keeps them alive as long as the trace it returned.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace ringscope {
+
+enum class EventKind : uint8_t {
+  VmExit = 0,    // the guest left VMX non-root mode (or would have)
+  Trap,          // an event delivered into the guest kernel
+  TrapReturn,    // iretq / sysretq
+  Hypercall,     // a guest's deliberate call into the hypervisor
+  Device,        // a device model did something
+  IrqInject,     // the VMM injected an interrupt
+  ModeChange,    // CR0/CR4/EFER changed (real -> protected -> long)
+  Step,          // one instruction (trace level full)
+  Counter,       // a named counter's value
+  Output,        // bytes the guest wrote to its console
+  Marker,        // a label the workload emitted to bracket a phase
+  RunEnd,        // how the run ended (always the last event of a complete trace)
+};
+inline constexpr int kEventKindCount = 12;
+
+enum class Source : uint8_t {
+  KvmExit = 0,  // a KVM_RUN return
+  KvmStats,     // a delta of the per-vCPU stats fd
+  SingleStep,   // KVM guest-debug single-stepping
+  Emulator,     // a Unicorn hook
+  VmxModel,     // what VT-x would have done, computed
+  Guest,        // reported by the guest through its probe port
+  Vmm,          // the VMM itself (device models, watchdog, run end)
+};
+inline constexpr int kSourceCount = 7;
+
+enum class HandledBy : uint8_t { None = 0, Kernel, Vmm };
+// in/out for port I/O, read/write for MMIO and devices.
+enum class Direction : uint8_t { None = 0, In, Out, Read, Write };
+// What caused a trap or a trap_return.
+enum class TrapCause : uint8_t {
+  None = 0,
+  Exception,  // a fault or trap raised by an instruction (#PF, #GP, #UD, ...)
+  Interrupt,  // an external (hardware) interrupt
+  SoftInt,    // int n
+  Syscall,    // the syscall instruction
+  Iret,       // iretq
+  Sysret,     // sysretq
+};
+enum class Transport : uint8_t { None = 0, Port, Mmio, Vmcall };
+enum class MarkerPhase : uint8_t { Point = 0, Begin, End };
+
+// How a run ended. Everything except GuestExit/Halted is a failure.
+enum class RunEndReason : uint8_t {
+  GuestExit = 0,   // the guest wrote its status to the probe port
+  Halted,          // hlt with interrupts off: nothing more can happen
+  TripleFault,     // the CPU shut down (VT-x exit reason 2)
+  InternalError,   // KVM could not emulate something
+  FailedEntry,     // VM entry failed: the boot state is invalid
+  WatchdogTime,    // wall-time limit
+  WatchdogExits,   // exit-count limit
+  WatchdogOutput,  // output-size limit
+  VmmError,        // the VMM itself failed (bug or OS error)
+};
+inline constexpr int kRunEndReasonCount = 9;
+
+// Guest registers, captured when a run ends badly (and where a backend can).
+struct GuestRegs {
+  uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp;
+  uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+  uint64_t rip, rflags;
+  uint64_t cr0, cr2, cr3, cr4, efer;
+  uint16_t cs, ss;
+  uint8_t cpl;
+};
+
+struct Event {
+  uint64_t seq = 0;      // assigned by the sink, dense from 0
+  uint64_t time_ns = 0;  // host CLOCK_MONOTONIC
+  uint32_t vcpu = 0;
+  EventKind kind = EventKind::Marker;
+  Source source = Source::Vmm;
+
+  // vm_exit
+  uint16_t reason = 0;  // VT-x basic exit reason (exit_reasons.h)
+  HandledBy handled_by = HandledBy::None;
+  uint64_t duration_ns = 0;  // vm_exit: exit to re-entry; device: time in the model
+
+  // where the guest was (vm_exit, trap, trap_return, step, hypercall)
+  uint64_t rip = 0;
+  uint8_t cpl = 0;
+
+  // qualification of an access (vm_exit I/O/MMIO, device)
+  Direction direction = Direction::None;
+  uint8_t size = 0;     // access width in bytes
+  uint16_t port = 0;    // I/O port
+  uint32_t count = 0;   // rep count / descriptors / bytes, where it applies
+  uint64_t value = 0;   // data written or read; counter value; status
+  uint64_t gpa = 0;     // MMIO address, marker label address
+  uint32_t length = 0;  // MMIO length
+
+  // trap / trap_return
+  uint8_t vector = 0;
+  uint32_t error_code = 0;
+  bool has_error_code = false;
+  uint64_t cr2 = 0;
+  uint8_t from_cpl = 0, to_cpl = 0;
+  TrapCause cause = TrapCause::None;
+  uint64_t rip_to = 0;
+
+  // hypercall
+  uint64_t number = 0;
+  std::array<uint64_t, 4> args{};
+  uint64_t result = 0;
+  Transport transport = Transport::None;
+
+  // mode_change: control registers before and after
+  uint64_t cr0 = 0, cr4 = 0, efer = 0;
+  uint64_t prev_cr0 = 0, prev_cr4 = 0, prev_efer = 0;
+
+  // marker
+  MarkerPhase phase = MarkerPhase::Point;
+
+  // run_end
+  RunEndReason end_reason = RunEndReason::GuestExit;
+
+  // Strings (views, see the header comment):
+  //   device: device name ("uart", "probe")      register: "THR", "LSR", queue name
+  //   name:   counter name, marker label          text: output bytes, step bytes, run_end message
+  std::string_view device, reg, name, text;
+
+  // Registers, present on run_end after a failure and where recorded.
+  const GuestRegs* regs = nullptr;
+};
+
+// Anything that consumes events: the trace writer, an in-memory recorder,
+// a tee. emit() assigns e.seq. Implementations must be cheap: emit() sits on
+// the vCPU's exit path.
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  virtual void emit(Event& e) = 0;
+};
+
+// A sink that drops everything (tracing off), used by benchmarks.
+class NullSink final : public EventSink {
+ public:
+  void emit(Event& e) override { e.seq = next_++; }
+
+ private:
+  uint64_t next_ = 0;
+};
+
+// ---- vocabulary tables (vocabulary.cpp) -----------------------------------
+std::string_view kind_name(EventKind k);          // "vm_exit", "trap", ...
+std::optional<EventKind> kind_from_name(std::string_view s);
+std::string_view source_name(Source s);           // "kvm-exit", ...
+std::optional<Source> source_from_name(std::string_view s);
+std::string_view handled_by_name(HandledBy h);    // "kernel", "vmm", ""
+std::string_view direction_name(Direction d);     // "in", "out", "read", "write"
+std::string_view cause_name(TrapCause c);         // "exception", "interrupt", "int", "syscall", "iretq", "sysretq"
+std::string_view transport_name(Transport t);     // "port", "mmio", "vmcall"
+std::string_view phase_name(MarkerPhase p);       // "point", "begin", "end"
+std::string_view run_end_name(RunEndReason r);    // "guest_exit", "triple_fault", ...
+std::string_view run_end_explanation(RunEndReason r);  // one sentence for a student
+std::string_view exception_name(uint8_t vector);  // "#PF page fault", ...; "" if not an exception
+
+}  // namespace ringscope

@@ -1,0 +1,107 @@
+// trace.h — the .rtrace file: writer, reader, JSON and export.
+//
+// File layout and encoding: docs/trace-format.md. Promises (DESIGN.md):
+// self-contained chunks with CRC-32, so a writer killed at any instant leaves
+// every completed chunk readable; a reader that validates everything and
+// reports the byte offset of the first problem; never a crash or an
+// unbounded allocation on a hostile file.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ringscope/event.h"
+#include "ringscope/result.h"
+
+namespace ringscope {
+
+inline constexpr uint32_t kTraceFormatVersion = 1;
+inline constexpr uint32_t kTraceSchemaVersion = 1;
+
+// Facts about the run and the host, written once at the start of the file.
+struct TraceHeader {
+  uint32_t format_version = kTraceFormatVersion;
+  uint32_t schema_version = kTraceSchemaVersion;
+  std::string scenario;        // "syscalls", a directory, or an image path
+  std::string mode;            // "full-virt", "paravirt", "emulation"
+  std::string level;           // "exits" or "full"
+  std::string params;          // kernel command line the guest got ("n=16")
+  std::string host_kernel;     // uname -r
+  std::string kvm_flavour;     // "VMX", "SVM", "PVM", "none"
+  std::string cpu_model;       // /proc/cpuinfo "model name"
+  std::string tool_version;    // ringscope --version
+  uint64_t start_unix_ns = 0;  // wall clock at start
+  uint64_t start_mono_ns = 0;  // CLOCK_MONOTONIC at start (events' time base)
+  uint32_t vcpus = 1;
+};
+
+// Writes a trace. Events are encoded into an in-memory chunk and the chunk is
+// written (with its CRC) when it fills, on flush(), and on close(). emit() is
+// on the vCPU exit path: it does no I/O unless a chunk is full.
+//
+// emit() may be called from several vCPU threads: a short spin lock orders
+// the events (seq is dense in emit order).
+class TraceWriter final : public EventSink {
+ public:
+  static Result<std::unique_ptr<TraceWriter>> create(const std::string& path, const TraceHeader& header);
+
+  // A writer without a file, for tests, benchmarks and tools that want the
+  // bytes: Memory keeps the whole file in memory_bytes(); Discard encodes and
+  // checksums every chunk, then drops it (the cost of tracing without I/O).
+  enum class MemoryTarget { Memory, Discard };
+  static std::unique_ptr<TraceWriter> create_in_memory(const TraceHeader& header,
+                                                       MemoryTarget target = MemoryTarget::Memory);
+  const std::vector<uint8_t>& memory_bytes() const;  // empty for file and Discard writers
+
+  ~TraceWriter() override;  // closes if still open
+
+  void emit(Event& e) override;
+  Status flush();  // write the current chunk now (partial chunks are fine)
+  Status close();  // flush, write the end-of-trace mark, close the file
+
+  uint64_t events_written() const { return next_seq_; }
+  uint64_t bytes_written() const;  // header and sealed chunks (not the chunk being filled)
+
+  struct Impl;
+
+ private:
+  TraceWriter() = default;
+  std::unique_ptr<Impl> impl_;
+  uint64_t next_seq_ = 0;
+};
+
+// A whole trace in memory, as read back. Strings in events point into
+// `strings`, which lives as long as the Trace (do not copy events out of a
+// Trace that is about to be destroyed without copying their strings).
+struct Trace {
+  TraceHeader header;
+  std::vector<Event> events;
+  std::deque<std::string> strings;   // storage for Event string views
+  std::deque<GuestRegs> regs;        // storage for Event::regs
+  bool complete = false;             // the end-of-trace mark was present
+  std::string warning;               // e.g. "truncated after 1234 events at byte 56789 (...)"
+};
+
+struct ReadOptions {
+  // Stop after this many events (0: no limit). Protects memory on huge files.
+  uint64_t max_events = 0;
+};
+
+// Reads a trace. A file whose header is unreadable is an Error (BadData or
+// NoInput, with the byte offset); a file that is readable up to some point
+// returns the events before that point with complete=false and a warning.
+Result<Trace> read_trace(const std::string& path, const ReadOptions& options = {});
+Result<Trace> read_trace_bytes(const std::vector<uint8_t>& bytes, const ReadOptions& options = {});
+
+// JSON Lines form of one event: flat snake_case keys (DESIGN.md).
+std::string event_to_json(const Event& e);
+std::string header_to_json(const TraceHeader& h);
+
+// Export for Perfetto / chrome://tracing.
+enum class ExportFormat { ChromeJson, PerfettoProto };
+Status export_trace(const Trace& trace, ExportFormat format, const std::string& out_path);
+
+}  // namespace ringscope

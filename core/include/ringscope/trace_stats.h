@@ -1,0 +1,127 @@
+// trace_stats.h — what a trace adds up to: counts by kind, exits by reason
+// with their cost, traps by vector, ring transitions, and exits per
+// marker-delimited phase.
+//
+// Computed once from a Trace (one pass, no allocation per event beyond the
+// tables), printed by `ringscope stats`, and read by the viewer's compare
+// panel and the lab checkers, so they all agree on the numbers.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ringscope/event.h"
+#include "ringscope/trace.h"
+
+namespace ringscope {
+
+// count / total / min / max of a set of durations.
+struct DurationStats {
+  uint64_t count = 0;
+  uint64_t total_ns = 0;
+  uint64_t min_ns = 0;
+  uint64_t max_ns = 0;
+  void add(uint64_t ns);
+  uint64_t mean_ns() const { return count ? total_ns / count : 0; }
+};
+
+// One VT-x exit reason.
+struct ExitReasonStats {
+  uint16_t reason = 0;
+  uint64_t count = 0;     // vm_exit events with this reason
+  uint64_t vmm = 0;       // of which handled_by vmm (KVM_RUN returned to user space)
+  uint64_t kernel = 0;    // handled inside KVM: vm_exit events marked kernel, or, when the
+                          // trace has kvm-stats counters for this reason, the stat's total
+                          // minus the exits the VMM saw (whichever is larger)
+  DurationStats duration;  // over events with a nonzero duration_ns
+};
+
+// Traps grouped by cause and vector (syscall has no vector: 0).
+struct TrapStats {
+  TrapCause cause = TrapCause::None;
+  uint8_t vector = 0;
+  uint64_t count = 0;
+  uint64_t ring_transitions = 0;  // of which changed CPL
+};
+
+// One occurrence of a phase: from a marker `begin` to the next `end` with
+// the same label (nested and repeated phases are separate instances, listed
+// in order of their begin).
+struct PhaseStats {
+  std::string label;
+  uint32_t vcpu = 0;
+  uint64_t begin_seq = 0, end_seq = 0;
+  uint64_t begin_ns = 0, end_ns = 0;
+  bool closed = false;  // false: no end marker; the phase runs to the end of the trace
+  uint64_t duration_ns() const { return end_ns - begin_ns; }
+
+  uint64_t events = 0;  // strictly between the two markers
+  uint64_t vm_exits = 0;
+  std::map<uint16_t, uint64_t> exits_by_reason;
+  uint64_t exit_time_ns = 0;  // sum of the exits' duration_ns
+  uint64_t traps = 0;
+  uint64_t ring_transitions = 0;
+  uint64_t hypercalls = 0;
+  // How much each kvm-stats counter of the phase's vCPU grew between the
+  // begin and end markers (only stats sampled inside the phase appear).
+  std::map<std::string, uint64_t> kvm_stats;
+};
+
+struct TraceStats {
+  TraceHeader header;
+  bool complete = false;
+  std::string warning;  // the reader's warning, if any
+
+  uint64_t events = 0;
+  uint64_t first_ns = 0, last_ns = 0;  // time of the first and last event
+  std::array<uint64_t, kEventKindCount> by_kind{};
+
+  uint64_t vm_exits = 0;
+  uint64_t exits_vmm = 0, exits_kernel = 0;  // sums over `exits` below
+  DurationStats exit_duration;                // all exits together
+  std::vector<ExitReasonStats> exits;         // sorted by count, most frequent first
+
+  // KVM's per-vCPU stats (`counter` events of source kvm-stats) at the end
+  // of the trace, summed over vCPUs. The KVM backend records each stat's
+  // running value (it only moves forward), so the last value of each
+  // vCPU's stat is its total: `exits` counts every exit, including the ones
+  // KVM handled in the kernel and the VMM never saw.
+  std::map<std::string, uint64_t> kvm_stats;
+  // Exits KVM handled in the kernel overall: the backend's `kernel_exits`
+  // counter if the trace has one, else kvm_stats["exits"] minus the exits
+  // the VMM saw (0 when the trace has neither).
+  uint64_t kernel_only_exits = 0;
+
+  std::vector<TrapStats> traps;  // sorted by count, most frequent first
+  uint64_t trap_count = 0;
+  uint64_t ring_transitions = 0;  // traps and trap_returns whose from_cpl != to_cpl
+  uint64_t to_kernel = 0;         // of which entered a more privileged ring
+  uint64_t to_user = 0;           // of which left for a less privileged ring
+
+  uint64_t hypercalls = 0;
+  uint64_t output_bytes = 0;
+  std::vector<PhaseStats> phases;
+  uint64_t unmatched_end_markers = 0;  // an `end` with no open `begin` of that label
+
+  std::optional<RunEndReason> end_reason;  // from the run_end event, if present
+  uint64_t guest_status = 0;               // run_end's value
+  std::string end_message;
+
+  uint64_t duration_ns() const { return last_ns - first_ns; }
+};
+
+TraceStats compute_stats(const Trace& trace);
+
+// The KVM stat that counts a VT-x exit reason ("io_exits" for 30), or ""
+// for reasons KVM has no per-reason stat for.
+std::string_view kvm_stat_for_reason(uint16_t reason);
+
+// The stats as one JSON object (`ringscope stats --json`; lab scripts).
+// Keys are snake_case and reuse the event vocabulary's names.
+std::string stats_to_json(const TraceStats& stats);
+
+}  // namespace ringscope

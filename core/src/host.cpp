@@ -1,0 +1,107 @@
+// host.cpp — what this host's KVM is, and what it can run.
+//
+// PLATFORM.md: the development machines run KVM's PVM flavour, a software
+// hypervisor where the guest runs at hardware CPL 3 and guest ring 0 is
+// simulated. Some instructions behave differently there; scenarios that need
+// them declare it, and this table says which and why.
+#include "ringscope/host.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+namespace ringscope {
+
+std::string_view flavour_name(KvmFlavour f) {
+  switch (f) {
+    case KvmFlavour::None: return "none";
+    case KvmFlavour::Vmx: return "VMX";
+    case KvmFlavour::Svm: return "SVM";
+    case KvmFlavour::Pvm: return "PVM";
+    case KvmFlavour::Unknown: return "unknown";
+  }
+  return "unknown";
+}
+
+HostInfo probe_host() {
+  HostInfo h;
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  // Which KVM vendor module is loaded tells the flavour.
+  if (fs::exists("/sys/module/kvm_intel", ec))
+    h.flavour = KvmFlavour::Vmx;
+  else if (fs::exists("/sys/module/kvm_amd", ec))
+    h.flavour = KvmFlavour::Svm;
+  else if (fs::exists("/sys/module/kvm_pvm", ec))
+    h.flavour = KvmFlavour::Pvm;
+  else if (fs::exists("/sys/module/kvm", ec))
+    h.flavour = KvmFlavour::Unknown;
+
+  h.kvm_device_exists = fs::exists("/dev/kvm", ec);
+  if (h.kvm_device_exists) {
+    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (fd >= 0) {
+      h.kvm_openable = true;
+      close(fd);
+    } else {
+      h.kvm_open_error = strerror(errno);
+    }
+  } else {
+    h.kvm_open_error = "no such device";
+  }
+  struct utsname u;
+  if (uname(&u) == 0) h.kernel_release = u.release;
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  for (std::string line; std::getline(cpuinfo, line);) {
+    if (line.rfind("model name", 0) == 0) {
+      auto colon = line.find(':');
+      if (colon != std::string::npos) h.cpu_model = line.substr(colon + 2);
+      break;
+    }
+  }
+  return h;
+}
+
+const std::vector<HostFeature>& host_features() {
+  static const std::vector<HostFeature> table = {
+      {"syscall-insn", "syscall", "a ring-3 program enters the kernel with the SYSCALL instruction"},
+      {"int-from-user", "int n", "a ring-3 program enters the kernel through a DPL-3 IDT gate with int n"},
+      {"cpuid", "cpuid", "the guest executes CPUID, which always exits on VT-x"},
+      {"vmcall", "vmcall", "the guest makes a hypercall with VMCALL"},
+  };
+  return table;
+}
+
+const HostFeature* find_host_feature(std::string_view name) {
+  for (const auto& f : host_features())
+    if (f.name == name) return &f;
+  return nullptr;
+}
+
+std::string kvm_refusal(const HostInfo& host, std::string_view feature) {
+  const HostFeature* f = find_host_feature(feature);
+  if (!f) return fmt::format("the scenario requires an unknown host feature '{}'", feature);
+  // On VT-x and AMD-V hardware every feature in the table works as the
+  // architecture says. PVM (PLATFORM.md) breaks all four for a plain guest.
+  if (host.flavour == KvmFlavour::Vmx || host.flavour == KvmFlavour::Svm) return {};
+  std::string flavour = host.flavour == KvmFlavour::Pvm ? "PVM (a software hypervisor, not VT-x/AMD-V)"
+                                                        : std::string(flavour_name(host.flavour));
+  std::string what;
+  if (feature == "syscall-insn")
+    what = "SYSCALL from ring 3 jumps to LSTAR but stays in ring 3";
+  else if (feature == "int-from-user")
+    what = "int n from ring 3 raises #UD instead of entering the gate";
+  else
+    what = fmt::format("{} hangs inside KVM_RUN", f->instruction);
+  return fmt::format("this host's KVM is {}, where {}, so this scenario cannot run under KVM here; "
+                     "run it with --mode emulation once the emulation mode exists, or on a VT-x/AMD-V host",
+                     flavour, what);
+}
+
+}  // namespace ringscope

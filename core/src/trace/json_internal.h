@@ -1,0 +1,20 @@
+// json_internal.h — the JSON object of an event, shared by event_to_json()
+// and the exporters (which put the same keys into their "args").
+#pragma once
+
+#include <string>
+
+#include "nlohmann/json.hpp"
+#include "ringscope/event.h"
+
+namespace ringscope::trace {
+
+using Json = nlohmann::ordered_json;  // keeps seq, time_ns, ... in DESIGN.md's order
+
+Json event_json(const Event& e);
+
+// Guest output is arbitrary bytes: invalid UTF-8 becomes U+FFFD instead of
+// an exception.
+inline std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+}  // namespace ringscope::trace

@@ -1,0 +1,204 @@
+// writer.cpp — TraceWriter: header, chunk framing, the file.
+//
+// emit() encodes into the current chunk (chunk_encoder.cpp) and only when
+// the chunk is full seals it: frame, CRC, one writev(). A process killed at
+// any instant therefore leaves the header plus whole chunks plus at most one
+// torn chunk, which the reader detects by its length and CRC.
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <optional>
+
+#include "chunk_encoder.h"
+#include "crc32.h"
+#include "fmt/format.h"
+#include "format.h"
+#include "header_codec.h"
+#include "ringscope/trace.h"
+#include "varint.h"
+
+namespace ringscope {
+
+using namespace trace;
+
+namespace {
+
+// vCPU threads share one writer. The critical section is a few tens of
+// nanoseconds, so a spin lock beats a mutex; it yields if a holder is
+// writing a chunk.
+class SpinLock {
+ public:
+  void lock() {
+    for (int spins = 0; flag_.exchange(true, std::memory_order_acquire); ++spins) {
+      if (spins > 64) sched_yield();
+    }
+  }
+  void unlock() { flag_.store(false, std::memory_order_release); }
+
+ private:
+  std::atomic<bool> flag_{false};
+};
+
+struct Guard {
+  explicit Guard(SpinLock& l) : l_(l) { l_.lock(); }
+  ~Guard() { l_.unlock(); }
+  SpinLock& l_;
+};
+
+}  // namespace
+
+struct TraceWriter::Impl {
+  enum class Target { File, Memory, Discard } target = Target::File;
+  std::string path;
+  int fd = -1;
+  std::vector<uint8_t> memory;
+  ChunkEncoder encoder;
+  uint64_t chunk_first_seq = 0;
+  uint64_t bytes = 0;
+  std::optional<Error> io_error;  // sticky: after a failed write the trace ends there
+  bool closed = false;
+  SpinLock lock;
+
+  void output(const uint8_t* a, size_t a_len, const uint8_t* b, size_t b_len) {
+    if (io_error) return;
+    bytes += a_len + b_len;
+    if (target == Target::Memory) {
+      memory.insert(memory.end(), a, a + a_len);
+      memory.insert(memory.end(), b, b + b_len);
+      return;
+    }
+    if (target == Target::Discard) return;
+    iovec iov[2] = {{const_cast<uint8_t*>(a), a_len}, {const_cast<uint8_t*>(b), b_len}};
+    int n_iov = 2;
+    iovec* v = iov;
+    while (n_iov > 0) {
+      ssize_t n = ::writev(fd, v, n_iov);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        io_error = make_error(ErrorKind::IoError,
+                              fmt::format("cannot write the trace file {}: {}; the trace ends at the last complete "
+                                          "chunk (free some disk space or choose another --trace path)",
+                                          path, std::strerror(errno)));
+        return;
+      }
+      auto done = static_cast<size_t>(n);
+      while (n_iov > 0 && done >= v->iov_len) {
+        done -= v->iov_len;
+        ++v;
+        --n_iov;
+      }
+      if (n_iov > 0) {
+        v->iov_base = static_cast<uint8_t*>(v->iov_base) + done;
+        v->iov_len -= done;
+      }
+    }
+  }
+
+  void write_chunk(uint8_t type, const uint8_t* payload, size_t len, uint32_t count, uint64_t first_time,
+                   uint64_t first_seq) {
+    uint8_t h[kChunkHeaderSize] = {};
+    std::memcpy(h, kChunkMagic, sizeof kChunkMagic);
+    h[4] = type;
+    put_u32le(h + 8, static_cast<uint32_t>(len));
+    put_u32le(h + 12, count);
+    put_u64le(h + 16, first_time);
+    put_u64le(h + 24, first_seq);
+    put_u32le(h + 32, crc32(payload, len));
+    put_u32le(h + 36, crc32(h, 36));
+    output(h, sizeof h, payload, len);
+  }
+
+  // Seal the current chunk, if it has events.
+  void seal(uint64_t next_seq) {
+    if (encoder.count() == 0) return;
+    write_chunk(kChunkEvents, encoder.data(), encoder.size(), encoder.count(), encoder.first_time_ns(),
+                chunk_first_seq);
+    encoder.reset();
+    chunk_first_seq = next_seq;
+  }
+
+  Status status() const { return io_error ? Status(*io_error) : ok_status(); }
+};
+
+Result<std::unique_ptr<TraceWriter>> TraceWriter::create(const std::string& path, const TraceHeader& header) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return make_error(ErrorKind::IoError,
+                      fmt::format("cannot create the trace file {}: {}; check that the directory exists and is "
+                                  "writable",
+                                  path, std::strerror(errno)));
+  std::unique_ptr<TraceWriter> w(new TraceWriter());
+  w->impl_ = std::make_unique<Impl>();
+  w->impl_->path = path;
+  w->impl_->fd = fd;
+  const auto bytes = encode_file_header(header);
+  w->impl_->output(bytes.data(), bytes.size(), nullptr, 0);
+  if (w->impl_->io_error) return *w->impl_->io_error;
+  return w;
+}
+
+std::unique_ptr<TraceWriter> TraceWriter::create_in_memory(const TraceHeader& header, MemoryTarget target) {
+  std::unique_ptr<TraceWriter> w(new TraceWriter());
+  w->impl_ = std::make_unique<Impl>();
+  w->impl_->path = "(memory)";
+  w->impl_->target = target == MemoryTarget::Memory ? Impl::Target::Memory : Impl::Target::Discard;
+  const auto bytes = encode_file_header(header);
+  w->impl_->output(bytes.data(), bytes.size(), nullptr, 0);
+  return w;
+}
+
+TraceWriter::~TraceWriter() {
+  if (impl_) (void)close();
+}
+
+void TraceWriter::emit(Event& e) {
+  Impl& im = *impl_;
+  Guard g(im.lock);
+  e.seq = next_seq_;
+  if (im.closed) return;  // misuse: an event after close() is numbered but not stored
+  const size_t need = ChunkEncoder::worst_case_size(e);
+  if (im.encoder.room() < need) {
+    im.seal(next_seq_);
+    im.encoder.grow(need);  // no-op unless one event is larger than a chunk
+  }
+  im.encoder.encode(e);
+  ++next_seq_;
+  if (im.encoder.size() >= kChunkTarget) im.seal(next_seq_);
+}
+
+Status TraceWriter::flush() {
+  Impl& im = *impl_;
+  Guard g(im.lock);
+  if (!im.closed) im.seal(next_seq_);
+  return im.status();
+}
+
+Status TraceWriter::close() {
+  Impl& im = *impl_;
+  Guard g(im.lock);
+  if (im.closed) return im.status();
+  im.seal(next_seq_);
+  // The end mark: an empty chunk whose first_seq is the total event count.
+  uint8_t total[kMaxVarint];
+  const size_t n = static_cast<size_t>(put_varint(total, next_seq_) - total);
+  im.write_chunk(kChunkEnd, total, n, 0, 0, next_seq_);
+  im.closed = true;
+  if (im.fd >= 0) {
+    if (::close(im.fd) != 0 && !im.io_error)
+      im.io_error = make_error(ErrorKind::IoError,
+                               fmt::format("cannot close the trace file {}: {}", im.path, std::strerror(errno)));
+    im.fd = -1;
+  }
+  return im.status();
+}
+
+uint64_t TraceWriter::bytes_written() const { return impl_->bytes; }
+
+const std::vector<uint8_t>& TraceWriter::memory_bytes() const { return impl_->memory; }
+
+}  // namespace ringscope

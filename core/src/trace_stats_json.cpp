@@ -1,0 +1,107 @@
+// trace_stats_json.cpp — TraceStats as one JSON object.
+//
+// The key names are the event vocabulary's (DESIGN.md: snake_case, the same
+// names everywhere): `reason` and `reason_name`, `vector`, `cause`,
+// `duration_ns`. Numbers are JSON numbers; durations are nanoseconds.
+#include <nlohmann/json.hpp>
+
+#include "ringscope/exit_reasons.h"
+#include "ringscope/trace_stats.h"
+
+namespace ringscope {
+
+namespace {
+
+using nlohmann::json;
+
+json duration_json(const DurationStats& d) {
+  return {{"count", d.count}, {"total_ns", d.total_ns}, {"mean_ns", d.mean_ns()}, {"min_ns", d.min_ns},
+          {"max_ns", d.max_ns}};
+}
+
+json reasons_json(const std::map<uint16_t, uint64_t>& by_reason) {
+  json a = json::array();
+  for (auto& [reason, count] : by_reason)
+    a.push_back({{"reason", reason}, {"reason_name", exit_reason_name(reason)}, {"count", count}});
+  return a;
+}
+
+}  // namespace
+
+std::string stats_to_json(const TraceStats& st) {
+  json j;
+  const TraceHeader& h = st.header;
+  j["header"] = {{"scenario", h.scenario},       {"mode", h.mode},
+                 {"level", h.level},             {"params", h.params},
+                 {"host_kernel", h.host_kernel}, {"kvm_flavour", h.kvm_flavour},
+                 {"cpu_model", h.cpu_model},     {"tool_version", h.tool_version},
+                 {"vcpus", h.vcpus},             {"start_unix_ns", h.start_unix_ns}};
+  j["complete"] = st.complete;
+  if (!st.warning.empty()) j["warning"] = st.warning;
+  j["events"] = st.events;
+  j["duration_ns"] = st.duration_ns();
+
+  json kinds = json::object();
+  for (int k = 0; k < kEventKindCount; ++k)
+    kinds[std::string(kind_name(static_cast<EventKind>(k)))] = st.by_kind[static_cast<size_t>(k)];
+  j["by_kind"] = kinds;
+
+  j["vm_exits"] = st.vm_exits;
+  j["exits_vmm"] = st.exits_vmm;
+  j["exits_kernel"] = st.exits_kernel;
+  j["kernel_only_exits"] = st.kernel_only_exits;
+  j["exit_duration"] = duration_json(st.exit_duration);
+  json exits = json::array();
+  for (const ExitReasonStats& r : st.exits) {
+    exits.push_back({{"reason", r.reason},
+                     {"reason_name", exit_reason_name(r.reason)},
+                     {"count", r.count},
+                     {"share", st.vm_exits ? static_cast<double>(r.count) / static_cast<double>(st.vm_exits) : 0.0},
+                     {"vmm", r.vmm},
+                     {"kernel", r.kernel},
+                     {"duration", duration_json(r.duration)}});
+  }
+  j["exits"] = exits;
+  j["kvm_stats"] = st.kvm_stats;
+
+  json traps = json::array();
+  for (const TrapStats& t : st.traps) {
+    json o = {{"cause", cause_name(t.cause)}, {"vector", t.vector}, {"count", t.count},
+              {"ring_transitions", t.ring_transitions}};
+    if (t.cause == TrapCause::Exception) o["name"] = exception_name(t.vector);
+    traps.push_back(o);
+  }
+  j["traps"] = traps;
+  j["trap_count"] = st.trap_count;
+  j["ring_transitions"] = {{"total", st.ring_transitions}, {"to_kernel", st.to_kernel}, {"to_user", st.to_user}};
+  j["hypercalls"] = st.hypercalls;
+  j["output_bytes"] = st.output_bytes;
+
+  json phases = json::array();
+  for (const PhaseStats& p : st.phases) {
+    phases.push_back({{"label", p.label},
+                      {"vcpu", p.vcpu},
+                      {"closed", p.closed},
+                      {"begin_seq", p.begin_seq},
+                      {"end_seq", p.end_seq},
+                      {"duration_ns", p.duration_ns()},
+                      {"events", p.events},
+                      {"vm_exits", p.vm_exits},
+                      {"exits", reasons_json(p.exits_by_reason)},
+                      {"exit_time_ns", p.exit_time_ns},
+                      {"traps", p.traps},
+                      {"ring_transitions", p.ring_transitions},
+                      {"hypercalls", p.hypercalls},
+                      {"kvm_stats", p.kvm_stats}});
+  }
+  j["phases"] = phases;
+  if (st.unmatched_end_markers) j["unmatched_end_markers"] = st.unmatched_end_markers;
+
+  if (st.end_reason) {
+    j["run_end"] = {{"reason", run_end_name(*st.end_reason)}, {"status", st.guest_status}, {"message", st.end_message}};
+  }
+  // Replace invalid UTF-8 from guest-provided labels instead of throwing.
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+}  // namespace ringscope

@@ -1,0 +1,96 @@
+// defs.h — every kernel function other files call, grouped by file.
+#pragma once
+#include "types.h"
+
+struct trapframe;
+struct proc;
+struct context;
+struct hvm_start_info;
+
+// bootinfo.c
+struct bootmodule {
+  uint64 paddr, size;
+  char cmdline[64];
+};
+void bootinfo_init(uint64 start_info_pa);
+int bootmodules(struct bootmodule **mods);
+const char *cmdline_get(const char *key);
+int64 cmdline_int(const char *key, int64 dflt);
+const char *cmdline_string(void);
+extern uint64 boot_start_info;  // entry.S stores the PVH start_info GPA here
+
+// kalloc.c
+void kinit(void);
+void *kalloc(void);
+void kfree(void *pa);
+uint64 kfree_pages(void);
+
+// vm.c
+pte_t *uvmcreate(void);
+void uvmfree(pte_t *pml4);
+int mappage(pte_t *pml4, uint64 va, uint64 pa, uint64 perm);
+uint64 uva2pa(pte_t *pml4, uint64 va);
+void switchkvm(void);
+void switchuvm(pte_t *pml4);
+int uvmfault(struct proc *p, uint64 va);
+int copyin(struct proc *p, void *dst, uint64 src, uint64 n);
+
+// seg.c
+void seginit(void);
+void set_kstack(uint64 top);
+
+// trap.c
+void idtinit(void);
+void trap(struct trapframe *tf);
+extern uint64 ud_syscalls;
+
+// decode.c
+void describe_insn(struct proc *p, uint64 rip, char *buf, int size);
+const char *exception_name(uint64 vector);
+
+// syscall.c
+void syscallinit(void);
+void syscall(struct trapframe *tf);
+
+// proc.c
+int runprog(struct bootmodule *m, int pid);
+void exitproc(int status);
+void killproc(int status, const char *why);
+
+// exec.c
+int exec(struct proc *p, struct bootmodule *m, uint64 *entry, uint64 *sp, uint64 *argc, uint64 *argv);
+
+// tasks.c
+int runtask(const char *name);
+
+// uart.c
+void uartinit(void);
+void uartputc(int c);
+
+// printf.c
+void cprintf(const char *fmt, ...);
+int snprintf(char *buf, int size, const char *fmt, ...);
+void panic(const char *fmt, ...) __attribute__((noreturn));
+void dumpregs(struct trapframe *tf);
+
+// probe.c
+#define MARK_POINT 0
+#define MARK_BEGIN 1
+#define MARK_END   2
+void probeinit(void);
+int under_ringscope(void);
+void marker(int phase, uint32 value, const char *label);
+void probe_exit(int status) __attribute__((noreturn));
+
+// string.c
+void *memset(void *dst, int c, uint64 n);
+void *memcpy(void *dst, const void *src, uint64 n);
+void *memmove(void *dst, const void *src, uint64 n);
+int memcmp(const void *a, const void *b, uint64 n);
+uint64 strlen(const char *s);
+int strcmp(const char *a, const char *b);
+int strncmp(const char *a, const char *b, uint64 n);
+char *safestrcpy(char *dst, const char *src, int size);
+
+// swtch.S
+void swtch(struct context **old, struct context *new);

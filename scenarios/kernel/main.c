@@ -1,0 +1,42 @@
+// main.c — what the kernel does after entry.S, top to bottom.
+//
+// Set up the machine (segments, traps, system calls, memory), then run the
+// built-in task named on the command line (task=...), then every user
+// program handed over as a boot module, one after the other, then report
+// the last status through the probe port, which ends the run.
+
+#include "types.h"
+#include "defs.h"
+
+void main(void) {
+  uartinit();
+  probeinit();
+  marker(MARK_BEGIN, 0, "boot");
+  seginit();      // GDT + TSS
+  idtinit();      // exception vectors and int $0x40
+  syscallinit();  // STAR/LSTAR/SFMASK for the syscall instruction
+  bootinfo_init(boot_start_info);
+  kinit();        // free memory from the PVH memory map
+  marker(MARK_END, 0, "boot");
+
+  int status = 0;
+  int ran = 0;
+  const char *task = cmdline_get("task");
+  if (task) {
+    status = runtask(task);
+    ran++;
+  }
+
+  struct bootmodule *mods;
+  int n = bootmodules(&mods);
+  for (int i = 0; i < n; i++) {
+    status = runprog(&mods[i], i + 1);
+    ran++;
+  }
+  if (!ran)
+    cprintf("kernel: nothing to run (no task= on the command line, no boot modules)\n");
+
+  // How often user-mode `int $0x40` arrived as #UD and was emulated (trap.c).
+  marker(MARK_POINT, (uint32)ud_syscalls, "int40-via-ud");
+  probe_exit(status);
+}

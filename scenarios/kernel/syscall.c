@@ -1,0 +1,113 @@
+// syscall.c — system calls: the table, argument fetching, and the calls.
+//
+// ABI (docs/syscalls.md): number in rax, arguments in rdi, rsi, rdx, result
+// in rax. Programs get here three ways, all ending in syscall():
+//   int $0x40          vector 64 through the IDT (the normal way)
+//   int $0x40 as #UD   this host's PVM quirk, emulated in trap.c
+//   syscall            the fast instruction, via LSTAR (trapasm.S)
+
+#include "types.h"
+#include "defs.h"
+#include "mmu.h"
+#include "memlayout.h"
+#include "proc.h"
+#include "traps.h"
+#include "x86.h"
+#include "../user/include/ringscope/sysnum.h"
+
+extern char syscallentry[];
+
+// The syscall instruction needs three MSRs: STAR (segments), LSTAR (entry
+// point), SFMASK (RFLAGS bits to clear on entry: IF, so the entry code
+// runs with interrupts off until it is on the kernel stack).
+void syscallinit(void) {
+  // STAR[47:32]: syscall loads CS = 0x08, SS = 0x10.
+  // STAR[63:48]: sysretq loads CS = this + 16, SS = this + 8, RPL 3.
+  wrmsr(MSR_STAR, ((uint64)(SEG_KDATA | DPL_USER) << 48) | ((uint64)SEG_KCODE << 32));
+  wrmsr(MSR_LSTAR, (uint64)syscallentry);
+  wrmsr(MSR_SFMASK, FL_IF | FL_TF | FL_DF | FL_AC);
+  wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SCE);
+}
+
+// write(fd, buf, n): fd 1 and 2 both go to the UART.
+static int64 sys_write(struct trapframe *tf) {
+  uint64 fd = tf->rdi, buf = tf->rsi, n = tf->rdx;
+  char chunk[128];
+  if (fd != 1 && fd != 2)
+    return -1;
+  if (n > (1 << 20))
+    return -1;
+  for (uint64 done = 0; done < n;) {
+    uint64 m = n - done < sizeof(chunk) ? n - done : sizeof(chunk);
+    if (copyin(curproc, chunk, buf + done, m) < 0)
+      return done ? (int64)done : -1;
+    for (uint64 i = 0; i < m; i++)
+      uartputc(chunk[i]);
+    done += m;
+  }
+  return (int64)n;
+}
+
+static int64 sys_exit(struct trapframe *tf) {
+  exitproc((int)tf->rdi);
+  return 0;  // not reached
+}
+
+static int64 sys_getpid(struct trapframe *tf) {
+  (void)tf;
+  return curproc->pid;
+}
+
+// sbrk(n): move the program break by n bytes and return the old break.
+// Nothing is mapped here: each new page is mapped by the page-fault
+// handler the first time the program touches it (vm.c, demand paging).
+// Shrinking only moves the break; pages already mapped stay mapped.
+static int64 sys_sbrk(struct trapframe *tf) {
+  int64 n = (int64)tf->rdi;
+  uint64 old = curproc->brk;
+  if (n < 0 && (uint64)-n > old - curproc->heap_base)
+    return -1;
+  if (n > 0 && old + n - curproc->heap_base > UHEAPMAX)
+    return -1;
+  curproc->brk = old + n;
+  return (int64)old;
+}
+
+// marker(phase, label, value): forward a program's marker to the probe
+// port. The label is copied into the kernel first: the VMM is handed a
+// physical address, and a user address means nothing to it.
+static int64 sys_marker(struct trapframe *tf) {
+  char label[56];
+  uint64 phase = tf->rdi, ulabel = tf->rsi;
+  if (phase > MARK_END)
+    return -1;
+  int i = 0;
+  for (; i < (int)sizeof(label) - 1; i++) {
+    if (copyin(curproc, &label[i], ulabel + i, 1) < 0)
+      return -1;
+    if (label[i] == 0)
+      break;
+  }
+  label[i] = 0;
+  marker((int)phase, (uint32)tf->rdx, label);
+  return 0;
+}
+
+static int64 (*syscalls[])(struct trapframe *) = {
+  [SYS_exit] = sys_exit,
+  [SYS_write] = sys_write,
+  [SYS_getpid] = sys_getpid,
+  [SYS_sbrk] = sys_sbrk,
+  [SYS_marker] = sys_marker,
+};
+
+void syscall(struct trapframe *tf) {
+  uint64 num = tf->rax;
+  if (num < NELEM(syscalls) && syscalls[num]) {
+    tf->rax = (uint64)syscalls[num](tf);
+  } else {
+    // Loud but harmless: the program learns -1 and keeps running.
+    cprintf("kernel: pid %d (%s): unknown system call %ld\n", curproc->pid, curproc->name, (int64)num);
+    tf->rax = (uint64)-1;
+  }
+}

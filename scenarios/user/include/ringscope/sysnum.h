@@ -1,0 +1,19 @@
+// sysnum.h — system call numbers: the one table shared by the kernel
+// (scenarios/kernel/syscall.c) and user programs (usys.S).
+// ABI: number in rax; arguments in rdi, rsi, rdx; result in rax.
+// See docs/syscalls.md.
+#pragma once
+
+#define SYS_exit    1   // exit(status)                      never returns
+#define SYS_write   2   // write(fd, buf, n)                 -> n, or -1
+#define SYS_getpid  3   // getpid()                          -> pid (1, 2, ...)
+#define SYS_sbrk    4   // sbrk(n)                           -> old break, or -1
+#define SYS_marker  5   // marker(phase, label, value)       -> 0, or -1
+
+// The vector of `int $0x40`, the system-call trap (as in xv6).
+#define T_SYSCALL 64
+
+// Marker phases (docs/probe-port.md).
+#define MARK_POINT 0
+#define MARK_BEGIN 1
+#define MARK_END   2

@@ -1,0 +1,66 @@
+# program.cmake — the user-side SDK's CMake function.
+#
+#   ringscope_add_program(NAME source.c [more.c ...])
+#
+# builds ${RINGSCOPE_GUEST_OUTPUT_DIR}/NAME.elf: a freestanding ring-3
+# program linked at 0x8000000000 with the SDK's start-up code, system-call
+# stubs and ulib, carrying its name in a "ringscope" ELF note. The host gcc
+# does it all; no cross compiler is needed. Include this file after
+# setting RINGSCOPE_GUEST_OUTPUT_DIR (scenarios/CMakeLists.txt does).
+
+set(RINGSCOPE_USER_DIR ${CMAKE_CURRENT_LIST_DIR})
+
+# Flags every guest object (kernel and programs) is compiled with:
+#  -ffreestanding -nostdlib  no host libc: the guest has none
+#  -fno-pie -no-pie          linked where it runs (programs: -fpie, below)
+#  -mno-red-zone             traps push onto the interrupted stack (kernel)
+#  -mgeneral-regs-only       no SSE: the kernel never saves FPU/SSE state
+#  -fno-stack-protector      no TLS canary to read
+#  -fno-tree-loop-distribute-patterns  gcc must not turn memset's own loop
+#                            into a call to memset
+set(RINGSCOPE_GUEST_CFLAGS
+  -ffreestanding -fno-pie -fno-stack-protector -fno-builtin -mno-red-zone
+  -mgeneral-regs-only -fno-asynchronous-unwind-tables -fcf-protection=none
+  -fno-tree-loop-distribute-patterns
+  -O2 -Wall -Wextra -Wno-unused-parameter)
+set(RINGSCOPE_GUEST_LDFLAGS -nostdlib -static -no-pie -Wl,--build-id=none
+  -Wl,-z,max-page-size=4096 -Wl,-z,noexecstack)
+
+function(ringscope_guest_flags target)
+  target_compile_options(${target} PRIVATE ${RINGSCOPE_GUEST_CFLAGS})
+  set_target_properties(${target} PROPERTIES POSITION_INDEPENDENT_CODE OFF)
+endfunction()
+
+# User programs live at 0x8000000000, beyond the +-2 GiB that the default
+# (small, non-PIC) code model can address with 32-bit absolute addresses.
+# Position-independent code addresses everything relative to RIP instead,
+# which works at any address; the link is still static and not PIE.
+function(ringscope_user_flags target)
+  ringscope_guest_flags(${target})
+  target_compile_options(${target} PRIVATE -fpie)
+endfunction()
+
+if(NOT TARGET ringscope_ulib)
+  add_library(ringscope_ulib STATIC
+    ${RINGSCOPE_USER_DIR}/ulib.c ${RINGSCOPE_USER_DIR}/usys.S)
+  target_include_directories(ringscope_ulib PUBLIC ${RINGSCOPE_USER_DIR}/include)
+  ringscope_user_flags(ringscope_ulib)
+endif()
+
+function(ringscope_add_program name)
+  set(target guest_prog_${name})
+  add_executable(${target} ${ARGN}
+    ${RINGSCOPE_USER_DIR}/start.S ${RINGSCOPE_USER_DIR}/note.c)
+  ringscope_user_flags(${target})
+  target_compile_definitions(${target} PRIVATE "RS_PROG_NAME=\"${name}\"")
+  target_link_libraries(${target} PRIVATE ringscope_ulib gcc)
+  target_link_options(${target} PRIVATE ${RINGSCOPE_GUEST_LDFLAGS}
+    -T ${RINGSCOPE_USER_DIR}/user.ld)
+  set_target_properties(${target} PROPERTIES
+    OUTPUT_NAME ${name} SUFFIX ".elf"
+    RUNTIME_OUTPUT_DIRECTORY ${RINGSCOPE_GUEST_OUTPUT_DIR}
+    LINK_DEPENDS ${RINGSCOPE_USER_DIR}/user.ld)
+  if(TARGET guest_images)
+    add_dependencies(guest_images ${target})
+  endif()
+endfunction()

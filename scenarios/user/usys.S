@@ -1,0 +1,21 @@
+// usys.S — system call stubs. Arguments are already in rdi, rsi, rdx (the C
+// calling convention's first three), so a stub only loads the number.
+//
+// `int $0x40` traps to vector 64 through the IDT. On this project's PVM
+// host it arrives as #UD instead and the kernel emulates it (trap.c); the
+// program cannot tell the difference.
+#include "ringscope/sysnum.h"
+
+#define SYSCALL(name, num) \
+  .globl name;             \
+  name:                    \
+  movl $num, %eax;         \
+  int $T_SYSCALL;          \
+  ret
+
+.text
+SYSCALL(exit, SYS_exit)
+SYSCALL(write, SYS_write)
+SYSCALL(getpid, SYS_getpid)
+SYSCALL(sbrk, SYS_sbrk)
+SYSCALL(marker, SYS_marker)

@@ -1,0 +1,36 @@
+// capabilities.cpp — asking KVM what it supports.
+#include "capabilities.h"
+
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+namespace ringscope::kvm {
+
+std::vector<Capability> probe_capabilities() {
+  struct Want {
+    int cap;
+    std::string_view name, why;
+  };
+  static const Want wants[] = {
+      {KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY", "guest RAM from the VMM's own memory (required)"},
+      {KVM_CAP_SET_GUEST_DEBUG, "KVM_CAP_SET_GUEST_DEBUG", "single-stepping for trace level full"},
+      {KVM_CAP_BINARY_STATS_FD, "KVM_CAP_BINARY_STATS_FD", "counting exits KVM handles in the kernel"},
+      {KVM_CAP_SYNC_REGS, "KVM_CAP_SYNC_REGS", "guest RIP and CPL on every exit without extra ioctls"},
+      {KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT", "the watchdog can stop a guest stuck in KVM_RUN"},
+      {KVM_CAP_GUEST_DEBUG_HW_BPS, "KVM_CAP_GUEST_DEBUG_HW_BPS", "hardware breakpoints (not used yet)"},
+      {KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP", "in-kernel interrupt controller (paravirt mode, later)"},
+      {KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD", "doorbells handled without a user-space exit (later)"},
+      {KVM_CAP_IRQFD, "KVM_CAP_IRQFD", "interrupt injection from a device thread (later)"},
+      {KVM_CAP_EXIT_HYPERCALL, "KVM_CAP_EXIT_HYPERCALL", "hypercalls KVM forwards to user space (bit mask)"},
+  };
+  std::vector<Capability> out;
+  int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+  if (fd < 0) return out;
+  for (const auto& w : wants) out.push_back({w.name, w.why, ioctl(fd, KVM_CHECK_EXTENSION, w.cap)});
+  close(fd);
+  return out;
+}
+
+}  // namespace ringscope::kvm

@@ -1,0 +1,78 @@
+// kvm_vm.h — the KVM objects: the system fd, one VM, its memory and vCPUs
+// (Firecracker's vstate/). Only the standard KVM API; capabilities are
+// probed at run time, never assumed.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "ringscope/boot.h"
+#include "ringscope/event.h"
+#include "ringscope/guest_memory.h"
+#include "ringscope/result.h"
+
+struct kvm_run;
+struct kvm_regs;
+struct kvm_sregs;
+
+namespace ringscope::kvm {
+
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd();
+  Fd(Fd&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  Fd& operator=(Fd&& o) noexcept;
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+
+ private:
+  int fd_ = -1;
+};
+
+class Vcpu {
+ public:
+  int fd() const { return fd_.get(); }
+  struct kvm_run* run() const { return run_; }
+  bool sync_regs() const { return sync_regs_; }  // KVM_CAP_SYNC_REGS in use
+
+  Status apply_boot_state(const BootState& boot);
+  // Guest registers now: from the sync-regs area after an exit, or through
+  // KVM_GET_REGS/SREGS when `via_ioctl` (before the first KVM_RUN).
+  Result<GuestRegs> regs(bool via_ioctl = false) const;
+  Status set_single_step(bool on);
+  ~Vcpu();
+
+ private:
+  friend class Vm;
+  Fd fd_;
+  struct kvm_run* run_ = nullptr;
+  size_t run_size_ = 0;
+  bool sync_regs_ = false;
+};
+
+class Vm {
+ public:
+  // Opens /dev/kvm, checks the API version, creates the VM. Errors explain
+  // how to get access (the kvm group) or that the host has no KVM.
+  static Result<std::unique_ptr<Vm>> create();
+  // Registers guest RAM as memory slot 0 at guest physical address 0.
+  Status set_memory(const GuestMemory& memory);
+  // Creates vCPU `id` with the host's supported CPUID (needed before a guest
+  // can enter long mode on some hosts: PLATFORM.md).
+  Result<std::unique_ptr<Vcpu>> create_vcpu(uint32_t id);
+  int system_fd() const { return kvm_.get(); }
+
+ private:
+  Fd kvm_, vm_;
+  int run_size_ = 0;
+};
+
+// Reads CPL the way the CPU defines it: the DPL of the current SS (equal to
+// CS.RPL in all normal states).
+uint8_t cpl_of(const struct kvm_sregs& sregs);
+GuestRegs to_guest_regs(const struct kvm_regs& r, const struct kvm_sregs& s);
+
+}  // namespace ringscope::kvm

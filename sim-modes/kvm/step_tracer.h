@@ -1,0 +1,87 @@
+// step_tracer.h — trace level `full`: every instruction, every ring
+// transition, observed by single-stepping the guest (KVM_GUESTDBG_SINGLESTEP).
+//
+// After each step the VMM sees where the CPU went. If the instruction just
+// executed could not have sent it there by itself (not a jump, call or
+// return), an event was delivered: a trap. Its vector is found by looking the
+// new RIP up in the guest's IDT; iretq/sysretq are recognised by opcode. The
+// slowness of stepping (one VM exit per instruction) is itself a lesson.
+//
+// Both transitions are read from the frames the CPU itself uses: iretq pops
+// [rip, cs, rflags, rsp, ss] from the stack, so the tracer reads that frame
+// just before iretq executes; an exception pushes the same frame (after an
+// error code for some vectors), so the tracer reads it at the handler's first
+// instruction. This matters on PVM hosts (PLATFORM.md), where ring-3 code
+// runs natively and is not single-stepped: an iretq to ring 3 is followed
+// directly by the next trap's handler, and the frames still tell exactly
+// where ring 3 was entered and where it was interrupted.
+#pragma once
+
+#include <capstone/capstone.h>
+
+#include <cstdint>
+#include <string>
+
+#include "ringscope/event.h"
+#include "ringscope/guest_memory.h"
+#include "ringscope/paging.h"
+
+namespace ringscope::kvm {
+
+// The architectural state the tracer needs after each step.
+struct CpuSnapshot {
+  uint64_t rip = 0, rsp = 0, rflags = 0, rcx = 0;
+  uint8_t cpl = 0;
+  PagingState paging;
+  uint64_t cr2 = 0;
+  uint64_t idt_base = 0;
+  uint16_t idt_limit = 0;
+  uint64_t lstar = 0;
+  bool long_mode = false;
+};
+
+class StepTracer {
+ public:
+  StepTracer();
+  ~StepTracer();
+  StepTracer(const StepTracer&) = delete;
+  StepTracer& operator=(const StepTracer&) = delete;
+
+  // Called after every single step (and after every other exit with
+  // `other_exit` = true, because the step after an I/O exit may be merged).
+  void observe(const CpuSnapshot& now, uint64_t time_ns, const GuestMemory& memory, EventSink& sink,
+               bool after_other_exit);
+
+  uint64_t steps() const { return steps_; }
+
+ private:
+  struct Insn {
+    bool valid = false;
+    uint64_t rip = 0;
+    uint8_t cpl = 0;
+    uint8_t len = 0;
+    uint8_t bytes[16] = {};
+    bool branch = false;  // jmp/jcc/call/ret/loop: may go anywhere
+    bool soft_int = false;
+    uint8_t int_vector = 0;
+    bool iret = false, sysret = false, syscall = false, push = false;
+  };
+  Insn decode(const GuestMemory& memory, const CpuSnapshot& at) const;
+  void emit_step(const Insn& insn, uint64_t time_ns, EventSink& sink);
+  struct GateHit {
+    int vector = -1;
+    Insn first;                 // the handler's first instruction, if already executed
+    uint64_t frame_offset = 0;  // bytes that instruction pushed above the CPU's frame
+  };
+  GateHit vector_for(const GuestMemory& memory, const CpuSnapshot& now) const;
+  bool read_frame(const GuestMemory& memory, const CpuSnapshot& at, uint64_t rsp, uint64_t& rip, uint64_t& cs) const;
+  void note_unobserved(uint64_t time_ns, EventSink& sink);
+
+  csh cs_ = 0;
+  Insn prev_;
+  CpuSnapshot prev_state_;
+  uint64_t steps_ = 0;
+  uint64_t unobserved_ = 0;  // times code ran between two steps without being stepped
+};
+
+}  // namespace ringscope::kvm

@@ -1,0 +1,378 @@
+// vcpu_loop.cpp — the KVM_RUN loop. Short on purpose: one switch on the
+// exit, named handlers, and the recording of what happened.
+#include "vcpu_loop.h"
+
+#include <fmt/format.h>
+#include <linux/kvm.h>
+#include <sys/ioctl.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "exit_classifier.h"
+#include "kvm_abi.h"
+#include "ringscope/exit_reasons.h"
+
+namespace ringscope::kvm {
+
+namespace {
+// Stats whose growth the user-space exit itself explains; everything else
+// that moves between two user-space exits is work KVM did in the kernel.
+bool explained_by_user_exit(const std::string& name) {
+  return name == "exits" || name == "io_exits" || name == "mmio_exits" || name == "halt_exits" ||
+         name == "signal_exits" || name == "request_irq_exits" || name == "irq_window_exits";
+}
+}  // namespace
+
+VcpuLoop::VcpuLoop(Machine& machine, Vcpu& vcpu, EventSink& sink, const RunOptions& options, uint32_t index)
+    : machine_(machine), vcpu_(vcpu), sink_(sink), options_(options), index_(index) {
+  tracing_ = options.level != TraceLevel::Off;
+  ctx_.memory = &machine.memory();
+  ctx_.sink = tracing_ ? static_cast<EventSink*>(&deferred_) : nullptr;
+  ctx_.vcpu = index;
+  ctx_.now_ns = &monotonic_ns;
+  if (tracing_) {
+    auto st = VcpuStats::open(vcpu.fd());
+    if (st.ok()) {
+      stats_ = std::move(st).value();
+      stat_exits_ = stats_.index_of("exits");
+      stats_.sample(stats_prev_);
+    }
+  }
+  if (options.level == TraceLevel::Full) stepper_ = std::make_unique<StepTracer>();
+}
+
+CpuSnapshot VcpuLoop::snapshot(bool via_ioctl) const {
+  CpuSnapshot c;
+  auto r = vcpu_.regs(via_ioctl);
+  if (!r.ok()) return c;
+  const GuestRegs& g = r.value();
+  c.rip = g.rip;
+  c.rsp = g.rsp;
+  c.rcx = g.rcx;
+  c.rflags = g.rflags;
+  c.cpl = g.cpl;
+  c.paging = {g.cr0, g.cr3, g.cr4, g.efer};
+  c.cr2 = g.cr2;
+  c.long_mode = g.efer & (1ull << 10);
+  struct kvm_sregs s;
+  if (vcpu_.sync_regs() && !via_ioctl)
+    s = vcpu_.run()->s.regs.sregs;
+  else
+    ioctl(vcpu_.fd(), KVM_GET_SREGS, &s);
+  c.idt_base = s.idt.base;
+  c.idt_limit = s.idt.limit;
+  c.long_mode = c.long_mode && s.cs.l;
+  // IA32_LSTAR: where SYSCALL goes.
+  alignas(8) uint8_t buf[abi::kMsrsHeader + sizeof(struct kvm_msr_entry)] = {};
+  uint32_t one = 1;
+  std::memcpy(buf, &one, 4);  // nmsrs
+  struct kvm_msr_entry entry {};
+  entry.index = 0xc0000082;
+  std::memcpy(buf + abi::kMsrsHeader, &entry, sizeof entry);
+  if (ioctl(vcpu_.fd(), abi::kGetMsrs, buf) == 1) {
+    std::memcpy(&entry, buf + abi::kMsrsHeader, sizeof entry);
+    c.lstar = entry.data;
+  }
+  return c;
+}
+
+// One KVM_EXIT_IO may carry `count` elements (rep ins/outs).
+void VcpuLoop::handle_io(const KvmExitInfo& info, Event& e) {
+  struct kvm_run* run = vcpu_.run();
+  uint8_t* data = reinterpret_cast<uint8_t*>(run) + run->io.data_offset;
+  e.port = info.io_port;
+  e.size = info.io_size;
+  e.count = info.io_count;
+  e.direction = info.io_out ? Direction::Out : Direction::In;
+  for (uint32_t i = 0; i < info.io_count; i++) {
+    uint8_t* elem = data + uint64_t(i) * info.io_size;
+    uint64_t value = 0;
+    bool claimed = true;
+    if (info.io_out) {
+      std::memcpy(&value, elem, info.io_size);
+      machine_.bus().write(ctx_, AddressSpace::Pio, info.io_port, info.io_size, value, &claimed);
+    } else {
+      value = machine_.bus().read(ctx_, AddressSpace::Pio, info.io_port, info.io_size, &claimed);
+      std::memcpy(elem, &value, info.io_size);
+    }
+    if (i == 0) e.value = value;
+    if (!claimed && ctx_.sink) {
+      Event u;
+      u.time_ns = monotonic_ns();
+      u.vcpu = index_;
+      u.kind = EventKind::Device;
+      u.device = "unclaimed";
+      u.reg = "port";
+      u.port = info.io_port;
+      u.direction = e.direction;
+      u.size = info.io_size;
+      u.value = value;
+      ctx_.sink->emit(u);
+    }
+  }
+}
+
+void VcpuLoop::handle_mmio(Event& e) {
+  struct kvm_run* run = vcpu_.run();
+  uint8_t width = static_cast<uint8_t>(run->mmio.len);
+  e.gpa = run->mmio.phys_addr;
+  e.length = run->mmio.len;
+  e.size = width;
+  e.direction = run->mmio.is_write ? Direction::Write : Direction::Read;
+  bool claimed = true;
+  uint64_t value = 0;
+  if (run->mmio.is_write) {
+    std::memcpy(&value, run->mmio.data, width);
+    machine_.bus().write(ctx_, AddressSpace::Mmio, e.gpa, width, value, &claimed);
+  } else {
+    value = machine_.bus().read(ctx_, AddressSpace::Mmio, e.gpa, width, &claimed);
+    std::memcpy(run->mmio.data, &value, width);
+  }
+  e.value = value;
+  if (!claimed && ctx_.sink) {
+    Event u;
+    u.time_ns = monotonic_ns();
+    u.vcpu = index_;
+    u.kind = EventKind::Device;
+    u.device = "unclaimed";
+    u.reg = "mmio";
+    u.gpa = e.gpa;
+    u.direction = e.direction;
+    u.size = width;
+    u.value = value;
+    ctx_.sink->emit(u);
+  }
+}
+
+// Exits KVM handled in the kernel since the last user-space exit, and other
+// stats that moved, become counter events.
+void VcpuLoop::record_stats(uint64_t time_ns) {
+  if (!stats_.available() || !stats_.sample(stats_now_)) return;
+  const auto& names = stats_.names();
+  for (size_t i = 0; i < stats_now_.size(); i++) {
+    if (stats_now_[i] == stats_prev_[i] || explained_by_user_exit(names[i])) continue;
+    Event c;
+    c.time_ns = time_ns;
+    c.vcpu = index_;
+    c.kind = EventKind::Counter;
+    c.source = Source::KvmStats;
+    c.name = names[i];
+    c.value = stats_now_[i];
+    sink_.emit(c);
+  }
+  if (stat_exits_ >= 0) {
+    // One of the new exits is the user-space exit being handled now, and
+    // every single step since the last sample was a user-space exit too.
+    uint64_t steps = stepper_ ? stepper_->steps() : 0;
+    uint64_t seen = 1 + (steps - steps_at_sample_);
+    steps_at_sample_ = steps;
+    uint64_t delta = stats_now_[stat_exits_] - stats_prev_[stat_exits_];
+    if (delta > seen) {
+      kernel_exits_ += delta - seen;
+      Event c;
+      c.time_ns = time_ns;
+      c.vcpu = index_;
+      c.kind = EventKind::Counter;
+      c.source = Source::KvmStats;
+      c.name = "kernel_exits";
+      c.value = kernel_exits_;
+      sink_.emit(c);
+    }
+  }
+  stats_prev_.swap(stats_now_);
+}
+
+void VcpuLoop::record_mode_change(uint64_t time_ns) {
+  if (!vcpu_.sync_regs()) return;
+  const auto& s = vcpu_.run()->s.regs.sregs;
+  if (s.cr0 == cr0_ && s.cr4 == cr4_ && s.efer == efer_) return;
+  Event m;
+  m.time_ns = time_ns;
+  m.vcpu = index_;
+  m.kind = EventKind::ModeChange;
+  m.source = Source::KvmExit;
+  m.prev_cr0 = cr0_, m.prev_cr4 = cr4_, m.prev_efer = efer_;
+  m.cr0 = s.cr0, m.cr4 = s.cr4, m.efer = s.efer;
+  m.rip = vcpu_.run()->s.regs.regs.rip;
+  sink_.emit(m);
+  cr0_ = s.cr0, cr4_ = s.cr4, efer_ = s.efer;
+}
+
+RunResult VcpuLoop::stop(RunEndReason reason, std::string message, bool with_regs) {
+  RunResult r;
+  r.end = reason;
+  r.message = std::move(message);
+  if (with_regs) {
+    auto regs = vcpu_.regs();
+    if (regs.ok()) r.regs = regs.value();
+  }
+  return r;
+}
+
+RunResult VcpuLoop::run() {
+  const BootState& boot = machine_.boot();
+  cr0_ = boot.cr0, cr4_ = boot.cr4, efer_ = boot.efer;
+  uint64_t max_output = options_.limits.max_output_bytes;
+  bool other_exit_since_step = false;
+  if (stepper_) {
+    auto st = vcpu_.set_single_step(true);
+    if (!st.ok()) return stop(RunEndReason::VmmError, st.error().message, false);
+    stepper_->observe(snapshot(/*via_ioctl=*/true), monotonic_ns(), machine_.memory(), sink_, false);
+  }
+  RunResult result;
+  for (;;) {
+    if (stop_requested_.load(std::memory_order_relaxed)) {
+      result = stop(RunEndReason::WatchdogTime,
+                    fmt::format("the guest ran past the wall-time limit of {} ms", options_.limits.wall_ms), true);
+      break;
+    }
+    int rc = ioctl(vcpu_.fd(), KVM_RUN, 0);
+    uint64_t t_exit = monotonic_ns();
+    if (rc < 0) {
+      if (errno == EINTR || errno == EAGAIN) {
+        vcpu_.run()->immediate_exit = 0;
+        continue;  // the watchdog's signal; the check above decides
+      }
+      result = stop(RunEndReason::VmmError, fmt::format("KVM_RUN failed: {}", strerror(errno)), true);
+      break;
+    }
+    KvmExitInfo info = exit_info_from(*vcpu_.run());
+    ExitDecision d = classify_exit(info);
+
+    if (d.action == ExitAction::Step) {
+      if (stepper_) {
+        stepper_->observe(snapshot(), t_exit, machine_.memory(), sink_, other_exit_since_step);
+        other_exit_since_step = false;
+        steps_.store(stepper_->steps(), std::memory_order_relaxed);
+        if (stepper_->steps() >= options_.limits.max_exits) {
+          result = stop(RunEndReason::WatchdogExits,
+                        fmt::format("the guest executed {} instructions, the limit at trace level full",
+                                    stepper_->steps()),
+                        true);
+          break;
+        }
+      }
+      continue;
+    }
+    uint64_t n = exits_.fetch_add(1, std::memory_order_relaxed) + 1;
+    other_exit_since_step = true;
+
+    Event e;
+    e.time_ns = t_exit;
+    e.vcpu = index_;
+    e.kind = EventKind::VmExit;
+    e.source = Source::KvmExit;
+    e.reason = d.vtx_reason;
+    e.handled_by = HandledBy::Vmm;
+    if (vcpu_.sync_regs()) {
+      e.rip = vcpu_.run()->s.regs.regs.rip;
+      e.cpl = cpl_of(vcpu_.run()->s.regs.sregs);
+    }
+    if (tracing_) {
+      record_stats(t_exit);
+      record_mode_change(t_exit);
+    }
+
+    uint64_t t_handle = monotonic_ns();
+    bool done = false;
+    switch (d.action) {
+      case ExitAction::PortIo: handle_io(info, e); break;
+      case ExitAction::Mmio: handle_mmio(e); break;
+      case ExitAction::Halt:
+        // No interrupt source exists yet, so a halted vCPU can never wake.
+        result = stop(RunEndReason::Halted, "the guest executed hlt with nothing left to wake it", false);
+        done = true;
+        break;
+      case ExitAction::Continue: break;
+      case ExitAction::Stop:
+      case ExitAction::Step:
+        result = stop(d.end, fmt::format("{} ({}) at rip {:#x}", d.what, kvm_exit_name(info.kvm_reason), e.rip), true);
+        if (info.kvm_reason == KVM_EXIT_INTERNAL_ERROR)
+          result.message += fmt::format(", suberror {}", info.internal_suberror);
+        if (info.kvm_reason == KVM_EXIT_FAIL_ENTRY)
+          result.message += fmt::format(", hardware reason {:#x}", info.fail_entry_reason);
+        done = true;
+        break;
+    }
+    e.duration_ns = monotonic_ns() - t_handle;
+    if (tracing_) {
+      sink_.emit(e);
+      deferred_.drain(sink_);
+    }
+    if (done) break;
+    if (ctx_.stop_requested) {
+      result.end = RunEndReason::GuestExit;
+      result.guest_status = ctx_.guest_status;
+      result.message = fmt::format("the guest reported exit status {}", ctx_.guest_status);
+      break;
+    }
+    if (n >= options_.limits.max_exits) {
+      result = stop(RunEndReason::WatchdogExits, fmt::format("the guest caused {} exits, the limit", n), true);
+      break;
+    }
+    if (machine_.uart().bytes_transmitted() > max_output) {
+      result = stop(RunEndReason::WatchdogOutput,
+                    fmt::format("the guest wrote more than {} bytes of console output, the limit", max_output), true);
+      break;
+    }
+  }
+  if (stepper_) (void)vcpu_.set_single_step(false);
+  result.exits = exits_.load();
+  result.steps = stepper_ ? stepper_->steps() : 0;
+  finish(result, monotonic_ns());
+  return result;
+}
+
+// Flush devices, record the final stats and how the run ended.
+void VcpuLoop::finish(RunResult& result, uint64_t time_ns) {
+  machine_.finish_devices(ctx_);
+  if (!tracing_) return;
+  deferred_.drain(sink_);
+  if (stats_.available() && stats_.sample(stats_now_)) {
+    // Exits since the last user-space exit that were neither it nor a step.
+    if (stat_exits_ >= 0) {
+      uint64_t steps = stepper_ ? stepper_->steps() : 0;
+      uint64_t seen = steps - steps_at_sample_;
+      uint64_t delta = stats_now_[stat_exits_] - stats_prev_[stat_exits_];
+      if (delta > seen) kernel_exits_ += delta - seen;
+    }
+    Event k;
+    k.time_ns = time_ns;
+    k.vcpu = index_;
+    k.kind = EventKind::Counter;
+    k.source = Source::KvmStats;
+    k.name = "kernel_exits";
+    k.value = kernel_exits_;
+    sink_.emit(k);
+    const auto& names = stats_.names();
+    for (size_t i = 0; i < stats_now_.size(); i++) {
+      if (stats_now_[i] == 0) continue;
+      Event c;
+      c.time_ns = time_ns;
+      c.vcpu = index_;
+      c.kind = EventKind::Counter;
+      c.source = Source::KvmStats;
+      c.name = names[i];
+      c.value = stats_now_[i];
+      sink_.emit(c);
+    }
+  }
+  Event end;
+  end.time_ns = time_ns;
+  end.vcpu = index_;
+  end.kind = EventKind::RunEnd;
+  end.source = Source::Vmm;
+  end.end_reason = result.end;
+  end.value = static_cast<uint64_t>(result.guest_status);
+  end.text = result.message;
+  if (result.regs) {
+    end_regs_ = *result.regs;
+    end.regs = &end_regs_;
+    end.rip = end_regs_.rip;
+    end.cpl = end_regs_.cpl;
+  }
+  sink_.emit(end);
+}
+
+}  // namespace ringscope::kvm

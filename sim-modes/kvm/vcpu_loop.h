@@ -1,0 +1,58 @@
+// vcpu_loop.h — one vCPU's run loop: KVM_RUN, then hand the exit to a named
+// handler, record it, repeat (kvmtool's kvm_cpu__start, in C++).
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <vector>
+
+#include "kvm_vm.h"
+#include "ringscope/backend.h"
+#include "ringscope/deferred_sink.h"
+#include "stats_fd.h"
+#include "step_tracer.h"
+
+namespace ringscope::kvm {
+
+struct KvmExitInfo;
+
+class VcpuLoop {
+ public:
+  VcpuLoop(Machine& machine, Vcpu& vcpu, EventSink& sink, const RunOptions& options, uint32_t index);
+  // Runs until the guest exits, fails, or a limit trips. Thread: the vCPU's.
+  RunResult run();
+  // Asks the loop to stop (from the watchdog thread).
+  void request_stop() { stop_requested_.store(true, std::memory_order_relaxed); }
+  uint64_t exits() const { return exits_.load(std::memory_order_relaxed); }
+  uint64_t steps() const { return steps_.load(std::memory_order_relaxed); }
+
+ private:
+  void handle_io(const KvmExitInfo& info, Event& exit_event);
+  void handle_mmio(Event& exit_event);
+  void record_stats(uint64_t time_ns);
+  void record_mode_change(uint64_t time_ns);
+  CpuSnapshot snapshot(bool via_ioctl = false) const;
+  void finish(RunResult& result, uint64_t time_ns);
+  RunResult stop(RunEndReason reason, std::string message, bool with_regs);
+
+  Machine& machine_;
+  Vcpu& vcpu_;
+  EventSink& sink_;
+  RunOptions options_;
+  uint32_t index_;
+  bool tracing_;
+  DeferredSink deferred_;
+  DeviceContext ctx_;
+  VcpuStats stats_;
+  std::vector<uint64_t> stats_prev_, stats_now_;
+  int stat_exits_ = -1;  // index of the "exits" stat
+  uint64_t kernel_exits_ = 0;
+  uint64_t steps_at_sample_ = 0;
+  uint64_t cr0_ = 0, cr4_ = 0, efer_ = 0;
+  std::unique_ptr<StepTracer> stepper_;
+  GuestRegs end_regs_{};
+  std::atomic<bool> stop_requested_{false};
+  std::atomic<uint64_t> exits_{0}, steps_{0};
+};
+
+}  // namespace ringscope::kvm

@@ -1,0 +1,230 @@
+// Round trips through TraceWriter and read_trace: every kind with every
+// field, headers, chunking, strings, files on disk.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <unistd.h>
+
+#include "trace/crc32.h"
+#include "trace/format.h"
+#include "trace_test_util.h"
+
+namespace ringscope {
+namespace {
+
+using testing::EventFactory;
+using testing::expect_same_event;
+using testing::sample_header;
+using testing::write_trace;
+
+TEST(TraceCrc, MatchesTheStandardCheckValue) {
+  const char* s = "123456789";
+  EXPECT_EQ(trace::crc32(s, 9), 0xCBF43926u);
+  // Incremental and all-at-once agree (the slicing loop and the tail loop).
+  std::string long_text(1000, 'x');
+  for (size_t i = 0; i < long_text.size(); ++i) long_text[i] = static_cast<char>(i * 7);
+  EXPECT_EQ(trace::crc32(long_text.data(), long_text.size()),
+            trace::crc32(long_text.data() + 13, long_text.size() - 13, trace::crc32(long_text.data(), 13)));
+}
+
+TEST(TraceRoundTrip, EveryKindWithEveryField) {
+  EventFactory f;
+  std::vector<Event> events;
+  for (int round = 0; round < 20; ++round) {
+    for (int k = 0; k < kEventKindCount; ++k) events.push_back(f.full(static_cast<EventKind>(k)));
+  }
+  const auto bytes = write_trace(events, 37);
+  auto t = read_trace_bytes(bytes);
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  EXPECT_TRUE(t->complete);
+  EXPECT_EQ(t->warning, "");
+  ASSERT_EQ(t->events.size(), events.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    EXPECT_EQ(events[i].seq, i);
+    expect_same_event(events[i], t->events[i]);
+  }
+}
+
+TEST(TraceRoundTrip, DefaultEventsAndEmptyTrace) {
+  std::vector<Event> none;
+  auto t = read_trace_bytes(write_trace(none));
+  ASSERT_TRUE(t.ok());
+  EXPECT_TRUE(t->complete);
+  EXPECT_TRUE(t->events.empty());
+
+  std::vector<Event> events(5);  // default-constructed: a marker at time 0
+  for (int k = 0; k < kEventKindCount; ++k) events.emplace_back().kind = static_cast<EventKind>(k);
+  auto t2 = read_trace_bytes(write_trace(events));
+  ASSERT_TRUE(t2.ok());
+  ASSERT_EQ(t2->events.size(), events.size());
+  for (size_t i = 0; i < events.size(); ++i) expect_same_event(events[i], t2->events[i]);
+}
+
+TEST(TraceRoundTrip, HeaderFields) {
+  std::vector<Event> none;
+  auto t = read_trace_bytes(write_trace(none));
+  ASSERT_TRUE(t.ok());
+  const TraceHeader want = sample_header();
+  EXPECT_EQ(t->header.format_version, kTraceFormatVersion);
+  EXPECT_EQ(t->header.schema_version, kTraceSchemaVersion);
+  EXPECT_EQ(t->header.scenario, want.scenario);
+  EXPECT_EQ(t->header.mode, want.mode);
+  EXPECT_EQ(t->header.level, want.level);
+  EXPECT_EQ(t->header.params, want.params);
+  EXPECT_EQ(t->header.host_kernel, want.host_kernel);
+  EXPECT_EQ(t->header.kvm_flavour, want.kvm_flavour);
+  EXPECT_EQ(t->header.cpu_model, want.cpu_model);
+  EXPECT_EQ(t->header.tool_version, want.tool_version);
+  EXPECT_EQ(t->header.start_unix_ns, want.start_unix_ns);
+  EXPECT_EQ(t->header.start_mono_ns, want.start_mono_ns);
+  EXPECT_EQ(t->header.vcpus, want.vcpus);
+}
+
+TEST(TraceRoundTrip, ExtremeValuesAndTimeGoingBackwards) {
+  std::vector<Event> events;
+  for (uint64_t v : {uint64_t{0}, ~uint64_t{0}, uint64_t{1} << 63, uint64_t{1}, ~uint64_t{0} - 1}) {
+    Event e;
+    e.kind = EventKind::VmExit;
+    e.time_ns = v;
+    e.rip = v;
+    e.value = ~v;
+    e.duration_ns = v;
+    e.port = static_cast<uint16_t>(v);
+    e.vcpu = static_cast<uint32_t>(v);
+    e.count = static_cast<uint32_t>(~v);
+    events.push_back(e);
+  }
+  auto t = read_trace_bytes(write_trace(events));
+  ASSERT_TRUE(t.ok());
+  ASSERT_EQ(t->events.size(), events.size());
+  for (size_t i = 0; i < events.size(); ++i) expect_same_event(events[i], t->events[i]);
+}
+
+TEST(TraceRoundTrip, ManyChunksOfHotEventsStaySmall) {
+  EventFactory f;
+  std::vector<Event> events;
+  const std::string text = "hello, ring 3! ";
+  for (int i = 0; i < 200'000; ++i) {
+    const char c = text[static_cast<size_t>(i / 2) % text.size()];
+    events.push_back(f.io_exit(i % 2 == 1, c));
+  }
+  const auto bytes = write_trace(events);
+  auto t = read_trace_bytes(bytes);
+  ASSERT_TRUE(t.ok());
+  EXPECT_TRUE(t->complete);
+  ASSERT_EQ(t->events.size(), events.size());
+  for (size_t i = 0; i < events.size(); i += 997) expect_same_event(events[i], t->events[i]);
+  expect_same_event(events.back(), t->events.back());
+  const double per_event = static_cast<double>(bytes.size()) / static_cast<double>(events.size());
+  EXPECT_LT(per_event, 10.0) << "I/O exits should be compact";
+}
+
+TEST(TraceRoundTrip, StringsLongManyAndShared) {
+  std::vector<std::string> storage;
+  storage.reserve(5000);
+  std::vector<Event> events;
+  // More distinct short strings than one chunk interns, then long ones.
+  for (int i = 0; i < 3000; ++i) {
+    Event e;
+    e.kind = EventKind::Counter;
+    e.name = storage.emplace_back("counter-" + std::to_string(i));
+    e.value = static_cast<uint64_t>(i);
+    events.push_back(e);
+  }
+  Event out;
+  out.kind = EventKind::Output;
+  out.text = storage.emplace_back(std::string(200'000, 'z'));
+  events.push_back(out);
+  // One new string in two fields of the same event.
+  Event dev;
+  dev.kind = EventKind::Device;
+  dev.device = storage.emplace_back("same");
+  dev.reg = storage.emplace_back("same");
+  dev.name = storage.emplace_back("same");
+  events.push_back(dev);
+  events.push_back(dev);
+  // Binary bytes and an embedded NUL.
+  Event step;
+  step.kind = EventKind::Step;
+  step.text = storage.emplace_back(std::string("\x0f\x01\x00\xc3", 4));
+  events.push_back(step);
+
+  auto t = read_trace_bytes(write_trace(events));
+  ASSERT_TRUE(t.ok());
+  ASSERT_EQ(t->events.size(), events.size());
+  for (size_t i = 0; i < events.size(); ++i) expect_same_event(events[i], t->events[i]);
+}
+
+TEST(TraceRoundTrip, OversizedStringIsCutToTheLimit) {
+  std::string huge(trace::kMaxEventString + 100, 'q');
+  std::vector<Event> events(1);
+  events[0].kind = EventKind::Output;
+  events[0].text = huge;
+  auto t = read_trace_bytes(write_trace(events));
+  ASSERT_TRUE(t.ok());
+  ASSERT_EQ(t->events.size(), 1u);
+  EXPECT_EQ(t->events[0].text.size(), trace::kMaxEventString);
+}
+
+TEST(TraceRoundTrip, FileOnDisk) {
+  const auto path = std::filesystem::temp_directory_path() / ("ringscope-rt-" + std::to_string(::getpid()) + ".rtrace");
+  EventFactory f;
+  std::vector<Event> events;
+  for (int i = 0; i < 50'000; ++i) events.push_back(i % 3 ? f.io_exit(i % 2, 'x') : f.uart_device(i % 2, 'x'));
+  {
+    auto w = TraceWriter::create(path.string(), sample_header());
+    ASSERT_TRUE(w.ok()) << w.error().message;
+    for (auto& e : events) (*w)->emit(e);
+    EXPECT_EQ((*w)->events_written(), events.size());
+    ASSERT_TRUE((*w)->close().ok());
+    EXPECT_EQ((*w)->bytes_written(), std::filesystem::file_size(path));
+  }
+  auto t = read_trace(path.string());
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  EXPECT_TRUE(t->complete);
+  ASSERT_EQ(t->events.size(), events.size());
+  for (size_t i = 0; i < events.size(); i += 101) expect_same_event(events[i], t->events[i]);
+  std::filesystem::remove(path);
+
+  auto missing = read_trace(path.string());
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().kind, ErrorKind::NoInput);
+  auto bad_dir = TraceWriter::create("/nonexistent-dir/x.rtrace", sample_header());
+  ASSERT_FALSE(bad_dir.ok());
+  EXPECT_EQ(bad_dir.error().kind, ErrorKind::IoError);
+}
+
+TEST(TraceRoundTrip, WriterIsUsableFromSeveralThreads) {
+  auto w = TraceWriter::create_in_memory(sample_header());
+  constexpr int kThreads = 4, kEach = 20'000;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        Event e;
+        e.kind = EventKind::VmExit;
+        e.vcpu = static_cast<uint32_t>(t);
+        e.value = static_cast<uint64_t>(i);
+        w->emit(e);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  ASSERT_TRUE(w->close().ok());
+  auto t = read_trace_bytes(w->memory_bytes());
+  ASSERT_TRUE(t.ok());
+  ASSERT_EQ(t->events.size(), size_t{kThreads * kEach});
+  std::vector<uint64_t> next(kThreads, 0);
+  for (size_t i = 0; i < t->events.size(); ++i) {
+    const Event& e = t->events[i];
+    EXPECT_EQ(e.seq, i);
+    ASSERT_LT(e.vcpu, uint32_t{kThreads});
+    EXPECT_EQ(e.value, next[e.vcpu]++);  // each thread's events stay in its order
+  }
+}
+
+}  // namespace
+}  // namespace ringscope

@@ -1,0 +1,60 @@
+// Helpers for tests that run guests under KVM on this host.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "kvm/kvm_backend.h"
+#include "ringscope/host.h"
+#include "ringscope/machine.h"
+#include "ringscope/recording_sink.h"
+#include "ringscope/scenario.h"
+
+namespace ringscope::test {
+
+// Skips the calling test (with the reason printed) when /dev/kvm is unusable.
+#define RINGSCOPE_REQUIRE_KVM()                                                             \
+  do {                                                                                      \
+    HostInfo host_ = probe_host();                                                          \
+    if (!host_.kvm_openable) GTEST_SKIP() << "needs /dev/kvm: " << host_.kvm_open_error;     \
+  } while (0)
+
+struct GuestRun {
+  RunResult result;
+  RecordingSink sink;
+  std::string console;
+};
+
+inline std::unique_ptr<GuestRun> run_scenario(const std::string& name,
+                                              const std::map<std::string, std::string>& params = {},
+                                              TraceLevel level = TraceLevel::Exits, uint64_t wall_ms = 60000) {
+  auto s = find_builtin_scenario(name);
+  EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().message);
+  if (!s.ok()) return nullptr;
+  MachineConfig config;
+  config.kernel = s->kernel;
+  config.modules = s->programs;
+  auto cmdline = build_cmdline(*s, params);
+  EXPECT_TRUE(cmdline.ok());
+  if (!cmdline.ok()) return nullptr;
+  config.cmdline = cmdline.value();
+  auto machine = Machine::create(config);
+  EXPECT_TRUE(machine.ok()) << (machine.ok() ? "" : machine.error().message);
+  if (!machine.ok()) return nullptr;
+  auto run = std::make_unique<GuestRun>();
+  kvm::KvmBackend backend;
+  RunOptions options;
+  options.level = level;
+  options.limits.wall_ms = wall_ms;
+  auto r = backend.run(*machine.value(), run->sink, options);
+  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
+  if (!r.ok()) return nullptr;
+  run->result = r.value();
+  run->console = machine.value()->uart().transmitted();
+  return run;
+}
+
+}  // namespace ringscope::test
