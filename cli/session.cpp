@@ -7,7 +7,7 @@
 
 #include <cstdio>
 
-#include "kvm/kvm_backend.h"
+#include "backends.h"
 #include "ringscope/host.h"
 #include "ringscope/machine.h"
 #include "ringscope/trace.h"
@@ -51,13 +51,8 @@ Result<SessionOutcome> run_session(const SessionRequest& req) {
   config.ram_bytes = req.ram_mib << 20;
   config.force_pvh = req.force_pvh;
 
-  if (req.mode != "full-virt") {
-    if (req.mode == "paravirt" || req.mode == "emulation")
-      return make_error(ErrorKind::Unavailable,
-                        fmt::format("mode '{}' is not built yet; this version runs --mode full-virt (KVM)", req.mode));
-    return make_error(ErrorKind::Usage,
-                      fmt::format("unknown mode '{}'; the modes are full-virt, paravirt and emulation", req.mode));
-  }
+  TRY_ASSIGN(auto backend, make_backend(req.mode));
+  const ModeInfo* mode = find_mode(req.mode);
 
   HostInfo host = probe_host();
   if (!req.image.empty()) {
@@ -70,7 +65,7 @@ Result<SessionOutcome> run_session(const SessionRequest& req) {
   } else {
     TRY_ASSIGN(Scenario s, resolve_scenario(req.target));
     for (const auto& f : s.requires_features) {
-      std::string why = kvm_refusal(host, f);
+      std::string why = mode->needs_kvm ? kvm_refusal(host, f) : std::string();
       if (!why.empty()) return make_error(ErrorKind::Unavailable, fmt::format("{}: {}", s.name, why));
     }
     TRY_ASSIGN(config.cmdline, build_cmdline(s, req.params));
@@ -104,8 +99,7 @@ Result<SessionOutcome> run_session(const SessionRequest& req) {
   header.start_mono_ns = monotonic_ns();
   TRY_ASSIGN(auto writer, TraceWriter::create(out.trace_path.string(), header));
 
-  kvm::KvmBackend backend;
-  auto result = backend.run(*machine, *writer, req.options);
+  auto result = backend->run(*machine, *writer, req.options);
   std::fflush(stdout);
   auto closed = writer->close();
   if (!result.ok()) return result.error();

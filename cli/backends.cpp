@@ -1,0 +1,38 @@
+// backends.cpp — the mode table and the backend factory.
+#include "backends.h"
+
+#include <fmt/format.h>
+
+#include "kvm/kvm_backend.h"
+
+namespace ringscope::cli {
+
+const std::vector<ModeInfo>& modes() {
+  static const std::vector<ModeInfo> table = {
+      {"full-virt", "KVM runs the unmodified guest; devices are emulated, every device access is a VM exit", true,
+       true},
+      {"paravirt", "KVM runs a guest that knows it is virtualised: virtio devices and hypercalls", true, false},
+      {"emulation", "Unicorn runs every instruction in software, like QEMU without KVM", false, false},
+  };
+  return table;
+}
+
+const ModeInfo* find_mode(std::string_view name) {
+  for (const auto& m : modes())
+    if (m.name == name) return &m;
+  return nullptr;
+}
+
+Result<std::unique_ptr<Backend>> make_backend(std::string_view mode) {
+  const ModeInfo* m = find_mode(mode);
+  if (!m)
+    return make_error(ErrorKind::Usage,
+                      fmt::format("unknown mode '{}'; the modes are full-virt, paravirt and emulation", mode));
+  if (!m->available)
+    return make_error(ErrorKind::Unavailable,
+                      fmt::format("mode '{}' is not built yet; this version runs --mode full-virt (KVM)", mode));
+  if (mode == "full-virt") return std::unique_ptr<Backend>(std::make_unique<kvm::KvmBackend>());
+  return make_error(ErrorKind::Internal, fmt::format("mode '{}' has no backend", mode));
+}
+
+}  // namespace ringscope::cli
