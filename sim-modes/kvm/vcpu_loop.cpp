@@ -16,11 +16,20 @@
 namespace ringscope::kvm {
 
 namespace {
-// Stats whose growth the user-space exit itself explains; everything else
-// that moves between two user-space exits is work KVM did in the kernel.
-bool explained_by_user_exit(const std::string& name) {
-  return name == "exits" || name == "io_exits" || name == "mmio_exits" || name == "halt_exits" ||
-         name == "signal_exits" || name == "request_irq_exits" || name == "irq_window_exits";
+// Stats not worth an event at every exit: the ones the user-space exit
+// itself explains, and bookkeeping that moves on every entry (FPU reloads,
+// request flags, preemption). They are all still recorded once at the end.
+// Everything else that moves between two user-space exits (emulated
+// instructions, shadow page faults, injected interrupts, ...) is work KVM
+// did in the kernel, and becomes a counter event.
+bool skip_per_exit(const std::string& name) {
+  static const char* const kSkip[] = {"exits",           "io_exits",          "mmio_exits",  "halt_exits",
+                                      "signal_exits",    "request_irq_exits", "irq_window_exits",
+                                      "fpu_reload",      "req_event",         "preemption_reported",
+                                      "preemption_other", "l1d_flush",        "guest_mode"};
+  for (const char* s : kSkip)
+    if (name == s) return true;
+  return false;
 }
 }  // namespace
 
@@ -36,6 +45,7 @@ VcpuLoop::VcpuLoop(Machine& machine, Vcpu& vcpu, EventSink& sink, const RunOptio
     if (st.ok()) {
       stats_ = std::move(st).value();
       stat_exits_ = stats_.index_of("exits");
+      for (const auto& n : stats_.names()) skip_.push_back(skip_per_exit(n));
       stats_.sample(stats_prev_);
     }
   }
@@ -151,7 +161,7 @@ void VcpuLoop::record_stats(uint64_t time_ns) {
   if (!stats_.available() || !stats_.sample(stats_now_)) return;
   const auto& names = stats_.names();
   for (size_t i = 0; i < stats_now_.size(); i++) {
-    if (stats_now_[i] == stats_prev_[i] || explained_by_user_exit(names[i])) continue;
+    if (stats_now_[i] == stats_prev_[i] || skip_[i]) continue;
     Event c;
     c.time_ns = time_ns;
     c.vcpu = index_;

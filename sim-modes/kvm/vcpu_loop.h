@@ -45,6 +45,7 @@ class VcpuLoop {
   DeviceContext ctx_;
   VcpuStats stats_;
   std::vector<uint64_t> stats_prev_, stats_now_;
+  std::vector<bool> skip_;  // per stat: not recorded at every exit
   int stat_exits_ = -1;  // index of the "exits" stat
   uint64_t kernel_exits_ = 0;
   uint64_t steps_at_sample_ = 0;
