@@ -30,13 +30,15 @@ struct GuestRun {
 
 inline std::unique_ptr<GuestRun> run_scenario(const std::string& name,
                                               const std::map<std::string, std::string>& params = {},
-                                              TraceLevel level = TraceLevel::Exits, uint64_t wall_ms = 60000) {
+                                              TraceLevel level = TraceLevel::Exits, uint64_t wall_ms = 60000,
+                                              bool force_pvh = false) {
   auto s = find_builtin_scenario(name);
   EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().message);
   if (!s.ok()) return nullptr;
   MachineConfig config;
   config.kernel = s->kernel;
   config.modules = s->programs;
+  config.force_pvh = force_pvh;
   auto cmdline = build_cmdline(*s, params);
   EXPECT_TRUE(cmdline.ok());
   if (!cmdline.ok()) return nullptr;

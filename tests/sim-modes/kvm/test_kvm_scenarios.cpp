@@ -124,5 +124,21 @@ TEST(KvmPrivileged, TheKernelKillsTheProgramWithAGeneralProtectionFault) {
   EXPECT_EQ(gp, 1u);
 }
 
+TEST(KvmBoot, ThePvhEntrySwitchesToLongModeItselfAndPrintsTheSame) {
+  RINGSCOPE_REQUIRE_KVM();
+  auto run = run_scenario("syscalls", {}, TraceLevel::Exits, 60000, /*force_pvh=*/true);
+  ASSERT_TRUE(run);
+  EXPECT_EQ(run->result.end, RunEndReason::GuestExit) << run->result.message;
+  EXPECT_EQ(run->console, *find_builtin_scenario("syscalls")->expected_output);
+  // The 32-bit entry's own switch to long mode is recorded: paging and
+  // EFER.LMA off before, on after.
+  bool to_long_mode = false;
+  for (const auto& e : run->sink.events())
+    if (e.kind == EventKind::ModeChange && !(e.prev_cr0 & 0x80000000u) && (e.cr0 & 0x80000000u) &&
+        (e.efer & 0x400))
+      to_long_mode = true;
+  EXPECT_TRUE(to_long_mode);
+}
+
 }  // namespace
 }  // namespace ringscope::test
