@@ -281,6 +281,10 @@ std::string explain_trap(const Event& e) {
       if (e.vector == 14) s += page_fault_detail(e);
       else if (auto why = exception_why(e.vector); !why.empty()) s += fmt::format(": {}", why);
       s += fmt::format(" (at rip 0x{:x}).", e.rip);
+      if (e.vector == 6 && e.from_cpl == 3)
+        s += " On PVM hosts (see the trace header's KVM flavour) a ring-3 `int n` arrives as exactly this #UD: the "
+             "teaching kernel looks at the faulting bytes, and if they are `int $0x40` it runs the system call "
+             "anyway (its `int40-via-ud` marker counts how often).";
       return s + entry_detail(e);
     }
     case TrapCause::Interrupt:

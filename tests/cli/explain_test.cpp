@@ -147,3 +147,24 @@ TEST(Explain, Formatting) {
 
 }  // namespace
 }  // namespace ringscope
+
+namespace ringscope {
+namespace {
+
+TEST(Explain, AUserModeInvalidOpcodeMentionsThePvmSystemCallPath) {
+  Event e;
+  e.kind = EventKind::Trap;
+  e.source = Source::SingleStep;
+  e.cause = TrapCause::Exception;
+  e.vector = 6;
+  e.from_cpl = 3;
+  e.to_cpl = 0;
+  e.rip = 0x8000000909;
+  e.rip_to = 0x100122;
+  EXPECT_THAT(explain_event(e), ::testing::HasSubstr("int $0x40"));
+  e.from_cpl = 0;  // a kernel #UD is a bug, not a system call
+  EXPECT_THAT(explain_event(e), ::testing::Not(::testing::HasSubstr("int $0x40")));
+}
+
+}  // namespace
+}  // namespace ringscope
