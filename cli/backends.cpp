@@ -11,7 +11,7 @@ const std::vector<ModeInfo>& modes() {
   static const std::vector<ModeInfo> table = {
       {"full-virt", "KVM runs the unmodified guest; devices are emulated, every device access is a VM exit", true,
        true},
-      {"paravirt", "KVM runs a guest that knows it is virtualised: virtio devices and hypercalls", true, false},
+      {"paravirt", "KVM runs a guest that knows it is virtualised: virtio devices and hypercalls", true, true},
       {"emulation", "Unicorn runs every instruction in software, like QEMU without KVM", false, false},
   };
   return table;
@@ -32,7 +32,22 @@ Result<std::unique_ptr<Backend>> make_backend(std::string_view mode) {
     return make_error(ErrorKind::Unavailable,
                       fmt::format("mode '{}' is not built yet; this version runs --mode full-virt (KVM)", mode));
   if (mode == "full-virt") return std::unique_ptr<Backend>(std::make_unique<kvm::KvmBackend>());
+  // paravirt: the same KVM backend; what differs is the machine (virtio
+  // devices, the doorbell) and the kernel build (PV), see below.
+  if (mode == "paravirt") return std::unique_ptr<Backend>(std::make_unique<kvm::KvmBackend>());
   return make_error(ErrorKind::Internal, fmt::format("mode '{}' has no backend", mode));
+}
+
+DeviceSet devices_for_mode(std::string_view mode) {
+  return mode == "paravirt" ? DeviceSet::Virtio : DeviceSet::Legacy;
+}
+
+std::filesystem::path kernel_for_mode(std::string_view mode, const std::filesystem::path& native) {
+  if (mode != "paravirt") return native;
+  std::filesystem::path pv = native;
+  pv.replace_filename(native.stem().string() + "-pv" + native.extension().string());
+  std::error_code ec;
+  return std::filesystem::exists(pv, ec) ? pv : native;
 }
 
 }  // namespace ringscope::cli

@@ -2,12 +2,14 @@
 // `demo`, `doctor` and (later) `compare`.
 #pragma once
 
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "ringscope/backend.h"
+#include "ringscope/machine.h"
 #include "ringscope/result.h"
 
 namespace ringscope::cli {
@@ -24,5 +26,13 @@ const ModeInfo* find_mode(std::string_view name);
 // The backend for a mode, or an error saying which modes exist / that this
 // one is not built yet.
 Result<std::unique_ptr<Backend>> make_backend(std::string_view mode);
+
+// The devices a mode's machine has: legacy (UART, ATA) or virtio (plus the
+// hypercall doorbell) for paravirt.
+DeviceSet devices_for_mode(std::string_view mode);
+// The kernel a mode boots for a scenario whose native kernel is `native`:
+// paravirt boots the PV build beside it (kernel.elf -> kernel-pv.elf) when
+// that exists; every other mode boots `native`.
+std::filesystem::path kernel_for_mode(std::string_view mode, const std::filesystem::path& native);
 
 }  // namespace ringscope::cli

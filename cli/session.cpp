@@ -50,6 +50,7 @@ Result<SessionOutcome> run_session(const SessionRequest& req) {
   MachineConfig config;
   config.ram_bytes = req.ram_mib << 20;
   config.force_pvh = req.force_pvh;
+  config.devices = devices_for_mode(req.mode);
 
   TRY_ASSIGN(auto backend, make_backend(req.mode));
   const ModeInfo* mode = find_mode(req.mode);
@@ -69,7 +70,7 @@ Result<SessionOutcome> run_session(const SessionRequest& req) {
       if (!why.empty()) return make_error(ErrorKind::Unavailable, fmt::format("{}: {}", s.name, why));
     }
     TRY_ASSIGN(config.cmdline, build_cmdline(s, req.params));
-    config.kernel = s.kernel;
+    config.kernel = kernel_for_mode(req.mode, s.kernel);
     config.modules = s.programs;
     out.name = s.name;
     out.expected_status = s.expected_status;
@@ -79,7 +80,7 @@ Result<SessionOutcome> run_session(const SessionRequest& req) {
 
   TRY_ASSIGN(auto machine, Machine::create(config));
   if (req.echo_console)
-    machine->uart().set_echo([](char c) {
+    machine->set_console_echo([](char c) {
       std::fputc(c, stdout);
       if (c == '\n') std::fflush(stdout);
     });
@@ -107,7 +108,7 @@ Result<SessionOutcome> run_session(const SessionRequest& req) {
   out.result = std::move(result).value();
   out.events = writer->events_written();
   out.trace_bytes = writer->bytes_written();
-  out.console = machine->uart().transmitted();
+  out.console = machine->console_text();
   out.status_as_expected = out.result.ok() && out.result.guest_status == out.expected_status;
   return out;
 }

@@ -50,7 +50,59 @@ Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config) {
 
   TRY(m->bus_.add(AddressSpace::Pio, kCom1Base, kUartWindow, &m->uart_));
   TRY(m->bus_.add(AddressSpace::Pio, kProbeBase, kProbeWindow, &m->probe_));
+  TRY(m->add_disk_and_devices());
   return m;
+}
+
+// The device set: the legacy ATA disk, or the doorbell and virtio devices.
+// Both kinds of disk are backed by the same kind of host image file.
+Status Machine::add_disk_and_devices() {
+  if (!config_.disk_image.empty()) {
+    TRY_ASSIGN(disk_, DiskImage::open(config_.disk_image, config_.disk_bytes));
+  } else {
+    TRY_ASSIGN(disk_, DiskImage::scratch(config_.disk_bytes));
+  }
+  if (config_.devices == DeviceSet::Legacy) {
+    ata_ = std::make_unique<AtaDisk>(disk_.get());
+    TRY(bus_.add(AddressSpace::Pio, kAtaCommandBase, kAtaCommandWindow, ata_.get()));
+    TRY(bus_.add(AddressSpace::Pio, kAtaControlBase, kAtaControlWindow, &ata_->control()));
+    return ok_status();
+  }
+  // virtio-mmio windows sit just below 1 GiB, inside the teaching kernel's
+  // identity map and above any RAM this machine may have there.
+  if (config_.ram_bytes > kVirtioMmioBase)
+    return make_error(ErrorKind::Usage, fmt::format("with virtio devices guest RAM must end below {:#x} ({} MiB)",
+                                                    kVirtioMmioBase, kVirtioMmioBase >> 20));
+  hypercall_ = std::make_unique<HypercallDevice>();
+  vconsole_ = std::make_unique<VirtioConsole>(&console_irq_);
+  vblk_ = std::make_unique<VirtioBlk>(&blk_irq_, disk_.get());
+  VirtioConsole* console = vconsole_.get();
+  hypercall_->set_console([console](DeviceContext& ctx, std::string_view bytes) { console->host_output(ctx, bytes); });
+  TRY(bus_.add(AddressSpace::Pio, kHypercallPort, kHypercallWindow, hypercall_.get()));
+  TRY(bus_.add(AddressSpace::Mmio, kVirtioMmioBase, kVirtioMmioStride, vconsole_.get()));
+  TRY(bus_.add(AddressSpace::Mmio, kVirtioMmioBase + kVirtioMmioStride, kVirtioMmioStride, vblk_.get()));
+  return ok_status();
+}
+
+IrqLine* Machine::pending_irq() {
+  if (console_irq_.pending()) return &console_irq_;
+  if (blk_irq_.pending()) return &blk_irq_;
+  return nullptr;
+}
+
+std::string Machine::console_text() const {
+  std::string s = uart_.transmitted();
+  if (vconsole_) s += vconsole_->transmitted();
+  return s;
+}
+
+uint64_t Machine::console_bytes() const {
+  return uart_.bytes_transmitted() + (vconsole_ ? vconsole_->bytes_transmitted() : 0);
+}
+
+void Machine::set_console_echo(std::function<void(char)> echo) {
+  if (vconsole_) vconsole_->set_echo(echo);
+  uart_.set_echo(std::move(echo));
 }
 
 Machine::~Machine() {

@@ -67,6 +67,41 @@ int runtask(const char *name);
 void uartinit(void);
 void uartputc(int c);
 
+// console.c
+void consoleinit(void);
+void consputc(int c);
+void consflush(void);
+int64 conswrite(struct proc *p, uint64 buf, uint64 n);
+int disk_rw(int write, uint64 sector, void *buf, uint32 nsect);
+
+// ide.c
+int ide_rw(int write, uint64 sector, void *buf, uint32 nsect);
+
+#ifdef PV
+// hypercall.c (numbers: core/include/ringscope/hypercalls.h, docs/hypercalls.md)
+#define HC_VERSION       0
+#define HC_CONSOLE_WRITE 1
+#define HC_YIELD         2
+#define HC_HALT          3
+#define HC_TIME_NS       4
+#define HC_MONOTONIC_NS  5
+#define HC_ABI_VERSION   1
+extern int pv;
+void pvinit(void);
+int64 hc_console_write(const char *buf, uint64 n);
+int64 hc_time_ns(void);
+int64 hc_yield(void);
+void hc_halt(int status);
+
+// virtio.c, virtio_console.c, virtio_blk.c
+void virtio_intr(uint64 vector);
+int vcons_init(void);
+void vcons_queue(uint64 pa, uint32 len);
+void vcons_send(void);
+int vblk_init(void);
+int vblk_rw(int write, uint64 sector, void *buf, uint32 nsect);
+#endif
+
 // printf.c
 void cprintf(const char *fmt, ...);
 int snprintf(char *buf, int size, const char *fmt, ...);

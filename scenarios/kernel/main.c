@@ -11,6 +11,10 @@
 void main(void) {
   uartinit();
   probeinit();
+#ifdef PV
+  pvinit();       // under ringscope's hypervisor? (probe port + a hypercall)
+#endif
+  consoleinit();  // the UART, or virtio-console in the PV build
   marker(MARK_BEGIN, 0, "boot");
   seginit();      // GDT + TSS
   idtinit();      // exception vectors and int $0x40

@@ -16,7 +16,7 @@ struct out {
 };
 
 static void put_uart(struct out *o, char c) {
-  uartputc(c);
+  consputc(c);
   o->len++;
 }
 

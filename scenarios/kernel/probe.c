@@ -33,6 +33,7 @@ void probeinit(void) { ringscope = inl(PROBE_PORT) == PROBE_MAGIC; }
 int under_ringscope(void) { return ringscope; }
 
 void marker(int phase, uint32 value, const char *label) {
+  consflush();  // output before the marker belongs before it in the trace
   pm.phase = (uint32)phase;
   pm.value = value;
   safestrcpy(pm.label, label, sizeof(pm.label));
@@ -40,6 +41,7 @@ void marker(int phase, uint32 value, const char *label) {
 }
 
 void probe_exit(int status) {
+  consflush();
   outl(EXIT_PORT, (uint32)status & 0xff);
   // Only reached if nobody listens on the exit port.
   halt_forever();

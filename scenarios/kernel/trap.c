@@ -26,6 +26,9 @@ struct gatedesc {
 static struct gatedesc idt[256];
 extern uint64 trapvectors[32];
 extern char vector64[];
+#ifdef PV
+extern char vector48[], vector49[];
+#endif
 
 // How many system calls arrived as #UD instead of as int $0x40 (below).
 uint64 ud_syscalls;
@@ -45,6 +48,11 @@ void idtinit(void) {
   // DPL 3: user code may `int $0x40`. Every other gate has DPL 0, so an
   // `int n` to it from ring 3 is a #GP, not a way in.
   setgate(T_SYSCALL, (uint64)vector64, DPL_USER);
+#ifdef PV
+  // Used-buffer interrupts of virtio device 0 (console) and 1 (disk).
+  setgate(T_VIRTIO0, (uint64)vector48, 0);
+  setgate(T_VIRTIO0 + 1, (uint64)vector49, 0);
+#endif
   lidt(idt, sizeof(idt));
 }
 
@@ -82,6 +90,12 @@ void trap(struct trapframe *tf) {
     syscall(tf);
     return;
   }
+#ifdef PV
+  if (tf->trapno == T_VIRTIO0 || tf->trapno == T_VIRTIO0 + 1) {
+    virtio_intr(tf->trapno);  // virtio.c: acknowledge at the device
+    return;
+  }
+#endif
   if ((tf->cs & 3) != DPL_USER || !curproc) {
     cprintf("kernel trap: %s at %p\n", exception_name(tf->trapno), (void *)tf->rip);
     dumpregs(tf);

@@ -59,6 +59,10 @@ VECTOR 29
 VECTOR 30
 VECTOR 31
 VECTOR 64
+#ifdef PV
+VECTOR 48   // virtio device 0 (console)
+VECTOR 49   // virtio device 1 (disk)
+#endif
 
 // Save every general-purpose register: trap() may change any of them
 // (a system call's result goes in rax), and the program must find the rest

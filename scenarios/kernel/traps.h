@@ -12,6 +12,9 @@
 #define T_GP    13    // general protection fault
 #define T_PF    14    // page fault
 
+// Interrupts of virtio devices 0 and 1 (PV build): 0x30 + device number.
+#define T_VIRTIO0 48
+
 // System calls: `int $0x40` from user mode (vector 64, as in xv6).
 #define T_SYSCALL 64
 // Not a vector: syscallentry (trapasm.S) puts this in tf->trapno so trap()

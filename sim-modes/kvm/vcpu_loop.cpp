@@ -12,6 +12,7 @@
 #include "exit_classifier.h"
 #include "kvm_abi.h"
 #include "ringscope/exit_reasons.h"
+#include "ringscope/hypercalls.h"
 
 namespace ringscope::kvm {
 
@@ -155,6 +156,70 @@ void VcpuLoop::handle_mmio(Event& e) {
   }
 }
 
+// The hypercall doorbell: an `out` to kHypercallPort on a machine that has
+// the doorbell (docs/hypercalls.md). Number in RAX, arguments in RBX, RCX,
+// RDX, RSI; the result replaces RAX when the guest resumes.
+bool VcpuLoop::is_hypercall(const KvmExitInfo& info) const {
+  return info.io_out && info.io_port == kHypercallPort && info.io_count == 1 && machine_.hypercalls() != nullptr;
+}
+
+void VcpuLoop::handle_hypercall(Event& e) {
+  struct kvm_run* run = vcpu_.run();
+  e.port = kHypercallPort;
+  e.direction = Direction::Out;
+  e.size = run->io.size;
+  e.count = 1;
+  struct kvm_regs regs;
+  if (vcpu_.sync_regs()) {
+    regs = run->s.regs.regs;
+  } else if (ioctl(vcpu_.fd(), KVM_GET_REGS, &regs) != 0) {
+    return;
+  }
+  HypercallRegs hr{regs.rax, regs.rbx, regs.rcx, regs.rdx, regs.rsi};
+  e.value = hr.rax;
+  uint64_t result = machine_.hypercalls()->call(ctx_, hr, Transport::Port, Source::KvmExit, regs.rip, e.cpl);
+  regs.rax = result;
+  if (vcpu_.sync_regs()) {
+    run->s.regs.regs = regs;
+    run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;  // applied on the next KVM_RUN, before the `out` completes
+  } else {
+    ioctl(vcpu_.fd(), KVM_SET_REGS, &regs);
+  }
+}
+
+// Used-buffer notifications: a virtio device raised its interrupt line.
+// With no in-kernel irqchip the VMM injects the vector itself, when the
+// guest can take it (IF set, no interrupt shadow); otherwise it asks KVM
+// for an exit as soon as the guest can (request_interrupt_window).
+void VcpuLoop::inject_pending_irq() {
+  struct kvm_run* run = vcpu_.run();
+  IrqLine* line = machine_.pending_irq();
+  if (!line) {
+    run->request_interrupt_window = 0;
+    return;
+  }
+  if (!run->ready_for_interrupt_injection || !run->if_flag) {
+    run->request_interrupt_window = 1;
+    return;
+  }
+  struct kvm_interrupt irq{};
+  irq.irq = line->vector();
+  if (ioctl(vcpu_.fd(), KVM_INTERRUPT, &irq) != 0) {
+    run->request_interrupt_window = 1;
+    return;
+  }
+  line->take();
+  run->request_interrupt_window = 0;
+  if (!tracing_) return;
+  Event i;
+  i.time_ns = monotonic_ns();
+  i.vcpu = index_;
+  i.kind = EventKind::IrqInject;
+  i.source = Source::Vmm;
+  i.vector = line->vector();
+  sink_.emit(i);
+}
+
 // Exits KVM handled in the kernel since the last user-space exit, and other
 // stats that moved, become counter events.
 void VcpuLoop::record_stats(uint64_t time_ns) {
@@ -237,6 +302,7 @@ RunResult VcpuLoop::run() {
                     fmt::format("the guest ran past the wall-time limit of {} ms", options_.limits.wall_ms), true);
       break;
     }
+    inject_pending_irq();
     int rc = ioctl(vcpu_.fd(), KVM_RUN, 0);
     uint64_t t_exit = monotonic_ns();
     if (rc < 0) {
@@ -287,10 +353,18 @@ RunResult VcpuLoop::run() {
     uint64_t t_handle = monotonic_ns();
     bool done = false;
     switch (d.action) {
-      case ExitAction::PortIo: handle_io(info, e); break;
+      case ExitAction::PortIo:
+        if (is_hypercall(info))
+          handle_hypercall(e);
+        else
+          handle_io(info, e);
+        break;
       case ExitAction::Mmio: handle_mmio(e); break;
       case ExitAction::Halt:
-        // No interrupt source exists yet, so a halted vCPU can never wake.
+        // A pending device interrupt wakes the vCPU (injected before the
+        // next KVM_RUN); with none, nothing can: every device completes
+        // its work before the exit that started it returns.
+        if (machine_.pending_irq() && vcpu_.run()->if_flag) break;
         result = stop(RunEndReason::Halted, "the guest executed hlt with nothing left to wake it", false);
         done = true;
         break;
@@ -321,7 +395,7 @@ RunResult VcpuLoop::run() {
       result = stop(RunEndReason::WatchdogExits, fmt::format("the guest caused {} exits, the limit", n), true);
       break;
     }
-    if (machine_.uart().bytes_transmitted() > max_output) {
+    if (machine_.console_bytes() > max_output) {
       result = stop(RunEndReason::WatchdogOutput,
                     fmt::format("the guest wrote more than {} bytes of console output, the limit", max_output), true);
       break;

@@ -55,7 +55,8 @@ void expect_field_error(const std::string& json, const std::string& field) {
 }  // namespace
 
 TEST(Manifest, BuiltinScenariosAllLoad) {
-  std::vector<std::string> expected = {"hello", "io-burst", "pagefault", "privileged", "syscall-insn", "syscalls"};
+  std::vector<std::string> expected = {"console-write", "disk-io",      "hello",   "io-burst",
+                                       "pagefault",     "privileged",   "syscall-insn", "syscalls"};
   for (const auto& name : expected) {
     auto s = find_builtin_scenario(name);
     ASSERT_TRUE(s.ok()) << s.error().message;

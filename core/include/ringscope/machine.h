@@ -6,18 +6,30 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "ringscope/boot.h"
 #include "ringscope/bus.h"
+#include "ringscope/devices/ata.h"
+#include "ringscope/devices/disk_image.h"
+#include "ringscope/devices/hypercall.h"
 #include "ringscope/devices/probe.h"
 #include "ringscope/devices/uart16550.h"
+#include "ringscope/devices/virtio_blk.h"
+#include "ringscope/devices/virtio_console.h"
 #include "ringscope/guest_memory.h"
 #include "ringscope/result.h"
 
 namespace ringscope {
+
+// Which devices the machine has besides the UART and the probe port.
+//   Legacy: what an unmodified guest expects: the ATA PIO disk (full-virt, emulation).
+//   Virtio: what a paravirtual guest uses: the hypercall doorbell and the
+//           virtio-mmio console and block devices (paravirt).
+enum class DeviceSet : uint8_t { Legacy, Virtio };
 
 struct MachineConfig {
   uint64_t ram_bytes = 64ull << 20;
@@ -25,6 +37,11 @@ struct MachineConfig {
   std::vector<std::filesystem::path> modules;  // user programs, in order
   std::string cmdline;
   bool force_pvh = false;  // enter through the PVH 32-bit entry even if a 64-bit one exists
+  DeviceSet devices = DeviceSet::Legacy;
+  // The disk (ATA or virtio-blk): a raw image file, created and sized to
+  // disk_bytes if missing; empty: an unnamed scratch file of disk_bytes.
+  std::filesystem::path disk_image;
+  uint64_t disk_bytes = 1ull << 20;
 };
 
 class Machine {
@@ -42,17 +59,40 @@ class Machine {
   const ElfImage& kernel_image() const { return kernel_; }
   const MachineConfig& config() const { return config_; }
 
+  // The optional devices; nullptr where the device set has none.
+  DiskImage* disk() { return disk_.get(); }
+  AtaDisk* ata() { return ata_.get(); }
+  HypercallDevice* hypercalls() { return hypercall_.get(); }
+  VirtioConsole* virtio_console() { return vconsole_.get(); }
+  VirtioBlk* virtio_blk() { return vblk_.get(); }
+  // The first interrupt line with an interrupt waiting, or nullptr. A
+  // backend takes it and injects its vector (virtio devices only: the
+  // legacy devices are polled).
+  IrqLine* pending_irq();
+  // Everything the guest wrote to its console(s): the UART, then the
+  // virtio console. Echo gets every byte as it is written, from either.
+  std::string console_text() const;
+  uint64_t console_bytes() const;
+  void set_console_echo(std::function<void(char)> echo);
+
   // Lets every device flush what it buffers (output lines) at the end of a run.
   void finish_devices(DeviceContext& ctx);
 
  private:
   Machine() = default;
+  Status add_disk_and_devices();
   MachineConfig config_;
   uint8_t* ram_ = nullptr;
   GuestMemory memory_;
   Bus bus_;
   Uart16550 uart_;
   ProbeDevice probe_;
+  std::unique_ptr<DiskImage> disk_;
+  std::unique_ptr<AtaDisk> ata_;
+  std::unique_ptr<HypercallDevice> hypercall_;
+  IrqLine console_irq_{kVirtioIrqVectorBase}, blk_irq_{kVirtioIrqVectorBase + 1};
+  std::unique_ptr<VirtioConsole> vconsole_;
+  std::unique_ptr<VirtioBlk> vblk_;
   ElfImage kernel_;
   BootState boot_;
 };

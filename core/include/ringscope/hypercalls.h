@@ -1,0 +1,60 @@
+// hypercalls.h — the one table of ringscope hypercalls (docs/hypercalls.md).
+//
+// ABI, the same idea as VMware's backdoor port: the guest loads the number
+// into RAX and up to four arguments into RBX, RCX, RDX, RSI, then executes
+// `outl %eax, $0xf8`. The VMM sees the port exit, reads the registers,
+// does the call, writes the result into RAX and resumes the guest after the
+// `out`. No `vmcall`: on this project's PVM host it hangs (PLATFORM.md), and
+// a port exit is the one path every KVM flavour (and the emulator) has.
+//
+// This header is read by the VMM (core/src/devices/hypercall.cpp), the CLI
+// and the docs. The guest kernel keeps a C copy of the numbers in
+// scenarios/kernel/defs.h (HC_*); keep the two in step.
+//
+// Errors are negative numbers in RAX, errno style (-ENOSYS, -EFAULT, ...),
+// so a guest can test `(int64)rax < 0`.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+
+namespace ringscope {
+
+// Port 0xf8: right after the probe port (0xf0..0xf7), and below 0x100 so
+// `outl %eax, $0xf8` takes the port as an immediate and RDX stays free for
+// an argument (VMware's backdoor, with its port in DX, cannot do that).
+inline constexpr uint16_t kHypercallPort = 0xf8;
+inline constexpr uint16_t kHypercallWindow = 4;
+
+enum class Hypercall : uint64_t {
+  Version = 0,       // () -> kHypercallAbiVersion
+  ConsoleWrite = 1,  // (gpa, len) -> bytes written: the whole buffer in one exit
+  Yield = 2,         // () -> 0: give the host CPU back (sched_yield)
+  Halt = 3,          // (status) -> does not return: power off, run ends with status
+  TimeNs = 4,        // () -> host wall-clock time, ns since the Unix epoch
+  MonotonicNs = 5,   // () -> host monotonic time, ns
+};
+
+inline constexpr uint64_t kHypercallAbiVersion = 1;
+inline constexpr uint64_t kHypercallConsoleMax = 64 * 1024;  // most bytes one ConsoleWrite takes
+
+// Results (two's complement in RAX).
+inline constexpr int64_t kHcENOSYS = -38;  // unknown hypercall number
+inline constexpr int64_t kHcEFAULT = -14;  // a buffer outside guest RAM
+inline constexpr int64_t kHcEINVAL = -22;  // an argument out of range
+
+struct HypercallInfo {
+  Hypercall number;
+  std::string_view name;  // "console_write"
+  uint8_t args;           // how many of RBX, RCX, RDX, RSI it reads
+  std::string_view summary;
+};
+
+// The table, in number order.
+std::span<const HypercallInfo> hypercall_table();
+const HypercallInfo* find_hypercall(uint64_t number);
+std::optional<Hypercall> hypercall_from_name(std::string_view name);
+
+}  // namespace ringscope
