@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   add_doctor_command(app, ctx);
   add_scenarios_command(app, ctx);
   add_demo_command(app, ctx);
+  add_view_command(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

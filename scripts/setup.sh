@@ -10,7 +10,7 @@ PACKAGES=(
   nlohmann-json3-dev libcli11-dev libfmt-dev libzstd-dev
   libcapstone-dev                            # disassembly of guest instructions
   libunicorn-dev                             # emulation mode
-  libimgui-dev libglfw3-dev                  # the viewer
+  libimgui-dev libglfw3-dev libpng-dev fonts-dejavu-core  # the viewer (PNG screenshots, a font with µ and arrows)
   xvfb xauth libgl1-mesa-dri                 # headless viewer tests
   qemu-system-x86                            # cross-check: the guest under a VMM nobody here wrote
 )

@@ -1,0 +1,157 @@
+// bench_viewer.cpp — the viewer on a synthetic 10 M event trace (issue 5):
+// time to open (read_trace + model build), bytes per event in the model,
+// and the timeline's frame time at full zoom-out, mid zoom and deep zoom,
+// printed side by side.
+//
+// Frames are headless: Dear ImGui builds the draw lists (the model queries,
+// folding and ImDrawList work), nothing is rasterised, so these are the
+// CPU-side numbers a GPU-free machine can report honestly. Usage:
+//   bench_viewer [EVENTS]        (default 10000000)
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+
+#include "model/trace_model.h"
+#include "platform/imgui_setup.h"
+#include "ringscope/exit_reasons.h"
+#include "ui/View.h"
+
+using namespace ringscope;
+using namespace ringscope::viewer;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+
+// A full-level run's mix: mostly single steps, an I/O exit and a device
+// access every ~12 events, a ring 3 <-> 0 round trip every 1000, a marker
+// pair every 100 000; 1 µs apart on average.
+void write_trace(const std::string& path, uint64_t n) {
+  TraceHeader h;
+  h.scenario = "synthetic";
+  h.mode = "full-virt";
+  h.level = "full";
+  h.start_mono_ns = 1'000'000'000;
+  auto w = TraceWriter::create(path, h);
+  if (!w) {
+    std::fprintf(stderr, "bench_viewer: %s\n", w.error().message.c_str());
+    std::exit(74);
+  }
+  static const std::string bytes[] = {std::string("\x48\x89\xc7", 3), std::string("\x90", 1),
+                                      std::string("\xee", 1), std::string("\x48\x83\xc4\x10", 4)};
+  uint8_t cpl = 0;
+  uint64_t t = h.start_mono_ns;
+  for (uint64_t i = 0; i < n; ++i) {
+    t += 500 + (i * 7919) % 1000;
+    Event e;
+    e.time_ns = t;
+    const uint64_t k = i % 1000;
+    if (k == 0 || k == 500) {
+      e.kind = k == 0 ? EventKind::TrapReturn : EventKind::Trap;
+      e.source = Source::SingleStep;
+      e.cause = k == 0 ? TrapCause::Iret : TrapCause::Exception;
+      e.vector = k == 0 ? 0 : 6;
+      e.from_cpl = cpl;
+      e.to_cpl = cpl = k == 0 ? 3 : 0;
+      e.rip = 0x100200 + k;
+      e.rip_to = 0x400000 + k;
+    } else if (i % 100'000 == 1 || i % 100'000 == 50'001) {
+      e.kind = EventKind::Marker;
+      e.source = Source::Guest;
+      e.phase = i % 100'000 == 1 ? MarkerPhase::Begin : MarkerPhase::End;
+      e.name = "op";
+    } else if (i % 12 == 5) {
+      e.kind = EventKind::VmExit;
+      e.source = Source::KvmExit;
+      e.reason = exit_reason::kIoInstruction;
+      e.handled_by = HandledBy::Vmm;
+      e.port = 0x3f8;
+      e.direction = Direction::Out;
+      e.size = 1;
+      e.value = 'a' + i % 26;
+      e.duration_ns = 300 + i % 400;
+      e.rip = 0x102304;
+      e.cpl = 0;
+    } else if (i % 12 == 6) {
+      e.kind = EventKind::Device;
+      e.source = Source::Vmm;
+      e.device = "uart";
+      e.reg = "THR";
+      e.direction = Direction::Write;
+      e.size = 1;
+      e.value = 'a' + i % 26;
+      e.duration_ns = 120;
+    } else {
+      e.kind = EventKind::Step;
+      e.source = Source::SingleStep;
+      e.rip = (cpl ? 0x8000000000 : 0x100000) + (i % 4096);
+      e.cpl = cpl;
+      e.text = bytes[i % 4];
+    }
+    w.value()->emit(e);
+  }
+  (void)w.value()->close();
+}
+
+// Mean frame time over `frames` frames of the whole UI at a zoom.
+double frame_ms(HeadlessContext& ctx, View& view, double from, double to, int frames, size_t& marks) {
+  view.set_zoom(from, to);
+  ctx.frame(view);  // first frame: layout settles
+  const auto t = Clock::now();
+  for (int i = 0; i < frames; ++i) ctx.frame(view);
+  marks = view.marks_drawn();
+  return ms_since(t) / frames;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const uint64_t n = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 10'000'000;
+  const std::string path = (std::filesystem::temp_directory_path() / "bench_viewer.rtrace").string();
+  std::printf("bench_viewer: writing a synthetic trace of %llu events to %s ...\n", static_cast<unsigned long long>(n),
+              path.c_str());
+  auto t = Clock::now();
+  write_trace(path, n);
+  std::printf("  written in %.0f ms, %.1f MiB on disk\n", ms_since(t),
+              std::filesystem::file_size(path) / 1048576.0);
+
+  t = Clock::now();
+  auto trace = read_trace(path);
+  if (!trace) {
+    std::fprintf(stderr, "bench_viewer: %s\n", trace.error().message.c_str());
+    return 65;
+  }
+  const double read_ms = ms_since(t);
+  t = Clock::now();
+  auto model = TraceModel::from_trace(std::move(trace).value(), "bench_viewer.rtrace");
+  const double build_ms = ms_since(t);
+  const double per_event = static_cast<double>(model->memory_bytes()) / static_cast<double>(model->size());
+
+  HeadlessContext ctx(1600, 1000);
+  View view;
+  view.settings().animate = false;
+  view.add_trace(std::move(model), path);
+  view.zoom_to_fit();
+  const double full_from = view.zoom_from(), full_to = view.zoom_to();
+  const double mid = (full_from + full_to) / 2;
+  const double span = full_to - full_from;
+  size_t m_full = 0, m_mid = 0, m_deep = 0;
+  const double f_full = frame_ms(ctx, view, full_from, full_to, 30, m_full);
+  const double f_mid = frame_ms(ctx, view, mid - span / 2000, mid + span / 2000, 30, m_mid);
+  const double f_deep = frame_ms(ctx, view, mid - 20'000, mid + 20'000, 30, m_deep);
+
+  std::printf("\n%-44s %14s %10s\n", "", "measured", "aim");
+  std::printf("%-44s %11.0f ms %10s\n", "open: read_trace (core reader)", read_ms, "");
+  std::printf("%-44s %11.0f ms %10s\n", "open: build the viewer's model", build_ms, "");
+  std::printf("%-44s %11.0f ms %10s\n", "open: total", read_ms + build_ms, "< 3000 ms");
+  std::printf("%-44s %14.1f %10s\n", "model bytes per event", per_event, "< 48");
+  std::printf("%-44s %11.2f ms %10s   %zu marks\n", "frame, full zoom-out (whole trace)", f_full, "< 16 ms", m_full);
+  std::printf("%-44s %11.2f ms %10s   %zu marks\n", "frame, mid zoom (1/1000 of the trace)", f_mid, "< 16 ms", m_mid);
+  std::printf("%-44s %11.2f ms %10s   %zu marks\n", "frame, deep zoom (40 µs)", f_deep, "< 16 ms", m_deep);
+  std::printf("(frames: headless Dear ImGui, draw lists built, not rasterised; %llu events)\n",
+              static_cast<unsigned long long>(n));
+  std::filesystem::remove(path);
+  return 0;
+}

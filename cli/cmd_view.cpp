@@ -1,0 +1,144 @@
+// cmd_view.cpp — `ringscope view FILE...`: the trace viewer (visualizer/).
+//
+// Interactive by default; with --screenshot it renders one view headless
+// into a PNG (under Xvfb on a machine without a display) and exits, which
+// is how the UI tests and the README's pictures are made. Files that cannot
+// be read are reported on stderr and in the window, and the rest still
+// open; the exit code is then 65 (bad data) or 66 (no such file).
+#include <fmt/format.h>
+
+#include <charconv>
+#include <cstdio>
+#include <memory>
+
+#include "commands.h"
+#include "platform/gl_app.h"
+#include "ui/View.h"
+
+namespace ringscope::cli {
+
+namespace {
+
+struct ViewOptions {
+  std::vector<std::string> files;
+  std::string screenshot;
+  int64_t select = -1;
+  std::string zoom;
+  std::string panels;
+  std::string size = "1600x1000";
+};
+
+// "FROM_NS:TO_NS", nanoseconds relative to the start of the run.
+bool parse_zoom(const std::string& s, double& from, double& to) {
+  const auto colon = s.find(':');
+  if (colon == std::string::npos) return false;
+  int64_t a = 0, b = 0;
+  auto r1 = std::from_chars(s.data(), s.data() + colon, a);
+  auto r2 = std::from_chars(s.data() + colon + 1, s.data() + s.size(), b);
+  if (r1.ec != std::errc{} || r1.ptr != s.data() + colon || r2.ec != std::errc{} || r2.ptr != s.data() + s.size() || b <= a)
+    return false;
+  from = static_cast<double>(a);
+  to = static_cast<double>(b);
+  return true;
+}
+
+bool parse_size(const std::string& s, int& w, int& h) {
+  return std::sscanf(s.c_str(), "%dx%d", &w, &h) == 2 && w >= 320 && h >= 240 && w <= 8192 && h <= 8192;
+}
+
+void run_view(const ViewOptions& o, CliContext& ctx) {
+  using namespace ringscope::viewer;
+  const bool shot = !o.screenshot.empty();
+  // Screenshots are reproducible: default settings, no animation.
+  ViewSettings settings = shot ? ViewSettings{} : load_settings(settings_path());
+  settings.animate = !shot;
+  if (!o.panels.empty()) {
+    std::string why;
+    if (!apply_panels(o.panels, settings, why)) {
+      std::fprintf(stderr, "ringscope view: %s\n", why.c_str());
+      ctx.exit_code = 64;
+      return;
+    }
+  }
+  int w = 0, h = 0;
+  if (!parse_size(o.size, w, h)) {
+    std::fprintf(stderr, "ringscope view: --size wants WIDTHxHEIGHT between 320x240 and 8192x8192, e.g. 1600x1000\n");
+    ctx.exit_code = 64;
+    return;
+  }
+  double from = 0, to = 0;
+  if (!o.zoom.empty() && !parse_zoom(o.zoom, from, to)) {
+    std::fprintf(stderr, "ringscope view: --zoom wants FROM_NS:TO_NS (nanoseconds after the run's start, FROM < TO), "
+                         "e.g. --zoom 50000000:52000000 for 50 to 52 ms\n");
+    ctx.exit_code = 64;
+    return;
+  }
+  View view(settings);
+  int load_code = 0;
+  for (const auto& f : o.files) {
+    if (!view.open_file(f)) {
+      const bool missing = view.problems().back().message.find("No such file") != std::string::npos;
+      load_code = missing ? 66 : 65;
+    }
+  }
+  if (o.select >= 0 && !view.select_seq(static_cast<uint64_t>(o.select))) {
+    std::fprintf(stderr, "ringscope view: --select %lld: the first trace has no event with that seq%s\n",
+                 static_cast<long long>(o.select),
+                 view.traces().empty() ? "" : fmt::format(" (it has {})", view.traces()[0].model->size()).c_str());
+    ctx.exit_code = 64;
+    return;
+  }
+  if (!o.zoom.empty()) view.set_zoom(from, to);
+  else if (o.select >= 0) {
+    // Zoom on the selected event: 1/50 of the run around it.
+    const double span = (view.zoom_to() - view.zoom_from()) / 50;
+    const double t = view.rel(0, view.selection().event);
+    view.set_zoom(t - span / 2, t + span / 2);
+  }
+  if (shot) {
+    view.settings().window_w = w;
+    view.settings().window_h = h;
+    auto st = screenshot(view, w, h, o.screenshot);
+    if (!st) {
+      ctx.exit_code = report_error("view", st.error());
+      return;
+    }
+    std::fprintf(stderr, "ringscope view: wrote %s (%dx%d)\n", o.screenshot.c_str(), w, h);
+    ctx.exit_code = load_code;
+    return;
+  }
+  auto st = run_window(view);
+  if (!st) {
+    ctx.exit_code = report_error("view", st.error());
+    return;
+  }
+  std::string why;
+  if (!save_settings(view.settings(), settings_path(), why)) std::fprintf(stderr, "ringscope view: warning: %s\n", why.c_str());
+  ctx.exit_code = load_code;
+}
+
+}  // namespace
+
+void add_view_command(CLI::App& app, CliContext& ctx) {
+  auto o = std::make_shared<ViewOptions>();
+  CLI::App* cmd = app.add_subcommand("view", "Replay traces in a window: timeline of rings and VM exits, event list, "
+                                             "inspector, ring diagram, statistics, comparison");
+  cmd->add_option("files", o->files, "one or more .rtrace files")->required();
+  cmd->add_option("--screenshot", o->screenshot, "render one frame headless into this PNG and exit");
+  cmd->add_option("--select", o->select, "select the event with this seq (in the first trace)");
+  cmd->add_option("--zoom", o->zoom, "visible range FROM_NS:TO_NS, nanoseconds after the run's start");
+  cmd->add_option("--panels", o->panels,
+                  "panels to show: timeline,events,inspector,ring,playback,stats,compare or all (default all)");
+  cmd->add_option("--size", o->size, "window or screenshot size WIDTHxHEIGHT (default 1600x1000)");
+  cmd->footer(
+      "Examples:\n"
+      "  ringscope view syscalls.rtrace\n"
+      "  ringscope view hello.full-virt.rtrace hello.paravirt.rtrace       # compare tab\n"
+      "  xvfb-run -a ringscope view pagefault.rtrace --select 8969 --screenshot pf.png\n"
+      "  ringscope view syscalls.rtrace --panels timeline,stats --zoom 50000000:60000000 --screenshot s.png\n"
+      "Keys: Left/Right step, N next of kind, Space play, B bookmark, F fit, H help.\n"
+      "Settings are kept in $XDG_CONFIG_HOME/ringscope/viewer.ini (not used for screenshots).");
+  cmd->callback([o, &ctx] { run_view(*o, ctx); });
+}
+
+}  // namespace ringscope::cli

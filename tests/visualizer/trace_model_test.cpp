@@ -1,0 +1,179 @@
+// trace_model_test.cpp — the viewer's trace model without a window: compact
+// storage round trip, the time index, CPL and root/non-root spans, ring
+// transitions, folding, and partly readable traces.
+#include <gtest/gtest.h>
+
+#include "model/trace_model.h"
+#include "ringscope/explain.h"
+#include "viewer_test_traces.h"
+
+namespace ringscope::viewer {
+namespace {
+
+using test::us;
+
+std::unique_ptr<TraceModel> syscall_model(int exits_per_write = 1) {
+  return TraceModel::from_trace(test::syscall_trace(exits_per_write), "syscalls.rtrace");
+}
+
+TEST(TraceModel, EveryEventDecodesToWhatWasRecorded) {
+  Trace original = test::syscall_trace();
+  auto m = TraceModel::from_trace(test::syscall_trace(), "t");
+  ASSERT_EQ(m->size(), original.events.size());
+  for (size_t i = 0; i < m->size(); ++i) {
+    const Event a = original.events[i];
+    const Event b = m->event(i);
+    // The JSON form covers every field and string; equal JSON, equal event.
+    ASSERT_EQ(event_to_json(a), event_to_json(b)) << "event " << i;
+    ASSERT_EQ(summarize_event(a), summarize_event(b));
+  }
+}
+
+TEST(TraceModel, KeepsUnder48BytesPerEvent) {
+  auto m = syscall_model();
+  const double per_event = static_cast<double>(m->memory_bytes()) / static_cast<double>(m->size());
+  EXPECT_LT(per_event, 48.0) << m->memory_bytes() << " bytes for " << m->size() << " events";
+}
+
+TEST(TraceModel, TimeIndexFindsTheWindow) {
+  auto m = syscall_model();
+  const size_t i = m->lower_bound(us(300));
+  ASSERT_LT(i, m->size());
+  EXPECT_EQ(m->kind(i), EventKind::Trap);
+  EXPECT_EQ(m->upper_bound(us(300)), i + 1);
+  EXPECT_EQ(m->lower_bound(0), 0u);
+  EXPECT_EQ(m->lower_bound(us(10'000)), m->size());
+  EXPECT_EQ(m->origin_ns(), test::kOrigin);
+}
+
+TEST(TraceModel, CplOverTimeFollowsTrapsAndSteps) {
+  auto m = syscall_model();
+  EXPECT_EQ(m->cpl_at(0, us(10)), 0);
+  EXPECT_EQ(m->cpl_at(0, us(150)), 3);
+  EXPECT_EQ(m->cpl_at(0, us(299)), 3);
+  EXPECT_EQ(m->cpl_at(0, us(301)), 0);
+  EXPECT_EQ(m->cpl_at(0, us(450)), 3);
+  EXPECT_EQ(m->cpl_at(0, test::kOrigin - 1), -1);  // before the first event: not known
+  EXPECT_EQ(m->cpl_at(7, us(10)), -1);             // no such vCPU
+}
+
+TEST(TraceModel, RootSpansCoverExitHandling) {
+  auto m = syscall_model();
+  auto in = m->root_at(0, us(50) + 100 + 2000);
+  ASSERT_TRUE(in.has_value());
+  EXPECT_EQ(m->kind(*in), EventKind::VmExit);
+  EXPECT_FALSE(m->root_at(0, us(50) + 100 + 4001).has_value());
+  EXPECT_FALSE(m->root_at(0, us(200)).has_value());
+  EXPECT_EQ(m->track(0)->root.size(), 2u);
+}
+
+TEST(TraceModel, RingTransitionsAndPlaybackJumps) {
+  auto m = syscall_model();
+  ASSERT_EQ(m->ring_transitions().size(), 3u);  // iretq, #UD, iretq
+  const size_t first = m->ring_transitions()[0];
+  EXPECT_EQ(m->kind(first), EventKind::TrapReturn);
+  EXPECT_EQ(m->next_transition(first), m->ring_transitions()[1]);
+  EXPECT_EQ(m->prev_transition(m->ring_transitions()[1]), first);
+  EXPECT_EQ(m->prev_transition(first), m->size());
+  const size_t exit = m->next_of(0, EventKind::VmExit);
+  EXPECT_EQ(m->event(exit).port, 0x3f8);
+  EXPECT_EQ(m->next_of(m->next_of(exit, EventKind::VmExit), EventKind::VmExit), m->size());
+}
+
+TEST(TraceModel, FindsInstructionBytesForAnExit) {
+  auto m = syscall_model();
+  const size_t exit = m->next_of(0, EventKind::VmExit);
+  EXPECT_EQ(m->instruction_bytes_near(exit, m->event(exit).rip), std::string_view("\xee", 1));
+}
+
+TEST(TraceModel, MarksAreSortedPerRow) {
+  auto m = syscall_model();
+  const VcpuTrack* tr = m->track(0);
+  ASSERT_NE(tr, nullptr);
+  EXPECT_EQ(tr->marks[static_cast<int>(MarkRow::Exits)].size(), 2u);
+  EXPECT_EQ(tr->marks[static_cast<int>(MarkRow::Traps)].size(), 3u);
+  EXPECT_EQ(tr->marks[static_cast<int>(MarkRow::Markers)].size(), 3u);  // begin, end, run_end
+}
+
+TEST(Folding, MarksCloserThanTheGapBecomeOneCountedMark) {
+  auto m = syscall_model(/*exits_per_write=*/40);  // 40 exits 10 ns apart, twice
+  const auto& exits = m->track(0)->marks[static_cast<int>(MarkRow::Exits)];
+  ASSERT_EQ(exits.size(), 80u);
+  std::vector<size_t> counts;
+  fold_marks(*m, exits, 0, UINT64_MAX, /*min_gap_ns=*/1000, [&](size_t, size_t n) { counts.push_back(n); });
+  EXPECT_EQ(counts, (std::vector<size_t>{40, 40}));
+  counts.clear();
+  fold_marks(*m, exits, 0, UINT64_MAX, 5, [&](size_t, size_t n) { counts.push_back(n); });
+  EXPECT_EQ(counts.size(), 80u);  // deep zoom: every exit on its own
+  counts.clear();
+  fold_marks(*m, exits, us(200), us(600), 1000, [&](size_t, size_t n) { counts.push_back(n); });
+  EXPECT_EQ(counts, (std::vector<size_t>{40}));  // only the window
+}
+
+TEST(Folding, CplSegmentsCoverTheWindowWithoutGaps) {
+  auto m = syscall_model();
+  for (uint64_t px : {uint64_t{1}, uint64_t{1000}, uint64_t{250'000}}) {
+    uint64_t cursor = us(0);
+    bool saw3 = false, saw0 = false;
+    fold_cpl(*m->track(0), us(0), us(500), m->last_ns(), px, [&](uint64_t b, uint64_t e, int cpl, size_t) {
+      EXPECT_EQ(b, cursor) << "px " << px;
+      EXPECT_GE(e, b);
+      cursor = e;
+      saw3 |= cpl == 3;
+      saw0 |= cpl == 0;
+    });
+    EXPECT_EQ(cursor, us(500)) << "px " << px;
+    if (px < 100'000) {  // coarser pixels fold ring changes into mixed spans
+      EXPECT_TRUE(saw0);
+      EXPECT_TRUE(saw3);
+    }
+  }
+  // The whole run in one pixel: one mixed span.
+  size_t spans = 0, changes = 0;
+  fold_cpl(*m->track(0), us(0), us(500), m->last_ns(), 1'000'000, [&](uint64_t, uint64_t, int, size_t c) {
+    ++spans;
+    changes += c;
+  });
+  EXPECT_LE(spans, 2u);
+  EXPECT_GT(changes, 1u);
+}
+
+TEST(Folding, RootSpansMergeWithinAPixel) {
+  auto m = syscall_model(40);
+  size_t groups = 0, spans = 0;
+  fold_root(*m->track(0), 0, UINT64_MAX, 100'000, [&](uint64_t b, uint64_t e, size_t, size_t n) {
+    EXPECT_LE(b, e);
+    ++groups;
+    spans += n;
+  });
+  EXPECT_EQ(groups, 2u);
+  EXPECT_EQ(spans, 80u);
+}
+
+TEST(TraceModel, TruncatedTraceKeepsWhatWasReadable) {
+  auto bytes = test::syscall_trace_bytes();
+  bytes.resize(bytes.size() * 2 / 3);
+  auto t = read_trace_bytes(bytes);
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  auto m = TraceModel::from_trace(std::move(t).value(), "cut.rtrace");
+  EXPECT_FALSE(m->complete());
+  EXPECT_FALSE(m->warning().empty());
+  EXPECT_EQ(m->stats().events, m->size());
+}
+
+TEST(TraceModel, MissingFileIsAnErrorThatSaysWhichFile) {
+  auto m = TraceModel::open("/nonexistent/x.rtrace");
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.error().message.find("/nonexistent/x.rtrace"), std::string::npos);
+}
+
+TEST(TraceModel, OutOfOrderTimesAreShownInOrder) {
+  Trace t = test::syscall_trace();
+  t.events[10].time_ns = t.events[9].time_ns - 5;
+  auto m = TraceModel::from_trace(std::move(t), "t");
+  EXPECT_EQ(m->reordered(), 1u);
+  EXPECT_EQ(m->time(10), m->time(9));
+}
+
+}  // namespace
+}  // namespace ringscope::viewer

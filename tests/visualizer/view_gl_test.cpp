@@ -1,0 +1,92 @@
+// view_gl_test.cpp — what is actually on screen: frames rendered by OpenGL
+// (Mesa's llvmpipe under Xvfb in CI) and read back as pixels, and the
+// `ringscope view --screenshot` command end to end.
+//
+// CTest runs this binary under `xvfb-run -a`; run by hand without a display
+// (and without xvfb-run) it skips, saying why.
+#include <gtest/gtest.h>
+#include <png.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "platform/gl_app.h"
+#include "ui/View.h"
+#include "ui/palette.h"
+#include "viewer_test_traces.h"
+
+namespace ringscope::viewer {
+namespace {
+
+constexpr int kW = 1400, kH = 900;
+
+struct Pixels {
+  std::vector<uint8_t> rgba;
+  ImU32 at(float x, float y) const {
+    const size_t i = (static_cast<size_t>(y) * kW + static_cast<size_t>(x)) * 4;
+    return IM_COL32(rgba[i], rgba[i + 1], rgba[i + 2], 255);
+  }
+};
+
+// Colours compared with a little tolerance (blending, sRGB rounding).
+::testing::AssertionResult near(ImU32 got, ImU32 want) {
+  for (int shift : {0, 8, 16}) {
+    const int a = static_cast<int>((got >> shift) & 0xff), b = static_cast<int>((want >> shift) & 0xff);
+    if (std::abs(a - b) > 12)
+      return ::testing::AssertionFailure() << std::hex << "colour 0x" << (got & 0xffffff) << " is not 0x" << (want & 0xffffff);
+  }
+  return ::testing::AssertionSuccess();
+}
+
+class GlView : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (const std::string why = no_display_reason(); !why.empty()) GTEST_SKIP() << why;
+  }
+};
+
+TEST_F(GlView, RingBandShowsUserThenKernelAroundTheTrap) {
+  View view;
+  view.settings().animate = false;
+  view.add_trace(TraceModel::from_trace(test::syscall_trace(), "syscalls.rtrace"), "syscalls.rtrace");
+  view.set_zoom(0, 500'000);
+  auto px = render_offscreen(view, kW, kH);
+  ASSERT_TRUE(px.ok()) << px.error().message;
+  Pixels p{std::move(px).value()};
+  const float ring_y = *view.ring_band_y(0, 0), vmx_y = *view.vmx_band_y(0, 0);
+  // Before the trap at 300 µs the program runs in ring 3, after it the kernel.
+  EXPECT_TRUE(near(p.at(view.timeline_x(250'000), ring_y + 6), palette::kRing3));
+  EXPECT_TRUE(near(p.at(view.timeline_x(330'000), ring_y + 6), palette::kRing0));
+  EXPECT_TRUE(near(p.at(view.timeline_x(450'000), ring_y + 6), palette::kRing3));
+  // The VMX band: guest (non-root) mostly, the hypervisor during the 4 µs exit at 350.1 µs.
+  EXPECT_TRUE(near(p.at(view.timeline_x(200'000), vmx_y), palette::kNonRoot));
+  EXPECT_TRUE(near(p.at(view.timeline_x(352'000), vmx_y), palette::kRoot));
+}
+
+TEST_F(GlView, ScreenshotCommandWritesAPngAndReportsBadFiles) {
+  const auto dir = std::filesystem::temp_directory_path() / "ringscope_view_gl_test";
+  std::filesystem::create_directories(dir);
+  const auto bytes = test::syscall_trace_bytes();
+  std::ofstream(dir / "good.rtrace", std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
+                                                              static_cast<std::streamsize>(bytes.size()));
+  std::ofstream(dir / "bad.rtrace", std::ios::binary) << "RTRACE? no";
+  const std::string png = (dir / "shot.png").string(), err = (dir / "err.txt").string();
+  const std::string cmd = std::string(RINGSCOPE_BIN) + " view " + (dir / "good.rtrace").string() + " " +
+                          (dir / "bad.rtrace").string() + " --select 26 --size 1200x800 --screenshot " + png + " 2>" + err;
+  const int rc = std::system(cmd.c_str());
+  EXPECT_EQ(WEXITSTATUS(rc), 65);  // the bad file is bad data, but the picture is still made
+  std::ifstream e(err);
+  const std::string stderr_text((std::istreambuf_iterator<char>(e)), std::istreambuf_iterator<char>());
+  EXPECT_NE(stderr_text.find("bad.rtrace"), std::string::npos) << stderr_text;
+  png_image img{};
+  img.version = PNG_IMAGE_VERSION;
+  ASSERT_TRUE(png_image_begin_read_from_file(&img, png.c_str())) << stderr_text;
+  EXPECT_EQ(img.width, 1200u);
+  EXPECT_EQ(img.height, 800u);
+  png_image_free(&img);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace ringscope::viewer

@@ -1,0 +1,215 @@
+// view_ui_test.cpp — the View run frame by frame on a headless ImGui context
+// (no window, no GL): what the event list holds after a filter, what the
+// inspector says about a known exit, selection by clicking the timeline,
+// playback jumps, folding on a big trace, settings, and bad input.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "platform/imgui_setup.h"
+#include "ui/View.h"
+#include "viewer_test_traces.h"
+
+namespace ringscope::viewer {
+namespace {
+
+using test::us;
+
+struct Fixture : ::testing::Test {
+  HeadlessContext ctx{1600, 1000};
+  View view;
+  void SetUp() override {
+    view.settings().animate = false;
+    view.add_trace(TraceModel::from_trace(test::syscall_trace(), "syscalls.rtrace"), "syscalls.rtrace");
+    view.set_zoom(0, 500'000);
+    frames(2);
+  }
+  void frames(int n) {
+    for (int i = 0; i < n; ++i) ctx.frame(view);
+  }
+  size_t filtered_rows() {
+    for (int i = 0; i < 200 && (i == 0 || !view.list_filter_done()); ++i) frames(1);
+    return view.list_rows();
+  }
+};
+
+TEST_F(Fixture, EventListShowsOnlyWhatTheFilterLets_through) {
+  const size_t all = filtered_rows();
+  EXPECT_EQ(all, view.traces()[0].model->size());
+  view.filter().kinds[static_cast<int>(EventKind::Trap)] = true;
+  EXPECT_EQ(filtered_rows(), 1u);
+  view.filter().kinds[static_cast<int>(EventKind::TrapReturn)] = true;
+  EXPECT_EQ(filtered_rows(), 3u);
+  view.filter() = ListFilter{};
+  std::snprintf(view.filter().text, sizeof view.filter().text, "0x3F8");  // case-insensitive
+  EXPECT_EQ(filtered_rows(), 2u);
+  view.filter() = ListFilter{};
+  view.filter().reason = 30;
+  EXPECT_EQ(filtered_rows(), 2u);
+  view.filter() = ListFilter{};
+  view.filter().cpl = 3;
+  EXPECT_EQ(filtered_rows(), 150u + 1u);  // ring-3 steps, and the #UD recorded at CPL 3
+}
+
+TEST_F(Fixture, InspectorExplainsAnIoExitAndDisassemblesIt) {
+  const TraceModel& m = *view.traces()[0].model;
+  const size_t exit = m.next_of(0, EventKind::VmExit);
+  view.select(0, exit, false);
+  frames(1);
+  const std::string& t = view.inspector_text();
+  EXPECT_NE(t.find("vm_exit"), std::string::npos) << t;
+  EXPECT_NE(t.find("OUT to port 0x3f8"), std::string::npos) << t;  // explain_event's sentence
+  EXPECT_NE(t.find("out dx, al"), std::string::npos) << t;         // Capstone on the step's bytes
+  EXPECT_NE(t.find("port = 0x3f8"), std::string::npos) << t;       // every field, hex where it helps
+  EXPECT_NE(t.find("duration_ns = 4000  (4.0 µs)"), std::string::npos) << t;
+}
+
+TEST_F(Fixture, ClickingATrapMarkSelectsIt) {
+  const TraceModel& m = *view.traces()[0].model;
+  const size_t trap = m.next_of(0, EventKind::Trap);
+  const auto y = view.ring_band_y(0, 0);
+  ASSERT_TRUE(y.has_value());
+  // The trap row is below the VMX band; find it from the lane geometry via
+  // the band positions: ring, VMX, exits, traps.
+  const float x = view.timeline_x(300'000);
+  const float trap_row_y = *view.vmx_band_y(0, 0) + 7 + 4 + 14 + 2 + 7;
+  ImGuiIO& io = ctx.io();
+  io.MousePos = {x, trap_row_y};
+  frames(1);
+  io.MouseDown[0] = true;
+  frames(1);
+  io.MouseDown[0] = false;
+  frames(2);
+  EXPECT_EQ(view.selection().event, trap);
+}
+
+TEST_F(Fixture, WheelZoomsAroundTheCursor) {
+  const float x = view.timeline_x(250'000);
+  ImGuiIO& io = ctx.io();
+  io.MousePos = {x, *view.ring_band_y(0, 0)};
+  io.MouseWheel = 2;
+  frames(1);
+  io.MouseWheel = 0;
+  EXPECT_LT(view.zoom_to() - view.zoom_from(), 500'000 * 0.7);
+  EXPECT_NEAR(view.timeline_x(250'000), x, 1.0);
+}
+
+TEST_F(Fixture, PlaybackJumpsToTheNextOfAKindAndBookmarks) {
+  const TraceModel& m = *view.traces()[0].model;
+  view.select(0, 0, false);
+  view.settings().next_kind = NextKind::RingTransition;
+  view.step_to_next(+1);
+  EXPECT_EQ(view.selection().event, m.ring_transitions()[0]);
+  view.step_to_next(+1);
+  EXPECT_EQ(view.selection().event, m.ring_transitions()[1]);
+  view.toggle_bookmark();
+  view.step(+1);
+  EXPECT_EQ(view.selection().event, m.ring_transitions()[1] + 1);
+  ASSERT_EQ(view.bookmarks().size(), 1u);
+  // Keyboard: N jumps like the button.
+  ctx.io().KeysDown['N'] = true;
+  frames(1);
+  ctx.io().KeysDown['N'] = false;
+  frames(1);
+  EXPECT_EQ(view.selection().event, m.ring_transitions()[2]);
+  // Playing steps through exits at the chosen speed.
+  view.settings().next_kind = NextKind::Exit;
+  view.select(0, 0, false);
+  view.settings().play_speed = 60;
+  view.set_playing(true);
+  frames(2);
+  EXPECT_EQ(m.kind(view.selection().event), EventKind::VmExit);
+}
+
+TEST_F(Fixture, StatisticsAndCompareTabsDrawWithoutATrace) {
+  view.open_tab(BottomTab::Statistics);
+  view.settings().stats_visible_range = true;
+  frames(2);
+  view.open_tab(BottomTab::Compare);
+  view.add_trace(TraceModel::from_trace(test::syscall_trace(3), "second.rtrace"), "second.rtrace");
+  frames(2);
+  EXPECT_EQ(view.traces().size(), 2u);
+  view.set_help_open(true);
+  frames(1);
+  EXPECT_TRUE(view.help_open());
+}
+
+TEST(ViewBadInput, CorruptAndTruncatedFilesOpenWithAMessage) {
+  HeadlessContext ctx{1200, 800};
+  const auto dir = std::filesystem::temp_directory_path() / "ringscope_view_test";
+  std::filesystem::create_directories(dir);
+  auto bytes = test::syscall_trace_bytes(/*exits_per_write=*/100'000);  // several 64 KiB chunks
+  {
+    std::ofstream(dir / "garbage.rtrace", std::ios::binary) << "this is not a trace at all";
+    std::ofstream cut(dir / "cut.rtrace", std::ios::binary);
+    cut.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size() / 2));
+  }
+  View view;
+  testing::internal::CaptureStderr();
+  EXPECT_FALSE(view.open_file((dir / "garbage.rtrace").string()));
+  EXPECT_TRUE(view.open_file((dir / "cut.rtrace").string()));
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("garbage.rtrace"), std::string::npos) << err;
+  EXPECT_NE(err.find("warning"), std::string::npos) << err;
+  ASSERT_EQ(view.problems().size(), 1u);
+  ASSERT_EQ(view.traces().size(), 1u);
+  EXPECT_FALSE(view.traces()[0].model->complete());
+  EXPECT_GT(view.traces()[0].model->size(), 0u);
+  for (int i = 0; i < 3; ++i) ctx.frame(view);  // draws the message and what was readable
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ViewFolding, AMillionExitsDrawAsAFewHundredMarks) {
+  // 1 M exits 100 ns apart: fully zoomed out, one mark per few pixels.
+  TraceHeader h;
+  h.start_mono_ns = 1'000'000;
+  Trace t;
+  t.header = h;
+  t.complete = true;
+  t.events.resize(1'000'000);
+  for (size_t i = 0; i < t.events.size(); ++i) {
+    Event& e = t.events[i];
+    e.seq = i;
+    e.time_ns = 1'000'000 + i * 100;
+    e.kind = EventKind::VmExit;
+    e.source = Source::KvmExit;
+    e.reason = static_cast<uint16_t>(i % 7 ? 30 : 12);
+    e.duration_ns = 40;
+    e.cpl = i % 50 < 25 ? 0 : 3;
+  }
+  HeadlessContext ctx{1600, 1000};
+  View view;
+  view.add_trace(TraceModel::from_trace(std::move(t), "big"), "big");
+  view.zoom_to_fit();
+  ctx.frame(view);
+  ctx.frame(view);
+  EXPECT_GT(view.marks_drawn(), 100u);
+  EXPECT_LT(view.marks_drawn(), 1000u);
+}
+
+TEST(ViewSettingsFile, SavesAndRestoresAndParsesPanels) {
+  const std::string path = (std::filesystem::temp_directory_path() / "ringscope_view_settings.ini").string();
+  ViewSettings s;
+  s.play_speed = 123;
+  s.show_compare = false;
+  s.next_kind = NextKind::Hypercall;
+  std::string err;
+  ASSERT_TRUE(save_settings(s, path, err)) << err;
+  const ViewSettings r = load_settings(path);
+  EXPECT_EQ(r.play_speed, 123);
+  EXPECT_FALSE(r.show_compare);
+  EXPECT_EQ(r.next_kind, NextKind::Hypercall);
+  std::filesystem::remove(path);
+  ViewSettings p;
+  ASSERT_TRUE(apply_panels("timeline,stats,ring", p, err));
+  EXPECT_TRUE(p.show_timeline && p.show_stats && p.show_ring);
+  EXPECT_FALSE(p.show_events || p.show_inspector || p.show_compare);
+  EXPECT_EQ(p.tab, BottomTab::Statistics);
+  EXPECT_FALSE(apply_panels("timeline,bogus", p, err));
+  EXPECT_NE(err.find("bogus"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ringscope::viewer

@@ -1,0 +1,123 @@
+// viewer_test_traces.h — small traces with known content for the viewer's
+// tests, written through the real TraceWriter so they are read back exactly
+// as a file from `ringscope run` would be.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ringscope/exit_reasons.h"
+#include "ringscope/trace.h"
+
+namespace ringscope::viewer::test {
+
+// A syscall-like run on one vCPU, times in µs after start (origin 1 s):
+//   0..100 µs   ring 0 steps (boot), one UART exit at 50 µs (4 µs in the VMM)
+//   100 µs      iretq to ring 3
+//   100..300 µs ring 3 steps
+//   300 µs      #UD trap into ring 0 (the "system call")
+//   300..400 µs ring 0 steps; UART exit at 350 µs
+//   400 µs      iretq back to ring 3; steps until 500 µs; run_end at 500 µs
+// Markers "begin run" at 90 µs and "end run" at 480 µs.
+inline constexpr uint64_t kOrigin = 1'000'000'000;
+inline constexpr uint64_t us(uint64_t n) { return kOrigin + n * 1000; }
+
+inline std::vector<uint8_t> syscall_trace_bytes(int exits_per_write = 1) {
+  TraceHeader h;
+  h.scenario = "syscalls";
+  h.mode = "full-virt";
+  h.level = "full";
+  h.start_mono_ns = kOrigin;
+  auto w = TraceWriter::create_in_memory(h);
+  static const std::string nop("\x90", 1), out_insn("\xee", 1), ud2("\x0f\x0b", 2), iretq("\x48\xcf", 2);
+  auto step = [&](uint64_t t, uint8_t cpl, uint64_t rip, const std::string& bytes) {
+    Event e;
+    e.kind = EventKind::Step;
+    e.source = Source::SingleStep;
+    e.time_ns = t;
+    e.cpl = cpl;
+    e.rip = rip;
+    e.text = bytes;
+    w->emit(e);
+  };
+  auto uart_exit = [&](uint64_t t, uint64_t rip) {
+    for (int k = 0; k < exits_per_write; ++k) {
+      Event e;
+      e.kind = EventKind::VmExit;
+      e.source = Source::KvmExit;
+      e.time_ns = t + k * 10;
+      e.reason = exit_reason::kIoInstruction;
+      e.handled_by = HandledBy::Vmm;
+      e.direction = Direction::Out;
+      e.port = 0x3f8;
+      e.size = 1;
+      e.value = 'h';
+      e.duration_ns = 4000;
+      e.rip = rip;
+      w->emit(e);
+    }
+  };
+  auto ring = [&](EventKind kind, TrapCause cause, uint8_t vector, uint64_t t, uint8_t from, uint8_t to) {
+    Event e;
+    e.kind = kind;
+    e.source = Source::SingleStep;
+    e.time_ns = t;
+    e.cause = cause;
+    e.vector = vector;
+    e.from_cpl = from;
+    e.to_cpl = to;
+    e.rip = from == 3 ? 0x8000000097 : 0x1001ee;
+    e.rip_to = to == 3 ? 0x8000000097 : 0x100122;
+    w->emit(e);
+  };
+  auto marker = [&](uint64_t t, MarkerPhase phase) {
+    Event e;
+    e.kind = EventKind::Marker;
+    e.source = Source::Guest;
+    e.time_ns = t;
+    e.phase = phase;
+    e.name = "run";
+    w->emit(e);
+  };
+  for (uint64_t t = 0; t < 100; t += 2) {
+    if (t == 50) {
+      step(us(t), 0, 0x102304, out_insn);
+      uart_exit(us(t) + 100, 0x102304);
+      continue;
+    }
+    if (t == 90) marker(us(t), MarkerPhase::Begin);
+    step(us(t), 0, 0x100000 + t, nop);
+  }
+  ring(EventKind::TrapReturn, TrapCause::Iret, 0, us(100), 0, 3);
+  for (uint64_t t = 100; t < 300; t += 2) step(us(t) + 1, 3, 0x8000000000 + t, nop);
+  ring(EventKind::Trap, TrapCause::Exception, 6, us(300), 3, 0);
+  for (uint64_t t = 300; t < 400; t += 2) {
+    if (t == 350) {
+      step(us(t) + 1, 0, 0x102304, out_insn);
+      uart_exit(us(t) + 100, 0x102304);
+      continue;
+    }
+    step(us(t) + 1, 0, 0x100100 + t, nop);
+  }
+  ring(EventKind::TrapReturn, TrapCause::Iret, 0, us(400), 0, 3);
+  for (uint64_t t = 400; t < 500; t += 2) {
+    if (t == 480) marker(us(t), MarkerPhase::End);
+    step(us(t) + 1, 3, 0x8000000000 + t, nop);
+  }
+  Event end;
+  end.kind = EventKind::RunEnd;
+  end.source = Source::Vmm;
+  end.time_ns = us(500);
+  end.end_reason = RunEndReason::GuestExit;
+  w->emit(end);
+  (void)w->close();
+  return w->memory_bytes();
+}
+
+inline Trace syscall_trace(int exits_per_write = 1) {
+  auto t = read_trace_bytes(syscall_trace_bytes(exits_per_write));
+  return std::move(t).value();
+}
+
+}  // namespace ringscope::viewer::test

@@ -1,0 +1,204 @@
+// trace_model.cpp — loading a trace into the viewer's model and deriving the
+// per-vCPU tracks once, so frames only ever binary-search.
+#include "model/trace_model.h"
+
+#include <algorithm>
+#include <filesystem>
+
+namespace ringscope::viewer {
+
+MarkRow mark_row_for(EventKind k, bool& shown) {
+  shown = true;
+  switch (k) {
+    case EventKind::VmExit: return MarkRow::Exits;
+    case EventKind::Trap:
+    case EventKind::TrapReturn: return MarkRow::Traps;
+    case EventKind::Hypercall:
+    case EventKind::IrqInject: return MarkRow::Hypercalls;
+    case EventKind::Device:
+    case EventKind::Output: return MarkRow::Devices;
+    case EventKind::Marker:
+    case EventKind::ModeChange:
+    case EventKind::RunEnd: return MarkRow::Markers;
+    case EventKind::Step:
+    case EventKind::Counter: break;
+  }
+  shown = false;
+  return MarkRow::Exits;
+}
+
+Result<std::unique_ptr<TraceModel>> TraceModel::open(const std::string& path) {
+  auto trace = read_trace(path);
+  if (!trace) return trace.error();
+  return from_trace(std::move(trace).value(), std::filesystem::path(path).filename().string());
+}
+
+std::unique_ptr<TraceModel> TraceModel::from_trace(Trace&& trace, std::string name) {
+  std::unique_ptr<TraceModel> m(new TraceModel());
+  m->name_ = std::move(name);
+  m->stats_ = compute_stats(trace);
+  m->header_ = trace.header;
+  m->complete_ = trace.complete;
+  m->warning_ = trace.warning;
+  m->origin_ns_ = trace.header.start_mono_ns;
+  if (m->origin_ns_ == 0 && !trace.events.empty()) m->origin_ns_ = trace.events.front().time_ns;
+  if (!trace.events.empty() && trace.events.front().time_ns < m->origin_ns_) m->origin_ns_ = trace.events.front().time_ns;
+
+  m->store_.compact_array().reserve(trace.events.size());
+  uint64_t prev = 0;
+  for (size_t i = 0; i < trace.events.size(); ++i) {
+    Event& e = trace.events[i];
+    // The time index needs sorted times. vCPU threads can record a few ns
+    // out of order; show such an event at its predecessor's time and count it.
+    if (e.time_ns < prev) {
+      e.time_ns = prev;
+      ++m->reordered_;
+    }
+    prev = e.time_ns;
+    m->store_.append(e);
+    m->index_event(i, e);
+  }
+  // Free the decoded events before shrinking: peak memory is the reader's.
+  trace = Trace{};
+  m->store_.shrink_to_fit();
+  for (auto& tr : m->tracks_) {
+    tr.cpl.shrink_to_fit();
+    tr.root.shrink_to_fit();
+    for (auto& l : tr.marks) l.shrink_to_fit();
+  }
+  return m;
+}
+
+namespace {
+// Records a CPL change. A trap's own "from" and "to" collapse into one
+// change; a visit of zero length between two events (iretq to ring 3 and a
+// fault on the very first user instruction) is kept, so the band still
+// shows that the CPU went there (as a one-pixel mixed mark).
+void push_cpl(VcpuTrack& tr, uint64_t t, uint32_t idx, uint8_t cpl) {
+  if (!tr.cpl.empty() && tr.cpl.back().cpl == cpl) return;
+  if (!tr.cpl.empty() && tr.cpl.back().time_ns == t && tr.cpl.back().event == idx) {
+    tr.cpl.back() = {t, idx, cpl};
+    if (tr.cpl.size() >= 2 && tr.cpl[tr.cpl.size() - 2].cpl == cpl) tr.cpl.pop_back();
+    return;
+  }
+  tr.cpl.push_back({t, idx, cpl});
+}
+}  // namespace
+
+void TraceModel::index_event(size_t i, const Event& e) {
+  const auto idx = static_cast<uint32_t>(i);
+  if (e.vcpu >= tracks_.size()) {
+    // vCPU numbers are small and dense in practice; cap to keep a hostile
+    // file from allocating billions of tracks.
+    if (e.vcpu > 4095) return;
+    const size_t old = tracks_.size();
+    tracks_.resize(e.vcpu + 1);
+    for (size_t v = old; v < tracks_.size(); ++v) tracks_[v].vcpu = static_cast<uint32_t>(v);
+  }
+  VcpuTrack& tr = tracks_[e.vcpu];
+  ++tr.events;
+  const CompactEvent& c = store_.compact(i);
+  if (c.flags & kCplKnown) {
+    push_cpl(tr, e.time_ns, idx, static_cast<uint8_t>(c.flags & kCplMask));
+    push_cpl(tr, e.time_ns, idx, c.to_cpl);
+  }
+  if (c.flags & kRingChange) transitions_.push_back(idx);
+  if (e.kind == EventKind::VmExit) {
+    uint64_t end = e.time_ns + e.duration_ns;
+    if (!tr.root.empty() && tr.root.back().end_ns > e.time_ns) tr.root.back().end_ns = e.time_ns;  // keep spans disjoint
+    tr.root.push_back({e.time_ns, end, idx});
+  }
+  if (e.kind == EventKind::ModeChange) mode_changes_.push_back(idx);
+  bool shown = false;
+  const MarkRow row = mark_row_for(e.kind, shown);
+  if (shown) tr.marks[static_cast<int>(row)].push_back(idx);
+}
+
+size_t TraceModel::lower_bound(uint64_t t) const {
+  const auto& a = store_.compact_array();
+  return static_cast<size_t>(
+      std::partition_point(a.begin(), a.end(), [&](const CompactEvent& c) { return c.time_ns < t; }) - a.begin());
+}
+
+size_t TraceModel::upper_bound(uint64_t t) const {
+  const auto& a = store_.compact_array();
+  return static_cast<size_t>(
+      std::partition_point(a.begin(), a.end(), [&](const CompactEvent& c) { return c.time_ns <= t; }) - a.begin());
+}
+
+const VcpuTrack* TraceModel::track(uint32_t vcpu) const { return vcpu < tracks_.size() ? &tracks_[vcpu] : nullptr; }
+
+int TraceModel::cpl_at(uint32_t vcpu, uint64_t t) const {
+  const VcpuTrack* tr = track(vcpu);
+  if (!tr || tr->cpl.empty()) return -1;
+  auto it = std::partition_point(tr->cpl.begin(), tr->cpl.end(), [&](const CplChange& c) { return c.time_ns <= t; });
+  return it == tr->cpl.begin() ? -1 : (it - 1)->cpl;
+}
+
+std::optional<uint32_t> TraceModel::root_at(uint32_t vcpu, uint64_t t) const {
+  const VcpuTrack* tr = track(vcpu);
+  if (!tr) return std::nullopt;
+  auto it = std::partition_point(tr->root.begin(), tr->root.end(), [&](const RootSpan& s) { return s.begin_ns <= t; });
+  if (it == tr->root.begin()) return std::nullopt;
+  --it;
+  if (t < it->end_ns) return it->event;
+  return std::nullopt;
+}
+
+size_t TraceModel::next_of(size_t from, EventKind k) const {
+  for (size_t i = from + 1; i < size(); ++i)
+    if (kind(i) == k) return i;
+  return size();
+}
+
+size_t TraceModel::prev_of(size_t from, EventKind k) const {
+  for (size_t i = std::min(from, size()); i-- > 0;)
+    if (kind(i) == k) return i;
+  return size();
+}
+
+size_t TraceModel::next_transition(size_t from) const {
+  auto it = std::upper_bound(transitions_.begin(), transitions_.end(), static_cast<uint32_t>(from));
+  return it == transitions_.end() ? size() : *it;
+}
+
+size_t TraceModel::prev_transition(size_t from) const {
+  auto it = std::lower_bound(transitions_.begin(), transitions_.end(), static_cast<uint32_t>(from));
+  return it == transitions_.begin() ? size() : *(it - 1);
+}
+
+size_t TraceModel::mode_change_before(size_t i) const {
+  auto it = std::upper_bound(mode_changes_.begin(), mode_changes_.end(), static_cast<uint32_t>(i));
+  return it == mode_changes_.begin() ? size() : *(it - 1);
+}
+
+std::string_view TraceModel::instruction_bytes_near(size_t i, uint64_t rip, size_t window) const {
+  if (i >= size()) return {};
+  // Backwards first (the step that ran the instruction), then forwards: a
+  // faulting instruction never completes a step, but runs again after the
+  // handler returns.
+  const size_t stop = i > window ? i - window : 0;
+  for (size_t j = i + 1; j-- > stop;) {
+    if (kind(j) != EventKind::Step) continue;
+    Event e = event(j);
+    if (e.rip == rip) return e.text;
+  }
+  const size_t end = std::min(size(), i + 1 + window * 4);
+  for (size_t j = i + 1; j < end; ++j) {
+    if (kind(j) != EventKind::Step) continue;
+    Event e = event(j);
+    if (e.rip == rip) return e.text;
+  }
+  return {};
+}
+
+size_t TraceModel::memory_bytes() const {
+  size_t n = store_.memory_bytes() + transitions_.capacity() * 4 + mode_changes_.capacity() * 4;
+  for (const auto& tr : tracks_) {
+    n += tr.cpl.capacity() * sizeof(CplChange) + tr.root.capacity() * sizeof(RootSpan);
+    for (const auto& l : tr.marks) n += l.capacity() * 4;
+  }
+  return n;
+}
+
+}  // namespace ringscope::viewer

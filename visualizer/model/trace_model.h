@@ -1,0 +1,158 @@
+// trace_model.h — one loaded trace as the viewer sees it: the events in
+// compact form, a time index, and what is derived from them once at load
+// (CPL over time, VMX root/non-root spans, ring transitions, marks per
+// timeline row, the stats table). No ImGui here.
+//
+// Times: events keep their recorded CLOCK_MONOTONIC nanoseconds; `origin_ns`
+// is the run's start (the header's start_mono_ns, as `ringscope show` uses),
+// and everything the UI shows is relative to it.
+//
+// Queries are binary searches over arrays sorted by time, so their cost
+// depends on what is asked for, never on the length of the trace; the
+// fold_* helpers walk a visible window in steps of at least one pixel
+// (STYLE.md, from Tracy).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "model/event_store.h"
+#include "ringscope/result.h"
+#include "ringscope/trace.h"
+#include "ringscope/trace_stats.h"
+
+namespace ringscope::viewer {
+
+// The rows of marks a timeline lane shows, one list of events per row.
+enum class MarkRow : uint8_t { Exits = 0, Traps, Hypercalls, Devices, Markers };
+inline constexpr int kMarkRowCount = 5;
+MarkRow mark_row_for(EventKind k, bool& shown);  // shown=false: no mark (steps, counters)
+
+// The CPL from `time_ns` until the next change. `event` made the change.
+struct CplChange {
+  uint64_t time_ns;
+  uint32_t event;
+  uint8_t cpl;
+};
+// Time spent in VMX root mode for one VM exit: from the exit to re-entry.
+struct RootSpan {
+  uint64_t begin_ns, end_ns;
+  uint32_t event;
+};
+
+// Everything derived per vCPU. Index lists hold event indices in time order.
+struct VcpuTrack {
+  uint32_t vcpu = 0;
+  std::vector<CplChange> cpl;
+  std::vector<RootSpan> root;
+  std::array<std::vector<uint32_t>, kMarkRowCount> marks;
+  uint64_t events = 0;
+};
+
+class TraceModel {
+ public:
+  // Reads and indexes `path`. An Error only when nothing is readable (no
+  // such file, a bad header); a trace readable up to some point loads with
+  // complete()==false and warning() saying where and why it stopped.
+  static Result<std::unique_ptr<TraceModel>> open(const std::string& path);
+  // Takes over an already read trace (tests, `ringscope compare`).
+  static std::unique_ptr<TraceModel> from_trace(Trace&& trace, std::string name);
+
+  const std::string& name() const { return name_; }  // the file name, for lanes and tables
+  const TraceHeader& header() const { return header_; }
+  bool complete() const { return complete_; }
+  const std::string& warning() const { return warning_; }
+  const TraceStats& stats() const { return stats_; }  // compute_stats over the whole trace
+
+  size_t size() const { return store_.size(); }
+  const CompactEvent& at(size_t i) const { return store_.compact(i); }
+  EventKind kind(size_t i) const { return static_cast<EventKind>(at(i).kind); }
+  uint64_t time(size_t i) const { return at(i).time_ns; }
+  Event event(size_t i) const { return store_.decode(i); }
+
+  uint64_t origin_ns() const { return origin_ns_; }
+  uint64_t first_ns() const { return size() ? time(0) : origin_ns_; }
+  uint64_t last_ns() const { return size() ? time(size() - 1) : origin_ns_; }
+
+  // First event at or after t; size() if none.
+  size_t lower_bound(uint64_t t) const;
+  // First event after t; size() if none.
+  size_t upper_bound(uint64_t t) const;
+
+  std::span<const VcpuTrack> tracks() const { return tracks_; }
+  const VcpuTrack* track(uint32_t vcpu) const;
+
+  // CPL of `vcpu` at time t (-1: not known yet), and whether it was in VMX
+  // root mode (handling an exit) at t, with the exit's event index.
+  int cpl_at(uint32_t vcpu, uint64_t t) const;
+  std::optional<uint32_t> root_at(uint32_t vcpu, uint64_t t) const;
+
+  // Every trap / trap_return that changed CPL, in order (event indices).
+  const std::vector<uint32_t>& ring_transitions() const { return transitions_; }
+  // Events of a kind after / before `from`, for "next exit" in playback;
+  // size() when there is none. Cost: a walk until the next match.
+  size_t next_of(size_t from, EventKind k) const;
+  size_t prev_of(size_t from, EventKind k) const;
+  size_t next_transition(size_t from) const;  // binary search in ring_transitions()
+  size_t prev_transition(size_t from) const;
+
+  // The last mode_change at or before event i (size() if none), for the
+  // disassembler's choice of 16/32/64-bit.
+  size_t mode_change_before(size_t i) const;
+  // Bytes of the instruction at `rip` near event i: the nearest step event
+  // at that rip within `window` events before (or at) i, else within
+  // 4*window after it. Empty if none.
+  std::string_view instruction_bytes_near(size_t i, uint64_t rip, size_t window = 256) const;
+
+  // Events whose times were out of order and were shown at their
+  // predecessor's time so the index stays sorted (0 for writer-made traces).
+  uint64_t reordered() const { return reordered_; }
+
+  // Bytes the model holds for its events (compact array, arena, derived
+  // lists), for the benchmark and the "bytes per event" aim (< 48).
+  size_t memory_bytes() const;
+
+ private:
+  TraceModel() = default;
+  void index_event(size_t i, const Event& e);
+
+  std::string name_;
+  TraceHeader header_;
+  bool complete_ = false;
+  std::string warning_;
+  TraceStats stats_;
+  EventStore store_;
+  uint64_t origin_ns_ = 0;
+  std::vector<VcpuTrack> tracks_;
+  std::vector<uint32_t> transitions_;
+  std::vector<uint32_t> mode_changes_;
+  uint64_t reordered_ = 0;
+};
+
+// ---- folding: what a timeline row draws for a visible window --------------
+// Marks closer than `min_gap_ns` (about three pixels) become one counted
+// mark. `emit(first_index_in_list, count)` is called per drawn mark, in time
+// order; the walk costs O(marks drawn * log n).
+template <typename Emit>
+void fold_marks(const TraceModel& m, std::span<const uint32_t> list, uint64_t t0, uint64_t t1, uint64_t min_gap_ns,
+                Emit&& emit);
+
+// CPL segments of one vCPU inside [t0, t1): emit(begin_ns, end_ns, cpl,
+// changes) where changes > 1 means several ring changes were folded into a
+// span narrower than `px_ns` (drawn as a mixed colour) and cpl is -1 when not
+// known yet.
+template <typename Emit>
+void fold_cpl(const VcpuTrack& tr, uint64_t t0, uint64_t t1, uint64_t end_ns, uint64_t px_ns, Emit&& emit);
+
+// Root spans of one vCPU overlapping [t0, t1), spans starting within px_ns
+// of each other merged: emit(begin_ns, end_ns, first_span_index, count).
+template <typename Emit>
+void fold_root(const VcpuTrack& tr, uint64_t t0, uint64_t t1, uint64_t px_ns, Emit&& emit);
+
+}  // namespace ringscope::viewer
+
+#include "model/fold.inl"

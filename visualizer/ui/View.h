@@ -1,0 +1,186 @@
+// View.h — the viewer's UI: one class, one file per panel (STYLE.md, as
+// Tracy does it). View.cpp holds loading, layout, selection, keyboard and
+// the frame; View_<Panel>.cpp draws one panel each.
+//
+// The View knows nothing about windows or GL: a platform (platform/) makes
+// an ImGui context and calls draw() once per frame between NewFrame() and
+// Render(). That is what lets the tests and the benchmark run frames with no
+// display at all, and the screenshot mode render one under Xvfb.
+//
+// Time on screen is relative: each trace's events are shown at
+// (time - trace origin - alignment), so traces of the same scenario line up,
+// and aligning on a marker shifts each trace so that marker begins at 0.
+#pragma once
+
+#include <imgui.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model/trace_model.h"
+#include "ui/view_settings.h"
+
+namespace ringscope::viewer {
+
+struct LoadedTrace {
+  std::unique_ptr<TraceModel> model;
+  std::string path;
+  int64_t align_ns = 0;  // subtracted from relative times (Compare: align on a marker)
+};
+
+// A file that could not be read at all, shown in the window and on stderr.
+struct LoadProblem {
+  std::string path;
+  std::string message;
+};
+
+struct Selection {
+  int trace = -1;    // index into traces(); -1: nothing selected
+  size_t event = 0;  // index in that trace's model
+  bool valid() const { return trace >= 0; }
+};
+
+// The event list's filter. Empty kinds = every kind.
+struct ListFilter {
+  bool kinds[kEventKindCount] = {};
+  int reason = -1;  // exit reason, -1: any
+  int vcpu = -1;
+  int cpl = -1;     // the CPL the event was recorded at
+  char text[128] = "";
+  bool operator==(const ListFilter&) const = default;
+};
+
+class View {
+ public:
+  explicit View(ViewSettings settings = {});
+  ~View();
+
+  // Loads a trace. A file that is unreadable is kept as a LoadProblem (shown
+  // in the window) and reported on stderr; a partly readable one loads with
+  // its warning shown too. Returns false only for an unreadable file.
+  bool open_file(const std::string& path);
+  void add_trace(std::unique_ptr<TraceModel> model, std::string path);
+
+  // One frame of UI, inside an ImGui frame. `now_s` drives playback and the
+  // ring diagram's animation (the platform passes ImGui::GetTime()).
+  void draw();
+
+  // ---- state, for the CLI options and the tests -------------------------
+  ViewSettings& settings() { return settings_; }
+  const std::vector<LoadedTrace>& traces() const { return traces_; }
+  const std::vector<LoadProblem>& problems() const { return problems_; }
+  const Selection& selection() const { return selection_; }
+  // Selects the event with this seq in trace 0 (--select); false if none.
+  bool select_seq(uint64_t seq, int trace = 0);
+  void select(int trace, size_t event, bool center_timeline);
+  // Visible time range in ns relative to the origin (--zoom).
+  void set_zoom(double from_ns, double to_ns);
+  double zoom_from() const { return view_t0_; }
+  double zoom_to() const { return view_t1_; }
+  void zoom_to_fit();
+  ListFilter& filter() { return filter_; }
+  // Rows the event list holds after its filter (once the filter finished).
+  size_t list_rows() const { return list_rows_.size(); }
+  bool list_filter_done() const { return list_done_; }
+  // Everything the inspector wrote last frame, for the tests.
+  const std::string& inspector_text() const { return inspector_text_; }
+  // Geometry of the last frame's timeline, for the tests: the screen x of a
+  // relative time and the y middle of a lane's ring and VMX bands.
+  float timeline_x(double rel_ns) const;
+  std::optional<float> ring_band_y(int trace, uint32_t vcpu) const;
+  std::optional<float> vmx_band_y(int trace, uint32_t vcpu) const;
+  // Timeline marks drawn last frame (after folding), for the benchmark.
+  size_t marks_drawn() const { return marks_drawn_; }
+  void toggle_bookmark();
+  const std::vector<std::pair<int, size_t>>& bookmarks() const { return bookmarks_; }
+  void set_playing(bool on) { playing_ = on; }
+  bool playing() const { return playing_; }
+  void step(int direction);         // one event back or forward
+  void step_to_next(int direction);  // next/previous of settings().next_kind
+  bool help_open() const { return help_open_; }
+  void set_help_open(bool on) { help_open_ = on; }
+  void open_tab(BottomTab t) {
+    settings_.tab = t;
+    tab_pending_ = true;
+  }
+  // Relative time of event i of trace t.
+  double rel(int t, size_t i) const;
+
+ private:
+  // [SECTION] panels (View_<Panel>.cpp)
+  void draw_timeline();
+  void draw_event_list();
+  void draw_inspector();
+  void draw_ring_diagram();
+  void draw_playback();
+  void draw_statistics();
+  void draw_compare();
+  void draw_help();
+  void draw_problems();
+
+  // [SECTION] helpers shared by panels (View.cpp)
+  void handle_keys();
+  void advance_playback();
+  void layout();
+  std::string time_label(double rel_ns) const;
+  const TraceModel* selected_model() const;
+  bool matches(const TraceModel& m, size_t i, const ListFilter& f, bool text_pass) const;
+  void refilter_step();  // advance the event list's filter within a time budget
+
+  // Timeline helpers (View_Timeline.cpp)
+  struct LaneGeom {
+    int trace;
+    uint32_t vcpu;
+    float y0, ring_y0, ring_y1, vmx_y0, vmx_y1, y1;
+    float row_y[kMarkRowCount];  // top of each mark row (0: row hidden)
+  };
+  void draw_lane(ImDrawList* dl, const LaneGeom& g, float x0, float x1);
+  void draw_ruler(ImDrawList* dl, float x0, float x1, float y0, float y1);
+  void timeline_input(float x0, float x1, float y0, float y1);
+
+  ViewSettings settings_;
+  std::vector<LoadedTrace> traces_;
+  std::vector<LoadProblem> problems_;
+  Selection selection_;
+  double selection_time_s_ = -100;  // when the selection last changed (animation)
+  double view_t0_ = 0, view_t1_ = 1e6;
+  std::vector<std::pair<int, size_t>> bookmarks_;
+  bool playing_ = false;
+  double play_accum_ = 0;
+  bool help_open_ = false;
+  bool tab_pending_ = true;
+
+  // Panel rectangles, computed by layout() every frame.
+  ImVec2 pos_playback_, size_playback_, pos_timeline_, size_timeline_, pos_bottom_, size_bottom_, pos_ring_,
+      size_ring_, pos_inspector_, size_inspector_;
+
+  // Timeline state of the last frame.
+  std::vector<LaneGeom> lanes_;
+  float tl_x0_ = 0, tl_x1_ = 1;
+  size_t marks_drawn_ = 0;
+  bool dragging_ = false;
+  float drag_start_x_ = 0;
+
+  // Event list state.
+  int list_trace_ = 0;
+  ListFilter filter_, applied_filter_;
+  int applied_trace_ = -1;
+  bool applied_steps_ = true;
+  std::vector<uint32_t> list_rows_;
+  size_t list_scan_ = 0;
+  bool list_done_ = false;
+  bool scroll_list_to_selection_ = false;
+
+  std::string inspector_text_;
+
+  // Statistics over the visible range, cached by range.
+  struct RangeStats;
+  std::unique_ptr<RangeStats> range_stats_;
+  std::string align_label_;
+};
+
+}  // namespace ringscope::viewer

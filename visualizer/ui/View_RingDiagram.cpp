@@ -1,0 +1,143 @@
+// View_RingDiagram.cpp — where the CPU is: rings 0-3 as concentric circles
+// inside a "VMX non-root (guest)" box, above a "VMX root (hypervisor)" box.
+// Each vCPU of the selected trace is a dot at its ring (or in the root box
+// while an exit is being handled) at the selected event's time, and the
+// selected event's transition is drawn as an arrow that grows when the
+// selection changes: ring 3 -> 0 for a trap, 0 -> 3 for iretq/sysretq,
+// non-root -> root for a VM exit and back for the VM entry.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "ringscope/exit_reasons.h"
+#include "ringscope/explain.h"
+#include "ui/View.h"
+#include "ui/palette.h"
+
+namespace ringscope::viewer {
+
+namespace {
+
+void arrow(ImDrawList* dl, ImVec2 a, ImVec2 b, ImU32 col, float progress, bool dashed = false) {
+  const ImVec2 tip{a.x + (b.x - a.x) * progress, a.y + (b.y - a.y) * progress};
+  const float dx = tip.x - a.x, dy = tip.y - a.y;
+  const float len = std::sqrt(dx * dx + dy * dy);
+  if (len < 1) return;
+  if (dashed) {
+    for (float s = 0; s < len; s += 10) {
+      const float e = std::min(len, s + 6);
+      dl->AddLine({a.x + dx * s / len, a.y + dy * s / len}, {a.x + dx * e / len, a.y + dy * e / len}, col, 2.5f);
+    }
+  } else {
+    dl->AddLine(a, tip, col, 3.0f);
+  }
+  const float ux = dx / len, uy = dy / len;
+  dl->AddTriangleFilled(tip, {tip.x - ux * 12 - uy * 7, tip.y - uy * 12 + ux * 7},
+                        {tip.x - ux * 12 + uy * 7, tip.y - uy * 12 - ux * 7}, col);
+}
+
+}  // namespace
+
+void View::draw_ring_diagram() {
+  const TraceModel* m = selected_model();
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  const ImVec2 p = ImGui::GetCursorScreenPos();
+  const ImVec2 avail = ImGui::GetContentRegionAvail();
+  if (avail.x < 50 || avail.y < 50) return;
+  const float root_h = std::clamp(avail.y * 0.22f, 36.0f, 70.0f);
+  const ImVec2 guest0 = p, guest1{p.x + avail.x, p.y + avail.y - root_h - 8};
+  const ImVec2 root0{p.x, guest1.y + 8}, root1{p.x + avail.x, p.y + avail.y};
+  dl->AddRect(guest0, guest1, palette::kNonRoot, 6, 0, 2);
+  dl->AddText({guest0.x + 8, guest0.y + 4}, palette::kNonRoot, "VMX non-root: the guest");
+  dl->AddRectFilled(root0, root1, (palette::kRoot & 0x00ffffff) | 0x30000000, 6);
+  dl->AddRect(root0, root1, palette::kRoot, 6, 0, 2);
+  dl->AddText({root0.x + 8, root0.y + 4}, palette::kRoot, "VMX root: the hypervisor (KVM + ringscope's VMM)");
+
+  // Rings: 3 outermost, 0 in the middle.
+  const ImVec2 c{(guest0.x + guest1.x) / 2, (guest0.y + guest1.y) / 2 + 8};
+  const float r_max = std::max(20.0f, std::min(guest1.x - guest0.x, guest1.y - guest0.y - 24) / 2 - 6);
+  const float radius[4] = {r_max * 0.28f, r_max * 0.52f, r_max * 0.76f, r_max};
+  for (int ring = 3; ring >= 0; --ring) {
+    const ImU32 col = palette::ring(ring);
+    const ImU32 fill = ring == 1 || ring == 2 ? IM_COL32(60, 50, 70, 255) : (col & 0x00ffffff) | 0x70000000;
+    dl->AddCircleFilled(c, radius[ring], ring == 1 || ring == 2 ? fill : fill, 64);
+    dl->AddCircle(c, radius[ring], col, 64, 1.5f);
+  }
+  auto ring_label = [&](int ring, const char* text) {
+    const float y = ring == 0 ? c.y - radius[0] * 0.6f : c.y - (radius[ring] + radius[ring - 1]) / 2 - 7;
+    const ImVec2 sz = ImGui::CalcTextSize(text);
+    dl->AddText({c.x - sz.x / 2, y}, IM_COL32(255, 255, 255, 235), text);
+  };
+  ring_label(0, "ring 0  kernel");
+  ring_label(1, "ring 1");
+  ring_label(2, "ring 2");
+  ring_label(3, "ring 3  user");
+  if (!m) return;
+
+  // Where each point of the diagram is: a ring at an angle, or the root box.
+  const float angle = -2.3f;
+  auto ring_point = [&](int ring, float a) {
+    const float r = ring == 0 ? radius[0] * 0.55f : (radius[ring] + radius[ring - 1]) / 2;
+    // Ring 0's point sits below its label, in the middle of the circle.
+    if (ring == 0) return ImVec2{c.x + radius[0] * 0.45f * std::cos(a + 2.3f), c.y + radius[0] * 0.25f};
+    return ImVec2{c.x + r * std::cos(a), c.y + r * std::sin(a)};
+  };
+  const ImVec2 root_point{c.x, (root0.y + root1.y) / 2 + 6};
+
+  const size_t i = selection_.event;
+  const Event e = m->event(i);
+  const double anim = settings_.animate ? std::clamp((ImGui::GetTime() - selection_time_s_) / 0.6, 0.0, 1.0) : 1.0;
+  const float prog = static_cast<float>(anim);
+
+  // The transition of the selected event.
+  std::string label;
+  if (e.kind == EventKind::Trap || e.kind == EventKind::TrapReturn) {
+    if (e.from_cpl != e.to_cpl && e.from_cpl < 4 && e.to_cpl < 4) {
+      const ImVec2 a = ring_point(e.from_cpl, angle + 0.5f), b = ring_point(e.to_cpl, angle + 0.5f);
+      arrow(dl, a, b, e.kind == EventKind::Trap ? palette::kind(e.kind, e.vector) : palette::kind(e.kind, 0), prog);
+      const std::string what =
+          e.kind == EventKind::Trap
+              ? (e.cause == TrapCause::Syscall ? std::string("syscall")
+                 : exception_name(e.vector).empty() ? fmt::format("vector {}", e.vector)
+                                                    : std::string(exception_name(e.vector)))
+              : std::string(cause_name(e.cause));
+      label = fmt::format("{}: ring {} -> ring {}", what, e.from_cpl, e.to_cpl);
+    }
+  } else if (e.kind == EventKind::VmExit || e.kind == EventKind::Hypercall) {
+    const int cpl = e.cpl;
+    const ImVec2 a = ring_point(std::clamp(cpl, 0, 3), angle + 0.9f);
+    const ImVec2 b{root_point.x - 40, root_point.y};
+    arrow(dl, a, b, palette::kRoot, std::min(1.0f, prog * 2));
+    if (prog > 0.5f) arrow(dl, {b.x + 80, b.y - 6}, ring_point(std::clamp(cpl, 0, 3), angle + 1.3f), palette::kNonRoot,
+                           (prog - 0.5f) * 2, true);
+    label = e.kind == EventKind::VmExit
+                ? fmt::format("VM exit ({}) from ring {}, then VM entry after {}", exit_reason_name(e.reason), cpl,
+                              format_duration(e.duration_ns))
+                : fmt::format("hypercall {} from ring {}", e.number, cpl);
+  }
+
+  // The dots: every vCPU of the selected trace at the selected time.
+  const uint64_t t = m->time(i);
+  for (const VcpuTrack& tr : m->tracks()) {
+    if (tr.events == 0) continue;
+    const bool in_root = m->root_at(tr.vcpu, t).has_value() && e.kind != EventKind::VmExit;
+    const int cpl = m->cpl_at(tr.vcpu, t);
+    const float a = angle + 0.35f * static_cast<float>(tr.vcpu);
+    ImVec2 at = in_root ? ImVec2{root_point.x + 30.0f * tr.vcpu, root_point.y} : ring_point(std::max(cpl, 0), a);
+    if (e.kind == EventKind::VmExit && tr.vcpu == e.vcpu && prog < 1.0f) at = ring_point(std::clamp<int>(e.cpl, 0, 3), a);
+    if (cpl < 0 && !in_root) continue;
+    dl->AddCircleFilled(at, 8, palette::kSelection, 20);
+    dl->AddCircle(at, 8, IM_COL32(0, 0, 0, 255), 20, 2);
+    const std::string name = fmt::format("vCPU {}", tr.vcpu);
+    dl->AddText({at.x + 11, at.y - 8}, palette::kSelection, name.c_str());
+  }
+  if (!label.empty()) {
+    const ImVec2 sz = ImGui::CalcTextSize(label.c_str());
+    const ImVec2 lp{std::max(guest0.x + 8, guest1.x - sz.x - 10), guest1.y - sz.y - 6};
+    dl->AddRectFilled({lp.x - 4, lp.y - 2}, {lp.x + sz.x + 4, lp.y + sz.y + 2}, IM_COL32(0, 0, 0, 170), 4);
+    dl->AddText(lp, palette::kSelection, label.c_str());
+  }
+}
+
+}  // namespace ringscope::viewer

@@ -1,0 +1,151 @@
+// View_Statistics.cpp — exits by reason with count, share and min / mean /
+// max handling time (the table `perf kvm stat` prints, made visual), for the
+// whole trace or the visible time range, plus events by kind and traps.
+//
+// The numbers come from compute_stats (core/include/ringscope/trace_stats.h),
+// the same function `ringscope stats` prints, so the two always agree. For
+// a range the viewer decodes the range's events into a temporary Trace and
+// runs compute_stats on it (capped, and cached until the range changes).
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "ringscope/exit_reasons.h"
+#include "ringscope/explain.h"
+#include "ui/View.h"
+#include "ui/palette.h"
+#include "ui/range_stats.h"
+
+namespace ringscope::viewer {
+
+namespace {
+
+constexpr size_t kRangeCap = 2'000'000;
+
+// A horizontal bar inside a table cell: share of the largest value.
+void bar(float fraction, ImU32 col, const char* text) {
+  const ImVec2 p = ImGui::GetCursorScreenPos();
+  const float w = ImGui::GetContentRegionAvail().x, h = ImGui::GetTextLineHeight();
+  ImGui::GetWindowDrawList()->AddRectFilled({p.x, p.y + 1}, {p.x + std::max(1.0f, w * fraction), p.y + h - 1}, col, 2);
+  ImGui::TextUnformatted(text);
+}
+
+}  // namespace
+
+void View::draw_statistics() {
+  const TraceModel* m = selected_model();
+  if (!m) {
+    ImGui::TextDisabled("No trace loaded.");
+    return;
+  }
+  ImGui::TextUnformatted(fmt::format("{}: {} in mode {}", m->name(), m->header().scenario, m->header().mode).c_str());
+  ImGui::SameLine();
+  ImGui::Checkbox("only the visible time range", &settings_.stats_visible_range);
+
+  const TraceStats* st = &m->stats();
+  if (settings_.stats_visible_range) {
+    // Recompute only when the range or trace changed and the mouse is not
+    // dragging the timeline (a drag changes the range every frame).
+    const bool stale = !range_stats_ || range_stats_->trace != selection_.trace || range_stats_->t0 != view_t0_ ||
+                       range_stats_->t1 != view_t1_;
+    if (stale && !dragging_) {
+      auto rs = std::make_unique<RangeStats>();
+      rs->trace = selection_.trace;
+      rs->t0 = view_t0_;
+      rs->t1 = view_t1_;
+      const int64_t base = static_cast<int64_t>(m->origin_ns()) + traces_[selection_.trace].align_ns;
+      const double a = std::max(0.0, view_t0_ + base), b = std::max(0.0, view_t1_ + base);
+      size_t i0 = m->lower_bound(static_cast<uint64_t>(a)), i1 = m->upper_bound(static_cast<uint64_t>(b));
+      if (i1 - i0 > kRangeCap) {
+        i1 = i0 + kRangeCap;
+        rs->capped = true;
+      }
+      Trace sub;  // string views point into the model, which outlives this Trace
+      sub.header = m->header();
+      sub.complete = true;
+      sub.events.reserve(i1 - i0);
+      for (size_t i = i0; i < i1; ++i) sub.events.push_back(m->event(i));
+      rs->stats = compute_stats(sub);
+      range_stats_ = std::move(rs);
+    }
+    if (range_stats_) st = &range_stats_->stats;
+    ImGui::TextDisabled("%s .. %s%s", time_label(view_t0_).c_str(), time_label(view_t1_).c_str(),
+                        range_stats_ && range_stats_->capped ? " (first 2 M events only)" : "");
+  }
+  ImGui::TextDisabled("%llu events over %s; %llu VM exits reached the VMM, %llu ring transitions",
+                      static_cast<unsigned long long>(st->events), format_duration(st->duration_ns()).c_str(),
+                      static_cast<unsigned long long>(st->vm_exits),
+                      static_cast<unsigned long long>(st->ring_transitions));
+
+  ImGui::TextColored(palette::vec(palette::kWarning), "VM exits by reason");
+  const ImGuiTableFlags tf = ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerV | ImGuiTableFlags_SizingFixedFit;
+  if (ImGui::BeginTable("exits", 8, tf)) {
+    ImGui::TableSetupColumn("reason", ImGuiTableColumnFlags_WidthFixed, 170);
+    ImGui::TableSetupColumn("count", ImGuiTableColumnFlags_WidthFixed, 70);
+    ImGui::TableSetupColumn("share", ImGuiTableColumnFlags_WidthStretch);
+    ImGui::TableSetupColumn("vmm / kernel", ImGuiTableColumnFlags_WidthFixed, 100);
+    ImGui::TableSetupColumn("min", ImGuiTableColumnFlags_WidthFixed, 70);
+    ImGui::TableSetupColumn("mean", ImGuiTableColumnFlags_WidthFixed, 70);
+    ImGui::TableSetupColumn("max", ImGuiTableColumnFlags_WidthFixed, 70);
+    ImGui::TableSetupColumn("total", ImGuiTableColumnFlags_WidthFixed, 80);
+    ImGui::TableHeadersRow();
+    for (const ExitReasonStats& r : st->exits) {
+      ImGui::TableNextRow();
+      ImGui::TableNextColumn();
+      ImGui::TextColored(palette::vec(palette::exit_reason(r.reason)), "%s (%u)", exit_reason_name(r.reason).c_str(), r.reason);
+      if (ImGui::IsItemHovered())
+        if (const ExitReasonInfo* info = find_exit_reason(r.reason)) ImGui::SetTooltip("%s", std::string(info->explanation).c_str());
+      ImGui::TableNextColumn();
+      ImGui::Text("%llu", static_cast<unsigned long long>(r.count));
+      ImGui::TableNextColumn();
+      const float share = st->vm_exits ? static_cast<float>(r.count) / static_cast<float>(st->vm_exits) : 0;
+      bar(share, (palette::exit_reason(r.reason) & 0x00ffffff) | 0x90000000, fmt::format("{:.1f}%", share * 100).c_str());
+      ImGui::TableNextColumn();
+      ImGui::Text("%llu / %llu", static_cast<unsigned long long>(r.vmm), static_cast<unsigned long long>(r.kernel));
+      ImGui::TableNextColumn();
+      ImGui::TextUnformatted(format_duration(r.duration.min_ns).c_str());
+      ImGui::TableNextColumn();
+      ImGui::TextUnformatted(format_duration(r.duration.mean_ns()).c_str());
+      ImGui::TableNextColumn();
+      ImGui::TextUnformatted(format_duration(r.duration.max_ns).c_str());
+      ImGui::TableNextColumn();
+      ImGui::TextUnformatted(format_duration(r.duration.total_ns).c_str());
+    }
+    ImGui::EndTable();
+  }
+  if (st->exits.empty()) ImGui::TextDisabled("no VM exits in this range");
+  if (st->kernel_only_exits)
+    ImGui::TextDisabled("plus %llu exits KVM handled inside the kernel (never reached the VMM)",
+                        static_cast<unsigned long long>(st->kernel_only_exits));
+
+  ImGui::Spacing();
+  ImGui::TextColored(palette::vec(palette::kWarning), "Events by kind");
+  uint64_t most = 1;
+  for (uint64_t n : st->by_kind) most = std::max(most, n);
+  if (ImGui::BeginTable("kinds", 2, tf)) {
+    ImGui::TableSetupColumn("kind", ImGuiTableColumnFlags_WidthFixed, 170);
+    ImGui::TableSetupColumn("count", ImGuiTableColumnFlags_WidthStretch);
+    for (int k = 0; k < kEventKindCount; ++k) {
+      if (!st->by_kind[k]) continue;
+      ImGui::TableNextRow();
+      ImGui::TableNextColumn();
+      ImGui::TextUnformatted(std::string(kind_name(static_cast<EventKind>(k))).c_str());
+      ImGui::TableNextColumn();
+      bar(static_cast<float>(st->by_kind[k]) / static_cast<float>(most),
+          (palette::kind(static_cast<EventKind>(k), 30) & 0x00ffffff) | 0x80000000,
+          fmt::format("{}", st->by_kind[k]).c_str());
+    }
+    ImGui::EndTable();
+  }
+  if (!st->traps.empty()) {
+    ImGui::TextColored(palette::vec(palette::kWarning), "Traps");
+    for (const TrapStats& t : st->traps) {
+      const std::string name = t.cause == TrapCause::Exception ? std::string(exception_name(t.vector))
+                                                               : fmt::format("{} {}", cause_name(t.cause), t.vector);
+      ImGui::BulletText("%s: %llu (%llu changed ring)", name.c_str(), static_cast<unsigned long long>(t.count),
+                        static_cast<unsigned long long>(t.ring_transitions));
+    }
+  }
+}
+
+}  // namespace ringscope::viewer

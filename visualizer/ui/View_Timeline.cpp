@@ -1,0 +1,338 @@
+// View_Timeline.cpp — one lane per vCPU of each trace: a ring band (CPL over
+// time), a VMX band (guest in non-root mode, VMM in root mode while it
+// handles an exit), and rows of marks (exits, traps, hypercalls, device
+// accesses, markers), under a time ruler.
+//
+// It stays fast on millions of events the way Tracy's timeline does: every
+// row binary-searches the visible window and folds whatever falls within
+// ~3 px into one counted mark (fold_* in model/trace_model.h), so a frame
+// costs O(pixels * log n), never O(events).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "ringscope/exit_reasons.h"
+#include "ringscope/explain.h"
+#include "ui/View.h"
+#include "ui/palette.h"
+
+namespace ringscope::viewer {
+
+namespace {
+
+constexpr float kLabelW = 160, kRulerH = 26, kRingH = 24, kVmxH = 14, kRowH = 14, kLaneGap = 10;
+const char* kRowNames[kMarkRowCount] = {"exits", "traps", "hcalls", "devices", "markers"};
+
+struct Hover {
+  int trace = -1;
+  size_t event = 0;
+  size_t count = 0;  // > 1: a folded mark
+  uint64_t first_ns = 0, last_ns = 0;
+  int row = -1;      // MarkRow, or -1 for the ring band, -2 the VMX band
+  uint32_t vcpu = 0;
+  uint64_t at_ns = 0;
+};
+Hover g_hover;  // written while drawing, read by input and the tooltip (one View per process in practice)
+
+uint64_t to_abs(double rel_ns, int64_t base) {
+  const double a = rel_ns + static_cast<double>(base);
+  return a <= 0 ? 0 : static_cast<uint64_t>(a);
+}
+
+}  // namespace
+
+float View::timeline_x(double rel_ns) const {
+  return tl_x0_ + static_cast<float>((rel_ns - view_t0_) / (view_t1_ - view_t0_)) * (tl_x1_ - tl_x0_);
+}
+
+std::optional<float> View::ring_band_y(int trace, uint32_t vcpu) const {
+  for (const auto& g : lanes_)
+    if (g.trace == trace && g.vcpu == vcpu) return (g.ring_y0 + g.ring_y1) / 2;
+  return std::nullopt;
+}
+
+std::optional<float> View::vmx_band_y(int trace, uint32_t vcpu) const {
+  for (const auto& g : lanes_)
+    if (g.trace == trace && g.vcpu == vcpu) return (g.vmx_y0 + g.vmx_y1) / 2;
+  return std::nullopt;
+}
+
+void View::draw_ruler(ImDrawList* dl, float x0, float x1, float y0, float y1) {
+  dl->AddRectFilled({x0, y0}, {x1, y1}, IM_COL32(36, 36, 42, 255));
+  const double span = view_t1_ - view_t0_;
+  const double px_ns = span / std::max(1.0f, x1 - x0);
+  // A step of 1, 2 or 5 times a power of ten, about 110 px apart.
+  const double raw = px_ns * 110;
+  const double p10 = std::pow(10.0, std::floor(std::log10(std::max(raw, 1.0))));
+  const double step = raw <= p10 ? p10 : raw <= 2 * p10 ? 2 * p10 : raw <= 5 * p10 ? 5 * p10 : 10 * p10;
+  const char* unit = step >= 1e9 ? "s" : step >= 1e6 ? "ms" : step >= 1e3 ? "µs" : "ns";
+  const double scale = step >= 1e9 ? 1e9 : step >= 1e6 ? 1e6 : step >= 1e3 ? 1e3 : 1;
+  const double unit_step = step / scale;
+  const int decimals = unit_step >= 1 ? 0 : unit_step >= 0.1 ? 1 : 2;
+  for (double t = std::ceil(view_t0_ / step) * step; t <= view_t1_; t += step) {
+    const float x = timeline_x(t);
+    dl->AddLine({x, y1 - 8}, {x, y1}, palette::kRuler);
+    for (int k = 1; k < 5; ++k) {
+      const float xs = timeline_x(t + step * k / 5);
+      if (xs < x1) dl->AddLine({xs, y1 - 4}, {xs, y1}, IM_COL32(110, 110, 120, 255));
+    }
+    const std::string label = fmt::format("{:+.{}f} {}", t / scale, decimals, unit);
+    dl->AddText({x + 3, y0 + 3}, palette::kRuler, label.c_str());
+  }
+  for (const auto& [t, i] : bookmarks_) {
+    const float x = timeline_x(rel(t, i));
+    if (x < x0 || x > x1) continue;
+    dl->AddTriangleFilled({x - 5, y1 - 10}, {x + 5, y1 - 10}, {x, y1}, palette::kBookmark);
+  }
+}
+
+void View::draw_lane(ImDrawList* dl, const LaneGeom& g, float x0, float x1) {
+  const LoadedTrace& lt = traces_[g.trace];
+  const TraceModel& m = *lt.model;
+  const VcpuTrack* tr = m.track(g.vcpu);
+  const int64_t base = static_cast<int64_t>(m.origin_ns()) + lt.align_ns;
+  const uint64_t a0 = to_abs(view_t0_, base), a1 = to_abs(view_t1_, base);
+  const uint64_t px_ns = static_cast<uint64_t>(std::max(1.0, (view_t1_ - view_t0_) / std::max(1.0f, x1 - x0)));
+  auto x_of = [&](uint64_t abs) { return timeline_x(static_cast<double>(static_cast<int64_t>(abs - base))); };
+  const ImVec2 mouse = ImGui::GetIO().MousePos;
+  const bool mouse_in_x = mouse.x >= x0 && mouse.x < x1;
+  const uint64_t mouse_abs = to_abs(view_t0_ + (mouse.x - x0) / (x1 - x0) * (view_t1_ - view_t0_), base);
+
+  // Labels in the left column.
+  const float lx = ImGui::GetWindowPos().x + 8;
+  dl->AddText({lx, g.y0}, IM_COL32(230, 230, 235, 255),
+              fmt::format("{}", traces_.size() > 1 ? m.name() : std::string("vCPU ") + std::to_string(g.vcpu)).c_str());
+  if (traces_.size() > 1)
+    dl->AddText({lx, g.y0 + 16}, IM_COL32(170, 170, 180, 255), fmt::format("vCPU {}", g.vcpu).c_str());
+  dl->AddText({x0 - 40, g.ring_y0 + 4}, palette::kRuler, "ring");
+  dl->AddText({x0 - 40, g.vmx_y0 - 1}, palette::kRuler, "VMX");
+  for (int r = 0; r < kMarkRowCount; ++r)
+    if (g.row_y[r] > 0) dl->AddText({x0 - 62, g.row_y[r] - 1}, palette::kRuler, kRowNames[r]);
+
+  const uint64_t first = m.first_ns(), last = m.last_ns();
+  const uint64_t b0 = std::max(a0, first), b1 = std::min(a1, last);
+  dl->AddRectFilled({x0, g.ring_y0}, {x1, g.ring_y1}, palette::kNoData);
+  dl->AddRectFilled({x0, g.vmx_y0}, {x1, g.vmx_y1}, palette::kNoData);
+  if (tr && b1 > b0) {
+    // Ring band.
+    fold_cpl(*tr, b0, b1, last, px_ns, [&](uint64_t b, uint64_t e, int cpl, size_t changes) {
+      const float xa = x_of(b), xb = std::max(x_of(e), xa + 1);
+      const ImU32 c = changes > 1 ? palette::kRingMixed : palette::ring(cpl);
+      dl->AddRectFilled({xa, g.ring_y0}, {xb, g.ring_y1}, c);
+      if (xb - xa > 90 && cpl >= 0 && changes <= 1) {
+        const char* what = cpl == 0 ? "ring 0 · kernel" : cpl == 3 ? "ring 3 · user" : "ring 1/2";
+        dl->AddText({std::max(xa, x0) + 4, g.ring_y0 + 4}, IM_COL32(255, 255, 255, 230), what);
+      }
+      if (mouse_in_x && mouse.y >= g.ring_y0 && mouse.y < g.ring_y1 && mouse.x >= xa && mouse.x < xb) {
+        g_hover = {g.trace, m.lower_bound(b), changes, b, e, -1, g.vcpu, mouse_abs};
+      }
+    });
+    // VMX band: the guest runs in non-root mode except while an exit is handled.
+    dl->AddRectFilled({x_of(b0), g.vmx_y0}, {x_of(b1), g.vmx_y1}, palette::kNonRoot);
+    fold_root(*tr, b0, b1, px_ns, [&](uint64_t b, uint64_t e, size_t first_span, size_t n) {
+      const float xa = x_of(b), xb = std::max(x_of(e), xa + 2);
+      dl->AddRectFilled({xa, g.vmx_y0}, {xb, g.vmx_y1}, palette::kRoot);
+      if (mouse_in_x && mouse.y >= g.vmx_y0 && mouse.y < g.vmx_y1 && mouse.x >= xa - 2 && mouse.x < xb + 2)
+        g_hover = {g.trace, tr->root[first_span].event, n, b, e, -2, g.vcpu, mouse_abs};
+    });
+    // Phases (marker begin..end) as labelled brackets in the markers row.
+    if (g.row_y[static_cast<int>(MarkRow::Markers)] > 0) {
+      const float ry = g.row_y[static_cast<int>(MarkRow::Markers)];
+      for (const PhaseStats& p : m.stats().phases) {
+        if (p.vcpu != g.vcpu || p.end_ns < a0 || p.begin_ns > a1) continue;
+        const float xa = std::max(x_of(p.begin_ns), x0), xb = std::min(x_of(p.closed ? p.end_ns : last), x1);
+        dl->AddRectFilled({xa, ry + 2}, {xb, ry + kRowH - 2}, IM_COL32(230, 230, 240, 40));
+        if (xb - xa > 40) {
+          dl->PushClipRect({xa, ry}, {xb, ry + kRowH}, true);
+          dl->AddText({xa + 6, ry - 1}, IM_COL32(230, 230, 240, 200), p.label.c_str());
+          dl->PopClipRect();
+        }
+      }
+    }
+    // Mark rows.
+    for (int r = 0; r < kMarkRowCount; ++r) {
+      if (g.row_y[r] <= 0) continue;
+      const float ry = g.row_y[r];
+      const auto& list = tr->marks[r];
+      fold_marks(m, list, a0, a1, px_ns * 3, [&](size_t first_i, size_t n) {
+        const uint32_t idx = list[first_i];
+        const CompactEvent& c = m.at(idx);
+        const ImU32 col = palette::kind(static_cast<EventKind>(c.kind), c.code);
+        const float xa = x_of(c.time_ns);
+        float xb = xa + 2;
+        if (n > 1) {
+          xb = std::max(x_of(m.time(list[first_i + n - 1])) + 2, xa + 3);
+          dl->AddRectFilled({xa, ry + 1}, {xb, ry + kRowH - 1}, (col & 0x00ffffff) | 0xb0000000);
+          dl->AddRectFilled({xa, ry + 1}, {xb, ry + 3}, col);
+        } else {
+          dl->AddRectFilled({xa, ry + 1}, {xb, ry + kRowH - 1}, col);
+        }
+        ++marks_drawn_;
+        if (mouse_in_x && mouse.y >= ry && mouse.y < ry + kRowH && mouse.x >= xa - 3 && mouse.x < xb + 3)
+          g_hover = {g.trace, idx, n, c.time_ns, m.time(list[first_i + n - 1]), r, g.vcpu, mouse_abs};
+      });
+    }
+  }
+  // The selected event: a line through the lane.
+  if (selection_.trace == g.trace) {
+    const CompactEvent& c = m.at(selection_.event);
+    if (c.vcpu == g.vcpu || m.tracks().size() <= 1) {
+      const float x = x_of(c.time_ns);
+      if (x >= x0 && x <= x1) {
+        dl->AddLine({x, g.y0}, {x, g.y1}, palette::kSelection, 2.0f);
+        dl->AddTriangleFilled({x - 6, g.y0}, {x + 6, g.y0}, {x, g.y0 + 8}, palette::kSelection);
+      }
+    }
+  }
+}
+
+void View::timeline_input(float x0, float x1, float y0, float y1) {
+  ImGui::SetCursorScreenPos({x0, y0});
+  ImGui::InvisibleButton("##timeline", {std::max(1.0f, x1 - x0), std::max(1.0f, y1 - y0)});
+  ImGuiIO& io = ImGui::GetIO();
+  const bool hovered = ImGui::IsItemHovered();
+  const double span = view_t1_ - view_t0_;
+  if (hovered && io.MouseWheel != 0) {
+    // Zoom around the time under the cursor, so it stays put.
+    const double at = view_t0_ + (io.MousePos.x - x0) / (x1 - x0) * span;
+    const double f = std::pow(0.8, io.MouseWheel);
+    const double w = std::clamp(span * f, 50.0, 1e13);
+    const double k = (at - view_t0_) / span;
+    set_zoom(at - k * w, at - k * w + w);
+  }
+  if (ImGui::IsItemActivated()) {
+    dragging_ = false;
+    drag_start_x_ = io.MousePos.x;
+  }
+  if (ImGui::IsItemActive() && std::fabs(io.MousePos.x - drag_start_x_) > 3) dragging_ = true;
+  if (ImGui::IsItemActive() && dragging_ && io.MouseDelta.x != 0) {
+    const double d = -io.MouseDelta.x / (x1 - x0) * span;
+    set_zoom(view_t0_ + d, view_t1_ + d);
+  }
+  if (ImGui::IsItemDeactivated() && !dragging_ && g_hover.trace >= 0) {
+    // A click selects what is under the cursor: a mark's event, or on the
+    // bands the event at that time.
+    size_t e = g_hover.event;
+    if (g_hover.row == -1) e = traces_[g_hover.trace].model->lower_bound(g_hover.at_ns);
+    if (e >= traces_[g_hover.trace].model->size() && e > 0) e = traces_[g_hover.trace].model->size() - 1;
+    select(g_hover.trace, e, false);
+  }
+  if (hovered && g_hover.trace >= 0 && !dragging_) {
+    const TraceModel& m = *traces_[g_hover.trace].model;
+    ImGui::BeginTooltip();
+    ImGui::PushTextWrapPos(ImGui::GetFontSize() * 32);
+    if (g_hover.row == -1) {
+      const int cpl = m.cpl_at(g_hover.vcpu, g_hover.at_ns);
+      if (g_hover.count > 1)
+        ImGui::Text("%zu ring changes inside this pixel; zoom in (mouse wheel) to see them one by one.", g_hover.count);
+      else if (cpl < 0)
+        ImGui::TextUnformatted("CPL not known yet: no event has recorded it.");
+      else
+        ImGui::Text("ring %d (%s)", cpl, cpl == 0 ? "kernel mode" : cpl == 3 ? "user mode" : "rarely used ring");
+    } else if (g_hover.row == -2) {
+      const Event e = m.event(g_hover.event);
+      if (g_hover.count > 1)
+        ImGui::Text("VMX root mode %zu times here (VM exits handled by KVM or the VMM); zoom in to separate them.",
+                    g_hover.count);
+      else
+        ImGui::Text("VMX root mode: the hypervisor handled exit #%llu (%s) for %s, then re-entered the guest.",
+                    static_cast<unsigned long long>(e.seq), exit_reason_name(e.reason).c_str(),
+                    format_duration(e.duration_ns).c_str());
+    } else if (g_hover.count > 1) {
+      ImGui::Text("%zu %s folded into one mark, from %s to %s.", g_hover.count, kRowNames[g_hover.row],
+                  time_label(static_cast<double>(g_hover.first_ns - m.origin_ns())).c_str(),
+                  time_label(static_cast<double>(g_hover.last_ns - m.origin_ns())).c_str());
+      ImGui::TextDisabled("Zoom in (mouse wheel) to see them one by one; click selects the first.");
+    } else {
+      const Event e = m.event(g_hover.event);
+      ImGui::Text("#%llu  %s  %s", static_cast<unsigned long long>(e.seq),
+                  time_label(static_cast<double>(e.time_ns - m.origin_ns())).c_str(),
+                  std::string(kind_name(e.kind)).c_str());
+      ImGui::TextUnformatted(summarize_event(e).c_str());
+    }
+    ImGui::PopTextWrapPos();
+    ImGui::EndTooltip();
+  }
+}
+
+void View::draw_timeline() {
+  marks_drawn_ = 0;
+  g_hover = {};
+  const ImVec2 origin = ImGui::GetCursorScreenPos();
+  const ImVec2 avail = ImGui::GetContentRegionAvail();
+  const float x0 = origin.x + kLabelW, x1 = origin.x + avail.x - 4;
+  tl_x0_ = x0;
+  tl_x1_ = std::max(x0 + 10, x1);
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  if (traces_.empty()) {
+    ImGui::TextWrapped("No trace loaded. Record one with `ringscope run SCENARIO --trace FILE.rtrace` and open it "
+                       "with `ringscope view FILE.rtrace`.");
+    lanes_.clear();
+    return;
+  }
+  draw_ruler(dl, x0, tl_x1_, origin.y, origin.y + kRulerH);
+
+  // Lane geometry: rows only for kinds the track has.
+  lanes_.clear();
+  float y = origin.y + kRulerH + 6;
+  for (size_t t = 0; t < traces_.size(); ++t) {
+    const TraceModel& m = *traces_[t].model;
+    const size_t n_tracks = std::max<size_t>(1, m.tracks().size());
+    for (size_t v = 0; v < n_tracks; ++v) {
+      const VcpuTrack* tr = m.track(static_cast<uint32_t>(v));
+      if (tr && tr->events == 0) continue;
+      LaneGeom g{};
+      g.trace = static_cast<int>(t);
+      g.vcpu = static_cast<uint32_t>(v);
+      g.y0 = y;
+      g.ring_y0 = y + 2;
+      g.ring_y1 = g.ring_y0 + kRingH;
+      g.vmx_y0 = g.ring_y1 + 3;
+      g.vmx_y1 = g.vmx_y0 + kVmxH;
+      float ry = g.vmx_y1 + 4;
+      for (int r = 0; r < kMarkRowCount; ++r) {
+        g.row_y[r] = 0;
+        if (tr && !tr->marks[r].empty()) {
+          g.row_y[r] = ry;
+          ry += kRowH + 2;
+        }
+      }
+      g.y1 = ry;
+      y = ry + kLaneGap;
+      lanes_.push_back(g);
+    }
+  }
+  const float lanes_bottom = std::min(y, origin.y + avail.y);
+  dl->PushClipRect({origin.x, origin.y}, {origin.x + avail.x, origin.y + avail.y}, true);
+  for (const auto& g : lanes_) {
+    dl->AddRectFilled({origin.x, g.y0 - 3}, {origin.x + avail.x, g.y1 + 3}, palette::kLaneBg, 3);
+    draw_lane(dl, g, x0, tl_x1_);
+  }
+  dl->PopClipRect();
+  timeline_input(x0, tl_x1_, origin.y, std::max(lanes_bottom, origin.y + kRulerH + 10));
+  ImGui::SetCursorScreenPos({origin.x, lanes_bottom + 2});
+  // A legend, one line, so a student can read the colours without asking.
+  auto swatch = [&](ImU32 c, const char* label) {
+    const ImVec2 p = ImGui::GetCursorScreenPos();
+    const float h = ImGui::GetTextLineHeight();
+    ImGui::GetWindowDrawList()->AddRectFilled({p.x, p.y + 2}, {p.x + h - 4, p.y + h - 2}, c, 2);
+    ImGui::Dummy({h - 2, h});
+    ImGui::SameLine();
+    ImGui::TextUnformatted(label);
+    ImGui::SameLine(0, 14);
+  };
+  if (lanes_bottom + ImGui::GetTextLineHeight() < origin.y + avail.y) {
+    swatch(palette::kRing3, "ring 3 (user)");
+    swatch(palette::kRing0, "ring 0 (kernel)");
+    swatch(palette::kNonRoot, "guest (VMX non-root)");
+    swatch(palette::kRoot, "hypervisor (VMX root)");
+    swatch(palette::exit_reason(exit_reason::kIoInstruction), "I/O exit");
+    swatch(palette::kind(EventKind::Trap, 14), "#PF");
+    swatch(palette::kind(EventKind::Trap, 6), "other trap");
+    swatch(palette::kind(EventKind::TrapReturn, 0), "iretq/sysretq");
+    ImGui::TextDisabled("wheel: zoom  drag: pan  click: select  F: fit");
+  }
+}
+
+}  // namespace ringscope::viewer
