@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "emulation/emulation_backend.h"
 #include "kvm/kvm_backend.h"
 
 namespace ringscope::cli {
@@ -12,7 +13,7 @@ const std::vector<ModeInfo>& modes() {
       {"full-virt", "KVM runs the unmodified guest; devices are emulated, every device access is a VM exit", true,
        true},
       {"paravirt", "KVM runs a guest that knows it is virtualised: virtio devices and hypercalls", true, true},
-      {"emulation", "Unicorn runs every instruction in software, like QEMU without KVM", false, false},
+      {"emulation", "Unicorn runs every instruction in software, like QEMU without KVM", false, true},
   };
   return table;
 }
@@ -32,6 +33,7 @@ Result<std::unique_ptr<Backend>> make_backend(std::string_view mode) {
     return make_error(ErrorKind::Unavailable,
                       fmt::format("mode '{}' is not built yet; this version runs --mode full-virt (KVM)", mode));
   if (mode == "full-virt") return std::unique_ptr<Backend>(std::make_unique<kvm::KvmBackend>());
+  if (mode == "emulation") return std::unique_ptr<Backend>(std::make_unique<emulation::EmulationBackend>());
   // paravirt: the same KVM backend; what differs is the machine (virtio
   // devices, the doorbell) and the kernel build (PV), see below.
   if (mode == "paravirt") return std::unique_ptr<Backend>(std::make_unique<kvm::KvmBackend>());

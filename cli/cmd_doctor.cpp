@@ -66,6 +66,12 @@ int do_doctor() {
     if (!h.kvm_openable) why = "no usable /dev/kvm";
     fmt::print("  {:<14} {}\n", s.name, why.empty() ? "runs" : "cannot run: " + why);
   }
+  // The emulation mode needs no KVM at all: Unicorn runs every instruction.
+  fmt::print("emulation  --mode emulation needs no /dev/kvm (Unicorn runs every instruction in software); scenarios "
+             "this host's KVM cannot run, such as syscall-insn, run there\n");
+  if (!h.kvm_openable)
+    fmt::print("           without a usable /dev/kvm here, --mode emulation is what runs: "
+               "ringscope run hello --mode emulation\n");
   return h.kvm_openable ? 0 : 69;
 }
 }  // namespace

@@ -75,7 +75,7 @@ void add_run_command(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--module", a->modules, "With --image: a boot module (user program ELF); repeatable");
   cmd->add_option("--append", a->append, "With --image: the kernel command line");
   cmd->add_option("--param", a->params, "Scenario parameter key=value; repeatable");
-  cmd->add_option("--mode", a->mode, "full-virt (KVM); paravirt and emulation are coming")->capture_default_str();
+  cmd->add_option("--mode", a->mode, "full-virt (KVM, emulated devices), paravirt (KVM, virtio + hypercalls) or emulation (Unicorn, no KVM needed)")->capture_default_str();
   cmd->add_option("--trace", a->trace, "Trace file to write (default <scenario>.<mode>.rtrace)");
   cmd->add_option("--level", a->level, "Trace level: exits, or full (single-step every instruction)")
       ->check(CLI::IsMember({"exits", "full"}))

@@ -100,7 +100,7 @@ std::string kvm_refusal(const HostInfo& host, std::string_view feature) {
   else
     what = fmt::format("{} hangs inside KVM_RUN", f->instruction);
   return fmt::format("this host's KVM is {}, where {}, so this scenario cannot run under KVM here; "
-                     "run it with --mode emulation once the emulation mode exists, or on a VT-x/AMD-V host",
+                     "run it with --mode emulation (Unicorn), or on a VT-x/AMD-V host",
                      flavour, what);
 }
 

@@ -1,0 +1,560 @@
+// emu_loop.cpp — run Unicorn, stop at what it cannot do, do it, go on.
+//
+// [SECTION] hooks: devices      port I/O and MMIO to the Machine's bus
+// [SECTION] hooks: watching     blocks / instructions: counts, steps, returns
+// [SECTION] ring transitions    exceptions, int n, SYSCALL through core/src/arch
+// [SECTION] the loop            start, stop, decide, record the end
+#include "emu_loop.h"
+
+#include <fmt/format.h>
+
+#include <cstring>
+
+#include "ringscope/machine.h"
+
+namespace ringscope::emulation {
+
+namespace {
+constexpr uint64_t kUntilNowhere = ~0ull;          // uc_emu_start's `until`: an address no code reaches
+constexpr uint64_t kMmioTop = 1ull << 32;           // non-RAM physical addresses below 4 GiB are MMIO
+EmuLoop& self_of(void* p) { return *static_cast<EmuLoop*>(p); }
+}  // namespace
+
+EmuLoop::EmuLoop(Machine& machine, UnicornCpu& cpu, EventSink& sink, const RunOptions& options, EmulationOptions emu)
+    : machine_(machine), cpu_(cpu), sink_(sink), options_(options), emu_(emu) {
+  tracing_ = options.level != TraceLevel::Off;
+  ctx_.memory = &machine.memory();
+  ctx_.sink = tracing_ ? &sink : nullptr;
+  ctx_.vcpu = 0;
+  ctx_.now_ns = &monotonic_ns;
+}
+
+Status EmuLoop::install_hooks() {
+  uc_engine* uc = cpu_.uc();
+  uc_hook h;
+  auto check = [](uc_err err, const char* what) -> Status {
+    if (err != UC_ERR_OK) return make_error(ErrorKind::Internal, fmt::format("cannot add the {}: {}", what, uc_error_text(err)));
+    return ok_status();
+  };
+  TRY(check(uc_hook_add(uc, &h, UC_HOOK_INSN, reinterpret_cast<void*>(&on_in), this, 1, 0, UC_X86_INS_IN), "IN hook"));
+  TRY(check(uc_hook_add(uc, &h, UC_HOOK_INSN, reinterpret_cast<void*>(&on_out), this, 1, 0, UC_X86_INS_OUT), "OUT hook"));
+  TRY(check(uc_hook_add(uc, &h, UC_HOOK_INSN, reinterpret_cast<void*>(&on_syscall), this, 1, 0, UC_X86_INS_SYSCALL),
+            "SYSCALL hook"));
+  TRY(check(uc_hook_add(uc, &h, UC_HOOK_INTR, reinterpret_cast<void*>(&on_intr), this, 1, 0), "interrupt hook"));
+  TRY(check(uc_hook_add(uc, &h, UC_HOOK_MEM_UNMAPPED, reinterpret_cast<void*>(&on_unmapped), this, 1, 0),
+            "unmapped-memory hook"));
+  bool per_insn = options_.level == TraceLevel::Full ||
+                  (options_.level == TraceLevel::Exits && emu_.granularity == HookGranularity::Instruction);
+  if (per_insn)
+    TRY(check(uc_hook_add(uc, &h, UC_HOOK_CODE, reinterpret_cast<void*>(&on_code), this, 1, 0), "instruction hook"));
+  else if (options_.level == TraceLevel::Exits)
+    TRY(check(uc_hook_add(uc, &h, UC_HOOK_BLOCK, reinterpret_cast<void*>(&on_block), this, 1, 0), "block hook"));
+  // Every physical address that is not RAM is MMIO, as under KVM: the bus
+  // decides who (if anyone) answers.
+  uint64_t ram = machine_.memory().size();
+  if (ram < kMmioTop)
+    TRY(check(uc_mmio_map(uc, ram, kMmioTop - ram, &on_mmio_read, this, &on_mmio_write, this), "MMIO window"));
+  return ok_status();
+}
+
+void EmuLoop::request_stop() {
+  watchdog_.store(true, std::memory_order_relaxed);
+  uc_emu_stop(cpu_.uc());
+}
+
+void EmuLoop::stop_emulation(RunEndReason reason, std::string message) {
+  if (!stopping_) {
+    stopping_ = true;
+    stop_result_ = RunResult{};
+    stop_result_.end = reason;
+    stop_result_.message = std::move(message);
+  }
+  uc_emu_stop(cpu_.uc());
+}
+
+// ---- [SECTION] hooks: devices ---------------------------------------------
+
+uint64_t EmuLoop::port_access(uint16_t port, uint8_t size, bool out, uint64_t value) {
+  io_.store(io_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  if (tracing_) record_mode_change(monotonic_ns());
+  bool claimed = true;
+  if (out)
+    machine_.bus().write(ctx_, AddressSpace::Pio, port, size, value, &claimed);
+  else
+    value = machine_.bus().read(ctx_, AddressSpace::Pio, port, size, &claimed);
+  if (!claimed && ctx_.sink) {
+    Event u;
+    u.time_ns = monotonic_ns();
+    u.kind = EventKind::Device;
+    u.device = "unclaimed";
+    u.reg = "port";
+    u.port = port;
+    u.direction = out ? Direction::Out : Direction::In;
+    u.size = size;
+    u.value = value;
+    ctx_.sink->emit(u);
+  }
+  after_device_access();
+  return value;
+}
+
+uint64_t EmuLoop::mmio_access(uint64_t gpa, uint8_t size, bool write, uint64_t value) {
+  io_.store(io_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  bool claimed = true;
+  if (write)
+    machine_.bus().write(ctx_, AddressSpace::Mmio, gpa, size, value, &claimed);
+  else
+    value = machine_.bus().read(ctx_, AddressSpace::Mmio, gpa, size, &claimed);
+  if (!claimed && ctx_.sink) {
+    Event u;
+    u.time_ns = monotonic_ns();
+    u.kind = EventKind::Device;
+    u.device = "unclaimed";
+    u.reg = "mmio";
+    u.gpa = gpa;
+    u.direction = write ? Direction::Write : Direction::Read;
+    u.size = size;
+    u.value = value;
+    ctx_.sink->emit(u);
+  }
+  after_device_access();
+  return value;
+}
+
+// The same limits as the KVM backend: here every device access is what
+// would have been a user-space exit there.
+void EmuLoop::after_device_access() {
+  if (ctx_.stop_requested) {
+    stop_emulation(RunEndReason::GuestExit, fmt::format("the guest reported exit status {}", ctx_.guest_status));
+    stop_result_.guest_status = ctx_.guest_status;
+    return;
+  }
+  uint64_t n = io_.load(std::memory_order_relaxed);
+  if (n >= options_.limits.max_exits)
+    stop_emulation(RunEndReason::WatchdogExits,
+                   fmt::format("the guest made {} device accesses (each a VM exit under KVM), the limit", n));
+  else if (machine_.uart().bytes_transmitted() > options_.limits.max_output_bytes)
+    stop_emulation(RunEndReason::WatchdogOutput, fmt::format("the guest wrote more than {} bytes of console output, "
+                                                             "the limit",
+                                                             options_.limits.max_output_bytes));
+}
+
+uint32_t EmuLoop::on_in(uc_engine*, uint32_t port, int size, void* p) {
+  return static_cast<uint32_t>(self_of(p).port_access(static_cast<uint16_t>(port), static_cast<uint8_t>(size), false, 0));
+}
+
+void EmuLoop::on_out(uc_engine*, uint32_t port, int size, uint32_t value, void* p) {
+  self_of(p).port_access(static_cast<uint16_t>(port), static_cast<uint8_t>(size), true, value);
+}
+
+uint64_t EmuLoop::on_mmio_read(uc_engine*, uint64_t offset, unsigned size, void* p) {
+  EmuLoop& s = self_of(p);
+  return s.mmio_access(s.machine_.memory().size() + offset, static_cast<uint8_t>(size), false, 0);
+}
+
+void EmuLoop::on_mmio_write(uc_engine*, uint64_t offset, unsigned size, uint64_t value, void* p) {
+  EmuLoop& s = self_of(p);
+  s.mmio_access(s.machine_.memory().size() + offset, static_cast<uint8_t>(size), true, value);
+}
+
+// See UnicornCpu::alias_page: the first touch of a page outside guest RAM
+// mirrors the guest's mapping of it into Unicorn's map, and the access goes
+// on (through the guest's page tables, which may still raise #PF).
+bool EmuLoop::on_unmapped(uc_engine*, uc_mem_type, uint64_t address, int size, int64_t, void* p) {
+  EmuLoop& s = self_of(p);
+  bool ok = s.cpu_.alias_page(address, s.machine_.memory());
+  // An access that straddles two pages needs both.
+  uint64_t last = address + uint64_t(size > 0 ? size - 1 : 0);
+  if (ok && (last & ~0xfffull) != (address & ~0xfffull)) s.cpu_.alias_page(last, s.machine_.memory());
+  return ok;
+}
+
+// ---- [SECTION] hooks: watching ----------------------------------------------
+
+void EmuLoop::refresh_paging() {
+  uint64_t old_cr3 = paging_.cr3;
+  paging_ = cpu_.paging();
+  if (paging_.cr3 != old_cr3) decoder_.flush();  // the decoded-block cache is keyed by virtual address
+}
+
+// Trace level exits: one callback per translated block.
+void EmuLoop::on_block(uc_engine*, uint64_t address, uint32_t size, void* p) {
+  EmuLoop& s = self_of(p);
+  if (s.ret_.armed) s.resolve_return(address);
+  const InsnDecoder::Block& b = s.decoder_.block(s.machine_.memory(), s.paging_, address, size);
+  s.instructions_.store(s.instructions_.load(std::memory_order_relaxed) + b.count, std::memory_order_relaxed);
+  if (b.last != ReturnKind::None) {
+    s.ret_ = {true, b.last, b.last_rip, address, address + size, s.cpl_};
+  }
+}
+
+// Trace level full (and exits with per-instruction hooks): one callback
+// before every instruction. At level full each one is a `step` event.
+void EmuLoop::on_code(uc_engine*, uint64_t address, uint32_t size, void* p) {
+  EmuLoop& s = self_of(p);
+  if (s.ret_.armed) s.resolve_return(address);
+  s.instructions_.store(s.instructions_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  uint8_t bytes[16] = {};
+  size = std::min<uint32_t>(size, 15);
+  // Translate through the guest's page tables, one page cached.
+  uint64_t cr3 = s.cpu_.reg(UC_X86_REG_CR3);
+  uint64_t page = address & ~0xfffull;
+  if (cr3 != s.step_cr3_ || page != s.step_page_va_) {
+    s.paging_.cr3 = cr3;
+    auto pa = translate(s.machine_.memory(), s.paging_, page);
+    s.step_cr3_ = cr3;
+    s.step_page_va_ = pa ? page : ~0ull;
+    s.step_page_pa_ = pa ? *pa : 0;
+  }
+  if (s.step_page_va_ == page && (address & 0xfff) + size <= 0x1000)
+    s.machine_.memory().read(s.step_page_pa_ + (address & 0xfff), bytes, size);
+  else
+    read_virtual(s.machine_.memory(), s.paging_, address, bytes, size);
+  if (s.options_.level == TraceLevel::Full) {
+    Event e;
+    e.time_ns = monotonic_ns();
+    e.kind = EventKind::Step;
+    e.source = Source::Emulator;
+    e.rip = address;
+    e.cpl = s.cpl_;
+    e.text = std::string_view(reinterpret_cast<const char*>(bytes), size);
+    s.sink_.emit(e);
+    if (++s.steps_ >= s.options_.limits.max_exits)
+      s.stop_emulation(RunEndReason::WatchdogExits,
+                       fmt::format("the guest executed {} instructions, the limit at trace level full", s.steps_));
+  }
+  ReturnKind k = return_kind(bytes, size);
+  if (k != ReturnKind::None) s.ret_ = {true, k, address, address, address + size, s.cpl_};
+}
+
+// ---- [SECTION] ring transitions ---------------------------------------------
+
+// IRETQ and SYSRETQ are executed by Unicorn itself (QEMU's helpers check
+// and load the segments exactly as the SDM says); the loop only records
+// them, once the guest runs where they went.
+void EmuLoop::resolve_return(uint64_t rip_to) {
+  ret_.armed = false;
+  uint8_t to = cpu_.cpl();
+  if (tracing_) {
+    Event e;
+    e.time_ns = monotonic_ns();
+    e.kind = EventKind::TrapReturn;
+    e.source = Source::Emulator;
+    e.cause = ret_.kind == ReturnKind::Iret ? TrapCause::Iret : TrapCause::Sysret;
+    e.from_cpl = ret_.from_cpl;
+    e.to_cpl = to;
+    e.rip = ret_.rip;
+    e.rip_to = rip_to;
+    sink_.emit(e);
+  }
+  cpl_ = to;
+  refresh_paging();
+}
+
+// An exception inside the block that ends in IRETQ means the return never
+// ran; one anywhere else happened after it (at its target, or later).
+void EmuLoop::cancel_return_if_not_executed(uint64_t fault_rip) {
+  if (!ret_.armed) return;
+  if (fault_rip >= ret_.block_start && fault_rip < ret_.block_end)
+    ret_.armed = false;
+  else
+    resolve_return(fault_rip);
+}
+
+void EmuLoop::on_intr(uc_engine*, uint32_t intno, void* p) {
+  EmuLoop& s = self_of(p);
+  uint64_t rip = s.cpu_.reg(UC_X86_REG_RIP);
+  s.cancel_return_if_not_executed(rip);
+  s.pending_ = Pending::Interrupt;
+  s.pending_vector_ = intno;
+  s.pending_rip_ = rip;
+  s.pending_cr2_ = s.cpu_.reg(UC_X86_REG_CR2);
+  uc_emu_stop(s.cpu_.uc());
+}
+
+void EmuLoop::on_syscall(uc_engine*, void* p) {
+  EmuLoop& s = self_of(p);
+  s.pending_ = Pending::Syscall;
+  s.pending_rip_ = s.cpu_.reg(UC_X86_REG_RIP);  // the SYSCALL itself; Unicorn then skips it
+  uc_emu_stop(s.cpu_.uc());
+}
+
+void EmuLoop::emit_trap(const arch::Delivered& d, TrapCause cause) {
+  if (!tracing_) return;
+  uint64_t t = monotonic_ns();
+  record_mode_change(t);
+  Event e;
+  e.time_ns = t;
+  e.kind = EventKind::Trap;
+  e.source = Source::Emulator;
+  e.vector = d.vector;
+  e.has_error_code = d.has_error_code;
+  e.error_code = d.error_code;
+  if (d.vector == arch::vec::kPF && cause == TrapCause::Exception) e.cr2 = d.cr2;
+  e.from_cpl = d.from_cpl;
+  e.to_cpl = d.to_cpl;
+  e.rip = d.from_rip;
+  e.rip_to = d.to_rip;
+  e.cause = cause;
+  sink_.emit(e);
+}
+
+bool EmuLoop::deliver(arch::InterruptRequest req) {
+  cpu_.drop_aliases();  // the kernel may change the page tables now
+  arch::CpuState s = cpu_.read_state();
+  refresh_paging();
+  arch::PagedMemory memory(machine_.memory(), s.paging());
+  arch::DeliveryOutcome out = arch::deliver(s, memory, req);
+  if (out.triple_fault) {
+    stop_emulation(RunEndReason::TripleFault, "triple fault: " + out.why);
+    return false;
+  }
+  auto st = cpu_.write_state(s);
+  if (!st.ok()) {
+    stop_emulation(RunEndReason::VmmError, st.error().message);
+    return false;
+  }
+  const arch::Delivered& d = out.delivered;
+  TrapCause cause = d.source == arch::EventSource::SoftInt ? TrapCause::SoftInt
+                    : d.vector >= 32                        ? TrapCause::Interrupt
+                                                            : TrapCause::Exception;
+  emit_trap(d, cause);
+  cpl_ = d.to_cpl;
+  return true;
+}
+
+// Which event Unicorn reported: `int n` (it reports the RIP after the
+// instruction) or an exception (the RIP of the faulting instruction).
+void EmuLoop::handle_interrupt(uint32_t vector, uint64_t rip, uint64_t cr2) {
+  // SYSRETQ: Unicorn raises #UD because of the lost EFER.SCE (see
+  // assume_sce); the arch rules execute it instead.
+  if (vector == arch::vec::kUD && cpu_.cpl() == 0) {
+    uint8_t insn[4] = {};
+    read_virtual(machine_.memory(), cpu_.paging(), rip, insn, sizeof insn);
+    if (return_kind(insn, sizeof insn) == ReturnKind::Sysret && handle_sysret(rip)) return;
+  }
+  arch::InterruptRequest req;
+  req.vector = static_cast<uint8_t>(vector);
+  req.return_rip = rip;
+  req.instruction_rip = rip;
+  uint8_t before[2] = {};
+  PagingState paging = cpu_.paging();
+  bool have = read_virtual(machine_.memory(), paging, rip - 2, before, 2) == 2;
+  if (have && before[0] == 0xcd && before[1] == vector) {  // int imm8
+    req.source = arch::EventSource::SoftInt;
+    req.instruction_rip = rip - 2;
+  } else if (have && ((vector == 3 && before[1] == 0xcc) || (vector == 4 && before[1] == 0xce))) {  // int3, into
+    req.source = arch::EventSource::SoftInt;
+    req.instruction_rip = rip - 1;
+  } else if (vector >= 32) {
+    req.source = arch::EventSource::SoftInt;  // nothing else raises vectors >= 32 here (no interrupt controller yet)
+    req.instruction_rip = rip - 2;
+  } else if (vector == arch::vec::kPF) {
+    // Unicorn 2.0 keeps the page-fault error code to itself; rebuild it
+    // (SDM Vol. 3A §4.7): present = the translation exists (so it was a
+    // protection violation), user = CPL 3, fetch = CR2 inside the faulting
+    // instruction, write = the instruction stores to memory.
+    bool present = translate(machine_.memory(), paging, cr2).has_value();
+    bool fetch = cr2 >= rip && cr2 < rip + 15;
+    bool write = !fetch && decoder_.writes_memory(machine_.memory(), paging, rip);
+    req.error_code = arch::page_fault_error(present, write, cpu_.cpl() == 3, fetch && (paging.efer & (1ull << 11)));
+    req.cr2 = cr2;
+  }
+  // Other error codes (#GP from a privileged instruction, ...) are 0, which
+  // is what the CPU pushes for every fault the teaching kernel provokes.
+  deliver(req);
+}
+
+// Unicorn 2.0.1's CPU model drops the guest's write of IA32_EFER.SCE (its
+// CPUID lacks the SYSCALL bit), so EFER.SCE always reads 0. A kernel that
+// has programmed LSTAR clearly enabled SYSCALL: treat SCE as set then.
+static void assume_sce(arch::CpuState& s) {
+  if (s.lstar != 0) s.efer |= arch::kEferSce;
+}
+
+void EmuLoop::handle_syscall(uint64_t rip) {
+  arch::CpuState s = cpu_.read_state();  // s.rip: the instruction after SYSCALL
+  assume_sce(s);
+  auto r = arch::syscall(s);
+  if (auto* f = std::get_if<arch::Fault>(&r)) {
+    arch::InterruptRequest req;
+    req.vector = f->vector;
+    req.return_rip = req.instruction_rip = rip;
+    deliver(req);
+    return;
+  }
+  const arch::CpuState& n = std::get<arch::CpuState>(r);
+  cpu_.drop_aliases();  // the kernel may change the page tables now
+  auto st = cpu_.write_state(n);
+  if (!st.ok()) {
+    stop_emulation(RunEndReason::VmmError, st.error().message);
+    return;
+  }
+  if (tracing_) {
+    uint64_t t = monotonic_ns();
+    record_mode_change(t);
+    Event e;
+    e.time_ns = t;
+    e.kind = EventKind::Trap;
+    e.source = Source::Emulator;
+    e.cause = TrapCause::Syscall;
+    e.from_cpl = s.cpl();
+    e.to_cpl = n.cpl();
+    e.rip = rip;
+    e.rip_to = n.rip;
+    sink_.emit(e);
+  }
+  cpl_ = n.cpl();
+}
+
+bool EmuLoop::handle_sysret(uint64_t rip) {
+  arch::CpuState s = cpu_.read_state();
+  assume_sce(s);
+  auto r = arch::sysretq(s);
+  if (std::holds_alternative<arch::Fault>(r)) return false;  // the #UD (or #GP) stands
+  const arch::CpuState& n = std::get<arch::CpuState>(r);
+  auto st = cpu_.write_state(n);
+  if (!st.ok()) {
+    stop_emulation(RunEndReason::VmmError, st.error().message);
+    return true;
+  }
+  if (tracing_) {
+    Event e;
+    e.time_ns = monotonic_ns();
+    e.kind = EventKind::TrapReturn;
+    e.source = Source::Emulator;
+    e.cause = TrapCause::Sysret;
+    e.from_cpl = s.cpl();
+    e.to_cpl = n.cpl();
+    e.rip = rip;
+    e.rip_to = n.rip;
+    sink_.emit(e);
+  }
+  cpl_ = n.cpl();
+  return true;
+}
+
+void EmuLoop::record_mode_change(uint64_t time_ns) {
+  PagingState p = cpu_.paging();
+  if (p.cr0 == cr0_ && p.cr4 == cr4_ && p.efer == efer_) return;
+  Event m;
+  m.time_ns = time_ns;
+  m.kind = EventKind::ModeChange;
+  m.source = Source::Emulator;
+  m.prev_cr0 = cr0_, m.prev_cr4 = cr4_, m.prev_efer = efer_;
+  m.cr0 = p.cr0, m.cr4 = p.cr4, m.efer = p.efer;
+  m.rip = cpu_.reg(UC_X86_REG_RIP);
+  sink_.emit(m);
+  cr0_ = p.cr0, cr4_ = p.cr4, efer_ = p.efer;
+}
+
+// ---- [SECTION] the loop -----------------------------------------------------
+
+RunResult EmuLoop::run() {
+  const BootState& boot = machine_.boot();
+  cr0_ = boot.cr0, cr4_ = boot.cr4, efer_ = boot.efer;
+  refresh_paging();
+  cpl_ = cpu_.cpl();
+  RunResult result;
+  auto fail = [&](RunEndReason reason, std::string message) {
+    RunResult r;
+    r.end = reason;
+    r.message = std::move(message);
+    return r;
+  };
+  for (;;) {
+    if (watchdog_.load(std::memory_order_relaxed)) {
+      result = fail(RunEndReason::WatchdogTime,
+                    fmt::format("the guest ran past the wall-time limit of {} ms", options_.limits.wall_ms));
+      break;
+    }
+    pending_ = Pending::None;
+    uc_err err = uc_emu_start(cpu_.uc(), cpu_.reg(UC_X86_REG_RIP), kUntilNowhere, 0, 0);
+    if (pending_ == Pending::Interrupt) handle_interrupt(pending_vector_, pending_rip_, pending_cr2_);
+    if (pending_ == Pending::Syscall) handle_syscall(pending_rip_);
+    if (stopping_) {
+      result = stop_result_;
+      break;
+    }
+    if (pending_ != Pending::None) continue;
+    if (watchdog_.load(std::memory_order_relaxed)) continue;  // reported at the top
+    uint64_t rip = cpu_.reg(UC_X86_REG_RIP);
+    if (err == UC_ERR_INSN_INVALID) {
+      // Unicorn stops on an undefined opcode; the CPU raises #UD (vector 6).
+      cancel_return_if_not_executed(rip);
+      handle_interrupt(arch::vec::kUD, rip, 0);
+      if (stopping_) {
+        result = stop_result_;
+        break;
+      }
+      continue;
+    }
+    if (err != UC_ERR_OK) {
+      auto pa = translate(machine_.memory(), cpu_.paging(), rip);
+      result = fail(RunEndReason::InternalError,
+                    fmt::format("the emulator stopped at rip {:#x} (physical {}): {}", rip,
+                                pa ? fmt::format("{:#x}", *pa) : "unmapped", uc_error_text(err)));
+      break;
+    }
+    // Unicorn stops at HLT by itself, in any ring. The CPU only lets ring 0
+    // halt (SDM Vol. 2A, HLT: #GP(0) if CPL is not 0).
+    uint8_t op = 0;
+    read_virtual(machine_.memory(), cpu_.paging(), rip, &op, 1);
+    if (op == 0xf4) {
+      if (cpu_.cpl() != 0) {
+        cancel_return_if_not_executed(rip);
+        arch::InterruptRequest req;
+        req.vector = arch::vec::kGP;
+        req.return_rip = req.instruction_rip = rip;
+        if (!deliver(req)) {
+          result = stop_result_;
+          break;
+        }
+        continue;
+      }
+      result = fail(RunEndReason::Halted, "the guest executed hlt with nothing left to wake it");
+      break;
+    }
+    result = fail(RunEndReason::InternalError, fmt::format("the emulator stopped at rip {:#x} for no known reason", rip));
+    break;
+  }
+  return finish(result);
+}
+
+RunResult EmuLoop::finish(RunResult result) {
+  result.exits = 0;  // nothing exits: there is no hardware virtualisation here
+  result.steps = steps_;
+  if (!result.ok() && result.end != RunEndReason::Halted) result.regs = cpu_.regs();
+  machine_.finish_devices(ctx_);
+  if (!tracing_) return result;
+  uint64_t t = monotonic_ns();
+  Event c;
+  c.time_ns = t;
+  c.kind = EventKind::Counter;
+  c.source = Source::Emulator;
+  c.name = "instructions";
+  c.value = instructions_.load();
+  sink_.emit(c);
+  Event d = c;
+  d.name = "device_accesses";
+  d.value = io_.load();
+  sink_.emit(d);
+  Event end;
+  end.time_ns = t;
+  end.kind = EventKind::RunEnd;
+  end.source = Source::Vmm;
+  end.end_reason = result.end;
+  end.value = static_cast<uint64_t>(result.guest_status);
+  end.text = result.message;
+  if (result.regs) {
+    end_regs_ = *result.regs;
+    end.regs = &end_regs_;
+    end.rip = end_regs_.rip;
+    end.cpl = end_regs_.cpl;
+  }
+  sink_.emit(end);
+  return result;
+}
+
+}  // namespace ringscope::emulation
+

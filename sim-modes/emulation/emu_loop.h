@@ -1,0 +1,99 @@
+// emu_loop.h — the emulation mode's run loop.
+//
+// Unicorn runs the guest until a hook asks it to stop; the loop then does
+// what Unicorn cannot (deliver an exception or `int n` through the IDT,
+// execute SYSCALL, refuse HLT in ring 3) with the rules in core/src/arch,
+// records it, and starts Unicorn again. Port I/O and MMIO go to the
+// Machine's bus from the hooks, exactly as the KVM backend hands its exits
+// to the same bus.
+#pragma once
+
+#include <atomic>
+#include <string>
+
+#include "emulation_backend.h"
+#include "insn_decoder.h"
+#include "ringscope/arch/transitions.h"
+#include "ringscope/backend.h"
+#include "unicorn_cpu.h"
+
+namespace ringscope::emulation {
+
+class EmuLoop {
+ public:
+  EmuLoop(Machine& machine, UnicornCpu& cpu, EventSink& sink, const RunOptions& options, EmulationOptions emu);
+  Status install_hooks();
+  RunResult run();                 // thread: the emulation thread
+  void request_stop();             // thread: the watchdog
+  uint64_t instructions() const { return instructions_.load(std::memory_order_relaxed); }
+  uint64_t device_accesses() const { return io_.load(std::memory_order_relaxed); }
+
+ private:
+  // Unicorn callbacks (C ABI; `self` is the EmuLoop). No exceptions escape.
+  static uint32_t on_in(uc_engine* uc, uint32_t port, int size, void* self);
+  static void on_out(uc_engine* uc, uint32_t port, int size, uint32_t value, void* self);
+  static void on_intr(uc_engine* uc, uint32_t intno, void* self);
+  static void on_syscall(uc_engine* uc, void* self);
+  static void on_block(uc_engine* uc, uint64_t address, uint32_t size, void* self);
+  static void on_code(uc_engine* uc, uint64_t address, uint32_t size, void* self);
+  static uint64_t on_mmio_read(uc_engine* uc, uint64_t offset, unsigned size, void* self);
+  static bool on_unmapped(uc_engine* uc, uc_mem_type type, uint64_t address, int size, int64_t value, void* self);
+  static void on_mmio_write(uc_engine* uc, uint64_t offset, unsigned size, uint64_t value, void* self);
+
+  uint64_t port_access(uint16_t port, uint8_t size, bool out, uint64_t value);
+  uint64_t mmio_access(uint64_t gpa, uint8_t size, bool write, uint64_t value);
+  void after_device_access();
+  void stop_emulation(RunEndReason reason, std::string message);
+
+  // Ring transitions.
+  void note_return(uint64_t rip, ReturnKind kind, uint64_t block_end);
+  void resolve_return(uint64_t rip_to);
+  void cancel_return_if_not_executed(uint64_t fault_rip);
+  bool deliver(arch::InterruptRequest request);  // false: the run is over (triple fault)
+  void handle_interrupt(uint32_t vector, uint64_t rip, uint64_t cr2);
+  void handle_syscall(uint64_t rip);
+  bool handle_sysret(uint64_t rip);
+  void emit_trap(const arch::Delivered& d, TrapCause cause);
+  void record_mode_change(uint64_t time_ns);
+  void refresh_paging();
+
+  RunResult finish(RunResult result);
+
+  Machine& machine_;
+  UnicornCpu& cpu_;
+  EventSink& sink_;
+  RunOptions options_;
+  EmulationOptions emu_;
+  bool tracing_;
+  DeviceContext ctx_;
+  InsnDecoder decoder_;
+  PagingState paging_;  // refreshed at every transition; CR3 read where it matters
+  uint8_t cpl_ = 0;     // the CPL the trace last recorded
+  uint64_t cr0_ = 0, cr4_ = 0, efer_ = 0;
+
+  // What a hook asked the loop to do once Unicorn has stopped.
+  enum class Pending : uint8_t { None, Interrupt, Syscall };
+  Pending pending_ = Pending::None;
+  uint32_t pending_vector_ = 0;
+  uint64_t pending_rip_ = 0;
+  uint64_t pending_cr2_ = 0;  // read in the hook: by the time Unicorn has stopped, CR2 may have moved on
+
+  // A block (or instruction) that ends in IRETQ/SYSRETQ: recorded once the
+  // guest is seen running where it returned to.
+  struct PendingReturn {
+    bool armed = false;
+    ReturnKind kind = ReturnKind::None;
+    uint64_t rip = 0, block_start = 0, block_end = 0;
+    uint8_t from_cpl = 0;
+  } ret_;
+
+  bool stopping_ = false;  // a hook ended the run
+  RunResult stop_result_;
+  std::atomic<bool> watchdog_{false};
+  std::atomic<uint64_t> instructions_{0}, io_{0};
+  uint64_t steps_ = 0;
+  uint64_t step_page_va_ = ~0ull, step_page_pa_ = 0, step_cr3_ = 0;
+  GuestRegs end_regs_{};
+};
+
+}  // namespace ringscope::emulation

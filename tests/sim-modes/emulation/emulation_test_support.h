@@ -1,0 +1,75 @@
+// Helpers for tests that run guests under the emulation backend (and, for
+// the cross-checks, under KVM too).
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "emulation/emulation_backend.h"
+#include "kvm/kvm_backend.h"
+#include "ringscope/machine.h"
+#include "ringscope/recording_sink.h"
+#include "ringscope/scenario.h"
+
+namespace ringscope::test {
+
+struct EmuRun {
+  RunResult result;
+  RecordingSink sink;
+  std::string console;
+  uint64_t instructions = 0;
+};
+
+struct RunSpec {
+  TraceLevel level = TraceLevel::Exits;
+  RunLimits limits{};
+  bool kvm = false;  // run under the KVM backend instead
+  emulation::EmulationOptions emu{};
+};
+
+inline std::unique_ptr<EmuRun> run_guest(const std::string& name, const std::map<std::string, std::string>& params,
+                                         RunSpec spec) {
+  auto s = find_builtin_scenario(name);
+  EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().message);
+  if (!s.ok()) return nullptr;
+  MachineConfig config;
+  config.kernel = s->kernel;
+  config.modules = s->programs;
+  auto cmdline = build_cmdline(*s, params);
+  EXPECT_TRUE(cmdline.ok());
+  if (!cmdline.ok()) return nullptr;
+  config.cmdline = cmdline.value();
+  auto machine = Machine::create(config);
+  EXPECT_TRUE(machine.ok()) << (machine.ok() ? "" : machine.error().message);
+  if (!machine.ok()) return nullptr;
+  auto run = std::make_unique<EmuRun>();
+  RunOptions options;
+  options.level = spec.level;
+  options.limits = spec.limits;
+  Result<RunResult> r = RunResult{};
+  if (spec.kvm) {
+    kvm::KvmBackend backend;
+    r = backend.run(*machine.value(), run->sink, options);
+  } else {
+    emulation::EmulationBackend backend(spec.emu);
+    r = backend.run(*machine.value(), run->sink, options);
+    run->instructions = backend.instructions();
+  }
+  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
+  if (!r.ok()) return nullptr;
+  run->result = r.value();
+  run->console = machine.value()->uart().transmitted();
+  return run;
+}
+
+inline std::unique_ptr<EmuRun> run_emulated(const std::string& name, const std::map<std::string, std::string>& params = {},
+                                            TraceLevel level = TraceLevel::Exits) {
+  RunSpec spec;
+  spec.level = level;
+  return run_guest(name, params, spec);
+}
+
+}  // namespace ringscope::test
