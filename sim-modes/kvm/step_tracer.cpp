@@ -75,6 +75,7 @@ StepTracer::GateHit StepTracer::vector_for(const GuestMemory& memory, const CpuS
     off |= (hi & 0xffffffff) << 32;
     if (off == now.rip) {
       hit.vector = v;
+      hit.handler = off;
       return hit;
     }
     if (off < now.rip && now.rip - off <= 15) {
@@ -83,6 +84,7 @@ StepTracer::GateHit StepTracer::vector_for(const GuestMemory& memory, const CpuS
       Insn first = decode(memory, at);
       if (first.valid && first.push && off + first.len == now.rip) {
         hit.vector = v;
+        hit.handler = off;
         hit.first = first;
         hit.frame_offset = 8;
         return hit;
@@ -149,7 +151,10 @@ void StepTracer::observe(const CpuSnapshot& now, uint64_t time_ns, const GuestMe
     if (prev_.iret || prev_.sysret) {
       // Where the return goes: the popped frame (iretq) or RCX (sysretq).
       uint64_t to_rip = prev_state_.rcx, to_cs = 3;
-      if (prev_.iret && !read_frame(memory, prev_state_, prev_state_.rsp, to_rip, to_cs)) to_cs = now.cpl;
+      if (prev_.iret) {
+        to_rip = prev_.has_return ? prev_.return_rip : now.rip;
+        to_cs = prev_.has_return ? prev_.return_cs : now.cpl;
+      }
       e.kind = EventKind::TrapReturn;
       e.cause = prev_.iret ? TrapCause::Iret : TrapCause::Sysret;
       e.from_cpl = prev_.cpl;
@@ -195,7 +200,7 @@ void StepTracer::observe(const CpuSnapshot& now, uint64_t time_ns, const GuestMe
         e.from_cpl = static_cast<uint8_t>(from_cs & 3);
         e.to_cpl = now.cpl;
         e.rip = from_rip;
-        e.rip_to = now.rip;
+        e.rip_to = hit.handler;
         if (prev_.soft_int && vector == prev_.int_vector)
           e.cause = TrapCause::SoftInt;
         else
@@ -210,6 +215,7 @@ void StepTracer::observe(const CpuSnapshot& now, uint64_t time_ns, const GuestMe
     }
   }
   prev_ = decode(memory, now);
+  if (prev_.iret) prev_.has_return = read_frame(memory, now, now.rsp, prev_.return_rip, prev_.return_cs);
   prev_state_ = now;
 }
 

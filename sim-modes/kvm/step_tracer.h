@@ -65,11 +65,16 @@ class StepTracer {
     bool soft_int = false;
     uint8_t int_vector = 0;
     bool iret = false, sysret = false, syscall = false, push = false;
+    // For iretq: where it will return, read from the stack before it runs
+    // (the next trap may overwrite that frame before the tracer looks again).
+    bool has_return = false;
+    uint64_t return_rip = 0, return_cs = 0;
   };
   Insn decode(const GuestMemory& memory, const CpuSnapshot& at) const;
   void emit_step(const Insn& insn, uint64_t time_ns, EventSink& sink);
   struct GateHit {
     int vector = -1;
+    uint64_t handler = 0;       // the gate's handler address
     Insn first;                 // the handler's first instruction, if already executed
     uint64_t frame_offset = 0;  // bytes that instruction pushed above the CPU's frame
   };
