@@ -288,15 +288,13 @@ RunResult VcpuLoop::stop(RunEndReason reason, std::string message, bool with_reg
 RunResult VcpuLoop::run() {
   const BootState& boot = machine_.boot();
   cr0_ = boot.cr0, cr4_ = boot.cr4, efer_ = boot.efer;
-  uint64_t max_output = options_.limits.max_output_bytes;
-  bool other_exit_since_step = false;
   if (stepper_) {
     auto st = vcpu_.set_single_step(true);
     if (!st.ok()) return stop(RunEndReason::VmmError, st.error().message, false);
     stepper_->observe(snapshot(/*via_ioctl=*/true), monotonic_ns(), machine_.memory(), sink_, false);
   }
-  RunResult result;
-  for (;;) {
+  std::optional<RunResult> result;
+  while (!result) {
     if (stop_requested_.load(std::memory_order_relaxed)) {
       result = stop(RunEndReason::WatchdogTime,
                     fmt::format("the guest ran past the wall-time limit of {} ms", options_.limits.wall_ms), true);
@@ -315,97 +313,102 @@ RunResult VcpuLoop::run() {
     }
     KvmExitInfo info = exit_info_from(*vcpu_.run());
     ExitDecision d = classify_exit(info);
-
-    if (d.action == ExitAction::Step) {
-      if (stepper_) {
-        stepper_->observe(snapshot(), t_exit, machine_.memory(), sink_, other_exit_since_step);
-        other_exit_since_step = false;
-        steps_.store(stepper_->steps(), std::memory_order_relaxed);
-        if (stepper_->steps() >= options_.limits.max_exits) {
-          result = stop(RunEndReason::WatchdogExits,
-                        fmt::format("the guest executed {} instructions, the limit at trace level full",
-                                    stepper_->steps()),
-                        true);
-          break;
-        }
-      }
-      continue;
-    }
-    uint64_t n = exits_.fetch_add(1, std::memory_order_relaxed) + 1;
-    other_exit_since_step = true;
-
-    Event e;
-    e.time_ns = t_exit;
-    e.vcpu = index_;
-    e.kind = EventKind::VmExit;
-    e.source = Source::KvmExit;
-    e.reason = d.vtx_reason;
-    e.handled_by = HandledBy::Vmm;
-    if (vcpu_.sync_regs()) {
-      e.rip = vcpu_.run()->s.regs.regs.rip;
-      e.cpl = cpl_of(vcpu_.run()->s.regs.sregs);
-    }
-    if (tracing_) {
-      record_stats(t_exit);
-      record_mode_change(t_exit);
-    }
-
-    uint64_t t_handle = monotonic_ns();
-    bool done = false;
-    switch (d.action) {
-      case ExitAction::PortIo:
-        if (is_hypercall(info))
-          handle_hypercall(e);
-        else
-          handle_io(info, e);
-        break;
-      case ExitAction::Mmio: handle_mmio(e); break;
-      case ExitAction::Halt:
-        // A pending device interrupt wakes the vCPU (injected before the
-        // next KVM_RUN); with none, nothing can: every device completes
-        // its work before the exit that started it returns.
-        if (machine_.pending_irq() && vcpu_.run()->if_flag) break;
-        result = stop(RunEndReason::Halted, "the guest executed hlt with nothing left to wake it", false);
-        done = true;
-        break;
-      case ExitAction::Continue: break;
-      case ExitAction::Stop:
-      case ExitAction::Step:
-        result = stop(d.end, fmt::format("{} ({}) at rip {:#x}", d.what, kvm_exit_name(info.kvm_reason), e.rip), true);
-        if (info.kvm_reason == KVM_EXIT_INTERNAL_ERROR)
-          result.message += fmt::format(", suberror {}", info.internal_suberror);
-        if (info.kvm_reason == KVM_EXIT_FAIL_ENTRY)
-          result.message += fmt::format(", hardware reason {:#x}", info.fail_entry_reason);
-        done = true;
-        break;
-    }
-    e.duration_ns = monotonic_ns() - t_handle;
-    if (tracing_) {
-      sink_.emit(e);
-      deferred_.drain(sink_);
-    }
-    if (done) break;
-    if (ctx_.stop_requested) {
-      result.end = RunEndReason::GuestExit;
-      result.guest_status = ctx_.guest_status;
-      result.message = fmt::format("the guest reported exit status {}", ctx_.guest_status);
-      break;
-    }
-    if (n >= options_.limits.max_exits) {
-      result = stop(RunEndReason::WatchdogExits, fmt::format("the guest caused {} exits, the limit", n), true);
-      break;
-    }
-    if (machine_.console_bytes() > max_output) {
-      result = stop(RunEndReason::WatchdogOutput,
-                    fmt::format("the guest wrote more than {} bytes of console output, the limit", max_output), true);
-      break;
-    }
+    result = d.action == ExitAction::Step ? on_step(t_exit) : on_exit(info, d, t_exit);
   }
   if (stepper_) (void)vcpu_.set_single_step(false);
-  result.exits = exits_.load();
-  result.steps = stepper_ ? stepper_->steps() : 0;
-  finish(result, monotonic_ns());
-  return result;
+  result->exits = exits_.load();
+  result->steps = stepper_ ? stepper_->steps() : 0;
+  finish(*result, monotonic_ns());
+  return *result;
+}
+
+// A single-step trap (trace level full): not an exit the guest caused.
+std::optional<RunResult> VcpuLoop::on_step(uint64_t t_exit) {
+  if (!stepper_) return std::nullopt;
+  stepper_->observe(snapshot(), t_exit, machine_.memory(), sink_, other_exit_since_step_);
+  other_exit_since_step_ = false;
+  steps_.store(stepper_->steps(), std::memory_order_relaxed);
+  if (stepper_->steps() < options_.limits.max_exits) return std::nullopt;
+  return stop(RunEndReason::WatchdogExits,
+              fmt::format("the guest executed {} instructions, the limit at trace level full", stepper_->steps()), true);
+}
+
+// An exit the guest caused: record it, hand it to its handler, then check
+// whether the run is over.
+std::optional<RunResult> VcpuLoop::on_exit(const KvmExitInfo& info, const ExitDecision& d, uint64_t t_exit) {
+  uint64_t n = exits_.fetch_add(1, std::memory_order_relaxed) + 1;
+  other_exit_since_step_ = true;
+  Event e;
+  e.time_ns = t_exit;
+  e.vcpu = index_;
+  e.kind = EventKind::VmExit;
+  e.source = Source::KvmExit;
+  e.reason = d.vtx_reason;
+  e.handled_by = HandledBy::Vmm;
+  if (vcpu_.sync_regs()) {
+    e.rip = vcpu_.run()->s.regs.regs.rip;
+    e.cpl = cpl_of(vcpu_.run()->s.regs.sregs);
+  }
+  if (tracing_) {
+    record_stats(t_exit);
+    record_mode_change(t_exit);
+  }
+  uint64_t t_handle = monotonic_ns();
+  std::optional<RunResult> end = dispatch(info, d, e);
+  e.duration_ns = monotonic_ns() - t_handle;
+  if (tracing_) {
+    sink_.emit(e);
+    deferred_.drain(sink_);
+  }
+  if (end) return end;
+  return check_limits(n);
+}
+
+// The one switch on the exit: each case hands off to a named handler.
+std::optional<RunResult> VcpuLoop::dispatch(const KvmExitInfo& info, const ExitDecision& d, Event& e) {
+  switch (d.action) {
+    case ExitAction::PortIo:
+      if (is_hypercall(info))
+        handle_hypercall(e);
+      else
+        handle_io(info, e);
+      return std::nullopt;
+    case ExitAction::Mmio: handle_mmio(e); return std::nullopt;
+    case ExitAction::Halt:
+      // A pending device interrupt wakes the vCPU (injected before the
+      // next KVM_RUN); with none, nothing can: every device completes
+      // its work before the exit that started it returns.
+      if (machine_.pending_irq() && vcpu_.run()->if_flag) return std::nullopt;
+      return stop(RunEndReason::Halted, "the guest executed hlt with nothing left to wake it", false);
+    case ExitAction::Continue: return std::nullopt;
+    case ExitAction::Stop:
+    case ExitAction::Step: {
+      RunResult r = stop(d.end, fmt::format("{} ({}) at rip {:#x}", d.what, kvm_exit_name(info.kvm_reason), e.rip), true);
+      if (info.kvm_reason == KVM_EXIT_INTERNAL_ERROR) r.message += fmt::format(", suberror {}", info.internal_suberror);
+      if (info.kvm_reason == KVM_EXIT_FAIL_ENTRY)
+        r.message += fmt::format(", hardware reason {:#x}", info.fail_entry_reason);
+      return r;
+    }
+  }
+  return std::nullopt;
+}
+
+// The guest's own exit, and the watchdog's exit and output limits.
+std::optional<RunResult> VcpuLoop::check_limits(uint64_t exits) {
+  if (ctx_.stop_requested) {
+    RunResult r;
+    r.end = RunEndReason::GuestExit;
+    r.guest_status = ctx_.guest_status;
+    r.message = fmt::format("the guest reported exit status {}", ctx_.guest_status);
+    return r;
+  }
+  if (exits >= options_.limits.max_exits)
+    return stop(RunEndReason::WatchdogExits, fmt::format("the guest caused {} exits, the limit", exits), true);
+  uint64_t max_output = options_.limits.max_output_bytes;
+  if (machine_.console_bytes() > max_output)
+    return stop(RunEndReason::WatchdogOutput,
+                fmt::format("the guest wrote more than {} bytes of console output, the limit", max_output), true);
+  return std::nullopt;
 }
 
 // Flush devices, record the final stats and how the run ended.

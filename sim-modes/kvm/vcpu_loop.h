@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <optional>
 #include <memory>
 #include <vector>
 
@@ -15,6 +16,7 @@
 namespace ringscope::kvm {
 
 struct KvmExitInfo;
+struct ExitDecision;
 
 class VcpuLoop {
  public:
@@ -37,6 +39,10 @@ class VcpuLoop {
   CpuSnapshot snapshot(bool via_ioctl = false) const;
   void finish(RunResult& result, uint64_t time_ns);
   RunResult stop(RunEndReason reason, std::string message, bool with_regs);
+  std::optional<RunResult> on_step(uint64_t t_exit);
+  std::optional<RunResult> on_exit(const KvmExitInfo& info, const ExitDecision& d, uint64_t t_exit);
+  std::optional<RunResult> dispatch(const KvmExitInfo& info, const ExitDecision& d, Event& exit_event);
+  std::optional<RunResult> check_limits(uint64_t exits);
 
   Machine& machine_;
   Vcpu& vcpu_;
@@ -52,6 +58,7 @@ class VcpuLoop {
   int stat_exits_ = -1;  // index of the "exits" stat
   uint64_t kernel_exits_ = 0;
   uint64_t steps_at_sample_ = 0;
+  bool other_exit_since_step_ = false;  // the next step may be merged with it
   uint64_t cr0_ = 0, cr4_ = 0, efer_ = 0;
   std::unique_ptr<StepTracer> stepper_;
   GuestRegs end_regs_{};
