@@ -44,12 +44,16 @@ DeviceSet devices_for_mode(std::string_view mode) {
   return mode == "paravirt" ? DeviceSet::Virtio : DeviceSet::Legacy;
 }
 
-std::filesystem::path kernel_for_mode(std::string_view mode, const std::filesystem::path& native) {
-  if (mode != "paravirt") return native;
-  std::filesystem::path pv = native;
-  pv.replace_filename(native.stem().string() + "-pv" + native.extension().string());
-  std::error_code ec;
-  return std::filesystem::exists(pv, ec) ? pv : native;
+Result<std::filesystem::path> kernel_for_mode(std::string_view mode, const Scenario& s) {
+  if (mode != "paravirt") return s.kernel;
+  if (s.kernel_pv.empty())
+    return make_error(ErrorKind::Usage,
+                      fmt::format("scenario '{}' has no PV kernel: its manifest names a kernel of its own ({}) and "
+                                  "no \"kernel_pv\", and --mode paravirt boots a kernel built for virtio and "
+                                  "hypercalls. Run it with --mode full-virt or --mode emulation, or add "
+                                  "\"kernel_pv\": \"my-kernel-pv.elf\" to {} (docs/scenarios.md)",
+                                  s.name, s.kernel.filename().string(), (s.dir / "scenario.json").string()));
+  return s.kernel_pv;
 }
 
 }  // namespace ringscope::cli

@@ -11,6 +11,7 @@
 #include "ringscope/backend.h"
 #include "ringscope/machine.h"
 #include "ringscope/result.h"
+#include "ringscope/scenario.h"
 
 namespace ringscope::cli {
 
@@ -30,9 +31,9 @@ Result<std::unique_ptr<Backend>> make_backend(std::string_view mode);
 // The devices a mode's machine has: legacy (UART, ATA) or virtio (plus the
 // hypercall doorbell) for paravirt.
 DeviceSet devices_for_mode(std::string_view mode);
-// The kernel a mode boots for a scenario whose native kernel is `native`:
-// paravirt boots the PV build beside it (kernel.elf -> kernel-pv.elf) when
-// that exists; every other mode boots `native`.
-std::filesystem::path kernel_for_mode(std::string_view mode, const std::filesystem::path& native);
+// The kernel a mode boots for a scenario: paravirt boots the manifest's
+// PV build (`kernel_pv`, docs/scenarios.md), every other mode its kernel.
+// A scenario without a PV build is a Usage error for paravirt that says so.
+Result<std::filesystem::path> kernel_for_mode(std::string_view mode, const Scenario& s);
 
 }  // namespace ringscope::cli

@@ -25,6 +25,8 @@ struct RunArgs {
   uint64_t ram_mib = 64;
   bool quiet = false;
   bool pvh = false;
+  std::string disk;
+  std::string disk_size;
 };
 
 int do_run(const RunArgs& a) {
@@ -45,6 +47,12 @@ int do_run(const RunArgs& a) {
   req.echo_console = !a.quiet;
   req.force_pvh = a.pvh;
   req.ram_mib = a.ram_mib;
+  req.disk_image = a.disk;
+  if (!a.disk_size.empty()) {
+    auto size = parse_disk_size(a.disk_size);
+    if (!size.ok()) return report_error("run", size.error());
+    req.disk_bytes = size.value();
+  }
   if (a.target.empty() == a.image.empty())
     return report_error("run", make_error(ErrorKind::Usage,
                                           "give a scenario name or directory, or --image KERNEL.elf (not both); "
@@ -54,6 +62,9 @@ int do_run(const RunArgs& a) {
   if (!outcome.ok()) return report_error("run", outcome.error());
   const SessionOutcome& o = outcome.value();
   print_run_summary(stderr, o);
+  if (!o.disk_image.empty())
+    fmt::print(stderr, "ringscope: disk {}: {} sectors written, {} read (the image has {})\n", o.disk_image.string(),
+               o.disk_sectors_written, o.disk_sectors_read, o.disk_sectors);
   return o.status_as_expected ? 0 : 1;
 }
 }  // namespace
@@ -68,6 +79,7 @@ void add_run_command(CLI::App& app, CliContext& ctx) {
       "  ringscope run pagefault --level full      # single-step: every instruction and ring transition\n"
       "  ringscope run ./my-scenario               # a directory with scenario.json\n"
       "  ringscope run --image my-kernel.elf --module prog.elf --append \"n=3\"\n"
+      "  ringscope run disk-io --mode paravirt --disk disk.img   # then: xxd disk.img | head\n"
       "Exit status: 0 the guest ended as the scenario expects; 1 it did not (other status, triple fault,\n"
       "watchdog); 64 usage; 65 bad image or manifest; 66 not found; 69 host cannot run it; 70 internal.");
   cmd->add_option("scenario", a->target, "Built-in scenario name or a scenario directory");
@@ -75,7 +87,9 @@ void add_run_command(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--module", a->modules, "With --image: a boot module (user program ELF); repeatable");
   cmd->add_option("--append", a->append, "With --image: the kernel command line");
   cmd->add_option("--param", a->params, "Scenario parameter key=value; repeatable");
-  cmd->add_option("--mode", a->mode, "full-virt (KVM, emulated devices), paravirt (KVM, virtio + hypercalls) or emulation (Unicorn, no KVM needed)")->capture_default_str();
+  cmd->add_option("--mode", a->mode,
+                  "full-virt (KVM, emulated devices), paravirt (KVM, virtio and hypercalls) or emulation (Unicorn)")
+      ->capture_default_str();
   cmd->add_option("--trace", a->trace, "Trace file to write (default <scenario>.<mode>.rtrace)");
   cmd->add_option("--level", a->level, "Trace level: exits, or full (single-step every instruction)")
       ->check(CLI::IsMember({"exits", "full"}))
@@ -84,6 +98,10 @@ void add_run_command(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--max-exits", a->max_exits, "Exit (or step) limit (watchdog)")->capture_default_str();
   cmd->add_option("--ram", a->ram_mib, "Guest RAM in MiB")->capture_default_str();
   cmd->add_flag("--quiet", a->quiet, "Do not echo the guest console");
+  cmd->add_option("--disk", a->disk,
+                  "The machine's disk (ATA, or virtio-blk under paravirt) in this raw image file; created if "
+                  "missing. Default: a scratch file that vanishes after the run");
+  cmd->add_option("--disk-size", a->disk_size, "Size of a new --disk image: bytes, or with K, M, G (default 1M)");
   cmd->add_flag("--pvh", a->pvh, "Enter through the 32-bit PVH entry even if the kernel has a 64-bit one");
   cmd->callback([a, &ctx] { ctx.exit_code = do_run(*a); });
 }

@@ -26,7 +26,69 @@ Result<std::map<std::string, std::string>> parse_params(const std::vector<std::s
   return out;
 }
 
+Result<uint64_t> parse_disk_size(const std::string& text) {
+  auto bad = [&] {
+    return make_error(ErrorKind::Usage, fmt::format("--disk-size '{}' is not a size; give bytes or K, M, G (for "
+                                                    "example 1M or 64K), a multiple of 512 between 512 and 1T",
+                                                    text));
+  };
+  size_t i = 0;
+  uint64_t n = 0;
+  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; i++) {
+    if (n > (1ull << 40)) return bad();
+    n = n * 10 + uint64_t(text[i] - '0');
+  }
+  if (i == 0) return bad();
+  std::string unit = text.substr(i);
+  int shift = unit.empty() || unit == "B"    ? 0
+              : unit == "K" || unit == "KiB" ? 10
+              : unit == "M" || unit == "MiB" ? 20
+              : unit == "G" || unit == "GiB" ? 30
+              : unit == "T" || unit == "TiB" ? 40
+                                             : -1;
+  if (shift < 0 || n > ((1ull << 40) >> shift)) return bad();
+  n <<= shift;
+  if (n < kSectorSize || n > (1ull << 40) || n % kSectorSize) return bad();
+  return n;
+}
+
 namespace {
+
+// --disk: an existing image is used at its own size (a stated --disk-size
+// must agree with it); a missing one is created at --disk-size. Either way
+// the sectors live in the file, never only in memory.
+Status prepare_disk(const SessionRequest& req, MachineConfig& config, SessionOutcome& out) {
+  namespace fs = std::filesystem;
+  config.disk_bytes = req.disk_bytes.value_or(kDefaultDiskBytes);
+  if (req.disk_image.empty()) {
+    if (req.disk_bytes) return make_error(ErrorKind::Usage, "--disk-size needs --disk IMAGE");
+    return ok_status();
+  }
+  std::error_code ec;
+  auto st = fs::status(req.disk_image, ec);
+  if (fs::exists(st)) {
+    if (!fs::is_regular_file(st))
+      return make_error(ErrorKind::Usage, fmt::format("--disk {}: not a regular file; give a raw disk image file "
+                                                      "(a missing one is created)",
+                                                      req.disk_image.string()));
+    uint64_t size = fs::file_size(req.disk_image, ec);
+    if (ec || size < kSectorSize)
+      return make_error(ErrorKind::BadData, fmt::format("--disk {}: {} bytes, less than one 512-byte sector",
+                                                        req.disk_image.string(), ec ? 0 : size));
+    if (req.disk_bytes && *req.disk_bytes != size)
+      return make_error(ErrorKind::Usage,
+                        fmt::format("--disk {} exists with {} bytes, not the {} of --disk-size; --disk-size only "
+                                    "sizes a new image (resize this one with `truncate -s SIZE {}`, or leave "
+                                    "--disk-size out)",
+                                    req.disk_image.string(), size, *req.disk_bytes, req.disk_image.string()));
+    config.disk_bytes = 0;  // never resize an image the user already has
+  } else {
+    out.disk_created = true;
+  }
+  config.disk_image = req.disk_image;
+  out.disk_image = req.disk_image;
+  return ok_status();
+}
 
 Result<Scenario> resolve_scenario(const std::string& target) {
   namespace fs = std::filesystem;
@@ -70,7 +132,7 @@ Result<SessionOutcome> run_session(const SessionRequest& req) {
       if (!why.empty()) return make_error(ErrorKind::Unavailable, fmt::format("{}: {}", s.name, why));
     }
     TRY_ASSIGN(config.cmdline, build_cmdline(s, req.params));
-    config.kernel = kernel_for_mode(req.mode, s.kernel);
+    TRY_ASSIGN(config.kernel, kernel_for_mode(req.mode, s));
     config.modules = s.programs;
     out.name = s.name;
     out.expected_status = s.expected_status;
@@ -78,7 +140,14 @@ Result<SessionOutcome> run_session(const SessionRequest& req) {
     out.scenario = std::move(s);
   }
 
+  TRY(prepare_disk(req, config, out));
   TRY_ASSIGN(auto machine, Machine::create(config));
+  if (DiskImage* disk = machine->disk(); disk && !out.disk_image.empty()) {
+    out.disk_sectors = disk->sectors();
+    if (out.disk_created)
+      fmt::print(stderr, "ringscope: created disk image {} ({} bytes, {} sectors of 512 bytes)\n",
+                 out.disk_image.string(), disk->sectors() * kSectorSize, disk->sectors());
+  }
   if (req.echo_console)
     machine->set_console_echo([](char c) {
       std::fputc(c, stdout);
@@ -109,6 +178,10 @@ Result<SessionOutcome> run_session(const SessionRequest& req) {
   out.events = writer->events_written();
   out.trace_bytes = writer->bytes_written();
   out.console = machine->console_text();
+  if (DiskImage* disk = machine->disk()) {
+    out.disk_sectors_read = disk->reads();
+    out.disk_sectors_written = disk->writes();
+  }
   out.status_as_expected = out.result.ok() && out.result.guest_status == out.expected_status;
   return out;
 }

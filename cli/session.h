@@ -27,7 +27,13 @@ struct SessionRequest {
   bool echo_console = true;                       // guest console to stdout as it runs
   bool force_pvh = false;
   uint64_t ram_mib = 64;
+  // --disk: the machine's disk (ATA or virtio-blk) in this raw image file,
+  // created with disk_bytes if missing; empty: an unnamed scratch file.
+  std::filesystem::path disk_image;
+  std::optional<uint64_t> disk_bytes;  // --disk-size; default kDefaultDiskBytes for a new image
 };
+
+inline constexpr uint64_t kDefaultDiskBytes = 1ull << 20;
 
 struct SessionOutcome {
   std::string name;  // scenario name (or image stem)
@@ -40,9 +46,17 @@ struct SessionOutcome {
   bool status_as_expected = true;
   int expected_status = 0;
   std::optional<std::string> expected_output;
+  // The disk image, when --disk named one.
+  std::filesystem::path disk_image;
+  bool disk_created = false;
+  uint64_t disk_sectors = 0, disk_sectors_read = 0, disk_sectors_written = 0;
 };
 
 Result<SessionOutcome> run_session(const SessionRequest& request);
+
+// Parses a disk size: a number of bytes with an optional K, M or G
+// (powers of 1024), a whole number of 512-byte sectors, 512 B..1 TiB.
+Result<uint64_t> parse_disk_size(const std::string& text);
 
 // Parses "k=v" strings into a map; Usage error on a malformed one.
 Result<std::map<std::string, std::string>> parse_params(const std::vector<std::string>& kv);

@@ -50,6 +50,9 @@ Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config) {
 
   TRY(m->bus_.add(AddressSpace::Pio, kCom1Base, kUartWindow, &m->uart_));
   TRY(m->bus_.add(AddressSpace::Pio, kProbeBase, kProbeWindow, &m->probe_));
+  // Every PC has its CMOS clock, whatever else it has: the native kernel
+  // reads the time there, the PV kernel asks the hypervisor instead.
+  TRY(m->bus_.add(AddressSpace::Pio, kRtcBase, kRtcWindow, &m->rtc_));
   TRY(m->add_disk_and_devices());
   return m;
 }

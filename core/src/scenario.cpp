@@ -26,11 +26,12 @@ namespace {
 
 constexpr const char* kManifestName = "scenario.json";
 constexpr const char* kDefaultKernel = "kernel";
+constexpr const char* kDefaultKernelPv = "kernel-pv";
 
 const std::vector<std::string>& known_fields() {
-  static const std::vector<std::string> fields = {"name",     "title",           "description",     "kernel",
-                                                  "programs", "kernel_args",     "params",          "expected_output",
-                                                  "expected_status", "requires"};
+  static const std::vector<std::string> fields = {
+      "name",        "title",  "description",     "kernel",          "kernel_pv", "programs",
+      "kernel_args", "params", "expected_output", "expected_status", "requires"};
   return fields;
 }
 
@@ -154,6 +155,20 @@ Result<Scenario> parse_manifest(const fs::path& file) {
   TRY_ASSIGN(std::string kernel, r.string_field("kernel", false, kDefaultKernel));
   if (kernel.empty()) return r.bad("kernel", "must not be empty; leave it out for the built-in kernel");
   TRY_ASSIGN(s.kernel, r.image("kernel", kernel));
+
+  // The PV build: named, or the built-in one when the kernel is the
+  // built-in one too. A scenario with a kernel of its own has no PV build
+  // unless it names one: guessing a file name beside it would boot
+  // something nobody asked for.
+  bool own_kernel = root.contains("kernel") && kernel != kDefaultKernel;
+  TRY_ASSIGN(std::string kernel_pv, r.string_field("kernel_pv", false, own_kernel ? "" : kDefaultKernelPv));
+  if (root.contains("kernel_pv") && kernel_pv.empty())
+    return r.bad("kernel_pv",
+                 "must not be empty; leave it out (the built-in PV kernel, or none with a kernel of "
+                 "your own)");
+  if (!kernel_pv.empty()) {
+    TRY_ASSIGN(s.kernel_pv, r.image("kernel_pv", kernel_pv));
+  }
 
   TRY_ASSIGN(std::vector<std::string> programs, r.string_list("programs"));
   for (size_t i = 0; i < programs.size(); i++) {

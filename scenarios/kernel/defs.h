@@ -77,6 +77,9 @@ int disk_rw(int write, uint64 sector, void *buf, uint32 nsect);
 // ide.c
 int ide_rw(int write, uint64 sector, void *buf, uint32 nsect);
 
+// rtc.c
+int64 clocktime(void);
+
 #ifdef PV
 // hypercall.c (numbers: core/include/ringscope/hypercalls.h, docs/hypercalls.md)
 #define HC_VERSION       0

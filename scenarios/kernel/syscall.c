@@ -85,12 +85,21 @@ static int64 sys_marker(struct trapframe *tf) {
   return 0;
 }
 
+// time(): seconds since 1970-01-01 00:00 UTC. Where the kernel gets the
+// time is its own business: the CMOS clock's registers (native), or one
+// hypercall (PV build); rtc.c.
+static int64 sys_time(struct trapframe *tf) {
+  (void)tf;
+  return clocktime();
+}
+
 static int64 (*syscalls[])(struct trapframe *) = {
   [SYS_exit] = sys_exit,
   [SYS_write] = sys_write,
   [SYS_getpid] = sys_getpid,
   [SYS_sbrk] = sys_sbrk,
   [SYS_marker] = sys_marker,
+  [SYS_time] = sys_time,
 };
 
 void syscall(struct trapframe *tf) {

@@ -55,8 +55,8 @@ void expect_field_error(const std::string& json, const std::string& field) {
 }  // namespace
 
 TEST(Manifest, BuiltinScenariosAllLoad) {
-  std::vector<std::string> expected = {"console-write", "disk-io",      "hello",   "io-burst",
-                                       "pagefault",     "privileged",   "syscall-insn", "syscalls"};
+  std::vector<std::string> expected = {"console-write", "disk-io",    "hello",        "hypercall", "io-burst",
+                                       "pagefault",     "privileged", "syscall-insn", "syscalls"};
   for (const auto& name : expected) {
     auto s = find_builtin_scenario(name);
     ASSERT_TRUE(s.ok()) << s.error().message;
@@ -66,6 +66,7 @@ TEST(Manifest, BuiltinScenariosAllLoad) {
     EXPECT_TRUE(s->expected_output.has_value()) << name;
     EXPECT_LE(s->programs.size(), 1u) << name << ": QEMU's PVH boot passes one module only";
     EXPECT_EQ(s->kernel.filename(), "kernel.elf");
+    EXPECT_EQ(s->kernel_pv.filename(), "kernel-pv.elf") << name << ": the built-in kernel has a PV build";
     EXPECT_TRUE(fs::exists(s->dir / "README.md")) << name << " has no README.md for students";
   }
   auto all = builtin_scenarios();
@@ -138,7 +139,35 @@ TEST(Manifest, ElfPathsAreRelativeToTheScenario) {
   EXPECT_EQ(s->expected_status, 3);
 }
 
+TEST(Manifest, KernelPvDefaultsOnlyWithTheBuiltinKernel) {
+  {
+    TempScenario t;  // the built-in kernel: its PV build comes with it
+    t.write("scenario.json", R"({"name": "mine", "title": "t", "kernel": "kernel"})");
+    auto s = load_scenario(t.dir());
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    EXPECT_EQ(s->kernel_pv, (guest_dir() / "kernel-pv.elf").lexically_normal());
+  }
+  {
+    TempScenario t;  // a kernel of its own and no kernel_pv: no PV build, nothing guessed
+    t.write("scenario.json", R"({"name": "mine", "title": "t", "kernel": "my-kernel.elf"})");
+    auto s = load_scenario(t.dir());
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    EXPECT_TRUE(s->kernel_pv.empty());
+  }
+  {
+    TempScenario t;  // both named: paths relative to the scenario, or built-in names
+    t.write("scenario.json",
+            R"({"name": "mine", "title": "t", "kernel": "my-kernel.elf", "kernel_pv": "pv/my-kernel-pv.elf"})");
+    auto s = load_scenario(t.dir());
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    EXPECT_EQ(s->kernel_pv, fs::absolute(t.dir()).lexically_normal() / "pv" / "my-kernel-pv.elf");
+  }
+}
+
 TEST(Manifest, BadManifestsNameFileAndField) {
+  expect_field_error(R"({"name": "x", "title": "t", "kernel_pv": ""})", "kernel_pv");
+  expect_field_error(R"({"name": "x", "title": "t", "kernel_pv": 1})", "kernel_pv");
+  expect_field_error(R"({"name": "x", "title": "t", "kernel_pv": "../pv"})", "kernel_pv");
   expect_field_error(R"({"title": "no name"})", "name");
   expect_field_error(R"({"name": "Bad Name", "title": "t"})", "name");
   expect_field_error(R"({"name": 5, "title": "t"})", "name");

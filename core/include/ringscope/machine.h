@@ -17,6 +17,7 @@
 #include "ringscope/devices/disk_image.h"
 #include "ringscope/devices/hypercall.h"
 #include "ringscope/devices/probe.h"
+#include "ringscope/devices/rtc.h"
 #include "ringscope/devices/uart16550.h"
 #include "ringscope/devices/virtio_blk.h"
 #include "ringscope/devices/virtio_console.h"
@@ -25,7 +26,7 @@
 
 namespace ringscope {
 
-// Which devices the machine has besides the UART and the probe port.
+// Which devices the machine has besides the UART, the RTC and the probe port.
 //   Legacy: what an unmodified guest expects: the ATA PIO disk (full-virt, emulation).
 //   Virtio: what a paravirtual guest uses: the hypercall doorbell and the
 //           virtio-mmio console and block devices (paravirt).
@@ -55,6 +56,7 @@ class Machine {
   Bus& bus() { return bus_; }
   Uart16550& uart() { return uart_; }
   ProbeDevice& probe() { return probe_; }
+  Rtc& rtc() { return rtc_; }
   const BootState& boot() const { return boot_; }
   const ElfImage& kernel_image() const { return kernel_; }
   const MachineConfig& config() const { return config_; }
@@ -87,6 +89,7 @@ class Machine {
   Bus bus_;
   Uart16550 uart_;
   ProbeDevice probe_;
+  Rtc rtc_;
   std::unique_ptr<DiskImage> disk_;
   std::unique_ptr<AtaDisk> ata_;
   std::unique_ptr<HypercallDevice> hypercall_;

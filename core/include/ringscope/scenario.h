@@ -22,6 +22,9 @@ struct Scenario {
   std::filesystem::path dir;  // the directory holding scenario.json
   // Resolved absolute paths of the guest images.
   std::filesystem::path kernel;                 // kernel ELF
+  // The PV build of the kernel, booted by --mode paravirt; empty: the
+  // scenario has none (a kernel of its own and no "kernel_pv").
+  std::filesystem::path kernel_pv;
   std::vector<std::filesystem::path> programs;  // user program ELFs, handed over as boot modules
   std::string kernel_args;                      // fixed part of the kernel command line
   std::map<std::string, std::string> params;    // defaults; --param k=v overrides

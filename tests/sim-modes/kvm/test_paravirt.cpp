@@ -5,9 +5,14 @@
 // must print the same thing.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
-#include <unistd.h>
 
 #include "kvm/kvm_backend.h"
 #include "kvm_test_support.h"
@@ -28,7 +33,7 @@ struct ModeRun {
 };
 
 // Runs a built-in scenario the way `ringscope run --mode M` does: paravirt
-// boots kernel-pv.elf on a machine with the virtio device set.
+// boots the manifest's kernel_pv on a machine with the virtio device set.
 std::unique_ptr<ModeRun> run_mode(const std::string& name, DeviceSet devices,
                                   const std::map<std::string, std::string>& params = {},
                                   const std::filesystem::path& disk = {}) {
@@ -37,7 +42,7 @@ std::unique_ptr<ModeRun> run_mode(const std::string& name, DeviceSet devices,
   if (!s.ok()) return nullptr;
   MachineConfig config;
   config.kernel = s->kernel;
-  if (devices == DeviceSet::Virtio) config.kernel.replace_filename("kernel-pv.elf");
+  if (devices == DeviceSet::Virtio) config.kernel = s->kernel_pv;
   config.modules = s->programs;
   config.devices = devices;
   config.disk_image = disk;
@@ -152,6 +157,173 @@ TEST(Paravirt, HypercallEventsCarryNumberArgsResultAndTransport) {
     if (e.kind == EventKind::Hypercall && e.number == 0)
       version = e.result == kHypercallAbiVersion && e.transport == Transport::Port && e.cpl == 0;
   EXPECT_TRUE(version);
+}
+
+// hypercall: time() through the CMOS clock (native) or one hypercall (PV).
+// Same console, and the trace shows the difference: between the `time()`
+// markers, 28 port exits on 0x70/0x71 against one hypercall exit.
+struct TimeQuery {
+  uint64_t exits = 0, rtc_exits = 0, hypercalls = 0, time_ns_calls = 0;
+  int64_t reported = -1;  // the `time` marker's value
+  uint64_t rtc_exits_in_run = 0, queries_waiting = 0;
+};
+
+TimeQuery time_query(const ModeRun& run) {
+  TimeQuery q;
+  bool inside = false;
+  for (const auto& e : run.sink.events()) {
+    if (e.kind == EventKind::Marker) {
+      if (e.name == "time()") inside = e.phase == MarkerPhase::Begin;
+      if (e.name == "time") q.reported = static_cast<int64_t>(e.value);
+      if (e.name == "wait for the next second" && e.phase == MarkerPhase::End) q.queries_waiting = e.value;
+      continue;
+    }
+    bool rtc = e.kind == EventKind::VmExit && (e.port == 0x70 || e.port == 0x71);
+    q.rtc_exits_in_run += rtc;
+    if (!inside) continue;
+    q.exits += e.kind == EventKind::VmExit;
+    q.rtc_exits += rtc;
+    q.hypercalls += e.kind == EventKind::Hypercall;
+    q.time_ns_calls += e.kind == EventKind::Hypercall && e.number == static_cast<uint64_t>(Hypercall::TimeNs);
+  }
+  return q;
+}
+
+TEST(Paravirt, HypercallScenarioOneHypercallAgainstTheRtcsPortExits) {
+  RINGSCOPE_REQUIRE_KVM();
+  auto fv = run_mode("hypercall", DeviceSet::Legacy);
+  auto pv = run_mode("hypercall", DeviceSet::Virtio);
+  ASSERT_TRUE(fv && pv);
+  auto s = find_builtin_scenario("hypercall");
+  ASSERT_TRUE(s.ok() && s->expected_output);
+  EXPECT_EQ(fv->console, *s->expected_output) << fv->result.message;
+  EXPECT_EQ(pv->console, *s->expected_output) << pv->result.message;
+  EXPECT_EQ(fv->result.guest_status, 0);
+  EXPECT_EQ(pv->result.guest_status, 0);
+
+  TimeQuery f = time_query(*fv), p = time_query(*pv);
+  // Native: status B, status A (UIP), then six registers twice; two port
+  // accesses each. More only if an update got in the way (a retry).
+  EXPECT_GE(f.rtc_exits, 28u);
+  EXPECT_EQ(f.rtc_exits % 2, 0u);
+  EXPECT_EQ(f.hypercalls, 0u);
+  EXPECT_EQ(fv->hypercalls, 0u);
+  // PV: one hypercall, time_ns, and not a single RTC access in the whole run.
+  EXPECT_EQ(p.hypercalls, 1u);
+  EXPECT_EQ(p.time_ns_calls, 1u);
+  EXPECT_EQ(p.rtc_exits, 0u);
+  EXPECT_EQ(p.rtc_exits_in_run, 0u);
+  EXPECT_LE(p.exits, 2u);  // the hypercall's exit and the end marker's
+  EXPECT_GE(f.exits, 28u);
+  std::printf(
+      "[ hypercall ] exits per time query: full-virt %llu (%llu on the RTC ports), paravirt %llu (%llu "
+      "hypercall); queries while waiting for the next second: %llu / %llu\n",
+      (unsigned long long)f.exits, (unsigned long long)f.rtc_exits, (unsigned long long)p.exits,
+      (unsigned long long)p.hypercalls, (unsigned long long)f.queries_waiting, (unsigned long long)p.queries_waiting);
+  // Both kernels told the program the host's time (UTC), to the second.
+  int64_t now = static_cast<int64_t>(std::time(nullptr));
+  EXPECT_NEAR(static_cast<double>(f.reported), static_cast<double>(now), 30.0);
+  EXPECT_NEAR(static_cast<double>(p.reported), static_cast<double>(now), 30.0);
+}
+
+// `ringscope run --disk IMAGE`: a missing image is created at the stated
+// size, the sectors are in the file after the run, an existing image is
+// used as it is, and a disk too small for the request gets the protocol's
+// error (the guest reports the failure; the VMM is fine).
+struct Cli {
+  int rc = -1;
+  std::string err;
+};
+
+Cli run_cli(const std::vector<std::string>& args, const std::filesystem::path& dir) {
+  std::string cmd = std::string(RINGSCOPE_BIN);
+  for (const auto& a : args) cmd += " '" + a + "'";
+  cmd += " >/dev/null 2>'" + (dir / "stderr.txt").string() + "'";
+  Cli c;
+  int st = std::system(cmd.c_str());
+  c.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  std::ifstream in(dir / "stderr.txt");
+  c.err.assign(std::istreambuf_iterator<char>(in), {});
+  return c;
+}
+
+bool has_disk_io_pattern(const std::string& disk, uint64_t sectors) {
+  if (disk.size() < sectors * 512) return false;
+  for (uint64_t i = 0; i < sectors * 512 / 8; i++) {
+    uint64_t want = 0x0101010101010101ULL * ((i / 64) + 1) ^ (i * 0x9e3779b97f4a7c15ULL), got = 0;
+    std::memcpy(&got, disk.data() + i * 8, 8);
+    if (got != want) return false;
+  }
+  return true;
+}
+
+std::string slurp(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+TEST(Paravirt, RunDiskCreatesTheImageAndLeavesTheSectorsInIt) {
+  RINGSCOPE_REQUIRE_KVM();
+  namespace fs = std::filesystem;
+  auto dir = fs::temp_directory_path() / ("ringscope-run-disk-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  auto pv_img = dir / "pv.img", fv_img = dir / "fv.img", trace = dir / "t.rtrace";
+
+  Cli c = run_cli({"run", "disk-io", "--mode", "paravirt", "--param", "sectors=40", "--disk", pv_img.string(),
+                   "--disk-size", "64K", "--trace", trace.string(), "--quiet"},
+                  dir);
+  EXPECT_EQ(c.rc, 0) << c.err;
+  EXPECT_NE(c.err.find("created disk image"), std::string::npos) << c.err;
+  EXPECT_NE(c.err.find("40 sectors written, 40 read"), std::string::npos) << c.err;
+  ASSERT_EQ(fs::file_size(pv_img), 64u * 1024);
+  EXPECT_TRUE(has_disk_io_pattern(slurp(pv_img), 40));
+
+  // full-virt on an image that exists: used as it is, same bytes written.
+  std::ofstream(fv_img, std::ios::binary).close();
+  fs::resize_file(fv_img, 32 * 1024);
+  c = run_cli(
+      {"run", "disk-io", "--param", "sectors=40", "--disk", fv_img.string(), "--trace", trace.string(), "--quiet"},
+      dir);
+  EXPECT_EQ(c.rc, 0) << c.err;
+  EXPECT_EQ(c.err.find("created disk image"), std::string::npos) << c.err;
+  EXPECT_EQ(fs::file_size(fv_img), 32u * 1024);
+  EXPECT_TRUE(has_disk_io_pattern(slurp(fv_img), 40));
+  EXPECT_EQ(slurp(fv_img).substr(0, 40 * 512), slurp(pv_img).substr(0, 40 * 512));
+
+  // A stated size that disagrees with an existing image is refused (64).
+  c = run_cli({"run", "disk-io", "--disk", fv_img.string(), "--disk-size", "1M", "--trace", trace.string()}, dir);
+  EXPECT_EQ(c.rc, 64) << c.err;
+  EXPECT_NE(c.err.find("truncate"), std::string::npos) << c.err;
+  c = run_cli({"run", "disk-io", "--disk-size", "1000", "--trace", trace.string()}, dir);
+  EXPECT_EQ(c.rc, 64) << c.err;
+
+  // 40 sectors fit on a 32 KiB (64-sector) disk; 16 sectors on a 4 KiB disk
+  // do not: ATA IDNF / VIRTIO_BLK_S_IOERR, the guest says so, exit status 1.
+  for (const char* mode : {"full-virt", "paravirt"}) {
+    auto small = dir / (std::string(mode) + "-small.img");
+    c = run_cli({"run", "disk-io", "--mode", mode, "--disk", small.string(), "--disk-size", "4K", "--trace",
+                 trace.string(), "--quiet"},
+                dir);
+    EXPECT_EQ(c.rc, 1) << mode << ": " << c.err;
+    EXPECT_EQ(fs::file_size(small), 4096u) << mode;
+  }
+  fs::remove_all(dir);
+}
+
+// --mode paravirt on a scenario with a kernel of its own and no kernel_pv:
+// refused with a sentence that says why and what to do.
+TEST(Paravirt, AScenarioWithoutAPvKernelSaysSo) {
+  namespace fs = std::filesystem;
+  auto dir = fs::temp_directory_path() / ("ringscope-no-pv-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  fs::copy_file(guest_dir() / "kernel.elf", dir / "my-kernel.elf", fs::copy_options::overwrite_existing);
+  std::ofstream(dir / "scenario.json") << R"({"name": "mine", "title": "t", "kernel": "my-kernel.elf",
+                                              "kernel_args": "task=hello"})";
+  Cli c = run_cli({"run", dir.string(), "--mode", "paravirt", "--trace", (dir / "t.rtrace").string()}, dir);
+  EXPECT_EQ(c.rc, 64) << c.err;
+  EXPECT_NE(c.err.find("no PV kernel"), std::string::npos) << c.err;
+  EXPECT_NE(c.err.find("kernel_pv"), std::string::npos) << c.err;
+  fs::remove_all(dir);
 }
 
 }  // namespace

@@ -16,6 +16,7 @@ ssize_t write(int fd, const void *buf, size_t n);
 int getpid(void);
 void *sbrk(long n);
 int marker(int phase, const char *label, unsigned value);
+long time(void);  // seconds since 1970-01-01 00:00 UTC, or -1
 
 // ulib.c
 size_t strlen(const char *s);
