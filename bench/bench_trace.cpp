@@ -1,5 +1,6 @@
 // bench_trace — what tracing costs: writer events/s (encode and checksum,
-// no I/O), bytes per event on disk, reader events/s.
+// no I/O), bytes per event on disk, reader events/s (read_trace, which keeps
+// every event, and for_each_event, which streams them).
 //
 // The workload is the hottest path in full-virt mode: a guest printing
 // through the 16550 UART, i.e. port-I/O exits alternating between an LSR
@@ -122,10 +123,33 @@ void run_reader(benchmark::State& state, bool with_device_events) {
   state.counters["events/s"] =
       benchmark::Counter(static_cast<double>(state.iterations() * kEvents), benchmark::Counter::kIsRate);
 }
+// The same bytes through for_each_event: every check read_trace makes, but
+// each event handed to a callback instead of kept (how the viewer loads).
+void run_stream(benchmark::State& state, bool with_device_events) {
+  constexpr size_t kEvents = 1'000'000;
+  const auto bytes = trace_bytes(kEvents, with_device_events);
+  for (auto _ : state) {
+    uint64_t n = 0, sum = 0;
+    auto s = for_each_event_bytes(bytes.data(), bytes.size(), {}, [&](const Event& e) {
+      sum += e.value;
+      ++n;
+      return true;
+    });
+    if (!s.ok() || n != kEvents) state.SkipWithError("read failed");
+    benchmark::DoNotOptimize(sum);
+  }
+  state.counters["events/s"] =
+      benchmark::Counter(static_cast<double>(state.iterations() * kEvents), benchmark::Counter::kIsRate);
+}
+
 void BM_ReaderIoExits(benchmark::State& state) { run_reader(state, false); }
 void BM_ReaderIoExitsAndDeviceEvents(benchmark::State& state) { run_reader(state, true); }
 BENCHMARK(BM_ReaderIoExits)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ReaderIoExitsAndDeviceEvents)->Unit(benchmark::kMillisecond);
+void BM_StreamIoExits(benchmark::State& state) { run_stream(state, false); }
+void BM_StreamIoExitsAndDeviceEvents(benchmark::State& state) { run_stream(state, true); }
+BENCHMARK(BM_StreamIoExits)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_StreamIoExitsAndDeviceEvents)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

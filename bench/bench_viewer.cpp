@@ -1,5 +1,6 @@
 // bench_viewer.cpp — the viewer on a synthetic 10 M event trace (issue 5):
-// time to open (read_trace + model build), bytes per event in the model,
+// time to open (TraceModel::open streaming the file into the model; beside
+// it, read_trace of the whole trace plus from_trace), bytes per event in the model,
 // and the timeline's frame time at full zoom-out, mid zoom and deep zoom,
 // printed side by side.
 //
@@ -7,6 +8,7 @@
 // folding and ImDrawList work), nothing is rasterised, so these are the
 // CPU-side numbers a GPU-free machine can report honestly. Usage:
 //   bench_viewer [EVENTS]        (default 10000000)
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -117,6 +119,22 @@ int main(int argc, char** argv) {
   std::printf("  written in %.0f ms, %.1f MiB on disk\n", ms_since(t),
               std::filesystem::file_size(path) / 1048576.0);
 
+  // The viewer's way: TraceModel::open streams the file into the model
+  // (for_each_event), no full Event kept. Timed first and last around the
+  // old way (read_trace into memory, then from_trace), so a noisy machine
+  // shows in the spread.
+  auto open_ms = [&] {
+    const auto t0 = Clock::now();
+    auto m = TraceModel::open(path);
+    if (!m) {
+      std::fprintf(stderr, "bench_viewer: %s\n", m.error().message.c_str());
+      std::exit(65);
+    }
+    return std::pair(ms_since(t0), std::move(m).value());
+  };
+  auto [open1_ms, ignored] = open_ms();
+  ignored.reset();
+
   t = Clock::now();
   auto trace = read_trace(path);
   if (!trace) {
@@ -125,8 +143,11 @@ int main(int argc, char** argv) {
   }
   const double read_ms = ms_since(t);
   t = Clock::now();
-  auto model = TraceModel::from_trace(std::move(trace).value(), "bench_viewer.rtrace");
+  auto old_model = TraceModel::from_trace(std::move(trace).value(), "bench_viewer.rtrace");
   const double build_ms = ms_since(t);
+  old_model.reset();
+
+  auto [open2_ms, model] = open_ms();
   const double per_event = static_cast<double>(model->memory_bytes()) / static_cast<double>(model->size());
 
   HeadlessContext ctx(1600, 1000);
@@ -143,9 +164,11 @@ int main(int argc, char** argv) {
   const double f_deep = frame_ms(ctx, view, mid - 20'000, mid + 20'000, 30, m_deep);
 
   std::printf("\n%-44s %14s %10s\n", "", "measured", "aim");
-  std::printf("%-44s %11.0f ms %10s\n", "open: read_trace (core reader)", read_ms, "");
-  std::printf("%-44s %11.0f ms %10s\n", "open: build the viewer's model", build_ms, "");
-  std::printf("%-44s %11.0f ms %10s\n", "open: total", read_ms + build_ms, "< 3000 ms");
+  std::printf("%-44s %11.0f ms %10s\n", "open: TraceModel::open (stream + build)", std::min(open1_ms, open2_ms),
+              "< 3000 ms");
+  std::printf("%-44s %11.0f ms %10s   (first run %.0f ms)\n", "", std::max(open1_ms, open2_ms), "", open1_ms);
+  std::printf("%-44s %11.0f ms %10s\n", "whole trace in memory: read_trace", read_ms, "");
+  std::printf("%-44s %11.0f ms %10s\n", "  then TraceModel::from_trace", build_ms, "");
   std::printf("%-44s %14.1f %10s\n", "model bytes per event", per_event, "< 48");
   std::printf("%-44s %11.2f ms %10s   %zu marks\n", "frame, full zoom-out (whole trace)", f_full, "< 16 ms", m_full);
   std::printf("%-44s %11.2f ms %10s   %zu marks\n", "frame, mid zoom (1/1000 of the trace)", f_mid, "< 16 ms", m_mid);

@@ -5,6 +5,7 @@
 #include "commands.h"
 #include "ringscope/exit_reasons.h"
 #include "ringscope/trace_stats.h"
+#include "ringscope/vmx/profile.h"
 #include "session.h"
 #include "summary.h"
 
@@ -27,6 +28,7 @@ struct RunArgs {
   bool pvh = false;
   std::string disk;
   std::string disk_size;
+  std::string vmx_profile;
 };
 
 int do_run(const RunArgs& a) {
@@ -52,6 +54,15 @@ int do_run(const RunArgs& a) {
     auto size = parse_disk_size(a.disk_size);
     if (!size.ok()) return report_error("run", size.error());
     req.disk_bytes = size.value();
+  }
+  if (!a.vmx_profile.empty()) {
+    if (a.mode != "emulation")
+      return report_error("run", make_error(ErrorKind::Usage, "--vmx-profile applies to --mode emulation, where the "
+                                                              "VT-x model says which events would have exited; "
+                                                              "the KVM modes record real exits"));
+    auto profile = vmx::load_profile(a.vmx_profile);
+    if (!profile.ok()) return report_error("run", profile.error());
+    req.options.vmx_profile = std::make_shared<const vmx::Profile>(std::move(profile).value());
   }
   if (a.target.empty() == a.image.empty())
     return report_error("run", make_error(ErrorKind::Usage,
@@ -80,6 +91,7 @@ void add_run_command(CLI::App& app, CliContext& ctx) {
       "  ringscope run ./my-scenario               # a directory with scenario.json\n"
       "  ringscope run --image my-kernel.elf --module prog.elf --append \"n=3\"\n"
       "  ringscope run disk-io --mode paravirt --disk disk.img   # then: xxd disk.img | head\n"
+      "  ringscope run pagefault --mode emulation --vmx-profile no-ept   # modelled exits without EPT\n"
       "Exit status: 0 the guest ended as the scenario expects; 1 it did not (other status, triple fault,\n"
       "watchdog); 64 usage; 65 bad image or manifest; 66 not found; 69 host cannot run it; 70 internal.");
   cmd->add_option("scenario", a->target, "Built-in scenario name or a scenario directory");
@@ -102,6 +114,11 @@ void add_run_command(CLI::App& app, CliContext& ctx) {
                   "The machine's disk (ATA, or virtio-blk under paravirt) in this raw image file; created if "
                   "missing. Default: a scratch file that vanishes after the run");
   cmd->add_option("--disk-size", a->disk_size, "Size of a new --disk image: bytes, or with K, M, G (default 1M)");
+  std::string presets;
+  for (const auto& p : vmx::presets()) presets += fmt::format("\n  {:<20} {}", p.name, p.summary);
+  cmd->add_option("--vmx-profile", a->vmx_profile,
+                  "With --mode emulation: the VMCS controls the VT-x model applies, a preset or a JSON file "
+                  "(docs/vmx-model.md; default kvm-default). Presets:" + presets);
   cmd->add_flag("--pvh", a->pvh, "Enter through the 32-bit PVH entry even if the kernel has a 64-bit one");
   cmd->callback([a, &ctx] { ctx.exit_code = do_run(*a); });
 }

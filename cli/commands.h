@@ -29,5 +29,6 @@ void add_doctor_command(CLI::App& app, CliContext& ctx);
 void add_scenarios_command(CLI::App& app, CliContext& ctx);
 void add_demo_command(CLI::App& app, CliContext& ctx);
 void add_view_command(CLI::App& app, CliContext& ctx);
+void add_compare_command(CLI::App& app, CliContext& ctx);
 
 }  // namespace ringscope::cli

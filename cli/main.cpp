@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   CliContext ctx;
   add_run_command(app, ctx);
+  add_compare_command(app, ctx);
   add_show_command(app, ctx);
   add_stats_command(app, ctx);
   add_export_command(app, ctx);

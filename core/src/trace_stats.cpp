@@ -6,6 +6,9 @@
 // label is open twice). Events count towards every phase open on their own
 // vCPU, so nested phases both see the exits inside them. A phase still open
 // at the end of the trace is reported with closed=false.
+//
+// StatsBuilder takes the events one at a time (the viewer streams a trace
+// through it); compute_stats is a loop around it.
 #include "ringscope/trace_stats.h"
 
 #include <algorithm>
@@ -79,118 +82,142 @@ struct ReasonAcc {
 
 }  // namespace
 
-TraceStats compute_stats(const Trace& trace) {
+struct StatsBuilder::State {
   TraceStats st;
-  st.header = trace.header;
-  st.complete = trace.complete;
-  st.warning = trace.warning;
-  st.events = trace.events.size();
-  if (!trace.events.empty()) {
-    st.first_ns = trace.events.front().time_ns;
-    st.last_ns = trace.events.back().time_ns;
-  }
-
+  bool any = false;
+  uint64_t last_seq = 0;
   std::map<uint16_t, ReasonAcc> reasons;
   std::map<std::pair<TrapCause, uint8_t>, TrapStats> traps;
   // Indices into st.phases of the phases open on each vCPU, innermost last.
   std::unordered_map<uint32_t, std::vector<size_t>> open;
+  size_t open_count = 0;  // phases open on any vCPU: most events need no lookup
   std::unordered_map<uint32_t, StatValues> stat_now;
   std::vector<StatValues> stat_at_begin;  // per phase
+};
 
-  for (const Event& e : trace.events) {
-    // Events can arrive slightly out of time order across vCPUs; the span
-    // of the trace is the earliest to the latest.
-    st.first_ns = std::min(st.first_ns, e.time_ns);
-    st.last_ns = std::max(st.last_ns, e.time_ns);
-    auto k = static_cast<size_t>(e.kind);
-    if (k < st.by_kind.size()) ++st.by_kind[k];
+StatsBuilder::StatsBuilder() : s_(std::make_unique<State>()) {}
+StatsBuilder::~StatsBuilder() = default;
 
-    // Phase bookkeeping first, so a marker is not counted inside the phase it opens or closes.
-    if (e.kind == EventKind::Marker && e.phase != MarkerPhase::Point) {
-      auto& stack = open[e.vcpu];
-      if (e.phase == MarkerPhase::Begin) {
-        PhaseStats p;
-        p.label = std::string(e.name);
-        p.vcpu = e.vcpu;
-        p.begin_seq = p.end_seq = e.seq;
-        p.begin_ns = p.end_ns = e.time_ns;
-        stack.push_back(st.phases.size());
-        st.phases.push_back(std::move(p));
-        stat_at_begin.push_back(stat_now[e.vcpu]);
+void StatsBuilder::add(const Event& e) {
+  TraceStats& st = s_->st;
+  auto& reasons = s_->reasons;
+  auto& traps = s_->traps;
+  auto& open = s_->open;
+  auto& stat_now = s_->stat_now;
+  auto& stat_at_begin = s_->stat_at_begin;
+  ++st.events;
+  if (!s_->any) {
+    st.first_ns = st.last_ns = e.time_ns;
+    s_->any = true;
+  }
+  s_->last_seq = e.seq;
+  // Events can arrive slightly out of time order across vCPUs; the span
+  // of the trace is the earliest to the latest.
+  st.first_ns = std::min(st.first_ns, e.time_ns);
+  st.last_ns = std::max(st.last_ns, e.time_ns);
+  auto k = static_cast<size_t>(e.kind);
+  if (k < st.by_kind.size()) ++st.by_kind[k];
+
+  // Phase bookkeeping first, so a marker is not counted inside the phase it opens or closes.
+  if (e.kind == EventKind::Marker && e.phase != MarkerPhase::Point) {
+    auto& stack = open[e.vcpu];
+    if (e.phase == MarkerPhase::Begin) {
+      PhaseStats p;
+      p.label = std::string(e.name);
+      p.vcpu = e.vcpu;
+      p.begin_seq = p.end_seq = e.seq;
+      p.begin_ns = p.end_ns = e.time_ns;
+      stack.push_back(st.phases.size());
+      ++s_->open_count;
+      st.phases.push_back(std::move(p));
+      stat_at_begin.push_back(stat_now[e.vcpu]);
+    } else {
+      auto it = std::find_if(stack.rbegin(), stack.rend(), [&](size_t i) { return st.phases[i].label == e.name; });
+      if (it == stack.rend()) {
+        ++st.unmatched_end_markers;
       } else {
-        auto it = std::find_if(stack.rbegin(), stack.rend(), [&](size_t i) { return st.phases[i].label == e.name; });
-        if (it == stack.rend()) {
-          ++st.unmatched_end_markers;
-        } else {
-          PhaseStats& p = st.phases[*it];
-          p.end_seq = e.seq;
-          p.end_ns = e.time_ns;
-          p.closed = true;
-          close_phase_stats(p, stat_at_begin[*it], stat_now[e.vcpu]);
-          stack.erase(std::next(it).base());
-        }
+        PhaseStats& p = st.phases[*it];
+        p.end_seq = e.seq;
+        p.end_ns = e.time_ns;
+        p.closed = true;
+        close_phase_stats(p, stat_at_begin[*it], stat_now[e.vcpu]);
+        stack.erase(std::next(it).base());
+        --s_->open_count;
       }
-      continue;
     }
+    return;
+  }
+  if (s_->open_count != 0) {
     if (auto it = open.find(e.vcpu); it != open.end())
       for (size_t i : it->second) add_to_phase(st.phases[i], e);
-
-    switch (e.kind) {
-      case EventKind::VmExit: {
-        ++st.vm_exits;
-        ReasonAcc& r = reasons[e.reason];
-        r.s.reason = e.reason;
-        ++r.s.count;
-        if (e.handled_by == HandledBy::Kernel) ++r.kernel_events;
-        else if (e.handled_by == HandledBy::Vmm) ++r.s.vmm;
-        if (e.duration_ns) {
-          r.s.duration.add(e.duration_ns);
-          st.exit_duration.add(e.duration_ns);
-        }
-        break;
-      }
-      case EventKind::Trap:
-      case EventKind::TrapReturn: {
-        bool ring = is_ring_transition(e);
-        if (ring) {
-          ++st.ring_transitions;
-          (e.to_cpl < e.from_cpl ? st.to_kernel : st.to_user)++;
-        }
-        if (e.kind == EventKind::Trap) {
-          ++st.trap_count;
-          uint8_t vector = e.cause == TrapCause::Syscall ? 0 : e.vector;
-          TrapStats& t = traps[{e.cause, vector}];
-          t.cause = e.cause;
-          t.vector = vector;
-          ++t.count;
-          if (ring) ++t.ring_transitions;
-        }
-        break;
-      }
-      case EventKind::Counter:
-        // A running value: keep the largest (latest) one per vCPU.
-        if (e.source == Source::KvmStats) {
-          uint64_t& v = stat_now[e.vcpu][std::string(e.name)];
-          v = std::max(v, e.value);
-        }
-        break;
-      case EventKind::Hypercall: ++st.hypercalls; break;
-      case EventKind::Output: st.output_bytes += e.text.size(); break;
-      case EventKind::RunEnd:
-        st.end_reason = e.end_reason;
-        st.guest_status = e.value;
-        st.end_message = std::string(e.text);
-        break;
-      default: break;
-    }
   }
+
+  switch (e.kind) {
+    case EventKind::VmExit: {
+      ++st.vm_exits;
+      ReasonAcc& r = reasons[e.reason];
+      r.s.reason = e.reason;
+      ++r.s.count;
+      if (e.handled_by == HandledBy::Kernel) ++r.kernel_events;
+      else if (e.handled_by == HandledBy::Vmm) ++r.s.vmm;
+      if (e.duration_ns) {
+        r.s.duration.add(e.duration_ns);
+        st.exit_duration.add(e.duration_ns);
+      }
+      break;
+    }
+    case EventKind::Trap:
+    case EventKind::TrapReturn: {
+      bool ring = is_ring_transition(e);
+      if (ring) {
+        ++st.ring_transitions;
+        (e.to_cpl < e.from_cpl ? st.to_kernel : st.to_user)++;
+      }
+      if (e.kind == EventKind::Trap) {
+        ++st.trap_count;
+        uint8_t vector = e.cause == TrapCause::Syscall ? 0 : e.vector;
+        TrapStats& t = traps[{e.cause, vector}];
+        t.cause = e.cause;
+        t.vector = vector;
+        ++t.count;
+        if (ring) ++t.ring_transitions;
+      }
+      break;
+    }
+    case EventKind::Counter:
+      // A running value: keep the largest (latest) one per vCPU.
+      if (e.source == Source::KvmStats) {
+        uint64_t& v = stat_now[e.vcpu][std::string(e.name)];
+        v = std::max(v, e.value);
+      }
+      break;
+    case EventKind::Hypercall: ++st.hypercalls; break;
+    case EventKind::Output: st.output_bytes += e.text.size(); break;
+    case EventKind::RunEnd:
+      st.end_reason = e.end_reason;
+      st.guest_status = e.value;
+      st.end_message = std::string(e.text);
+      break;
+    default: break;
+  }
+}
+
+TraceStats StatsBuilder::finish(const TraceHeader& header, bool complete, std::string warning) {
+  TraceStats st = std::move(s_->st);
+  auto& reasons = s_->reasons;
+  auto& traps = s_->traps;
+  auto& stat_now = s_->stat_now;
+  auto& stat_at_begin = s_->stat_at_begin;
+  st.header = header;
+  st.complete = complete;
+  st.warning = std::move(warning);
 
   // A phase still open runs to the last event.
   for (size_t i = 0; i < st.phases.size(); ++i) {
     PhaseStats& p = st.phases[i];
     if (p.closed) continue;
     p.end_ns = st.last_ns;
-    p.end_seq = trace.events.empty() ? p.begin_seq : trace.events.back().seq;
+    p.end_seq = s_->any ? s_->last_seq : p.begin_seq;
     close_phase_stats(p, stat_at_begin[i], stat_now[p.vcpu]);
   }
   for (auto& [vcpu, values] : stat_now)
@@ -228,6 +255,12 @@ TraceStats compute_stats(const Trace& trace) {
   std::stable_sort(st.traps.begin(), st.traps.end(),
                    [](const TrapStats& a, const TrapStats& b) { return a.count > b.count; });
   return st;
+}
+
+TraceStats compute_stats(const Trace& trace) {
+  StatsBuilder b;
+  for (const Event& e : trace.events) b.add(e);
+  return b.finish(trace.header, trace.complete, trace.warning);
 }
 
 }  // namespace ringscope

@@ -3,6 +3,7 @@
 // [SECTION] hooks: devices      port I/O and MMIO to the Machine's bus
 // [SECTION] hooks: watching     blocks / instructions: counts, steps, returns
 // [SECTION] ring transitions    exceptions, int n, SYSCALL through core/src/arch
+// [SECTION] the VT-x model      what would have exited (core/src/vmx), and watching sensitive instructions
 // [SECTION] the loop            start, stop, decide, record the end
 #include "emu_loop.h"
 
@@ -27,6 +28,11 @@ EmuLoop::EmuLoop(Machine& machine, UnicornCpu& cpu, EventSink& sink, const RunOp
   ctx_.sink = tracing_ ? &sink : nullptr;
   ctx_.vcpu = 0;
   ctx_.now_ns = &monotonic_ns;
+  if (tracing_) {
+    vmx::Profile profile = options.vmx_profile ? *options.vmx_profile : vmx::preset("kvm-default").value();
+    model_ = std::make_unique<vmx::VmxModel>(std::move(profile), sink, 0);
+    ctx_.sink = &deferred_;  // drained after each modelled exit
+  }
 }
 
 Status EmuLoop::install_hooks() {
@@ -45,6 +51,12 @@ Status EmuLoop::install_hooks() {
             "unmapped-memory hook"));
   bool per_insn = options_.level == TraceLevel::Full ||
                   (options_.level == TraceLevel::Exits && emu_.granularity == HookGranularity::Instruction);
+  per_insn_ = per_insn;
+  if (model_) {
+    TRY(check(uc_hook_add(uc, &h, UC_HOOK_INSN, reinterpret_cast<void*>(&on_cpuid), this, 1, 0, UC_X86_INS_CPUID),
+              "CPUID hook"));
+    if (!per_insn) TRY(watch_kernel_sensitive());
+  }
   if (per_insn)
     TRY(check(uc_hook_add(uc, &h, UC_HOOK_CODE, reinterpret_cast<void*>(&on_code), this, 1, 0), "instruction hook"));
   else if (options_.level == TraceLevel::Exits)
@@ -77,6 +89,11 @@ void EmuLoop::stop_emulation(RunEndReason reason, std::string message) {
 uint64_t EmuLoop::port_access(uint16_t port, uint8_t size, bool out, uint64_t value) {
   io_.store(io_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   if (tracing_) record_mode_change(monotonic_ns());
+  vmx::GuestAction a;
+  if (model_) {
+    a = io_action(port, size, out);
+    model_boundary(a);
+  }
   bool claimed = true;
   if (out)
     machine_.bus().write(ctx_, AddressSpace::Pio, port, size, value, &claimed);
@@ -94,12 +111,20 @@ uint64_t EmuLoop::port_access(uint16_t port, uint8_t size, bool out, uint64_t va
     u.value = value;
     ctx_.sink->emit(u);
   }
+  if (model_) {
+    a.value = value;
+    model(a);
+  }
   after_device_access();
   return value;
 }
 
 uint64_t EmuLoop::mmio_access(uint64_t gpa, uint8_t size, bool write, uint64_t value) {
   io_.store(io_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  if (model_ && model_->holding()) {
+    model_->flush();
+    deferred_.drain(sink_);
+  }
   bool claimed = true;
   if (write)
     machine_.bus().write(ctx_, AddressSpace::Mmio, gpa, size, value, &claimed);
@@ -116,6 +141,17 @@ uint64_t EmuLoop::mmio_access(uint64_t gpa, uint8_t size, bool write, uint64_t v
     u.size = size;
     u.value = value;
     ctx_.sink->emit(u);
+  }
+  if (model_) {
+    vmx::GuestAction a;
+    a.kind = vmx::ActionKind::Mmio;
+    a.gpa = gpa;
+    a.size = size;
+    a.write = write;
+    a.value = value;
+    a.rip = cpu_.reg(UC_X86_REG_RIP);
+    a.cpl = cpu_.cpl();
+    model(a);
   }
   after_device_access();
   return value;
@@ -174,7 +210,10 @@ bool EmuLoop::on_unmapped(uc_engine*, uc_mem_type, uint64_t address, int size, i
 void EmuLoop::refresh_paging() {
   uint64_t old_cr3 = paging_.cr3;
   paging_ = cpu_.paging();
-  if (paging_.cr3 != old_cr3) decoder_.flush();  // the decoded-block cache is keyed by virtual address
+  if (paging_.cr3 != old_cr3) {
+    decoder_.flush();  // the decoded-block cache is keyed by virtual address
+    block_io_ = nullptr;
+  }
 }
 
 // Trace level exits: one callback per translated block.
@@ -182,6 +221,8 @@ void EmuLoop::on_block(uc_engine*, uint64_t address, uint32_t size, void* p) {
   EmuLoop& s = self_of(p);
   if (s.ret_.armed) s.resolve_return(address);
   const InsnDecoder::Block& b = s.decoder_.block(s.machine_.memory(), s.paging_, address, size);
+  s.block_io_ = &b.io;
+  s.io_index_ = -1;
   s.instructions_.store(s.instructions_.load(std::memory_order_relaxed) + b.count, std::memory_order_relaxed);
   if (b.last != ReturnKind::None) {
     s.ret_ = {true, b.last, b.last_rip, address, address + size, s.cpl_};
@@ -194,6 +235,7 @@ void EmuLoop::on_code(uc_engine*, uint64_t address, uint32_t size, void* p) {
   EmuLoop& s = self_of(p);
   if (s.ret_.armed) s.resolve_return(address);
   s.instructions_.store(s.instructions_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  s.insn_rip_ = address;
   uint8_t bytes[16] = {};
   size = std::min<uint32_t>(size, 15);
   // Translate through the guest's page tables, one page cached.
@@ -225,6 +267,7 @@ void EmuLoop::on_code(uc_engine*, uint64_t address, uint32_t size, void* p) {
   }
   ReturnKind k = return_kind(bytes, size);
   if (k != ReturnKind::None) s.ret_ = {true, k, address, address, address + size, s.cpl_};
+  if (s.model_) s.model_sensitive(address, bytes, size);
 }
 
 // ---- [SECTION] ring transitions ---------------------------------------------
@@ -318,6 +361,19 @@ bool EmuLoop::deliver(arch::InterruptRequest req) {
   TrapCause cause = d.source == arch::EventSource::SoftInt ? TrapCause::SoftInt
                     : d.vector >= 32                        ? TrapCause::Interrupt
                                                             : TrapCause::Exception;
+  if (model_ && cause == TrapCause::Exception) {
+    // Under VT-x the exception bitmap is consulted first; an intercepted
+    // exception exits, and the hypervisor re-injects it (the trap below).
+    vmx::GuestAction a;
+    a.kind = vmx::ActionKind::Exception;
+    a.vector = d.vector;
+    a.has_error_code = d.has_error_code;
+    a.error_code = d.error_code;
+    a.cr2 = d.cr2;
+    a.rip = d.from_rip;
+    a.cpl = d.from_cpl;
+    model(a);
+  }
   emit_trap(d, cause);
   cpl_ = d.to_cpl;
   return true;
@@ -448,6 +504,162 @@ void EmuLoop::record_mode_change(uint64_t time_ns) {
   cr0_ = p.cr0, cr4_ = p.cr4, efer_ = p.efer;
 }
 
+// ---- [SECTION] the VT-x model ------------------------------------------------
+
+void EmuLoop::model(const vmx::GuestAction& a) {
+  model_boundary(a);
+  model_->observe(a, monotonic_ns());
+  if (!model_->holding()) deferred_.drain(sink_);  // a REP INS batch keeps its device events until its exit is out
+}
+
+// Before an action's device work: if it ends an open REP INS batch, the
+// batch's exit and device events go out first.
+void EmuLoop::model_boundary(const vmx::GuestAction& a) {
+  if (model_->holding() && !model_->continues_batch(a)) {
+    model_->flush();
+    deferred_.drain(sink_);
+  }
+}
+
+// IN/OUT as the model sees it; INS/OUTS carry their REP prefix, RCX and,
+// for INS, RDI.
+vmx::GuestAction EmuLoop::io_action(uint16_t port, uint8_t size, bool out) {
+  vmx::GuestAction a;
+  a.kind = vmx::ActionKind::PortIo;
+  a.port = port;
+  a.size = size;
+  a.write = out;
+  a.cpl = cpu_.cpl();
+  uint64_t rcx = cpu_.reg(UC_X86_REG_RCX);
+  IoInsn io;
+  if (per_insn_) {
+    io = decoder_.io_insn(machine_.memory(), paging_, insn_rip_);
+  } else {
+    bool same = block_io_ && io_index_ >= 0 && (*block_io_)[size_t(io_index_)].rep && prev_rcx_ > 1;
+    if (!same) io_index_++;
+    if (block_io_ && size_t(io_index_) < block_io_->size())
+      io = (*block_io_)[size_t(io_index_)];
+    else
+      io = decoder_.io_insn(machine_.memory(), paging_, cpu_.reg(UC_X86_REG_RIP));
+  }
+  prev_rcx_ = rcx;
+  a.rip = io.rip;
+  if (io.string) {
+    a.string = true;
+    a.rep = io.rep;
+    a.rep_count = rcx;
+    a.string_addr = cpu_.reg(UC_X86_REG_RDI);
+  }
+  return a;
+}
+
+// Unicorn has no hook for RDMSR, WRMSR, MOV CR or INVLPG (it has one for
+// CPUID, on_cpuid). At trace level full, or with per-instruction hooks,
+// on_code sees every instruction anyway. At block granularity the loop
+// finds the kernel's sensitive instructions before the run, by decoding its
+// loaded image from start to end, and puts a code hook on exactly those
+// addresses: a few dozen hooks, and nothing paid per instruction. (Stopping
+// in a block hook to add a watch on the fly would be the other way, but
+// Unicorn 2.0.1 comes back from such a stop with CR2 and its pending-fault
+// state changed under the guest.) Ring-3 programs are not scanned: there
+// these instructions fault (#GP) before VT-x could exit, except CPUID
+// (hooked everywhere) and RDTSC (modelled only at level full).
+Status EmuLoop::watch_kernel_sensitive() {
+  const ElfImage& k = machine_.kernel_image();
+  if (k.highest_paddr <= k.lowest_paddr || !machine_.memory().contains(k.lowest_paddr, k.highest_paddr - k.lowest_paddr))
+    return ok_status();
+  std::vector<uint8_t> image(k.highest_paddr - k.lowest_paddr);
+  machine_.memory().read(k.lowest_paddr, image.data(), image.size());
+  for (uint64_t rip : decoder_.find_sensitive(image.data(), image.size(), k.lowest_paddr)) {
+    uc_hook h;
+    uc_err err = uc_hook_add(cpu_.uc(), &h, UC_HOOK_CODE, reinterpret_cast<void*>(&on_sensitive), this, rip, rip);
+    if (err != UC_ERR_OK)
+      return make_error(ErrorKind::Internal,
+                        fmt::format("cannot watch the instruction at {:#x}: {}", rip, uc_error_text(err)));
+    watched_++;
+  }
+  return ok_status();
+}
+
+int EmuLoop::on_cpuid(uc_engine*, void* p) {
+  EmuLoop& s = self_of(p);
+  vmx::GuestAction a;
+  a.kind = vmx::ActionKind::Cpuid;
+  a.rip = s.cpu_.reg(UC_X86_REG_RIP);
+  a.cpl = s.cpu_.cpl();
+  a.leaf = uint32_t(s.cpu_.reg(UC_X86_REG_RAX));
+  s.model(a);
+  return 0;  // 0: Unicorn executes CPUID itself
+}
+
+void EmuLoop::on_sensitive(uc_engine*, uint64_t address, uint32_t size, void* p) {
+  EmuLoop& s = self_of(p);
+  uint8_t bytes[16] = {};
+  size = std::min<uint32_t>(size, 15);
+  size_t got = read_virtual(s.machine_.memory(), s.cpu_.paging(), address, bytes, size);
+  s.model_sensitive(address, bytes, got);
+}
+
+namespace {
+// ModRM register numbers (SDM Vol. 2A Table 2-2) to Unicorn's register ids.
+constexpr int kGprs[16] = {UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RBX,
+                           UC_X86_REG_RSP, UC_X86_REG_RBP, UC_X86_REG_RSI, UC_X86_REG_RDI,
+                           UC_X86_REG_R8,  UC_X86_REG_R9,  UC_X86_REG_R10, UC_X86_REG_R11,
+                           UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15};
+int cr_reg(uint8_t cr) {
+  switch (cr) {
+    case 0: return UC_X86_REG_CR0;
+    case 2: return UC_X86_REG_CR2;
+    case 3: return UC_X86_REG_CR3;
+    case 4: return UC_X86_REG_CR4;
+    case 8: return UC_X86_REG_CR8;
+    default: return UC_X86_REG_INVALID;
+  }
+}
+}  // namespace
+
+// The registers as they are just before the instruction runs.
+void EmuLoop::model_sensitive(uint64_t rip, const uint8_t* bytes, size_t len) {
+  SensitiveInsn insn = sensitive_kind(bytes, len);
+  // CPUID has its own hook; a watched address may now hold other code.
+  if (insn.kind == Sensitive::None || insn.kind == Sensitive::Cpuid) return;
+  vmx::GuestAction a;
+  a.rip = rip;
+  a.cpl = cpu_.cpl();
+  auto rcx = [&] { return uint32_t(cpu_.reg(UC_X86_REG_RCX)); };
+  switch (insn.kind) {
+    case Sensitive::Rdmsr:
+      a.kind = vmx::ActionKind::Rdmsr;
+      a.msr = rcx();
+      break;
+    case Sensitive::Wrmsr:
+      a.kind = vmx::ActionKind::Wrmsr;
+      a.msr = rcx();
+      a.value = (cpu_.reg(UC_X86_REG_RDX) << 32) | (cpu_.reg(UC_X86_REG_RAX) & 0xffffffffull);
+      break;
+    case Sensitive::Rdtsc: a.kind = vmx::ActionKind::Rdtsc; break;
+    case Sensitive::MovToCr:
+    case Sensitive::MovFromCr: {
+      a.kind = insn.kind == Sensitive::MovToCr ? vmx::ActionKind::MovToCr : vmx::ActionKind::MovFromCr;
+      a.cr = insn.cr;
+      a.gpr = insn.gpr;
+      int cr = cr_reg(insn.cr);
+      uint64_t current = cr == UC_X86_REG_INVALID ? 0 : cpu_.reg(cr);
+      a.old_value = current;
+      a.value = a.kind == vmx::ActionKind::MovToCr ? cpu_.reg(kGprs[insn.gpr & 15]) : current;
+      break;
+    }
+    case Sensitive::Invlpg:
+      // The operand's linear address is not computed (the teaching kernel
+      // never executes INVLPG); the exit is still counted.
+      a.kind = vmx::ActionKind::Invlpg;
+      break;
+    case Sensitive::None:
+    case Sensitive::Cpuid: return;
+  }
+  model(a);
+}
+
 // ---- [SECTION] the loop -----------------------------------------------------
 
 RunResult EmuLoop::run() {
@@ -455,6 +667,7 @@ RunResult EmuLoop::run() {
   cr0_ = boot.cr0, cr4_ = boot.cr4, efer_ = boot.efer;
   refresh_paging();
   cpl_ = cpu_.cpl();
+  if (model_) model_->begin(monotonic_ns());
   RunResult result;
   auto fail = [&](RunEndReason reason, std::string message) {
     RunResult r;
@@ -501,6 +714,13 @@ RunResult EmuLoop::run() {
     uint8_t op = 0;
     read_virtual(machine_.memory(), cpu_.paging(), rip, &op, 1);
     if (op == 0xf4) {
+      if (model_) {
+        vmx::GuestAction a;
+        a.kind = vmx::ActionKind::Hlt;
+        a.rip = rip;
+        a.cpl = cpu_.cpl();
+        model(a);
+      }
       if (cpu_.cpl() != 0) {
         cancel_return_if_not_executed(rip);
         arch::InterruptRequest req;
@@ -527,7 +747,10 @@ RunResult EmuLoop::finish(RunResult result) {
   if (!result.ok() && result.end != RunEndReason::Halted) result.regs = cpu_.regs();
   machine_.finish_devices(ctx_);
   if (!tracing_) return result;
+  if (model_) model_->flush();
+  deferred_.drain(sink_);
   uint64_t t = monotonic_ns();
+  if (model_) model_->finish(t);
   Event c;
   c.time_ns = t;
   c.kind = EventKind::Counter;

@@ -9,12 +9,16 @@
 #pragma once
 
 #include <atomic>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "emulation_backend.h"
 #include "insn_decoder.h"
 #include "ringscope/arch/transitions.h"
 #include "ringscope/backend.h"
+#include "ringscope/deferred_sink.h"
+#include "ringscope/vmx/model.h"
 #include "unicorn_cpu.h"
 
 namespace ringscope::emulation {
@@ -39,10 +43,19 @@ class EmuLoop {
   static uint64_t on_mmio_read(uc_engine* uc, uint64_t offset, unsigned size, void* self);
   static bool on_unmapped(uc_engine* uc, uc_mem_type type, uint64_t address, int size, int64_t value, void* self);
   static void on_mmio_write(uc_engine* uc, uint64_t offset, unsigned size, uint64_t value, void* self);
+  static void on_sensitive(uc_engine* uc, uint64_t address, uint32_t size, void* self);
+  static int on_cpuid(uc_engine* uc, void* self);
 
   uint64_t port_access(uint16_t port, uint8_t size, bool out, uint64_t value);
   uint64_t mmio_access(uint64_t gpa, uint8_t size, bool write, uint64_t value);
   void after_device_access();
+
+  // The VT-x model (vmx/model.h): what would have exited under VT-x.
+  void model(const vmx::GuestAction& a);
+  void model_boundary(const vmx::GuestAction& a);
+  vmx::GuestAction io_action(uint16_t port, uint8_t size, bool out);
+  void model_sensitive(uint64_t rip, const uint8_t* bytes, size_t len);
+  Status watch_kernel_sensitive();
   void stop_emulation(RunEndReason reason, std::string message);
 
   // Ring transitions.
@@ -86,6 +99,22 @@ class EmuLoop {
     uint64_t rip = 0, block_start = 0, block_end = 0;
     uint8_t from_cpl = 0;
   } ret_;
+
+  // The VT-x model, when tracing. Device events wait in deferred_ so the
+  // modelled exit is recorded before the device work it caused, as the KVM
+  // backend records them. At block granularity a code hook watches each
+  // of the kernel's sensitive instructions (watch_kernel_sensitive).
+  std::unique_ptr<vmx::VmxModel> model_;
+  DeferredSink deferred_;
+  size_t watched_ = 0;
+  // Which I/O instruction an I/O hook belongs to (Unicorn's RIP there can be
+  // stale, see InsnDecoder::io_insn): at block granularity the current
+  // block's I/O instructions, taken in order (a REP one until RCX runs
+  // out); per instruction, the instruction on_code last saw.
+  bool per_insn_ = false;
+  const std::vector<IoInsn>* block_io_ = nullptr;
+  int io_index_ = -1;
+  uint64_t prev_rcx_ = 0, insn_rip_ = 0;
 
   bool stopping_ = false;  // a hook ended the run
   RunResult stop_result_;

@@ -1,6 +1,7 @@
 // insn_decoder.cpp — Capstone over guest memory, with a per-block cache.
 #include "insn_decoder.h"
 
+#include <optional>
 #include <vector>
 
 namespace ringscope::emulation {
@@ -15,6 +16,52 @@ ReturnKind return_kind(const uint8_t* b, size_t len) {
   if (i < len && b[i] == 0xcf) return ReturnKind::Iret;                                   // IRET/IRETD/IRETQ
   if (i + 1 < len && b[i] == 0x0f && b[i + 1] == 0x07) return ReturnKind::Sysret;        // SYSRET
   return ReturnKind::None;
+}
+
+// Two-byte opcodes 0F xx (SDM Vol. 2A, Appendix A): CPUID 0F A2, RDMSR
+// 0F 32, WRMSR 0F 30, RDTSC 0F 31, MOV r64,CR 0F 20 /r, MOV CR,r64 0F 22 /r
+// (ModRM.reg the CR, ModRM.rm the register, REX.R/REX.B their high bits),
+// INVLPG 0F 01 /7 with a memory operand.
+SensitiveInsn sensitive_kind(const uint8_t* b, size_t len) {
+  size_t i = 0;
+  while (i < len && (b[i] == 0x66 || b[i] == 0x67 || b[i] == 0xf0 || b[i] == 0xf2 || b[i] == 0xf3 ||
+                     b[i] == 0x2e || b[i] == 0x36 || b[i] == 0x3e || b[i] == 0x26 || b[i] == 0x64 || b[i] == 0x65))
+    i++;
+  uint8_t rex = 0;
+  if (i < len && (b[i] & 0xf0) == 0x40) rex = b[i++];
+  if (i + 1 >= len || b[i] != 0x0f) return {};
+  uint8_t op = b[i + 1];
+  switch (op) {
+    case 0xa2: return {Sensitive::Cpuid};
+    case 0x32: return {Sensitive::Rdmsr};
+    case 0x30: return {Sensitive::Wrmsr};
+    case 0x31: return {Sensitive::Rdtsc};
+    default: break;
+  }
+  if (i + 2 >= len) return {};
+  uint8_t modrm = b[i + 2];
+  uint8_t reg = (modrm >> 3) & 7, rm = modrm & 7;
+  if (op == 0x20 || op == 0x22) {
+    SensitiveInsn s{op == 0x22 ? Sensitive::MovToCr : Sensitive::MovFromCr};
+    s.cr = uint8_t(reg | ((rex & 4) ? 8 : 0));
+    s.gpr = uint8_t(rm | ((rex & 1) ? 8 : 0));
+    return s;
+  }
+  if (op == 0x01 && reg == 7 && (modrm >> 6) != 3) return {Sensitive::Invlpg};
+  return {};
+}
+
+// IN E4-E7/EC-EF... and OUT, INS 6C/6D, OUTS 6E/6F (SDM Vol. 2A), with a REP (F3) prefix or not.
+std::optional<IoInsn> io_kind(const uint8_t* b, size_t len) {
+  size_t i = 0;
+  bool rep = false;
+  while (i < len && (b[i] == 0xf3 || b[i] == 0xf2 || b[i] == 0x66 || b[i] == 0x67)) rep |= b[i++] == 0xf3;
+  if (i < len && (b[i] & 0xf0) == 0x40) i++;  // REX
+  if (i >= len) return std::nullopt;
+  uint8_t op = b[i];
+  bool string = op >= 0x6c && op <= 0x6f;
+  if (!string && !((op >= 0xe4 && op <= 0xe7) || (op >= 0xec && op <= 0xef))) return std::nullopt;
+  return IoInsn{0, string, string && rep};
 }
 
 InsnDecoder::InsnDecoder() {
@@ -44,11 +91,51 @@ const InsnDecoder::Block& InsnDecoder::block(const GuestMemory& memory, const Pa
     b.count++;
     b.last_rip = insn->address;
     b.last = return_kind(insn->bytes, insn->size);
+    if (auto io = io_kind(insn->bytes, insn->size)) b.io.push_back({insn->address, io->string, io->rep});
   }
   cs_option(cs_, CS_OPT_DETAIL, CS_OPT_ON);
   cs_free(insn, 1);
   if (b.count == 0) b.count = 1;  // an undecodable block still ran (or faulted on) one instruction
   return blocks_.emplace(key, b).first->second;
+}
+
+std::vector<uint64_t> InsnDecoder::find_sensitive(const uint8_t* code, size_t size, uint64_t address) {
+  std::vector<uint64_t> out;
+  cs_insn* insn = cs_malloc(cs_);
+  cs_option(cs_, CS_OPT_DETAIL, CS_OPT_OFF);
+  while (size > 0) {
+    if (!cs_disasm_iter(cs_, &code, &size, &address, insn)) {
+      code++, size--, address++;  // data or padding: step over one byte
+      continue;
+    }
+    Sensitive k = sensitive_kind(insn->bytes, insn->size).kind;
+    if (k != Sensitive::None && k != Sensitive::Cpuid) out.push_back(insn->address);
+  }
+  cs_option(cs_, CS_OPT_DETAIL, CS_OPT_ON);
+  cs_free(insn, 1);
+  return out;
+}
+
+const IoInsn& InsnDecoder::io_insn(const GuestMemory& memory, const PagingState& paging, uint64_t rip) {
+  auto it = io_.find(rip);
+  if (it != io_.end()) return it->second;
+  IoInsn io{rip, false, false};
+  uint8_t buf[64];
+  size_t got = read_virtual(memory, paging, rip, buf, sizeof buf);
+  const uint8_t* code = buf;
+  size_t left = got;
+  uint64_t addr = rip;
+  cs_insn* insn = cs_malloc(cs_);
+  cs_option(cs_, CS_OPT_DETAIL, CS_OPT_OFF);
+  for (int n = 0; n < 16 && left > 0 && cs_disasm_iter(cs_, &code, &left, &addr, insn); n++) {
+    if (auto k = io_kind(insn->bytes, insn->size)) {
+      io = {insn->address, k->string, k->rep};
+      break;
+    }
+  }
+  cs_option(cs_, CS_OPT_DETAIL, CS_OPT_ON);
+  cs_free(insn, 1);
+  return io_.emplace(rip, io).first->second;
 }
 
 bool InsnDecoder::writes_memory(const GuestMemory& memory, const PagingState& paging, uint64_t rip) {

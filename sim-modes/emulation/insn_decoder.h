@@ -9,7 +9,9 @@
 #include <capstone/capstone.h>
 
 #include <cstdint>
+#include <optional>
 #include <unordered_map>
+#include <vector>
 
 #include "ringscope/guest_memory.h"
 #include "ringscope/paging.h"
@@ -20,6 +22,26 @@ enum class ReturnKind : uint8_t { None, Iret, Sysret };
 
 // Classifies one instruction from its bytes (prefixes skipped): IRET*, SYSRET.
 ReturnKind return_kind(const uint8_t* bytes, size_t len);
+
+// Instructions VT-x can intercept that Unicorn runs without telling anyone
+// (it has no hook for RDMSR, WRMSR, MOV CR or INVLPG). The VT-x model must
+// see them, so the loop watches their addresses (emu_loop.cpp, "sensitive
+// instructions").
+enum class Sensitive : uint8_t { None, Cpuid, Rdmsr, Wrmsr, Rdtsc, MovToCr, MovFromCr, Invlpg };
+struct SensitiveInsn {
+  Sensitive kind = Sensitive::None;
+  uint8_t cr = 0;   // MOV CR: the control register (0-15)
+  uint8_t gpr = 0;  // MOV CR: the general register (0 RAX ... 15 R15)
+};
+SensitiveInsn sensitive_kind(const uint8_t* bytes, size_t len);
+
+// A port-I/O instruction: IN, OUT, INS, OUTS.
+struct IoInsn {
+  uint64_t rip = 0;
+  bool string = false, rep = false;
+};
+
+std::optional<IoInsn> io_kind(const uint8_t* bytes, size_t len);  // rip left 0
 
 class InsnDecoder {
  public:
@@ -32,12 +54,29 @@ class InsnDecoder {
     uint32_t count = 0;  // instructions in the block
     uint64_t last_rip = 0;
     ReturnKind last = ReturnKind::None;
+    std::vector<IoInsn> io;  // its port-I/O instructions, in order
   };
   // The block Unicorn is about to run at `rip` (`size` bytes), decoded once
   // and cached. The cache is keyed by virtual address, so the caller flushes
   // it when the address space changes (CR3).
   const Block& block(const GuestMemory& memory, const PagingState& paging, uint64_t rip, uint32_t size);
-  void flush() { blocks_.clear(); }
+  void flush() {
+    blocks_.clear();
+    io_.clear();
+  }
+
+  // The port-I/O instruction (IN, OUT, INS, OUTS) Unicorn is executing when
+  // its I/O hook runs with RIP = `rip`. Unicorn 2.0.1 updates RIP before an
+  // I/O hook only where an earlier helper left it, so for the first I/O of a
+  // block (and the first element of a REP INS/OUTS) RIP may still point at
+  // an earlier instruction of the block; the I/O instruction is then the
+  // first one from there on. Cached like blocks.
+  const IoInsn& io_insn(const GuestMemory& memory, const PagingState& paging, uint64_t rip);
+
+  // The addresses of the sensitive instructions (sensitive_kind, CPUID
+  // excepted) in `size` bytes of code loaded at `address`, decoded from the
+  // start (a byte that does not decode is skipped).
+  std::vector<uint64_t> find_sensitive(const uint8_t* code, size_t size, uint64_t address);
 
   // Does the instruction at `rip` write memory (explicitly or by push, call,
   // string stores)? Used to rebuild a page fault's error code.
@@ -46,6 +85,7 @@ class InsnDecoder {
  private:
   csh cs_ = 0;
   std::unordered_map<uint64_t, Block> blocks_;  // key: rip ^ (size << 48)
+  std::unordered_map<uint64_t, IoInsn> io_;
 };
 
 }  // namespace ringscope::emulation

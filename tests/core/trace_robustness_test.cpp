@@ -17,6 +17,8 @@ namespace {
 
 using testing::EventFactory;
 using testing::expect_same_event;
+using testing::expect_stream_matches_read_trace;
+using testing::stream_bytes;
 using testing::write_trace;
 
 // A small trace: header, three event chunks (4 events each), end mark.
@@ -301,6 +303,98 @@ TEST(TraceRobustness, UnclosedWriterLeavesAnIncompleteTrace) {
   EXPECT_NE(t->warning.find("truncated after 30 events at byte " + std::to_string(bytes.size())), std::string::npos)
       << t->warning;
   EXPECT_NE(t->warning.find("end-of-trace mark"), std::string::npos);
+}
+
+// ---- the streaming reader: the same events, warnings and errors as
+// read_trace on every damaged file above (both are built on one decoder
+// path; these keep it that way).
+
+TEST(TraceStreaming, MatchesReadTraceOnEveryTruncationAndBitFlip) {
+  SmallTrace s;
+  expect_stream_matches_read_trace(s.bytes);
+  for (size_t len = 0; len < s.bytes.size(); ++len) {
+    SCOPED_TRACE("cut at " + std::to_string(len));
+    expect_stream_matches_read_trace(std::vector<uint8_t>(s.bytes.begin(), s.bytes.begin() + static_cast<ptrdiff_t>(len)));
+  }
+  for (size_t off = 0; off < s.bytes.size(); ++off) {
+    SCOPED_TRACE("flip byte " + std::to_string(off));
+    auto bad = s.bytes;
+    bad[off] ^= 0x08;
+    expect_stream_matches_read_trace(bad);
+  }
+}
+
+TEST(TraceStreaming, MatchesReadTraceOnHostileFiles) {
+  auto with = [](const std::vector<uint8_t>& chunk) {
+    auto bytes = header_only();
+    bytes.insert(bytes.end(), chunk.begin(), chunk.end());
+    return bytes;
+  };
+  expect_stream_matches_read_trace(with(forged_chunk({}, 1, 0, trace::kChunkEvents, 0xfffffff0u)));
+  expect_stream_matches_read_trace(with(forged_chunk({0x0b, 0x00, 0x00}, 0xffffffffu, 0)));
+  expect_stream_matches_read_trace(with(forged_chunk({0x0b, 0x00}, 1, 1000)));
+  expect_stream_matches_read_trace(with(forged_chunk({0x0b, 0x00}, 1, 0, 9)));
+  expect_stream_matches_read_trace(with(forged_chunk({0x0b, 0x00, 0x0b, 0x00, 0x00}, 2, 0)));
+  expect_stream_matches_read_trace(with(forged_chunk({0x4b, 0x00, 0x01, 0x30}, 1, 0)));
+  // Random payloads behind valid CRCs, after a good chunk so that the good
+  // events must be delivered and the bad chunk's must not.
+  EventFactory f;
+  std::vector<Event> good;
+  for (int i = 0; i < 5; ++i) good.push_back(f.full(static_cast<EventKind>(i)));
+  const auto good_bytes = write_trace(good, 0, false);
+  std::mt19937_64 rng(11);
+  for (int i = 0; i < 2000; ++i) {
+    SCOPED_TRACE("random payload " + std::to_string(i));
+    std::vector<uint8_t> payload(2 + rng() % 200);
+    for (auto& b : payload) b = static_cast<uint8_t>(rng());
+    payload[0] &= 0x7b;
+    payload[1] = 0;
+    const auto count = static_cast<uint32_t>(1 + rng() % (payload.size() / 2));
+    auto bytes = good_bytes;
+    const auto chunk = forged_chunk(payload, count, good.size());
+    bytes.insert(bytes.end(), chunk.begin(), chunk.end());
+    expect_stream_matches_read_trace(bytes);
+  }
+  for (const auto& garbage : {std::vector<uint8_t>{}, std::vector<uint8_t>{'{', '"'}, std::vector<uint8_t>(100, 'x')})
+    expect_stream_matches_read_trace(garbage);
+}
+
+TEST(TraceStreaming, MaxEventsTrailingBytesAndUnclosedWriters) {
+  EventFactory f;
+  std::vector<Event> events;
+  for (int i = 0; i < 100; ++i) events.push_back(i % 3 ? f.io_exit(i % 2, 'a') : f.uart_device(i % 2, 'b'));
+  const auto bytes = write_trace(events, 10);
+  for (uint64_t max : {1, 10, 15, 99, 100, 1000}) {
+    SCOPED_TRACE("max_events " + std::to_string(max));
+    expect_stream_matches_read_trace(bytes, ReadOptions{max});
+  }
+  auto trailing = bytes;
+  trailing.push_back(7);
+  expect_stream_matches_read_trace(trailing);
+  expect_stream_matches_read_trace(write_trace(events, 7, /*close=*/false));
+}
+
+TEST(TraceStreaming, TheCallbackCanStopTheRead) {
+  EventFactory f;
+  std::vector<Event> events;
+  for (int i = 0; i < 100; ++i) events.push_back(f.full(static_cast<EventKind>(i % kEventKindCount)));
+  const auto bytes = write_trace(events, 30);
+  for (uint64_t stop : {1, 29, 30, 31, 99, 100}) {
+    SCOPED_TRACE("stop after " + std::to_string(stop));
+    auto s = stream_bytes(bytes, {}, stop);
+    ASSERT_TRUE(s.status.ok());
+    ASSERT_EQ(s.events.size(), stop);
+    EXPECT_EQ(s.summary.events, stop);
+    EXPECT_FALSE(s.summary.complete);
+    EXPECT_EQ(s.summary.warning, "stopped after " + std::to_string(stop) + " events: the callback asked to stop");
+    for (size_t i = 0; i < stop; ++i) expect_same_event(events[i], s.events[i]);
+  }
+  // Not stopping: the whole trace, complete.
+  auto all = stream_bytes(bytes);
+  ASSERT_TRUE(all.status.ok());
+  EXPECT_TRUE(all.summary.complete);
+  EXPECT_EQ(all.summary.warning, "");
+  ASSERT_EQ(all.events.size(), events.size());
 }
 
 }  // namespace

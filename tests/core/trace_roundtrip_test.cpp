@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <random>
 #include <string>
 #include <thread>
 #include <unistd.h>
@@ -28,6 +29,31 @@ TEST(TraceCrc, MatchesTheStandardCheckValue) {
   for (size_t i = 0; i < long_text.size(); ++i) long_text[i] = static_cast<char>(i * 7);
   EXPECT_EQ(trace::crc32(long_text.data(), long_text.size()),
             trace::crc32(long_text.data() + 13, long_text.size() - 13, trace::crc32(long_text.data(), 13)));
+}
+
+TEST(TraceCrc, EveryLengthAndAlignmentMatchesABitwiseCrc) {
+  // The carry-less multiplication path (64 bytes and up, where the CPU has
+  // it) and the table path must agree with the definition everywhere.
+  auto bitwise = [](const uint8_t* p, size_t n, uint32_t crc) {
+    crc = ~crc;
+    while (n--) {
+      crc ^= *p++;
+      for (int k = 0; k < 8; ++k) crc = (crc & 1) ? (crc >> 1) ^ 0xEDB88320u : crc >> 1;
+    }
+    return ~crc;
+  };
+  std::mt19937_64 rng(3);
+  std::vector<uint8_t> buf(70'000);
+  for (auto& b : buf) b = static_cast<uint8_t>(rng());
+  for (size_t len = 0; len < 300; ++len) {
+    for (size_t off : {0, 1, 7, 15}) {
+      const auto seed = static_cast<uint32_t>(rng());
+      ASSERT_EQ(trace::crc32(buf.data() + off, len, seed), bitwise(buf.data() + off, len, seed)) << len << "+" << off;
+    }
+  }
+  for (size_t len : {1000, 4096, 65'536, 65'537, 69'000}) {
+    ASSERT_EQ(trace::crc32(buf.data() + 3, len), bitwise(buf.data() + 3, len, 0)) << len;
+  }
 }
 
 TEST(TraceRoundTrip, EveryKindWithEveryField) {
@@ -195,6 +221,70 @@ TEST(TraceRoundTrip, FileOnDisk) {
   auto bad_dir = TraceWriter::create("/nonexistent-dir/x.rtrace", sample_header());
   ASSERT_FALSE(bad_dir.ok());
   EXPECT_EQ(bad_dir.error().kind, ErrorKind::IoError);
+}
+
+TEST(TraceRoundTrip, StreamingAFileGivesWhatReadTraceGives) {
+  const auto path =
+      std::filesystem::temp_directory_path() / ("ringscope-stream-" + std::to_string(::getpid()) + ".rtrace");
+  EventFactory f;
+  std::vector<Event> events;
+  for (int i = 0; i < 30'000; ++i)
+    events.push_back(i % 1000 == 7 ? f.full(static_cast<EventKind>(i % kEventKindCount))
+                                   : i % 3 ? f.io_exit(i % 2, 'x') : f.uart_device(i % 2, 'x'));
+  {
+    auto w = TraceWriter::create(path.string(), sample_header());
+    ASSERT_TRUE(w.ok()) << w.error().message;
+    for (auto& e : events) (*w)->emit(e);
+    ASSERT_TRUE((*w)->close().ok());
+  }
+  auto t = read_trace(path.string());
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  TraceHeader header;
+  ReadSummary summary;
+  size_t n = 0;
+  auto s = for_each_event(
+      path.string(), {},
+      [&](const Event& e) {
+        expect_same_event(t->events[n++], e);  // strings are valid during the call
+        return true;
+      },
+      &header, &summary);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(n, events.size());
+  EXPECT_EQ(summary.events, events.size());
+  EXPECT_TRUE(summary.complete);
+  EXPECT_EQ(summary.warning, "");
+  EXPECT_EQ(header_to_json(header), header_to_json(t->header));
+  // A cut file: the same warning from both.
+  std::filesystem::resize_file(path, std::filesystem::file_size(path) - 1000);
+  auto cut = read_trace(path.string());
+  ASSERT_TRUE(cut.ok());
+  summary = {};
+  s = for_each_event(path.string(), {}, [](const Event&) { return true; }, nullptr, &summary);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(summary.events, cut->events.size());
+  EXPECT_EQ(summary.warning, cut->warning);
+  std::filesystem::remove(path);
+
+  s = for_each_event(path.string(), {}, [](const Event&) { return true; });
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().kind, ErrorKind::NoInput);
+  EXPECT_NE(s.error().message.find(path.string()), std::string::npos);
+  // A file that is not a trace: the header error names the file, as read_trace's does.
+  {
+    std::FILE* junk = std::fopen(path.c_str(), "wb");
+    ASSERT_NE(junk, nullptr);
+    std::fputs("not a trace at all", junk);
+    std::fclose(junk);
+  }
+  s = for_each_event(path.string(), {}, [](const Event&) { return true; });
+  auto r = read_trace(path.string());
+  ASSERT_FALSE(s.ok());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(s.error().kind, ErrorKind::BadData);
+  EXPECT_EQ(s.error().message, r.error().message);
+  EXPECT_EQ(s.error().message.rfind(path.string() + ": ", 0), 0u) << s.error().message;
+  std::filesystem::remove(path);
 }
 
 TEST(TraceRoundTrip, WriterIsUsableFromSeveralThreads) {

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <deque>
 #include <memory>
 #include <random>
 #include <string>
@@ -200,6 +201,55 @@ inline std::vector<uint8_t> write_trace(std::vector<Event>& events, size_t per_c
   if (chunk_ends && (chunk_ends->empty() || chunk_ends->back() != w->bytes_written()))
     chunk_ends->push_back(w->bytes_written());
   return w->memory_bytes();
+}
+
+// What a streaming read (for_each_event) delivered, with each event's
+// strings and registers copied out during the callback, as a caller must.
+struct Streamed {
+  Status status = ok_status();
+  TraceHeader header;
+  ReadSummary summary;
+  std::vector<Event> events;
+  std::deque<std::string> strings;
+  std::deque<GuestRegs> regs;
+};
+
+// Streams `bytes`; the callback asks to stop after `stop_after` events (0:
+// never).
+inline Streamed stream_bytes(const std::vector<uint8_t>& bytes, const ReadOptions& options = {},
+                             uint64_t stop_after = 0) {
+  Streamed out;
+  out.status = for_each_event_bytes(
+      bytes.data(), bytes.size(), options,
+      [&](const Event& e) {
+        Event& kept = out.events.emplace_back(e);
+        for (std::string_view* s : {&kept.device, &kept.reg, &kept.name, &kept.text})
+          if (!s->empty()) *s = out.strings.emplace_back(*s);
+        if (kept.regs) kept.regs = &out.regs.emplace_back(*kept.regs);
+        return stop_after == 0 || out.events.size() < stop_after;
+      },
+      &out.header, &out.summary);
+  return out;
+}
+
+// for_each_event_bytes and read_trace_bytes agree on `bytes`: the same
+// error, or the same header, events, completeness and warning.
+inline void expect_stream_matches_read_trace(const std::vector<uint8_t>& bytes, const ReadOptions& options = {}) {
+  auto t = read_trace_bytes(bytes, options);
+  Streamed s = stream_bytes(bytes, options);
+  if (!t.ok()) {
+    ASSERT_FALSE(s.status.ok());
+    EXPECT_EQ(s.status.error().kind, t.error().kind);
+    EXPECT_EQ(s.status.error().message, t.error().message);
+    return;
+  }
+  ASSERT_TRUE(s.status.ok()) << s.status.error().message;
+  EXPECT_EQ(header_to_json(s.header), header_to_json(t->header));
+  EXPECT_EQ(s.summary.complete, t->complete);
+  EXPECT_EQ(s.summary.warning, t->warning);
+  EXPECT_EQ(s.summary.events, t->events.size());
+  ASSERT_EQ(s.events.size(), t->events.size());
+  for (size_t i = 0; i < s.events.size(); ++i) expect_same_event(t->events[i], s.events[i]);
 }
 
 }  // namespace ringscope::testing

@@ -2,6 +2,10 @@
 // storage round trip, the time index, CPL and root/non-root spans, ring
 // transitions, folding, and partly readable traces.
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "model/trace_model.h"
 #include "ringscope/explain.h"
@@ -159,6 +163,51 @@ TEST(TraceModel, TruncatedTraceKeepsWhatWasReadable) {
   EXPECT_FALSE(m->complete());
   EXPECT_FALSE(m->warning().empty());
   EXPECT_EQ(m->stats().events, m->size());
+}
+
+// TraceModel::open streams the file (for_each_event); from_trace takes a
+// Trace read whole. Both must give the same model, whole or cut.
+void expect_same_model(const TraceModel& a, const TraceModel& b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    ASSERT_EQ(event_to_json(a.event(i)), event_to_json(b.event(i))) << "event " << i;
+    ASSERT_EQ(a.at(i).flags, b.at(i).flags);
+    ASSERT_EQ(a.at(i).code, b.at(i).code);
+  }
+  EXPECT_EQ(a.complete(), b.complete());
+  EXPECT_EQ(a.warning(), b.warning());
+  EXPECT_EQ(a.origin_ns(), b.origin_ns());
+  EXPECT_EQ(header_to_json(a.header()), header_to_json(b.header()));
+  EXPECT_EQ(stats_to_json(a.stats()), stats_to_json(b.stats()));
+  EXPECT_EQ(a.ring_transitions(), b.ring_transitions());
+  ASSERT_EQ(a.tracks().size(), b.tracks().size());
+  for (size_t v = 0; v < a.tracks().size(); ++v) {
+    EXPECT_EQ(a.tracks()[v].cpl.size(), b.tracks()[v].cpl.size());
+    EXPECT_EQ(a.tracks()[v].root.size(), b.tracks()[v].root.size());
+    for (int r = 0; r < kMarkRowCount; ++r) EXPECT_EQ(a.tracks()[v].marks[r], b.tracks()[v].marks[r]);
+  }
+}
+
+TEST(TraceModel, OpeningAFileStreamsItIntoTheSameModel) {
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("ringscope-model-" + std::to_string(::getpid()) + ".rtrace");
+  auto bytes = test::syscall_trace_bytes(3);
+  for (const size_t size : {bytes.size(), bytes.size() * 2 / 3}) {
+    SCOPED_TRACE("file of " + std::to_string(size) + " bytes");
+    {
+      std::ofstream out(path, std::ios::binary | std::ios::trunc);
+      out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(size));
+    }
+    auto opened = TraceModel::open(path.string());
+    ASSERT_TRUE(opened.ok()) << opened.error().message;
+    auto read = read_trace(path.string());
+    ASSERT_TRUE(read.ok());
+    auto from = TraceModel::from_trace(std::move(read).value(), path.filename().string());
+    EXPECT_EQ(opened.value()->name(), from->name());
+    expect_same_model(*opened.value(), *from);
+    EXPECT_EQ(opened.value()->complete(), size == bytes.size());
+  }
+  std::filesystem::remove(path);
 }
 
 TEST(TraceModel, MissingFileIsAnErrorThatSaysWhichFile) {

@@ -22,6 +22,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "model/big_array.h"
 #include "ringscope/event.h"
 
 namespace ringscope::viewer {
@@ -49,8 +50,8 @@ class EventStore {
   void append(const Event& e);  // e.seq is ignored: position is the index
   size_t size() const { return compact_.size(); }
   const CompactEvent& compact(size_t i) const { return compact_[i]; }
-  std::vector<CompactEvent>& compact_array() { return compact_; }
-  const std::vector<CompactEvent>& compact_array() const { return compact_; }
+  BigArray<CompactEvent>& compact_array() { return compact_; }
+  const BigArray<CompactEvent>& compact_array() const { return compact_; }
 
   // The full event; its strings and regs point into this store. `seq` is
   // the recorded seq (the index for any trace the writer produced).
@@ -61,12 +62,19 @@ class EventStore {
   void shrink_to_fit();
 
  private:
-  uint32_t intern(std::string_view s);
+  uint32_t intern(int field, std::string_view s);
 
-  std::vector<CompactEvent> compact_;
-  std::vector<uint8_t> arena_;
+  BigArray<CompactEvent> compact_;
+  BigArray<uint8_t> arena_;
   std::deque<std::string> strings_;  // interned names; ids index this, stable addresses
   std::unordered_map<std::string_view, uint32_t> string_ids_;
+  // The last string interned for device, reg and name: names repeat from
+  // one event to the next, and a compare is cheaper than a hash lookup.
+  struct LastString {
+    std::string_view s;  // into strings_
+    uint32_t id = 0;
+  };
+  LastString last_[3];
   std::deque<GuestRegs> regs_;
   size_t string_bytes_ = 0;
 };

@@ -27,45 +27,81 @@ MarkRow mark_row_for(EventKind k, bool& shown) {
   return MarkRow::Exits;
 }
 
+// Loading: every event goes through add() once, in file order, straight
+// from the reader's stream (for_each_event): the model never holds a full
+// Event for more than the one being added.
+struct TraceModel::Loader {
+  TraceModel& m;
+  StatsBuilder stats;
+  uint64_t prev = 0;
+  bool first = true;
+
+  explicit Loader(TraceModel& model) : m(model) {}
+  void add(const Event& original) {
+    stats.add(original);
+    if (first) {
+      m.first_event_ns_ = original.time_ns;
+      first = false;
+    }
+    // The time index needs sorted times. vCPU threads can record a few ns
+    // out of order; show such an event at its predecessor's time and count it.
+    const Event* e = &original;
+    Event moved;
+    if (original.time_ns < prev) {
+      moved = original;
+      moved.time_ns = prev;
+      e = &moved;
+      ++m.reordered_;
+    }
+    prev = e->time_ns;
+    m.store_.append(*e);
+    m.index_event(m.store_.size() - 1, *e);
+  }
+  void finish(const TraceHeader& header, bool complete, std::string warning) {
+    m.stats_ = stats.finish(header, complete, warning);
+    m.header_ = header;
+    m.complete_ = complete;
+    m.warning_ = std::move(warning);
+    m.origin_ns_ = header.start_mono_ns;
+    if (m.size() != 0 && (m.origin_ns_ == 0 || m.first_event_ns_ < m.origin_ns_)) m.origin_ns_ = m.first_event_ns_;
+    m.store_.shrink_to_fit();
+    for (auto& tr : m.tracks_) {
+      tr.cpl.shrink_to_fit();
+      tr.root.shrink_to_fit();
+      for (auto& l : tr.marks) l.shrink_to_fit();
+    }
+  }
+};
+
 Result<std::unique_ptr<TraceModel>> TraceModel::open(const std::string& path) {
-  auto trace = read_trace(path);
-  if (!trace) return trace.error();
-  return from_trace(std::move(trace).value(), std::filesystem::path(path).filename().string());
+  std::unique_ptr<TraceModel> m(new TraceModel());
+  m->name_ = std::filesystem::path(path).filename().string();
+  Loader loader(*m);
+  TraceHeader header;
+  ReadSummary summary;
+  auto read = for_each_event(
+      path, ReadOptions{},
+      [&](const Event& e) {
+        loader.add(e);
+        return true;
+      },
+      &header, &summary);
+  if (!read) return read.error();
+  loader.finish(header, summary.complete, std::move(summary.warning));
+  return m;
 }
 
 std::unique_ptr<TraceModel> TraceModel::from_trace(Trace&& trace, std::string name) {
   std::unique_ptr<TraceModel> m(new TraceModel());
   m->name_ = std::move(name);
-  m->stats_ = compute_stats(trace);
-  m->header_ = trace.header;
-  m->complete_ = trace.complete;
-  m->warning_ = trace.warning;
-  m->origin_ns_ = trace.header.start_mono_ns;
-  if (m->origin_ns_ == 0 && !trace.events.empty()) m->origin_ns_ = trace.events.front().time_ns;
-  if (!trace.events.empty() && trace.events.front().time_ns < m->origin_ns_) m->origin_ns_ = trace.events.front().time_ns;
-
+  Loader loader(*m);
   m->store_.compact_array().reserve(trace.events.size());
-  uint64_t prev = 0;
-  for (size_t i = 0; i < trace.events.size(); ++i) {
-    Event& e = trace.events[i];
-    // The time index needs sorted times. vCPU threads can record a few ns
-    // out of order; show such an event at its predecessor's time and count it.
-    if (e.time_ns < prev) {
-      e.time_ns = prev;
-      ++m->reordered_;
-    }
-    prev = e.time_ns;
-    m->store_.append(e);
-    m->index_event(i, e);
-  }
-  // Free the decoded events before shrinking: peak memory is the reader's.
-  trace = Trace{};
-  m->store_.shrink_to_fit();
-  for (auto& tr : m->tracks_) {
-    tr.cpl.shrink_to_fit();
-    tr.root.shrink_to_fit();
-    for (auto& l : tr.marks) l.shrink_to_fit();
-  }
+  for (const Event& e : trace.events) loader.add(e);
+  const TraceHeader header = trace.header;
+  const bool complete = trace.complete;
+  std::string warning = std::move(trace.warning);
+  trace = Trace{};  // free the decoded events before shrinking
+  loader.finish(header, complete, std::move(warning));
   return m;
 }
 
@@ -105,7 +141,8 @@ void TraceModel::index_event(size_t i, const Event& e) {
   if (c.flags & kRingChange) transitions_.push_back(idx);
   if (e.kind == EventKind::VmExit) {
     uint64_t end = e.time_ns + e.duration_ns;
-    if (!tr.root.empty() && tr.root.back().end_ns > e.time_ns) tr.root.back().end_ns = e.time_ns;  // keep spans disjoint
+    if (!tr.root.empty() && tr.root.back().end_ns > e.time_ns)
+      tr.root.back().end_ns = e.time_ns;  // keep spans disjoint
     tr.root.push_back({e.time_ns, end, idx});
   }
   if (e.kind == EventKind::ModeChange) mode_changes_.push_back(idx);

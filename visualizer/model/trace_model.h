@@ -55,8 +55,9 @@ struct VcpuTrack {
 
 class TraceModel {
  public:
-  // Reads and indexes `path`. An Error only when nothing is readable (no
-  // such file, a bad header); a trace readable up to some point loads with
+  // Reads and indexes `path`, streaming it (for_each_event): no full Event
+  // is kept. An Error only when nothing is readable (no such file, a bad
+  // header, an I/O error); a trace readable up to some point loads with
   // complete()==false and warning() saying where and why it stopped.
   static Result<std::unique_ptr<TraceModel>> open(const std::string& path);
   // Takes over an already read trace (tests, `ringscope compare`).
@@ -117,6 +118,7 @@ class TraceModel {
   size_t memory_bytes() const;
 
  private:
+  struct Loader;
   TraceModel() = default;
   void index_event(size_t i, const Event& e);
 
@@ -127,6 +129,7 @@ class TraceModel {
   TraceStats stats_;
   EventStore store_;
   uint64_t origin_ns_ = 0;
+  uint64_t first_event_ns_ = 0;  // as recorded (before reordering)
   std::vector<VcpuTrack> tracks_;
   std::vector<uint32_t> transitions_;
   std::vector<uint32_t> mode_changes_;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,6 +17,10 @@
 #include "ringscope/result.h"
 
 namespace ringscope {
+
+namespace vmx {
+struct Profile;
+}
 
 // Off records nothing (for measuring what tracing costs).
 enum class TraceLevel : uint8_t { Off, Exits, Full };
@@ -31,6 +36,9 @@ struct RunOptions {
   TraceLevel level = TraceLevel::Exits;
   RunLimits limits;
   bool progress = false;  // a progress line on stderr (the CLI sets it for terminals)
+  // Mode emulation: the VMCS controls the VT-x model applies (vmx/profile.h);
+  // null means the kvm-default preset. Other backends ignore it.
+  std::shared_ptr<const vmx::Profile> vmx_profile;
 };
 
 struct RunResult {

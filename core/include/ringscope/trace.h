@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -95,6 +96,39 @@ struct ReadOptions {
 // returns the events before that point with complete=false and a warning.
 Result<Trace> read_trace(const std::string& path, const ReadOptions& options = {});
 Result<Trace> read_trace_bytes(const std::vector<uint8_t>& bytes, const ReadOptions& options = {});
+
+// ---- streaming ---------------------------------------------------------------
+// read_trace keeps every event in memory as a full Event (about 300 bytes);
+// a tool that only looks at each event once (the viewer's model, stats, an
+// exporter) can instead receive them one at a time, chunk by chunk, with the
+// same validation, the same warnings and the same byte offsets. read_trace
+// itself is built on it.
+
+// What a streaming read found, besides the events.
+struct ReadSummary {
+  uint64_t events = 0;    // events passed to the callback
+  bool complete = false;  // the end-of-trace mark was reached
+  std::string warning;    // as Trace::warning; also says so when the callback stopped the read
+};
+
+// Called once per event, in file order. The event, its strings and its
+// registers are valid only during the call: copy what you keep. Return
+// false to stop reading (complete is then false).
+using EventCallback = std::function<bool(const Event&)>;
+
+// Reads `path` and calls `callback` for each event. `header_out` (if given)
+// is filled before the first call. Returns an Error when nothing is
+// readable (no such file, a bad header, as read_trace) or when reading the
+// file fails midway; a damaged or unfinished trace is not an error: the
+// events of every whole chunk before the damage are delivered and
+// `summary_out` says where and why the read stopped. Each chunk is checked
+// whole (CRC, every field) before any of its events is delivered, so the
+// callback sees exactly the events read_trace would return.
+Status for_each_event(const std::string& path, const ReadOptions& options, const EventCallback& callback,
+                      TraceHeader* header_out = nullptr, ReadSummary* summary_out = nullptr);
+Status for_each_event_bytes(const uint8_t* data, size_t size, const ReadOptions& options,
+                            const EventCallback& callback, TraceHeader* header_out = nullptr,
+                            ReadSummary* summary_out = nullptr);
 
 // JSON Lines form of one event: flat snake_case keys (DESIGN.md).
 std::string event_to_json(const Event& e);

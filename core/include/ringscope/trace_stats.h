@@ -10,6 +10,7 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -115,6 +116,23 @@ struct TraceStats {
 };
 
 TraceStats compute_stats(const Trace& trace);
+
+// compute_stats one event at a time, for a reader that streams a trace
+// (for_each_event) instead of holding it whole: add() every event in file
+// order, then finish() once.
+class StatsBuilder {
+ public:
+  StatsBuilder();
+  ~StatsBuilder();
+  StatsBuilder(const StatsBuilder&) = delete;
+  StatsBuilder& operator=(const StatsBuilder&) = delete;
+  void add(const Event& e);
+  TraceStats finish(const TraceHeader& header, bool complete, std::string warning);
+
+ private:
+  struct State;
+  std::unique_ptr<State> s_;
+};
 
 // The KVM stat that counts a VT-x exit reason ("io_exits" for 30), or ""
 // for reasons KVM has no per-reason stat for.

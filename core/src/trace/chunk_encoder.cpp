@@ -1,20 +1,28 @@
 // chunk_encoder.cpp — one event: tag byte, time delta, presence mask, then
 // only the fields that differ from a recent event of the same kind
 // (docs/trace-format.md "Events").
+//
+// Finding what differs is the hot part: Event has 41 numeric and string
+// fields, and a typical exit changes two or three. Instead of comparing them
+// one by one, the numeric span of the event is compared with the reference's
+// copy 16 bytes at a time, and single fields are looked at only where bytes
+// differ.
 #include "chunk_encoder.h"
 
 #include <algorithm>
 #include <bit>
 #include <cstring>
 
-#include "varint.h"
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace ringscope::trace {
 namespace {
 
 uint8_t* put_regs(uint8_t* p, const GuestRegs& r) {
-  for (uint64_t v : {r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.rsp, r.r8, r.r9, r.r10, r.r11, r.r12, r.r13,
-                     r.r14, r.r15, r.rip, r.rflags, r.cr0, r.cr2, r.cr3, r.cr4, r.efer}) {
+  for (uint64_t v : {r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi,    r.rbp, r.rsp, r.r8,  r.r9,  r.r10, r.r11,
+                     r.r12, r.r13, r.r14, r.r15, r.rip, r.rflags, r.cr0, r.cr2, r.cr3, r.cr4, r.efer}) {
     p = put_varint(p, v);
   }
   p = put_varint(p, r.cs);
@@ -22,17 +30,42 @@ uint8_t* put_regs(uint8_t* p, const GuestRegs& r) {
   return put_varint(p, r.cpl);
 }
 
-constexpr size_t kRegsWorstCase = 26 * kMaxVarint;  // 23 registers, cs, ss, cpl
-// Tag, time, mask, and every numeric field at its longest.
-constexpr size_t kFixedWorstCase = 1 + 3 * kMaxVarint + kFieldCount * kMaxVarint + kRegsWorstCase;
+// One bit per 4-byte lane of the numeric span where `e` differs from `ref`.
+// Padding bytes take part: a lane that differs only there costs a few field
+// compares, nothing else.
+uint64_t diff_lanes(const uint8_t* e, const uint8_t* ref) {
+  uint64_t same = 0;
+#if defined(__SSE2__)
+#pragma GCC unroll 16
+  for (size_t b = 0; b < kNumericBlocks; ++b) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(e + 16 * b));
+    const __m128i y = _mm_load_si128(reinterpret_cast<const __m128i*>(ref + 16 * b));
+    same |= static_cast<uint64_t>(_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(x, y)))) << (4 * b);
+  }
+#else
+  for (size_t l = 0; l < kNumericLanes; ++l)
+    same |= static_cast<uint64_t>(std::memcmp(e + 4 * l, ref + 4 * l, 4) == 0) << l;
+#endif
+  static_assert(kNumericLanes <= 64);
+  return ~same & (kNumericLanes == 64 ? ~uint64_t{0} : (uint64_t{1} << kNumericLanes) - 1);
+}
 
-std::string_view clip(std::string_view s) { return s.substr(0, kMaxEventString); }
+// Copies a numeric span in 16-byte moves (a memcpy of this size can become
+// `rep movsq`, whose start-up cost is most of the copy).
+void copy_numeric(uint8_t* to, const uint8_t* from) {
+#pragma GCC unroll 16
+  for (size_t b = 0; b < kNumericBlocks; ++b) std::memcpy(to + 16 * b, from + 16 * b, 16);
+}
 
 }  // namespace
 
 ChunkEncoder::ChunkEncoder() {
   capacity_ = 2 * kChunkTarget;  // a full chunk plus room for the event that fills it
   buf_ = std::make_unique<uint8_t[]>(capacity_);
+  // The default entry: a default Event's numeric span, no strings.
+  static const Event kDefault{};
+  std::memcpy(pool_[kDefaultEntry].num.data(), numeric(kDefault), pool_[kDefaultEntry].num.size());
+  pool_[kDefaultEntry].ids = {};
   reset();
 }
 
@@ -40,12 +73,11 @@ void ChunkEncoder::reset() {
   size_ = 0;
   count_ = 0;
   first_time_ = prev_time_ = 0;
-  history_.reset();
+  recent_.reset(kDefaultEntry);
+  free_count_ = 0;
+  for (int i = kPoolSize - 1; i > kDefaultEntry; --i) free_[free_count_++] = static_cast<uint8_t>(i);
+  scratch_ = take_free();
   strings_.reset();
-}
-
-size_t ChunkEncoder::worst_case_size(const Event& e) {
-  return kFixedWorstCase + clip(e.device).size() + clip(e.reg).size() + clip(e.name).size() + clip(e.text).size();
 }
 
 void ChunkEncoder::grow(size_t at_least) {
@@ -57,16 +89,14 @@ void ChunkEncoder::grow(size_t at_least) {
   capacity_ = cap;
 }
 
-uint64_t ChunkEncoder::string_ref(std::string_view s) const {
+StringId ChunkEncoder::string_ref(std::string_view s) const {
   if (s.empty()) return 0;
   if (s.size() > kMaxInternedLength) return kIdInline;
   if (uint32_t id = strings_.find(s)) return id;
   return strings_.full() ? kIdInline : kIdNew;
 }
 
-uint8_t* ChunkEncoder::put_string(uint8_t* p, Field f, std::string_view s) {
-  uint64_t& id_slot = history_.scratch().v[f];
-  const uint64_t id = id_slot;
+uint8_t* ChunkEncoder::put_string(uint8_t* p, StringId& id, std::string_view s) {
   if (id == 0) return put_varint(p, kStrEmpty);
   if (id < kIdNew) return put_varint(p, id - 1 + kStrFirstId);
   s = clip(s);
@@ -74,10 +104,10 @@ uint8_t* ChunkEncoder::put_string(uint8_t* p, Field f, std::string_view s) {
     // Interned now, at the moment its definition is written, so reader and
     // writer number strings in the same order.
     if (uint32_t existing = strings_.find(s)) {  // the same new string in two fields of one event
-      id_slot = existing;
+      id = existing;
       return put_varint(p, existing - 1 + kStrFirstId);
     }
-    id_slot = strings_.insert(s);
+    id = strings_.insert(s);
     p = put_varint(p, kStrInlineInterned);
   } else {
     p = put_varint(p, kStrInline);
@@ -88,60 +118,35 @@ uint8_t* ChunkEncoder::put_string(uint8_t* p, Field f, std::string_view s) {
 }
 
 void ChunkEncoder::encode(const Event& e) {
-  Fields& cur = history_.scratch();  // becomes the newest reference in commit()
-  auto& v = cur.v;
-  v[kVcpu] = e.vcpu;
-  v[kSource] = static_cast<uint64_t>(e.source);
-  v[kReason] = e.reason;
-  v[kHandledBy] = static_cast<uint64_t>(e.handled_by);
-  v[kDuration] = e.duration_ns;
-  v[kRip] = e.rip;
-  v[kCpl] = e.cpl;
-  v[kDirection] = static_cast<uint64_t>(e.direction);
-  v[kSize] = e.size;
-  v[kPort] = e.port;
-  v[kCount] = e.count;
-  v[kValue] = e.value;
-  v[kGpa] = e.gpa;
-  v[kLength] = e.length;
-  v[kVector] = e.vector;
-  v[kErrorCode] = e.error_code;
-  v[kHasErrorCode] = e.has_error_code ? 1 : 0;
-  v[kCr2] = e.cr2;
-  v[kFromCpl] = e.from_cpl;
-  v[kToCpl] = e.to_cpl;
-  v[kCause] = static_cast<uint64_t>(e.cause);
-  v[kRipTo] = e.rip_to;
-  v[kNumber] = e.number;
-  v[kArg0] = e.args[0];
-  v[kArg1] = e.args[1];
-  v[kArg2] = e.args[2];
-  v[kArg3] = e.args[3];
-  v[kResult] = e.result;
-  v[kTransport] = static_cast<uint64_t>(e.transport);
-  v[kCr0] = e.cr0;
-  v[kCr4] = e.cr4;
-  v[kEfer] = e.efer;
-  v[kPrevCr0] = e.prev_cr0;
-  v[kPrevCr4] = e.prev_cr4;
-  v[kPrevEfer] = e.prev_efer;
-  v[kPhase] = static_cast<uint64_t>(e.phase);
-  v[kEndReason] = static_cast<uint64_t>(e.end_reason);
-  v[kDevice] = string_ref(e.device);
-  v[kReg] = string_ref(e.reg);
-  v[kName] = string_ref(e.name);
-  v[kText] = string_ref(e.text);
-  v[kRegs] = e.regs != nullptr ? 1 : 0;
+  StringIds ids{};
+  if ((e.device.size() | e.reg.size() | e.name.size() | e.text.size()) != 0) {
+    for (int i = 0; i < kStringFields; ++i) ids[i] = string_ref(string_field(e, static_cast<Field>(kDevice + i)));
+  }
 
   // Reference: the latest event of this kind with the same key, else the
   // latest of this kind.
-  const int found = history_.find(e.kind);
+  const uint8_t* num = numeric(e);
+  const int found =
+      recent_.find(e.kind, [&](uint8_t slot) { return same_key(num, ids, pool_[slot].num.data(), pool_[slot].ids); });
   const int ref_pos = found >= 0 ? found : 0;
-  const Fields& ref = history_.at(e.kind, ref_pos);
+  const Entry& ref = pool_[recent_.at(e.kind, ref_pos)];
 
-  uint64_t changed = changed_fields(cur, ref);
+  uint64_t changed = 0, maybe = 0;
+  for (uint64_t d = diff_lanes(num, ref.num.data()); d; d &= d - 1) {
+    changed |= kLaneFields.sure[std::countr_zero(d)];
+    maybe |= kLaneFields.maybe[std::countr_zero(d)];
+  }
+  for (uint64_t c = maybe & ~changed; c; c &= c - 1) {
+    const auto f = static_cast<Field>(std::countr_zero(c));
+    changed |= static_cast<uint64_t>(load_field(num, f) != load_field(ref.num.data(), f)) << f;
+  }
   // Inline and not-yet-defined strings are always written.
-  for (Field f : {kDevice, kReg, kName, kText}) changed |= static_cast<uint64_t>(v[f] >= kIdNew) << f;
+  if ((ids[0] | ids[1] | ids[2] | ids[3] | ref.ids[0] | ref.ids[1] | ref.ids[2] | ref.ids[3]) != 0) {
+    for (int i = 0; i < kStringFields; ++i)
+      changed |= static_cast<uint64_t>(ids[i] != ref.ids[i] || ids[i] >= kIdNew) << (kDevice + i);
+  }
+  changed |= static_cast<uint64_t>(e.regs != nullptr) << kRegs;  // references never carry registers
+
   const KindOrder& order = kind_order(e.kind);
   uint64_t mask = 0;
   for (uint64_t c = changed; c; c &= c - 1) mask |= uint64_t{1} << order.bit_of[std::countr_zero(c)];
@@ -155,22 +160,28 @@ void ChunkEncoder::encode(const Event& e) {
 
   for (uint64_t m = mask; m; m &= m - 1) {
     const auto f = static_cast<Field>(order.field_at[std::countr_zero(m)]);
-    switch (kFields[f].coding) {
-      case Coding::Raw: p = put_varint(p, v[f]); break;
-      case Coding::Delta: p = put_varint(p, zigzag_delta(v[f], ref.v[f])); break;
-      case Coding::String: {
-        const std::string_view s = f == kDevice ? e.device : f == kReg ? e.reg : f == kName ? e.name : e.text;
-        p = put_string(p, f, s);
-        break;
-      }
-      case Coding::Regs: p = put_regs(p, *e.regs); break;
+    if (f < kDevice) [[likely]] {  // numeric: Raw or Delta
+      const uint64_t x = load_field(num, f);
+      p = put_varint(p, kFields[f].coding == Coding::Delta ? zigzag_delta(x, load_field(ref.num.data(), f)) : x);
+    } else if (f == kRegs) {
+      p = put_regs(p, *e.regs);
+    } else {
+      p = put_string(p, ids[f - kDevice], string_field(e, f));
     }
   }
   size_ = static_cast<size_t>(p - buf_.get());
   ++count_;
 
-  v[kRegs] = 0;  // references never carry registers: a later event re-sends them
-  history_.commit(e.kind, found);
+  // The event becomes the newest reference of its kind.
+  Entry& cur = pool_[scratch_];
+  copy_numeric(cur.num.data(), num);
+  cur.ids = ids;
+  uint8_t left = 0;
+  if (recent_.push(e.kind, found, scratch_, left) && left != kDefaultEntry) {
+    scratch_ = left;
+  } else {
+    scratch_ = take_free();
+  }
 }
 
 }  // namespace ringscope::trace

@@ -6,6 +6,7 @@
 // writes the payload when it is full.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -14,6 +15,7 @@
 #include "fields.h"
 #include "ringscope/event.h"
 #include "string_interner.h"
+#include "varint.h"
 
 namespace ringscope::trace {
 
@@ -25,14 +27,20 @@ class ChunkEncoder {
   // and references, so every chunk decodes on its own).
   void reset();
 
-  // The most bytes encode(e) can add. The writer compares it with room()
-  // to decide whether to seal the chunk first.
-  static size_t worst_case_size(const Event& e);
+  // The most bytes encode(e) can add.
+  static size_t worst_case_size(const Event& e) {
+    return kFixedWorstCase + clip(e.device).size() + clip(e.reg).size() + clip(e.name).size() + clip(e.text).size();
+  }
+  // Whether encode(e) fits in the buffer as it is. The writer seals the
+  // chunk (and grows the buffer for a giant event) first when it does not.
+  bool fits(const Event& e) const {
+    const size_t strings = e.device.size() + e.reg.size() + e.name.size() + e.text.size();
+    return room() >= kFixedWorstCase + strings || room() >= worst_case_size(e);
+  }
   size_t room() const { return capacity_ - size_; }
   void grow(size_t at_least);  // only for events larger than a whole chunk
 
-  // Appends e (its seq is implied by its position). room() must be at least
-  // worst_case_size(e).
+  // Appends e (its seq is implied by its position). fits(e) must hold.
   void encode(const Event& e);
 
   const uint8_t* data() const { return buf_.get(); }
@@ -41,8 +49,25 @@ class ChunkEncoder {
   uint64_t first_time_ns() const { return first_time_; }
 
  private:
-  uint64_t string_ref(std::string_view s) const;
-  uint8_t* put_string(uint8_t* p, Field f, std::string_view s);
+  static constexpr size_t kRegsWorstCase = 26 * kMaxVarint;  // 23 registers, cs, ss, cpl
+  // Tag, time, mask, and every numeric field at its longest.
+  static constexpr size_t kFixedWorstCase = 1 + 3 * kMaxVarint + kFieldCount * kMaxVarint + kRegsWorstCase;
+  static std::string_view clip(std::string_view s) { return s.substr(0, kMaxEventString); }
+
+  // A recent event as a reference: a copy of its numeric span and its
+  // string ids (never its registers: a later event re-sends them).
+  struct Entry {
+    alignas(16) std::array<uint8_t, 16 * kNumericBlocks> num;
+    StringIds ids;
+  };
+  // Entry 0 is the default Event every kind starts a chunk from; the others
+  // hold at most kHistoryDepth events per kind plus the one being encoded.
+  static constexpr uint8_t kDefaultEntry = 0;
+  static constexpr int kPoolSize = 1 + kEventKindCount * kHistoryDepth + 1;
+
+  StringId string_ref(std::string_view s) const;
+  uint8_t* put_string(uint8_t* p, StringId& id, std::string_view s);
+  uint8_t take_free() { return free_[--free_count_]; }
 
   std::unique_ptr<uint8_t[]> buf_;
   size_t size_ = 0;
@@ -50,7 +75,11 @@ class ChunkEncoder {
   uint32_t count_ = 0;
   uint64_t first_time_ = 0;
   uint64_t prev_time_ = 0;
-  History history_;
+  std::array<Entry, kPoolSize> pool_{};
+  RecentEvents<uint8_t> recent_;
+  std::array<uint8_t, kPoolSize> free_{};  // pool entries not in recent_, as a stack
+  int free_count_ = 0;
+  uint8_t scratch_ = 0;  // the entry the next event is built in
   StringInterner strings_;
 };
 

@@ -1,5 +1,5 @@
-// fields.cpp — per-kind field order and the reference history shared by the
-// chunk encoder and decoder.
+// fields.cpp — the per-kind field order shared by the chunk encoder and
+// decoder.
 #include "fields.h"
 
 #include <initializer_list>
@@ -48,51 +48,5 @@ const std::array<KindOrder, kEventKindCount> kOrders = {
 }  // namespace
 
 const KindOrder& kind_order(EventKind kind) { return kOrders[static_cast<size_t>(kind)]; }
-
-Fields default_fields() {
-  const Event e{};
-  Fields f{};
-  f.v[kSource] = static_cast<uint64_t>(e.source);
-  f.v[kPhase] = static_cast<uint64_t>(e.phase);
-  f.v[kEndReason] = static_cast<uint64_t>(e.end_reason);
-  return f;
-}
-
-void History::reset() {
-  const Fields d = default_fields();
-  for (int ki = 0; ki < kEventKindCount; ++ki) {
-    for (int i = 0; i < kHistoryDepth; ++i) order_[ki][i] = static_cast<uint8_t>(ki * kHistoryDepth + i);
-    pool_[order_[ki][0]] = d;
-    count_[ki] = 1;
-  }
-  spare_ = kPoolSize - 1;
-}
-
-void History::commit(EventKind kind, int found) {
-  const auto ki = k(kind);
-  auto& order = order_[ki];
-  int from;  // position whose pool entry becomes the new spare
-  if (found >= 0) {
-    from = found;
-  } else if (count_[ki] < kHistoryDepth) {
-    from = count_[ki]++;  // an unused entry of this kind
-  } else {
-    from = kHistoryDepth - 1;  // the oldest
-  }
-  const uint8_t freed = order[from];
-  for (int i = from; i > 0; --i) order[i] = order[i - 1];
-  order[0] = spare_;
-  spare_ = freed;
-}
-
-uint64_t changed_fields(const Fields& a, const Fields& b) {
-  // Runs on every emit(). Fully unrolled, the compares are independent and
-  // the shifts constant; an SSE2 version measured no faster (the 16-byte
-  // loads stall on the 8-byte stores that just filled the scratch entry).
-  uint64_t changed = 0;
-#pragma GCC unroll 64
-  for (int f = 0; f < kFieldCount; ++f) changed |= static_cast<uint64_t>(a.v[f] != b.v[f]) << f;
-  return changed;
-}
 
 }  // namespace ringscope::trace

@@ -1,22 +1,12 @@
-// reader.cpp — read_trace: validate the header, then walk the chunks.
-//
-// The promise (DESIGN.md): a bad header is an Error naming the byte offset;
-// anything wrong after it (a torn tail, a flipped bit, a hostile length)
-// stops the walk, keeps every complete chunk before it, and says where and
-// why in Trace::warning with complete = false. A chunk's events are kept
-// all or nothing.
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
+// reader.cpp — the reading API: for_each_event hands each event to a
+// callback; read_trace collects them into a Trace. Both are consumers of
+// walk_trace (chunk_walker.cpp), the one place that validates a file.
 #include <memory>
+#include <unordered_map>
 
-#include "chunk_decoder.h"
-#include "crc32.h"
+#include "chunk_walker.h"
 #include "fmt/format.h"
-#include "format.h"
-#include "header_codec.h"
 #include "ringscope/trace.h"
-#include "varint.h"
 
 namespace ringscope {
 
@@ -24,118 +14,105 @@ using namespace trace;
 
 namespace {
 
-class ChunkWalker {
+class CallbackConsumer final : public ChunkConsumer {
  public:
-  ChunkWalker(const uint8_t* data, size_t size, const ReadOptions& options, Trace& t)
-      : data_(data), size_(size), options_(options), t_(t), store_(t.strings), decoder_(store_, t.regs) {}
+  explicit CallbackConsumer(const EventCallback& callback) : callback_(callback) {}
+  bool event(const Event& e, const StringIds&, const ChunkDecoder&) override { return callback_(e); }
 
-  void walk(size_t offset) {
-    while (true) {
-      if (offset == size_) return stop(offset, "the file ends without an end-of-trace mark (the writer did not "
-                                               "close it: killed, crashed, or still running)");
-      if (size_ - offset < kChunkHeaderSize)
-        return stop(offset, fmt::format("the file ends inside a chunk header ({} of {} bytes)", size_ - offset,
-                                        kChunkHeaderSize));
-      const uint8_t* h = data_ + offset;
-      // The header CRC covers the magic too, so check it first: any damaged
-      // byte of a chunk header then reads as a CRC mismatch.
-      if (crc32(h, 36) != get_u32le(h + 36)) return stop(offset, "the chunk header's CRC does not match");
-      if (std::memcmp(h, kChunkMagic, sizeof kChunkMagic) != 0) return stop(offset, "no chunk magic here");
-      const uint8_t type = h[4];
-      const uint32_t len = get_u32le(h + 8);
-      const uint32_t count = get_u32le(h + 12);
-      const uint64_t first_time = get_u64le(h + 16);
-      const uint64_t first_seq = get_u64le(h + 24);
-      const uint32_t crc = get_u32le(h + 32);
-      if (h[5] != 0 || h[6] != 0 || h[7] != 0) return stop(offset, "the chunk's reserved bytes are not zero");
-      if (len > kMaxChunkPayload)
-        return stop(offset, fmt::format("the chunk claims a {}-byte payload, more than the {} allowed", len,
-                                        kMaxChunkPayload));
-      const size_t payload_at = offset + kChunkHeaderSize;
-      if (size_ - payload_at < len)
-        return stop(offset, fmt::format("the file ends inside a chunk ({} of {} payload bytes present)",
-                                        size_ - payload_at, len));
-      const uint8_t* payload = data_ + payload_at;
-      if (crc32(payload, len) != crc) return stop(offset, "the chunk's CRC does not match (corrupt data)");
-      const uint64_t have = t_.events.size();
-      if (first_seq != have)
-        return stop(offset, fmt::format("the chunk starts at event {} but {} events came before it", first_seq,
-                                        have));
+ private:
+  const EventCallback& callback_;
+};
 
-      if (type == kChunkEnd) {
-        ByteReader r(payload, payload + len);
-        uint64_t total = 0;
-        if (count != 0 || !r.varint(total) || !r.at_end() || total != have)
-          return stop(offset, "the end-of-trace mark is malformed");
-        t_.complete = true;
-        const size_t end = payload_at + len;
-        if (end != size_)
-          t_.warning = fmt::format("{} bytes after the end-of-trace mark at byte {} were ignored", size_ - end,
-                                   offset);
-        return;
+// Copies each event into the Trace, with its strings in Trace::strings (the
+// chunk's interned strings once per distinct string, inline ones each time)
+// and its registers in Trace::regs.
+class TraceConsumer final : public ChunkConsumer {
+ public:
+  explicit TraceConsumer(Trace& t) : t_(t) {}
+  void begin_chunk() override { kept_.clear(); }
+  bool event(const Event& decoded, const StringIds& ids, const ChunkDecoder& decoder) override {
+    Event& e = t_.events.emplace_back(decoded);
+    if ((ids[0] | ids[1] | ids[2] | ids[3]) != 0) {
+      for (int s = 0; s < kStringFields; ++s) {
+        std::string_view& v = string_field(e, static_cast<Field>(kDevice + s));
+        if (ids[s] == 0) continue;
+        if (ids[s] == kIdInline) {
+          v = v.empty() ? std::string_view{} : std::string_view(t_.strings.emplace_back(v));
+          continue;
+        }
+        if (kept_.size() < ids[s]) kept_.resize(decoder.table().size());
+        std::string_view& k = kept_[ids[s] - 1];
+        if (k.empty()) k = keep_shared(v);
+        v = k;
       }
-      if (type != kChunkEvents) return stop(offset, fmt::format("unknown chunk type {}", type));
-      if (options_.max_events != 0 && have >= options_.max_events) return limit();
-      if (count == 0 || uint64_t{count} * kMinEventBytes > len)
-        return stop(offset, fmt::format("the chunk claims {} events in {} bytes", count, len));
-
-      size_t bad_at = 0;
-      std::string why;
-      if (!decoder_.decode(ChunkInfo{payload, len, count, first_time, first_seq}, t_.events, bad_at, why)) {
-        t_.events.resize(have);
-        return stop(payload_at + bad_at, why);
-      }
-      if (options_.max_events != 0 && t_.events.size() > options_.max_events) {
-        t_.events.resize(options_.max_events);
-        return limit();
-      }
-      offset = payload_at + len;
     }
+    if (e.regs) e.regs = &t_.regs.emplace_back(*e.regs);
+    return true;
   }
 
  private:
-  void limit() {
-    t_.complete = false;
-    t_.warning = fmt::format("stopped after {} events as asked (max_events); the file has more", t_.events.size());
-  }
-  void stop(size_t offset, const std::string& why) {
-    t_.complete = false;
-    t_.warning = fmt::format("truncated after {} events at byte {}: {}", t_.events.size(), offset, why);
+  std::string_view keep_shared(std::string_view s) {
+    if (auto it = shared_.find(s); it != shared_.end()) return it->second;
+    std::string_view kept = t_.strings.emplace_back(s);
+    shared_.emplace(kept, kept);
+    return kept;
   }
 
-  const uint8_t* data_;
-  size_t size_;
-  const ReadOptions& options_;
   Trace& t_;
-  StringStore store_;
-  ChunkDecoder decoder_;
+  std::vector<std::string_view> kept_;  // the chunk's table as kept in t_.strings, id - 1
+  std::unordered_map<std::string_view, std::string_view> shared_;
 };
 
-}  // namespace
-
-Result<Trace> read_trace_bytes(const std::vector<uint8_t>& bytes, const ReadOptions& options) {
-  size_t header_size = 0;
-  auto header = decode_file_header(bytes.data(), bytes.size(), header_size);
-  if (!header) return header.error();
+Result<Trace> read_from(ByteSource& source, const ReadOptions& options) {
   Trace t;
-  t.header = std::move(header).value();
-  ChunkWalker(bytes.data(), bytes.size(), options, t).walk(header_size);
+  TraceConsumer consumer(t);
+  ReadSummary summary;
+  TRY(walk_trace(source, options, consumer, t.header, summary));
+  t.complete = summary.complete;
+  t.warning = std::move(summary.warning);
   return t;
 }
 
+Status with_path(Status s, const std::string& path) {
+  if (s.ok() || s.error().kind != ErrorKind::BadData) return s;
+  return make_error(s.error().kind, path + ": " + s.error().message);
+}
+
+}  // namespace
+
+Status for_each_event_bytes(const uint8_t* data, size_t size, const ReadOptions& options, const EventCallback& callback,
+                            TraceHeader* header_out, ReadSummary* summary_out) {
+  MemorySource source(data, size);
+  CallbackConsumer consumer(callback);
+  TraceHeader header;
+  ReadSummary summary;
+  Status s =
+      walk_trace(source, options, consumer, header_out ? *header_out : header, summary_out ? *summary_out : summary);
+  return s;
+}
+
+Status for_each_event(const std::string& path, const ReadOptions& options, const EventCallback& callback,
+                      TraceHeader* header_out, ReadSummary* summary_out) {
+  auto source = FileSource::open(path);
+  if (!source) return source.error();
+  CallbackConsumer consumer(callback);
+  TraceHeader header;
+  ReadSummary summary;
+  return with_path(walk_trace(*source.value(), options, consumer, header_out ? *header_out : header,
+                              summary_out ? *summary_out : summary),
+                   path);
+}
+
+Result<Trace> read_trace_bytes(const std::vector<uint8_t>& bytes, const ReadOptions& options) {
+  MemorySource source(bytes.data(), bytes.size());
+  return read_from(source, options);
+}
+
 Result<Trace> read_trace(const std::string& path, const ReadOptions& options) {
-  std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rbe"), &std::fclose);
-  if (!f)
-    return make_error(errno == ENOENT ? ErrorKind::NoInput : ErrorKind::IoError,
-                      fmt::format("cannot open the trace {}: {}", path, std::strerror(errno)));
-  std::vector<uint8_t> bytes;
-  uint8_t buf[1 << 16];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f.get())) > 0) bytes.insert(bytes.end(), buf, buf + n);
-  if (std::ferror(f.get()))
-    return make_error(ErrorKind::IoError, fmt::format("cannot read the trace {}: {}", path, std::strerror(errno)));
-  auto t = read_trace_bytes(bytes, options);
-  if (!t) return make_error(t.error().kind, path + ": " + t.error().message);
+  auto source = FileSource::open(path);
+  if (!source) return source.error();
+  auto t = read_from(*source.value(), options);
+  if (!t && t.error().kind == ErrorKind::BadData) return make_error(t.error().kind, path + ": " + t.error().message);
   return t;
 }
 

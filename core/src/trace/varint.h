@@ -16,6 +16,10 @@ namespace ringscope::trace {
 inline constexpr size_t kMaxVarint = 10;  // a uint64 needs at most 10 LEB128 bytes
 
 inline uint8_t* put_varint(uint8_t* p, uint64_t v) {
+  if (v < 0x80) [[likely]] {
+    *p = static_cast<uint8_t>(v);
+    return p + 1;
+  }
   while (v >= 0x80) {
     *p++ = static_cast<uint8_t>(v) | 0x80;
     v >>= 7;
@@ -72,6 +76,13 @@ class ByteReader {
   }
 
   bool varint(uint64_t& out) {
+    if (p_ != end_ && *p_ < 0x80) {  // most varints in a trace are one byte
+      out = *p_++;
+      return true;
+    }
+    return varint_long(out);
+  }
+  bool varint_long(uint64_t& out) {
     uint64_t v = 0;
     const uint8_t* q = p_;
     for (int shift = 0; shift < 64; shift += 7) {

@@ -161,10 +161,9 @@ void TraceWriter::emit(Event& e) {
   Guard g(im.lock);
   e.seq = next_seq_;
   if (im.closed) return;  // misuse: an event after close() is numbered but not stored
-  const size_t need = ChunkEncoder::worst_case_size(e);
-  if (im.encoder.room() < need) {
+  if (!im.encoder.fits(e)) {
     im.seal(next_seq_);
-    im.encoder.grow(need);  // no-op unless one event is larger than a chunk
+    im.encoder.grow(ChunkEncoder::worst_case_size(e));  // no-op unless one event is larger than a chunk
   }
   im.encoder.encode(e);
   ++next_seq_;

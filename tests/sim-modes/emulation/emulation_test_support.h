@@ -13,6 +13,7 @@
 #include "ringscope/machine.h"
 #include "ringscope/recording_sink.h"
 #include "ringscope/scenario.h"
+#include "ringscope/vmx/profile.h"
 
 namespace ringscope::test {
 
@@ -28,6 +29,7 @@ struct RunSpec {
   RunLimits limits{};
   bool kvm = false;  // run under the KVM backend instead
   emulation::EmulationOptions emu{};
+  std::shared_ptr<const vmx::Profile> vmx_profile;  // emulation: the VT-x model's controls (null: kvm-default)
 };
 
 inline std::unique_ptr<EmuRun> run_guest(const std::string& name, const std::map<std::string, std::string>& params,
@@ -49,6 +51,7 @@ inline std::unique_ptr<EmuRun> run_guest(const std::string& name, const std::map
   RunOptions options;
   options.level = spec.level;
   options.limits = spec.limits;
+  options.vmx_profile = spec.vmx_profile;
   Result<RunResult> r = RunResult{};
   if (spec.kvm) {
     kvm::KvmBackend backend;

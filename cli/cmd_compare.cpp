@@ -1,0 +1,517 @@
+// cmd_compare.cpp — `ringscope compare`: one scenario in every mode this host
+// can run, several times each, side by side (docs/compare.md).
+//
+// [SECTION] running        modes to try, why one is skipped, N runs each into DIR
+// [SECTION] figures        per run from compute_stats (StatsBuilder), then median/min/max
+// [SECTION] the table      text for people, JSON for scripts
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <regex>
+
+#include "backends.h"
+#include "commands.h"
+#include "ringscope/exit_reasons.h"
+#include "ringscope/host.h"
+#include "ringscope/trace.h"
+#include "ringscope/trace_stats.h"
+#include "ringscope/vmx/profile.h"
+#include "session.h"
+
+namespace ringscope::cli {
+
+namespace {
+
+struct CompareArgs {
+  std::string target;
+  std::string modes;
+  int repeat = 3;
+  std::vector<std::string> params;
+  bool json = false;
+  std::string dir;
+  std::string vmx_profile = "kvm-default";
+  double timeout_s = 120;
+};
+
+// ---- [SECTION] figures --------------------------------------------------------
+
+// The figures of one run, read back from its trace through StatsBuilder
+// (compute_stats one event at a time).
+struct RunFigures {
+  std::filesystem::path trace;
+  bool ok = false;
+  std::string message;
+  uint64_t wall_ns = 0;
+  uint64_t work_ns = 0;  // the work phase (see work_phase), 0 if the trace has none
+  std::map<uint16_t, uint64_t> exits;  // by reason
+  uint64_t exits_total = 0, exits_vmm = 0, exits_kernel = 0, kernel_only = 0;
+  uint64_t work_exits = 0;
+  uint64_t traps = 0, ring_transitions = 0;
+  std::optional<uint64_t> instructions;
+  std::string profile;  // the vmx-model profile named by the trace's marker
+};
+
+struct Spread {
+  double median = 0, min = 0, max = 0;
+};
+Spread spread_of(std::vector<double> v) {
+  if (v.empty()) return {};
+  std::sort(v.begin(), v.end());
+  size_t n = v.size();
+  double med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  return {med, v.front(), v.back()};
+}
+
+// The phase that is the scenario's work: a marker label "<what>: <N> <unit>"
+// ("syscalls: 16 writes", "io-burst: 4096 bytes"). Its N is the number of
+// operations, so time and exits per operation come from it.
+struct WorkPhase {
+  std::string label;
+  uint64_t ops = 0;
+  std::string unit;
+};
+std::optional<WorkPhase> work_phase(const TraceStats& st) {
+  static const std::regex re(R"(^.*: (\d+) (\S+)$)");
+  for (const auto& p : st.phases) {
+    std::smatch m;
+    if (p.closed && std::regex_match(p.label, m, re)) return WorkPhase{p.label, std::stoull(m[1].str()), m[2].str()};
+  }
+  return std::nullopt;
+}
+
+Result<RunFigures> figures_of(const SessionOutcome& o, std::optional<WorkPhase>& work) {
+  RunFigures f;
+  f.trace = o.trace_path;
+  f.ok = o.status_as_expected;
+  f.message = o.result.ok() ? fmt::format("guest status {}", o.result.guest_status) : o.result.message;
+  f.wall_ns = o.result.wall_ns;
+  StatsBuilder builder;
+  TraceHeader header;
+  ReadSummary summary;
+  TRY(for_each_event(
+      o.trace_path.string(), {},
+      [&](const Event& e) {
+        builder.add(e);
+        if (e.kind == EventKind::Counter && e.source == Source::Emulator && e.name == "instructions")
+          f.instructions = e.value;
+        if (e.kind == EventKind::Marker && e.source == Source::VmxModel && e.name.starts_with("vmx-profile "))
+          f.profile = std::string(e.name.substr(12));
+        return true;
+      },
+      &header, &summary));
+  TraceStats st = builder.finish(header, summary.complete, summary.warning);
+  for (const auto& r : st.exits) f.exits[r.reason] = r.count;
+  f.exits_total = st.vm_exits;
+  f.exits_vmm = st.exits_vmm;
+  f.exits_kernel = st.exits_kernel;
+  f.kernel_only = st.kernel_only_exits;
+  f.traps = st.trap_count;
+  f.ring_transitions = st.ring_transitions;
+  if (!work) work = work_phase(st);
+  if (work)
+    for (const auto& p : st.phases)
+      if (p.label == work->label && p.closed) {
+        f.work_ns = p.duration_ns();
+        f.work_exits = p.vm_exits;
+        break;
+      }
+  return f;
+}
+
+// ---- [SECTION] running --------------------------------------------------------
+
+struct ModeResult {
+  std::string mode;
+  bool skipped = false;
+  std::string reason;  // why skipped, or why a run failed
+  bool modelled = false;  // exits come from the VT-x model (emulation)
+  std::vector<RunFigures> runs;
+};
+
+// Why `mode` cannot run `s` here, or "" when it can.
+std::string refusal(const ModeInfo& mode, const Scenario& s, const HostInfo& host) {
+  if (mode.needs_kvm && !host.kvm_openable)
+    return fmt::format("needs /dev/kvm, which this host cannot open ({})", host.kvm_open_error);
+  if (mode.needs_kvm)
+    for (const auto& f : s.requires_features) {
+      std::string why = kvm_refusal(host, f);
+      if (!why.empty()) return why;
+    }
+  auto kernel = kernel_for_mode(mode.name, s);
+  if (!kernel.ok()) return kernel.error().message;
+  return "";
+}
+
+std::string sanitize(std::string s) {
+  for (char& c : s)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') c = '_';
+  return s;
+}
+
+Result<std::vector<std::string>> parse_modes(const std::string& text) {
+  std::vector<std::string> out;
+  if (text.empty()) {
+    for (const auto& m : modes()) out.emplace_back(m.name);
+    return out;
+  }
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    std::string m = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (!find_mode(m))
+      return make_error(ErrorKind::Usage, fmt::format("unknown mode '{}' in --modes; the modes are full-virt, "
+                                                      "paravirt and emulation (comma-separated)",
+                                                      m));
+    if (std::find(out.begin(), out.end(), m) == out.end()) out.push_back(m);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+// ---- [SECTION] the table ------------------------------------------------------
+
+std::string with_spread(const Spread& s, double scale, int prec) {
+  return fmt::format("{:.{}f} ({:.{}f}-{:.{}f})", s.median / scale, prec, s.min / scale, prec, s.max / scale, prec);
+}
+
+struct Summary {
+  Spread wall, work, per_op;
+  std::map<uint16_t, double> exits;  // median per reason
+  double exits_total = 0, exits_vmm = 0, exits_kernel = 0, kernel_only = 0, work_exits = 0;
+  double traps = 0, ring_transitions = 0;
+  std::optional<double> instructions;
+  int ok_runs = 0;
+};
+
+Summary summarize(const ModeResult& m, const std::optional<WorkPhase>& work) {
+  Summary s;
+  std::vector<double> wall, w, per, tot, vmm, ker, ko, we, tr, rt, ins;
+  std::map<uint16_t, std::vector<double>> by;
+  for (const auto& r : m.runs) {
+    if (r.ok) s.ok_runs++;
+    wall.push_back(double(r.wall_ns));
+    if (r.work_ns) w.push_back(double(r.work_ns));
+    if (r.work_ns && work && work->ops) per.push_back(double(r.work_ns) / double(work->ops));
+    tot.push_back(double(r.exits_total));
+    vmm.push_back(double(r.exits_vmm));
+    ker.push_back(double(r.exits_kernel));
+    ko.push_back(double(r.kernel_only));
+    we.push_back(double(r.work_exits));
+    tr.push_back(double(r.traps));
+    rt.push_back(double(r.ring_transitions));
+    if (r.instructions) ins.push_back(double(*r.instructions));
+  }
+  for (const auto& r : m.runs)
+    for (const auto& [reason, _] : r.exits) by[reason];
+  for (auto& [reason, v] : by) {
+    for (const auto& r : m.runs) v.push_back(r.exits.count(reason) ? double(r.exits.at(reason)) : 0.0);
+    s.exits[reason] = spread_of(v).median;
+  }
+  s.wall = spread_of(wall);
+  s.work = spread_of(w);
+  s.per_op = spread_of(per);
+  s.exits_total = spread_of(tot).median;
+  s.exits_vmm = spread_of(vmm).median;
+  s.exits_kernel = spread_of(ker).median;
+  s.kernel_only = spread_of(ko).median;
+  s.work_exits = spread_of(we).median;
+  s.traps = spread_of(tr).median;
+  s.ring_transitions = spread_of(rt).median;
+  if (!ins.empty()) s.instructions = spread_of(ins).median;
+  return s;
+}
+
+struct Ratios {
+  std::optional<double> emulation_over_kvm;  // work time (or wall time without a work phase)
+  std::string emulation_over_kvm_basis;
+  std::map<std::string, double> exits_per_op;
+  std::optional<double> pv_over_fv_exits_per_kib;
+  std::map<std::string, double> exits_per_kib;
+};
+
+Ratios ratios_of(const std::vector<ModeResult>& results, const std::map<std::string, Summary>& sums,
+                 const std::optional<WorkPhase>& work) {
+  Ratios r;
+  auto has = [&](const std::string& m) { return sums.count(m) && sums.at(m).wall.median > 0; };
+  if (has("emulation") && has("full-virt")) {
+    const Summary &e = sums.at("emulation"), &k = sums.at("full-virt");
+    if (work && e.work.median > 0 && k.work.median > 0) {
+      r.emulation_over_kvm = e.work.median / k.work.median;
+      r.emulation_over_kvm_basis = work->label;
+    } else {
+      r.emulation_over_kvm = e.wall.median / k.wall.median;
+      r.emulation_over_kvm_basis = "wall time";
+    }
+  }
+  for (const auto& m : results) {
+    if (m.skipped || !sums.count(m.mode) || !work || !work->ops) continue;
+    const Summary& s = sums.at(m.mode);
+    r.exits_per_op[m.mode] = s.work_exits / double(work->ops);
+    if (work->unit == "bytes") r.exits_per_kib[m.mode] = s.work_exits / (double(work->ops) / 1024.0);
+  }
+  if (r.exits_per_kib.count("paravirt") && r.exits_per_kib.count("full-virt") && r.exits_per_kib["full-virt"] > 0)
+    r.pv_over_fv_exits_per_kib = r.exits_per_kib["paravirt"] / r.exits_per_kib["full-virt"];
+  return r;
+}
+
+void print_table(const std::string& scenario, const std::vector<ModeResult>& results,
+                 const std::map<std::string, Summary>& sums, const std::optional<WorkPhase>& work,
+                 const Ratios& ratios, int repeat, const std::filesystem::path& dir) {
+  std::vector<const ModeResult*> ran;
+  for (const auto& m : results)
+    if (!m.skipped) ran.push_back(&m);
+  constexpr int kLabel = 36, kCol = 28;
+  fmt::print("{} — {} run(s) per mode; medians, (min-max) where it varies\n\n", scenario, repeat);
+  fmt::print("{:<{}}", "", kLabel);
+  for (auto* m : ran) fmt::print("{:>{}}", m->mode, kCol);
+  fmt::print("\n");
+  auto row = [&](const std::string& label, auto cell) {
+    fmt::print("{:<{}}", label, kLabel);
+    for (auto* m : ran) fmt::print("{:>{}}", cell(*m, sums.at(m->mode)), kCol);
+    fmt::print("\n");
+  };
+  row("runs as expected", [&](const ModeResult& m, const Summary& s) { return fmt::format("{}/{}", s.ok_runs, m.runs.size()); });
+  row("wall time (ms)", [](const ModeResult&, const Summary& s) { return with_spread(s.wall, 1e6, 2); });
+  if (work) {
+    row(fmt::format("'{}' (ms)", work->label), [](const ModeResult&, const Summary& s) {
+      return s.work.median > 0 ? with_spread(s.work, 1e6, 2) : std::string("-");
+    });
+    row(fmt::format("time per {} (µs)", work->unit.ends_with("s") ? work->unit.substr(0, work->unit.size() - 1)
+                                                                   : work->unit),
+        [](const ModeResult&, const Summary& s) {
+          return s.per_op.median > 0 ? with_spread(s.per_op, 1e3, 3) : std::string("-");
+        });
+  }
+  row("VM exits", [](const ModeResult& m, const Summary& s) {
+    return fmt::format("{:.0f} {}", s.exits_total, m.modelled ? "(modelled)" : "(real)");
+  });
+  std::set<uint16_t> reasons;
+  for (const auto& [_, s] : sums)
+    for (const auto& [r, __] : s.exits) reasons.insert(r);
+  for (uint16_t reason : reasons)
+    row(fmt::format("  {:>2} {}", reason, exit_reason_name(reason)), [&](const ModeResult&, const Summary& s) {
+      return s.exits.count(reason) ? fmt::format("{:.0f}", s.exits.at(reason)) : std::string("0");
+    });
+  row("  to the VMM / in the kernel", [](const ModeResult&, const Summary& s) {
+    return fmt::format("{:.0f} / {:.0f}", s.exits_vmm, s.exits_kernel + s.kernel_only);
+  });
+  if (work)
+    row(fmt::format("  exits per {}", work->unit.ends_with("s") ? work->unit.substr(0, work->unit.size() - 1)
+                                                                : work->unit),
+        [&](const ModeResult& m, const Summary&) {
+          return ratios.exits_per_op.count(m.mode) ? fmt::format("{:.4g}", ratios.exits_per_op.at(m.mode))
+                                                   : std::string("-");
+        });
+  row("traps", [](const ModeResult&, const Summary& s) { return fmt::format("{:.0f}", s.traps); });
+  row("ring transitions", [](const ModeResult&, const Summary& s) { return fmt::format("{:.0f}", s.ring_transitions); });
+  row("instructions executed", [](const ModeResult&, const Summary& s) {
+    return s.instructions ? fmt::format("{:.0f}", *s.instructions) : std::string("-");
+  });
+  for (const auto& m : results)
+    if (m.skipped) fmt::print("\n{}: skipped — {}", m.mode, m.reason);
+  for (auto* m : ran)
+    if (m->modelled && !m->runs.empty() && !m->runs.front().profile.empty())
+      fmt::print("\n{}: exits are what VT-x would have done (vmx-model, profile {})", m->mode,
+                 m->runs.front().profile);
+  fmt::print("\n\nratios\n");
+  if (ratios.emulation_over_kvm)
+    fmt::print("  emulation / full-virt time ({}): {:.3g}\n", ratios.emulation_over_kvm_basis,
+               *ratios.emulation_over_kvm);
+  for (const auto& [mode, v] : ratios.exits_per_op)
+    fmt::print("  {} exits per {}: {:.4g}\n", mode, work ? work->unit.substr(0, work->unit.size() - 1) : "op", v);
+  for (const auto& [mode, v] : ratios.exits_per_kib) fmt::print("  {} exits per KiB: {:.4g}\n", mode, v);
+  if (ratios.pv_over_fv_exits_per_kib)
+    fmt::print("  paravirt / full-virt exits per KiB: {:.4g}\n", *ratios.pv_over_fv_exits_per_kib);
+  if (!ratios.emulation_over_kvm && ratios.exits_per_op.empty()) fmt::print("  (need two modes and a work phase)\n");
+  fmt::print("\ntraces in {}\n", dir.string());
+}
+
+std::string to_json(const std::string& scenario, const std::map<std::string, std::string>& params, int repeat,
+                    const std::filesystem::path& dir, const std::vector<ModeResult>& results,
+                    const std::map<std::string, Summary>& sums, const std::optional<WorkPhase>& work,
+                    const Ratios& ratios) {
+  using nlohmann::json;
+  auto sp = [](const Spread& s) { return json{{"median", s.median}, {"min", s.min}, {"max", s.max}}; };
+  json j;
+  j["scenario"] = scenario;
+  j["params"] = params;
+  j["repeat"] = repeat;
+  j["dir"] = dir.string();
+  j["work_phase"] = work ? json{{"label", work->label}, {"ops", work->ops}, {"unit", work->unit}} : json(nullptr);
+  json modes = json::array();
+  for (const auto& m : results) {
+    json jm;
+    jm["mode"] = m.mode;
+    if (m.skipped) {
+      jm["status"] = "skipped";
+      jm["reason"] = m.reason;
+      modes.push_back(jm);
+      continue;
+    }
+    const Summary& s = sums.at(m.mode);
+    jm["status"] = s.ok_runs == int(m.runs.size()) ? "ok" : "failed";
+    jm["exits_source"] = m.modelled ? "vmx-model" : "kvm";
+    if (m.modelled && !m.runs.empty()) jm["vmx_profile"] = m.runs.front().profile;
+    json runs = json::array();
+    for (const auto& r : m.runs) {
+      json jr{{"trace", r.trace.string()}, {"ok", r.ok}, {"message", r.message}, {"wall_ns", r.wall_ns},
+              {"work_ns", r.work_ns}, {"exits", r.exits_total}};
+      if (r.instructions) jr["instructions"] = *r.instructions;
+      runs.push_back(jr);
+    }
+    jm["runs"] = runs;
+    jm["wall_ns"] = sp(s.wall);
+    jm["work_ns"] = sp(s.work);
+    jm["per_op_ns"] = sp(s.per_op);
+    json by = json::object();
+    for (const auto& [r, v] : s.exits) by[exit_reason_name(r)] = v;
+    jm["exits"] = json{{"total", s.exits_total}, {"vmm", s.exits_vmm}, {"kernel", s.exits_kernel},
+                       {"kernel_only", s.kernel_only}, {"by_reason", by}, {"in_work_phase", s.work_exits}};
+    jm["traps"] = s.traps;
+    jm["ring_transitions"] = s.ring_transitions;
+    jm["instructions"] = s.instructions ? json(*s.instructions) : json(nullptr);
+    modes.push_back(jm);
+  }
+  j["modes"] = modes;
+  json jr;
+  jr["emulation_over_full_virt_time"] = ratios.emulation_over_kvm ? json(*ratios.emulation_over_kvm) : json(nullptr);
+  jr["emulation_over_full_virt_basis"] = ratios.emulation_over_kvm_basis;
+  jr["exits_per_op"] = ratios.exits_per_op;
+  jr["exits_per_kib"] = ratios.exits_per_kib;
+  jr["paravirt_over_full_virt_exits_per_kib"] =
+      ratios.pv_over_fv_exits_per_kib ? json(*ratios.pv_over_fv_exits_per_kib) : json(nullptr);
+  j["ratios"] = jr;
+  return j.dump(2) + "\n";
+}
+
+int do_compare(const CompareArgs& a) {
+  if (a.repeat < 1 || a.repeat > 100)
+    return report_error("compare", make_error(ErrorKind::Usage, "--repeat must be between 1 and 100"));
+  auto mode_names = parse_modes(a.modes);
+  if (!mode_names.ok()) return report_error("compare", mode_names.error());
+  auto params = parse_params(a.params);
+  if (!params.ok()) return report_error("compare", params.error());
+  auto profile = vmx::load_profile(a.vmx_profile);
+  if (!profile.ok()) return report_error("compare", profile.error());
+  auto shared_profile = std::make_shared<const vmx::Profile>(std::move(profile).value());
+
+  bool slash = a.target.find('/') != std::string::npos;
+  auto scenario = slash ? load_scenario(a.target) : find_builtin_scenario(a.target);
+  if (!scenario.ok()) return report_error("compare", scenario.error());
+  auto cmdline = build_cmdline(scenario.value(), params.value());
+  if (!cmdline.ok()) return report_error("compare", cmdline.error());
+
+  namespace fs = std::filesystem;
+  fs::path dir = a.dir.empty() ? fs::path(fmt::format("compare-{}", sanitize(scenario->name))) : fs::path(a.dir);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec)
+    return report_error("compare", make_error(ErrorKind::IoError, fmt::format("cannot create {}: {}", dir.string(),
+                                                                              ec.message())));
+  bool progress = isatty(STDERR_FILENO);
+  HostInfo host = probe_host();
+  std::vector<ModeResult> results;
+  std::optional<WorkPhase> work;
+  int total = 0, done = 0;
+  for (const auto& name : mode_names.value())
+    if (refusal(*find_mode(name), scenario.value(), host).empty()) total += a.repeat;
+  for (const auto& name : mode_names.value()) {
+    ModeResult m;
+    m.mode = name;
+    m.modelled = name == "emulation";
+    std::string why = refusal(*find_mode(name), scenario.value(), host);
+    if (!why.empty()) {
+      m.skipped = true;
+      m.reason = why;
+      results.push_back(std::move(m));
+      continue;
+    }
+    for (int i = 1; i <= a.repeat; i++) {
+      if (progress)
+        fmt::print(stderr, "\rringscope compare: {} run {}/{} ({} of {} runs)\033[K", name, i, a.repeat, ++done, total);
+      SessionRequest req;
+      req.target = a.target;
+      req.params = params.value();
+      req.mode = name;
+      req.trace_path = dir / fmt::format("{}.{}.{}.rtrace", sanitize(scenario->name), name, i);
+      req.echo_console = false;
+      req.options.limits.wall_ms = static_cast<uint64_t>(a.timeout_s * 1000);
+      if (m.modelled) req.options.vmx_profile = shared_profile;
+      auto outcome = run_session(req);
+      if (!outcome.ok()) {
+        if (i == 1 && (outcome.error().kind == ErrorKind::Unavailable || outcome.error().kind == ErrorKind::Usage)) {
+          m.skipped = true;
+          m.reason = outcome.error().message;
+          break;
+        }
+        if (progress) fmt::print(stderr, "\r\033[K");
+        return report_error("compare", outcome.error());
+      }
+      auto f = figures_of(outcome.value(), work);
+      if (!f.ok()) {
+        if (progress) fmt::print(stderr, "\r\033[K");
+        return report_error("compare", f.error());
+      }
+      m.runs.push_back(std::move(f).value());
+    }
+    results.push_back(std::move(m));
+  }
+  if (progress) fmt::print(stderr, "\r\033[K");
+
+  std::map<std::string, Summary> sums;
+  bool all_ok = true, any_ran = false;
+  for (const auto& m : results) {
+    if (m.skipped) continue;
+    any_ran = true;
+    sums[m.mode] = summarize(m, work);
+    if (sums[m.mode].ok_runs != int(m.runs.size())) all_ok = false;
+  }
+  Ratios ratios = ratios_of(results, sums, work);
+  if (a.json)
+    fmt::print("{}", to_json(scenario->name, params.value(), a.repeat, dir, results, sums, work, ratios));
+  else
+    print_table(scenario->name, results, sums, work, ratios, a.repeat, dir);
+  if (!any_ran) {
+    fmt::print(stderr, "ringscope compare: no mode can run {} on this host (see the reasons above)\n",
+               scenario->name);
+    return exit_code_for(ErrorKind::Unavailable);
+  }
+  if (!all_ok) fmt::print(stderr, "ringscope compare: some runs did not end as the scenario expects\n");
+  return all_ok ? 0 : 1;
+}
+
+}  // namespace
+
+void add_compare_command(CLI::App& app, CliContext& ctx) {
+  auto a = std::make_shared<CompareArgs>();
+  auto* cmd = app.add_subcommand("compare", "Run one scenario in every mode this host supports and compare the cost");
+  cmd->footer(
+      "Examples:\n"
+      "  ringscope compare syscalls\n"
+      "  ringscope compare io-burst --repeat 5 --param bytes=1024\n"
+      "  ringscope compare console-write --modes full-virt,paravirt --param bytes=4096\n"
+      "  ringscope compare hello --json > hello.json        # for scripts\n"
+      "  ringscope compare pagefault --modes emulation --vmx-profile no-ept\n"
+      "Each mode runs N times (--repeat); every trace is kept in --dir as <scenario>.<mode>.<run>.rtrace.\n"
+      "A mode the host or the scenario cannot run is skipped, with the reason. Exits under emulation are\n"
+      "modelled (what VT-x would have done, docs/vmx-model.md); under KVM they are real.\n"
+      "Exit status: 0 all runs ended as expected; 1 some did not; 64 usage; 66 no such scenario;\n"
+      "69 no mode can run it here.");
+  cmd->add_option("scenario", a->target, "Built-in scenario name or a scenario directory")->required();
+  cmd->add_option("--modes", a->modes, "Comma-separated modes (default: full-virt,paravirt,emulation)");
+  cmd->add_option("--repeat", a->repeat, "Runs per mode")->capture_default_str();
+  cmd->add_option("--param", a->params, "Scenario parameter key=value; repeatable");
+  cmd->add_flag("--json", a->json, "One JSON object on stdout instead of the table");
+  cmd->add_option("--dir", a->dir, "Where to keep the traces (default compare-<scenario>)");
+  cmd->add_option("--vmx-profile", a->vmx_profile, "The VT-x model's profile for the emulation mode")
+      ->capture_default_str();
+  cmd->add_option("--timeout", a->timeout_s, "Wall-time limit per run in seconds")->capture_default_str();
+  cmd->callback([a, &ctx] { ctx.exit_code = do_compare(*a); });
+}
+
+}  // namespace ringscope::cli

@@ -1,0 +1,79 @@
+// chunk_walker.h — the one decoder path: validate the header, then walk the
+// chunks in order, checking each whole before handing its events on.
+//
+// The promise (DESIGN.md): a bad header is an Error naming the byte offset;
+// anything wrong after it (a torn tail, a flipped bit, a hostile length)
+// stops the walk, keeps every complete chunk before it, and says where and
+// why in ReadSummary::warning with complete = false. A chunk's events are
+// handed on all or nothing (max_events and the consumer may cut a chunk
+// short, never damage).
+//
+// read_trace, read_trace_bytes and for_each_event (reader.cpp) are thin
+// consumers of walk_trace.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "chunk_decoder.h"
+#include "ringscope/result.h"
+#include "ringscope/trace.h"
+
+namespace ringscope::trace {
+
+// Where a trace's bytes come from: a buffer in memory, or a file read chunk
+// by chunk (so a huge trace never sits in memory whole).
+class ByteSource {
+ public:
+  virtual ~ByteSource() = default;
+  virtual uint64_t size() const = 0;
+  // The `len` bytes at `offset` (offset + len <= size()): a pointer into the
+  // source, or into `buf` after filling it. Valid until `buf` changes.
+  virtual Result<const uint8_t*> read(uint64_t offset, size_t len, std::vector<uint8_t>& buf) = 0;
+};
+
+class MemorySource final : public ByteSource {
+ public:
+  MemorySource(const uint8_t* data, size_t size) : data_(data), size_(size) {}
+  uint64_t size() const override { return size_; }
+  Result<const uint8_t*> read(uint64_t offset, size_t, std::vector<uint8_t>&) override { return data_ + offset; }
+
+ private:
+  const uint8_t* data_;
+  size_t size_;
+};
+
+// A file, read with pread (safe to share between threads). Its size is
+// taken once, at open: a trace still being written is read up to there.
+class FileSource final : public ByteSource {
+ public:
+  static Result<std::unique_ptr<FileSource>> open(const std::string& path);
+  ~FileSource() override;
+  uint64_t size() const override { return size_; }
+  Result<const uint8_t*> read(uint64_t offset, size_t len, std::vector<uint8_t>& buf) override;
+
+ private:
+  FileSource(std::string path, int fd, uint64_t size) : path_(std::move(path)), fd_(fd), size_(size) {}
+  std::string path_;
+  int fd_;
+  uint64_t size_;
+};
+
+// Receives the events of each good chunk, in order (event() from
+// DecodedEventSink, returning false to stop the walk).
+class ChunkConsumer : public DecodedEventSink {
+ public:
+  // Called before the events of each chunk: the decoder's string table
+  // starts afresh.
+  virtual void begin_chunk() {}
+};
+
+// Reads the header into `header` (an Error if it is unreadable), then walks
+// the chunks. An Error after the header means the source failed (I/O).
+Status walk_trace(ByteSource& source, const ReadOptions& options, ChunkConsumer& consumer, TraceHeader& header,
+                  ReadSummary& summary);
+
+}  // namespace ringscope::trace

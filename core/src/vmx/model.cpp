@@ -1,0 +1,266 @@
+// model.cpp — decide(): the VMCS controls read the way the CPU reads them.
+//
+// One case per kind of guest action, each citing where the SDM (Vol. 3C,
+// 2023 edition) says when that action exits:
+//   §26.1.1  relative priority of faults and VM exits
+//   §26.1.2  instructions that cause VM exits unconditionally
+//   §26.1.3  instructions that cause VM exits conditionally
+//   §26.2    other causes of VM exits (exceptions, the exception bitmap)
+//   §28.2.1  basic VM-exit information: the exit qualification
+//   §29.3    EPT violations (with EPT off, the guest's own paging is shadowed)
+#include "ringscope/vmx/model.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "ringscope/exit_reasons.h"
+
+namespace ringscope::vmx {
+
+std::string_view action_name(ActionKind k) {
+  static constexpr std::string_view kNames[kActionKindCount] = {
+      "port_io", "mmio", "hlt", "cpuid", "rdmsr", "wrmsr", "mov_to_cr", "mov_from_cr", "invlpg", "rdtsc", "exception"};
+  auto i = static_cast<size_t>(k);
+  return i < kActionKindCount ? kNames[i] : "unknown";
+}
+
+uint64_t io_qualification(uint16_t port, uint8_t size, bool in, bool string, bool rep, bool imm) {
+  return uint64_t((size ? size - 1 : 0) & 7) | uint64_t(in) << 3 | uint64_t(string) << 4 | uint64_t(rep) << 5 |
+         uint64_t(imm) << 6 | uint64_t(port) << 16;
+}
+
+uint64_t cr_qualification(uint8_t cr, bool to_cr, uint8_t gpr) {
+  return uint64_t(cr & 0xf) | uint64_t(to_cr ? 0 : 1) << 4 | uint64_t(gpr & 0xf) << 8;
+}
+
+namespace {
+
+Decision stays(std::string_view why) { return {false, 0, HandledBy::None, 0, why}; }
+Decision exits(uint16_t reason, HandledBy by, uint64_t qualification, std::string_view why) {
+  return {true, reason, by, qualification, why};
+}
+
+// The MSR bitmaps cover two ranges of MSRs (§25.6.9); any other MSR exits
+// whatever the bitmaps say (§26.1.3, RDMSR/WRMSR).
+bool in_bitmap_range(uint32_t msr) { return msr <= 0x1fff || (msr >= 0xc0000000 && msr <= 0xc0001fff); }
+
+Decision decide_msr(const Profile& p, const GuestAction& a, bool write) {
+  uint16_t reason = write ? exit_reason::kWrmsr : exit_reason::kRdmsr;
+  if (!p.use_msr_bitmaps) return exits(reason, HandledBy::Kernel, 0, "MSR bitmaps off: every RDMSR/WRMSR exits");
+  if (!in_bitmap_range(a.msr)) return exits(reason, HandledBy::Kernel, 0, "MSR outside the bitmaps' ranges");
+  const auto& pass = write ? p.msr_write_passthrough : p.msr_read_passthrough;
+  if (pass.count(a.msr)) return stays("MSR bitmap bit clear: the guest owns this MSR");
+  return exits(reason, HandledBy::Kernel, 0, "MSR bitmap bit set");
+}
+
+Decision decide_mov_to_cr(const Profile& p, const GuestAction& a) {
+  uint64_t q = cr_qualification(a.cr, true, a.gpr);
+  switch (a.cr) {
+    case 0:
+      // §26.1.3: MOV to CR0 exits unless every bit set in the guest/host
+      // mask keeps the value of the read shadow (what the guest last wrote).
+      if ((a.value ^ a.old_value) & p.cr0_guest_host_mask)
+        return exits(exit_reason::kCrAccess, HandledBy::Kernel, q, "changes a CR0 bit the CR0 guest/host mask owns");
+      return stays("changes only CR0 bits the guest owns");
+    case 3:
+      // With no CR3-target values (KVM uses none), CR3-load exiting makes
+      // every MOV to CR3 exit.
+      if (p.cr3_load_exiting)
+        return exits(exit_reason::kCrAccess, HandledBy::Kernel, q, "CR3-load exiting (shadow paging must follow)");
+      return stays("CR3-load exiting off (EPT translates guest-physical addresses itself)");
+    case 4:
+      if ((a.value ^ a.old_value) & p.cr4_guest_host_mask)
+        return exits(exit_reason::kCrAccess, HandledBy::Kernel, q, "changes a CR4 bit the CR4 guest/host mask owns");
+      return stays("changes only CR4 bits the guest owns");
+    default: return exits(exit_reason::kCrAccess, HandledBy::Kernel, q, "CR8 and others: not modelled, assumed to exit");
+  }
+}
+
+}  // namespace
+
+Decision decide(const Profile& p, const GuestAction& a) {
+  using namespace exit_reason;
+  // §26.1.1: exceptions based on privilege (#GP for HLT, MOV CR, RDMSR/WRMSR,
+  // INVLPG at CPL > 0; the TSS I/O permission check) come before the VM
+  // exit. Those instructions then fault in the guest and never exit.
+  bool privileged = a.kind == ActionKind::Hlt || a.kind == ActionKind::Rdmsr || a.kind == ActionKind::Wrmsr ||
+                    a.kind == ActionKind::MovToCr || a.kind == ActionKind::MovFromCr || a.kind == ActionKind::Invlpg;
+  if (privileged && a.cpl != 0) return stays("CPL > 0: the #GP for a privileged instruction comes before any VM exit");
+
+  switch (a.kind) {
+    case ActionKind::PortIo: {
+      uint64_t q = io_qualification(a.port, a.size, !a.write, a.string, a.rep, false);
+      HandledBy by = p.kernel_ports.count(a.port) ? HandledBy::Kernel : HandledBy::Vmm;
+      switch (p.io) {
+        case IoExiting::None: return stays("no I/O exiting: the guest owns the ports");
+        case IoExiting::Unconditional: return exits(kIoInstruction, by, q, "unconditional I/O exiting");
+        case IoExiting::Bitmap:
+          // §26.1.3: a multi-byte access exits if the bit of any port it touches is set.
+          for (uint32_t port = a.port; port < uint32_t(a.port) + std::max<uint8_t>(a.size, 1); port++)
+            if (port < 65536 && p.io_bitmap.test(port)) return exits(kIoInstruction, by, q, "I/O bitmap bit set");
+          return stays("I/O bitmap bit clear: the port is passed through");
+      }
+      return stays("");
+    }
+    case ActionKind::Mmio: {
+      // EPT on: the guest-physical address has no EPT mapping (§29.3.3):
+      // an EPT violation, bit 0/1 read/write, bit 7 linear address valid.
+      if (p.ept)
+        return exits(kEptViolation, HandledBy::Vmm, (a.write ? 0x2 : 0x1) | 0x80 | 0x100,
+                     "no EPT mapping behind this guest-physical address");
+      // EPT off: the shadow page table marks MMIO pages not-present (KVM:
+      // reserved bits), so the access raises a #PF that the exception
+      // bitmap intercepts; KVM then emulates it in user space.
+      return exits(kExceptionNmi, HandledBy::Vmm, a.gpa, "shadow paging: MMIO pages fault, #PF intercepted");
+    }
+    case ActionKind::Hlt:
+      if (!p.hlt_exiting) return stays("HLT exiting off: the physical CPU halts");
+      return exits(kHlt, p.hlt_to_vmm ? HandledBy::Vmm : HandledBy::Kernel, 0, "HLT exiting");
+    case ActionKind::Cpuid: return exits(kCpuid, HandledBy::Kernel, 0, "CPUID always exits (§26.1.2)");
+    case ActionKind::Rdmsr: return decide_msr(p, a, false);
+    case ActionKind::Wrmsr: return decide_msr(p, a, true);
+    case ActionKind::MovToCr: return decide_mov_to_cr(p, a);
+    case ActionKind::MovFromCr:
+      // Reads of CR0 and CR4 return the read shadow for owned bits: no exit.
+      if (a.cr == 3 && p.cr3_store_exiting)
+        return exits(kCrAccess, HandledBy::Kernel, cr_qualification(3, false, a.gpr), "CR3-store exiting");
+      return stays("reads of CR0/CR4 see the read shadows; CR3-store exiting off");
+    case ActionKind::Invlpg:
+      if (p.invlpg_exiting) return exits(kInvlpg, HandledBy::Kernel, a.value, "INVLPG exiting (shadow TLB)");
+      return stays("INVLPG exiting off");
+    case ActionKind::Rdtsc:
+      if (p.rdtsc_exiting) return exits(kRdtsc, HandledBy::Kernel, 0, "RDTSC exiting");
+      return stays("RDTSC runs natively (TSC offsetting)");
+    case ActionKind::Exception:
+      // §26.2: an exception whose bit is set in the exception bitmap exits
+      // instead of being delivered through the guest's IDT. For #PF the
+      // exit qualification is the faulting linear address (CR2).
+      if (a.vector < 32 && (p.exception_bitmap >> a.vector) & 1)
+        return exits(kExceptionNmi, HandledBy::Kernel, a.vector == 14 ? a.cr2 : 0, "exception bitmap bit set");
+      return stays("exception bitmap bit clear: delivered straight to the guest's IDT");
+  }
+  return stays("");
+}
+
+VmxModel::VmxModel(Profile profile, EventSink& sink, uint32_t vcpu)
+    : profile_(std::move(profile)), sink_(sink), vcpu_(vcpu) {
+  marker_ = "vmx-profile " + profile_.name;
+}
+
+void VmxModel::begin(uint64_t time_ns) {
+  Event m;
+  m.time_ns = time_ns;
+  m.vcpu = vcpu_;
+  m.kind = EventKind::Marker;
+  m.source = Source::VmxModel;
+  m.phase = MarkerPhase::Point;
+  m.name = marker_;
+  sink_.emit(m);
+}
+
+bool VmxModel::continues_batch(const GuestAction& a) const {
+  return holding_ && a.kind == ActionKind::PortIo && a.string && !a.write && a.rip == held_.rip &&
+         a.port == held_.port && a.size == held_.size && held_.count < batch_limit_;
+}
+
+void VmxModel::flush() {
+  if (!holding_) return;
+  holding_ = false;
+  sink_.emit(held_);
+}
+
+Decision VmxModel::observe(const GuestAction& a, uint64_t time_ns) {
+  actions_++;
+  if (continues_batch(a)) {
+    held_.count++;
+    return {true, held_.reason, held_.handled_by, held_.number, "the rest of a REP INS batch KVM reads ahead"};
+  }
+  flush();
+  Decision d = decide(profile_, a);
+  if (!d.exits) return d;
+  exits_++;
+  if (d.handled_by == HandledBy::Vmm) vmm_exits_++;
+  Event e;
+  e.time_ns = time_ns;
+  e.vcpu = vcpu_;
+  e.kind = EventKind::VmExit;
+  e.source = Source::VmxModel;
+  e.reason = d.reason;
+  e.handled_by = d.handled_by;
+  e.rip = a.rip;
+  e.cpl = a.cpl;
+  e.number = d.qualification;
+  switch (a.kind) {
+    case ActionKind::PortIo:
+      e.port = a.port;
+      e.size = a.size;
+      e.count = 1;
+      e.direction = a.write ? Direction::Out : Direction::In;
+      e.value = a.value;
+      if (a.string && !a.write && a.size) {
+        // KVM's read-ahead: min(bytes left in the destination page, 1 KiB
+        // of elements, RCX), as pio_in_emulated computes it.
+        uint64_t in_page = 4096 - (a.string_addr & 0xfff);
+        uint64_t n = std::min<uint64_t>(in_page, 1024 / a.size);
+        if (a.rep) n = std::min<uint64_t>(n, std::max<uint64_t>(a.rep_count, 1));
+        else n = 1;
+        if (n > 1) {
+          holding_ = true;
+          held_ = e;
+          batch_limit_ = n;
+          return d;
+        }
+      }
+      break;
+    case ActionKind::Mmio:
+      e.gpa = a.gpa;
+      e.length = a.size;
+      e.size = a.size;
+      e.direction = a.write ? Direction::Write : Direction::Read;
+      e.value = a.value;
+      break;
+    case ActionKind::Rdmsr:
+    case ActionKind::Wrmsr:
+      e.number = a.msr;  // RDMSR/WRMSR have no qualification; ECX names the MSR
+      e.direction = a.kind == ActionKind::Wrmsr ? Direction::Write : Direction::Read;
+      e.value = a.value;
+      e.reg = "msr";
+      break;
+    case ActionKind::MovToCr:
+    case ActionKind::MovFromCr:
+      e.reg = a.cr == 0 ? "cr0" : a.cr == 3 ? "cr3" : a.cr == 4 ? "cr4" : "cr";
+      e.direction = a.kind == ActionKind::MovToCr ? Direction::Write : Direction::Read;
+      e.value = a.value;
+      break;
+    case ActionKind::Exception:
+      e.vector = a.vector;
+      e.has_error_code = a.has_error_code;
+      e.error_code = a.error_code;
+      e.cr2 = a.cr2;
+      break;
+    case ActionKind::Cpuid: e.value = a.leaf; break;
+    case ActionKind::Invlpg: e.value = a.value; break;
+    default: break;
+  }
+  sink_.emit(e);
+  return d;
+}
+
+void VmxModel::finish(uint64_t time_ns) {
+  flush();
+  Event c;
+  c.time_ns = time_ns;
+  c.vcpu = vcpu_;
+  c.kind = EventKind::Counter;
+  c.source = Source::VmxModel;
+  c.name = "vmx_model_exits";
+  c.value = exits_;
+  sink_.emit(c);
+  Event v = c;
+  v.name = "vmx_model_vmm_exits";
+  v.value = vmm_exits_;
+  sink_.emit(v);
+}
+
+}  // namespace ringscope::vmx

@@ -1,0 +1,149 @@
+// `ringscope compare` end to end: the built binary runs a small scenario in
+// every mode this host supports and the JSON has the promised structure and
+// sane values; a bad mode is a usage error; a mode the scenario cannot run
+// is skipped with its reason.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "ringscope/host.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+struct Outcome {
+  int rc = -1;
+  std::string out;
+};
+
+Outcome run(const std::string& args) {
+  Outcome o;
+  std::string cmd = std::string(RINGSCOPE_BIN) + " " + args + " 2>/dev/null";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return o;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) o.out.append(buf, n);
+  int status = pclose(p);
+  o.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return o;
+}
+
+class Compare : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("ringscope-compare-" + std::to_string(getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+  }
+  void TearDown() override {
+    if (!HasFailure()) fs::remove_all(dir_);
+  }
+  const json* mode(const json& j, const std::string& name) {
+    for (const auto& m : j["modes"])
+      if (m["mode"] == name) return &m;
+    return nullptr;
+  }
+  fs::path dir_;
+};
+
+TEST_F(Compare, HelloInEveryModeGivesTheJsonScriptsExpect) {
+  Outcome o = run("compare hello --repeat 2 --json --dir " + dir_.string());
+  ASSERT_EQ(o.rc, 0) << o.out;
+  json j = json::parse(o.out);
+  EXPECT_EQ(j["scenario"], "hello");
+  EXPECT_EQ(j["repeat"], 2);
+  ASSERT_EQ(j["modes"].size(), 3u) << "every mode is listed, run or skipped";
+  ringscope::HostInfo host = ringscope::probe_host();
+  const json* emu = mode(j, "emulation");
+  ASSERT_TRUE(emu);
+  ASSERT_EQ((*emu)["status"], "ok") << emu->dump();
+  EXPECT_EQ((*emu)["exits_source"], "vmx-model");
+  EXPECT_EQ((*emu)["vmx_profile"], "kvm-default");
+  EXPECT_GT((*emu)["instructions"].get<double>(), 1000);
+  EXPECT_EQ((*emu)["runs"].size(), 2u);
+  for (const char* name : {"full-virt", "paravirt", "emulation"}) {
+    const json* m = mode(j, name);
+    ASSERT_TRUE(m) << name;
+    if ((*m)["status"] == "skipped") {
+      EXPECT_FALSE(host.kvm_openable && std::string(name) != "paravirt") << name << " skipped: " << m->dump();
+      EXPECT_FALSE((*m)["reason"].get<std::string>().empty());
+      continue;
+    }
+    EXPECT_EQ((*m)["status"], "ok") << m->dump();
+    const json& wall = (*m)["wall_ns"];
+    EXPECT_GT(wall["median"].get<double>(), 0) << name;
+    EXPECT_LE(wall["min"].get<double>(), wall["median"].get<double>());
+    EXPECT_GE(wall["max"].get<double>(), wall["median"].get<double>());
+    EXPECT_GT((*m)["exits"]["total"].get<double>(), 0) << name;
+    EXPECT_GE((*m)["exits"]["by_reason"].value("io_instruction", 0.0), 1.0) << name << ": hello prints by port I/O";
+    for (const auto& r : (*m)["runs"]) {
+      EXPECT_TRUE(r["ok"].get<bool>());
+      EXPECT_TRUE(fs::exists(r["trace"].get<std::string>())) << r["trace"];
+    }
+    EXPECT_TRUE(fs::exists(dir_ / (std::string("hello.") + name + ".1.rtrace")));
+    EXPECT_TRUE(fs::exists(dir_ / (std::string("hello.") + name + ".2.rtrace")));
+  }
+  const json* fv = mode(j, "full-virt");
+  if (fv && (*fv)["status"] == "ok") {
+    EXPECT_EQ((*fv)["exits_source"], "kvm");
+    EXPECT_TRUE((*fv)["instructions"].is_null()) << "KVM does not count instructions at level exits";
+    // The model's user-space exits are the real ones (the cross-check test
+    // proves it exit by exit); here the table must say so too.
+    EXPECT_EQ((*fv)["exits"]["by_reason"]["io_instruction"], (*emu)["exits"]["by_reason"]["io_instruction"]);
+    EXPECT_TRUE(j["ratios"]["emulation_over_full_virt_time"].is_number());
+    EXPECT_GT(j["ratios"]["emulation_over_full_virt_time"].get<double>(), 0);
+  }
+}
+
+TEST_F(Compare, PerOperationFiguresComeFromTheWorkPhase) {
+  Outcome o = run("compare syscalls --param n=4 --repeat 1 --modes emulation --json --dir " + dir_.string());
+  ASSERT_EQ(o.rc, 0) << o.out;
+  json j = json::parse(o.out);
+  ASSERT_TRUE(j["work_phase"].is_object()) << o.out;
+  EXPECT_EQ(j["work_phase"]["ops"], 4);
+  EXPECT_EQ(j["work_phase"]["unit"], "writes");
+  const json* emu = mode(j, "emulation");
+  ASSERT_TRUE(emu);
+  EXPECT_GT((*emu)["per_op_ns"]["median"].get<double>(), 0);
+  EXPECT_GT((*emu)["exits"]["in_work_phase"].get<double>(), 0);
+  EXPECT_GT(j["ratios"]["exits_per_op"]["emulation"].get<double>(), 2.0) << "each write prints several bytes";
+  EXPECT_EQ(j["modes"].size(), 1u);
+}
+
+TEST_F(Compare, AnUnknownModeIsAUsageError) {
+  EXPECT_EQ(run("compare hello --modes full-virt,warp-drive --dir " + dir_.string()).rc, 64);
+  EXPECT_EQ(run("compare hello --repeat 0 --dir " + dir_.string()).rc, 64);
+  EXPECT_EQ(run("compare no-such-scenario --dir " + dir_.string()).rc, 66);
+}
+
+TEST_F(Compare, AModeTheScenarioCannotRunIsSkippedWithTheReason) {
+  // A scenario with a kernel of its own and no PV build: paravirt cannot run it.
+  fs::create_directories(dir_ / "own");
+  std::ofstream(dir_ / "own" / "scenario.json")
+      << R"({"name": "own-kernel", "title": "t", "description": "d", "kernel": ")" << RINGSCOPE_GUEST_KERNEL
+      << R"(", "kernel_args": "task=hello", "expected_status": 0})";
+  Outcome o = run("compare " + (dir_ / "own").string() + " --modes paravirt,emulation --repeat 1 --json --dir " +
+                  (dir_ / "traces").string());
+  ASSERT_EQ(o.rc, 0) << o.out;
+  json j = json::parse(o.out);
+  const json* pv = mode(j, "paravirt");
+  ASSERT_TRUE(pv);
+  EXPECT_EQ((*pv)["status"], "skipped");
+  EXPECT_NE((*pv)["reason"].get<std::string>().find("no PV kernel"), std::string::npos) << (*pv)["reason"];
+  EXPECT_EQ((*mode(j, "emulation"))["status"], "ok");
+  Outcome text = run("compare " + (dir_ / "own").string() + " --modes paravirt --repeat 1 --dir " +
+                     (dir_ / "traces").string());
+  EXPECT_EQ(text.rc, 69) << "no mode could run it";
+  EXPECT_NE(text.out.find("paravirt: skipped"), std::string::npos) << text.out;
+}
+
+}  // namespace
