@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# make-pictures.sh — the README's pictures, made by the tool from real runs
+# on this machine: traces recorded by `ringscope run`, rendered headless by
+# `ringscope view --screenshot` under Xvfb. Run after scripts/build.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+R=${RINGSCOPE:-./build/ringscope}
+out=docs/images
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$out"
+
+$R run syscalls --level full --quiet --trace "$work/syscalls.rtrace" 2>/dev/null
+$R run pagefault --level full --quiet --trace "$work/pagefault.rtrace" 2>/dev/null
+$R run console-write --quiet --trace "$work/console-write.full-virt.rtrace" 2>/dev/null
+$R run console-write --mode paravirt --quiet --trace "$work/console-write.paravirt.rtrace" 2>/dev/null
+
+# The first ring-3 -> ring-0 trap of each trace, selected in the picture.
+first_trap() { $R show "$1" --kind trap --json 2>/dev/null | sed -n '1s/.*"seq":\([0-9]*\).*/\1/p'; }
+last_trap() { $R show "$1" --kind trap --json 2>/dev/null | tail -n 1 | sed 's/.*"seq":\([0-9]*\).*/\1/'; }
+
+xvfb-run -a $R view "$work/syscalls.rtrace" --select "$(last_trap "$work/syscalls.rtrace")" \
+  --screenshot "$out/syscalls-trap.png" --size 1600x1000
+xvfb-run -a $R view "$work/pagefault.rtrace" --select "$(first_trap "$work/pagefault.rtrace")" \
+  --screenshot "$out/pagefault.png" --size 1600x1000
+xvfb-run -a $R view "$work/console-write.full-virt.rtrace" "$work/console-write.paravirt.rtrace" \
+  --panels timeline,compare --screenshot "$out/compare-console-write.png" --size 1600x1000
+echo "pictures in $out/"
