@@ -11,9 +11,13 @@ namespace ringscope::cli {
 const std::vector<ModeInfo>& modes() {
   static const std::vector<ModeInfo> table = {
       {"full-virt", "KVM runs the unmodified guest; devices are emulated, every device access is a VM exit", true,
-       true},
-      {"paravirt", "KVM runs a guest that knows it is virtualised: virtio devices and hypercalls", true, true},
-      {"emulation", "Unicorn runs every instruction in software, like QEMU without KVM", false, true},
+       true, DeviceSet::Legacy, false},
+      {"paravirt", "KVM runs a guest that knows it is virtualised: virtio devices and hypercalls", true, true,
+       DeviceSet::Virtio, false},
+      // --devices virtio: the PV kernel, virtio and the doorbell, in software
+      // (docs/modes.md): the paravirt guest with nothing underneath but Unicorn.
+      {"emulation", "Unicorn runs every instruction in software, like QEMU without KVM", false, true,
+       DeviceSet::Legacy, true},
   };
   return table;
 }
@@ -41,18 +45,49 @@ Result<std::unique_ptr<Backend>> make_backend(std::string_view mode) {
 }
 
 DeviceSet devices_for_mode(std::string_view mode) {
-  return mode == "paravirt" ? DeviceSet::Virtio : DeviceSet::Legacy;
+  const ModeInfo* m = find_mode(mode);
+  return m ? m->devices : DeviceSet::Legacy;
+}
+
+std::string_view device_set_name(DeviceSet d) { return d == DeviceSet::Virtio ? "virtio" : "legacy"; }
+
+Result<DeviceSet> devices_for_mode(std::string_view mode, std::string_view requested) {
+  const ModeInfo* m = find_mode(mode);
+  if (!m) return make_error(ErrorKind::Usage, fmt::format("unknown mode '{}'", mode));
+  if (requested.empty()) return m->devices;
+  DeviceSet want;
+  if (requested == "legacy")
+    want = DeviceSet::Legacy;
+  else if (requested == "virtio")
+    want = DeviceSet::Virtio;
+  else
+    return make_error(ErrorKind::Usage, fmt::format("--devices '{}': give legacy (16550 UART, ATA disk) or virtio "
+                                                    "(virtio-console, virtio-blk, the hypercall doorbell)",
+                                                    requested));
+  if (want != m->devices && !m->devices_choosable)
+    return make_error(ErrorKind::Usage,
+                      fmt::format("--mode {} always has {} devices; for KVM with {} devices use --mode {}, and "
+                                  "--mode emulation takes either (docs/modes.md)",
+                                  mode, device_set_name(m->devices), requested,
+                                  want == DeviceSet::Virtio ? "paravirt" : "full-virt"));
+  return want;
 }
 
 Result<std::filesystem::path> kernel_for_mode(std::string_view mode, const Scenario& s) {
-  if (mode != "paravirt") return s.kernel;
+  return kernel_for_devices(devices_for_mode(mode), mode, s);
+}
+
+Result<std::filesystem::path> kernel_for_devices(DeviceSet devices, std::string_view mode, const Scenario& s) {
+  if (devices != DeviceSet::Virtio) return s.kernel;
   if (s.kernel_pv.empty())
     return make_error(ErrorKind::Usage,
                       fmt::format("scenario '{}' has no PV kernel: its manifest names a kernel of its own ({}) and "
-                                  "no \"kernel_pv\", and --mode paravirt boots a kernel built for virtio and "
+                                  "no \"kernel_pv\", and {} boots a kernel built for virtio and "
                                   "hypercalls. Run it with --mode full-virt or --mode emulation, or add "
                                   "\"kernel_pv\": \"my-kernel-pv.elf\" to {} (docs/scenarios.md)",
-                                  s.name, s.kernel.filename().string(), (s.dir / "scenario.json").string()));
+                                  s.name, s.kernel.filename().string(),
+                                  mode == "paravirt" ? "--mode paravirt" : "a machine with virtio devices",
+                                  (s.dir / "scenario.json").string()));
   return s.kernel_pv;
 }
 

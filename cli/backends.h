@@ -20,6 +20,8 @@ struct ModeInfo {
   std::string_view description;  // one line
   bool needs_kvm;                // needs /dev/kvm
   bool available;                // built in this version
+  DeviceSet devices;             // the machine's devices by default (and the kernel build: virtio -> PV)
+  bool devices_choosable;        // `run --devices` may pick the other set (emulation: docs/modes.md)
 };
 const std::vector<ModeInfo>& modes();
 const ModeInfo* find_mode(std::string_view name);
@@ -29,11 +31,16 @@ const ModeInfo* find_mode(std::string_view name);
 Result<std::unique_ptr<Backend>> make_backend(std::string_view mode);
 
 // The devices a mode's machine has: legacy (UART, ATA) or virtio (plus the
-// hypercall doorbell) for paravirt.
+// hypercall doorbell) for paravirt. `requested` ("", "legacy", "virtio":
+// `run --devices`) overrides the mode's own set where the table allows.
 DeviceSet devices_for_mode(std::string_view mode);
-// The kernel a mode boots for a scenario: paravirt boots the manifest's
-// PV build (`kernel_pv`, docs/scenarios.md), every other mode its kernel.
-// A scenario without a PV build is a Usage error for paravirt that says so.
+Result<DeviceSet> devices_for_mode(std::string_view mode, std::string_view requested);
+std::string_view device_set_name(DeviceSet d);  // "legacy", "virtio"
+// The kernel a mode boots for a scenario: a machine with virtio devices
+// boots the manifest's PV build (`kernel_pv`, docs/scenarios.md), every
+// other its kernel. A scenario without a PV build is a Usage error that
+// says so.
 Result<std::filesystem::path> kernel_for_mode(std::string_view mode, const Scenario& s);
+Result<std::filesystem::path> kernel_for_devices(DeviceSet devices, std::string_view mode, const Scenario& s);
 
 }  // namespace ringscope::cli

@@ -29,6 +29,7 @@ struct RunArgs {
   std::string disk;
   std::string disk_size;
   std::string vmx_profile;
+  std::string devices;
 };
 
 int do_run(const RunArgs& a) {
@@ -41,6 +42,7 @@ int do_run(const RunArgs& a) {
   if (!params.ok()) return report_error("run", params.error());
   req.params = params.value();
   req.mode = a.mode;
+  req.devices = a.devices;
   req.trace_path = a.trace;
   req.options.level = a.level == "full" ? TraceLevel::Full : TraceLevel::Exits;
   req.options.limits.wall_ms = static_cast<uint64_t>(a.timeout_s * 1000);
@@ -92,6 +94,7 @@ void add_run_command(CLI::App& app, CliContext& ctx) {
       "  ringscope run --image my-kernel.elf --module prog.elf --append \"n=3\"\n"
       "  ringscope run disk-io --mode paravirt --disk disk.img   # then: xxd disk.img | head\n"
       "  ringscope run pagefault --mode emulation --vmx-profile no-ept   # modelled exits without EPT\n"
+      "  ringscope run console-write --mode emulation --devices virtio   # paravirt, emulated\n"
       "Exit status: 0 the guest ended as the scenario expects; 1 it did not (other status, triple fault,\n"
       "watchdog); 64 usage; 65 bad image or manifest; 66 not found; 69 host cannot run it; 70 internal.");
   cmd->add_option("scenario", a->target, "Built-in scenario name or a scenario directory");
@@ -102,6 +105,10 @@ void add_run_command(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--mode", a->mode,
                   "full-virt (KVM, emulated devices), paravirt (KVM, virtio and hypercalls) or emulation (Unicorn)")
       ->capture_default_str();
+  cmd->add_option("--devices", a->devices,
+                  "With --mode emulation: legacy (default: 16550 UART, ATA disk; the native kernel) or virtio "
+                  "(virtio-console, virtio-blk, hypercalls; the scenario's PV kernel), the paravirt guest run "
+                  "in software (docs/modes.md)");
   cmd->add_option("--trace", a->trace, "Trace file to write (default <scenario>.<mode>.rtrace)");
   cmd->add_option("--level", a->level, "Trace level: exits, or full (single-step every instruction)")
       ->check(CLI::IsMember({"exits", "full"}))

@@ -112,9 +112,8 @@ Result<SessionOutcome> run_session(const SessionRequest& req) {
   MachineConfig config;
   config.ram_bytes = req.ram_mib << 20;
   config.force_pvh = req.force_pvh;
-  config.devices = devices_for_mode(req.mode);
-
   TRY_ASSIGN(auto backend, make_backend(req.mode));
+  TRY_ASSIGN(config.devices, devices_for_mode(req.mode, req.devices));
   const ModeInfo* mode = find_mode(req.mode);
 
   HostInfo host = probe_host();
@@ -132,7 +131,7 @@ Result<SessionOutcome> run_session(const SessionRequest& req) {
       if (!why.empty()) return make_error(ErrorKind::Unavailable, fmt::format("{}: {}", s.name, why));
     }
     TRY_ASSIGN(config.cmdline, build_cmdline(s, req.params));
-    TRY_ASSIGN(config.kernel, kernel_for_mode(req.mode, s));
+    TRY_ASSIGN(config.kernel, kernel_for_devices(config.devices, req.mode, s));
     config.modules = s.programs;
     out.name = s.name;
     out.expected_status = s.expected_status;

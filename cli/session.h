@@ -22,6 +22,7 @@ struct SessionRequest {
   std::string append;                             // --append: kernel command line (with --image)
   std::map<std::string, std::string> params;      // --param k=v
   std::string mode = "full-virt";
+  std::string devices;  // "", "legacy", "virtio": `run --devices` (docs/modes.md)
   std::filesystem::path trace_path;               // default: <name>.<mode>.rtrace
   RunOptions options;
   bool echo_console = true;                       // guest console to stdout as it runs

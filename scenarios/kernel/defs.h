@@ -77,6 +77,19 @@ int disk_rw(int write, uint64 sector, void *buf, uint32 nsect);
 // ide.c
 int ide_rw(int write, uint64 sector, void *buf, uint32 nsect);
 
+// picirq.c
+void picinit(void);
+void picenable(int irq);
+void picdisable(int irq);
+int piceoi(int irq);
+
+// timer.c
+extern volatile uint64 ticks;
+int timerinit(int hz);
+void timerstop(void);
+void timerintr(void);
+void irq(struct trapframe *tf);
+
 // rtc.c
 int64 clocktime(void);
 

@@ -25,6 +25,7 @@ struct gatedesc {
 
 static struct gatedesc idt[256];
 extern uint64 trapvectors[32];
+extern uint64 irqvectors[NIRQ];
 extern char vector64[];
 #ifdef PV
 extern char vector48[], vector49[];
@@ -48,6 +49,10 @@ void idtinit(void) {
   // DPL 3: user code may `int $0x40`. Every other gate has DPL 0, so an
   // `int n` to it from ring 3 is a #GP, not a way in.
   setgate(T_SYSCALL, (uint64)vector64, DPL_USER);
+  // Hardware interrupts (picirq.c, timer.c). They arrive only while IF is
+  // set, which the kernel allows only where it waits for one (task=tick).
+  for (int i = 0; i < NIRQ; i++)
+    setgate(T_IRQ0 + i, irqvectors[i], 0);
 #ifdef PV
   // Used-buffer interrupts of virtio device 0 (console) and 1 (disk).
   setgate(T_VIRTIO0, (uint64)vector48, 0);
@@ -88,6 +93,10 @@ static void userfault(struct trapframe *tf) {
 void trap(struct trapframe *tf) {
   if (tf->trapno == T_SYSCALL || tf->trapno == T_SYSCALL_INSN) {
     syscall(tf);
+    return;
+  }
+  if (tf->trapno >= T_IRQ0 && tf->trapno < T_IRQ0 + NIRQ) {
+    irq(tf);  // timer.c: from ring 0 (the kernel waiting in hlt) or ring 3
     return;
   }
 #ifdef PV

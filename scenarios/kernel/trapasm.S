@@ -59,6 +59,23 @@ VECTOR 29
 VECTOR 30
 VECTOR 31
 VECTOR 64
+// The PIC's sixteen lines (picirq.c puts IRQ 0-15 at vectors 32-47).
+VECTOR 32
+VECTOR 33
+VECTOR 34
+VECTOR 35
+VECTOR 36
+VECTOR 37
+VECTOR 38
+VECTOR 39
+VECTOR 40
+VECTOR 41
+VECTOR 42
+VECTOR 43
+VECTOR 44
+VECTOR 45
+VECTOR 46
+VECTOR 47
 #ifdef PV
 VECTOR 48   // virtio device 0 (console)
 VECTOR 49   // virtio device 1 (disk)
@@ -150,6 +167,10 @@ syscall_user_rsp:
 // Table of the 32 exception stubs, for idtinit().
 .section .rodata
 .balign 8
+.globl irqvectors
+irqvectors:
+  .quad vector32, vector33, vector34, vector35, vector36, vector37, vector38, vector39
+  .quad vector40, vector41, vector42, vector43, vector44, vector45, vector46, vector47
 .globl trapvectors
 trapvectors:
   .quad vector0

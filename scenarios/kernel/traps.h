@@ -12,6 +12,14 @@
 #define T_GP    13    // general protection fault
 #define T_PF    14    // page fault
 
+// Hardware interrupts through the 8259A PIC pair: IRQ n arrives as vector
+// T_IRQ0 + n (picirq.c programs the PIC so; at reset it would overlap the
+// CPU's exceptions). IRQ 0 is the PIT's channel 0, the timer tick.
+#define T_IRQ0    32
+#define IRQ_TIMER  0
+#define IRQ_SLAVE  2   // the slave PIC's cascade into the master
+#define NIRQ      16
+
 // Interrupts of virtio devices 0 and 1 (PV build): 0x30 + device number.
 #define T_VIRTIO0 48
 

@@ -9,7 +9,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
+#include <ctime>
 
 #include "ringscope/machine.h"
 
@@ -17,8 +19,38 @@ namespace ringscope::emulation {
 
 namespace {
 constexpr uint64_t kUntilNowhere = ~0ull;          // uc_emu_start's `until`: an address no code reaches
+constexpr uint64_t kRflagsIf = 1ull << 9;
+constexpr uint64_t kHaltPollNs = 5'000'000;  // a halted vCPU looks at the watchdog this often
 constexpr uint64_t kMmioTop = 1ull << 32;           // non-RAM physical addresses below 4 GiB are MMIO
 EmuLoop& self_of(void* p) { return *static_cast<EmuLoop*>(p); }
+
+// The guest's registers for a device that needs them (the hypercall
+// doorbell, DeviceContext::regs): Unicorn's own, read and written in the
+// I/O hook, before the `out` completes.
+class UnicornRegisters final : public VcpuRegisters {
+ public:
+  UnicornRegisters(UnicornCpu& cpu, uint64_t rip) : cpu_(cpu), rip_(rip) {}
+  uint64_t get(Gpr r) override { return cpu_.reg(id(r)); }
+  void set(Gpr r, uint64_t value) override { cpu_.set_reg(id(r), value); }
+  uint64_t rip() override { return rip_; }
+  uint8_t cpl() override { return cpu_.cpl(); }
+  Source observed_by() const override { return Source::Emulator; }
+
+ private:
+  static int id(Gpr r) {
+    switch (r) {
+      case Gpr::Rax: return UC_X86_REG_RAX;
+      case Gpr::Rbx: return UC_X86_REG_RBX;
+      case Gpr::Rcx: return UC_X86_REG_RCX;
+      case Gpr::Rdx: return UC_X86_REG_RDX;
+      case Gpr::Rsi: return UC_X86_REG_RSI;
+      case Gpr::Rdi: return UC_X86_REG_RDI;
+    }
+    return UC_X86_REG_RAX;
+  }
+  UnicornCpu& cpu_;
+  uint64_t rip_;
+};
 }  // namespace
 
 EmuLoop::EmuLoop(Machine& machine, UnicornCpu& cpu, EventSink& sink, const RunOptions& options, EmulationOptions emu)
@@ -74,6 +106,11 @@ void EmuLoop::request_stop() {
   uc_emu_stop(cpu_.uc());
 }
 
+void EmuLoop::kick() {
+  kicked_.store(true, std::memory_order_relaxed);
+  uc_emu_stop(cpu_.uc());
+}
+
 void EmuLoop::stop_emulation(RunEndReason reason, std::string message) {
   if (!stopping_) {
     stopping_ = true;
@@ -95,10 +132,15 @@ uint64_t EmuLoop::port_access(uint16_t port, uint8_t size, bool out, uint64_t va
     model_boundary(a);
   }
   bool claimed = true;
+  // Unicorn reports each element of a REP OUTS as its own access; the
+  // registers are offered to single ones only, as under KVM.
+  UnicornRegisters regs(cpu_, model_ ? a.rip : cpu_.reg(UC_X86_REG_RIP));
+  if (!(model_ && a.string && a.rep)) ctx_.regs = &regs;
   if (out)
     machine_.bus().write(ctx_, AddressSpace::Pio, port, size, value, &claimed);
   else
     value = machine_.bus().read(ctx_, AddressSpace::Pio, port, size, &claimed);
+  ctx_.regs = nullptr;
   if (!claimed && ctx_.sink) {
     Event u;
     u.time_ns = monotonic_ns();
@@ -169,10 +211,15 @@ void EmuLoop::after_device_access() {
   if (n >= options_.limits.max_exits)
     stop_emulation(RunEndReason::WatchdogExits,
                    fmt::format("the guest made {} device accesses (each a VM exit under KVM), the limit", n));
-  else if (machine_.uart().bytes_transmitted() > options_.limits.max_output_bytes)
+  else if (machine_.console_bytes() > options_.limits.max_output_bytes)
     stop_emulation(RunEndReason::WatchdogOutput, fmt::format("the guest wrote more than {} bytes of console output, "
                                                              "the limit",
                                                              options_.limits.max_output_bytes));
+  // The access may have raised an interrupt (a virtio completion, an EOI
+  // letting the next one through): the CPU takes it at the next
+  // instruction boundary if IF is set; here, at the next block boundary.
+  else if (machine_.pending_irq() && interrupts_enabled())
+    kick();
 }
 
 uint32_t EmuLoop::on_in(uc_engine*, uint32_t port, int size, void* p) {
@@ -358,9 +405,10 @@ bool EmuLoop::deliver(arch::InterruptRequest req) {
     return false;
   }
   const arch::Delivered& d = out.delivered;
-  TrapCause cause = d.source == arch::EventSource::SoftInt ? TrapCause::SoftInt
-                    : d.vector >= 32                        ? TrapCause::Interrupt
-                                                            : TrapCause::Exception;
+  TrapCause cause = d.source == arch::EventSource::SoftInt    ? TrapCause::SoftInt
+                    : d.source == arch::EventSource::External ? TrapCause::Interrupt
+                    : d.vector >= 32                          ? TrapCause::Interrupt
+                                                              : TrapCause::Exception;
   if (model_ && cause == TrapCause::Exception) {
     // Under VT-x the exception bitmap is consulted first; an intercepted
     // exception exits, and the hypervisor re-injects it (the trap below).
@@ -403,7 +451,7 @@ void EmuLoop::handle_interrupt(uint32_t vector, uint64_t rip, uint64_t cr2) {
     req.source = arch::EventSource::SoftInt;
     req.instruction_rip = rip - 1;
   } else if (vector >= 32) {
-    req.source = arch::EventSource::SoftInt;  // nothing else raises vectors >= 32 here (no interrupt controller yet)
+    req.source = arch::EventSource::SoftInt;  // Unicorn reports only `int n` there; external interrupts come from the loop
     req.instruction_rip = rip - 2;
   } else if (vector == arch::vec::kPF) {
     // Unicorn 2.0 keeps the page-fault error code to itself; rebuild it
@@ -502,6 +550,53 @@ void EmuLoop::record_mode_change(uint64_t time_ns) {
   m.rip = cpu_.reg(UC_X86_REG_RIP);
   sink_.emit(m);
   cr0_ = p.cr0, cr4_ = p.cr4, efer_ = p.efer;
+}
+
+// ---- [SECTION] external interrupts ------------------------------------------
+//
+// Unicorn has no interrupt pin. The loop plays the CPU's part: between two
+// runs of Unicorn (a block boundary) it asks the machine's interrupt
+// controllers for a pending vector, and if RFLAGS.IF allows, takes it (the
+// PIC's INTA cycle) and delivers it through the IDT with the rules in
+// core/src/arch (SDM Vol. 3A §6.8.1: recognised between instructions, IF
+// gates it). What stops Unicorn in time: a kick from the watchdog thread
+// when the timer is due, a device access that raised one, and HLT.
+
+bool EmuLoop::interrupts_enabled() const { return cpu_.reg(UC_X86_REG_RFLAGS) & kRflagsIf; }
+
+// STI delays interrupts by one instruction (SDM Vol. 2B, STI), so that
+// `sti; hlt` cannot lose a wake-up between the two. Unicorn keeps that
+// state to itself; the byte before RIP being STI (0xfb) stands in for it.
+// A false positive only delays the interrupt to the next boundary.
+bool EmuLoop::in_sti_shadow(uint64_t rip) const {
+  uint8_t before = 0;
+  return read_virtual(machine_.memory(), cpu_.paging(), rip - 1, &before, 1) == 1 && before == 0xfb;
+}
+
+bool EmuLoop::deliver_external(uint64_t return_rip) {
+  if (ret_.armed) resolve_return(cpu_.reg(UC_X86_REG_RIP));  // the IRETQ before it did run
+  arch::InterruptRequest req;
+  req.vector = machine_.acknowledge_irq();
+  req.source = arch::EventSource::External;
+  req.return_rip = req.instruction_rip = return_rip;
+  return deliver(req);
+}
+
+// HLT in ring 0: the CPU sleeps until an interrupt it may take arrives.
+EmuLoop::Wake EmuLoop::wait_for_interrupt() {
+  if (!interrupts_enabled()) return Wake::Never;
+  while (!watchdog_.load(std::memory_order_relaxed)) {
+    if (machine_.pending_irq()) return Wake::Interrupt;
+    std::optional<uint64_t> deadline = machine_.next_irq_deadline_ns();
+    if (!deadline) return Wake::Never;
+    uint64_t now = monotonic_ns();
+    if (*deadline > now) {
+      uint64_t ns = std::min(*deadline - now, kHaltPollNs);
+      struct timespec ts{static_cast<time_t>(ns / 1'000'000'000ull), static_cast<long>(ns % 1'000'000'000ull)};
+      nanosleep(&ts, nullptr);
+    }
+  }
+  return Wake::Watchdog;
 }
 
 // ---- [SECTION] the VT-x model ------------------------------------------------
@@ -682,6 +777,14 @@ RunResult EmuLoop::run() {
       break;
     }
     pending_ = Pending::None;
+    kicked_.store(false, std::memory_order_relaxed);
+    if (machine_.pending_irq() && interrupts_enabled()) {
+      uint64_t at = cpu_.reg(UC_X86_REG_RIP);
+      if (!in_sti_shadow(at) && !deliver_external(at)) {
+        result = stop_result_;
+        break;
+      }
+    }
     uc_err err = uc_emu_start(cpu_.uc(), cpu_.reg(UC_X86_REG_RIP), kUntilNowhere, 0, 0);
     if (pending_ == Pending::Interrupt) handle_interrupt(pending_vector_, pending_rip_, pending_cr2_);
     if (pending_ == Pending::Syscall) handle_syscall(pending_rip_);
@@ -709,11 +812,15 @@ RunResult EmuLoop::run() {
                                 pa ? fmt::format("{:#x}", *pa) : "unmapped", uc_error_text(err)));
       break;
     }
-    // Unicorn stops at HLT by itself, in any ring. The CPU only lets ring 0
-    // halt (SDM Vol. 2A, HLT: #GP(0) if CPL is not 0).
-    uint8_t op = 0;
-    read_virtual(machine_.memory(), cpu_.paging(), rip, &op, 1);
-    if (op == 0xf4) {
+    // Unicorn stops at HLT by itself, in any ring: in ring 3 with RIP at
+    // the HLT, in ring 0 with RIP after it. The CPU only lets ring 0 halt
+    // (SDM Vol. 2A, HLT: #GP(0) if CPL is not 0). A kick may also stop it
+    // at an HLT not yet executed; for the CPU's sake that is the same.
+    uint8_t op[2] = {};
+    read_virtual(machine_.memory(), cpu_.paging(), rip - 1, op, 2);
+    bool ring0_halted = cpu_.cpl() == 0 && op[0] == 0xf4 && !kicked_.load(std::memory_order_relaxed);
+    if (ring0_halted) rip -= 1;  // the HLT itself
+    if (op[1] == 0xf4 || ring0_halted) {
       if (model_) {
         vmx::GuestAction a;
         a.kind = vmx::ActionKind::Hlt;
@@ -732,9 +839,24 @@ RunResult EmuLoop::run() {
         }
         continue;
       }
-      result = fail(RunEndReason::Halted, "the guest executed hlt with nothing left to wake it");
+      // Ring 0: wait for an interrupt, as the CPU does; it returns to the
+      // instruction after HLT. (Stopped by a kick just before an HLT it
+      // had not yet executed, the loop does the same: HLT is next anyway.)
+      Wake wake = wait_for_interrupt();
+      if (wake == Wake::Watchdog) continue;  // reported at the top
+      if (wake == Wake::Interrupt) {
+        if (!deliver_external(rip + 1)) {
+          result = stop_result_;
+          break;
+        }
+        continue;
+      }
+      result = fail(RunEndReason::Halted, interrupts_enabled()
+                                              ? "the guest executed hlt with nothing left to wake it"
+                                              : "the guest executed hlt with interrupts off (nothing can wake it)");
       break;
     }
+    if (kicked_.load(std::memory_order_relaxed)) continue;  // an interrupt is due: delivered at the top
     result = fail(RunEndReason::InternalError, fmt::format("the emulator stopped at rip {:#x} for no known reason", rip));
     break;
   }

@@ -29,6 +29,9 @@ class EmuLoop {
   Status install_hooks();
   RunResult run();                 // thread: the emulation thread
   void request_stop();             // thread: the watchdog
+  // The machine's timer is due: stop Unicorn at the next block boundary so
+  // the loop can deliver the interrupt. Thread: the watchdog.
+  void kick();
   uint64_t instructions() const { return instructions_.load(std::memory_order_relaxed); }
   uint64_t device_accesses() const { return io_.load(std::memory_order_relaxed); }
 
@@ -69,6 +72,13 @@ class EmuLoop {
   void emit_trap(const arch::Delivered& d, TrapCause cause);
   void record_mode_change(uint64_t time_ns);
   void refresh_paging();
+
+  // External interrupts (Machine::pending_irq: the PIC, virtio lines).
+  bool interrupts_enabled() const;
+  bool in_sti_shadow(uint64_t rip) const;
+  bool deliver_external(uint64_t return_rip);  // false: the run is over
+  enum class Wake : uint8_t { Interrupt, Watchdog, Never };
+  Wake wait_for_interrupt();
 
   RunResult finish(RunResult result);
 
@@ -119,6 +129,7 @@ class EmuLoop {
   bool stopping_ = false;  // a hook ended the run
   RunResult stop_result_;
   std::atomic<bool> watchdog_{false};
+  std::atomic<bool> kicked_{false};  // a kick stopped Unicorn: go on, after delivering what is pending
   std::atomic<uint64_t> instructions_{0}, io_{0};
   uint64_t steps_ = 0;
   uint64_t step_page_va_ = ~0ull, step_page_pa_ = 0, step_cr3_ = 0;

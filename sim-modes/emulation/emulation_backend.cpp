@@ -6,6 +6,7 @@
 // with a typed failure and its trace intact.
 #include "emulation_backend.h"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -17,6 +18,11 @@
 #include "unicorn_cpu.h"
 
 namespace ringscope::emulation {
+
+namespace {
+constexpr uint64_t kProgressNs = 250'000'000;  // the progress line's refresh
+constexpr uint64_t kKickGapNs = 200'000;        // the least time between two timer kicks
+}  // namespace
 
 Result<RunResult> EmulationBackend::run(Machine& machine, EventSink& sink, const RunOptions& options) {
   TRY_ASSIGN(auto cpu, UnicornCpu::create(machine.memory()));
@@ -39,6 +45,7 @@ Result<RunResult> EmulationBackend::run(Machine& machine, EventSink& sink, const
 
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options.limits.wall_ms);
   bool progress_shown = false;
+  uint64_t next_progress = start + kProgressNs, last_kick = 0;
   {
     std::unique_lock lock(mu);
     while (!finished) {
@@ -49,8 +56,20 @@ Result<RunResult> EmulationBackend::run(Machine& machine, EventSink& sink, const
         cv.wait_for(lock, std::chrono::milliseconds(20));
         continue;
       }
-      cv.wait_for(lock, std::chrono::milliseconds(250));
-      if (!finished && options.progress) {
+      // The machine's timer is due: stop Unicorn at the next block so the
+      // loop delivers the interrupt (QEMU's TCG is kicked the same way). A
+      // kick that lands between two runs is lost, so repeat while the
+      // deadline stands, at most one per kKickGapNs.
+      uint64_t t = monotonic_ns(), due = machine.irq_deadline_hint();
+      if (due && t >= due && t - last_kick >= kKickGapNs) {
+        loop.kick();
+        last_kick = t;
+      }
+      uint64_t wake = next_progress;
+      if (due) wake = std::min(wake, std::max(due, last_kick + kKickGapNs));
+      cv.wait_for(lock, std::chrono::nanoseconds(wake > t ? wake - t : 0));
+      if (!finished && options.progress && monotonic_ns() >= next_progress) {
+        next_progress = monotonic_ns() + kProgressNs;
         double secs = (monotonic_ns() - start) / 1e9;
         std::fprintf(stderr, "\rringscope: emulating… %.1f s, %llu instructions, %llu device accesses ", secs,
                      static_cast<unsigned long long>(loop.instructions()),

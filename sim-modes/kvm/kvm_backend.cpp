@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -27,6 +28,8 @@ namespace ringscope::kvm {
 
 namespace {
 constexpr int kKickSignal = SIGUSR1;
+constexpr uint64_t kProgressNs = 250'000'000;  // the progress line's refresh
+constexpr uint64_t kKickGapNs = 200'000;        // the least time between two timer kicks
 
 void install_kick_handler() {
   // An empty handler without SA_RESTART: its only job is to interrupt KVM_RUN.
@@ -64,6 +67,7 @@ Result<RunResult> KvmBackend::run(Machine& machine, EventSink& sink, const RunOp
 
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options.limits.wall_ms);
   bool progress_shown = false;
+  uint64_t next_progress = start + kProgressNs, last_kick = 0;
   {
     std::unique_lock lock(mu);
     while (!finished) {
@@ -77,8 +81,20 @@ Result<RunResult> KvmBackend::run(Machine& machine, EventSink& sink, const RunOp
         cv.wait_for(lock, std::chrono::milliseconds(20));
         continue;
       }
-      cv.wait_for(lock, std::chrono::milliseconds(250));
-      if (!finished && options.progress) {
+      // The machine's timer is due: make KVM_RUN return so the loop can
+      // inject the interrupt (a guest running with interrupts on may make
+      // no exit of its own). At most one kick per kKickGapNs.
+      uint64_t t = monotonic_ns(), due = machine.irq_deadline_hint();
+      if (due && t >= due && t - last_kick >= kKickGapNs) {
+        vcpu->run()->immediate_exit = 1;
+        pthread_kill(thread.native_handle(), kKickSignal);
+        last_kick = t;
+      }
+      uint64_t wake = next_progress;
+      if (due) wake = std::min(wake, std::max(due, last_kick + kKickGapNs));
+      cv.wait_for(lock, std::chrono::nanoseconds(wake > t ? wake - t : 0));
+      if (!finished && options.progress && monotonic_ns() >= next_progress) {
+        next_progress = monotonic_ns() + kProgressNs;
         double secs = (monotonic_ns() - start) / 1e9;
         std::fprintf(stderr, "\rringscope: running… %.1f s, %llu exits, %llu steps ", secs,
                      static_cast<unsigned long long>(loop.exits()), static_cast<unsigned long long>(loop.steps()));

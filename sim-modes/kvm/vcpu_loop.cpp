@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 
 #include "exit_classifier.h"
 #include "kvm_abi.h"
@@ -33,6 +34,60 @@ bool skip_per_exit(const std::string& name) {
   return false;
 }
 }  // namespace
+
+// The vCPU's registers for a device that needs them (DeviceContext::regs):
+// read on first use from the synced registers (or KVM_GET_REGS), written
+// back through kvm_dirty_regs (or KVM_SET_REGS), so the guest sees them
+// when the `out` completes on the next KVM_RUN.
+class KvmRegisters final : public VcpuRegisters {
+ public:
+  KvmRegisters(Vcpu& vcpu, uint8_t cpl) : vcpu_(vcpu), cpl_(cpl) {}
+  uint64_t get(Gpr r) override { return load() ? *slot(r) : 0; }
+  void set(Gpr r, uint64_t value) override {
+    if (!load()) return;
+    *slot(r) = value;
+    dirty_ = true;
+  }
+  uint64_t rip() override { return load() ? regs_.rip : 0; }
+  uint8_t cpl() override { return cpl_; }
+  Source observed_by() const override { return Source::KvmExit; }
+  void commit() {
+    if (!dirty_) return;
+    if (vcpu_.sync_regs()) {
+      vcpu_.run()->s.regs.regs = regs_;
+      vcpu_.run()->kvm_dirty_regs |= KVM_SYNC_X86_REGS;  // applied on the next KVM_RUN
+    } else {
+      ioctl(vcpu_.fd(), KVM_SET_REGS, &regs_);
+    }
+    dirty_ = false;
+  }
+
+ private:
+  bool load() {
+    if (!loaded_) {
+      if (vcpu_.sync_regs())
+        regs_ = vcpu_.run()->s.regs.regs, loaded_ = true;
+      else
+        loaded_ = ioctl(vcpu_.fd(), KVM_GET_REGS, &regs_) == 0;
+    }
+    return loaded_;
+  }
+  uint64_t* slot(Gpr r) {
+    switch (r) {
+      case Gpr::Rax: return reinterpret_cast<uint64_t*>(&regs_.rax);
+      case Gpr::Rbx: return reinterpret_cast<uint64_t*>(&regs_.rbx);
+      case Gpr::Rcx: return reinterpret_cast<uint64_t*>(&regs_.rcx);
+      case Gpr::Rdx: return reinterpret_cast<uint64_t*>(&regs_.rdx);
+      case Gpr::Rsi: return reinterpret_cast<uint64_t*>(&regs_.rsi);
+      case Gpr::Rdi: return reinterpret_cast<uint64_t*>(&regs_.rdi);
+    }
+    return reinterpret_cast<uint64_t*>(&regs_.rax);
+  }
+  Vcpu& vcpu_;
+  uint8_t cpl_;
+  struct kvm_regs regs_ {};
+  bool loaded_ = false, dirty_ = false;
+};
 
 VcpuLoop::VcpuLoop(Machine& machine, Vcpu& vcpu, EventSink& sink, const RunOptions& options, uint32_t index)
     : machine_(machine), vcpu_(vcpu), sink_(sink), options_(options), index_(index) {
@@ -96,6 +151,9 @@ void VcpuLoop::handle_io(const KvmExitInfo& info, Event& e) {
   e.size = info.io_size;
   e.count = info.io_count;
   e.direction = info.io_out ? Direction::Out : Direction::In;
+  // A single access may need the registers (the hypercall doorbell).
+  KvmRegisters regs(vcpu_, e.cpl);
+  if (info.io_count == 1) ctx_.regs = &regs;
   for (uint32_t i = 0; i < info.io_count; i++) {
     uint8_t* elem = data + uint64_t(i) * info.io_size;
     uint64_t value = 0;
@@ -122,8 +180,9 @@ void VcpuLoop::handle_io(const KvmExitInfo& info, Event& e) {
       ctx_.sink->emit(u);
     }
   }
+  ctx_.regs = nullptr;
+  regs.commit();
 }
-
 void VcpuLoop::handle_mmio(Event& e) {
   struct kvm_run* run = vcpu_.run();
   uint8_t width = static_cast<uint8_t>(run->mmio.len);
@@ -156,45 +215,17 @@ void VcpuLoop::handle_mmio(Event& e) {
   }
 }
 
-// The hypercall doorbell: an `out` to kHypercallPort on a machine that has
-// the doorbell (docs/hypercalls.md). Number in RAX, arguments in RBX, RCX,
-// RDX, RSI; the result replaces RAX when the guest resumes.
-bool VcpuLoop::is_hypercall(const KvmExitInfo& info) const {
-  return info.io_out && info.io_port == kHypercallPort && info.io_count == 1 && machine_.hypercalls() != nullptr;
-}
-
-void VcpuLoop::handle_hypercall(Event& e) {
-  struct kvm_run* run = vcpu_.run();
-  e.port = kHypercallPort;
-  e.direction = Direction::Out;
-  e.size = run->io.size;
-  e.count = 1;
-  struct kvm_regs regs;
-  if (vcpu_.sync_regs()) {
-    regs = run->s.regs.regs;
-  } else if (ioctl(vcpu_.fd(), KVM_GET_REGS, &regs) != 0) {
-    return;
-  }
-  HypercallRegs hr{regs.rax, regs.rbx, regs.rcx, regs.rdx, regs.rsi};
-  e.value = hr.rax;
-  uint64_t result = machine_.hypercalls()->call(ctx_, hr, Transport::Port, Source::KvmExit, regs.rip, e.cpl);
-  regs.rax = result;
-  if (vcpu_.sync_regs()) {
-    run->s.regs.regs = regs;
-    run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;  // applied on the next KVM_RUN, before the `out` completes
-  } else {
-    ioctl(vcpu_.fd(), KVM_SET_REGS, &regs);
-  }
-}
-
-// Used-buffer notifications: a virtio device raised its interrupt line.
-// With no in-kernel irqchip the VMM injects the vector itself, when the
-// guest can take it (IF set, no interrupt shadow); otherwise it asks KVM
-// for an exit as soon as the guest can (request_interrupt_window).
+// Interrupts from the machine's controllers (Machine::pending_irq: the PIC
+// pair with the PIT on IRQ 0, and the virtio lines). With no in-kernel
+// irqchip the VMM injects the vector itself, when the guest can take it
+// (IF set, no interrupt shadow); otherwise it asks KVM for an exit as soon
+// as the guest can (request_interrupt_window: an interrupt-window exit,
+// VT-x basic reason 7). Only an injection that KVM accepted acknowledges
+// the interrupt at its controller (the INTA cycle).
 void VcpuLoop::inject_pending_irq() {
   struct kvm_run* run = vcpu_.run();
-  IrqLine* line = machine_.pending_irq();
-  if (!line) {
+  std::optional<uint8_t> vector = machine_.pending_irq();
+  if (!vector) {
     run->request_interrupt_window = 0;
     return;
   }
@@ -203,12 +234,12 @@ void VcpuLoop::inject_pending_irq() {
     return;
   }
   struct kvm_interrupt irq{};
-  irq.irq = line->vector();
+  irq.irq = *vector;
   if (ioctl(vcpu_.fd(), KVM_INTERRUPT, &irq) != 0) {
     run->request_interrupt_window = 1;
     return;
   }
-  line->take();
+  uint8_t taken = machine_.acknowledge_irq();
   run->request_interrupt_window = 0;
   if (!tracing_) return;
   Event i;
@@ -216,8 +247,28 @@ void VcpuLoop::inject_pending_irq() {
   i.vcpu = index_;
   i.kind = EventKind::IrqInject;
   i.source = Source::Vmm;
-  i.vector = line->vector();
+  i.vector = taken;
   sink_.emit(i);
+}
+
+// HLT with IF set: the vCPU waits for an interrupt, as the CPU would. One
+// that is pending now is injected before the next KVM_RUN; otherwise the
+// loop sleeps until the timer's next interrupt (a watchdog kick cuts the
+// sleep short). With IF clear, or no timer running, nothing can wake it:
+// every device finishes its work before the exit that started it returns.
+std::optional<RunResult> VcpuLoop::wait_for_interrupt() {
+  if (!vcpu_.run()->if_flag)
+    return stop(RunEndReason::Halted, "the guest executed hlt with interrupts off (nothing can wake it)", false);
+  while (!stop_requested_.load(std::memory_order_relaxed)) {
+    if (machine_.pending_irq()) return std::nullopt;
+    std::optional<uint64_t> deadline = machine_.next_irq_deadline_ns();
+    if (!deadline) return stop(RunEndReason::Halted, "the guest executed hlt with nothing left to wake it", false);
+    struct timespec ts;
+    ts.tv_sec = static_cast<time_t>(*deadline / 1'000'000'000ull);
+    ts.tv_nsec = static_cast<long>(*deadline % 1'000'000'000ull);
+    clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr);  // EINTR: the watchdog's kick
+  }
+  return std::nullopt;  // the loop reports the watchdog
 }
 
 // Exits KVM handled in the kernel since the last user-space exit, and other
@@ -367,19 +418,9 @@ std::optional<RunResult> VcpuLoop::on_exit(const KvmExitInfo& info, const ExitDe
 // The one switch on the exit: each case hands off to a named handler.
 std::optional<RunResult> VcpuLoop::dispatch(const KvmExitInfo& info, const ExitDecision& d, Event& e) {
   switch (d.action) {
-    case ExitAction::PortIo:
-      if (is_hypercall(info))
-        handle_hypercall(e);
-      else
-        handle_io(info, e);
-      return std::nullopt;
+    case ExitAction::PortIo: handle_io(info, e); return std::nullopt;
     case ExitAction::Mmio: handle_mmio(e); return std::nullopt;
-    case ExitAction::Halt:
-      // A pending device interrupt wakes the vCPU (injected before the
-      // next KVM_RUN); with none, nothing can: every device completes
-      // its work before the exit that started it returns.
-      if (machine_.pending_irq() && vcpu_.run()->if_flag) return std::nullopt;
-      return stop(RunEndReason::Halted, "the guest executed hlt with nothing left to wake it", false);
+    case ExitAction::Halt: return wait_for_interrupt();
     case ExitAction::Continue: return std::nullopt;
     case ExitAction::Stop:
     case ExitAction::Step: {

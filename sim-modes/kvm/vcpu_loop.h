@@ -31,9 +31,8 @@ class VcpuLoop {
  private:
   void handle_io(const KvmExitInfo& info, Event& exit_event);
   void handle_mmio(Event& exit_event);
-  bool is_hypercall(const KvmExitInfo& info) const;
-  void handle_hypercall(Event& exit_event);
   void inject_pending_irq();
+  std::optional<RunResult> wait_for_interrupt();
   void record_stats(uint64_t time_ns);
   void record_mode_change(uint64_t time_ns);
   CpuSnapshot snapshot(bool via_ioctl = false) const;

@@ -56,7 +56,7 @@ void expect_field_error(const std::string& json, const std::string& field) {
 
 TEST(Manifest, BuiltinScenariosAllLoad) {
   std::vector<std::string> expected = {"console-write", "disk-io",    "hello",        "hypercall", "io-burst",
-                                       "pagefault",     "privileged", "syscall-insn", "syscalls"};
+                                       "pagefault",     "privileged", "syscall-insn", "syscalls",  "tick"};
   for (const auto& name : expected) {
     auto s = find_builtin_scenario(name);
     ASSERT_TRUE(s.ok()) << s.error().message;

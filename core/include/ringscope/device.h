@@ -14,6 +14,23 @@
 
 namespace ringscope {
 
+// The vCPU's registers, for the rare device whose protocol passes values in
+// registers instead of on the bus: the hypercall doorbell (number in RAX,
+// arguments in RBX, RCX, RDX, RSI, result back in RAX). Each backend
+// implements it over its own CPU (KVM's kvm_regs, Unicorn's registers) and
+// hands it to the bus with a single port write; the device then does the
+// whole protocol itself, the same code under every backend.
+enum class Gpr : uint8_t { Rax, Rbx, Rcx, Rdx, Rsi, Rdi };
+class VcpuRegisters {
+ public:
+  virtual ~VcpuRegisters() = default;
+  virtual uint64_t get(Gpr reg) = 0;
+  virtual void set(Gpr reg, uint64_t value) = 0;  // seen by the guest when it resumes
+  virtual uint64_t rip() = 0;                     // of the instruction that made the access
+  virtual uint8_t cpl() = 0;
+  virtual Source observed_by() const = 0;         // kvm-exit, emulator: the `source` of events about it
+};
+
 // What a device may touch while handling one access: guest RAM (bounds
 // checked), the event sink, and the current time and vCPU for its events.
 struct DeviceContext {
@@ -24,6 +41,9 @@ struct DeviceContext {
   // Set by a device to ask the backend to stop the run (probe exit port).
   bool stop_requested = false;
   int guest_status = 0;
+  // The accessing vCPU's registers, where the backend offers them for this
+  // access (a single, non-repeated port write); nullptr otherwise.
+  VcpuRegisters* regs = nullptr;
 };
 
 // What a device asks of the backend after an access.

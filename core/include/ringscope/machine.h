@@ -5,9 +5,11 @@
 // devices on the bus. A backend (KVM, Unicorn) then runs it.
 #pragma once
 
+#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +18,8 @@
 #include "ringscope/devices/ata.h"
 #include "ringscope/devices/disk_image.h"
 #include "ringscope/devices/hypercall.h"
+#include "ringscope/devices/i8254.h"
+#include "ringscope/devices/i8259.h"
 #include "ringscope/devices/probe.h"
 #include "ringscope/devices/rtc.h"
 #include "ringscope/devices/uart16550.h"
@@ -26,7 +30,8 @@
 
 namespace ringscope {
 
-// Which devices the machine has besides the UART, the RTC and the probe port.
+// Which devices the machine has besides the UART, the RTC, the PIT, the PIC
+// pair and the probe port (every machine has those).
 //   Legacy: what an unmodified guest expects: the ATA PIO disk (full-virt, emulation).
 //   Virtio: what a paravirtual guest uses: the hypercall doorbell and the
 //           virtio-mmio console and block devices (paravirt).
@@ -57,6 +62,8 @@ class Machine {
   Uart16550& uart() { return uart_; }
   ProbeDevice& probe() { return probe_; }
   Rtc& rtc() { return rtc_; }
+  I8254& pit() { return pit_; }
+  PicPair& pic() { return pic_; }
   const BootState& boot() const { return boot_; }
   const ElfImage& kernel_image() const { return kernel_; }
   const MachineConfig& config() const { return config_; }
@@ -67,10 +74,24 @@ class Machine {
   HypercallDevice* hypercalls() { return hypercall_.get(); }
   VirtioConsole* virtio_console() { return vconsole_.get(); }
   VirtioBlk* virtio_blk() { return vblk_.get(); }
-  // The first interrupt line with an interrupt waiting, or nullptr. A
-  // backend takes it and injects its vector (virtio devices only: the
-  // legacy devices are polled).
-  IrqLine* pending_irq();
+  // Interrupts (docs/interrupts.md). Two kinds of source reach the CPU:
+  // the 8259A PIC pair, whose IRQ 0 the PIT's channel 0 drives, and the
+  // virtio devices' lines, which carry a fixed vector each, as a
+  // message-signalled interrupt does, and are acknowledged at the device.
+  //
+  // pending_irq: the vector the CPU would be handed now, if it can take an
+  // interrupt, or nothing. It brings the PIT up to date first; nothing
+  // else changes. Thread: the vCPU's.
+  std::optional<uint8_t> pending_irq();
+  // The CPU takes that interrupt (the PIC's INTA cycle: IRR to ISR; a
+  // virtio line is lowered). Returns the vector to deliver.
+  uint8_t acknowledge_irq();
+  // When the timer will next raise an interrupt the PIC lets through (host
+  // monotonic ns), or nothing. A vCPU halted with IF set sleeps until then.
+  std::optional<uint64_t> next_irq_deadline_ns() const;
+  // The same deadline as of the last pending_irq(), readable from any
+  // thread (the watchdog's, which kicks a running vCPU then); 0: none.
+  uint64_t irq_deadline_hint() const { return deadline_hint_.load(std::memory_order_relaxed); }
   // Everything the guest wrote to its console(s): the UART, then the
   // virtio console. Echo gets every byte as it is written, from either.
   std::string console_text() const;
@@ -90,6 +111,9 @@ class Machine {
   Uart16550 uart_;
   ProbeDevice probe_;
   Rtc rtc_;
+  I8254 pit_;
+  PicPair pic_;
+  std::atomic<uint64_t> deadline_hint_{0};
   std::unique_ptr<DiskImage> disk_;
   std::unique_ptr<AtaDisk> ata_;
   std::unique_ptr<HypercallDevice> hypercall_;

@@ -50,6 +50,12 @@ uint64_t HypercallDevice::read(DeviceContext& ctx, uint64_t, uint8_t width) {
 }
 
 void HypercallDevice::write(DeviceContext& ctx, uint64_t, uint8_t width, uint64_t value) {
+  if (VcpuRegisters* regs = ctx.regs) {
+    HypercallRegs r{regs->get(Gpr::Rax), regs->get(Gpr::Rbx), regs->get(Gpr::Rcx), regs->get(Gpr::Rdx),
+                    regs->get(Gpr::Rsi)};
+    regs->set(Gpr::Rax, call(ctx, r, Transport::Port, regs->observed_by(), regs->rip(), regs->cpl()));
+    return;
+  }
   if (!ctx.sink) return;
   Event e;
   e.time_ns = ctx.now_ns ? ctx.now_ns() : 0;
@@ -57,7 +63,7 @@ void HypercallDevice::write(DeviceContext& ctx, uint64_t, uint8_t width, uint64_
   e.kind = EventKind::Device;
   e.source = Source::Vmm;
   e.device = name();
-  e.reg = "error: doorbell rung by a backend that cannot read registers";
+  e.reg = "error: doorbell rung without registers (a repeated OUTS, or a backend that cannot read them)";
   e.direction = Direction::Out;
   e.value = value;
   e.size = width;

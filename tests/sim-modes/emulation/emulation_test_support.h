@@ -30,6 +30,7 @@ struct RunSpec {
   bool kvm = false;  // run under the KVM backend instead
   emulation::EmulationOptions emu{};
   std::shared_ptr<const vmx::Profile> vmx_profile;  // emulation: the VT-x model's controls (null: kvm-default)
+  DeviceSet devices = DeviceSet::Legacy;  // Virtio: the scenario's PV kernel, virtio devices and the doorbell
 };
 
 inline std::unique_ptr<EmuRun> run_guest(const std::string& name, const std::map<std::string, std::string>& params,
@@ -38,7 +39,8 @@ inline std::unique_ptr<EmuRun> run_guest(const std::string& name, const std::map
   EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().message);
   if (!s.ok()) return nullptr;
   MachineConfig config;
-  config.kernel = s->kernel;
+  config.kernel = spec.devices == DeviceSet::Virtio ? s->kernel_pv : s->kernel;
+  config.devices = spec.devices;
   config.modules = s->programs;
   auto cmdline = build_cmdline(*s, params);
   EXPECT_TRUE(cmdline.ok());
@@ -64,7 +66,7 @@ inline std::unique_ptr<EmuRun> run_guest(const std::string& name, const std::map
   EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
   if (!r.ok()) return nullptr;
   run->result = r.value();
-  run->console = machine.value()->uart().transmitted();
+  run->console = machine.value()->console_text();
   return run;
 }
 

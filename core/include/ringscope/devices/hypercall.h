@@ -3,10 +3,11 @@
 // An I/O port the paravirtual guest writes to call the hypervisor. Unlike
 // other devices it needs the guest's registers: the number is in RAX, the
 // arguments in RBX, RCX, RDX, RSI, the result goes back in RAX. A plain bus
-// access carries none of that, so a backend that sees an `out` to
-// kHypercallPort reads the registers, calls HypercallDevice::call, and
-// writes RAX back (the KVM backend: vcpu_loop.cpp, handle_hypercall). Bus
-// writes without registers are reported and ignored.
+// access carries none of that, so every backend hands the bus the vCPU's
+// registers with each single port write (DeviceContext::regs); write()
+// reads them, does the call and sets RAX, the same code under KVM and
+// under the emulator. Bus writes without registers are reported and
+// ignored.
 #pragma once
 
 #include <cstdint>

@@ -1,0 +1,44 @@
+// timer.c — the tick: the Intel 8254 PIT's channel 0 on IRQ 0.
+//
+// The PIT counts down at 1193182 Hz. In mode 2 (rate generator) it
+// reloads its count and pulses IRQ 0 every `count` ticks, so a count of
+// 1193182 / hz interrupts hz times a second. The handler only counts; a
+// kernel with a scheduler would preempt here.
+
+#include "types.h"
+#include "defs.h"
+#include "traps.h"
+#include "x86.h"
+
+#define IO_TIMER   0x40          // channel 0 data port
+#define TIMER_MODE (IO_TIMER + 3)
+#define TIMER_SEL0 0x00          // control word: channel 0
+#define TIMER_LSBMSB 0x30        //   count written LSB then MSB
+#define TIMER_RATEGEN 0x04       //   mode 2
+#define TIMER_FREQ 1193182
+
+volatile uint64 ticks;
+
+// Programs channel 0 for `hz` interrupts a second; returns the count.
+int timerinit(int hz) {
+  int count = TIMER_FREQ / hz;
+  outb(TIMER_MODE, TIMER_SEL0 | TIMER_LSBMSB | TIMER_RATEGEN);
+  outb(IO_TIMER, count & 0xff);
+  outb(IO_TIMER, (count >> 8) & 0xff);
+  ticks = 0;
+  picenable(IRQ_TIMER);
+  return count;
+}
+
+void timerstop(void) { picdisable(IRQ_TIMER); }
+
+void timerintr(void) { ticks++; }
+
+// Every hardware interrupt (trap.c sends vectors T_IRQ0..T_IRQ0+15 here).
+void irq(struct trapframe *tf) {
+  int n = (int)(tf->trapno - T_IRQ0);
+  if (piceoi(n) < 0)
+    return;  // spurious: nothing to do, no EOI
+  if (n == IRQ_TIMER)
+    timerintr();
+}
