@@ -61,7 +61,7 @@ Result<std::unique_ptr<Vm>> Vm::create() {
     if (err == EACCES || err == EPERM)
       return make_error(ErrorKind::Unavailable,
                         "cannot open /dev/kvm: permission denied; add yourself to the kvm group "
-                        "(`sudo usermod -aG kvm $USER`, then log in again) or run as root");
+                        "(`sudo usermod -aG kvm $USER`, then log in again) or run as root; --mode emulation needs no KVM");
     return make_error(ErrorKind::Unavailable, fmt::format("cannot open /dev/kvm: {}", strerror(err)));
   }
   vm->kvm_ = Fd(fd);
