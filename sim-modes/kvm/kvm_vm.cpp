@@ -57,7 +57,8 @@ Result<std::unique_ptr<Vm>> Vm::create() {
     if (err == ENOENT)
       return make_error(ErrorKind::Unavailable,
                         "/dev/kvm does not exist: this host has no KVM (enable virtualisation in the firmware and load "
-                        "kvm_intel or kvm_amd, or use a machine that has it); `ringscope doctor` explains more");
+                        "kvm_intel or kvm_amd, or use a machine that has it), or run with --mode emulation, which needs "
+                        "no KVM; `ringscope doctor` explains more");
     if (err == EACCES || err == EPERM)
       return make_error(ErrorKind::Unavailable,
                         "cannot open /dev/kvm: permission denied; add yourself to the kvm group "
