@@ -24,6 +24,7 @@ struct ViewOptions {
   std::string screenshot;
   int64_t select = -1;
   std::string zoom;
+  std::string range;
   std::string panels;
   std::string size = "1600x1000";
 };
@@ -73,6 +74,13 @@ void run_view(const ViewOptions& o, CliContext& ctx) {
     ctx.exit_code = 64;
     return;
   }
+  double range_from = 0, range_to = 0;
+  if (!o.range.empty() && !parse_zoom(o.range, range_from, range_to)) {
+    std::fprintf(stderr, "ringscope view: --range wants FROM_NS:TO_NS (nanoseconds after the run's start, FROM < TO), "
+                         "e.g. --range 50000000:52000000 for 50 to 52 ms\n");
+    ctx.exit_code = 64;
+    return;
+  }
   View view(settings);
   int load_code = 0;
   for (const auto& f : o.files) {
@@ -88,6 +96,7 @@ void run_view(const ViewOptions& o, CliContext& ctx) {
     ctx.exit_code = 64;
     return;
   }
+  if (!o.range.empty()) view.set_range(range_from, range_to);
   if (!o.zoom.empty()) view.set_zoom(from, to);
   else if (o.select >= 0) {
     // Zoom on the selected event: 1/50 of the run around it.
@@ -127,6 +136,8 @@ void add_view_command(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--screenshot", o->screenshot, "render one frame headless into this PNG and exit");
   cmd->add_option("--select", o->select, "select the event with this seq (in the first trace)");
   cmd->add_option("--zoom", o->zoom, "visible range FROM_NS:TO_NS, nanoseconds after the run's start");
+  cmd->add_option("--range", o->range,
+                  "selected time range FROM_NS:TO_NS (shaded on the timeline; the Statistics tab covers it)");
   cmd->add_option("--panels", o->panels,
                   "panels to show: timeline,events,inspector,ring,playback,stats,compare or all (default all)");
   cmd->add_option("--size", o->size, "window or screenshot size WIDTHxHEIGHT (default 1600x1000)");
@@ -136,7 +147,8 @@ void add_view_command(CLI::App& app, CliContext& ctx) {
       "  ringscope view hello.full-virt.rtrace hello.paravirt.rtrace       # compare tab\n"
       "  xvfb-run -a ringscope view pagefault.rtrace --select 8969 --screenshot pf.png\n"
       "  ringscope view syscalls.rtrace --panels timeline,stats --zoom 50000000:60000000 --screenshot s.png\n"
-      "Keys: Left/Right step, N next of kind, Space play, B bookmark, F fit, H help.\n"
+      "  ringscope view pf.rtrace --panels timeline,stats --range 1000000:2000000 --screenshot r.png\n"
+      "Keys: Left/Right step, N next of kind, Space play, B bookmark, F fit, Esc clear range, H help.\n"
       "Settings are kept in $XDG_CONFIG_HOME/ringscope/viewer.ini (not used for screenshots).");
   cmd->callback([o, &ctx] { run_view(*o, ctx); });
 }

@@ -226,3 +226,81 @@ TEST(TraceModel, OutOfOrderTimesAreShownInOrder) {
 
 }  // namespace
 }  // namespace ringscope::viewer
+
+namespace ringscope::viewer {
+namespace {
+
+// Phases stack into sub-rows by depth: "run" holds "fault", and "overlap"
+// begins while "fault" is still open, so it needs a third row; no two
+// phases on one row overlap.
+TEST(PhaseStacking, NestedAndOverlappingPhasesGetTheirOwnRows) {
+  auto m = TraceModel::from_trace(test::pvm_trace(), "pvm.rtrace");
+  const VcpuTrack& tr = *m->track(0);
+  ASSERT_EQ(tr.phase_rows.size(), 3u);
+  auto label = [&](size_t row, size_t i) { return m->stats().phases[tr.phase_rows[row][i].phase].label; };
+  ASSERT_EQ(tr.phase_rows[0].size(), 1u);
+  EXPECT_EQ(label(0, 0), "run");
+  ASSERT_EQ(tr.phase_rows[1].size(), 1u);
+  EXPECT_EQ(label(1, 0), "fault");
+  ASSERT_EQ(tr.phase_rows[2].size(), 1u);
+  EXPECT_EQ(label(2, 0), "overlap");
+  EXPECT_EQ(tr.phase_rows[2][0].begin_ns, test::us(50));
+  EXPECT_EQ(tr.phase_rows[2][0].end_ns, test::us(80));
+  for (const auto& row : tr.phase_rows)
+    for (size_t i = 1; i < row.size(); ++i) EXPECT_LE(row[i - 1].end_ns, row[i].begin_ns);
+}
+
+TEST(PhaseStacking, SequentialPhasesShareARowAndNestedOnesGoDeeper) {
+  std::vector<PhaseStats> ps(4);
+  auto set = [&](size_t i, const char* l, uint64_t b, uint64_t e) {
+    ps[i].label = l;
+    ps[i].begin_ns = b;
+    ps[i].end_ns = e;
+    ps[i].closed = true;
+  };
+  set(0, "a", 0, 10);
+  set(1, "b", 10, 20);  // after a: same row
+  set(2, "c", 12, 15);  // inside b
+  set(3, "d", 16, 18);  // inside b, after c: c's row
+  std::vector<VcpuTrack> tracks(1);
+  stack_phases(ps, tracks);
+  ASSERT_EQ(tracks[0].phase_rows.size(), 2u);
+  EXPECT_EQ(tracks[0].phase_rows[0].size(), 2u);
+  EXPECT_EQ(tracks[0].phase_rows[1].size(), 2u);
+}
+
+// Ring-3 visits: on the PVM-like trace both are zero-length and unobserved
+// (no ring-3 steps), and the trace says how often ring 3 ran unstepped; on
+// the single-stepped trace the two visits have their length and steps.
+TEST(Ring3Visits, ZeroLengthVisitsAreKeptAndMarkedUnobserved) {
+  auto m = TraceModel::from_trace(test::pvm_trace(), "pvm.rtrace");
+  const auto& v = m->track(0)->ring3;
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(v[0].begin_ns, test::us(40));
+  EXPECT_EQ(v[0].end_ns, test::us(40));
+  EXPECT_EQ(v[1].begin_ns, test::us(70));
+  EXPECT_EQ(v[1].end_ns, test::us(70));
+  EXPECT_EQ(v[0].steps, 0u);
+  EXPECT_EQ(m->unstepped_runs(), 2u);
+  ASSERT_NE(m->ring3_at(0, test::us(70)), nullptr);
+  EXPECT_EQ(m->ring3_at(0, test::us(60)), nullptr);
+  // Folded at any zoom, every visit still comes out of the walk.
+  size_t drawn = 0;
+  fold_spans<Ring3Visit>(v, m->first_ns(), m->last_ns(), 1'000'000'000, [&](uint64_t, uint64_t, size_t, size_t n) {
+    drawn += n;
+  });
+  EXPECT_EQ(drawn, 2u);
+
+  auto s = TraceModel::from_trace(test::syscall_trace(), "syscalls.rtrace");
+  const auto& w = s->track(0)->ring3;
+  ASSERT_EQ(w.size(), 2u);
+  EXPECT_EQ(w[0].begin_ns, test::us(100));
+  EXPECT_EQ(w[0].end_ns, test::us(300));
+  EXPECT_EQ(w[1].begin_ns, test::us(400));
+  EXPECT_EQ(w[1].end_ns, s->last_ns());
+  EXPECT_EQ(w[0].steps, 100u);
+  EXPECT_EQ(s->unstepped_runs(), 0u);
+}
+
+}  // namespace
+}  // namespace ringscope::viewer

@@ -64,6 +64,48 @@ TEST_F(GlView, RingBandShowsUserThenKernelAroundTheTrap) {
   EXPECT_TRUE(near(p.at(view.timeline_x(352'000), vmx_y), palette::kRoot));
 }
 
+// On a host that does not single-step ring 3, a visit to ring 3 can have no
+// length at all; it must still show, in the ring-3 colour, at any zoom.
+TEST_F(GlView, ZeroLengthRing3VisitsShowAsTicksAtAnyZoom) {
+  for (const double span : {100'000.0, 1e9}) {
+    SCOPED_TRACE("visible span " + std::to_string(span) + " ns");
+    View view;
+    view.settings().animate = false;
+    view.add_trace(TraceModel::from_trace(test::pvm_trace(), "pvm.rtrace"), "pvm.rtrace");
+    view.select(0, view.traces()[0].model->size() - 1, false);  // run_end, 0.5 s later
+    view.set_zoom(0, span);
+    auto px = render_offscreen(view, kW, kH);
+    ASSERT_TRUE(px.ok()) << px.error().message;
+    Pixels p{std::move(px).value()};
+    const float top = *view.ring_band_y(0, 0) - 12;  // the band is 24 px high
+    for (const double t : {40'000.0, 70'000.0}) {
+      if (span > 1e6 && t == 70'000.0) continue;  // folded into the tick at 40 µs at this zoom
+      EXPECT_TRUE(near(p.at(view.timeline_x(t), top + 3), palette::kRing3))
+          << "visit at " << t << " ns, x " << view.timeline_x(t) << ", y " << top + 3;
+    }
+    // Between the visits the CPU is in ring 0.
+    if (span < 1e6) {
+      EXPECT_TRUE(near(p.at(view.timeline_x(55'000), top + 3), palette::kRing0));
+    }
+  }
+}
+
+// The selected range tints what lies inside it and nothing outside.
+TEST_F(GlView, SelectedRangeIsShaded) {
+  View view;
+  view.settings().animate = false;
+  view.add_trace(TraceModel::from_trace(test::syscall_trace(), "syscalls.rtrace"), "syscalls.rtrace");
+  view.set_zoom(0, 500'000);
+  view.set_range(200'000, 260'000);
+  auto px = render_offscreen(view, kW, kH);
+  ASSERT_TRUE(px.ok()) << px.error().message;
+  Pixels p{std::move(px).value()};
+  const float y = *view.ring_band_y(0, 0);
+  // Ring 3 on both sides of the range's right edge: tinted inside only.
+  EXPECT_FALSE(near(p.at(view.timeline_x(230'000), y + 6), palette::kRing3));
+  EXPECT_TRUE(near(p.at(view.timeline_x(280'000), y + 6), palette::kRing3));
+}
+
 TEST_F(GlView, ScreenshotCommandWritesAPngAndReportsBadFiles) {
   const auto dir = std::filesystem::temp_directory_path() / "ringscope_view_gl_test";
   std::filesystem::create_directories(dir);

@@ -136,6 +136,76 @@ TEST_F(Fixture, StatisticsAndCompareTabsDrawWithoutATrace) {
   EXPECT_TRUE(view.help_open());
 }
 
+// Right-drag on the timeline selects a range (not a pan); the Statistics
+// tab then covers that range; Escape clears it and the whole trace is back.
+TEST_F(Fixture, DraggingARangeDrivesTheStatistics) {
+  view.open_tab(BottomTab::Statistics);
+  frames(2);
+  ASSERT_NE(view.shown_stats(), nullptr);
+  EXPECT_EQ(view.stats_scope(), StatsScope::WholeTrace);
+  EXPECT_EQ(view.shown_stats()->vm_exits, 2u);
+  const double z0 = view.zoom_from(), z1 = view.zoom_to();
+  ImGuiIO& io = ctx.io();
+  const float y = *view.ring_band_y(0, 0);
+  io.MousePos = {view.timeline_x(120'000), y};
+  frames(1);
+  io.MouseDown[1] = true;
+  frames(1);
+  io.MousePos = {view.timeline_x(200'000), y};
+  frames(1);
+  io.MousePos = {view.timeline_x(280'000), y};
+  frames(1);
+  io.MouseDown[1] = false;
+  frames(2);
+  EXPECT_EQ(view.zoom_from(), z0);  // no pan
+  EXPECT_EQ(view.zoom_to(), z1);
+  ASSERT_TRUE(view.range().has_value());
+  EXPECT_NEAR(view.range()->first, 120'000, 1'000);
+  EXPECT_NEAR(view.range()->second, 280'000, 1'000);
+  ASSERT_NE(view.shown_stats(), nullptr);
+  EXPECT_EQ(view.stats_scope(), StatsScope::SelectedRange);
+  EXPECT_EQ(view.shown_stats()->vm_exits, 0u);  // the exits are at 50 and 350 µs
+  EXPECT_EQ(view.shown_stats()->by_kind[static_cast<int>(EventKind::Step)], 80u);
+  // A range over the second exit counts just that one.
+  view.set_range(340'000, 360'000);
+  frames(1);
+  EXPECT_EQ(view.shown_stats()->vm_exits, 1u);
+  io.KeyMap[ImGuiKey_Escape] = 256;  // GLFW's number, as the GLFW backend maps it
+  io.KeysDown[256] = true;
+  frames(1);
+  io.KeysDown[256] = false;
+  frames(1);
+  EXPECT_FALSE(view.range().has_value());
+  EXPECT_EQ(view.stats_scope(), StatsScope::WholeTrace);
+  EXPECT_EQ(view.shown_stats()->vm_exits, 2u);
+}
+
+TEST_F(Fixture, ShiftDragSelectsARangeAndPlainDragStillPans) {
+  ImGuiIO& io = ctx.io();
+  const float y = *view.ring_band_y(0, 0);
+  auto drag = [&](double from_ns, double to_ns, bool shift) {
+    io.KeyShift = shift;
+    io.MousePos = {view.timeline_x(from_ns), y};
+    frames(1);
+    io.MouseDown[0] = true;
+    frames(1);
+    io.MousePos = {view.timeline_x(to_ns), y};
+    frames(2);
+    io.MouseDown[0] = false;
+    frames(1);
+    io.KeyShift = false;
+  };
+  drag(300'000, 100'000, true);
+  ASSERT_TRUE(view.range().has_value());
+  EXPECT_NEAR(view.range()->first, 100'000, 1'000);
+  EXPECT_NEAR(view.range()->second, 300'000, 1'000);
+  EXPECT_EQ(view.zoom_from(), 0);
+  const auto before = *view.range();
+  drag(300'000, 200'000, false);
+  EXPECT_NEAR(view.zoom_from(), 100'000, 1'000);  // panned by the drag
+  EXPECT_EQ(view.range()->first, before.first);   // the range stays where it was in time
+}
+
 TEST(ViewBadInput, CorruptAndTruncatedFilesOpenWithAMessage) {
   HeadlessContext ctx{1200, 800};
   const auto dir = std::filesystem::temp_directory_path() / "ringscope_view_test";

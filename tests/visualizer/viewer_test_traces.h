@@ -120,4 +120,91 @@ inline Trace syscall_trace(int exits_per_write = 1) {
   return std::move(t).value();
 }
 
+// A run as recorded on a host that does not single-step ring 3 (PVM), with
+// nested and overlapping phases, times in µs after start:
+//   phase "run" 10..90 µs, inside it "fault" 20..60 µs and "overlap"
+//   50..80 µs (overlapping "fault");
+//   at 40 µs and at 70 µs an iretq to ring 3 and, at the same ns, a #PF back
+//   to ring 0: two ring-3 visits of zero length, each followed by an
+//   `unstepped_runs` counter; run_end at 0.5 s (far from the visits, so the
+//   selected run_end's line never covers them).
+inline std::vector<uint8_t> pvm_trace_bytes() {
+  TraceHeader h;
+  h.scenario = "pagefault";
+  h.mode = "full-virt";
+  h.level = "full";
+  h.start_mono_ns = kOrigin;
+  auto w = TraceWriter::create_in_memory(h);
+  static const std::string nop("\x90", 1);
+  auto step = [&](uint64_t t) {
+    Event e;
+    e.kind = EventKind::Step;
+    e.source = Source::SingleStep;
+    e.time_ns = t;
+    e.cpl = 0;
+    e.rip = 0x100000 + (t % 4096);
+    e.text = nop;
+    w->emit(e);
+  };
+  auto marker = [&](uint64_t t, const char* name, MarkerPhase phase) {
+    Event e;
+    e.kind = EventKind::Marker;
+    e.source = Source::Guest;
+    e.time_ns = t;
+    e.phase = phase;
+    e.name = name;
+    w->emit(e);
+  };
+  auto visit = [&](uint64_t t, uint64_t n) {
+    Event r;
+    r.kind = EventKind::TrapReturn;
+    r.source = Source::SingleStep;
+    r.time_ns = t;
+    r.cause = TrapCause::Iret;
+    r.from_cpl = 0;
+    r.to_cpl = 3;
+    r.rip = 0x100122;
+    r.rip_to = 0x8000000000;
+    w->emit(r);
+    Event f;
+    f.kind = EventKind::Trap;
+    f.source = Source::SingleStep;
+    f.time_ns = t;
+    f.cause = TrapCause::Exception;
+    f.vector = 14;
+    f.from_cpl = 3;
+    f.to_cpl = 0;
+    f.rip = 0x8000000000;
+    f.rip_to = 0x100400;
+    w->emit(f);
+    Event c;
+    c.kind = EventKind::Counter;
+    c.source = Source::SingleStep;
+    c.time_ns = t;
+    c.name = "unstepped_runs";
+    c.value = n;
+    w->emit(c);
+  };
+  step(us(0));
+  marker(us(10), "run", MarkerPhase::Begin);
+  marker(us(20), "fault", MarkerPhase::Begin);
+  step(us(30));
+  visit(us(40), 1);
+  marker(us(50), "overlap", MarkerPhase::Begin);
+  marker(us(60), "fault", MarkerPhase::End);
+  visit(us(70), 2);
+  marker(us(80), "overlap", MarkerPhase::End);
+  marker(us(90), "run", MarkerPhase::End);
+  Event end;
+  end.kind = EventKind::RunEnd;
+  end.source = Source::Vmm;
+  end.time_ns = us(500'000);
+  end.end_reason = RunEndReason::GuestExit;
+  w->emit(end);
+  (void)w->close();
+  return w->memory_bytes();
+}
+
+inline Trace pvm_trace() { return std::move(read_trace_bytes(pvm_trace_bytes())).value(); }
+
 }  // namespace ringscope::viewer::test

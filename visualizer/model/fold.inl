@@ -76,4 +76,17 @@ void fold_root(const VcpuTrack& tr, uint64_t t0, uint64_t t1, uint64_t px_ns, Em
   }
 }
 
+template <typename Span, typename Emit>
+void fold_spans(std::span<const Span> r, uint64_t t0, uint64_t t1, uint64_t px_ns, Emit&& emit) {
+  auto it = std::partition_point(r.begin(), r.end(), [&](const Span& s) { return s.end_ns < t0; });
+  const uint64_t step = std::max<uint64_t>(px_ns, 1);
+  while (it != r.end() && it->begin_ns <= t1) {
+    const uint64_t limit = it->begin_ns + step;
+    auto next = std::partition_point(it + 1, r.end(), [&](const Span& s) { return s.begin_ns < limit; });
+    emit(it->begin_ns, std::max(it->end_ns, (next - 1)->end_ns), static_cast<size_t>(it - r.begin()),
+         static_cast<size_t>(next - it));
+    it = next;
+  }
+}
+
 }  // namespace ringscope::viewer

@@ -65,7 +65,12 @@ struct TraceModel::Loader {
     m.origin_ns_ = header.start_mono_ns;
     if (m.size() != 0 && (m.origin_ns_ == 0 || m.first_event_ns_ < m.origin_ns_)) m.origin_ns_ = m.first_event_ns_;
     m.store_.shrink_to_fit();
+    stack_phases(m.stats_.phases, m.tracks_);
     for (auto& tr : m.tracks_) {
+      // A visit still open at the end lasts until the last event.
+      if (!tr.ring3.empty() && tr.ring3.back().end_ns == UINT64_MAX)
+        tr.ring3.back().end_ns = std::max(tr.ring3.back().begin_ns, m.last_ns());
+      tr.ring3.shrink_to_fit();
       tr.cpl.shrink_to_fit();
       tr.root.shrink_to_fit();
       for (auto& l : tr.marks) l.shrink_to_fit();
@@ -113,13 +118,45 @@ namespace {
 void push_cpl(VcpuTrack& tr, uint64_t t, uint32_t idx, uint8_t cpl) {
   if (!tr.cpl.empty() && tr.cpl.back().cpl == cpl) return;
   if (!tr.cpl.empty() && tr.cpl.back().time_ns == t && tr.cpl.back().event == idx) {
+    if (tr.cpl.back().cpl == 3 && !tr.ring3.empty() && tr.ring3.back().event == idx) tr.ring3.pop_back();
     tr.cpl.back() = {t, idx, cpl};
-    if (tr.cpl.size() >= 2 && tr.cpl[tr.cpl.size() - 2].cpl == cpl) tr.cpl.pop_back();
+    if (tr.cpl.size() >= 2 && tr.cpl[tr.cpl.size() - 2].cpl == cpl) {
+      tr.cpl.pop_back();
+      if (cpl == 3 && !tr.ring3.empty()) {
+        tr.ring3.back().end_ns = UINT64_MAX;  // the earlier visit goes on
+        return;
+      }
+    }
+    if (cpl == 3) tr.ring3.push_back({t, UINT64_MAX, idx, 0});
     return;
   }
+  // Leaving ring 3 ends the open visit; entering it opens one (its end is
+  // set when it is left, or at the end of the trace).
+  if (!tr.cpl.empty() && tr.cpl.back().cpl == 3 && !tr.ring3.empty()) tr.ring3.back().end_ns = t;
   tr.cpl.push_back({t, idx, cpl});
+  if (cpl == 3) tr.ring3.push_back({t, UINT64_MAX, idx, 0});
 }
 }  // namespace
+
+void stack_phases(const std::vector<PhaseStats>& phases, std::vector<VcpuTrack>& tracks) {
+  for (auto& tr : tracks) tr.phase_rows.clear();
+  for (size_t i = 0; i < phases.size(); ++i) {
+    const PhaseStats& p = phases[i];
+    if (p.vcpu >= tracks.size()) continue;
+    auto& rows = tracks[p.vcpu].phase_rows;
+    const uint64_t end = std::max(p.begin_ns, p.end_ns);
+    // One row above the highest row still busy when p begins, so a nested
+    // phase always lies on a deeper row than every phase it is inside (the
+    // rows above the highest busy one are free). A phase that begins exactly
+    // where another ends may share its row.
+    size_t d = 0;
+    for (size_t k = 0; k < rows.size(); ++k)
+      if (rows[k].back().end_ns > p.begin_ns) d = k + 1;
+    if (d >= kMaxPhaseRows) continue;  // deeper than any lesson needs: not drawn (bounds a hostile file)
+    if (d == rows.size()) rows.emplace_back();
+    rows[d].push_back({p.begin_ns, end, static_cast<uint32_t>(i)});
+  }
+}
 
 void TraceModel::index_event(size_t i, const Event& e) {
   const auto idx = static_cast<uint32_t>(i);
@@ -139,6 +176,9 @@ void TraceModel::index_event(size_t i, const Event& e) {
     push_cpl(tr, e.time_ns, idx, c.to_cpl);
   }
   if (c.flags & kRingChange) transitions_.push_back(idx);
+  if (e.kind == EventKind::Step && e.cpl == 3 && !tr.ring3.empty() && tr.ring3.back().end_ns == UINT64_MAX)
+    ++tr.ring3.back().steps;
+  if (e.kind == EventKind::Counter && e.name == "unstepped_runs") unstepped_runs_ = std::max(unstepped_runs_, e.value);
   if (e.kind == EventKind::VmExit) {
     uint64_t end = e.time_ns + e.duration_ns;
     if (!tr.root.empty() && tr.root.back().end_ns > e.time_ns)
@@ -180,6 +220,14 @@ std::optional<uint32_t> TraceModel::root_at(uint32_t vcpu, uint64_t t) const {
   --it;
   if (t < it->end_ns) return it->event;
   return std::nullopt;
+}
+
+const Ring3Visit* TraceModel::ring3_at(uint32_t vcpu, uint64_t t) const {
+  const VcpuTrack* tr = track(vcpu);
+  if (!tr) return nullptr;
+  auto it = std::partition_point(tr->ring3.begin(), tr->ring3.end(), [&](const Ring3Visit& v) { return v.end_ns < t; });
+  if (it == tr->ring3.end() || it->begin_ns > t) return nullptr;
+  return &*it;
 }
 
 size_t TraceModel::next_of(size_t from, EventKind k) const {
@@ -232,7 +280,9 @@ std::string_view TraceModel::instruction_bytes_near(size_t i, uint64_t rip, size
 size_t TraceModel::memory_bytes() const {
   size_t n = store_.memory_bytes() + transitions_.capacity() * 4 + mode_changes_.capacity() * 4;
   for (const auto& tr : tracks_) {
-    n += tr.cpl.capacity() * sizeof(CplChange) + tr.root.capacity() * sizeof(RootSpan);
+    n += tr.cpl.capacity() * sizeof(CplChange) + tr.root.capacity() * sizeof(RootSpan) +
+         tr.ring3.capacity() * sizeof(Ring3Visit);
+    for (const auto& row : tr.phase_rows) n += row.capacity() * sizeof(PhaseSpan);
     for (const auto& l : tr.marks) n += l.capacity() * 4;
   }
   return n;

@@ -44,11 +44,33 @@ struct RootSpan {
   uint32_t event;
 };
 
+// One stay in ring 3, from the change to CPL 3 to the next change. Where
+// ring 3 is not single-stepped (PVM hosts) an iretq to ring 3 is often
+// followed at once by the next trap, so begin_ns == end_ns: the timeline
+// still draws such a visit as a tick (see View_Timeline.cpp).
+struct Ring3Visit {
+  uint64_t begin_ns, end_ns;
+  uint32_t event;      // the event that entered ring 3
+  uint32_t steps = 0;  // ring-3 single-steps recorded inside: 0 = ran natively, unobserved
+};
+// A marker phase (begin..end) placed on a sub-row of the markers row: depth
+// 0 for phases that overlap nothing open, 1 for one nested in (or
+// overlapping) a depth-0 phase, and so on. `phase` indexes stats().phases.
+inline constexpr size_t kMaxPhaseRows = 8;
+struct PhaseSpan {
+  uint64_t begin_ns, end_ns;
+  uint32_t phase;
+};
+
 // Everything derived per vCPU. Index lists hold event indices in time order.
 struct VcpuTrack {
   uint32_t vcpu = 0;
   std::vector<CplChange> cpl;
   std::vector<RootSpan> root;
+  std::vector<Ring3Visit> ring3;
+  // phase_rows[d]: the phases at depth d, disjoint and sorted by time, so a
+  // frame binary-searches each sub-row like the root spans.
+  std::vector<std::vector<PhaseSpan>> phase_rows;
   std::array<std::vector<uint32_t>, kMarkRowCount> marks;
   uint64_t events = 0;
 };
@@ -109,6 +131,12 @@ class TraceModel {
   // 4*window after it. Empty if none.
   std::string_view instruction_bytes_near(size_t i, uint64_t rip, size_t window = 256) const;
 
+  // The largest `unstepped_runs` counter in the trace: how often KVM let
+  // ring 3 run without single-stepping it (0 where every step was seen).
+  uint64_t unstepped_runs() const { return unstepped_runs_; }
+  // The ring-3 visit of `vcpu` at or around t (begin <= t <= end), if any.
+  const Ring3Visit* ring3_at(uint32_t vcpu, uint64_t t) const;
+
   // Events whose times were out of order and were shown at their
   // predecessor's time so the index stays sorted (0 for writer-made traces).
   uint64_t reordered() const { return reordered_; }
@@ -134,7 +162,13 @@ class TraceModel {
   std::vector<uint32_t> transitions_;
   std::vector<uint32_t> mode_changes_;
   uint64_t reordered_ = 0;
+  uint64_t unstepped_runs_ = 0;
 };
+
+// Places phases on sub-rows (at most kMaxPhaseRows; deeper ones are left out): each phase goes on the lowest row whose last
+// phase has ended by the time it begins (nesting and plain overlap alike).
+// `phases` are in begin order, as compute_stats lists them.
+void stack_phases(const std::vector<PhaseStats>& phases, std::vector<VcpuTrack>& tracks);
 
 // ---- folding: what a timeline row draws for a visible window --------------
 // Marks closer than `min_gap_ns` (about three pixels) become one counted
@@ -155,6 +189,12 @@ void fold_cpl(const VcpuTrack& tr, uint64_t t0, uint64_t t1, uint64_t end_ns, ui
 // of each other merged: emit(begin_ns, end_ns, first_span_index, count).
 template <typename Emit>
 void fold_root(const VcpuTrack& tr, uint64_t t0, uint64_t t1, uint64_t px_ns, Emit&& emit);
+
+// The same walk over any sorted, disjoint list of spans with begin_ns and
+// end_ns (ring-3 visits, one sub-row of phases): spans touching [t0, t1],
+// those starting within px_ns of the first merged.
+template <typename Span, typename Emit>
+void fold_spans(std::span<const Span> spans, uint64_t t0, uint64_t t1, uint64_t px_ns, Emit&& emit);
 
 }  // namespace ringscope::viewer
 

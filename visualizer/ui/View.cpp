@@ -77,8 +77,12 @@ void View::layout() {
   float tl_h = 0;
   if (settings_.show_timeline) {
     size_t lanes = 0;
-    for (const auto& t : traces_) lanes += std::max<size_t>(1, t.model->tracks().size());
-    const float want = 60.0f + static_cast<float>(std::max<size_t>(lanes, 1)) * 118.0f + 40;
+    size_t extra_rows = 0;  // phase sub-rows beyond the first
+    for (const auto& t : traces_) {
+      lanes += std::max<size_t>(1, t.model->tracks().size());
+      for (const auto& tr : t.model->tracks()) extra_rows += tr.phase_rows.empty() ? 0 : tr.phase_rows.size() - 1;
+    }
+    const float want = 60.0f + static_cast<float>(std::max<size_t>(lanes, 1)) * 118.0f + 14.0f * static_cast<float>(extra_rows) + 40;
     tl_h = (bottom || right) ? std::clamp(want, 200.0f, (d.y - y) * 0.5f) : d.y - y;
   }
   pos_timeline_ = {0, y};
@@ -96,6 +100,7 @@ void View::layout() {
 }
 
 void View::draw() {
+  shown_stats_ = nullptr;  // set again if the Statistics tab draws this frame
   layout();
   handle_keys();
   advance_playback();
@@ -198,6 +203,17 @@ void View::set_zoom(double from_ns, double to_ns) {
   view_t1_ = to_ns;
 }
 
+void View::set_range(double from_ns, double to_ns) {
+  if (to_ns < from_ns) std::swap(from_ns, to_ns);
+  range_ = {from_ns, to_ns};
+  stats_ignore_range_ = false;  // a new range is what the statistics show
+}
+
+StatsScope View::stats_scope() const {
+  if (range_ && !stats_ignore_range_) return StatsScope::SelectedRange;
+  return settings_.stats_visible_range ? StatsScope::VisibleRange : StatsScope::WholeTrace;
+}
+
 void View::zoom_to_fit() {
   double lo = 0, hi = 1;
   bool any = false;
@@ -288,7 +304,11 @@ void View::handle_keys() {
   if (ImGui::IsKeyPressed('B')) toggle_bookmark();
   if (ImGui::IsKeyPressed('F')) zoom_to_fit();
   if (ImGui::IsKeyPressed('H') || ImGui::IsKeyPressed(kKeyF1) || (io.KeyShift && ImGui::IsKeyPressed(kKeySlash))) help_open_ = !help_open_;
-  if (pressed(ImGuiKey_Escape)) help_open_ = false;
+  if (pressed(ImGuiKey_Escape)) {
+    // Escape closes the help first, then clears the selected range.
+    if (help_open_) help_open_ = false;
+    else range_.reset();
+  }
   if (pressed(ImGuiKey_Home) && selected_model()) select(selection_.trace, 0, true);
   if (pressed(ImGuiKey_End) && selected_model()) select(selection_.trace, selected_model()->size() - 1, true);
   const double mid = (view_t0_ + view_t1_) / 2, half = (view_t1_ - view_t0_) / 2;

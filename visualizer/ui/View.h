@@ -38,6 +38,9 @@ struct LoadProblem {
   std::string message;
 };
 
+// What the Statistics panel covers.
+enum class StatsScope { WholeTrace, VisibleRange, SelectedRange };
+
 struct Selection {
   int trace = -1;    // index into traces(); -1: nothing selected
   size_t event = 0;  // index in that trace's model
@@ -82,6 +85,14 @@ class View {
   double zoom_from() const { return view_t0_; }
   double zoom_to() const { return view_t1_; }
   void zoom_to_fit();
+  // The selected time range (right- or shift-drag on the timeline, --range),
+  // ns relative to the origin; the Statistics panel covers it while set.
+  void set_range(double from_ns, double to_ns);
+  void clear_range() { range_.reset(); }
+  const std::optional<std::pair<double, double>>& range() const { return range_; }
+  // What the Statistics panel showed last frame, and over what.
+  const TraceStats* shown_stats() const { return shown_stats_; }
+  StatsScope stats_scope() const;
   ListFilter& filter() { return filter_; }
   // Rows the event list holds after its filter (once the filter finished).
   size_t list_rows() const { return list_rows_.size(); }
@@ -129,7 +140,8 @@ class View {
   std::string time_label(double rel_ns) const;
   const TraceModel* selected_model() const;
   bool matches(const TraceModel& m, size_t i, const ListFilter& f, bool text_pass) const;
-  void refilter_step();  // advance the event list's filter within a time budget
+  void refilter_step();
+  const TraceStats& stats_for_range(const TraceModel& m, double t0, double t1, bool& capped);  // advance the event list's filter within a time budget
 
   // Timeline helpers (View_Timeline.cpp)
   struct LaneGeom {
@@ -137,6 +149,7 @@ class View {
     uint32_t vcpu;
     float y0, ring_y0, ring_y1, vmx_y0, vmx_y1, y1;
     float row_y[kMarkRowCount];  // top of each mark row (0: row hidden)
+    float row_h[kMarkRowCount];  // its height (markers: one sub-row per phase depth)
   };
   void draw_lane(ImDrawList* dl, const LaneGeom& g, float x0, float x1);
   void draw_ruler(ImDrawList* dl, float x0, float x1, float y0, float y1);
@@ -164,6 +177,11 @@ class View {
   size_t marks_drawn_ = 0;
   bool dragging_ = false;
   float drag_start_x_ = 0;
+  bool range_dragging_ = false;  // this drag selects a range instead of panning
+  double range_anchor_ = 0;
+  std::optional<std::pair<double, double>> range_;
+  bool stats_ignore_range_ = false;  // the user chose another scope while a range is set
+  const TraceStats* shown_stats_ = nullptr;
 
   // Event list state.
   int list_trace_ = 0;

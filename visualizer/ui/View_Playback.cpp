@@ -76,6 +76,7 @@ void View::draw_help() {
       {"Home / End", "first / last event"},
       {"mouse wheel", "zoom the timeline around the cursor"},
       {"drag", "pan the timeline"},
+      {"right-drag / Shift+drag", "select a time range (Statistics covers it); Esc clears it"},
       {"click", "select the mark or the time under the cursor"},
       {"= / -", "zoom in / out"},
       {"F", "fit the whole trace"},

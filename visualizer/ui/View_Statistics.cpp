@@ -32,46 +32,81 @@ void bar(float fraction, ImU32 col, const char* text) {
 
 }  // namespace
 
+// compute_stats over [t0, t1] (relative ns) of the selected trace, cached
+// until the range or trace changes; not recomputed while the mouse drags
+// the timeline (the range changes every frame then), when the last result
+// is shown instead.
+const TraceStats& View::stats_for_range(const TraceModel& m, double t0, double t1, bool& capped) {
+  const bool stale = !range_stats_ || range_stats_->trace != selection_.trace || range_stats_->t0 != t0 ||
+                     range_stats_->t1 != t1;
+  if (stale && (!dragging_ || !range_stats_)) {
+    auto rs = std::make_unique<RangeStats>();
+    rs->trace = selection_.trace;
+    rs->t0 = t0;
+    rs->t1 = t1;
+    const int64_t base = static_cast<int64_t>(m.origin_ns()) + traces_[selection_.trace].align_ns;
+    const double a = std::max(0.0, t0 + base), b = std::max(0.0, t1 + base);
+    size_t i0 = m.lower_bound(static_cast<uint64_t>(a)), i1 = m.upper_bound(static_cast<uint64_t>(b));
+    if (i1 - i0 > kRangeCap) {
+      i1 = i0 + kRangeCap;
+      rs->capped = true;
+    }
+    Trace sub;  // string views point into the model, which outlives this Trace
+    sub.header = m.header();
+    sub.complete = true;
+    sub.events.reserve(i1 - i0);
+    for (size_t i = i0; i < i1; ++i) sub.events.push_back(m.event(i));
+    rs->stats = compute_stats(sub);
+    range_stats_ = std::move(rs);
+  }
+  capped = range_stats_->capped;
+  return range_stats_->stats;
+}
+
 void View::draw_statistics() {
+  shown_stats_ = nullptr;
   const TraceModel* m = selected_model();
   if (!m) {
     ImGui::TextDisabled("No trace loaded.");
     return;
   }
   ImGui::TextUnformatted(fmt::format("{}: {} in mode {}", m->name(), m->header().scenario, m->header().mode).c_str());
+  // Scope: the whole trace, the visible range, or the range selected by
+  // dragging (right- or shift-drag on the timeline, --range).
+  StatsScope scope = stats_scope();
+  if (ImGui::RadioButton("whole trace", scope == StatsScope::WholeTrace)) {
+    settings_.stats_visible_range = false;
+    stats_ignore_range_ = true;
+  }
   ImGui::SameLine();
-  ImGui::Checkbox("only the visible time range", &settings_.stats_visible_range);
+  if (ImGui::RadioButton("visible range", scope == StatsScope::VisibleRange)) {
+    settings_.stats_visible_range = true;
+    stats_ignore_range_ = true;
+  }
+  ImGui::SameLine();
+  if (range_) {
+    if (ImGui::RadioButton("selected range", scope == StatsScope::SelectedRange)) stats_ignore_range_ = false;
+    ImGui::SameLine();
+    if (ImGui::SmallButton("clear range")) range_.reset();
+  } else {
+    ImGui::TextDisabled("(right- or shift-drag on the timeline selects a range)");
+  }
+  scope = stats_scope();
 
   const TraceStats* st = &m->stats();
-  if (settings_.stats_visible_range) {
-    // Recompute only when the range or trace changed and the mouse is not
-    // dragging the timeline (a drag changes the range every frame).
-    const bool stale = !range_stats_ || range_stats_->trace != selection_.trace || range_stats_->t0 != view_t0_ ||
-                       range_stats_->t1 != view_t1_;
-    if (stale && !dragging_) {
-      auto rs = std::make_unique<RangeStats>();
-      rs->trace = selection_.trace;
-      rs->t0 = view_t0_;
-      rs->t1 = view_t1_;
-      const int64_t base = static_cast<int64_t>(m->origin_ns()) + traces_[selection_.trace].align_ns;
-      const double a = std::max(0.0, view_t0_ + base), b = std::max(0.0, view_t1_ + base);
-      size_t i0 = m->lower_bound(static_cast<uint64_t>(a)), i1 = m->upper_bound(static_cast<uint64_t>(b));
-      if (i1 - i0 > kRangeCap) {
-        i1 = i0 + kRangeCap;
-        rs->capped = true;
-      }
-      Trace sub;  // string views point into the model, which outlives this Trace
-      sub.header = m->header();
-      sub.complete = true;
-      sub.events.reserve(i1 - i0);
-      for (size_t i = i0; i < i1; ++i) sub.events.push_back(m->event(i));
-      rs->stats = compute_stats(sub);
-      range_stats_ = std::move(rs);
-    }
-    if (range_stats_) st = &range_stats_->stats;
-    ImGui::TextDisabled("%s .. %s%s", time_label(view_t0_).c_str(), time_label(view_t1_).c_str(),
-                        range_stats_ && range_stats_->capped ? " (first 2 M events only)" : "");
+  if (scope != StatsScope::WholeTrace) {
+    const double t0 = scope == StatsScope::SelectedRange ? range_->first : view_t0_;
+    const double t1 = scope == StatsScope::SelectedRange ? range_->second : view_t1_;
+    bool capped = false;
+    st = &stats_for_range(*m, t0, t1, capped);
+    ImGui::TextDisabled("%s: %s .. %s (%s)%s", scope == StatsScope::SelectedRange ? "selected range" : "visible range",
+                        time_label(t0).c_str(), time_label(t1).c_str(),
+                        format_duration(static_cast<uint64_t>(std::max(0.0, t1 - t0))).c_str(),
+                        capped ? " (first 2 M events only)" : "");
+  } else {
+    ImGui::TextDisabled("whole trace");
   }
+  shown_stats_ = st;
   ImGui::TextDisabled("%llu events over %s; %llu VM exits reached the VMM, %llu ring transitions",
                       static_cast<unsigned long long>(st->events), format_duration(st->duration_ns()).c_str(),
                       static_cast<unsigned long long>(st->vm_exits),

@@ -21,7 +21,9 @@ namespace ringscope::viewer {
 
 namespace {
 
-constexpr float kLabelW = 160, kRulerH = 26, kRingH = 24, kVmxH = 14, kRowH = 14, kLaneGap = 10;
+constexpr float kLabelW = 160, kRulerH = 26, kRingH = 24, kVmxH = 14, kRowH = 14, kLaneGap = 10, kTickH = 8;
+// Hover.row values besides a MarkRow.
+constexpr int kHoverRing = -1, kHoverVmx = -2, kHoverPhase = -3, kHoverRing3 = -4;
 const char* kRowNames[kMarkRowCount] = {"exits", "traps", "hcalls", "devices", "markers"};
 
 struct Hover {
@@ -29,7 +31,7 @@ struct Hover {
   size_t event = 0;
   size_t count = 0;  // > 1: a folded mark
   uint64_t first_ns = 0, last_ns = 0;
-  int row = -1;      // MarkRow, or -1 for the ring band, -2 the VMX band
+  int row = -1;      // MarkRow, or one of kHover* (ring band, VMX band, a phase, a ring-3 tick)
   uint32_t vcpu = 0;
   uint64_t at_ns = 0;
 };
@@ -136,18 +138,40 @@ void View::draw_lane(ImDrawList* dl, const LaneGeom& g, float x0, float x1) {
       if (mouse_in_x && mouse.y >= g.vmx_y0 && mouse.y < g.vmx_y1 && mouse.x >= xa - 2 && mouse.x < xb + 2)
         g_hover = {g.trace, tr->root[first_span].event, n, b, e, -2, g.vcpu, mouse_abs};
     });
-    // Phases (marker begin..end) as labelled brackets in the markers row.
+    // Ring-3 visits too short to see (zero-length where ring 3 ran natively,
+    // unstepped): a tick in the ring-3 colour over the top of the band, at
+    // least 3 px wide, so every visit shows at any zoom.
+    fold_spans<Ring3Visit>(tr->ring3, b0, b1, px_ns * 3, [&](uint64_t b, uint64_t e, size_t first_v, size_t n) {
+      const float xa = x_of(b), xe = x_of(e);
+      if (xe - xa >= 3 && n == 1) return;  // wide enough: the band itself shows it
+      const float xm = xe - xa >= 3 ? xa : (xa + xe) / 2 - 1.5f;
+      dl->AddRectFilled({xm, g.ring_y0}, {std::max(xe, xm + 3), g.ring_y0 + kTickH}, palette::kRing3);
+      dl->AddTriangleFilled({xm - 2, g.ring_y0 - 4}, {xm + 5, g.ring_y0 - 4}, {xm + 1.5f, g.ring_y0}, palette::kRing3);
+      ++marks_drawn_;
+      if (mouse_in_x && mouse.y >= g.ring_y0 - 4 && mouse.y < g.ring_y0 + kTickH && mouse.x >= xm - 3 && mouse.x < xm + 6)
+        g_hover = {g.trace, first_v, n, b, e, kHoverRing3, g.vcpu, mouse_abs};
+    });
+    // Phases (marker begin..end) as labelled spans in the markers row, one
+    // sub-row per nesting depth (model: stack_phases), labels clipped to
+    // their span.
     if (g.row_y[static_cast<int>(MarkRow::Markers)] > 0) {
-      const float ry = g.row_y[static_cast<int>(MarkRow::Markers)];
-      for (const PhaseStats& p : m.stats().phases) {
-        if (p.vcpu != g.vcpu || p.end_ns < a0 || p.begin_ns > a1) continue;
-        const float xa = std::max(x_of(p.begin_ns), x0), xb = std::min(x_of(p.closed ? p.end_ns : last), x1);
-        dl->AddRectFilled({xa, ry + 2}, {xb, ry + kRowH - 2}, IM_COL32(230, 230, 240, 40));
-        if (xb - xa > 40) {
-          dl->PushClipRect({xa, ry}, {xb, ry + kRowH}, true);
-          dl->AddText({xa + 6, ry - 1}, IM_COL32(230, 230, 240, 200), p.label.c_str());
-          dl->PopClipRect();
-        }
+      const float ry0 = g.row_y[static_cast<int>(MarkRow::Markers)];
+      for (size_t d = 0; d < tr->phase_rows.size(); ++d) {
+        const float ry = ry0 + static_cast<float>(d) * kRowH;
+        const auto& row = tr->phase_rows[d];
+        fold_spans<PhaseSpan>(row, a0, a1, px_ns * 3, [&](uint64_t b, uint64_t e, size_t first_p, size_t n) {
+          const PhaseStats& p = m.stats().phases[row[first_p].phase];
+          const float xa = std::max(x_of(b), x0), xb = std::max(std::min(x_of(e), x1), xa + 2);
+          dl->AddRectFilled({xa, ry + 1}, {xb, ry + kRowH - 1}, n > 1 ? IM_COL32(230, 230, 240, 70) : IM_COL32(230, 230, 240, 40));
+          dl->AddLine({xa, ry + 1}, {xa, ry + kRowH - 1}, IM_COL32(230, 230, 240, 150));
+          if (xb - xa > 12 && n == 1) {
+            dl->PushClipRect({xa, ry}, {xb - 1, ry + kRowH}, true);
+            dl->AddText({xa + 4, ry - 1}, IM_COL32(230, 230, 240, 210), p.label.c_str());
+            dl->PopClipRect();
+          }
+          if (mouse_in_x && mouse.y >= ry && mouse.y < ry + kRowH && mouse.x >= xa && mouse.x < xb)
+            g_hover = {g.trace, row[first_p].phase, n, b, e, kHoverPhase, g.vcpu, mouse_abs};
+        });
       }
     }
     // Mark rows.
@@ -161,15 +185,16 @@ void View::draw_lane(ImDrawList* dl, const LaneGeom& g, float x0, float x1) {
         const ImU32 col = palette::kind(static_cast<EventKind>(c.kind), c.code);
         const float xa = x_of(c.time_ns);
         float xb = xa + 2;
+        const float rh = g.row_h[r];
         if (n > 1) {
           xb = std::max(x_of(m.time(list[first_i + n - 1])) + 2, xa + 3);
-          dl->AddRectFilled({xa, ry + 1}, {xb, ry + kRowH - 1}, (col & 0x00ffffff) | 0xb0000000);
+          dl->AddRectFilled({xa, ry + 1}, {xb, ry + rh - 1}, (col & 0x00ffffff) | 0xb0000000);
           dl->AddRectFilled({xa, ry + 1}, {xb, ry + 3}, col);
         } else {
-          dl->AddRectFilled({xa, ry + 1}, {xb, ry + kRowH - 1}, col);
+          dl->AddRectFilled({xa, ry + 1}, {xb, ry + rh - 1}, col);
         }
         ++marks_drawn_;
-        if (mouse_in_x && mouse.y >= ry && mouse.y < ry + kRowH && mouse.x >= xa - 3 && mouse.x < xb + 3)
+        if (mouse_in_x && mouse.y >= ry && mouse.y < ry + g.row_h[r] && mouse.x >= xa - 3 && mouse.x < xb + 3)
           g_hover = {g.trace, idx, n, c.time_ns, m.time(list[first_i + n - 1]), r, g.vcpu, mouse_abs};
       });
     }
@@ -189,7 +214,8 @@ void View::draw_lane(ImDrawList* dl, const LaneGeom& g, float x0, float x1) {
 
 void View::timeline_input(float x0, float x1, float y0, float y1) {
   ImGui::SetCursorScreenPos({x0, y0});
-  ImGui::InvisibleButton("##timeline", {std::max(1.0f, x1 - x0), std::max(1.0f, y1 - y0)});
+  ImGui::InvisibleButton("##timeline", {std::max(1.0f, x1 - x0), std::max(1.0f, y1 - y0)},
+                         ImGuiButtonFlags_MouseButtonLeft | ImGuiButtonFlags_MouseButtonRight);
   ImGuiIO& io = ImGui::GetIO();
   const bool hovered = ImGui::IsItemHovered();
   const double span = view_t1_ - view_t0_;
@@ -201,28 +227,67 @@ void View::timeline_input(float x0, float x1, float y0, float y1) {
     const double k = (at - view_t0_) / span;
     set_zoom(at - k * w, at - k * w + w);
   }
+  auto rel_at = [&](float x) { return view_t0_ + (std::clamp(x, x0, x1) - x0) / (x1 - x0) * span; };
   if (ImGui::IsItemActivated()) {
     dragging_ = false;
     drag_start_x_ = io.MousePos.x;
+    // Right-drag, or shift-drag, selects a time range; a plain drag pans.
+    range_dragging_ = io.MouseDown[1] || io.KeyShift;
+    range_anchor_ = rel_at(io.MousePos.x);
   }
   if (ImGui::IsItemActive() && std::fabs(io.MousePos.x - drag_start_x_) > 3) dragging_ = true;
-  if (ImGui::IsItemActive() && dragging_ && io.MouseDelta.x != 0) {
+  if (ImGui::IsItemActive() && range_dragging_ && dragging_) {
+    const double at = rel_at(io.MousePos.x);
+    set_range(std::min(at, range_anchor_), std::max(at, range_anchor_));
+  } else if (ImGui::IsItemActive() && dragging_ && io.MouseDelta.x != 0) {
     const double d = -io.MouseDelta.x / (x1 - x0) * span;
     set_zoom(view_t0_ + d, view_t1_ + d);
   }
-  if (ImGui::IsItemDeactivated() && !dragging_ && g_hover.trace >= 0) {
-    // A click selects what is under the cursor: a mark's event, or on the
-    // bands the event at that time.
+  if (ImGui::IsItemDeactivated() && !dragging_ && !range_dragging_ && g_hover.trace >= 0) {
+    // A click selects what is under the cursor: a mark's event, a phase's
+    // begin marker, the event entering a ring-3 visit, or on the bands the
+    // event at that time.
+    const TraceModel& hm = *traces_[g_hover.trace].model;
     size_t e = g_hover.event;
-    if (g_hover.row == -1) e = traces_[g_hover.trace].model->lower_bound(g_hover.at_ns);
-    if (e >= traces_[g_hover.trace].model->size() && e > 0) e = traces_[g_hover.trace].model->size() - 1;
+    if (g_hover.row == kHoverRing) e = hm.lower_bound(g_hover.at_ns);
+    if (g_hover.row == kHoverPhase) e = hm.stats().phases[g_hover.event].begin_seq;
+    if (g_hover.row == kHoverRing3) e = hm.track(g_hover.vcpu)->ring3[g_hover.event].event;
+    if (e >= hm.size() && e > 0) e = hm.size() - 1;
     select(g_hover.trace, e, false);
+  }
+  if (ImGui::IsItemDeactivated()) {
+    range_dragging_ = false;
+    dragging_ = false;  // the drag is over: the statistics may recompute
   }
   if (hovered && g_hover.trace >= 0 && !dragging_) {
     const TraceModel& m = *traces_[g_hover.trace].model;
     ImGui::BeginTooltip();
     ImGui::PushTextWrapPos(ImGui::GetFontSize() * 32);
-    if (g_hover.row == -1) {
+    auto unobserved_note = [&](const Ring3Visit& v) {
+      if (v.steps == 0 && m.unstepped_runs() > 0)
+        ImGui::TextWrapped("Ring 3 ran natively, unobserved: this host does not single-step user mode (the trace "
+                           "counts %llu unstepped runs), so the visit shows only where it began and ended.",
+                           static_cast<unsigned long long>(m.unstepped_runs()));
+    };
+    if (g_hover.row == kHoverRing3) {
+      const Ring3Visit& v = m.track(g_hover.vcpu)->ring3[g_hover.event];
+      if (g_hover.count > 1)
+        ImGui::Text("%zu visits to ring 3 (user mode) here, from %s to %s; zoom in to separate them.", g_hover.count,
+                    time_label(static_cast<double>(g_hover.first_ns - m.origin_ns())).c_str(),
+                    time_label(static_cast<double>(g_hover.last_ns - m.origin_ns())).c_str());
+      else
+        ImGui::Text("ring 3 (user mode) at %s for %s", time_label(static_cast<double>(v.begin_ns - m.origin_ns())).c_str(),
+                    format_duration(v.end_ns - v.begin_ns).c_str());
+      unobserved_note(v);
+    } else if (g_hover.row == kHoverPhase) {
+      const PhaseStats& p = m.stats().phases[g_hover.event];
+      if (g_hover.count > 1)
+        ImGui::Text("%zu phases here; zoom in to separate them.", g_hover.count);
+      else
+        ImGui::Text("phase \"%s\"%s: %s, %llu VM exits, %llu traps", p.label.c_str(), p.closed ? "" : " (never ended)",
+                    format_duration(p.duration_ns()).c_str(), static_cast<unsigned long long>(p.vm_exits),
+                    static_cast<unsigned long long>(p.traps));
+    } else if (g_hover.row == kHoverRing) {
       const int cpl = m.cpl_at(g_hover.vcpu, g_hover.at_ns);
       if (g_hover.count > 1)
         ImGui::Text("%zu ring changes inside this pixel; zoom in (mouse wheel) to see them one by one.", g_hover.count);
@@ -230,7 +295,9 @@ void View::timeline_input(float x0, float x1, float y0, float y1) {
         ImGui::TextUnformatted("CPL not known yet: no event has recorded it.");
       else
         ImGui::Text("ring %d (%s)", cpl, cpl == 0 ? "kernel mode" : cpl == 3 ? "user mode" : "rarely used ring");
-    } else if (g_hover.row == -2) {
+      if (cpl == 3 && g_hover.count <= 1)
+        if (const Ring3Visit* v = m.ring3_at(g_hover.vcpu, g_hover.at_ns)) unobserved_note(*v);
+    } else if (g_hover.row == kHoverVmx) {
       const Event e = m.event(g_hover.event);
       if (g_hover.count > 1)
         ImGui::Text("VMX root mode %zu times here (VM exits handled by KVM or the VMM); zoom in to separate them.",
@@ -293,9 +360,12 @@ void View::draw_timeline() {
       float ry = g.vmx_y1 + 4;
       for (int r = 0; r < kMarkRowCount; ++r) {
         g.row_y[r] = 0;
-        if (tr && !tr->marks[r].empty()) {
+        g.row_h[r] = kRowH;
+        if (r == static_cast<int>(MarkRow::Markers) && tr && !tr->phase_rows.empty())
+          g.row_h[r] = kRowH * static_cast<float>(tr->phase_rows.size());  // one sub-row per nesting depth
+        if (tr && (!tr->marks[r].empty() || (r == static_cast<int>(MarkRow::Markers) && !tr->phase_rows.empty()))) {
           g.row_y[r] = ry;
-          ry += kRowH + 2;
+          ry += g.row_h[r] + 2;
         }
       }
       g.y1 = ry;
@@ -308,6 +378,17 @@ void View::draw_timeline() {
   for (const auto& g : lanes_) {
     dl->AddRectFilled({origin.x, g.y0 - 3}, {origin.x + avail.x, g.y1 + 3}, palette::kLaneBg, 3);
     draw_lane(dl, g, x0, tl_x1_);
+  }
+  if (range_) {
+    // The selected time range: a shaded band over the ruler and the lanes.
+    const float ra = std::clamp(timeline_x(range_->first), x0, tl_x1_), rb = std::clamp(timeline_x(range_->second), x0, tl_x1_);
+    if (rb > ra || (ra > x0 && ra < tl_x1_)) {
+      dl->AddRectFilled({ra, origin.y}, {std::max(rb, ra + 1), lanes_bottom}, palette::kRangeFill);
+      dl->AddLine({ra, origin.y}, {ra, lanes_bottom}, palette::kRangeEdge);
+      dl->AddLine({rb, origin.y}, {rb, lanes_bottom}, palette::kRangeEdge);
+      const std::string w = format_duration(static_cast<uint64_t>(range_->second - range_->first));
+      dl->AddText({ra + 4, origin.y + kRulerH - 14}, palette::kRangeEdge, w.c_str());
+    }
   }
   dl->PopClipRect();
   timeline_input(x0, tl_x1_, origin.y, std::max(lanes_bottom, origin.y + kRulerH + 10));
@@ -331,7 +412,7 @@ void View::draw_timeline() {
     swatch(palette::kind(EventKind::Trap, 14), "#PF");
     swatch(palette::kind(EventKind::Trap, 6), "other trap");
     swatch(palette::kind(EventKind::TrapReturn, 0), "iretq/sysretq");
-    ImGui::TextDisabled("wheel: zoom  drag: pan  click: select  F: fit");
+    ImGui::TextDisabled("wheel: zoom  drag: pan  right/shift-drag: select range  Esc: clear  click: select  F: fit");
   }
 }
 
