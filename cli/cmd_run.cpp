@@ -4,6 +4,7 @@
 
 #include "commands.h"
 #include "ringscope/exit_reasons.h"
+#include "ringscope/machine.h"
 #include "ringscope/trace_stats.h"
 #include "ringscope/vmx/profile.h"
 #include "session.h"
@@ -30,6 +31,8 @@ struct RunArgs {
   std::string disk_size;
   std::string vmx_profile;
   std::string devices;
+  std::string input, input_text;
+  bool input_text_given = false;
 };
 
 int do_run(const RunArgs& a) {
@@ -52,6 +55,14 @@ int do_run(const RunArgs& a) {
   req.force_pvh = a.pvh;
   req.ram_mib = a.ram_mib;
   req.disk_image = a.disk;
+  if (!a.input.empty() && a.input_text_given)
+    return report_error("run", make_error(ErrorKind::Usage, "give --input FILE or --input-text STRING, not both"));
+  if (!a.input.empty()) {
+    auto bytes = read_file_bytes(a.input, kMaxConsoleInput);
+    if (!bytes.ok()) return report_error("run", bytes.error());
+    req.console_input.assign(bytes.value().begin(), bytes.value().end());
+  }
+  if (a.input_text_given) req.console_input = a.input_text;
   if (!a.disk_size.empty()) {
     auto size = parse_disk_size(a.disk_size);
     if (!size.ok()) return report_error("run", size.error());
@@ -95,6 +106,7 @@ void add_run_command(CLI::App& app, CliContext& ctx) {
       "  ringscope run disk-io --mode paravirt --disk disk.img   # then: xxd disk.img | head\n"
       "  ringscope run pagefault --mode emulation --vmx-profile no-ept   # modelled exits without EPT\n"
       "  ringscope run console-write --mode emulation --devices virtio   # paravirt, emulated\n"
+      "  ringscope run echo --input-text 'hello world'   # the program reads the console\n"
       "Exit status: 0 the guest ended as the scenario expects; 1 it did not (other status, triple fault,\n"
       "watchdog); 64 usage; 65 bad image or manifest; 66 not found; 69 host cannot run it; 70 internal.");
   cmd->add_option("scenario", a->target, "Built-in scenario name or a scenario directory");
@@ -117,6 +129,11 @@ void add_run_command(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--max-exits", a->max_exits, "Exit (or step) limit (watchdog)")->capture_default_str();
   cmd->add_option("--ram", a->ram_mib, "Guest RAM in MiB")->capture_default_str();
   cmd->add_flag("--quiet", a->quiet, "Do not echo the guest console");
+  cmd->add_option("--input", a->input,
+                  "Feed this file's bytes to the guest console (UART receive, virtio-console receive queue; "
+                  "at most 1 MiB). Without it the console has nothing to read: read() returns 0");
+  cmd->add_option("--input-text", a->input_text, "Feed this text to the guest console (as --input)")
+      ->each([a](const std::string&) { a->input_text_given = true; });
   cmd->add_option("--disk", a->disk,
                   "The machine's disk (ATA, or virtio-blk under paravirt) in this raw image file; created if "
                   "missing. Default: a scratch file that vanishes after the run");

@@ -112,6 +112,10 @@ Result<SessionOutcome> run_session(const SessionRequest& req) {
   MachineConfig config;
   config.ram_bytes = req.ram_mib << 20;
   config.force_pvh = req.force_pvh;
+  if (req.console_input.size() > kMaxConsoleInput)
+    return make_error(ErrorKind::Usage, fmt::format("console input of {} bytes is more than the {} a run takes",
+                                                    req.console_input.size(), kMaxConsoleInput));
+  config.console_input = req.console_input;
   TRY_ASSIGN(auto backend, make_backend(req.mode));
   TRY_ASSIGN(config.devices, devices_for_mode(req.mode, req.devices));
   const ModeInfo* mode = find_mode(req.mode);

@@ -32,7 +32,12 @@ struct SessionRequest {
   // created with disk_bytes if missing; empty: an unnamed scratch file.
   std::filesystem::path disk_image;
   std::optional<uint64_t> disk_bytes;  // --disk-size; default kDefaultDiskBytes for a new image
+  // --input FILE / --input-text STRING: what the guest's console receives
+  // (the UART's RBR, virtio-console's receive queue); empty: end of file.
+  std::string console_input;
 };
+
+inline constexpr uint64_t kMaxConsoleInput = 1ull << 20;
 
 inline constexpr uint64_t kDefaultDiskBytes = 1ull << 20;
 

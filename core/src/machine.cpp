@@ -49,6 +49,7 @@ Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config) {
   TRY_ASSIGN(m->boot_, prepare_boot(m->memory_, m->kernel_, modules, config.cmdline, config.force_pvh));
 
   TRY(m->bus_.add(AddressSpace::Pio, kCom1Base, kUartWindow, &m->uart_));
+  m->uart_.set_input(config.console_input);
   TRY(m->bus_.add(AddressSpace::Pio, kProbeBase, kProbeWindow, &m->probe_));
   // Every PC has its CMOS clock, whatever else it has: the native kernel
   // reads the time there, the PV kernel asks the hypervisor instead.
@@ -85,6 +86,7 @@ Status Machine::add_disk_and_devices() {
   vconsole_ = std::make_unique<VirtioConsole>(&console_irq_);
   vblk_ = std::make_unique<VirtioBlk>(&blk_irq_, disk_.get());
   VirtioConsole* console = vconsole_.get();
+  console->queue_input(config_.console_input);  // into the receive queue once the driver posts buffers
   hypercall_->set_console([console](DeviceContext& ctx, std::string_view bytes) { console->host_output(ctx, bytes); });
   TRY(bus_.add(AddressSpace::Pio, kHypercallPort, kHypercallWindow, hypercall_.get()));
   TRY(bus_.add(AddressSpace::Mmio, kVirtioMmioBase, kVirtioMmioStride, vconsole_.get()));

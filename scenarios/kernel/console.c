@@ -79,6 +79,39 @@ int64 conswrite(struct proc *p, uint64 buf, uint64 n) {
   return (int64)n;
 }
 
+static int consgetc(void) {
+#ifdef PV
+  if (use_virtio)
+    return vcons_getc();
+#endif
+  return uartgetc();
+}
+
+// read(0, buf, n) from program p: what the console has received, at most
+// n bytes and at most one line (it stops after a newline). 0 when nothing
+// is left: the end of the input.
+int64 consread(struct proc *p, uint64 buf, uint64 n) {
+  char chunk[64];
+  uint64 done = 0;
+  int c = 0;
+  while (done < n && c != '\n') {
+    uint64 m = 0;
+    while (m < sizeof(chunk) && done + m < n && (c = consgetc()) >= 0) {
+      chunk[m++] = (char)c;
+      if (c == '\n')
+        break;
+    }
+    if (m == 0)
+      break;
+    if (copyout(p, buf + done, chunk, m) < 0)
+      return done ? (int64)done : -1;
+    done += m;
+    if (c < 0)
+      break;
+  }
+  return (int64)done;
+}
+
 // The disk: virtio-blk under ringscope's hypervisor (PV build), else the
 // ATA disk. Whole 512-byte sectors; buf is a kernel (physical) address.
 int disk_rw(int write, uint64 sector, void *buf, uint32 nsect) {

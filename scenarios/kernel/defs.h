@@ -34,6 +34,7 @@ void switchkvm(void);
 void switchuvm(pte_t *pml4);
 int uvmfault(struct proc *p, uint64 va);
 int copyin(struct proc *p, void *dst, uint64 src, uint64 n);
+int copyout(struct proc *p, uint64 dst, const void *src, uint64 n);
 
 // seg.c
 void seginit(void);
@@ -66,12 +67,14 @@ int runtask(const char *name);
 // uart.c
 void uartinit(void);
 void uartputc(int c);
+int uartgetc(void);
 
 // console.c
 void consoleinit(void);
 void consputc(int c);
 void consflush(void);
 int64 conswrite(struct proc *p, uint64 buf, uint64 n);
+int64 consread(struct proc *p, uint64 buf, uint64 n);
 int disk_rw(int write, uint64 sector, void *buf, uint32 nsect);
 
 // ide.c
@@ -114,6 +117,7 @@ void virtio_intr(uint64 vector);
 int vcons_init(void);
 void vcons_queue(uint64 pa, uint32 len);
 void vcons_send(void);
+int vcons_getc(void);
 int vblk_init(void);
 int vblk_rw(int write, uint64 sector, void *buf, uint32 nsect);
 #endif

@@ -18,12 +18,14 @@
 #define FCR  2   // FIFO control (write)
 #define LCR  3   // line control
 #define MCR  4   // modem control
+#define RBR  0   // receive buffer (read)
 #define LSR  5   // line status
 #define DLL  0   // divisor latch, low byte (when LCR.DLAB = 1)
 #define DLM  1   // divisor latch, high byte (when LCR.DLAB = 1)
 
 #define LCR_DLAB  0x80
 #define LCR_8N1   0x03
+#define LSR_DR    0x01   // data ready: RBR holds a received byte
 #define LSR_THRE  0x20   // transmit holding register empty
 
 void uartinit(void) {
@@ -41,4 +43,14 @@ void uartputc(int c) {
   for (int i = 0; i < 10000 && !(inb(COM1 + LSR) & LSR_THRE); i++)
     ;
   outb(COM1 + THR, (uint8)c);
+}
+
+// The next received byte, or -1 if none is waiting. Two exits per byte
+// under full-virt (LSR, then RBR), and one more to learn there is none.
+// We never wait for typing: ringscope hands the whole input over before
+// the run, so "nothing waiting" means the input has ended.
+int uartgetc(void) {
+  if (!(inb(COM1 + LSR) & LSR_DR))
+    return -1;
+  return inb(COM1 + RBR);
 }

@@ -8,8 +8,11 @@
 // Linux's virtio_console does: the device finishes during the notify exit,
 // so by the time we look, the used ring already says so.
 //
-// The receive queue (queue 0) is set up with interrupts on and posts one
-// buffer for input; nothing in the scenarios reads it yet.
+// Input comes through the receive queue (queue 0): we post one empty,
+// device-writable buffer; the device fills it with what it has during the
+// notify exit and puts it on the used ring. Polled as well: by the time a
+// kick returns, the used ring says whether there was input. None means the
+// input has ended (ringscope hands it all over before the run).
 
 #include "types.h"
 #include "defs.h"
@@ -20,18 +23,25 @@
 
 static struct virtq rxq, txq;
 static char rxbuf[64];
+static uint32 rxlen, rxoff;  // bytes the device put in rxbuf; how many we have taken
+static int rxposted;         // rxbuf is on the ring, owned by the device
 
-int vcons_init(void) {
-  if (virtio_dev_init(VCONS_BASE, VIRTIO_ID_CONSOLE, 0) < 0)
-    return -1;
-  if (virtq_init(&rxq, VCONS_BASE, 0, 1) < 0 || virtq_init(&txq, VCONS_BASE, 1, 0) < 0)
-    return -1;
-  virtio_driver_ok(VCONS_BASE);
-  uint64 pa = (uint64)rxbuf;
+static void post_rxbuf(void) {
+  uint64 pa = (uint64)rxbuf;  // identity map: the address is physical
   uint32 len = sizeof(rxbuf);
   uint16 fl = VIRTQ_DESC_F_WRITE;
   virtq_add(&rxq, &pa, &len, &fl, 1);
   virtq_kick(&rxq);
+  rxposted = 1;
+}
+
+int vcons_init(void) {
+  if (virtio_dev_init(VCONS_BASE, VIRTIO_ID_CONSOLE, 0) < 0)
+    return -1;
+  if (virtq_init(&rxq, VCONS_BASE, 0, 0) < 0 || virtq_init(&txq, VCONS_BASE, 1, 0) < 0)
+    return -1;
+  virtio_driver_ok(VCONS_BASE);
+  post_rxbuf();
   return 0;
 }
 
@@ -52,4 +62,24 @@ void vcons_send(void) {
   for (int i = 0; i < 1000000 && !virtq_done(&txq); i++)
     ;
   virtq_reap(&txq);
+}
+
+// The next byte of input, or -1 if there is none. When the buffer we hold
+// is used up, post it again; the device fills it during that kick or not
+// at all. The length the device reports is hostile: capped at the buffer.
+int vcons_getc(void) {
+  if (rxoff == rxlen) {
+    if (!rxposted)
+      post_rxbuf();
+    if (!virtq_done(&rxq))
+      return -1;
+    uint32 len = rxq.used.ring[rxq.last_used % QSZ].len;
+    virtq_reap(&rxq);
+    rxposted = 0;
+    rxlen = len < sizeof(rxbuf) ? len : sizeof(rxbuf);
+    rxoff = 0;
+    if (rxlen == 0)
+      return -1;
+  }
+  return (uint8)rxbuf[rxoff++];
 }

@@ -114,6 +114,27 @@ int uvmfault(struct proc *p, uint64 va) {
 // Copy n bytes from user address src. Pages the program may legally touch
 // but has not touched yet are faulted in, as the CPU would have. -1 if any
 // byte is not a legal user address.
+// Copy n bytes from kernel address src to user address dst of p, mapping
+// heap and stack pages on the way as a fault would. -1: not the program's.
+int copyout(struct proc *p, uint64 dst, const void *src, uint64 n) {
+  while (n > 0) {
+    uint64 pa = uva2pa(p->pml4, dst);
+    if (!pa) {
+      if (uvmfault(p, dst) < 0)
+        return -1;
+      pa = uva2pa(p->pml4, dst);
+    }
+    uint64 chunk = PGSIZE - (dst & (PGSIZE - 1));
+    if (chunk > n)
+      chunk = n;
+    memcpy((void *)pa, src, chunk);
+    src = (const char *)src + chunk;
+    dst += chunk;
+    n -= chunk;
+  }
+  return 0;
+}
+
 int copyin(struct proc *p, void *dst, uint64 src, uint64 n) {
   while (n > 0) {
     uint64 pa = uva2pa(p->pml4, src);

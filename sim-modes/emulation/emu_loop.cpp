@@ -13,6 +13,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "ringscope/hypercalls.h"
 #include "ringscope/machine.h"
 
 namespace ringscope::emulation {
@@ -437,6 +438,9 @@ void EmuLoop::handle_interrupt(uint32_t vector, uint64_t rip, uint64_t cr2) {
     read_virtual(machine_.memory(), cpu_.paging(), rip, insn, sizeof insn);
     if (return_kind(insn, sizeof insn) == ReturnKind::Sysret && handle_sysret(rip)) return;
   }
+  // VMCALL / VMMCALL: Unicorn's CPU has no VMX or SVM, so it raises #UD.
+  // A CPU under KVM would exit to the hypervisor instead; answer for it.
+  if (vector == arch::vec::kUD && handle_vmcall(rip)) return;
   arch::InterruptRequest req;
   req.vector = static_cast<uint8_t>(vector);
   req.return_rip = rip;
@@ -474,6 +478,47 @@ void EmuLoop::handle_interrupt(uint32_t vector, uint64_t rip, uint64_t cr2) {
 // has programmed LSTAR clearly enabled SYSCALL: treat SCE as set then.
 static void assume_sce(arch::CpuState& s) {
   if (s.lstar != 0) s.efer |= arch::kEferSce;
+}
+
+// `vmcall` (0f 01 c1) or `vmmcall` (0f 01 d9) at rip: do what KVM on a
+// VT-x/AMD-V host does. The CPU exits (reason 18, whatever the CPL), KVM
+// answers in the kernel (hypercalls.h: kvm_hypercall_result), RAX gets the
+// result and the guest goes on after the 3-byte instruction. Recorded as a
+// `hypercall` event with transport vmcall; the VT-x model records the exit.
+bool EmuLoop::handle_vmcall(uint64_t rip) {
+  uint8_t insn[3] = {};
+  if (read_virtual(machine_.memory(), cpu_.paging(), rip, insn, sizeof insn) != sizeof insn) return false;
+  if (insn[0] != 0x0f || insn[1] != 0x01 || (insn[2] != 0xc1 && insn[2] != 0xd9)) return false;
+  uint8_t cpl = cpu_.cpl();
+  uint64_t nr = cpu_.reg(UC_X86_REG_RAX);
+  uint64_t t = monotonic_ns();
+  if (model_) {
+    vmx::GuestAction a;
+    a.kind = vmx::ActionKind::Vmcall;
+    a.rip = rip;
+    a.cpl = cpl;
+    a.value = nr;
+    model(a);
+  }
+  uint64_t result = kvm_hypercall_result(nr, cpl);
+  if (tracing_) {
+    Event e;
+    e.time_ns = t;
+    e.kind = EventKind::Hypercall;
+    e.source = Source::Emulator;
+    e.number = nr;
+    e.args = {cpu_.reg(UC_X86_REG_RBX), cpu_.reg(UC_X86_REG_RCX), cpu_.reg(UC_X86_REG_RDX),
+              cpu_.reg(UC_X86_REG_RSI)};
+    e.result = result;
+    e.transport = Transport::Vmcall;
+    e.rip = rip;
+    e.cpl = cpl;
+    e.duration_ns = monotonic_ns() - t;
+    sink_.emit(e);
+  }
+  cpu_.set_reg(UC_X86_REG_RAX, result);
+  cpu_.set_reg(UC_X86_REG_RIP, rip + 3);
+  return true;
 }
 
 void EmuLoop::handle_syscall(uint64_t rip) {
@@ -857,6 +902,9 @@ RunResult EmuLoop::run() {
       break;
     }
     if (kicked_.load(std::memory_order_relaxed)) continue;  // an interrupt is due: delivered at the top
+    // Unicorn sometimes stops at a VMCALL without reporting its #UD (a
+    // translation block it ran before and cached); handle it the same way.
+    if (handle_vmcall(rip)) continue;
     result = fail(RunEndReason::InternalError, fmt::format("the emulator stopped at rip {:#x} for no known reason", rip));
     break;
   }

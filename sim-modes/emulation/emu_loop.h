@@ -68,6 +68,7 @@ class EmuLoop {
   bool deliver(arch::InterruptRequest request);  // false: the run is over (triple fault)
   void handle_interrupt(uint32_t vector, uint64_t rip, uint64_t cr2);
   void handle_syscall(uint64_t rip);
+  bool handle_vmcall(uint64_t rip);
   bool handle_sysret(uint64_t rip);
   void emit_trap(const arch::Delivered& d, TrapCause cause);
   void record_mode_change(uint64_t time_ns);

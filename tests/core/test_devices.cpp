@@ -51,6 +51,24 @@ TEST(Uart16550, ThrWritesAreTransmittedAndReportedPerLine) {
   EXPECT_EQ(rec.texts.back(), "yo");
 }
 
+TEST(Uart16550, ReceivedBytesComeOnePerRbrReadWhileLsrDataReadyIsSet) {
+  Uart16550 uart;
+  DeviceContext ctx;
+  EXPECT_EQ(uart.read(ctx, Uart16550::kLsr, 1) & 0x01, 0u) << "nothing received: DR clear";
+  EXPECT_EQ(uart.read(ctx, Uart16550::kRbrThr, 1), 0u);
+  uart.set_input("hi");
+  EXPECT_EQ(uart.read(ctx, Uart16550::kLsr, 1) & 0x01, 1u);
+  EXPECT_EQ(uart.read(ctx, Uart16550::kRbrThr, 1), uint64_t('h'));
+  EXPECT_EQ(uart.input_pending(), 1u);
+  EXPECT_EQ(uart.read(ctx, Uart16550::kRbrThr, 1), uint64_t('i'));
+  EXPECT_EQ(uart.read(ctx, Uart16550::kLsr, 1) & 0x01, 0u) << "all taken: DR clear again";
+  EXPECT_EQ(uart.read(ctx, Uart16550::kRbrThr, 1), 0u) << "reading an empty RBR is harmless";
+  uart.write(ctx, Uart16550::kLcr, 1, 0x80);  // DLAB: offset 0 is the divisor, not RBR
+  uart.set_input("x");
+  EXPECT_NE(uart.read(ctx, Uart16550::kRbrThr, 1), uint64_t('x'));
+  EXPECT_EQ(uart.input_pending(), 1u);
+}
+
 TEST(Uart16550, DlabSelectsTheDivisorLatch) {
   Uart16550 uart;
   DeviceContext ctx;

@@ -5,6 +5,7 @@
 
 #include "ringscope/exit_reasons.h"
 #include "ringscope/recording_sink.h"
+#include "ringscope/hypercalls.h"
 #include "ringscope/vmx/model.h"
 #include "ringscope/vmx/profile.h"
 
@@ -86,6 +87,23 @@ TEST(VmxModel, CpuidAlwaysExitsToTheKernelWhateverTheProfile) {
     EXPECT_EQ(d.reason, exit_reason::kCpuid);
     EXPECT_EQ(d.handled_by, HandledBy::Kernel);
   }
+}
+
+TEST(VmxModel, VmcallAlwaysExits18ToTheKernelInEveryRing) {
+  for (const auto& info : presets())
+    for (uint8_t cpl : {0, 3}) {
+      Decision d = decide(P(info.name), insn(ActionKind::Vmcall, cpl));
+      EXPECT_TRUE(d.exits) << info.name;
+      EXPECT_EQ(d.reason, exit_reason::kVmcall);
+      EXPECT_EQ(d.handled_by, HandledBy::Kernel);
+    }
+  EXPECT_EQ(action_name(ActionKind::Vmcall), "vmcall");
+}
+
+TEST(KvmHypercalls, VapicPollIrqReturnsZeroOthersEnosysUserModeEperm) {
+  EXPECT_EQ(kvm_hypercall_result(kKvmHcVapicPollIrq, 0), 0u);
+  EXPECT_EQ(static_cast<int64_t>(kvm_hypercall_result(0x7f, 0)), -1000);
+  EXPECT_EQ(static_cast<int64_t>(kvm_hypercall_result(kKvmHcVapicPollIrq, 3)), -1);
 }
 
 TEST(VmxModel, HltExitsInRingZeroOnlyAndPrivilegeFaultsComeFirst) {

@@ -55,8 +55,9 @@ void expect_field_error(const std::string& json, const std::string& field) {
 }  // namespace
 
 TEST(Manifest, BuiltinScenariosAllLoad) {
-  std::vector<std::string> expected = {"console-write", "disk-io",    "hello",        "hypercall", "io-burst",
-                                       "pagefault",     "privileged", "syscall-insn", "syscalls",  "tick"};
+  std::vector<std::string> expected = {"console-write", "disk-io",      "echo",      "hello",
+                                       "hypercall",     "hypercall-vmcall", "io-burst", "pagefault",
+                                       "privileged",    "syscall-insn", "syscalls",  "tick"};
   for (const auto& name : expected) {
     auto s = find_builtin_scenario(name);
     ASSERT_TRUE(s.ok()) << s.error().message;

@@ -45,6 +45,25 @@ inline constexpr int64_t kHcENOSYS = -38;  // unknown hypercall number
 inline constexpr int64_t kHcEFAULT = -14;  // a buffer outside guest RAM
 inline constexpr int64_t kHcEINVAL = -22;  // an argument out of range
 
+// ---- the `vmcall` transport: KVM's own hypercalls ---------------------------
+// On VT-x/AMD-V hosts a guest can execute `vmcall` (`vmmcall`); the CPU
+// exits (reason 18) and KVM answers the KVM_HC_* numbers it implements in
+// the kernel, without a user-space exit; the vCPU's `hypercalls` stat
+// counts them. Same registers: number in RAX, arguments in RBX, RCX, RDX,
+// RSI, result in RAX (Linux, Documentation/virt/kvm/x86/hypercalls.rst).
+// On this project's PVM host `vmcall` hangs inside KVM_RUN (PLATFORM.md);
+// the emulation backend answers the way KVM would (kvm_hypercall_result).
+inline constexpr uint64_t kKvmHcVapicPollIrq = 1;  // KVM_HC_VAPIC_POLL_IRQ: returns 0, nothing else
+inline constexpr int64_t kKvmENOSYS = -1000;       // -KVM_ENOSYS: a number KVM does not handle
+inline constexpr int64_t kKvmEPERM = -1;           // -KVM_EPERM: vmcall from CPL > 0
+
+// What KVM returns in RAX for `vmcall` number nr made at cpl, for the
+// numbers that need no other state (VAPIC_POLL_IRQ, unknown ones).
+inline uint64_t kvm_hypercall_result(uint64_t nr, uint8_t cpl) {
+  if (cpl != 0) return static_cast<uint64_t>(kKvmEPERM);
+  return nr == kKvmHcVapicPollIrq ? 0 : static_cast<uint64_t>(kKvmENOSYS);
+}
+
 struct HypercallInfo {
   Hypercall number;
   std::string_view name;  // "console_write"

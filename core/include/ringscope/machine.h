@@ -48,6 +48,10 @@ struct MachineConfig {
   // disk_bytes if missing; empty: an unnamed scratch file of disk_bytes.
   std::filesystem::path disk_image;
   uint64_t disk_bytes = 1ull << 20;
+  // Bytes the guest's console receives (`run --input`): the UART's receive
+  // side, and virtio-console port 0's receive queue where there is one.
+  // Empty: nothing to read; the kernel's read() returns 0 (end of file).
+  std::string console_input;
 };
 
 class Machine {

@@ -7,14 +7,19 @@
 // instantly, so LSR always reports THRE|TEMT and a polling loop needs one
 // read per byte.
 //
-// Known shortcuts: no receive path yet (LSR.DR stays 0), no interrupts (IER
-// is stored but never raises an IRQ), no loopback (MCR bit 4).
+// Receiving: the bytes given with set_input (`ringscope run --input`) wait
+// on the line; LSR.DR (data ready) is set while any are left and each read
+// of RBR takes one, as a polling driver expects.
+//
+// Known shortcuts: no interrupts (IER is stored but never raises an IRQ),
+// no loopback (MCR bit 4), no overrun (the line waits for the reader).
 #include "ringscope/devices/uart16550.h"
 
 namespace ringscope {
 
 namespace {
 constexpr uint8_t kLcrDlab = 0x80;
+constexpr uint8_t kLsrDr = 0x01;    // data ready: RBR holds a received byte
 constexpr uint8_t kLsrThre = 0x20;  // transmit holding register empty
 constexpr uint8_t kLsrTemt = 0x40;  // transmitter empty
 constexpr uint8_t kIirNoInterrupt = 0x01;
@@ -57,12 +62,17 @@ uint64_t Uart16550::read(DeviceContext& ctx, uint64_t offset, uint8_t width) {
   uint64_t v = 0;
   bool dlab = lcr_ & kLcrDlab;
   switch (offset) {
-    case kRbrThr: v = dlab ? (divisor_ & 0xff) : 0; break;  // nothing received
+    case kRbrThr:
+      if (dlab)
+        v = divisor_ & 0xff;
+      else if (input_pos_ < input_.size())
+        v = static_cast<uint8_t>(input_[input_pos_++]);
+      break;  // nothing (left) to receive: 0
     case kIer: v = dlab ? (divisor_ >> 8) : ier_; break;
     case kIirFcr: v = kIirNoInterrupt | ((fcr_ & 1) ? kIirFifoEnabled : 0); break;
     case kLcr: v = lcr_; break;
     case kMcr: v = mcr_; break;
-    case kLsr: v = kLsrThre | kLsrTemt; break;
+    case kLsr: v = kLsrThre | kLsrTemt | (input_pos_ < input_.size() ? kLsrDr : 0); break;
     case kMsr: v = 0xb0; break;  // CTS, DSR, DCD asserted: a cable is plugged in
     case kScr: v = scr_; break;
   }

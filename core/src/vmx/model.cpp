@@ -20,7 +20,8 @@ namespace ringscope::vmx {
 
 std::string_view action_name(ActionKind k) {
   static constexpr std::string_view kNames[kActionKindCount] = {
-      "port_io", "mmio", "hlt", "cpuid", "rdmsr", "wrmsr", "mov_to_cr", "mov_from_cr", "invlpg", "rdtsc", "exception"};
+      "port_io", "mmio", "hlt", "cpuid", "rdmsr", "wrmsr", "mov_to_cr", "mov_from_cr", "invlpg", "rdtsc", "exception",
+      "vmcall"};
   auto i = static_cast<size_t>(k);
   return i < kActionKindCount ? kNames[i] : "unknown";
 }
@@ -118,6 +119,10 @@ Decision decide(const Profile& p, const GuestAction& a) {
       if (!p.hlt_exiting) return stays("HLT exiting off: the physical CPU halts");
       return exits(kHlt, p.hlt_to_vmm ? HandledBy::Vmm : HandledBy::Kernel, 0, "HLT exiting");
     case ActionKind::Cpuid: return exits(kCpuid, HandledBy::Kernel, 0, "CPUID always exits (§26.1.2)");
+    case ActionKind::Vmcall:
+      // §26.1.2 as well, at any CPL (KVM then refuses CPL > 0 with
+      // -KVM_EPERM). KVM answers its own KVM_HC_* numbers in the kernel.
+      return exits(kVmcall, HandledBy::Kernel, 0, "VMCALL always exits (§26.1.2); KVM answers it in the kernel");
     case ActionKind::Rdmsr: return decide_msr(p, a, false);
     case ActionKind::Wrmsr: return decide_msr(p, a, true);
     case ActionKind::MovToCr: return decide_mov_to_cr(p, a);
@@ -241,6 +246,7 @@ Decision VmxModel::observe(const GuestAction& a, uint64_t time_ns) {
       break;
     case ActionKind::Cpuid: e.value = a.leaf; break;
     case ActionKind::Invlpg: e.value = a.value; break;
+    case ActionKind::Vmcall: e.number = a.value; break;  // the hypercall number (RAX)
     default: break;
   }
   sink_.emit(e);

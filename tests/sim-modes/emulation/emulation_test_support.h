@@ -31,6 +31,7 @@ struct RunSpec {
   emulation::EmulationOptions emu{};
   std::shared_ptr<const vmx::Profile> vmx_profile;  // emulation: the VT-x model's controls (null: kvm-default)
   DeviceSet devices = DeviceSet::Legacy;  // Virtio: the scenario's PV kernel, virtio devices and the doorbell
+  std::string input;                      // what the guest console receives (`run --input`)
 };
 
 inline std::unique_ptr<EmuRun> run_guest(const std::string& name, const std::map<std::string, std::string>& params,
@@ -42,6 +43,7 @@ inline std::unique_ptr<EmuRun> run_guest(const std::string& name, const std::map
   config.kernel = spec.devices == DeviceSet::Virtio ? s->kernel_pv : s->kernel;
   config.devices = spec.devices;
   config.modules = s->programs;
+  config.console_input = spec.input;
   auto cmdline = build_cmdline(*s, params);
   EXPECT_TRUE(cmdline.ok());
   if (!cmdline.ok()) return nullptr;

@@ -49,6 +49,69 @@ INSTANTIATE_TEST_SUITE_P(AllBuiltIn, EmulatedScenario, ::testing::ValuesIn([] {
                            return names;
                          }()));
 
+// echo: the program reads the console's input with read(0, ...): from
+// the UART's RBR (native kernel) or virtio-console's receive queue (PV
+// kernel, --devices virtio). Same output either way; a line longer than
+// the PV driver's 64-byte buffer takes several.
+TEST(EmulatedEcho, ReadsTheInputThroughTheUartAndThroughVirtioAndPrintsItInCapitals) {
+  std::string word(100, 'x');
+  for (DeviceSet devices : {DeviceSet::Legacy, DeviceSet::Virtio}) {
+    SCOPED_TRACE(devices == DeviceSet::Legacy ? "legacy" : "virtio");
+    RunSpec spec;
+    spec.devices = devices;
+    spec.input = "hello, World 42\nsecond line\n";
+    auto run = run_guest("echo", {}, spec);
+    ASSERT_TRUE(run);
+    EXPECT_EQ(run->result.guest_status, 0) << run->result.message;
+    EXPECT_EQ(run->console, "echo: HELLO, WORLD 42\n");
+    size_t rx = count(*run, [&](const Event& e) {
+      return e.kind == EventKind::Device &&
+             (devices == DeviceSet::Legacy ? e.device == "uart" && e.reg == "RBR" : e.reg == "receiveq");
+    });
+    if (devices == DeviceSet::Legacy)
+      EXPECT_EQ(rx, 16u) << "one RBR read per byte of the first line";
+    else
+      EXPECT_GE(rx, 1u) << "the device filled a receive buffer";
+
+    spec.input = word;  // no newline: the line ends with the input
+    run = run_guest("echo", {}, spec);
+    ASSERT_TRUE(run);
+    EXPECT_EQ(run->console, "echo: " + std::string(100, 'X') + "\n");
+
+    spec.input.clear();
+    run = run_guest("echo", {}, spec);
+    ASSERT_TRUE(run);
+    EXPECT_EQ(run->console, "echo: no input (read returned 0: end of file)\n");
+  }
+}
+
+// vmcall: Unicorn raises #UD (no VMX); the loop answers as KVM would and
+// records a hypercall event with transport vmcall, and the VT-x model an
+// exit 18 handled in the kernel, for every call.
+TEST(EmulatedHypercallVmcall, EveryVmcallIsAnsweredAsKvmWouldAndIsAKernelHandledExit18) {
+  auto run = run_emulated("hypercall-vmcall", {{"calls", "5"}});
+  ASSERT_TRUE(run);
+  EXPECT_EQ(run->result.end, RunEndReason::GuestExit) << run->result.message;
+  EXPECT_EQ(run->result.guest_status, 0);
+  EXPECT_EQ(count(*run, [](const Event& e) {
+              return e.kind == EventKind::Hypercall && e.transport == Transport::Vmcall && e.number == 1 &&
+                     e.result == 0 && e.cpl == 0;
+            }),
+            5u);
+  EXPECT_EQ(count(*run, [](const Event& e) {
+              return e.kind == EventKind::Hypercall && e.transport == Transport::Vmcall && e.number == 0x7f &&
+                     e.result == static_cast<uint64_t>(-1000);
+            }),
+            1u);
+  EXPECT_EQ(count(*run, [](const Event& e) {
+              return e.kind == EventKind::VmExit && e.source == Source::VmxModel && e.reason == 18 &&
+                     e.handled_by == HandledBy::Kernel;
+            }),
+            6u);
+  EXPECT_EQ(count(*run, [](const Event& e) { return e.kind == EventKind::Hypercall && e.transport != Transport::Vmcall; }),
+            0u) << "no doorbell hypercalls in this scenario";
+}
+
 TEST(EmulatedSyscalls, EveryIntGoesToVector0x40AndEveryReturnIsAnIretqToRing3) {
   auto run = run_emulated("syscalls", {{"n", "5"}});
   ASSERT_TRUE(run);

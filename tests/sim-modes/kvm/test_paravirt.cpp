@@ -36,7 +36,7 @@ struct ModeRun {
 // boots the manifest's kernel_pv on a machine with the virtio device set.
 std::unique_ptr<ModeRun> run_mode(const std::string& name, DeviceSet devices,
                                   const std::map<std::string, std::string>& params = {},
-                                  const std::filesystem::path& disk = {}) {
+                                  const std::filesystem::path& disk = {}, const std::string& input = {}) {
   auto s = find_builtin_scenario(name);
   EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().message);
   if (!s.ok()) return nullptr;
@@ -46,6 +46,7 @@ std::unique_ptr<ModeRun> run_mode(const std::string& name, DeviceSet devices,
   config.modules = s->programs;
   config.devices = devices;
   config.disk_image = disk;
+  config.console_input = input;
   auto cmdline = build_cmdline(*s, params);
   EXPECT_TRUE(cmdline.ok());
   if (!cmdline.ok()) return nullptr;
@@ -75,6 +76,21 @@ std::unique_ptr<ModeRun> run_mode(const std::string& name, DeviceSet devices,
     if (e.kind == EventKind::Hypercall) run->hypercalls++;
   }
   return run;
+}
+
+// echo: a line of input through the UART (full-virt: LSR, RBR per byte)
+// and through virtio-console's receive queue (paravirt); same output.
+TEST(Paravirt, EchoReadsTheSameInputThroughTheUartAndTheReceiveQueue) {
+  for (DeviceSet devices : {DeviceSet::Legacy, DeviceSet::Virtio}) {
+    SCOPED_TRACE(devices == DeviceSet::Legacy ? "full-virt" : "paravirt");
+    auto run = run_mode("echo", devices, {}, {}, "ring three\n");
+    ASSERT_TRUE(run);
+    EXPECT_EQ(run->result.guest_status, 0) << run->result.message;
+    EXPECT_EQ(run->console, "echo: RING THREE\n");
+    auto none = run_mode("echo", devices);
+    ASSERT_TRUE(none);
+    EXPECT_EQ(none->console, "echo: no input (read returned 0: end of file)\n");
+  }
 }
 
 TEST(Paravirt, ConsoleWriteSameOutputFarFewerExits) {

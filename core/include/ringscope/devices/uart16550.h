@@ -27,6 +27,11 @@ class Uart16550 final : public Device {
 
   // Called with every byte transmitted, as it is transmitted (the live console).
   void set_echo(std::function<void(char)> echo) { echo_ = std::move(echo); }
+  // The other end of the line: bytes the guest receives, one per RBR read,
+  // LSR.DR set while any are left (a file's worth of typing, all there at
+  // once; when it is used up the line stays quiet).
+  void set_input(std::string bytes) { input_ = std::move(bytes), input_pos_ = 0; }
+  uint64_t input_pending() const { return input_.size() - input_pos_; }
   // Everything transmitted so far.
   const std::string& transmitted() const { return all_; }
   uint64_t bytes_transmitted() const { return all_.size(); }
@@ -40,6 +45,8 @@ class Uart16550 final : public Device {
   uint16_t divisor_ = 12;  // 9600 baud after reset
   std::string line_;       // bytes not yet reported as an output event
   std::string all_;
+  std::string input_;     // received bytes; input_pos_ is the next one RBR returns
+  size_t input_pos_ = 0;
   std::function<void(char)> echo_;
 };
 

@@ -29,6 +29,8 @@ class VirtioConsole final : public VirtioMmioDevice {
   // Host side: bytes for the guest to read; delivered into posted receive
   // buffers now if there are any, else when the driver posts some.
   void push_input(DeviceContext& ctx, std::string_view bytes);
+  // The same before the run: delivered once the driver posts buffers.
+  void queue_input(std::string_view bytes) { input_.append(bytes); }
   // Output that reached the console by another path (the console-write
   // hypercall, emergency writes) joins the same stream.
   void host_output(DeviceContext& ctx, std::string_view bytes);

@@ -34,8 +34,9 @@ enum class ActionKind : uint8_t {
   Invlpg,
   Rdtsc,
   Exception,  // a fault or trap the CPU is about to deliver through the guest's IDT
+  Vmcall,     // VMCALL (VMMCALL on AMD): a hypercall straight to the hypervisor
 };
-inline constexpr int kActionKindCount = 11;
+inline constexpr int kActionKindCount = 12;
 std::string_view action_name(ActionKind k);  // "port_io", "hlt", ...
 
 struct GuestAction {

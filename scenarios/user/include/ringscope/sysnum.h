@@ -10,6 +10,7 @@
 #define SYS_sbrk    4   // sbrk(n)                           -> old break, or -1
 #define SYS_marker  5   // marker(phase, label, value)       -> 0, or -1
 #define SYS_time    6   // time()                            -> seconds since 1970 (UTC), or -1
+#define SYS_read    7   // read(fd, buf, n)                  -> bytes read, 0 at end of input, or -1
 
 // The vector of `int $0x40`, the system-call trap (as in xv6).
 #define T_SYSCALL 64

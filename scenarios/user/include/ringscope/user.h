@@ -17,6 +17,7 @@ int getpid(void);
 void *sbrk(long n);
 int marker(int phase, const char *label, unsigned value);
 long time(void);  // seconds since 1970-01-01 00:00 UTC, or -1
+ssize_t read(int fd, void *buf, size_t n);  // fd 0: console input; 0 at its end
 
 // ulib.c
 size_t strlen(const char *s);
