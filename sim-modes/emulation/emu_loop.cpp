@@ -15,6 +15,7 @@
 
 #include "ringscope/hypercalls.h"
 #include "ringscope/machine.h"
+#include "ringscope/supervisor.h"
 
 namespace ringscope::emulation {
 
@@ -932,20 +933,7 @@ RunResult EmuLoop::finish(RunResult result) {
   d.name = "device_accesses";
   d.value = io_.load();
   sink_.emit(d);
-  Event end;
-  end.time_ns = t;
-  end.kind = EventKind::RunEnd;
-  end.source = Source::Vmm;
-  end.end_reason = result.end;
-  end.value = static_cast<uint64_t>(result.guest_status);
-  end.text = result.message;
-  if (result.regs) {
-    end_regs_ = *result.regs;
-    end.regs = &end_regs_;
-    end.rip = end_regs_.rip;
-    end.cpl = end_regs_.cpl;
-  }
-  sink_.emit(end);
+  emit_run_end(sink_, result, 0, t);
   return result;
 }
 

@@ -134,7 +134,6 @@ class EmuLoop {
   std::atomic<uint64_t> instructions_{0}, io_{0};
   uint64_t steps_ = 0;
   uint64_t step_page_va_ = ~0ull, step_page_pa_ = 0, step_cr3_ = 0;
-  GuestRegs end_regs_{};
 };
 
 }  // namespace ringscope::emulation

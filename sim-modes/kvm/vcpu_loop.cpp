@@ -13,6 +13,7 @@
 #include "exit_classifier.h"
 #include "kvm_abi.h"
 #include "ringscope/exit_reasons.h"
+#include "ringscope/supervisor.h"
 #include "ringscope/hypercalls.h"
 
 namespace ringscope::kvm {
@@ -486,21 +487,7 @@ void VcpuLoop::finish(RunResult& result, uint64_t time_ns) {
       sink_.emit(c);
     }
   }
-  Event end;
-  end.time_ns = time_ns;
-  end.vcpu = index_;
-  end.kind = EventKind::RunEnd;
-  end.source = Source::Vmm;
-  end.end_reason = result.end;
-  end.value = static_cast<uint64_t>(result.guest_status);
-  end.text = result.message;
-  if (result.regs) {
-    end_regs_ = *result.regs;
-    end.regs = &end_regs_;
-    end.rip = end_regs_.rip;
-    end.cpl = end_regs_.cpl;
-  }
-  sink_.emit(end);
+  emit_run_end(sink_, result, index_, time_ns);
 }
 
 }  // namespace ringscope::kvm

@@ -60,7 +60,6 @@ class VcpuLoop {
   bool other_exit_since_step_ = false;  // the next step may be merged with it
   uint64_t cr0_ = 0, cr4_ = 0, efer_ = 0;
   std::unique_ptr<StepTracer> stepper_;
-  GuestRegs end_regs_{};
   std::atomic<bool> stop_requested_{false};
   std::atomic<uint64_t> exits_{0}, steps_{0};
 };

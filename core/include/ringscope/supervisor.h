@@ -1,0 +1,38 @@
+// supervisor.h — runs a backend's CPU loop on its own thread and watches it.
+//
+// Both backends need the same thing around their loop: a wall-clock limit
+// that can stop a guest stuck where no check of the loop runs (inside
+// KVM_RUN, inside uc_emu_start), kicks when the machine's timer is due (a
+// guest running with interrupts on may make no exit of its own), and a
+// progress line on a terminal. What differs is only *how* a loop is stopped
+// or kicked, which the backend supplies.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <thread>
+
+#include "ringscope/backend.h"
+#include "ringscope/machine.h"
+
+namespace ringscope {
+
+struct SupervisedLoop {
+  std::function<RunResult()> run;  // the CPU loop; runs on its own thread
+  // Ask the loop to end the run now (wall-time limit). Called repeatedly,
+  // every 20 ms, until the loop returns. The argument is the loop's thread.
+  std::function<void(std::thread::native_handle_type)> stop;
+  // Make the loop return to its checks soon (the machine's timer is due).
+  std::function<void(std::thread::native_handle_type)> kick;
+  // The progress line's text ("12,345 exits"), shown when options.progress.
+  std::function<std::string()> progress;
+};
+
+// Runs `loop`, returns its result with wall_ns filled in.
+RunResult supervise(Machine& machine, const RunOptions& options, const SupervisedLoop& loop);
+
+// Records how the run ended (with the registers, when there are any) as the
+// trace's last event.
+void emit_run_end(EventSink& sink, const RunResult& result, uint32_t vcpu, uint64_t time_ns);
+
+}  // namespace ringscope

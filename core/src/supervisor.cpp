@@ -1,0 +1,88 @@
+// supervisor.cpp — the watchdog and progress line around a backend's loop.
+#include "ringscope/supervisor.h"
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+
+namespace ringscope {
+
+namespace {
+constexpr uint64_t kProgressNs = 250'000'000;  // the progress line's refresh
+constexpr uint64_t kKickGapNs = 200'000;        // the least time between two timer kicks
+}  // namespace
+
+RunResult supervise(Machine& machine, const RunOptions& options, const SupervisedLoop& loop) {
+  RunResult result;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool finished = false;
+  uint64_t start = monotonic_ns();
+  std::thread thread([&] {
+    RunResult r = loop.run();
+    std::lock_guard lock(mu);
+    result = std::move(r);
+    finished = true;
+    cv.notify_all();
+  });
+
+  uint64_t deadline = start + options.limits.wall_ms * 1'000'000;
+  bool progress_shown = false;
+  uint64_t next_progress = start + kProgressNs, last_kick = 0;
+  {
+    std::unique_lock lock(mu);
+    while (!finished) {
+      uint64_t t = monotonic_ns();
+      if (t >= deadline) {
+        // Repeat until the loop notices: a stop that lands just before the
+        // loop re-enters the guest is caught by the next one.
+        loop.stop(thread.native_handle());
+        cv.wait_for(lock, std::chrono::milliseconds(20));
+        continue;
+      }
+      // The machine's timer is due: kick the loop so it can deliver the
+      // interrupt. At most one kick per kKickGapNs.
+      uint64_t due = machine.irq_deadline_hint();
+      if (due && t >= due && t - last_kick >= kKickGapNs) {
+        loop.kick(thread.native_handle());
+        last_kick = t;
+      }
+      uint64_t wake = std::min(next_progress, deadline);
+      if (due) wake = std::min(wake, std::max(due, last_kick + kKickGapNs));
+      cv.wait_for(lock, std::chrono::nanoseconds(wake > t ? wake - t : 0));
+      if (!finished && options.progress && monotonic_ns() >= next_progress) {
+        next_progress = monotonic_ns() + kProgressNs;
+        double secs = (monotonic_ns() - start) / 1e9;
+        std::fprintf(stderr, "\rringscope: running… %.1f s, %s ", secs, loop.progress().c_str());
+        progress_shown = true;
+      }
+    }
+  }
+  thread.join();
+  if (progress_shown) std::fprintf(stderr, "\r\033[K");
+  result.wall_ns = monotonic_ns() - start;
+  return result;
+}
+
+void emit_run_end(EventSink& sink, const RunResult& result, uint32_t vcpu, uint64_t time_ns) {
+  Event end;
+  end.time_ns = time_ns;
+  end.vcpu = vcpu;
+  end.kind = EventKind::RunEnd;
+  end.source = Source::Vmm;
+  end.end_reason = result.end;
+  end.value = static_cast<uint64_t>(result.guest_status);
+  end.text = result.message;
+  GuestRegs regs;  // emit() copies or encodes at once, so a local will do
+  if (result.regs) {
+    regs = *result.regs;
+    end.regs = &regs;
+    end.rip = regs.rip;
+    end.cpl = regs.cpl;
+  }
+  sink.emit(end);
+}
+
+}  // namespace ringscope
