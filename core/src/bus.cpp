@@ -35,17 +35,49 @@ Bus::Hit Bus::find(AddressSpace space, uint64_t addr) const {
   return {it->second.device, addr - it->first};
 }
 
+namespace {
+// An access nobody claims is a `device` event of the pseudo-device
+// "unclaimed", so a guest poking at hardware that is not there shows up in
+// the trace instead of vanishing.
+void report_unclaimed(DeviceContext& ctx, AddressSpace space, uint64_t addr, uint8_t width, Direction dir,
+                      uint64_t value) {
+  if (!ctx.sink) return;
+  Event u;
+  u.time_ns = ctx.now_ns ? ctx.now_ns() : 0;
+  u.vcpu = ctx.vcpu;
+  u.kind = EventKind::Device;
+  u.source = Source::Vmm;
+  u.device = "unclaimed";
+  if (space == AddressSpace::Pio) {
+    u.reg = "port";
+    u.port = static_cast<uint16_t>(addr);
+  } else {
+    u.reg = "mmio";
+    u.gpa = addr;
+  }
+  u.direction = dir;
+  u.size = width;
+  u.value = value;
+  ctx.sink->emit(u);
+}
+}  // namespace
+
 uint64_t Bus::read(DeviceContext& ctx, AddressSpace space, uint64_t addr, uint8_t width, bool* claimed) {
   Hit hit = find(space, addr);
   if (claimed) *claimed = hit.device != nullptr;
-  if (!hit.device) return width >= 8 ? ~0ull : ((1ull << (width * 8)) - 1);
-  return hit.device->read(ctx, hit.offset, width);
+  if (hit.device) return hit.device->read(ctx, hit.offset, width);
+  uint64_t all_ones = width >= 8 ? ~0ull : ((1ull << (width * 8)) - 1);
+  report_unclaimed(ctx, space, addr, width, space == AddressSpace::Pio ? Direction::In : Direction::Read, all_ones);
+  return all_ones;
 }
 
 void Bus::write(DeviceContext& ctx, AddressSpace space, uint64_t addr, uint8_t width, uint64_t value, bool* claimed) {
   Hit hit = find(space, addr);
   if (claimed) *claimed = hit.device != nullptr;
-  if (hit.device) hit.device->write(ctx, hit.offset, width, value);
+  if (hit.device)
+    hit.device->write(ctx, hit.offset, width, value);
+  else
+    report_unclaimed(ctx, space, addr, width, space == AddressSpace::Pio ? Direction::Out : Direction::Write, value);
 }
 
 std::vector<Bus::Range> Bus::ranges() const {

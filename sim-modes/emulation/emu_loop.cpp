@@ -133,28 +133,15 @@ uint64_t EmuLoop::port_access(uint16_t port, uint8_t size, bool out, uint64_t va
     a = io_action(port, size, out);
     model_boundary(a);
   }
-  bool claimed = true;
   // Unicorn reports each element of a REP OUTS as its own access; the
   // registers are offered to single ones only, as under KVM.
   UnicornRegisters regs(cpu_, model_ ? a.rip : cpu_.reg(UC_X86_REG_RIP));
   if (!(model_ && a.string && a.rep)) ctx_.regs = &regs;
   if (out)
-    machine_.bus().write(ctx_, AddressSpace::Pio, port, size, value, &claimed);
+    machine_.bus().write(ctx_, AddressSpace::Pio, port, size, value, nullptr);
   else
-    value = machine_.bus().read(ctx_, AddressSpace::Pio, port, size, &claimed);
+    value = machine_.bus().read(ctx_, AddressSpace::Pio, port, size, nullptr);
   ctx_.regs = nullptr;
-  if (!claimed && ctx_.sink) {
-    Event u;
-    u.time_ns = monotonic_ns();
-    u.kind = EventKind::Device;
-    u.device = "unclaimed";
-    u.reg = "port";
-    u.port = port;
-    u.direction = out ? Direction::Out : Direction::In;
-    u.size = size;
-    u.value = value;
-    ctx_.sink->emit(u);
-  }
   if (model_) {
     a.value = value;
     model(a);
@@ -169,23 +156,10 @@ uint64_t EmuLoop::mmio_access(uint64_t gpa, uint8_t size, bool write, uint64_t v
     model_->flush();
     deferred_.drain(sink_);
   }
-  bool claimed = true;
   if (write)
-    machine_.bus().write(ctx_, AddressSpace::Mmio, gpa, size, value, &claimed);
+    machine_.bus().write(ctx_, AddressSpace::Mmio, gpa, size, value, nullptr);
   else
-    value = machine_.bus().read(ctx_, AddressSpace::Mmio, gpa, size, &claimed);
-  if (!claimed && ctx_.sink) {
-    Event u;
-    u.time_ns = monotonic_ns();
-    u.kind = EventKind::Device;
-    u.device = "unclaimed";
-    u.reg = "mmio";
-    u.gpa = gpa;
-    u.direction = write ? Direction::Write : Direction::Read;
-    u.size = size;
-    u.value = value;
-    ctx_.sink->emit(u);
-  }
+    value = machine_.bus().read(ctx_, AddressSpace::Mmio, gpa, size, nullptr);
   if (model_) {
     vmx::GuestAction a;
     a.kind = vmx::ActionKind::Mmio;

@@ -158,28 +158,14 @@ void VcpuLoop::handle_io(const KvmExitInfo& info, Event& e) {
   for (uint32_t i = 0; i < info.io_count; i++) {
     uint8_t* elem = data + uint64_t(i) * info.io_size;
     uint64_t value = 0;
-    bool claimed = true;
     if (info.io_out) {
       std::memcpy(&value, elem, info.io_size);
-      machine_.bus().write(ctx_, AddressSpace::Pio, info.io_port, info.io_size, value, &claimed);
+      machine_.bus().write(ctx_, AddressSpace::Pio, info.io_port, info.io_size, value, nullptr);
     } else {
-      value = machine_.bus().read(ctx_, AddressSpace::Pio, info.io_port, info.io_size, &claimed);
+      value = machine_.bus().read(ctx_, AddressSpace::Pio, info.io_port, info.io_size, nullptr);
       std::memcpy(elem, &value, info.io_size);
     }
     if (i == 0) e.value = value;
-    if (!claimed && ctx_.sink) {
-      Event u;
-      u.time_ns = monotonic_ns();
-      u.vcpu = index_;
-      u.kind = EventKind::Device;
-      u.device = "unclaimed";
-      u.reg = "port";
-      u.port = info.io_port;
-      u.direction = e.direction;
-      u.size = info.io_size;
-      u.value = value;
-      ctx_.sink->emit(u);
-    }
   }
   ctx_.regs = nullptr;
   regs.commit();
@@ -191,29 +177,15 @@ void VcpuLoop::handle_mmio(Event& e) {
   e.length = run->mmio.len;
   e.size = width;
   e.direction = run->mmio.is_write ? Direction::Write : Direction::Read;
-  bool claimed = true;
   uint64_t value = 0;
   if (run->mmio.is_write) {
     std::memcpy(&value, run->mmio.data, width);
-    machine_.bus().write(ctx_, AddressSpace::Mmio, e.gpa, width, value, &claimed);
+    machine_.bus().write(ctx_, AddressSpace::Mmio, e.gpa, width, value, nullptr);
   } else {
-    value = machine_.bus().read(ctx_, AddressSpace::Mmio, e.gpa, width, &claimed);
+    value = machine_.bus().read(ctx_, AddressSpace::Mmio, e.gpa, width, nullptr);
     std::memcpy(run->mmio.data, &value, width);
   }
   e.value = value;
-  if (!claimed && ctx_.sink) {
-    Event u;
-    u.time_ns = monotonic_ns();
-    u.vcpu = index_;
-    u.kind = EventKind::Device;
-    u.device = "unclaimed";
-    u.reg = "mmio";
-    u.gpa = e.gpa;
-    u.direction = e.direction;
-    u.size = width;
-    u.value = value;
-    ctx_.sink->emit(u);
-  }
 }
 
 // Interrupts from the machine's controllers (Machine::pending_irq: the PIC

@@ -69,3 +69,32 @@ TEST(Bus, UnclaimedAccessesAreReportedAndReadAllOnes) {
 
 }  // namespace
 }  // namespace ringscope
+
+namespace ringscope {
+namespace {
+
+TEST(Bus, UnclaimedAccessesBecomeDeviceEventsInTheTrace) {
+  struct Sink : EventSink {
+    std::vector<Event> events;
+    void emit(Event& e) override { events.push_back(e); }
+  } sink;
+  Bus bus;
+  DeviceContext ctx;
+  ctx.sink = &sink;
+  ctx.vcpu = 2;
+  bus.write(ctx, AddressSpace::Pio, 0x80, 1, 0x42, nullptr);
+  (void)bus.read(ctx, AddressSpace::Mmio, 0xfee00000, 4, nullptr);
+  ASSERT_EQ(sink.events.size(), 2u);
+  EXPECT_EQ(sink.events[0].kind, EventKind::Device);
+  EXPECT_EQ(sink.events[0].device, "unclaimed");
+  EXPECT_EQ(sink.events[0].port, 0x80);
+  EXPECT_EQ(sink.events[0].direction, Direction::Out);
+  EXPECT_EQ(sink.events[0].value, 0x42u);
+  EXPECT_EQ(sink.events[0].vcpu, 2u);
+  EXPECT_EQ(sink.events[1].gpa, 0xfee00000u);
+  EXPECT_EQ(sink.events[1].direction, Direction::Read);
+  EXPECT_EQ(sink.events[1].value, 0xffffffffu);
+}
+
+}  // namespace
+}  // namespace ringscope
