@@ -24,7 +24,6 @@ constexpr uint8_t kLsrThre = 0x20;  // transmit holding register empty
 constexpr uint8_t kLsrTemt = 0x40;  // transmitter empty
 constexpr uint8_t kIirNoInterrupt = 0x01;
 constexpr uint8_t kIirFifoEnabled = 0xc0;
-constexpr size_t kMaxLine = 256;  // report output at least this often
 }  // namespace
 
 std::string_view Uart16550::register_name(uint64_t offset, Direction dir) const {
@@ -90,10 +89,7 @@ void Uart16550::write(DeviceContext& ctx, uint64_t offset, uint8_t width, uint64
         divisor_ = (divisor_ & 0xff00) | b;
         break;
       }
-      all_.push_back(static_cast<char>(b));
-      line_.push_back(static_cast<char>(b));
-      if (echo_) echo_(static_cast<char>(b));
-      if (b == '\n' || line_.size() >= kMaxLine) flush_line(ctx);
+      out_.put(ctx, static_cast<char>(b));
       break;
     case kIer:
       if (dlab)
@@ -109,21 +105,6 @@ void Uart16550::write(DeviceContext& ctx, uint64_t offset, uint8_t width, uint64
   }
 }
 
-void Uart16550::flush_line(DeviceContext& ctx) {
-  if (line_.empty()) return;
-  if (ctx.sink) {
-    Event e;
-    e.time_ns = ctx.now_ns ? ctx.now_ns() : 0;
-    e.vcpu = ctx.vcpu;
-    e.kind = EventKind::Output;
-    e.source = Source::Vmm;
-    e.device = name();
-    e.text = line_;
-    ctx.sink->emit(e);
-  }
-  line_.clear();
-}
-
-void Uart16550::finish(DeviceContext& ctx) { flush_line(ctx); }
+void Uart16550::finish(DeviceContext& ctx) { out_.flush(ctx); }
 
 }  // namespace ringscope

@@ -13,7 +13,6 @@ namespace ringscope {
 
 namespace {
 constexpr uint64_t kEmergWrOffset = 8;
-constexpr size_t kMaxLine = 256;  // report output at least this often (as the UART does)
 }  // namespace
 
 std::vector<uint8_t> VirtioConsole::config_space() const {
@@ -98,29 +97,9 @@ void VirtioConsole::push_input(DeviceContext& ctx, std::string_view bytes) {
 }
 
 void VirtioConsole::host_output(DeviceContext& ctx, std::string_view bytes) {
-  for (char ch : bytes) {
-    all_.push_back(ch);
-    line_.push_back(ch);
-    if (echo_) echo_(ch);
-    if (ch == '\n' || line_.size() >= kMaxLine) flush_line(ctx);
-  }
+  for (char ch : bytes) out_.put(ctx, ch);
 }
 
-void VirtioConsole::flush_line(DeviceContext& ctx) {
-  if (line_.empty()) return;
-  if (ctx.sink) {
-    Event e;
-    e.time_ns = ctx.now_ns ? ctx.now_ns() : 0;
-    e.vcpu = ctx.vcpu;
-    e.kind = EventKind::Output;
-    e.source = Source::Vmm;
-    e.device = name();
-    e.text = line_;
-    ctx.sink->emit(e);
-  }
-  line_.clear();
-}
-
-void VirtioConsole::finish(DeviceContext& ctx) { flush_line(ctx); }
+void VirtioConsole::finish(DeviceContext& ctx) { out_.flush(ctx); }
 
 }  // namespace ringscope

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "ringscope/device.h"
+#include "ringscope/devices/console_output.h"
 
 namespace ringscope {
 
@@ -26,28 +27,25 @@ class Uart16550 final : public Device {
   void finish(DeviceContext& ctx) override;
 
   // Called with every byte transmitted, as it is transmitted (the live console).
-  void set_echo(std::function<void(char)> echo) { echo_ = std::move(echo); }
+  void set_echo(std::function<void(char)> echo) { out_.set_echo(std::move(echo)); }
   // The other end of the line: bytes the guest receives, one per RBR read,
   // LSR.DR set while any are left (a file's worth of typing, all there at
   // once; when it is used up the line stays quiet).
   void set_input(std::string bytes) { input_ = std::move(bytes), input_pos_ = 0; }
   uint64_t input_pending() const { return input_.size() - input_pos_; }
   // Everything transmitted so far.
-  const std::string& transmitted() const { return all_; }
-  uint64_t bytes_transmitted() const { return all_.size(); }
+  const std::string& transmitted() const { return out_.all(); }
+  uint64_t bytes_transmitted() const { return out_.all().size(); }
   uint16_t divisor() const { return divisor_; }
 
  private:
-  void flush_line(DeviceContext& ctx);
   void trace_access(DeviceContext& ctx, uint64_t offset, Direction dir, uint64_t value, uint8_t width);
 
   uint8_t ier_ = 0, lcr_ = 0x03, mcr_ = 0, scr_ = 0, fcr_ = 0;
   uint16_t divisor_ = 12;  // 9600 baud after reset
-  std::string line_;       // bytes not yet reported as an output event
-  std::string all_;
+  ConsoleOutput out_{"uart"};
   std::string input_;     // received bytes; input_pos_ is the next one RBR returns
   size_t input_pos_ = 0;
-  std::function<void(char)> echo_;
 };
 
 }  // namespace ringscope

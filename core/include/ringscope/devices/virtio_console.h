@@ -10,6 +10,7 @@
 #include <functional>
 #include <string>
 
+#include "ringscope/devices/console_output.h"
 #include "ringscope/devices/virtio_mmio.h"
 
 namespace ringscope {
@@ -35,9 +36,9 @@ class VirtioConsole final : public VirtioMmioDevice {
   // hypercall, emergency writes) joins the same stream.
   void host_output(DeviceContext& ctx, std::string_view bytes);
 
-  void set_echo(std::function<void(char)> echo) { echo_ = std::move(echo); }
-  const std::string& transmitted() const { return all_; }
-  uint64_t bytes_transmitted() const { return all_.size(); }
+  void set_echo(std::function<void(char)> echo) { out_.set_echo(std::move(echo)); }
+  const std::string& transmitted() const { return out_.all(); }
+  uint64_t bytes_transmitted() const { return out_.all().size(); }
   uint64_t input_pending() const { return input_.size(); }
 
  protected:
@@ -51,10 +52,9 @@ class VirtioConsole final : public VirtioMmioDevice {
  private:
   uint32_t transmit(DeviceContext& ctx);
   uint32_t receive(DeviceContext& ctx);
-  void flush_line(DeviceContext& ctx);
 
-  std::string line_, all_, input_;
-  std::function<void(char)> echo_;
+  ConsoleOutput out_{"virtio-console"};
+  std::string input_;
 };
 
 }  // namespace ringscope
