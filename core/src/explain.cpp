@@ -18,6 +18,7 @@
 #include "ringscope/devices/probe.h"
 #include "ringscope/devices/uart16550.h"
 #include "ringscope/exit_reasons.h"
+#include "ringscope/hypercalls.h"
 
 namespace ringscope {
 
@@ -43,6 +44,15 @@ std::string char_literal(uint64_t value) {
 }
 
 namespace {
+
+// "time_ns (4)" for ringscope's doorbell hypercalls (docs/hypercalls.md);
+// "nr 1" for vmcall, whose numbers are KVM's own (KVM_HC_*).
+std::string hypercall_label(const Event& e) {
+  if (e.transport == Transport::Port)
+    if (const HypercallInfo* h = find_hypercall(e.number)) return fmt::format("{} ({})", h->name, e.number);
+  return fmt::format("nr {}", e.number);
+}
+
 
 std::string_view ring_word(uint8_t cpl) {
   switch (cpl) {
@@ -173,7 +183,7 @@ std::string summarize_event(const Event& e) {
       return fmt::format("{}  cpl {}->{}  rip 0x{:x} -> 0x{:x}", cause_name(e.cause), e.from_cpl, e.to_cpl, e.rip,
                          e.rip_to);
     case EventKind::Hypercall:
-      return fmt::format("nr {}  args 0x{:x} 0x{:x} 0x{:x} 0x{:x}  result 0x{:x}  via {}", e.number, e.args[0],
+      return fmt::format("{}  args 0x{:x} 0x{:x} 0x{:x} 0x{:x}  result 0x{:x}  via {}", hypercall_label(e), e.args[0],
                          e.args[1], e.args[2], e.args[3], e.result, transport_name(e.transport));
     case EventKind::Device: {
       std::string s = fmt::format("{} {}", e.device, e.reg);
@@ -373,7 +383,7 @@ std::string explain_event(const Event& e) {
       return fmt::format("The paravirtualised guest made hypercall {} through {}: instead of letting the hypervisor "
                          "guess its intent from many trapped device-register accesses, it asked directly, so one exit "
                          "does the work of many. Result 0x{:x}.",
-                         e.number, transport_words(e.transport), e.result);
+                         hypercall_label(e), transport_words(e.transport), e.result);
     case EventKind::Device: {
       std::string s = fmt::format("The {} device model handled a {} of its {} register", e.device,
                                   direction_name(e.direction), e.reg.empty() ? "?" : e.reg);

@@ -168,3 +168,21 @@ TEST(Explain, AUserModeInvalidOpcodeMentionsThePvmSystemCallPath) {
 
 }  // namespace
 }  // namespace ringscope
+
+namespace ringscope {
+namespace {
+
+TEST(Explain, HypercallsAreNamedFromTheOneTable) {
+  Event e;
+  e.kind = EventKind::Hypercall;
+  e.transport = Transport::Port;
+  e.number = 4;
+  EXPECT_THAT(summarize_event(e), ::testing::HasSubstr("time_ns (4)"));
+  EXPECT_THAT(explain_event(e), ::testing::HasSubstr("time_ns"));
+  e.transport = Transport::Vmcall;  // KVM's own numbering, not ours
+  e.number = 1;
+  EXPECT_THAT(summarize_event(e), ::testing::HasSubstr("nr 1"));
+}
+
+}  // namespace
+}  // namespace ringscope
