@@ -41,6 +41,25 @@ struct DeviceContext {
   // Set by a device to ask the backend to stop the run (probe exit port).
   bool stop_requested = false;
   int guest_status = 0;
+
+  // Records what a device model just did as a `device` event (nothing when
+  // tracing is off). Every device traces through here.
+  void trace_device(std::string_view device, std::string_view reg, Direction dir, uint64_t value, uint8_t size,
+                    uint32_t count = 0) {
+    if (!sink) return;
+    Event e;
+    e.time_ns = now_ns ? now_ns() : 0;
+    e.vcpu = vcpu;
+    e.kind = EventKind::Device;
+    e.source = Source::Vmm;
+    e.device = device;
+    e.reg = reg;
+    e.direction = dir;
+    e.value = value;
+    e.size = size;
+    e.count = count;
+    sink->emit(e);
+  }
   // The accessing vCPU's registers, where the backend offers them for this
   // access (a single, non-repeated port write); nullptr otherwise.
   VcpuRegisters* regs = nullptr;

@@ -35,18 +35,7 @@ std::string_view AtaDisk::register_name(uint64_t offset, Direction dir) const {
 }
 
 void AtaDisk::trace(DeviceContext& ctx, std::string_view reg, Direction dir, uint64_t value, uint8_t width) const {
-  if (!ctx.sink) return;
-  Event e;
-  e.time_ns = ctx.now_ns ? ctx.now_ns() : 0;
-  e.vcpu = ctx.vcpu;
-  e.kind = EventKind::Device;
-  e.source = Source::Vmm;
-  e.device = "ata";
-  e.reg = reg;
-  e.direction = dir;
-  e.value = value;
-  e.size = width;
-  ctx.sink->emit(e);
+  ctx.trace_device("ata", reg, dir, value, width);
 }
 
 uint64_t AtaDisk::lba() const {

@@ -56,18 +56,7 @@ void HypercallDevice::write(DeviceContext& ctx, uint64_t, uint8_t width, uint64_
     regs->set(Gpr::Rax, call(ctx, r, Transport::Port, regs->observed_by(), regs->rip(), regs->cpl()));
     return;
   }
-  if (!ctx.sink) return;
-  Event e;
-  e.time_ns = ctx.now_ns ? ctx.now_ns() : 0;
-  e.vcpu = ctx.vcpu;
-  e.kind = EventKind::Device;
-  e.source = Source::Vmm;
-  e.device = name();
-  e.reg = "error: doorbell rung without registers (a repeated OUTS, or a backend that cannot read them)";
-  e.direction = Direction::Out;
-  e.value = value;
-  e.size = width;
-  ctx.sink->emit(e);
+  ctx.trace_device(name(), "error: doorbell rung without registers (a repeated OUTS, or a backend that cannot read them)", Direction::Out, value, width);
 }
 
 uint64_t HypercallDevice::console_write(DeviceContext& ctx, uint64_t gpa, uint64_t len) {

@@ -51,18 +51,7 @@ I8254::I8254(std::function<uint64_t()> clock) : clock_(std::move(clock)) {
 }
 
 void I8254::note(DeviceContext& ctx, std::string_view reg, uint64_t value) {
-  if (!ctx.sink) return;
-  Event e;
-  e.time_ns = ctx.now_ns ? ctx.now_ns() : 0;
-  e.vcpu = ctx.vcpu;
-  e.kind = EventKind::Device;
-  e.source = Source::Vmm;
-  e.device = name();
-  e.reg = reg;
-  e.direction = Direction::Write;
-  e.size = 1;
-  e.value = value;
-  ctx.sink->emit(e);
+  ctx.trace_device(name(), reg, Direction::Write, value, 1);
 }
 
 std::string_view I8254::register_name(uint64_t offset, Direction) const {

@@ -27,18 +27,7 @@ int I8259::highest(uint8_t bits) {
 }
 
 void I8259::note(DeviceContext& ctx, std::string_view reg, uint8_t value) {
-  if (!ctx.sink) return;
-  Event e;
-  e.time_ns = ctx.now_ns ? ctx.now_ns() : 0;
-  e.vcpu = ctx.vcpu;
-  e.kind = EventKind::Device;
-  e.source = Source::Vmm;
-  e.device = name();
-  e.reg = reg;
-  e.direction = Direction::Write;
-  e.size = 1;
-  e.value = value;
-  ctx.sink->emit(e);
+  ctx.trace_device(name(), reg, Direction::Write, value, 1);
 }
 
 std::string_view I8259::register_name(uint64_t offset, Direction dir) const {

@@ -142,18 +142,7 @@ std::string_view Rtc::register_name(uint64_t offset, Direction) const {
 }
 
 void Rtc::trace(DeviceContext& ctx, std::string_view reg, Direction dir, uint64_t value) const {
-  if (!ctx.sink) return;
-  Event e;
-  e.time_ns = ctx.now_ns ? ctx.now_ns() : 0;
-  e.vcpu = ctx.vcpu;
-  e.kind = EventKind::Device;
-  e.source = Source::Vmm;
-  e.device = name();
-  e.reg = reg;
-  e.direction = dir;
-  e.value = value;
-  e.size = 1;
-  ctx.sink->emit(e);
+  ctx.trace_device(name(), reg, dir, value, 1);
 }
 
 uint8_t Rtc::read_register(DeviceContext& ctx, uint8_t reg) {

@@ -43,18 +43,7 @@ std::string_view Uart16550::register_name(uint64_t offset, Direction dir) const 
 }
 
 void Uart16550::trace_access(DeviceContext& ctx, uint64_t offset, Direction dir, uint64_t value, uint8_t width) {
-  if (!ctx.sink) return;
-  Event e;
-  e.time_ns = ctx.now_ns ? ctx.now_ns() : 0;
-  e.vcpu = ctx.vcpu;
-  e.kind = EventKind::Device;
-  e.source = Source::Vmm;
-  e.device = name();
-  e.reg = register_name(offset, dir);
-  e.direction = dir;
-  e.value = value;
-  e.size = width;
-  ctx.sink->emit(e);
+  ctx.trace_device(name(), register_name(offset, dir), dir, value, width);
 }
 
 uint64_t Uart16550::read(DeviceContext& ctx, uint64_t offset, uint8_t width) {

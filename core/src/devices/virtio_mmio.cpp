@@ -54,19 +54,7 @@ std::string_view VirtioMmioDevice::register_name(uint64_t offset, Direction) con
 
 void VirtioMmioDevice::trace(DeviceContext& ctx, std::string_view reg, Direction dir, uint64_t value, uint8_t width,
                              uint32_t count) const {
-  if (!ctx.sink) return;
-  Event e;
-  e.time_ns = ctx.now_ns ? ctx.now_ns() : 0;
-  e.vcpu = ctx.vcpu;
-  e.kind = EventKind::Device;
-  e.source = Source::Vmm;
-  e.device = name();
-  e.reg = reg;
-  e.direction = dir;
-  e.value = value;
-  e.size = width;
-  e.count = count;
-  ctx.sink->emit(e);
+  ctx.trace_device(name(), reg, dir, value, width, count);
 }
 
 uint64_t VirtioMmioDevice::read(DeviceContext& ctx, uint64_t offset, uint8_t width) {
