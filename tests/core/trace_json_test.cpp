@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "nlohmann/json.hpp"
+#include "ringscope/exit_reasons.h"
 #include "trace_test_util.h"
 
 namespace ringscope {
@@ -163,6 +164,36 @@ TEST(TraceJson, Header) {
                                                   "start_unix_ns", "start_mono_ns", "vcpus"}));
   EXPECT_EQ(j["scenario"], "syscalls");
   EXPECT_EQ(j["vcpus"], 2);
+}
+
+}  // namespace
+}  // namespace ringscope
+
+namespace ringscope {
+namespace {
+
+TEST(TraceJson, ModelledMsrCrAndVmcallExitsCarryTheirQualification) {
+  using Json = nlohmann::ordered_json;
+  Event e;
+  e.kind = EventKind::VmExit;
+  e.source = Source::VmxModel;
+  e.reason = exit_reason::kWrmsr;
+  e.number = 0xc0000082;  // IA32_LSTAR
+  e.direction = Direction::Write;
+  e.value = 0x100200;
+  auto j = Json::parse(event_to_json(e));
+  EXPECT_EQ(j["msr"], 0xc0000082u);
+  EXPECT_EQ(j["direction"], "write");
+  EXPECT_EQ(j["value"], 0x100200u);
+  e.reason = exit_reason::kCrAccess;
+  e.reg = "cr3";
+  j = Json::parse(event_to_json(e));
+  EXPECT_EQ(j["register"], "cr3");
+  EXPECT_FALSE(j.contains("msr"));
+  e.reason = exit_reason::kVmcall;
+  e.number = 1;
+  j = Json::parse(event_to_json(e));
+  EXPECT_EQ(j["number"], 1u);
 }
 
 }  // namespace

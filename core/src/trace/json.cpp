@@ -54,6 +54,23 @@ void add_vm_exit(Json& j, const Event& e) {
     j["length"] = e.length;
     j["direction"] = str(direction_name(e.direction));
     j["value"] = e.value;
+  } else if (e.reason == exit_reason::kRdmsr || e.reason == exit_reason::kWrmsr) {
+    j["msr"] = e.number;  // ECX: which MSR
+    j["direction"] = str(direction_name(e.direction));
+    j["value"] = e.value;
+  } else if (e.reason == exit_reason::kCrAccess) {
+    j["register"] = str(e.reg);  // "cr0", "cr3", "cr4"
+    j["direction"] = str(direction_name(e.direction));
+    j["value"] = e.value;
+  } else if (e.reason == exit_reason::kExceptionNmi && e.source == Source::VmxModel) {
+    j["vector"] = e.vector;
+    j["vector_name"] = str(exception_name(e.vector));
+    if (e.has_error_code) j["error_code"] = e.error_code;
+    if (e.vector == 14) j["cr2"] = e.cr2;
+  } else if (e.reason == exit_reason::kVmcall) {
+    j["number"] = e.number;
+  } else if (e.reason == exit_reason::kCpuid) {
+    j["value"] = e.value;  // the leaf (EAX)
   }
 }
 
