@@ -35,6 +35,7 @@ struct CompareArgs {
   std::string dir;
   std::string vmx_profile = "kvm-default";
   double timeout_s = 120;
+  std::string level = "exits";  // full: single-step the KVM runs too, so traps and ring transitions are counted
 };
 
 // ---- [SECTION] figures --------------------------------------------------------
@@ -441,6 +442,7 @@ int do_compare(const CompareArgs& a) {
       req.trace_path = dir / fmt::format("{}.{}.{}.rtrace", sanitize(scenario->name), name, i);
       req.echo_console = false;
       req.options.limits.wall_ms = static_cast<uint64_t>(a.timeout_s * 1000);
+      req.options.level = a.level == "full" ? TraceLevel::Full : TraceLevel::Exits;
       if (m.modelled) req.options.vmx_profile = shared_profile;
       auto outcome = run_session(req);
       if (!outcome.ok()) {
@@ -511,6 +513,11 @@ void add_compare_command(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--vmx-profile", a->vmx_profile, "The VT-x model's profile for the emulation mode")
       ->capture_default_str();
   cmd->add_option("--timeout", a->timeout_s, "Wall-time limit per run in seconds")->capture_default_str();
+  cmd->add_option("--level", a->level,
+                  "Trace level of every run: exits, or full (single-steps under KVM too, so traps and ring "
+                  "transitions are counted in every mode; slower, and the slow-down is part of the lesson)")
+      ->check(CLI::IsMember({"exits", "full"}))
+      ->capture_default_str();
   cmd->callback([a, &ctx] { ctx.exit_code = do_compare(*a); });
 }
 

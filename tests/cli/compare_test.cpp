@@ -147,3 +147,24 @@ TEST_F(Compare, AModeTheScenarioCannotRunIsSkippedWithTheReason) {
 }
 
 }  // namespace
+
+namespace ringscope {
+namespace {
+
+TEST_F(Compare, LevelFullCountsTheSameRingTransitionsUnderKvmAndEmulation) {
+  if (access("/dev/kvm", R_OK | W_OK) != 0) GTEST_SKIP() << "needs /dev/kvm for the full-virt run";
+  Outcome o = run("compare syscalls --param n=3 --repeat 1 --level full --modes full-virt,emulation --json --dir " +
+                  dir_.string());
+  ASSERT_EQ(o.rc, 0) << o.out;
+  json j = json::parse(o.out);
+  const json* kvm = mode(j, "full-virt");
+  const json* emu = mode(j, "emulation");
+  ASSERT_TRUE(kvm && emu);
+  EXPECT_GT((*kvm)["ring_transitions"].get<double>(), 0) << "single-stepping sees the system calls";
+  EXPECT_EQ((*kvm)["ring_transitions"], (*emu)["ring_transitions"]);
+  EXPECT_EQ((*kvm)["traps"], (*emu)["traps"]);
+  EXPECT_EQ(run("compare hello --level fast").rc, 64);
+}
+
+}  // namespace
+}  // namespace ringscope
