@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
@@ -28,35 +29,62 @@ struct GuestRun {
   std::string console;
 };
 
-inline std::unique_ptr<GuestRun> run_scenario(const std::string& name,
-                                              const std::map<std::string, std::string>& params = {},
-                                              TraceLevel level = TraceLevel::Exits, uint64_t wall_ms = 60000,
-                                              bool force_pvh = false) {
+// How to run a built-in scenario: the machine a mode builds (virtio devices
+// boot the manifest's kernel_pv, as `ringscope run --mode paravirt` does).
+struct GuestSpec {
+  std::map<std::string, std::string> params;
+  TraceLevel level = TraceLevel::Exits;
+  uint64_t wall_ms = 60000;
+  bool force_pvh = false;
+  DeviceSet devices = DeviceSet::Legacy;
+  std::filesystem::path disk;
+  std::string input;
+};
+
+// Runs a built-in scenario under KVM; nullptr (with the failure recorded) if
+// it could not run. `Run` may extend GuestRun with counters of its own.
+template <typename Run = GuestRun>
+std::unique_ptr<Run> run_guest(const std::string& name, const GuestSpec& spec) {
   auto s = find_builtin_scenario(name);
   EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().message);
   if (!s.ok()) return nullptr;
   MachineConfig config;
-  config.kernel = s->kernel;
+  config.kernel = spec.devices == DeviceSet::Virtio ? s->kernel_pv : s->kernel;
   config.modules = s->programs;
-  config.force_pvh = force_pvh;
-  auto cmdline = build_cmdline(*s, params);
+  config.force_pvh = spec.force_pvh;
+  config.devices = spec.devices;
+  config.disk_image = spec.disk;
+  config.console_input = spec.input;
+  auto cmdline = build_cmdline(*s, spec.params);
   EXPECT_TRUE(cmdline.ok());
   if (!cmdline.ok()) return nullptr;
   config.cmdline = cmdline.value();
   auto machine = Machine::create(config);
   EXPECT_TRUE(machine.ok()) << (machine.ok() ? "" : machine.error().message);
   if (!machine.ok()) return nullptr;
-  auto run = std::make_unique<GuestRun>();
+  auto run = std::make_unique<Run>();
   kvm::KvmBackend backend;
   RunOptions options;
-  options.level = level;
-  options.limits.wall_ms = wall_ms;
+  options.level = spec.level;
+  options.limits.wall_ms = spec.wall_ms;
   auto r = backend.run(*machine.value(), run->sink, options);
   EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
   if (!r.ok()) return nullptr;
   run->result = r.value();
-  run->console = machine.value()->uart().transmitted();
+  run->console = machine.value()->console_text();
   return run;
+}
+
+inline std::unique_ptr<GuestRun> run_scenario(const std::string& name,
+                                              const std::map<std::string, std::string>& params = {},
+                                              TraceLevel level = TraceLevel::Exits, uint64_t wall_ms = 60000,
+                                              bool force_pvh = false) {
+  GuestSpec spec;
+  spec.params = params;
+  spec.level = level;
+  spec.wall_ms = wall_ms;
+  spec.force_pvh = force_pvh;
+  return run_guest(name, spec);
 }
 
 }  // namespace ringscope::test

@@ -24,10 +24,7 @@
 namespace ringscope::test {
 namespace {
 
-struct ModeRun {
-  RunResult result;
-  RecordingSink sink;
-  std::string console;
+struct ModeRun : GuestRun {
   uint64_t exits_between_markers = 0;
   uint64_t notifies = 0, irq_injects = 0, hypercalls = 0, ata_events = 0;
 };
@@ -37,32 +34,14 @@ struct ModeRun {
 std::unique_ptr<ModeRun> run_mode(const std::string& name, DeviceSet devices,
                                   const std::map<std::string, std::string>& params = {},
                                   const std::filesystem::path& disk = {}, const std::string& input = {}) {
-  auto s = find_builtin_scenario(name);
-  EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().message);
-  if (!s.ok()) return nullptr;
-  MachineConfig config;
-  config.kernel = s->kernel;
-  if (devices == DeviceSet::Virtio) config.kernel = s->kernel_pv;
-  config.modules = s->programs;
-  config.devices = devices;
-  config.disk_image = disk;
-  config.console_input = input;
-  auto cmdline = build_cmdline(*s, params);
-  EXPECT_TRUE(cmdline.ok());
-  if (!cmdline.ok()) return nullptr;
-  config.cmdline = cmdline.value();
-  auto machine = Machine::create(config);
-  EXPECT_TRUE(machine.ok()) << (machine.ok() ? "" : machine.error().message);
-  if (!machine.ok()) return nullptr;
-  auto run = std::make_unique<ModeRun>();
-  kvm::KvmBackend backend;
-  RunOptions options;
-  options.limits.wall_ms = 30000;
-  auto r = backend.run(*machine.value(), run->sink, options);
-  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
-  if (!r.ok()) return nullptr;
-  run->result = r.value();
-  run->console = machine.value()->console_text();
+  GuestSpec spec;
+  spec.params = params;
+  spec.wall_ms = 30000;
+  spec.devices = devices;
+  spec.disk = disk;
+  spec.input = input;
+  auto run = run_guest<ModeRun>(name, spec);
+  if (!run) return nullptr;
   int depth = 0;
   for (const auto& e : run->sink.events()) {
     if (e.kind == EventKind::Marker && e.name.find(name) == 0) {
