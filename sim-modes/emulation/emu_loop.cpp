@@ -298,21 +298,30 @@ void EmuLoop::on_code(uc_engine*, uint64_t address, uint32_t size, void* p) {
 // IRETQ and SYSRETQ are executed by Unicorn itself (QEMU's helpers check
 // and load the segments exactly as the SDM says); the loop only records
 // them, once the guest runs where they went.
+// A ring transition without a vector (syscall, iretq, sysretq) as a trap or
+// trap_return event; emit_trap records the ones delivered through the IDT.
+void EmuLoop::emit_transition(EventKind kind, TrapCause cause, uint8_t from_cpl, uint8_t to_cpl, uint64_t rip,
+                              uint64_t rip_to) {
+  if (!tracing_) return;
+  uint64_t t = monotonic_ns();
+  if (kind == EventKind::Trap) record_mode_change(t);
+  Event e;
+  e.time_ns = t;
+  e.kind = kind;
+  e.source = Source::Emulator;
+  e.cause = cause;
+  e.from_cpl = from_cpl;
+  e.to_cpl = to_cpl;
+  e.rip = rip;
+  e.rip_to = rip_to;
+  sink_.emit(e);
+}
+
 void EmuLoop::resolve_return(uint64_t rip_to) {
   ret_.armed = false;
   uint8_t to = cpu_.cpl();
-  if (tracing_) {
-    Event e;
-    e.time_ns = monotonic_ns();
-    e.kind = EventKind::TrapReturn;
-    e.source = Source::Emulator;
-    e.cause = ret_.kind == ReturnKind::Iret ? TrapCause::Iret : TrapCause::Sysret;
-    e.from_cpl = ret_.from_cpl;
-    e.to_cpl = to;
-    e.rip = ret_.rip;
-    e.rip_to = rip_to;
-    sink_.emit(e);
-  }
+  emit_transition(EventKind::TrapReturn, ret_.kind == ReturnKind::Iret ? TrapCause::Iret : TrapCause::Sysret,
+                  ret_.from_cpl, to, ret_.rip, rip_to);
   cpl_ = to;
   refresh_paging();
 }
@@ -514,20 +523,7 @@ void EmuLoop::handle_syscall(uint64_t rip) {
     stop_emulation(RunEndReason::VmmError, st.error().message);
     return;
   }
-  if (tracing_) {
-    uint64_t t = monotonic_ns();
-    record_mode_change(t);
-    Event e;
-    e.time_ns = t;
-    e.kind = EventKind::Trap;
-    e.source = Source::Emulator;
-    e.cause = TrapCause::Syscall;
-    e.from_cpl = s.cpl();
-    e.to_cpl = n.cpl();
-    e.rip = rip;
-    e.rip_to = n.rip;
-    sink_.emit(e);
-  }
+  emit_transition(EventKind::Trap, TrapCause::Syscall, s.cpl(), n.cpl(), rip, n.rip);
   cpl_ = n.cpl();
 }
 
@@ -542,18 +538,7 @@ bool EmuLoop::handle_sysret(uint64_t rip) {
     stop_emulation(RunEndReason::VmmError, st.error().message);
     return true;
   }
-  if (tracing_) {
-    Event e;
-    e.time_ns = monotonic_ns();
-    e.kind = EventKind::TrapReturn;
-    e.source = Source::Emulator;
-    e.cause = TrapCause::Sysret;
-    e.from_cpl = s.cpl();
-    e.to_cpl = n.cpl();
-    e.rip = rip;
-    e.rip_to = n.rip;
-    sink_.emit(e);
-  }
+  emit_transition(EventKind::TrapReturn, TrapCause::Sysret, s.cpl(), n.cpl(), rip, n.rip);
   cpl_ = n.cpl();
   return true;
 }

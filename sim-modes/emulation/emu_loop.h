@@ -71,6 +71,8 @@ class EmuLoop {
   bool handle_vmcall(uint64_t rip);
   bool handle_sysret(uint64_t rip);
   void emit_trap(const arch::Delivered& d, TrapCause cause);
+  void emit_transition(EventKind kind, TrapCause cause, uint8_t from_cpl, uint8_t to_cpl, uint64_t rip,
+                       uint64_t rip_to);
   void record_mode_change(uint64_t time_ns);
   void refresh_paging();
 
