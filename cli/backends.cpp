@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "emulation/emulation_backend.h"
+#include "kvm/irqchip_probe.h"
 #include "kvm/kvm_backend.h"
 
 namespace ringscope::cli {
@@ -11,13 +12,15 @@ namespace ringscope::cli {
 const std::vector<ModeInfo>& modes() {
   static const std::vector<ModeInfo> table = {
       {"full-virt", "KVM runs the unmodified guest; devices are emulated, every device access is a VM exit", true,
-       true, DeviceSet::Legacy, false},
+       true, DeviceSet::Legacy, false, IrqChip::Vmm, true},
+      // Interrupts through KVM's in-kernel irqchip and irqfds, as kvmtool and
+      // Firecracker run virtio guests.
       {"paravirt", "KVM runs a guest that knows it is virtualised: virtio devices and hypercalls", true, true,
-       DeviceSet::Virtio, false},
+       DeviceSet::Virtio, false, IrqChip::Kernel, true},
       // --devices virtio: the PV kernel, virtio and the doorbell, in software
       // (docs/modes.md): the paravirt guest with nothing underneath but Unicorn.
       {"emulation", "Unicorn runs every instruction in software, like QEMU without KVM", false, true,
-       DeviceSet::Legacy, true},
+       DeviceSet::Legacy, true, IrqChip::Vmm, false},
   };
   return table;
 }
@@ -70,6 +73,41 @@ Result<DeviceSet> devices_for_mode(std::string_view mode, std::string_view reque
                                   "--mode emulation takes either (docs/modes.md)",
                                   mode, device_set_name(m->devices), requested,
                                   want == DeviceSet::Virtio ? "paravirt" : "full-virt"));
+  return want;
+}
+
+std::string_view irqchip_name(IrqChip c) { return c == IrqChip::Kernel ? "kernel" : "vmm"; }
+
+Result<IrqChip> irqchip_for_mode(std::string_view mode, std::string_view requested, std::string* note) {
+  const ModeInfo* m = find_mode(mode);
+  if (!m) return make_error(ErrorKind::Usage, fmt::format("unknown mode '{}'", mode));
+  IrqChip want = m->irqchip;
+  if (requested == "vmm")
+    want = IrqChip::Vmm;
+  else if (requested == "kernel")
+    want = IrqChip::Kernel;
+  else if (!requested.empty())
+    return make_error(ErrorKind::Usage, fmt::format("--irqchip '{}': give vmm (ringscope's own 8259A PIC and 8254 PIT, "
+                                                    "every access an exit) or kernel (KVM's in-kernel irqchip, "
+                                                    "device interrupts through irqfds)",
+                                                    requested));
+  if (want != m->irqchip && !m->irqchip_choosable)
+    return make_error(ErrorKind::Usage,
+                      fmt::format("--mode {} has no in-kernel irqchip: Unicorn is not KVM, its interrupts go through "
+                                  "ringscope's own PIC model; --irqchip kernel applies to full-virt and paravirt",
+                                  mode));
+  if (want == IrqChip::Kernel && requested.empty()) {
+    // Asked of a live guest once per process (~20 ms, mostly tearing the
+    // probe's VM down): a capability bit does not prove delivery works.
+    static const kvm::IrqchipProbe probe = kvm::probe_in_kernel_irqchip();
+    if (!probe.works) {
+      if (note)
+        *note = fmt::format("KVM's in-kernel irqchip did not deliver an interrupt on this host ({}), so interrupts go "
+                            "through ringscope's own PIC (--irqchip vmm)",
+                            probe.detail);
+      return IrqChip::Vmm;
+    }
+  }
   return want;
 }
 

@@ -22,6 +22,8 @@ struct ModeInfo {
   bool available;                // built in this version
   DeviceSet devices;             // the machine's devices by default (and the kernel build: virtio -> PV)
   bool devices_choosable;        // `run --devices` may pick the other set (emulation: docs/modes.md)
+  IrqChip irqchip;               // where the PIC and PIT live by default (docs/interrupts.md)
+  bool irqchip_choosable;        // `run --irqchip` may pick the other (the KVM modes)
 };
 const std::vector<ModeInfo>& modes();
 const ModeInfo* find_mode(std::string_view name);
@@ -36,6 +38,14 @@ Result<std::unique_ptr<Backend>> make_backend(std::string_view mode);
 DeviceSet devices_for_mode(std::string_view mode);
 Result<DeviceSet> devices_for_mode(std::string_view mode, std::string_view requested);
 std::string_view device_set_name(DeviceSet d);  // "legacy", "virtio"
+// Where a mode's interrupt controllers live: `requested` ("", "vmm",
+// "kernel": `run --irqchip`) overrides the table where it allows. Paravirt
+// takes KVM's in-kernel irqchip by default and falls back to the VMM's own
+// PIC (with `note` saying why) on a host whose KVM lacks KVM_CAP_IRQCHIP or
+// KVM_CAP_IRQFD.
+Result<IrqChip> irqchip_for_mode(std::string_view mode, std::string_view requested, std::string* note = nullptr);
+std::string_view irqchip_name(IrqChip c);  // "vmm", "kernel"
+
 // The kernel a mode boots for a scenario: a machine with virtio devices
 // boots the manifest's PV build (`kernel_pv`, docs/scenarios.md), every
 // other its kernel. A scenario without a PV build is a Usage error that

@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "kvm/capabilities.h"
+#include "kvm/irqchip_probe.h"
 #include "ringscope/host.h"
 #include "ringscope/scenario.h"
 
@@ -51,6 +52,15 @@ int do_doctor() {
     fmt::print("capabilities\n");
     for (const auto& c : caps)
       fmt::print("  {:<28} {:<6} {}\n", c.name, c.value ? fmt::format("{}", c.value) : "no", c.why);
+  }
+  if (h.kvm_openable) {
+    kvm::IrqchipProbe irq = kvm::probe_in_kernel_irqchip();
+    fmt::print("irqchip    KVM's in-kernel PIC with irqfds: {}\n           {}\n", irq.works ? "works" : "does not work",
+               irq.detail);
+    fmt::print("           {}\n", irq.works ? "paravirt uses it (device interrupts through irqfds, EOIs never leave the "
+                                              "kernel); full-virt uses ringscope's own PIC and PIT, where every access "
+                                              "is an exit; --irqchip vmm|kernel picks either"
+                                            : "paravirt falls back to ringscope's own PIC and PIT (--irqchip vmm)");
   }
   std::error_code ec;
   bool images = std::filesystem::exists(guest_dir() / "kernel.elf", ec);

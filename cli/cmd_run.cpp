@@ -31,6 +31,7 @@ struct RunArgs {
   std::string disk_size;
   std::string vmx_profile;
   std::string devices;
+  std::string irqchip;
   std::string input, input_text;
   bool input_text_given = false;
 };
@@ -46,6 +47,7 @@ int do_run(const RunArgs& a) {
   req.params = params.value();
   req.mode = a.mode;
   req.devices = a.devices;
+  req.irqchip = a.irqchip;
   req.trace_path = a.trace;
   req.options.level = a.level == "full" ? TraceLevel::Full : TraceLevel::Exits;
   req.options.limits.wall_ms = static_cast<uint64_t>(a.timeout_s * 1000);
@@ -107,6 +109,7 @@ void add_run_command(CLI::App& app, CliContext& ctx) {
       "  ringscope run pagefault --mode emulation --vmx-profile no-ept   # modelled exits without EPT\n"
       "  ringscope run console-write --mode emulation --devices virtio   # paravirt, emulated\n"
       "  ringscope run echo --input-text 'hello world'   # the program reads the console\n"
+      "  ringscope run disk-io --mode paravirt --irqchip vmm   # virtio interrupts injected by the VMM\n"
       "Exit status: 0 the guest ended as the scenario expects; 1 it did not (other status, triple fault,\n"
       "watchdog); 64 usage; 65 bad image or manifest; 66 not found; 69 host cannot run it; 70 internal.");
   cmd->add_option("scenario", a->target, "Built-in scenario name or a scenario directory");
@@ -117,6 +120,10 @@ void add_run_command(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--mode", a->mode,
                   "full-virt (KVM, emulated devices), paravirt (KVM, virtio and hypercalls) or emulation (Unicorn)")
       ->capture_default_str();
+  cmd->add_option("--irqchip", a->irqchip,
+                  "KVM modes: vmm (ringscope's own 8259A PIC and 8254 PIT, every access an exit; full-virt's "
+                  "default) or kernel (KVM's in-kernel irqchip, device interrupts through irqfds; paravirt's default)")
+      ->check(CLI::IsMember({"vmm", "kernel"}));
   cmd->add_option("--devices", a->devices,
                   "With --mode emulation: legacy (default: 16550 UART, ATA disk; the native kernel) or virtio "
                   "(virtio-console, virtio-blk, hypercalls; the scenario's PV kernel), the paravirt guest run "

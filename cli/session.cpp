@@ -118,6 +118,8 @@ Result<SessionOutcome> run_session(const SessionRequest& req) {
   config.console_input = req.console_input;
   TRY_ASSIGN(auto backend, make_backend(req.mode));
   TRY_ASSIGN(config.devices, devices_for_mode(req.mode, req.devices));
+  TRY_ASSIGN(config.irqchip, irqchip_for_mode(req.mode, req.irqchip, &out.irqchip_note));
+  out.irqchip = config.irqchip;
   const ModeInfo* mode = find_mode(req.mode);
 
   HostInfo host = probe_host();

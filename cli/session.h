@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ringscope/backend.h"
+#include "ringscope/machine.h"
 #include "ringscope/result.h"
 #include "ringscope/scenario.h"
 
@@ -23,6 +24,7 @@ struct SessionRequest {
   std::map<std::string, std::string> params;      // --param k=v
   std::string mode = "full-virt";
   std::string devices;  // "", "legacy", "virtio": `run --devices` (docs/modes.md)
+  std::string irqchip;  // "", "vmm", "kernel": `run --irqchip` (docs/interrupts.md)
   std::filesystem::path trace_path;               // default: <name>.<mode>.rtrace
   RunOptions options;
   bool echo_console = true;                       // guest console to stdout as it runs
@@ -49,6 +51,8 @@ struct SessionOutcome {
   uint64_t events = 0;
   uint64_t trace_bytes = 0;
   std::string console;         // everything the guest printed
+  IrqChip irqchip = IrqChip::Vmm;
+  std::string irqchip_note;    // why the mode's default irqchip was not used, if it was not
   bool status_as_expected = true;
   int expected_status = 0;
   std::optional<std::string> expected_output;

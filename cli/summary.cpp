@@ -44,6 +44,10 @@ void print_run_summary(std::FILE* out, const SessionOutcome& o) {
       fmt::print(out, "  {:>8}  exits KVM handled in the kernel (never reached the VMM)\n", st->kernel_only_exits);
     if (st->ring_transitions) fmt::print(out, "  {:>8}  ring transitions\n", st->ring_transitions);
   }
+  if (o.irqchip == IrqChip::Kernel)
+    fmt::print(out, "ringscope: interrupts through KVM's in-kernel irqchip: its PIC and PIT ports, EOIs and hlt "
+                    "never reached the VMM; devices raised their IRQs through irqfds\n");
+  if (!o.irqchip_note.empty()) fmt::print(out, "ringscope: note: {}\n", o.irqchip_note);
   if (o.expected_output && o.console != *o.expected_output)
     fmt::print(out, "ringscope: warning: the console output differs from the scenario's expected output\n");
   fmt::print(out, "ringscope: trace {} ({} events, {:.1f} KiB) — try `ringscope show {}` or `ringscope stats {}`\n",

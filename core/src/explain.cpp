@@ -191,7 +191,9 @@ std::string summarize_event(const Event& e) {
       if (e.duration_ns) s += "  " + format_duration(e.duration_ns);
       return s;
     }
-    case EventKind::IrqInject: return fmt::format("vector 0x{:x} -> vcpu{}", e.vector, e.vcpu);
+    case EventKind::IrqInject:
+      if (e.name == kIrqViaIrqfd) return fmt::format("IRQ {} from {} -> irqfd (in-kernel PIC)", e.value, e.device);
+      return fmt::format("vector 0x{:x} -> vcpu{}", e.vector, e.vcpu);
     case EventKind::ModeChange:
       return fmt::format("cr0 0x{:x}->0x{:x}  cr4 0x{:x}->0x{:x}  efer 0x{:x}->0x{:x}", e.prev_cr0, e.cr0, e.prev_cr4,
                          e.cr4, e.prev_efer, e.efer);
@@ -399,6 +401,12 @@ std::string explain_event(const Event& e) {
       return s;
     }
     case EventKind::IrqInject:
+      if (e.name == kIrqViaIrqfd)
+        return fmt::format("{} raised IRQ {} by writing to an irqfd: KVM's in-kernel 8259A PIC, not the VMM, turns the "
+                           "line into the vector the guest programmed and delivers it, waking the vCPU if it is halted "
+                           "inside KVM_RUN. The guest's EOI to the PIC never leaves the kernel either; KVM's stats fd "
+                           "counts the delivery (irq_injections).",
+                           e.device, e.value);
       return fmt::format("The VMM injected interrupt vector 0x{:x} into vCPU {}. A guest cannot see a device raise a "
                          "line directly: the VMM queues the vector, and the CPU delivers it through the guest's IDT on "
                          "the next VM entry once the guest has interrupts enabled.",

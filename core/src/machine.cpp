@@ -54,11 +54,16 @@ Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config) {
   // Every PC has its CMOS clock, whatever else it has: the native kernel
   // reads the time there, the PV kernel asks the hypervisor instead.
   TRY(m->bus_.add(AddressSpace::Pio, kRtcBase, kRtcWindow, &m->rtc_));
-  // And its timer and interrupt controllers. They stay silent until the
-  // guest programs them: the PIC passes nothing on before its ICW1..ICW4.
-  TRY(m->bus_.add(AddressSpace::Pio, kPitBase, kPitWindow, &m->pit_));
-  TRY(m->bus_.add(AddressSpace::Pio, kPicMasterBase, kPicWindow, &m->pic_.master()));
-  TRY(m->bus_.add(AddressSpace::Pio, kPicSlaveBase, kPicWindow, &m->pic_.slave()));
+  // And its timer and interrupt controllers, unless the hypervisor brings
+  // its own. They stay silent until the guest programs them: the PIC
+  // passes nothing on before its ICW1..ICW4.
+  if (config.irqchip == IrqChip::Vmm) {
+    TRY(m->bus_.add(AddressSpace::Pio, kPitBase, kPitWindow, &m->pit_));
+    TRY(m->bus_.add(AddressSpace::Pio, kPicMasterBase, kPicWindow, &m->pic_.master()));
+    TRY(m->bus_.add(AddressSpace::Pio, kPicSlaveBase, kPicWindow, &m->pic_.slave()));
+    for (IrqLine* line : m->irq_lines())
+      line->connect([pic = &m->pic_](DeviceContext&, const IrqLine& l) { pic->raise(l.irq()); });
+  }
   TRY(m->add_disk_and_devices());
   return m;
 }
@@ -95,21 +100,22 @@ Status Machine::add_disk_and_devices() {
 }
 
 std::optional<uint8_t> Machine::pending_irq() {
+  if (config_.irqchip == IrqChip::Kernel) return std::nullopt;
   if (pit_.poll()) pic_.raise(kPitIrq);
   auto deadline = next_irq_deadline_ns();
   deadline_hint_.store(deadline.value_or(0), std::memory_order_relaxed);
-  if (console_irq_.pending()) return console_irq_.vector();
-  if (blk_irq_.pending()) return blk_irq_.vector();
   return pic_.pending_vector();
 }
 
-uint8_t Machine::acknowledge_irq() {
-  if (console_irq_.take()) return console_irq_.vector();
-  if (blk_irq_.take()) return blk_irq_.vector();
-  return pic_.acknowledge();
+uint8_t Machine::acknowledge_irq() { return pic_.acknowledge(); }
+
+std::vector<IrqLine*> Machine::irq_lines() {
+  if (config_.devices != DeviceSet::Virtio) return {};
+  return {&console_irq_, &blk_irq_};
 }
 
 std::optional<uint64_t> Machine::next_irq_deadline_ns() const {
+  if (config_.irqchip == IrqChip::Kernel) return std::nullopt;
   if (!pic_.unmasked(kPitIrq)) return std::nullopt;
   return pit_.next_edge_ns();
 }

@@ -113,7 +113,7 @@ int64 hc_yield(void);
 void hc_halt(int status);
 
 // virtio.c, virtio_console.c, virtio_blk.c
-void virtio_intr(uint64 vector);
+void virtio_intr(int dev);
 int vcons_init(void);
 void vcons_queue(uint64 pa, uint32 len);
 void vcons_send(void);

@@ -13,6 +13,7 @@ void main(void) {
   probeinit();
 #ifdef PV
   pvinit();       // under ringscope's hypervisor? (probe port + a hypercall)
+  picinit();      // virtio devices interrupt through the PIC (IRQ 5, 6)
 #endif
   consoleinit();  // the UART, or virtio-console in the PV build
   marker(MARK_BEGIN, 0, "boot");

@@ -71,3 +71,18 @@ int piceoi(int irq) {
   outb(IO_PIC1, PIC_EOI);
   return 0;
 }
+
+// Every hardware interrupt (trap.c sends vectors T_IRQ0..T_IRQ0+15 here).
+// Which chip answered the CPU does not matter to us: ringscope's own 8259A
+// model, KVM's in-kernel one, or QEMU's all speak the same protocol.
+void irq(struct trapframe *tf) {
+  int n = (int)(tf->trapno - T_IRQ0);
+  if (piceoi(n) < 0)
+    return;  // spurious: nothing to do, no EOI
+  if (n == IRQ_TIMER)
+    timerintr();
+#ifdef PV
+  if (n == IRQ_VIRTIO0 || n == IRQ_VIRTIO0 + 1)
+    virtio_intr(n - IRQ_VIRTIO0);  // virtio.c: acknowledge at the device
+#endif
+}

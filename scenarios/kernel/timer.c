@@ -33,12 +33,3 @@ int timerinit(int hz) {
 void timerstop(void) { picdisable(IRQ_TIMER); }
 
 void timerintr(void) { ticks++; }
-
-// Every hardware interrupt (trap.c sends vectors T_IRQ0..T_IRQ0+15 here).
-void irq(struct trapframe *tf) {
-  int n = (int)(tf->trapno - T_IRQ0);
-  if (piceoi(n) < 0)
-    return;  // spurious: nothing to do, no EOI
-  if (n == IRQ_TIMER)
-    timerintr();
-}

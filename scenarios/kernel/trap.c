@@ -27,9 +27,6 @@ static struct gatedesc idt[256];
 extern uint64 trapvectors[32];
 extern uint64 irqvectors[NIRQ];
 extern char vector64[];
-#ifdef PV
-extern char vector48[], vector49[];
-#endif
 
 // How many system calls arrived as #UD instead of as int $0x40 (below).
 uint64 ud_syscalls;
@@ -53,11 +50,6 @@ void idtinit(void) {
   // set, which the kernel allows only where it waits for one (task=tick).
   for (int i = 0; i < NIRQ; i++)
     setgate(T_IRQ0 + i, irqvectors[i], 0);
-#ifdef PV
-  // Used-buffer interrupts of virtio device 0 (console) and 1 (disk).
-  setgate(T_VIRTIO0, (uint64)vector48, 0);
-  setgate(T_VIRTIO0 + 1, (uint64)vector49, 0);
-#endif
   lidt(idt, sizeof(idt));
 }
 
@@ -96,15 +88,9 @@ void trap(struct trapframe *tf) {
     return;
   }
   if (tf->trapno >= T_IRQ0 && tf->trapno < T_IRQ0 + NIRQ) {
-    irq(tf);  // timer.c: from ring 0 (the kernel waiting in hlt) or ring 3
+    irq(tf);  // picirq.c: from ring 0 (the kernel waiting in hlt) or ring 3
     return;
   }
-#ifdef PV
-  if (tf->trapno == T_VIRTIO0 || tf->trapno == T_VIRTIO0 + 1) {
-    virtio_intr(tf->trapno);  // virtio.c: acknowledge at the device
-    return;
-  }
-#endif
   if ((tf->cs & 3) != DPL_USER || !curproc) {
     cprintf("kernel trap: %s at %p\n", exception_name(tf->trapno), (void *)tf->rip);
     dumpregs(tf);

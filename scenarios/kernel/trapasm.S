@@ -76,10 +76,6 @@ VECTOR 44
 VECTOR 45
 VECTOR 46
 VECTOR 47
-#ifdef PV
-VECTOR 48   // virtio device 0 (console)
-VECTOR 49   // virtio device 1 (disk)
-#endif
 
 // Save every general-purpose register: trap() may change any of them
 // (a system call's result goes in rax), and the program must find the rest

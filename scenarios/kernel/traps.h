@@ -18,10 +18,8 @@
 #define T_IRQ0    32
 #define IRQ_TIMER  0
 #define IRQ_SLAVE  2   // the slave PIC's cascade into the master
+#define IRQ_VIRTIO0 5  // virtio device n (PV build) drives IRQ 5 + n
 #define NIRQ      16
-
-// Interrupts of virtio devices 0 and 1 (PV build): 0x30 + device number.
-#define T_VIRTIO0 48
 
 // System calls: `int $0x40` from user mode (vector 64, as in xv6).
 #define T_SYSCALL 64

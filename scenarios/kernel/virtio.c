@@ -113,10 +113,10 @@ void virtq_reap(struct virtq *q) {
 // Interrupts seen per device; a waiter sleeps until its count moves.
 volatile uint64 virtio_irqs[2];
 
-// The interrupt handler for vector 0x30 + n: acknowledge at the device
-// (InterruptStatus, then InterruptACK: no PIC or APIC to EOI here).
-void virtio_intr(uint64 vector) {
-  uint64 dev = vector - VIRTIO_IRQ_VECTOR;
+// The interrupt handler for device n (IRQ 5 + n, picirq.c has already
+// sent the PIC its EOI): acknowledge at the device, InterruptStatus then
+// InterruptACK, so the device may interrupt again.
+void virtio_intr(int dev) {
   uint64 base = VIRTIO_MMIO_BASE + dev * VIRTIO_MMIO_STRIDE;
   wr(base, VIO_INT_ACK, rd(base, VIO_INT_STATUS));
   virtio_irqs[dev]++;

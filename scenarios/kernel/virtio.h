@@ -4,7 +4,6 @@
 
 #define VIRTIO_MMIO_BASE   0x3f000000UL   // device n at base + n * 0x200
 #define VIRTIO_MMIO_STRIDE 0x200
-#define VIRTIO_IRQ_VECTOR  0x30           // device n interrupts on vector 0x30 + n
 
 // Register offsets (virtio 1.2, 4.2.2).
 #define VIO_MAGIC          0x000

@@ -6,13 +6,15 @@
 // QueueNotify carries it, however many sectors it moves; the ATA disk
 // needs a port access per register and per 4 bytes of data.
 //
-// Completion is signalled by interrupt (vector 0x31): we wait with
-// `sti; hlt`, which stops this vCPU until the VMM injects it. sti's
-// one-instruction shadow makes the pair atomic: an interrupt that is
-// already pending wakes the hlt instead of slipping in before it.
+// Completion is signalled by interrupt: the device raises IRQ 6
+// (IRQ_VIRTIO0 + 1) at the PIC, which hands the CPU vector T_IRQ0 + 6. We
+// wait with `sti; hlt`, which stops this vCPU until the interrupt comes.
+// sti's one-instruction shadow makes the pair atomic: an interrupt that
+// is already pending wakes the hlt instead of slipping in before it.
 
 #include "types.h"
 #include "defs.h"
+#include "traps.h"
 #include "virtio.h"
 
 #define VBLK_BASE (VIRTIO_MMIO_BASE + 1 * VIRTIO_MMIO_STRIDE)
@@ -30,6 +32,7 @@ int vblk_init(void) {
   if (virtq_init(&q, VBLK_BASE, 0, 1) < 0)
     return -1;
   virtio_driver_ok(VBLK_BASE);
+  picenable(IRQ_VIRTIO0 + 1);
   return 0;
 }
 

@@ -20,9 +20,9 @@ std::vector<Capability> probe_capabilities() {
       {KVM_CAP_SYNC_REGS, "KVM_CAP_SYNC_REGS", "guest RIP and CPL on every exit without extra ioctls"},
       {KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT", "the watchdog can stop a guest stuck in KVM_RUN"},
       {KVM_CAP_GUEST_DEBUG_HW_BPS, "KVM_CAP_GUEST_DEBUG_HW_BPS", "hardware breakpoints (not used yet)"},
-      {KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP", "in-kernel interrupt controller (paravirt mode, later)"},
-      {KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD", "doorbells handled without a user-space exit (later)"},
-      {KVM_CAP_IRQFD, "KVM_CAP_IRQFD", "interrupt injection from a device thread (later)"},
+      {KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP", "in-kernel PIC, IOAPIC and LAPIC (--irqchip kernel; paravirt's default)"},
+      {KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD", "doorbells handled without a user-space exit (not used yet)"},
+      {KVM_CAP_IRQFD, "KVM_CAP_IRQFD", "devices raise IRQ lines through eventfds (--irqchip kernel)"},
       {KVM_CAP_EXIT_HYPERCALL, "KVM_CAP_EXIT_HYPERCALL", "hypercalls KVM forwards to user space (bit mask)"},
   };
   std::vector<Capability> out;

@@ -14,36 +14,24 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <cstdio>
-#include <mutex>
 #include <thread>
 
+#include "irq_wiring.h"
+#include "kick.h"
 #include "kvm_vm.h"
 #include "ringscope/supervisor.h"
 #include "vcpu_loop.h"
 
 namespace ringscope::kvm {
 
-namespace {
-constexpr int kKickSignal = SIGUSR1;
-
-void install_kick_handler() {
-  // An empty handler without SA_RESTART: its only job is to interrupt KVM_RUN.
-  static std::once_flag once;
-  std::call_once(once, [] {
-    struct sigaction sa{};
-    sa.sa_handler = [](int) {};
-    sigemptyset(&sa.sa_mask);
-    sigaction(kKickSignal, &sa, nullptr);
-  });
-}
-}  // namespace
-
 Result<RunResult> KvmBackend::run(Machine& machine, EventSink& sink, const RunOptions& options) {
   install_kick_handler();
   TRY_ASSIGN(auto vm, Vm::create());
   TRY(vm->set_memory(machine.memory()));
+  std::unique_ptr<IrqWiring> irqs;  // before the vCPU: KVM_CREATE_IRQCHIP must come first
+  if (machine.config().irqchip == IrqChip::Kernel) {
+    TRY_ASSIGN(irqs, IrqWiring::connect(*vm, machine));
+  }
   TRY_ASSIGN(auto vcpu, vm->create_vcpu(0));
   TRY(vcpu->apply_boot_state(machine.boot()));
 

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <linux/kvm.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -85,6 +86,32 @@ Status Vm::set_memory(const GuestMemory& memory) {
   region.userspace_addr = reinterpret_cast<uint64_t>(memory.host_base());
   if (ioctl(vm_.get(), KVM_SET_USER_MEMORY_REGION, &region) < 0) return os_error("KVM_SET_USER_MEMORY_REGION");
   return ok_status();
+}
+
+Status Vm::create_irqchip() {
+  auto refused = [](const char* what) {
+    return make_error(ErrorKind::Unavailable,
+                      fmt::format("KVM refused its in-kernel interrupt controller ({} failed: {}); run with --irqchip "
+                                  "vmm, which uses ringscope's own 8259A PIC and 8254 PIT instead",
+                                  what, strerror(errno)));
+  };
+  if (ioctl(vm_.get(), KVM_CREATE_IRQCHIP, 0) < 0) return refused("KVM_CREATE_IRQCHIP");
+  struct kvm_pit_config pit{};
+  pit.flags = KVM_PIT_SPEAKER_DUMMY;  // port 0x61 answered too, as a PC's
+  if (ioctl(vm_.get(), KVM_CREATE_PIT2, &pit) < 0) return refused("KVM_CREATE_PIT2");
+  return ok_status();
+}
+
+Result<Fd> Vm::irqfd(uint32_t gsi) {
+  Fd event(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!event.valid()) return os_error("eventfd");
+  struct kvm_irqfd req{};
+  req.fd = static_cast<uint32_t>(event.get());
+  req.gsi = gsi;
+  if (ioctl(vm_.get(), KVM_IRQFD, &req) < 0)
+    return make_error(ErrorKind::Unavailable,
+                      fmt::format("KVM_IRQFD for IRQ {} failed: {}; run with --irqchip vmm", gsi, strerror(errno)));
+  return event;
 }
 
 Result<std::unique_ptr<Vcpu>> Vm::create_vcpu(uint32_t id) {

@@ -63,6 +63,15 @@ class Vm {
   // Creates vCPU `id` with the host's supported CPUID (needed before a guest
   // can enter long mode on some hosts: PLATFORM.md).
   Result<std::unique_ptr<Vcpu>> create_vcpu(uint32_t id);
+  // KVM's in-kernel interrupt controllers (the 8259A pair, an IOAPIC, a
+  // LAPIC per vCPU) and its 8254 PIT: KVM_CREATE_IRQCHIP, KVM_CREATE_PIT2.
+  // Before the first vCPU. From then on KVM answers the PIC and PIT ports
+  // itself and delivers their interrupts; KVM_INTERRUPT is no longer used.
+  Status create_irqchip();
+  // An eventfd that pulses interrupt line `gsi` of the in-kernel irqchip
+  // each time it is written (KVM_IRQFD): how a device raises its IRQ
+  // without an ioctl, from any thread.
+  Result<Fd> irqfd(uint32_t gsi);
   int system_fd() const { return kvm_.get(); }
 
  private:

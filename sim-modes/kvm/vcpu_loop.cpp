@@ -221,6 +221,7 @@ void VcpuLoop::inject_pending_irq() {
   i.kind = EventKind::IrqInject;
   i.source = Source::Vmm;
   i.vector = taken;
+  i.name = kIrqViaKvmInterrupt;
   sink_.emit(i);
 }
 

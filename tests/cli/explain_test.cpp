@@ -35,6 +35,25 @@ TEST(Explain, SummaryOfAnIoExitHasPortValueRipAndCost) {
             "io_instruction  out 0x3f8 size 1 value 0x68 'h'  rip 0x100a3c cpl 0  4.2 µs (vmm)");
 }
 
+// The two ways an interrupt reaches a KVM guest read differently: the
+// VMM's own injection names the vector, an irqfd names the line and device.
+TEST(Explain, IrqInjectSaysWhichIrqchipDelivered) {
+  Event vmm;
+  vmm.kind = EventKind::IrqInject;
+  vmm.vector = 38;
+  vmm.name = kIrqViaKvmInterrupt;
+  EXPECT_EQ(summarize_event(vmm), "vector 0x26 -> vcpu0");
+  EXPECT_THAT(explain_event(vmm), HasSubstr("injected interrupt vector 0x26"));
+  Event fd;
+  fd.kind = EventKind::IrqInject;
+  fd.name = kIrqViaIrqfd;
+  fd.value = 6;
+  fd.device = "virtio-blk";
+  EXPECT_EQ(summarize_event(fd), "IRQ 6 from virtio-blk -> irqfd (in-kernel PIC)");
+  EXPECT_THAT(explain_event(fd), HasSubstr("virtio-blk raised IRQ 6 by writing to an irqfd"));
+  EXPECT_THAT(explain_event(fd), HasSubstr("never leaves the kernel"));
+}
+
 TEST(Explain, IoExitNamesTheUartRegisterAndUsesTheReasonTable) {
   std::string s = explain_event(uart_thr_write());
   EXPECT_THAT(s, HasSubstr("OUT to port 0x3f8 (UART THR)"));

@@ -60,7 +60,11 @@ TEST(TraceJson, KeysPerKind) {
   EXPECT_EQ(keys(EventKind::Hypercall, none), with_common({"number", "args", "result", "transport", "rip"}));
   EXPECT_EQ(keys(EventKind::Device, none),
             with_common({"device", "register", "direction", "value", "size", "count", "duration_ns"}));
-  EXPECT_EQ(keys(EventKind::IrqInject, none), with_common({"vector"}));
+  EXPECT_EQ(keys(EventKind::IrqInject, [](Event& e) { e.name = {}; }), with_common({"vector"}));
+  EXPECT_EQ(keys(EventKind::IrqInject, [](Event& e) { e.name = kIrqViaKvmInterrupt; }),
+            with_common({"vector", "via"}));
+  EXPECT_EQ(keys(EventKind::IrqInject, [](Event& e) { e.name = kIrqViaIrqfd; }),
+            with_common({"via", "irq", "device"}));
   EXPECT_EQ(keys(EventKind::ModeChange, none),
             with_common({"cr0", "cr4", "efer", "prev_cr0", "prev_cr4", "prev_efer"}));
   EXPECT_EQ(keys(EventKind::Step, none), with_common({"rip", "cpl", "bytes"}));

@@ -143,6 +143,14 @@ struct Event {
   const GuestRegs* regs = nullptr;
 };
 
+// irq_inject: how the interrupt reached the vCPU (the event's `name`).
+//   KVM_INTERRUPT: the VMM's own PIC model chose the vector and the VMM
+//                  injected it (`vector`).
+//   irqfd:         the VMM raised IRQ line `value` for `device` at KVM's
+//                  in-kernel irqchip, which chooses the vector itself.
+inline constexpr std::string_view kIrqViaKvmInterrupt = "KVM_INTERRUPT";
+inline constexpr std::string_view kIrqViaIrqfd = "irqfd";
+
 // Anything that consumes events: the trace writer, an in-memory recorder,
 // a tee. emit() assigns e.seq. Implementations must be cheap: emit() sits on
 // the vCPU's exit path.

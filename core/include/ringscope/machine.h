@@ -37,6 +37,16 @@ namespace ringscope {
 //           virtio-mmio console and block devices (paravirt).
 enum class DeviceSet : uint8_t { Legacy, Virtio };
 
+// Where the PC's interrupt controllers and timer live (docs/interrupts.md).
+//   Vmm:    ringscope's own 8259A pair and 8254 PIT, on the bus like any
+//           device: every access the guest makes is an exit, and the
+//           backend injects the vector the PIC hands it.
+//   Kernel: the hypervisor's own (KVM_CREATE_IRQCHIP, KVM_CREATE_PIT2):
+//           the machine has no PIC or PIT on its bus, KVM answers those
+//           ports without leaving the kernel, and the backend wires each
+//           device's IRQ line to it (an irqfd per line). KVM backend only.
+enum class IrqChip : uint8_t { Vmm, Kernel };
+
 struct MachineConfig {
   uint64_t ram_bytes = 64ull << 20;
   std::filesystem::path kernel;
@@ -44,6 +54,7 @@ struct MachineConfig {
   std::string cmdline;
   bool force_pvh = false;  // enter through the PVH 32-bit entry even if a 64-bit one exists
   DeviceSet devices = DeviceSet::Legacy;
+  IrqChip irqchip = IrqChip::Vmm;
   // The disk (ATA or virtio-blk): a raw image file, created and sized to
   // disk_bytes if missing; empty: an unnamed scratch file of disk_bytes.
   std::filesystem::path disk_image;
@@ -78,18 +89,21 @@ class Machine {
   HypercallDevice* hypercalls() { return hypercall_.get(); }
   VirtioConsole* virtio_console() { return vconsole_.get(); }
   VirtioBlk* virtio_blk() { return vblk_.get(); }
-  // Interrupts (docs/interrupts.md). Two kinds of source reach the CPU:
-  // the 8259A PIC pair, whose IRQ 0 the PIT's channel 0 drives, and the
-  // virtio devices' lines, which carry a fixed vector each, as a
-  // message-signalled interrupt does, and are acknowledged at the device.
+  // Interrupts (docs/interrupts.md). Devices raise numbered IRQ lines: the
+  // PIT drives IRQ 0, virtio device n IRQ kVirtioIrqBase + n. With
+  // IrqChip::Vmm the lines end at the machine's 8259A pair:
   //
   // pending_irq: the vector the CPU would be handed now, if it can take an
   // interrupt, or nothing. It brings the PIT up to date first; nothing
-  // else changes. Thread: the vCPU's.
+  // else changes. Always nothing with IrqChip::Kernel (KVM delivers).
+  // Thread: the vCPU's.
   std::optional<uint8_t> pending_irq();
-  // The CPU takes that interrupt (the PIC's INTA cycle: IRR to ISR; a
-  // virtio line is lowered). Returns the vector to deliver.
+  // The CPU takes that interrupt (the PIC's INTA cycle: IRR to ISR).
+  // Returns the vector to deliver.
   uint8_t acknowledge_irq();
+  // The devices' IRQ lines (not the PIT's). With IrqChip::Kernel the
+  // backend connects each to its own interrupt controller before the run.
+  std::vector<IrqLine*> irq_lines();
   // When the timer will next raise an interrupt the PIC lets through (host
   // monotonic ns), or nothing. A vCPU halted with IF set sleeps until then.
   std::optional<uint64_t> next_irq_deadline_ns() const;
@@ -121,7 +135,7 @@ class Machine {
   std::unique_ptr<DiskImage> disk_;
   std::unique_ptr<AtaDisk> ata_;
   std::unique_ptr<HypercallDevice> hypercall_;
-  IrqLine console_irq_{kVirtioIrqVectorBase}, blk_irq_{kVirtioIrqVectorBase + 1};
+  IrqLine console_irq_{kVirtioIrqBase, "virtio-console"}, blk_irq_{kVirtioIrqBase + 1, "virtio-blk"};
   std::unique_ptr<VirtioConsole> vconsole_;
   std::unique_ptr<VirtioBlk> vblk_;
   ElfImage kernel_;

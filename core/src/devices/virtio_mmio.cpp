@@ -212,7 +212,7 @@ void VirtioMmioDevice::used_buffer_notify(DeviceContext& ctx, uint16_t q) {
   if (q >= queues_.size() || !ctx.memory) return;
   if (queues_[q].interrupts_suppressed(*ctx.memory)) return;  // VIRTQ_AVAIL_F_NO_INTERRUPT: the driver polls
   interrupt_status_ |= kVirtioIntUsedBuffer;
-  if (irq_) irq_->raise();
+  if (irq_) irq_->raise(ctx);
 }
 
 void VirtioMmioDevice::needs_reset(DeviceContext& ctx, std::string_view what, uint64_t value) {
@@ -221,7 +221,7 @@ void VirtioMmioDevice::needs_reset(DeviceContext& ctx, std::string_view what, ui
   status_ |= kVirtioStatusNeedsReset;
   interrupt_status_ |= kVirtioIntConfigChange;
   config_generation_++;
-  if (irq_) irq_->raise();
+  if (irq_) irq_->raise(ctx);
 }
 
 }  // namespace ringscope

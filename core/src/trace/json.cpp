@@ -117,7 +117,14 @@ Json trace::event_json(const Event& e) {
       j["count"] = e.count;
       j["duration_ns"] = e.duration_ns;
       break;
-    case EventKind::IrqInject: j["vector"] = e.vector; break;
+    case EventKind::IrqInject:
+      if (e.name != kIrqViaIrqfd) j["vector"] = e.vector;  // an irqfd leaves the vector to KVM's PIC
+      if (!e.name.empty()) j["via"] = str(e.name);
+      if (e.name == kIrqViaIrqfd) {
+        j["irq"] = e.value;
+        j["device"] = str(e.device);
+      }
+      break;
     case EventKind::ModeChange:
       j["cr0"] = e.cr0;
       j["cr4"] = e.cr4;

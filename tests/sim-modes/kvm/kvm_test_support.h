@@ -37,6 +37,7 @@ struct GuestSpec {
   uint64_t wall_ms = 60000;
   bool force_pvh = false;
   DeviceSet devices = DeviceSet::Legacy;
+  IrqChip irqchip = IrqChip::Vmm;  // Kernel: KVM's in-kernel irqchip, device IRQs through irqfds
   std::filesystem::path disk;
   std::string input;
 };
@@ -53,6 +54,7 @@ std::unique_ptr<Run> run_guest(const std::string& name, const GuestSpec& spec) {
   config.modules = s->programs;
   config.force_pvh = spec.force_pvh;
   config.devices = spec.devices;
+  config.irqchip = spec.irqchip;
   config.disk_image = spec.disk;
   config.console_input = spec.input;
   auto cmdline = build_cmdline(*s, spec.params);
@@ -73,6 +75,23 @@ std::unique_ptr<Run> run_guest(const std::string& name, const GuestSpec& spec) {
   run->result = r.value();
   run->console = machine.value()->console_text();
   return run;
+}
+
+// The last value a stats-fd counter took in a run (0 if it never moved).
+inline uint64_t last_counter(const GuestRun& run, std::string_view name) {
+  uint64_t v = 0;
+  for (const auto& e : run.sink.events())
+    if (e.kind == EventKind::Counter && e.name == name) v = e.value;
+  return v;
+}
+
+// Did any user-space exit touch one of these I/O ports?
+inline bool exited_on_port(const GuestRun& run, std::initializer_list<uint16_t> ports) {
+  for (const auto& e : run.sink.events())
+    if (e.kind == EventKind::VmExit && e.reason == 30)
+      for (uint16_t p : ports)
+        if (e.port == p) return true;
+  return false;
 }
 
 inline std::unique_ptr<GuestRun> run_scenario(const std::string& name,

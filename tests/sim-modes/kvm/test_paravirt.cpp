@@ -17,6 +17,7 @@
 #include "kvm/kvm_backend.h"
 #include "kvm_test_support.h"
 #include "ringscope/host.h"
+#include "ringscope/devices/virtio_mmio.h"
 #include "ringscope/machine.h"
 #include "ringscope/recording_sink.h"
 #include "ringscope/scenario.h"
@@ -121,7 +122,7 @@ TEST(Paravirt, DiskIoBothWaysWithImageFiles) {
   EXPECT_EQ(pv->result.guest_status, 0);
   EXPECT_GT(fv->ata_events, 16u * 128);  // a port access per 4 bytes of every sector
   EXPECT_EQ(pv->notifies, 2u + 2u);      // one write, one read request (+ the console's two)
-  EXPECT_GE(pv->irq_injects, 2u);        // completion interrupts, injected with KVM_INTERRUPT
+  EXPECT_GE(pv->irq_injects, 2u);        // completion interrupts (the VMM's PIC: KVM_INTERRUPT)
   // The sectors are in the files, and both disks hold the same bytes.
   std::ifstream a(dir / "ata.img", std::ios::binary), b(dir / "virtio.img", std::ios::binary);
   std::string da((std::istreambuf_iterator<char>(a)), {}), db((std::istreambuf_iterator<char>(b)), {});
@@ -129,6 +130,47 @@ TEST(Paravirt, DiskIoBothWaysWithImageFiles) {
   EXPECT_EQ(da.substr(0, 16 * 512), db.substr(0, 16 * 512));
   EXPECT_NE(da.substr(0, 512), std::string(512, '\0'));
   std::filesystem::remove_all(dir);
+}
+
+// The same completion interrupts two ways: the VMM's own PIC model with
+// KVM_INTERRUPT (every EOI an exit), and KVM's in-kernel irqchip with an
+// irqfd per line (the EOIs never leave the kernel). Same output, same data.
+TEST(Paravirt, DiskIoCompletionInterruptsThroughEitherIrqchip) {
+  RINGSCOPE_REQUIRE_KVM();
+  GuestSpec spec;
+  spec.devices = DeviceSet::Virtio;
+  spec.wall_ms = 30000;
+  spec.irqchip = IrqChip::Vmm;
+  auto vmm = run_guest("disk-io", spec);
+  spec.irqchip = IrqChip::Kernel;
+  auto kernel = run_guest("disk-io", spec);
+  ASSERT_TRUE(vmm && kernel);
+  auto s = find_builtin_scenario("disk-io");
+  ASSERT_TRUE(s.ok() && s->expected_output);
+  EXPECT_EQ(vmm->console, *s->expected_output) << vmm->result.message;
+  EXPECT_EQ(kernel->console, *s->expected_output) << kernel->result.message;
+
+  constexpr uint8_t kBlkIrq = kVirtioIrqBase + 1;
+  size_t injected = 0, irqfds = 0;
+  for (const auto& e : vmm->sink.events())
+    if (e.kind == EventKind::IrqInject) {
+      injected++;
+      EXPECT_EQ(e.name, kIrqViaKvmInterrupt);
+      EXPECT_EQ(e.vector, 32 + kBlkIrq) << "the kernel programs the PIC to deliver IRQ n at 32 + n";
+    }
+  for (const auto& e : kernel->sink.events())
+    if (e.kind == EventKind::IrqInject) {
+      irqfds++;
+      EXPECT_EQ(e.name, kIrqViaIrqfd);
+      EXPECT_EQ(e.value, kBlkIrq);
+      EXPECT_EQ(e.device, "virtio-blk");
+    }
+  EXPECT_GE(injected, 2u) << "one completion interrupt per request (write, read)";
+  EXPECT_EQ(irqfds, injected) << "the same interrupts, raised through irqfds";
+  EXPECT_GE(last_counter(*kernel, "irq_injections"), irqfds) << "KVM delivered every one";
+  EXPECT_TRUE(exited_on_port(*vmm, {0x20})) << "with the VMM's PIC, each EOI is an exit";
+  EXPECT_FALSE(exited_on_port(*kernel, {0x20, 0x21, 0xa0, 0xa1})) << "KVM's PIC answers its ports in the kernel";
+  EXPECT_LT(kernel->result.exits, vmm->result.exits);
 }
 
 TEST(Paravirt, ExistingScenariosPrintTheSameUnderThePvKernel) {
@@ -307,6 +349,33 @@ TEST(Paravirt, RunDiskCreatesTheImageAndLeavesTheSectorsInIt) {
 
 // --mode paravirt on a scenario with a kernel of its own and no kernel_pv:
 // refused with a sentence that says why and what to do.
+// `run --irqchip`: paravirt takes KVM's in-kernel irqchip by default (the
+// summary says so), either mode may pick either, and emulation, which has
+// no KVM, refuses the in-kernel one with a sentence.
+TEST(Paravirt, RunIrqchipDefaultsAndChoices) {
+  RINGSCOPE_REQUIRE_KVM();
+  namespace fs = std::filesystem;
+  auto dir = fs::temp_directory_path() / ("ringscope-run-irqchip-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  auto trace = (dir / "t.rtrace").string();
+  Cli c = run_cli({"run", "disk-io", "--mode", "paravirt", "--trace", trace, "--quiet"}, dir);
+  EXPECT_EQ(c.rc, 0) << c.err;
+  EXPECT_NE(c.err.find("in-kernel irqchip"), std::string::npos) << c.err;
+  c = run_cli({"run", "disk-io", "--mode", "paravirt", "--irqchip", "vmm", "--trace", trace, "--quiet"}, dir);
+  EXPECT_EQ(c.rc, 0) << c.err;
+  EXPECT_EQ(c.err.find("in-kernel irqchip"), std::string::npos) << c.err;
+  c = run_cli({"run", "tick", "--irqchip", "kernel", "--trace", trace, "--quiet"}, dir);
+  EXPECT_EQ(c.rc, 0) << c.err;
+  EXPECT_NE(c.err.find("in-kernel irqchip"), std::string::npos) << c.err;
+  c = run_cli({"run", "tick", "--mode", "emulation", "--irqchip", "kernel", "--trace", trace, "--quiet"}, dir);
+  EXPECT_EQ(c.rc, 64) << c.err;
+  EXPECT_NE(c.err.find("no in-kernel irqchip"), std::string::npos) << c.err;
+  c = run_cli({"run", "tick", "--irqchip", "apic", "--trace", trace, "--quiet"}, dir);
+  EXPECT_NE(c.rc, 0);
+  EXPECT_NE(c.err.find("--irqchip"), std::string::npos) << c.err;
+  fs::remove_all(dir);
+}
+
 TEST(Paravirt, AScenarioWithoutAPvKernelSaysSo) {
   namespace fs = std::filesystem;
   auto dir = fs::temp_directory_path() / ("ringscope-no-pv-" + std::to_string(getpid()));

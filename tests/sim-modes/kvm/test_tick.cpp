@@ -1,5 +1,7 @@
-// Scenario `tick` under KVM: the PIT's IRQ 0 through the PIC, injected
-// with KVM_INTERRUPT (a user-space irqchip), one irq_inject per tick.
+// Scenario `tick` under KVM: the PIT's IRQ 0 through the PIC. With the
+// VMM's own PIC and PIT (--irqchip vmm) each tick is injected with
+// KVM_INTERRUPT, one irq_inject per tick; with KVM's in-kernel irqchip and
+// PIT (--irqchip kernel) the same ticks never reach the VMM at all.
 #include "kvm_test_support.h"
 
 namespace ringscope::test {
@@ -34,6 +36,24 @@ TEST(KvmTick, ExpectedOutputAtDefaultParams) {
   auto s = find_builtin_scenario("tick");
   ASSERT_TRUE(s.ok() && s->expected_output);
   EXPECT_EQ(run->console, *s->expected_output);
+}
+
+TEST(KvmTick, InKernelIrqchipAndPitDeliverEveryTickWithoutTheVmm) {
+  RINGSCOPE_REQUIRE_KVM();
+  GuestSpec spec;
+  spec.params = {{"ticks", "15"}, {"hz", "200"}};
+  spec.irqchip = IrqChip::Kernel;
+  auto run = run_guest("tick", spec);
+  ASSERT_TRUE(run);
+  ASSERT_TRUE(run->result.ok()) << run->result.message;
+  EXPECT_NE(run->console.find("tick: 15 ticks counted"), std::string::npos) << run->console;
+  for (const auto& e : run->sink.events()) {
+    EXPECT_NE(e.kind, EventKind::IrqInject) << "KVM's PIT and PIC deliver the tick; the VMM injects nothing";
+    if (e.kind == EventKind::VmExit) EXPECT_NE(e.reason, 12) << "hlt waits inside KVM_RUN";
+    if (e.kind == EventKind::Device) EXPECT_TRUE(e.device != "pic-master" && e.device != "pit") << e.device;
+  }
+  EXPECT_FALSE(exited_on_port(*run, {0x20, 0x21, 0xa0, 0xa1, 0x40, 0x43})) << "KVM answers the PIC and PIT ports";
+  EXPECT_GE(last_counter(*run, "irq_injections"), 15u) << "KVM's stats fd counts the deliveries";
 }
 
 }  // namespace

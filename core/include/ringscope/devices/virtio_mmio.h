@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,7 +28,7 @@ inline constexpr uint64_t kVirtioMmioBase = 0x3f000000;  // below 1 GiB: inside 
 inline constexpr uint64_t kVirtioMmioStride = 0x200;
 inline constexpr uint32_t kVirtioMmioMagic = 0x74726976;  // "virt"
 inline constexpr uint32_t kVirtioVendorId = 0x50435352;   // "RSCP"
-inline constexpr uint8_t kVirtioIrqVectorBase = 0x30;     // vector of virtio device n is 0x30 + n
+inline constexpr uint8_t kVirtioIrqBase = 5;  // virtio device n drives IRQ 5 + n (as kvmtool allocates lines from 5)
 
 // Device status bits (2.1).
 inline constexpr uint32_t kVirtioStatusAcknowledge = 1;
@@ -42,26 +43,30 @@ inline constexpr uint64_t kVirtioFVersion1 = 1ull << 32;
 inline constexpr uint32_t kVirtioIntUsedBuffer = 1;
 inline constexpr uint32_t kVirtioIntConfigChange = 2;
 
-// One interrupt line with a fixed vector, edge-triggered: a device raises
-// it, the backend takes it and injects the vector (KVM_INTERRUPT on the
-// KVM backend, the emulator's interrupt path on Unicorn). No PIC or APIC
-// is modelled: the guest acknowledges at the device (InterruptACK).
+// One interrupt line: the wire from a device to an interrupt controller,
+// numbered as the PC numbers them (IRQ 0-15). Virtio device n raises IRQ
+// kVirtioIrqBase + n, edge-triggered. Where the wire ends is the machine's
+// business (Machine::connect): ringscope's own 8259A model, which the
+// backend then asks for a vector, or KVM's in-kernel irqchip through an
+// irqfd. The device only raises it; the guest acknowledges at the device
+// (InterruptACK) and ends the interrupt at its PIC (EOI), as on a PC.
 class IrqLine {
  public:
-  explicit IrqLine(uint8_t vector = 0) : vector_(vector) {}
-  void raise() { pending_ = true, raised_++; }
-  bool pending() const { return pending_; }
-  bool take() {
-    bool p = pending_;
-    pending_ = false;
-    return p;
+  using Wire = std::function<void(DeviceContext& ctx, const IrqLine& line)>;
+  IrqLine(uint8_t irq, std::string_view device) : irq_(irq), device_(device) {}
+  void connect(Wire wire) { wire_ = std::move(wire); }
+  void raise(DeviceContext& ctx) {
+    raised_++;
+    if (wire_) wire_(ctx, *this);
   }
-  uint8_t vector() const { return vector_; }
-  uint64_t raised() const { return raised_; }
+  uint8_t irq() const { return irq_; }
+  std::string_view device() const { return device_; }
+  uint64_t raised() const { return raised_; }  // edges since the machine was built
 
  private:
-  uint8_t vector_;
-  bool pending_ = false;
+  uint8_t irq_;
+  std::string_view device_;  // who drives it, for events ("virtio-blk")
+  Wire wire_;
   uint64_t raised_ = 0;
 };
 
