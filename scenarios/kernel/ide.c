@@ -51,9 +51,12 @@ static inline void outsl(uint16 port, const void *addr, uint64 cnt) {
 }
 
 // Wait until the drive is not busy and shows `want`; bounded so a
-// missing disk cannot hang us.
+// missing disk cannot hang us. The bound is generous: a real disk, or
+// QEMU's IDE on a busy host (its writes go through a host I/O thread), can
+// stay BSY for tens of milliseconds, and 2^24 status reads are about a
+// second under QEMU's TCG. ringscope's ATA model never stays busy.
 static int idewait(uint8 want) {
-  for (int i = 0; i < 100000; i++) {
+  for (int i = 0; i < (1 << 24); i++) {
     uint8 r = inb(IDE_CMD);
     if (r & IDE_BSY)
       continue;       // nothing else in the register is valid while BSY
