@@ -74,6 +74,9 @@ struct WorkPhase {
   std::string label;
   uint64_t ops = 0;
   std::string unit;
+  // KiB one operation moves, for units that are amounts of data (bytes,
+  // 512-byte sectors); 0 for the others (writes, syscalls).
+  double kib_per_op() const { return unit == "bytes" ? 1.0 / 1024 : unit == "sectors" ? 0.5 : 0.0; }
 };
 std::optional<WorkPhase> work_phase(const TraceStats& st) {
   static const std::regex re(R"(^.*: (\d+) (\S+)$)");
@@ -231,8 +234,8 @@ struct Ratios {
   std::optional<double> emulation_over_kvm;  // work time (or wall time without a work phase)
   std::string emulation_over_kvm_basis;
   std::map<std::string, double> exits_per_op;
-  std::optional<double> pv_over_fv_exits_per_kib;
-  std::map<std::string, double> exits_per_kib;
+  std::optional<double> pv_over_fv_exits_per_kib, pv_over_fv_time_per_kib;
+  std::map<std::string, double> exits_per_kib, us_per_kib;
 };
 
 Ratios ratios_of(const std::vector<ModeResult>& results, const std::map<std::string, Summary>& sums,
@@ -253,10 +256,17 @@ Ratios ratios_of(const std::vector<ModeResult>& results, const std::map<std::str
     if (m.skipped || !sums.count(m.mode) || !work || !work->ops) continue;
     const Summary& s = sums.at(m.mode);
     r.exits_per_op[m.mode] = s.work_exits / double(work->ops);
-    if (work->unit == "bytes") r.exits_per_kib[m.mode] = s.work_exits / (double(work->ops) / 1024.0);
+    if (double kib = double(work->ops) * work->kib_per_op(); kib > 0) {
+      r.exits_per_kib[m.mode] = s.work_exits / kib;
+      if (s.work.median > 0) r.us_per_kib[m.mode] = s.work.median / 1e3 / kib;
+    }
   }
-  if (r.exits_per_kib.count("paravirt") && r.exits_per_kib.count("full-virt") && r.exits_per_kib["full-virt"] > 0)
-    r.pv_over_fv_exits_per_kib = r.exits_per_kib["paravirt"] / r.exits_per_kib["full-virt"];
+  auto pv_over_fv = [](const std::map<std::string, double>& v) -> std::optional<double> {
+    if (!v.count("paravirt") || !v.count("full-virt") || v.at("full-virt") <= 0) return std::nullopt;
+    return v.at("paravirt") / v.at("full-virt");
+  };
+  r.pv_over_fv_exits_per_kib = pv_over_fv(r.exits_per_kib);
+  r.pv_over_fv_time_per_kib = pv_over_fv(r.us_per_kib);
   return r;
 }
 
@@ -287,6 +297,11 @@ void print_table(const std::string& scenario, const std::vector<ModeResult>& res
         [](const ModeResult&, const Summary& s) {
           return s.per_op.median > 0 ? with_spread(s.per_op, 1e3, 3) : std::string("-");
         });
+    if (work->kib_per_op() > 0)
+      row("time per KiB (µs)", [&](const ModeResult& m, const Summary&) {
+        return ratios.us_per_kib.count(m.mode) ? fmt::format("{:.4g}", ratios.us_per_kib.at(m.mode))
+                                               : std::string("-");
+      });
   }
   row("VM exits", [](const ModeResult& m, const Summary& s) {
     return fmt::format("{:.0f} {}", s.exits_total, m.modelled ? "(modelled)" : "(real)");
@@ -308,6 +323,11 @@ void print_table(const std::string& scenario, const std::vector<ModeResult>& res
           return ratios.exits_per_op.count(m.mode) ? fmt::format("{:.4g}", ratios.exits_per_op.at(m.mode))
                                                    : std::string("-");
         });
+  if (work && work->kib_per_op() > 0)
+    row("  exits per KiB", [&](const ModeResult& m, const Summary&) {
+      return ratios.exits_per_kib.count(m.mode) ? fmt::format("{:.4g}", ratios.exits_per_kib.at(m.mode))
+                                                : std::string("-");
+    });
   row("traps", [](const ModeResult&, const Summary& s) { return fmt::format("{:.0f}", s.traps); });
   row("ring transitions", [](const ModeResult&, const Summary& s) { return fmt::format("{:.0f}", s.ring_transitions); });
   row("instructions executed", [](const ModeResult&, const Summary& s) {
@@ -327,7 +347,13 @@ void print_table(const std::string& scenario, const std::vector<ModeResult>& res
     fmt::print("  {} exits per {}: {:.4g}\n", mode, work ? work->unit.substr(0, work->unit.size() - 1) : "op", v);
   for (const auto& [mode, v] : ratios.exits_per_kib) fmt::print("  {} exits per KiB: {:.4g}\n", mode, v);
   if (ratios.pv_over_fv_exits_per_kib)
-    fmt::print("  paravirt / full-virt exits per KiB: {:.4g}\n", *ratios.pv_over_fv_exits_per_kib);
+    fmt::print("  paravirt / full-virt exits per KiB: {:.4g} (full-virt makes {:.3g}x as many)\n",
+               *ratios.pv_over_fv_exits_per_kib,
+               *ratios.pv_over_fv_exits_per_kib > 0 ? 1 / *ratios.pv_over_fv_exits_per_kib : 0.0);
+  if (ratios.pv_over_fv_time_per_kib)
+    fmt::print("  paravirt / full-virt time per KiB: {:.4g} (full-virt takes {:.3g}x as long)\n",
+               *ratios.pv_over_fv_time_per_kib,
+               *ratios.pv_over_fv_time_per_kib > 0 ? 1 / *ratios.pv_over_fv_time_per_kib : 0.0);
   if (!ratios.emulation_over_kvm && ratios.exits_per_op.empty()) fmt::print("  (need two modes and a work phase)\n");
   fmt::print("\ntraces in {}\n", dir.string());
 }
@@ -384,6 +410,9 @@ std::string to_json(const std::string& scenario, const std::map<std::string, std
   jr["emulation_over_full_virt_basis"] = ratios.emulation_over_kvm_basis;
   jr["exits_per_op"] = ratios.exits_per_op;
   jr["exits_per_kib"] = ratios.exits_per_kib;
+  jr["time_per_kib_us"] = ratios.us_per_kib;
+  jr["paravirt_over_full_virt_time_per_kib"] =
+      ratios.pv_over_fv_time_per_kib ? json(*ratios.pv_over_fv_time_per_kib) : json(nullptr);
   jr["paravirt_over_full_virt_exits_per_kib"] =
       ratios.pv_over_fv_exits_per_kib ? json(*ratios.pv_over_fv_exits_per_kib) : json(nullptr);
   j["ratios"] = jr;

@@ -119,6 +119,26 @@ TEST_F(Compare, PerOperationFiguresComeFromTheWorkPhase) {
   EXPECT_EQ(j["modes"].size(), 1u);
 }
 
+// disk-io: exits and time per KiB moved (N sectors written, N read back),
+// and the paravirt path's cut against full-virt, the measure.
+TEST_F(Compare, DiskIoGivesExitsAndTimePerKiBForEachKvmMode) {
+  if (!ringscope::probe_host().kvm_openable) GTEST_SKIP() << "needs /dev/kvm for full-virt and paravirt";
+  Outcome o = run("compare disk-io --repeat 1 --modes full-virt,paravirt --json --dir " + dir_.string());
+  ASSERT_EQ(o.rc, 0) << o.out;
+  json j = json::parse(o.out);
+  ASSERT_TRUE(j["work_phase"].is_object()) << o.out;
+  EXPECT_EQ(j["work_phase"]["unit"], "sectors");
+  EXPECT_EQ(j["work_phase"]["ops"], 32) << "16 sectors written and 16 read back";
+  const json& r = j["ratios"];
+  double fv = r["exits_per_kib"]["full-virt"].get<double>(), pv = r["exits_per_kib"]["paravirt"].get<double>();
+  EXPECT_GT(fv, 100.0) << "ATA PIO: a port access per 4 bytes";
+  EXPECT_LT(pv, 5.0) << "virtio-blk: one notify per 16-sector request";
+  EXPECT_NEAR(r["paravirt_over_full_virt_exits_per_kib"].get<double>(), pv / fv, 1e-9);
+  EXPECT_GT(r["time_per_kib_us"]["full-virt"].get<double>(), 0);
+  EXPECT_GT(r["time_per_kib_us"]["paravirt"].get<double>(), 0);
+  EXPECT_TRUE(r["paravirt_over_full_virt_time_per_kib"].is_number());
+}
+
 TEST_F(Compare, AnUnknownModeIsAUsageError) {
   EXPECT_EQ(run("compare hello --modes full-virt,warp-drive --dir " + dir_.string()).rc, 64);
   EXPECT_EQ(run("compare hello --repeat 0 --dir " + dir_.string()).rc, 64);
