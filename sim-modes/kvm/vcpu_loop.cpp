@@ -299,6 +299,18 @@ void VcpuLoop::record_mode_change(uint64_t time_ns) {
   cr0_ = s.cr0, cr4_ = s.cr4, efer_ = s.efer;
 }
 
+// With KVM's in-kernel irqchip a hlt never reaches the VMM: KVM parks the
+// vCPU itself (KVM_MP_STATE_HALTED) until an interrupt comes. Parked with
+// IF clear, nothing ever comes; the watchdog is what ends the run, and
+// this tells that apart from a guest that was busy.
+bool VcpuLoop::halted_in_kernel() const {
+  if (machine_.config().irqchip != IrqChip::Kernel) return false;
+  struct kvm_mp_state mp{};
+  if (ioctl(vcpu_.fd(), KVM_GET_MP_STATE, &mp) < 0 || mp.mp_state != KVM_MP_STATE_HALTED) return false;
+  auto regs = vcpu_.regs(/*via_ioctl=*/true);
+  return regs.ok() && !(regs.value().rflags & (1u << 9));
+}
+
 RunResult VcpuLoop::stop(RunEndReason reason, std::string message, bool with_regs) {
   RunResult r;
   r.end = reason;
@@ -321,8 +333,16 @@ RunResult VcpuLoop::run() {
   std::optional<RunResult> result;
   while (!result) {
     if (stop_requested_.load(std::memory_order_relaxed)) {
-      result = stop(RunEndReason::WatchdogTime,
-                    fmt::format("the guest ran past the wall-time limit of {} ms", options_.limits.wall_ms), true);
+      result = halted_in_kernel() ? stop(RunEndReason::Halted,
+                                         fmt::format("the guest executed hlt with interrupts off (nothing can wake "
+                                                     "it); with the in-kernel irqchip it waited inside KVM_RUN "
+                                                     "until the wall-time limit of {} ms",
+                                                     options_.limits.wall_ms),
+                                         false)
+                                  : stop(RunEndReason::WatchdogTime,
+                                         fmt::format("the guest ran past the wall-time limit of {} ms",
+                                                     options_.limits.wall_ms),
+                                         true);
       break;
     }
     inject_pending_irq();

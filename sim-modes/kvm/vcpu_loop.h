@@ -33,6 +33,7 @@ class VcpuLoop {
   void handle_mmio(Event& exit_event);
   void inject_pending_irq();
   std::optional<RunResult> wait_for_interrupt();
+  bool halted_in_kernel() const;
   void record_stats(uint64_t time_ns);
   void record_mode_change(uint64_t time_ns);
   CpuSnapshot snapshot(bool via_ioctl = false) const;

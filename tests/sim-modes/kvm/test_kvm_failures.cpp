@@ -16,13 +16,15 @@
 namespace ringscope::test {
 namespace {
 
-std::unique_ptr<GuestRun> run_code(std::vector<uint8_t> code, RunLimits limits, bool entry64 = true) {
+std::unique_ptr<GuestRun> run_code(std::vector<uint8_t> code, RunLimits limits, bool entry64 = true,
+                                   IrqChip irqchip = IrqChip::Vmm) {
   TinyKernel k;
   k.code = std::move(code);
   k.entry64 = entry64;
   auto path = write_temp_file("tiny-kernel", make_tiny_kernel(k));
   MachineConfig config;
   config.kernel = path;
+  config.irqchip = irqchip;
   auto machine = Machine::create(config);
   std::filesystem::remove(path);
   EXPECT_TRUE(machine.ok()) << (machine.ok() ? "" : machine.error().message);
@@ -71,6 +73,29 @@ TEST(KvmFailures, AGuestStuckInsideKvmRunIsInterruptedToo) {
   ASSERT_TRUE(run);
   EXPECT_EQ(run->result.end, RunEndReason::WatchdogTime) << run->result.message;
   expect_run_end_with_regs(*run, RunEndReason::WatchdogTime);
+}
+
+// hlt with IF clear: nothing can wake the vCPU. With the VMM's own PIC the
+// hlt exits and the loop ends the run at once; with KVM's in-kernel irqchip
+// KVM parks the vCPU itself, the watchdog's signal gets it out, and the run
+// still ends as Halted, saying why it took the wall-time limit.
+TEST(KvmFailures, HltWithInterruptsOffEndsAsHaltedWithEitherIrqchip) {
+  RINGSCOPE_REQUIRE_KVM();
+  RunLimits limits;
+  limits.wall_ms = 300;
+  auto vmm = run_code({0xfa, 0xf4, 0xeb, 0xfd}, limits, true, IrqChip::Vmm);  // cli; 1: hlt; jmp 1b
+  ASSERT_TRUE(vmm);
+  EXPECT_EQ(vmm->result.end, RunEndReason::Halted) << vmm->result.message;
+  auto t0 = std::chrono::steady_clock::now();
+  auto kernel = run_code({0xfa, 0xf4, 0xeb, 0xfd}, limits, true, IrqChip::Kernel);
+  ASSERT_TRUE(kernel);
+  EXPECT_EQ(kernel->result.end, RunEndReason::Halted) << kernel->result.message;
+  EXPECT_NE(kernel->result.message.find("inside KVM_RUN"), std::string::npos) << kernel->result.message;
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10));
+  // A busy guest under the in-kernel irqchip is still a watchdog failure.
+  auto spin = run_code({0xeb, 0xfe}, limits, true, IrqChip::Kernel);
+  ASSERT_TRUE(spin);
+  EXPECT_EQ(spin->result.end, RunEndReason::WatchdogTime) << spin->result.message;
 }
 
 TEST(KvmFailures, ATripleFaultEndsTheRunWithRegisters) {
