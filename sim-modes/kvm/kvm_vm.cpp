@@ -140,6 +140,11 @@ Result<std::unique_ptr<Vcpu>> Vm::create_vcpu(uint32_t id) {
   return vcpu;
 }
 
+void Vcpu::stop_syncing_regs() {
+  if (run_) run_->kvm_valid_regs = 0;
+  sync_regs_ = false;
+}
+
 Vcpu::~Vcpu() {
   if (run_) munmap(run_, run_size_);
 }

@@ -34,7 +34,7 @@ class VcpuLoop {
   void inject_pending_irq();
   std::optional<RunResult> wait_for_interrupt();
   bool halted_in_kernel() const;
-  void record_stats(uint64_t time_ns);
+  bool record_stats(uint64_t time_ns, uint64_t exits);  // true: it read the stats fd
   void record_mode_change(uint64_t time_ns);
   CpuSnapshot snapshot(bool via_ioctl = false) const;
   void finish(RunResult& result, uint64_t time_ns);
@@ -57,7 +57,9 @@ class VcpuLoop {
   std::vector<bool> skip_;  // per stat: not recorded at every exit
   int stat_exits_ = -1;  // index of the "exits" stat
   uint64_t kernel_exits_ = 0;
-  uint64_t steps_at_sample_ = 0;
+  uint64_t steps_at_sample_ = 0, exits_at_sample_ = 0;
+  uint64_t stats_at_ns_ = 0;  // when the stats fd was last read
+  static constexpr uint64_t kStatsIntervalNs = 100'000;
   bool other_exit_since_step_ = false;  // the next step may be merged with it
   uint64_t cr0_ = 0, cr4_ = 0, efer_ = 0;
   std::unique_ptr<StepTracer> stepper_;
