@@ -24,7 +24,7 @@ namespace {
 constexpr float kLabelW = 160, kRulerH = 26, kRingH = 24, kVmxH = 14, kRowH = 14, kLaneGap = 10, kTickH = 8;
 // Hover.row values besides a MarkRow.
 constexpr int kHoverRing = -1, kHoverVmx = -2, kHoverPhase = -3, kHoverRing3 = -4;
-const char* kRowNames[kMarkRowCount] = {"exits", "traps", "hcalls", "devices", "markers"};
+const char* kRowNames[kMarkRowCount] = {"exits", "traps", "hcalls, irqs", "devices", "markers"};
 
 struct Hover {
   int trace = -1;
@@ -107,10 +107,14 @@ void View::draw_lane(ImDrawList* dl, const LaneGeom& g, float x0, float x1) {
               fmt::format("{}", traces_.size() > 1 ? m.name() : std::string("vCPU ") + std::to_string(g.vcpu)).c_str());
   if (traces_.size() > 1)
     dl->AddText({lx, g.y0 + 16}, IM_COL32(170, 170, 180, 255), fmt::format("vCPU {}", g.vcpu).c_str());
-  dl->AddText({x0 - 40, g.ring_y0 + 4}, palette::kRuler, "ring");
-  dl->AddText({x0 - 40, g.vmx_y0 - 1}, palette::kRuler, "VMX");
+  // Row names right-aligned against the timeline.
+  auto label = [&](float y, const char* text) {
+    dl->AddText({x0 - 8 - ImGui::CalcTextSize(text).x, y}, palette::kRuler, text);
+  };
+  label(g.ring_y0 + 4, "ring");
+  label(g.vmx_y0 - 1, "VMX");
   for (int r = 0; r < kMarkRowCount; ++r)
-    if (g.row_y[r] > 0) dl->AddText({x0 - 62, g.row_y[r] - 1}, palette::kRuler, kRowNames[r]);
+    if (g.row_y[r] > 0) label(g.row_y[r] - 1, kRowNames[r]);
 
   const uint64_t first = m.first_ns(), last = m.last_ns();
   const uint64_t b0 = std::max(a0, first), b1 = std::min(a1, last);
