@@ -14,6 +14,8 @@ $R run syscalls --level full --quiet --trace "$work/syscalls.rtrace" 2>/dev/null
 $R run pagefault --level full --quiet --trace "$work/pagefault.rtrace" 2>/dev/null
 $R run console-write --quiet --trace "$work/console-write.full-virt.rtrace" 2>/dev/null
 $R run console-write --mode paravirt --quiet --trace "$work/console-write.paravirt.rtrace" 2>/dev/null
+$R run tick --irqchip vmm --quiet --trace "$work/tick-vmm-pic.rtrace" 2>/dev/null
+$R run tick --irqchip kernel --quiet --trace "$work/tick-kvm-pic.rtrace" 2>/dev/null
 
 # The first ring-3 -> ring-0 trap of each trace, selected in the picture.
 first_trap() { $R show "$1" --kind trap --json 2>/dev/null | sed -n '1s/.*"seq":\([0-9]*\).*/\1/p'; }
@@ -25,4 +27,7 @@ xvfb-run -a $R view "$work/pagefault.rtrace" --select "$(first_trap "$work/pagef
   --screenshot "$out/pagefault.png" --size 1600x1000
 xvfb-run -a $R view "$work/console-write.full-virt.rtrace" "$work/console-write.paravirt.rtrace" \
   --panels timeline,compare --screenshot "$out/compare-console-write.png" --size 1600x1000
+# 50 ms of timer ticks with the VMM's own PIC and PIT, and with KVM's.
+xvfb-run -a $R view "$work/tick-vmm-pic.rtrace" "$work/tick-kvm-pic.rtrace" --panels timeline,compare \
+  --range 50000000:100000000 --screenshot "$out/compare-tick-irqchip.png" --size 1600x1000
 echo "pictures in $out/"

@@ -180,6 +180,29 @@ TEST_F(Fixture, DraggingARangeDrivesTheStatistics) {
   EXPECT_EQ(view.shown_stats()->vm_exits, 2u);
 }
 
+// With two traces loaded, a selected range is compared in each of them:
+// the Compare tab counts what happened in that stretch of every trace.
+TEST_F(Fixture, CompareCoversTheSelectedRangeInEveryTrace) {
+  view.add_trace(TraceModel::from_trace(test::syscall_trace(3), "three.rtrace"), "three.rtrace");
+  view.open_tab(BottomTab::Compare);
+  frames(2);
+  EXPECT_TRUE(view.shown_compare_range().empty()) << "no range, no range table";
+  view.set_range(340'000, 360'000);  // the second UART write of each trace
+  frames(2);
+  ASSERT_EQ(view.shown_compare_range().size(), 2u);
+  EXPECT_EQ(view.shown_compare_range()[0]->vm_exits, 1u);
+  EXPECT_EQ(view.shown_compare_range()[1]->vm_exits, 3u) << "the second trace exits three times per write";
+  view.set_range(120'000, 280'000);  // ring 3 only: no exits anywhere
+  frames(2);
+  ASSERT_EQ(view.shown_compare_range().size(), 2u);
+  EXPECT_EQ(view.shown_compare_range()[0]->vm_exits, 0u);
+  EXPECT_EQ(view.shown_compare_range()[1]->vm_exits, 0u);
+  EXPECT_EQ(view.shown_compare_range()[1]->by_kind[static_cast<int>(EventKind::Step)], 80u);
+  view.clear_range();
+  frames(1);
+  EXPECT_TRUE(view.shown_compare_range().empty());
+}
+
 TEST_F(Fixture, ShiftDragSelectsARangeAndPlainDragStillPans) {
   ImGuiIO& io = ctx.io();
   const float y = *view.ring_band_y(0, 0);

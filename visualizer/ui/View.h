@@ -92,6 +92,9 @@ class View {
   const std::optional<std::pair<double, double>>& range() const { return range_; }
   // What the Statistics panel showed last frame, and over what.
   const TraceStats* shown_stats() const { return shown_stats_; }
+  // What the Compare panel's "selected range" table showed last frame, one
+  // per trace (empty without a range).
+  const std::vector<const TraceStats*>& shown_compare_range() const { return shown_compare_range_; }
   StatsScope stats_scope() const;
   ListFilter& filter() { return filter_; }
   // Rows the event list holds after its filter (once the filter finished).
@@ -141,7 +144,10 @@ class View {
   const TraceModel* selected_model() const;
   bool matches(const TraceModel& m, size_t i, const ListFilter& f, bool text_pass) const;
   void refilter_step();
-  const TraceStats& stats_for_range(const TraceModel& m, double t0, double t1, bool& capped);  // advance the event list's filter within a time budget
+  // Statistics of trace `t` over [t0, t1] (ns relative to its origin and
+  // alignment), kept in `cache` until the range or trace changes.
+  struct RangeStats;
+  const TraceStats& stats_for_range(int t, double t0, double t1, std::unique_ptr<RangeStats>& cache, bool& capped);
 
   // Timeline helpers (View_Timeline.cpp)
   struct LaneGeom {
@@ -195,9 +201,11 @@ class View {
 
   std::string inspector_text_;
 
-  // Statistics over the visible range, cached by range.
-  struct RangeStats;
+  // Statistics over the visible or selected range, cached by range: the
+  // Statistics panel's (selected trace), and the Compare panel's (one per trace).
   std::unique_ptr<RangeStats> range_stats_;
+  std::vector<std::unique_ptr<RangeStats>> compare_range_stats_;
+  std::vector<const TraceStats*> shown_compare_range_;
   std::string align_label_;
 };
 

@@ -3,10 +3,12 @@
 // records): events by kind and exits by reason as tables, exits and time
 // per marker-delimited operation as a table and a grouped bar chart, and a
 // choice of marker to align the timelines on, so the same operation starts
-// at 0 in every lane.
+// at 0 in every lane. A range selected on the timeline is compared too, in
+// every trace at once.
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <set>
 
@@ -14,6 +16,7 @@
 #include "ringscope/explain.h"
 #include "ui/View.h"
 #include "ui/palette.h"
+#include "ui/range_stats.h"
 
 namespace ringscope::viewer {
 
@@ -66,26 +69,37 @@ void View::draw_compare() {
 
   const int cols = static_cast<int>(traces_.size()) + 1;
   const ImGuiTableFlags tf = ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerV | ImGuiTableFlags_SizingFixedFit;
+  // Columns are named by mode, and by file too where two traces share a
+  // mode (the same mode with two irqchips, two VT-x profiles, ...).
+  std::vector<std::string> column_names;
+  for (const auto& t : traces_) {
+    const std::string& mode = t.model->header().mode;
+    size_t same = 0;
+    for (const auto& u : traces_) same += u.model->header().mode == mode;
+    const std::string file = std::filesystem::path(t.model->name()).stem().string();
+    column_names.push_back(mode.empty() ? file : same > 1 ? mode + " " + file : mode);
+  }
   auto header = [&](const char* first) {
     ImGui::TableSetupColumn(first, ImGuiTableColumnFlags_WidthFixed, 190);
-    for (const auto& t : traces_) ImGui::TableSetupColumn(t.model->header().mode.empty() ? t.model->name().c_str() : t.model->header().mode.c_str(), ImGuiTableColumnFlags_WidthFixed, 110);
+    for (const auto& name : column_names) ImGui::TableSetupColumn(name.c_str(), ImGuiTableColumnFlags_WidthFixed, 160);
     ImGui::TableHeadersRow();
   };
+  // One row: a value per trace, from that trace's statistics in `of`.
+  std::vector<const TraceStats*> whole;
+  for (const auto& t : traces_) whole.push_back(&t.model->stats());
+  const std::vector<const TraceStats*>* of = &whole;
   auto row = [&](const std::string& name, auto value_of) {
     ImGui::TableNextRow();
     ImGui::TableNextColumn();
     ImGui::TextUnformatted(name.c_str());
-    for (const auto& t : traces_) {
+    for (const TraceStats* s : *of) {
       ImGui::TableNextColumn();
-      ImGui::TextUnformatted(value_of(t.model->stats()).c_str());
+      ImGui::TextUnformatted(value_of(*s).c_str());
     }
   };
-
-  ImGui::TextColored(palette::vec(palette::kWarning), "Whole run");
-  if (ImGui::BeginTable("cmp_total", cols, tf)) {
-    header("");
-    row("scenario", [](const TraceStats& s) { return s.header.scenario + " " + s.header.params; });
-    row("duration", [](const TraceStats& s) { return format_duration(s.duration_ns()); });
+  // The counts both tables show: exits (and where they were handled),
+  // transitions, hypercalls, events by kind, exits by reason.
+  auto count_rows = [&] {
     row("VM exits (reached VMM)", [](const TraceStats& s) { return fmt::format("{}", s.vm_exits); });
     row("exits inside KVM", [](const TraceStats& s) { return fmt::format("{}", s.kernel_only_exits); });
     row("time in exits", [](const TraceStats& s) { return format_duration(s.exit_duration.total_ns); });
@@ -93,20 +107,61 @@ void View::draw_compare() {
     row("hypercalls", [](const TraceStats& s) { return fmt::format("{}", s.hypercalls); });
     for (int k = 0; k < kEventKindCount; ++k) {
       bool any = false;
-      for (const auto& t : traces_) any |= t.model->stats().by_kind[k] != 0;
+      for (const TraceStats* s : *of) any |= s->by_kind[k] != 0;
       if (any)
         row(fmt::format("{} events", kind_name(static_cast<EventKind>(k))),
             [k](const TraceStats& s) { return fmt::format("{}", s.by_kind[k]); });
     }
     std::set<uint16_t> reasons;
-    for (const auto& t : traces_)
-      for (const auto& r : t.model->stats().exits) reasons.insert(r.reason);
+    for (const TraceStats* s : *of)
+      for (const auto& r : s->exits) reasons.insert(r.reason);
     for (uint16_t reason : reasons)
       row("exit " + exit_reason_name(reason), [reason](const TraceStats& s) {
         for (const auto& r : s.exits)
           if (r.reason == reason) return fmt::format("{} ({})", r.count, format_duration(r.duration.mean_ns()));
         return std::string("0");
       });
+  };
+
+  // The range selected on the timeline (right- or shift-drag), in every
+  // trace at once: the times are the aligned ones the lanes show, so with
+  // the timelines aligned on a marker the same stretch of work is compared.
+  shown_compare_range_.clear();
+  if (range_) {
+    compare_range_stats_.resize(traces_.size());
+    std::vector<const TraceStats*> in_range;
+    bool capped_any = false;
+    for (size_t t = 0; t < traces_.size(); ++t) {
+      bool capped = false;
+      in_range.push_back(
+          &stats_for_range(static_cast<int>(t), range_->first, range_->second, compare_range_stats_[t], capped));
+      capped_any |= capped;
+    }
+    shown_compare_range_ = in_range;
+    ImGui::TextColored(palette::vec(palette::kWarning), "Selected range %s .. %s (%s)%s",
+                       time_label(range_->first).c_str(), time_label(range_->second).c_str(),
+                       format_duration(static_cast<uint64_t>(std::max(0.0, range_->second - range_->first))).c_str(),
+                       capped_any ? ", first 2 M events only" : "");
+    ImGui::SameLine();
+    if (ImGui::SmallButton("clear range##cmp")) range_.reset();
+    of = &in_range;
+    if (ImGui::BeginTable("cmp_range", cols, tf)) {
+      header("");
+      count_rows();
+      ImGui::EndTable();
+    }
+    of = &whole;
+    ImGui::Spacing();
+  } else {
+    ImGui::TextDisabled("(right- or shift-drag on the timeline to compare a range of every trace)");
+  }
+
+  ImGui::TextColored(palette::vec(palette::kWarning), "Whole run");
+  if (ImGui::BeginTable("cmp_total", cols, tf)) {
+    header("");
+    row("scenario", [](const TraceStats& s) { return s.header.scenario + " " + s.header.params; });
+    row("duration", [](const TraceStats& s) { return format_duration(s.duration_ns()); });
+    count_rows();
     ImGui::EndTable();
   }
 

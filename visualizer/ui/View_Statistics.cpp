@@ -36,15 +36,16 @@ void bar(float fraction, ImU32 col, const char* text) {
 // until the range or trace changes; not recomputed while the mouse drags
 // the timeline (the range changes every frame then), when the last result
 // is shown instead.
-const TraceStats& View::stats_for_range(const TraceModel& m, double t0, double t1, bool& capped) {
-  const bool stale = !range_stats_ || range_stats_->trace != selection_.trace || range_stats_->t0 != t0 ||
-                     range_stats_->t1 != t1;
-  if (stale && (!dragging_ || !range_stats_)) {
+const TraceStats& View::stats_for_range(int t, double t0, double t1, std::unique_ptr<RangeStats>& cache,
+                                        bool& capped) {
+  const TraceModel& m = *traces_[t].model;
+  const bool stale = !cache || cache->trace != t || cache->t0 != t0 || cache->t1 != t1;
+  if (stale && (!dragging_ || !cache)) {
     auto rs = std::make_unique<RangeStats>();
-    rs->trace = selection_.trace;
+    rs->trace = t;
     rs->t0 = t0;
     rs->t1 = t1;
-    const int64_t base = static_cast<int64_t>(m.origin_ns()) + traces_[selection_.trace].align_ns;
+    const int64_t base = static_cast<int64_t>(m.origin_ns()) + traces_[t].align_ns;
     const double a = std::max(0.0, t0 + base), b = std::max(0.0, t1 + base);
     size_t i0 = m.lower_bound(static_cast<uint64_t>(a)), i1 = m.upper_bound(static_cast<uint64_t>(b));
     if (i1 - i0 > kRangeCap) {
@@ -57,10 +58,10 @@ const TraceStats& View::stats_for_range(const TraceModel& m, double t0, double t
     sub.events.reserve(i1 - i0);
     for (size_t i = i0; i < i1; ++i) sub.events.push_back(m.event(i));
     rs->stats = compute_stats(sub);
-    range_stats_ = std::move(rs);
+    cache = std::move(rs);
   }
-  capped = range_stats_->capped;
-  return range_stats_->stats;
+  capped = cache->capped;
+  return cache->stats;
 }
 
 void View::draw_statistics() {
@@ -98,7 +99,7 @@ void View::draw_statistics() {
     const double t0 = scope == StatsScope::SelectedRange ? range_->first : view_t0_;
     const double t1 = scope == StatsScope::SelectedRange ? range_->second : view_t1_;
     bool capped = false;
-    st = &stats_for_range(*m, t0, t1, capped);
+    st = &stats_for_range(selection_.trace, t0, t1, range_stats_, capped);
     ImGui::TextDisabled("%s: %s .. %s (%s)%s", scope == StatsScope::SelectedRange ? "selected range" : "visible range",
                         time_label(t0).c_str(), time_label(t1).c_str(),
                         format_duration(static_cast<uint64_t>(std::max(0.0, t1 - t0))).c_str(),
