@@ -17,6 +17,7 @@ struct RunArgs {
   std::string target;
   std::string image;
   std::vector<std::string> modules;
+  std::vector<std::string> programs;
   std::string append;
   std::vector<std::string> params;
   std::string mode = "full-virt";
@@ -41,6 +42,7 @@ int do_run(const RunArgs& a) {
   req.target = a.target;
   req.image = a.image;
   for (const auto& m : a.modules) req.modules.emplace_back(m);
+  for (const auto& p : a.programs) req.programs.emplace_back(p);
   req.append = a.append;
   auto params = parse_params(a.params);
   if (!params.ok()) return report_error("run", params.error());
@@ -79,10 +81,14 @@ int do_run(const RunArgs& a) {
     if (!profile.ok()) return report_error("run", profile.error());
     req.options.vmx_profile = std::make_shared<const vmx::Profile>(std::move(profile).value());
   }
-  if (a.target.empty() == a.image.empty())
+  if (int(!a.target.empty()) + int(!a.image.empty()) + int(!a.programs.empty()) != 1)
     return report_error("run", make_error(ErrorKind::Usage,
-                                          "give a scenario name or directory, or --image KERNEL.elf (not both); "
-                                          "`ringscope scenarios` lists the built-in ones"));
+                                          "give one of: a scenario name or directory, --program PROG.elf (your "
+                                          "program on the teaching kernel), or --image KERNEL.elf; `ringscope "
+                                          "scenarios` lists the built-in ones"));
+  if (!a.modules.empty() && a.image.empty())
+    return report_error("run", make_error(ErrorKind::Usage, "--module goes with --image; with the built-in kernel "
+                                                            "give --program PROG.elf (repeatable)"));
 
   auto outcome = run_session(req);
   if (!outcome.ok()) return report_error("run", outcome.error());
@@ -105,6 +111,7 @@ void add_run_command(CLI::App& app, CliContext& ctx) {
       "  ringscope run pagefault --level full      # single-step: every instruction and ring transition\n"
       "  ringscope run ./my-scenario               # a directory with scenario.json\n"
       "  ringscope run --image my-kernel.elf --module prog.elf --append \"n=3\"\n"
+      "  ringscope build hello.c && ringscope run --program hello.elf   # your own ring-3 program\n"
       "  ringscope run disk-io --mode paravirt --disk disk.img   # then: xxd disk.img | head\n"
       "  ringscope run pagefault --mode emulation --vmx-profile no-ept   # modelled exits without EPT\n"
       "  ringscope run console-write --mode emulation --devices virtio   # paravirt, emulated\n"
@@ -114,8 +121,10 @@ void add_run_command(CLI::App& app, CliContext& ctx) {
       "watchdog); 64 usage; 65 bad image or manifest; 66 not found; 69 host cannot run it; 70 internal.");
   cmd->add_option("scenario", a->target, "Built-in scenario name or a scenario directory");
   cmd->add_option("--image", a->image, "Run this kernel ELF (PVH boot protocol, docs/boot-protocol.md)");
+  cmd->add_option("--program", a->programs,
+                  "Run this user program (built with `ringscope build`) on the teaching kernel; repeatable");
   cmd->add_option("--module", a->modules, "With --image: a boot module (user program ELF); repeatable");
-  cmd->add_option("--append", a->append, "With --image: the kernel command line");
+  cmd->add_option("--append", a->append, "With --image or --program: the kernel command line");
   cmd->add_option("--param", a->params, "Scenario parameter key=value; repeatable");
   cmd->add_option("--mode", a->mode,
                   "full-virt (KVM, emulated devices), paravirt (KVM, virtio and hypercalls) or emulation (Unicorn)")

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   add_scenarios_command(app, ctx);
   add_demo_command(app, ctx);
   add_view_command(app, ctx);
+  add_build_command(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

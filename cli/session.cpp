@@ -123,7 +123,23 @@ Result<SessionOutcome> run_session(const SessionRequest& req) {
   const ModeInfo* mode = find_mode(req.mode);
 
   HostInfo host = probe_host();
-  if (!req.image.empty()) {
+  if (!req.programs.empty()) {
+    // The built-in kernel, booted as for a scenario of this mode, with the
+    // programs as its boot modules (what `run --image` needs spelt out).
+    out.name = req.programs.front().stem().string();
+    config.kernel = guest_dir() / (config.devices == DeviceSet::Virtio ? "kernel-pv.elf" : "kernel.elf");
+    config.modules = req.programs;
+    config.cmdline = req.append;
+    for (const auto& p : req.programs) {
+      std::error_code ec;
+      if (!std::filesystem::is_regular_file(p, ec))
+        return make_error(ErrorKind::NoInput, fmt::format("{}: no such program; build one with `ringscope build "
+                                                          "prog.c`",
+                                                          p.string()));
+    }
+    if (!req.params.empty())
+      return make_error(ErrorKind::Usage, "--param applies to scenarios; with --program use --append \"k=v ...\"");
+  } else if (!req.image.empty()) {
     out.name = req.image.stem().string();
     config.kernel = req.image;
     config.modules = req.modules;
@@ -162,7 +178,9 @@ Result<SessionOutcome> run_session(const SessionRequest& req) {
   out.trace_path = req.trace_path.empty() ? std::filesystem::path(fmt::format("{}.{}.rtrace", out.name, req.mode))
                                           : req.trace_path;
   TraceHeader header;
-  header.scenario = out.scenario ? out.scenario->name : req.image.string();
+  header.scenario = out.scenario                ? out.scenario->name
+                    : !req.programs.empty()     ? req.programs.front().string()
+                                                : req.image.string();
   header.mode = req.mode;
   header.level = std::string(trace_level_name(req.options.level));
   header.params = config.cmdline;

@@ -21,6 +21,9 @@ struct SessionRequest {
   std::filesystem::path image;                    // --image: a PVH kernel ELF
   std::vector<std::filesystem::path> modules;     // --module (with --image)
   std::string append;                             // --append: kernel command line (with --image)
+  // --program: user programs for the built-in kernel (its PV build on a
+  // machine with virtio devices), run one after the other.
+  std::vector<std::filesystem::path> programs;
   std::map<std::string, std::string> params;      // --param k=v
   std::string mode = "full-virt";
   std::string devices;  // "", "legacy", "virtio": `run --devices` (docs/modes.md)

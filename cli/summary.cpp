@@ -25,8 +25,8 @@ void print_run_summary(std::FILE* out, const SessionOutcome& o) {
   std::string verdict;
   if (r.end == RunEndReason::GuestExit)
     verdict = o.status_as_expected ? fmt::format("guest exited with status {}", r.guest_status)
-                                   : fmt::format("guest exited with status {} (scenario expects {})", r.guest_status,
-                                                 o.expected_status);
+                                   : fmt::format("guest exited with status {} ({} {})", r.guest_status,
+                                                 o.scenario ? "scenario expects" : "success is", o.expected_status);
   else
     verdict = fmt::format("run ended: {} — {}", run_end_name(r.end), r.message);
   fmt::print(out, "\nringscope: {} after {:.1f} ms; {} VM exits reached the VMM", verdict, r.wall_ns / 1e6, r.exits);

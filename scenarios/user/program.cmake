@@ -10,21 +10,8 @@
 
 set(RINGSCOPE_USER_DIR ${CMAKE_CURRENT_LIST_DIR})
 
-# Flags every guest object (kernel and programs) is compiled with:
-#  -ffreestanding -nostdlib  no host libc: the guest has none
-#  -fno-pie -no-pie          linked where it runs (programs: -fpie, below)
-#  -mno-red-zone             traps push onto the interrupted stack (kernel)
-#  -mgeneral-regs-only       no SSE: the kernel never saves FPU/SSE state
-#  -fno-stack-protector      no TLS canary to read
-#  -fno-tree-loop-distribute-patterns  gcc must not turn memset's own loop
-#                            into a call to memset
-set(RINGSCOPE_GUEST_CFLAGS
-  -ffreestanding -fno-pie -fno-stack-protector -fno-builtin -mno-red-zone
-  -mgeneral-regs-only -fno-asynchronous-unwind-tables -fcf-protection=none
-  -fno-tree-loop-distribute-patterns
-  -O2 -Wall -Wextra -Wno-unused-parameter)
-set(RINGSCOPE_GUEST_LDFLAGS -nostdlib -static -no-pie -Wl,--build-id=none
-  -Wl,-z,max-page-size=4096 -Wl,-z,noexecstack)
+# The flags: one table, read here and by `ringscope build` (cli/).
+include(${CMAKE_CURRENT_LIST_DIR}/sdk_flags.cmake)
 
 function(ringscope_guest_flags target)
   target_compile_options(${target} PRIVATE ${RINGSCOPE_GUEST_CFLAGS})
@@ -37,7 +24,7 @@ endfunction()
 # which works at any address; the link is still static and not PIE.
 function(ringscope_user_flags target)
   ringscope_guest_flags(${target})
-  target_compile_options(${target} PRIVATE -fpie)
+  target_compile_options(${target} PRIVATE ${RINGSCOPE_USER_EXTRA_CFLAGS})
 endfunction()
 
 if(NOT TARGET ringscope_ulib)
@@ -55,11 +42,11 @@ function(ringscope_add_program name)
   target_compile_definitions(${target} PRIVATE "RS_PROG_NAME=\"${name}\"")
   target_link_libraries(${target} PRIVATE ringscope_ulib gcc)
   target_link_options(${target} PRIVATE ${RINGSCOPE_GUEST_LDFLAGS}
-    -T ${RINGSCOPE_USER_DIR}/user.ld)
+    -T ${RINGSCOPE_USER_DIR}/${RINGSCOPE_USER_LINKER_SCRIPT})
   set_target_properties(${target} PROPERTIES
     OUTPUT_NAME ${name} SUFFIX ".elf"
     RUNTIME_OUTPUT_DIRECTORY ${RINGSCOPE_GUEST_OUTPUT_DIR}
-    LINK_DEPENDS ${RINGSCOPE_USER_DIR}/user.ld)
+    LINK_DEPENDS ${RINGSCOPE_USER_DIR}/${RINGSCOPE_USER_LINKER_SCRIPT})
   if(TARGET guest_images)
     add_dependencies(guest_images ${target})
   endif()

@@ -251,7 +251,7 @@ TEST_F(CliVerbs, ExportUsageErrors) {
 }
 
 TEST_F(CliVerbs, EveryVerbHasHelpWithAnExample) {
-  for (const char* verb : {"show", "stats", "export", "scenarios"}) {
+  for (const char* verb : {"run", "compare", "show", "stats", "export", "doctor", "scenarios", "demo", "view", "build"}) {
     Outcome r = ringscope(std::string(verb) + " --help");
     EXPECT_EQ(r.rc, 0) << verb;
     EXPECT_THAT(r.out, HasSubstr("Example")) << verb;
