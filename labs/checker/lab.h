@@ -1,0 +1,115 @@
+// lab.h — a classroom lab as data, and the checks that grade it.
+//
+// A lab is a directory under labs/ with a handout (handout.md) and a
+// lab.json that says what to run and what to check:
+//
+//   runs    what the checker runs: the student's program (built from their
+//           C files with the SDK), or a built-in scenario; in which mode
+//           (with a mode to fall back to where the host has no KVM), at
+//           which trace level, with which parameters.
+//   checks  questions put to the traces those runs wrote: a query counts
+//           events (by kind, source, exit reason, port, ring, marker
+//           phase, ...) or takes a value; an expectation compares it with
+//           a number, or with the student's own answer from answers.txt.
+//
+// This file knows nothing of running guests: it parses lab.json and
+// evaluates checks on events, so it is tested on made-up traces. The
+// `ringscope lab` verb (cli/cmd_lab.cpp) runs the guests.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ringscope/event.h"
+#include "ringscope/result.h"
+
+namespace ringscope::labs {
+
+// One run of a guest.
+struct LabRun {
+  std::string id;                         // how checks name it
+  std::vector<std::string> program;       // the student's source files (built with `ringscope build`)
+  std::string program_name;               // its name in markers ("run NAME"); default: the run id
+  std::string scenario;                   // or a built-in scenario
+  std::map<std::string, std::string> params;  // scenario parameters
+  std::string append;                     // kernel command line for a program
+  std::string mode = "emulation";         // full-virt, paravirt, emulation
+  std::string fallback_mode;              // used where the host has no usable /dev/kvm
+  std::string level = "exits";            // exits or full
+  std::string devices;                    // emulation: legacy or virtio
+  std::string vmx_profile;                // emulation: the VT-x model's profile
+  int expect_status = 0;                  // the guest's exit status a good run ends with
+};
+
+// Which events a query looks at. Every field that is set must match.
+struct EventFilter {
+  std::vector<std::string> kinds;  // any of these ("kind": "trap" or ["trap", "trap_return"])
+  std::optional<std::string> source, cause, direction, device, reg, name;
+  std::optional<uint64_t> reason, port, vector, value;
+  std::optional<int> from_cpl, to_cpl, cpl;
+  std::string between;  // only inside the first marker phase with this label
+  bool matches(const Event& e) const;
+};
+
+// A number measured on one run's events: how many events match
+// ("count"), the sum of their `value`s or `count`s ("sum_value",
+// "sum_count"), or a field of the last one that does ("last_value",
+// "last_vector", "last_port", "last_reason", "last_count").
+struct Query {
+  std::string run;
+  EventFilter filter;
+  std::string measure = "count";
+};
+
+struct Expectation {
+  std::optional<double> equals, at_least, at_most;
+  std::string answer;      // the student's answer to this key in answers.txt must equal the measure
+  double tolerance = 0;    // relative, for answers and `equals`
+};
+
+struct Check {
+  std::string id;
+  std::string say;  // what is checked, in a sentence for the student
+  std::string hint; // what to look at when it fails
+  Query query;
+  std::optional<Query> divide_by;  // the measure is query / divide_by (another query) ...
+  double divide_by_number = 1;     // ... and / this number ("divide_by": 16)
+  Expectation expect;
+};
+
+struct Lab {
+  int number = 0;
+  std::string title;
+  std::filesystem::path dir;  // where lab.json and handout.md are
+  std::vector<LabRun> runs;
+  std::vector<Check> checks;
+  std::vector<std::string> answers;  // keys answers.txt must have
+};
+
+// Reads and validates dir/lab.json; a BadData error names the file and the
+// field that is wrong.
+Result<Lab> load_lab(const std::filesystem::path& dir);
+// Every lab under `root` (directories with a lab.json), by number.
+Result<std::vector<Lab>> load_labs(const std::filesystem::path& root);
+
+// answers.txt: one "key: value" per line, '#' starts a comment; values are
+// numbers (decimal, or hex with 0x).
+Result<std::map<std::string, double>> parse_answers(const std::string& text);
+
+// The events each run recorded, by run id.
+using RunEvents = std::map<std::string, const std::vector<Event>*>;
+
+struct CheckResult {
+  const Check* check = nullptr;
+  bool passed = false;
+  std::optional<double> measured;
+  std::string detail;  // what was measured against what was expected
+};
+
+double measure(const Query& q, const std::vector<Event>& events);
+CheckResult evaluate(const Check& c, const RunEvents& runs, const std::map<std::string, double>& answers);
+
+}  // namespace ringscope::labs
