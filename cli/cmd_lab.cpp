@@ -125,6 +125,7 @@ std::unique_ptr<DoneRun> do_run(const labs::LabRun& r, const fs::path& student, 
   }
   req.mode = done.mode;
   req.devices = done.mode == "emulation" ? r.devices : "";
+  req.irqchip = done.mode == "emulation" ? "" : r.irqchip;
   req.trace_path = work / fmt::format("{}.{}.rtrace", r.id, done.mode);
   req.options.level = r.level == "full" ? TraceLevel::Full : TraceLevel::Exits;
   req.options.limits.wall_ms = 60'000;

@@ -87,6 +87,13 @@ std::string hex_bytes(std::string_view s) {
 }
 
 // The access part of an I/O or MMIO exit or a device event: "out 0x3f8 size 1 value 0x68 'h'".
+// A VT-x model exit for a store into a write-protected guest page table
+// (profile no-ept): reason 0, #PF, and the entry named in `reg`.
+bool is_page_table_store(const Event& e) {
+  return e.kind == EventKind::VmExit && e.reason == exit_reason::kExceptionNmi && e.source == Source::VmxModel &&
+         e.vector == 14 && !e.reg.empty();
+}
+
 std::string access_text(const Event& e) {
   std::string s;
   bool io = e.reason == exit_reason::kIoInstruction || e.port != 0;
@@ -159,7 +166,11 @@ std::string summarize_event(const Event& e) {
   switch (e.kind) {
     case EventKind::VmExit: {
       std::string s = exit_reason_name(e.reason);
-      if (std::string a = access_text(e); !a.empty() && (e.direction != Direction::None || e.gpa)) s += "  " + a;
+      if (is_page_table_store(e))
+        s += fmt::format("  #PF: guest store to its {} at gpa 0x{:x} value 0x{:x} (shadow paging)", e.reg, e.gpa,
+                         e.value);
+      else if (std::string a = access_text(e); !a.empty() && (e.direction != Direction::None || e.gpa))
+        s += "  " + a;
       s += fmt::format("  rip 0x{:x} cpl {}", e.rip, e.cpl);
       if (e.duration_ns) s += "  " + format_duration(e.duration_ns);
       if (e.handled_by != HandledBy::None) s += fmt::format(" ({})", handled_by_name(e.handled_by));
@@ -251,7 +262,14 @@ std::string entry_detail(const Event& e) {
 
 std::string explain_exit(const Event& e) {
   std::string s;
-  if (e.reason == exit_reason::kIoInstruction) {
+  if (is_page_table_store(e)) {
+    s = fmt::format("The guest kernel stored 0x{:x} into one of its own page-table entries (a {}, at guest-physical "
+                    "0x{:x}). Without EPT the CPU walks the hypervisor's shadow page tables, so the hypervisor keeps "
+                    "the guest's tables write-protected: the store faults (#PF, intercepted), KVM's shadow MMU "
+                    "updates its shadow entry and resumes the guest. With EPT the guest edits its tables freely and "
+                    "none of this happens: this exit is the cost EPT removes. ",
+                    e.value, e.reg, e.gpa);
+  } else if (e.reason == exit_reason::kIoInstruction) {
     bool out = e.direction == Direction::Out;
     PortInfo p = describe_port(e.port, e.direction);
     s = fmt::format("{} port 0x{:x}", out ? "OUT to" : "IN from", e.port);

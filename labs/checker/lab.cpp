@@ -100,7 +100,7 @@ const std::set<std::string> kModes = {"full-virt", "paravirt", "emulation"};
 LabRun parse_run(Parser& p, const json& j, const std::string& where) {
   p.only(j, where,
          {"id", "program", "program_name", "scenario", "params", "append", "mode", "fallback_mode", "level",
-          "devices", "vmx_profile", "expect_status"});
+          "devices", "irqchip", "vmx_profile", "expect_status"});
   LabRun r;
   r.id = p.str(j, "id", where);
   if (r.id.empty()) p.fail(where + ".id", "every run needs an id");
@@ -126,6 +126,10 @@ LabRun parse_run(Parser& p, const json& j, const std::string& where) {
   r.level = p.str(j, "level", where, "exits");
   if (r.level != "exits" && r.level != "full") p.fail(where + ".level", "must be exits or full");
   r.devices = p.str(j, "devices", where);
+  r.irqchip = p.str(j, "irqchip", where);
+  if (!r.irqchip.empty() && r.irqchip != "vmm" && r.irqchip != "kernel") p.fail(where + ".irqchip", "must be vmm or kernel");
+  if (r.irqchip == "kernel" && !r.fallback_mode.empty())
+    p.fail(where + ".fallback_mode", "a run on KVM's in-kernel irqchip has no emulation to fall back to");
   r.vmx_profile = p.str(j, "vmx_profile", where);
   r.expect_status = p.num<int>(j, "expect_status", where).value_or(0);
   return r;

@@ -40,6 +40,7 @@ struct LabRun {
   std::string fallback_mode;              // used where the host has no usable /dev/kvm
   std::string level = "exits";            // exits or full
   std::string devices;                    // emulation: legacy or virtio
+  std::string irqchip;                    // KVM modes: vmm or kernel (docs/interrupts.md)
   std::string vmx_profile;                // emulation: the VT-x model's profile
   int expect_status = 0;                  // the guest's exit status a good run ends with
 };

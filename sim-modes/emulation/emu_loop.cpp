@@ -90,6 +90,15 @@ Status EmuLoop::install_hooks() {
     TRY(check(uc_hook_add(uc, &h, UC_HOOK_INSN, reinterpret_cast<void*>(&on_cpuid), this, 1, 0, UC_X86_INS_CPUID),
               "CPUID hook"));
     if (!per_insn) TRY(watch_kernel_sensitive());
+    // Shadow paging's cost, modelled only where it exists: with EPT off,
+    // a write hook on every guest store (the model says which land in a
+    // page table). With EPT on nothing is added, and stores stay on
+    // Unicorn's fast path.
+    if (model_->track_page_tables(machine_.memory())) {
+      ram_size_ = machine_.memory().size();
+      TRY(check(uc_hook_add(uc, &h, UC_HOOK_MEM_WRITE, reinterpret_cast<void*>(&on_store), this, 1, 0),
+                "page-table write hook"));
+    }
   }
   if (per_insn)
     TRY(check(uc_hook_add(uc, &h, UC_HOOK_CODE, reinterpret_cast<void*>(&on_code), this, 1, 0), "instruction hook"));
@@ -653,6 +662,53 @@ vmx::GuestAction EmuLoop::io_action(uint16_t port, uint8_t size, bool out) {
   return a;
 }
 
+// Shadow paging: a store into a guest page-table page exits (the model's
+// PageTableWrite). Unicorn calls this before every guest store, before it
+// even checks the translation, with the *virtual* address; Unicorn 2.0.1
+// stores below the top of guest RAM at that address itself (unicorn_cpu.h:
+// its MMU "identity maps"), so there the address is the guest-physical one
+// too; above it are the aliases, translated through the guest's tables.
+// The common case costs one array lookup. (A store that straddles into a
+// page table from the page before it is not seen: no kernel writes its
+// entries that way.)
+void EmuLoop::on_store(uc_engine*, uc_mem_type, uint64_t address, int size, int64_t value, void* p) {
+  EmuLoop& s = self_of(p);
+  uint64_t gpa = address;
+  if (address >= s.ram_size_ && !s.store_gpa(address, gpa)) return;
+  if (!s.model_->page_tables().contains(gpa)) return;
+  s.model_page_table_write(address, gpa, size, static_cast<uint64_t>(value));
+}
+
+bool EmuLoop::store_gpa(uint64_t va, uint64_t& gpa) {
+  const vmx::PageTableSet& tables = model_->page_tables();
+  uint64_t page = va & ~0xfffull;
+  StoreTlb& e = store_tlb_[(va >> 12) % store_tlb_.size()];
+  // Translations change only through a page-table store the set saw, or a
+  // new CR3; with the set truncated, a store into an untracked table could
+  // change one unseen, so nothing is cached then.
+  if (e.va_page != page || e.generation != tables.generation() || tables.truncated()) {
+    auto pa = translate(machine_.memory(), cpu_.paging(), page);
+    e = {page, pa ? *pa : ~0ull, tables.generation()};
+  }
+  if (e.pa_page == ~0ull) return false;
+  gpa = e.pa_page | (va & 0xfff);
+  return true;
+}
+
+void EmuLoop::model_page_table_write(uint64_t va, uint64_t gpa, int size, uint64_t value) {
+  vmx::GuestAction a;
+  a.kind = vmx::ActionKind::PageTableWrite;
+  a.rip = cpu_.reg(UC_X86_REG_RIP);
+  a.cpl = cpu_.cpl();
+  a.gpa = gpa;
+  size = std::clamp(size, 1, 8);
+  a.size = static_cast<uint8_t>(size);
+  a.write = true;
+  a.value = size == 8 ? value : value & ((1ull << (8 * size)) - 1);
+  a.cr2 = va;
+  model(a);
+}
+
 // Unicorn has no hook for RDMSR, WRMSR, MOV CR or INVLPG (it has one for
 // CPUID, on_cpuid). At trace level full, or with per-instruction hooks,
 // on_code sees every instruction anyway. At block granularity the loop
@@ -768,6 +824,10 @@ RunResult EmuLoop::run() {
   refresh_paging();
   cpl_ = cpu_.cpl();
   if (model_) model_->begin(monotonic_ns());
+  // The tables the guest starts on (the VMM's boot tables, under the 64-bit
+  // entry); with paging still off, the kernel's first MOV to CR3 names them.
+  bool long_paging = (paging_.cr0 & (1ull << 31)) && (paging_.efer & (1ull << 10));
+  if (model_ && model_->tracks_page_tables() && long_paging) model_->load_cr3(paging_.cr3);
   RunResult result;
   auto fail = [&](RunEndReason reason, std::string message) {
     RunResult r;

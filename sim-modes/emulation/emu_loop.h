@@ -8,6 +8,7 @@
 // to the same bus.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <memory>
 #include <string>
@@ -48,6 +49,7 @@ class EmuLoop {
   static void on_mmio_write(uc_engine* uc, uint64_t offset, unsigned size, uint64_t value, void* self);
   static void on_sensitive(uc_engine* uc, uint64_t address, uint32_t size, void* self);
   static int on_cpuid(uc_engine* uc, void* self);
+  static void on_store(uc_engine* uc, uc_mem_type type, uint64_t address, int size, int64_t value, void* self);
 
   uint64_t port_access(uint16_t port, uint8_t size, bool out, uint64_t value);
   uint64_t mmio_access(uint64_t gpa, uint8_t size, bool write, uint64_t value);
@@ -59,6 +61,8 @@ class EmuLoop {
   vmx::GuestAction io_action(uint16_t port, uint8_t size, bool out);
   void model_sensitive(uint64_t rip, const uint8_t* bytes, size_t len);
   Status watch_kernel_sensitive();
+  bool store_gpa(uint64_t va, uint64_t& gpa);
+  void model_page_table_write(uint64_t va, uint64_t gpa, int size, uint64_t value);
   void stop_emulation(RunEndReason reason, std::string message);
 
   // Ring transitions.
@@ -128,6 +132,15 @@ class EmuLoop {
   const std::vector<IoInsn>* block_io_ = nullptr;
   int io_index_ = -1;
   uint64_t prev_rcx_ = 0, insn_rip_ = 0;
+  // Shadow paging (EPT off only): every guest store is checked against the
+  // model's page-table pages (on_store). Stores above guest RAM (aliases)
+  // are translated through the guest's tables, a few pages cached; the
+  // cache holds while the model's page tables keep their generation.
+  uint64_t ram_size_ = 0;
+  struct StoreTlb {
+    uint64_t va_page = ~0ull, pa_page = ~0ull, generation = ~0ull;
+  };
+  std::array<StoreTlb, 16> store_tlb_{};
 
   bool stopping_ = false;  // a hook ended the run
   RunResult stop_result_;

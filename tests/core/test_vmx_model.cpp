@@ -3,10 +3,14 @@
 // records its exits as vm_exit events with source vmx-model.
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <vector>
+
 #include "ringscope/exit_reasons.h"
 #include "ringscope/recording_sink.h"
 #include "ringscope/hypercalls.h"
 #include "ringscope/vmx/model.h"
+#include "ringscope/vmx/page_tables.h"
 #include "ringscope/vmx/profile.h"
 
 namespace ringscope::vmx {
@@ -248,6 +252,192 @@ TEST(VmxModel, RecordsVmExitEventsWithTheKvmBackendsFields) {
   EXPECT_EQ(ev[5].value, 4u);
   EXPECT_EQ(ev[6].name, "vmx_model_vmm_exits");
   EXPECT_EQ(ev[6].value, 1u);
+}
+
+// ---- shadow paging: stores into the guest's page tables ---------------------
+
+// A small guest: 1 MiB of RAM, and page tables built by hand in it.
+class ShadowPaging : public ::testing::Test {
+ protected:
+  static constexpr uint64_t kP = 1, kW = 2, kU = 4, kPS = 0x80;  // entry bits: present, writable, user, page size
+  static constexpr uint64_t kPml4 = 0x1000, kPdpt = 0x2000, kPd = 0x3000, kPt = 0x4000, kData = 0x5000,
+                            kSparePt = 0x6000;
+  std::vector<uint8_t> ram = std::vector<uint8_t>(1 << 20);
+  GuestMemory mem{ram.data(), ram.size()};
+
+  void set(uint64_t table, unsigned index, uint64_t entry) { std::memcpy(&ram[table + 8 * index], &entry, 8); }
+  // PML4[0] -> PDPT[0] -> PD[0] -> PT[0] -> the data page; PD[1] maps a
+  // 2 MiB page (the walk must stop there); PML4[1] points past RAM.
+  void SetUp() override {
+    set(kPml4, 0, kPdpt | kP | kW | kU);
+    set(kPml4, 1, 0x7fff000000ull | kP | kW);
+    set(kPdpt, 0, kPd | kP | kW | kU);
+    set(kPd, 0, kPt | kP | kW | kU);
+    set(kPd, 1, 0x80000 | kP | kW | kPS);  // a 2 MiB page whose frame lies inside RAM: not a table
+    set(kPt, 0, kData | kP | kW | kU);
+  }
+  static GuestAction store(uint64_t gpa, uint64_t value, uint8_t size = 8, uint64_t linear = 0x8000000000) {
+    GuestAction a;
+    a.kind = ActionKind::PageTableWrite;
+    a.gpa = gpa;
+    a.value = value;
+    a.size = size;
+    a.write = true;
+    a.cr2 = linear;
+    return a;
+  }
+};
+
+TEST_F(ShadowPaging, TheWalkFindsEveryLevelFromCr3AndStopsAtLargePagesAndRam) {
+  PageTableSet t;
+  t.reload(mem, kPml4 | 0x18);  // PWT/PCD bits in CR3 are not part of the address
+  EXPECT_EQ(t.size(), 4u);
+  EXPECT_EQ(t.levels(kPml4 + 0x10), TableLevel::kPml4);
+  EXPECT_EQ(t.levels(kPdpt), TableLevel::kPdpt);
+  EXPECT_EQ(t.levels(kPd + 0xff8), TableLevel::kPd);
+  EXPECT_EQ(t.levels(kPt), TableLevel::kPt);
+  EXPECT_FALSE(t.contains(kData)) << "a page the PT maps is data, not a table";
+  EXPECT_FALSE(t.contains(0x80000)) << "PS=1: a 2 MiB page, the walk does not descend";
+  EXPECT_FALSE(t.truncated());
+  EXPECT_EQ(table_entry_name(t.levels(kPt)), "pte");
+  EXPECT_EQ(table_entry_name(t.levels(kPml4)), "pml4e");
+  t.reload(mem, 0xfff00000);  // a root past the end of RAM
+  EXPECT_EQ(t.size(), 0u);
+}
+
+TEST_F(ShadowPaging, AStoreIntoAPageTableExitsUnderNoEptAsAPageFaultTheKernelHandles) {
+  RecordingSink sink;
+  VmxModel m(P("no-ept"), sink);
+  ASSERT_TRUE(m.track_page_tables(mem));
+  m.load_cr3(kPml4);
+  GuestAction a = store(kPt + 8, 0x9000 | kP | kW | kU, 8, 0x8000001000);
+  a.rip = 0x100d7d;
+  Decision d = m.observe(a, 1);
+  EXPECT_TRUE(d.exits);
+  EXPECT_EQ(d.reason, exit_reason::kExceptionNmi);
+  EXPECT_EQ(d.handled_by, HandledBy::Kernel) << "KVM's shadow MMU emulates the store in the kernel";
+  EXPECT_EQ(d.qualification, 0x8000001000u) << "a #PF exit's qualification is the linear address";
+  ASSERT_EQ(sink.events().size(), 1u);
+  const Event& e = sink.events()[0];
+  EXPECT_EQ(e.kind, EventKind::VmExit);
+  EXPECT_EQ(e.vector, 14);
+  EXPECT_TRUE(e.has_error_code);
+  EXPECT_EQ(e.error_code, 0x3u) << "P|W: a write to a present, read-only (shadow) page, from ring 0";
+  EXPECT_EQ(e.cr2, 0x8000001000u);
+  EXPECT_EQ(e.gpa, kPt + 8);
+  EXPECT_EQ(e.value, 0x9000u | kP | kW | kU);
+  EXPECT_EQ(e.reg, "pte");
+  EXPECT_EQ(e.rip, 0x100d7du);
+  // Into the PML4 from ring 3 (a guest that maps its tables to user space).
+  GuestAction user = store(kPml4 + 16, 0);
+  user.cpl = 3;
+  m.observe(user, 2);
+  ASSERT_EQ(sink.events().size(), 2u);
+  EXPECT_EQ(sink.events()[1].reg, "pml4e");
+  EXPECT_EQ(sink.events()[1].error_code, 0x7u);
+}
+
+TEST_F(ShadowPaging, WithEptNothingIsTrackedAndNoStoreExits) {
+  RecordingSink sink;
+  VmxModel m(P("kvm-default"), sink);
+  EXPECT_FALSE(m.track_page_tables(mem)) << "EPT on: the hypervisor has no reason to know the guest's tables";
+  m.load_cr3(kPml4);
+  EXPECT_FALSE(m.page_tables().contains(kPt));
+  EXPECT_FALSE(m.observe(store(kPt, 0), 1).exits);
+  GuestAction known = store(kPt, 0);
+  known.table_levels = TableLevel::kPt;
+  EXPECT_FALSE(decide(P("kvm-default"), known).exits) << "even a store known to hit a table";
+  EXPECT_TRUE(decide(P("no-ept"), known).exits);
+  EXPECT_TRUE(decide(P("trap-everything"), known).exits);
+  Profile no_pf = P("no-ept");
+  no_pf.exception_bitmap &= ~(1u << 14);
+  EXPECT_FALSE(decide(no_pf, known).exits) << "the exit is the #PF's: it needs bit 14 of the exception bitmap";
+  EXPECT_TRUE(sink.events().empty());
+}
+
+TEST_F(ShadowPaging, AStoreToAnOrdinaryPageDoesNotExit) {
+  RecordingSink sink;
+  VmxModel m(P("no-ept"), sink);
+  ASSERT_TRUE(m.track_page_tables(mem));
+  m.load_cr3(kPml4);
+  EXPECT_FALSE(m.page_tables().contains(kData));
+  EXPECT_FALSE(m.observe(store(kData, 0x1234), 1).exits);
+  EXPECT_FALSE(m.observe(store(0x80000, 0x1234), 2).exits) << "inside the 2 MiB page";
+  EXPECT_EQ(m.exits(), 0u);
+}
+
+TEST_F(ShadowPaging, LinkingInANewTableWriteProtectsItToo) {
+  RecordingSink sink;
+  VmxModel m(P("no-ept"), sink);
+  ASSERT_TRUE(m.track_page_tables(mem));
+  m.load_cr3(kPml4);
+  set(kSparePt, 3, kData | kP);  // a table the guest fills before linking it in
+  EXPECT_FALSE(m.observe(store(kSparePt, 0), 1).exits) << "not linked in yet: an ordinary page";
+  // The PDE is written in two halves, low dword last: only then is it present.
+  EXPECT_TRUE(m.observe(store(kPd + 8 * 2 + 4, 0, 4), 2).exits);
+  EXPECT_FALSE(m.page_tables().contains(kSparePt));
+  EXPECT_TRUE(m.observe(store(kPd + 8 * 2, kSparePt | kP | kW, 4), 3).exits);
+  EXPECT_EQ(m.page_tables().levels(kSparePt), TableLevel::kPt);
+  EXPECT_TRUE(m.observe(store(kSparePt + 8, 0), 4).exits) << "now a page table: write-protected";
+  EXPECT_FALSE(m.page_tables().contains(kData)) << "its entries map data pages";
+  // A new PDPT entry brings in a PD and the PT below it at once.
+  set(0x7000, 0, 0x8000 | kP);  // PD -> PT at 0x8000
+  EXPECT_TRUE(m.observe(store(kPdpt + 8, 0x7000 | kP | kW), 5).exits);
+  EXPECT_EQ(m.page_tables().levels(0x7000), TableLevel::kPd);
+  EXPECT_EQ(m.page_tables().levels(0x8000), TableLevel::kPt);
+}
+
+TEST_F(ShadowPaging, CyclesAndSelfMapsEndAndTheCapBoundsTheSet) {
+  // A self-map (PML4[510] -> PML4: Windows does this) and a PD entry
+  // pointing back at the PDPT: each page is walked once per level.
+  set(kPml4, 510, kPml4 | kP | kW);
+  set(kPd, 7, kPdpt | kP | kW);
+  set(kPdpt, 9, kPml4 | kP | kW);
+  PageTableSet t;
+  t.reload(mem, kPml4);
+  EXPECT_EQ(t.size(), 4u) << "no page twice";
+  // Through the self-map the PML4 is also a PDPT, a PD and a PT.
+  EXPECT_EQ(t.levels(kPml4), TableLevel::kPml4 | TableLevel::kPdpt | TableLevel::kPd | TableLevel::kPt);
+  EXPECT_EQ(t.levels(kPdpt), TableLevel::kPdpt | TableLevel::kPt | TableLevel::kPd);
+  // Every page of RAM a table whose 512 entries point at the other pages:
+  // the set stops at its cap and says so.
+  for (uint64_t page = 0; page < ram.size(); page += 4096)
+    for (unsigned i = 0; i < 512; i++) set(page, i, ((page / 4096 * 512 + i) % (ram.size() / 4096)) * 4096 | kP);
+  PageTableSet capped(100);
+  capped.reload(mem, kPml4);
+  EXPECT_EQ(capped.size(), 100u);
+  EXPECT_TRUE(capped.truncated());
+  PageTableSet all;
+  all.reload(mem, kPml4);
+  EXPECT_EQ(all.size(), ram.size() / 4096) << "every page, each once";
+  EXPECT_FALSE(all.truncated());
+}
+
+TEST_F(ShadowPaging, ACr3LoadReplacesTheSet) {
+  // A second address space: PML4 at 0x10000 -> PDPT 0x11000 -> PD 0x12000 -> PT 0x13000.
+  set(0x10000, 0, 0x11000 | kP);
+  set(0x11000, 0, 0x12000 | kP);
+  set(0x12000, 0, 0x13000 | kP);
+  RecordingSink sink;
+  VmxModel m(P("no-ept"), sink);
+  ASSERT_TRUE(m.track_page_tables(mem));
+  m.load_cr3(kPml4);
+  EXPECT_TRUE(m.observe(store(kPt, 0), 1).exits);
+  EXPECT_FALSE(m.observe(store(0x13000, 0), 2).exits);
+  uint64_t before = m.page_tables().generation();
+  GuestAction load = mov_cr(3, kPml4, 0x10000 | (1ull << 63));  // bit 63: PCID "no flush", not an address bit
+  EXPECT_TRUE(m.observe(load, 3).exits) << "CR3-load exiting";
+  EXPECT_NE(m.page_tables().generation(), before);
+  EXPECT_EQ(m.page_tables().root(), 0x10000u);
+  EXPECT_FALSE(m.page_tables().contains(kPt)) << "the old tree is no longer the guest's paging structures";
+  EXPECT_FALSE(m.observe(store(kPt, 0), 4).exits);
+  EXPECT_TRUE(m.observe(store(0x13000, 0), 5).exits);
+  EXPECT_EQ(m.page_tables().size(), 4u);
+  // A MOV to CR3 in ring 3 faults (#GP) before anything loads.
+  GuestAction user = mov_cr(3, 0x10000, kPml4);
+  user.cpl = 3;
+  m.observe(user, 6);
+  EXPECT_EQ(m.page_tables().root(), 0x10000u);
 }
 
 }  // namespace

@@ -67,6 +67,11 @@ void add_vm_exit(Json& j, const Event& e) {
     j["vector_name"] = str(exception_name(e.vector));
     if (e.has_error_code) j["error_code"] = e.error_code;
     if (e.vector == 14) j["cr2"] = e.cr2;
+    if (!e.reg.empty()) {  // a store into a shadowed page table (no-ept): which entry, where, what
+      j["register"] = str(e.reg);
+      j["gpa"] = e.gpa;
+      j["value"] = e.value;
+    }
   } else if (e.reason == exit_reason::kVmcall) {
     j["number"] = e.number;
   } else if (e.reason == exit_reason::kCpuid) {

@@ -8,6 +8,8 @@
 //   §26.2    other causes of VM exits (exceptions, the exception bitmap)
 //   §28.2.1  basic VM-exit information: the exit qualification
 //   §29.3    EPT violations (with EPT off, the guest's own paging is shadowed)
+// and, for what only a hypervisor's software adds (shadow page tables),
+// KVM's arch/x86/kvm/mmu/mmu.c.
 #include "ringscope/vmx/model.h"
 
 #include <fmt/format.h>
@@ -21,7 +23,7 @@ namespace ringscope::vmx {
 std::string_view action_name(ActionKind k) {
   static constexpr std::string_view kNames[kActionKindCount] = {
       "port_io", "mmio", "hlt", "cpuid", "rdmsr", "wrmsr", "mov_to_cr", "mov_from_cr", "invlpg", "rdtsc", "exception",
-      "vmcall"};
+      "vmcall", "page_table_write"};
   auto i = static_cast<size_t>(k);
   return i < kActionKindCount ? kNames[i] : "unknown";
 }
@@ -76,6 +78,35 @@ Decision decide_mov_to_cr(const Profile& p, const GuestAction& a) {
       return stays("changes only CR4 bits the guest owns");
     default: return exits(exit_reason::kCrAccess, HandledBy::Kernel, q, "CR8 and others: not modelled, assumed to exit");
   }
+}
+
+// A store into one of the guest's page tables. Not an instruction VT-x
+// intercepts by itself: the exit comes from what the hypervisor does to
+// run the guest without EPT.
+//
+// With EPT off the CPU walks the hypervisor's shadow tables, built from the
+// guest's. To keep them right the hypervisor must see every change the
+// guest makes to its own tables, so it maps every guest page that holds a
+// paging structure it has shadowed read-only in the shadow tables (KVM:
+// account_shadowed write-protects the gfn). The guest's store then meets a
+// read-only translation: a #PF, error code P|W (|U from ring 3), CR2 the
+// linear address. A #PF exits when bit 14 of the exception bitmap is set
+// (§26.2; KVM sets it whenever EPT is off), and the exit qualification is
+// that linear address (§28.2.1). KVM's shadow MMU handles it in the kernel
+// (kvm_mmu_page_fault): it sees the fault is on a write-protected table,
+// emulates the store (x86_emulate_instruction), updates the shadow entry to
+// match (kvm_mmu_pte_write) and re-enters the guest, which never sees a
+// fault. That exit per page-table write is what EPT removed: with EPT the
+// guest's tables are ordinary memory, and the CPU walks them itself.
+Decision decide_page_table_write(const Profile& p, const GuestAction& a) {
+  using exit_reason::kExceptionNmi;
+  if (p.ept) return stays("EPT on: the guest's page tables are ordinary guest memory, walked by the CPU itself");
+  if (!a.table_levels) return stays("not a page-table page: the shadow tables map it writable");
+  if (!((p.exception_bitmap >> 14) & 1))
+    return stays("#PF not in the exception bitmap: the write-protection fault would reach the guest's own IDT");
+  return exits(kExceptionNmi, HandledBy::Kernel, a.cr2,
+               "shadow paging: guest page tables are write-protected; the store faults (#PF) and KVM's shadow MMU "
+               "emulates it");
 }
 
 }  // namespace
@@ -144,6 +175,7 @@ Decision decide(const Profile& p, const GuestAction& a) {
       if (a.vector < 32 && (p.exception_bitmap >> a.vector) & 1)
         return exits(kExceptionNmi, HandledBy::Kernel, a.vector == 14 ? a.cr2 : 0, "exception bitmap bit set");
       return stays("exception bitmap bit clear: delivered straight to the guest's IDT");
+    case ActionKind::PageTableWrite: return decide_page_table_write(p, a);
   }
   return stays("");
 }
@@ -175,14 +207,32 @@ void VmxModel::flush() {
   sink_.emit(held_);
 }
 
-Decision VmxModel::observe(const GuestAction& a, uint64_t time_ns) {
+bool VmxModel::track_page_tables(const GuestMemory& memory) {
+  if (profile_.ept) return false;  // nothing is write-protected: no need to know
+  memory_ = &memory;
+  tables_.clear();
+  return true;
+}
+
+void VmxModel::load_cr3(uint64_t cr3) {
+  if (memory_) tables_.reload(*memory_, cr3);
+}
+
+Decision VmxModel::observe(const GuestAction& in, uint64_t time_ns) {
   actions_++;
-  if (continues_batch(a)) {
+  if (continues_batch(in)) {
     held_.count++;
     return {true, held_.reason, held_.handled_by, held_.number, "the rest of a REP INS batch KVM reads ahead"};
   }
   flush();
+  GuestAction a = in;
+  if (a.kind == ActionKind::PageTableWrite && memory_) a.table_levels = tables_.levels(a.gpa);
   Decision d = decide(profile_, a);
+  // The set follows the guest: a new CR3 is a new tree of tables (the shadow
+  // MMU switches roots), and a store into a table may link in another.
+  // (A MOV to CR3 at CPL > 0 faults instead: decide() says it stays.)
+  if (memory_ && a.kind == ActionKind::MovToCr && a.cr == 3 && a.cpl == 0) tables_.reload(*memory_, a.value);
+  if (memory_ && a.kind == ActionKind::PageTableWrite) tables_.note_write(*memory_, a.gpa, a.size, a.value);
   if (!d.exits) return d;
   exits_++;
   if (d.handled_by == HandledBy::Vmm) vmm_exits_++;
@@ -243,6 +293,20 @@ Decision VmxModel::observe(const GuestAction& a, uint64_t time_ns) {
       e.has_error_code = a.has_error_code;
       e.error_code = a.error_code;
       e.cr2 = a.cr2;
+      break;
+    case ActionKind::PageTableWrite:
+      // The #PF the store raised, as an exception exit records it, and the
+      // store itself: where it went, what it wrote, which kind of entry.
+      e.vector = 14;
+      e.has_error_code = true;
+      e.error_code = 0x3 | (a.cpl == 3 ? 0x4 : 0);  // P (a protection fault) | W, U from ring 3 (SDM Vol. 3A §4.7)
+      e.cr2 = a.cr2;
+      // (No `direction`: explain.cpp reads gpa + direction as MMIO; the
+      // error code's W bit says it was a write.)
+      e.gpa = a.gpa;
+      e.size = a.size;
+      e.value = a.value;
+      e.reg = table_entry_name(a.table_levels);  // "pte", "pde", "pdpte", "pml4e"
       break;
     case ActionKind::Cpuid: e.value = a.leaf; break;
     case ActionKind::Invlpg: e.value = a.value; break;

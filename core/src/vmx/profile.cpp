@@ -65,11 +65,15 @@ Profile kvm_default() {
 
 // KVM with EPT off (the kvm_intel module's ept=0), and what PVM does on
 // this project's hosts: the hypervisor keeps shadow page tables, so it
-// must see every CR3 load, every INVLPG and every page fault.
+// must see every CR3 load, every INVLPG and every page fault, and it
+// write-protects the guest's own page tables (no control of its own: the
+// model sees EPT off and the #PF bit, vmx/page_tables.h).
 Profile no_ept() {
   Profile p = kvm_default();
   p.name = "no-ept";
-  p.description = "shadow paging: CR3 loads and stores, INVLPG and every #PF exit (KVM with ept=0, PVM)";
+  p.description =
+      "shadow paging: CR3 loads and stores, INVLPG, every #PF and every store into a page table exit (KVM with ept=0, "
+      "PVM)";
   p.ept = false;
   p.cr3_load_exiting = p.cr3_store_exiting = true;
   p.invlpg_exiting = true;
@@ -110,7 +114,8 @@ const std::vector<PresetEntry>& table() {
   static const std::vector<PresetEntry> t = {
       {{"kvm-default", "what KVM uses on VT-x: port I/O and HLT exit to the VMM; EPT on, so paging does not exit"},
        &kvm_default},
-      {{"no-ept", "shadow paging (KVM ept=0, PVM): also every CR3 load/store, INVLPG and #PF exits"}, &no_ept},
+      {{"no-ept", "shadow paging (KVM ept=0, PVM): also every CR3 load/store, INVLPG, #PF and page-table write exits"},
+       &no_ept},
       {{"trap-everything", "every control on, no MSR passed through, every exception intercepted, EPT off"},
        &trap_everything},
       {{"io-bitmap-uart-only", "I/O bitmaps instead of unconditional I/O exiting; only the UART (0x3f8-0x3ff) traps"},

@@ -3,7 +3,8 @@
 // The emulation backend runs every instruction itself, so nothing ever
 // leaves VMX non-root mode. This model says what *would* have: the backend
 // reports each guest action that VT-x can intercept (port I/O, MMIO, HLT,
-// CPUID, RDMSR/WRMSR, MOV to/from CR0/CR3/CR4, INVLPG, exceptions), and
+// CPUID, RDMSR/WRMSR, MOV to/from CR0/CR3/CR4, INVLPG, exceptions, and with
+// EPT off, stores into the guest's own page tables), and
 // decide() reads the Profile's controls the way the CPU reads the VMCS.
 // VmxModel turns each decision that exits into a `vm_exit` event with
 // source `vmx-model`, the same basic exit reason and qualification fields
@@ -18,6 +19,8 @@
 #include <string_view>
 
 #include "ringscope/event.h"
+#include "ringscope/guest_memory.h"
+#include "ringscope/vmx/page_tables.h"
 #include "ringscope/vmx/profile.h"
 
 namespace ringscope::vmx {
@@ -35,15 +38,17 @@ enum class ActionKind : uint8_t {
   Rdtsc,
   Exception,  // a fault or trap the CPU is about to deliver through the guest's IDT
   Vmcall,     // VMCALL (VMMCALL on AMD): a hypercall straight to the hypervisor
+  // A store into a page that holds one of the guest's paging structures (page_tables.h).
+  PageTableWrite,
 };
-inline constexpr int kActionKindCount = 12;
+inline constexpr int kActionKindCount = 13;
 std::string_view action_name(ActionKind k);  // "port_io", "hlt", ...
 
 struct GuestAction {
   ActionKind kind = ActionKind::PortIo;
   uint64_t rip = 0;
   uint8_t cpl = 0;
-  // PortIo / Mmio
+  // PortIo / Mmio / PageTableWrite
   uint16_t port = 0;
   uint64_t gpa = 0;
   uint8_t size = 0;
@@ -64,7 +69,11 @@ struct GuestAction {
   uint8_t vector = 0;
   bool has_error_code = false;
   uint32_t error_code = 0;
-  uint64_t cr2 = 0;
+  uint64_t cr2 = 0;  // #PF; PageTableWrite: the linear address stored to (the CR2 its #PF would set)
+  // PageTableWrite: the paging-structure levels the written page holds
+  // (TableLevel bits; 0: an ordinary page). VmxModel::observe fills it in
+  // from its PageTableSet.
+  uint8_t table_levels = 0;
 };
 
 struct Decision {
@@ -109,6 +118,19 @@ class VmxModel {
   // Counters emitted at the end: modelled exits, and of those, handled by the VMM.
   void finish(uint64_t time_ns);
 
+  // Shadow paging (page_tables.h). With EPT off the hypervisor
+  // write-protects the guest's page tables, so the model must know which
+  // pages those are: track_page_tables() starts tracking them in `memory`
+  // (only when the profile has EPT off; returns whether it does), and from
+  // then on every MOV to CR3 observe()d rebuilds the set, as does
+  // load_cr3(). The emulator reports a store as a PageTableWrite when
+  // page_tables().contains() its guest-physical address; observe() decides
+  // it and then lets the set follow the store (a newly linked table).
+  bool track_page_tables(const GuestMemory& memory);
+  bool tracks_page_tables() const { return memory_ != nullptr; }
+  void load_cr3(uint64_t cr3);
+  const PageTableSet& page_tables() const { return tables_; }
+
   // A REP INS batch is open, its exit not yet emitted.
   bool holding() const { return holding_; }
   // Whether `a` would join the open batch (false when none is open).
@@ -129,6 +151,8 @@ class VmxModel {
   bool holding_ = false;
   Event held_;
   uint64_t batch_limit_ = 0;
+  const GuestMemory* memory_ = nullptr;  // set while page tables are tracked
+  PageTableSet tables_;
 };
 
 }  // namespace ringscope::vmx
