@@ -37,6 +37,9 @@ int do_demo(const std::string& dir) {
              "  ringscope show {0}/syscalls.full-virt.rtrace --kind trap,trap_return --explain | head\n"
              "  ringscope run pagefault --level full               # every #PF and ring transition\n"
              "  ringscope export {0}/hello.full-virt.rtrace --format perfetto -o hello.pftrace\n"
+             "  ringscope view {0}/syscalls.full-virt.rtrace       # the viewer (needs a display)\n"
+             "  ringscope compare console-write                    # full-virt vs paravirt vs emulation\n"
+             "  ringscope lab list                                 # classroom labs with checkers\n"
              "  ringscope scenarios                                # what else there is\n",
              dir);
   for (const auto& r : runs)
