@@ -11,6 +11,8 @@
 // traces in the viewer afterwards.
 #include <fmt/format.h>
 
+#include <nlohmann/json.hpp>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -35,6 +37,7 @@ namespace fs = std::filesystem;
 struct LabArgs {
   int number = 0;
   std::string dir = ".";
+  bool json = false;
 };
 
 fs::path labs_dir() {
@@ -169,7 +172,10 @@ int do_check(const LabArgs& a) {
   if (ec)
     return report_error("lab", make_error(ErrorKind::IoError, fmt::format("cannot create {}: {}", work.string(),
                                                                             ec.message())));
-  fmt::print("lab {}: {}\n", lab.number, lab.title);
+  // With --json the report is one JSON object on stdout (for a course's
+  // scripts); the human-readable lines go to stderr instead.
+  std::FILE* out = a.json ? stderr : stdout;
+  fmt::print(out, "lab {}: {}\n", lab.number, lab.title);
 
   std::map<std::string, double> answers;
   std::string answers_problem;
@@ -183,7 +189,7 @@ int do_check(const LabArgs& a) {
       if (!parsed.ok()) answers_problem = parsed.error().message;
       else answers = parsed.value();
     }
-    if (!answers_problem.empty()) fmt::print("  ! {}\n", answers_problem);
+    if (!answers_problem.empty()) fmt::print(out, "  ! {}\n", answers_problem);
   }
 
   HostInfo host = probe_host();
@@ -191,19 +197,32 @@ int do_check(const LabArgs& a) {
   labs::RunEvents events;
   for (const auto& r : lab.runs) done.push_back(do_run(r, student, work, host));
   for (const auto& d : done) {
-    if (!d->problem.empty()) fmt::print("  ! run {}: {}\n", d->id, d->problem);
+    if (!d->problem.empty()) fmt::print(out, "  ! run {}: {}\n", d->id, d->problem);
     if (!d->trace.events.empty()) events[d->id] = &d->trace.events;
   }
 
   size_t passed = 0;
+  nlohmann::ordered_json report = {{"lab", lab.number}, {"title", lab.title}, {"dir", work.string()}};
+  nlohmann::ordered_json problems = nlohmann::ordered_json::array(), checks = nlohmann::ordered_json::array();
+  if (!answers_problem.empty()) problems.push_back(answers_problem);
+  for (const auto& d : done)
+    if (!d->problem.empty()) problems.push_back(fmt::format("run {}: {}", d->id, d->problem));
   for (const auto& c : lab.checks) {
     labs::CheckResult r = labs::evaluate(c, events, answers);
     passed += r.passed;
-    fmt::print("  {} {}  {}\n      {}\n", r.passed ? "PASS" : "FAIL", c.id, c.say, r.detail);
-    if (!r.passed && !c.hint.empty()) fmt::print("      hint: {}\n", c.hint);
+    fmt::print(out, "  {} {}  {}\n      {}\n", r.passed ? "PASS" : "FAIL", c.id, c.say, r.detail);
+    if (!r.passed && !c.hint.empty()) fmt::print(out, "      hint: {}\n", c.hint);
+    checks.push_back({{"id", c.id}, {"passed", r.passed}, {"say", c.say}, {"detail", r.detail}});
   }
-  fmt::print("\n{} of {} checks pass. Traces and your built program are in {}/ (open them with `ringscope view`).\n",
+  fmt::print(out, "\n{} of {} checks pass. Traces and your built program are in {}/ (open them with `ringscope view`).\n",
              passed, lab.checks.size(), work.string());
+  if (a.json) {
+    report["passed"] = passed;
+    report["checks_total"] = lab.checks.size();
+    report["problems"] = problems;
+    report["checks"] = checks;
+    fmt::print("{}\n", report.dump());
+  }
   return passed == lab.checks.size() ? 0 : 1;
 }
 
@@ -219,6 +238,7 @@ void add_lab_command(CLI::App& app, CliContext& ctx) {
       "  ringscope lab show 1 > handout.md\n"
       "  ringscope lab check 1                 # in the directory with your lab1.c and answers.txt\n"
       "  ringscope lab check 2 --dir ~/labs/2\n"
+      "  for d in students/*; do ringscope lab check 1 --dir $d --json > $d/lab1.json; done\n"
       "Exit status of check: 0 every check passes; 1 some do not; 66 no such lab.");
   auto* list = cmd->add_subcommand("list", "The labs, and the modes they run in on this host");
   list->callback([&ctx] { ctx.exit_code = do_list(); });
@@ -228,6 +248,7 @@ void add_lab_command(CLI::App& app, CliContext& ctx) {
   auto* check = cmd->add_subcommand("check", "Build your program, run the lab's guests and grade the traces");
   check->add_option("number", a->number, "The lab's number")->required();
   check->add_option("--dir", a->dir, "Your working directory: sources and answers.txt (default: here)");
+  check->add_flag("--json", a->json, "The report as one JSON object on stdout (for a course's scripts)");
   check->callback([a, &ctx] { ctx.exit_code = do_check(*a); });
 }
 

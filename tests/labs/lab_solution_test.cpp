@@ -12,6 +12,8 @@
 #include <fstream>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "checker/lab.h"
 #include "ringscope/host.h"
 
@@ -97,6 +99,26 @@ TEST(LabCheck, AWrongAnswerFailsWithoutTheRightOne) {
   EXPECT_NE(o.out.find("your answer vector: 6"), std::string::npos) << o.out;
   EXPECT_EQ(o.out.find("measured 64"), std::string::npos) << "the right vector must not be printed: " << o.out;
   EXPECT_NE(o.out.find("PASS transitions"), std::string::npos) << "the other checks still run: " << o.out;
+  fs::remove_all(dir);
+}
+
+// --json: one object a course's script can read; the text goes to stderr.
+TEST(LabCheck, JsonReportForScripts) {
+  fs::path dir = fresh_dir("json");
+  fs::copy(fs::path(RINGSCOPE_LAB_SOLUTIONS) / "01", dir, fs::copy_options::recursive);
+  std::ofstream(dir / "answers.txt") << "vector: 6\ntransitions_per_call: 2\nexits_in_phase: 1\n";
+  Outcome o = ringscope("lab check 1 --json", dir);
+  EXPECT_EQ(o.rc, 1);
+  auto j = nlohmann::json::parse(o.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << o.out;
+  EXPECT_EQ(j["lab"], 1);
+  EXPECT_EQ(j["checks_total"], 5);
+  EXPECT_EQ(j["passed"], 4);
+  bool vector_failed = false;
+  for (const auto& c : j["checks"])
+    if (c["id"] == "vector") vector_failed = !c["passed"].get<bool>();
+  EXPECT_TRUE(vector_failed);
+  EXPECT_NE(o.err.find("FAIL vector"), std::string::npos) << "the text report still goes to stderr";
   fs::remove_all(dir);
 }
 
