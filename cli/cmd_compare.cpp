@@ -17,6 +17,7 @@
 #include "commands.h"
 #include "ringscope/exit_reasons.h"
 #include "ringscope/host.h"
+#include "ringscope/supervisor.h"
 #include "ringscope/trace.h"
 #include "ringscope/trace_stats.h"
 #include "ringscope/vmx/profile.h"
@@ -53,6 +54,7 @@ struct RunFigures {
   uint64_t work_exits = 0;
   uint64_t traps = 0, ring_transitions = 0;
   std::optional<uint64_t> instructions;
+  std::optional<uint64_t> vcpu_cpu_ns;  // CPU time the host gave the vCPU's thread
   std::string profile;  // the vmx-model profile named by the trace's marker
 };
 
@@ -102,6 +104,8 @@ Result<RunFigures> figures_of(const SessionOutcome& o, std::optional<WorkPhase>&
         builder.add(e);
         if (e.kind == EventKind::Counter && e.source == Source::Emulator && e.name == "instructions")
           f.instructions = e.value;
+        if (e.kind == EventKind::Counter && e.source == Source::Vmm && e.name == kCounterVcpuThreadCpuNs)
+          f.vcpu_cpu_ns = e.value;
         if (e.kind == EventKind::Marker && e.source == Source::VmxModel && e.name.starts_with("vmx-profile "))
           f.profile = std::string(e.name.substr(12));
         return true;
@@ -189,12 +193,13 @@ struct Summary {
   double exits_total = 0, exits_vmm = 0, exits_kernel = 0, kernel_only = 0, work_exits = 0;
   double traps = 0, ring_transitions = 0;
   std::optional<double> instructions;
+  Spread vcpu_cpu;  // ns; median 0: not recorded
   int ok_runs = 0;
 };
 
 Summary summarize(const ModeResult& m, const std::optional<WorkPhase>& work) {
   Summary s;
-  std::vector<double> wall, w, per, tot, vmm, ker, ko, we, tr, rt, ins;
+  std::vector<double> wall, w, per, tot, vmm, ker, ko, we, tr, rt, ins, cpu;
   std::map<uint16_t, std::vector<double>> by;
   for (const auto& r : m.runs) {
     if (r.ok) s.ok_runs++;
@@ -209,6 +214,7 @@ Summary summarize(const ModeResult& m, const std::optional<WorkPhase>& work) {
     tr.push_back(double(r.traps));
     rt.push_back(double(r.ring_transitions));
     if (r.instructions) ins.push_back(double(*r.instructions));
+    if (r.vcpu_cpu_ns) cpu.push_back(double(*r.vcpu_cpu_ns));
   }
   for (const auto& r : m.runs)
     for (const auto& [reason, _] : r.exits) by[reason];
@@ -227,6 +233,7 @@ Summary summarize(const ModeResult& m, const std::optional<WorkPhase>& work) {
   s.traps = spread_of(tr).median;
   s.ring_transitions = spread_of(rt).median;
   if (!ins.empty()) s.instructions = spread_of(ins).median;
+  s.vcpu_cpu = spread_of(cpu);
   return s;
 }
 
@@ -330,6 +337,10 @@ void print_table(const std::string& scenario, const std::vector<ModeResult>& res
     });
   row("traps", [](const ModeResult&, const Summary& s) { return fmt::format("{:.0f}", s.traps); });
   row("ring transitions", [](const ModeResult&, const Summary& s) { return fmt::format("{:.0f}", s.ring_transitions); });
+  // The VM seen from the host: a thread the scheduler gives CPU time to.
+  row("host CPU, vCPU thread (ms)", [](const ModeResult&, const Summary& s) {
+    return s.vcpu_cpu.median > 0 ? with_spread(s.vcpu_cpu, 1e6, 2) : std::string("-");
+  });
   row("instructions executed", [](const ModeResult&, const Summary& s) {
     return s.instructions ? fmt::format("{:.0f}", *s.instructions) : std::string("-");
   });
@@ -402,6 +413,7 @@ std::string to_json(const std::string& scenario, const std::map<std::string, std
     jm["traps"] = s.traps;
     jm["ring_transitions"] = s.ring_transitions;
     jm["instructions"] = s.instructions ? json(*s.instructions) : json(nullptr);
+    jm["vcpu_thread_cpu_ns"] = s.vcpu_cpu.median > 0 ? json(s.vcpu_cpu.median) : json(nullptr);
     modes.push_back(jm);
   }
   j["modes"] = modes;

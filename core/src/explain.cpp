@@ -19,6 +19,7 @@
 #include "ringscope/devices/uart16550.h"
 #include "ringscope/exit_reasons.h"
 #include "ringscope/hypercalls.h"
+#include "ringscope/supervisor.h"
 
 namespace ringscope {
 
@@ -440,6 +441,19 @@ std::string explain_event(const Event& e) {
         if (auto m = kvm_stat_meaning(e.name); !m.empty()) s += fmt::format(" ({})", m);
         return s + ". KVM counts these inside the kernel, including exits the VMM never sees.";
       }
+      if (e.name == kCounterVcpuThreadCpuNs)
+        return fmt::format("The host gave this vCPU's thread {} of CPU time over the whole run. To the host a VM is "
+                           "a process and each vCPU a thread its scheduler runs like any other: a guest waiting in "
+                           "hlt costs almost nothing, a busy one keeps a host CPU busy.",
+                           format_duration(e.value));
+      if (e.name == kCounterVcpuThreadTid)
+        return fmt::format("vCPU {} ran on host thread {} of the VMM's process (`ps -L -p PID` or "
+                           "/proc/PID/task/{} while it runs).",
+                           e.vcpu, e.value, e.value);
+      if (e.name == kCounterHostPid)
+        return fmt::format("The VMM ran as host process {}: the whole virtual machine, RAM and devices included, is "
+                           "this one process.",
+                           e.value);
       return fmt::format("Counter '{}' is {}.", e.name, e.value);
     }
     case EventKind::Output:

@@ -1,6 +1,9 @@
 // supervisor.cpp — the watchdog and progress line around a backend's loop.
 #include "ringscope/supervisor.h"
 
+#include <time.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -67,6 +70,27 @@ RunResult supervise(Machine& machine, const RunOptions& options, const Supervise
 }
 
 void emit_run_end(EventSink& sink, const RunResult& result, uint32_t vcpu, uint64_t time_ns) {
+  // Seen from the host, a VM is a process and each vCPU one of its threads,
+  // scheduled like any other: which thread ran this vCPU, and how much CPU
+  // time the host gave it (a halted guest sleeps, a busy one keeps a CPU).
+  // Read here because this is the vCPU's own thread, at the end of its run.
+  struct timespec cpu {};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+  const std::pair<const char*, uint64_t> host[] = {
+      {kCounterHostPid, static_cast<uint64_t>(getpid())},
+      {kCounterVcpuThreadTid, static_cast<uint64_t>(gettid())},
+      {kCounterVcpuThreadCpuNs, static_cast<uint64_t>(cpu.tv_sec) * 1'000'000'000ull + cpu.tv_nsec},
+  };
+  for (const auto& [name, value] : host) {
+    Event c;
+    c.time_ns = time_ns;
+    c.vcpu = vcpu;
+    c.kind = EventKind::Counter;
+    c.source = Source::Vmm;
+    c.name = name;
+    c.value = value;
+    sink.emit(c);
+  }
   Event end;
   end.time_ns = time_ns;
   end.vcpu = vcpu;

@@ -32,7 +32,12 @@ struct SupervisedLoop {
 RunResult supervise(Machine& machine, const RunOptions& options, const SupervisedLoop& loop);
 
 // Records how the run ended (with the registers, when there are any) as the
-// trace's last event.
+// trace's last event, after three counters (source vmm) that show the VM as
+// the host sees it: the VMM's process id, the vCPU's thread id, and the CPU
+// time the host scheduler gave that thread. Call it on the vCPU's thread.
+inline constexpr const char* kCounterHostPid = "host_pid";
+inline constexpr const char* kCounterVcpuThreadTid = "vcpu_thread_tid";
+inline constexpr const char* kCounterVcpuThreadCpuNs = "vcpu_thread_cpu_ns";
 void emit_run_end(EventSink& sink, const RunResult& result, uint32_t vcpu, uint64_t time_ns);
 
 }  // namespace ringscope

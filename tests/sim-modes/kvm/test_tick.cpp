@@ -2,7 +2,10 @@
 // VMM's own PIC and PIT (--irqchip vmm) each tick is injected with
 // KVM_INTERRUPT, one irq_inject per tick; with KVM's in-kernel irqchip and
 // PIT (--irqchip kernel) the same ticks never reach the VMM at all.
+#include <unistd.h>
+
 #include "kvm_test_support.h"
+#include "ringscope/supervisor.h"
 
 namespace ringscope::test {
 namespace {
@@ -54,6 +57,32 @@ TEST(KvmTick, InKernelIrqchipAndPitDeliverEveryTickWithoutTheVmm) {
   }
   EXPECT_FALSE(exited_on_port(*run, {0x20, 0x21, 0xa0, 0xa1, 0x40, 0x43})) << "KVM answers the PIC and PIT ports";
   EXPECT_GE(last_counter(*run, "irq_injections"), 15u) << "KVM's stats fd counts the deliveries";
+}
+
+// Seen from the host, the VM is this process and the vCPU one of its
+// threads (not the main one): the trace says which, and how much CPU time
+// the scheduler gave it, which for a guest that mostly waits in hlt is a
+// small part of the run's wall time.
+TEST(KvmTick, TheHostSeesAProcessAndAVcpuThread) {
+  RINGSCOPE_REQUIRE_KVM();
+  auto run = run_scenario("tick", {{"ticks", "10"}, {"hz", "100"}});
+  ASSERT_TRUE(run);
+  ASSERT_TRUE(run->result.ok()) << run->result.message;
+  const auto& ev = run->sink.events();
+  ASSERT_GE(ev.size(), 4u);
+  EXPECT_EQ(ev.back().kind, EventKind::RunEnd);
+  uint64_t pid = 0, tid = 0, cpu_ns = 0;
+  for (const auto& e : ev)
+    if (e.kind == EventKind::Counter && e.source == Source::Vmm) {
+      if (e.name == kCounterHostPid) pid = e.value;
+      if (e.name == kCounterVcpuThreadTid) tid = e.value;
+      if (e.name == kCounterVcpuThreadCpuNs) cpu_ns = e.value;
+    }
+  EXPECT_EQ(pid, static_cast<uint64_t>(getpid()));
+  EXPECT_NE(tid, 0u);
+  EXPECT_NE(tid, pid) << "the vCPU runs on a thread of its own";
+  EXPECT_GT(cpu_ns, 0u);
+  EXPECT_LT(cpu_ns, run->result.wall_ns + 10'000'000) << "one thread cannot use more CPU than the run's wall time";
 }
 
 }  // namespace
