@@ -87,10 +87,11 @@ Query parse_query(Parser& p, const json& j, const std::string& where, const std:
   if (!run_ids.count(q.run)) p.fail(where + ".run", fmt::format("no run \"{}\" in \"runs\"", q.run));
   q.measure = p.str(j, "measure", where, "count");
   static const std::set<std::string> kMeasures = {"count",     "sum_value",   "sum_count",   "last_value",
-                                                  "last_port", "last_vector", "last_reason", "last_count"};
+                                                  "last_port", "last_vector", "last_reason", "last_count",
+                                                  "span_ns"};
   if (!kMeasures.count(q.measure))
-    p.fail(where + ".measure", "must be count, sum_value, sum_count, last_value, last_vector, last_port, last_reason "
-                               "or last_count");
+    p.fail(where + ".measure", "must be count, sum_value, sum_count, last_value, last_vector, last_port, last_reason, "
+                               "last_count or span_ns");
   q.filter = parse_filter(p, j, where);
   return q;
 }
@@ -171,9 +172,12 @@ double measure(const Query& q, const std::vector<Event>& events) {
     }
   }
   double result = 0;
+  std::optional<uint64_t> first, last;
   for (size_t i = from; i < to; ++i) {
     const Event& e = events[i];
     if (!q.filter.matches(e)) continue;
+    if (!first) first = e.time_ns;
+    last = e.time_ns;
     if (q.measure == "count") result += 1;
     else if (q.measure == "sum_value") result += static_cast<double>(e.value);
     else if (q.measure == "last_vector") result = e.vector;
@@ -181,7 +185,14 @@ double measure(const Query& q, const std::vector<Event>& events) {
     else if (q.measure == "last_reason") result = e.reason;
     else if (q.measure == "last_count") result = e.count;
     else if (q.measure == "sum_count") result += e.count;
-    else result = static_cast<double>(e.value);  // last_value
+    else if (q.measure == "last_value") result = static_cast<double>(e.value);
+  }
+  // span_ns: from the first matching event to the last (inside a phase:
+  // from its begin marker to its end marker, when every event matches).
+  if (q.measure == "span_ns") {
+    if (!q.filter.between.empty() && from > 0 && to < events.size() && q.filter.kinds.empty())
+      return static_cast<double>(events[to].time_ns - events[from - 1].time_ns);
+    return first && last && *last > *first ? static_cast<double>(*last - *first) : 0;
   }
   return result;
 }

@@ -79,6 +79,22 @@ TEST(LabChecker, QueriesCountMatchingEventsInsideAPhase) {
   EXPECT_EQ(measure(unclosed, open), 5) << "a phase never closed runs to the end";
 }
 
+TEST(LabChecker, SpanOfAPhaseOrOfTheMatchingEvents) {
+  auto ev = sample();
+  for (size_t i = 0; i < ev.size(); ++i) ev[i].time_ns = 1000 + 100 * i;  // markers at 1200 and 1800
+  Query phase;
+  phase.run = "r";
+  phase.measure = "span_ns";
+  phase.filter.between = "work";
+  EXPECT_EQ(measure(phase, ev), 600) << "a whole phase: begin marker to end marker";
+  Query traps = q("trap", "work");
+  traps.measure = "span_ns";
+  EXPECT_EQ(measure(traps, ev), 400) << "first to last matching event (1300 .. 1700)";
+  Query all;
+  all.measure = "span_ns";
+  EXPECT_EQ(measure(all, ev), 900) << "the whole run";
+}
+
 Check answer_check(const std::string& key, double tolerance = 0) {
   Check c;
   c.id = key;
