@@ -86,8 +86,7 @@ int do_show(int number) {
   auto lab = find_lab(number);
   if (!lab.ok()) return report_error("lab", lab.error());
   std::ifstream in(lab.value().dir / "handout.md");
-  if (!in)
-    return report_error("lab", make_error(ErrorKind::NoInput, fmt::format("lab {} has no handout.md", number)));
+  if (!in) return report_error("lab", make_error(ErrorKind::NoInput, fmt::format("lab {} has no handout.md", number)));
   fmt::print("{}", std::string((std::istreambuf_iterator<char>(in)), {}));
   return 0;
 }
@@ -150,8 +149,8 @@ std::unique_ptr<DoneRun> do_run(const labs::LabRun& r, const fs::path& student, 
   if (!o.result.ok())
     done.problem = fmt::format("the guest did not finish: {}", o.result.message);
   else if (o.result.end == RunEndReason::GuestExit && o.result.guest_status != r.expect_status)
-    done.problem = fmt::format("the guest exited with status {}, the lab expects {}", o.result.guest_status,
-                               r.expect_status);
+    done.problem =
+        fmt::format("the guest exited with status {}, the lab expects {}", o.result.guest_status, r.expect_status);
   auto trace = read_trace(o.trace_path.string());
   if (!trace.ok()) {
     if (done.problem.empty()) done.problem = trace.error().message;
@@ -170,8 +169,8 @@ int do_check(const LabArgs& a) {
   std::error_code ec;
   fs::create_directories(work, ec);
   if (ec)
-    return report_error("lab", make_error(ErrorKind::IoError, fmt::format("cannot create {}: {}", work.string(),
-                                                                            ec.message())));
+    return report_error(
+        "lab", make_error(ErrorKind::IoError, fmt::format("cannot create {}: {}", work.string(), ec.message())));
   // With --json the report is one JSON object on stdout (for a course's
   // scripts); the human-readable lines go to stderr instead.
   std::FILE* out = a.json ? stderr : stdout;
@@ -186,8 +185,10 @@ int do_check(const LabArgs& a) {
                                     (lab.dir / "handout.md").string());
     } else {
       auto parsed = labs::parse_answers(std::string((std::istreambuf_iterator<char>(in)), {}));
-      if (!parsed.ok()) answers_problem = parsed.error().message;
-      else answers = parsed.value();
+      if (!parsed.ok())
+        answers_problem = parsed.error().message;
+      else
+        answers = parsed.value();
     }
     if (!answers_problem.empty()) fmt::print(out, "  ! {}\n", answers_problem);
   }
@@ -214,7 +215,8 @@ int do_check(const LabArgs& a) {
     if (!r.passed && !c.hint.empty()) fmt::print(out, "      hint: {}\n", c.hint);
     checks.push_back({{"id", c.id}, {"passed", r.passed}, {"say", c.say}, {"detail", r.detail}});
   }
-  fmt::print(out, "\n{} of {} checks pass. Traces and your built program are in {}/ (open them with `ringscope view`).\n",
+  fmt::print(out,
+             "\n{} of {} checks pass. Traces and your built program are in {}/ (open them with `ringscope view`).\n",
              passed, lab.checks.size(), work.string());
   if (a.json) {
     report["passed"] = passed;

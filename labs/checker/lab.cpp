@@ -52,7 +52,8 @@ EventFilter parse_filter(Parser& p, const json& j, const std::string& where) {
   };
   if (j.contains("kind")) {
     const json& k = j["kind"];
-    if (k.is_string()) f.kinds.push_back(k.get<std::string>());
+    if (k.is_string())
+      f.kinds.push_back(k.get<std::string>());
     else if (k.is_array())
       for (const auto& x : k)
         if (x.is_string()) f.kinds.push_back(x.get<std::string>());
@@ -86,12 +87,12 @@ Query parse_query(Parser& p, const json& j, const std::string& where, const std:
   q.run = p.str(j, "run", where);
   if (!run_ids.count(q.run)) p.fail(where + ".run", fmt::format("no run \"{}\" in \"runs\"", q.run));
   q.measure = p.str(j, "measure", where, "count");
-  static const std::set<std::string> kMeasures = {"count",     "sum_value",   "sum_count",   "last_value",
-                                                  "last_port", "last_vector", "last_reason", "last_count",
-                                                  "span_ns"};
+  static const std::set<std::string> kMeasures = {"count",       "sum_value",   "sum_count",  "last_value", "last_port",
+                                                  "last_vector", "last_reason", "last_count", "span_ns"};
   if (!kMeasures.count(q.measure))
-    p.fail(where + ".measure", "must be count, sum_value, sum_count, last_value, last_vector, last_port, last_reason, "
-                               "last_count or span_ns");
+    p.fail(where + ".measure",
+           "must be count, sum_value, sum_count, last_value, last_vector, last_port, last_reason, "
+           "last_count or span_ns");
   q.filter = parse_filter(p, j, where);
   return q;
 }
@@ -100,8 +101,8 @@ const std::set<std::string> kModes = {"full-virt", "paravirt", "emulation"};
 
 LabRun parse_run(Parser& p, const json& j, const std::string& where) {
   p.only(j, where,
-         {"id", "program", "program_name", "scenario", "params", "append", "mode", "fallback_mode", "level",
-          "devices", "irqchip", "vmx_profile", "expect_status"});
+         {"id", "program", "program_name", "scenario", "params", "append", "mode", "fallback_mode", "level", "devices",
+          "irqchip", "vmx_profile", "expect_status"});
   LabRun r;
   r.id = p.str(j, "id", where);
   if (r.id.empty()) p.fail(where + ".id", "every run needs an id");
@@ -115,8 +116,7 @@ LabRun parse_run(Parser& p, const json& j, const std::string& where) {
   if (r.program.empty() == r.scenario.empty()) p.fail(where, "give \"program\" (source files) or \"scenario\"");
   if (j.contains("params")) {
     if (!j["params"].is_object()) p.fail(where + ".params", "must be an object");
-    for (const auto& [k, v] : j["params"].items())
-      r.params[k] = v.is_string() ? v.get<std::string>() : v.dump();
+    for (const auto& [k, v] : j["params"].items()) r.params[k] = v.is_string() ? v.get<std::string>() : v.dump();
   }
   r.append = p.str(j, "append", where);
   r.mode = p.str(j, "mode", where, "emulation");
@@ -128,7 +128,8 @@ LabRun parse_run(Parser& p, const json& j, const std::string& where) {
   if (r.level != "exits" && r.level != "full") p.fail(where + ".level", "must be exits or full");
   r.devices = p.str(j, "devices", where);
   r.irqchip = p.str(j, "irqchip", where);
-  if (!r.irqchip.empty() && r.irqchip != "vmm" && r.irqchip != "kernel") p.fail(where + ".irqchip", "must be vmm or kernel");
+  if (!r.irqchip.empty() && r.irqchip != "vmm" && r.irqchip != "kernel")
+    p.fail(where + ".irqchip", "must be vmm or kernel");
   if (r.irqchip == "kernel" && !r.fallback_mode.empty())
     p.fail(where + ".fallback_mode", "a run on KVM's in-kernel irqchip has no emulation to fall back to");
   r.vmx_profile = p.str(j, "vmx_profile", where);
@@ -164,7 +165,8 @@ double measure(const Query& q, const std::vector<Event>& events) {
     for (size_t i = 0; i < events.size(); ++i) {
       const Event& e = events[i];
       if (e.kind != EventKind::Marker || e.name != q.filter.between) continue;
-      if (from == events.size() && e.phase == MarkerPhase::Begin) from = i + 1;
+      if (from == events.size() && e.phase == MarkerPhase::Begin)
+        from = i + 1;
       else if (from != events.size() && e.phase == MarkerPhase::End) {
         to = i;
         break;
@@ -178,14 +180,22 @@ double measure(const Query& q, const std::vector<Event>& events) {
     if (!q.filter.matches(e)) continue;
     if (!first) first = e.time_ns;
     last = e.time_ns;
-    if (q.measure == "count") result += 1;
-    else if (q.measure == "sum_value") result += static_cast<double>(e.value);
-    else if (q.measure == "last_vector") result = e.vector;
-    else if (q.measure == "last_port") result = e.port;
-    else if (q.measure == "last_reason") result = e.reason;
-    else if (q.measure == "last_count") result = e.count;
-    else if (q.measure == "sum_count") result += e.count;
-    else if (q.measure == "last_value") result = static_cast<double>(e.value);
+    if (q.measure == "count")
+      result += 1;
+    else if (q.measure == "sum_value")
+      result += static_cast<double>(e.value);
+    else if (q.measure == "last_vector")
+      result = e.vector;
+    else if (q.measure == "last_port")
+      result = e.port;
+    else if (q.measure == "last_reason")
+      result = e.reason;
+    else if (q.measure == "last_count")
+      result = e.count;
+    else if (q.measure == "sum_count")
+      result += e.count;
+    else if (q.measure == "last_value")
+      result = static_cast<double>(e.value);
   }
   // span_ns: from the first matching event to the last (inside a phase:
   // from its begin marker to its end marker, when every event matches).
@@ -215,7 +225,8 @@ Result<Lab> load_lab(const fs::path& dir) {
   if (lab.number <= 0) p.fail("number", "every lab needs a number from 1");
   lab.title = p.str(j, "title", "lab");
   std::set<std::string> run_ids;
-  if (!j.contains("runs") || !j["runs"].is_array() || j["runs"].empty()) p.fail("runs", "must be a non-empty list");
+  if (!j.contains("runs") || !j["runs"].is_array() || j["runs"].empty())
+    p.fail("runs", "must be a non-empty list");
   else
     for (size_t i = 0; i < j["runs"].size(); ++i) {
       LabRun r = parse_run(p, j["runs"][i], fmt::format("runs[{}]", i));
@@ -223,12 +234,14 @@ Result<Lab> load_lab(const fs::path& dir) {
       lab.runs.push_back(std::move(r));
     }
   if (j.contains("answers")) {
-    if (!j["answers"].is_array()) p.fail("answers", "must be a list of keys");
+    if (!j["answers"].is_array())
+      p.fail("answers", "must be a list of keys");
     else
       for (const auto& a : j["answers"])
         if (a.is_string()) lab.answers.push_back(a.get<std::string>());
   }
-  if (!j.contains("checks") || !j["checks"].is_array() || j["checks"].empty()) p.fail("checks", "must be a non-empty list");
+  if (!j.contains("checks") || !j["checks"].is_array() || j["checks"].empty())
+    p.fail("checks", "must be a non-empty list");
   else
     for (size_t i = 0; i < j["checks"].size(); ++i) {
       const json& c = j["checks"][i];
@@ -239,8 +252,10 @@ Result<Lab> load_lab(const fs::path& dir) {
       check.say = p.str(c, "say", where);
       if (check.say.empty()) p.fail(where + ".say", "every check says what it checks");
       check.hint = p.str(c, "hint", where);
-      if (!c.contains("query")) p.fail(where + ".query", "missing");
-      else check.query = parse_query(p, c["query"], where + ".query", run_ids);
+      if (!c.contains("query"))
+        p.fail(where + ".query", "missing");
+      else
+        check.query = parse_query(p, c["query"], where + ".query", run_ids);
       if (c.contains("divide_by")) {
         if (c["divide_by"].is_number()) {
           check.divide_by_number = c["divide_by"].get<double>();
@@ -274,7 +289,8 @@ Result<Lab> load_lab(const fs::path& dir) {
 Result<std::vector<Lab>> load_labs(const fs::path& root) {
   std::error_code ec;
   if (!fs::is_directory(root, ec))
-    return make_error(ErrorKind::NoInput, fmt::format("no labs directory at {}; set RINGSCOPE_LABS_DIR", root.string()));
+    return make_error(ErrorKind::NoInput,
+                      fmt::format("no labs directory at {}; set RINGSCOPE_LABS_DIR", root.string()));
   std::vector<Lab> labs;
   for (const auto& entry : fs::directory_iterator(root, ec)) {
     if (!entry.is_directory() || !fs::exists(entry.path() / "lab.json")) continue;
@@ -346,11 +362,14 @@ CheckResult evaluate(const Check& c, const RunEvents& runs, const std::map<std::
   };
   std::vector<std::string> wrong;
   if (c.expect.equals && !close(*c.expect.equals, m)) wrong.push_back(fmt::format("expected {:g}", *c.expect.equals));
-  if (c.expect.at_least && m < *c.expect.at_least) wrong.push_back(fmt::format("expected at least {:g}", *c.expect.at_least));
-  if (c.expect.at_most && m > *c.expect.at_most) wrong.push_back(fmt::format("expected at most {:g}", *c.expect.at_most));
+  if (c.expect.at_least && m < *c.expect.at_least)
+    wrong.push_back(fmt::format("expected at least {:g}", *c.expect.at_least));
+  if (c.expect.at_most && m > *c.expect.at_most)
+    wrong.push_back(fmt::format("expected at most {:g}", *c.expect.at_most));
   if (!c.expect.answer.empty()) {
     auto a = answers.find(c.expect.answer);
-    if (a == answers.end()) wrong.push_back(fmt::format("no answer \"{}\" in answers.txt", c.expect.answer));
+    if (a == answers.end())
+      wrong.push_back(fmt::format("no answer \"{}\" in answers.txt", c.expect.answer));
     else if (!close(m, a->second))
       wrong.push_back(fmt::format("your answer {}: {:g} is not what the trace says", c.expect.answer, a->second));
   }

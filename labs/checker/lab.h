@@ -30,19 +30,19 @@ namespace ringscope::labs {
 
 // One run of a guest.
 struct LabRun {
-  std::string id;                         // how checks name it
-  std::vector<std::string> program;       // the student's source files (built with `ringscope build`)
-  std::string program_name;               // its name in markers ("run NAME"); default: the run id
-  std::string scenario;                   // or a built-in scenario
+  std::string id;                             // how checks name it
+  std::vector<std::string> program;           // the student's source files (built with `ringscope build`)
+  std::string program_name;                   // its name in markers ("run NAME"); default: the run id
+  std::string scenario;                       // or a built-in scenario
   std::map<std::string, std::string> params;  // scenario parameters
-  std::string append;                     // kernel command line for a program
-  std::string mode = "emulation";         // full-virt, paravirt, emulation
-  std::string fallback_mode;              // used where the host has no usable /dev/kvm
-  std::string level = "exits";            // exits or full
-  std::string devices;                    // emulation: legacy or virtio
-  std::string irqchip;                    // KVM modes: vmm or kernel (docs/interrupts.md)
-  std::string vmx_profile;                // emulation: the VT-x model's profile
-  int expect_status = 0;                  // the guest's exit status a good run ends with
+  std::string append;                         // kernel command line for a program
+  std::string mode = "emulation";             // full-virt, paravirt, emulation
+  std::string fallback_mode;                  // used where the host has no usable /dev/kvm
+  std::string level = "exits";                // exits or full
+  std::string devices;                        // emulation: legacy or virtio
+  std::string irqchip;                        // KVM modes: vmm or kernel (docs/interrupts.md)
+  std::string vmx_profile;                    // emulation: the VT-x model's profile
+  int expect_status = 0;                      // the guest's exit status a good run ends with
 };
 
 // Which events a query looks at. Every field that is set must match.
@@ -69,14 +69,14 @@ struct Query {
 
 struct Expectation {
   std::optional<double> equals, at_least, at_most;
-  std::string answer;      // the student's answer to this key in answers.txt must equal the measure
-  double tolerance = 0;    // relative, for answers and `equals`
+  std::string answer;    // the student's answer to this key in answers.txt must equal the measure
+  double tolerance = 0;  // relative, for answers and `equals`
 };
 
 struct Check {
   std::string id;
-  std::string say;  // what is checked, in a sentence for the student
-  std::string hint; // what to look at when it fails
+  std::string say;   // what is checked, in a sentence for the student
+  std::string hint;  // what to look at when it fails
   Query query;
   std::optional<Query> divide_by;  // the measure is query / divide_by (another query) ...
   double divide_by_number = 1;     // ... and / this number ("divide_by": 16)

@@ -40,9 +40,15 @@ Event io_exit(uint16_t port, Direction d) {
 
 // Two traps and an exit outside the phase, three traps and two exits inside.
 std::vector<Event> sample() {
-  return {trap(64, 3, 0), io_exit(0x3f8, Direction::Out), marker("work", MarkerPhase::Begin),
-          trap(64, 3, 0), io_exit(0x3fd, Direction::In),  io_exit(0x3f8, Direction::Out),
-          trap(64, 3, 0), trap(14, 3, 0),                  marker("work", MarkerPhase::End),
+  return {trap(64, 3, 0),
+          io_exit(0x3f8, Direction::Out),
+          marker("work", MarkerPhase::Begin),
+          trap(64, 3, 0),
+          io_exit(0x3fd, Direction::In),
+          io_exit(0x3f8, Direction::Out),
+          trap(64, 3, 0),
+          trap(14, 3, 0),
+          marker("work", MarkerPhase::End),
           trap(64, 3, 0)};
 }
 
@@ -126,7 +132,7 @@ TEST(LabChecker, DivisionByAQueryOrANumber) {
   auto ev = sample();
   RunEvents runs{{"r", &ev}};
   Check c;
-  c.query = q("vm_exit", "work");  // 2
+  c.query = q("vm_exit", "work");   // 2
   c.divide_by = q("trap", "work");  // 3
   c.divide_by_number = 2;
   c.expect.equals = 2.0 / 3 / 2;
@@ -156,8 +162,8 @@ TEST(LabChecker, AnswersFileFormat) {
 
 fs::path write_lab(const std::string& json) {
   static int n = 0;
-  fs::path dir = fs::temp_directory_path() / ("ringscope-labtest-" + std::to_string(getpid()) + "-" +
-                                              std::to_string(n++));
+  fs::path dir =
+      fs::temp_directory_path() / ("ringscope-labtest-" + std::to_string(getpid()) + "-" + std::to_string(n++));
   fs::create_directories(dir);
   std::ofstream(dir / "lab.json") << json;
   return dir;
@@ -167,8 +173,8 @@ TEST(LabChecker, LabJsonIsValidatedWithTheFieldThatIsWrong) {
   const std::string run = R"({"id": "r", "scenario": "hello"})";
   const std::string check = R"({"say": "s", "query": {"run": "r", "kind": "trap"}, "expect": {"equals": 1}})";
   auto lab = [&](const std::string& runs, const std::string& checks, const std::string& extra = "") {
-    return load_lab(write_lab(R"({"number": 9, "title": "t", "runs": [)" + runs + R"(], "checks": [)" + checks +
-                              "]" + extra + "}"));
+    return load_lab(write_lab(R"({"number": 9, "title": "t", "runs": [)" + runs + R"(], "checks": [)" + checks + "]" +
+                              extra + "}"));
   };
   auto ok = lab(run, check);
   ASSERT_TRUE(ok.ok()) << ok.error().message;
