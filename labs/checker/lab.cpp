@@ -88,11 +88,12 @@ Query parse_query(Parser& p, const json& j, const std::string& where, const std:
   if (!run_ids.count(q.run)) p.fail(where + ".run", fmt::format("no run \"{}\" in \"runs\"", q.run));
   q.measure = p.str(j, "measure", where, "count");
   static const std::set<std::string> kMeasures = {"count",       "sum_value",   "sum_count",  "last_value", "last_port",
-                                                  "last_vector", "last_reason", "last_count", "span_ns"};
+                                                  "last_vector", "last_reason", "last_count", "last_number",
+                                                  "span_ns"};
   if (!kMeasures.count(q.measure))
     p.fail(where + ".measure",
            "must be count, sum_value, sum_count, last_value, last_vector, last_port, last_reason, "
-           "last_count or span_ns");
+           "last_count, last_number or span_ns");
   q.filter = parse_filter(p, j, where);
   return q;
 }
@@ -192,6 +193,8 @@ double measure(const Query& q, const std::vector<Event>& events) {
       result = e.reason;
     else if (q.measure == "last_count")
       result = e.count;
+    else if (q.measure == "last_number")
+      result = static_cast<double>(e.number);
     else if (q.measure == "sum_count")
       result += e.count;
     else if (q.measure == "last_value")

@@ -58,7 +58,8 @@ struct EventFilter {
 // A number measured on one run's events: how many events match
 // ("count"), the sum of their `value`s or `count`s ("sum_value",
 // "sum_count"), a field of the last one that does ("last_value",
-// "last_vector", "last_port", "last_reason", "last_count"), or the time
+// "last_vector", "last_port", "last_reason", "last_count", "last_number":
+// a hypercall's number), or the time
 // from the first to the last ("span_ns"; a whole phase, marker to marker,
 // when no kind is given).
 struct Query {
