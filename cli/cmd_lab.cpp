@@ -167,6 +167,11 @@ int do_check(const LabArgs& a) {
   const fs::path student = fs::absolute(a.dir).lexically_normal();
   const fs::path work = student / fmt::format("lab-{}", lab.number);
   std::error_code ec;
+  if (!fs::is_directory(student, ec))
+    return report_error("lab", make_error(ErrorKind::NoInput,
+                                          fmt::format("{} is not a directory; give --dir the directory with your "
+                                                      "sources and answers.txt",
+                                                      student.string())));
   fs::create_directories(work, ec);
   if (ec)
     return report_error(

@@ -132,6 +132,10 @@ TEST(LabCheck, MissingWorkIsReportedNotCrashedOn) {
   o = ringscope("lab check 99", dir);
   EXPECT_EQ(o.rc, 66);
   EXPECT_NE(o.err.find("there is no lab 99"), std::string::npos) << o.err;
+  o = ringscope("lab check 1 --dir no-such-dir", dir);
+  EXPECT_EQ(o.rc, 66);
+  EXPECT_NE(o.err.find("not a directory"), std::string::npos) << o.err;
+  EXPECT_FALSE(fs::exists(dir / "no-such-dir")) << "a mistyped --dir is not created";
   fs::remove_all(dir);
 }
 
