@@ -43,7 +43,7 @@ void report_unclaimed(DeviceContext& ctx, AddressSpace space, uint64_t addr, uin
                       uint64_t value) {
   if (!ctx.sink) return;
   Event u;
-  u.time_ns = ctx.now_ns ? ctx.now_ns() : 0;
+  u.time_ns = ctx.event_time();
   u.vcpu = ctx.vcpu;
   u.kind = EventKind::Device;
   u.source = Source::Vmm;

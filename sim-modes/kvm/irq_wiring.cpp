@@ -17,7 +17,7 @@ void pulse(int fd, DeviceContext& ctx, const IrqLine& line) {
   // in-kernel PIC's to choose, and KVM's stats fd counts the injection
   // (irq_injections) when it happens.
   Event e;
-  e.time_ns = ctx.now_ns ? ctx.now_ns() : 0;
+  e.time_ns = ctx.event_time();
   e.vcpu = ctx.vcpu;
   e.kind = EventKind::IrqInject;
   e.source = Source::Vmm;

@@ -412,7 +412,9 @@ std::optional<RunResult> VcpuLoop::on_exit(const KvmExitInfo& info, const ExitDe
     if (record_stats(t_exit, n)) t_handle = monotonic_ns();
     record_mode_change(t_exit);
   }
+  ctx_.exit_time_ns = t_exit;
   std::optional<RunResult> end = dispatch(info, d, e);
+  ctx_.exit_time_ns = 0;
   if (tracing_) {
     e.duration_ns = monotonic_ns() - t_handle;
     sink_.emit(e);

@@ -38,9 +38,16 @@ struct DeviceContext {
   EventSink* sink = nullptr;
   uint32_t vcpu = 0;
   uint64_t (*now_ns)() = nullptr;  // host monotonic clock
+  // The time of the exit being handled, when the backend knows it (KVM):
+  // every event a device records during that exit carries it, so the events
+  // of one exit share one timestamp and the clock is read once per exit.
+  uint64_t exit_time_ns = 0;
   // Set by a device to ask the backend to stop the run (probe exit port).
   bool stop_requested = false;
   int guest_status = 0;
+
+  // The timestamp for an event a device records now.
+  uint64_t event_time() const { return exit_time_ns ? exit_time_ns : now_ns ? now_ns() : 0; }
 
   // Records what a device model just did as a `device` event (nothing when
   // tracing is off). Every device traces through here.
@@ -48,7 +55,7 @@ struct DeviceContext {
                     uint32_t count = 0) {
     if (!sink) return;
     Event e;
-    e.time_ns = now_ns ? now_ns() : 0;
+    e.time_ns = event_time();
     e.vcpu = vcpu;
     e.kind = EventKind::Device;
     e.source = Source::Vmm;

@@ -43,7 +43,7 @@ void ProbeDevice::marker(DeviceContext& ctx, uint64_t gpa) {
   } m;
   static_assert(sizeof(m) == kMarkerSize);
   Event e;
-  e.time_ns = ctx.now_ns ? ctx.now_ns() : 0;
+  e.time_ns = ctx.event_time();
   e.vcpu = ctx.vcpu;
   e.kind = EventKind::Marker;
   e.source = Source::Guest;

@@ -30,7 +30,7 @@ class ConsoleOutput {
     if (line_.empty()) return;
     if (ctx.sink) {
       Event e;
-      e.time_ns = ctx.now_ns ? ctx.now_ns() : 0;
+      e.time_ns = ctx.event_time();
       e.vcpu = ctx.vcpu;
       e.kind = EventKind::Output;
       e.source = Source::Vmm;
