@@ -78,7 +78,8 @@ Result<DeviceSet> devices_for_mode(std::string_view mode, std::string_view reque
 
 std::string_view irqchip_name(IrqChip c) { return c == IrqChip::Kernel ? "kernel" : "vmm"; }
 
-Result<IrqChip> irqchip_for_mode(std::string_view mode, std::string_view requested, std::string* note) {
+Result<IrqChip> irqchip_for_mode(std::string_view mode, std::string_view requested, std::string* note,
+                                 bool single_stepping) {
   const ModeInfo* m = find_mode(mode);
   if (!m) return make_error(ErrorKind::Usage, fmt::format("unknown mode '{}'", mode));
   IrqChip want = m->irqchip;
@@ -96,6 +97,15 @@ Result<IrqChip> irqchip_for_mode(std::string_view mode, std::string_view request
                       fmt::format("--mode {} has no in-kernel irqchip: Unicorn is not KVM, its interrupts go through "
                                   "ringscope's own PIC model; --irqchip kernel applies to full-virt and paravirt",
                                   mode));
+  if (want == IrqChip::Kernel && requested.empty() && single_stepping) {
+    // Single-stepping, KVM's irqchip would deliver an interrupt wherever it
+    // likes; a PVM host even delivers one between `sti` and `hlt`, after
+    // which the guest sleeps forever. ringscope's own PIC places each one.
+    if (note)
+      *note = "at --level full interrupts go through ringscope's own PIC (--irqchip vmm), so the VMM places each one "
+              "between two single steps";
+    return IrqChip::Vmm;
+  }
   if (want == IrqChip::Kernel && requested.empty()) {
     // Asked of a live guest once per process (~20 ms, mostly tearing the
     // probe's VM down): a capability bit does not prove delivery works.

@@ -41,9 +41,11 @@ std::string_view device_set_name(DeviceSet d);  // "legacy", "virtio"
 // Where a mode's interrupt controllers live: `requested` ("", "vmm",
 // "kernel": `run --irqchip`) overrides the table where it allows. Paravirt
 // takes KVM's in-kernel irqchip by default and falls back to the VMM's own
-// PIC (with `note` saying why) on a host whose KVM lacks KVM_CAP_IRQCHIP or
-// KVM_CAP_IRQFD.
-Result<IrqChip> irqchip_for_mode(std::string_view mode, std::string_view requested, std::string* note = nullptr);
+// PIC (with `note` saying why) where a live probe finds the in-kernel path
+// does not deliver, and at trace level full (`single_stepping`), where the
+// VMM must place each interrupt between two steps itself.
+Result<IrqChip> irqchip_for_mode(std::string_view mode, std::string_view requested, std::string* note = nullptr,
+                                 bool single_stepping = false);
 std::string_view irqchip_name(IrqChip c);  // "vmm", "kernel"
 
 // The kernel a mode boots for a scenario: a machine with virtio devices

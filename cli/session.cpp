@@ -118,7 +118,8 @@ Result<SessionOutcome> run_session(const SessionRequest& req) {
   config.console_input = req.console_input;
   TRY_ASSIGN(auto backend, make_backend(req.mode));
   TRY_ASSIGN(config.devices, devices_for_mode(req.mode, req.devices));
-  TRY_ASSIGN(config.irqchip, irqchip_for_mode(req.mode, req.irqchip, &out.irqchip_note));
+  TRY_ASSIGN(config.irqchip, irqchip_for_mode(req.mode, req.irqchip, &out.irqchip_note,
+                                               req.options.level == TraceLevel::Full));
   out.irqchip = config.irqchip;
   const ModeInfo* mode = find_mode(req.mode);
 

@@ -127,6 +127,12 @@ void StepTracer::note_unobserved(uint64_t time_ns, EventSink& sink) {
 
 void StepTracer::observe(const CpuSnapshot& now, uint64_t time_ns, const GuestMemory& memory, EventSink& sink,
                          bool after_other_exit) {
+  // STI (FB) and MOV SS / POP SS (8E /2, 17) hold off interrupts until the
+  // next instruction has run. The step trap lands right between the two.
+  in_shadow_ = prev_.valid && now.rip == prev_.rip + prev_.len &&
+               (prev_.bytes[0] == 0xfb || prev_.bytes[0] == 0x17 ||
+                (prev_.bytes[0] == 0x8e && ((prev_.bytes[1] >> 3) & 7) == 2));
+  stepped_hlt_ = prev_.valid && prev_.bytes[0] == 0xf4 && now.rip == prev_.rip + 1;
   if (prev_.valid) {
     emit_step(prev_, time_ns, sink);
     uint64_t expected = prev_.rip + prev_.len;  // where the CPU goes if nothing intervenes

@@ -53,6 +53,16 @@ class StepTracer {
                bool after_other_exit);
 
   uint64_t steps() const { return steps_; }
+  // Whether the instruction just stepped was STI (or MOV/POP SS), so the CPU
+  // is in its one-instruction interrupt shadow: an interrupt must not be
+  // injected before the next instruction runs. (KVM's own
+  // ready_for_interrupt_injection can miss this after a single-step exit on
+  // some hosts: PVM injects, and `sti; hlt` then sleeps past its wake-up.)
+  bool in_interrupt_shadow() const { return in_shadow_; }
+  // Whether the instruction just stepped was HLT and the step trap came
+  // after it: on some hosts (PVM) a single-stepped HLT reports the step
+  // first and its HLT exit later, after the guest has been woken.
+  bool stepped_hlt() const { return stepped_hlt_; }
 
  private:
   struct Insn {
@@ -86,6 +96,7 @@ class StepTracer {
   Insn prev_;
   CpuSnapshot prev_state_;
   uint64_t steps_ = 0;
+  bool in_shadow_ = false, stepped_hlt_ = false;
   uint64_t unobserved_ = 0;  // times code ran between two steps without being stepped
 };
 

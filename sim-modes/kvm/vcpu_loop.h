@@ -61,6 +61,7 @@ class VcpuLoop {
   uint64_t stats_at_ns_ = 0;  // when the stats fd was last read
   static constexpr uint64_t kStatsIntervalNs = 100'000;
   bool other_exit_since_step_ = false;  // the next step may be merged with it
+  uint64_t woken_hlt_rip_ = 0;  // a stepped HLT woken by an injection: its late HLT exit's RIP
   uint64_t cr0_ = 0, cr4_ = 0, efer_ = 0;
   std::unique_ptr<StepTracer> stepper_;
   std::atomic<bool> stop_requested_{false};
