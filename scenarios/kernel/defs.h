@@ -88,7 +88,7 @@ int piceoi(int irq);
 
 // timer.c
 extern volatile uint64 ticks;
-int timerinit(int hz);
+int timerinit(int hz, uint64 n);
 void timerstop(void);
 void timerintr(void);
 void irq(struct trapframe *tf);

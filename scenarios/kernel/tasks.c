@@ -103,7 +103,7 @@ static int tick(void) {
     return 2;
   }
   picinit();
-  int count = timerinit((int)hz);
+  int count = timerinit((int)hz, (uint64)n);
   cprintf("tick: PIT channel 0 in mode 2, count %d: %ld interrupts a second on IRQ 0\n", count, hz);
   cprintf("tick: PIC IRQ 0-15 at vectors %d-%d, only IRQ 0 unmasked\n", T_IRQ0, T_IRQ0 + NIRQ - 1);
   snprintf(label, sizeof(label), "tick: %ld timer interrupts", n);

@@ -18,18 +18,30 @@
 #define TIMER_FREQ 1193182
 
 volatile uint64 ticks;
+static uint64 stopat;  // mask the timer once this many ticks are in (0: never)
 
-// Programs channel 0 for `hz` interrupts a second; returns the count.
-int timerinit(int hz) {
+// Programs channel 0 for `hz` interrupts a second, to stop by itself after
+// `n` ticks (0: run until timerstop); returns the count.
+int timerinit(int hz, uint64 n) {
   int count = TIMER_FREQ / hz;
   outb(TIMER_MODE, TIMER_SEL0 | TIMER_LSBMSB | TIMER_RATEGEN);
   outb(IO_TIMER, count & 0xff);
   outb(IO_TIMER, (count >> 8) & 0xff);
   ticks = 0;
+  stopat = n;
   picenable(IRQ_TIMER);
   return count;
 }
 
 void timerstop(void) { picdisable(IRQ_TIMER); }
 
-void timerintr(void) { ticks++; }
+// The waiter sleeps in `sti; hlt` and closes interrupts with `cli` as soon
+// as it wakes; but between waking and `cli` another tick may already be
+// due (a slow, loaded or single-stepped guest), and it would be counted
+// too. Masking IRQ 0 at the PIC as soon as the last wanted tick is in
+// makes the count exact: the next edge waits in the PIC, unseen.
+void timerintr(void) {
+  ticks++;
+  if (stopat && ticks >= stopat)
+    picdisable(IRQ_TIMER);
+}
