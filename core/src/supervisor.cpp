@@ -81,16 +81,7 @@ void emit_run_end(EventSink& sink, const RunResult& result, uint32_t vcpu, uint6
       {kCounterVcpuThreadTid, static_cast<uint64_t>(gettid())},
       {kCounterVcpuThreadCpuNs, static_cast<uint64_t>(cpu.tv_sec) * 1'000'000'000ull + cpu.tv_nsec},
   };
-  for (const auto& [name, value] : host) {
-    Event c;
-    c.time_ns = time_ns;
-    c.vcpu = vcpu;
-    c.kind = EventKind::Counter;
-    c.source = Source::Vmm;
-    c.name = name;
-    c.value = value;
-    sink.emit(c);
-  }
+  for (const auto& [name, value] : host) emit_counter(sink, time_ns, vcpu, Source::Vmm, name, value);
   Event end;
   end.time_ns = time_ns;
   end.vcpu = vcpu;

@@ -48,9 +48,27 @@ static int ioburst(void) {
 // inside it: the pattern is made before, and checked after.
 static uint64 wbuf[64 * 512 / 8], rbuf[64 * 512 / 8];  // rbuf: zero, as all of .bss
 
+// Writes buf to (or reads it from) sectors 0..n-1, 16 sectors a request,
+// inside its own phase "disk-io: write N sectors". 0, or -1 on a failure.
+static int transfer(int write, uint64 *buf, int64 n) {
+  const char *verb = write ? "write" : "read";
+  char label[56];
+  snprintf(label, sizeof(label), "disk-io: %s %ld sectors", verb, n);
+  marker(MARK_BEGIN, (uint32)n, label);
+  for (int64 s = 0; s < n; s += 16) {
+    uint32 m = n - s < 16 ? (uint32)(n - s) : 16;
+    if (disk_rw(write, (uint64)s, (char *)buf + s * 512, m) < 0) {
+      cprintf("disk-io: %s of sector %ld failed\n", verb, s);
+      return -1;
+    }
+  }
+  marker(MARK_END, (uint32)n, label);
+  return 0;
+}
+
 static int diskio(void) {
   int64 n = cmdline_int("sectors", 16);
-  char label[56], total[56];
+  char total[56];
   if (n < 1 || n > 64) {
     cprintf("kernel: disk-io: sectors=%ld out of range 1..64\n", n);
     return 2;
@@ -61,26 +79,8 @@ static int diskio(void) {
     wbuf[i] = 0x0101010101010101ULL * ((i / 64) + 1) ^ (i * 0x9e3779b97f4a7c15ULL);
   snprintf(total, sizeof(total), "disk-io: %ld sectors", 2 * n);
   marker(MARK_BEGIN, (uint32)(2 * n), total);
-  snprintf(label, sizeof(label), "disk-io: write %ld sectors", n);
-  marker(MARK_BEGIN, (uint32)n, label);
-  for (int64 s = 0; s < n; s += 16) {
-    uint32 m = n - s < 16 ? (uint32)(n - s) : 16;
-    if (disk_rw(1, (uint64)s, (char *)wbuf + s * 512, m) < 0) {
-      cprintf("disk-io: write of sector %ld failed\n", s);
-      return 1;
-    }
-  }
-  marker(MARK_END, (uint32)n, label);
-  snprintf(label, sizeof(label), "disk-io: read %ld sectors", n);
-  marker(MARK_BEGIN, (uint32)n, label);
-  for (int64 s = 0; s < n; s += 16) {
-    uint32 m = n - s < 16 ? (uint32)(n - s) : 16;
-    if (disk_rw(0, (uint64)s, (char *)rbuf + s * 512, m) < 0) {
-      cprintf("disk-io: read of sector %ld failed\n", s);
-      return 1;
-    }
-  }
-  marker(MARK_END, (uint32)n, label);
+  if (transfer(1, wbuf, n) < 0 || transfer(0, rbuf, n) < 0)
+    return 1;
   marker(MARK_END, (uint32)(2 * n), total);
   uint64 bad = 0;
   for (uint64 i = 0; i < words; i++)

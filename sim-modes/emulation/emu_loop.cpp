@@ -941,17 +941,8 @@ RunResult EmuLoop::finish(RunResult result) {
   deferred_.drain(sink_);
   uint64_t t = monotonic_ns();
   if (model_) model_->finish(t);
-  Event c;
-  c.time_ns = t;
-  c.kind = EventKind::Counter;
-  c.source = Source::Emulator;
-  c.name = "instructions";
-  c.value = instructions_.load();
-  sink_.emit(c);
-  Event d = c;
-  d.name = "device_accesses";
-  d.value = io_.load();
-  sink_.emit(d);
+  emit_counter(sink_, t, 0, Source::Emulator, "instructions", instructions_.load());
+  emit_counter(sink_, t, 0, Source::Emulator, "device_accesses", io_.load());
   emit_run_end(sink_, result, 0, t);
   return result;
 }

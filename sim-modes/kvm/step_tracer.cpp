@@ -116,13 +116,7 @@ bool StepTracer::read_frame(const GuestMemory& memory, const CpuSnapshot& at, ui
 }
 
 void StepTracer::note_unobserved(uint64_t time_ns, EventSink& sink) {
-  Event c;
-  c.time_ns = time_ns;
-  c.kind = EventKind::Counter;
-  c.source = Source::SingleStep;
-  c.name = "unstepped_runs";
-  c.value = ++unobserved_;
-  sink.emit(c);
+  emit_counter(sink, time_ns, 0, Source::SingleStep, "unstepped_runs", ++unobserved_);
 }
 
 void StepTracer::observe(const CpuSnapshot& now, uint64_t time_ns, const GuestMemory& memory, EventSink& sink,

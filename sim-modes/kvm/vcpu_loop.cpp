@@ -261,39 +261,26 @@ bool VcpuLoop::record_stats(uint64_t time_ns, uint64_t exits) {
   if (!stats_.available() || time_ns - stats_at_ns_ < kStatsIntervalNs || !stats_.sample(stats_now_)) return false;
   stats_at_ns_ = time_ns;
   const auto& names = stats_.names();
-  for (size_t i = 0; i < stats_now_.size(); i++) {
-    if (stats_now_[i] == stats_prev_[i] || skip_[i]) continue;
-    Event c;
-    c.time_ns = time_ns;
-    c.vcpu = index_;
-    c.kind = EventKind::Counter;
-    c.source = Source::KvmStats;
-    c.name = names[i];
-    c.value = stats_now_[i];
-    sink_.emit(c);
-  }
-  if (stat_exits_ >= 0) {
-    // The user-space exits since the last sample (the one being handled
-    // now among them) and every single step since then were exits the VMM
-    // saw; the rest KVM handled in the kernel.
-    uint64_t steps = stepper_ ? stepper_->steps() : 0;
-    uint64_t seen = (exits - exits_at_sample_) + (steps - steps_at_sample_);
-    steps_at_sample_ = steps;
-    exits_at_sample_ = exits;
-    uint64_t delta = stats_now_[stat_exits_] - stats_prev_[stat_exits_];
-    if (delta > seen) {
-      kernel_exits_ += delta - seen;
-      Event c;
-      c.time_ns = time_ns;
-      c.vcpu = index_;
-      c.kind = EventKind::Counter;
-      c.source = Source::KvmStats;
-      c.name = "kernel_exits";
-      c.value = kernel_exits_;
-      sink_.emit(c);
-    }
-  }
+  for (size_t i = 0; i < stats_now_.size(); i++)
+    if (stats_now_[i] != stats_prev_[i] && !skip_[i])
+      emit_counter(sink_, time_ns, index_, Source::KvmStats, names[i], stats_now_[i]);
+  if (account_kernel_exits(exits)) emit_counter(sink_, time_ns, index_, Source::KvmStats, "kernel_exits", kernel_exits_);
   stats_prev_.swap(stats_now_);
+  return true;
+}
+
+// The exits KVM counted since the last sample, less the ones the VMM saw
+// (the user-space exits up to `exits`, and every single step): KVM handled
+// the rest in the kernel. True if there were any.
+bool VcpuLoop::account_kernel_exits(uint64_t exits) {
+  if (stat_exits_ < 0) return false;
+  uint64_t steps = stepper_ ? stepper_->steps() : 0;
+  uint64_t seen = (exits - exits_at_sample_) + (steps - steps_at_sample_);
+  steps_at_sample_ = steps;
+  exits_at_sample_ = exits;
+  uint64_t delta = stats_now_[stat_exits_] - stats_prev_[stat_exits_];
+  if (delta <= seen) return false;
+  kernel_exits_ += delta - seen;
   return true;
 }
 
@@ -476,33 +463,11 @@ void VcpuLoop::finish(RunResult& result, uint64_t time_ns) {
   if (!tracing_) return;
   deferred_.drain(sink_);
   if (stats_.available() && stats_.sample(stats_now_)) {
-    // Exits since the last sample that were neither user-space exits nor steps.
-    if (stat_exits_ >= 0) {
-      uint64_t steps = stepper_ ? stepper_->steps() : 0;
-      uint64_t seen = (exits_.load() - exits_at_sample_) + (steps - steps_at_sample_);
-      uint64_t delta = stats_now_[stat_exits_] - stats_prev_[stat_exits_];
-      if (delta > seen) kernel_exits_ += delta - seen;
-    }
-    Event k;
-    k.time_ns = time_ns;
-    k.vcpu = index_;
-    k.kind = EventKind::Counter;
-    k.source = Source::KvmStats;
-    k.name = "kernel_exits";
-    k.value = kernel_exits_;
-    sink_.emit(k);
+    account_kernel_exits(exits_.load());
+    emit_counter(sink_, time_ns, index_, Source::KvmStats, "kernel_exits", kernel_exits_);
     const auto& names = stats_.names();
-    for (size_t i = 0; i < stats_now_.size(); i++) {
-      if (stats_now_[i] == 0) continue;
-      Event c;
-      c.time_ns = time_ns;
-      c.vcpu = index_;
-      c.kind = EventKind::Counter;
-      c.source = Source::KvmStats;
-      c.name = names[i];
-      c.value = stats_now_[i];
-      sink_.emit(c);
-    }
+    for (size_t i = 0; i < stats_now_.size(); i++)
+      if (stats_now_[i] != 0) emit_counter(sink_, time_ns, index_, Source::KvmStats, names[i], stats_now_[i]);
   }
   emit_run_end(sink_, result, index_, time_ns);
 }

@@ -35,6 +35,7 @@ class VcpuLoop {
   std::optional<RunResult> wait_for_interrupt();
   bool halted_in_kernel() const;
   bool record_stats(uint64_t time_ns, uint64_t exits);  // true: it read the stats fd
+  bool account_kernel_exits(uint64_t exits);
   void record_mode_change(uint64_t time_ns);
   CpuSnapshot snapshot(bool via_ioctl = false) const;
   void finish(RunResult& result, uint64_t time_ns);

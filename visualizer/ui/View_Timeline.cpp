@@ -103,14 +103,19 @@ void View::draw_lane(ImDrawList* dl, const LaneGeom& g, float x0, float x1) {
 
   // Labels in the left column.
   const float lx = ImGui::GetWindowPos().x + 8;
-  // The trace's name, shortened to end before the "ring" row name.
-  std::string lane = traces_.size() > 1 ? m.name() : std::string("vCPU ") + std::to_string(g.vcpu);
+  // The trace's name, cut off with "..." before the "ring" row name.
+  const std::string lane = traces_.size() > 1 ? m.name() : std::string("vCPU ") + std::to_string(g.vcpu);
+  const ImU32 lane_col = IM_COL32(230, 230, 235, 255);
   const float room = x0 - 8 - ImGui::CalcTextSize("ring").x - 8 - lx;
-  if (ImGui::CalcTextSize(lane.c_str()).x > room) {
-    while (!lane.empty() && ImGui::CalcTextSize((lane + "...").c_str()).x > room) lane.pop_back();
-    lane += "...";
+  if (ImGui::CalcTextSize(lane.c_str()).x <= room) {
+    dl->AddText({lx, g.y0}, lane_col, lane.c_str());
+  } else {
+    const float dots = ImGui::CalcTextSize("...").x;
+    dl->PushClipRect({lx, g.y0}, {lx + room - dots, g.y0 + ImGui::GetFontSize()}, true);
+    dl->AddText({lx, g.y0}, lane_col, lane.c_str());
+    dl->PopClipRect();
+    dl->AddText({lx + room - dots, g.y0}, lane_col, "...");
   }
-  dl->AddText({lx, g.y0}, IM_COL32(230, 230, 235, 255), lane.c_str());
   if (traces_.size() > 1)
     dl->AddText({lx, g.y0 + 16}, IM_COL32(170, 170, 180, 255), fmt::format("vCPU {}", g.vcpu).c_str());
   // Row names right-aligned against the timeline.

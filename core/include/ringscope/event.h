@@ -160,6 +160,20 @@ class EventSink {
   virtual void emit(Event& e) = 0;
 };
 
+// Records a `counter` event: a named value at a time (KVM's stats, the
+// emulator's instruction count, the host's view of the vCPU thread, ...).
+inline void emit_counter(EventSink& sink, uint64_t time_ns, uint32_t vcpu, Source source, std::string_view name,
+                         uint64_t value) {
+  Event c;
+  c.time_ns = time_ns;
+  c.vcpu = vcpu;
+  c.kind = EventKind::Counter;
+  c.source = source;
+  c.name = name;
+  c.value = value;
+  sink.emit(c);
+}
+
 // A sink that drops everything (tracing off), used by benchmarks.
 class NullSink final : public EventSink {
  public:

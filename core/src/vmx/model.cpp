@@ -319,18 +319,8 @@ Decision VmxModel::observe(const GuestAction& in, uint64_t time_ns) {
 
 void VmxModel::finish(uint64_t time_ns) {
   flush();
-  Event c;
-  c.time_ns = time_ns;
-  c.vcpu = vcpu_;
-  c.kind = EventKind::Counter;
-  c.source = Source::VmxModel;
-  c.name = "vmx_model_exits";
-  c.value = exits_;
-  sink_.emit(c);
-  Event v = c;
-  v.name = "vmx_model_vmm_exits";
-  v.value = vmm_exits_;
-  sink_.emit(v);
+  emit_counter(sink_, time_ns, vcpu_, Source::VmxModel, "vmx_model_exits", exits_);
+  emit_counter(sink_, time_ns, vcpu_, Source::VmxModel, "vmx_model_vmm_exits", vmm_exits_);
 }
 
 }  // namespace ringscope::vmx

@@ -14,6 +14,7 @@
 #include "ringscope/recording_sink.h"
 #include "ringscope/scenario.h"
 #include "ringscope/vmx/profile.h"
+#include "support/scenario_config.h"
 
 namespace ringscope::test {
 
@@ -36,19 +37,10 @@ struct RunSpec {
 
 inline std::unique_ptr<EmuRun> run_guest(const std::string& name, const std::map<std::string, std::string>& params,
                                          RunSpec spec) {
-  auto s = find_builtin_scenario(name);
-  EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().message);
-  if (!s.ok()) return nullptr;
-  MachineConfig config;
-  config.kernel = spec.devices == DeviceSet::Virtio ? s->kernel_pv : s->kernel;
-  config.devices = spec.devices;
-  config.modules = s->programs;
-  config.console_input = spec.input;
-  auto cmdline = build_cmdline(*s, params);
-  EXPECT_TRUE(cmdline.ok());
-  if (!cmdline.ok()) return nullptr;
-  config.cmdline = cmdline.value();
-  auto machine = Machine::create(config);
+  std::optional<MachineConfig> config = scenario_config(name, params, spec.devices);
+  if (!config) return nullptr;
+  config->console_input = spec.input;
+  auto machine = Machine::create(*config);
   EXPECT_TRUE(machine.ok()) << (machine.ok() ? "" : machine.error().message);
   if (!machine.ok()) return nullptr;
   auto run = std::make_unique<EmuRun>();

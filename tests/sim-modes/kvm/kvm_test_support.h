@@ -13,6 +13,7 @@
 #include "ringscope/machine.h"
 #include "ringscope/recording_sink.h"
 #include "ringscope/scenario.h"
+#include "support/scenario_config.h"
 
 namespace ringscope::test {
 
@@ -46,22 +47,13 @@ struct GuestSpec {
 // it could not run. `Run` may extend GuestRun with counters of its own.
 template <typename Run = GuestRun>
 std::unique_ptr<Run> run_guest(const std::string& name, const GuestSpec& spec) {
-  auto s = find_builtin_scenario(name);
-  EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().message);
-  if (!s.ok()) return nullptr;
-  MachineConfig config;
-  config.kernel = spec.devices == DeviceSet::Virtio ? s->kernel_pv : s->kernel;
-  config.modules = s->programs;
-  config.force_pvh = spec.force_pvh;
-  config.devices = spec.devices;
-  config.irqchip = spec.irqchip;
-  config.disk_image = spec.disk;
-  config.console_input = spec.input;
-  auto cmdline = build_cmdline(*s, spec.params);
-  EXPECT_TRUE(cmdline.ok());
-  if (!cmdline.ok()) return nullptr;
-  config.cmdline = cmdline.value();
-  auto machine = Machine::create(config);
+  std::optional<MachineConfig> config = scenario_config(name, spec.params, spec.devices);
+  if (!config) return nullptr;
+  config->force_pvh = spec.force_pvh;
+  config->irqchip = spec.irqchip;
+  config->disk_image = spec.disk;
+  config->console_input = spec.input;
+  auto machine = Machine::create(*config);
   EXPECT_TRUE(machine.ok()) << (machine.ok() ? "" : machine.error().message);
   if (!machine.ok()) return nullptr;
   auto run = std::make_unique<Run>();
