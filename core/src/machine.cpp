@@ -1,29 +1,18 @@
 // machine.cpp — assembling a virtual PC from a kernel image and modules.
 #include "ringscope/machine.h"
 
+#include "ringscope/files.h"
+
 #include <fmt/format.h>
 #include <sys/mman.h>
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 
 namespace ringscope {
 
 Result<std::vector<uint8_t>> read_file_bytes(const std::filesystem::path& path, uint64_t max) {
-  std::error_code ec;
-  auto size = std::filesystem::file_size(path, ec);
-  if (ec)
-    return make_error(ErrorKind::NoInput,
-                      fmt::format("cannot read {}: {}; check the path (build the project first for built-in images)",
-                                  path.string(), ec.message()));
-  if (size > max)
-    return make_error(ErrorKind::BadData, fmt::format("{} is {} bytes; the limit is {}", path.string(), size, max));
-  std::vector<uint8_t> bytes(size);
-  std::ifstream in(path, std::ios::binary);
-  if (!in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size)))
-    return make_error(ErrorKind::NoInput, fmt::format("cannot read {}", path.string()));
-  return bytes;
+  return read_regular_file(path, max, "image");
 }
 
 Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config) {
