@@ -13,13 +13,17 @@
 
 namespace ringscope {
 
+std::string GpaRange::describe() const { return fmt::format("{} [{:#x}, {:#x})", what, begin, end); }
+
 namespace {
 
 Error bad(const std::string& what, const std::string& why) {
   return make_error(ErrorKind::BadData, fmt::format("{} is not a usable kernel image: {}", what, why));
 }
 
-bool in_file(std::span<const uint8_t> b, uint64_t off, uint64_t len) { return off <= b.size() && len <= b.size() - off; }
+bool in_file(std::span<const uint8_t> b, uint64_t off, uint64_t len) {
+  return off <= b.size() && len <= b.size() - off;
+}
 
 uint64_t align4(uint64_t v) { return (v + 3) & ~3ull; }
 
@@ -53,7 +57,8 @@ struct Parsed {
 };
 
 Result<Parsed> parse(std::span<const uint8_t> b, const std::string& what) {
-  if (b.size() < sizeof(Elf64_Ehdr)) return bad(what, fmt::format("only {} bytes, shorter than an ELF header", b.size()));
+  if (b.size() < sizeof(Elf64_Ehdr))
+    return bad(what, fmt::format("only {} bytes, shorter than an ELF header", b.size()));
   Elf64_Ehdr eh;
   std::memcpy(&eh, b.data(), sizeof eh);
   if (std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0) return bad(what, "no ELF magic at byte 0");
@@ -81,12 +86,14 @@ Result<Parsed> parse(std::span<const uint8_t> b, const std::string& what) {
       if (ph.p_paddr + ph.p_memsz < ph.p_paddr) return bad(what, fmt::format("segment {} wraps around", i));
       p.image.lowest_paddr = std::min<uint64_t>(p.image.lowest_paddr, ph.p_paddr);
       p.image.highest_paddr = std::max<uint64_t>(p.image.highest_paddr, ph.p_paddr + ph.p_memsz);
+      p.image.segments.push_back({ph.p_paddr, ph.p_paddr + ph.p_memsz, fmt::format("segment {}", i)});
       p.loads.push_back(ph);
     }
   }
   if (p.loads.empty()) return bad(what, "no loadable segments");
   if (!p.image.pvh_entry && !p.image.entry64)
-    return bad(what, "no PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY) and no ringscope entry note; see docs/boot-protocol.md");
+    return bad(what,
+               "no PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY) and no ringscope entry note; see docs/boot-protocol.md");
   return p;
 }
 
@@ -99,10 +106,12 @@ Result<ElfImage> inspect_elf(std::span<const uint8_t> bytes, const std::string& 
 
 Result<ElfImage> load_elf(std::span<const uint8_t> bytes, GuestMemory& memory, const std::string& what) {
   TRY_ASSIGN(Parsed p, parse(bytes, what));
-  for (const auto& ph : p.loads) {
-    if (!memory.contains(ph.p_paddr, ph.p_memsz))
-      return bad(what, fmt::format("segment at {:#x}+{:#x} does not fit in {} MiB of guest RAM", ph.p_paddr, ph.p_memsz,
-                                   memory.size() >> 20));
+  const GpaRange ram{0, memory.size(), fmt::format("guest RAM ({} MiB)", memory.size() >> 20)};
+  for (const auto& seg : p.image.segments) {
+    if (!ram.contains(seg))
+      return bad(what, fmt::format("{} does not fit in {}: above RAM there is only MMIO; link the kernel lower or give "
+                                   "the machine more RAM",
+                                   seg.describe(), ram.describe()));
   }
   for (const auto& ph : p.loads) {
     auto dst = memory.slice(ph.p_paddr, ph.p_memsz);

@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 
 #include <cstring>
+#include <vector>
 
 namespace ringscope::emulation {
 
@@ -19,7 +20,7 @@ namespace {
 // through the API before anything relies on them.
 constexpr size_t kEnvEip = 128;
 constexpr size_t kEnvHflags = 176;
-constexpr size_t kEnvSegs = 184;  // ES, CS, SS, DS, FS, GS
+constexpr size_t kEnvSegs = 184;      // ES, CS, SS, DS, FS, GS
 constexpr size_t kSegCacheSize = 24;  // selector u32, (pad), base u64, limit u32, flags u32
 constexpr size_t kEnvGdtBase = kEnvSegs + 6 * kSegCacheSize + 2 * kSegCacheSize + 8;  // after LDT, TR
 enum { kEs = 0, kCs = 1, kSs = 2, kDs = 3 };
@@ -64,7 +65,8 @@ Result<std::unique_ptr<UnicornCpu>> UnicornCpu::create(GuestMemory& ram) {
   std::unique_ptr<UnicornCpu> cpu(new UnicornCpu());
   uc_err err = uc_open(UC_ARCH_X86, UC_MODE_64, &cpu->uc_);
   if (err != UC_ERR_OK)
-    return make_error(ErrorKind::Unavailable, fmt::format("cannot open a Unicorn x86-64 engine: {}", uc_error_text(err)));
+    return make_error(ErrorKind::Unavailable,
+                      fmt::format("cannot open a Unicorn x86-64 engine: {}", uc_error_text(err)));
   err = uc_mem_map_ptr(cpu->uc_, 0, ram.size(), UC_PROT_ALL, ram.host_base());
   if (err != UC_ERR_OK)
     return make_error(ErrorKind::Internal, fmt::format("cannot map guest RAM into Unicorn: {}", uc_error_text(err)));
@@ -193,9 +195,9 @@ Status UnicornCpu::find_old_exception() {
     }
   } closer{uc};
   static const uint8_t code[] = {
-      0x31, 0xc9, 0xf7, 0xf1,                    // 0x1000: xor ecx,ecx; div ecx        -> #DE
-      0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90,
-      0x66, 0xb8, 0x34, 0x12, 0x8e, 0xd0, 0xf4,  // 0x1010: mov ax,0x1234; mov ss,ax   -> #GP
+      0x31, 0xc9, 0xf7, 0xf1,  // 0x1000: xor ecx,ecx; div ecx        -> #DE
+      0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90,
+      0x90, 0x90, 0x66, 0xb8, 0x34, 0x12, 0x8e, 0xd0, 0xf4,  // 0x1010: mov ax,0x1234; mov ss,ax   -> #GP
   };
   uc_mem_map(uc, 0, 0x4000, UC_PROT_ALL);
   uc_mem_write(uc, 0x1000, code, sizeof code);
@@ -284,11 +286,68 @@ Status UnicornCpu::load_segments(const arch::Segment* cs, const arch::Segment* s
   return ok_status();
 }
 
+// Unicorn's 64-bit engine starts in long mode: CR0.PE, EFER.LME|LMA, and
+// QEMU's hflags say "64-bit code". The PVH entry wants 32-bit protected
+// mode with paging off and EFER 0 instead, and the register API cannot
+// write that: EFER.LMA is read-only (WRMSR keeps it), and Unicorn 2.0.1
+// stores a new CR0 before QEMU's cpu_x86_update_cr0 compares it with the
+// old one, so turning paging on and off through the API never leaves long
+// mode either (measured: EFER still reads 0x400). So the CPU state is
+// edited the way load_segments() edits segments: find EFER inside a saved
+// context (the field that follows WRMSR's LME bit), clear it and QEMU's
+// LMA and CS64 hflags, restore. What a CPU does when paging goes off, done
+// once before the first instruction.
+//
+// From there the guest switches itself to long mode as on real hardware:
+// Unicorn's 64-bit CPU model advertises long mode in CPUID, so its WRMSR
+// keeps EFER.LME, MOV to CR0.PG sets EFER.LMA (QEMU's helper, not the
+// API, so the comparison is right), and a far jump to an L=1 code segment
+// enters 64-bit mode. (It does not advertise SYSCALL, so EFER.SCE is
+// dropped: see assume_sce in emu_loop.cpp.)
+Status UnicornCpu::leave_long_mode() {
+  constexpr uint64_t kEferLme = 1ull << 8, kEferLma = 1ull << 10;
+  constexpr uint32_t kHfLma = 1u << 14;
+  auto unavailable = [](const std::string& why) {
+    return make_error(ErrorKind::Unavailable, "this Unicorn build cannot start a kernel at its PVH 32-bit entry (" +
+                                                  why + "); it expects Unicorn 2.0.x, as in Debian 12's libunicorn2");
+  };
+  size_t size = uc_context_size(uc_);
+  std::vector<uint8_t> with_lme(size), without_lme(size);
+  uc_x86_msr efer{arch::kMsrEfer, kEferLme};
+  uc_reg_write(uc_, UC_X86_REG_MSR, &efer);
+  uc_context_save(uc_, ctx_);
+  std::memcpy(with_lme.data(), ctx_, size);
+  efer.value = 0;
+  uc_reg_write(uc_, UC_X86_REG_MSR, &efer);
+  uc_context_save(uc_, ctx_);
+  std::memcpy(without_lme.data(), ctx_, size);
+  size_t efer_offset = 0;
+  int found = 0;
+  for (size_t off = env_offset_ + kEnvSegs; off + 8 <= size; off += 8) {
+    uint64_t a, b;
+    std::memcpy(&a, with_lme.data() + off, 8);
+    std::memcpy(&b, without_lme.data() + off, 8);
+    if (a == (kEferLme | kEferLma) && b == kEferLma) {
+      efer_offset = off;
+      found++;
+    }
+  }
+  if (found != 1) return unavailable(fmt::format("EFER found at {} places in its CPU state", found));
+  auto* bytes = reinterpret_cast<uint8_t*>(ctx_);
+  uint64_t zero = 0;
+  std::memcpy(bytes + efer_offset, &zero, 8);
+  uint32_t hflags;
+  std::memcpy(&hflags, bytes + env_offset_ + kEnvHflags, 4);
+  hflags &= ~(kHfLma | kHfCs64);
+  std::memcpy(bytes + env_offset_ + kEnvHflags, &hflags, 4);
+  uc_err err = uc_context_restore(uc_, ctx_);
+  if (err != UC_ERR_OK) return make_error(ErrorKind::Internal, "uc_context_restore failed: " + uc_error_text(err));
+  if (uint64_t v = read_msr(uc_, arch::kMsrEfer); v != 0) return unavailable(fmt::format("EFER reads {:#x}", v));
+  return ok_status();
+}
+
 Status UnicornCpu::apply_boot_state(const BootState& boot) {
-  if (boot.entry != BootEntry::Long64)
-    return make_error(ErrorKind::Unavailable,
-                      "the emulation mode starts kernels at ringscope's 64-bit entry; this image only has the PVH "
-                      "32-bit entry (run it with --mode full-virt, or add a \"ringscope\" ELF note)");
+  if (boot.entry == BootEntry::Pvh32) TRY(leave_long_mode());
   set_reg(UC_X86_REG_CR3, boot.cr3);
   set_reg(UC_X86_REG_CR4, boot.cr4);
   uc_x86_msr efer{arch::kMsrEfer, boot.efer};
@@ -298,6 +357,8 @@ Status UnicornCpu::apply_boot_state(const BootState& boot) {
   uc_reg_write(uc_, UC_X86_REG_GDTR, &gdtr);
   uc_x86_mmr tr{boot.tr.selector, boot.tr.base, boot.tr.limit, 0};
   uc_reg_write(uc_, UC_X86_REG_TR, &tr);
+  // The hidden parts of CS, SS, DS and ES (for Pvh32: 32-bit, base 0,
+  // limit 4 GiB), and with them QEMU's CS32/SS32 hflags and the CPL.
   arch::Segment cs = from_boot(boot.cs), ds = from_boot(boot.ds);
   TRY(load_segments(&cs, &ds, &ds));
   set_reg(UC_X86_REG_RBX, boot.rbx);

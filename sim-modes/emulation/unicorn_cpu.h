@@ -38,7 +38,9 @@ class UnicornCpu {
 
   uc_engine* uc() const { return uc_; }
 
-  // The ringscope 64-bit entry (docs/boot-protocol.md, "Entry 2").
+  // Either entry of docs/boot-protocol.md: the PVH 32-bit entry (32-bit
+  // protected mode, paging off, EBX = start_info), from which the guest
+  // enters long mode itself, or ringscope's 64-bit entry.
   Status apply_boot_state(const BootState& boot);
 
   // The architectural state the ring-transition rules need, and back.
@@ -70,6 +72,7 @@ class UnicornCpu {
  private:
   UnicornCpu() = default;
   Status calibrate();
+  Status leave_long_mode();
   Status find_old_exception();
   Status load_segments(const arch::Segment* cs, const arch::Segment* ss, const arch::Segment* data);
 

@@ -85,21 +85,22 @@ TEST(Boot, Long64EntryGetsPageTablesStartInfoAndModules) {
   ASSERT_TRUE(boot.ok()) << boot.error().message;
   EXPECT_EQ(boot->entry, BootEntry::Long64);
   EXPECT_EQ(boot->rip, 0x100000u);
-  EXPECT_EQ(boot->rbx, boot_layout::kStartInfo);
+  EXPECT_EQ(boot->rbx, boot_layout::kPreferredInfo + boot_layout::kStartInfo) << "low memory is free: the usual place";
+  EXPECT_EQ(boot->rbx, boot->start_info);
   EXPECT_TRUE(boot->cs.l);
   EXPECT_EQ(boot->efer & 0x500, 0x500u);
-  uint32_t magic, nr_modules;
-  uint64_t modlist, cmdline;
-  ram.mem.read(boot_layout::kStartInfo, &magic, 4);
-  ram.mem.read(boot_layout::kStartInfo + 12, &nr_modules, 4);
-  ram.mem.read(boot_layout::kStartInfo + 16, &modlist, 8);
-  ram.mem.read(boot_layout::kStartInfo + 24, &cmdline, 8);
+  uint32_t magic = 0, nr_modules = 0;
+  uint64_t modlist = 0, cmdline = 0;
+  ram.mem.read(boot->start_info, &magic, 4);
+  ram.mem.read(boot->start_info + 12, &nr_modules, 4);
+  ram.mem.read(boot->start_info + 16, &modlist, 8);
+  ram.mem.read(boot->start_info + 24, &cmdline, 8);
   EXPECT_EQ(magic, kHvmStartMagic);
   EXPECT_EQ(nr_modules, 1u);
   std::string s;
   ASSERT_TRUE(ram.mem.read_cstring(cmdline, 64, s));
   EXPECT_EQ(s, "n=16");
-  uint64_t mod_paddr, mod_size, mod_name;
+  uint64_t mod_paddr = 0, mod_size = 0, mod_name = 0;
   ram.mem.read(modlist, &mod_paddr, 8);
   ram.mem.read(modlist + 8, &mod_size, 8);
   ram.mem.read(modlist + 16, &mod_name, 8);
@@ -110,7 +111,9 @@ TEST(Boot, Long64EntryGetsPageTablesStartInfoAndModules) {
   EXPECT_EQ(s, "prog");
   // The identity map covers 1 GiB with 2 MiB pages.
   uint64_t pde;
-  ram.mem.read(boot_layout::kPd + 511 * 8, &pde, 8);
+  EXPECT_EQ(boot->layout.tables, boot_layout::kPreferredTables);
+  EXPECT_EQ(boot->cr3, boot->layout.tables);
+  ram.mem.read(boot->layout.tables + boot_layout::kPd + 511 * 8, &pde, 8);
   EXPECT_EQ(pde, (511ull << 21) | 0x83);
 }
 
@@ -127,15 +130,12 @@ TEST(Boot, PvhEntryIsThirtyTwoBitWithPagingOff) {
   EXPECT_FALSE(boot->cs.l);
 }
 
-TEST(Boot, RefusesKernelsBelowOneMiBAndOversizedCommandLines) {
+TEST(Boot, RefusesOversizedCommandLines) {
   Ram ram;
   ElfImage img;
-  img.lowest_paddr = 0x8000;
-  img.highest_paddr = 0x9000;
-  img.pvh_entry = 0x8000;
-  EXPECT_FALSE(prepare_boot(ram.mem, img, {}, "").ok());
   img.lowest_paddr = 0x100000;
   img.highest_paddr = 0x101000;
+  img.pvh_entry = 0x100000;
   EXPECT_FALSE(prepare_boot(ram.mem, img, {}, std::string(10000, 'x')).ok());
 }
 

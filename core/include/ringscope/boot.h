@@ -18,20 +18,54 @@
 
 namespace ringscope {
 
-// Guest physical memory map used by the VMM (below the kernel at 1 MiB).
+// Where the VMM puts its own boot structures (docs/boot-protocol.md, "Where
+// the VMM puts things"). Nothing is at a fixed address: prepare_boot()
+// computes what the image occupies (every PT_LOAD segment, then the
+// modules) and places each block in free RAM, as a real VMM does: the
+// preferred address below if it is free (where they always were for a
+// kernel linked at 1 MiB), else the first free place in low memory, else
+// the highest free place above 1 MiB (then marked reserved in the memory
+// map, so the kernel does not hand those pages out).
 namespace boot_layout {
-inline constexpr uint64_t kPml4 = 0x1000;  // boot page tables (Long64 entry only)
-inline constexpr uint64_t kPdpt = 0x2000;
-inline constexpr uint64_t kPd = 0x3000;    // 512 x 2 MiB = identity map of 1 GiB
-inline constexpr uint64_t kGdt = 0x5000;
-inline constexpr uint64_t kStartInfo = 0x6000;
-inline constexpr uint64_t kMemmap = 0x6100;
-inline constexpr uint64_t kModlist = 0x6200;
-inline constexpr uint64_t kStrings = 0x6400;  // cmdline, then module names
-inline constexpr uint64_t kStringsEnd = 0x8000;
+// Block 1: the boot page tables (Long64 entry only): PML4, PDPT, one page
+// directory of 512 x 2 MiB pages = an identity map of the first 1 GiB.
+inline constexpr uint64_t kTablesBytes = 0x3000;
+inline constexpr uint64_t kPml4 = 0x0000, kPdpt = 0x1000, kPd = 0x2000;  // offsets in block 1
+inline constexpr uint64_t kPreferredTables = 0x1000;
+// Block 2: GDT, start_info, memory map, module list, strings (cmdline, then
+// module names). Offsets in block 2.
+inline constexpr uint64_t kInfoBytes = 0x3000;
+inline constexpr uint64_t kGdt = 0x0000;
+inline constexpr uint64_t kStartInfo = 0x1000;
+inline constexpr uint64_t kMemmap = 0x1100;
+inline constexpr uint64_t kModlist = 0x1200;
+inline constexpr uint64_t kStrings = 0x1400;
+inline constexpr uint64_t kStringsEnd = 0x3000;
+inline constexpr uint64_t kPreferredInfo = 0x5000;
 inline constexpr uint64_t kMaxModules = 8;
-inline constexpr uint64_t kKernelMin = 0x100000;
+inline constexpr uint64_t kMaxMemmapEntries = (kModlist - kMemmap) / 24;
+// Low memory the VMM may use: page 0 stays free (a null pointer there
+// should fault in the guest's own tables, not scribble on start_info), and
+// 640 KiB .. 1 MiB is the PC's legacy hole.
+inline constexpr uint64_t kLowBegin = 0x1000, kLowEnd = 0xa0000, kHighBegin = 0x100000;
 }  // namespace boot_layout
+
+// Where prepare_boot() put everything, for backends, tests and `show`.
+struct BootLayout {
+  std::vector<GpaRange> occupied;  // the image's segments and the modules (what the VMM worked around)
+  uint64_t tables = 0;             // block 1, or 0 when the entry needs none
+  uint64_t info = 0;               // block 2
+  uint64_t start_info = 0;
+  std::vector<GpaRange> modules;
+};
+
+// Finds `bytes` (a multiple of 4 KiB) of free RAM for `what`: `preferred`
+// if free, else the lowest free page-aligned place in [kLowBegin, kLowEnd),
+// else the highest one in [kHighBegin, ram_bytes). "Free" means inside RAM
+// and overlapping nothing in `occupied`. No room is a BadData error that
+// names what was being placed and the ranges in the way.
+Result<GpaRange> place_block(const std::vector<GpaRange>& occupied, uint64_t ram_bytes, uint64_t bytes,
+                             uint64_t preferred, const std::string& what);
 
 inline constexpr uint32_t kHvmStartMagic = 0x336ec578;
 
@@ -56,6 +90,7 @@ struct BootState {
   uint64_t gdt_base = 0;
   uint16_t gdt_limit = 0;
   uint64_t start_info = 0;
+  BootLayout layout;
 };
 
 struct BootModule {
@@ -63,10 +98,12 @@ struct BootModule {
   std::vector<uint8_t> bytes;
 };
 
-// Writes start_info (cmdline, module list, memory map), places modules
-// page-aligned above the kernel, and for Long64 builds the boot page tables
-// and GDT. Prefers the Long64 entry when the image has one, unless
-// force_pvh is set.
+// Places modules page-aligned above the kernel's highest segment, then the
+// VMM's own blocks where nothing is (place_block), writes start_info
+// (cmdline, module list, memory map), and for Long64 builds the boot page
+// tables and GDT. Prefers the Long64 entry when the image has one, unless
+// force_pvh is set. Refuses only a real conflict: a module past the end of
+// RAM, or no free room for a block (both ranges named).
 Result<BootState> prepare_boot(GuestMemory& memory, const ElfImage& kernel, const std::vector<BootModule>& modules,
                                const std::string& cmdline, bool force_pvh = false);
 
