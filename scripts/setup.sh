@@ -13,6 +13,7 @@ PACKAGES=(
   libimgui-dev libglfw3-dev libpng-dev fonts-dejavu-core  # the viewer (PNG screenshots, a font with µ and arrows)
   xvfb xauth libgl1-mesa-dri                 # headless viewer tests
   qemu-system-x86                            # cross-check: the guest under a VMM nobody here wrote
+  lld                                        # tests link a third-party PVH guest with ld.lld too (tests/guests/pvh)
 )
 
 missing=()

@@ -26,23 +26,18 @@
 #include <vector>
 
 #include "ringscope/scenario.h"
+#include "support/qemu.h"
 
 namespace fs = std::filesystem;
 using namespace ringscope;
+using ringscope::test::find_in_path;
+using ringscope::test::kvm_usable;
+using ringscope::test::slurp;
+using ringscope::test::spawn;
 
 namespace {
 
 constexpr int kTimeoutSeconds = 90;
-
-std::string find_in_path(const std::string& exe) {
-  const char* path = std::getenv("PATH");
-  std::stringstream ss(path ? path : "/usr/bin:/bin");
-  for (std::string dir; std::getline(ss, dir, ':');) {
-    fs::path p = fs::path(dir) / exe;
-    if (::access(p.c_str(), X_OK) == 0) return p.string();
-  }
-  return {};
-}
 
 constexpr uint64_t kDiskBytes = 1 << 20;  // the size ringscope gives a machine's disk by default
 
@@ -54,35 +49,6 @@ struct QemuRun {
   double seconds = 0;
 };
 
-// Runs argv with stdout/stderr to `log_path`; returns the wait status.
-int spawn(const std::vector<std::string>& args, const fs::path& log_path) {
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd >= 0) {
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-    }
-    int devnull = ::open("/dev/null", O_RDONLY);
-    if (devnull >= 0) ::dup2(devnull, 0);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return status;
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 QemuRun run_qemu(const Scenario& s, const std::string& accel) {
   fs::path tmp = fs::temp_directory_path() / ("rs-qemu-" + std::to_string(::getpid()) + "-" + s.name + "-" + accel);
   fs::create_directories(tmp);
@@ -91,16 +57,11 @@ QemuRun run_qemu(const Scenario& s, const std::string& accel) {
   fs::resize_file(disk, kDiskBytes);
 
   std::string cmdline = build_cmdline(s, {}).value();
-  std::vector<std::string> args = {find_in_path("timeout"),
-                                   "--kill-after=5",
-                                   std::to_string(kTimeoutSeconds),
-                                   find_in_path("qemu-system-x86_64"),
-                                   "-accel", accel,
-                                   "-kernel", s.kernel.string(),
-                                   "-append", cmdline,
-                                   "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-                                   "-serial", "file:" + serial.string(),
-                                   "-display", "none", "-nodefaults", "-no-reboot", "-m", "64",
+  std::vector<std::string> args = {find_in_path("timeout"), "--kill-after=5", std::to_string(kTimeoutSeconds),
+                                   find_in_path("qemu-system-x86_64"), "-accel", accel, "-kernel", s.kernel.string(),
+                                   "-append", cmdline, "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-serial",
+                                   "file:" + serial.string(), "-display", "none", "-nodefaults", "-no-reboot", "-m",
+                                   "64",
                                    // format=raw: a probed raw image gets writes to sector 0 refused.
                                    "-drive", "if=ide,index=0,media=disk,format=raw,file=" + disk.string()};
   if (!s.programs.empty()) {
@@ -117,13 +78,6 @@ QemuRun run_qemu(const Scenario& s, const std::string& accel) {
   r.disk = slurp(disk);
   fs::remove_all(tmp);
   return r;
-}
-
-bool kvm_usable() {
-  int fd = ::open("/dev/kvm", O_RDWR | O_CLOEXEC);
-  if (fd < 0) return false;
-  ::close(fd);
-  return true;
 }
 
 std::vector<std::string> scenario_names() {
