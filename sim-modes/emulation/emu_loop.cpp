@@ -721,18 +721,21 @@ void EmuLoop::model_page_table_write(uint64_t va, uint64_t gpa, int size, uint64
 // these instructions fault (#GP) before VT-x could exit, except CPUID
 // (hooked everywhere) and RDTSC (modelled only at level full).
 Status EmuLoop::watch_kernel_sensitive() {
-  const ElfImage& k = machine_.kernel_image();
-  if (k.highest_paddr <= k.lowest_paddr || !machine_.memory().contains(k.lowest_paddr, k.highest_paddr - k.lowest_paddr))
-    return ok_status();
-  std::vector<uint8_t> image(k.highest_paddr - k.lowest_paddr);
-  machine_.memory().read(k.lowest_paddr, image.data(), image.size());
-  for (uint64_t rip : decoder_.find_sensitive(image.data(), image.size(), k.lowest_paddr)) {
-    uc_hook h;
-    uc_err err = uc_hook_add(cpu_.uc(), &h, UC_HOOK_CODE, reinterpret_cast<void*>(&on_sensitive), this, rip, rip);
-    if (err != UC_ERR_OK)
-      return make_error(ErrorKind::Internal,
-                        fmt::format("cannot watch the instruction at {:#x}: {}", rip, uc_error_text(err)));
-    watched_++;
+  // Segment by segment: an image's segments may be megabytes apart (GNU
+  // ld's default layout puts a note segment at 4 MiB), and the gaps hold
+  // no code.
+  for (const GpaRange& seg : machine_.kernel_image().segments) {
+    if (seg.end <= seg.begin || !machine_.memory().contains(seg.begin, seg.end - seg.begin)) continue;
+    std::vector<uint8_t> image(seg.end - seg.begin);
+    machine_.memory().read(seg.begin, image.data(), image.size());
+    for (uint64_t rip : decoder_.find_sensitive(image.data(), image.size(), seg.begin)) {
+      uc_hook h;
+      uc_err err = uc_hook_add(cpu_.uc(), &h, UC_HOOK_CODE, reinterpret_cast<void*>(&on_sensitive), this, rip, rip);
+      if (err != UC_ERR_OK)
+        return make_error(ErrorKind::Internal,
+                          fmt::format("cannot watch the instruction at {:#x}: {}", rip, uc_error_text(err)));
+      watched_++;
+    }
   }
   return ok_status();
 }
