@@ -133,8 +133,8 @@ Result<GpaRange> place_block(const std::vector<GpaRange>& occupied, uint64_t ram
   std::string in_the_way;
   for (const auto& o : occupied) in_the_way += (in_the_way.empty() ? "" : ", ") + o.describe();
   return make_error(ErrorKind::BadData,
-                    fmt::format("no room for the VMM's {} ({:#x} bytes) in {} MiB of guest RAM: the image and modules "
-                                "occupy {}; give the machine more RAM or make the image smaller",
+                    fmt::format("no room for the {} ({:#x} bytes) in {} MiB of guest RAM: the image and modules "
+                                "occupy {}; give the machine more RAM (--ram) or make the image smaller",
                                 what, bytes, ram_bytes >> 20, in_the_way.empty() ? "nothing" : in_the_way));
 }
 
@@ -155,18 +155,21 @@ Result<BootState> prepare_boot(GuestMemory& mem, const ElfImage& kernel, const s
     layout.occupied.push_back({kernel.lowest_paddr, kernel.highest_paddr, "the kernel image"});
 
   // Modules go page-aligned above the kernel image, where the teaching
-  // kernel's allocator already leaves them alone.
+  // kernel's allocator already leaves them alone; one that does not fit
+  // there goes wherever there is room (as QEMU puts an initrd at the top of
+  // RAM).
   uint64_t place = page_up(std::max(kernel.highest_paddr, kHighBegin));
   const GpaRange ram{0, mem.size(), fmt::format("guest RAM ({} MiB)", mem.size() >> 20)};
   for (const auto& m : modules) {
     GpaRange r{place, place + m.bytes.size(), fmt::format("boot module {}", m.name)};
-    if (r.end < r.begin || !ram.contains(r))
-      return make_error(ErrorKind::Usage, fmt::format("{} ({} bytes) does not fit in {}; give the machine more RAM",
-                                                      r.describe(), m.bytes.size(), ram.describe()));
-    mem.write(place, m.bytes.data(), m.bytes.size());
+    if (r.end < r.begin || !ram.contains(r)) {
+      TRY_ASSIGN(GpaRange elsewhere, place_block(layout.occupied, mem.size(), page_up(m.bytes.size()), 0, r.what));
+      r = {elsewhere.begin, elsewhere.begin + m.bytes.size(), r.what};
+    }
+    mem.write(r.begin, m.bytes.data(), m.bytes.size());
     layout.modules.push_back(r);
     layout.occupied.push_back(r);
-    place = page_up(r.end);
+    place = std::max(place, page_up(r.end));
   }
 
   // The VMM's own blocks, where nothing else is.
