@@ -18,6 +18,19 @@ ReturnKind return_kind(const uint8_t* b, size_t len) {
   return ReturnKind::None;
 }
 
+// STI (FB) and MOV Sreg,r/m (8E /r) with ModRM.reg = 2, i.e. SS (SDM Vol.
+// 2B, MOV: "loading the SS register inhibits all interrupts until after
+// the next instruction").
+bool opens_interrupt_shadow(const uint8_t* b, size_t len) {
+  size_t i = 0;
+  while (i < len && (b[i] == 0x66 || b[i] == 0x67 || b[i] == 0xf0 || b[i] == 0xf2 || b[i] == 0xf3 ||
+                     b[i] == 0x2e || b[i] == 0x36 || b[i] == 0x3e || b[i] == 0x26 || b[i] == 0x64 || b[i] == 0x65))
+    i++;
+  if (i < len && (b[i] & 0xf0) == 0x40) i++;
+  if (i < len && b[i] == 0xfb) return true;
+  return i + 1 < len && b[i] == 0x8e && ((b[i + 1] >> 3) & 7) == 2;
+}
+
 // Two-byte opcodes 0F xx (SDM Vol. 2A, Appendix A): CPUID 0F A2, RDMSR
 // 0F 32, WRMSR 0F 30, RDTSC 0F 31, MOV r64,CR 0F 20 /r, MOV CR,r64 0F 22 /r
 // (ModRM.reg the CR, ModRM.rm the register, REX.R/REX.B their high bits),
@@ -91,6 +104,7 @@ const InsnDecoder::Block& InsnDecoder::block(const GuestMemory& memory, const Pa
     b.count++;
     b.last_rip = insn->address;
     b.last = return_kind(insn->bytes, insn->size);
+    b.shadow = opens_interrupt_shadow(insn->bytes, insn->size);
     if (auto io = io_kind(insn->bytes, insn->size)) b.io.push_back({insn->address, io->string, io->rep});
   }
   cs_option(cs_, CS_OPT_DETAIL, CS_OPT_ON);

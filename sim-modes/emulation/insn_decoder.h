@@ -23,6 +23,10 @@ enum class ReturnKind : uint8_t { None, Iret, Sysret };
 // Classifies one instruction from its bytes (prefixes skipped): IRET*, SYSRET.
 ReturnKind return_kind(const uint8_t* bytes, size_t len);
 
+// Does the instruction hold off interrupts until after the next one (STI,
+// MOV SS)? QEMU ends a translated block right after either.
+bool opens_interrupt_shadow(const uint8_t* bytes, size_t len);
+
 // Instructions VT-x can intercept that Unicorn runs without telling anyone
 // (it has no hook for RDMSR, WRMSR, MOV CR or INVLPG). The VT-x model must
 // see them, so the loop watches their addresses (emu_loop.cpp, "sensitive
@@ -54,6 +58,7 @@ class InsnDecoder {
     uint32_t count = 0;  // instructions in the block
     uint64_t last_rip = 0;
     ReturnKind last = ReturnKind::None;
+    bool shadow = false;  // the last instruction opens an interrupt shadow (STI, MOV SS)
     std::vector<IoInsn> io;  // its port-I/O instructions, in order
   };
   // The block Unicorn is about to run at `rip` (`size` bytes), decoded once
