@@ -260,6 +260,7 @@ void EmuLoop::on_block(uc_engine*, uint64_t address, uint32_t size, void* p) {
   if (s.per_insn_) return;               // on_code counts every instruction
   const InsnDecoder::Block& b = s.decoder_.block(s.machine_.memory(), s.paging_, address, size);
   s.shadow_ = b.shadow;  // as the next block starts, this one's last instruction has run
+  s.if_dirty_ = s.if_dirty_ || b.sets_if;
   s.block_io_ = &b.io;
   s.io_index_ = -1;
   s.instructions_.store(s.instructions_.load(std::memory_order_relaxed) + b.count, std::memory_order_relaxed);
@@ -309,6 +310,7 @@ void EmuLoop::on_code(uc_engine*, uint64_t address, uint32_t size, void* p) {
   if (s.model_) s.model_sensitive(address, bytes, size);
   s.check_msr(address, bytes, size);
   s.shadow_ = opens_interrupt_shadow(bytes, size);
+  s.if_dirty_ = s.if_dirty_ || may_set_if(bytes, size);
 }
 
 // ---- [SECTION] ring transitions ---------------------------------------------
@@ -619,8 +621,15 @@ bool EmuLoop::interrupts_enabled() const { return cpu_.reg(UC_X86_REG_RFLAGS) & 
 // the loop delivers it with RIP at the block, an instruction boundary.
 bool EmuLoop::interrupt_due() {
   // One is pending but IF (or a shadow) held it: only those can change
-  // now, so test them first (a handler's loops pay one register read).
-  if (irq_held_ && (shadow_ || !interrupts_enabled())) return false;
+  // now, and IF only by an instruction that sets it (STI, POPF, IRET,
+  // SYSRET), so a handler's loops pay nothing until one has run.
+  if (irq_held_) {
+    if (!if_dirty_ || shadow_) return false;
+    if (!interrupts_enabled()) {
+      if_dirty_ = false;
+      return false;
+    }
+  }
   if (!irq_held_ && !irq_look_ && guest_ns() < next_irq_ns_) return false;
   irq_look_ = irq_held_ = false;
   std::optional<uint8_t> vector = machine_.pending_irq();  // the PIT brought up to guest time
@@ -628,6 +637,7 @@ bool EmuLoop::interrupt_due() {
   if (!vector) return false;
   if (!interrupts_enabled() || shadow_) {
     irq_held_ = true;  // look again once IF is set and no shadow is open
+    if_dirty_ = shadow_;  // STI: IF is already set, only the shadow holds it
     return false;
   }
   irq_stop_ = true;
@@ -1013,8 +1023,10 @@ RunResult EmuLoop::run() {
 RunResult EmuLoop::finish(RunResult result) {
   result.exits = 0;  // nothing exits: there is no hardware virtualisation here
   result.steps = steps_;
-  if (!result.ok() && result.end != RunEndReason::Halted) result.regs = cpu_.regs();
+  if (result.end != RunEndReason::GuestExit) result.regs = cpu_.regs();  // every failure, halted for good too
   machine_.finish_devices(ctx_);
+  // The timer stops with the CPU: its clock must not outlive this loop.
+  machine_.pit().set_clock([end = guest_ns()] { return end; });
   if (!tracing_) return result;
   if (model_) model_->flush();
   deferred_.drain(sink_);

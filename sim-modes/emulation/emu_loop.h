@@ -161,6 +161,7 @@ class EmuLoop {
   uint64_t next_irq_ns_ = 0;
   bool irq_look_ = true;
   bool irq_held_ = false;  // one was pending, held off by IF clear or a shadow
+  bool if_dirty_ = false;  // held: an instruction that may set IF ran since IF was last read
   bool irq_stop_ = false;
   // The instruction executed last opened an interrupt shadow (STI, MOV SS):
   // set as a block that ends in one starts (or per instruction, in

@@ -110,6 +110,14 @@ TEST(EmulationLimits, ASpinningGuestReceivesTimerTicks) {
   }
 }
 
+TEST(EmulationLimits, TheSameSpinningGuestTicksUnderKvm) {
+  if (!probe_host().kvm_openable) GTEST_SKIP() << "needs /dev/kvm for the KVM half of the cross-check";
+  auto run = run_bare("spin", {}, TraceLevel::Exits, On::Kvm);
+  ASSERT_TRUE(run);
+  EXPECT_EQ(run->result.end, RunEndReason::GuestExit) << run->result.message;
+  EXPECT_EQ(run->counters[0], 50u);
+}
+
 TEST(EmulationLimits, GuestTimeIsInstructionCountSoRunsRepeat) {
   // Guest time is the instruction count: the same guest takes its ticks at
   // the same instructions, run after run.
@@ -123,7 +131,9 @@ TEST(EmulationLimits, GuestTimeIsInstructionCountSoRunsRepeat) {
 // storm.S: the PIT at count 2, `sti; hlt`, a handler that spins past the
 // next tick. 200,000 interrupts, each one counted by the guest and traced.
 TEST(EmulationLimits, SurvivesATwoHundredThousandInterruptStorm) {
-  auto run = run_bare("storm");
+  RunLimits limits;
+  limits.wall_ms = 280'000;  // a backstop only (ctest allows 300 s): the run ends by the guest's own count
+  auto run = run_bare("storm", limits);
   ASSERT_TRUE(run);
   EXPECT_EQ(run->result.end, RunEndReason::GuestExit) << run->result.message;
   EXPECT_EQ(run->result.guest_status, 0);
@@ -194,6 +204,8 @@ TEST(EmulationLimits, HltWithInterruptsOffIsATypedFailure) {
   EXPECT_EQ(run->result.end, RunEndReason::Halted) << run->result.message;
   EXPECT_NE(run->result.message.find("interrupts off"), std::string::npos) << run->result.message;
   EXPECT_LT(run->instructions, 10u) << "ended at the first hlt, not by a watchdog";
+  EXPECT_TRUE(run->result.regs.has_value()) << "a failed run records the guest registers";
+  EXPECT_NE(run->result.end, RunEndReason::GuestExit) << "never a reported status";
 }
 
 }  // namespace

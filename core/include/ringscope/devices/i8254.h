@@ -38,8 +38,8 @@ class I8254 final : public Device {
   // `monotonic_ns`: the clock the counters run on; default the host's
   // CLOCK_MONOTONIC. Tests pass a clock they control.
   explicit I8254(std::function<uint64_t()> monotonic_ns = {});
-  // A backend's own notion of time, in ns, set before the guest runs (the
-  // counters restart from it: nothing is armed yet then).
+  // A backend's own notion of time, in ns. Set it before the guest programs
+  // the timer: counts already loaded keep the start time of the old clock.
   void set_clock(std::function<uint64_t()> ns);
 
   std::string_view name() const override { return "pit"; }
