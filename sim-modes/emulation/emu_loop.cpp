@@ -256,8 +256,8 @@ void EmuLoop::refresh_paging() {
 void EmuLoop::on_block(uc_engine*, uint64_t address, uint32_t size, void* p) {
   EmuLoop& s = self_of(p);
   if (s.ret_.armed) s.resolve_return(address);
-  if (s.interrupt_due()) return;         // Unicorn stops before this block runs
-  if (s.per_insn_) return;               // on_code counts every instruction
+  if (s.interrupt_due()) return;  // Unicorn stops before this block runs
+  if (s.per_insn_) return;        // on_code counts every instruction
   const InsnDecoder::Block& b = s.decoder_.block(s.machine_.memory(), s.paging_, address, size);
   s.shadow_ = b.shadow;  // as the next block starts, this one's last instruction has run
   s.if_dirty_ = s.if_dirty_ || b.sets_if;
@@ -636,7 +636,7 @@ bool EmuLoop::interrupt_due() {
   next_irq_ns_ = machine_.next_irq_deadline_ns().value_or(kNever);
   if (!vector) return false;
   if (!interrupts_enabled() || shadow_) {
-    irq_held_ = true;  // look again once IF is set and no shadow is open
+    irq_held_ = true;     // look again once IF is set and no shadow is open
     if_dirty_ = shadow_;  // STI: IF is already set, only the shadow holds it
     return false;
   }

@@ -18,25 +18,28 @@ ReturnKind return_kind(const uint8_t* b, size_t len) {
   return ReturnKind::None;
 }
 
+// Where the opcode starts: after the legacy prefixes and at most one REX
+// prefix (SDM Vol. 2A §2.1, §2.2.1).
+static size_t opcode_at(const uint8_t* b, size_t len) {
+  size_t i = 0;
+  while (i < len && (b[i] == 0x66 || b[i] == 0x67 || b[i] == 0xf0 || b[i] == 0xf2 || b[i] == 0xf3 || b[i] == 0x2e ||
+                     b[i] == 0x36 || b[i] == 0x3e || b[i] == 0x26 || b[i] == 0x64 || b[i] == 0x65))
+    i++;
+  if (i < len && (b[i] & 0xf0) == 0x40) i++;
+  return i;
+}
+
 // STI (FB) and MOV Sreg,r/m (8E /r) with ModRM.reg = 2, i.e. SS (SDM Vol.
 // 2B, MOV: "loading the SS register inhibits all interrupts until after
 // the next instruction").
 bool opens_interrupt_shadow(const uint8_t* b, size_t len) {
-  size_t i = 0;
-  while (i < len && (b[i] == 0x66 || b[i] == 0x67 || b[i] == 0xf0 || b[i] == 0xf2 || b[i] == 0xf3 ||
-                     b[i] == 0x2e || b[i] == 0x36 || b[i] == 0x3e || b[i] == 0x26 || b[i] == 0x64 || b[i] == 0x65))
-    i++;
-  if (i < len && (b[i] & 0xf0) == 0x40) i++;
+  size_t i = opcode_at(b, len);
   if (i < len && b[i] == 0xfb) return true;
   return i + 1 < len && b[i] == 0x8e && ((b[i + 1] >> 3) & 7) == 2;
 }
 
 bool may_set_if(const uint8_t* b, size_t len) {
-  size_t i = 0;
-  while (i < len && (b[i] == 0x66 || b[i] == 0x67 || b[i] == 0xf0 || b[i] == 0xf2 || b[i] == 0xf3 ||
-                     b[i] == 0x2e || b[i] == 0x36 || b[i] == 0x3e || b[i] == 0x26 || b[i] == 0x64 || b[i] == 0x65))
-    i++;
-  if (i < len && (b[i] & 0xf0) == 0x40) i++;
+  size_t i = opcode_at(b, len);
   if (i < len && (b[i] == 0xfb || b[i] == 0x9d || b[i] == 0xcf)) return true;  // STI, POPF, IRET
   return i + 1 < len && b[i] == 0x0f && b[i + 1] == 0x07;                      // SYSRET
 }

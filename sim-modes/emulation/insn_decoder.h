@@ -62,8 +62,8 @@ class InsnDecoder {
     uint32_t count = 0;  // instructions in the block
     uint64_t last_rip = 0;
     ReturnKind last = ReturnKind::None;
-    bool shadow = false;  // the last instruction opens an interrupt shadow (STI, MOV SS)
-    bool sets_if = false;  // an instruction in it may set RFLAGS.IF (may_set_if)
+    bool shadow = false;     // the last instruction opens an interrupt shadow (STI, MOV SS)
+    bool sets_if = false;    // an instruction in it may set RFLAGS.IF (may_set_if)
     std::vector<IoInsn> io;  // its port-I/O instructions, in order
   };
   // The block Unicorn is about to run at `rip` (`size` bytes), decoded once

@@ -51,7 +51,9 @@ I8254::I8254(std::function<uint64_t()> clock) : clock_(std::move(clock)) {
   if (!clock_) clock_ = monotonic_ns;
 }
 
-void I8254::set_clock(std::function<uint64_t()> ns) { clock_ = ns ? std::move(ns) : std::function<uint64_t()>(monotonic_ns); }
+void I8254::set_clock(std::function<uint64_t()> ns) {
+  clock_ = ns ? std::move(ns) : std::function<uint64_t()>(monotonic_ns);
+}
 
 void I8254::note(DeviceContext& ctx, std::string_view reg, uint64_t value) {
   ctx.trace_device(name(), reg, Direction::Write, value, 1);

@@ -54,8 +54,8 @@ std::vector<uint8_t> guest_code(const std::string& name) {
 
 enum class On : uint8_t { Emulation, Kvm };
 
-std::unique_ptr<BareRun> run_bare(const std::string& name, RunLimits limits = {},
-                                  TraceLevel level = TraceLevel::Exits, On on = On::Emulation) {
+std::unique_ptr<BareRun> run_bare(const std::string& name, RunLimits limits = {}, TraceLevel level = TraceLevel::Exits,
+                                  On on = On::Emulation) {
   TinyKernel k;
   k.code = guest_code(name);
   if (k.code.empty()) return nullptr;

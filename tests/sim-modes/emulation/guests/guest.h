@@ -7,6 +7,7 @@
 // It builds its own IDT, programs the PIC (and the PIT), and reports what it
 // counted in memory at COUNTERS, which the test reads after the run, and by
 // its exit status on the probe port.
+// clang-format off: assembler macros, one instruction per line.
 #define IDT       0x170000        // 256 gates of 16 bytes
 #define COUNTERS  0x180000        // the guest's counters, 8 bytes each
 #define STACK     0x1f0000
