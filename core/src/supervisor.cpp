@@ -47,7 +47,7 @@ RunResult supervise(Machine& machine, const RunOptions& options, const Supervise
       }
       // The machine's timer is due: kick the loop so it can deliver the
       // interrupt. At most one kick per kKickGapNs.
-      uint64_t due = machine.irq_deadline_hint();
+      uint64_t due = loop.kick ? machine.irq_deadline_hint() : 0;
       if (due && t >= due && t - last_kick >= kKickGapNs) {
         loop.kick(thread.native_handle());
         last_kick = t;

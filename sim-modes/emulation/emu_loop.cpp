@@ -11,8 +11,8 @@
 
 #include <algorithm>
 #include <cstring>
-#include <ctime>
 
+#include "ringscope/arch/msr.h"
 #include "ringscope/hypercalls.h"
 #include "ringscope/machine.h"
 #include "ringscope/supervisor.h"
@@ -22,7 +22,7 @@ namespace ringscope::emulation {
 namespace {
 constexpr uint64_t kUntilNowhere = ~0ull;          // uc_emu_start's `until`: an address no code reaches
 constexpr uint64_t kRflagsIf = 1ull << 9;
-constexpr uint64_t kHaltPollNs = 5'000'000;  // a halted vCPU looks at the watchdog this often
+constexpr uint64_t kNever = ~0ull;
 constexpr uint64_t kMmioTop = 1ull << 32;           // non-RAM physical addresses below 4 GiB are MMIO
 EmuLoop& self_of(void* p) { return *static_cast<EmuLoop*>(p); }
 
@@ -72,6 +72,8 @@ EmuLoop::EmuLoop(Machine& machine, UnicornCpu& cpu, EventSink& sink, const RunOp
 Status EmuLoop::install_hooks() {
   uc_engine* uc = cpu_.uc();
   uc_hook h;
+  // The PIT counts guest time from here on (docs/interrupts.md).
+  machine_.pit().set_clock([this] { return guest_ns(); });
   auto check = [](uc_err err, const char* what) -> Status {
     if (err != UC_ERR_OK) return make_error(ErrorKind::Internal, fmt::format("cannot add the {}: {}", what, uc_error_text(err)));
     return ok_status();
@@ -86,10 +88,12 @@ Status EmuLoop::install_hooks() {
   bool per_insn = options_.level == TraceLevel::Full ||
                   (options_.level == TraceLevel::Exits && emu_.granularity == HookGranularity::Instruction);
   per_insn_ = per_insn;
+  // RDMSR/WRMSR must fault on an MSR the CPU lacks: per instruction,
+  // on_code sees them; otherwise the kernel's own are watched.
+  if (!per_insn) TRY(watch_kernel_sensitive());
   if (model_) {
     TRY(check(uc_hook_add(uc, &h, UC_HOOK_INSN, reinterpret_cast<void*>(&on_cpuid), this, 1, 0, UC_X86_INS_CPUID),
               "CPUID hook"));
-    if (!per_insn) TRY(watch_kernel_sensitive());
     // Shadow paging's cost, modelled only where it exists: with EPT off,
     // a write hook on every guest store (the model says which land in a
     // page table). With EPT on nothing is added, and stores stay on
@@ -102,8 +106,9 @@ Status EmuLoop::install_hooks() {
   }
   if (per_insn)
     TRY(check(uc_hook_add(uc, &h, UC_HOOK_CODE, reinterpret_cast<void*>(&on_code), this, 1, 0), "instruction hook"));
-  else if (options_.level == TraceLevel::Exits)
-    TRY(check(uc_hook_add(uc, &h, UC_HOOK_BLOCK, reinterpret_cast<void*>(&on_block), this, 1, 0), "block hook"));
+  // At every level: the block hook counts instructions (guest time) and is
+  // where external interrupts are taken.
+  TRY(check(uc_hook_add(uc, &h, UC_HOOK_BLOCK, reinterpret_cast<void*>(&on_block), this, 1, 0), "block hook"));
   // Every physical address that is not RAM is MMIO, as under KVM: the bus
   // decides who (if anyone) answers.
   uint64_t ram = machine_.memory().size();
@@ -114,11 +119,6 @@ Status EmuLoop::install_hooks() {
 
 void EmuLoop::request_stop() {
   watchdog_.store(true, std::memory_order_relaxed);
-  uc_emu_stop(cpu_.uc());
-}
-
-void EmuLoop::kick() {
-  kicked_.store(true, std::memory_order_relaxed);
   uc_emu_stop(cpu_.uc());
 }
 
@@ -193,18 +193,21 @@ void EmuLoop::after_device_access() {
     return;
   }
   uint64_t n = io_.load(std::memory_order_relaxed);
-  if (n >= options_.limits.max_exits)
+  if (n + faults_ >= options_.limits.max_exits)
     stop_emulation(RunEndReason::WatchdogExits,
-                   fmt::format("the guest made {} device accesses (each a VM exit under KVM), the limit", n));
+                   fmt::format("the guest made {} device accesses and took {} exceptions and interrupts (each a VM "
+                               "exit or an injection under KVM), the limit",
+                               n, faults_));
   else if (machine_.console_bytes() > options_.limits.max_output_bytes)
     stop_emulation(RunEndReason::WatchdogOutput, fmt::format("the guest wrote more than {} bytes of console output, "
                                                              "the limit",
                                                              options_.limits.max_output_bytes));
   // The access may have raised an interrupt (a virtio completion, an EOI
-  // letting the next one through): the CPU takes it at the next
-  // instruction boundary if IF is set; here, at the next block boundary.
-  else if (machine_.pending_irq() && interrupts_enabled())
-    kick();
+  // letting the next one through, a PIT or PIC reprogrammed): the CPU takes
+  // it at the next instruction boundary if IF is set; here, at the next
+  // block boundary, where the block hook looks.
+  else
+    irq_look_ = true;
 }
 
 uint32_t EmuLoop::on_in(uc_engine*, uint32_t port, int size, void* p) {
@@ -248,11 +251,16 @@ void EmuLoop::refresh_paging() {
   }
 }
 
-// Trace level exits: one callback per translated block.
+// One callback per block executed, at every level: guest time, external
+// interrupts, and at level exits the instruction count and returns.
 void EmuLoop::on_block(uc_engine*, uint64_t address, uint32_t size, void* p) {
   EmuLoop& s = self_of(p);
   if (s.ret_.armed) s.resolve_return(address);
+  if (s.interrupt_due()) return;  // Unicorn stops before this block runs
+  if (s.per_insn_) return;        // on_code counts every instruction
   const InsnDecoder::Block& b = s.decoder_.block(s.machine_.memory(), s.paging_, address, size);
+  s.shadow_ = b.shadow;  // as the next block starts, this one's last instruction has run
+  s.if_dirty_ = s.if_dirty_ || b.sets_if;
   s.block_io_ = &b.io;
   s.io_index_ = -1;
   s.instructions_.store(s.instructions_.load(std::memory_order_relaxed) + b.count, std::memory_order_relaxed);
@@ -300,6 +308,9 @@ void EmuLoop::on_code(uc_engine*, uint64_t address, uint32_t size, void* p) {
   ReturnKind k = return_kind(bytes, size);
   if (k != ReturnKind::None) s.ret_ = {true, k, address, address, address + size, s.cpl_};
   if (s.model_) s.model_sensitive(address, bytes, size);
+  s.check_msr(address, bytes, size);
+  s.shadow_ = opens_interrupt_shadow(bytes, size);
+  s.if_dirty_ = s.if_dirty_ || may_set_if(bytes, size);
 }
 
 // ---- [SECTION] ring transitions ---------------------------------------------
@@ -383,7 +394,23 @@ void EmuLoop::emit_trap(const arch::Delivered& d, TrapCause cause) {
   sink_.emit(e);
 }
 
+// Every event delivered through the IDT counts against the exit limit, as
+// device accesses do: a guest that faults in a loop (a #UD handler that
+// returns to the ud2) makes no device access at all, yet must end.
+bool EmuLoop::count_fault() {
+  faults_++;
+  uint64_t n = io_.load(std::memory_order_relaxed);
+  if (n + faults_ <= options_.limits.max_exits) return true;
+  stop_emulation(RunEndReason::WatchdogExits,
+                 fmt::format("the guest took {} exceptions and interrupts and made {} device accesses (each a VM "
+                             "exit or an injection under KVM), past the limit of {}",
+                             faults_ - 1, n, options_.limits.max_exits));
+  return false;
+}
+
 bool EmuLoop::deliver(arch::InterruptRequest req) {
+  shadow_ = false;  // an event delivered ends any interrupt shadow
+  if (!count_fault()) return false;
   cpu_.drop_aliases();  // the kernel may change the page tables now
   arch::CpuState s = cpu_.read_state();
   refresh_paging();
@@ -568,23 +595,54 @@ void EmuLoop::record_mode_change(uint64_t time_ns) {
 
 // ---- [SECTION] external interrupts ------------------------------------------
 //
-// Unicorn has no interrupt pin. The loop plays the CPU's part: between two
-// runs of Unicorn (a block boundary) it asks the machine's interrupt
-// controllers for a pending vector, and if RFLAGS.IF allows, takes it (the
-// PIC's INTA cycle) and delivers it through the IDT with the rules in
-// core/src/arch (SDM Vol. 3A §6.8.1: recognised between instructions, IF
-// gates it). What stops Unicorn in time: a kick from the watchdog thread
-// when the timer is due, a device access that raised one, and HLT.
+// Unicorn has no interrupt pin. The loop plays the CPU's part: at a block
+// boundary it asks the machine's interrupt controllers for a pending
+// vector, and if RFLAGS.IF allows, takes it (the PIC's INTA cycle) and
+// delivers it through the IDT with the rules in core/src/arch (SDM Vol. 3A
+// §6.8.1: recognised between instructions, IF gates it). The block hook
+// looks before every block (interrupt_due) and stops Unicorn there; HLT
+// waits in guest time. Everything happens on the emulation thread: no other
+// thread stops Unicorn except the wall-time watchdog, which ends the run.
 
 bool EmuLoop::interrupts_enabled() const { return cpu_.reg(UC_X86_REG_RFLAGS) & kRflagsIf; }
 
 // STI delays interrupts by one instruction (SDM Vol. 2B, STI), so that
-// `sti; hlt` cannot lose a wake-up between the two. Unicorn keeps that
-// state to itself; the byte before RIP being STI (0xfb) stands in for it.
-// A false positive only delays the interrupt to the next boundary.
-bool EmuLoop::in_sti_shadow(uint64_t rip) const {
-  uint8_t before = 0;
-  return read_virtual(machine_.memory(), cpu_.paging(), rip - 1, &before, 1) == 1 && before == 0xfb;
+// `sti; hlt` cannot lose a wake-up between the two, and MOV SS delays them
+// so that `mov ss; mov rsp` is never split (Vol. 3A §6.8.3). Unicorn keeps
+// that state to itself, but QEMU ends a translated block right after
+// either instruction, so the loop knows it from the block that ran last
+// (shadow_, set in on_block and on_code). Peeking at the byte before RIP
+// is not enough: in `sti; 1: jmp 1b` the loop's own target follows an STI.
+
+// The block hook's question, asked before every block: should the CPU take
+// an external interrupt here? Cheap while nothing can be pending (guest time
+// before the timer's next edge, no device access since the last look); when
+// one is pending and IF allows, Unicorn is stopped before the block runs and
+// the loop delivers it with RIP at the block, an instruction boundary.
+bool EmuLoop::interrupt_due() {
+  // One is pending but IF (or a shadow) held it: only those can change
+  // now, and IF only by an instruction that sets it (STI, POPF, IRET,
+  // SYSRET), so a handler's loops pay nothing until one has run.
+  if (irq_held_) {
+    if (!if_dirty_ || shadow_) return false;
+    if (!interrupts_enabled()) {
+      if_dirty_ = false;
+      return false;
+    }
+  }
+  if (!irq_held_ && !irq_look_ && guest_ns() < next_irq_ns_) return false;
+  irq_look_ = irq_held_ = false;
+  std::optional<uint8_t> vector = machine_.pending_irq();  // the PIT brought up to guest time
+  next_irq_ns_ = machine_.next_irq_deadline_ns().value_or(kNever);
+  if (!vector) return false;
+  if (!interrupts_enabled() || shadow_) {
+    irq_held_ = true;     // look again once IF is set and no shadow is open
+    if_dirty_ = shadow_;  // STI: IF is already set, only the shadow holds it
+    return false;
+  }
+  irq_stop_ = true;
+  uc_emu_stop(cpu_.uc());
+  return true;
 }
 
 bool EmuLoop::deliver_external(uint64_t return_rip) {
@@ -597,20 +655,21 @@ bool EmuLoop::deliver_external(uint64_t return_rip) {
 }
 
 // HLT in ring 0: the CPU sleeps until an interrupt it may take arrives.
+// In guest time a sleep costs nothing: the clock jumps to the timer's next
+// edge (as QEMU's icount does when all CPUs are idle). Only the timer can
+// wake a halted CPU here (a device raises its line only when the guest
+// touches it), so with no edge to come, or IF clear, nothing ever will.
 EmuLoop::Wake EmuLoop::wait_for_interrupt() {
   if (!interrupts_enabled()) return Wake::Never;
-  while (!watchdog_.load(std::memory_order_relaxed)) {
+  for (int i = 0; i < 2; i++) {
+    if (watchdog_.load(std::memory_order_relaxed)) return Wake::Watchdog;
     if (machine_.pending_irq()) return Wake::Interrupt;
     std::optional<uint64_t> deadline = machine_.next_irq_deadline_ns();
     if (!deadline) return Wake::Never;
-    uint64_t now = monotonic_ns();
-    if (*deadline > now) {
-      uint64_t ns = std::min(*deadline - now, kHaltPollNs);
-      struct timespec ts{static_cast<time_t>(ns / 1'000'000'000ull), static_cast<long>(ns % 1'000'000'000ull)};
-      nanosleep(&ts, nullptr);
-    }
+    uint64_t now = guest_ns();
+    if (*deadline > now) halted_ns_ += *deadline - now;
   }
-  return Wake::Watchdog;
+  return machine_.pending_irq() ? Wake::Interrupt : Wake::Never;
 }
 
 // ---- [SECTION] the VT-x model ------------------------------------------------
@@ -756,7 +815,8 @@ void EmuLoop::on_sensitive(uc_engine*, uint64_t address, uint32_t size, void* p)
   uint8_t bytes[16] = {};
   size = std::min<uint32_t>(size, 15);
   size_t got = read_virtual(s.machine_.memory(), s.cpu_.paging(), address, bytes, size);
-  s.model_sensitive(address, bytes, got);
+  if (s.model_) s.model_sensitive(address, bytes, got);
+  s.check_msr(address, bytes, got);
 }
 
 namespace {
@@ -776,6 +836,21 @@ int cr_reg(uint8_t cr) {
   }
 }
 }  // namespace
+
+// RDMSR (0f 32) or WRMSR (0f 30) at rip, about to run in ring 0 (in ring 3
+// QEMU raises the #GP itself): if the CPU model lacks the MSR in ECX, stop
+// before it runs and raise #GP(0) there (arch/msr.h). RAX and RDX are kept
+// in case Unicorn ran the instruction after all.
+void EmuLoop::check_msr(uint64_t rip, const uint8_t* bytes, size_t len) {
+  Sensitive kind = sensitive_kind(bytes, len).kind;
+  if (kind != Sensitive::Rdmsr && kind != Sensitive::Wrmsr) return;
+  if (cpu_.cpl() != 0 || arch::msr_implemented(uint32_t(cpu_.reg(UC_X86_REG_RCX)))) return;
+  pending_ = Pending::MsrFault;
+  pending_rip_ = rip;
+  pending_rax_ = cpu_.reg(UC_X86_REG_RAX);
+  pending_rdx_ = cpu_.reg(UC_X86_REG_RDX);
+  uc_emu_stop(cpu_.uc());
+}
 
 // The registers as they are just before the instruction runs.
 void EmuLoop::model_sensitive(uint64_t rip, const uint8_t* bytes, size_t len) {
@@ -845,23 +920,40 @@ RunResult EmuLoop::run() {
       break;
     }
     pending_ = Pending::None;
-    kicked_.store(false, std::memory_order_relaxed);
+    // An interrupt the block hook stopped for (or one already pending as
+    // the loop comes back from an exception or HLT) is taken here, between
+    // two instructions.
+    irq_stop_ = false;
     if (machine_.pending_irq() && interrupts_enabled()) {
       uint64_t at = cpu_.reg(UC_X86_REG_RIP);
-      if (!in_sti_shadow(at) && !deliver_external(at)) {
+      if (!shadow_ && !deliver_external(at)) {
         result = stop_result_;
         break;
       }
     }
+    irq_look_ = true;  // the handler may change the mask or send an EOI: look at the first block
+    irq_held_ = false;
     uc_err err = uc_emu_start(cpu_.uc(), cpu_.reg(UC_X86_REG_RIP), kUntilNowhere, 0, 0);
     if (pending_ == Pending::Interrupt) handle_interrupt(pending_vector_, pending_rip_, pending_cr2_);
     if (pending_ == Pending::Syscall) handle_syscall(pending_rip_);
+    if (pending_ == Pending::MsrFault) {
+      // Undo the instruction if Unicorn ran it, then raise #GP(0) at it.
+      cpu_.set_reg(UC_X86_REG_RAX, pending_rax_);
+      cpu_.set_reg(UC_X86_REG_RDX, pending_rdx_);
+      cpu_.set_reg(UC_X86_REG_RIP, pending_rip_);
+      cancel_return_if_not_executed(pending_rip_);
+      arch::InterruptRequest req;
+      req.vector = arch::vec::kGP;
+      req.return_rip = req.instruction_rip = pending_rip_;
+      deliver(req);
+    }
     if (stopping_) {
       result = stop_result_;
       break;
     }
     if (pending_ != Pending::None) continue;
     if (watchdog_.load(std::memory_order_relaxed)) continue;  // reported at the top
+    if (irq_stop_ && err == UC_ERR_OK) continue;              // delivered at the top
     uint64_t rip = cpu_.reg(UC_X86_REG_RIP);
     if (err == UC_ERR_INSN_INVALID) {
       // Unicorn stops on an undefined opcode; the CPU raises #UD (vector 6).
@@ -882,11 +974,10 @@ RunResult EmuLoop::run() {
     }
     // Unicorn stops at HLT by itself, in any ring: in ring 3 with RIP at
     // the HLT, in ring 0 with RIP after it. The CPU only lets ring 0 halt
-    // (SDM Vol. 2A, HLT: #GP(0) if CPL is not 0). A kick may also stop it
-    // at an HLT not yet executed; for the CPU's sake that is the same.
+    // (SDM Vol. 2A, HLT: #GP(0) if CPL is not 0).
     uint8_t op[2] = {};
     read_virtual(machine_.memory(), cpu_.paging(), rip - 1, op, 2);
-    bool ring0_halted = cpu_.cpl() == 0 && op[0] == 0xf4 && !kicked_.load(std::memory_order_relaxed);
+    bool ring0_halted = cpu_.cpl() == 0 && op[0] == 0xf4;
     if (ring0_halted) rip -= 1;  // the HLT itself
     if (op[1] == 0xf4 || ring0_halted) {
       if (model_) {
@@ -908,8 +999,7 @@ RunResult EmuLoop::run() {
         continue;
       }
       // Ring 0: wait for an interrupt, as the CPU does; it returns to the
-      // instruction after HLT. (Stopped by a kick just before an HLT it
-      // had not yet executed, the loop does the same: HLT is next anyway.)
+      // instruction after HLT.
       Wake wake = wait_for_interrupt();
       if (wake == Wake::Watchdog) continue;  // reported at the top
       if (wake == Wake::Interrupt) {
@@ -924,7 +1014,6 @@ RunResult EmuLoop::run() {
                                               : "the guest executed hlt with interrupts off (nothing can wake it)");
       break;
     }
-    if (kicked_.load(std::memory_order_relaxed)) continue;  // an interrupt is due: delivered at the top
     // Unicorn sometimes stops at a VMCALL without reporting its #UD (a
     // translation block it ran before and cached); handle it the same way.
     if (handle_vmcall(rip)) continue;
@@ -937,8 +1026,10 @@ RunResult EmuLoop::run() {
 RunResult EmuLoop::finish(RunResult result) {
   result.exits = 0;  // nothing exits: there is no hardware virtualisation here
   result.steps = steps_;
-  if (!result.ok() && result.end != RunEndReason::Halted) result.regs = cpu_.regs();
+  if (result.end != RunEndReason::GuestExit) result.regs = cpu_.regs();  // every failure, halted for good too
   machine_.finish_devices(ctx_);
+  // The timer stops with the CPU: its clock must not outlive this loop.
+  machine_.pit().set_clock([end = guest_ns()] { return end; });
   if (!tracing_) return result;
   if (model_) model_->flush();
   deferred_.drain(sink_);

@@ -30,10 +30,14 @@ class EmuLoop {
   Status install_hooks();
   RunResult run();                 // thread: the emulation thread
   void request_stop();             // thread: the watchdog
-  // The machine's timer is due: stop Unicorn at the next block boundary so
-  // the loop can deliver the interrupt. Thread: the watchdog.
-  void kick();
   uint64_t instructions() const { return instructions_.load(std::memory_order_relaxed); }
+
+  // Guest time, the clock the machine's PIT runs on under emulation: one
+  // nanosecond per instruction executed, plus the time the CPU spent halted
+  // (a halted CPU skips straight to the next timer edge). Deterministic:
+  // the same guest takes its interrupts at the same instructions on any host.
+  static constexpr uint64_t kGuestNsPerInstruction = 1;
+  uint64_t guest_ns() const { return instructions() * kGuestNsPerInstruction + halted_ns_; }
   uint64_t device_accesses() const { return io_.load(std::memory_order_relaxed); }
 
  private:
@@ -82,7 +86,10 @@ class EmuLoop {
 
   // External interrupts (Machine::pending_irq: the PIC, virtio lines).
   bool interrupts_enabled() const;
-  bool in_sti_shadow(uint64_t rip) const;
+  bool interrupt_due();  // in the block hook: stop before the block to take one
+  // RDMSR/WRMSR of an MSR the CPU model lacks: #GP(0) (arch/msr.h).
+  void check_msr(uint64_t rip, const uint8_t* bytes, size_t len);
+  bool count_fault();  // every fault and `int n` counts against the exit limit; false: the run is over
   bool deliver_external(uint64_t return_rip);  // false: the run is over
   enum class Wake : uint8_t { Interrupt, Watchdog, Never };
   Wake wait_for_interrupt();
@@ -102,11 +109,12 @@ class EmuLoop {
   uint64_t cr0_ = 0, cr4_ = 0, efer_ = 0;
 
   // What a hook asked the loop to do once Unicorn has stopped.
-  enum class Pending : uint8_t { None, Interrupt, Syscall };
+  enum class Pending : uint8_t { None, Interrupt, Syscall, MsrFault };
   Pending pending_ = Pending::None;
   uint32_t pending_vector_ = 0;
   uint64_t pending_rip_ = 0;
   uint64_t pending_cr2_ = 0;  // read in the hook: by the time Unicorn has stopped, CR2 may have moved on
+  uint64_t pending_rax_ = 0, pending_rdx_ = 0;  // MsrFault: the registers the faulting RDMSR must not change
 
   // A block (or instruction) that ends in IRETQ/SYSRETQ: recorded once the
   // guest is seen running where it returned to.
@@ -145,7 +153,22 @@ class EmuLoop {
   bool stopping_ = false;  // a hook ended the run
   RunResult stop_result_;
   std::atomic<bool> watchdog_{false};
-  std::atomic<bool> kicked_{false};  // a kick stopped Unicorn: go on, after delivering what is pending
+  // Interrupt delivery (interrupt_due): the guest time at which the timer
+  // may next interrupt; `look_` asks the next block to poll the controllers
+  // whatever the time (a device access may have raised a line or sent an
+  // EOI); `irq_stop_` says the block hook
+  // stopped Unicorn to take one.
+  uint64_t next_irq_ns_ = 0;
+  bool irq_look_ = true;
+  bool irq_held_ = false;  // one was pending, held off by IF clear or a shadow
+  bool if_dirty_ = false;  // held: an instruction that may set IF ran since IF was last read
+  bool irq_stop_ = false;
+  // The instruction executed last opened an interrupt shadow (STI, MOV SS):
+  // set as a block that ends in one starts (or per instruction, in
+  // on_code), cleared by any delivery.
+  bool shadow_ = false;
+  uint64_t halted_ns_ = 0;
+  uint64_t faults_ = 0;  // exceptions and `int n` delivered (the exit limit counts them too)
   std::atomic<uint64_t> instructions_{0}, io_{0};
   uint64_t steps_ = 0;
   uint64_t step_page_va_ = ~0ull, step_page_pa_ = 0, step_cr3_ = 0;

@@ -30,7 +30,7 @@ Result<RunResult> EmulationBackend::run(Machine& machine, EventSink& sink, const
   // Unicorn can be stopped from any thread (uc_emu_stop); a stop that lands
   // between two uc_emu_start calls is caught by the loop's own check.
   supervised.stop = [&](std::thread::native_handle_type) { loop.request_stop(); };
-  supervised.kick = [&](std::thread::native_handle_type) { loop.kick(); };
+  // No kick: the loop takes timer interrupts itself, on guest time.
   supervised.progress = [&] {
     return fmt::format("{} instructions, {} device accesses", loop.instructions(), loop.device_accesses());
   };

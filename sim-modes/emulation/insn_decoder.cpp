@@ -18,6 +18,32 @@ ReturnKind return_kind(const uint8_t* b, size_t len) {
   return ReturnKind::None;
 }
 
+// Where the opcode starts: after the legacy prefixes and at most one REX
+// prefix (SDM Vol. 2A §2.1, §2.2.1).
+static size_t opcode_at(const uint8_t* b, size_t len) {
+  size_t i = 0;
+  while (i < len && (b[i] == 0x66 || b[i] == 0x67 || b[i] == 0xf0 || b[i] == 0xf2 || b[i] == 0xf3 || b[i] == 0x2e ||
+                     b[i] == 0x36 || b[i] == 0x3e || b[i] == 0x26 || b[i] == 0x64 || b[i] == 0x65))
+    i++;
+  if (i < len && (b[i] & 0xf0) == 0x40) i++;
+  return i;
+}
+
+// STI (FB) and MOV Sreg,r/m (8E /r) with ModRM.reg = 2, i.e. SS (SDM Vol.
+// 2B, MOV: "loading the SS register inhibits all interrupts until after
+// the next instruction").
+bool opens_interrupt_shadow(const uint8_t* b, size_t len) {
+  size_t i = opcode_at(b, len);
+  if (i < len && b[i] == 0xfb) return true;
+  return i + 1 < len && b[i] == 0x8e && ((b[i + 1] >> 3) & 7) == 2;
+}
+
+bool may_set_if(const uint8_t* b, size_t len) {
+  size_t i = opcode_at(b, len);
+  if (i < len && (b[i] == 0xfb || b[i] == 0x9d || b[i] == 0xcf)) return true;  // STI, POPF, IRET
+  return i + 1 < len && b[i] == 0x0f && b[i + 1] == 0x07;                      // SYSRET
+}
+
 // Two-byte opcodes 0F xx (SDM Vol. 2A, Appendix A): CPUID 0F A2, RDMSR
 // 0F 32, WRMSR 0F 30, RDTSC 0F 31, MOV r64,CR 0F 20 /r, MOV CR,r64 0F 22 /r
 // (ModRM.reg the CR, ModRM.rm the register, REX.R/REX.B their high bits),
@@ -76,8 +102,13 @@ InsnDecoder::~InsnDecoder() {
 const InsnDecoder::Block& InsnDecoder::block(const GuestMemory& memory, const PagingState& paging, uint64_t rip,
                                              uint32_t size) {
   uint64_t key = rip ^ (uint64_t(size) << 48);
+  Hot& hot = hot_[(rip ^ (rip >> 10) ^ size) % hot_.size()];
+  if (hot.key == key) return *hot.block;
   auto it = blocks_.find(key);
-  if (it != blocks_.end()) return it->second;
+  if (it != blocks_.end()) {
+    hot = {key, &it->second};
+    return it->second;
+  }
   Block b;
   std::vector<uint8_t> bytes(size ? size : 1);
   size_t got = read_virtual(memory, paging, rip, bytes.data(), size);
@@ -91,12 +122,16 @@ const InsnDecoder::Block& InsnDecoder::block(const GuestMemory& memory, const Pa
     b.count++;
     b.last_rip = insn->address;
     b.last = return_kind(insn->bytes, insn->size);
+    b.shadow = opens_interrupt_shadow(insn->bytes, insn->size);
+    b.sets_if = b.sets_if || may_set_if(insn->bytes, insn->size);
     if (auto io = io_kind(insn->bytes, insn->size)) b.io.push_back({insn->address, io->string, io->rep});
   }
   cs_option(cs_, CS_OPT_DETAIL, CS_OPT_ON);
   cs_free(insn, 1);
   if (b.count == 0) b.count = 1;  // an undecodable block still ran (or faulted on) one instruction
-  return blocks_.emplace(key, b).first->second;
+  const Block& stored = blocks_.emplace(key, b).first->second;
+  hot = {key, &stored};
+  return stored;
 }
 
 std::vector<uint64_t> InsnDecoder::find_sensitive(const uint8_t* code, size_t size, uint64_t address) {

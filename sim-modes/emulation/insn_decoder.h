@@ -8,6 +8,7 @@
 
 #include <capstone/capstone.h>
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <unordered_map>
@@ -22,6 +23,13 @@ enum class ReturnKind : uint8_t { None, Iret, Sysret };
 
 // Classifies one instruction from its bytes (prefixes skipped): IRET*, SYSRET.
 ReturnKind return_kind(const uint8_t* bytes, size_t len);
+
+// Does the instruction hold off interrupts until after the next one (STI,
+// MOV SS)? QEMU ends a translated block right after either.
+bool opens_interrupt_shadow(const uint8_t* bytes, size_t len);
+
+// Can the instruction set RFLAGS.IF (STI, POPF, IRET, SYSRET)?
+bool may_set_if(const uint8_t* bytes, size_t len);
 
 // Instructions VT-x can intercept that Unicorn runs without telling anyone
 // (it has no hook for RDMSR, WRMSR, MOV CR or INVLPG). The VT-x model must
@@ -54,6 +62,8 @@ class InsnDecoder {
     uint32_t count = 0;  // instructions in the block
     uint64_t last_rip = 0;
     ReturnKind last = ReturnKind::None;
+    bool shadow = false;     // the last instruction opens an interrupt shadow (STI, MOV SS)
+    bool sets_if = false;    // an instruction in it may set RFLAGS.IF (may_set_if)
     std::vector<IoInsn> io;  // its port-I/O instructions, in order
   };
   // The block Unicorn is about to run at `rip` (`size` bytes), decoded once
@@ -61,6 +71,7 @@ class InsnDecoder {
   // it when the address space changes (CR3).
   const Block& block(const GuestMemory& memory, const PagingState& paging, uint64_t rip, uint32_t size);
   void flush() {
+    hot_.fill({});
     blocks_.clear();
     io_.clear();
   }
@@ -85,6 +96,14 @@ class InsnDecoder {
  private:
   csh cs_ = 0;
   std::unordered_map<uint64_t, Block> blocks_;  // key: rip ^ (size << 48)
+  // A direct-mapped cache in front of blocks_ (its nodes never move): the
+  // block hook runs before every block executed, and a hash lookup there
+  // was a quarter of an interrupt storm's time.
+  struct Hot {
+    uint64_t key = ~0ull;
+    const Block* block = nullptr;
+  };
+  std::array<Hot, 1024> hot_{};
   std::unordered_map<uint64_t, IoInsn> io_;
 };
 

@@ -23,6 +23,8 @@ struct SupervisedLoop {
   // every 20 ms, until the loop returns. The argument is the loop's thread.
   std::function<void(std::thread::native_handle_type)> stop;
   // Make the loop return to its checks soon (the machine's timer is due).
+  // Empty: the loop keeps its timer itself (the emulation backend, whose
+  // timer runs on guest time), and the supervisor never kicks.
   std::function<void(std::thread::native_handle_type)> kick;
   // The progress line's text ("12,345 exits"), shown when options.progress.
   std::function<std::string()> progress;

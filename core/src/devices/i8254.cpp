@@ -4,7 +4,8 @@
 // A channel is programmed by a control word on port 0x43 (which channel,
 // how its count is written and read: LSB, MSB or LSB then MSB, the mode,
 // binary or BCD), then a count on its own port. From then on the counter
-// is a function of time: ticks = elapsed host ns * 1193182 / 1e9.
+// is a function of time: ticks = elapsed ns * 1193182 / 1e9, on the clock
+// the backend chose (host time under KVM, guest time under emulation).
 //
 //   mode 0  interrupt on terminal count: OUT rises once, after N ticks
 //   mode 2  rate generator: OUT pulses low for one tick every N ticks
@@ -48,6 +49,10 @@ uint16_t to_bcd(uint32_t v) {
 
 I8254::I8254(std::function<uint64_t()> clock) : clock_(std::move(clock)) {
   if (!clock_) clock_ = monotonic_ns;
+}
+
+void I8254::set_clock(std::function<uint64_t()> ns) {
+  clock_ = ns ? std::move(ns) : std::function<uint64_t()>(monotonic_ns);
 }
 
 void I8254::note(DeviceContext& ctx, std::string_view reg, uint64_t value) {

@@ -4,9 +4,11 @@
 // generator (mode 2) or square wave (mode 3) with count N it interrupts
 // 1193182 / N times a second, the tick of every PC operating system.
 //
-// Time comes from the host's monotonic clock, read when the guest reads a
-// counter or a backend polls the timer (Machine::pending_irq), so nothing
-// ticks in the background and the timer runs the same under every backend.
+// Time comes from a clock read when the guest reads a counter or a backend
+// polls the timer (Machine::pending_irq), so nothing ticks in the
+// background. Under KVM that clock is the host's monotonic clock; the
+// emulation backend gives it guest time instead, counted in instructions
+// (set_clock, docs/interrupts.md), so its timer is deterministic.
 // Edges that happen between two polls are merged into one, as the PIC's
 // edge-triggered request register merges them on a real PC.
 #pragma once
@@ -36,6 +38,9 @@ class I8254 final : public Device {
   // `monotonic_ns`: the clock the counters run on; default the host's
   // CLOCK_MONOTONIC. Tests pass a clock they control.
   explicit I8254(std::function<uint64_t()> monotonic_ns = {});
+  // A backend's own notion of time, in ns. Set it before the guest programs
+  // the timer: counts already loaded keep the start time of the old clock.
+  void set_clock(std::function<uint64_t()> ns);
 
   std::string_view name() const override { return "pit"; }
   uint64_t read(DeviceContext& ctx, uint64_t offset, uint8_t width) override;
