@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "ringscope/host.h"
 #include "ringscope/scenario.h"
 
 namespace fs = std::filesystem;
@@ -119,12 +120,8 @@ QemuRun run_qemu(const Scenario& s, const std::string& accel) {
   return r;
 }
 
-bool kvm_usable() {
-  int fd = ::open("/dev/kvm", O_RDWR | O_CLOEXEC);
-  if (fd < 0) return false;
-  ::close(fd);
-  return true;
-}
+// probe_host() honours RINGSCOPE_NO_KVM: with it set QEMU runs under TCG only.
+bool kvm_usable() { return ringscope::probe_host().kvm_openable; }
 
 std::vector<std::string> scenario_names() {
   std::vector<std::string> names;
@@ -192,7 +189,7 @@ class QemuCrossCheck : public ::testing::TestWithParam<std::string> {
 TEST_P(QemuCrossCheck, Tcg) { check("tcg"); }
 
 TEST_P(QemuCrossCheck, Kvm) {
-  if (!kvm_usable()) GTEST_SKIP() << "/dev/kvm is missing or not accessible";
+  if (!kvm_usable()) GTEST_SKIP() << "needs /dev/kvm: " << ringscope::probe_host().kvm_open_error;
   auto s = find_builtin_scenario(GetParam());
   ASSERT_TRUE(s.ok()) << s.error().message;
   if (!s->requires_features.empty()) {
