@@ -91,11 +91,12 @@ class Installed : public ::testing::Test {
 
 TEST_F(Installed, PutsEveryResourceUnderThePrefix) {
   const fs::path share = prefix_ / "share" / "ringscope";
-  for (const fs::path& p : {prefix_ / "bin" / "ringscope", share / "guest" / "kernel.elf",
-                            share / "guest" / "kernel-pv.elf", share / "guest" / "syscalls.elf",
-                            share / "scenarios" / "hello" / "scenario.json", share / "sdk" / "include" / "ringscope" / "user.h",
-                            share / "sdk" / "user.ld", share / "sdk" / "start.S", share / "labs" / "01-rings" / "lab.json",
-                            share / "labs" / "01-rings" / "handout.md", prefix_ / "share" / "doc" / "ringscope" / "docs" / "hosts.md"})
+  for (const fs::path& p :
+       {prefix_ / "bin" / "ringscope", share / "guest" / "kernel.elf", share / "guest" / "kernel-pv.elf",
+        share / "guest" / "syscalls.elf", share / "scenarios" / "hello" / "scenario.json",
+        share / "sdk" / "include" / "ringscope" / "user.h", share / "sdk" / "user.ld", share / "sdk" / "start.S",
+        share / "labs" / "01-rings" / "lab.json", share / "labs" / "01-rings" / "handout.md",
+        prefix_ / "share" / "doc" / "ringscope" / "docs" / "hosts.md"})
     EXPECT_TRUE(fs::exists(p)) << p;
   EXPECT_FALSE(fs::exists(share / "scenarios" / "kernel")) << "the kernel's source is not data";
   EXPECT_FALSE(fs::exists(share / "labs" / "checker")) << "the checker is compiled in";
@@ -121,7 +122,8 @@ TEST_F(Installed, GradesLab1WithTheBuildTreeHidden) {
   if (probe.rc != 0) GTEST_SKIP() << "cannot make a mount namespace here to hide the build tree: " << probe.out;
   fs::path student = work_ / "student";
   fs::create_directories(student);
-  for (const auto& e : fs::directory_iterator(RINGSCOPE_LAB1_SOLUTION)) fs::copy(e.path(), student / e.path().filename());
+  for (const auto& e : fs::directory_iterator(RINGSCOPE_LAB1_SOLUTION))
+    fs::copy(e.path(), student / e.path().filename());
   Outcome o = installed("lab check 1 --dir student");
   EXPECT_EQ(o.rc, 0) << o.out;
   EXPECT_NE(o.out.find("PASS"), std::string::npos) << o.out;

@@ -20,12 +20,12 @@
 namespace ringscope {
 
 struct ResourceDirs {
-  bool installed = false;          // true: under <prefix>/share/ringscope; false: the build tree
-  std::filesystem::path root;      // <prefix>/share/ringscope, or the source tree
-  std::filesystem::path scenarios; // <name>/scenario.json for each built-in scenario
-  std::filesystem::path guest;     // kernel.elf, kernel-pv.elf, <program>.elf
-  std::filesystem::path sdk;       // include/ringscope/user.h, user.ld, start.S, ...
-  std::filesystem::path labs;      // NN-name/lab.json and handout.md for each lab
+  bool installed = false;           // true: under <prefix>/share/ringscope; false: the build tree
+  std::filesystem::path root;       // <prefix>/share/ringscope, or the source tree
+  std::filesystem::path scenarios;  // <name>/scenario.json for each built-in scenario
+  std::filesystem::path guest;      // kernel.elf, kernel-pv.elf, <program>.elf
+  std::filesystem::path sdk;        // include/ringscope/user.h, user.ld, start.S, ...
+  std::filesystem::path labs;       // NN-name/lab.json and handout.md for each lab
 };
 
 // Resolved once per process.
