@@ -26,7 +26,8 @@ std::string_view flavour_explanation(KvmFlavour f) {
       return "PVM, the Pagetable-based Virtual Machine: a *software* hypervisor inside KVM. The guest runs at "
              "hardware ring 3 on shadow page tables and its ring 0 is simulated (ring deprivileging, as in "
              "para-virtualisation); guest kernel instructions are emulated one by one, so kernel code is slow and "
-             "user code is fast. Some instructions behave differently: see the scenario list below.";
+             "user code is fast. Some instructions behave differently: docs/hosts.md, and the scenario list below "
+             "when /dev/kvm is usable.";
     case KvmFlavour::Unknown:
       return "KVM is loaded but its vendor module is not one ringscope recognises.";
     case KvmFlavour::None:
