@@ -122,7 +122,8 @@ TEST_F(Compare, PerOperationFiguresComeFromTheWorkPhase) {
 // disk-io: exits and time per KiB moved (N sectors written, N read back),
 // and the paravirt path's cut against full-virt, the measure.
 TEST_F(Compare, DiskIoGivesExitsAndTimePerKiBForEachKvmMode) {
-  if (!ringscope::probe_host().kvm_openable) GTEST_SKIP() << "needs /dev/kvm for full-virt and paravirt";
+  if (auto h = ringscope::probe_host(); !h.kvm_openable)
+    GTEST_SKIP() << "needs /dev/kvm for full-virt and paravirt: " << h.kvm_open_error;
   Outcome o = run("compare disk-io --repeat 1 --modes full-virt,paravirt --json --dir " + dir_.string());
   ASSERT_EQ(o.rc, 0) << o.out;
   json j = json::parse(o.out);
