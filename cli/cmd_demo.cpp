@@ -1,7 +1,16 @@
 // cmd_demo.cpp — `ringscope demo`: the front door. Runs `hello` and
-// `syscalls` under KVM, then shows their exits side by side.
+// `syscalls` under KVM, then shows their exits side by side. On a machine
+// without a usable /dev/kvm (none, no permission, or RINGSCOPE_NO_KVM set)
+// the same two runs go through the emulation mode, and the demo says so
+// once: a student's laptop gets the demo too, with the VT-x model's
+// exits in place of real ones (docs/hosts.md).
 #include <fmt/format.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <utility>
+#include <vector>
 
 #include "commands.h"
 #include "ringscope/host.h"
@@ -11,14 +20,31 @@
 namespace ringscope::cli {
 
 namespace {
+
+// The one sentence that says the demo is not running under KVM, and why.
+std::string emulation_sentence(const HostInfo& host) {
+  return fmt::format("No usable /dev/kvm here ({}), so the demo runs under emulation: Unicorn executes every guest "
+                     "instruction in software and the VM exits below are the ones the VT-x model says a VT-x host "
+                     "would take (`ringscope doctor` explains).",
+                     host.kvm_open_error);
+}
+
 int do_demo(const std::string& dir) {
+  const HostInfo host = probe_host();
+  const std::string mode = host.kvm_openable ? "full-virt" : "emulation";
+  if (!host.kvm_openable) {
+    fmt::print("{}\n", emulation_sentence(host));
+    std::fflush(stdout);
+  }
   std::vector<SessionOutcome> runs;
   std::filesystem::create_directories(dir);
+  auto trace = [&](const char* name) { return fmt::format("{}/{}.{}.rtrace", dir, name, mode); };
   for (const char* name : {"hello", "syscalls"}) {
-    fmt::print(stderr, "\n=== ringscope run {} ===\n", name);
+    fmt::print(stderr, "\n=== ringscope run {} --mode {} ===\n", name, mode);
     SessionRequest req;
     req.target = name;
-    req.trace_path = std::filesystem::path(dir) / fmt::format("{}.full-virt.rtrace", name);
+    req.mode = mode;
+    req.trace_path = trace(name);
     req.options.progress = isatty(STDERR_FILENO);
     // Level full single-steps the guest, so the demo can count ring
     // transitions too; both scenarios are small enough for that.
@@ -29,19 +55,28 @@ int do_demo(const std::string& dir) {
     runs.push_back(std::move(o).value());
   }
   fmt::print("\n");
-  print_side_by_side(stdout, runs);
-  fmt::print("\nTraces: {}/hello.full-virt.rtrace, {}/syscalls.full-virt.rtrace\n", dir, dir);
-  fmt::print("Try next:\n"
-             "  ringscope show {0}/syscalls.full-virt.rtrace --kind vm_exit --explain | head\n"
-             "  ringscope stats {0}/syscalls.full-virt.rtrace      # exits per marker-delimited phase\n"
-             "  ringscope show {0}/syscalls.full-virt.rtrace --kind trap,trap_return --explain | head\n"
-             "  ringscope run pagefault --level full               # every #PF and ring transition\n"
-             "  ringscope export {0}/hello.full-virt.rtrace --format perfetto -o hello.pftrace\n"
-             "  ringscope view {0}/syscalls.full-virt.rtrace       # the viewer (needs a display)\n"
-             "  ringscope compare console-write                    # full-virt vs paravirt vs emulation\n"
-             "  ringscope lab list                                 # classroom labs with checkers\n"
-             "  ringscope scenarios                                # what else there is\n",
-             dir);
+  print_side_by_side(stdout, runs, mode == "emulation");
+  fmt::print("\nTraces: {}, {}\n", trace("hello"), trace("syscalls"));
+  // Commands padded to one column, so the comments line up whatever the
+  // directory and mode make the trace names.
+  std::vector<std::pair<std::string, std::string>> next = {
+      {fmt::format("ringscope show {} --kind vm_exit --explain | head", trace("syscalls")), ""},
+      {fmt::format("ringscope stats {}", trace("syscalls")), "exits per marker-delimited phase"},
+      {fmt::format("ringscope show {} --kind trap,trap_return --explain | head", trace("syscalls")), ""},
+      {fmt::format("ringscope run pagefault --level full{}", host.kvm_openable ? "" : " --mode emulation"),
+       "every #PF and ring transition"},
+      {fmt::format("ringscope export {} --format perfetto -o hello.pftrace", trace("hello")), ""},
+      {fmt::format("ringscope view {}", trace("syscalls")), "the viewer (needs a display)"},
+      {"ringscope compare console-write", "every mode this host runs, side by side"},
+      {"ringscope lab list", "classroom labs with checkers"},
+      {"ringscope scenarios", "what else there is"},
+  };
+  size_t width = 0;
+  for (const auto& [cmd, why] : next)
+    if (!why.empty()) width = std::max(width, cmd.size());
+  fmt::print("Try next:\n");
+  for (const auto& [cmd, why] : next)
+    fmt::print("  {}\n", why.empty() ? cmd : fmt::format("{:<{}}  # {}", cmd, width, why));
   for (const auto& r : runs)
     if (!r.status_as_expected) return 1;
   return 0;
@@ -50,9 +85,12 @@ int do_demo(const std::string& dir) {
 
 void add_demo_command(CLI::App& app, CliContext& ctx) {
   auto dir = std::make_shared<std::string>("ringscope-demo");
-  auto* cmd = app.add_subcommand("demo", "Run hello and syscalls under KVM and compare their VM exits");
+  auto* cmd = app.add_subcommand(
+      "demo", "Run hello and syscalls under KVM (under emulation where KVM is not usable) and compare their VM exits");
   cmd->add_option("--dir", *dir, "Where to write the traces")->capture_default_str();
-  cmd->footer("Example:\n  ringscope demo");
+  cmd->footer("Example:\n  ringscope demo\n"
+              "Without a usable /dev/kvm (or with RINGSCOPE_NO_KVM=1) both runs use --mode emulation and the demo "
+              "says so; docs/hosts.md tells what differs.");
   cmd->callback([dir, &ctx] { ctx.exit_code = do_demo(*dir); });
 }
 

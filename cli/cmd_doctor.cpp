@@ -8,6 +8,7 @@
 #include "kvm/capabilities.h"
 #include "kvm/irqchip_probe.h"
 #include "ringscope/host.h"
+#include "ringscope/resources.h"
 #include "ringscope/scenario.h"
 
 namespace ringscope::cli {
@@ -25,10 +26,12 @@ std::string_view flavour_explanation(KvmFlavour f) {
       return "PVM, the Pagetable-based Virtual Machine: a *software* hypervisor inside KVM. The guest runs at "
              "hardware ring 3 on shadow page tables and its ring 0 is simulated (ring deprivileging, as in "
              "para-virtualisation); guest kernel instructions are emulated one by one, so kernel code is slow and "
-             "user code is fast. Some instructions behave differently: see the scenario list below.";
+             "user code is fast. Some instructions behave differently: docs/hosts.md, and the scenario list below "
+             "when /dev/kvm is usable.";
     case KvmFlavour::Unknown:
       return "KVM is loaded but its vendor module is not one ringscope recognises.";
-    case KvmFlavour::None: return "no KVM module is loaded: this host cannot run KVM guests.";
+    case KvmFlavour::None:
+      return "no KVM module is loaded: this host cannot run KVM guests; the emulation mode runs them instead.";
   }
   return "";
 }
@@ -37,7 +40,10 @@ int do_doctor() {
   HostInfo h = probe_host();
   fmt::print("host       Linux {} on {}\n", h.kernel_release, h.cpu_model.empty() ? "unknown CPU" : h.cpu_model);
   fmt::print("kvm        {}\n           {}\n", flavour_name(h.flavour), flavour_explanation(h.flavour));
-  if (h.kvm_openable) {
+  if (h.kvm_switched_off) {
+    fmt::print("/dev/kvm   {} is set: ringscope behaves as if /dev/kvm were absent (unset it to use KVM)\n",
+               kNoKvmVariable);
+  } else if (h.kvm_openable) {
     fmt::print("/dev/kvm   readable and writable: ok\n");
   } else if (!h.kvm_device_exists) {
     fmt::print("/dev/kvm   missing: enable virtualisation (VT-x/AMD-V) in the firmware and load kvm_intel or "
@@ -62,10 +68,27 @@ int do_doctor() {
                                               "is an exit; --irqchip vmm|kernel picks either"
                                             : "paravirt falls back to ringscope's own PIC and PIT (--irqchip vmm)");
   }
+  const ResourceDirs& res = resource_dirs();
+  fmt::print("data       {} ({})\n", res.root.string(),
+             res.installed ? "installed: scenarios, guest kernels, SDK and labs beside the executable"
+                           : "the source and build trees: this ringscope runs from its build directory");
   std::error_code ec;
   bool images = std::filesystem::exists(guest_dir() / "kernel.elf", ec);
   fmt::print("guest      {} ({})\n", (guest_dir() / "kernel.elf").string(),
-             images ? "built" : "missing: build the project first (cmake --build build)");
+             images ? "built"
+             : res.installed ? "missing: reinstall ringscope"
+                             : "missing: build the project first (cmake --build build)");
+  if (!h.kvm_openable) {
+    // No KVM: say what does run rather than listing every scenario as refused.
+    fmt::print("runs here  --mode emulation only: Unicorn runs every guest instruction in software, so every "
+               "built-in scenario runs, and the VT-x model (--vmx-profile) marks the VM exits a VT-x host would "
+               "take. `ringscope demo` and `ringscope lab check` switch to emulation by themselves; `ringscope run` "
+               "needs --mode emulation (full-virt and paravirt need /dev/kvm: {}). docs/hosts.md says what "
+               "differs.\n",
+               h.kvm_open_error);
+    fmt::print("           try: ringscope run hello --mode emulation\n");
+    return 69;
+  }
   fmt::print("scenarios under KVM (full-virt) on this host\n");
   for (const auto& s : builtin_scenarios()) {
     std::string why;
@@ -73,22 +96,20 @@ int do_doctor() {
       why = kvm_refusal(h, f);
       if (!why.empty()) break;
     }
-    if (!h.kvm_openable) why = "no usable /dev/kvm";
     fmt::print("  {:<14} {}\n", s.name, why.empty() ? "runs" : "cannot run: " + why);
   }
   // The emulation mode needs no KVM at all: Unicorn runs every instruction.
   fmt::print("emulation  --mode emulation needs no /dev/kvm (Unicorn runs every instruction in software); scenarios "
-             "this host's KVM cannot run, such as syscall-insn, run there\n");
-  if (!h.kvm_openable)
-    fmt::print("           without a usable /dev/kvm here, --mode emulation is what runs: "
-               "ringscope run hello --mode emulation\n");
-  return h.kvm_openable ? 0 : 69;
+             "this host's KVM cannot run, such as syscall-insn, run there (docs/hosts.md)\n");
+  return 0;
 }
 }  // namespace
 
 void add_doctor_command(CLI::App& app, CliContext& ctx) {
   auto* cmd = app.add_subcommand("doctor", "Report what this host's KVM is and which scenarios run here");
-  cmd->footer("Example:\n  ringscope doctor\nExit status: 0 KVM is usable; 69 it is not (the report says why).");
+  cmd->footer("Example:\n  ringscope doctor\n  RINGSCOPE_NO_KVM=1 ringscope doctor   # as a machine without KVM sees it\n"
+              "Exit status: 0 KVM is usable; 69 it is not (the report says why, and that --mode emulation runs).\n"
+              "docs/hosts.md: what runs on VT-x, AMD-V, PVM and without KVM.");
   cmd->callback([&ctx] { ctx.exit_code = do_doctor(); });
 }
 

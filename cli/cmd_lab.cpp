@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "checker/discovery.h"
 #include "checker/lab.h"
 #include "commands.h"
 #include "program_build.h"
@@ -40,13 +41,8 @@ struct LabArgs {
   bool json = false;
 };
 
-fs::path labs_dir() {
-  const char* env = std::getenv("RINGSCOPE_LABS_DIR");
-  return env && *env ? fs::path(env) : fs::path(RINGSCOPE_DEFAULT_LABS_DIR);
-}
-
 Result<labs::Lab> find_lab(int number) {
-  TRY_ASSIGN(auto all, labs::load_labs(labs_dir()));
+  TRY_ASSIGN(auto all, labs::discover_labs());
   for (auto& l : all)
     if (l.number == number) return std::move(l);
   std::string known;
@@ -65,7 +61,7 @@ std::string mode_here(const labs::LabRun& r, const HostInfo& host, std::string* 
 }
 
 int do_list() {
-  auto all = labs::load_labs(labs_dir());
+  auto all = labs::discover_labs();
   if (!all.ok()) return report_error("lab", all.error());
   HostInfo host = probe_host();
   for (const auto& l : all.value()) {

@@ -206,7 +206,7 @@ void add_show_command(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--from", o->from, "first sequence number to show");
   cmd->add_option("--to", o->to, "last sequence number to show");
   cmd->add_option("--limit", o->limit, "show at most N events");
-  cmd->add_flag("--json", o->json, "JSON Lines, one object per event (the keys of DESIGN.md)");
+  cmd->add_flag("--json", o->json, "JSON Lines, one object per event (keys: docs/trace-format.md, \"JSON Lines\")");
   cmd->add_flag("--explain", o->explain, "add a plain-language explanation to each event");
   cmd->footer(
       "Examples:\n"

@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "ringscope/machine.h"
+#include "ringscope/resources.h"
 #include "sdk_config.h"
 
 namespace ringscope::cli {
@@ -25,7 +26,7 @@ namespace fs = std::filesystem;
 
 fs::path sdk_dir() {
   const char* env = std::getenv("RINGSCOPE_SDK_DIR");
-  return env && *env ? fs::path(env) : fs::path(sdk::kDefaultDir);
+  return env && *env ? fs::path(env) : resource_dirs().sdk;
 }
 
 // `name` found in PATH (or as given, if it has a slash), or empty.
@@ -83,8 +84,9 @@ Result<BuiltProgram> build_program(const BuildRequest& a) {
   }
   const fs::path sdk = sdk_dir();
   if (!fs::exists(sdk / "include" / "ringscope" / "user.h") || !fs::exists(sdk / sdk::kLinkerScript))
-    return make_error(ErrorKind::Unavailable, fmt::format("the user-side SDK is not at {} (it is scenarios/user in the "
-                                                          "source tree); set RINGSCOPE_SDK_DIR to where it is",
+    return make_error(ErrorKind::Unavailable, fmt::format("the user-side SDK is not at {} (it is share/ringscope/sdk in "
+                                                          "an installed ringscope, scenarios/user in the source "
+                                                          "tree); reinstall, or set RINGSCOPE_SDK_DIR to where it is",
                                                           sdk.string()));
   const char* env_cc = std::getenv("CC");
   std::string cc_name = !a.cc.empty() ? a.cc : env_cc && *env_cc ? env_cc : "gcc";

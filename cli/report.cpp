@@ -10,7 +10,7 @@
 namespace ringscope {
 
 // sysexits.h numbers (spelled out here rather than including the BSD
-// header, so the contract is visible in one place; DESIGN.md "Command line").
+// header, so the contract is visible in one place; README.md "The command").
 int exit_code_for(ErrorKind kind) {
   switch (kind) {
     case ErrorKind::Usage: return 64;        // EX_USAGE

@@ -54,7 +54,7 @@ void print_run_summary(std::FILE* out, const SessionOutcome& o) {
              o.trace_path.string(), o.events, o.trace_bytes / 1024.0, o.trace_path.string(), o.trace_path.string());
 }
 
-void print_side_by_side(std::FILE* out, const std::vector<SessionOutcome>& runs) {
+void print_side_by_side(std::FILE* out, const std::vector<SessionOutcome>& runs, bool modelled) {
   std::vector<std::map<uint16_t, uint64_t>> counts;
   std::vector<uint64_t> kernel, transitions, steps;
   std::set<uint16_t> reasons;
@@ -74,7 +74,7 @@ void print_side_by_side(std::FILE* out, const std::vector<SessionOutcome>& runs)
     transitions.push_back(t);
     steps.push_back(o.result.steps);
   }
-  fmt::print(out, "{:<34}", "VM exits by reason");
+  fmt::print(out, "{:<34}", modelled ? "VM exits by reason (VT-x model)" : "VM exits by reason");
   for (const auto& o : runs) fmt::print(out, "{:>14}", o.name);
   fmt::print(out, "\n");
   for (uint16_t r : reasons) {
@@ -82,11 +82,14 @@ void print_side_by_side(std::FILE* out, const std::vector<SessionOutcome>& runs)
     for (const auto& c : counts) fmt::print(out, "{:>14}", c.count(r) ? c.at(r) : 0);
     fmt::print(out, "\n");
   }
-  fmt::print(out, "{:<34}", "   handled inside KVM (stats fd)");
-  for (uint64_t k : kernel) fmt::print(out, "{:>14}", k);
-  fmt::print(out, "\n{:<34}", "ring transitions (traps, iretq)");
+  if (!modelled) {
+    fmt::print(out, "{:<34}", "   handled inside KVM (stats fd)");
+    for (uint64_t k : kernel) fmt::print(out, "{:>14}", k);
+    fmt::print(out, "\n");
+  }
+  fmt::print(out, "{:<34}", "ring transitions (traps, iretq)");
   for (uint64_t t : transitions) fmt::print(out, "{:>14}", t);
-  fmt::print(out, "\n{:<34}", "instructions single-stepped");
+  fmt::print(out, "\n{:<34}", modelled ? "instructions executed" : "instructions single-stepped");
   for (uint64_t s : steps) fmt::print(out, "{:>14}", s);
   fmt::print(out, "\n{:<34}", "wall time (ms)");
   for (const auto& o : runs) fmt::print(out, "{:>14.1f}", o.result.wall_ns / 1e6);

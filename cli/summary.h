@@ -10,6 +10,8 @@
 namespace ringscope::cli {
 
 void print_run_summary(std::FILE* out, const SessionOutcome& o);
-void print_side_by_side(std::FILE* out, const std::vector<SessionOutcome>& runs);
+// `modelled`: the runs were emulated, so the exits are the VT-x model's and
+// there is neither KVM's in-kernel count nor single-stepping to show.
+void print_side_by_side(std::FILE* out, const std::vector<SessionOutcome>& runs, bool modelled = false);
 
 }  // namespace ringscope::cli

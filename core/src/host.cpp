@@ -1,6 +1,6 @@
 // host.cpp — what this host's KVM is, and what it can run.
 //
-// PLATFORM.md: the development machines run KVM's PVM flavour, a software
+// docs/hosts.md: the development machines run KVM's PVM flavour, a software
 // hypervisor where the guest runs at hardware CPL 3 and guest ring 0 is
 // simulated. Some instructions behave differently there; scenarios that need
 // them declare it, and this table says which and why.
@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -29,6 +30,41 @@ std::string_view flavour_name(KvmFlavour f) {
   return "unknown";
 }
 
+bool kvm_switched_off() {
+  const char* v = std::getenv(kNoKvmVariable);
+  return v && *v && std::string_view(v) != "0";
+}
+
+namespace {
+// open(2) on /dev/kvm, or -errno; the switch reads as "no such device".
+int open_kvm_raw() {
+  if (kvm_switched_off()) return -ENOENT;
+  int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+  return fd >= 0 ? fd : -errno;
+}
+}  // namespace
+
+Result<int> open_kvm_device() {
+  int fd = open_kvm_raw();
+  if (fd >= 0) return fd;
+  if (kvm_switched_off())
+    return make_error(ErrorKind::Unavailable,
+                      fmt::format("{} is set, so ringscope behaves as if /dev/kvm were absent; run with --mode "
+                                  "emulation, which needs no KVM, or unset {} to use KVM",
+                                  kNoKvmVariable, kNoKvmVariable));
+  if (fd == -ENOENT)
+    return make_error(ErrorKind::Unavailable,
+                      "/dev/kvm does not exist: this host has no KVM (enable virtualisation in the firmware and load "
+                      "kvm_intel or kvm_amd, or use a machine that has it), or run with --mode emulation, which needs "
+                      "no KVM; `ringscope doctor` explains more");
+  if (fd == -EACCES || fd == -EPERM)
+    return make_error(ErrorKind::Unavailable,
+                      "cannot open /dev/kvm: permission denied; add yourself to the kvm group "
+                      "(`sudo usermod -aG kvm $USER`, then log in again) or run as root; --mode emulation needs no KVM");
+  return make_error(ErrorKind::Unavailable,
+                    fmt::format("cannot open /dev/kvm: {}; --mode emulation needs no KVM", strerror(-fd)));
+}
+
 HostInfo probe_host() {
   HostInfo h;
   namespace fs = std::filesystem;
@@ -43,14 +79,17 @@ HostInfo probe_host() {
   else if (fs::exists("/sys/module/kvm", ec))
     h.flavour = KvmFlavour::Unknown;
 
-  h.kvm_device_exists = fs::exists("/dev/kvm", ec);
-  if (h.kvm_device_exists) {
-    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+  h.kvm_switched_off = kvm_switched_off();
+  h.kvm_device_exists = !h.kvm_switched_off && fs::exists("/dev/kvm", ec);
+  if (h.kvm_switched_off) {
+    h.kvm_open_error = fmt::format("{} is set", kNoKvmVariable);
+  } else if (h.kvm_device_exists) {
+    int fd = open_kvm_raw();
     if (fd >= 0) {
       h.kvm_openable = true;
       close(fd);
     } else {
-      h.kvm_open_error = strerror(errno);
+      h.kvm_open_error = strerror(-fd);
     }
   } else {
     h.kvm_open_error = "no such device";
@@ -88,7 +127,7 @@ std::string kvm_refusal(const HostInfo& host, std::string_view feature) {
   const HostFeature* f = find_host_feature(feature);
   if (!f) return fmt::format("the scenario requires an unknown host feature '{}'", feature);
   // On VT-x and AMD-V hardware every feature in the table works as the
-  // architecture says. PVM (PLATFORM.md) breaks all four for a plain guest.
+  // architecture says. PVM (docs/hosts.md) breaks all four for a plain guest.
   if (host.flavour == KvmFlavour::Vmx || host.flavour == KvmFlavour::Svm) return {};
   std::string flavour = host.flavour == KvmFlavour::Pvm ? "PVM (a software hypervisor, not VT-x/AMD-V)"
                                                         : std::string(flavour_name(host.flavour));

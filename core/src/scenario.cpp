@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "ringscope/host.h"
+#include "ringscope/resources.h"
 
 namespace ringscope {
 
@@ -228,15 +229,15 @@ Result<Scenario> parse_manifest(const fs::path& file) {
   return s;
 }
 
-fs::path env_or(const char* var, const char* dflt) {
+fs::path env_or(const char* var, const fs::path& dflt) {
   const char* v = std::getenv(var);
-  return fs::path(v && *v ? v : dflt);
+  return v && *v ? fs::path(v) : dflt;
 }
 
 }  // namespace
 
-fs::path scenarios_dir() { return env_or("RINGSCOPE_SCENARIOS_DIR", RINGSCOPE_DEFAULT_SCENARIOS_DIR); }
-fs::path guest_dir() { return env_or("RINGSCOPE_GUEST_DIR", RINGSCOPE_DEFAULT_GUEST_DIR); }
+fs::path scenarios_dir() { return env_or("RINGSCOPE_SCENARIOS_DIR", resource_dirs().scenarios); }
+fs::path guest_dir() { return env_or("RINGSCOPE_GUEST_DIR", resource_dirs().guest); }
 
 Result<Scenario> load_scenario(const fs::path& dir_or_manifest) {
   std::error_code ec;

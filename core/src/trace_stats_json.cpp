@@ -1,6 +1,6 @@
 // trace_stats_json.cpp — TraceStats as one JSON object.
 //
-// The key names are the event vocabulary's (DESIGN.md: snake_case, the same
+// The key names are the event vocabulary's (docs/trace-format.md: snake_case, the same
 // names everywhere): `reason` and `reason_name`, `vector`, `cause`,
 // `duration_ns`. Numbers are JSON numbers; durations are nanoseconds.
 #include <nlohmann/json.hpp>

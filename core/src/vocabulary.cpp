@@ -1,5 +1,5 @@
 // vocabulary.cpp — the one place where the names of the event vocabulary
-// (DESIGN.md "Event vocabulary") are spelled.
+// (docs/trace-format.md "Events") are spelled.
 //
 // Every table is indexed by the enum's value, so adding an enumerator without
 // a name fails the static_asserts below instead of printing garbage.

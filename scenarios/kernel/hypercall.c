@@ -8,7 +8,7 @@
 // docs/hypercalls.md; the numbers must match core/include/ringscope/hypercalls.h.
 //
 // Why a port and not `vmcall`: `vmcall` is the instruction made for this,
-// but on this project's PVM host it hangs (docs/PLATFORM.md), while a port
+// but on this project's PVM host it hangs (docs/hosts.md), while a port
 // exit works under every KVM flavour and under the emulator.
 
 #include "types.h"

@@ -6,7 +6,7 @@
 // bumping through those ranges; freed pages go on a list and are reused
 // first. Unlike xv6 we do not put every page on the free list at boot: that
 // walk would touch 16,000 pages in ring 0, which is slow where ring 0 is
-// emulated (docs/PLATFORM.md).
+// emulated (docs/hosts.md).
 
 #include "types.h"
 #include "defs.h"

@@ -2,7 +2,7 @@
 //
 // memset/memcpy use `rep stos`/`rep movs`: one instruction however long
 // the buffer. Where ring 0 is emulated instruction by instruction (PVM,
-// docs/PLATFORM.md) a byte loop would cost a thousand times more.
+// docs/hosts.md) a byte loop would cost a thousand times more.
 
 #include "types.h"
 #include "defs.h"

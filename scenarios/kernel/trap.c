@@ -57,7 +57,7 @@ void idtinit(void) {
 //
 // Trap-and-emulate done by the guest. On a real CPU, and under QEMU, a
 // user-mode `int $0x40` goes straight to vector 64. This project's host
-// runs KVM's PVM flavour (docs/PLATFORM.md), a software hypervisor that
+// runs KVM's PVM flavour (docs/hosts.md), a software hypervisor that
 // runs our "ring 0" in hardware ring 3 and reserves user-mode `int n` for
 // itself: the guest receives #UD at the `int` instead. So we look at the
 // faulting bytes and, if they are `int $0x40`, do what the CPU would have

@@ -6,6 +6,8 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "ringscope/host.h"
+
 namespace ringscope::kvm {
 
 std::vector<Capability> probe_capabilities() {
@@ -26,8 +28,9 @@ std::vector<Capability> probe_capabilities() {
       {KVM_CAP_EXIT_HYPERCALL, "KVM_CAP_EXIT_HYPERCALL", "hypercalls KVM forwards to user space (bit mask)"},
   };
   std::vector<Capability> out;
-  int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-  if (fd < 0) return out;
+  auto opened = open_kvm_device();  // honours RINGSCOPE_NO_KVM
+  if (!opened.ok()) return out;
+  int fd = opened.value();
   for (const auto& w : wants) out.push_back({w.name, w.why, ioctl(fd, KVM_CHECK_EXTENSION, w.cap)});
   close(fd);
   return out;

@@ -41,6 +41,7 @@
 
 #include "kick.h"
 #include "kvm_vm.h"  // Fd
+#include "ringscope/host.h"
 
 namespace ringscope::kvm {
 namespace {
@@ -138,8 +139,9 @@ std::string guest_state(int vcpu_fd, int vm_fd) {
 
 // The probe proper; runs on its own thread, which the watchdog may signal.
 IrqchipProbe attempt(Watch& w) {
-  Fd kvm(open("/dev/kvm", O_RDWR | O_CLOEXEC));
-  if (!kvm.valid()) return fail(fmt::format("cannot open /dev/kvm: {}", strerror(errno)));
+  auto opened = open_kvm_device();  // honours RINGSCOPE_NO_KVM
+  if (!opened.ok()) return fail(opened.error().message);
+  Fd kvm(opened.value());
   if (ioctl(kvm.get(), KVM_CHECK_EXTENSION, KVM_CAP_IRQCHIP) <= 0)
     return fail(
         "this host's KVM has no in-kernel irqchip (KVM_CAP_IRQCHIP is absent), so a VMM must emulate "

@@ -1,7 +1,7 @@
 // kick.h — how another thread stops a vCPU that is inside KVM_RUN.
 //
 // A guest can stay inside KVM_RUN indefinitely (a hlt with the in-kernel
-// irqchip, a loop KVM emulates, PLATFORM.md's cpuid and vmcall on PVM).
+// irqchip, a loop KVM emulates, docs/hosts.md's cpuid and vmcall on PVM).
 // Setting kvm_run.immediate_exit and sending the vCPU thread kKickSignal,
 // whose handler is empty and installed without SA_RESTART, makes KVM_RUN
 // return EINTR; immediate_exit catches a KVM_RUN entered just after it.

@@ -2,7 +2,7 @@
 // thread, and watch it.
 //
 // The watchdog is ringscope::supervise (core). A guest can hang *inside* KVM_RUN
-// (PLATFORM.md: cpuid and vmcall do on PVM), where no check in the loop can
+// (docs/hosts.md: cpuid and vmcall do on PVM), where no check in the loop can
 // run; so the watchdog sets kvm_run.immediate_exit and signals the vCPU
 // thread, which makes KVM_RUN return EINTR, and the loop then ends the run
 // with a typed failure and the trace intact.

@@ -2,6 +2,7 @@
 #include "kvm_vm.h"
 
 #include "kvm_abi.h"
+#include "ringscope/host.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -52,20 +53,7 @@ void to_kvm_segment(const SegmentState& s, struct kvm_segment& k) {
 
 Result<std::unique_ptr<Vm>> Vm::create() {
   auto vm = std::make_unique<Vm>();
-  int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-  if (fd < 0) {
-    int err = errno;
-    if (err == ENOENT)
-      return make_error(ErrorKind::Unavailable,
-                        "/dev/kvm does not exist: this host has no KVM (enable virtualisation in the firmware and load "
-                        "kvm_intel or kvm_amd, or use a machine that has it), or run with --mode emulation, which needs "
-                        "no KVM; `ringscope doctor` explains more");
-    if (err == EACCES || err == EPERM)
-      return make_error(ErrorKind::Unavailable,
-                        "cannot open /dev/kvm: permission denied; add yourself to the kvm group "
-                        "(`sudo usermod -aG kvm $USER`, then log in again) or run as root; --mode emulation needs no KVM");
-    return make_error(ErrorKind::Unavailable, fmt::format("cannot open /dev/kvm: {}", strerror(err)));
-  }
+  TRY_ASSIGN(int fd, open_kvm_device());
   vm->kvm_ = Fd(fd);
   int version = ioctl(fd, KVM_GET_API_VERSION, 0);
   if (version != KVM_API_VERSION)

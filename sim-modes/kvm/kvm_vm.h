@@ -65,7 +65,7 @@ class Vm {
   // Registers guest RAM as memory slot 0 at guest physical address 0.
   Status set_memory(const GuestMemory& memory);
   // Creates vCPU `id` with the host's supported CPUID (needed before a guest
-  // can enter long mode on some hosts: PLATFORM.md).
+  // can enter long mode on some hosts: docs/hosts.md).
   Result<std::unique_ptr<Vcpu>> create_vcpu(uint32_t id);
   // KVM's in-kernel interrupt controllers (the 8259A pair, an IOAPIC, a
   // LAPIC per vCPU) and its 8254 PIT: KVM_CREATE_IRQCHIP, KVM_CREATE_PIT2.

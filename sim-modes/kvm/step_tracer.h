@@ -11,7 +11,7 @@
 // [rip, cs, rflags, rsp, ss] from the stack, so the tracer reads that frame
 // just before iretq executes; an exception pushes the same frame (after an
 // error code for some vectors), so the tracer reads it at the handler's first
-// instruction. This matters on PVM hosts (PLATFORM.md), where ring-3 code
+// instruction. This matters on PVM hosts (docs/hosts.md), where ring-3 code
 // runs natively and is not single-stepped: an iretq to ring 3 is followed
 // directly by the next trap's handler, and the frames still tell exactly
 // where ring 3 was entered and where it was interrupted.

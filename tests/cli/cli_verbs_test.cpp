@@ -1,6 +1,6 @@
 // cli_verbs_test.cpp — run the built `ringscope` binary on a trace written
 // with TraceWriter: show's filters and JSON keys, stats, export, scenarios,
-// --help, and the exit codes scripts rely on (DESIGN.md "Command line").
+// --help, and the exit codes scripts rely on (README.md "The command").
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>

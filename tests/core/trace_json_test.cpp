@@ -1,4 +1,4 @@
-// The JSON Lines form: exactly the keys DESIGN.md names, in order, with
+// The JSON Lines form: exactly the keys docs/trace-format.md names, in order, with
 // numbers as numbers.
 #include <gtest/gtest.h>
 

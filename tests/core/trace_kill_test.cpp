@@ -1,4 +1,4 @@
-// A writer killed with SIGKILL mid-stream (DESIGN.md: "a writer killed at
+// A writer killed with SIGKILL mid-stream (docs/trace-format.md: "a writer killed at
 // any instant leaves every completed chunk readable").
 #include <gtest/gtest.h>
 #include <signal.h>

@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "ringscope/host.h"
 #include "ringscope/scenario.h"
 #include "support/qemu.h"
 
@@ -146,7 +147,7 @@ class QemuCrossCheck : public ::testing::TestWithParam<std::string> {
 TEST_P(QemuCrossCheck, Tcg) { check("tcg"); }
 
 TEST_P(QemuCrossCheck, Kvm) {
-  if (!kvm_usable()) GTEST_SKIP() << "/dev/kvm is missing or not accessible";
+  if (!kvm_usable()) GTEST_SKIP() << "needs /dev/kvm: " << ringscope::probe_host().kvm_open_error;
   auto s = find_builtin_scenario(GetParam());
   ASSERT_TRUE(s.ok()) << s.error().message;
   if (!s->requires_features.empty()) {

@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "ringscope/host.h"
+
 namespace ringscope::test {
 
 // The full path of an executable on PATH, or "" if there is none.
@@ -59,12 +61,8 @@ inline std::string slurp(const std::filesystem::path& p) {
   return ss.str();
 }
 
-inline bool kvm_usable() {
-  int fd = ::open("/dev/kvm", O_RDWR | O_CLOEXEC);
-  if (fd < 0) return false;
-  ::close(fd);
-  return true;
-}
+// probe_host() honours RINGSCOPE_NO_KVM: with it set QEMU runs under TCG only.
+inline bool kvm_usable() { return ringscope::probe_host().kvm_openable; }
 
 // One device access as a guest made it, in a form both QEMU's trace and
 // ringscope's can be brought to: writes split into bytes (QEMU splits a

@@ -1,4 +1,4 @@
-// backend.h — the seam between a Machine and what runs it (DESIGN.md).
+// backend.h — the seam between a Machine and what runs it (docs/modes.md).
 //
 // A backend takes a Machine and an EventSink and runs until the guest exits,
 // halts, fails, or a limit trips. Hitting a limit is a RunResult, not an

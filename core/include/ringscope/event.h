@@ -1,4 +1,4 @@
-// event.h — the event vocabulary (trace schema v1, DESIGN.md).
+// event.h — the event vocabulary (trace schema v1, docs/trace-format.md).
 //
 // Every backend, the trace file, the CLI and the viewer speak in these
 // Events. The tables of names (kinds, sources, causes, ...) live in

@@ -4,7 +4,7 @@
 // into RAX and up to four arguments into RBX, RCX, RDX, RSI, then executes
 // `outl %eax, $0xf8`. The VMM sees the port exit, reads the registers,
 // does the call, writes the result into RAX and resumes the guest after the
-// `out`. No `vmcall`: on this project's PVM host it hangs (PLATFORM.md), and
+// `out`. No `vmcall`: on this project's PVM host it hangs (docs/hosts.md), and
 // a port exit is the one path every KVM flavour (and the emulator) has.
 //
 // This header is read by the VMM (core/src/devices/hypercall.cpp), the CLI
@@ -51,7 +51,7 @@ inline constexpr int64_t kHcEINVAL = -22;  // an argument out of range
 // the kernel, without a user-space exit; the vCPU's `hypercalls` stat
 // counts them. Same registers: number in RAX, arguments in RBX, RCX, RDX,
 // RSI, result in RAX (Linux, Documentation/virt/kvm/x86/hypercalls.rst).
-// On this project's PVM host `vmcall` hangs inside KVM_RUN (PLATFORM.md);
+// On this project's PVM host `vmcall` hangs inside KVM_RUN (docs/hosts.md);
 // the emulation backend answers the way KVM would (kvm_hypercall_result).
 inline constexpr uint64_t kKvmHcVapicPollIrq = 1;  // KVM_HC_VAPIC_POLL_IRQ: returns 0, nothing else
 inline constexpr int64_t kKvmENOSYS = -1000;       // -KVM_ENOSYS: a number KVM does not handle

@@ -46,9 +46,10 @@ std::vector<Scenario> builtin_scenarios();
 // are an error (Usage) that lists the scenario's params.
 Result<std::string> build_cmdline(const Scenario& s, const std::map<std::string, std::string>& overrides);
 
-// Where built-in manifests and built guest images are found. Defaults are
-// compiled in (source tree and build tree); the environment variables
-// RINGSCOPE_SCENARIOS_DIR and RINGSCOPE_GUEST_DIR override them.
+// Where built-in manifests and built guest images are found: beside an
+// installed executable, or the source and build trees (resources.h); the
+// environment variables RINGSCOPE_SCENARIOS_DIR and RINGSCOPE_GUEST_DIR
+// override them.
 std::filesystem::path scenarios_dir();
 std::filesystem::path guest_dir();
 

@@ -1,6 +1,6 @@
 // trace.h — the .rtrace file: writer, reader, JSON and export.
 //
-// File layout and encoding: docs/trace-format.md. Promises (DESIGN.md):
+// File layout and encoding: docs/trace-format.md. Promises (same file):
 // self-contained chunks with CRC-32, so a writer killed at any instant leaves
 // every completed chunk readable; a reader that validates everything and
 // reports the byte offset of the first problem; never a crash or an
@@ -130,7 +130,7 @@ Status for_each_event_bytes(const uint8_t* data, size_t size, const ReadOptions&
                             const EventCallback& callback, TraceHeader* header_out = nullptr,
                             ReadSummary* summary_out = nullptr);
 
-// JSON Lines form of one event: flat snake_case keys (DESIGN.md).
+// JSON Lines form of one event: flat snake_case keys (docs/trace-format.md).
 std::string event_to_json(const Event& e);
 std::string header_to_json(const TraceHeader& h);
 

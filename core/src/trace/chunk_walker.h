@@ -1,7 +1,7 @@
 // chunk_walker.h — the one decoder path: validate the header, then walk the
 // chunks in order, checking each whole before handing its events on.
 //
-// The promise (DESIGN.md): a bad header is an Error naming the byte offset;
+// The promise (docs/trace-format.md): a bad header is an Error naming the byte offset;
 // anything wrong after it (a torn tail, a flipped bit, a hostile length)
 // stops the walk, keeps every complete chunk before it, and says where and
 // why in ReadSummary::warning with complete = false. A chunk's events are

@@ -1,4 +1,4 @@
-// json.cpp — the JSON Lines form of events and headers (DESIGN.md "JSON
+// json.cpp — the JSON Lines form of events and headers (docs/trace-format.md "JSON
 // form"): flat snake_case keys, the common ones first, then only the fields
 // that mean something for the event's kind. Lab checkers and scripts key on
 // these names; docs/trace-format.md lists them.

@@ -9,7 +9,7 @@
 
 namespace ringscope::trace {
 
-using Json = nlohmann::ordered_json;  // keeps seq, time_ns, ... in DESIGN.md's order
+using Json = nlohmann::ordered_json;  // keeps seq, time_ns, ... in docs/trace-format.md's order
 
 Json event_json(const Event& e);
 

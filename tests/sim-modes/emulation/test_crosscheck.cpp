@@ -5,7 +5,7 @@
 // honest: a bug in either backend's bookkeeping shows up as a difference,
 // and the test prints the first one.
 //
-// On a PVM host (docs/PLATFORM.md) a user-mode `int $0x40` reaches the
+// On a PVM host (docs/hosts.md) a user-mode `int $0x40` reaches the
 // kernel as #UD at the int instruction, and the kernel steps over it; the
 // comparison maps that #UD back to what the CPU would have delivered
 // (vector 0x40, return RIP after the 2-byte instruction) and says so.

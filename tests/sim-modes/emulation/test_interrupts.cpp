@@ -8,16 +8,14 @@
 
 #include "emulation_test_support.h"
 #include "ringscope/devices/virtio_mmio.h"
+#include "ringscope/host.h"
 
 namespace ringscope::test {
 namespace {
 
-bool kvm_usable() {
-  int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-  if (fd < 0) return false;
-  close(fd);
-  return true;
-}
+// probe_host() honours RINGSCOPE_NO_KVM, as every /dev/kvm probe must.
+bool kvm_usable() { return probe_host().kvm_openable; }
+std::string why_no_kvm() { return probe_host().kvm_open_error; }
 
 std::string expected_of(const std::string& name) {
   auto s = find_builtin_scenario(name);
@@ -57,7 +55,7 @@ TEST(Interrupts, TickAtLevelFullHasOneExternalInterruptTrapPerTick) {
 }
 
 TEST(Interrupts, TickTrapsMatchKvmAtLevelFull) {
-  if (!kvm_usable()) GTEST_SKIP() << "/dev/kvm cannot be opened here";
+  if (!kvm_usable()) GTEST_SKIP() << "needs /dev/kvm: " << why_no_kvm();
   RunSpec spec;
   spec.level = TraceLevel::Full;
   auto emu = run_guest("tick", {{"ticks", "10"}}, spec);
@@ -115,7 +113,7 @@ TEST_P(PvUnderEmulation, SameOutputAsParavirtUnderKvm) {
       EXPECT_EQ(e.transport, Transport::Port);
     }
   EXPECT_GE(hypercalls, 1u) << "the PV kernel detects the hypervisor with the version hypercall";
-  if (!kvm_usable()) GTEST_SKIP() << "/dev/kvm cannot be opened here: the KVM half is skipped";
+  if (!kvm_usable()) GTEST_SKIP() << "needs /dev/kvm for the KVM half: " << why_no_kvm();
   spec.kvm = true;
   auto kvm = run_guest(name, {}, spec);
   ASSERT_TRUE(kvm);

@@ -65,7 +65,7 @@ TEST(KvmFailures, AGuestSpinningForeverIsStoppedByTheWallClockWatchdog) {
 
 TEST(KvmFailures, AGuestStuckInsideKvmRunIsInterruptedToo) {
   RINGSCOPE_REQUIRE_KVM();
-  // PLATFORM.md: a cpuid loop hangs inside KVM_RUN on PVM hosts; on VT-x it
+  // docs/hosts.md: a cpuid loop hangs inside KVM_RUN on PVM hosts; on VT-x it
   // is a storm of in-kernel exits. Either way only a signal stops it.
   RunLimits limits;
   limits.wall_ms = 300;

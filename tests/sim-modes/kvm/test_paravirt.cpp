@@ -61,6 +61,7 @@ std::unique_ptr<ModeRun> run_mode(const std::string& name, DeviceSet devices,
 // echo: a line of input through the UART (full-virt: LSR, RBR per byte)
 // and through virtio-console's receive queue (paravirt); same output.
 TEST(Paravirt, EchoReadsTheSameInputThroughTheUartAndTheReceiveQueue) {
+  RINGSCOPE_REQUIRE_KVM();
   for (DeviceSet devices : {DeviceSet::Legacy, DeviceSet::Virtio}) {
     SCOPED_TRACE(devices == DeviceSet::Legacy ? "full-virt" : "paravirt");
     auto run = run_mode("echo", devices, {}, {}, "ring three\n");
