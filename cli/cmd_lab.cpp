@@ -102,9 +102,10 @@ std::string why_lab_cannot_run(const labs::Lab& lab, const HostInfo& host) {
       for (const auto& r : l.runs) runs = runs && !mode_here(r, host, &w).empty();
       if (runs) others += fmt::format("{}{}", others.empty() ? "" : ", ", l.number);
     }
-  return fmt::format("{}. Do this lab on a Linux machine where /dev/kvm opens (VT-x, AMD-V or PVM; as root or in "
-                     "group kvm; `ringscope doctor` checks){}",
-                     why, others.empty() ? "" : fmt::format("; labs {} run on this host", others));
+  return fmt::format(
+      "{}. Do this lab on a Linux machine where /dev/kvm opens (VT-x, AMD-V or PVM; as root or in "
+      "group kvm; `ringscope doctor` checks){}",
+      why, others.empty() ? "" : fmt::format("; labs {} run on this host", others));
 }
 
 int do_list() {
@@ -222,10 +223,10 @@ int do_check(const LabArgs& a) {
   const fs::path work = student / fmt::format("lab-{}", lab.number);
   std::error_code ec;
   if (!fs::is_directory(student, ec))
-    return report_error("lab", make_error(ErrorKind::NoInput,
-                                          fmt::format("{} is not a directory; give --dir the directory with your "
-                                                      "sources and answers.txt",
-                                                      student.string())));
+    return report_error(
+        "lab", make_error(ErrorKind::NoInput, fmt::format("{} is not a directory; give --dir the directory with your "
+                                                          "sources and answers.txt",
+                                                          student.string())));
   // With --json the report is one JSON object on stdout (for a course's
   // scripts); the human-readable lines go to stderr instead.
   std::FILE* out = a.json ? stderr : stdout;
@@ -309,10 +310,10 @@ int do_check(const LabArgs& a) {
 int do_validate(const std::string& dir, const std::string& answers) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
-    return report_error("lab", make_error(ErrorKind::NoInput,
-                                          fmt::format("{} is not a directory; give the lab's directory (the one "
-                                                      "with lab.json and handout.md)",
-                                                      dir)));
+    return report_error(
+        "lab", make_error(ErrorKind::NoInput, fmt::format("{} is not a directory; give the lab's directory (the one "
+                                                          "with lab.json and handout.md)",
+                                                          dir)));
   std::optional<fs::path> answers_path;
   if (!answers.empty()) answers_path = fs::path(answers);
   auto problems = labs::validate_lab(dir, answers_path);

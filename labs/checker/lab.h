@@ -121,6 +121,7 @@ Result<std::vector<std::string>> run_phase_labels(const LabRun& run);
 struct Answers {
   std::map<std::string, double> values;
   std::vector<std::string> problems;  // "answers.txt line 3: ..."
+  std::set<std::string> rejected;     // keys whose line (or lines) had a problem
 };
 Answers parse_answers(const std::string& text, const std::vector<std::string>& keys = {});
 
@@ -168,7 +169,8 @@ class Grader {
 
  private:
   const Lab& lab_;
-  std::vector<QueryMeter> meters_;                  // two per check: query, divide_by (if any)
+  std::vector<QueryMeter> meters_;                     // one per query
+  std::vector<std::pair<size_t, size_t>> slots_;       // per check: its query's meter, its divide_by's
   std::map<std::string, std::vector<size_t>> by_run_;  // run id -> indexes into meters_
   std::set<std::string> done_;
 };

@@ -172,20 +172,21 @@ TEST(LabChecker, AnswersFileFormat) {
 // One bad line is named and the others still count.
 TEST(LabChecker, EveryAnswersLineIsJudgedOnItsOwn) {
   Answers a = parse_answers(
-      "vector: 64\n"          // 1 good
-      "ratio 2\n"             // 2 no colon
-      "n: many\n"             // 3 not a number
-      "k: 3\n"                // 4 good, then given again
-      ": 5\n"                 // 5 no key
-      "k: 3\n"                // 6 duplicate: neither counts
-      "empty:\n"              // 7 no value
-      "big: 1e999\n"          // 8 out of range
-      "hex: 0x\n"             // 9 hex without digits
-      "stray: 1\n",           // 10 not a question of this lab
+      "vector: 64\n"  // 1 good
+      "ratio 2\n"     // 2 no colon
+      "n: many\n"     // 3 not a number
+      "k: 3\n"        // 4 good, then given again
+      ": 5\n"         // 5 no key
+      "k: 3\n"        // 6 duplicate: neither counts
+      "empty:\n"      // 7 no value
+      "big: 1e999\n"  // 8 out of range
+      "hex: 0x\n"     // 9 hex without digits
+      "stray: 1\n",   // 10 not a question of this lab
       {"vector", "ratio", "n", "k", "empty", "big", "hex"});
   EXPECT_EQ(a.values.size(), 1u);
   EXPECT_EQ(a.values.at("vector"), 64) << "the good line still counts";
   EXPECT_FALSE(a.values.count("k")) << "a key given twice counts neither time";
+  EXPECT_EQ(a.rejected, (std::set<std::string>{"n", "k", "empty", "big", "hex"}));
   const char* expected[] = {"line 2: \"ratio 2\" has no colon",
                             "line 3: \"many\" is not a number",
                             "line 5: no key",
@@ -271,10 +272,12 @@ TEST(LabChecker, LabJsonIsValidatedWithTheFieldThatIsWrong) {
       {R"({"id": "r", "scenario": "hello", "mode": "fast"})", check, "", "must be full-virt"},
       {run, check, R"(, "extra": 1)", "unknown key"},
       // Values no event can have, and labels no run emits: refused at load.
-      {run, R"({"say": "s", "query": {"run": "r", "reason": 99}, "expect": {"equals": 0}})", "", "not a VT-x basic exit reason"},
+      {run, R"({"say": "s", "query": {"run": "r", "reason": 99}, "expect": {"equals": 0}})", "",
+       "not a VT-x basic exit reason"},
       {run, R"({"say": "s", "query": {"run": "r", "port": 70000}, "expect": {"equals": 0}})", "", "above 0xffff"},
       {run, R"({"say": "s", "query": {"run": "r", "vector": 256}, "expect": {"equals": 0}})", "", "above 255"},
-      {run, R"({"say": "s", "query": {"run": "r", "to_cpl": 4}, "expect": {"equals": 0}})", "", "a CPL is 0, 1, 2 or 3"},
+      {run, R"({"say": "s", "query": {"run": "r", "to_cpl": 4}, "expect": {"equals": 0}})", "",
+       "a CPL is 0, 1, 2 or 3"},
       {run, R"({"say": "s", "query": {"run": "r", "kind": "trap", "between": "helo"}, "expect": {"equals": 0}})", "",
        "run \"r\" never has a phase \"helo\"; its phases are \"boot\", \"hello\""},
       {R"({"id": "r", "program": ["a.c"], "program_name": "a", "markers": ["a: work"]})",
@@ -291,11 +294,13 @@ TEST(LabChecker, LabJsonIsValidatedWithTheFieldThatIsWrong) {
     EXPECT_NE(r.error().message.find("lab.json"), std::string::npos) << "names the file: " << r.error().message;
   }
   // A scenario's labels follow its params: tick with ticks=5 has "tick: 5 timer interrupts".
-  auto tick = lab(R"({"id": "r", "scenario": "tick", "params": {"ticks": "5"}})",
-                  R"({"say": "s", "query": {"run": "r", "kind": "trap", "between": "tick: 5 timer interrupts"}, "expect": {"equals": 5}})");
+  auto tick = lab(
+      R"({"id": "r", "scenario": "tick", "params": {"ticks": "5"}})",
+      R"({"say": "s", "query": {"run": "r", "kind": "trap", "between": "tick: 5 timer interrupts"}, "expect": {"equals": 5}})");
   EXPECT_TRUE(tick.ok()) << tick.error().message;
-  auto program = lab(R"({"id": "r", "program": ["a.c"], "program_name": "a", "markers": ["a: work"]})",
-                     R"({"say": "s", "query": {"run": "r", "kind": "trap", "between": "a: work"}, "expect": {"equals": 5}})");
+  auto program =
+      lab(R"({"id": "r", "program": ["a.c"], "program_name": "a", "markers": ["a: work"]})",
+          R"({"say": "s", "query": {"run": "r", "kind": "trap", "between": "a: work"}, "expect": {"equals": 5}})");
   EXPECT_TRUE(program.ok()) << program.error().message;
   auto garbage = load_lab(write_lab("{ not json"));
   ASSERT_FALSE(garbage.ok());
