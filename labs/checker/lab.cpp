@@ -244,6 +244,14 @@ Measured QueryMeter::result() const {
       r.value = first_ && last_ && *last_ > *first_ ? static_cast<double>(*last_ - *first_) : 0;
     return r;
   }
+  // A last_* measure of nothing has no value (not 0): a counter this host's
+  // KVM does not have, say, must not pass an `at_most`.
+  if (q.measure.rfind("last_", 0) == 0 && !first_) {
+    r.problem =
+        fmt::format("no event of run {} matched{}, so there is no {}", q.run,
+                    q.filter.between.empty() ? "" : fmt::format(" in the phase \"{}\"", q.filter.between), q.measure);
+    return r;
+  }
   r.value = sum_;
   return r;
 }

@@ -88,6 +88,15 @@ TEST(LabChecker, QueriesCountMatchingEventsInsideAPhase) {
   Measured missing = labs::measure(q("trap", "no such phase"), ev);
   EXPECT_FALSE(missing.value) << "a phase that is not in the trace is not a silent 0";
   EXPECT_NE(missing.problem.find("\"no such phase\" is not in run r's trace"), std::string::npos) << missing.problem;
+  Query none = q("vm_exit", "work");
+  none.filter.port = 0x60;
+  none.measure = "last_value";
+  Measured nothing = labs::measure(none, ev);
+  EXPECT_FALSE(nothing.value) << "the last value of no event is not 0";
+  EXPECT_NE(nothing.problem.find("no event of run r matched in the phase \"work\""), std::string::npos)
+      << nothing.problem;
+  none.measure = "count";
+  EXPECT_EQ(measure(none, ev), 0) << "a count of nothing is 0";
   Query unclosed = q("trap", "open");
   auto open = ev;
   open.insert(open.begin(), marker("open", MarkerPhase::Begin));
