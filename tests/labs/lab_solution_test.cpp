@@ -131,7 +131,9 @@ std::vector<int> lab_numbers() {
   return out;
 }
 
-INSTANTIATE_TEST_SUITE_P(Labs, LabSolution, ::testing::ValuesIn(lab_numbers()));
+// Named by the lab's number (Labs/LabSolution.X/lab7), not its position.
+INSTANTIATE_TEST_SUITE_P(Labs, LabSolution, ::testing::ValuesIn(lab_numbers()),
+                         [](const ::testing::TestParamInfo<int>& info) { return "lab" + std::to_string(info.param); });
 
 TEST(LabCheck, AWrongAnswerFailsWithoutTheRightOne) {
   fs::path dir = fresh_dir("wrong");
