@@ -4,18 +4,21 @@
 //   ringscope lab show N          the handout
 //   ringscope lab check N         build the student's program, run what the
 //                                 lab says, grade the traces (labs/checker)
+//   ringscope lab validate DIR    check a lab directory without running it
 //
 // `check` works in the student's directory (--dir, default the current
 // one): their source files and answers.txt are read from there, and the
 // built program and every trace go to DIR/lab-N/, so they can open the
-// traces in the viewer afterwards.
+// traces in the viewer afterwards. A lab that needs KVM on a host where it
+// is unusable is not graded at all: it says why and exits 69, so a course's
+// script tells "this machine cannot run it" from a failing student. Traces
+// are streamed into the checker (bounded memory, whatever their size).
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,6 +27,7 @@
 #include "checker/lab.h"
 #include "commands.h"
 #include "program_build.h"
+#include "ringscope/files.h"
 #include "ringscope/host.h"
 #include "ringscope/trace.h"
 #include "ringscope/vmx/profile.h"
@@ -51,19 +55,59 @@ Result<labs::Lab> find_lab(int number) {
                     fmt::format("there is no lab {}; the labs are{} (`ringscope lab list`)", number, known));
 }
 
+// The host as the labs see it: probe_host(), and RINGSCOPE_NO_KVM=1 hides a
+// working /dev/kvm (to try what a student without KVM gets, and for tests).
+HostInfo lab_host() {
+  HostInfo host = probe_host();
+  const char* off = std::getenv("RINGSCOPE_NO_KVM");
+  if (off && std::string(off) == "1" && host.kvm_openable) {
+    host.kvm_openable = false;
+    host.kvm_open_error = "RINGSCOPE_NO_KVM=1 hides /dev/kvm";
+  }
+  return host;
+}
+
+std::string kvm_unusable(const HostInfo& host) {
+  if (!host.kvm_device_exists) return "this host has no /dev/kvm";
+  return fmt::format("/dev/kvm is not usable here ({})", host.kvm_open_error);
+}
+
 // The mode a run uses on this host: KVM modes fall back where there is no
 // usable /dev/kvm, if the lab allows it; empty with `why` if it cannot run.
 std::string mode_here(const labs::LabRun& r, const HostInfo& host, std::string* why) {
   if (r.mode == "emulation" || host.kvm_openable) return r.mode;
   if (!r.fallback_mode.empty()) return r.fallback_mode;
-  if (why) *why = fmt::format("--mode {} needs a usable /dev/kvm, which this host does not have", r.mode);
+  if (why)
+    *why = fmt::format("run {} needs --mode {}{} on KVM, with no emulation to fall back to, and {}", r.id, r.mode,
+                       r.irqchip == "kernel" ? " and KVM's in-kernel irqchip" : "", kvm_unusable(host));
   return {};
+}
+
+// Why a lab cannot run on this host at all, with what to use instead; empty
+// if every run can (some perhaps in their fallback mode).
+std::string why_lab_cannot_run(const labs::Lab& lab, const HostInfo& host) {
+  std::string why;
+  for (const auto& r : lab.runs)
+    if (mode_here(r, host, &why).empty()) break;
+  if (why.empty()) return {};
+  std::string others;
+  if (auto all = labs::load_labs(labs_dir()); all.ok())
+    for (const auto& l : all.value()) {
+      std::string w;
+      bool runs = true;
+      for (const auto& r : l.runs) runs = runs && !mode_here(r, host, &w).empty();
+      if (runs) others += fmt::format("{}{}", others.empty() ? "" : ", ", l.number);
+    }
+  return fmt::format(
+      "{}. Do this lab on a Linux machine where /dev/kvm opens (VT-x, AMD-V or PVM; as root or in "
+      "group kvm; `ringscope doctor` checks){}",
+      why, others.empty() ? "" : fmt::format("; labs {} run on this host", others));
 }
 
 int do_list() {
   auto all = labs::discover_labs();
   if (!all.ok()) return report_error("lab", all.error());
-  HostInfo host = probe_host();
+  HostInfo host = lab_host();
   for (const auto& l : all.value()) {
     std::string modes, note;
     for (const auto& r : l.runs) {
@@ -81,27 +125,24 @@ int do_list() {
 int do_show(int number) {
   auto lab = find_lab(number);
   if (!lab.ok()) return report_error("lab", lab.error());
-  std::ifstream in(lab.value().dir / "handout.md");
-  if (!in) return report_error("lab", make_error(ErrorKind::NoInput, fmt::format("lab {} has no handout.md", number)));
-  fmt::print("{}", std::string((std::istreambuf_iterator<char>(in)), {}));
+  auto text = read_regular_text(lab.value().dir / "handout.md", kMaxTextBytes, "the handout");
+  if (!text.ok()) return report_error("lab", text.error());
+  fmt::print("{}", text.value());
   return 0;
 }
 
-// One run of the lab, done: its trace's events. Kept behind a pointer: the
-// events' strings point into the Trace, which must never be copied.
+// One run of the lab, done: where its trace is, or why it did not run.
 struct DoneRun {
   std::string id, mode;
-  Trace trace;
+  fs::path trace_path;  // empty if no trace was written
   std::string problem;  // why it did not run, or ran badly
 };
 
-std::unique_ptr<DoneRun> do_run(const labs::LabRun& r, const fs::path& student, const fs::path& work,
-                                const HostInfo& host) {
-  auto owned = std::make_unique<DoneRun>();
-  DoneRun& done = *owned;
+DoneRun do_run(const labs::LabRun& r, const fs::path& student, const fs::path& work, const HostInfo& host) {
+  DoneRun done;
   done.id = r.id;
   done.mode = mode_here(r, host, &done.problem);
-  if (done.mode.empty()) return owned;
+  if (done.mode.empty()) return done;
   fmt::print(stderr, "ringscope lab: run {} ({}{})...\n", r.id, done.mode,
              done.mode != r.mode ? fmt::format(", instead of {}", r.mode) : "");
   SessionRequest req;
@@ -113,7 +154,7 @@ std::unique_ptr<DoneRun> do_run(const labs::LabRun& r, const fs::path& student, 
     auto built = build_program(b);
     if (!built.ok()) {
       done.problem = built.error().message;
-      return owned;
+      return done;
     }
     req.programs = {built.value().path};
     req.append = r.append;
@@ -132,14 +173,14 @@ std::unique_ptr<DoneRun> do_run(const labs::LabRun& r, const fs::path& student, 
     auto profile = vmx::load_profile(r.vmx_profile);
     if (!profile.ok()) {
       done.problem = profile.error().message;
-      return owned;
+      return done;
     }
     req.options.vmx_profile = std::make_shared<const vmx::Profile>(std::move(profile).value());
   }
   auto outcome = run_session(req);
   if (!outcome.ok()) {
     done.problem = outcome.error().message;
-    return owned;
+    return done;
   }
   const SessionOutcome& o = outcome.value();
   if (!o.result.ok())
@@ -147,13 +188,27 @@ std::unique_ptr<DoneRun> do_run(const labs::LabRun& r, const fs::path& student, 
   else if (o.result.end == RunEndReason::GuestExit && o.result.guest_status != r.expect_status)
     done.problem =
         fmt::format("the guest exited with status {}, the lab expects {}", o.result.guest_status, r.expect_status);
-  auto trace = read_trace(o.trace_path.string());
-  if (!trace.ok()) {
-    if (done.problem.empty()) done.problem = trace.error().message;
-    return owned;
+  done.trace_path = o.trace_path;
+  return done;
+}
+
+// Streams one run's trace into the grader: one event at a time, nothing kept.
+void grade_run(DoneRun& d, labs::Grader& grader) {
+  if (d.trace_path.empty()) return;
+  ReadSummary summary;
+  Status st = for_each_event(
+      d.trace_path.string(), {},
+      [&](const Event& e) {
+        grader.feed(d.id, e);
+        return true;
+      },
+      nullptr, &summary);
+  if (!st.ok()) {
+    if (d.problem.empty()) d.problem = st.error().message;
+    return;
   }
-  done.trace = std::move(trace).value();
-  return owned;
+  if (!summary.complete && !summary.warning.empty() && d.problem.empty()) d.problem = summary.warning;
+  grader.run_done(d.id);
 }
 
 int do_check(const LabArgs& a) {
@@ -164,53 +219,69 @@ int do_check(const LabArgs& a) {
   const fs::path work = student / fmt::format("lab-{}", lab.number);
   std::error_code ec;
   if (!fs::is_directory(student, ec))
-    return report_error("lab", make_error(ErrorKind::NoInput,
-                                          fmt::format("{} is not a directory; give --dir the directory with your "
-                                                      "sources and answers.txt",
-                                                      student.string())));
-  fs::create_directories(work, ec);
-  if (ec)
     return report_error(
-        "lab", make_error(ErrorKind::IoError, fmt::format("cannot create {}: {}", work.string(), ec.message())));
+        "lab", make_error(ErrorKind::NoInput, fmt::format("{} is not a directory; give --dir the directory with your "
+                                                          "sources and answers.txt",
+                                                          student.string())));
   // With --json the report is one JSON object on stdout (for a course's
   // scripts); the human-readable lines go to stderr instead.
   std::FILE* out = a.json ? stderr : stdout;
   fmt::print(out, "lab {}: {}\n", lab.number, lab.title);
+  nlohmann::ordered_json report = {{"lab", lab.number}, {"title", lab.title}, {"dir", work.string()}};
+
+  // A lab this host cannot run is not graded: that is not the student's fault.
+  HostInfo host = lab_host();
+  if (std::string why = why_lab_cannot_run(lab, host); !why.empty()) {
+    fmt::print(out, "  cannot run on this host: {}\n", why);
+    if (a.json) {
+      report["status"] = "unavailable";
+      report["reason"] = why;
+      fmt::print("{}\n", report.dump());
+    }
+    return exit_code_for(ErrorKind::Unavailable);
+  }
+  fs::create_directories(work, ec);
+  if (ec)
+    return report_error(
+        "lab", make_error(ErrorKind::IoError, fmt::format("cannot create {}: {}", work.string(), ec.message())));
 
   std::map<std::string, double> answers;
-  std::string answers_problem;
+  std::vector<std::string> answer_problems;
   if (!lab.answers.empty()) {
-    std::ifstream in(student / "answers.txt");
-    if (!in) {
-      answers_problem = fmt::format("no answers.txt in {} (the handout lists the questions: {})", student.string(),
-                                    (lab.dir / "handout.md").string());
+    const fs::path file = student / "answers.txt";
+    std::error_code exists_ec;
+    if (!fs::exists(file, exists_ec)) {
+      answer_problems.push_back(fmt::format("no answers.txt in {} (the handout lists the questions: {})",
+                                            student.string(), (lab.dir / "handout.md").string()));
     } else {
-      auto parsed = labs::parse_answers(std::string((std::istreambuf_iterator<char>(in)), {}));
-      if (!parsed.ok())
-        answers_problem = parsed.error().message;
-      else
-        answers = parsed.value();
+      auto text = read_regular_text(file, kMaxTextBytes, "answers.txt");
+      if (!text.ok()) {
+        answer_problems.push_back(text.error().message);
+      } else {
+        labs::Answers parsed = labs::parse_answers(text.value(), lab.answers);
+        answers = std::move(parsed.values);
+        answer_problems = std::move(parsed.problems);
+      }
     }
-    if (!answers_problem.empty()) fmt::print(out, "  ! {}\n", answers_problem);
+    for (const auto& p : answer_problems) fmt::print(out, "  ! {}\n", p);
   }
 
-  HostInfo host = probe_host();
-  std::vector<std::unique_ptr<DoneRun>> done;
-  labs::RunEvents events;
-  for (const auto& r : lab.runs) done.push_back(do_run(r, student, work, host));
-  for (const auto& d : done) {
-    if (!d->problem.empty()) fmt::print(out, "  ! run {}: {}\n", d->id, d->problem);
-    if (!d->trace.events.empty()) events[d->id] = &d->trace.events;
+  labs::Grader grader(lab);
+  std::vector<DoneRun> done;
+  for (const auto& r : lab.runs) {
+    done.push_back(do_run(r, student, work, host));
+    grade_run(done.back(), grader);
   }
+  for (const auto& d : done)
+    if (!d.problem.empty()) fmt::print(out, "  ! run {}: {}\n", d.id, d.problem);
 
   size_t passed = 0;
-  nlohmann::ordered_json report = {{"lab", lab.number}, {"title", lab.title}, {"dir", work.string()}};
   nlohmann::ordered_json problems = nlohmann::ordered_json::array(), checks = nlohmann::ordered_json::array();
-  if (!answers_problem.empty()) problems.push_back(answers_problem);
+  for (const auto& p : answer_problems) problems.push_back(p);
   for (const auto& d : done)
-    if (!d->problem.empty()) problems.push_back(fmt::format("run {}: {}", d->id, d->problem));
-  for (const auto& c : lab.checks) {
-    labs::CheckResult r = labs::evaluate(c, events, answers);
+    if (!d.problem.empty()) problems.push_back(fmt::format("run {}: {}", d.id, d.problem));
+  for (const auto& r : grader.results(answers)) {
+    const labs::Check& c = *r.check;
     passed += r.passed;
     fmt::print(out, "  {} {}  {}\n      {}\n", r.passed ? "PASS" : "FAIL", c.id, c.say, r.detail);
     if (!r.passed && !c.hint.empty()) fmt::print(out, "      hint: {}\n", c.hint);
@@ -219,14 +290,39 @@ int do_check(const LabArgs& a) {
   fmt::print(out,
              "\n{} of {} checks pass. Traces and your built program are in {}/ (open them with `ringscope view`).\n",
              passed, lab.checks.size(), work.string());
+  const bool all = passed == lab.checks.size();
   if (a.json) {
+    report["status"] = all ? "passed" : "failed";
     report["passed"] = passed;
     report["checks_total"] = lab.checks.size();
     report["problems"] = problems;
     report["checks"] = checks;
     fmt::print("{}\n", report.dump());
   }
-  return passed == lab.checks.size() ? 0 : 1;
+  return all ? 0 : 1;
+}
+
+// `lab validate DIR`: a lab checked without running anything.
+int do_validate(const std::string& dir, const std::string& answers) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec))
+    return report_error(
+        "lab", make_error(ErrorKind::NoInput, fmt::format("{} is not a directory; give the lab's directory (the one "
+                                                          "with lab.json and handout.md)",
+                                                          dir)));
+  std::optional<fs::path> answers_path;
+  if (!answers.empty()) answers_path = fs::path(answers);
+  auto problems = labs::validate_lab(dir, answers_path);
+  if (problems.empty()) {
+    auto lab = labs::load_lab(dir);
+    fmt::print("{}: lab {} is valid: {} runs, {} checks, {} questions{}\n", dir, lab.value().number,
+               lab.value().runs.size(), lab.value().checks.size(), lab.value().answers.size(),
+               answers_path ? ", and the answers file answers each of them" : "");
+    return 0;
+  }
+  fmt::print("{}: {} problem{}:\n", dir, problems.size(), problems.size() == 1 ? "" : "s");
+  for (const auto& p : problems) fmt::print("  - {}\n", p);
+  return exit_code_for(ErrorKind::BadData);
 }
 
 }  // namespace
@@ -242,7 +338,9 @@ void add_lab_command(CLI::App& app, CliContext& ctx) {
       "  ringscope lab check 1                 # in the directory with your lab1.c and answers.txt\n"
       "  ringscope lab check 2 --dir ~/labs/2\n"
       "  for d in students/*; do ringscope lab check 1 --dir $d --json > $d/lab1.json; done\n"
-      "Exit status of check: 0 every check passes; 1 some do not; 66 no such lab.");
+      "  ringscope lab validate labs/04-irqchip --answers tests/labs/solutions/04/answers.txt\n"
+      "Exit status of check: 0 every check passes; 1 some do not; 66 no such lab; 69 this host cannot run the lab\n"
+      "(it needs KVM; RINGSCOPE_NO_KVM=1 hides /dev/kvm). Of validate: 0 valid; 65 problems, each named.");
   auto* list = cmd->add_subcommand("list", "The labs, and the modes they run in on this host");
   list->callback([&ctx] { ctx.exit_code = do_list(); });
   auto* show = cmd->add_subcommand("show", "Print a lab's handout");
@@ -253,6 +351,11 @@ void add_lab_command(CLI::App& app, CliContext& ctx) {
   check->add_option("--dir", a->dir, "Your working directory: sources and answers.txt (default: here)");
   check->add_flag("--json", a->json, "The report as one JSON object on stdout (for a course's scripts)");
   check->callback([a, &ctx] { ctx.exit_code = do_check(*a); });
+  auto v = std::make_shared<std::pair<std::string, std::string>>();
+  auto* validate = cmd->add_subcommand("validate", "Check a lab directory (lab.json, handout) without running it");
+  validate->add_option("dir", v->first, "The lab's directory (with lab.json and handout.md)")->required();
+  validate->add_option("--answers", v->second, "A reference answers.txt to check against the lab's questions");
+  validate->callback([v, &ctx] { ctx.exit_code = do_validate(v->first, v->second); });
 }
 
 }  // namespace ringscope::cli

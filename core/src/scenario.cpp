@@ -32,7 +32,7 @@ constexpr const char* kDefaultKernelPv = "kernel-pv";
 const std::vector<std::string>& known_fields() {
   static const std::vector<std::string> fields = {
       "name",        "title",  "description",     "kernel",          "kernel_pv", "programs",
-      "kernel_args", "params", "expected_output", "expected_status", "requires"};
+      "kernel_args", "params", "expected_output", "expected_status", "requires", "markers"};
   return fields;
 }
 
@@ -226,6 +226,9 @@ Result<Scenario> parse_manifest(const fs::path& file) {
                                                                s.requires_features[i], join(names, ", ")));
     }
   }
+  // The marker phases the guest opens and closes, as templates whose
+  // {param} is the run's value: what a lab's `between` may name.
+  TRY_ASSIGN(s.markers, r.string_list("markers"));
   return s;
 }
 

@@ -4,11 +4,16 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
-#include <fstream>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+
+#include "ringscope/exit_reasons.h"
+#include "ringscope/files.h"
+#include "ringscope/scenario.h"
 
 namespace ringscope::labs {
 
@@ -76,6 +81,17 @@ EventFilter parse_filter(Parser& p, const json& j, const std::string& where) {
   f.to_cpl = p.num<int>(j, "to_cpl", where);
   f.cpl = p.num<int>(j, "cpl", where);
   f.between = p.str(j, "between", where);
+  // Values no event can carry would make a check that matches nothing.
+  if (f.reason && (*f.reason > 0xffff || !find_exit_reason(static_cast<uint16_t>(*f.reason))))
+    p.fail(where + ".reason",
+           fmt::format("{} is not a VT-x basic exit reason ringscope knows (docs/trace-format.md)", *f.reason));
+  if (f.port && *f.port > 0xffff)
+    p.fail(where + ".port", fmt::format("{} is above 0xffff, the last I/O port", *f.port));
+  if (f.vector && *f.vector > 255)
+    p.fail(where + ".vector", fmt::format("{} is above 255, the last vector", *f.vector));
+  for (auto [key, cpl] : {std::pair{"from_cpl", f.from_cpl}, std::pair{"to_cpl", f.to_cpl}, std::pair{"cpl", f.cpl}})
+    if (cpl && (*cpl < 0 || *cpl > 3)) p.fail(where + "." + key, "a CPL is 0, 1, 2 or 3");
+  if (j.contains("between") && f.between.empty()) p.fail(where + ".between", "must name a marker phase");
   return f;
 }
 
@@ -87,9 +103,9 @@ Query parse_query(Parser& p, const json& j, const std::string& where, const std:
   q.run = p.str(j, "run", where);
   if (!run_ids.count(q.run)) p.fail(where + ".run", fmt::format("no run \"{}\" in \"runs\"", q.run));
   q.measure = p.str(j, "measure", where, "count");
-  static const std::set<std::string> kMeasures = {"count",       "sum_value",   "sum_count",  "last_value", "last_port",
-                                                  "last_vector", "last_reason", "last_count", "last_number",
-                                                  "span_ns"};
+  static const std::set<std::string> kMeasures = {"count",       "sum_value",   "sum_count",   "last_value",
+                                                  "last_port",   "last_vector", "last_reason", "last_count",
+                                                  "last_number", "span_ns"};
   if (!kMeasures.count(q.measure))
     p.fail(where + ".measure",
            "must be count, sum_value, sum_count, last_value, last_vector, last_port, last_reason, "
@@ -103,7 +119,7 @@ const std::set<std::string> kModes = {"full-virt", "paravirt", "emulation"};
 LabRun parse_run(Parser& p, const json& j, const std::string& where) {
   p.only(j, where,
          {"id", "program", "program_name", "scenario", "params", "append", "mode", "fallback_mode", "level", "devices",
-          "irqchip", "vmx_profile", "expect_status"});
+          "irqchip", "vmx_profile", "expect_status", "markers"});
   LabRun r;
   r.id = p.str(j, "id", where);
   if (r.id.empty()) p.fail(where + ".id", "every run needs an id");
@@ -135,6 +151,16 @@ LabRun parse_run(Parser& p, const json& j, const std::string& where) {
     p.fail(where + ".fallback_mode", "a run on KVM's in-kernel irqchip has no emulation to fall back to");
   r.vmx_profile = p.str(j, "vmx_profile", where);
   r.expect_status = p.num<int>(j, "expect_status", where).value_or(0);
+  if (j.contains("markers")) {
+    if (r.program.empty())
+      p.fail(where + ".markers", "only a program run declares markers (a scenario's are in its manifest)");
+    if (!j["markers"].is_array()) p.fail(where + ".markers", "must be a list of marker labels");
+    for (const auto& m : j["markers"])
+      if (m.is_string() && !m.get<std::string>().empty())
+        r.markers.push_back(m.get<std::string>());
+      else
+        p.fail(where + ".markers", "every marker label is a non-empty string");
+  }
   return r;
 }
 
@@ -158,65 +184,159 @@ bool EventFilter::matches(const Event& e) const {
   return true;
 }
 
-double measure(const Query& q, const std::vector<Event>& events) {
+void QueryMeter::feed(const Event& e) {
+  const Query& q = *q_;
   // The phase: from the first `begin` marker with this label to its `end`.
-  size_t from = 0, to = events.size();
   if (!q.filter.between.empty()) {
-    from = to = events.size();
-    for (size_t i = 0; i < events.size(); ++i) {
-      const Event& e = events[i];
-      if (e.kind != EventKind::Marker || e.name != q.filter.between) continue;
-      if (from == events.size() && e.phase == MarkerPhase::Begin)
-        from = i + 1;
-      else if (from != events.size() && e.phase == MarkerPhase::End) {
-        to = i;
-        break;
+    if (phase_ == Phase::After) return;
+    const bool ours = e.kind == EventKind::Marker && e.name == q.filter.between;
+    if (phase_ == Phase::Before) {
+      if (ours && e.phase == MarkerPhase::Begin) {
+        phase_ = Phase::Inside;
+        begin_ns_ = e.time_ns;
       }
+      return;
+    }
+    if (ours && e.phase == MarkerPhase::End) {
+      phase_ = Phase::After;
+      end_ns_ = e.time_ns;
+      return;
     }
   }
-  double result = 0;
-  std::optional<uint64_t> first, last;
-  for (size_t i = from; i < to; ++i) {
-    const Event& e = events[i];
-    if (!q.filter.matches(e)) continue;
-    if (!first) first = e.time_ns;
-    last = e.time_ns;
-    if (q.measure == "count")
-      result += 1;
-    else if (q.measure == "sum_value")
-      result += static_cast<double>(e.value);
-    else if (q.measure == "last_vector")
-      result = e.vector;
-    else if (q.measure == "last_port")
-      result = e.port;
-    else if (q.measure == "last_reason")
-      result = e.reason;
-    else if (q.measure == "last_count")
-      result = e.count;
-    else if (q.measure == "last_number")
-      result = static_cast<double>(e.number);
-    else if (q.measure == "sum_count")
-      result += e.count;
-    else if (q.measure == "last_value")
-      result = static_cast<double>(e.value);
+  if (!q.filter.matches(e)) return;
+  if (!first_) first_ = e.time_ns;
+  last_ = e.time_ns;
+  const std::string& m = q.measure;
+  if (m == "count")
+    sum_ += 1;
+  else if (m == "sum_value")
+    sum_ += static_cast<double>(e.value);
+  else if (m == "sum_count")
+    sum_ += e.count;
+  else if (m == "last_vector")
+    sum_ = e.vector;
+  else if (m == "last_port")
+    sum_ = e.port;
+  else if (m == "last_reason")
+    sum_ = e.reason;
+  else if (m == "last_count")
+    sum_ = e.count;
+  else if (m == "last_number")
+    sum_ = static_cast<double>(e.number);
+  else if (m == "last_value")
+    sum_ = static_cast<double>(e.value);
+}
+
+Measured QueryMeter::result() const {
+  const Query& q = *q_;
+  Measured r;
+  if (!q.filter.between.empty() && phase_ == Phase::Before) {
+    r.problem = fmt::format("the phase \"{}\" is not in run {}'s trace (no begin marker with that label)",
+                            q.filter.between, q.run);
+    return r;
   }
   // span_ns: from the first matching event to the last (inside a phase:
   // from its begin marker to its end marker, when every event matches).
   if (q.measure == "span_ns") {
-    if (!q.filter.between.empty() && from > 0 && to < events.size() && q.filter.kinds.empty())
-      return static_cast<double>(events[to].time_ns - events[from - 1].time_ns);
-    return first && last && *last > *first ? static_cast<double>(*last - *first) : 0;
+    if (!q.filter.between.empty() && q.filter.kinds.empty() && begin_ns_ && end_ns_)
+      r.value = static_cast<double>(*end_ns_ > *begin_ns_ ? *end_ns_ - *begin_ns_ : 0);
+    else
+      r.value = first_ && last_ && *last_ > *first_ ? static_cast<double>(*last_ - *first_) : 0;
+    return r;
   }
-  return result;
+  // A last_* measure of nothing has no value (not 0): a counter this host's
+  // KVM does not have, say, must not pass an `at_most`.
+  if (q.measure.rfind("last_", 0) == 0 && !first_) {
+    r.problem =
+        fmt::format("no event of run {} matched{}, so there is no {}", q.run,
+                    q.filter.between.empty() ? "" : fmt::format(" in the phase \"{}\"", q.filter.between), q.measure);
+    return r;
+  }
+  r.value = sum_;
+  return r;
+}
+
+Measured measure(const Query& q, const std::vector<Event>& events) {
+  QueryMeter m(q);
+  for (const Event& e : events) m.feed(e);
+  return m.result();
+}
+
+namespace {
+
+// Expands a manifest's marker template with the run's params: "{ticks}"
+// is the value, "{sectors*2}" the value times 2.
+Result<std::string> expand_label(const std::string& tmpl, const std::map<std::string, std::string>& params,
+                                 const std::string& scenario) {
+  std::string out;
+  for (size_t i = 0; i < tmpl.size();) {
+    if (tmpl[i] != '{') {
+      out += tmpl[i++];
+      continue;
+    }
+    size_t close = tmpl.find('}', i);
+    if (close == std::string::npos)
+      return make_error(ErrorKind::BadData,
+                        fmt::format("scenario {}: marker \"{}\" has an unclosed {{", scenario, tmpl));
+    std::string name = tmpl.substr(i + 1, close - i - 1);
+    long long factor = 1;
+    if (auto star = name.find('*'); star != std::string::npos) {
+      factor = std::atoll(name.c_str() + star + 1);
+      name.erase(star);
+    }
+    auto it = params.find(name);
+    if (it == params.end())
+      return make_error(
+          ErrorKind::BadData,
+          fmt::format("scenario {}: marker \"{}\" names param {}, which it does not have", scenario, tmpl, name));
+    if (factor == 1) {
+      out += it->second;
+    } else {
+      char* end = nullptr;
+      long long v = std::strtoll(it->second.c_str(), &end, 10);
+      if (!end || *end) return make_error(ErrorKind::BadData, fmt::format("param {} is not a number", name));
+      out += std::to_string(v * factor);
+    }
+    i = close + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> run_phase_labels(const LabRun& run) {
+  std::vector<std::string> out;
+  if (!run.program.empty()) {
+    // The teaching kernel's own phases around a program, and the ones the
+    // student's program is asked for.
+    out = {"boot", "run " + run.program_name};
+    out.insert(out.end(), run.markers.begin(), run.markers.end());
+    return out;
+  }
+  auto scenario =
+      run.scenario.find('/') != std::string::npos ? load_scenario(run.scenario) : find_builtin_scenario(run.scenario);
+  if (!scenario.ok()) return scenario.error();
+  std::map<std::string, std::string> params = scenario.value().params;
+  for (const auto& [k, v] : run.params) {
+    if (!params.count(k))
+      return make_error(
+          ErrorKind::BadData,
+          fmt::format("scenario {} has no param \"{}\" (`ringscope scenarios` lists them)", run.scenario, k));
+    params[k] = v;
+  }
+  for (const auto& t : scenario.value().markers) {
+    TRY_ASSIGN(std::string label, expand_label(t, params, run.scenario));
+    out.push_back(std::move(label));
+  }
+  return out;
 }
 
 Result<Lab> load_lab(const fs::path& dir) {
   const fs::path file = dir / "lab.json";
-  std::ifstream in(file);
-  if (!in) return make_error(ErrorKind::NoInput, fmt::format("cannot read {}", file.string()));
+  TRY_ASSIGN(std::string text, read_regular_text(file, kMaxTextBytes, "lab.json"));
   json j;
   try {
-    j = json::parse(in);
+    j = json::parse(text);
   } catch (const json::exception& e) {
     return make_error(ErrorKind::BadData, fmt::format("{}: not valid JSON: {}", file.string(), e.what()));
   }
@@ -286,6 +406,34 @@ Result<Lab> load_lab(const fs::path& dir) {
       lab.checks.push_back(std::move(check));
     }
   if (p.error) return *p.error;
+  // A `between` label no run of that kind can emit would measure nothing,
+  // and a check expecting 0 would pass: refuse it here, naming the label.
+  std::map<std::string, std::vector<std::string>> labels;
+  for (size_t i = 0; i < lab.runs.size(); ++i) {
+    auto l = run_phase_labels(lab.runs[i]);
+    if (!l.ok())
+      p.fail(fmt::format("runs[{}]", i), l.error().message);
+    else
+      labels[lab.runs[i].id] = std::move(l).value();
+  }
+  auto check_label = [&](const Query& q, const std::string& where) {
+    if (q.filter.between.empty() || !labels.count(q.run)) return;
+    const auto& known = labels[q.run];
+    if (std::find(known.begin(), known.end(), q.filter.between) != known.end()) return;
+    std::string list;
+    for (const auto& k : known) list += (list.empty() ? "\"" : ", \"") + k + "\"";
+    const bool program = std::any_of(lab.runs.begin(), lab.runs.end(),
+                                     [&](const LabRun& r) { return r.id == q.run && !r.program.empty(); });
+    p.fail(where + ".between",
+           fmt::format("run \"{}\" never has a phase \"{}\"; its phases are {}{}", q.run, q.filter.between, list,
+                       program ? " (declare the student's in the run's \"markers\")"
+                               : " (the scenario manifest's \"markers\")"));
+  };
+  for (size_t i = 0; i < lab.checks.size(); ++i) {
+    check_label(lab.checks[i].query, fmt::format("checks[{}].query", i));
+    if (lab.checks[i].divide_by) check_label(*lab.checks[i].divide_by, fmt::format("checks[{}].divide_by", i));
+  }
+  if (p.error) return *p.error;
   return lab;
 }
 
@@ -308,80 +456,187 @@ Result<std::vector<Lab>> load_labs(const fs::path& root) {
   return labs;
 }
 
-Result<std::map<std::string, double>> parse_answers(const std::string& text) {
-  std::map<std::string, double> out;
+Answers parse_answers(const std::string& text, const std::vector<std::string>& keys) {
+  Answers out;
+  std::map<std::string, int> first_line;  // key -> the line that gave it
+  std::set<std::string> twice;
+  auto trim = [](std::string s) {
+    s.erase(0, s.find_first_not_of(" \t\r"));
+    s.erase(s.find_last_not_of(" \t\r") + 1);
+    return s;
+  };
   std::istringstream in(text);
   std::string line;
   for (int n = 1; std::getline(in, line); ++n) {
-    if (auto hash = line.find('#'); hash != std::string::npos) line.erase(hash);
-    auto trim = [](std::string s) {
-      s.erase(0, s.find_first_not_of(" \t\r"));
-      s.erase(s.find_last_not_of(" \t\r") + 1);
-      return s;
+    auto problem = [&](const std::string& what) {
+      out.problems.push_back(fmt::format("answers.txt line {}: {}", n, what));
     };
+    if (auto hash = line.find('#'); hash != std::string::npos) line.erase(hash);
     line = trim(line);
     if (line.empty()) continue;
     auto colon = line.find(':');
-    if (colon == std::string::npos)
-      return make_error(ErrorKind::BadData, fmt::format("answers.txt line {}: write \"key: number\"", n));
+    if (colon == std::string::npos) {
+      problem(fmt::format("\"{}\" has no colon; write \"key: number\"", line));
+      continue;
+    }
     std::string key = trim(line.substr(0, colon)), value = trim(line.substr(colon + 1));
+    if (key.empty()) {
+      problem("no key before the colon; write \"key: number\"");
+      continue;
+    }
+    if (!keys.empty() && std::find(keys.begin(), keys.end(), key) == keys.end()) {
+      std::string list;
+      for (const auto& k : keys) list += (list.empty() ? "" : ", ") + k;
+      problem(fmt::format("this lab asks no question \"{}\" (its keys: {})", key, list));
+      continue;
+    }
+    if (value.empty()) {
+      out.rejected.insert(key);
+      problem(fmt::format("no answer after \"{}:\"", key));
+      continue;
+    }
     char* end = nullptr;
-    double v = value.rfind("0x", 0) == 0 || value.rfind("0X", 0) == 0
-                   ? static_cast<double>(std::strtoull(value.c_str(), &end, 16))
-                   : std::strtod(value.c_str(), &end);
-    if (key.empty() || value.empty() || !end || *end != '\0')
-      return make_error(ErrorKind::BadData, fmt::format("answers.txt line {}: \"{}\" is not a number", n, value));
-    out[key] = v;
+    errno = 0;
+    const bool hex = value.rfind("0x", 0) == 0 || value.rfind("0X", 0) == 0;
+    double v = hex ? static_cast<double>(std::strtoull(value.c_str(), &end, 16)) : std::strtod(value.c_str(), &end);
+    if (!end || *end != '\0' || end == value.c_str() + (hex ? 2 : 0) || errno == ERANGE || !std::isfinite(v)) {
+      out.rejected.insert(key);
+      problem(fmt::format("\"{}\" is not a number (decimal like 2.5, or hex like 0x40)", value));
+      continue;
+    }
+    if (auto it = first_line.find(key); it != first_line.end()) {
+      problem(fmt::format("\"{}\" was already answered on line {}; keep one answer per key (neither counts)", key,
+                          it->second));
+      twice.insert(key);
+      out.rejected.insert(key);
+      continue;
+    }
+    first_line[key] = n;
+    out.values[key] = v;
+  }
+  for (const auto& k : twice) out.values.erase(k);
+  return out;
+}
+
+Grader::Grader(const Lab& lab) : lab_(lab) {
+  auto add = [&](const Query& q) {
+    by_run_[q.run].push_back(meters_.size());
+    meters_.emplace_back(q);
+    return meters_.size() - 1;
+  };
+  for (const auto& c : lab.checks) {
+    const size_t query = add(c.query);
+    slots_.push_back({query, c.divide_by ? add(*c.divide_by) : query});
+  }
+}
+
+void Grader::feed(const std::string& run, const Event& e) {
+  auto it = by_run_.find(run);
+  if (it == by_run_.end()) return;
+  for (size_t i : it->second) meters_[i].feed(e);
+}
+
+void Grader::run_done(const std::string& run) { done_.insert(run); }
+
+std::vector<CheckResult> Grader::results(const std::map<std::string, double>& answers) const {
+  std::vector<CheckResult> out;
+  for (size_t i = 0; i < lab_.checks.size(); ++i) {
+    const Check& c = lab_.checks[i];
+    CheckResult r;
+    r.check = &c;
+    out.push_back(r);
+    CheckResult& res = out.back();
+    if (!done_.count(c.query.run)) {
+      res.detail = fmt::format("run \"{}\" did not happen", c.query.run);
+      continue;
+    }
+    Measured m = meters_[slots_[i].first].result();
+    if (!m.value) {
+      res.detail = m.problem;
+      continue;
+    }
+    double v = *m.value;
+    if (c.divide_by) {
+      if (!done_.count(c.divide_by->run)) {
+        res.detail = fmt::format("run \"{}\" did not happen", c.divide_by->run);
+        continue;
+      }
+      Measured d = meters_[slots_[i].second].result();
+      if (!d.value) {
+        res.detail = d.problem;
+        continue;
+      }
+      if (*d.value == 0) {
+        res.detail = "nothing to divide by: the events it counts per are missing";
+        continue;
+      }
+      v /= *d.value;
+    }
+    v /= c.divide_by_number;
+    res.measured = v;
+    auto close = [&](double want, double got) {
+      return std::fabs(want - got) <= std::max(1e-9, c.expect.tolerance * std::fabs(want));
+    };
+    std::vector<std::string> wrong;
+    if (c.expect.equals && !close(*c.expect.equals, v)) wrong.push_back(fmt::format("expected {:g}", *c.expect.equals));
+    if (c.expect.at_least && v < *c.expect.at_least)
+      wrong.push_back(fmt::format("expected at least {:g}", *c.expect.at_least));
+    if (c.expect.at_most && v > *c.expect.at_most)
+      wrong.push_back(fmt::format("expected at most {:g}", *c.expect.at_most));
+    if (!c.expect.answer.empty()) {
+      auto a = answers.find(c.expect.answer);
+      if (a == answers.end())
+        wrong.push_back(fmt::format("no answer \"{}\" in answers.txt", c.expect.answer));
+      else if (!close(v, a->second))
+        wrong.push_back(fmt::format("your answer {}: {:g} is not what the trace says", c.expect.answer, a->second));
+    }
+    res.passed = wrong.empty();
+    // A wrong answer is not told the right one: the trace is there to read.
+    const bool answer_wrong = !c.expect.answer.empty() && !res.passed;
+    res.detail = answer_wrong ? std::string() : fmt::format("measured {:g}", v);
+    for (const auto& w : wrong) res.detail += (res.detail.empty() ? "" : "; ") + w;
   }
   return out;
 }
 
 CheckResult evaluate(const Check& c, const RunEvents& runs, const std::map<std::string, double>& answers) {
-  CheckResult r;
+  Lab lab;
+  lab.checks = {c};
+  Grader g(lab);
+  for (const auto& [id, events] : runs) {
+    if (!events) continue;
+    for (const Event& e : *events) g.feed(id, e);
+    g.run_done(id);
+  }
+  CheckResult r = g.results(answers).front();
   r.check = &c;
-  auto events_of = [&](const Query& q) -> const std::vector<Event>* {
-    auto it = runs.find(q.run);
-    return it == runs.end() ? nullptr : it->second;
-  };
-  const std::vector<Event>* ev = events_of(c.query);
-  if (!ev) {
-    r.detail = fmt::format("run \"{}\" did not happen", c.query.run);
-    return r;
-  }
-  double m = measure(c.query, *ev);
-  if (c.divide_by) {
-    const std::vector<Event>* dv = events_of(*c.divide_by);
-    double d = dv ? measure(*c.divide_by, *dv) : 0;
-    if (d == 0) {
-      r.detail = "nothing to divide by: the events it counts per are missing";
-      return r;
-    }
-    m /= d;
-  }
-  m /= c.divide_by_number;
-  r.measured = m;
-  auto close = [&](double want, double got) {
-    return std::fabs(want - got) <= std::max(1e-9, c.expect.tolerance * std::fabs(want));
-  };
-  std::vector<std::string> wrong;
-  if (c.expect.equals && !close(*c.expect.equals, m)) wrong.push_back(fmt::format("expected {:g}", *c.expect.equals));
-  if (c.expect.at_least && m < *c.expect.at_least)
-    wrong.push_back(fmt::format("expected at least {:g}", *c.expect.at_least));
-  if (c.expect.at_most && m > *c.expect.at_most)
-    wrong.push_back(fmt::format("expected at most {:g}", *c.expect.at_most));
-  if (!c.expect.answer.empty()) {
-    auto a = answers.find(c.expect.answer);
-    if (a == answers.end())
-      wrong.push_back(fmt::format("no answer \"{}\" in answers.txt", c.expect.answer));
-    else if (!close(m, a->second))
-      wrong.push_back(fmt::format("your answer {}: {:g} is not what the trace says", c.expect.answer, a->second));
-  }
-  r.passed = wrong.empty();
-  // A wrong answer is not told the right one: the trace is there to read.
-  const bool answer_wrong = !c.expect.answer.empty() && !r.passed;
-  r.detail = answer_wrong ? std::string() : fmt::format("measured {:g}", m);
-  for (const auto& w : wrong) r.detail += (r.detail.empty() ? "" : "; ") + w;
   return r;
+}
+
+std::vector<std::string> validate_lab(const fs::path& dir, const std::optional<fs::path>& answers) {
+  std::vector<std::string> problems;
+  auto lab = load_lab(dir);
+  if (!lab.ok()) {
+    problems.push_back(lab.error().message);
+  }
+  auto handout = read_regular_text(dir / "handout.md", kMaxTextBytes, "the handout");
+  if (!handout.ok())
+    problems.push_back(handout.error().message);
+  else if (handout.value().find_first_not_of(" \t\r\n") == std::string::npos)
+    problems.push_back(fmt::format("{}: the handout is empty", (dir / "handout.md").string()));
+  if (answers) {
+    auto text = read_regular_text(*answers, kMaxTextBytes, "answers.txt");
+    if (!text.ok()) {
+      problems.push_back(text.error().message);
+    } else if (lab.ok()) {
+      Answers a = parse_answers(text.value(), lab.value().answers);
+      for (const auto& p : a.problems) problems.push_back(fmt::format("{}: {}", answers->string(), p));
+      for (const auto& k : lab.value().answers)
+        if (!a.values.count(k) && !a.rejected.count(k))
+          problems.push_back(fmt::format("{}: no answer \"{}\"", answers->string(), k));
+    }
+  }
+  return problems;
 }
 
 }  // namespace ringscope::labs

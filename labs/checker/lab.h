@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,11 @@ struct LabRun {
   std::string irqchip;                        // KVM modes: vmm or kernel (docs/interrupts.md)
   std::string vmx_profile;                    // emulation: the VT-x model's profile
   int expect_status = 0;                      // the guest's exit status a good run ends with
+  // A program run: the marker phases the student's program is asked to
+  // open and close (the handout names them). Checks may only measure
+  // `between` phases the run can have: these, the teaching kernel's "boot"
+  // and "run PROGRAM_NAME", or a scenario's declared `markers`.
+  std::vector<std::string> markers;
 };
 
 // Which events a query looks at. Every field that is set must match.
@@ -93,18 +99,54 @@ struct Lab {
   std::vector<std::string> answers;  // keys answers.txt must have
 };
 
-// Reads and validates dir/lab.json; a BadData error names the file and the
-// field that is wrong.
+// Reads and validates dir/lab.json (a regular file, size-capped); a
+// BadData error names the file and the field that is wrong. Besides the
+// schema it refuses what can never match: a `between` label no run of that
+// kind emits (a scenario's labels come from its manifest's `markers`), an
+// unknown exit reason, a port above 0xffff, a vector above 255, a CPL
+// above 3, a param the scenario lacks.
 Result<Lab> load_lab(const std::filesystem::path& dir);
 // Every lab under `root` (directories with a lab.json), by number.
 Result<std::vector<Lab>> load_labs(const std::filesystem::path& root);
 
-// answers.txt: one "key: value" per line, '#' starts a comment; values are
-// numbers (decimal, or hex with 0x).
-Result<std::map<std::string, double>> parse_answers(const std::string& text);
+// The labels of the marker phases a run can have (see LabRun::markers).
+// Errors: the scenario is unknown, or a template names a param it lacks.
+Result<std::vector<std::string>> run_phase_labels(const LabRun& run);
 
-// The events each run recorded, by run id.
-using RunEvents = std::map<std::string, const std::vector<Event>*>;
+// answers.txt: one "key: value" per line, '#' starts a comment; values are
+// numbers (decimal, or hex with 0x). Every line is judged on its own: a bad
+// line is a problem naming its line number and what is wrong, and the other
+// lines still count. A key given twice is a problem and counts neither
+// time. With `keys`, a key the lab does not ask for is a problem too.
+struct Answers {
+  std::map<std::string, double> values;
+  std::vector<std::string> problems;  // "answers.txt line 3: ..."
+  std::set<std::string> rejected;     // keys whose line (or lines) had a problem
+};
+Answers parse_answers(const std::string& text, const std::vector<std::string>& keys = {});
+
+// What one query measured on one run.
+struct Measured {
+  std::optional<double> value;  // nothing when it could not be measured ...
+  std::string problem;          // ... and why ("the phase \"x\" is not in the trace")
+};
+
+// Measures one query on a stream of events with bounded state: feed every
+// event of the query's run in order, then take the result. A `between`
+// phase that never begins is a problem, not a silent 0.
+class QueryMeter {
+ public:
+  explicit QueryMeter(const Query& q) : q_(&q) {}
+  void feed(const Event& e);
+  Measured result() const;
+
+ private:
+  const Query* q_;
+  enum class Phase { Before, Inside, After } phase_ = Phase::Before;
+  double sum_ = 0;
+  std::optional<uint64_t> first_, last_, begin_ns_, end_ns_;
+};
+Measured measure(const Query& q, const std::vector<Event>& events);
 
 struct CheckResult {
   const Check* check = nullptr;
@@ -113,7 +155,35 @@ struct CheckResult {
   std::string detail;  // what was measured against what was expected
 };
 
-double measure(const Query& q, const std::vector<Event>& events);
+// Grades a lab from its runs' event streams without keeping them: one meter
+// per query. Feed each run's events (in file order, one run after another
+// or interleaved), mark the runs that happened, then read the results.
+class Grader {
+ public:
+  explicit Grader(const Lab& lab);
+  Grader(const Grader&) = delete;
+  Grader& operator=(const Grader&) = delete;
+  void feed(const std::string& run, const Event& e);
+  void run_done(const std::string& run);  // its trace was read (an empty one counts)
+  std::vector<CheckResult> results(const std::map<std::string, double>& answers) const;
+
+ private:
+  const Lab& lab_;
+  std::vector<QueryMeter> meters_;                     // one per query
+  std::vector<std::pair<size_t, size_t>> slots_;       // per check: its query's meter, its divide_by's
+  std::map<std::string, std::vector<size_t>> by_run_;  // run id -> indexes into meters_
+  std::set<std::string> done_;
+};
+
+// One check on events in memory (tests): the runs' events by run id.
+using RunEvents = std::map<std::string, const std::vector<Event>*>;
 CheckResult evaluate(const Check& c, const RunEvents& runs, const std::map<std::string, double>& answers);
+
+// `ringscope lab validate DIR`: everything about a lab that can be checked
+// without running it (load_lab's checks, handout.md present and readable,
+// and, when given, a reference answers.txt with exactly the lab's keys).
+// Empty: valid. Each problem is one sentence.
+std::vector<std::string> validate_lab(const std::filesystem::path& dir,
+                                      const std::optional<std::filesystem::path>& answers = std::nullopt);
 
 }  // namespace ringscope::labs

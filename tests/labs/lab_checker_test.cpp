@@ -1,9 +1,13 @@
 // The lab checker on made-up events: which events a query matches, marker
-// phases, measures, division, answers.txt, lab.json validation, and that a
-// wrong answer is not told the right one.
+// phases, measures, division, answers.txt (line by line), lab.json
+// validation (schema, labels that can never match), `lab validate`, the
+// streaming grader, and that a wrong answer is not told the right one.
 #include "checker/lab.h"
 
 #include <gtest/gtest.h>
+
+#include <fmt/format.h>
+#include <sys/stat.h>
 
 #include <fstream>
 
@@ -62,6 +66,9 @@ Query q(const std::string& json_like_kind, std::string between = {}) {
 
 TEST(LabChecker, QueriesCountMatchingEventsInsideAPhase) {
   auto ev = sample();
+  auto measure = [](const Query& query, const std::vector<Event>& events) {
+    return labs::measure(query, events).value.value_or(-1);
+  };
   EXPECT_EQ(measure(q("trap"), ev), 5);
   EXPECT_EQ(measure(q("trap", "work"), ev), 3);
   Query pf = q("trap", "work");
@@ -78,7 +85,18 @@ TEST(LabChecker, QueriesCountMatchingEventsInsideAPhase) {
   last.filter.direction = "in";
   last.measure = "last_port";
   EXPECT_EQ(measure(last, ev), 0x3fd);
-  EXPECT_EQ(measure(q("trap", "no such phase"), ev), 0) << "a missing phase matches nothing";
+  Measured missing = labs::measure(q("trap", "no such phase"), ev);
+  EXPECT_FALSE(missing.value) << "a phase that is not in the trace is not a silent 0";
+  EXPECT_NE(missing.problem.find("\"no such phase\" is not in run r's trace"), std::string::npos) << missing.problem;
+  Query none = q("vm_exit", "work");
+  none.filter.port = 0x60;
+  none.measure = "last_value";
+  Measured nothing = labs::measure(none, ev);
+  EXPECT_FALSE(nothing.value) << "the last value of no event is not 0";
+  EXPECT_NE(nothing.problem.find("no event of run r matched in the phase \"work\""), std::string::npos)
+      << nothing.problem;
+  none.measure = "count";
+  EXPECT_EQ(measure(none, ev), 0) << "a count of nothing is 0";
   Query unclosed = q("trap", "open");
   auto open = ev;
   open.insert(open.begin(), marker("open", MarkerPhase::Begin));
@@ -86,6 +104,9 @@ TEST(LabChecker, QueriesCountMatchingEventsInsideAPhase) {
 }
 
 TEST(LabChecker, SpanOfAPhaseOrOfTheMatchingEvents) {
+  auto measure = [](const Query& query, const std::vector<Event>& events) {
+    return labs::measure(query, events).value.value_or(-1);
+  };
   auto ev = sample();
   for (size_t i = 0; i < ev.size(); ++i) ev[i].time_ns = 1000 + 100 * i;  // markers at 1200 and 1800
   Query phase;
@@ -124,6 +145,7 @@ TEST(LabChecker, AnswersAreComparedWithoutGivingTheRightOneAway) {
   EXPECT_NE(missing.detail.find("no answer"), std::string::npos) << missing.detail;
   EXPECT_TRUE(evaluate(answer_check("n", 0.5), runs, {{"n", 4}}).passed) << "within 50 %";
   CheckResult norun = evaluate(answer_check("n"), RunEvents{}, {{"n", 3}});
+  EXPECT_EQ(norun.check->id, "n");
   EXPECT_FALSE(norun.passed);
   EXPECT_NE(norun.detail.find("did not happen"), std::string::npos);
 }
@@ -150,14 +172,79 @@ TEST(LabChecker, DivisionByAQueryOrANumber) {
 }
 
 TEST(LabChecker, AnswersFileFormat) {
-  auto a = parse_answers("# comment\nvector: 0x40\n\n  ratio :  2.5  # why\n");
-  ASSERT_TRUE(a.ok()) << a.error().message;
-  EXPECT_EQ(a.value().at("vector"), 64);
-  EXPECT_EQ(a.value().at("ratio"), 2.5);
-  auto bad = parse_answers("vector 64\n");
-  ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.error().message.find("line 1"), std::string::npos);
-  EXPECT_FALSE(parse_answers("n: many\n").ok());
+  Answers a = parse_answers("# comment\nvector: 0x40\n\n  ratio :  2.5  # why\n");
+  EXPECT_TRUE(a.problems.empty()) << a.problems.front();
+  EXPECT_EQ(a.values.at("vector"), 64);
+  EXPECT_EQ(a.values.at("ratio"), 2.5);
+}
+
+// One bad line is named and the others still count.
+TEST(LabChecker, EveryAnswersLineIsJudgedOnItsOwn) {
+  Answers a = parse_answers(
+      "vector: 64\n"  // 1 good
+      "ratio 2\n"     // 2 no colon
+      "n: many\n"     // 3 not a number
+      "k: 3\n"        // 4 good, then given again
+      ": 5\n"         // 5 no key
+      "k: 3\n"        // 6 duplicate: neither counts
+      "empty:\n"      // 7 no value
+      "big: 1e999\n"  // 8 out of range
+      "hex: 0x\n"     // 9 hex without digits
+      "stray: 1\n",   // 10 not a question of this lab
+      {"vector", "ratio", "n", "k", "empty", "big", "hex"});
+  EXPECT_EQ(a.values.size(), 1u);
+  EXPECT_EQ(a.values.at("vector"), 64) << "the good line still counts";
+  EXPECT_FALSE(a.values.count("k")) << "a key given twice counts neither time";
+  EXPECT_EQ(a.rejected, (std::set<std::string>{"n", "k", "empty", "big", "hex"}));
+  const char* expected[] = {"line 2: \"ratio 2\" has no colon",
+                            "line 3: \"many\" is not a number",
+                            "line 5: no key",
+                            "line 6: \"k\" was already answered on line 4",
+                            "line 7: no answer after \"empty:\"",
+                            "line 8: \"1e999\" is not a number",
+                            "line 9: \"0x\" is not a number",
+                            "line 10: this lab asks no question \"stray\""};
+  ASSERT_EQ(a.problems.size(), std::size(expected));
+  for (size_t i = 0; i < a.problems.size(); ++i)
+    EXPECT_NE(a.problems[i].find(expected[i]), std::string::npos) << a.problems[i];
+}
+
+// The grader measures every query in one pass over each run's events, with
+// a meter per query, and gives what evaluate() gives.
+TEST(LabChecker, GraderStreamsEachRunOnce) {
+  Lab lab;
+  lab.answers = {"n"};
+  Check calls;
+  calls.id = "calls";
+  calls.query = q("trap", "work");
+  calls.expect.equals = 3;
+  Check per;
+  per.id = "per";
+  per.query = q("vm_exit", "work");
+  per.query.run = "other";
+  per.divide_by = q("trap", "work");
+  per.expect.answer = "n";
+  Check missing;
+  missing.id = "missing";
+  missing.query = q("trap", "gone");
+  missing.expect.equals = 0;
+  lab.checks = {calls, per, missing};
+  Grader g(lab);
+  auto ev = sample();
+  for (const auto& e : ev) g.feed("r", e);
+  for (const auto& e : ev) g.feed("other", e);
+  g.run_done("r");
+  g.run_done("other");
+  auto res = g.results({{"n", 2.0 / 3}});
+  ASSERT_EQ(res.size(), 3u);
+  EXPECT_TRUE(res[0].passed) << res[0].detail;
+  EXPECT_TRUE(res[1].passed) << res[1].detail;
+  EXPECT_FALSE(res[2].passed) << "a phase missing from the trace fails even `equals: 0`";
+  EXPECT_NE(res[2].detail.find("\"gone\" is not in"), std::string::npos) << res[2].detail;
+  Grader only_r(lab);
+  only_r.run_done("r");
+  auto partial = only_r.results({});
+  EXPECT_NE(partial[1].detail.find("run \"other\" did not happen"), std::string::npos) << partial[1].detail;
 }
 
 fs::path write_lab(const std::string& json) {
@@ -193,6 +280,21 @@ TEST(LabChecker, LabJsonIsValidatedWithTheFieldThatIsWrong) {
       {R"({"id": "r", "scenario": "hello", "program": ["a.c"]})", check, "", "give \"program\""},
       {R"({"id": "r", "scenario": "hello", "mode": "fast"})", check, "", "must be full-virt"},
       {run, check, R"(, "extra": 1)", "unknown key"},
+      // Values no event can have, and labels no run emits: refused at load.
+      {run, R"({"say": "s", "query": {"run": "r", "reason": 99}, "expect": {"equals": 0}})", "",
+       "not a VT-x basic exit reason"},
+      {run, R"({"say": "s", "query": {"run": "r", "port": 70000}, "expect": {"equals": 0}})", "", "above 0xffff"},
+      {run, R"({"say": "s", "query": {"run": "r", "vector": 256}, "expect": {"equals": 0}})", "", "above 255"},
+      {run, R"({"say": "s", "query": {"run": "r", "to_cpl": 4}, "expect": {"equals": 0}})", "",
+       "a CPL is 0, 1, 2 or 3"},
+      {run, R"({"say": "s", "query": {"run": "r", "kind": "trap", "between": "helo"}, "expect": {"equals": 0}})", "",
+       "run \"r\" never has a phase \"helo\"; its phases are \"boot\", \"hello\""},
+      {R"({"id": "r", "program": ["a.c"], "program_name": "a", "markers": ["a: work"]})",
+       R"({"say": "s", "query": {"run": "r", "kind": "trap", "between": "a: wrok"}, "expect": {"equals": 0}})", "",
+       "never has a phase \"a: wrok\"; its phases are \"boot\", \"run a\", \"a: work\""},
+      {R"({"id": "r", "scenario": "hello", "markers": ["x"]})", check, "", "only a program run declares markers"},
+      {R"({"id": "r", "scenario": "tick", "params": {"tiks": "5"}})", check, "", "scenario tick has no param \"tiks\""},
+      {R"({"id": "r", "scenario": "no-such-scenario"})", check, "", "no-such-scenario"},
   };
   for (const auto& b : bad) {
     auto r = lab(b.runs, b.checks, b.extra);
@@ -200,9 +302,58 @@ TEST(LabChecker, LabJsonIsValidatedWithTheFieldThatIsWrong) {
     EXPECT_NE(r.error().message.find(b.says), std::string::npos) << r.error().message;
     EXPECT_NE(r.error().message.find("lab.json"), std::string::npos) << "names the file: " << r.error().message;
   }
+  // A scenario's labels follow its params: tick with ticks=5 has "tick: 5 timer interrupts".
+  auto tick = lab(
+      R"({"id": "r", "scenario": "tick", "params": {"ticks": "5"}})",
+      R"({"say": "s", "query": {"run": "r", "kind": "trap", "between": "tick: 5 timer interrupts"}, "expect": {"equals": 5}})");
+  EXPECT_TRUE(tick.ok()) << tick.error().message;
+  auto program =
+      lab(R"({"id": "r", "program": ["a.c"], "program_name": "a", "markers": ["a: work"]})",
+          R"({"say": "s", "query": {"run": "r", "kind": "trap", "between": "a: work"}, "expect": {"equals": 5}})");
+  EXPECT_TRUE(program.ok()) << program.error().message;
   auto garbage = load_lab(write_lab("{ not json"));
   ASSERT_FALSE(garbage.ok());
   EXPECT_NE(garbage.error().message.find("not valid JSON"), std::string::npos);
+}
+
+// lab.json, the handout and answers are read as capped regular files: a
+// FIFO or a device in their place is an error, not a hang or bad_alloc.
+TEST(LabChecker, InputsAreRegularFilesOnly) {
+  fs::path dir = write_lab("{}");
+  fs::remove(dir / "lab.json");
+  ASSERT_EQ(mkfifo((dir / "lab.json").c_str(), 0600), 0);
+  auto fifo = load_lab(dir);
+  ASSERT_FALSE(fifo.ok());
+  EXPECT_NE(fifo.error().message.find("lab.json"), std::string::npos) << fifo.error().message;
+  fs::remove(dir / "lab.json");
+  fs::copy_file(fs::path(RINGSCOPE_LABS_SOURCE_DIR) / "01-rings" / "lab.json", dir / "lab.json");
+  fs::create_symlink("/dev/zero", dir / "handout.md");
+  auto problems = validate_lab(dir, fs::path("/dev/zero"));
+  ASSERT_EQ(problems.size(), 2u) << "the handout and the answers, each named";
+  EXPECT_NE(problems[0].find("handout"), std::string::npos) << problems[0];
+  EXPECT_NE(problems[1].find("answers.txt"), std::string::npos) << problems[1];
+  fs::remove_all(dir);
+}
+
+// `lab validate`: schema, labels, handout, and a reference answers file's shape.
+TEST(LabChecker, ValidateALabWithoutRunningIt) {
+  const fs::path src = fs::path(RINGSCOPE_LABS_SOURCE_DIR) / "01-rings";
+  fs::path dir = write_lab("{}");
+  fs::copy_file(src / "lab.json", dir / "lab.json", fs::copy_options::overwrite_existing);
+  auto problems = validate_lab(dir);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].find("handout.md"), std::string::npos) << problems[0];
+  fs::copy_file(src / "handout.md", dir / "handout.md");
+  EXPECT_TRUE(validate_lab(dir).empty());
+  std::ofstream(dir / "answers.txt") << "vector: 0x40\nvector: 64\nexits_in_phase: one\n";
+  problems = validate_lab(dir, dir / "answers.txt");
+  std::string all;
+  for (const auto& p : problems) all += p + "\n";
+  EXPECT_NE(all.find("line 2: \"vector\" was already answered"), std::string::npos) << all;
+  EXPECT_NE(all.find("line 3: \"one\" is not a number"), std::string::npos) << all;
+  EXPECT_NE(all.find("no answer \"transitions_per_call\""), std::string::npos) << all;
+  EXPECT_EQ(problems.size(), 3u) << all;
+  fs::remove_all(dir);
 }
 
 TEST(LabChecker, EveryLabInTheTreeLoads) {
@@ -213,6 +364,11 @@ TEST(LabChecker, EveryLabInTheTreeLoads) {
     const Lab& l = labs.value()[i];
     EXPECT_EQ(l.number, static_cast<int>(i) + 1) << "labs are numbered 1, 2, 3, ...";
     EXPECT_TRUE(fs::exists(l.dir / "handout.md")) << l.dir;
+    // Valid as a whole, with its reference answers (tests/labs/solutions/NN).
+    const fs::path answers = fs::path(RINGSCOPE_LAB_SOLUTIONS) / fmt::format("{:02}", l.number) / "answers.txt";
+    std::optional<fs::path> given;
+    if (!l.answers.empty()) given = answers;
+    for (const auto& p : validate_lab(l.dir, given)) ADD_FAILURE() << p;
   }
 }
 

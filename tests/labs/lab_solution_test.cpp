@@ -1,21 +1,29 @@
 // Every lab under labs/, checked end to end by `ringscope lab check` against
 // its reference solution (tests/labs/solutions/NN/: the student's sources
-// and answers.txt): all checks pass. A wrong answer fails, without being
-// told the right one; a missing answers.txt and a missing source fail with
-// a sentence; `lab list` and `lab show` work.
+// and answers.txt): all checks pass where the lab runs, and where it cannot
+// (it needs KVM and /dev/kvm is unusable) it says so with exit 69. The same
+// again with RINGSCOPE_NO_KVM=1: labs with an emulation fallback pass there,
+// the others exit 69 with the reason, never FAIL. A wrong answer fails,
+// without being told the right one; a missing answers.txt and a missing
+// source fail with a sentence; `lab list`, `lab show` and `lab validate` work;
+// the marker phases each scenario's manifest declares are the ones it emits.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "checker/lab.h"
 #include "ringscope/host.h"
+#include "ringscope/scenario.h"
+#include "ringscope/trace.h"
 
 namespace {
 
@@ -26,8 +34,9 @@ struct Outcome {
   std::string out, err;
 };
 
-Outcome ringscope(const std::string& args, const fs::path& dir) {
-  std::string cmd = "cd '" + dir.string() + "' && " + RINGSCOPE_BIN + " " + args + " >out.txt 2>err.txt";
+Outcome ringscope(const std::string& args, const fs::path& dir, const std::string& env = "") {
+  std::string cmd = "cd '" + dir.string() + "' && " + env + (env.empty() ? "" : " ") + RINGSCOPE_BIN + " " + args +
+                    " >out.txt 2>err.txt";
   int st = std::system(cmd.c_str());
   Outcome o;
   o.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
@@ -47,37 +56,72 @@ fs::path fresh_dir(const std::string& name) {
   return d;
 }
 
-class LabSolution : public ::testing::TestWithParam<int> {};
+fs::path solution_of(int n) {
+  return fs::path(RINGSCOPE_LAB_SOLUTIONS) / (n < 10 ? "0" + std::to_string(n) : std::to_string(n));
+}
 
-// A lab whose runs need KVM and have no emulation fallback cannot run on a
-// host without a usable /dev/kvm; there its checks would fail for the host's
-// reason, not the lab's.
-std::string why_not_here(int n) {
+constexpr const char* kNoKvm = "RINGSCOPE_NO_KVM=1";
+
+// Why lab n cannot run on this host (or with KVM hidden): a run that needs
+// KVM, has no emulation fallback, and /dev/kvm does not open. Empty if it can.
+std::string why_not_here(int n, bool kvm_hidden) {
   auto labs = ringscope::labs::load_labs(RINGSCOPE_LABS_SOURCE_DIR);
   if (!labs.ok()) return {};
   ringscope::HostInfo host = ringscope::probe_host();
+  const char* env = std::getenv("RINGSCOPE_NO_KVM");
+  const bool usable = host.kvm_openable && !kvm_hidden && !(env && std::string(env) == "1");
+  const std::string why = kvm_hidden ? "RINGSCOPE_NO_KVM=1 hides /dev/kvm" : "/dev/kvm: " + host.kvm_open_error;
   for (const auto& l : labs.value())
     if (l.number == n)
       for (const auto& r : l.runs)
-        if (r.mode != "emulation" && r.fallback_mode.empty() && !host.kvm_openable)
-          return "run " + r.id + " needs a usable /dev/kvm: " + host.kvm_open_error;
+        if (r.mode != "emulation" && r.fallback_mode.empty() && !usable)
+          return "run " + r.id + " needs a usable /dev/kvm (" + why + ")";
   return {};
 }
 
-TEST_P(LabSolution, TheReferenceSolutionPassesEveryCheck) {
-  const int n = GetParam();
-  if (std::string why = why_not_here(n); !why.empty()) GTEST_SKIP() << why;
-  const fs::path solution = fs::path(RINGSCOPE_LAB_SOLUTIONS) / (n < 10 ? "0" + std::to_string(n) : std::to_string(n));
-  ASSERT_TRUE(fs::is_directory(solution)) << "every lab needs a reference solution in " << solution;
-  fs::path dir = fresh_dir("solution-" + std::to_string(n));
+// Checks the reference solution of lab n; where the lab cannot run, checks
+// that it says so (exit 69, the reason, no FAIL) and returns the reason.
+std::string check_solution(int n, bool kvm_hidden) {
+  const fs::path solution = solution_of(n);
+  EXPECT_TRUE(fs::is_directory(solution)) << "every lab needs a reference solution in " << solution;
+  fs::path dir = fresh_dir("solution-" + std::to_string(n) + (kvm_hidden ? "-nokvm" : ""));
   fs::copy(solution, dir, fs::copy_options::recursive);
-  Outcome o = ringscope("lab check " + std::to_string(n), dir);
-  EXPECT_EQ(o.rc, 0) << o.out << o.err;
-  EXPECT_EQ(o.out.find("FAIL"), std::string::npos) << o.out;
-  EXPECT_NE(o.out.find("checks pass"), std::string::npos) << o.out;
-  EXPECT_TRUE(fs::is_directory(dir / ("lab-" + std::to_string(n)))) << "the traces are kept for the student";
-  if (!HasFailure()) fs::remove_all(dir);
+  const std::string env = kvm_hidden ? kNoKvm : "";
+  Outcome o = ringscope("lab check " + std::to_string(n), dir, env);
+  const std::string why = why_not_here(n, kvm_hidden);
+  if (!why.empty()) {
+    EXPECT_EQ(o.rc, 69) << "a lab this host cannot run exits 69 (EX_UNAVAILABLE)\n" << o.out << o.err;
+    EXPECT_NE(o.out.find("cannot run on this host: "), std::string::npos) << o.out;
+    EXPECT_EQ(o.out.find("FAIL"), std::string::npos) << "not a failing student: " << o.out;
+    EXPECT_FALSE(fs::exists(dir / ("lab-" + std::to_string(n)))) << "nothing ran";
+    Outcome j = ringscope("lab check " + std::to_string(n) + " --json", dir, env);
+    EXPECT_EQ(j.rc, 69);
+    auto report = nlohmann::json::parse(j.out, nullptr, false);
+    EXPECT_FALSE(report.is_discarded()) << j.out;
+    if (!report.is_discarded()) {
+      EXPECT_EQ(report.value("status", ""), "unavailable") << j.out;
+      EXPECT_NE(report.value("reason", "").find("KVM"), std::string::npos) << j.out;
+    }
+  } else {
+    EXPECT_EQ(o.rc, 0) << o.out << o.err;
+    EXPECT_EQ(o.out.find("FAIL"), std::string::npos) << o.out;
+    EXPECT_NE(o.out.find("checks pass"), std::string::npos) << o.out;
+    EXPECT_TRUE(fs::is_directory(dir / ("lab-" + std::to_string(n)))) << "the traces are kept for the student";
+  }
+  if (!::testing::Test::HasFailure()) fs::remove_all(dir);
+  return why;
 }
+
+class LabSolution : public ::testing::TestWithParam<int> {};
+
+TEST_P(LabSolution, TheReferenceSolutionPassesEveryCheck) {
+  if (std::string why = check_solution(GetParam(), false); !why.empty())
+    GTEST_SKIP() << "lab " << GetParam() << " cannot run on this host (checked that it says so, exit 69): " << why;
+}
+
+// As a student without KVM: the labs with a fallback run in emulation and
+// pass; the others say they cannot run here, with exit 69.
+TEST_P(LabSolution, WithKvmHiddenItPassesInEmulationOrSaysItCannotRun) { check_solution(GetParam(), true); }
 
 std::vector<int> lab_numbers() {
   std::vector<int> out;
@@ -87,7 +131,9 @@ std::vector<int> lab_numbers() {
   return out;
 }
 
-INSTANTIATE_TEST_SUITE_P(Labs, LabSolution, ::testing::ValuesIn(lab_numbers()));
+// Named by the lab's number (Labs/LabSolution.X/lab7), not its position.
+INSTANTIATE_TEST_SUITE_P(Labs, LabSolution, ::testing::ValuesIn(lab_numbers()),
+                         [](const ::testing::TestParamInfo<int>& info) { return "lab" + std::to_string(info.param); });
 
 TEST(LabCheck, AWrongAnswerFailsWithoutTheRightOne) {
   fs::path dir = fresh_dir("wrong");
@@ -148,6 +194,96 @@ TEST(LabCheck, ListAndShow) {
   EXPECT_EQ(o.rc, 0) << o.err;
   EXPECT_NE(o.out.find("# Lab 2"), std::string::npos) << o.out.substr(0, 200);
   fs::remove_all(dir);
+}
+
+// One malformed line in answers.txt is named; the other answers still count.
+TEST(LabCheck, AMalformedAnswersLineIsNamedAndTheRestCount) {
+  fs::path dir = fresh_dir("badline");
+  fs::copy(solution_of(1), dir, fs::copy_options::recursive);
+  std::ofstream(dir / "answers.txt") << "vector: 0x40\ntransitions_per_call 2\nexits_in_phase: 1\nvector: 64\n";
+  Outcome o = ringscope("lab check 1", dir);
+  EXPECT_EQ(o.rc, 1) << o.out;
+  EXPECT_NE(o.out.find("answers.txt line 2: \"transitions_per_call 2\" has no colon"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("answers.txt line 4: \"vector\" was already answered on line 1"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("PASS exits"), std::string::npos) << "a good line still counts: " << o.out;
+  EXPECT_NE(o.out.find("FAIL vector"), std::string::npos) << "a key given twice counts neither time: " << o.out;
+  fs::remove_all(dir);
+}
+
+// A handout that is /dev/zero or a FIFO is a clear error, not bad_alloc or a
+// hang; `lab validate` reports it too (65), and a sound lab validates (0).
+TEST(LabCheck, ShowAndValidateRefuseDevicesAndFifos) {
+  fs::path dir = fresh_dir("devices");
+  fs::path lab = dir / "labs" / "91-odd";
+  fs::create_directories(lab);
+  std::string json;
+  {
+    std::ifstream in(fs::path(RINGSCOPE_LABS_SOURCE_DIR) / "01-rings" / "lab.json");
+    json = std::string((std::istreambuf_iterator<char>(in)), {});
+  }
+  json.replace(json.find("\"number\": 1"), 11, "\"number\": 91");
+  std::ofstream(lab / "lab.json") << json;
+  fs::create_symlink("/dev/zero", lab / "handout.md");
+  const std::string env = "RINGSCOPE_LABS_DIR='" + (dir / "labs").string() + "'";
+  Outcome o = ringscope("lab show 91", dir, env);
+  EXPECT_EQ(o.rc, 65) << o.out << o.err;
+  EXPECT_NE(o.err.find("handout"), std::string::npos) << o.err;
+  fs::remove(lab / "handout.md");
+  ASSERT_EQ(mkfifo((lab / "handout.md").c_str(), 0600), 0);
+  o = ringscope("lab show 91", dir, "timeout 20 env " + env);
+  EXPECT_EQ(o.rc, 65) << "a FIFO is refused, not waited on: " << o.err;
+  o = ringscope("lab validate " + lab.string(), dir);
+  EXPECT_EQ(o.rc, 65) << o.out << o.err;
+  EXPECT_NE(o.out.find("handout"), std::string::npos) << o.out;
+  o = ringscope("lab validate " + (fs::path(RINGSCOPE_LABS_SOURCE_DIR) / "04-irqchip").string() + " --answers " +
+                    (solution_of(4) / "answers.txt").string(),
+                dir);
+  EXPECT_EQ(o.rc, 0) << o.out << o.err;
+  EXPECT_NE(o.out.find("is valid"), std::string::npos) << o.out;
+  std::ofstream(dir / "answers.txt") << "vmm_io_exits: 13\nvmm_io_exits: 13\n";
+  o = ringscope(
+      "lab validate " + (fs::path(RINGSCOPE_LABS_SOURCE_DIR) / "04-irqchip").string() + " --answers answers.txt", dir);
+  EXPECT_EQ(o.rc, 65) << o.out;
+  EXPECT_NE(o.out.find("line 2"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("no answer \"kernel_exits\""), std::string::npos) << o.out;
+  fs::remove_all(dir);
+}
+
+// The marker phases a scenario's manifest declares (what a lab's `between`
+// is checked against when it loads) are exactly the phases a real run of it
+// opens, with its default params. Run in emulation: the same guest code
+// emits the same markers in every mode.
+TEST(ScenarioMarkers, TheDeclaredPhasesAreTheOnesARunEmits) {
+  fs::path dir = fresh_dir("markers");
+  for (const auto& s : ringscope::builtin_scenarios()) {
+    SCOPED_TRACE(s.name);
+    const fs::path trace = dir / (s.name + ".rtrace");
+    Outcome o =
+        ringscope("run " + s.name + " --mode emulation --quiet --trace '" + trace.string() + "' </dev/null", dir);
+    if (o.rc != 0) {
+      ADD_FAILURE() << "the run failed: " << o.out << o.err;
+      continue;
+    }
+    std::set<std::string> seen, declared;
+    auto st = ringscope::for_each_event(trace.string(), {}, [&](const ringscope::Event& e) {
+      if (e.kind == ringscope::EventKind::Marker && e.phase == ringscope::MarkerPhase::Begin) seen.emplace(e.name);
+      return true;
+    });
+    if (!st.ok()) {
+      ADD_FAILURE() << st.error().message;
+      continue;
+    }
+    ringscope::labs::LabRun run;
+    run.scenario = s.name;
+    auto labels = ringscope::labs::run_phase_labels(run);
+    if (!labels.ok()) {
+      ADD_FAILURE() << labels.error().message;
+      continue;
+    }
+    declared.insert(labels.value().begin(), labels.value().end());
+    EXPECT_EQ(seen, declared) << "scenarios/" << s.name << "/scenario.json \"markers\" must list the phases it opens";
+  }
+  if (!HasFailure()) fs::remove_all(dir);
 }
 
 }  // namespace

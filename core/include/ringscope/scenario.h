@@ -31,6 +31,10 @@ struct Scenario {
   std::optional<std::string> expected_output;   // console output with default params
   int expected_status = 0;                      // the guest's exit status when all went right
   std::vector<std::string> requires_features;   // host features (host.h), e.g. "syscall-insn"
+  // The labels of the marker phases a run emits (begin and end), as
+  // templates: "{ticks}" stands for the run's value of param ticks.
+  // Labs check their `between` labels against these when they load.
+  std::vector<std::string> markers;
 };
 
 // Loads <dir>/scenario.json (or a path to the manifest itself). Errors name

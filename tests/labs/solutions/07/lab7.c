@@ -4,7 +4,7 @@
 int main(int argc, char **argv) {
   volatile unsigned long sum = 0;
   marker(MARK_BEGIN, "lab7: spin", 0);
-  for (unsigned long i = 0; i < 60000000UL; i++)
+  for (unsigned long i = 0; i < 100000000UL; i++)
     sum += i;
   marker(MARK_END, "lab7: spin", 0);
   printf("lab7: spun (%lu)\n", (unsigned long)sum);
