@@ -91,7 +91,7 @@ std::string why_lab_cannot_run(const labs::Lab& lab, const HostInfo& host) {
     if (mode_here(r, host, &why).empty()) break;
   if (why.empty()) return {};
   std::string others;
-  if (auto all = labs::load_labs(labs_dir()); all.ok())
+  if (auto all = labs::discover_labs(); all.ok())
     for (const auto& l : all.value()) {
       std::string w;
       bool runs = true;
