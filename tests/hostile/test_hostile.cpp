@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <string>
@@ -85,6 +87,12 @@ TEST_P(Hostile, IsContained) {
   std::string error;
   auto elf = build_hostile_guest(hc.source, &error);
   ASSERT_TRUE(elf) << error;
+  // RINGSCOPE_HOSTILE_DUMP=DIR keeps each guest as DIR/<case>.elf, to run
+  // by hand (`ringscope run --image`) or to measure (bench/).
+  if (const char* dump = std::getenv("RINGSCOPE_HOSTILE_DUMP")) {
+    std::ofstream(std::string(dump) + "/" + hc.name + ".elf", std::ios::binary)
+        .write(reinterpret_cast<const char*>(elf->data()), static_cast<std::streamsize>(elf->size()));
+  }
   auto run = run_hostile_guest(*elf, mode, hc.limits);
   ASSERT_TRUE(run) << "the run could not happen";
   const RunResult& r = run->result;
