@@ -82,7 +82,7 @@ TEST(LimitsInExit, AConsoleDrainStopsAtTheOutputLimitInsideOneNotify) {
   IrqLine irq(kVirtioIrqBase, "virtio-console");
   VirtioConsole con(&irq);
   g.bring_up(con, VirtioConsole::kTransmitQ);
-  g.fill_transmit_ring();  // 16 x 256 KiB = 4 MiB in one notify
+  g.fill_transmit_ring();       // 16 x 256 KiB = 4 MiB in one notify
   g.ctx.output_left = 300'000;  // the output budget the backend leaves this exit
   g.wr(con, VirtioMmioDevice::kQueueNotify, VirtioConsole::kTransmitQ);
   ASSERT_TRUE(g.ctx.limit_hit);
@@ -179,8 +179,8 @@ TEST(DeferredSinkBound, ItGivesABurstsMemoryBack) {
 // ---- read-only and symlinked disk images ----------------------------------------
 
 struct TempDir {
-  std::filesystem::path path = std::filesystem::temp_directory_path() /
-                               ("ringscope-disk-test-" + std::to_string(::getpid()));
+  std::filesystem::path path =
+      std::filesystem::temp_directory_path() / ("ringscope-disk-test-" + std::to_string(::getpid()));
   TempDir() { std::filesystem::create_directories(path); }
   ~TempDir() {
     std::error_code ec;

@@ -81,8 +81,8 @@ std::optional<HostileRun> run_hostile_guest(const std::vector<uint8_t>& elf, Hos
   MachineConfig config;
   config.kernel = path;
   config.disk_image = disk;
-  bool virtio = mode == HostileMode::Paravirt || mode == HostileMode::ParavirtVmmPic ||
-                mode == HostileMode::EmulationVirtio;
+  bool virtio =
+      mode == HostileMode::Paravirt || mode == HostileMode::ParavirtVmmPic || mode == HostileMode::EmulationVirtio;
   config.devices = virtio ? DeviceSet::Virtio : DeviceSet::Legacy;
   config.irqchip = mode == HostileMode::Paravirt ? IrqChip::Kernel : IrqChip::Vmm;
   auto machine = Machine::create(config);

@@ -34,8 +34,8 @@ std::optional<std::vector<uint8_t>> build_hostile_guest(const std::string& sourc
 struct HostileRun {
   RunResult result;
   std::string console;
-  Trace trace;                 // the run's trace, written and read back
-  std::string trace_error;     // why it could not be read, if it could not
+  Trace trace;              // the run's trace, written and read back
+  std::string trace_error;  // why it could not be read, if it could not
   uint64_t trace_bytes = 0;
   std::vector<std::string> device_texts;  // every device event's register text, for checks
 };
@@ -43,7 +43,7 @@ struct HostileRun {
 // Runs a built guest in `mode` with `limits`; nullopt (with the failure
 // recorded) if the run could not happen at all. `disk` names a disk image
 // (empty: a scratch one).
-std::optional<HostileRun> run_hostile_guest(const std::vector<uint8_t>& elf, HostileMode mode,
-                                            const RunLimits& limits, const std::string& disk = {});
+std::optional<HostileRun> run_hostile_guest(const std::vector<uint8_t>& elf, HostileMode mode, const RunLimits& limits,
+                                            const std::string& disk = {});
 
 }  // namespace ringscope::test

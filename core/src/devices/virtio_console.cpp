@@ -54,7 +54,8 @@ uint32_t VirtioConsole::transmit(DeviceContext& ctx) {
       break;
     }
     // No more than the output budget (plus the byte that trips it) is read.
-    uint64_t want = std::min<uint64_t>(c.readable_bytes, ctx.output_left == UINT64_MAX ? UINT64_MAX : ctx.output_left + 1);
+    uint64_t want =
+        std::min<uint64_t>(c.readable_bytes, ctx.output_left == UINT64_MAX ? UINT64_MAX : ctx.output_left + 1);
     bytes.resize(want);
     uint64_t n = virtq_read(*ctx.memory, c, 0, bytes.data(), want);
     bytes.resize(n);
