@@ -13,10 +13,22 @@
 namespace ringscope::cli {
 
 namespace {
+// Streamed, one event at a time: a run may leave millions of events (a rep
+// string instruction traces each element), and holding them all as Events
+// to count exits took gigabytes.
 std::optional<TraceStats> stats_of(const SessionOutcome& o) {
-  auto t = read_trace(o.trace_path.string());
-  if (!t.ok()) return std::nullopt;
-  return compute_stats(t.value());
+  StatsBuilder builder;
+  TraceHeader header;
+  ReadSummary summary;
+  Status st = for_each_event(
+      o.trace_path.string(), {},
+      [&](const Event& e) {
+        builder.add(e);
+        return true;
+      },
+      &header, &summary);
+  if (!st.ok()) return std::nullopt;
+  return builder.finish(header, summary.complete, summary.warning);
 }
 }  // namespace
 

@@ -34,6 +34,7 @@ RunResult supervise(Machine& machine, const RunOptions& options, const Supervise
   uint64_t deadline = start + options.limits.wall_ms * 1'000'000;
   bool progress_shown = false;
   uint64_t next_progress = start + kProgressNs, last_kick = 0;
+  uint64_t next_check = loop.check_period_ns ? start + loop.check_period_ns : UINT64_MAX;
   {
     std::unique_lock lock(mu);
     while (!finished) {
@@ -52,7 +53,12 @@ RunResult supervise(Machine& machine, const RunOptions& options, const Supervise
         loop.kick(thread.native_handle());
         last_kick = t;
       }
-      uint64_t wake = std::min(next_progress, deadline);
+      if (t >= next_check) {  // the loop's periodic look at what it cannot see
+        loop.kick(thread.native_handle());
+        last_kick = t;
+        next_check = t + loop.check_period_ns;
+      }
+      uint64_t wake = std::min({next_progress, deadline, next_check});
       if (due) wake = std::min(wake, std::max(due, last_kick + kKickGapNs));
       cv.wait_for(lock, std::chrono::nanoseconds(wake > t ? wake - t : 0));
       if (!finished && options.progress && monotonic_ns() >= next_progress) {

@@ -44,7 +44,8 @@ static_assert(static_cast<int>(RunEndReason::VmmError) + 1 == kRunEndReasonCount
 // One sentence each, written for a student reading `ringscope run` output.
 constexpr std::array<std::string_view, kRunEndReasonCount> kRunEndExplanations = {
     "The guest finished and reported its exit status through the probe port."sv,
-    "The guest executed HLT with interrupts disabled, so nothing could ever wake it up again."sv,
+    "The guest halted for good (HLT with interrupts disabled, or nothing left to wake it) without reporting "
+    "an exit status."sv,
     "The CPU hit a fault while delivering a double fault and shut down (VT-x exit reason 2); "
     "usually a broken IDT, GDT or page table."sv,
     "KVM met something it could not emulate and gave up; the registers show where the guest was."sv,

@@ -24,6 +24,10 @@
 
 namespace ringscope::kvm {
 
+namespace {
+constexpr uint64_t kHaltCheckNs = 50'000'000;  // 50 ms: prompt, and cheap for a busy guest
+}  // namespace
+
 Result<RunResult> KvmBackend::run(Machine& machine, EventSink& sink, const RunOptions& options) {
   install_kick_handler();
   TRY_ASSIGN(auto vm, Vm::create());
@@ -51,6 +55,9 @@ Result<RunResult> KvmBackend::run(Machine& machine, EventSink& sink, const RunOp
     pthread_kill(t, kKickSignal);
   };
   supervised.progress = [&] { return fmt::format("{} exits, {} steps", loop.exits(), loop.steps()); };
+  // With KVM's in-kernel irqchip a hlt never reaches the loop; a kick every
+  // kHaltCheckNs lets it see a vCPU parked for good (VcpuLoop::halted_for_good).
+  if (machine.config().irqchip == IrqChip::Kernel) supervised.check_period_ns = kHaltCheckNs;
   return supervise(machine, options, supervised);
 }
 

@@ -6,6 +6,7 @@
 #include <linux/kvm.h>
 #include <sys/ioctl.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -95,6 +96,8 @@ VcpuLoop::VcpuLoop(Machine& machine, Vcpu& vcpu, EventSink& sink, const RunOptio
   tracing_ = options.level != TraceLevel::Off;
   ctx_.memory = &machine.memory();
   ctx_.sink = tracing_ ? static_cast<EventSink*>(&deferred_) : nullptr;
+  ctx_.stop_flag = &stop_requested_;
+  deferred_.set_overflow(&sink_);  // a burst past its bound goes to the trace at once
   ctx_.vcpu = index;
   ctx_.now_ns = &monotonic_ns;
   if (tracing_) {
@@ -147,7 +150,10 @@ CpuSnapshot VcpuLoop::snapshot(bool via_ioctl) const {
   return c;
 }
 
-// One KVM_EXIT_IO may carry `count` elements (rep ins/outs).
+// One KVM_EXIT_IO may carry `count` elements (rep ins/outs). The count is
+// the guest's (KVM passes on its RCX, in pieces), so it is bounded twice:
+// by the data area KVM mapped (never read or write past it), and by the
+// run's limits, checked before every element; a limit ends the exit early.
 void VcpuLoop::handle_io(const KvmExitInfo& info, Event& e) {
   struct kvm_run* run = vcpu_.run();
   uint8_t* data = reinterpret_cast<uint8_t*>(run) + run->io.data_offset;
@@ -155,10 +161,12 @@ void VcpuLoop::handle_io(const KvmExitInfo& info, Event& e) {
   e.size = info.io_size;
   e.count = info.io_count;
   e.direction = info.io_out ? Direction::Out : Direction::In;
+  uint64_t mapped = vcpu_.run_size() > run->io.data_offset ? vcpu_.run_size() - run->io.data_offset : 0;
+  uint64_t count = info.io_size ? std::min<uint64_t>(info.io_count, mapped / info.io_size) : 0;
   // A single access may need the registers (the hypercall doorbell).
   KvmRegisters regs(vcpu_, e.cpl);
   if (info.io_count == 1) ctx_.regs = &regs;
-  for (uint32_t i = 0; i < info.io_count; i++) {
+  for (uint64_t i = 0; i < count && !ctx_.out_of_budget(); i++) {
     uint8_t* elem = data + uint64_t(i) * info.io_size;
     uint64_t value = 0;
     if (info.io_out) {
@@ -312,6 +320,21 @@ bool VcpuLoop::halted_in_kernel() const {
   return regs.ok() && !(regs.value().rflags & (1u << 9));
 }
 
+// A vCPU parked by the in-kernel irqchip with IF clear is halted for good:
+// the run ends now, as the VMM-irqchip loop ends it at the HLT exit. The
+// watchdog's periodic kick (SupervisedLoop::check_period_ns) brings the
+// loop here, so this takes a fraction of a second, not the wall-time limit.
+std::optional<RunResult> VcpuLoop::halted_for_good() {
+  if (!halted_in_kernel()) return std::nullopt;
+  RunResult r = stop(RunEndReason::Halted,
+                     "the guest executed hlt with interrupts off without reporting an exit status (nothing can "
+                     "wake it; KVM's in-kernel irqchip had parked the vCPU)",
+                     false);
+  auto regs = vcpu_.regs(/*via_ioctl=*/true);
+  if (regs.ok()) r.regs = regs.value();
+  return r;
+}
+
 RunResult VcpuLoop::stop(RunEndReason reason, std::string message, bool with_regs) {
   RunResult r;
   r.end = reason;
@@ -334,16 +357,10 @@ RunResult VcpuLoop::run() {
   std::optional<RunResult> result;
   while (!result) {
     if (stop_requested_.load(std::memory_order_relaxed)) {
-      result = halted_in_kernel() ? stop(RunEndReason::Halted,
-                                         fmt::format("the guest executed hlt with interrupts off (nothing can wake "
-                                                     "it); with the in-kernel irqchip it waited inside KVM_RUN "
-                                                     "until the wall-time limit of {} ms",
-                                                     options_.limits.wall_ms),
-                                         false)
-                                  : stop(RunEndReason::WatchdogTime,
-                                         fmt::format("the guest ran past the wall-time limit of {} ms",
-                                                     options_.limits.wall_ms),
-                                         true);
+      result = halted_for_good();
+      if (!result)
+        result = stop(RunEndReason::WatchdogTime,
+                      fmt::format("the guest ran past the wall-time limit of {} ms", options_.limits.wall_ms), true);
       break;
     }
     inject_pending_irq();
@@ -352,6 +369,7 @@ RunResult VcpuLoop::run() {
     if (rc < 0) {
       if (errno == EINTR || errno == EAGAIN) {
         vcpu_.run()->immediate_exit = 0;
+        result = halted_for_good();
         continue;  // the watchdog's signal; the check above decides
       }
       result = stop(RunEndReason::VmmError, fmt::format("KVM_RUN failed: {}", strerror(errno)), true);
@@ -404,8 +422,10 @@ std::optional<RunResult> VcpuLoop::on_exit(const KvmExitInfo& info, const ExitDe
     record_mode_change(t_exit);
   }
   ctx_.exit_time_ns = t_exit;
+  set_budget();
   std::optional<RunResult> end = dispatch(info, d, e);
   ctx_.exit_time_ns = 0;
+  if (!end && ctx_.limit_hit) end = limit_result(*ctx_.limit_hit);
   if (tracing_) {
     e.duration_ns = monotonic_ns() - t_handle;
     sink_.emit(e);
@@ -437,6 +457,35 @@ std::optional<RunResult> VcpuLoop::dispatch(const KvmExitInfo& info, const ExitD
     }
   }
   return std::nullopt;
+}
+
+// The run's limits as this exit's budget: what the devices may still do
+// before a limit trips (DeviceContext).
+void VcpuLoop::set_budget() {
+  ctx_.limit_hit.reset();
+  uint64_t max_output = options_.limits.max_output_bytes, written = machine_.console_bytes();
+  // One byte past the limit is what trips it, as between exits.
+  ctx_.output_left = written > max_output ? 0 : max_output - written + 1;
+}
+
+// A limit a device ran into inside one exit: the run ends as it would have
+// at the next check, and says the exit was cut short.
+std::optional<RunResult> VcpuLoop::limit_result(RunEndReason reason) {
+  switch (reason) {
+    case RunEndReason::WatchdogOutput:
+      return stop(reason,
+                  fmt::format("the guest wrote more than {} bytes of console output, the limit (reached inside one "
+                              "exit; the device stopped there)",
+                              options_.limits.max_output_bytes),
+                  true);
+    case RunEndReason::WatchdogTime:
+      return stop(reason,
+                  fmt::format("the guest ran past the wall-time limit of {} ms (reached inside one exit; the device "
+                              "stopped there)",
+                              options_.limits.wall_ms),
+                  true);
+    default: return stop(reason, "a run limit was reached inside one exit", true);
+  }
 }
 
 // The guest's own exit, and the watchdog's exit and output limits.

@@ -34,6 +34,7 @@ class VcpuLoop {
   void inject_pending_irq();
   std::optional<RunResult> wait_for_interrupt();
   bool halted_in_kernel() const;
+  std::optional<RunResult> halted_for_good();
   bool record_stats(uint64_t time_ns, uint64_t exits);  // true: it read the stats fd
   bool account_kernel_exits(uint64_t exits);
   void record_mode_change(uint64_t time_ns);
@@ -44,6 +45,8 @@ class VcpuLoop {
   std::optional<RunResult> on_exit(const KvmExitInfo& info, const ExitDecision& d, uint64_t t_exit);
   std::optional<RunResult> dispatch(const KvmExitInfo& info, const ExitDecision& d, Event& exit_event);
   std::optional<RunResult> check_limits(uint64_t exits);
+  void set_budget();
+  std::optional<RunResult> limit_result(RunEndReason reason);
 
   Machine& machine_;
   Vcpu& vcpu_;

@@ -49,7 +49,9 @@ struct RunResult {
   uint64_t steps = 0;   // single steps (level full)
   uint64_t wall_ns = 0;
   std::optional<GuestRegs> regs;  // captured on failures
-  bool ok() const { return end == RunEndReason::GuestExit || end == RunEndReason::Halted; }
+  // Only a guest that reported its status succeeded. A guest halted for
+  // good without one (Halted) is a failure: it hung, it did not finish.
+  bool ok() const { return end == RunEndReason::GuestExit; }
 };
 
 class Backend {

@@ -6,7 +6,9 @@
 // call the same objects through the same Bus.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "ringscope/event.h"
@@ -45,6 +47,35 @@ struct DeviceContext {
   // Set by a device to ask the backend to stop the run (probe exit port).
   bool stop_requested = false;
   int guest_status = 0;
+
+  // The run's limits, inside one access. A single exit can carry a great
+  // deal of work (a notify that drains a whole virtqueue, a `rep` count),
+  // so checking the limits between exits is not enough: the backend sets
+  // these before each access, and a device that loops checks
+  // out_of_budget() before each unit of work (a descriptor chain, a rep
+  // element), stops at the first limit, and leaves the rest undone (chains
+  // stay in the ring). The backend then ends the run with `limit_hit`.
+  const std::atomic<bool>* stop_flag = nullptr;  // the watchdog's wall-time stop
+  uint64_t output_left = UINT64_MAX;             // console bytes the run may still write
+  std::optional<RunEndReason> limit_hit;         // the first limit this access ran into
+
+  // True once a limit has tripped (and records the wall-time one when the
+  // watchdog has asked for a stop).
+  bool out_of_budget() {
+    if (limit_hit) return true;
+    if (stop_flag && stop_flag->load(std::memory_order_relaxed)) limit_hit = RunEndReason::WatchdogTime;
+    return limit_hit.has_value();
+  }
+  // Takes one console byte from the output budget; false (and the output
+  // limit recorded) when there is none left.
+  bool take_output_byte() {
+    if (output_left == 0) {
+      if (!limit_hit) limit_hit = RunEndReason::WatchdogOutput;
+      return false;
+    }
+    output_left--;
+    return true;
+  }
 
   // The timestamp for an event a device records now.
   uint64_t event_time() const { return exit_time_ns ? exit_time_ns : now_ns ? now_ns() : 0; }

@@ -60,10 +60,11 @@ enum class TrapCause : uint8_t {
 enum class Transport : uint8_t { None = 0, Port, Mmio, Vmcall };
 enum class MarkerPhase : uint8_t { Point = 0, Begin, End };
 
-// How a run ended. Everything except GuestExit/Halted is a failure.
+// How a run ended. Everything except GuestExit is a failure (Halted too: the
+// guest stopped for good without reporting a status).
 enum class RunEndReason : uint8_t {
   GuestExit = 0,   // the guest wrote its status to the probe port
-  Halted,          // hlt with interrupts off: nothing more can happen
+  Halted,          // halted for good (hlt with interrupts off, nothing to wake it) without a status
   TripleFault,     // the CPU shut down (VT-x exit reason 2)
   InternalError,   // KVM could not emulate something
   FailedEntry,     // VM entry failed: the boot state is invalid

@@ -28,6 +28,10 @@ struct SupervisedLoop {
   std::function<void(std::thread::native_handle_type)> kick;
   // The progress line's text ("12,345 exits"), shown when options.progress.
   std::function<std::string()> progress;
+  // If not 0: kick the loop this often regardless, so it can look at a
+  // state it cannot see from inside (a vCPU parked by KVM's in-kernel
+  // irqchip with interrupts off never returns from KVM_RUN by itself).
+  uint64_t check_period_ns = 0;
 };
 
 // Runs `loop`, returns its result with wall_ns filled in.

@@ -130,6 +130,9 @@ void AtaDisk::command(DeviceContext& ctx, uint8_t cmd) {
       if (!(drive_head_ & 0x40)) return abort(ctx, kErrorAbrt, "error: CHS addressing not supported, set LBA", drive_head_);
       if (!image_ || !image_->in_range(lba(), n))
         return abort(ctx, kErrorIdnf, "error: sector beyond the end of the image", lba());
+      // A write-protected disk refuses the command (ABRT), as a drive does.
+      if (cmd >= kCmdWriteSectors && image_->read_only())
+        return abort(ctx, kErrorAbrt, "error: write to a read-only disk image", lba());
       next_lba_ = lba();
       remaining_ = n;
       pos_ = 0;

@@ -37,7 +37,9 @@ uint32_t VirtioBlk::on_notify(DeviceContext& ctx, uint16_t q) {
   Virtqueue& vq = queue(q);
   uint32_t chains = 0;
   VirtqChain c;
-  for (;;) {
+  // A run limit (the watchdog's stop) ends the drain between requests; the
+  // ones not taken stay in the ring.
+  while (!ctx.out_of_budget()) {
     VirtqError err = vq.pop(*ctx.memory, c);
     if (err == VirtqError::Empty) break;
     if (err != VirtqError::None) {
@@ -95,6 +97,7 @@ uint8_t VirtioBlk::execute(DeviceContext& ctx, const VirtqChain& c, uint32_t* wr
       if (data % kSectorSize) return fail(ctx, "error: write length not a multiple of 512", data, kStatusIoErr);
       uint64_t n = data / kSectorSize;
       if (!image_->in_range(h.sector, n)) return fail(ctx, "error: write beyond the end of the image", h.sector, kStatusIoErr);
+      if (image_->read_only()) return fail(ctx, "error: write to a read-only disk image", h.sector, kStatusIoErr);
       for (uint64_t i = 0; i < n; i++) {
         virtq_read(*ctx.memory, c, sizeof h + i * kSectorSize, sector_buf, kSectorSize);
         if (!image_->write(h.sector + i, sector_buf, 1)) return fail(ctx, "error: host write failed", h.sector + i, kStatusIoErr);

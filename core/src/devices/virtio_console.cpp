@@ -37,23 +37,30 @@ uint32_t VirtioConsole::on_notify(DeviceContext& ctx, uint16_t q) {
   return q == kTransmitQ ? transmit(ctx) : receive(ctx);
 }
 
-// Drains the transmit queue: every chain's readable bytes are output.
+// Drains the transmit queue: every chain's readable bytes are output. A
+// run limit stops the drain between chains, and the output limit inside
+// one: the chain that hit it is not handed back, the rest stay in the
+// ring, and the backend ends the run.
 uint32_t VirtioConsole::transmit(DeviceContext& ctx) {
   Virtqueue& vq = queue(kTransmitQ);
   uint32_t chains = 0;
   VirtqChain c;
   std::string bytes;
-  for (;;) {
+  while (!ctx.out_of_budget()) {
     VirtqError err = vq.pop(*ctx.memory, c);
     if (err == VirtqError::Empty) break;
     if (err != VirtqError::None) {
       needs_reset(ctx, virtq_error_text(err), kTransmitQ);
       break;
     }
-    bytes.resize(c.readable_bytes);
-    uint64_t n = virtq_read(*ctx.memory, c, 0, bytes.data(), c.readable_bytes);
+    // No more than the output budget (plus the byte that trips it) is read.
+    uint64_t want =
+        std::min<uint64_t>(c.readable_bytes, ctx.output_left == UINT64_MAX ? UINT64_MAX : ctx.output_left + 1);
+    bytes.resize(want);
+    uint64_t n = virtq_read(*ctx.memory, c, 0, bytes.data(), want);
     bytes.resize(n);
     host_output(ctx, bytes);
+    if (ctx.limit_hit) break;
     // Nothing is written into a transmit buffer: used length 0.
     if (VirtqError e = vq.push_used(*ctx.memory, c.head, 0); e != VirtqError::None) {
       needs_reset(ctx, virtq_error_text(e), kTransmitQ);
@@ -71,7 +78,7 @@ uint32_t VirtioConsole::receive(DeviceContext& ctx) {
   Virtqueue& vq = queue(kReceiveQ);
   uint32_t chains = 0;
   VirtqChain c;
-  while (!input_.empty()) {
+  while (!input_.empty() && !ctx.out_of_budget()) {
     VirtqError err = vq.pop(*ctx.memory, c);
     if (err == VirtqError::Empty) break;
     if (err != VirtqError::None) {
@@ -97,7 +104,10 @@ void VirtioConsole::push_input(DeviceContext& ctx, std::string_view bytes) {
 }
 
 void VirtioConsole::host_output(DeviceContext& ctx, std::string_view bytes) {
-  for (char ch : bytes) out_.put(ctx, ch);
+  for (char ch : bytes) {
+    if (ctx.limit_hit) return;
+    out_.put(ctx, ch);
+  }
 }
 
 void VirtioConsole::finish(DeviceContext& ctx) { out_.flush(ctx); }

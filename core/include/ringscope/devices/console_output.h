@@ -19,7 +19,9 @@ class ConsoleOutput {
 
   explicit ConsoleOutput(std::string_view device) : device_(device) {}
 
+  // A byte past the run's output limit is dropped (ctx.limit_hit says so).
   void put(DeviceContext& ctx, char c) {
+    if (!ctx.take_output_byte()) return;
     all_.push_back(c);
     line_.push_back(c);
     if (echo_) echo_(c);

@@ -20,6 +20,9 @@ inline constexpr uint32_t kSectorSize = 512;
 class DiskImage {
  public:
   // Opens (creating and sizing it if missing or smaller) a raw image file.
+  // Never follows a symlink (refused with a clear error). An image without
+  // write permission bits, or on a read-only filesystem, is opened
+  // read-only even for root, and is not resized: write() then fails.
   static Result<std::unique_ptr<DiskImage>> open(const std::filesystem::path& path, uint64_t min_bytes);
   // An unnamed image in the temporary directory (O_TMPFILE): a real file
   // that vanishes when the run ends. For runs that name no image.
@@ -36,6 +39,7 @@ class DiskImage {
   bool read(uint64_t sector, void* dst, uint64_t count);
   bool write(uint64_t sector, const void* src, uint64_t count);
   bool flush();
+  bool read_only() const { return read_only_; }
   uint64_t reads() const { return reads_; }
   uint64_t writes() const { return writes_; }
 
@@ -45,6 +49,7 @@ class DiskImage {
   uint64_t bytes_ = 0;
   std::string path_;
   uint64_t reads_ = 0, writes_ = 0;
+  bool read_only_ = false;
 };
 
 }  // namespace ringscope

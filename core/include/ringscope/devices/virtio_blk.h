@@ -20,6 +20,7 @@ class VirtioBlk final : public VirtioMmioDevice {
   static constexpr uint64_t kFeatureSegMax = 1ull << 2;   // VIRTIO_BLK_F_SEG_MAX
   static constexpr uint64_t kFeatureBlkSize = 1ull << 6;  // VIRTIO_BLK_F_BLK_SIZE
   static constexpr uint64_t kFeatureFlush = 1ull << 9;    // VIRTIO_BLK_F_FLUSH
+  static constexpr uint64_t kFeatureRo = 1ull << 5;       // VIRTIO_BLK_F_RO: a read-only image
   static constexpr uint32_t kTypeIn = 0, kTypeOut = 1, kTypeFlush = 4, kTypeGetId = 8;
   static constexpr uint8_t kStatusOk = 0, kStatusIoErr = 1, kStatusUnsupp = 2;
   static constexpr uint16_t kQueueMax = 128;
@@ -31,7 +32,9 @@ class VirtioBlk final : public VirtioMmioDevice {
 
  protected:
   uint32_t device_id() const override { return kDeviceId; }
-  uint64_t device_features() const override { return kFeatureSegMax | kFeatureBlkSize | kFeatureFlush; }
+  uint64_t device_features() const override {
+    return kFeatureSegMax | kFeatureBlkSize | kFeatureFlush | (image_ && image_->read_only() ? kFeatureRo : 0);
+  }
   std::vector<uint8_t> config_space() const override;
   uint32_t on_notify(DeviceContext& ctx, uint16_t q) override;
 
