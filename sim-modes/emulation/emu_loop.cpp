@@ -62,6 +62,8 @@ EmuLoop::EmuLoop(Machine& machine, UnicornCpu& cpu, EventSink& sink, const RunOp
   ctx_.sink = tracing_ ? &sink : nullptr;
   ctx_.vcpu = 0;
   ctx_.now_ns = &monotonic_ns;
+  ctx_.stop_flag = &watchdog_;     // a device stops mid-drain when the wall-time watchdog fires
+  deferred_.set_overflow(&sink_);  // a burst past its bound goes to the trace at once
   if (tracing_) {
     vmx::Profile profile = options.vmx_profile ? *options.vmx_profile : vmx::preset("kvm-default").value();
     model_ = std::make_unique<vmx::VmxModel>(std::move(profile), sink, 0);
@@ -146,6 +148,7 @@ uint64_t EmuLoop::port_access(uint16_t port, uint8_t size, bool out, uint64_t va
   // registers are offered to single ones only, as under KVM.
   UnicornRegisters regs(cpu_, model_ ? a.rip : cpu_.reg(UC_X86_REG_RIP));
   if (!(model_ && a.string && a.rep)) ctx_.regs = &regs;
+  set_budget();
   if (out)
     machine_.bus().write(ctx_, AddressSpace::Pio, port, size, value, nullptr);
   else
@@ -165,6 +168,7 @@ uint64_t EmuLoop::mmio_access(uint64_t gpa, uint8_t size, bool write, uint64_t v
     model_->flush();
     deferred_.drain(sink_);
   }
+  set_budget();
   if (write)
     machine_.bus().write(ctx_, AddressSpace::Mmio, gpa, size, value, nullptr);
   else
@@ -184,9 +188,29 @@ uint64_t EmuLoop::mmio_access(uint64_t gpa, uint8_t size, bool write, uint64_t v
   return value;
 }
 
+// The run's limits as this access's budget: what a device may still do
+// inside it (DeviceContext), as the KVM backend sets it per exit.
+void EmuLoop::set_budget() {
+  ctx_.limit_hit.reset();
+  const uint64_t max_output = options_.limits.max_output_bytes, written = machine_.console_bytes();
+  // One byte past the limit is what trips it, as between accesses.
+  ctx_.output_left = written > max_output ? 0 : max_output - written + 1;
+}
+
 // The same limits as the KVM backend: here every device access is what
 // would have been a user-space exit there.
 void EmuLoop::after_device_access() {
+  if (ctx_.limit_hit) {
+    const bool output = *ctx_.limit_hit == RunEndReason::WatchdogOutput;
+    stop_emulation(*ctx_.limit_hit,
+                   output ? fmt::format("the guest wrote more than {} bytes of console output, the limit (reached "
+                                        "inside one exit, here one device access; the device stopped there)",
+                                        options_.limits.max_output_bytes)
+                          : fmt::format("the guest ran past the wall-time limit of {} ms (reached inside one exit, "
+                                        "here one device access; the device stopped there)",
+                                        options_.limits.wall_ms));
+    return;
+  }
   if (ctx_.stop_requested) {
     stop_emulation(RunEndReason::GuestExit, fmt::format("the guest reported exit status {}", ctx_.guest_status));
     stop_result_.guest_status = ctx_.guest_status;

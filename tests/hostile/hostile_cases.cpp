@@ -212,9 +212,7 @@ std::vector<HostileCase> make_cases() {
        "NOTIFY VCON, 1\nEXIT 1\n",
        kVirtioModes,
        {{R::WatchdogOutput}, -1, "inside one exit"},
-       limits(60000),
-       "the emulation loop does not yet give devices the per-exit budget (DeviceContext::output_left and stop_flag, "
-       "set by the KVM loop in VcpuLoop::set_budget); the emulation branch adopts it"});
+       limits(60000)});
   c.push_back({"vcon_emerg_wr_flood",
                "endless output through virtio-console's emergency write register",
                "1: mov dword ptr [VCON + 0x108], 0x41\njmp 1b\n",
@@ -259,9 +257,7 @@ std::vector<HostileCase> make_cases() {
        "1: mov rax, 1\n mov rbx, BUF\n mov rcx, 0x10000\n out 0xf8, eax\n jmp 1b\n",
        kPV | kPVV | kEMUV,
        {{R::WatchdogOutput}, -1, "inside one exit"},
-       limits(60000, 1'000'000, 1000),
-       "the emulation loop does not yet give devices the per-exit budget (DeviceContext::output_left and stop_flag, "
-       "set by the KVM loop in VcpuLoop::set_budget); the emulation branch adopts it"});
+       limits(60000, 1'000'000, 1000)});
 
   // ---- the legacy ATA disk -------------------------------------------------
   c.push_back({"ata_sector_past_end",
