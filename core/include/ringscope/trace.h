@@ -134,8 +134,21 @@ Status for_each_event_bytes(const uint8_t* data, size_t size, const ReadOptions&
 std::string event_to_json(const Event& e);
 std::string header_to_json(const TraceHeader& h);
 
-// Export for Perfetto / chrome://tracing.
-enum class ExportFormat { ChromeJson, PerfettoProto };
+// Export for Perfetto / chrome://tracing, or as JSON Lines (event_to_json,
+// one event a line). The output is created with create_output_file (files.h:
+// a symlink in its place is refused); "-" writes to stdout.
+enum class ExportFormat { ChromeJson, PerfettoProto, JsonLines };
 Status export_trace(const Trace& trace, ExportFormat format, const std::string& out_path);
+
+// The same from a trace file, streamed: the file is read twice (a first pass
+// counts events and vCPUs), never held in memory, so memory stays a few
+// megabytes whatever the trace's length. Errors as for_each_event (nothing
+// readable), Usage (too many events for Chrome JSON) or IoError (output).
+struct ExportSummary {
+  uint64_t events = 0;    // events written
+  bool complete = false;  // the input had its end-of-trace mark
+  std::string warning;    // the reader's warning about the input, if any
+};
+Result<ExportSummary> export_trace_file(const std::string& in_path, ExportFormat format, const std::string& out_path);
 
 }  // namespace ringscope

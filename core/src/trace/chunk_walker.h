@@ -71,6 +71,11 @@ class ChunkConsumer : public DecodedEventSink {
   virtual void begin_chunk() {}
 };
 
+// How many events the well-framed chunks of `source` claim (frame CRC and
+// magic checked, payloads not), capped by max_events and by what the file's
+// size can hold: a hint to reserve memory for, 0 when nothing is readable.
+uint64_t count_events_hint(ByteSource& source, const ReadOptions& options);
+
 // Reads the header into `header` (an Error if it is unreadable), then walks
 // the chunks. An Error after the header means the source failed (I/O).
 Status walk_trace(ByteSource& source, const ReadOptions& options, ChunkConsumer& consumer, TraceHeader& header,
