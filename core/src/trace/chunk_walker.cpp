@@ -123,6 +123,12 @@ class Walker {
       if (!decoder_.check(chunk, bad_at, why)) return stopped(payload_at + bad_at, why);
       size_t n = count;
       if (options_.max_events != 0 && options_.max_events - have < n) n = options_.max_events - have;
+      if (consumer_.take_chunk(chunk, n)) {
+        sum_.events += n;
+        if (n < count) return limit();
+        offset = payload_at + len;
+        continue;
+      }
       consumer_.begin_chunk();
       size_t taken = 0;
       const bool go_on = decoder_.deliver(chunk, n, consumer_, taken);

@@ -69,6 +69,10 @@ class ChunkConsumer : public DecodedEventSink {
   // Called before the events of each chunk: the decoder's string table
   // starts afresh.
   virtual void begin_chunk() {}
+  // Offered each good chunk (checked whole) before its events: a consumer
+  // that keeps the chunk as it is (TraceStore) returns true, and its first
+  // `n` events are counted as read without being decoded again.
+  virtual bool take_chunk(const ChunkInfo& /*chunk*/, size_t /*n*/) { return false; }
 };
 
 // How many events the well-framed chunks of `source` claim (frame CRC and
