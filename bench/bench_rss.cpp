@@ -195,8 +195,9 @@ int main(int argc, char** argv) {
     // single-stepped (--level full) to reach the count.
     const std::string mode = kvm ? "full-virt" : "emulation";
     const uint64_t bytes = std::min<uint64_t>(1 << 20, std::max<uint64_t>(64, n / 4));
-    std::vector<std::string> args = {bin,     "run",     "io-burst", "--mode", mode, "--quiet", "--param",
-                                     "bytes=" + std::to_string(bytes), "--trace", trace, "--timeout", "3600",
+    std::vector<std::string> args = {bin,           "run",       "io-burst",  "--mode",
+                                     mode,          "--quiet",   "--param",   "bytes=" + std::to_string(bytes),
+                                     "--trace",     trace,       "--timeout", "3600",
                                      "--max-exits", "1000000000"};
     if (n / 4 > bytes) {
       args.push_back("--level");

@@ -16,8 +16,10 @@ Error trace_error_with_hint(Error e, const std::string& path) {
   if (e.kind == ErrorKind::NoInput)
     e.message += " Check the path, or record a trace with `ringscope run SCENARIO --trace " + path + "`.";
   else if (e.kind == ErrorKind::BadData)
-    e.message += " The file is not a readable ringscope trace (or is from an incompatible version); record it again "
-                 "with `ringscope run SCENARIO --trace " + path + "`.";
+    e.message +=
+        " The file is not a readable ringscope trace (or is from an incompatible version); record it again "
+        "with `ringscope run SCENARIO --trace " +
+        path + "`.";
   return e;
 }
 
@@ -26,13 +28,13 @@ bool check_trace_path(std::string_view verb, const std::string& path, CliContext
   // whatever the reader makes of it.
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) {
-    ctx.exit_code = report_error(
-        verb, trace_error_with_hint(make_error(ErrorKind::NoInput, "no such file: " + path + "."), path));
+    ctx.exit_code =
+        report_error(verb, trace_error_with_hint(make_error(ErrorKind::NoInput, "no such file: " + path + "."), path));
     return false;
   }
   if (std::filesystem::is_directory(path, ec)) {
-    ctx.exit_code = report_error(verb, make_error(ErrorKind::NoInput,
-                                                  path + " is a directory; give the path of a .rtrace file."));
+    ctx.exit_code =
+        report_error(verb, make_error(ErrorKind::NoInput, path + " is a directory; give the path of a .rtrace file."));
     return false;
   }
   return true;

@@ -25,7 +25,9 @@ using ::testing::HasSubstr;
 
 // CSI that turns text red, an OSC 52 that writes the clipboard, an OSC 8
 // hyperlink, an 8-bit CSI in UTF-8, and a BEL.
-const std::string kHostile = "evil\x1b[31mred\x1b]52;c;aGVsbG8=\x07\x1b]8;;http://x\x1b\\link\xc2\x9b" "2J\x07";
+const std::string kHostile =
+    "evil\x1b[31mred\x1b]52;c;aGVsbG8=\x07\x1b]8;;http://x\x1b\\link\xc2\x9b"
+    "2J\x07";
 
 std::string slurp(const fs::path& p) {
   std::ifstream f(p, std::ios::binary);
@@ -118,8 +120,8 @@ class TerminalSafety : public ::testing::Test {
   };
   Outcome ringscope(const std::string& args) {
     fs::path out = dir_ / "stdout", err = dir_ / "stderr";
-    std::string cmd = std::string("'") + RINGSCOPE_BIN + "' " + args + " >'" + out.string() + "' 2>'" +
-                      err.string() + "' </dev/null";
+    std::string cmd =
+        std::string("'") + RINGSCOPE_BIN + "' " + args + " >'" + out.string() + "' 2>'" + err.string() + "' </dev/null";
     int status = std::system(cmd.c_str());
     Outcome r;
     r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;

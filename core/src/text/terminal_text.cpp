@@ -17,12 +17,16 @@ void put_hex(std::string& out, std::string_view prefix, unsigned v, int digits) 
 void escape_control(std::string& out, unsigned char c, TerminalText mode) {
   switch (c) {
     case '\n':
-      if (mode == TerminalText::Lines) out += '\n';
-      else out += "\\n";
+      if (mode == TerminalText::Lines)
+        out += '\n';
+      else
+        out += "\\n";
       return;
     case '\t':
-      if (mode == TerminalText::Lines) out += '\t';
-      else out += "\\t";
+      if (mode == TerminalText::Lines)
+        out += '\t';
+      else
+        out += "\\t";
       return;
     case '\r': out += "\\r"; return;
     case 0x1b: out += "\\e"; return;

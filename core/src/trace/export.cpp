@@ -95,8 +95,7 @@ Result<File> create_output(const std::string& path) {
   int fd = -1;
   if (path == "-") {
     fd = ::fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 0);
-    if (fd < 0)
-      return make_error(ErrorKind::IoError, fmt::format("cannot write to stdout: {}", std::strerror(errno)));
+    if (fd < 0) return make_error(ErrorKind::IoError, fmt::format("cannot write to stdout: {}", std::strerror(errno)));
   } else {
     TRY_ASSIGN(fd, create_output_file(path, "the export"));
   }
@@ -113,9 +112,8 @@ Status finish_output(File file, const std::string& path) {
   const bool write_failed = std::ferror(file.get()) != 0;
   const int err = errno;
   if (std::fclose(file.release()) != 0 || write_failed)
-    return make_error(ErrorKind::IoError,
-                      fmt::format("cannot write {}: {}", path == "-" ? "stdout" : path,
-                                  std::strerror(write_failed ? err : errno)));
+    return make_error(ErrorKind::IoError, fmt::format("cannot write {}: {}", path == "-" ? "stdout" : path,
+                                                      std::strerror(write_failed ? err : errno)));
   return ok_status();
 }
 
@@ -167,13 +165,13 @@ Status export_trace(const Trace& trace, ExportFormat format, const std::string& 
   return export_with(trace.header, pass, format, out_path, written);
 }
 
-Result<ExportSummary> export_trace_file(const std::string& in_path, ExportFormat format,
-                                        const std::string& out_path) {
+Result<ExportSummary> export_trace_file(const std::string& in_path, ExportFormat format, const std::string& out_path) {
   ExportSummary out;
   // The header first (and an error now, before an output file is created,
   // when the input is not a trace at all).
   TraceHeader header;
-  TRY(for_each_event(in_path, ReadOptions{}, [](const Event&) { return false; }, &header));
+  TRY(for_each_event(
+      in_path, ReadOptions{}, [](const Event&) { return false; }, &header));
   trace::EventPass pass = [&](const EventCallback& callback, ReadSummary& summary) {
     Status s = for_each_event(in_path, ReadOptions{}, callback, nullptr, &summary);
     out.complete = summary.complete;  // what the reader said about the file, on the last pass

@@ -27,7 +27,9 @@ struct TraceStore::Impl {
   std::vector<Event> cache;
   size_t cached = ~size_t{0};
 
-  ChunkInfo info(const Chunk& c) const { return {bytes.data() + c.at, c.length, c.count, c.first_time_ns, c.first_seq}; }
+  ChunkInfo info(const Chunk& c) const {
+    return {bytes.data() + c.at, c.length, c.count, c.first_time_ns, c.first_seq};
+  }
 
   void decode(size_t chunk_index) {
     if (cached == chunk_index) return;
@@ -55,8 +57,8 @@ class StoreConsumer final : public ChunkConsumer {
  public:
   explicit StoreConsumer(TraceStore::Impl& s) : s_(s) {}
   bool take_chunk(const ChunkInfo& c, size_t n) override {
-    s_.chunks.push_back({s_.bytes.size(), static_cast<uint32_t>(c.length), static_cast<uint32_t>(n),
-                         c.first_time_ns, c.first_seq});
+    s_.chunks.push_back(
+        {s_.bytes.size(), static_cast<uint32_t>(c.length), static_cast<uint32_t>(n), c.first_time_ns, c.first_seq});
     s_.bytes.insert(s_.bytes.end(), c.payload, c.payload + c.length);
     return true;
   }
