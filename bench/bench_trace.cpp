@@ -1,6 +1,7 @@
 // bench_trace — what tracing costs: writer events/s (encode and checksum,
 // no I/O), bytes per event on disk, reader events/s (read_trace, which keeps
-// every event, and for_each_event, which streams them).
+// every event as an Event, TraceStore, which keeps them as their chunks, and
+// for_each_event, which streams them).
 //
 // The workload is the hottest path in full-virt mode: a guest printing
 // through the 16550 UART, i.e. port-I/O exits alternating between an LSR
@@ -141,6 +142,28 @@ void run_stream(benchmark::State& state, bool with_device_events) {
   state.counters["events/s"] =
       benchmark::Counter(static_cast<double>(state.iterations() * kEvents), benchmark::Counter::kIsRate);
 }
+
+// TraceStore: the whole trace kept (random access by index), each chunk
+// checked once and kept as its bytes, a few bytes per event instead of
+// read_trace's ~300 (whose time is mostly the kernel zeroing that memory).
+void run_store(benchmark::State& state, bool with_device_events) {
+  constexpr size_t kEvents = 1'000'000;
+  const auto bytes = trace_bytes(kEvents, with_device_events);
+  uint64_t held = 0;
+  for (auto _ : state) {
+    auto t = TraceStore::from_bytes(bytes.data(), bytes.size());
+    if (!t.ok() || t->size() != kEvents) state.SkipWithError("read failed");
+    held = t->memory_bytes();
+    benchmark::DoNotOptimize(t);
+  }
+  state.counters["events/s"] =
+      benchmark::Counter(static_cast<double>(state.iterations() * kEvents), benchmark::Counter::kIsRate);
+  state.counters["bytes/event held"] = static_cast<double>(held) / kEvents;
+}
+void BM_StoreIoExits(benchmark::State& state) { run_store(state, false); }
+void BM_StoreIoExitsAndDeviceEvents(benchmark::State& state) { run_store(state, true); }
+BENCHMARK(BM_StoreIoExits)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_StoreIoExitsAndDeviceEvents)->Unit(benchmark::kMillisecond);
 
 void BM_ReaderIoExits(benchmark::State& state) { run_reader(state, false); }
 void BM_ReaderIoExitsAndDeviceEvents(benchmark::State& state) { run_reader(state, true); }

@@ -18,6 +18,7 @@
 #include "ringscope/exit_reasons.h"
 #include "ringscope/host.h"
 #include "ringscope/supervisor.h"
+#include "ringscope/terminal_text.h"
 #include "ringscope/trace.h"
 #include "ringscope/trace_stats.h"
 #include "ringscope/vmx/profile.h"
@@ -284,7 +285,7 @@ void print_table(const std::string& scenario, const std::vector<ModeResult>& res
   for (const auto& m : results)
     if (!m.skipped) ran.push_back(&m);
   constexpr int kLabel = 36, kCol = 28;
-  fmt::print("{} — {} run(s) per mode; medians, (min-max) where it varies\n\n", scenario, repeat);
+  fmt::print("{} — {} run(s) per mode; medians, (min-max) where it varies\n\n", escape_terminal(scenario), repeat);
   fmt::print("{:<{}}", "", kLabel);
   for (auto* m : ran) fmt::print("{:>{}}", m->mode, kCol);
   fmt::print("\n");
@@ -296,11 +297,12 @@ void print_table(const std::string& scenario, const std::vector<ModeResult>& res
   row("runs as expected", [&](const ModeResult& m, const Summary& s) { return fmt::format("{}/{}", s.ok_runs, m.runs.size()); });
   row("wall time (ms)", [](const ModeResult&, const Summary& s) { return with_spread(s.wall, 1e6, 2); });
   if (work) {
-    row(fmt::format("'{}' (ms)", work->label), [](const ModeResult&, const Summary& s) {
+    row(fmt::format("'{}' (ms)", escape_terminal(work->label)), [](const ModeResult&, const Summary& s) {
       return s.work.median > 0 ? with_spread(s.work, 1e6, 2) : std::string("-");
     });
-    row(fmt::format("time per {} (µs)", work->unit.ends_with("s") ? work->unit.substr(0, work->unit.size() - 1)
-                                                                   : work->unit),
+    row(fmt::format("time per {} (µs)", escape_terminal(work->unit.ends_with("s")
+                                                            ? work->unit.substr(0, work->unit.size() - 1)
+                                                            : work->unit)),
         [](const ModeResult&, const Summary& s) {
           return s.per_op.median > 0 ? with_spread(s.per_op, 1e3, 3) : std::string("-");
         });
@@ -324,8 +326,9 @@ void print_table(const std::string& scenario, const std::vector<ModeResult>& res
     return fmt::format("{:.0f} / {:.0f}", s.exits_vmm, s.exits_kernel + s.kernel_only);
   });
   if (work)
-    row(fmt::format("  exits per {}", work->unit.ends_with("s") ? work->unit.substr(0, work->unit.size() - 1)
-                                                                : work->unit),
+    row(fmt::format("  exits per {}", escape_terminal(work->unit.ends_with("s")
+                                                          ? work->unit.substr(0, work->unit.size() - 1)
+                                                          : work->unit)),
         [&](const ModeResult& m, const Summary&) {
           return ratios.exits_per_op.count(m.mode) ? fmt::format("{:.4g}", ratios.exits_per_op.at(m.mode))
                                                    : std::string("-");
@@ -345,17 +348,18 @@ void print_table(const std::string& scenario, const std::vector<ModeResult>& res
     return s.instructions ? fmt::format("{:.0f}", *s.instructions) : std::string("-");
   });
   for (const auto& m : results)
-    if (m.skipped) fmt::print("\n{}: skipped — {}", m.mode, m.reason);
+    if (m.skipped) fmt::print("\n{}: skipped — {}", m.mode, escape_terminal(m.reason));
   for (auto* m : ran)
     if (m->modelled && !m->runs.empty() && !m->runs.front().profile.empty())
       fmt::print("\n{}: exits are what VT-x would have done (vmx-model, profile {})", m->mode,
-                 m->runs.front().profile);
+                 escape_terminal(m->runs.front().profile));
   fmt::print("\n\nratios\n");
   if (ratios.emulation_over_kvm)
-    fmt::print("  emulation / full-virt time ({}): {:.3g}\n", ratios.emulation_over_kvm_basis,
+    fmt::print("  emulation / full-virt time ({}): {:.3g}\n", escape_terminal(ratios.emulation_over_kvm_basis),
                *ratios.emulation_over_kvm);
   for (const auto& [mode, v] : ratios.exits_per_op)
-    fmt::print("  {} exits per {}: {:.4g}\n", mode, work ? work->unit.substr(0, work->unit.size() - 1) : "op", v);
+    fmt::print("  {} exits per {}: {:.4g}\n", mode,
+               work ? escape_terminal(work->unit.substr(0, work->unit.size() - 1)) : std::string("op"), v);
   for (const auto& [mode, v] : ratios.exits_per_kib) fmt::print("  {} exits per KiB: {:.4g}\n", mode, v);
   if (ratios.pv_over_fv_exits_per_kib)
     fmt::print("  paravirt / full-virt exits per KiB: {:.4g} (full-virt makes {:.3g}x as many)\n",
@@ -366,7 +370,7 @@ void print_table(const std::string& scenario, const std::vector<ModeResult>& res
                *ratios.pv_over_fv_time_per_kib,
                *ratios.pv_over_fv_time_per_kib > 0 ? 1 / *ratios.pv_over_fv_time_per_kib : 0.0);
   if (!ratios.emulation_over_kvm && ratios.exits_per_op.empty()) fmt::print("  (need two modes and a work phase)\n");
-  fmt::print("\ntraces in {}\n", dir.string());
+  fmt::print("\ntraces in {}\n", escape_terminal(dir.string()));
 }
 
 std::string to_json(const std::string& scenario, const std::map<std::string, std::string>& params, int repeat,
@@ -428,7 +432,8 @@ std::string to_json(const std::string& scenario, const std::map<std::string, std
   jr["paravirt_over_full_virt_exits_per_kib"] =
       ratios.pv_over_fv_exits_per_kib ? json(*ratios.pv_over_fv_exits_per_kib) : json(nullptr);
   j["ratios"] = jr;
-  return j.dump(2) + "\n";
+  // Labels and messages come from guests: invalid UTF-8 replaced, C1 controls escaped.
+  return json_terminal_safe(j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)) + "\n";
 }
 
 int do_compare(const CompareArgs& a) {

@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "commands.h"
+#include "ringscope/terminal_text.h"
 #include "trace_input.h"
 
 namespace ringscope::cli {
@@ -23,7 +24,8 @@ struct ExportOptions {
 
 // The names a user types, and what they mean.
 const std::map<std::string, ExportFormat, std::less<>> kFormats{{"chrome", ExportFormat::ChromeJson},
-                                                                {"perfetto", ExportFormat::PerfettoProto}};
+                                                                {"perfetto", ExportFormat::PerfettoProto},
+                                                                {"jsonl", ExportFormat::JsonLines}};
 
 void run_export(const ExportOptions& o, CliContext& ctx) {
   // Checked here rather than by CLI11 so the message reads as a sentence.
@@ -31,22 +33,26 @@ void run_export(const ExportOptions& o, CliContext& ctx) {
   if (format == kFormats.end()) {
     ctx.exit_code = report_error(
         "export", make_error(ErrorKind::Usage, fmt::format("unknown format '{}'; use --format chrome (Trace Event "
-                                                           "Format JSON) or --format perfetto (protobuf).",
-                                                           o.format)));
+                                                           "Format JSON), --format perfetto (protobuf) or --format "
+                                                           "jsonl (JSON Lines).",
+                                                           escape_terminal(o.format))));
     return;
   }
-  std::optional<Trace> trace = load_trace_or_report("export", o.file, ctx);
-  if (!trace) return;
-  // "-" is the usual spelling for stdout; the exporter takes a path.
-  std::string out = o.out == "-" ? std::string("/dev/stdout") : o.out;
-  Status s = export_trace(*trace, format->second, out);
-  if (!s.ok()) {
-    ctx.exit_code = report_error("export", s.error());
+  if (!check_trace_path("export", o.file, ctx)) return;
+  // Streamed from the file (read twice, never held whole); "-" is stdout.
+  auto done = export_trace_file(o.file, format->second, o.out);
+  if (!done.ok()) {
+    ctx.exit_code = report_error("export", trace_error_with_hint(done.error(), o.file));
     return;
   }
+  ReadSummary summary;
+  summary.events = done->events;
+  summary.complete = done->complete;
+  summary.warning = done->warning;
+  report_read_warning("export", o.file, summary);
   if (o.out != "-")
-    std::fprintf(stderr, "ringscope export: wrote %zu events to %s; open it at https://ui.perfetto.dev\n",
-                 trace->events.size(), o.out.c_str());
+    std::fprintf(stderr, "ringscope export: wrote %llu events to %s; open it at https://ui.perfetto.dev\n",
+                 static_cast<unsigned long long>(done->events), escape_terminal(o.out).c_str());
 }
 
 }  // namespace
@@ -55,12 +61,15 @@ void add_export_command(CLI::App& app, CliContext& ctx) {
   auto o = std::make_shared<ExportOptions>();
   CLI::App* cmd = app.add_subcommand("export", "Convert a trace for Perfetto or chrome://tracing");
   cmd->add_option("file", o->file, "the .rtrace file")->required();
-  cmd->add_option("--format", o->format, "chrome (Trace Event Format JSON) or perfetto (protobuf); default chrome");
+  cmd->add_option("--format", o->format,
+                  "chrome (Trace Event Format JSON), perfetto (protobuf) or jsonl (JSON Lines, as show --json); "
+                  "default chrome");
   cmd->add_option("-o,--output", o->out, "the file to write ('-' for stdout)")->required();
   cmd->footer(
       "Examples:\n"
       "  ringscope export syscalls.rtrace --format chrome -o syscalls.json\n"
       "  ringscope export syscalls.rtrace --format perfetto -o syscalls.perfetto-trace\n"
+      "  ringscope export syscalls.rtrace --format jsonl -o - | jq -c 'select(.kind == \"marker\")'\n"
       "Then open the output at https://ui.perfetto.dev (or chrome://tracing for the JSON form).");
   cmd->callback([o, &ctx] { run_export(*o, ctx); });
 }

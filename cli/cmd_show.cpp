@@ -17,6 +17,7 @@
 #include "commands.h"
 #include "ringscope/exit_reasons.h"
 #include "ringscope/explain.h"
+#include "ringscope/terminal_text.h"
 #include "trace_input.h"
 
 namespace ringscope::cli {
@@ -149,42 +150,57 @@ void run_show(const ShowOptions& o, CliContext& ctx) {
                                                                                   o.from, o.to)));
     return;
   }
-  std::optional<Trace> trace = load_trace_or_report("show", o.file, ctx);
-  if (!trace) return;
-
-  // Times are relative to the start of the run (the header's monotonic
-  // start), or to the first event if the header has none.
-  uint64_t t0 = trace->header.start_mono_ns;
-  if (!trace->events.empty() && (t0 == 0 || t0 > trace->events.front().time_ns)) t0 = trace->events.front().time_ns;
-
-  uint64_t shown = 0;
+  // Streamed: each event is printed (or skipped) as it is read; nothing is
+  // kept but the counts.
+  uint64_t t0 = 0;
+  bool first = true;
+  uint64_t shown = 0, total = 0;
   bool limited = false;
   std::string out;
-  for (const Event& e : trace->events) {
-    if (!matches(e, o, *filter)) continue;
-    std::string text = human_line(e, t0);
-    std::string why = o.explain ? explain_event(e) : std::string();
-    if (!filter->grep.empty() && lower(text).find(filter->grep) == std::string::npos &&
-        lower(why).find(filter->grep) == std::string::npos)
-      continue;
-    if (o.limit && shown == o.limit) {
-      limited = true;
-      break;
-    }
-    ++shown;
-    if (o.json) {
-      out = json_line(e, o.explain);
-    } else {
-      out = std::move(text);
-      if (o.explain) out += "\n          " + why;
-    }
-    out += '\n';
-    std::fwrite(out.data(), 1, out.size(), stdout);
-  }
+  TraceRead read;
+  const bool ok = stream_trace_or_report(
+      "show", o.file, ctx,
+      [&](const Event& e) {
+        ++total;
+        if (first) {
+          // Times are relative to the start of the run (the header's
+          // monotonic start), or to the first event if the header has none.
+          t0 = read.header.start_mono_ns;
+          if (t0 == 0 || t0 > e.time_ns) t0 = e.time_ns;
+          first = false;
+        }
+        // Past --limit or --to the rest is only counted (for the summary line).
+        if (limited || !matches(e, o, *filter)) return true;
+        std::string text = human_line(e, t0);
+        std::string why = o.explain ? explain_event(e) : std::string();
+        if (!filter->grep.empty() && lower(text).find(filter->grep) == std::string::npos &&
+            lower(why).find(filter->grep) == std::string::npos)
+          return true;
+        if (o.limit && shown == o.limit) {
+          limited = true;
+          return true;
+        }
+        ++shown;
+        if (o.json) {
+          out = json_terminal_safe(json_line(e, o.explain));
+        } else {
+          // Guest-chosen strings (labels, output, device names from the file)
+          // must not reach the terminal as escape sequences.
+          out = escape_terminal(text);
+          if (o.explain) out += "\n          " + escape_terminal(why);
+        }
+        out += '\n';
+        std::fwrite(out.data(), 1, out.size(), stdout);
+        return true;
+      },
+      read);
   std::fflush(stdout);
-  std::fprintf(stderr, "ringscope show: %llu of %zu events shown%s%s\n", static_cast<unsigned long long>(shown),
-               trace->events.size(), limited ? fmt::format(" (stopped at --limit {})", o.limit).c_str() : "",
-               trace->complete ? "" : "; the trace is incomplete");
+  if (!ok) return;
+  report_read_warning("show", o.file, read.summary);
+  std::fprintf(stderr, "ringscope show: %llu of %llu events shown%s%s\n", static_cast<unsigned long long>(shown),
+               static_cast<unsigned long long>(total),
+               limited ? fmt::format(" (stopped at --limit {})", o.limit).c_str() : "",
+               read.summary.complete ? "" : "; the trace is incomplete");
 }
 
 }  // namespace

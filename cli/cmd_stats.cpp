@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "ringscope/exit_reasons.h"
 #include "ringscope/explain.h"
+#include "ringscope/terminal_text.h"
 #include "ringscope/trace_stats.h"
 #include "trace_input.h"
 
@@ -27,7 +28,9 @@ std::string percent(uint64_t part, uint64_t whole) {
   return whole ? fmt::format("{:.1f}%", 100.0 * static_cast<double>(part) / static_cast<double>(whole)) : "-";
 }
 
-std::string or_dash(const std::string& s) { return s.empty() ? "-" : s; }
+// Strings from the trace file (the header, labels, messages, counter names)
+// are chosen by a guest or by whoever wrote the file: escaped for the terminal.
+std::string or_dash(const std::string& s) { return s.empty() ? "-" : escape_terminal(s); }
 
 std::string trap_label(const TrapStats& t) {
   if (t.cause == TrapCause::Exception) {
@@ -40,9 +43,9 @@ std::string trap_label(const TrapStats& t) {
 
 void print_header(std::string& o, const TraceStats& st, const std::string& file) {
   const TraceHeader& h = st.header;
-  o += fmt::format("trace       {}  ({})\n", file, st.complete ? "complete" : "incomplete");
+  o += fmt::format("trace       {}  ({})\n", escape_terminal(file), st.complete ? "complete" : "incomplete");
   o += fmt::format("scenario    {}  mode {}  level {}{}\n", or_dash(h.scenario), or_dash(h.mode), or_dash(h.level),
-                   h.params.empty() ? "" : "  params " + h.params);
+                   h.params.empty() ? "" : "  params " + escape_terminal(h.params));
   o += fmt::format("host        KVM flavour {}  kernel {}  cpu {}\n", or_dash(h.kvm_flavour), or_dash(h.host_kernel),
                    or_dash(h.cpu_model));
   o += fmt::format("recorded by ringscope {}  vcpus {}\n", or_dash(h.tool_version), h.vcpus);
@@ -50,7 +53,7 @@ void print_header(std::string& o, const TraceStats& st, const std::string& file)
   if (st.end_reason)
     o += fmt::format("run end     {}{}{}\n", run_end_name(*st.end_reason),
                      *st.end_reason == RunEndReason::GuestExit ? fmt::format(" status {}", st.guest_status) : "",
-                     st.end_message.empty() ? "" : "  (" + st.end_message + ")");
+                     st.end_message.empty() ? "" : "  (" + escape_terminal(st.end_message) + ")");
 }
 
 void print_kinds(std::string& o, const TraceStats& st) {
@@ -92,7 +95,7 @@ void print_exits(std::string& o, const TraceStats& st) {
 void print_kvm_stats(std::string& o, const TraceStats& st) {
   if (st.kvm_stats.empty()) return;
   o += "\nKVM per-vCPU stats over the run (source kvm-stats)\n";
-  for (auto& [name, value] : st.kvm_stats) o += fmt::format("  {:<26} {:>12}\n", name, value);
+  for (auto& [name, value] : st.kvm_stats) o += fmt::format("  {:<26} {:>12}\n", escape_terminal(name), value);
   if (auto it = st.kvm_stats.find("exits"); it != st.kvm_stats.end())
     o += fmt::format("  of KVM's {} exits, {} reached the VMM and {} were handled inside the kernel\n", it->second,
                      st.exits_vmm, st.kernel_only_exits);
@@ -117,7 +120,7 @@ void print_phases(std::string& o, const TraceStats& st) {
     std::string reasons;
     for (auto& [reason, n] : p.exits_by_reason)
       reasons += fmt::format("{}{} {}", reasons.empty() ? "" : ", ", exit_reason_name(reason), n);
-    std::string label = p.label + (p.closed ? "" : " (no end)");
+    std::string label = escape_terminal(p.label) + (p.closed ? "" : " (no end)");
     if (st.header.vcpus > 1) label += fmt::format(" [vcpu{}]", p.vcpu);
     o += fmt::format("  {:<28} {:>10} {:>9} {:>10} {:>7} {:>6}  {}\n", label, format_duration(p.duration_ns()),
                      p.vm_exits, format_duration(p.exit_time_ns), p.traps, p.ring_transitions,
@@ -125,12 +128,26 @@ void print_phases(std::string& o, const TraceStats& st) {
   }
   if (st.unmatched_end_markers)
     o += fmt::format("  ({} end markers had no matching begin)\n", st.unmatched_end_markers);
+  if (st.phases_dropped)
+    o += fmt::format("  ({} more phases were not listed: at most {} are kept, {} open at once)\n", st.phases_dropped,
+                     kMaxPhases, kMaxOpenPhases);
 }
 
 void run_stats(const StatsOptions& opt, CliContext& ctx) {
-  std::optional<Trace> trace = load_trace_or_report("stats", opt.file, ctx);
-  if (!trace) return;
-  TraceStats st = compute_stats(*trace);
+  // Streamed: StatsBuilder keeps counts and per-phase aggregates, never the
+  // events, so memory does not grow with the trace.
+  StatsBuilder builder;
+  TraceRead read;
+  if (!stream_trace_or_report(
+          "stats", opt.file, ctx,
+          [&](const Event& e) {
+            builder.add(e);
+            return true;
+          },
+          read))
+    return;
+  TraceStats st = builder.finish(read.header, read.summary.complete, read.summary.warning);
+  report_read_warning("stats", opt.file, read.summary);
   std::string o;
   if (opt.json) {
     o = stats_to_json(st) + "\n";

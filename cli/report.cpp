@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "ringscope/result.h"
+#include "ringscope/terminal_text.h"
 
 namespace ringscope {
 
@@ -27,7 +28,9 @@ namespace cli {
 
 int report_error(std::string_view verb, const Error& error) {
   std::string msg = error.message.empty() ? std::string("failed for an unknown reason (this is a bug)") : error.message;
-  std::fprintf(stderr, "ringscope %.*s: %s\n", static_cast<int>(verb.size()), verb.data(), msg.c_str());
+  // A message can quote a guest (a run's end) or a file: no escape sequences.
+  std::fprintf(stderr, "ringscope %.*s: %s\n", static_cast<int>(verb.size()), verb.data(),
+               escape_terminal(msg, TerminalText::Lines).c_str());
   return exit_code_for(error.kind);
 }
 

@@ -6,10 +6,13 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <memory>
+#include <mutex>
 
 #include "backends.h"
 #include "ringscope/host.h"
 #include "ringscope/machine.h"
+#include "ringscope/terminal_text.h"
 #include "ringscope/trace.h"
 #include "ringscope/version.h"
 
@@ -170,9 +173,20 @@ Result<SessionOutcome> run_session(const SessionRequest& req) {
       fmt::print(stderr, "ringscope: created disk image {} ({} bytes, {} sectors of 512 bytes)\n",
                  out.disk_image.string(), disk->sectors() * kSectorSize, disk->sectors());
   }
+  // The guest's console, echoed as it runs: a guest may print anything,
+  // including escape sequences meant for the user's terminal (OSC 52 writes
+  // the clipboard). Lines and tabs pass; other controls are shown escaped.
+  // Two console devices and several vCPUs may echo: one lock around the filter.
+  struct Echo {
+    std::mutex lock;
+    TerminalStream filter;
+  };
+  auto echo = std::make_shared<Echo>();
   if (req.echo_console)
-    machine->set_console_echo([](char c) {
-      std::fputc(c, stdout);
+    machine->set_console_echo([echo](char c) {
+      std::lock_guard<std::mutex> g(echo->lock);
+      std::string_view shown = echo->filter.put(c);
+      std::fwrite(shown.data(), 1, shown.size(), stdout);
       if (c == '\n') std::fflush(stdout);
     });
 
@@ -194,6 +208,11 @@ Result<SessionOutcome> run_session(const SessionRequest& req) {
   TRY_ASSIGN(auto writer, TraceWriter::create(out.trace_path.string(), header));
 
   auto result = backend->run(*machine, *writer, req.options);
+  if (req.echo_console) {
+    std::lock_guard<std::mutex> g(echo->lock);
+    const std::string rest = echo->filter.finish();
+    std::fwrite(rest.data(), 1, rest.size(), stdout);
+  }
   std::fflush(stdout);
   auto closed = writer->close();
   if (!result.ok()) return result.error();

@@ -7,27 +7,28 @@
 #include <set>
 
 #include "ringscope/exit_reasons.h"
+#include "ringscope/terminal_text.h"
 #include "ringscope/trace.h"
 #include "ringscope/trace_stats.h"
 
 namespace ringscope::cli {
 
 namespace {
-// Streamed, one event at a time: a run may leave millions of events (a rep
-// string instruction traces each element), and holding them all as Events
-// to count exits took gigabytes.
+// The run's figures, streamed back from its trace: StatsBuilder keeps
+// counts, never the events, so the summary of a run of any length costs a
+// few megabytes.
 std::optional<TraceStats> stats_of(const SessionOutcome& o) {
   StatsBuilder builder;
   TraceHeader header;
   ReadSummary summary;
-  Status st = for_each_event(
-      o.trace_path.string(), {},
+  Status s = for_each_event(
+      o.trace_path.string(), ReadOptions{},
       [&](const Event& e) {
         builder.add(e);
         return true;
       },
       &header, &summary);
-  if (!st.ok()) return std::nullopt;
+  if (!s.ok()) return std::nullopt;
   return builder.finish(header, summary.complete, summary.warning);
 }
 }  // namespace
@@ -40,7 +41,7 @@ void print_run_summary(std::FILE* out, const SessionOutcome& o) {
                                    : fmt::format("guest exited with status {} ({} {})", r.guest_status,
                                                  o.scenario ? "scenario expects" : "success is", o.expected_status);
   else
-    verdict = fmt::format("run ended: {} — {}", run_end_name(r.end), r.message);
+    verdict = fmt::format("run ended: {} — {}", run_end_name(r.end), escape_terminal(r.message));
   fmt::print(out, "\nringscope: {} after {:.1f} ms; {} VM exits reached the VMM", verdict, r.wall_ns / 1e6, r.exits);
   if (r.steps) fmt::print(out, ", {} instructions single-stepped", r.steps);
   fmt::print(out, "\n");
@@ -62,8 +63,9 @@ void print_run_summary(std::FILE* out, const SessionOutcome& o) {
   if (!o.irqchip_note.empty()) fmt::print(out, "ringscope: note: {}\n", o.irqchip_note);
   if (o.expected_output && o.console != *o.expected_output)
     fmt::print(out, "ringscope: warning: the console output differs from the scenario's expected output\n");
+  const std::string trace = escape_terminal(o.trace_path.string());
   fmt::print(out, "ringscope: trace {} ({} events, {:.1f} KiB) — try `ringscope show {}` or `ringscope stats {}`\n",
-             o.trace_path.string(), o.events, o.trace_bytes / 1024.0, o.trace_path.string(), o.trace_path.string());
+             trace, o.events, o.trace_bytes / 1024.0, trace, trace);
 }
 
 void print_side_by_side(std::FILE* out, const std::vector<SessionOutcome>& runs, bool modelled) {
@@ -87,7 +89,7 @@ void print_side_by_side(std::FILE* out, const std::vector<SessionOutcome>& runs,
     steps.push_back(o.result.steps);
   }
   fmt::print(out, "{:<34}", modelled ? "VM exits by reason (VT-x model)" : "VM exits by reason");
-  for (const auto& o : runs) fmt::print(out, "{:>14}", o.name);
+  for (const auto& o : runs) fmt::print(out, "{:>14}", escape_terminal(o.name));
   fmt::print(out, "\n");
   for (uint16_t r : reasons) {
     fmt::print(out, "{:<34}", fmt::format("{:>2} {}", r, exit_reason_name(r)));

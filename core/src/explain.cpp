@@ -20,6 +20,7 @@
 #include "ringscope/exit_reasons.h"
 #include "ringscope/hypercalls.h"
 #include "ringscope/supervisor.h"
+#include "ringscope/terminal_text.h"
 
 namespace ringscope {
 
@@ -65,17 +66,21 @@ std::string_view ring_word(uint8_t cpl) {
   }
 }
 
-// Printable text with control characters escaped, for output and markers.
+// Guest text (output, marker labels) as a quoted literal: quotes and
+// backslashes escaped here, every control character by escape_terminal
+// (terminal_text.h), the one rule for guest text on a terminal.
 std::string quoted(std::string_view s, size_t max = 60) {
   std::string out = "\"";
-  for (size_t i = 0; i < s.size() && i < max; ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c == '\n') out += "\\n";
-    else if (c == '\r') out += "\\r";
-    else if (c == '\t') out += "\\t";
-    else if (c == '"' || c == '\\') { out += '\\'; out += static_cast<char>(c); }
-    else if (c < 0x20 || c == 0x7f) out += fmt::format("\\x{:02x}", c);
-    else out += static_cast<char>(c);
+  const std::string_view head = s.substr(0, max);
+  size_t from = 0;
+  for (size_t i = 0; i <= head.size(); ++i) {
+    if (i < head.size() && head[i] != '"' && head[i] != '\\') continue;
+    append_escaped(out, head.substr(from, i - from));
+    if (i < head.size()) {
+      out += '\\';
+      out += head[i];
+    }
+    from = i + 1;
   }
   if (s.size() > max) out += "...";
   return out + "\"";

@@ -80,37 +80,118 @@ struct ReasonAcc {
   uint64_t kernel_events = 0;
 };
 
+// A phase open on some vCPU. Its label is kept here (cut to
+// kMaxPhaseLabel) so the end marker can find it even when the phase is not
+// listed (TraceStats::phases was full).
+struct OpenPhase {
+  std::string label;
+  size_t index;         // into st.phases, or kNotListed
+  StatValues at_begin;  // the vCPU's kvm-stats when it began (listed phases only)
+};
+constexpr size_t kNotListed = ~size_t{0};
+
+std::string_view cut_label(std::string_view s) { return s.substr(0, kMaxPhaseLabel); }
+
 }  // namespace
 
+// Everything here is bounded (trace_stats.h): the tables are keyed by exit
+// reason (16 bits), trap cause and vector, at most kMaxStatCounters counter
+// names, at most kMaxOpenPhases open phases, and kMaxPhases listed ones.
 struct StatsBuilder::State {
   TraceStats st;
   bool any = false;
   uint64_t last_seq = 0;
   std::map<uint16_t, ReasonAcc> reasons;
   std::map<std::pair<TrapCause, uint8_t>, TrapStats> traps;
-  // Indices into st.phases of the phases open on each vCPU, innermost last.
-  std::unordered_map<uint32_t, std::vector<size_t>> open;
+  // The phases open on each vCPU, innermost last; a vCPU with none has no entry.
+  std::unordered_map<uint32_t, std::vector<OpenPhase>> open;
   size_t open_count = 0;  // phases open on any vCPU: most events need no lookup
   std::unordered_map<uint32_t, StatValues> stat_now;
-  std::vector<StatValues> stat_at_begin;  // per phase
+  size_t stat_count = 0;  // (vCPU, name) pairs in stat_now
+
+  void begin_phase(const Event& e);
+  void end_phase(const Event& e);
+  void add_counter(const Event& e);
 };
+
+void StatsBuilder::State::begin_phase(const Event& e) {
+  if (open_count >= kMaxOpenPhases) {
+    ++st.phases_dropped;
+    return;
+  }
+  OpenPhase o{std::string(cut_label(e.name)), kNotListed, {}};
+  if (st.phases.size() < kMaxPhases) {
+    PhaseStats p;
+    p.label = o.label;
+    p.vcpu = e.vcpu;
+    p.begin_seq = p.end_seq = e.seq;
+    p.begin_ns = p.end_ns = e.time_ns;
+    o.index = st.phases.size();
+    st.phases.push_back(std::move(p));
+    if (auto it = stat_now.find(e.vcpu); it != stat_now.end()) o.at_begin = it->second;
+  } else {
+    ++st.phases_dropped;
+  }
+  open[e.vcpu].push_back(std::move(o));
+  ++open_count;
+}
+
+void StatsBuilder::State::end_phase(const Event& e) {
+  auto stack = open.find(e.vcpu);
+  if (stack == open.end()) {
+    ++st.unmatched_end_markers;
+    return;
+  }
+  auto& v = stack->second;
+  const std::string_view label = cut_label(e.name);
+  auto it = std::find_if(v.rbegin(), v.rend(), [&](const OpenPhase& o) { return o.label == label; });
+  if (it == v.rend()) {
+    ++st.unmatched_end_markers;
+    return;
+  }
+  if (it->index != kNotListed) {
+    PhaseStats& p = st.phases[it->index];
+    p.end_seq = e.seq;
+    p.end_ns = e.time_ns;
+    p.closed = true;
+    static const StatValues kNone;
+    auto now = stat_now.find(e.vcpu);
+    close_phase_stats(p, it->at_begin, now == stat_now.end() ? kNone : now->second);
+  }
+  v.erase(std::next(it).base());
+  --open_count;
+  if (v.empty()) open.erase(stack);
+}
+
+void StatsBuilder::State::add_counter(const Event& e) {
+  // A running value: keep the largest (latest) one per vCPU.
+  auto& values = stat_now[e.vcpu];
+  const std::string_view name = e.name.substr(0, kMaxStatName);
+  auto it = values.find(name);
+  if (it == values.end()) {
+    if (stat_count >= kMaxStatCounters) {
+      ++st.counters_dropped;
+      if (values.empty()) stat_now.erase(e.vcpu);
+      return;
+    }
+    ++stat_count;
+    it = values.emplace(std::string(name), 0).first;
+  }
+  it->second = std::max(it->second, e.value);
+}
 
 StatsBuilder::StatsBuilder() : s_(std::make_unique<State>()) {}
 StatsBuilder::~StatsBuilder() = default;
 
 void StatsBuilder::add(const Event& e) {
-  TraceStats& st = s_->st;
-  auto& reasons = s_->reasons;
-  auto& traps = s_->traps;
-  auto& open = s_->open;
-  auto& stat_now = s_->stat_now;
-  auto& stat_at_begin = s_->stat_at_begin;
+  State& s = *s_;
+  TraceStats& st = s.st;
   ++st.events;
-  if (!s_->any) {
+  if (!s.any) {
     st.first_ns = st.last_ns = e.time_ns;
-    s_->any = true;
+    s.any = true;
   }
-  s_->last_seq = e.seq;
+  s.last_seq = e.seq;
   // Events can arrive slightly out of time order across vCPUs; the span
   // of the trace is the earliest to the latest.
   st.first_ns = std::min(st.first_ns, e.time_ns);
@@ -120,42 +201,20 @@ void StatsBuilder::add(const Event& e) {
 
   // Phase bookkeeping first, so a marker is not counted inside the phase it opens or closes.
   if (e.kind == EventKind::Marker && e.phase != MarkerPhase::Point) {
-    auto& stack = open[e.vcpu];
-    if (e.phase == MarkerPhase::Begin) {
-      PhaseStats p;
-      p.label = std::string(e.name);
-      p.vcpu = e.vcpu;
-      p.begin_seq = p.end_seq = e.seq;
-      p.begin_ns = p.end_ns = e.time_ns;
-      stack.push_back(st.phases.size());
-      ++s_->open_count;
-      st.phases.push_back(std::move(p));
-      stat_at_begin.push_back(stat_now[e.vcpu]);
-    } else {
-      auto it = std::find_if(stack.rbegin(), stack.rend(), [&](size_t i) { return st.phases[i].label == e.name; });
-      if (it == stack.rend()) {
-        ++st.unmatched_end_markers;
-      } else {
-        PhaseStats& p = st.phases[*it];
-        p.end_seq = e.seq;
-        p.end_ns = e.time_ns;
-        p.closed = true;
-        close_phase_stats(p, stat_at_begin[*it], stat_now[e.vcpu]);
-        stack.erase(std::next(it).base());
-        --s_->open_count;
-      }
-    }
+    if (e.phase == MarkerPhase::Begin) s.begin_phase(e);
+    else s.end_phase(e);
     return;
   }
-  if (s_->open_count != 0) {
-    if (auto it = open.find(e.vcpu); it != open.end())
-      for (size_t i : it->second) add_to_phase(st.phases[i], e);
+  if (s.open_count != 0) {
+    if (auto it = s.open.find(e.vcpu); it != s.open.end())
+      for (const OpenPhase& o : it->second)
+        if (o.index != kNotListed) add_to_phase(st.phases[o.index], e);
   }
 
   switch (e.kind) {
     case EventKind::VmExit: {
       ++st.vm_exits;
-      ReasonAcc& r = reasons[e.reason];
+      ReasonAcc& r = s.reasons[e.reason];
       r.s.reason = e.reason;
       ++r.s.count;
       if (e.handled_by == HandledBy::Kernel) ++r.kernel_events;
@@ -176,7 +235,7 @@ void StatsBuilder::add(const Event& e) {
       if (e.kind == EventKind::Trap) {
         ++st.trap_count;
         uint8_t vector = e.cause == TrapCause::Syscall ? 0 : e.vector;
-        TrapStats& t = traps[{e.cause, vector}];
+        TrapStats& t = s.traps[{e.cause, vector}];
         t.cause = e.cause;
         t.vector = vector;
         ++t.count;
@@ -185,18 +244,14 @@ void StatsBuilder::add(const Event& e) {
       break;
     }
     case EventKind::Counter:
-      // A running value: keep the largest (latest) one per vCPU.
-      if (e.source == Source::KvmStats) {
-        uint64_t& v = stat_now[e.vcpu][std::string(e.name)];
-        v = std::max(v, e.value);
-      }
+      if (e.source == Source::KvmStats) s.add_counter(e);
       break;
     case EventKind::Hypercall: ++st.hypercalls; break;
     case EventKind::Output: st.output_bytes += e.text.size(); break;
     case EventKind::RunEnd:
       st.end_reason = e.end_reason;
       st.guest_status = e.value;
-      st.end_message = std::string(e.text);
+      st.end_message = std::string(e.text.substr(0, kMaxEndMessage));
       break;
     default: break;
   }
@@ -207,19 +262,24 @@ TraceStats StatsBuilder::finish(const TraceHeader& header, bool complete, std::s
   auto& reasons = s_->reasons;
   auto& traps = s_->traps;
   auto& stat_now = s_->stat_now;
-  auto& stat_at_begin = s_->stat_at_begin;
   st.header = header;
   st.complete = complete;
   st.warning = std::move(warning);
 
   // A phase still open runs to the last event.
-  for (size_t i = 0; i < st.phases.size(); ++i) {
-    PhaseStats& p = st.phases[i];
-    if (p.closed) continue;
-    p.end_ns = st.last_ns;
-    p.end_seq = s_->any ? s_->last_seq : p.begin_seq;
-    close_phase_stats(p, stat_at_begin[i], stat_now[p.vcpu]);
+  static const StatValues kNone;
+  for (auto& [vcpu, stack] : s_->open) {
+    auto now = stat_now.find(vcpu);
+    for (const OpenPhase& o : stack) {
+      if (o.index == kNotListed) continue;
+      PhaseStats& p = st.phases[o.index];
+      p.end_ns = st.last_ns;
+      p.end_seq = s_->any ? s_->last_seq : p.begin_seq;
+      close_phase_stats(p, o.at_begin, now == stat_now.end() ? kNone : now->second);
+    }
   }
+  s_->open.clear();
+  s_->open_count = 0;
   for (auto& [vcpu, values] : stat_now)
     for (auto& [name, value] : values) st.kvm_stats[name] += value;
 

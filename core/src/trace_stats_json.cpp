@@ -7,6 +7,7 @@
 
 #include "ringscope/exit_reasons.h"
 #include "ringscope/trace_stats.h"
+#include "ringscope/terminal_text.h"
 
 namespace ringscope {
 
@@ -96,12 +97,14 @@ std::string stats_to_json(const TraceStats& st) {
   }
   j["phases"] = phases;
   if (st.unmatched_end_markers) j["unmatched_end_markers"] = st.unmatched_end_markers;
+  if (st.phases_dropped) j["phases_dropped"] = st.phases_dropped;
+  if (st.counters_dropped) j["counters_dropped"] = st.counters_dropped;
 
   if (st.end_reason) {
     j["run_end"] = {{"reason", run_end_name(*st.end_reason)}, {"status", st.guest_status}, {"message", st.end_message}};
   }
   // Replace invalid UTF-8 from guest-provided labels instead of throwing.
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+  return json_terminal_safe(j.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 }  // namespace ringscope

@@ -257,3 +257,52 @@ TEST(TraceStats, JsonUsesTheVocabularyNames) {
 
 }  // namespace
 }  // namespace ringscope
+
+namespace ringscope {
+namespace {
+
+// StatsBuilder's state is bounded by countable limits, not by the length of
+// the trace: a guest that brackets 30 000 phases, nests 1 000 deep and names
+// 10 000 counters leaves at most kMaxPhases phases, kMaxOpenPhases open and
+// kMaxStatCounters counters, and says how many it did not keep.
+TEST(TraceStatsBounds, PhasesAndCountersStayWithinTheirLimits) {
+  StatsBuilder b;
+  Event e;
+  uint64_t seq = 0;
+  auto add = [&](EventKind kind, MarkerPhase phase, std::string_view name) {
+    e = Event{};
+    e.seq = seq++;
+    e.time_ns = seq * 10;
+    e.kind = kind;
+    e.phase = phase;
+    e.name = name;
+    if (kind == EventKind::Counter) {
+      e.source = Source::KvmStats;
+      e.value = 1;
+    }
+    b.add(e);
+  };
+  const std::string long_label(100'000, 'x');  // kept cut to kMaxPhaseLabel, and still matched
+  for (size_t i = 0; i < 3 * kMaxPhases; ++i) {
+    add(EventKind::Marker, MarkerPhase::Begin, long_label);
+    add(EventKind::VmExit, MarkerPhase::Point, "");
+    add(EventKind::Marker, MarkerPhase::End, long_label);
+  }
+  for (int i = 0; i < 1000; ++i) add(EventKind::Marker, MarkerPhase::Begin, "deep");
+  std::vector<std::string> names;
+  for (int i = 0; i < 10'000; ++i) names.push_back("stat" + std::to_string(i));
+  for (const auto& n : names) add(EventKind::Counter, MarkerPhase::Point, n);
+  TraceStats st = b.finish(TraceHeader{}, true, "");
+  EXPECT_EQ(st.phases.size(), kMaxPhases);
+  EXPECT_EQ(st.phases_dropped, 2 * kMaxPhases + 1000);
+  EXPECT_EQ(st.unmatched_end_markers, 0u);
+  EXPECT_EQ(st.phases.front().label.size(), kMaxPhaseLabel);
+  EXPECT_TRUE(st.phases.front().closed);
+  EXPECT_EQ(st.phases.front().vm_exits, 1u);
+  EXPECT_EQ(st.vm_exits, 3 * kMaxPhases);
+  EXPECT_EQ(st.kvm_stats.size(), kMaxStatCounters);
+  EXPECT_EQ(st.counters_dropped, 10'000 - kMaxStatCounters);
+}
+
+}  // namespace
+}  // namespace ringscope

@@ -287,6 +287,51 @@ TEST(TraceRoundTrip, StreamingAFileGivesWhatReadTraceGives) {
   std::filesystem::remove(path);
 }
 
+// TraceStore holds a whole trace as its chunks: the same events as
+// read_trace, in any order of access, for a few bytes per event.
+TEST(TraceRoundTrip, StoreGivesWhatReadTraceGivesInAnyOrder) {
+  EventFactory f;
+  std::vector<Event> events;
+  for (int i = 0; i < 30'000; ++i)
+    events.push_back(i % 1000 == 7 ? f.full(static_cast<EventKind>(i % kEventKindCount))
+                                   : i % 3 ? f.io_exit(i % 2, 'x') : f.uart_device(i % 2, 'x'));
+  const auto bytes = write_trace(events);
+  auto t = read_trace_bytes(bytes);
+  ASSERT_TRUE(t.ok());
+  auto store = TraceStore::from_bytes(bytes.data(), bytes.size());
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  ASSERT_EQ(store->size(), t->events.size());
+  EXPECT_TRUE(store->complete());
+  EXPECT_EQ(header_to_json(store->header()), header_to_json(t->header));
+  std::mt19937 rng(3);
+  for (int k = 0; k < 200; ++k) {
+    const uint64_t i = rng() % store->size();
+    expect_same_event(t->events[i], store->at(i));
+  }
+  size_t n = 0;
+  store->for_each([&](const Event& e) {
+    expect_same_event(t->events[n++], e);
+    return true;
+  });
+  EXPECT_EQ(n, events.size());
+  // Held: the chunks (at most the file's size) and one decoded chunk (a
+  // chunk's 64 KiB payload holds at most 32 Ki events).
+  EXPECT_LT(store->memory_bytes(), bytes.size() + 2 * (trace::kChunkTarget / trace::kMinEventBytes) * sizeof(Event));
+  // max_events and a cut file: the same as read_trace.
+  auto few = TraceStore::from_bytes(bytes.data(), bytes.size(), ReadOptions{.max_events = 12'345});
+  ASSERT_TRUE(few.ok());
+  EXPECT_EQ(few->size(), 12'345u);
+  EXPECT_FALSE(few->complete());
+  expect_same_event(t->events[12'344], few->at(12'344));
+  std::vector<uint8_t> cut(bytes.begin(), bytes.end() - 1000);
+  auto cut_store = TraceStore::from_bytes(cut.data(), cut.size());
+  auto cut_read = read_trace_bytes(cut);
+  ASSERT_TRUE(cut_store.ok());
+  ASSERT_TRUE(cut_read.ok());
+  EXPECT_EQ(cut_store->size(), cut_read->events.size());
+  EXPECT_EQ(cut_store->warning(), cut_read->warning);
+}
+
 TEST(TraceRoundTrip, WriterIsUsableFromSeveralThreads) {
   auto w = TraceWriter::create_in_memory(sample_header());
   constexpr int kThreads = 4, kEach = 20'000;

@@ -130,12 +130,59 @@ Status for_each_event_bytes(const uint8_t* data, size_t size, const ReadOptions&
                             const EventCallback& callback, TraceHeader* header_out = nullptr,
                             ReadSummary* summary_out = nullptr);
 
+// ---- a whole trace, compactly -------------------------------------------------
+// For a tool that needs random access to every event of a large trace (a
+// checker that looks back, a viewer model) without read_trace's ~300 bytes
+// per event: TraceStore keeps the validated chunks as they are on disk (a
+// few bytes per event) and decodes one chunk when an event in it is asked
+// for. Loading checks everything read_trace checks (same warnings, same
+// events) and decodes nothing twice, so it runs at the decoder's speed.
+class TraceStore {
+ public:
+  static Result<TraceStore> open(const std::string& path, const ReadOptions& options = {});
+  static Result<TraceStore> from_bytes(const uint8_t* data, size_t size, const ReadOptions& options = {});
+  TraceStore(TraceStore&&) noexcept;
+  TraceStore& operator=(TraceStore&&) noexcept;
+  ~TraceStore();
+
+  const TraceHeader& header() const;
+  bool complete() const;
+  const std::string& warning() const;
+  uint64_t size() const;           // events
+  uint64_t memory_bytes() const;   // what the store holds: the chunks and their index
+
+  // Event `i` (0 <= i < size()). The reference, its strings and registers
+  // stay valid until at() is next called for an event of another chunk.
+  const Event& at(uint64_t i);
+  // Every event in order, as for_each_event (valid during the call).
+  void for_each(const EventCallback& callback);
+
+  struct Impl;
+
+ private:
+  explicit TraceStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
 // JSON Lines form of one event: flat snake_case keys (docs/trace-format.md).
 std::string event_to_json(const Event& e);
 std::string header_to_json(const TraceHeader& h);
 
-// Export for Perfetto / chrome://tracing.
-enum class ExportFormat { ChromeJson, PerfettoProto };
+// Export for Perfetto / chrome://tracing, or as JSON Lines (event_to_json,
+// one event a line). The output is created with create_output_file (files.h:
+// a symlink in its place is refused); "-" writes to stdout.
+enum class ExportFormat { ChromeJson, PerfettoProto, JsonLines };
 Status export_trace(const Trace& trace, ExportFormat format, const std::string& out_path);
+
+// The same from a trace file, streamed: the file is read twice (a first pass
+// counts events and vCPUs), never held in memory, so memory stays a few
+// megabytes whatever the trace's length. Errors as for_each_event (nothing
+// readable), Usage (too many events for Chrome JSON) or IoError (output).
+struct ExportSummary {
+  uint64_t events = 0;    // events written
+  bool complete = false;  // the input had its end-of-trace mark
+  std::string warning;    // the reader's warning about the input, if any
+};
+Result<ExportSummary> export_trace_file(const std::string& in_path, ExportFormat format, const std::string& out_path);
 
 }  // namespace ringscope

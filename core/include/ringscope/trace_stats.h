@@ -107,6 +107,10 @@ struct TraceStats {
   uint64_t output_bytes = 0;
   std::vector<PhaseStats> phases;
   uint64_t unmatched_end_markers = 0;  // an `end` with no open `begin` of that label
+  // What did not fit the bounds below (a guest that brackets millions of
+  // phases, or a trace with thousands of counter names): counted, not kept.
+  uint64_t phases_dropped = 0;   // phases past kMaxPhases, or nested deeper than kMaxOpenPhases
+  uint64_t counters_dropped = 0; // kvm-stats samples of a (vCPU, name) past kMaxStatCounters
 
   std::optional<RunEndReason> end_reason;  // from the run_end event, if present
   uint64_t guest_status = 0;               // run_end's value
@@ -114,6 +118,15 @@ struct TraceStats {
 
   uint64_t duration_ns() const { return last_ns - first_ns; }
 };
+
+// The bounds that keep StatsBuilder's memory independent of the length of
+// a trace: it holds counts and per-phase aggregates, never events.
+inline constexpr size_t kMaxPhases = 10'000;        // phase instances listed in TraceStats::phases
+inline constexpr size_t kMaxOpenPhases = 64;        // phases open at once on one vCPU
+inline constexpr size_t kMaxPhaseLabel = 256;       // bytes of a label kept (and compared)
+inline constexpr size_t kMaxStatCounters = 1'024;   // distinct (vCPU, kvm-stats name) pairs
+inline constexpr size_t kMaxStatName = 64;          // bytes of a kvm-stats counter name kept
+inline constexpr size_t kMaxEndMessage = 4'096;     // bytes of the run_end message kept
 
 TraceStats compute_stats(const Trace& trace);
 

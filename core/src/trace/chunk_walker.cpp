@@ -123,6 +123,12 @@ class Walker {
       if (!decoder_.check(chunk, bad_at, why)) return stopped(payload_at + bad_at, why);
       size_t n = count;
       if (options_.max_events != 0 && options_.max_events - have < n) n = options_.max_events - have;
+      if (consumer_.take_chunk(chunk, n)) {
+        sum_.events += n;
+        if (n < count) return limit();
+        offset = payload_at + len;
+        continue;
+      }
       consumer_.begin_chunk();
       size_t taken = 0;
       const bool go_on = decoder_.deliver(chunk, n, consumer_, taken);
@@ -162,6 +168,31 @@ class Walker {
 };
 
 }  // namespace
+
+uint64_t count_events_hint(ByteSource& source, const ReadOptions& options) {
+  const uint64_t size = source.size();
+  const uint64_t prefix = std::min<uint64_t>(size, kFileHeaderFixed + kMaxHeaderBlock + 4);
+  std::vector<uint8_t> buf;
+  auto bytes = source.read(0, static_cast<size_t>(prefix), buf);
+  if (!bytes) return 0;
+  size_t header_size = 0;
+  if (!decode_file_header(bytes.value(), static_cast<size_t>(prefix), header_size)) return 0;
+  uint64_t total = 0;
+  for (uint64_t offset = header_size; size - offset >= kChunkHeaderSize;) {
+    auto frame = source.read(offset, kChunkHeaderSize, buf);
+    if (!frame) break;
+    const uint8_t* h = frame.value();
+    if (crc32(h, 36) != get_u32le(h + 36) || std::memcmp(h, kChunkMagic, sizeof kChunkMagic) != 0) break;
+    const uint32_t len = get_u32le(h + 8);
+    const uint32_t count = get_u32le(h + 12);
+    if (h[4] != kChunkEvents || len > kMaxChunkPayload || uint64_t{count} * kMinEventBytes > len) break;
+    total += count;
+    if (options.max_events != 0 && total >= options.max_events) return options.max_events;
+    offset += kChunkHeaderSize + len;
+    if (offset > size) break;
+  }
+  return std::min<uint64_t>(total, size / kMinEventBytes);
+}
 
 Status walk_trace(ByteSource& source, const ReadOptions& options, ChunkConsumer& consumer, TraceHeader& header,
                   ReadSummary& summary) {

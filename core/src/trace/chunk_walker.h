@@ -69,7 +69,16 @@ class ChunkConsumer : public DecodedEventSink {
   // Called before the events of each chunk: the decoder's string table
   // starts afresh.
   virtual void begin_chunk() {}
+  // Offered each good chunk (checked whole) before its events: a consumer
+  // that keeps the chunk as it is (TraceStore) returns true, and its first
+  // `n` events are counted as read without being decoded again.
+  virtual bool take_chunk(const ChunkInfo& /*chunk*/, size_t /*n*/) { return false; }
 };
+
+// How many events the well-framed chunks of `source` claim (frame CRC and
+// magic checked, payloads not), capped by max_events and by what the file's
+// size can hold: a hint to reserve memory for, 0 when nothing is readable.
+uint64_t count_events_hint(ByteSource& source, const ReadOptions& options);
 
 // Reads the header into `header` (an Error if it is unreadable), then walks
 // the chunks. An Error after the header means the source failed (I/O).

@@ -1,11 +1,17 @@
-// export.cpp — export_trace() and the pieces both export formats share.
+// export.cpp — export_trace() and export_trace_file(), and the pieces every
+// export format shares.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <unordered_map>
+#include <unordered_set>
 
 #include "export_internal.h"
 #include "fmt/format.h"
 #include "ringscope/exit_reasons.h"
+#include "ringscope/files.h"
 
 namespace ringscope {
 namespace trace {
@@ -42,29 +48,40 @@ std::string event_title(const Event& e) {
   return std::string(kind_name(e.kind));
 }
 
-std::vector<FlowPair> find_flows(const Trace& trace) {
-  std::vector<FlowPair> flows;
-  std::unordered_map<uint32_t, size_t> last;  // vcpu -> index of its latest event
-  for (size_t i = 0; i < trace.events.size(); ++i) {
-    const Event& e = trace.events[i];
-    auto [it, fresh] = last.try_emplace(e.vcpu, i);
-    if (!fresh) {
-      if (e.kind == EventKind::Device && trace.events[it->second].kind == EventKind::VmExit)
-        flows.push_back({it->second, i});
-      it->second = i;
-    }
+std::optional<FlowTracker::Previous> FlowTracker::step(const Event& e) {
+  auto it = last_.find(e.vcpu);
+  if (it == last_.end()) {
+    // Bounded: a trace with absurdly many vCPUs loses a few arrows, not memory.
+    if (last_.size() >= kMaxFlowVcpus) last_.clear();
+    last_.emplace(e.vcpu, Previous{e.kind, e.seq, e.time_ns});
+    return std::nullopt;
   }
-  return flows;
+  Previous before = it->second;
+  it->second = Previous{e.kind, e.seq, e.time_ns};
+  return before;
 }
 
-std::vector<uint32_t> vcpus_of(const Trace& trace) {
-  std::vector<uint32_t> out;
-  std::unordered_map<uint32_t, bool> seen;
-  for (const Event& e : trace.events) {
-    if (seen.try_emplace(e.vcpu, true).second) out.push_back(e.vcpu);
-  }
-  if (out.empty()) out.push_back(0);
-  return out;
+bool ExportPlan::listed(uint32_t vcpu) const { return std::find(vcpus.begin(), vcpus.end(), vcpu) != vcpus.end(); }
+
+Result<ExportPlan> plan_export(const EventPass& pass) {
+  ExportPlan plan;
+  std::unordered_set<uint32_t> seen;
+  ReadSummary summary;
+  TRY(pass(
+      [&](const Event& e) {
+        ++plan.events;
+        if (seen.size() < kMaxListedVcpus) {
+          if (seen.insert(e.vcpu).second) plan.vcpus.push_back(e.vcpu);
+        } else if (!seen.count(e.vcpu)) {
+          plan.more_vcpus = true;
+        }
+        return true;
+      },
+      summary));
+  if (plan.vcpus.empty()) plan.vcpus.push_back(0);
+  plan.complete = summary.complete;
+  plan.warning = std::move(summary.warning);
+  return plan;
 }
 
 std::string process_title(const TraceHeader& h) {
@@ -75,11 +92,19 @@ std::string process_title(const TraceHeader& h) {
 }
 
 Result<File> create_output(const std::string& path) {
-  File f(std::fopen(path.c_str(), "wbe"), &std::fclose);
-  if (!f)
-    return make_error(ErrorKind::IoError, fmt::format("cannot create {}: {}; check that the directory exists and is "
-                                                      "writable",
-                                                      path, std::strerror(errno)));
+  int fd = -1;
+  if (path == "-") {
+    fd = ::fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) return make_error(ErrorKind::IoError, fmt::format("cannot write to stdout: {}", std::strerror(errno)));
+  } else {
+    TRY_ASSIGN(fd, create_output_file(path, "the export"));
+  }
+  File f(::fdopen(fd, "wb"), &std::fclose);
+  if (!f) {
+    const int err = errno;
+    ::close(fd);
+    return make_error(ErrorKind::IoError, fmt::format("cannot write {}: {}", path, std::strerror(err)));
+  }
   return f;
 }
 
@@ -87,25 +112,74 @@ Status finish_output(File file, const std::string& path) {
   const bool write_failed = std::ferror(file.get()) != 0;
   const int err = errno;
   if (std::fclose(file.release()) != 0 || write_failed)
-    return make_error(ErrorKind::IoError,
-                      fmt::format("cannot write {}: {}", path, std::strerror(write_failed ? err : errno)));
+    return make_error(ErrorKind::IoError, fmt::format("cannot write {}: {}", path == "-" ? "stdout" : path,
+                                                      std::strerror(write_failed ? err : errno)));
   return ok_status();
+}
+
+Status export_json_lines(const EventPass& pass, const std::string& out_path, uint64_t& written) {
+  File file(nullptr, &std::fclose);
+  TRY_ASSIGN(file, create_output(out_path));
+  ReadSummary summary;
+  std::string line;
+  TRY(pass(
+      [&](const Event& e) {
+        line = event_to_json(e);
+        line += '\n';
+        std::fwrite(line.data(), 1, line.size(), file.get());
+        ++written;
+        return std::ferror(file.get()) == 0;
+      },
+      summary));
+  return finish_output(std::move(file), out_path);
 }
 
 }  // namespace trace
 
-Status export_trace(const Trace& trace, ExportFormat format, const std::string& out_path) {
+namespace {
+
+Status export_with(const TraceHeader& header, const trace::EventPass& pass, ExportFormat format,
+                   const std::string& out_path, uint64_t& written) {
   switch (format) {
-    case ExportFormat::ChromeJson:
-      if (trace.events.size() > trace::kMaxChromeJsonEvents)
-        return make_error(ErrorKind::Usage,
-                          fmt::format("the trace has {} events, too many for Chrome JSON (at most {}: JSON viewers "
-                                      "run out of memory); export with `--format perfetto` instead",
-                                      trace.events.size(), trace::kMaxChromeJsonEvents));
-      return trace::export_chrome_json(trace, out_path);
-    case ExportFormat::PerfettoProto: return trace::export_perfetto(trace, out_path);
+    case ExportFormat::ChromeJson: return trace::export_chrome_json(header, pass, out_path, written);
+    case ExportFormat::PerfettoProto: return trace::export_perfetto(header, pass, out_path, written);
+    case ExportFormat::JsonLines: return trace::export_json_lines(pass, out_path, written);
   }
   return make_error(ErrorKind::Usage, "unknown export format");
+}
+
+}  // namespace
+
+Status export_trace(const Trace& trace, ExportFormat format, const std::string& out_path) {
+  trace::EventPass pass = [&trace](const EventCallback& callback, ReadSummary& summary) {
+    summary = ReadSummary{};
+    for (const Event& e : trace.events) {
+      ++summary.events;
+      if (!callback(e)) return ok_status();
+    }
+    summary.complete = trace.complete;
+    summary.warning = trace.warning;
+    return ok_status();
+  };
+  uint64_t written = 0;
+  return export_with(trace.header, pass, format, out_path, written);
+}
+
+Result<ExportSummary> export_trace_file(const std::string& in_path, ExportFormat format, const std::string& out_path) {
+  ExportSummary out;
+  // The header first (and an error now, before an output file is created,
+  // when the input is not a trace at all).
+  TraceHeader header;
+  TRY(for_each_event(
+      in_path, ReadOptions{}, [](const Event&) { return false; }, &header));
+  trace::EventPass pass = [&](const EventCallback& callback, ReadSummary& summary) {
+    Status s = for_each_event(in_path, ReadOptions{}, callback, nullptr, &summary);
+    out.complete = summary.complete;  // what the reader said about the file, on the last pass
+    out.warning = summary.warning;
+    return s;
+  };
+  TRY(export_with(header, pass, format, out_path, out.events));
+  return out;
 }
 
 }  // namespace ringscope

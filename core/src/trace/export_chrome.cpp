@@ -7,7 +7,6 @@
 // to the device event it caused. Events are streamed one line each, so a
 // large trace does not need a JSON document in memory.
 #include <string>
-#include <unordered_map>
 
 #include "export_internal.h"
 #include "fmt/format.h"
@@ -40,61 +39,67 @@ class ChromeWriter {
 
 }  // namespace
 
-Status export_chrome_json(const Trace& trace, const std::string& out_path) {
+Status export_chrome_json(const TraceHeader& header, const EventPass& pass, const std::string& out_path,
+                          uint64_t& written) {
+  TRY_ASSIGN(ExportPlan plan, plan_export(pass));
+  if (plan.events > kMaxChromeJsonEvents)
+    return make_error(ErrorKind::Usage,
+                      fmt::format("the trace has {} events, too many for Chrome JSON (at most {}: JSON viewers "
+                                  "run out of memory); export with `--format perfetto` instead",
+                                  plan.events, kMaxChromeJsonEvents));
   File file(nullptr, &std::fclose);
   TRY_ASSIGN(file, create_output(out_path));
   ChromeWriter w(file.get());
 
   w.line(fmt::format(R"({{"name":"process_name","ph":"M","pid":1,"tid":0,"args":{{"name":{}}}}})",
-                     json_quote(process_title(trace.header))));
-  const auto vcpus = vcpus_of(trace);
-  for (uint32_t v : vcpus) {
-    w.line(fmt::format(R"({{"name":"thread_name","ph":"M","pid":1,"tid":{},"args":{{"name":"vCPU {}"}}}})", v + 1,
-                       v));
+                     json_quote(process_title(header))));
+  for (uint32_t v : plan.vcpus) {
+    w.line(fmt::format(R"({{"name":"thread_name","ph":"M","pid":1,"tid":{},"args":{{"name":"vCPU {}"}}}})",
+                       uint64_t{v} + 1, v));
   }
 
-  // flow id by event index; ids are the exit's seq + 1 (0 is not a good id).
-  std::unordered_map<size_t, uint64_t> flow_out, flow_in;
-  for (const FlowPair& p : find_flows(trace)) {
-    const uint64_t id = trace.events[p.exit_index].seq + 1;
-    flow_out.emplace(p.exit_index, id);
-    flow_in.emplace(p.device_index, id);
-  }
-
-  for (size_t i = 0; i < trace.events.size(); ++i) {
-    const Event& e = trace.events[i];
-    const std::string ts = micros(e.time_ns);
-    const uint32_t tid = e.vcpu + 1;
-    const std::string name = json_quote(event_title(e));
-    const std::string cat = json_quote(std::string(kind_name(e.kind)));
-    const std::string args = dump(event_json(e));
-
-    if (e.kind == EventKind::Counter) {
-      std::string series = std::string(e.name.empty() ? "counter" : e.name);
-      if (vcpus.size() > 1) series += fmt::format(" (vCPU {})", e.vcpu);
-      w.line(fmt::format(R"({{"name":{},"cat":"counter","ph":"C","ts":{},"pid":1,"args":{{"value":{}}}}})",
-                         json_quote(series), ts, e.value));
-      continue;
-    }
-    if (e.kind == EventKind::VmExit) {
-      w.line(fmt::format(R"({{"name":{},"cat":{},"ph":"X","ts":{},"dur":{},"pid":1,"tid":{},"args":{}}})", name, cat,
-                         ts, micros(e.duration_ns), tid, args));
-    } else {
-      w.line(fmt::format(R"({{"name":{},"cat":{},"ph":"i","s":"t","ts":{},"pid":1,"tid":{},"args":{}}})", name, cat,
-                         ts, tid, args));
-    }
-    if (auto it = flow_out.find(i); it != flow_out.end()) {
-      w.line(fmt::format(R"({{"name":"access","cat":"flow","ph":"s","id":{},"ts":{},"pid":1,"tid":{}}})", it->second,
-                         ts, tid));
-    }
-    if (auto it = flow_in.find(i); it != flow_in.end()) {
-      w.line(fmt::format(R"({{"name":"access","cat":"flow","ph":"f","bp":"e","id":{},"ts":{},"pid":1,"tid":{}}})",
-                         it->second, ts, tid));
-    }
-  }
-  Json meta = Json::parse(header_to_json(trace.header));
-  meta["complete"] = trace.complete;
-  if (!trace.warning.empty()) meta["warning"] = trace.warning;
+  FlowTracker flows;
+  ReadSummary summary;
+  TRY(pass(
+      [&](const Event& e) {
+        const std::string ts = micros(e.time_ns);
+        const uint64_t tid = uint64_t{e.vcpu} + 1;
+        const auto before = flows.step(e);
+        if (e.kind == EventKind::Counter) {
+          std::string series = std::string(e.name.empty() ? "counter" : e.name);
+          if (plan.many_vcpus()) series += fmt::format(" (vCPU {})", e.vcpu);
+          w.line(fmt::format(R"({{"name":{},"cat":"counter","ph":"C","ts":{},"pid":1,"args":{{"value":{}}}}})",
+                             json_quote(series), ts, e.value));
+          ++written;
+          return true;
+        }
+        // The arrow starts at the exit (its ts, inside its slice) and ends at
+        // this device event; it is written when the pair is complete.
+        const bool flow = before && FlowTracker::pairs(*before, e);
+        const uint64_t id = flow ? FlowTracker::flow_id(before->seq) : 0;
+        if (flow)
+          w.line(fmt::format(R"({{"name":"access","cat":"flow","ph":"s","id":{},"ts":{},"pid":1,"tid":{}}})", id,
+                             micros(before->time_ns), tid));
+        const std::string name = json_quote(event_title(e));
+        const std::string cat = json_quote(std::string(kind_name(e.kind)));
+        const std::string args = dump(event_json(e));
+        if (e.kind == EventKind::VmExit) {
+          w.line(fmt::format(R"({{"name":{},"cat":{},"ph":"X","ts":{},"dur":{},"pid":1,"tid":{},"args":{}}})", name,
+                             cat, ts, micros(e.duration_ns), tid, args));
+        } else {
+          w.line(fmt::format(R"({{"name":{},"cat":{},"ph":"i","s":"t","ts":{},"pid":1,"tid":{},"args":{}}})", name,
+                             cat, ts, tid, args));
+        }
+        if (flow)
+          w.line(fmt::format(R"({{"name":"access","cat":"flow","ph":"f","bp":"e","id":{},"ts":{},"pid":1,"tid":{}}})",
+                             id, ts, tid));
+        ++written;
+        return std::ferror(file.get()) == 0;
+      },
+      summary));
+  Json meta = Json::parse(header_to_json(header));
+  meta["complete"] = summary.complete;
+  if (!summary.warning.empty()) meta["warning"] = summary.warning;
   w.finish(dump(meta));
   return finish_output(std::move(file), out_path);
 }

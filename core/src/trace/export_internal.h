@@ -1,11 +1,19 @@
-// export_internal.h — what the Chrome JSON and Perfetto exporters share:
-// titles, flow pairing, output files.
+// export_internal.h — what the exporters share: titles, the pass over the
+// events, flow pairing, output files.
+//
+// Exporters stream: they see each event once, in file order, and keep only
+// bounded state (one pending event per vCPU for flow arrows, the tracks
+// already described), so a trace of any length exports in a few megabytes.
+// What must be known before the first event is written (how many events,
+// which vCPUs) comes from a first pass over the same events (ExportPlan).
 #pragma once
 
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "ringscope/result.h"
@@ -16,30 +24,67 @@ namespace ringscope::trace {
 // Chrome's JSON viewer and Perfetto's JSON importer choke long before this;
 // the protobuf export has no such limit.
 inline constexpr size_t kMaxChromeJsonEvents = 2'000'000;
+// vCPUs the plan lists (thread tracks written up front); a hostile trace
+// with more gets the rest described as they come.
+inline constexpr size_t kMaxListedVcpus = 256;
+// vCPUs whose latest event the flow pairing remembers at once.
+inline constexpr size_t kMaxFlowVcpus = 4096;
+
+// One pass over a trace's events, in file order: calls `callback` for each
+// and fills `summary`. An exporter may run it twice.
+using EventPass = std::function<Status(const EventCallback& callback, ReadSummary& summary)>;
+
+// The first pass: what the writers need before the first event.
+struct ExportPlan {
+  uint64_t events = 0;
+  std::vector<uint32_t> vcpus;  // distinct vCPUs in order of first appearance (at most kMaxListedVcpus)
+  bool more_vcpus = false;      // there were more than that
+  bool complete = false;
+  std::string warning;
+  bool many_vcpus() const { return more_vcpus || vcpus.size() > 1; }
+  bool listed(uint32_t vcpu) const;
+};
+Result<ExportPlan> plan_export(const EventPass& pass);
 
 // The label of an event on the timeline: "io_instruction", "#PF page fault",
 // "uart THR write", a counter's or marker's name.
 std::string event_title(const Event& e);
 
 // A guest access and the device event it caused: a vm_exit followed, on the
-// same vCPU, directly by a device event. Indices into Trace::events.
-struct FlowPair {
-  size_t exit_index;
-  size_t device_index;
-};
-std::vector<FlowPair> find_flows(const Trace& trace);
+// same vCPU, directly by a device event. Fed events in order, says for each
+// whether it is the device end of such a pair (and of which exit).
+class FlowTracker {
+ public:
+  struct Previous {
+    EventKind kind;
+    uint64_t seq;
+    uint64_t time_ns;
+  };
+  // The vCPU's previous event, if one is remembered; then remembers `e`.
+  std::optional<Previous> step(const Event& e);
+  // The flow id of the pair (exit, device): the exit's seq + 1 (0 is not a good id).
+  static uint64_t flow_id(uint64_t exit_seq) { return exit_seq + 1; }
+  static bool pairs(const Previous& before, const Event& e) {
+    return before.kind == EventKind::VmExit && e.kind == EventKind::Device;
+  }
 
-// The distinct vCPUs in event order of first appearance.
-std::vector<uint32_t> vcpus_of(const Trace& trace);
+ private:
+  std::unordered_map<uint32_t, Previous> last_;
+};
 
 // "ringscope: syscalls (full-virt)", the name of the process track.
 std::string process_title(const TraceHeader& h);
 
+// Output files: created with create_output_file (no symlink followed, a
+// regular file only); "-" is stdout.
 using File = std::unique_ptr<FILE, int (*)(FILE*)>;
 Result<File> create_output(const std::string& path);
 Status finish_output(File file, const std::string& path);
 
-Status export_chrome_json(const Trace& trace, const std::string& out_path);
-Status export_perfetto(const Trace& trace, const std::string& out_path);
+Status export_chrome_json(const TraceHeader& header, const EventPass& pass, const std::string& out_path,
+                          uint64_t& written);
+Status export_perfetto(const TraceHeader& header, const EventPass& pass, const std::string& out_path,
+                       uint64_t& written);
+Status export_json_lines(const EventPass& pass, const std::string& out_path, uint64_t& written);
 
 }  // namespace ringscope::trace

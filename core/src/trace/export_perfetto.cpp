@@ -100,71 +100,44 @@ void write_track(PacketStream& out, const ProtoWriter& descriptor) {
 
 }  // namespace
 
-Status export_perfetto(const Trace& trace, const std::string& out_path) {
-  File file(nullptr, &std::fclose);
-  TRY_ASSIGN(file, create_output(out_path));
-  PacketStream out(file.get());
+namespace {
 
-  {
-    ProtoWriter proc, d;
-    proc.varint_field(process_descriptor::kPid, kPid);
-    proc.bytes_field(process_descriptor::kProcessName, process_title(trace.header));
-    d.varint_field(track_descriptor::kUuid, kProcessUuid);
-    d.message_field(track_descriptor::kProcess, proc);
-    write_track(out, d);
-  }
-  const auto vcpus = vcpus_of(trace);
-  for (uint32_t v : vcpus) {
+// Counter tracks are described the first time a counter appears. Bounded:
+// past kMaxCounterTracks distinct (name, vCPU) pairs (a hostile trace), a
+// new counter gets a fresh track each time instead of a remembered one.
+constexpr size_t kMaxCounterTracks = 4096;
+
+class PerfettoExport {
+ public:
+  PerfettoExport(PacketStream& out, const ExportPlan& plan) : out_(out), plan_(plan) {}
+
+  void describe_vcpu(uint32_t v) {
     ProtoWriter thread, d;
     thread.varint_field(thread_descriptor::kPid, kPid);
     thread.varint_field(thread_descriptor::kTid, uint64_t{v} + 1);
     thread.bytes_field(thread_descriptor::kThreadName, fmt::format("vCPU {}", v));
     d.varint_field(track_descriptor::kUuid, vcpu_uuid(v));
     d.message_field(track_descriptor::kThread, thread);
-    write_track(out, d);
+    write_track(out_, d);
   }
 
-  std::unordered_map<size_t, uint64_t> flow_out, flow_in;
-  for (const FlowPair& p : find_flows(trace)) {
-    const uint64_t id = trace.events[p.exit_index].seq + 1;
-    flow_out.emplace(p.exit_index, id);
-    flow_in.emplace(p.device_index, id);
-  }
-
-  // Counter tracks are described the first time a counter appears.
-  std::map<std::pair<std::string, uint32_t>, uint64_t> counter_tracks;
-  uint64_t next_counter_uuid = 0x100000;
-
-  for (size_t i = 0; i < trace.events.size(); ++i) {
-    const Event& e = trace.events[i];
-    ProtoWriter te, p;
-    if (e.kind == EventKind::Counter) {
-      auto key = std::make_pair(std::string(e.name), e.vcpu);
-      auto [it, fresh] = counter_tracks.try_emplace(key, next_counter_uuid);
-      if (fresh) {
-        ++next_counter_uuid;
-        std::string name = key.first.empty() ? "counter" : key.first;
-        if (vcpus.size() > 1) name += fmt::format(" (vCPU {})", e.vcpu);
-        ProtoWriter d, counter;
-        d.varint_field(track_descriptor::kUuid, it->second);
-        d.bytes_field(track_descriptor::kName, name);
-        d.varint_field(track_descriptor::kParentUuid, kProcessUuid);
-        d.message_field(track_descriptor::kCounter, counter);
-        write_track(out, d);
-      }
-      te.varint_field(track_event::kType, track_event::kCounter);
-      te.varint_field(track_event::kTrackUuid, it->second);
-      if (e.value <= static_cast<uint64_t>(INT64_MAX))
-        te.int64_field(track_event::kCounterValue, static_cast<int64_t>(e.value));
-      else
-        te.double_field(track_event::kDoubleCounterValue, static_cast<double>(e.value));
-      p.varint_field(packet::kTimestamp, e.time_ns);
-      p.message_field(packet::kTrackEvent, te);
-      out.write(p);
-      continue;
+  void event(const Event& e) {
+    const auto before = flows_.step(e);
+    // A vm_exit waits (one per vCPU) until the vCPU's next event says
+    // whether a flow starts at it.
+    const bool flow = before && FlowTracker::pairs(*before, e);
+    if (auto it = pending_.find(e.vcpu); it != pending_.end()) {
+      if (flow) it->second.te.fixed64_field(track_event::kFlowIds, FlowTracker::flow_id(before->seq));
+      write_exit(it->second);
+      pending_.erase(it);
     }
-
+    if (!plan_.listed(e.vcpu) && e.kind != EventKind::Counter) describe_vcpu(e.vcpu);
+    if (e.kind == EventKind::Counter) {
+      counter(e);
+      return;
+    }
     const bool slice = e.kind == EventKind::VmExit;
+    ProtoWriter te;
     te.varint_field(track_event::kType, slice ? track_event::kSliceBegin : track_event::kInstant);
     te.varint_field(track_event::kTrackUuid, vcpu_uuid(e.vcpu));
     te.bytes_field(track_event::kCategories, kind_name(e.kind));
@@ -176,21 +149,109 @@ Status export_perfetto(const Trace& trace, const std::string& out_path) {
       annotate_value(a, value);
       te.message_field(track_event::kDebugAnnotations, a);
     }
-    if (auto it = flow_out.find(i); it != flow_out.end()) te.fixed64_field(track_event::kFlowIds, it->second);
-    if (auto it = flow_in.find(i); it != flow_in.end()) te.fixed64_field(track_event::kTerminatingFlowIds, it->second);
+    if (flow) te.fixed64_field(track_event::kTerminatingFlowIds, FlowTracker::flow_id(before->seq));
+    if (slice) {
+      if (pending_.size() >= kMaxFlowVcpus) flush();
+      pending_.emplace(e.vcpu, Pending{std::move(te), e.time_ns, e.time_ns + e.duration_ns, e.vcpu});
+      return;
+    }
+    ProtoWriter p;
     p.varint_field(packet::kTimestamp, e.time_ns);
     p.message_field(packet::kTrackEvent, te);
-    out.write(p);
-
-    if (slice) {
-      ProtoWriter end, q;
-      end.varint_field(track_event::kType, track_event::kSliceEnd);
-      end.varint_field(track_event::kTrackUuid, vcpu_uuid(e.vcpu));
-      q.varint_field(packet::kTimestamp, e.time_ns + e.duration_ns);
-      q.message_field(packet::kTrackEvent, end);
-      out.write(q);
-    }
+    out_.write(p);
   }
+
+  // Writes the exits still waiting (at the end of the trace).
+  void flush() {
+    for (auto& [vcpu, pending] : pending_) write_exit(pending);
+    pending_.clear();
+  }
+
+ private:
+  struct Pending {
+    ProtoWriter te;
+    uint64_t begin_ns, end_ns;
+    uint32_t vcpu;
+  };
+
+  void write_exit(Pending& x) {
+    ProtoWriter p;
+    p.varint_field(packet::kTimestamp, x.begin_ns);
+    p.message_field(packet::kTrackEvent, x.te);
+    out_.write(p);
+    ProtoWriter end, q;
+    end.varint_field(track_event::kType, track_event::kSliceEnd);
+    end.varint_field(track_event::kTrackUuid, vcpu_uuid(x.vcpu));
+    q.varint_field(packet::kTimestamp, x.end_ns);
+    q.message_field(packet::kTrackEvent, end);
+    out_.write(q);
+  }
+
+  void counter(const Event& e) {
+    auto key = std::make_pair(std::string(e.name), e.vcpu);
+    auto it = counter_tracks_.find(key);
+    uint64_t uuid;
+    if (it != counter_tracks_.end()) {
+      uuid = it->second;
+    } else {
+      uuid = next_counter_uuid_++;
+      if (counter_tracks_.size() < kMaxCounterTracks) counter_tracks_.emplace(key, uuid);
+      std::string name = key.first.empty() ? "counter" : key.first;
+      if (plan_.many_vcpus()) name += fmt::format(" (vCPU {})", e.vcpu);
+      ProtoWriter d, c;
+      d.varint_field(track_descriptor::kUuid, uuid);
+      d.bytes_field(track_descriptor::kName, name);
+      d.varint_field(track_descriptor::kParentUuid, kProcessUuid);
+      d.message_field(track_descriptor::kCounter, c);
+      write_track(out_, d);
+    }
+    ProtoWriter te, p;
+    te.varint_field(track_event::kType, track_event::kCounter);
+    te.varint_field(track_event::kTrackUuid, uuid);
+    if (e.value <= static_cast<uint64_t>(INT64_MAX))
+      te.int64_field(track_event::kCounterValue, static_cast<int64_t>(e.value));
+    else
+      te.double_field(track_event::kDoubleCounterValue, static_cast<double>(e.value));
+    p.varint_field(packet::kTimestamp, e.time_ns);
+    p.message_field(packet::kTrackEvent, te);
+    out_.write(p);
+  }
+
+  PacketStream& out_;
+  const ExportPlan& plan_;
+  FlowTracker flows_;
+  std::unordered_map<uint32_t, Pending> pending_;
+  std::map<std::pair<std::string, uint32_t>, uint64_t> counter_tracks_;
+  uint64_t next_counter_uuid_ = 0x100000;
+};
+
+}  // namespace
+
+Status export_perfetto(const TraceHeader& header, const EventPass& pass, const std::string& out_path,
+                       uint64_t& written) {
+  TRY_ASSIGN(ExportPlan plan, plan_export(pass));
+  File file(nullptr, &std::fclose);
+  TRY_ASSIGN(file, create_output(out_path));
+  PacketStream out(file.get());
+  {
+    ProtoWriter proc, d;
+    proc.varint_field(process_descriptor::kPid, kPid);
+    proc.bytes_field(process_descriptor::kProcessName, process_title(header));
+    d.varint_field(track_descriptor::kUuid, kProcessUuid);
+    d.message_field(track_descriptor::kProcess, proc);
+    write_track(out, d);
+  }
+  PerfettoExport ex(out, plan);
+  for (uint32_t v : plan.vcpus) ex.describe_vcpu(v);
+  ReadSummary summary;
+  TRY(pass(
+      [&](const Event& e) {
+        ex.event(e);
+        ++written;
+        return std::ferror(file.get()) == 0;
+      },
+      summary));
+  ex.flush();
   return finish_output(std::move(file), out_path);
 }
 

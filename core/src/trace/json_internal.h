@@ -6,6 +6,7 @@
 
 #include "nlohmann/json.hpp"
 #include "ringscope/event.h"
+#include "ringscope/terminal_text.h"
 
 namespace ringscope::trace {
 
@@ -15,6 +16,10 @@ Json event_json(const Event& e);
 
 // Guest output is arbitrary bytes: invalid UTF-8 becomes U+FFFD instead of
 // an exception.
-inline std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+// C1 controls, which JSON allows raw, are \u-escaped too, so a JSON line
+// printed on a terminal cannot carry an escape sequence (terminal_text.h).
+inline std::string dump(const Json& j) {
+  return json_terminal_safe(j.dump(-1, ' ', false, Json::error_handler_t::replace));
+}
 
 }  // namespace ringscope::trace

@@ -19,6 +19,7 @@
 #include "fmt/format.h"
 #include "format.h"
 #include "header_codec.h"
+#include "ringscope/files.h"
 #include "ringscope/trace.h"
 #include "varint.h"
 
@@ -126,12 +127,16 @@ struct TraceWriter::Impl {
 };
 
 Result<std::unique_ptr<TraceWriter>> TraceWriter::create(const std::string& path, const TraceHeader& header) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
-    return make_error(ErrorKind::IoError,
-                      fmt::format("cannot create the trace file {}: {}; check that the directory exists and is "
-                                  "writable",
-                                  path, std::strerror(errno)));
+  // create_output_file: a symlink planted where the trace goes is refused,
+  // not followed (the trace would overwrite whatever it points at).
+  auto created = create_output_file(path, "the trace file");
+  if (!created) {
+    Error e = created.error();
+    if (e.message.find("symbolic link") == std::string::npos && e.message.find("not a regular") == std::string::npos)
+      e.message += "; check that the directory exists and is writable";
+    return e;
+  }
+  const int fd = created.value();
   std::unique_ptr<TraceWriter> w(new TraceWriter());
   w->impl_ = std::make_unique<Impl>();
   w->impl_->path = path;
