@@ -5,7 +5,7 @@
 //   2. emulation / KVM wall time for the same work (syscalls, io-burst), at
 //      trace level exits and off.
 // Each figure is the median of several runs. The ratios are what matter;
-// which mode wins depends on the host (PLATFORM.md: on PVM, KVM emulates
+// which mode wins depends on the host (docs/hosts.md: on PVM, KVM emulates
 // ring-0 code instruction by instruction), so nothing here assumes it.
 #include <fmt/format.h>
 
