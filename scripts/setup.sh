@@ -13,6 +13,7 @@ PACKAGES=(
   libimgui-dev libglfw3-dev libpng-dev fonts-dejavu-core  # the viewer (PNG screenshots, a font with µ and arrows)
   xvfb xauth libgl1-mesa-dri                 # headless viewer tests
   qemu-system-x86                            # cross-check: the guest under a VMM nobody here wrote
+  clang libclang-rt-14-dev                   # scripts/sanitize.sh: ASan/UBSan and libFuzzer (clang 14's runtimes)
 )
 
 missing=()

@@ -27,9 +27,11 @@ struct Parser {
   // Unknown keys are refused: a typo in a lab must not silently check nothing.
   void only(const json& j, const std::string& where, std::initializer_list<const char*> keys) {
     if (!j.is_object()) return fail(where, "must be an object");
-    for (const auto& [k, v] : j.items())
+    for (const auto& item : j.items()) {
+      const std::string& k = item.key();  // a named variable, not a structured binding: clang 14 cannot capture those
       if (std::find_if(keys.begin(), keys.end(), [&](const char* s) { return k == s; }) == keys.end())
         fail(where, fmt::format("unknown key \"{}\"", k));
+    }
   }
   std::string str(const json& j, const char* key, const std::string& where, std::string dflt = {}) {
     if (!j.contains(key)) return dflt;
