@@ -68,11 +68,13 @@ for fuzzer in "$BUILD"/fuzz/fuzz_*; do
   seeds=()
   [ -d "fuzz/corpus/$name" ] && seeds+=("fuzz/corpus/$name")
   [ -d "$BUILD/fuzz/corpus/$name" ] && seeds+=("$BUILD/fuzz/corpus/$name")
+  dict=()
+  [ -f "fuzz/dict/$name.dict" ] && dict=(-dict="fuzz/dict/$name.dict")
   work="$BUILD/fuzz/work/$name" artifacts="$BUILD/fuzz/artifacts/$name"
   mkdir -p "$work" "$artifacts"
   echo "sanitize: fuzzing $name for ${FUZZ_SECONDS}s"
   if ! "$fuzzer" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
-      -print_final_stats=1 -artifact_prefix="$artifacts/" "$work" "${seeds[@]}" >"$BUILD/fuzz/$name.log" 2>&1; then
+      -print_final_stats=1 -artifact_prefix="$artifacts/" "${dict[@]}" "$work" "${seeds[@]}" >"$BUILD/fuzz/$name.log" 2>&1; then
     tail -n 40 "$BUILD/fuzz/$name.log" >&2
     failed+=("$name")
   else

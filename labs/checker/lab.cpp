@@ -6,9 +6,11 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <type_traits>
 
 namespace ringscope::labs {
 
@@ -42,6 +44,16 @@ struct Parser {
   std::optional<T> num(const json& j, const char* key, const std::string& where) {
     if (!j.contains(key)) return std::nullopt;
     if (!j[key].is_number()) return fail(where + "." + key, "must be a number"), std::nullopt;
+    if constexpr (std::is_integral_v<T>) {
+      // Converting a double outside T's range (1e300, or -1 to unsigned) is
+      // undefined behaviour, so the range is checked first: [-2^d, 2^d) or [0, 2^d).
+      const double v = j[key].get<double>(), top = std::ldexp(1.0, std::numeric_limits<T>::digits);
+      if (!(v < top && v >= (std::is_signed_v<T> ? -top : 0.0)))
+        return fail(where + "." + key, fmt::format("{} is out of range: it must be a whole number from {} to {}",
+                                                    j[key].dump(), std::numeric_limits<T>::min(),
+                                                    std::numeric_limits<T>::max())),
+               std::nullopt;
+    }
     return j[key].get<T>();
   }
 };
