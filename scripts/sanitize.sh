@@ -36,7 +36,7 @@ built=$(date +%s)
 
 # The guest must not have been sanitized: no guest source compiled with a
 # -fsanitize flag, no ASan/UBSan symbol in a guest image.
-if grep -A1 -e '-fsanitize' "$BUILD/compile_commands.json" | grep -q '"file": ".*/scenarios/'; then
+if grep -A1 -e '-fsanitize' "$BUILD/compile_commands.json" | grep -qF "\"file\": \"$PWD/scenarios/"; then
   echo "sanitize: a guest source was compiled with -fsanitize (see cmake/Sanitize.cmake)" >&2
   exit 70
 fi
@@ -58,7 +58,12 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 #                     the Manifest.* tests, which do run), the guest is not
 #                     sanitized, and the boots take minutes. scripts/test.sh
 #                     runs them.
-ctest --test-dir "$BUILD" --output-on-failure -j"$JOBS" --timeout 900 -E 'QemuCrossCheck'
+# viewer_gl_tests runs apart, with leak detection off: Mesa's GL driver
+# (dlopen'ed by GLFW and unloaded at exit) leaves allocations LeakSanitizer
+# cannot attribute to any module; every other ASan and UBSan check stays on.
+ctest --test-dir "$BUILD" --output-on-failure -j"$JOBS" --timeout 900 -E 'QemuCrossCheck|^viewer_gl_tests$'
+ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0" ctest --test-dir "$BUILD" --output-on-failure --timeout 900 \
+  -R '^viewer_gl_tests$'
 
 tested=$(date +%s)
 
