@@ -129,6 +129,8 @@ Result<Scenario> parse_manifest(const fs::path& file) {
   } catch (const json::parse_error& e) {
     return make_error(ErrorKind::BadData,
                       fmt::format("{}: not valid JSON at byte {}: {}", file.string(), e.byte, e.what()));
+  } catch (const json::exception& e) {  // out_of_range: a number too large for a double (1e600)
+    return make_error(ErrorKind::BadData, fmt::format("{}: not usable JSON: {}", file.string(), e.what()));
   }
   if (!root.is_object())
     return make_error(ErrorKind::BadData,

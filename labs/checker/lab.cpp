@@ -7,9 +7,11 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <type_traits>
 
 #include "ringscope/exit_reasons.h"
 #include "ringscope/files.h"
@@ -32,9 +34,11 @@ struct Parser {
   // Unknown keys are refused: a typo in a lab must not silently check nothing.
   void only(const json& j, const std::string& where, std::initializer_list<const char*> keys) {
     if (!j.is_object()) return fail(where, "must be an object");
-    for (const auto& [k, v] : j.items())
+    for (const auto& item : j.items()) {
+      const std::string& k = item.key();  // a named variable, not a structured binding: clang 14 cannot capture those
       if (std::find_if(keys.begin(), keys.end(), [&](const char* s) { return k == s; }) == keys.end())
         fail(where, fmt::format("unknown key \"{}\"", k));
+    }
   }
   std::string str(const json& j, const char* key, const std::string& where, std::string dflt = {}) {
     if (!j.contains(key)) return dflt;
@@ -45,6 +49,16 @@ struct Parser {
   std::optional<T> num(const json& j, const char* key, const std::string& where) {
     if (!j.contains(key)) return std::nullopt;
     if (!j[key].is_number()) return fail(where + "." + key, "must be a number"), std::nullopt;
+    if constexpr (std::is_integral_v<T>) {
+      // Converting a double outside T's range (1e300, or -1 to unsigned) is
+      // undefined behaviour, so the range is checked first: [-2^d, 2^d) or [0, 2^d).
+      const double v = j[key].get<double>(), top = std::ldexp(1.0, std::numeric_limits<T>::digits);
+      if (!(v < top && v >= (std::is_signed_v<T> ? -top : 0.0)))
+        return fail(where + "." + key, fmt::format("{} is out of range: it must be a whole number from {} to {}",
+                                                    j[key].dump(), std::numeric_limits<T>::min(),
+                                                    std::numeric_limits<T>::max())),
+               std::nullopt;
+    }
     return j[key].get<T>();
   }
 };

@@ -58,7 +58,7 @@ inline std::vector<uint8_t> make_tiny_kernel(const TinyKernel& k) {
   uint64_t e64 = kBase;
   if (k.pvh) add_note("Xen", kXenElfnotePhys32Entry, &pvh, 4);
   if (k.entry64) add_note("ringscope", kRingscopeNoteEntry64, &e64, 8);
-  std::memcpy(f.data() + kNotes, notes.data(), notes.size());
+  if (!notes.empty()) std::memcpy(f.data() + kNotes, notes.data(), notes.size());  // no notes: data() may be null
 
   Elf64_Phdr load{};
   load.p_type = PT_LOAD;

@@ -30,12 +30,12 @@ class GuestMemory {
   }
   bool read(uint64_t gpa, void* out, uint64_t len) const {
     if (!contains(gpa, len)) return false;
-    std::memcpy(out, host_ + gpa, len);
+    if (len) std::memcpy(out, host_ + gpa, len);  // memcpy with a null pointer is undefined even for 0 bytes
     return true;
   }
   bool write(uint64_t gpa, const void* in, uint64_t len) {
     if (!contains(gpa, len)) return false;
-    std::memcpy(host_ + gpa, in, len);
+    if (len) std::memcpy(host_ + gpa, in, len);  // an empty module's bytes may be a null pointer
     return true;
   }
   // Reads a NUL-terminated string of at most max_len bytes; false if it runs
