@@ -229,7 +229,7 @@ Result<BootState> prepare_boot(GuestMemory& mem, const ElfImage& kernel, const s
     b.gdt_base = base + kGdt;
     b.gdt_limit = 3 * 8 - 1;
   } else {
-    // The PVH boot ABI (Xen's docs/misc/pvh.pandoc): CR0.PE only, CR4 0,
+    // The PVH boot ABI (Xen's xen.git/docs/misc/pvh.pandoc): CR0.PE only, CR4 0,
     // EFER 0, flat 4 GiB 32-bit CS (execute/read) and DS/ES/SS
     // (read/write), a busy 32-bit TSS with limit 0x67, IF/TF/VM clear.
     // The selectors and the GDTR are unspecified: the kernel loads its own.
