@@ -42,15 +42,23 @@ void print_run_summary(std::FILE* out, const SessionOutcome& o) {
                                                  o.scenario ? "scenario expects" : "success is", o.expected_status);
   else
     verdict = fmt::format("run ended: {} — {}", run_end_name(r.end), escape_terminal(r.message));
-  fmt::print(out, "\nringscope: {} after {:.1f} ms; {} VM exits reached the VMM", verdict, r.wall_ns / 1e6, r.exits);
-  if (r.steps) fmt::print(out, ", {} instructions single-stepped", r.steps);
+  const std::optional<TraceStats> st = stats_of(o);
+  // Under emulation no exit happens: every instruction runs in software,
+  // and the exits listed below are the ones the VT-x model predicts.
+  const bool emulated = st && st->header.mode == "emulation";
+  if (emulated)
+    fmt::print(out, "\nringscope: {} after {:.1f} ms; no VM exits (emulation: the exits below are the VT-x model's)",
+               verdict, r.wall_ns / 1e6);
+  else
+    fmt::print(out, "\nringscope: {} after {:.1f} ms; {} VM exits reached the VMM", verdict, r.wall_ns / 1e6, r.exits);
+  if (r.steps) fmt::print(out, ", {} instructions {}", r.steps, emulated ? "executed" : "single-stepped");
   fmt::print(out, "\n");
   if (!r.ok() && !std::string(run_end_explanation(r.end)).empty())
     fmt::print(out, "ringscope: {}\n", run_end_explanation(r.end));
   if (r.regs && !r.ok())
     fmt::print(out, "ringscope: rip {:#x} rsp {:#x} cr0 {:#x} cr3 {:#x} cpl {}\n", r.regs->rip, r.regs->rsp,
                r.regs->cr0, r.regs->cr3, r.regs->cpl);
-  if (auto st = stats_of(o)) {
+  if (st) {
     for (const auto& e : st->exits)
       if (e.count) fmt::print(out, "  {:>8}  exit {:>2} {}\n", e.count, e.reason, exit_reason_name(e.reason));
     if (st->kernel_only_exits)

@@ -275,5 +275,18 @@ TEST_F(CliVerbs, ScenariosListsOrSaysWhyNot) {
   }
 }
 
+// Under emulation no VM exit happens: the run summary must not count "VM
+// exits that reached the VMM" nor call executed instructions single-stepped.
+TEST_F(CliVerbs, EmulationSummaryCallsItsExitsTheModels) {
+  const std::string trace = (dir_ / "emu.rtrace").string();
+  Outcome r = ringscope("run hello --mode emulation --level full --trace '" + trace + "'");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const std::string all = r.out + r.err;
+  EXPECT_THAT(all, HasSubstr("no VM exits (emulation: the exits below are the VT-x model's)"));
+  EXPECT_THAT(all, HasSubstr("instructions executed"));
+  EXPECT_THAT(all, Not(HasSubstr("reached the VMM")));
+  EXPECT_THAT(all, Not(HasSubstr("single-stepped")));
+}
+
 }  // namespace
 }  // namespace ringscope
