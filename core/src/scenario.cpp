@@ -15,6 +15,7 @@
 #include <set>
 #include <sstream>
 
+#include "ringscope/files.h"
 #include "ringscope/host.h"
 #include "ringscope/resources.h"
 
@@ -113,13 +114,9 @@ struct ManifestReader {
   }
 };
 
-Result<std::string> read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return make_error(ErrorKind::NoInput, fmt::format("cannot read {}", p.string()));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+// Manifests and expected output: regular files with a size cap, so a FIFO
+// or /dev/zero in their place is an error, not a hang or a gigabyte.
+Result<std::string> read_file(const fs::path& p) { return read_regular_text(p, kMaxTextBytes, "scenario file"); }
 
 Result<Scenario> parse_manifest(const fs::path& file) {
   TRY_ASSIGN(std::string text, read_file(file));

@@ -8,6 +8,8 @@
 #include <fstream>
 
 #include "ringscope/files.h"
+#include "ringscope/scenario.h"
+#include "ringscope/vmx/profile.h"
 
 namespace fs = std::filesystem;
 using namespace ringscope;
@@ -86,4 +88,20 @@ TEST(Files, OutputTruncatesAnExistingRegularFile) {
   ASSERT_EQ(::write(r.value(), "new", 3), 3);
   ::close(r.value());
   EXPECT_EQ(fs::file_size(d.path / "out"), 3u);
+}
+
+// The readers of scenario manifests and VMX profiles go through the capped
+// reader: a device or FIFO in their place is a clear error, not a hang.
+TEST(Files, AScenarioManifestThatIsAFifoIsRefused) {
+  TempDir d;
+  ASSERT_EQ(mkfifo((d.path / "scenario.json").c_str(), 0600), 0);
+  auto s = load_scenario(d.path / "scenario.json");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("FIFO"), std::string::npos) << s.error().message;
+}
+
+TEST(Files, AVmxProfileThatIsADeviceIsRefused) {
+  auto p = vmx::load_profile("/dev/zero");
+  ASSERT_FALSE(p.ok());
+  EXPECT_NE(p.error().message.find("character device"), std::string::npos) << p.error().message;
 }

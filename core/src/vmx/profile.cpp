@@ -18,6 +18,8 @@
 #include <optional>
 #include <sstream>
 
+#include "ringscope/files.h"
+
 namespace ringscope::vmx {
 
 using nlohmann::json;
@@ -316,17 +318,15 @@ Result<Profile> load_profile(std::string_view name_or_path) {
   for (const auto& e : table())
     if (e.info.name == name_or_path) return e.make();
   std::string path(name_or_path);
-  std::ifstream in(path);
-  if (!in) {
-    bool looks_like_file = path.find('/') != std::string::npos || path.ends_with(".json");
-    if (!looks_like_file) return preset(name_or_path);
-    return make_error(ErrorKind::NoInput, fmt::format("cannot open VMX profile {}; give a JSON file or one of the "
-                                                      "presets: {}",
-                                                      path, preset_names()));
+  bool looks_like_file = path.find('/') != std::string::npos || path.ends_with(".json");
+  if (!looks_like_file && !std::filesystem::exists(path)) return preset(name_or_path);
+  auto text = read_regular_text(path, kMaxTextBytes, "VMX profile");
+  if (!text.ok()) {
+    Error e = text.error();
+    e.message += fmt::format("; give a JSON file or one of the presets: {}", preset_names());
+    return e;
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_profile(ss.str(), path);
+  return parse_profile(text.value(), path);
 }
 
 std::string profile_to_json(const Profile& p) {
