@@ -144,7 +144,8 @@ TEST(LabChecker, AnswersAreComparedWithoutGivingTheRightOneAway) {
   EXPECT_FALSE(missing.passed);
   EXPECT_NE(missing.detail.find("no answer"), std::string::npos) << missing.detail;
   EXPECT_TRUE(evaluate(answer_check("n", 0.5), runs, {{"n", 4}}).passed) << "within 50 %";
-  CheckResult norun = evaluate(answer_check("n"), RunEvents{}, {{"n", 3}});
+  const Check check = answer_check("n");  // a CheckResult points at its Check: keep it alive
+  CheckResult norun = evaluate(check, RunEvents{}, {{"n", 3}});
   EXPECT_EQ(norun.check->id, "n");
   EXPECT_FALSE(norun.passed);
   EXPECT_NE(norun.detail.find("did not happen"), std::string::npos);
