@@ -148,7 +148,7 @@ uint64_t EmuLoop::port_access(uint16_t port, uint8_t size, bool out, uint64_t va
   // registers are offered to single ones only, as under KVM.
   UnicornRegisters regs(cpu_, model_ ? a.rip : cpu_.reg(UC_X86_REG_RIP));
   if (!(model_ && a.string && a.rep)) ctx_.regs = &regs;
-  set_budget();
+  ctx_.open_budget(machine_.console_bytes(), options_.limits.max_output_bytes);
   if (out)
     machine_.bus().write(ctx_, AddressSpace::Pio, port, size, value, nullptr);
   else
@@ -168,7 +168,7 @@ uint64_t EmuLoop::mmio_access(uint64_t gpa, uint8_t size, bool write, uint64_t v
     model_->flush();
     deferred_.drain(sink_);
   }
-  set_budget();
+  ctx_.open_budget(machine_.console_bytes(), options_.limits.max_output_bytes);
   if (write)
     machine_.bus().write(ctx_, AddressSpace::Mmio, gpa, size, value, nullptr);
   else
@@ -188,27 +188,11 @@ uint64_t EmuLoop::mmio_access(uint64_t gpa, uint8_t size, bool write, uint64_t v
   return value;
 }
 
-// The run's limits as this access's budget: what a device may still do
-// inside it (DeviceContext), as the KVM backend sets it per exit.
-void EmuLoop::set_budget() {
-  ctx_.limit_hit.reset();
-  const uint64_t max_output = options_.limits.max_output_bytes, written = machine_.console_bytes();
-  // One byte past the limit is what trips it, as between accesses.
-  ctx_.output_left = written > max_output ? 0 : max_output - written + 1;
-}
-
 // The same limits as the KVM backend: here every device access is what
 // would have been a user-space exit there.
 void EmuLoop::after_device_access() {
-  if (ctx_.limit_hit) {
-    const bool output = *ctx_.limit_hit == RunEndReason::WatchdogOutput;
-    stop_emulation(*ctx_.limit_hit,
-                   output ? fmt::format("the guest wrote more than {} bytes of console output, the limit (reached "
-                                        "inside one exit, here one device access; the device stopped there)",
-                                        options_.limits.max_output_bytes)
-                          : fmt::format("the guest ran past the wall-time limit of {} ms (reached inside one exit, "
-                                        "here one device access; the device stopped there)",
-                                        options_.limits.wall_ms));
+  if (ctx_.limit_hit) {  // inside one access, which is an exit under KVM
+    stop_emulation(*ctx_.limit_hit, limit_inside_exit_message(*ctx_.limit_hit, options_.limits));
     return;
   }
   if (ctx_.stop_requested) {

@@ -57,7 +57,6 @@ class EmuLoop {
 
   uint64_t port_access(uint16_t port, uint8_t size, bool out, uint64_t value);
   uint64_t mmio_access(uint64_t gpa, uint8_t size, bool write, uint64_t value);
-  void set_budget();
   void after_device_access();
 
   // The VT-x model (vmx/model.h): what would have exited under VT-x.

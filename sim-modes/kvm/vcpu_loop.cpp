@@ -422,10 +422,11 @@ std::optional<RunResult> VcpuLoop::on_exit(const KvmExitInfo& info, const ExitDe
     record_mode_change(t_exit);
   }
   ctx_.exit_time_ns = t_exit;
-  set_budget();
+  ctx_.open_budget(machine_.console_bytes(), options_.limits.max_output_bytes);
   std::optional<RunResult> end = dispatch(info, d, e);
   ctx_.exit_time_ns = 0;
-  if (!end && ctx_.limit_hit) end = limit_result(*ctx_.limit_hit);
+  if (!end && ctx_.limit_hit)
+    end = stop(*ctx_.limit_hit, limit_inside_exit_message(*ctx_.limit_hit, options_.limits), true);
   if (tracing_) {
     e.duration_ns = monotonic_ns() - t_handle;
     sink_.emit(e);
@@ -457,35 +458,6 @@ std::optional<RunResult> VcpuLoop::dispatch(const KvmExitInfo& info, const ExitD
     }
   }
   return std::nullopt;
-}
-
-// The run's limits as this exit's budget: what the devices may still do
-// before a limit trips (DeviceContext).
-void VcpuLoop::set_budget() {
-  ctx_.limit_hit.reset();
-  uint64_t max_output = options_.limits.max_output_bytes, written = machine_.console_bytes();
-  // One byte past the limit is what trips it, as between exits.
-  ctx_.output_left = written > max_output ? 0 : max_output - written + 1;
-}
-
-// A limit a device ran into inside one exit: the run ends as it would have
-// at the next check, and says the exit was cut short.
-std::optional<RunResult> VcpuLoop::limit_result(RunEndReason reason) {
-  switch (reason) {
-    case RunEndReason::WatchdogOutput:
-      return stop(reason,
-                  fmt::format("the guest wrote more than {} bytes of console output, the limit (reached inside one "
-                              "exit; the device stopped there)",
-                              options_.limits.max_output_bytes),
-                  true);
-    case RunEndReason::WatchdogTime:
-      return stop(reason,
-                  fmt::format("the guest ran past the wall-time limit of {} ms (reached inside one exit; the device "
-                              "stopped there)",
-                              options_.limits.wall_ms),
-                  true);
-    default: return stop(reason, "a run limit was reached inside one exit", true);
-  }
 }
 
 // The guest's own exit, and the watchdog's exit and output limits.

@@ -45,8 +45,6 @@ class VcpuLoop {
   std::optional<RunResult> on_exit(const KvmExitInfo& info, const ExitDecision& d, uint64_t t_exit);
   std::optional<RunResult> dispatch(const KvmExitInfo& info, const ExitDecision& d, Event& exit_event);
   std::optional<RunResult> check_limits(uint64_t exits);
-  void set_budget();
-  std::optional<RunResult> limit_result(RunEndReason reason);
 
   Machine& machine_;
   Vcpu& vcpu_;

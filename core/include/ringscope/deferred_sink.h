@@ -63,14 +63,7 @@ class DeferredSink final : public EventSink {
     }
     count_ = 0;
     if (unreported_drops_) {  // the trace says what it lacks
-      Event c;
-      c.time_ns = last_time_ns_;
-      c.vcpu = last_vcpu_;
-      c.kind = EventKind::Counter;
-      c.source = Source::Vmm;
-      c.name = kDroppedCounter;
-      c.value = dropped_;
-      sink.emit(c);
+      emit_counter(sink, last_time_ns_, last_vcpu_, Source::Vmm, kDroppedCounter, dropped_);
       unreported_drops_ = 0;
     }
     if (held_.size() > kKeepHeld) {  // a burst: give its memory back

@@ -59,6 +59,14 @@ struct DeviceContext {
   uint64_t output_left = UINT64_MAX;             // console bytes the run may still write
   std::optional<RunEndReason> limit_hit;         // the first limit this access ran into
 
+  // Opens one access's budget: the console bytes the run may still write,
+  // given what it has written (one byte past the limit is what trips it, as
+  // between exits).
+  void open_budget(uint64_t written, uint64_t max_output) {
+    limit_hit.reset();
+    output_left = written > max_output ? 0 : max_output - written + 1;
+  }
+
   // True once a limit has tripped (and records the wall-time one when the
   // watchdog has asked for a stop).
   bool out_of_budget() {
