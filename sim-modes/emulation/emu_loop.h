@@ -6,6 +6,10 @@
 // records it, and starts Unicorn again. Port I/O and MMIO go to the
 // Machine's bus from the hooks, exactly as the KVM backend hands its exits
 // to the same bus.
+//
+// One class, one file per job (emu_loop.cpp lists them), as Tracy splits
+// its View: the loop, device hooks, instruction watching, ring
+// transitions, the VT-x model adapter, external interrupts.
 #pragma once
 
 #include <array>
@@ -42,6 +46,7 @@ class EmuLoop {
 
  private:
   // Unicorn callbacks (C ABI; `self` is the EmuLoop). No exceptions escape.
+  static EmuLoop& self_of(void* p) { return *static_cast<EmuLoop*>(p); }
   static uint32_t on_in(uc_engine* uc, uint32_t port, int size, void* self);
   static void on_out(uc_engine* uc, uint32_t port, int size, uint32_t value, void* self);
   static void on_intr(uc_engine* uc, uint32_t intno, void* self);

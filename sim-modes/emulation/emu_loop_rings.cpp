@@ -1,0 +1,293 @@
+// emu_loop_rings.cpp — ring transitions in the emulation loop: exceptions,
+// `int n`, SYSCALL, SYSRETQ and VMCALL, delivered or executed with the rules
+// in core/src/arch, and the trap / trap_return / mode_change events.
+#include "emu_loop.h"
+
+#include <fmt/format.h>
+
+#include <variant>
+
+#include "ringscope/hypercalls.h"
+#include "ringscope/machine.h"
+
+namespace ringscope::emulation {
+
+// IRETQ and SYSRETQ are executed by Unicorn itself (QEMU's helpers check
+// and load the segments exactly as the SDM says); the loop only records
+// them, once the guest runs where they went.
+// A ring transition without a vector (syscall, iretq, sysretq) as a trap or
+// trap_return event; emit_trap records the ones delivered through the IDT.
+void EmuLoop::emit_transition(EventKind kind, TrapCause cause, uint8_t from_cpl, uint8_t to_cpl, uint64_t rip,
+                              uint64_t rip_to) {
+  if (!tracing_) return;
+  uint64_t t = monotonic_ns();
+  if (kind == EventKind::Trap) record_mode_change(t);
+  Event e;
+  e.time_ns = t;
+  e.kind = kind;
+  e.source = Source::Emulator;
+  e.cause = cause;
+  e.from_cpl = from_cpl;
+  e.to_cpl = to_cpl;
+  e.rip = rip;
+  e.rip_to = rip_to;
+  sink_.emit(e);
+}
+
+void EmuLoop::resolve_return(uint64_t rip_to) {
+  ret_.armed = false;
+  uint8_t to = cpu_.cpl();
+  emit_transition(EventKind::TrapReturn, ret_.kind == ReturnKind::Iret ? TrapCause::Iret : TrapCause::Sysret,
+                  ret_.from_cpl, to, ret_.rip, rip_to);
+  cpl_ = to;
+  refresh_paging();
+}
+
+// An exception inside the block that ends in IRETQ means the return never
+// ran; one anywhere else happened after it (at its target, or later).
+void EmuLoop::cancel_return_if_not_executed(uint64_t fault_rip) {
+  if (!ret_.armed) return;
+  if (fault_rip >= ret_.block_start && fault_rip < ret_.block_end)
+    ret_.armed = false;
+  else
+    resolve_return(fault_rip);
+}
+
+void EmuLoop::on_intr(uc_engine*, uint32_t intno, void* p) {
+  EmuLoop& s = self_of(p);
+  uint64_t rip = s.cpu_.reg(UC_X86_REG_RIP);
+  s.cancel_return_if_not_executed(rip);
+  s.pending_ = Pending::Interrupt;
+  s.pending_vector_ = intno;
+  s.pending_rip_ = rip;
+  s.pending_cr2_ = s.cpu_.reg(UC_X86_REG_CR2);
+  uc_emu_stop(s.cpu_.uc());
+}
+
+void EmuLoop::on_syscall(uc_engine*, void* p) {
+  EmuLoop& s = self_of(p);
+  s.pending_ = Pending::Syscall;
+  s.pending_rip_ = s.cpu_.reg(UC_X86_REG_RIP);  // the SYSCALL itself; Unicorn then skips it
+  uc_emu_stop(s.cpu_.uc());
+}
+
+void EmuLoop::emit_trap(const arch::Delivered& d, TrapCause cause) {
+  if (!tracing_) return;
+  uint64_t t = monotonic_ns();
+  record_mode_change(t);
+  Event e;
+  e.time_ns = t;
+  e.kind = EventKind::Trap;
+  e.source = Source::Emulator;
+  e.vector = d.vector;
+  e.has_error_code = d.has_error_code;
+  e.error_code = d.error_code;
+  if (d.vector == arch::vec::kPF && cause == TrapCause::Exception) e.cr2 = d.cr2;
+  e.from_cpl = d.from_cpl;
+  e.to_cpl = d.to_cpl;
+  e.rip = d.from_rip;
+  e.rip_to = d.to_rip;
+  e.cause = cause;
+  sink_.emit(e);
+}
+
+// Every event delivered through the IDT counts against the exit limit, as
+// device accesses do: a guest that faults in a loop (a #UD handler that
+// returns to the ud2) makes no device access at all, yet must end.
+bool EmuLoop::count_fault() {
+  faults_++;
+  uint64_t n = io_.load(std::memory_order_relaxed);
+  if (n + faults_ <= options_.limits.max_exits) return true;
+  stop_emulation(RunEndReason::WatchdogExits,
+                 fmt::format("the guest took {} exceptions and interrupts and made {} device accesses (each a VM "
+                             "exit or an injection under KVM), past the limit of {}",
+                             faults_ - 1, n, options_.limits.max_exits));
+  return false;
+}
+
+bool EmuLoop::deliver(arch::InterruptRequest req) {
+  shadow_ = false;  // an event delivered ends any interrupt shadow
+  if (!count_fault()) return false;
+  cpu_.drop_aliases();  // the kernel may change the page tables now
+  arch::CpuState s = cpu_.read_state();
+  refresh_paging();
+  arch::PagedMemory memory(machine_.memory(), s.paging());
+  arch::DeliveryOutcome out = arch::deliver(s, memory, req);
+  if (out.triple_fault) {
+    stop_emulation(RunEndReason::TripleFault, "triple fault: " + out.why);
+    return false;
+  }
+  auto st = cpu_.write_state(s);
+  if (!st.ok()) {
+    stop_emulation(RunEndReason::VmmError, st.error().message);
+    return false;
+  }
+  const arch::Delivered& d = out.delivered;
+  TrapCause cause = d.source == arch::EventSource::SoftInt    ? TrapCause::SoftInt
+                    : d.source == arch::EventSource::External ? TrapCause::Interrupt
+                    : d.vector >= 32                          ? TrapCause::Interrupt
+                                                              : TrapCause::Exception;
+  if (model_ && cause == TrapCause::Exception) {
+    // Under VT-x the exception bitmap is consulted first; an intercepted
+    // exception exits, and the hypervisor re-injects it (the trap below).
+    vmx::GuestAction a;
+    a.kind = vmx::ActionKind::Exception;
+    a.vector = d.vector;
+    a.has_error_code = d.has_error_code;
+    a.error_code = d.error_code;
+    a.cr2 = d.cr2;
+    a.rip = d.from_rip;
+    a.cpl = d.from_cpl;
+    model(a);
+  }
+  emit_trap(d, cause);
+  cpl_ = d.to_cpl;
+  return true;
+}
+
+// Which event Unicorn reported: `int n` (it reports the RIP after the
+// instruction) or an exception (the RIP of the faulting instruction).
+void EmuLoop::handle_interrupt(uint32_t vector, uint64_t rip, uint64_t cr2) {
+  // SYSRETQ: Unicorn raises #UD because of the lost EFER.SCE (see
+  // assume_sce); the arch rules execute it instead.
+  if (vector == arch::vec::kUD && cpu_.cpl() == 0) {
+    uint8_t insn[4] = {};
+    read_virtual(machine_.memory(), cpu_.paging(), rip, insn, sizeof insn);
+    if (return_kind(insn, sizeof insn) == ReturnKind::Sysret && handle_sysret(rip)) return;
+  }
+  // VMCALL / VMMCALL: Unicorn's CPU has no VMX or SVM, so it raises #UD.
+  // A CPU under KVM would exit to the hypervisor instead; answer for it.
+  if (vector == arch::vec::kUD && handle_vmcall(rip)) return;
+  arch::InterruptRequest req;
+  req.vector = static_cast<uint8_t>(vector);
+  req.return_rip = rip;
+  req.instruction_rip = rip;
+  uint8_t before[2] = {};
+  PagingState paging = cpu_.paging();
+  bool have = read_virtual(machine_.memory(), paging, rip - 2, before, 2) == 2;
+  if (have && before[0] == 0xcd && before[1] == vector) {  // int imm8
+    req.source = arch::EventSource::SoftInt;
+    req.instruction_rip = rip - 2;
+  } else if (have && ((vector == 3 && before[1] == 0xcc) || (vector == 4 && before[1] == 0xce))) {  // int3, into
+    req.source = arch::EventSource::SoftInt;
+    req.instruction_rip = rip - 1;
+  } else if (vector >= 32) {
+    req.source = arch::EventSource::SoftInt;  // Unicorn reports only `int n` there; external interrupts come from the loop
+    req.instruction_rip = rip - 2;
+  } else if (vector == arch::vec::kPF) {
+    // Unicorn 2.0 keeps the page-fault error code to itself; rebuild it
+    // (SDM Vol. 3A §4.7): present = the translation exists (so it was a
+    // protection violation), user = CPL 3, fetch = CR2 inside the faulting
+    // instruction, write = the instruction stores to memory.
+    bool present = translate(machine_.memory(), paging, cr2).has_value();
+    bool fetch = cr2 >= rip && cr2 < rip + 15;
+    bool write = !fetch && decoder_.writes_memory(machine_.memory(), paging, rip);
+    req.error_code = arch::page_fault_error(present, write, cpu_.cpl() == 3, fetch && (paging.efer & (1ull << 11)));
+    req.cr2 = cr2;
+  }
+  // Other error codes (#GP from a privileged instruction, ...) are 0, which
+  // is what the CPU pushes for every fault the teaching kernel provokes.
+  deliver(req);
+}
+
+// Unicorn 2.0.1's CPU model drops the guest's write of IA32_EFER.SCE (its
+// CPUID lacks the SYSCALL bit), so EFER.SCE always reads 0. A kernel that
+// has programmed LSTAR clearly enabled SYSCALL: treat SCE as set then.
+static void assume_sce(arch::CpuState& s) {
+  if (s.lstar != 0) s.efer |= arch::kEferSce;
+}
+
+// `vmcall` (0f 01 c1) or `vmmcall` (0f 01 d9) at rip: do what KVM on a
+// VT-x/AMD-V host does. The CPU exits (reason 18, whatever the CPL), KVM
+// answers in the kernel (hypercalls.h: kvm_hypercall_result), RAX gets the
+// result and the guest goes on after the 3-byte instruction. Recorded as a
+// `hypercall` event with transport vmcall; the VT-x model records the exit.
+bool EmuLoop::handle_vmcall(uint64_t rip) {
+  uint8_t insn[3] = {};
+  if (read_virtual(machine_.memory(), cpu_.paging(), rip, insn, sizeof insn) != sizeof insn) return false;
+  if (insn[0] != 0x0f || insn[1] != 0x01 || (insn[2] != 0xc1 && insn[2] != 0xd9)) return false;
+  uint8_t cpl = cpu_.cpl();
+  uint64_t nr = cpu_.reg(UC_X86_REG_RAX);
+  uint64_t t = monotonic_ns();
+  if (model_) {
+    vmx::GuestAction a;
+    a.kind = vmx::ActionKind::Vmcall;
+    a.rip = rip;
+    a.cpl = cpl;
+    a.value = nr;
+    model(a);
+  }
+  uint64_t result = kvm_hypercall_result(nr, cpl);
+  if (tracing_) {
+    Event e;
+    e.time_ns = t;
+    e.kind = EventKind::Hypercall;
+    e.source = Source::Emulator;
+    e.number = nr;
+    e.args = {cpu_.reg(UC_X86_REG_RBX), cpu_.reg(UC_X86_REG_RCX), cpu_.reg(UC_X86_REG_RDX),
+              cpu_.reg(UC_X86_REG_RSI)};
+    e.result = result;
+    e.transport = Transport::Vmcall;
+    e.rip = rip;
+    e.cpl = cpl;
+    e.duration_ns = monotonic_ns() - t;
+    sink_.emit(e);
+  }
+  cpu_.set_reg(UC_X86_REG_RAX, result);
+  cpu_.set_reg(UC_X86_REG_RIP, rip + 3);
+  return true;
+}
+
+void EmuLoop::handle_syscall(uint64_t rip) {
+  arch::CpuState s = cpu_.read_state();  // s.rip: the instruction after SYSCALL
+  assume_sce(s);
+  auto r = arch::syscall(s);
+  if (auto* f = std::get_if<arch::Fault>(&r)) {
+    arch::InterruptRequest req;
+    req.vector = f->vector;
+    req.return_rip = req.instruction_rip = rip;
+    deliver(req);
+    return;
+  }
+  const arch::CpuState& n = std::get<arch::CpuState>(r);
+  cpu_.drop_aliases();  // the kernel may change the page tables now
+  auto st = cpu_.write_state(n);
+  if (!st.ok()) {
+    stop_emulation(RunEndReason::VmmError, st.error().message);
+    return;
+  }
+  emit_transition(EventKind::Trap, TrapCause::Syscall, s.cpl(), n.cpl(), rip, n.rip);
+  cpl_ = n.cpl();
+}
+
+bool EmuLoop::handle_sysret(uint64_t rip) {
+  arch::CpuState s = cpu_.read_state();
+  assume_sce(s);
+  auto r = arch::sysretq(s);
+  if (std::holds_alternative<arch::Fault>(r)) return false;  // the #UD (or #GP) stands
+  const arch::CpuState& n = std::get<arch::CpuState>(r);
+  auto st = cpu_.write_state(n);
+  if (!st.ok()) {
+    stop_emulation(RunEndReason::VmmError, st.error().message);
+    return true;
+  }
+  emit_transition(EventKind::TrapReturn, TrapCause::Sysret, s.cpl(), n.cpl(), rip, n.rip);
+  cpl_ = n.cpl();
+  return true;
+}
+
+void EmuLoop::record_mode_change(uint64_t time_ns) {
+  PagingState p = cpu_.paging();
+  if (p.cr0 == cr0_ && p.cr4 == cr4_ && p.efer == efer_) return;
+  Event m;
+  m.time_ns = time_ns;
+  m.kind = EventKind::ModeChange;
+  m.source = Source::Emulator;
+  m.prev_cr0 = cr0_, m.prev_cr4 = cr4_, m.prev_efer = efer_;
+  m.cr0 = p.cr0, m.cr4 = p.cr4, m.efer = p.efer;
+  m.rip = cpu_.reg(UC_X86_REG_RIP);
+  sink_.emit(m);
+  cr0_ = p.cr0, cr4_ = p.cr4, efer_ = p.efer;
+}
+
+}  // namespace ringscope::emulation
