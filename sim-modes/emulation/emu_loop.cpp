@@ -91,18 +91,22 @@ void EmuLoop::request_stop() {
 }
 
 void EmuLoop::stop_emulation(RunEndReason reason, std::string message) {
+  stop_emulation(RunStop{reason, std::move(message)});
+}
+
+void EmuLoop::stop_emulation(RunStop stop) {
   if (!stopping_) {
     stopping_ = true;
     stop_result_ = RunResult{};
-    stop_result_.end = reason;
-    stop_result_.message = std::move(message);
+    stop_result_.end = stop.end;
+    stop_result_.message = std::move(stop.message);
+    stop_result_.guest_status = stop.guest_status;
   }
   uc_emu_stop(cpu_.uc());
 }
 
 RunResult EmuLoop::run() {
-  const BootState& boot = machine_.boot();
-  cr0_ = boot.cr0, cr4_ = boot.cr4, efer_ = boot.efer;
+  modes_.reset(machine_.boot());
   refresh_paging();
   cpl_ = cpu_.cpl();
   if (model_) model_->begin(monotonic_ns());
@@ -119,8 +123,8 @@ RunResult EmuLoop::run() {
   };
   for (;;) {
     if (watchdog_.load(std::memory_order_relaxed)) {
-      result = fail(RunEndReason::WatchdogTime,
-                    fmt::format("the guest ran past the wall-time limit of {} ms", options_.limits.wall_ms));
+      RunStop stop = wall_time_stop(options_.limits);
+      result = fail(stop.end, std::move(stop.message));
       break;
     }
     pending_ = Pending::None;
@@ -205,7 +209,7 @@ RunResult EmuLoop::run() {
       // Ring 0: wait for an interrupt, as the CPU does; it returns to the
       // instruction after HLT.
       Wake wake = wait_for_interrupt();
-      if (wake == Wake::Watchdog) continue;  // reported at the top
+      if (wake == Wake::Stopped) continue;  // reported at the top
       if (wake == Wake::Interrupt) {
         if (!deliver_external(rip + 1)) {
           result = stop_result_;
@@ -213,9 +217,7 @@ RunResult EmuLoop::run() {
         }
         continue;
       }
-      result = fail(RunEndReason::Halted, interrupts_enabled()
-                                              ? "the guest executed hlt with nothing left to wake it"
-                                              : "the guest executed hlt with interrupts off (nothing can wake it)");
+      result = fail(RunEndReason::Halted, halted_message(wake));
       break;
     }
     // Unicorn sometimes stops at a VMCALL without reporting its #UD (a

@@ -23,6 +23,9 @@
 #include "ringscope/arch/transitions.h"
 #include "ringscope/backend.h"
 #include "ringscope/deferred_sink.h"
+#include "ringscope/halt_wait.h"
+#include "ringscope/mode_tracker.h"
+#include "ringscope/run_limits.h"
 #include "ringscope/vmx/model.h"
 #include "unicorn_cpu.h"
 
@@ -73,6 +76,7 @@ class EmuLoop {
   bool store_gpa(uint64_t va, uint64_t& gpa);
   void model_page_table_write(uint64_t va, uint64_t gpa, int size, uint64_t value);
   void stop_emulation(RunEndReason reason, std::string message);
+  void stop_emulation(RunStop stop);
 
   // Ring transitions.
   void note_return(uint64_t rip, ReturnKind kind, uint64_t block_end);
@@ -95,9 +99,9 @@ class EmuLoop {
   // RDMSR/WRMSR of an MSR the CPU model lacks: #GP(0) (arch/msr.h).
   void check_msr(uint64_t rip, const uint8_t* bytes, size_t len);
   bool count_fault();  // every fault and `int n` counts against the exit limit; false: the run is over
+  ExitCount exit_count() const { return ExitCount::emulated(io_.load(std::memory_order_relaxed), faults_); }
   bool deliver_external(uint64_t return_rip);  // false: the run is over
-  enum class Wake : uint8_t { Interrupt, Watchdog, Never };
-  Wake wait_for_interrupt();
+  Wake wait_for_interrupt();  // halt_wait.h, in guest time
 
   RunResult finish(RunResult result);
 
@@ -111,7 +115,7 @@ class EmuLoop {
   InsnDecoder decoder_;
   PagingState paging_;  // refreshed at every transition; CR3 read where it matters
   uint8_t cpl_ = 0;     // the CPL the trace last recorded
-  uint64_t cr0_ = 0, cr4_ = 0, efer_ = 0;
+  ModeTracker modes_;
 
   // What a hook asked the loop to do once Unicorn has stopped.
   enum class Pending : uint8_t { None, Interrupt, Syscall, MsrFault };

@@ -3,8 +3,6 @@
 // bus, and Unicorn's unmapped-memory hook.
 #include "emu_loop.h"
 
-#include <fmt/format.h>
-
 #include "ringscope/machine.h"
 
 namespace ringscope::emulation {
@@ -94,25 +92,8 @@ uint64_t EmuLoop::mmio_access(uint64_t gpa, uint8_t size, bool write, uint64_t v
 // The same limits as the KVM backend: here every device access is what
 // would have been a user-space exit there.
 void EmuLoop::after_device_access() {
-  if (ctx_.limit_hit) {  // inside one access, which is an exit under KVM
-    stop_emulation(*ctx_.limit_hit, limit_inside_exit_message(*ctx_.limit_hit, options_.limits));
-    return;
-  }
-  if (ctx_.stop_requested) {
-    stop_emulation(RunEndReason::GuestExit, fmt::format("the guest reported exit status {}", ctx_.guest_status));
-    stop_result_.guest_status = ctx_.guest_status;
-    return;
-  }
-  uint64_t n = io_.load(std::memory_order_relaxed);
-  if (n + faults_ >= options_.limits.max_exits)
-    stop_emulation(RunEndReason::WatchdogExits,
-                   fmt::format("the guest made {} device accesses and took {} exceptions and interrupts (each a VM "
-                               "exit or an injection under KVM), the limit",
-                               n, faults_));
-  else if (machine_.console_bytes() > options_.limits.max_output_bytes)
-    stop_emulation(RunEndReason::WatchdogOutput, fmt::format("the guest wrote more than {} bytes of console output, "
-                                                             "the limit",
-                                                             options_.limits.max_output_bytes));
+  if (auto stop = check_after_exit(ctx_.access_result(), exit_count(), machine_.console_bytes(), options_.limits))
+    stop_emulation(std::move(*stop));
   // The access may have raised an interrupt (a virtio completion, an EOI
   // letting the next one through, a PIT or PIC reprogrammed): the CPU takes
   // it at the next instruction boundary if IF is set; here, at the next

@@ -70,22 +70,18 @@ bool EmuLoop::deliver_external(uint64_t return_rip) {
   return deliver(req);
 }
 
-// HLT in ring 0: the CPU sleeps until an interrupt it may take arrives.
-// In guest time a sleep costs nothing: the clock jumps to the timer's next
-// edge (as QEMU's icount does when all CPUs are idle). Only the timer can
-// wake a halted CPU here (a device raises its line only when the guest
-// touches it), so with no edge to come, or IF clear, nothing ever will.
-EmuLoop::Wake EmuLoop::wait_for_interrupt() {
-  if (!interrupts_enabled()) return Wake::Never;
-  for (int i = 0; i < 2; i++) {
-    if (watchdog_.load(std::memory_order_relaxed)) return Wake::Watchdog;
-    if (machine_.pending_irq()) return Wake::Interrupt;
-    std::optional<uint64_t> deadline = machine_.next_irq_deadline_ns();
-    if (!deadline) return Wake::Never;
+// HLT in ring 0 (halt_wait.h). In guest time a sleep costs nothing: the
+// clock jumps to the timer's next edge (as QEMU's icount does when all
+// CPUs are idle). Two jumps at most: an edge that brings no interrupt
+// twice running never will.
+Wake EmuLoop::wait_for_interrupt() {
+  int jumps = 0;
+  return ringscope::wait_for_interrupt(machine_, interrupts_enabled(), watchdog_, [&](uint64_t deadline) {
+    if (jumps++ == 2) return false;
     uint64_t now = guest_ns();
-    if (*deadline > now) halted_ns_ += *deadline - now;
-  }
-  return machine_.pending_irq() ? Wake::Interrupt : Wake::Never;
+    if (deadline > now) halted_ns_ += deadline - now;
+    return true;
+  });
 }
 
 }  // namespace ringscope::emulation

@@ -3,8 +3,6 @@
 // in core/src/arch, and the trap / trap_return / mode_change events.
 #include "emu_loop.h"
 
-#include <fmt/format.h>
-
 #include <variant>
 
 #include "ringscope/hypercalls.h"
@@ -95,14 +93,12 @@ void EmuLoop::emit_trap(const arch::Delivered& d, TrapCause cause) {
 // device accesses do: a guest that faults in a loop (a #UD handler that
 // returns to the ud2) makes no device access at all, yet must end.
 bool EmuLoop::count_fault() {
+  if (auto stop = check_exits(exit_count(), options_.limits)) {
+    stop_emulation(std::move(*stop));
+    return false;
+  }
   faults_++;
-  uint64_t n = io_.load(std::memory_order_relaxed);
-  if (n + faults_ <= options_.limits.max_exits) return true;
-  stop_emulation(RunEndReason::WatchdogExits,
-                 fmt::format("the guest took {} exceptions and interrupts and made {} device accesses (each a VM "
-                             "exit or an injection under KVM), past the limit of {}",
-                             faults_ - 1, n, options_.limits.max_exits));
-  return false;
+  return true;
 }
 
 bool EmuLoop::deliver(arch::InterruptRequest req) {
@@ -278,16 +274,8 @@ bool EmuLoop::handle_sysret(uint64_t rip) {
 
 void EmuLoop::record_mode_change(uint64_t time_ns) {
   PagingState p = cpu_.paging();
-  if (p.cr0 == cr0_ && p.cr4 == cr4_ && p.efer == efer_) return;
-  Event m;
-  m.time_ns = time_ns;
-  m.kind = EventKind::ModeChange;
-  m.source = Source::Emulator;
-  m.prev_cr0 = cr0_, m.prev_cr4 = cr4_, m.prev_efer = efer_;
-  m.cr0 = p.cr0, m.cr4 = p.cr4, m.efer = p.efer;
-  m.rip = cpu_.reg(UC_X86_REG_RIP);
-  sink_.emit(m);
-  cr0_ = p.cr0, cr4_ = p.cr4, efer_ = p.efer;
+  if (!modes_.changed(p.cr0, p.cr4, p.efer)) return;  // RIP is read only for a change
+  modes_.observe(sink_, time_ns, 0, Source::Emulator, p.cr0, p.cr4, p.efer, cpu_.reg(UC_X86_REG_RIP));
 }
 
 }  // namespace ringscope::emulation

@@ -3,8 +3,6 @@
 // a block ends in.
 #include "emu_loop.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 
 #include "ringscope/machine.h"
@@ -70,9 +68,7 @@ void EmuLoop::on_code(uc_engine*, uint64_t address, uint32_t size, void* p) {
     e.cpl = s.cpl_;
     e.text = std::string_view(reinterpret_cast<const char*>(bytes), size);
     s.sink_.emit(e);
-    if (++s.steps_ >= s.options_.limits.max_exits)
-      s.stop_emulation(RunEndReason::WatchdogExits,
-                       fmt::format("the guest executed {} instructions, the limit at trace level full", s.steps_));
+    if (auto stop = check_steps(++s.steps_, s.options_.limits)) s.stop_emulation(std::move(*stop));
   }
   ReturnKind k = return_kind(bytes, size);
   if (k != ReturnKind::None) s.ret_ = {true, k, address, address, address + size, s.cpl_};

@@ -14,6 +14,7 @@
 #include "exit_classifier.h"
 #include "kvm_abi.h"
 #include "ringscope/exit_reasons.h"
+#include "ringscope/halt_wait.h"
 #include "ringscope/supervisor.h"
 #include "ringscope/hypercalls.h"
 
@@ -239,24 +240,20 @@ void VcpuLoop::inject_pending_irq() {
   sink_.emit(i);
 }
 
-// HLT with IF set: the vCPU waits for an interrupt, as the CPU would. One
-// that is pending now is injected before the next KVM_RUN; otherwise the
-// loop sleeps until the timer's next interrupt (a watchdog kick cuts the
-// sleep short). With IF clear, or no timer running, nothing can wake it:
-// every device finishes its work before the exit that started it returns.
+// HLT (halt_wait.h), with the VMM's irqchip. One interrupt pending now is
+// injected before the next KVM_RUN; otherwise the thread sleeps until the
+// timer's next interrupt, in host time (a watchdog kick cuts the sleep
+// short, and the wait looks again).
 std::optional<RunResult> VcpuLoop::wait_for_interrupt() {
-  if (!vcpu_.run()->if_flag)
-    return stop(RunEndReason::Halted, "the guest executed hlt with interrupts off (nothing can wake it)", false);
-  while (!stop_requested_.load(std::memory_order_relaxed)) {
-    if (machine_.pending_irq()) return std::nullopt;
-    std::optional<uint64_t> deadline = machine_.next_irq_deadline_ns();
-    if (!deadline) return stop(RunEndReason::Halted, "the guest executed hlt with nothing left to wake it", false);
+  Wake wake = ringscope::wait_for_interrupt(machine_, vcpu_.run()->if_flag, stop_requested_, [](uint64_t deadline) {
     struct timespec ts;
-    ts.tv_sec = static_cast<time_t>(*deadline / 1'000'000'000ull);
-    ts.tv_nsec = static_cast<long>(*deadline % 1'000'000'000ull);
+    ts.tv_sec = static_cast<time_t>(deadline / 1'000'000'000ull);
+    ts.tv_nsec = static_cast<long>(deadline % 1'000'000'000ull);
     clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr);  // EINTR: the watchdog's kick
-  }
-  return std::nullopt;  // the loop reports the watchdog
+    return true;
+  });
+  if (wake == Wake::Interrupt || wake == Wake::Stopped) return std::nullopt;  // Stopped: the loop reports it
+  return stop(RunEndReason::Halted, halted_message(wake), false);
 }
 
 // Exits KVM handled in the kernel since the last sample, and other stats
@@ -295,17 +292,7 @@ bool VcpuLoop::account_kernel_exits(uint64_t exits) {
 void VcpuLoop::record_mode_change(uint64_t time_ns) {
   if (!vcpu_.sync_regs()) return;
   const auto& s = vcpu_.run()->s.regs.sregs;
-  if (s.cr0 == cr0_ && s.cr4 == cr4_ && s.efer == efer_) return;
-  Event m;
-  m.time_ns = time_ns;
-  m.vcpu = index_;
-  m.kind = EventKind::ModeChange;
-  m.source = Source::KvmExit;
-  m.prev_cr0 = cr0_, m.prev_cr4 = cr4_, m.prev_efer = efer_;
-  m.cr0 = s.cr0, m.cr4 = s.cr4, m.efer = s.efer;
-  m.rip = vcpu_.run()->s.regs.regs.rip;
-  sink_.emit(m);
-  cr0_ = s.cr0, cr4_ = s.cr4, efer_ = s.efer;
+  modes_.observe(sink_, time_ns, index_, Source::KvmExit, s.cr0, s.cr4, s.efer, vcpu_.run()->s.regs.regs.rip);
 }
 
 // With KVM's in-kernel irqchip a hlt never reaches the VMM: KVM parks the
@@ -335,6 +322,12 @@ std::optional<RunResult> VcpuLoop::halted_for_good() {
   return r;
 }
 
+RunResult VcpuLoop::stop(RunStop s, bool with_regs) {
+  RunResult r = stop(s.end, std::move(s.message), with_regs);
+  r.guest_status = s.guest_status;
+  return r;
+}
+
 RunResult VcpuLoop::stop(RunEndReason reason, std::string message, bool with_regs) {
   RunResult r;
   r.end = reason;
@@ -347,8 +340,7 @@ RunResult VcpuLoop::stop(RunEndReason reason, std::string message, bool with_reg
 }
 
 RunResult VcpuLoop::run() {
-  const BootState& boot = machine_.boot();
-  cr0_ = boot.cr0, cr4_ = boot.cr4, efer_ = boot.efer;
+  modes_.reset(machine_.boot());
   if (stepper_) {
     auto st = vcpu_.set_single_step(true);
     if (!st.ok()) return stop(RunEndReason::VmmError, st.error().message, false);
@@ -358,9 +350,7 @@ RunResult VcpuLoop::run() {
   while (!result) {
     if (stop_requested_.load(std::memory_order_relaxed)) {
       result = halted_for_good();
-      if (!result)
-        result = stop(RunEndReason::WatchdogTime,
-                      fmt::format("the guest ran past the wall-time limit of {} ms", options_.limits.wall_ms), true);
+      if (!result) result = stop(wall_time_stop(options_.limits), true);
       break;
     }
     inject_pending_irq();
@@ -393,9 +383,8 @@ std::optional<RunResult> VcpuLoop::on_step(uint64_t t_exit) {
   if (stepper_->stepped_hlt()) woken_hlt_rip_ = 0;  // a new HLT: its exit, when it comes, is real
   other_exit_since_step_ = false;
   steps_.store(stepper_->steps(), std::memory_order_relaxed);
-  if (stepper_->steps() < options_.limits.max_exits) return std::nullopt;
-  return stop(RunEndReason::WatchdogExits,
-              fmt::format("the guest executed {} instructions, the limit at trace level full", stepper_->steps()), true);
+  if (auto s = check_steps(stepper_->steps(), options_.limits)) return stop(std::move(*s), true);
+  return std::nullopt;
 }
 
 // An exit the guest caused: record it, hand it to its handler, then check
@@ -425,15 +414,19 @@ std::optional<RunResult> VcpuLoop::on_exit(const KvmExitInfo& info, const ExitDe
   ctx_.open_budget(machine_.console_bytes(), options_.limits.max_output_bytes);
   std::optional<RunResult> end = dispatch(info, d, e);
   ctx_.exit_time_ns = 0;
-  if (!end && ctx_.limit_hit)
-    end = stop(*ctx_.limit_hit, limit_inside_exit_message(*ctx_.limit_hit, options_.limits), true);
+  // Then the guest's own exit and the run's limits (run_limits.h).
+  if (!end) {
+    if (auto s = check_after_exit(ctx_.access_result(), ExitCount::kvm(n), machine_.console_bytes(), options_.limits)) {
+      bool with_regs = s->end != RunEndReason::GuestExit;
+      end = stop(std::move(*s), with_regs);
+    }
+  }
   if (tracing_) {
     e.duration_ns = monotonic_ns() - t_handle;
     sink_.emit(e);
     deferred_.drain(sink_);
   }
-  if (end) return end;
-  return check_limits(n);
+  return end;
 }
 
 // The one switch on the exit: each case hands off to a named handler.
@@ -457,24 +450,6 @@ std::optional<RunResult> VcpuLoop::dispatch(const KvmExitInfo& info, const ExitD
       return r;
     }
   }
-  return std::nullopt;
-}
-
-// The guest's own exit, and the watchdog's exit and output limits.
-std::optional<RunResult> VcpuLoop::check_limits(uint64_t exits) {
-  if (ctx_.stop_requested) {
-    RunResult r;
-    r.end = RunEndReason::GuestExit;
-    r.guest_status = ctx_.guest_status;
-    r.message = fmt::format("the guest reported exit status {}", ctx_.guest_status);
-    return r;
-  }
-  if (exits >= options_.limits.max_exits)
-    return stop(RunEndReason::WatchdogExits, fmt::format("the guest caused {} exits, the limit", exits), true);
-  uint64_t max_output = options_.limits.max_output_bytes;
-  if (machine_.console_bytes() > max_output)
-    return stop(RunEndReason::WatchdogOutput,
-                fmt::format("the guest wrote more than {} bytes of console output, the limit", max_output), true);
   return std::nullopt;
 }
 
