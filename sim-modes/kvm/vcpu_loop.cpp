@@ -4,15 +4,12 @@
 
 #include <fmt/format.h>
 #include <linux/kvm.h>
-#include <sys/ioctl.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 #include <ctime>
 
 #include "exit_classifier.h"
-#include "kvm_abi.h"
 #include "ringscope/exit_reasons.h"
 #include "ringscope/halt_wait.h"
 #include "ringscope/supervisor.h"
@@ -54,15 +51,13 @@ class KvmRegisters final : public VcpuRegisters {
   uint64_t rip() override { return load() ? regs_.rip : 0; }
   uint8_t cpl() override { return cpl_; }
   Source observed_by() const override { return Source::KvmExit; }
-  void commit() {
-    if (!dirty_) return;
-    if (vcpu_.sync_regs()) {
-      vcpu_.run()->s.regs.regs = regs_;
-      vcpu_.run()->kvm_dirty_regs |= KVM_SYNC_X86_REGS;  // applied on the next KVM_RUN
-    } else {
-      ioctl(vcpu_.fd(), KVM_SET_REGS, &regs_);
-    }
+  Status commit() {
+    if (!dirty_) return ok_status();
     dirty_ = false;
+    if (!vcpu_.sync_regs()) return vcpu_.set_regs(regs_);
+    vcpu_.run()->s.regs.regs = regs_;
+    vcpu_.run()->kvm_dirty_regs |= KVM_SYNC_X86_REGS;  // applied on the next KVM_RUN
+    return ok_status();
   }
 
  private:
@@ -71,7 +66,7 @@ class KvmRegisters final : public VcpuRegisters {
       if (vcpu_.sync_regs())
         regs_ = vcpu_.run()->s.regs.regs, loaded_ = true;
       else
-        loaded_ = ioctl(vcpu_.fd(), KVM_GET_REGS, &regs_) == 0;
+        loaded_ = vcpu_.get_regs(regs_).ok();
     }
     return loaded_;
   }
@@ -102,7 +97,7 @@ VcpuLoop::VcpuLoop(Machine& machine, Vcpu& vcpu, EventSink& sink, const RunOptio
   ctx_.vcpu = index;
   ctx_.now_ns = &monotonic_ns;
   if (tracing_) {
-    auto st = VcpuStats::open(vcpu.fd());
+    auto st = VcpuStats::open(vcpu);
     if (st.ok()) {
       stats_ = std::move(st).value();
       stat_exits_ = stats_.index_of("exits");
@@ -129,25 +124,20 @@ CpuSnapshot VcpuLoop::snapshot(bool via_ioctl) const {
   c.paging = {g.cr0, g.cr3, g.cr4, g.efer};
   c.cr2 = g.cr2;
   c.long_mode = g.efer & (1ull << 10);
-  struct kvm_sregs s;
+  struct kvm_sregs s {};
+  bool have_sregs = true;
   if (vcpu_.sync_regs() && !via_ioctl)
     s = vcpu_.run()->s.regs.sregs;
   else
-    ioctl(vcpu_.fd(), KVM_GET_SREGS, &s);
-  c.idt_base = s.idt.base;
-  c.idt_limit = s.idt.limit;
-  c.long_mode = c.long_mode && s.cs.l;
-  // IA32_LSTAR: where SYSCALL goes.
-  alignas(8) uint8_t buf[abi::kMsrsHeader + sizeof(struct kvm_msr_entry)] = {};
-  uint32_t one = 1;
-  std::memcpy(buf, &one, 4);  // nmsrs
-  struct kvm_msr_entry entry {};
-  entry.index = 0xc0000082;
-  std::memcpy(buf + abi::kMsrsHeader, &entry, sizeof entry);
-  if (ioctl(vcpu_.fd(), abi::kGetMsrs, buf) == 1) {
-    std::memcpy(&entry, buf + abi::kMsrsHeader, sizeof entry);
-    c.lstar = entry.data;
+    have_sregs = vcpu_.get_sregs(s).ok();
+  if (have_sregs) {
+    c.idt_base = s.idt.base;
+    c.idt_limit = s.idt.limit;
+    c.long_mode = c.long_mode && s.cs.l;
   }
+  // IA32_LSTAR: where SYSCALL goes.
+  auto lstar = vcpu_.msr(0xc0000082);
+  if (lstar.ok()) c.lstar = lstar.value();
   return c;
 }
 
@@ -155,7 +145,7 @@ CpuSnapshot VcpuLoop::snapshot(bool via_ioctl) const {
 // the guest's (KVM passes on its RCX, in pieces), so it is bounded twice:
 // by the data area KVM mapped (never read or write past it), and by the
 // run's limits, checked before every element; a limit ends the exit early.
-void VcpuLoop::handle_io(const KvmExitInfo& info, Event& e) {
+Status VcpuLoop::handle_io(const KvmExitInfo& info, Event& e) {
   struct kvm_run* run = vcpu_.run();
   uint8_t* data = reinterpret_cast<uint8_t*>(run) + run->io.data_offset;
   e.port = info.io_port;
@@ -180,7 +170,7 @@ void VcpuLoop::handle_io(const KvmExitInfo& info, Event& e) {
     if (i == 0) e.value = value;
   }
   ctx_.regs = nullptr;
-  regs.commit();
+  return regs.commit();
 }
 void VcpuLoop::handle_mmio(Event& e) {
   struct kvm_run* run = vcpu_.run();
@@ -218,9 +208,7 @@ void VcpuLoop::inject_pending_irq() {
     run->request_interrupt_window = 1;
     return;
   }
-  struct kvm_interrupt irq{};
-  irq.irq = *vector;
-  if (ioctl(vcpu_.fd(), KVM_INTERRUPT, &irq) != 0) {
+  if (!vcpu_.interrupt(*vector).ok()) {
     run->request_interrupt_window = 1;
     return;
   }
@@ -301,8 +289,8 @@ void VcpuLoop::record_mode_change(uint64_t time_ns) {
 // this tells that apart from a guest that was busy.
 bool VcpuLoop::halted_in_kernel() const {
   if (machine_.config().irqchip != IrqChip::Kernel) return false;
-  struct kvm_mp_state mp{};
-  if (ioctl(vcpu_.fd(), KVM_GET_MP_STATE, &mp) < 0 || mp.mp_state != KVM_MP_STATE_HALTED) return false;
+  auto parked = vcpu_.parked_in_hlt();
+  if (!parked.ok() || !parked.value()) return false;
   auto regs = vcpu_.regs(/*via_ioctl=*/true);
   return regs.ok() && !(regs.value().rflags & (1u << 9));
 }
@@ -354,16 +342,15 @@ RunResult VcpuLoop::run() {
       break;
     }
     inject_pending_irq();
-    int rc = ioctl(vcpu_.fd(), KVM_RUN, 0);
+    Result<Entry> entry = vcpu_.enter();
     uint64_t t_exit = monotonic_ns();
-    if (rc < 0) {
-      if (errno == EINTR || errno == EAGAIN) {
-        vcpu_.run()->immediate_exit = 0;
-        result = halted_for_good();
-        continue;  // the watchdog's signal; the check above decides
-      }
-      result = stop(RunEndReason::VmmError, fmt::format("KVM_RUN failed: {}", strerror(errno)), true);
+    if (!entry.ok()) {
+      result = stop(RunEndReason::VmmError, entry.error().message, true);
       break;
+    }
+    if (entry.value() == Entry::Interrupted) {
+      result = halted_for_good();
+      continue;  // the watchdog's signal; the check above decides
     }
     KvmExitInfo info = exit_info_from(*vcpu_.run());
     ExitDecision d = classify_exit(info);
@@ -432,7 +419,11 @@ std::optional<RunResult> VcpuLoop::on_exit(const KvmExitInfo& info, const ExitDe
 // The one switch on the exit: each case hands off to a named handler.
 std::optional<RunResult> VcpuLoop::dispatch(const KvmExitInfo& info, const ExitDecision& d, Event& e) {
   switch (d.action) {
-    case ExitAction::PortIo: handle_io(info, e); return std::nullopt;
+    case ExitAction::PortIo: {
+      Status st = handle_io(info, e);
+      if (!st.ok()) return stop(RunEndReason::VmmError, st.error().message, true);
+      return std::nullopt;
+    }
     case ExitAction::Mmio: handle_mmio(e); return std::nullopt;
     case ExitAction::Halt:
       if (woken_hlt_rip_ && e.rip == woken_hlt_rip_) {

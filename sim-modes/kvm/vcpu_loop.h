@@ -31,7 +31,7 @@ class VcpuLoop {
   uint64_t steps() const { return steps_.load(std::memory_order_relaxed); }
 
  private:
-  void handle_io(const KvmExitInfo& info, Event& exit_event);
+  Status handle_io(const KvmExitInfo& info, Event& exit_event);
   void handle_mmio(Event& exit_event);
   void inject_pending_irq();
   std::optional<RunResult> wait_for_interrupt();
