@@ -204,7 +204,7 @@ void VcpuLoop::inject_pending_irq() {
     run->request_interrupt_window = 0;
     return;
   }
-  if (!run->ready_for_interrupt_injection || !run->if_flag || (stepper_ && stepper_->in_interrupt_shadow())) {
+  if (!run->ready_for_interrupt_injection || !run->if_flag || pvm::hold_injection(stepper_.get())) {
     run->request_interrupt_window = 1;
     return;
   }
@@ -214,9 +214,7 @@ void VcpuLoop::inject_pending_irq() {
   }
   uint8_t taken = machine_.acknowledge_irq();
   run->request_interrupt_window = 0;
-  // Waking a HLT that was single-stepped: its own HLT exit may still come
-  // (PVM reports it after the handler has run); that one is stale.
-  if (stepper_ && stepper_->stepped_hlt()) woken_hlt_rip_ = run->s.regs.regs.rip;
+  late_hlt_.injected(stepper_.get(), run->s.regs.regs.rip);
   if (!tracing_) return;
   Event i;
   i.time_ns = monotonic_ns();
@@ -367,7 +365,7 @@ RunResult VcpuLoop::run() {
 std::optional<RunResult> VcpuLoop::on_step(uint64_t t_exit) {
   if (!stepper_) return std::nullopt;
   stepper_->observe(snapshot(), t_exit, machine_.memory(), sink_, other_exit_since_step_);
-  if (stepper_->stepped_hlt()) woken_hlt_rip_ = 0;  // a new HLT: its exit, when it comes, is real
+  late_hlt_.stepped(*stepper_);
   other_exit_since_step_ = false;
   steps_.store(stepper_->steps(), std::memory_order_relaxed);
   if (auto s = check_steps(stepper_->steps(), options_.limits)) return stop(std::move(*s), true);
@@ -426,10 +424,7 @@ std::optional<RunResult> VcpuLoop::dispatch(const KvmExitInfo& info, const ExitD
     }
     case ExitAction::Mmio: handle_mmio(e); return std::nullopt;
     case ExitAction::Halt:
-      if (woken_hlt_rip_ && e.rip == woken_hlt_rip_) {
-        woken_hlt_rip_ = 0;
-        return std::nullopt;  // that HLT already ended with the interrupt injected after its step
-      }
+      if (late_hlt_.stale(e.rip)) return std::nullopt;  // pvm_quirks.h: that HLT has already ended
       return wait_for_interrupt();
     case ExitAction::Continue: return std::nullopt;
     case ExitAction::Stop:

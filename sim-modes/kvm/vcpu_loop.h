@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "kvm_vm.h"
+#include "pvm_quirks.h"
 #include "ringscope/backend.h"
 #include "ringscope/deferred_sink.h"
 #include "ringscope/mode_tracker.h"
@@ -65,7 +66,7 @@ class VcpuLoop {
   uint64_t stats_at_ns_ = 0;  // when the stats fd was last read
   static constexpr uint64_t kStatsIntervalNs = 100'000;
   bool other_exit_since_step_ = false;  // the next step may be merged with it
-  uint64_t woken_hlt_rip_ = 0;  // a stepped HLT woken by an injection: its late HLT exit's RIP
+  pvm::LateHltExit late_hlt_;  // pvm_quirks.h
   ModeTracker modes_;
   std::unique_ptr<StepTracer> stepper_;
   std::atomic<bool> stop_requested_{false};
