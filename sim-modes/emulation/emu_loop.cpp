@@ -7,12 +7,14 @@
 //   emu_loop_rings.cpp    ring transitions: exceptions, int n, SYSCALL through core/src/arch
 //   emu_loop_vmx.cpp      the VT-x model: what would have exited (core/src/vmx), watching sensitive instructions
 //   emu_loop_irq.cpp      external interrupts: when to take one, HLT
+// and beside them unicorn_quirks.cpp: where Unicorn differs from a CPU under KVM.
 #include "emu_loop.h"
 
 #include <fmt/format.h>
 
 #include "ringscope/machine.h"
 #include "ringscope/supervisor.h"
+#include "unicorn_quirks.h"
 
 namespace ringscope::emulation {
 
@@ -180,14 +182,11 @@ RunResult EmuLoop::run() {
                                 pa ? fmt::format("{:#x}", *pa) : "unmapped", uc_error_text(err)));
       break;
     }
-    // Unicorn stops at HLT by itself, in any ring: in ring 3 with RIP at
-    // the HLT, in ring 0 with RIP after it. The CPU only lets ring 0 halt
-    // (SDM Vol. 2A, HLT: #GP(0) if CPL is not 0).
-    uint8_t op[2] = {};
-    read_virtual(machine_.memory(), cpu_.paging(), rip - 1, op, 2);
-    bool ring0_halted = cpu_.cpl() == 0 && op[0] == 0xf4;
-    if (ring0_halted) rip -= 1;  // the HLT itself
-    if (op[1] == 0xf4 || ring0_halted) {
+    // Unicorn stops at HLT by itself, in any ring (unicorn_quirks.h). The
+    // CPU only lets ring 0 halt (SDM Vol. 2A, HLT: #GP(0) if CPL is not 0).
+    quirks::HltStop hlt = quirks::hlt_stop(machine_.memory(), cpu_.paging(), rip, cpu_.cpl());
+    if (hlt.at_hlt) {
+      rip = hlt.rip;  // the HLT itself
       if (model_) {
         vmx::GuestAction a;
         a.kind = vmx::ActionKind::Hlt;
@@ -220,8 +219,8 @@ RunResult EmuLoop::run() {
       result = fail(RunEndReason::Halted, halted_message(wake));
       break;
     }
-    // Unicorn sometimes stops at a VMCALL without reporting its #UD (a
-    // translation block it ran before and cached); handle it the same way.
+    // Unicorn sometimes stops at a VMCALL without reporting its #UD
+    // (unicorn_quirks.h); handle it the same way.
     if (handle_vmcall(rip)) continue;
     result = fail(RunEndReason::InternalError, fmt::format("the emulator stopped at rip {:#x} for no known reason", rip));
     break;

@@ -7,6 +7,7 @@
 
 #include "ringscope/hypercalls.h"
 #include "ringscope/machine.h"
+#include "unicorn_quirks.h"
 
 namespace ringscope::emulation {
 
@@ -144,53 +145,15 @@ bool EmuLoop::deliver(arch::InterruptRequest req) {
 // Which event Unicorn reported: `int n` (it reports the RIP after the
 // instruction) or an exception (the RIP of the faulting instruction).
 void EmuLoop::handle_interrupt(uint32_t vector, uint64_t rip, uint64_t cr2) {
-  // SYSRETQ: Unicorn raises #UD because of the lost EFER.SCE (see
-  // assume_sce); the arch rules execute it instead.
-  if (vector == arch::vec::kUD && cpu_.cpl() == 0) {
-    uint8_t insn[4] = {};
-    read_virtual(machine_.memory(), cpu_.paging(), rip, insn, sizeof insn);
-    if (return_kind(insn, sizeof insn) == ReturnKind::Sysret && handle_sysret(rip)) return;
-  }
-  // VMCALL / VMMCALL: Unicorn's CPU has no VMX or SVM, so it raises #UD.
-  // A CPU under KVM would exit to the hypervisor instead; answer for it.
-  if (vector == arch::vec::kUD && handle_vmcall(rip)) return;
-  arch::InterruptRequest req;
-  req.vector = static_cast<uint8_t>(vector);
-  req.return_rip = rip;
-  req.instruction_rip = rip;
-  uint8_t before[2] = {};
   PagingState paging = cpu_.paging();
-  bool have = read_virtual(machine_.memory(), paging, rip - 2, before, 2) == 2;
-  if (have && before[0] == 0xcd && before[1] == vector) {  // int imm8
-    req.source = arch::EventSource::SoftInt;
-    req.instruction_rip = rip - 2;
-  } else if (have && ((vector == 3 && before[1] == 0xcc) || (vector == 4 && before[1] == 0xce))) {  // int3, into
-    req.source = arch::EventSource::SoftInt;
-    req.instruction_rip = rip - 1;
-  } else if (vector >= 32) {
-    req.source = arch::EventSource::SoftInt;  // Unicorn reports only `int n` there; external interrupts come from the loop
-    req.instruction_rip = rip - 2;
-  } else if (vector == arch::vec::kPF) {
-    // Unicorn 2.0 keeps the page-fault error code to itself; rebuild it
-    // (SDM Vol. 3A §4.7): present = the translation exists (so it was a
-    // protection violation), user = CPL 3, fetch = CR2 inside the faulting
-    // instruction, write = the instruction stores to memory.
-    bool present = translate(machine_.memory(), paging, cr2).has_value();
-    bool fetch = cr2 >= rip && cr2 < rip + 15;
-    bool write = !fetch && decoder_.writes_memory(machine_.memory(), paging, rip);
-    req.error_code = arch::page_fault_error(present, write, cpu_.cpl() == 3, fetch && (paging.efer & (1ull << 11)));
-    req.cr2 = cr2;
+  if (vector == arch::vec::kUD) {
+    // Two #UDs Unicorn raises where a CPU under KVM would not
+    // (unicorn_quirks.h): a SYSRETQ (executed by the arch rules instead),
+    // and a VMCALL (answered as KVM would).
+    if (quirks::ud_is_lost_sysret(machine_.memory(), paging, rip, cpu_.cpl()) && handle_sysret(rip)) return;
+    if (handle_vmcall(rip)) return;
   }
-  // Other error codes (#GP from a privileged instruction, ...) are 0, which
-  // is what the CPU pushes for every fault the teaching kernel provokes.
-  deliver(req);
-}
-
-// Unicorn 2.0.1's CPU model drops the guest's write of IA32_EFER.SCE (its
-// CPUID lacks the SYSCALL bit), so EFER.SCE always reads 0. A kernel that
-// has programmed LSTAR clearly enabled SYSCALL: treat SCE as set then.
-static void assume_sce(arch::CpuState& s) {
-  if (s.lstar != 0) s.efer |= arch::kEferSce;
+  deliver(quirks::reported_event(machine_.memory(), paging, decoder_, vector, rip, cr2, cpu_.cpl()));
 }
 
 // `vmcall` (0f 01 c1) or `vmmcall` (0f 01 d9) at rip: do what KVM on a
@@ -199,9 +162,7 @@ static void assume_sce(arch::CpuState& s) {
 // result and the guest goes on after the 3-byte instruction. Recorded as a
 // `hypercall` event with transport vmcall; the VT-x model records the exit.
 bool EmuLoop::handle_vmcall(uint64_t rip) {
-  uint8_t insn[3] = {};
-  if (read_virtual(machine_.memory(), cpu_.paging(), rip, insn, sizeof insn) != sizeof insn) return false;
-  if (insn[0] != 0x0f || insn[1] != 0x01 || (insn[2] != 0xc1 && insn[2] != 0xd9)) return false;
+  if (!quirks::is_vmcall(machine_.memory(), cpu_.paging(), rip)) return false;
   uint8_t cpl = cpu_.cpl();
   uint64_t nr = cpu_.reg(UC_X86_REG_RAX);
   uint64_t t = monotonic_ns();
@@ -230,13 +191,13 @@ bool EmuLoop::handle_vmcall(uint64_t rip) {
     sink_.emit(e);
   }
   cpu_.set_reg(UC_X86_REG_RAX, result);
-  cpu_.set_reg(UC_X86_REG_RIP, rip + 3);
+  cpu_.set_reg(UC_X86_REG_RIP, rip + quirks::kVmcallLength);
   return true;
 }
 
 void EmuLoop::handle_syscall(uint64_t rip) {
   arch::CpuState s = cpu_.read_state();  // s.rip: the instruction after SYSCALL
-  assume_sce(s);
+  quirks::assume_sce(s);
   auto r = arch::syscall(s);
   if (auto* f = std::get_if<arch::Fault>(&r)) {
     arch::InterruptRequest req;
@@ -258,7 +219,7 @@ void EmuLoop::handle_syscall(uint64_t rip) {
 
 bool EmuLoop::handle_sysret(uint64_t rip) {
   arch::CpuState s = cpu_.read_state();
-  assume_sce(s);
+  quirks::assume_sce(s);
   auto r = arch::sysretq(s);
   if (std::holds_alternative<arch::Fault>(r)) return false;  // the #UD (or #GP) stands
   const arch::CpuState& n = std::get<arch::CpuState>(r);
