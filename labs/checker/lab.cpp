@@ -63,6 +63,67 @@ struct Parser {
   }
 };
 
+// The names a `register` can have on a vm_exit: what the VT-x model records
+// for a CR access, an MSR access and a store into a shadowed page table
+// (core/src/vmx/model.cpp, table_entry_name).
+const std::set<std::string> kExitRegisters = {"cr0", "cr3", "cr4", "cr", "msr", "pte", "pde", "pdpte", "pml4e"};
+
+// Refuses a filter that no event of any run can match, where that can be
+// known from the filter alone (labs/README.md, "What can never match"):
+//  - a name no event carries: a direction or trap cause that does not exist;
+//  - a `port` or `register` with a `kind` that never carries one: a port is
+//    on I/O exits (vm_exit, reason 30) and on accesses no device claims
+//    (device "unclaimed"); a register on device events and on the VT-x
+//    model's CR, MSR and page-table exits, whose names are a closed set;
+//  - a `port` with an exit `reason` other than 30 (I/O instruction).
+// A port that no device of the run's machine claims is NOT refused: a guest
+// may touch any port, and that access is an exit and an "unclaimed" device
+// event that a lab may well count. Likewise a device's register names are
+// not a closed list (each device model names its own), so only the exit
+// registers are checked by name.
+void check_never_matches(Parser& p, const EventFilter& f, const std::string& where) {
+  auto kind_is = [&](EventKind k) {
+    return f.kinds.empty() || std::find(f.kinds.begin(), f.kinds.end(), kind_name(k)) != f.kinds.end();
+  };
+  auto known_direction = [](const std::string& d) {
+    for (auto x : {Direction::In, Direction::Out, Direction::Read, Direction::Write})
+      if (direction_name(x) == d) return true;
+    return false;
+  };
+  if (f.direction && !known_direction(*f.direction))
+    p.fail(where + ".direction", fmt::format("no direction \"{}\": it is in or out (ports), read or write (MMIO, "
+                                             "MSRs, control registers)",
+                                             *f.direction));
+  if (f.cause) {
+    bool known = false;
+    std::string list;
+    for (auto c : {TrapCause::Exception, TrapCause::Interrupt, TrapCause::SoftInt, TrapCause::Syscall, TrapCause::Iret,
+                   TrapCause::Sysret}) {
+      known |= cause_name(c) == *f.cause;
+      list += (list.empty() ? "" : ", ") + std::string(cause_name(c));
+    }
+    if (!known) p.fail(where + ".cause", fmt::format("no trap cause \"{}\" (the causes: {})", *f.cause, list));
+  }
+  const bool exits = kind_is(EventKind::VmExit), devices = kind_is(EventKind::Device);
+  if (f.port && !exits && !devices)
+    p.fail(where + ".port", "only vm_exit (I/O instructions) and device (unclaimed accesses) events carry a port; "
+                            "this kind never does, so the query would match nothing");
+  if (f.port && f.reason && *f.reason != exit_reason::kIoInstruction && !devices)
+    p.fail(where + ".port", fmt::format("an exit with reason {} carries no port; only reason {} (I/O instruction) does",
+                                        *f.reason, exit_reason::kIoInstruction));
+  if (f.reg && !exits && !devices)
+    p.fail(where + ".register", "only device and vm_exit events carry a register; this kind never does, so the "
+                                "query would match nothing");
+  if (f.reg && exits && !devices && !kExitRegisters.count(*f.reg)) {
+    std::string list;
+    for (const auto& r : kExitRegisters) list += (list.empty() ? "" : ", ") + r;
+    p.fail(where + ".register",
+           fmt::format("a vm_exit never names the register \"{}\"; exits name {} (a device's registers are on "
+                       "\"kind\": \"device\" events)",
+                       *f.reg, list));
+  }
+}
+
 EventFilter parse_filter(Parser& p, const json& j, const std::string& where) {
   EventFilter f;
   auto s = [&](const char* k) -> std::optional<std::string> {
@@ -106,6 +167,7 @@ EventFilter parse_filter(Parser& p, const json& j, const std::string& where) {
   for (auto [key, cpl] : {std::pair{"from_cpl", f.from_cpl}, std::pair{"to_cpl", f.to_cpl}, std::pair{"cpl", f.cpl}})
     if (cpl && (*cpl < 0 || *cpl > 3)) p.fail(where + "." + key, "a CPL is 0, 1, 2 or 3");
   if (j.contains("between") && f.between.empty()) p.fail(where + ".between", "must name a marker phase");
+  check_never_matches(p, f, where);
   return f;
 }
 

@@ -293,6 +293,19 @@ TEST(LabChecker, LabJsonIsValidatedWithTheFieldThatIsWrong) {
       {R"({"id": "r", "program": ["a.c"], "program_name": "a", "markers": ["a: work"]})",
        R"({"say": "s", "query": {"run": "r", "kind": "trap", "between": "a: wrok"}, "expect": {"equals": 0}})", "",
        "never has a phase \"a: wrok\"; its phases are \"boot\", \"run a\", \"a: work\""},
+      // A port or register on events that never carry one, names that do not exist.
+      {run, R"({"say": "s", "query": {"run": "r", "kind": "trap", "port": 1016}, "expect": {"equals": 0}})", "",
+       "only vm_exit (I/O instructions) and device (unclaimed accesses) events carry a port"},
+      {run, R"({"say": "s", "query": {"run": "r", "kind": "vm_exit", "reason": 12, "port": 1016}, "expect": {"equals": 0}})",
+       "", "an exit with reason 12 carries no port"},
+      {run, R"({"say": "s", "query": {"run": "r", "kind": ["marker", "trap"], "register": "THR"}, "expect": {"equals": 0}})",
+       "", "only device and vm_exit events carry a register"},
+      {run, R"({"say": "s", "query": {"run": "r", "kind": "vm_exit", "register": "CR3"}, "expect": {"equals": 0}})", "",
+       "a vm_exit never names the register \"CR3\""},
+      {run, R"({"say": "s", "query": {"run": "r", "kind": "vm_exit", "direction": "OUT"}, "expect": {"equals": 0}})", "",
+       "no direction \"OUT\""},
+      {run, R"({"say": "s", "query": {"run": "r", "kind": "trap", "cause": "sysenter"}, "expect": {"equals": 0}})", "",
+       "no trap cause \"sysenter\""},
       {R"({"id": "r", "scenario": "hello", "markers": ["x"]})", check, "", "only a program run declares markers"},
       {R"({"id": "r", "scenario": "tick", "params": {"tiks": "5"}})", check, "", "scenario tick has no param \"tiks\""},
       {R"({"id": "r", "scenario": "no-such-scenario"})", check, "", "no-such-scenario"},
@@ -312,6 +325,16 @@ TEST(LabChecker, LabJsonIsValidatedWithTheFieldThatIsWrong) {
       lab(R"({"id": "r", "program": ["a.c"], "program_name": "a", "markers": ["a: work"]})",
           R"({"say": "s", "query": {"run": "r", "kind": "trap", "between": "a: work"}, "expect": {"equals": 5}})");
   EXPECT_TRUE(program.ok()) << program.error().message;
+  // What can match is kept: a port on any exit or device event (an
+  // unclaimed port too), a device's own register name, an exit's register.
+  for (const char* q : {R"({"run": "r", "port": 128})", R"({"run": "r", "kind": "device", "port": 128})",
+                        R"({"run": "r", "kind": "vm_exit", "reason": 30, "port": 1016, "direction": "out"})",
+                        R"({"run": "r", "kind": "device", "device": "uart", "register": "THR"})",
+                        R"({"run": "r", "kind": ["vm_exit", "device"], "register": "QueueNotify"})",
+                        R"({"run": "r", "kind": "vm_exit", "reason": 0, "register": "pte"})"}) {
+    auto good = lab(run, std::string(R"({"say": "s", "query": )") + q + R"(, "expect": {"at_least": 0}})");
+    EXPECT_TRUE(good.ok()) << q << ": " << good.error().message;
+  }
   auto garbage = load_lab(write_lab("{ not json"));
   ASSERT_FALSE(garbage.ok());
   EXPECT_NE(garbage.error().message.find("not valid JSON"), std::string::npos);
