@@ -74,7 +74,7 @@ std::string why_not_here(int n, bool kvm_hidden) {
   for (const auto& l : labs.value())
     if (l.number == n)
       for (const auto& r : l.runs)
-        if (r.mode != "emulation" && r.fallback_mode.empty() && !usable)
+        if (mode_needs_kvm(r.mode) && !r.fallback_mode && !usable)
           return "run " + r.id + " needs a usable /dev/kvm (" + why + ")";
   return {};
 }
