@@ -14,6 +14,7 @@
 #include <type_traits>
 
 #include "ringscope/exit_reasons.h"
+#include "ringscope/explain.h"
 #include "ringscope/files.h"
 #include "ringscope/scenario.h"
 
@@ -590,6 +591,28 @@ Answers parse_answers(const std::string& text, const std::vector<std::string>& k
   return out;
 }
 
+namespace {
+
+// Whether a query measures a time in nanoseconds.
+bool measures_time(const Query& q) {
+  return q.measure == "span_ns" ||
+         ((q.measure == "last_value" || q.measure == "sum_value") && q.filter.name && q.filter.name->ends_with("_ns"));
+}
+
+// A value as the student reads and writes it: a port in hex (as in
+// answers.txt: status_port: 0x3fd), a time with its unit, anything else
+// (counts, ratios) as a plain number.
+std::string shown(const Check& c, double v) {
+  if (c.query.measure == "last_port" && !c.divide_by && c.divide_by_number == 1 && v >= 0)
+    return fmt::format("0x{:x}", static_cast<uint64_t>(v));
+  // A time divided by a count is still a time (per operation); by a time, a ratio.
+  if (measures_time(c.query) && !(c.divide_by && measures_time(*c.divide_by)) && v >= 0)
+    return format_duration(static_cast<uint64_t>(std::llround(v)));
+  return fmt::format("{:g}", v);
+}
+
+}  // namespace
+
 Grader::Grader(const Lab& lab) : lab_(lab) {
   auto add = [&](const Query& q) {
     by_run_[q.run].push_back(meters_.size());
@@ -650,22 +673,24 @@ std::vector<CheckResult> Grader::results(const std::map<std::string, double>& an
       return std::fabs(want - got) <= std::max(1e-9, c.expect.tolerance * std::fabs(want));
     };
     std::vector<std::string> wrong;
-    if (c.expect.equals && !close(*c.expect.equals, v)) wrong.push_back(fmt::format("expected {:g}", *c.expect.equals));
+    if (c.expect.equals && !close(*c.expect.equals, v))
+      wrong.push_back(fmt::format("expected {}", shown(c, *c.expect.equals)));
     if (c.expect.at_least && v < *c.expect.at_least)
-      wrong.push_back(fmt::format("expected at least {:g}", *c.expect.at_least));
+      wrong.push_back(fmt::format("expected at least {}", shown(c, *c.expect.at_least)));
     if (c.expect.at_most && v > *c.expect.at_most)
-      wrong.push_back(fmt::format("expected at most {:g}", *c.expect.at_most));
+      wrong.push_back(fmt::format("expected at most {}", shown(c, *c.expect.at_most)));
     if (!c.expect.answer.empty()) {
       auto a = answers.find(c.expect.answer);
       if (a == answers.end())
         wrong.push_back(fmt::format("no answer \"{}\" in answers.txt", c.expect.answer));
       else if (!close(v, a->second))
-        wrong.push_back(fmt::format("your answer {}: {:g} is not what the trace says", c.expect.answer, a->second));
+        wrong.push_back(
+            fmt::format("your answer {}: {} is not what the trace says", c.expect.answer, shown(c, a->second)));
     }
     res.passed = wrong.empty();
     // A wrong answer is not told the right one: the trace is there to read.
     const bool answer_wrong = !c.expect.answer.empty() && !res.passed;
-    res.detail = answer_wrong ? std::string() : fmt::format("measured {:g}", v);
+    res.detail = answer_wrong ? std::string() : fmt::format("measured {}", shown(c, v));
     for (const auto& w : wrong) res.detail += (res.detail.empty() ? "" : "; ") + w;
   }
   return out;

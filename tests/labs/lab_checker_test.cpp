@@ -182,6 +182,30 @@ TEST(LabChecker, AnswersAreComparedWithoutGivingTheRightOneAway) {
   EXPECT_NE(norun.detail.find("did not happen"), std::string::npos);
 }
 
+// Feedback reads the way the student writes: ports in hex, times with units.
+TEST(LabChecker, FeedbackShowsPortsInHexAndTimesWithUnits) {
+  auto ev = sample();
+  for (size_t i = 0; i < ev.size(); ++i) ev[i].time_ns = 1000 + 100 * i;
+  RunEvents runs{{"r", &ev}};
+  Check port;
+  port.query = q(kExit, "work");
+  port.query.filter.direction = Direction::In;
+  port.query.measure = "last_port";
+  port.expect.answer = "status_port";
+  CheckResult wrong = evaluate(port, runs, {{"status_port", 1016}});
+  EXPECT_FALSE(wrong.passed);
+  EXPECT_NE(wrong.detail.find("your answer status_port: 0x3f8 is not"), std::string::npos) << wrong.detail;
+  EXPECT_EQ(wrong.detail.find("0x3fd"), std::string::npos) << "the right port is not given away: " << wrong.detail;
+  EXPECT_TRUE(evaluate(port, runs, {{"status_port", 0x3fd}}).passed);
+  Check span;
+  span.query.run = "r";
+  span.query.between = "work";
+  span.query.measure = "span_ns";
+  span.expect.at_least = 50e6;
+  CheckResult slow = evaluate(span, runs, {});
+  EXPECT_NE(slow.detail.find("measured 600 ns; expected at least 50.00 ms"), std::string::npos) << slow.detail;
+}
+
 TEST(LabChecker, DivisionByAQueryOrANumber) {
   auto ev = sample();
   RunEvents runs{{"r", &ev}};
