@@ -74,11 +74,12 @@ std::string kvm_unusable(const HostInfo& host) {
 
 // The mode a run uses on this host: KVM modes fall back where there is no
 // usable /dev/kvm, if the lab allows it; empty with `why` if it cannot run.
-std::string mode_here(const labs::LabRun& r, const HostInfo& host, std::string* why) {
-  if (r.mode == "emulation" || host.kvm_openable) return r.mode;
-  if (!r.fallback_mode.empty()) return r.fallback_mode;
+std::optional<Mode> mode_here(const labs::LabRun& r, const HostInfo& host, std::string* why) {
+  if (!mode_needs_kvm(r.mode) || host.kvm_openable) return r.mode;
+  if (r.fallback_mode) return r.fallback_mode;
   if (why)
-    *why = fmt::format("run {} needs --mode {}{} on KVM, with no emulation to fall back to, and {}", r.id, r.mode,
+    *why = fmt::format("run {} needs --mode {}{} on KVM, with no emulation to fall back to, and {}", r.id,
+                       mode_name(r.mode),
                        r.irqchip == "kernel" ? " and KVM's in-kernel irqchip" : "", kvm_unusable(host));
   return {};
 }
@@ -88,14 +89,14 @@ std::string mode_here(const labs::LabRun& r, const HostInfo& host, std::string* 
 std::string why_lab_cannot_run(const labs::Lab& lab, const HostInfo& host) {
   std::string why;
   for (const auto& r : lab.runs)
-    if (mode_here(r, host, &why).empty()) break;
+    if (!mode_here(r, host, &why)) break;
   if (why.empty()) return {};
   std::string others;
   if (auto all = labs::discover_labs(); all.ok())
     for (const auto& l : all.value()) {
       std::string w;
       bool runs = true;
-      for (const auto& r : l.runs) runs = runs && !mode_here(r, host, &w).empty();
+      for (const auto& r : l.runs) runs = runs && mode_here(r, host, &w);
       if (runs) others += fmt::format("{}{}", others.empty() ? "" : ", ", l.number);
     }
   return fmt::format(
@@ -111,9 +112,11 @@ int do_list() {
   for (const auto& l : all.value()) {
     std::string modes, note;
     for (const auto& r : l.runs) {
-      std::string why, m = mode_here(r, host, &why);
-      modes += (modes.empty() ? "" : ", ") + (m.empty() ? r.mode + " (cannot run here)" : m);
-      if (m != r.mode && !m.empty()) note = " (no usable /dev/kvm here: KVM runs fall back to emulation)";
+      std::string why;
+      const std::optional<Mode> m = mode_here(r, host, &why);
+      modes += (modes.empty() ? "" : ", ") +
+               (m ? std::string(mode_name(*m)) : fmt::format("{} (cannot run here)", mode_name(r.mode)));
+      if (m && *m != r.mode) note = " (no usable /dev/kvm here: KVM runs fall back to emulation)";
     }
     fmt::print("{:>3}  {}\n     runs: {}{}\n     handout: {}\n", l.number, l.title, modes, note,
                (l.dir / "handout.md").string());
@@ -133,7 +136,8 @@ int do_show(int number) {
 
 // One run of the lab, done: where its trace is, or why it did not run.
 struct DoneRun {
-  std::string id, mode;
+  std::string id;
+  std::optional<Mode> mode;  // where it ran; none: it could not run here
   fs::path trace_path;  // empty if no trace was written
   std::string problem;  // why it did not run, or ran badly
 };
@@ -142,9 +146,10 @@ DoneRun do_run(const labs::LabRun& r, const fs::path& student, const fs::path& w
   DoneRun done;
   done.id = r.id;
   done.mode = mode_here(r, host, &done.problem);
-  if (done.mode.empty()) return done;
-  fmt::print(stderr, "ringscope lab: run {} ({}{})...\n", r.id, done.mode,
-             done.mode != r.mode ? fmt::format(", instead of {}", r.mode) : "");
+  if (!done.mode) return done;
+  const Mode mode = *done.mode;
+  fmt::print(stderr, "ringscope lab: run {} ({}{})...\n", r.id, mode_name(mode),
+             mode != r.mode ? fmt::format(", instead of {}", mode_name(r.mode)) : "");
   SessionRequest req;
   if (!r.program.empty()) {
     BuildRequest b;
@@ -162,14 +167,14 @@ DoneRun do_run(const labs::LabRun& r, const fs::path& student, const fs::path& w
     req.target = r.scenario;
     req.params = r.params;
   }
-  req.mode = done.mode;
-  req.devices = done.mode == "emulation" ? r.devices : "";
-  req.irqchip = done.mode == "emulation" ? "" : r.irqchip;
-  req.trace_path = work / fmt::format("{}.{}.rtrace", r.id, done.mode);
+  req.mode = mode_name(mode);
+  req.devices = mode == Mode::Emulation ? r.devices : "";
+  req.irqchip = mode == Mode::Emulation ? "" : r.irqchip;
+  req.trace_path = work / fmt::format("{}.{}.rtrace", r.id, mode_name(mode));
   req.options.level = r.level == "full" ? TraceLevel::Full : TraceLevel::Exits;
   req.options.limits.wall_ms = 60'000;
   req.echo_console = false;
-  if (!r.vmx_profile.empty() && done.mode == "emulation") {
+  if (!r.vmx_profile.empty() && mode == Mode::Emulation) {
     auto profile = vmx::load_profile(r.vmx_profile);
     if (!profile.ok()) {
       done.problem = profile.error().message;

@@ -1,6 +1,7 @@
 // defs.h — every kernel function other files call, grouped by file.
 #pragma once
 #include "types.h"
+#include "../user/include/ringscope/guest_abi.h"  // probe port, hypercall numbers: shared with the VMM
 
 struct trapframe;
 struct proc;
@@ -97,14 +98,7 @@ void irq(struct trapframe *tf);
 int64 clocktime(void);
 
 #ifdef PV
-// hypercall.c (numbers: core/include/ringscope/hypercalls.h, docs/hypercalls.md)
-#define HC_VERSION       0
-#define HC_CONSOLE_WRITE 1
-#define HC_YIELD         2
-#define HC_HALT          3
-#define HC_TIME_NS       4
-#define HC_MONOTONIC_NS  5
-#define HC_ABI_VERSION   1
+// hypercall.c (numbers HC_*: guest_abi.h, docs/hypercalls.md)
 extern int pv;
 void pvinit(void);
 int64 hc_console_write(const char *buf, uint64 n);
@@ -128,10 +122,7 @@ int snprintf(char *buf, int size, const char *fmt, ...);
 void panic(const char *fmt, ...) __attribute__((noreturn));
 void dumpregs(struct trapframe *tf);
 
-// probe.c
-#define MARK_POINT 0
-#define MARK_BEGIN 1
-#define MARK_END   2
+// probe.c (ports and MARK_*: guest_abi.h, docs/probe-port.md)
 void probeinit(void);
 int under_ringscope(void);
 void marker(int phase, uint32 value, const char *label);

@@ -50,7 +50,9 @@ TEST_F(Fixture, EventListShowsOnlyWhatTheFilterLets_through) {
   EXPECT_EQ(filtered_rows(), 2u);
   view.filter() = ListFilter{};
   view.filter().cpl = 3;
-  EXPECT_EQ(filtered_rows(), 150u + 1u);  // ring-3 steps, and the #UD recorded at CPL 3
+  // Ring-3 steps, the #UD taken from CPL 3 and the two returns into CPL 3:
+  // a trap is at both of its ends (the one EventFilter, as `show --cpl`).
+  EXPECT_EQ(filtered_rows(), 150u + 1u + 2u);
 }
 
 TEST_F(Fixture, InspectorExplainsAnIoExitAndDisassemblesIt) {

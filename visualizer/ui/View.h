@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "model/trace_model.h"
+#include "ringscope/event_filter.h"
 #include "ui/view_settings.h"
 
 namespace ringscope::viewer {
@@ -47,12 +48,13 @@ struct Selection {
   bool valid() const { return trace >= 0; }
 };
 
-// The event list's filter. Empty kinds = every kind.
+// The event list's filter, as the list's widgets hold it; matched as the one
+// EventFilter (ringscope/event_filter.h). Empty kinds = every kind.
 struct ListFilter {
   bool kinds[kEventKindCount] = {};
   int reason = -1;  // exit reason, -1: any
   int vcpu = -1;
-  int cpl = -1;     // the CPL the event was recorded at
+  int cpl = -1;     // the guest's CPL at the event (a trap: either end), -1: any
   char text[128] = "";
   bool operator==(const ListFilter&) const = default;
 };
@@ -142,7 +144,7 @@ class View {
   void layout();
   std::string time_label(double rel_ns) const;
   const TraceModel* selected_model() const;
-  bool matches(const TraceModel& m, size_t i, const ListFilter& f, bool text_pass) const;
+  bool matches(const TraceModel& m, size_t i, const EventFilter& f, const char* text) const;
   void refilter_step();
   // Statistics of trace `t` over [t0, t1] (ns relative to its origin and
   // alignment), kept in `cache` until the range or trace changes.

@@ -4,6 +4,8 @@
 // See docs/syscalls.md.
 #pragma once
 
+#include "guest_abi.h"  // marker phases MARK_POINT, MARK_BEGIN, MARK_END (docs/probe-port.md)
+
 #define SYS_exit    1   // exit(status)                      never returns
 #define SYS_write   2   // write(fd, buf, n)                 -> n, or -1
 #define SYS_getpid  3   // getpid()                          -> pid (1, 2, ...)
@@ -14,8 +16,3 @@
 
 // The vector of `int $0x40`, the system-call trap (as in xv6).
 #define T_SYSCALL 64
-
-// Marker phases (docs/probe-port.md).
-#define MARK_POINT 0
-#define MARK_BEGIN 1
-#define MARK_END   2
