@@ -64,9 +64,19 @@ TEST_F(GlView, RingBandShowsUserThenKernelAroundTheTrap) {
   EXPECT_TRUE(near(p.at(view.timeline_x(352'000), vmx_y), palette::kRoot));
 }
 
+// Pixels of a small box around (x, y0..y1): how many are near `col`.
+int count_near(const Pixels& p, float x, float y0, float y1, ImU32 col, float half_w = 4) {
+  int n = 0;
+  for (float y = y0; y < y1; y += 1)
+    for (float xx = x - half_w; xx <= x + half_w; xx += 1)
+      if (near(p.at(xx, y), col)) ++n;
+  return n;
+}
+
 // On a host that does not single-step ring 3, a visit to ring 3 can have no
-// length at all; it must still show, in the ring-3 colour, at any zoom.
-TEST_F(GlView, ZeroLengthRing3VisitsShowAsTicksAtAnyZoom) {
+// length at all; it must still show at any zoom, as what it is: a hatched
+// box (ring-3 lines over a dark fill) the height of the band, not a solid span.
+TEST_F(GlView, ZeroLengthRing3VisitsShowAsHatchedBoxesAtAnyZoom) {
   for (const double span : {100'000.0, 1e9}) {
     SCOPED_TRACE("visible span " + std::to_string(span) + " ns");
     View view;
@@ -79,9 +89,12 @@ TEST_F(GlView, ZeroLengthRing3VisitsShowAsTicksAtAnyZoom) {
     Pixels p{std::move(px).value()};
     const float top = *view.ring_band_y(0, 0) - 12;  // the band is 24 px high
     for (const double t : {40'000.0, 70'000.0}) {
-      if (span > 1e6 && t == 70'000.0) continue;  // folded into the tick at 40 µs at this zoom
-      EXPECT_TRUE(near(p.at(view.timeline_x(t), top + 3), palette::kRing3))
-          << "visit at " << t << " ns, x " << view.timeline_x(t) << ", y " << top + 3;
+      if (span > 1e6 && t == 70'000.0) continue;  // folded into the box at 40 µs at this zoom
+      const float x = view.timeline_x(t);
+      // Hatching over the whole band height: ring-3 lines and the dark fill between them.
+      EXPECT_GE(count_near(p, x, top + 2, top + 22, palette::kRing3), 20) << "visit at " << t << " ns, x " << x;
+      EXPECT_GE(count_near(p, x, top + 2, top + 22, IM_COL32(20, 20, 24, 255), 3), 6) << "visit at " << t << " ns";
+      EXPECT_GE(count_near(p, x, top + 16, top + 22, palette::kRing3), 3) << "the box spans the band, not a tick";
     }
     // Between the visits the CPU is in ring 0.
     if (span < 1e6) {

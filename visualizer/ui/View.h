@@ -30,6 +30,7 @@ struct LoadedTrace {
   std::unique_ptr<TraceModel> model;
   std::string path;
   int64_t align_ns = 0;  // subtracted from relative times (Compare: align on a marker)
+  uint32_t colours = 0;  // bit per palette::Colour this trace's timeline can show (the legend)
 };
 
 // A file that could not be read at all, shown in the window and on stderr.
@@ -158,6 +159,15 @@ class View {
     float row_h[kMarkRowCount];  // its height (markers: one sub-row per phase depth)
   };
   void draw_lane(ImDrawList* dl, const LaneGeom& g, float x0, float x1);
+  // The ring and VMX bands of one lane over [b0, b1] (absolute ns), one
+  // pixel column at a time, each column stacked by the share of its time
+  // in each state.
+  void draw_bands(ImDrawList* dl, const LaneGeom& g, const TraceModel& m, uint32_t vcpu, int64_t base, uint64_t b0,
+                  uint64_t b1, float x0, float x1);
+  // The legend: every colour the loaded traces' timelines can show, wrapped
+  // to `width`; returns its height (draw=false: only measures).
+  float legend(float width, bool draw);
+  static uint32_t colours_used(const TraceModel& m);
   void draw_ruler(ImDrawList* dl, float x0, float x1, float y0, float y1);
   void timeline_input(float x0, float x1, float y0, float y1);
 
