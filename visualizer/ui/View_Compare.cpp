@@ -101,7 +101,10 @@ void View::draw_compare() {
   // transitions, hypercalls, events by kind, exits by reason.
   auto count_rows = [&] {
     row("VM exits (reached VMM)", [](const TraceStats& s) { return fmt::format("{}", s.vm_exits); });
-    row("exits inside KVM", [](const TraceStats& s) { return fmt::format("{}", s.kernel_only_exits); });
+    // No kvm-stats at all (emulation, or a range between two samples): not known, not 0.
+    row("exits inside KVM", [](const TraceStats& s) {
+      return s.kvm_stats.empty() ? std::string("n/a (no KVM counter sample)") : fmt::format("{}", s.kernel_only_exits);
+    });
     row("time in exits", [](const TraceStats& s) { return format_duration(s.exit_duration.total_ns); });
     row("ring transitions", [](const TraceStats& s) { return fmt::format("{}", s.ring_transitions); });
     row("hypercalls", [](const TraceStats& s) { return fmt::format("{}", s.hypercalls); });
