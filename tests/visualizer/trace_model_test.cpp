@@ -87,7 +87,54 @@ TEST(TraceModel, RingTransitionsAndPlaybackJumps) {
 TEST(TraceModel, FindsInstructionBytesForAnExit) {
   auto m = syscall_model();
   const size_t exit = m->next_of(0, EventKind::VmExit);
-  EXPECT_EQ(m->instruction_bytes_near(exit, m->event(exit).rip), std::string_view("\xee", 1));
+  // KVM records the RIP after the `out`; the instruction is the one ending there.
+  const auto ci = m->causing_instruction(exit);
+  EXPECT_EQ(ci.rip, 0x102304u);
+  EXPECT_EQ(ci.bytes, std::string_view("\xee", 1));
+}
+
+// The instruction that caused a trap, not the one at the address it records.
+TEST(TraceModel, CausingInstructionOfTrapsIsTheIntTheFaultOrNone) {
+  using Where = TraceModel::CauseInstruction::Where;
+  auto m = TraceModel::from_trace(test::emulation_int_trace(), "emu.rtrace");
+  const size_t sys = m->next_of(0, EventKind::Trap);
+  ASSERT_EQ(m->event(sys).cause, TrapCause::SoftInt);
+  auto ci = m->causing_instruction(sys);
+  EXPECT_EQ(ci.where, Where::At);
+  EXPECT_EQ(ci.rip, 0x8000000995u);  // the int, not the ret at the return address 0x8000000997
+  EXPECT_EQ(ci.bytes, std::string_view("\xcd\x40", 2));
+  const size_t pf = m->next_of(sys, EventKind::Trap);
+  ci = m->causing_instruction(pf);
+  EXPECT_EQ(ci.rip, 0x8000000a00u);  // a fault: the faulting instruction, seen when it ran again
+  EXPECT_EQ(ci.bytes, std::string_view("\x8b\x00", 2));
+  const size_t irq = m->next_of(pf, EventKind::Trap);
+  EXPECT_EQ(m->causing_instruction(irq).where, Where::None);
+  // Without steps the bytes are not in the trace: the model says where, with no bytes.
+  auto e = TraceModel::from_trace(test::emulation_int_trace(false), "emu-exits.rtrace");
+  ASSERT_EQ(e->kind(0), EventKind::Trap);
+  ci = e->causing_instruction(0);
+  EXPECT_EQ(ci.where, Where::EndsAt);
+  EXPECT_EQ(ci.rip, 0x8000000997u);
+  EXPECT_TRUE(ci.bytes.empty());
+}
+
+// share(): the time in each state inside a window, whatever it holds.
+TEST(TraceModel, ShareIsTheTimeInEachStateOfAWindow) {
+  auto m = TraceModel::from_trace(test::share_trace(), "shares.rtrace");
+  const uint64_t o = test::kOrigin;
+  TimeShare s = m->share(0, o + 100'000'000, o + 200'000'000);  // 100 ms of 75 % ring 3, 25 % root
+  EXPECT_EQ(s.cpl[3], 75'000'000u);
+  EXPECT_EQ(s.cpl[0], 25'000'000u);
+  EXPECT_EQ(s.root, 25'000'000u);
+  EXPECT_EQ(s.halted, 0u);
+  s = m->share(0, o + 300'000'000, o + 400'000'000);
+  EXPECT_EQ(s.root, 2'000'000u);  // 2 %
+  // halt_wait_ns grew by 299.999 ms by 900 ms: placed in the longest quiet stretch, 600..900 ms.
+  s = m->share(0, o + 650'000'000, o + 850'000'000);
+  EXPECT_EQ(s.halted, 200'000'000u);
+  EXPECT_NE(m->halted_at(0, o + 750'000'000), nullptr);
+  EXPECT_EQ(m->halted_at(0, o + 550'000'000), nullptr);
+  EXPECT_EQ(m->share(0, o, o + 1'000'000'000).halted, 299'999'000u);
 }
 
 TEST(TraceModel, MarksAreSortedPerRow) {

@@ -122,6 +122,8 @@ class View {
     settings_.tab = t;
     tab_pending_ = true;
   }
+  // Which palette::Colour bits a trace's timeline can show (the legend lists them).
+  static uint32_t colours_used(const TraceModel& m);
   // Relative time of event i of trace t.
   double rel(int t, size_t i) const;
 
@@ -167,7 +169,7 @@ class View {
   // The legend: every colour the loaded traces' timelines can show, wrapped
   // to `width`; returns its height (draw=false: only measures).
   float legend(float width, bool draw);
-  static uint32_t colours_used(const TraceModel& m);
+
   void draw_ruler(ImDrawList* dl, float x0, float x1, float y0, float y1);
   void timeline_input(float x0, float x1, float y0, float y1);
 

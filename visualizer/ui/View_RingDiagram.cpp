@@ -95,7 +95,7 @@ void View::draw_ring_diagram() {
   if (e.kind == EventKind::Trap || e.kind == EventKind::TrapReturn) {
     if (e.from_cpl != e.to_cpl && e.from_cpl < 4 && e.to_cpl < 4) {
       const ImVec2 a = ring_point(e.from_cpl, angle + 0.5f), b = ring_point(e.to_cpl, angle + 0.5f);
-      arrow(dl, a, b, e.kind == EventKind::Trap ? palette::kind(e.kind, e.vector) : palette::kind(e.kind, 0), prog);
+      arrow(dl, a, b, e.kind == EventKind::Trap ? palette::kind(e.kind, e.vector, e.cause) : palette::kind(e.kind, 0), prog);
       const std::string what =
           e.kind == EventKind::Trap
               ? (e.cause == TrapCause::Syscall ? std::string("syscall")

@@ -26,7 +26,7 @@ constexpr ColourInfo kColours[] = {
     {Colour::Mmio, IM_COL32(204, 121, 167, 255), Use::Mark, "MMIO exit"},
     {Colour::Hlt, IM_COL32(95, 95, 105, 255), Use::Mark, "hlt"},
     {Colour::Interrupt, IM_COL32(86, 180, 233, 255), Use::Mark, "interrupt"},
-    {Colour::Hypercall, IM_COL32(0, 158, 115, 255), Use::Mark, "hypercall"},
+    {Colour::Hypercall, IM_COL32(140, 230, 120, 255), Use::Mark, "hypercall"},
     {Colour::OtherExit, IM_COL32(160, 120, 255, 255), Use::Mark, "other exit"},
     {Colour::Exception, IM_COL32(200, 30, 30, 255), Use::Mark, "exception"},
     {Colour::PageFault, IM_COL32(240, 228, 66, 255), Use::Mark, "#PF"},
