@@ -89,6 +89,9 @@ void run_view(const ViewOptions& o, CliContext& ctx) {
       load_code = missing ? 66 : 65;
     }
   }
+  // Several traces are loaded to be compared: Compare is the open tab
+  // unless --panels chose one.
+  if (o.panels.empty() && view.traces().size() > 1) view.open_tab(BottomTab::Compare);
   if (o.select >= 0 && !view.select_seq(static_cast<uint64_t>(o.select))) {
     std::fprintf(stderr, "ringscope view: --select %lld: the first trace has no event with that seq%s\n",
                  static_cast<long long>(o.select),

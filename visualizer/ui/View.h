@@ -108,6 +108,12 @@ class View {
   float timeline_x(double rel_ns) const;
   std::optional<float> ring_band_y(int trace, uint32_t vcpu) const;
   std::optional<float> vmx_band_y(int trace, uint32_t vcpu) const;
+  // Last frame's timeline panel and legend (screen rectangles), for the
+  // layout tests: the legend must lie inside the panel at every window size.
+  std::pair<ImVec2, ImVec2> timeline_rect() const {
+    return {pos_timeline_, {pos_timeline_.x + size_timeline_.x, pos_timeline_.y + size_timeline_.y}};
+  }
+  std::pair<ImVec2, ImVec2> legend_rect() const { return legend_rect_; }
   // Timeline marks drawn last frame (after folding), for the benchmark.
   size_t marks_drawn() const { return marks_drawn_; }
   void toggle_bookmark();
@@ -193,6 +199,7 @@ class View {
   std::vector<LaneGeom> lanes_;
   float tl_x0_ = 0, tl_x1_ = 1;
   size_t marks_drawn_ = 0;
+  std::pair<ImVec2, ImVec2> legend_rect_{};
   bool dragging_ = false;
   float drag_start_x_ = 0;
   bool range_dragging_ = false;  // this drag selects a range instead of panning

@@ -590,7 +590,10 @@ float View::legend(float width, bool draw) {
   const char* help = "wheel: zoom  drag: pan  right/shift-drag: select range  Esc: clear  click: select  F: fit";
   item(ImGui::CalcTextSize(help).x, [&](ImVec2 p) { dl->AddText(p, ImGui::GetColorU32(ImGuiCol_TextDisabled), help); });
   const float total = y + h + 4;
-  if (draw) ImGui::Dummy({width, total});
+  if (draw) {
+    ImGui::Dummy({width, total});
+    legend_rect_ = {{x_start, y_start}, {x_start + width, y_start + y + h}};
+  }
   return total;
 }
 
