@@ -103,7 +103,7 @@ void View::draw_compare() {
     row("VM exits (reached VMM)", [](const TraceStats& s) { return fmt::format("{}", s.vm_exits); });
     // No kvm-stats at all (emulation, or a range between two samples): not known, not 0.
     row("exits inside KVM", [](const TraceStats& s) {
-      return s.kvm_stats.empty() ? std::string("n/a (no KVM counter sample)") : fmt::format("{}", s.kernel_only_exits);
+      return s.kvm_stats.empty() ? std::string("n/a (no sample)") : fmt::format("{}", s.kernel_only_exits);
     });
     row("time in exits", [](const TraceStats& s) { return format_duration(s.exit_duration.total_ns); });
     row("ring transitions", [](const TraceStats& s) { return fmt::format("{}", s.ring_transitions); });
