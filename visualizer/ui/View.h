@@ -130,6 +130,10 @@ class View {
   }
   // Which palette::Colour bits a trace's timeline can show (the legend lists them).
   static uint32_t colours_used(const TraceModel& m);
+  // Aligns every trace's timeline so the phase `label` (a marker's begin)
+  // is at 0, as Compare's "align timelines on" does (--align); false, and
+  // nothing changed, when some trace has no such phase.
+  bool align_on(const std::string& label);
   // Relative time of event i of trace t.
   double rel(int t, size_t i) const;
 
