@@ -131,10 +131,37 @@ TEST(TraceModel, ShareIsTheTimeInEachStateOfAWindow) {
   EXPECT_EQ(s.root, 2'000'000u);  // 2 %
   // halt_wait_ns grew by 299.999 ms by 900 ms: placed in the longest quiet stretch, 600..900 ms.
   s = m->share(0, o + 650'000'000, o + 850'000'000);
-  EXPECT_EQ(s.halted, 200'000'000u);
+  EXPECT_NEAR(static_cast<double>(s.halted), 200e6, 2e3);  // the stretch is halted 299.999 of its 300 ms
   EXPECT_NE(m->halted_at(0, o + 750'000'000), nullptr);
   EXPECT_EQ(m->halted_at(0, o + 550'000'000), nullptr);
-  EXPECT_EQ(m->share(0, o, o + 1'000'000'000).halted, 299'999'000u);
+  EXPECT_NEAR(static_cast<double>(m->share(0, o, o + 1'000'000'000).halted), 299'999'000.0, 2.0);
+}
+
+// A wait shorter than the quiet stretch it is placed in is spread over it
+// as a share, not drawn as a solid block at one end.
+TEST(TraceModel, AShortHaltIsSpreadOverItsStretchAsAShare) {
+  TraceHeader h;
+  h.scenario = "tick";
+  h.start_mono_ns = test::kOrigin;
+  auto w = TraceWriter::create_in_memory(h);
+  auto emit = [&](EventKind k, uint64_t t, uint64_t value) {
+    Event e;
+    e.kind = k;
+    e.source = k == EventKind::Counter ? Source::KvmStats : Source::Vmm;
+    e.time_ns = test::kOrigin + t;
+    e.name = "halt_wait_ns";
+    e.value = value;
+    w->emit(e);
+  };
+  emit(EventKind::Output, 0, 0);
+  emit(EventKind::Output, 100'000'000, 0);               // 100 ms without events
+  emit(EventKind::Counter, 100'000'000, 75'000'000);     // of which 75 ms halted
+  (void)w->close();
+  auto m = TraceModel::from_trace(std::move(read_trace_bytes(w->memory_bytes())).value(), "t");
+  for (const uint64_t t : {0ull, 40'000'000ull, 90'000'000ull}) {
+    const TimeShare s = m->share(0, test::kOrigin + t, test::kOrigin + t + 10'000'000);
+    EXPECT_NEAR(static_cast<double>(s.halted), 7.5e6, 1.0) << t;
+  }
 }
 
 TEST(TraceModel, MarksAreSortedPerRow) {

@@ -337,8 +337,8 @@ void TraceModel::derive_halts(VcpuTrack& tr) {
       const size_t first_new = tr.halted.size();
       for (const Gap& g : gaps) {
         if (left == 0) break;
-        const uint64_t n = std::min(left, g.end - g.begin);
-        tr.halted.push_back({g.begin, g.begin + n});  // the wait starts when the vCPU went quiet
+        const uint64_t len = g.end - g.begin, n = std::min(left, len);
+        tr.halted.push_back({g.begin, g.end, static_cast<double>(n) / static_cast<double>(len)});
         left -= n;
       }
       std::sort(tr.halted.begin() + static_cast<std::ptrdiff_t>(first_new), tr.halted.end(),
@@ -360,8 +360,7 @@ void TraceModel::derive_sums(VcpuTrack& tr) const {
   for (size_t i = 1; i < tr.root.size(); ++i)
     tr.root_before[i] = tr.root_before[i - 1] + (tr.root[i - 1].end_ns - tr.root[i - 1].begin_ns);
   tr.halted_before.assign(tr.halted.size(), 0);
-  for (size_t i = 1; i < tr.halted.size(); ++i)
-    tr.halted_before[i] = tr.halted_before[i - 1] + (tr.halted[i - 1].end_ns - tr.halted[i - 1].begin_ns);
+  for (size_t i = 1; i < tr.halted.size(); ++i) tr.halted_before[i] = tr.halted_before[i - 1] + tr.halted[i - 1].halted_ns();
 }
 
 namespace {
@@ -398,7 +397,16 @@ TimeShare TraceModel::share(uint32_t vcpu, uint64_t t0, uint64_t t1) const {
   }
   s.cpl_unknown = (t1 - t0) > known ? (t1 - t0) - known : 0;
   s.root = covered_before(tr->root, tr->root_before, t1) - covered_before(tr->root, tr->root_before, t0);
-  s.halted = covered_before(tr->halted, tr->halted_before, t1) - covered_before(tr->halted, tr->halted_before, t0);
+  // A halt span with share < 1 counts that share of each ns it covers.
+  auto halted_until = [&](uint64_t t) -> uint64_t {
+    const auto& h = tr->halted;
+    auto it = std::partition_point(h.begin(), h.end(), [&](const HaltSpan& x) { return x.begin_ns <= t; });
+    if (it == h.begin()) return 0;
+    const size_t k = static_cast<size_t>(it - h.begin()) - 1;
+    const uint64_t in = std::min(t, h[k].end_ns) - h[k].begin_ns;
+    return tr->halted_before[k] + static_cast<uint64_t>(static_cast<double>(in) * h[k].share);
+  };
+  s.halted = halted_until(t1) - halted_until(t0);
   return s;
 }
 

@@ -65,11 +65,15 @@ struct PhaseSpan {
 };
 // Time the vCPU spent halted inside KVM (the in-kernel irqchip handles
 // `hlt`, so no exit reaches the VMM). KVM's `halt_wait_ns` stat says how
-// long the vCPU waited between two samples but not when: the wait is placed
-// in the longest stretches without events between those samples (nothing is
-// recorded while a vCPU sleeps), longest first.
+// long the vCPU waited between two samples but not when: the wait goes to
+// the longest stretches without events between those samples (nothing is
+// recorded while a vCPU sleeps), longest first. A stretch longer than what
+// is left of the wait is halted for only that share of its time, spread
+// over it: `share` < 1 (the guest ran the rest, when exactly is not known).
 struct HaltSpan {
   uint64_t begin_ns, end_ns;
+  double share = 1.0;
+  uint64_t halted_ns() const { return static_cast<uint64_t>(static_cast<double>(end_ns - begin_ns) * share); }
 };
 // One sample of a kvm-stats counter (its running value).
 struct StatSample {

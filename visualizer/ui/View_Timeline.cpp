@@ -419,11 +419,12 @@ void View::timeline_input(float x0, float x1, float y0, float y1) {
                       static_cast<unsigned long long>(e.seq), exit_reason_name(e.reason).c_str(),
                       format_duration(e.duration_ns).c_str());
         } else if (const HaltSpan* h = m.halted_at(g_hover.vcpu, g_hover.at_ns)) {
-          ImGui::Text("Halted inside KVM for %s: the guest executed hlt and KVM's in-kernel irqchip kept the vCPU "
-                      "asleep until an interrupt, without returning to the VMM. KVM's halt_wait_ns counter gives how "
-                      "long the vCPU waited between two samples, not exactly when: the wait is drawn in the longest "
-                      "quiet stretches between them.",
-                      format_duration(h->end_ns - h->begin_ns).c_str());
+          ImGui::Text("Halted inside KVM for %s of this %s stretch without events (%.0f%%): the guest executed hlt "
+                      "and KVM's in-kernel irqchip kept the vCPU asleep until an interrupt, without returning to the "
+                      "VMM. KVM's halt_wait_ns counter gives how long the vCPU waited between two samples, not "
+                      "exactly when: the wait is drawn over the longest quiet stretches between them.",
+                      format_duration(h->halted_ns()).c_str(), format_duration(h->end_ns - h->begin_ns).c_str(),
+                      h->share * 100);
         } else {
           ImGui::TextUnformatted("VMX non-root mode: the guest runs.");
         }
