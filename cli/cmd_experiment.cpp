@@ -48,13 +48,19 @@ struct ExperimentArgs {
 
 // ---- [SECTION] measuring --------------------------------------------------------
 
-// A query of the spec bound to one run: "{phase}" is the workload's phase
-// label at this value, other templates take the run's params.
+// A query of the spec bound to one run: "{phase}" in `between` or `name`
+// is the workload's phase label at this value; other templates take the
+// run's params ("{bytes}").
+Result<std::string> bind_text(const std::string& text, const Workload& w, uint64_t value, const std::string& phase) {
+  if (text == "{phase}") return phase;
+  if (text.find('{') == std::string::npos) return text;
+  return labs::expand_label(text, {{w.param, std::to_string(value)}}, w.scenario);
+}
+
 Result<labs::Query> bind_query(labs::Query q, const Workload& w, uint64_t value, const std::string& phase) {
-  if (q.filter.between == "{phase}") {
-    q.filter.between = phase;
-  } else if (q.filter.between.find('{') != std::string::npos) {
-    TRY_ASSIGN(q.filter.between, labs::expand_label(q.filter.between, {{w.param, std::to_string(value)}}, w.scenario));
+  TRY_ASSIGN(q.filter.between, bind_text(q.filter.between, w, value, phase));
+  if (q.filter.name) {
+    TRY_ASSIGN(*q.filter.name, bind_text(*q.filter.name, w, value, phase));
   }
   return q;
 }

@@ -97,8 +97,10 @@ std::string report_markdown(const Spec& spec, const std::vector<RunRecord>& reco
             out += fmt::format("; the fixed cost equals the cost of {} {}", cell(*f.crossover), md(unit));
             if (w.kib_per_unit > 0) out += fmt::format(" ({} KiB)", cell(*f.crossover * w.kib_per_unit));
             out += ": below it set-up dominates";
+          } else if (f.b <= 0) {
+            out += fmt::format("; no cost per {}: the fixed cost is all there is at every size measured", md(unit));
           } else {
-            out += "; no positive fixed cost and cost per unit, so no crossover";
+            out += "; no fixed cost to speak of: the cost per unit dominates at every size";
           }
           out += "\n";
         }
