@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   add_view_command(app, ctx);
   add_build_command(app, ctx);
   add_lab_command(app, ctx);
+  add_experiment_command(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

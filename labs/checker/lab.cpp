@@ -335,10 +335,6 @@ Measured measure(const Query& q, const std::vector<Event>& events) {
   return m.result();
 }
 
-namespace {
-
-// Expands a manifest's marker template with the run's params: "{ticks}"
-// is the value, "{sectors*2}" the value times 2.
 Result<std::string> expand_label(const std::string& tmpl, const std::map<std::string, std::string>& params,
                                  const std::string& scenario) {
   std::string out;
@@ -375,7 +371,17 @@ Result<std::string> expand_label(const std::string& tmpl, const std::map<std::st
   return out;
 }
 
-}  // namespace
+Result<Query> parse_query_object(const json& j, const std::string& where) {
+  Parser p;
+  p.file = where;
+  if (!j.is_object()) return make_error(ErrorKind::BadData, fmt::format("{}: must be an object", where));
+  if (j.contains("run")) p.fail("run", "a query here has no \"run\" (it measures every run of the grid)");
+  json with_run = j;
+  with_run["run"] = "";
+  Query q = parse_query(p, with_run, "query", {""});
+  if (p.error) return *p.error;
+  return q;
+}
 
 Result<std::vector<std::string>> run_phase_labels(const LabRun& run) {
   std::vector<std::string> out;

@@ -24,6 +24,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "ringscope/event.h"
 #include "ringscope/event_filter.h"
 #include "ringscope/mode.h"
@@ -106,6 +108,16 @@ struct Lab {
 Result<Lab> load_lab(const std::filesystem::path& dir);
 // Every lab under `root` (directories with a lab.json), by number.
 Result<std::vector<Lab>> load_labs(const std::filesystem::path& root);
+
+// One query in lab.json's form ({"kind": ..., "between": ..., "measure": ...},
+// no "run" key), for tools outside a lab (`ringscope experiment`). A BadData
+// error names `where` and the key that is wrong.
+Result<Query> parse_query_object(const nlohmann::json& j, const std::string& where);
+
+// A manifest's marker template with a run's params: "{ticks}" is the value,
+// "{sectors*2}" the value times 2.
+Result<std::string> expand_label(const std::string& tmpl, const std::map<std::string, std::string>& params,
+                                 const std::string& scenario);
 
 // The labels of the marker phases a run can have (see LabRun::markers).
 // Errors: the scenario is unknown, or a template names a param it lacks.

@@ -46,7 +46,11 @@ static int ioburst(void) {
 // "disk-io: 2N sectors" (N written, N read), which is what `ringscope
 // compare` divides by for exits and time per KiB. Nothing else happens
 // inside it: the pattern is made before, and checked after.
-static uint64 wbuf[64 * 512 / 8], rbuf[64 * 512 / 8];  // rbuf: zero, as all of .bss
+#define DISKIO_MAX 1024  // sectors: 512 KiB each way, so a sweep spans three orders of magnitude
+// Both are written in full before they are read, so they live in
+// .bss.scratch, which boot does not clear (kernel.ld).
+__attribute__((section(".bss.scratch"))) static uint64 wbuf[DISKIO_MAX * 512 / 8];
+__attribute__((section(".bss.scratch"))) static uint64 rbuf[DISKIO_MAX * 512 / 8];
 
 // Writes buf to (or reads it from) sectors 0..n-1, 16 sectors a request,
 // inside its own phase "disk-io: write N sectors". 0, or -1 on a failure.
@@ -69,8 +73,8 @@ static int transfer(int write, uint64 *buf, int64 n) {
 static int diskio(void) {
   int64 n = cmdline_int("sectors", 16);
   char total[56];
-  if (n < 1 || n > 64) {
-    cprintf("kernel: disk-io: sectors=%ld out of range 1..64\n", n);
+  if (n < 1 || n > DISKIO_MAX) {
+    cprintf("kernel: disk-io: sectors=%ld out of range 1..%d\n", n, DISKIO_MAX);
     return 2;
   }
   uint64 words = (uint64)n * 512 / 8;

@@ -55,7 +55,7 @@ void expect_field_error(const std::string& json, const std::string& field) {
 }  // namespace
 
 TEST(Manifest, BuiltinScenariosAllLoad) {
-  std::vector<std::string> expected = {"console-write", "disk-io",      "echo",      "hello",
+  std::vector<std::string> expected = {"compute", "console-write", "disk-io",      "echo",      "hello",
                                        "hypercall",     "hypercall-vmcall", "io-burst", "pagefault",
                                        "privileged",    "syscall-insn", "syscalls",  "tick"};
   for (const auto& name : expected) {
