@@ -24,6 +24,7 @@
 #include "ringscope/trace_stats.h"
 #include "ringscope/vmx/profile.h"
 #include "session.h"
+#include "ringscope/i18n.h"
 
 namespace ringscope::cli {
 
@@ -95,7 +96,7 @@ Result<RunFigures> figures_of(const SessionOutcome& o, std::optional<WorkPhase>&
   RunFigures f;
   f.trace = o.trace_path;
   f.ok = o.status_as_expected;
-  f.message = o.result.ok() ? fmt::format("guest status {}", o.result.guest_status) : o.result.message;
+  f.message = o.result.ok() ? trf("guest status {}", o.result.guest_status) : o.result.message;
   f.wall_ns = o.result.wall_ns;
   StatsBuilder builder;
   TraceHeader header;
@@ -145,7 +146,7 @@ struct ModeResult {
 // Why `mode` cannot run `s` here, or "" when it can.
 std::string refusal(const ModeInfo& mode, const Scenario& s, const HostInfo& host) {
   if (mode.needs_kvm && !host.kvm_openable)
-    return fmt::format("needs /dev/kvm, which this host cannot open ({})", host.kvm_open_error);
+    return trf("needs /dev/kvm, which this host cannot open ({})", host.kvm_open_error);
   if (mode.needs_kvm)
     for (const auto& f : s.requires_features) {
       std::string why = kvm_refusal(host, f);
@@ -175,7 +176,7 @@ Result<std::vector<Mode>> parse_modes(const std::string& text) {
     std::string name = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     const std::optional<Mode> m = mode_from_name(name);
     if (!m || !find_mode(name))
-      return make_error(ErrorKind::Usage, fmt::format("unknown mode '{}' in --modes; the modes are {} "
+      return make_error(ErrorKind::Usage, trf("unknown mode '{}' in --modes; the modes are {} "
                                                       "(comma-separated)",
                                                       name, mode_choices()));
     if (std::find(out.begin(), out.end(), *m) == out.end()) out.push_back(*m);
@@ -288,7 +289,7 @@ void print_table(const std::string& scenario, const std::vector<ModeResult>& res
   for (const auto& m : results)
     if (!m.skipped) ran.push_back(&m);
   constexpr int kLabel = 36, kCol = 28;
-  fmt::print("{} — {} run(s) per mode; medians, (min-max) where it varies\n\n", escape_terminal(scenario), repeat);
+  trprint(stdout, "{} — {} run(s) per mode; medians, (min-max) where it varies\n\n", escape_terminal(scenario), repeat);
   fmt::print("{:<{}}", "", kLabel);
   for (auto* m : ran) fmt::print("{:>{}}", mode_name(m->mode), kCol);
   fmt::print("\n");
@@ -303,7 +304,7 @@ void print_table(const std::string& scenario, const std::vector<ModeResult>& res
     row(fmt::format("'{}' (ms)", escape_terminal(work->label)), [](const ModeResult&, const Summary& s) {
       return s.work.median > 0 ? with_spread(s.work, 1e6, 2) : std::string("-");
     });
-    row(fmt::format("time per {} (µs)", escape_terminal(work->unit.ends_with("s")
+    row(trf("time per {} (µs)", escape_terminal(work->unit.ends_with("s")
                                                             ? work->unit.substr(0, work->unit.size() - 1)
                                                             : work->unit)),
         [](const ModeResult&, const Summary& s) {
@@ -329,7 +330,7 @@ void print_table(const std::string& scenario, const std::vector<ModeResult>& res
     return fmt::format("{:.0f} / {:.0f}", s.exits_vmm, s.exits_kernel + s.kernel_only);
   });
   if (work)
-    row(fmt::format("  exits per {}", escape_terminal(work->unit.ends_with("s")
+    row(trf("  exits per {}", escape_terminal(work->unit.ends_with("s")
                                                           ? work->unit.substr(0, work->unit.size() - 1)
                                                           : work->unit)),
         [&](const ModeResult& m, const Summary&) {
@@ -354,26 +355,26 @@ void print_table(const std::string& scenario, const std::vector<ModeResult>& res
     if (m.skipped) fmt::print("\n{}: skipped — {}", mode_name(m.mode), escape_terminal(m.reason));
   for (auto* m : ran)
     if (m->modelled && !m->runs.empty() && !m->runs.front().profile.empty())
-      fmt::print("\n{}: exits are what VT-x would have done (vmx-model, profile {})", mode_name(m->mode),
+      trprint(stdout, "\n{}: exits are what VT-x would have done (vmx-model, profile {})", mode_name(m->mode),
                  escape_terminal(m->runs.front().profile));
   fmt::print("\n\nratios\n");
   if (ratios.emulation_over_kvm)
-    fmt::print("  emulation / full-virt time ({}): {:.3g}\n", escape_terminal(ratios.emulation_over_kvm_basis),
+    trprint(stdout, "  emulation / full-virt time ({}): {:.3g}\n", escape_terminal(ratios.emulation_over_kvm_basis),
                *ratios.emulation_over_kvm);
   for (const auto& [mode, v] : ratios.exits_per_op)
-    fmt::print("  {} exits per {}: {:.4g}\n", mode_name(mode),
+    trprint(stdout, "  {} exits per {}: {:.4g}\n", mode_name(mode),
                work ? escape_terminal(work->unit.substr(0, work->unit.size() - 1)) : std::string("op"), v);
-  for (const auto& [mode, v] : ratios.exits_per_kib) fmt::print("  {} exits per KiB: {:.4g}\n", mode_name(mode), v);
+  for (const auto& [mode, v] : ratios.exits_per_kib) trprint(stdout, "  {} exits per KiB: {:.4g}\n", mode_name(mode), v);
   if (ratios.pv_over_fv_exits_per_kib)
-    fmt::print("  paravirt / full-virt exits per KiB: {:.4g} (full-virt makes {:.3g}x as many)\n",
+    trprint(stdout, "  paravirt / full-virt exits per KiB: {:.4g} (full-virt makes {:.3g}x as many)\n",
                *ratios.pv_over_fv_exits_per_kib,
                *ratios.pv_over_fv_exits_per_kib > 0 ? 1 / *ratios.pv_over_fv_exits_per_kib : 0.0);
   if (ratios.pv_over_fv_time_per_kib)
-    fmt::print("  paravirt / full-virt time per KiB: {:.4g} (full-virt takes {:.3g}x as long)\n",
+    trprint(stdout, "  paravirt / full-virt time per KiB: {:.4g} (full-virt takes {:.3g}x as long)\n",
                *ratios.pv_over_fv_time_per_kib,
                *ratios.pv_over_fv_time_per_kib > 0 ? 1 / *ratios.pv_over_fv_time_per_kib : 0.0);
-  if (!ratios.emulation_over_kvm && ratios.exits_per_op.empty()) fmt::print("  (need two modes and a work phase)\n");
-  fmt::print("\ntraces in {}\n", escape_terminal(dir.string()));
+  if (!ratios.emulation_over_kvm && ratios.exits_per_op.empty()) trprint(stdout, "  (need two modes and a work phase)\n");
+  trprint(stdout, "\ntraces in {}\n", escape_terminal(dir.string()));
 }
 
 std::string to_json(const std::string& scenario, const std::map<std::string, std::string>& params, int repeat,
@@ -466,7 +467,7 @@ int do_compare(const CompareArgs& a) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec)
-    return report_error("compare", make_error(ErrorKind::IoError, fmt::format("cannot create {}: {}", dir.string(),
+    return report_error("compare", make_error(ErrorKind::IoError, trf("cannot create {}: {}", dir.string(),
                                                                               ec.message())));
   bool progress = isatty(STDERR_FILENO);
   HostInfo host = probe_host();
@@ -489,7 +490,7 @@ int do_compare(const CompareArgs& a) {
     }
     for (int i = 1; i <= a.repeat; i++) {
       if (progress)
-        fmt::print(stderr, "\rringscope compare: {} run {}/{} ({} of {} runs)\033[K", name, i, a.repeat, ++done, total);
+        trprint(stderr, "\rringscope compare: {} run {}/{} ({} of {} runs)\033[K", name, i, a.repeat, ++done, total);
       SessionRequest req;
       req.target = a.target;
       req.params = params.value();
@@ -534,11 +535,11 @@ int do_compare(const CompareArgs& a) {
   else
     print_table(scenario->name, results, sums, work, ratios, a.repeat, dir);
   if (!any_ran) {
-    fmt::print(stderr, "ringscope compare: no mode can run {} on this host (see the reasons above)\n",
+    trprint(stderr, "ringscope compare: no mode can run {} on this host (see the reasons above)\n",
                scenario->name);
     return exit_code_for(ErrorKind::Unavailable);
   }
-  if (!all_ok) fmt::print(stderr, "ringscope compare: some runs did not end as the scenario expects\n");
+  if (!all_ok) trprint(stderr, "ringscope compare: some runs did not end as the scenario expects\n");
   return all_ok ? 0 : 1;
 }
 

@@ -20,6 +20,7 @@
 #include "ringscope/explain.h"
 #include "ringscope/terminal_text.h"
 #include "trace_input.h"
+#include "ringscope/i18n.h"
 
 namespace ringscope::cli {
 
@@ -67,14 +68,14 @@ Result<Filter> make_filter(const ShowOptions& o) {
   for (const std::string& k : o.kinds) {
     auto kind = kind_from_name(k);
     if (!kind)
-      return make_error(ErrorKind::Usage, fmt::format("unknown event kind '{}'; the kinds are: {}.", k,
+      return make_error(ErrorKind::Usage, trf("unknown event kind '{}'; the kinds are: {}.", k,
                                                       names_of<EventKind>(kEventKindCount, kind_name)));
     f.events.add_kind(*kind);
   }
   if (!o.source.empty()) {
     f.events.source = source_from_name(o.source);
     if (!f.events.source)
-      return make_error(ErrorKind::Usage, fmt::format("unknown source '{}'; the sources are: {}.", o.source,
+      return make_error(ErrorKind::Usage, trf("unknown source '{}'; the sources are: {}.", o.source,
                                                       names_of<Source>(kSourceCount, source_name)));
   }
   if (!o.reason.empty()) {
@@ -87,7 +88,7 @@ Result<Filter> make_filter(const ShowOptions& o) {
     } else {
       std::string known;
       for (const ExitReasonInfo& info : exit_reasons()) known += (known.empty() ? "" : ", ") + std::string(info.name);
-      return make_error(ErrorKind::Usage, fmt::format("unknown exit reason '{}'; give a VT-x reason number or one of: "
+      return make_error(ErrorKind::Usage, trf("unknown exit reason '{}'; give a VT-x reason number or one of: "
                                                       "{}.",
                                                       o.reason, known));
     }
@@ -132,7 +133,7 @@ void run_show(const ShowOptions& o, CliContext& ctx) {
     return;
   }
   if (o.from > o.to) {
-    ctx.exit_code = report_error("show", make_error(ErrorKind::Usage, fmt::format("--from {} is after --to {}; nothing "
+    ctx.exit_code = report_error("show", make_error(ErrorKind::Usage, trf("--from {} is after --to {}; nothing "
                                                                                   "to show.",
                                                                                   o.from, o.to)));
     return;
@@ -186,7 +187,7 @@ void run_show(const ShowOptions& o, CliContext& ctx) {
   report_read_warning("show", o.file, read.summary);
   std::fprintf(stderr, "ringscope show: %llu of %llu events shown%s%s\n", static_cast<unsigned long long>(shown),
                static_cast<unsigned long long>(total),
-               limited ? fmt::format(" (stopped at --limit {})", o.limit).c_str() : "",
+               limited ? trf(" (stopped at --limit {})", o.limit).c_str() : "",
                read.summary.complete ? "" : "; the trace is incomplete");
 }
 

@@ -14,6 +14,7 @@
 #include "commands.h"
 #include "platform/gl_app.h"
 #include "ui/View.h"
+#include "ringscope/i18n.h"
 
 namespace ringscope::cli {
 
@@ -96,7 +97,7 @@ void run_view(const ViewOptions& o, CliContext& ctx) {
   if (o.select >= 0 && !view.select_seq(static_cast<uint64_t>(o.select))) {
     std::fprintf(stderr, "ringscope view: --select %lld: the first trace has no event with that seq%s\n",
                  static_cast<long long>(o.select),
-                 view.traces().empty() ? "" : fmt::format(" (it has {})", view.traces()[0].model->size()).c_str());
+                 view.traces().empty() ? "" : trf(" (it has {})", view.traces()[0].model->size()).c_str());
     ctx.exit_code = 64;
     return;
   }

@@ -11,6 +11,8 @@ PACKAGES=(
   libcapstone-dev                            # disassembly of guest instructions
   libunicorn-dev                             # emulation mode
   libimgui-dev libglfw3-dev libpng-dev fonts-dejavu-core  # the viewer (PNG screenshots, a font with µ and arrows)
+  gettext                                    # msgfmt/xgettext: the message catalogues (po/)
+  fonts-nanum libfontconfig-dev              # the viewer in Korean: a Hangul font, found with fontconfig
   xvfb xauth libgl1-mesa-dri                 # headless viewer tests
   qemu-system-x86                            # cross-check: the guest under a VMM nobody here wrote
   lld                                        # tests link a third-party PVH guest with ld.lld too (tests/guests/pvh)
