@@ -5,8 +5,8 @@
 #   P/share/ringscope/guest/      kernel.elf, kernel-pv.elf, one <program>.elf per built-in program
 #   P/share/ringscope/scenarios/  <name>/scenario.json, expected output, README, program source
 #   P/share/ringscope/sdk/        include/ringscope/*.h, the linker script and start-up code `ringscope build` uses
-#   P/share/ringscope/labs/       NN-name/lab.json and handout.md
-#   P/share/doc/ringscope/        README.md and docs/
+#   P/share/ringscope/labs/       NN-name/lab.json, handout.md and handout.ko.md
+#   P/share/doc/ringscope/        README.md, README.ko.md and docs/ (docs/ko/: Korean)
 #
 # The installed binary finds share/ringscope beside itself through
 # /proc/self/exe (core/src/resources.cpp), so the layout above is a
@@ -41,7 +41,7 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/labs/ DESTINATION ${RINGSCOPE_INSTALL_DA
         PATTERN "checker" EXCLUDE
         PATTERN "CMakeLists.txt" EXCLUDE)
 
-install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/README.ko.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/docs)
 
 # ---- the .deb -----------------------------------------------------------------
