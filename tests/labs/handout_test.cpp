@@ -1,6 +1,7 @@
 // The handout a reader gets: handout.ko.md for a Korean reader, handout.md
 // otherwise (labs/checker/handout.h); and every lab directory in the tree
-// carries both, so a lab added later comes with its Korean handout.
+// carries both, with the same code blocks, so a lab added later comes with
+// its Korean handout.
 #include "checker/handout.h"
 
 #include <gtest/gtest.h>
@@ -10,7 +11,9 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <sstream>
 #include <string>
+#include <vector>
 
 namespace ringscope::labs {
 namespace {
@@ -69,6 +72,26 @@ TEST(Handout, ALabWithoutTheLanguageFallsBackToEnglish) {
   fs::remove_all(dir);
 }
 
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+// The fenced code blocks of a Markdown text, fences included, in order.
+std::vector<std::string> code_blocks(const std::string& text) {
+  std::vector<std::string> blocks;
+  std::istringstream in(text);
+  std::string line, block;
+  bool inside = false;
+  while (std::getline(in, line)) {
+    const bool fence = line.starts_with("```");
+    if (inside || fence) block += line + "\n";
+    if (fence && inside) blocks.push_back(std::move(block)), block.clear();
+    if (fence) inside = !inside;
+  }
+  return blocks;
+}
+
 bool has_hangul(const std::string& s) {
   // U+AC00..U+D7A3 (Hangul syllables) in UTF-8 start with 0xEA..0xED.
   for (unsigned char c : s)
@@ -78,7 +101,8 @@ bool has_hangul(const std::string& s) {
 
 // Every NN-name directory under labs/ has handout.md and a Korean
 // handout.ko.md beside it, whether or not its lab.json loads: a new lab
-// without a Korean handout fails here.
+// without a Korean handout fails here, and so does a Korean handout whose
+// code blocks (the commands a student types) no longer match the English.
 TEST(Handout, EveryLabDirectoryHasAKoreanHandout) {
   const std::regex lab_dir(R"(\d\d-.+)");
   int labs = 0;
@@ -90,9 +114,12 @@ TEST(Handout, EveryLabDirectoryHasAKoreanHandout) {
     EXPECT_TRUE(fs::exists(entry.path() / "handout.md")) << name;
     ASSERT_TRUE(fs::is_regular_file(ko)) << name << " has no handout.ko.md: write the Korean handout beside "
                                          << "handout.md, in the terms of docs/ko/glossary.md";
-    std::ifstream in(ko);
-    const std::string text((std::istreambuf_iterator<char>(in)), {});
+    const std::string text = slurp(ko);
     EXPECT_TRUE(has_hangul(text)) << ko << " is not in Korean";
+    // The commands and code a student types are the English handout's, verbatim.
+    EXPECT_EQ(code_blocks(text), code_blocks(slurp(entry.path() / "handout.md")))
+        << name << ": handout.ko.md's code blocks differ from handout.md's; copy the changed block across and "
+        << "translate the prose around it";
   }
   EXPECT_GE(labs, 9) << "the labs directory moved? " << RINGSCOPE_LABS_SOURCE_DIR;
 }
