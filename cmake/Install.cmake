@@ -5,8 +5,8 @@
 #   P/share/ringscope/guest/      kernel.elf, kernel-pv.elf, one <program>.elf per built-in program
 #   P/share/ringscope/scenarios/  <name>/scenario.json, expected output, README, program source
 #   P/share/ringscope/sdk/        include/ringscope/*.h, the linker script and start-up code `ringscope build` uses
-#   P/share/ringscope/labs/       NN-name/lab.json, handout.md and handout.ko.md
-#   P/share/doc/ringscope/        README.md, README.ko.md and docs/ (docs/ko/: Korean)
+#   P/share/ringscope/labs/       NN-name/lab.json and handout.md
+#   P/share/doc/ringscope/        README.md and docs/
 #
 # The installed binary finds share/ringscope beside itself through
 # /proc/self/exe (core/src/resources.cpp), so the layout above is a
@@ -36,13 +36,16 @@ list(TRANSFORM RINGSCOPE_SDK_FILES PREPEND ${PROJECT_SOURCE_DIR}/scenarios/user/
 install(FILES ${RINGSCOPE_SDK_FILES} DESTINATION ${RINGSCOPE_INSTALL_DATA}/sdk)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/scenarios/user/include DESTINATION ${RINGSCOPE_INSTALL_DATA}/sdk)
 
-# The labs as data (the checker is compiled into the binary).
+# The labs as data (the checker is compiled into the binary), each with its
+# handout.md and Korean handout.ko.md.
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/labs/ DESTINATION ${RINGSCOPE_INSTALL_DATA}/labs
         PATTERN "checker" EXCLUDE
         PATTERN "CMakeLists.txt" EXCLUDE)
 
-install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/README.ko.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/docs)
+# README.ko.md: the Korean README (docs/ko/ holds the Korean pages).
+install(FILES ${PROJECT_SOURCE_DIR}/README.ko.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
 # ---- the .deb -----------------------------------------------------------------
 # `cpack -G DEB` in the build directory makes ringscope_<version>_amd64.deb;
