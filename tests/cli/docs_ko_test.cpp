@@ -43,7 +43,7 @@ std::vector<std::string> code_blocks(const std::string& text) {
 std::vector<std::pair<fs::path, fs::path>> pairs() {
   std::vector<std::pair<fs::path, fs::path>> out;
   for (const char* doc : {"boot-protocol.md", "compare.md", "hosts.md", "interrupts.md", "modes.md", "scenarios.md",
-                          "viewer.md", "virtio.md", "vmx-model.md"})
+                          "syscalls.md", "viewer.md", "virtio.md", "vmx-model.md"})
     out.emplace_back(kSource / "docs" / doc, kSource / "docs" / "ko" / doc);
   for (const auto& e : fs::directory_iterator(kSource / "scenarios"))
     if (fs::exists(e.path() / "README.md"))
