@@ -42,8 +42,8 @@ std::vector<std::string> code_blocks(const std::string& text) {
 // which is a shorter page of its own.
 std::vector<std::pair<fs::path, fs::path>> pairs() {
   std::vector<std::pair<fs::path, fs::path>> out;
-  for (const char* doc : {"boot-protocol.md", "compare.md", "hosts.md", "interrupts.md", "modes.md", "scenarios.md",
-                          "syscalls.md", "viewer.md", "virtio.md", "vmx-model.md"})
+  for (const char* doc : {"boot-protocol.md", "compare.md", "hosts.md", "hypercalls.md", "interrupts.md", "modes.md",
+                          "probe-port.md", "scenarios.md", "syscalls.md", "viewer.md", "virtio.md", "vmx-model.md"})
     out.emplace_back(kSource / "docs" / doc, kSource / "docs" / "ko" / doc);
   for (const auto& e : fs::directory_iterator(kSource / "scenarios"))
     if (fs::exists(e.path() / "README.md"))
