@@ -10,8 +10,8 @@ namespace fs = std::filesystem;
 
 std::string_view handout_name(std::string_view lang) {
   // "ko" alone or followed by a territory, codeset or modifier; not "kok" (Konkani).
-  const bool korean = lang.starts_with("ko") && (lang.size() == 2 || std::string_view("_.@-").find(lang[2]) !=
-                                                                         std::string_view::npos);
+  const bool korean =
+      lang.starts_with("ko") && (lang.size() == 2 || std::string_view("_.@-").find(lang[2]) != std::string_view::npos);
   return korean ? kKoreanHandoutFile : kHandoutFile;
 }
 

@@ -27,7 +27,6 @@ std::string language_from_environment();
 // The handout of the lab in `dir` for `lang`. A lab without a handout in
 // that language (an instructor's own, under RINGSCOPE_LABS_DIR) gives
 // handout.md, and sets *fell_back.
-std::filesystem::path handout_path(const std::filesystem::path& dir, std::string_view lang,
-                                   bool* fell_back = nullptr);
+std::filesystem::path handout_path(const std::filesystem::path& dir, std::string_view lang, bool* fell_back = nullptr);
 
 }  // namespace ringscope::labs

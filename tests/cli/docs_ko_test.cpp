@@ -69,8 +69,8 @@ TEST(KoreanDocs, EveryTranslatedPageExistsAndKeepsTheEnglishCode) {
                                 << fs::relative(ko, kSource).string()
                                 << ": write it in the terms of docs/ko/glossary.md";
     EXPECT_EQ(code_blocks(slurp(ko)), code_blocks(slurp(en)))
-        << fs::relative(ko, kSource).string() << "'s code blocks differ from "
-        << fs::relative(en, kSource).string() << "'s; copy the changed block across and translate the prose around it";
+        << fs::relative(ko, kSource).string() << "'s code blocks differ from " << fs::relative(en, kSource).string()
+        << "'s; copy the changed block across and translate the prose around it";
   }
   EXPECT_GE(pages, 20u) << "the scan found the translated pages and the scenario READMEs";
 }

@@ -50,8 +50,10 @@ TEST(Handout, TheEnvironmentNamesTheLanguage) {
   setenv("LANGUAGE", "", 1);
   EXPECT_EQ(language_from_environment(), "ko_KR.UTF-8") << "an empty LANGUAGE is not set";
   for (int i = 0; i < 4; ++i) {
-    if (had[i]) setenv(names[i], saved[i].c_str(), 1);
-    else unsetenv(names[i]);
+    if (had[i])
+      setenv(names[i], saved[i].c_str(), 1);
+    else
+      unsetenv(names[i]);
   }
 }
 
