@@ -225,6 +225,20 @@ TEST(LabCheck, ShowPrintsTheHandoutInTheReadersLanguage) {
   }
   Outcome o = ringscope("lab list", dir, "env -u LANGUAGE -u LC_ALL -u LC_MESSAGES LANG=ko_KR.UTF-8");
   EXPECT_NE(o.out.find("handout.ko.md"), std::string::npos) << "lab list names the Korean handouts: " << o.out;
+
+  // An instructor's lab with handout.md alone: a Korean reader gets it, and a note saying so.
+  fs::path lab = dir / "labs" / "92-mine";
+  fs::create_directories(lab);
+  std::string json = slurp(fs::path(RINGSCOPE_LABS_SOURCE_DIR) / "01-rings" / "lab.json");
+  json.replace(json.find("\"number\": 1"), 11, "\"number\": 92");
+  std::ofstream(lab / "lab.json") << json;
+  std::ofstream(lab / "handout.md") << "# my own lab\n";
+  o = ringscope("lab show 92", dir,
+                "env -u LANGUAGE -u LC_ALL -u LC_MESSAGES LANG=ko_KR.UTF-8 RINGSCOPE_LABS_DIR='" +
+                    (dir / "labs").string() + "'");
+  EXPECT_EQ(o.rc, 0) << o.err;
+  EXPECT_EQ(o.out, "# my own lab\n");
+  EXPECT_NE(o.err.find("handout.ko.md"), std::string::npos) << "the note names what is missing: " << o.err;
   fs::remove_all(dir);
 }
 
