@@ -233,9 +233,9 @@ TEST(LabCheck, ShowPrintsTheHandoutInTheReadersLanguage) {
   json.replace(json.find("\"number\": 1"), 11, "\"number\": 92");
   std::ofstream(lab / "lab.json") << json;
   std::ofstream(lab / "handout.md") << "# my own lab\n";
-  o = ringscope("lab show 92", dir,
-                "env -u LANGUAGE -u LC_ALL -u LC_MESSAGES LANG=ko_KR.UTF-8 RINGSCOPE_LABS_DIR='" +
-                    (dir / "labs").string() + "'");
+  o = ringscope(
+      "lab show 92", dir,
+      "env -u LANGUAGE -u LC_ALL -u LC_MESSAGES LANG=ko_KR.UTF-8 RINGSCOPE_LABS_DIR='" + (dir / "labs").string() + "'");
   EXPECT_EQ(o.rc, 0) << o.err;
   EXPECT_EQ(o.out, "# my own lab\n");
   EXPECT_NE(o.err.find("handout.ko.md"), std::string::npos) << "the note names what is missing: " << o.err;
