@@ -1,7 +1,7 @@
 // cmd_lab.cpp — `ringscope lab`: the classroom labs under labs/.
 //
 //   ringscope lab list            the labs, and whether this host runs them as written
-//   ringscope lab show N          the handout
+//   ringscope lab show N          the handout, in the reader's language (checker/handout.h)
 //   ringscope lab check N         build the student's program, run what the
 //                                 lab says, grade the traces (labs/checker)
 //   ringscope lab validate DIR    check a lab directory without running it
@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "checker/discovery.h"
+#include "checker/handout.h"
 #include "checker/lab.h"
 #include "commands.h"
 #include "program_build.h"
@@ -106,7 +107,7 @@ std::string why_lab_cannot_run(const labs::Lab& lab, const HostInfo& host) {
       why, others.empty() ? "" : trf("; labs {} run on this host", others));
 }
 
-int do_list() {
+int do_list(const std::string& lang) {
   auto all = labs::discover_labs();
   if (!all.ok()) return report_error("lab", all.error());
   HostInfo host = lab_host();
@@ -120,16 +121,22 @@ int do_list() {
       if (m && *m != r.mode) note = " (no usable /dev/kvm here: KVM runs fall back to emulation)";
     }
     fmt::print("{:>3}  {}\n     runs: {}{}\n     handout: {}\n", l.number, l.title, modes, note,
-               (l.dir / "handout.md").string());
+               labs::handout_path(l.dir, lang).string());
   }
   trprint(stdout, "\n`ringscope lab show N` prints a handout; `ringscope lab check N` grades your work.\n");
   return 0;
 }
 
-int do_show(int number) {
+// `lang` as labs::handout_name takes it ("ko", "ko_KR.UTF-8", "en", "").
+int do_show(int number, const std::string& lang) {
   auto lab = find_lab(number);
   if (!lab.ok()) return report_error("lab", lab.error());
-  auto text = read_regular_text(lab.value().dir / "handout.md", kMaxTextBytes, "the handout");
+  bool fell_back = false;
+  const fs::path path = labs::handout_path(lab.value().dir, lang, &fell_back);
+  if (fell_back)
+    fmt::print(stderr, "ringscope lab: lab {} has no {} (its handout in your language); showing {}\n", number,
+               labs::handout_name(lang), path.string());
+  auto text = read_regular_text(path, kMaxTextBytes, "the handout");
   if (!text.ok()) return report_error("lab", text.error());
   fmt::print("{}", text.value());
   return 0;
@@ -348,10 +355,10 @@ void add_lab_command(CLI::App& app, CliContext& ctx) {
       "Exit status of check: 0 every check passes; 1 some do not; 66 no such lab; 69 this host cannot run the lab\n"
       "(it needs KVM; RINGSCOPE_NO_KVM=1 hides /dev/kvm). Of validate: 0 valid; 65 problems, each named.");
   auto* list = cmd->add_subcommand("list", "The labs, and the modes they run in on this host");
-  list->callback([&ctx] { ctx.exit_code = do_list(); });
+  list->callback([&ctx] { ctx.exit_code = do_list(labs::language_from_environment()); });
   auto* show = cmd->add_subcommand("show", "Print a lab's handout");
   show->add_option("number", a->number, "The lab's number")->required();
-  show->callback([a, &ctx] { ctx.exit_code = do_show(a->number); });
+  show->callback([a, &ctx] { ctx.exit_code = do_show(a->number, labs::language_from_environment()); });
   auto* check = cmd->add_subcommand("check", "Build your program, run the lab's guests and grade the traces");
   check->add_option("number", a->number, "The lab's number")->required();
   check->add_option("--dir", a->dir, "Your working directory: sources and answers.txt (default: here)");

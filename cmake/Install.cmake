@@ -37,7 +37,8 @@ list(TRANSFORM RINGSCOPE_SDK_FILES PREPEND ${PROJECT_SOURCE_DIR}/scenarios/user/
 install(FILES ${RINGSCOPE_SDK_FILES} DESTINATION ${RINGSCOPE_INSTALL_DATA}/sdk)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/scenarios/user/include DESTINATION ${RINGSCOPE_INSTALL_DATA}/sdk)
 
-# The labs as data (the checker is compiled into the binary).
+# The labs as data (the checker is compiled into the binary), each with its
+# handout.md and Korean handout.ko.md.
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/labs/ DESTINATION ${RINGSCOPE_INSTALL_DATA}/labs
         PATTERN "checker" EXCLUDE
         PATTERN "CMakeLists.txt" EXCLUDE)
@@ -48,6 +49,8 @@ install(DIRECTORY ${PROJECT_BINARY_DIR}/locale/ DESTINATION ${CMAKE_INSTALL_LOCA
 
 install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/docs)
+# README.ko.md: the Korean README (docs/ko/ holds the Korean pages).
+install(FILES ${PROJECT_SOURCE_DIR}/README.ko.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
 # ---- the .deb -----------------------------------------------------------------
 # `cpack -G DEB` in the build directory makes ringscope_<version>_amd64.deb;

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <system_error>
 #include <type_traits>
 
 #include "ringscope/exit_reasons.h"
@@ -727,6 +728,15 @@ std::vector<std::string> validate_lab(const fs::path& dir, const std::optional<f
     problems.push_back(handout.error().message);
   else if (handout.value().find_first_not_of(" \t\r\n") == std::string::npos)
     problems.push_back(fmt::format("{}: the handout is empty", (dir / "handout.md").string()));
+  // The Korean handout is optional for an instructor's own lab (the built-in
+  // labs all have one: tests/labs), but if it is there it must be readable.
+  if (std::error_code ec; fs::exists(dir / "handout.ko.md", ec)) {
+    auto ko = read_regular_text(dir / "handout.ko.md", kMaxTextBytes, "the Korean handout");
+    if (!ko.ok())
+      problems.push_back(ko.error().message);
+    else if (ko.value().find_first_not_of(" \t\r\n") == std::string::npos)
+      problems.push_back(fmt::format("{}: the handout is empty", (dir / "handout.ko.md").string()));
+  }
   if (answers) {
     auto text = read_regular_text(*answers, kMaxTextBytes, "answers.txt");
     if (!text.ok()) {

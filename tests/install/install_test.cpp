@@ -96,7 +96,9 @@ TEST_F(Installed, PutsEveryResourceUnderThePrefix) {
         share / "guest" / "syscalls.elf", share / "scenarios" / "hello" / "scenario.json",
         share / "sdk" / "include" / "ringscope" / "user.h", share / "sdk" / "user.ld", share / "sdk" / "start.S",
         share / "labs" / "01-rings" / "lab.json", share / "labs" / "01-rings" / "handout.md",
-        prefix_ / "share" / "doc" / "ringscope" / "docs" / "hosts.md"})
+        share / "labs" / "01-rings" / "handout.ko.md", prefix_ / "share" / "doc" / "ringscope" / "README.ko.md",
+        prefix_ / "share" / "doc" / "ringscope" / "docs" / "hosts.md",
+        prefix_ / "share" / "doc" / "ringscope" / "docs" / "ko" / "glossary.md"})
     EXPECT_TRUE(fs::exists(p)) << p;
   EXPECT_FALSE(fs::exists(share / "scenarios" / "kernel")) << "the kernel's source is not data";
   EXPECT_FALSE(fs::exists(share / "labs" / "checker")) << "the checker is compiled in";

@@ -414,7 +414,8 @@ TEST(LabChecker, InputsAreRegularFilesOnly) {
   fs::remove_all(dir);
 }
 
-// `lab validate`: schema, labels, handout, and a reference answers file's shape.
+// `lab validate`: schema, labels, handouts (the Korean one if there is one),
+// and a reference answers file's shape.
 TEST(LabChecker, ValidateALabWithoutRunningIt) {
   const fs::path src = fs::path(RINGSCOPE_LABS_SOURCE_DIR) / "01-rings";
   fs::path dir = write_lab("{}");
@@ -423,6 +424,18 @@ TEST(LabChecker, ValidateALabWithoutRunningIt) {
   ASSERT_EQ(problems.size(), 1u);
   EXPECT_NE(problems[0].find("handout.md"), std::string::npos) << problems[0];
   fs::copy_file(src / "handout.md", dir / "handout.md");
+  EXPECT_TRUE(validate_lab(dir).empty()) << "a Korean handout is optional for an instructor's lab";
+  std::ofstream(dir / "handout.ko.md") << "  \n";
+  problems = validate_lab(dir);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].find("handout.ko.md: the handout is empty"), std::string::npos) << problems[0];
+  fs::remove(dir / "handout.ko.md");
+  fs::create_symlink("/dev/zero", dir / "handout.ko.md");
+  problems = validate_lab(dir);
+  ASSERT_EQ(problems.size(), 1u) << "a device in its place is refused, not read";
+  EXPECT_NE(problems[0].find("Korean handout"), std::string::npos) << problems[0];
+  fs::remove(dir / "handout.ko.md");
+  fs::copy_file(src / "handout.ko.md", dir / "handout.ko.md");
   EXPECT_TRUE(validate_lab(dir).empty());
   std::ofstream(dir / "answers.txt") << "vector: 0x40\nvector: 64\nexits_in_phase: one\n";
   problems = validate_lab(dir, dir / "answers.txt");

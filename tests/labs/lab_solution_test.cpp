@@ -5,8 +5,9 @@
 // again with RINGSCOPE_NO_KVM=1: labs with an emulation fallback pass there,
 // the others exit 69 with the reason, never FAIL. A wrong answer fails,
 // without being told the right one; a missing answers.txt and a missing
-// source fail with a sentence; `lab list`, `lab show` and `lab validate` work;
-// the marker phases each scenario's manifest declares are the ones it emits.
+// source fail with a sentence; `lab list`, `lab show` (in the reader's
+// language) and `lab validate` work; the marker phases each scenario's
+// manifest declares are the ones it emits.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -61,6 +62,8 @@ fs::path solution_of(int n) {
 }
 
 constexpr const char* kNoKvm = "RINGSCOPE_NO_KVM=1";
+// An English reader, whatever the environment the tests run in.
+constexpr const char* kEnglish = "env -u LANGUAGE -u LC_ALL -u LC_MESSAGES LANG=C.UTF-8";
 
 // Why lab n cannot run on this host (or with KVM hidden): a run that needs
 // KVM, has no emulation fallback, and /dev/kvm does not open. Empty if it can.
@@ -207,9 +210,52 @@ TEST(LabCheck, ListAndShow) {
   Outcome o = ringscope("lab list", dir);
   EXPECT_EQ(o.rc, 0) << o.err;
   for (int n : lab_numbers()) EXPECT_NE(o.out.find(std::to_string(n) + "  "), std::string::npos) << o.out;
-  o = ringscope("lab show 2", dir);
+  o = ringscope("lab show 2", dir, kEnglish);
   EXPECT_EQ(o.rc, 0) << o.err;
   EXPECT_NE(o.out.find("# Lab 2"), std::string::npos) << o.out.substr(0, 200);
+  fs::remove_all(dir);
+}
+
+// `lab show N` prints handout.ko.md, byte for byte, to a reader whose
+// LANG, LC_MESSAGES or LANGUAGE is Korean, and handout.md to anyone else.
+TEST(LabCheck, ShowPrintsTheHandoutInTheReadersLanguage) {
+  fs::path dir = fresh_dir("lang");
+  auto slurp = [](const fs::path& f) {
+    std::ifstream in(f);
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+  };
+  auto labs = ringscope::labs::load_labs(RINGSCOPE_LABS_SOURCE_DIR);
+  ASSERT_TRUE(labs.ok()) << labs.error().message;
+  for (const auto& l : labs.value()) {
+    const std::string n = std::to_string(l.number);
+    const std::string ko = slurp(l.dir / "handout.ko.md"), en = slurp(l.dir / "handout.md");
+    ASSERT_FALSE(ko.empty()) << l.dir;
+    for (const char* env : {"env -u LANGUAGE -u LC_ALL -u LC_MESSAGES LANG=ko_KR.UTF-8",
+                            "env -u LANGUAGE -u LC_ALL LANG=C LC_MESSAGES=ko_KR.UTF-8",
+                            "env -u LC_ALL -u LC_MESSAGES LANG=en_US.UTF-8 LANGUAGE=ko"}) {
+      Outcome o = ringscope("lab show " + n, dir, env);
+      EXPECT_EQ(o.rc, 0) << env << ": " << o.err;
+      EXPECT_EQ(o.out, ko) << "lab " << n << " under " << env;
+    }
+    Outcome o = ringscope("lab show " + n, dir, kEnglish);
+    EXPECT_EQ(o.out, en) << "lab " << n << " in English";
+  }
+  Outcome o = ringscope("lab list", dir, "env -u LANGUAGE -u LC_ALL -u LC_MESSAGES LANG=ko_KR.UTF-8");
+  EXPECT_NE(o.out.find("handout.ko.md"), std::string::npos) << "lab list names the Korean handouts: " << o.out;
+
+  // An instructor's lab with handout.md alone: a Korean reader gets it, and a note saying so.
+  fs::path lab = dir / "labs" / "92-mine";
+  fs::create_directories(lab);
+  std::string json = slurp(fs::path(RINGSCOPE_LABS_SOURCE_DIR) / "01-rings" / "lab.json");
+  json.replace(json.find("\"number\": 1"), 11, "\"number\": 92");
+  std::ofstream(lab / "lab.json") << json;
+  std::ofstream(lab / "handout.md") << "# my own lab\n";
+  o = ringscope(
+      "lab show 92", dir,
+      "env -u LANGUAGE -u LC_ALL -u LC_MESSAGES LANG=ko_KR.UTF-8 RINGSCOPE_LABS_DIR='" + (dir / "labs").string() + "'");
+  EXPECT_EQ(o.rc, 0) << o.err;
+  EXPECT_EQ(o.out, "# my own lab\n");
+  EXPECT_NE(o.err.find("handout.ko.md"), std::string::npos) << "the note names what is missing: " << o.err;
   fs::remove_all(dir);
 }
 
