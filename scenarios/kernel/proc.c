@@ -24,7 +24,11 @@
 #include "spinlock.h"
 #include "x86.h"
 
-#define KSTACKSIZE 8192
+// A process's kernel stack is one page from kalloc(), as in xv6: traps
+// and system calls from ring 3 run on it, and it is freed when the process
+// is reaped. (Not in .bss: zeroing 16 stacks at every boot would cost
+// thousands of instructions where ring 0 is emulated.)
+#define KSTACKSIZE PGSIZE
 
 struct cpu cpus[NCPU];
 int ncpu = 1;
@@ -36,7 +40,6 @@ static struct {
   int next;  // where the next search for a RUNNABLE process starts
 } ptable;
 
-static char kstacks[NPROC][KSTACKSIZE] __attribute__((aligned(16)));
 extern char trapret[];
 
 // Which CPU am I? With one CPU, the only one. With several, the local
@@ -81,18 +84,19 @@ static struct proc *spawn(struct bootmodule *m, int pid) {
     }
   if (!p)
     panic("spawn: more than %d processes", NPROC);
-  char *kstack = kstacks[p - ptable.proc];
   memset(p, 0, sizeof(*p));
   p->state = EMBRYO;  // ours: no scheduler will touch it
   release(&ptable.lock);
 
   p->pid = pid;
-  p->kstack = kstack;
-  if (!(p->pml4 = uvmcreate()))
+  char *kstack = kalloc();
+  if (!kstack || !(p->pml4 = uvmcreate()))
     panic("spawn: out of memory");
+  p->kstack = kstack;
   uint64 entry, sp, argc, argv;
   if (exec(p, m, &entry, &sp, &argc, &argv) < 0) {
     uvmfree(p->pml4);
+    kfree(kstack);
     p->state = UNUSED;
     return 0;
   }
@@ -249,6 +253,7 @@ int runprog(struct bootmodule *m, int firstpid, int copies) {
   for (int i = 0; i < copies; i++) {
     struct proc *p = ps[i];
     uvmfree(p->pml4);
+    kfree(p->kstack);
     marker(MARK_END, (uint32)p->status, p->label);
     if (copies > 1)
       cprintf("kernel: pid %d (%s) exited with status %d\n", p->pid, p->name, p->status);

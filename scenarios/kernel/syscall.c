@@ -83,11 +83,12 @@ static int64 sys_sbrk(struct trapframe *tf) {
 static int64 sys_marker(struct trapframe *tf) {
   char label[56];
   uint64 phase = tf->rdi, ulabel = tf->rsi;
+  struct proc *p = myproc();
   if (phase > MARK_END)
     return -1;
   int i = 0;
   for (; i < (int)sizeof(label) - 1; i++) {
-    if (copyin(myproc(), &label[i], ulabel + i, 1) < 0)
+    if (copyin(p, &label[i], ulabel + i, 1) < 0)
       return -1;
     if (label[i] == 0)
       break;

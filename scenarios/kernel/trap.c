@@ -48,7 +48,8 @@ void idtinit(void) {
   // `int n` to it from ring 3 is a #GP, not a way in.
   setgate(T_SYSCALL, (uint64)vector64, DPL_USER);
   // Hardware interrupts (picirq.c, timer.c). They arrive only while IF is
-  // set, which the kernel allows only where it waits for one (task=tick).
+  // set, which the kernel allows only where it waits for one (task=tick,
+  // an idle scheduler) and, with several CPUs, in ring 3.
   for (int i = 0; i < NIRQ; i++)
     setgate(T_IRQ0 + i, irqvectors[i], 0);
   // The local APIC's (lapic.c): only with several CPUs.
