@@ -31,9 +31,10 @@ extern char trampoline[], trampoline_end[];
 extern volatile uint32 *lapic;
 uint64 ap_stack;           // entryother.S loads the starting AP's rsp from here
 
-// How many turns of the wait loop an AP gets to report in before we give
-// up on it: a count, not a time (there is no calibrated clock here).
-#define AP_START_SPINS 200000000UL
+// How long an AP gets to report in before we give up on it: 500 ticks of
+// the boot CPU's local APIC timer, 5 s. Generous: a virtual CPU is a host
+// thread, and a busy host may not run it at once.
+#define AP_START_TICKS 500
 
 // The APs start here, in 64-bit mode on ap_stack (entryother.S).
 void mpenter(void) {
@@ -80,12 +81,14 @@ void smpinit(void) {
       panic("smpinit: out of memory");
     ap_stack = (uint64)stack + PGSIZE;
     lapicstartap(cpus[i].apicid, TRAMPOLINE);
-    uint64 spins = 0;
-    while (!cpus[i].started)
-      if (++spins == AP_START_SPINS)
+    // Spin with interrupts open for a moment each turn, so the timer can
+    // count the time we wait (trap.c: cpu->ticks).
+    uint64 t0 = cpus[0].ticks;
+    while (!cpus[i].started) {
+      if (cpus[0].ticks - t0 >= AP_START_TICKS)
         panic("smpinit: cpu%d (local APIC %d) did not start after INIT-SIPI-SIPI", i, cpus[i].apicid);
-      else
-        asm volatile("pause");
+      asm volatile("sti; pause; cli" ::: "memory");
+    }
   }
   cpus[0].started = 1;
 }
