@@ -162,7 +162,14 @@ Result<SessionOutcome> run_session(const SessionRequest& req) {
     config.modules = s.programs;
     out.name = s.name;
     out.expected_status = s.expected_status;
-    if (req.params.empty()) out.expected_output = s.expected_output;
+    // A scenario meant for several CPUs runs on the one vCPU this VMM gives
+    // a guest so far (issue 15): its expected output is not this run's.
+    if (req.params.empty() && s.vcpus == 1) out.expected_output = s.expected_output;
+    if (s.vcpus > 1)
+      fmt::print(stderr,
+                 "ringscope: note: {} is meant for {} CPUs; ringscope gives a guest one vCPU so far, so the kernel "
+                 "runs it on one (`qemu-system-x86_64 -smp {}` shows the {}-CPU run: docs/scenarios.md)\n",
+                 s.name, s.vcpus, s.vcpus, s.vcpus);
     out.scenario = std::move(s);
   }
 

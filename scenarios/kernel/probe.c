@@ -31,12 +31,15 @@ void probeinit(void) { ringscope = inl(PROBE_PORT) == PROBE_MAGIC; }
 
 int under_ringscope(void) { return ringscope; }
 
+// pm is one buffer for every CPU: the console lock makes them take turns.
 void marker(int phase, uint32 value, const char *label) {
+  conslock_acquire();
   consflush();  // output before the marker belongs before it in the trace
   pm.phase = (uint32)phase;
   pm.value = value;
   safestrcpy(pm.label, label, sizeof(pm.label));
   outl(PROBE_PORT, (uint32)(uint64)&pm);
+  conslock_release();
 }
 
 void probe_exit(int status) {
