@@ -17,6 +17,7 @@ PACKAGES=(
   qemu-system-x86                            # cross-check: the guest under a VMM nobody here wrote
   lld                                        # tests link a third-party PVH guest with ld.lld too (tests/guests/pvh)
   clang libclang-rt-14-dev                   # scripts/sanitize.sh: ASan/UBSan and libFuzzer (clang 14's runtimes)
+  clang-format clang-tidy                    # scripts/lint.sh: the style checks CI runs
 )
 
 missing=()

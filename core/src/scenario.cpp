@@ -192,7 +192,7 @@ Result<Scenario> parse_manifest(const fs::path& file) {
       else if (value.is_number_integer())
         v = std::to_string(value.get<int64_t>());
       else if (value.is_boolean())
-        v = value.get<bool>() ? "1" : "0";
+        v.assign(1, value.get<bool>() ? '1' : '0');
       else
         return r.bad(field, fmt::format("must be a string, an integer or a boolean, not {}", type_name(value)));
       if (!is_cmdline_value(v))

@@ -56,7 +56,9 @@ TEST_P(KvmScenario, PrintsTheExpectedOutputAndExitsAsExpected) {
   size_t exits = count_if_events(*run, [](const Event& e) { return e.kind == EventKind::VmExit; });
   EXPECT_EQ(exits, run->result.exits);
   for (const auto& e : run->sink.events())
-    if (e.kind == EventKind::VmExit) EXPECT_NE(find_exit_reason(e.reason), nullptr) << e.reason;
+    if (e.kind == EventKind::VmExit) {
+      EXPECT_NE(find_exit_reason(e.reason), nullptr) << e.reason;
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(AllBuiltIn, KvmScenario, ::testing::ValuesIn([] {
