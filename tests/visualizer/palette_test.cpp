@@ -81,7 +81,9 @@ TEST(Palette, BandStatesAndTheCursorStayApartUnderDeuteranopia) {
       for (size_t j = i + 1; j < band.size(); ++j)
         EXPECT_GE(delta(rgba(band[i]), rgba(band[j]), true), kMinDelta) << legend(band[i]) << " and " << legend(band[j]);
   for (const ColourInfo& c : colours())
-    if (c.use == Use::Mark) EXPECT_GE(delta(c.rgba, kSelection, true), kMinDelta) << "cursor and " << c.legend;
+    if (c.use == Use::Mark) {
+      EXPECT_GE(delta(c.rgba, kSelection, true), kMinDelta) << "cursor and " << c.legend;
+    }
 }
 
 // Every event that gets a mark gets a colour of the table meant for marks.
