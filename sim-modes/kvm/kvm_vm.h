@@ -15,7 +15,6 @@
 struct kvm_run;
 struct kvm_regs;
 struct kvm_sregs;
-struct kvm_segment;
 
 namespace ringscope::kvm {
 
