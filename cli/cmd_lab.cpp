@@ -142,6 +142,18 @@ int do_show(int number, const std::string& lang) {
   return 0;
 }
 
+// A run that ended with the wrong status, said as what happened: the
+// teaching kernel kills a program that faults with status 128 + vector
+// (docs/syscalls.md), which a student reads better as "it crashed".
+std::string crash_text(int status, int expected) {
+  if (status >= 128 && status < 128 + 32 && !exception_name(static_cast<uint8_t>(status - 128)).empty())
+    return fmt::format(
+        "your program crashed: the kernel killed it for {} (vector {}; exit status {} = 128 + vector). The checks "
+        "below read its trace up to the crash: a system call it made before still counts",
+        exception_name(static_cast<uint8_t>(status - 128)), status - 128, status);
+  return fmt::format("the guest exited with status {}, the lab expects {}", status, expected);
+}
+
 // One run of the lab, done: where its trace is, or why it did not run.
 struct DoneRun {
   std::string id;
@@ -199,8 +211,7 @@ DoneRun do_run(const labs::LabRun& r, const fs::path& student, const fs::path& w
   if (!o.result.ok())
     done.problem = trf("the guest did not finish: {}", o.result.message);
   else if (o.result.end == RunEndReason::GuestExit && o.result.guest_status != r.expect_status)
-    done.problem =
-        trf("the guest exited with status {}, the lab expects {}", o.result.guest_status, r.expect_status);
+    done.problem = crash_text(o.result.guest_status, r.expect_status);
   done.trace_path = o.trace_path;
   return done;
 }

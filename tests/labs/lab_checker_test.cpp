@@ -134,6 +134,26 @@ TEST(LabChecker, AKeyMatchesOnlyEventsThatCarryIt) {
   EXPECT_EQ(labs::measure(port0, ev).value.value_or(-1), 0);
 }
 
+// Lab 1 asks for the vector of the student's system calls. A program that
+// crashed inside the phase (a #PF from ring 3) still made its system calls
+// first: the right answer passes, graded on the calls, not on the crash
+// (the crash itself is reported by `lab check` as the run's problem).
+TEST(LabChecker, LabOnesVectorIsTheSystemCallsEvenWhenTheProgramCrashed) {
+  auto lab = load_lab(fs::path(RINGSCOPE_LABS_SOURCE_DIR) / "01-rings");
+  ASSERT_TRUE(lab.ok()) << lab.error().message;
+  const Check* vector = nullptr;
+  for (const auto& c : lab.value().checks)
+    if (c.id == "vector") vector = &c;
+  ASSERT_NE(vector, nullptr);
+  Event pf = trap(14, 3, 0);
+  pf.cause = TrapCause::Exception;
+  std::vector<Event> crashed = {marker("lab1: getpid", MarkerPhase::Begin), trap(64, 3, 0), trap(64, 3, 0), pf};
+  RunEvents runs{{"mine", &crashed}};
+  CheckResult r = evaluate(*vector, runs, {{"vector", 64}});
+  EXPECT_TRUE(r.passed) << r.detail;
+  EXPECT_FALSE(evaluate(*vector, runs, {{"vector", 14}}).passed) << "the #PF is not the system call's vector";
+}
+
 TEST(LabChecker, SpanOfAPhaseOrOfTheMatchingEvents) {
   auto measure = [](const Query& query, const std::vector<Event>& events) {
     return labs::measure(query, events).value.value_or(-1);

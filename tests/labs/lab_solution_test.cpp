@@ -155,6 +155,29 @@ TEST(LabCheck, TheRoundedAnswerDoesNotPassAndPortsAreShownInHex) {
   fs::remove_all(dir);
 }
 
+// A student's program that crashes inside the phase: the crash is reported
+// as such, and the right answer about the system calls it made before still
+// passes (lab 1's vector is the system calls', not the #PF's).
+TEST(LabCheck, ACrashIsReportedAndTheSystemCallsBeforeItStillCount) {
+  fs::path dir = fresh_dir("crash");
+  fs::copy(fs::path(RINGSCOPE_LAB_SOLUTIONS) / "01", dir, fs::copy_options::recursive);
+  std::ofstream(dir / "lab1.c") << "#include <ringscope/user.h>\n"
+                                   "int main(int argc, char **argv) {\n"
+                                   "  marker(MARK_BEGIN, \"lab1: getpid\", 5);\n"
+                                   "  for (int i = 0; i < 5; i++)\n"
+                                   "    getpid();\n"
+                                   "  *(volatile int *)(unsigned long)argc = 1;  /* page 0 is not mapped */\n"
+                                   "  marker(MARK_END, \"lab1: getpid\", 5);\n"
+                                   "  return 0;\n"
+                                   "}\n";
+  Outcome o = ringscope("lab check 1", dir);
+  EXPECT_EQ(o.rc, 1) << o.out;
+  EXPECT_NE(o.out.find("your program crashed: the kernel killed it for #PF"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("PASS vector"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("FAIL phase"), std::string::npos) << "the missing end marker still fails: " << o.out;
+  fs::remove_all(dir);
+}
+
 TEST(LabCheck, AWrongAnswerFailsWithoutTheRightOne) {
   fs::path dir = fresh_dir("wrong");
   fs::copy(fs::path(RINGSCOPE_LAB_SOLUTIONS) / "01", dir, fs::copy_options::recursive);
