@@ -354,7 +354,8 @@ void TraceModel::derive_sums(VcpuTrack& tr) const {
   tr.cpl_before.assign(tr.cpl.size(), {});
   for (size_t i = 1; i < tr.cpl.size(); ++i) {
     tr.cpl_before[i] = tr.cpl_before[i - 1];
-    tr.cpl_before[i][tr.cpl[i - 1].cpl & 3] += tr.cpl[i].time_ns - tr.cpl[i - 1].time_ns;
+    const uint8_t cpl = tr.cpl[i - 1].cpl;
+    if (cpl == 0 || cpl == 3) tr.cpl_before[i][cpl == 3] += tr.cpl[i].time_ns - tr.cpl[i - 1].time_ns;
   }
   tr.root_before.assign(tr.root.size(), 0);
   for (size_t i = 1; i < tr.root.size(); ++i)
@@ -364,7 +365,18 @@ void TraceModel::derive_sums(VcpuTrack& tr) const {
 }
 
 namespace {
-// Time covered by sorted, disjoint spans before t, from their running sums.
+// Time in each CPL from the first CPL change until t, with cpl[k] the change
+// in force at t (ring 1 and 2 together, in [1]).
+std::array<uint64_t, 4> expand_cpl(const VcpuTrack& tr, size_t k, uint64_t t) {
+  std::array<uint64_t, 4> c{};
+  c[0] = tr.cpl_before[k][0];
+  c[3] = tr.cpl_before[k][1];
+  const uint64_t known = tr.cpl[k].time_ns - tr.cpl[0].time_ns;
+  c[1] = known - c[0] - c[3];
+  c[tr.cpl[k].cpl & 3] += t - tr.cpl[k].time_ns;
+  return c;
+}
+
 template <typename Span>
 uint64_t covered_before(const std::vector<Span>& spans, const std::vector<uint64_t>& before, uint64_t t) {
   auto it = std::partition_point(spans.begin(), spans.end(), [&](const Span& s) { return s.begin_ns <= t; });
@@ -385,8 +397,7 @@ TimeShare TraceModel::share(uint32_t vcpu, uint64_t t0, uint64_t t1) const {
     auto it = std::partition_point(tr->cpl.begin(), tr->cpl.end(), [&](const CplChange& x) { return x.time_ns <= t; });
     if (it == tr->cpl.begin()) return c;
     const size_t k = static_cast<size_t>(it - tr->cpl.begin()) - 1;
-    c = tr->cpl_before[k];
-    c[tr->cpl[k].cpl & 3] += t - tr->cpl[k].time_ns;
+    c = expand_cpl(*tr, k, t);
     return c;
   };
   const auto a = cpl_until(t0), b = cpl_until(t1);
@@ -407,6 +418,52 @@ TimeShare TraceModel::share(uint32_t vcpu, uint64_t t0, uint64_t t1) const {
     return tr->halted_before[k] + static_cast<uint64_t>(static_cast<double>(in) * h[k].share);
   };
   s.halted = halted_until(t1) - halted_until(t0);
+  return s;
+}
+
+namespace {
+// The number of spans from index `from` on whose begin is <= t (spans sorted
+// by begin): a gallop from `from`, then a binary search inside the step.
+template <typename Vec, typename Begin>
+size_t count_begun(const Vec& v, size_t from, uint64_t t, Begin begin) {
+  size_t lo = from, step = 1;
+  while (lo + step <= v.size() && begin(v[lo + step - 1]) <= t) {
+    lo += step;
+    step *= 2;
+  }
+  size_t hi = std::min(v.size(), lo + step);
+  while (lo < hi) {
+    const size_t mid = lo + (hi - lo) / 2;
+    if (begin(v[mid]) <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+}  // namespace
+
+TimeShare TraceModel::Walker::totals_at(uint64_t t) {
+  TimeShare s;
+  if (!tr_) return s;
+  t = std::min(t, m_.last_ns());
+  // cpl_, root_, halted_: how many entries have begun by the last t; the
+  // one in force is the entry before.
+  cpl_ = count_begun(tr_->cpl, cpl_ ? cpl_ - 1 : 0, t, [](const CplChange& c) { return c.time_ns; });
+  if (cpl_ > 0) {
+    const size_t k = cpl_ - 1;
+    const auto c = expand_cpl(*tr_, k, t);
+    for (int r = 0; r < 4; ++r) s.cpl[r] = c[r];
+  }
+  root_ = count_begun(tr_->root, root_ ? root_ - 1 : 0, t, [](const RootSpan& r) { return r.begin_ns; });
+  if (root_ > 0) {
+    const RootSpan& r = tr_->root[root_ - 1];
+    s.root = tr_->root_before[root_ - 1] + (std::min(t, std::max(r.end_ns, r.begin_ns)) - r.begin_ns);
+  }
+  halted_ = count_begun(tr_->halted, halted_ ? halted_ - 1 : 0, t, [](const HaltSpan& h) { return h.begin_ns; });
+  if (halted_ > 0) {
+    const HaltSpan& h = tr_->halted[halted_ - 1];
+    s.halted = tr_->halted_before[halted_ - 1] +
+               static_cast<uint64_t>(static_cast<double>(std::min(t, h.end_ns) - h.begin_ns) * h.share);
+  }
   return s;
 }
 

@@ -100,9 +100,10 @@ struct VcpuTrack {
   std::vector<std::vector<PhaseSpan>> phase_rows;
   std::array<std::vector<uint32_t>, kMarkRowCount> marks;
   std::vector<HaltSpan> halted;
-  // Running sums for share(): time in each CPL before cpl[i], in root mode
-  // before root[i], halted before halted[i].
-  std::vector<std::array<uint64_t, 4>> cpl_before;
+  // Running sums for share(): time in ring 0 and ring 3 before cpl[i] (the
+  // rest of the time since cpl[0] was in ring 1 or 2), in root mode before
+  // root[i], halted before halted[i].
+  std::vector<std::array<uint64_t, 2>> cpl_before;
   std::vector<uint64_t> root_before, halted_before;
   // kvm-stats samples, one list per counter name (TraceModel::stat_names()).
   std::vector<std::vector<StatSample>> stats;
@@ -174,6 +175,21 @@ class TraceModel {
   // How long `vcpu` spent in each state inside [t0, t1) (absolute ns):
   // O(log n), whatever the window holds.
   TimeShare share(uint32_t vcpu, uint64_t t0, uint64_t t1) const;
+  // The time spent in each state from the start of the trace until t, for
+  // walking a window pixel by pixel: a pixel's share is the difference of
+  // two totals. `Walker` finds each t from where the last one was found
+  // (times must not decrease), so a frame's columns cost O(columns) plus a
+  // gallop each, not a full binary search each.
+  class Walker {
+   public:
+    Walker(const TraceModel& m, uint32_t vcpu) : m_(m), tr_(m.track(vcpu)) {}
+    TimeShare totals_at(uint64_t t);
+
+   private:
+    const TraceModel& m_;
+    const VcpuTrack* tr_;
+    size_t cpl_ = 0, root_ = 0, halted_ = 0;
+  };
   // Whether `vcpu` was halted inside KVM at t (see HaltSpan).
   const HaltSpan* halted_at(uint32_t vcpu, uint64_t t) const;
 

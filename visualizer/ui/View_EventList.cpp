@@ -189,7 +189,7 @@ void View::draw_event_list() {
       ImGui::Text("%u", e.vcpu);
       ImGui::TableNextColumn();
       const uint16_t code = m.at(i).code;
-      ImGui::PushStyleColor(ImGuiCol_Text, e.kind == EventKind::Step ? IM_COL32(170, 170, 180, 255) : palette::kind(e.kind, code));
+      ImGui::PushStyleColor(ImGuiCol_Text, e.kind == EventKind::Step ? IM_COL32(170, 170, 180, 255) : palette::kind(e.kind, code, e.cause));
       ImGui::TextUnformatted(std::string(kind_name(e.kind)).c_str());
       ImGui::PopStyleColor();
       ImGui::TableNextColumn();

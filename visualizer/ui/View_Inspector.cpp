@@ -69,7 +69,11 @@ void View::draw_inspector() {
       const Event c = m->event(mc);
       mode = cpu_mode(c.cr0, c.efer);
     }
-    const char* how = traced ? "no single step of it is near this event" : "record with --level full to see it";
+    const bool user = (e.kind == EventKind::Trap ? e.from_cpl : e.cpl) == 3;
+    const char* how = !traced ? "record with --level full to see it"
+                      : user && m->unstepped_runs() > 0
+                          ? "ring 3 ran natively on this host, not single-stepped, so its instructions were not recorded"
+                          : "no single step of it is near this event";
     if (ci.where == Where::None) {
       text(fmt::format("none: an external interrupt arrives between instructions; the guest was about to run the "
                        "instruction at rip 0x{:x}",

@@ -213,8 +213,10 @@ void View::draw_lane(ImDrawList* dl, const LaneGeom& g, float x0, float x1) {
         fold_spans<PhaseSpan>(row, a0, a1, px_ns * 3, [&](uint64_t b, uint64_t e, size_t first_p, size_t n) {
           const PhaseStats& p = m.stats().phases[row[first_p].phase];
           const float xa = std::max(x_of(b), x0), xb = std::max(std::min(x_of(e), x1), xa + 2);
-          dl->AddRectFilled({xa, ry + 1}, {xb, ry + kRowH - 1}, n > 1 ? IM_COL32(230, 230, 240, 70) : IM_COL32(230, 230, 240, 40));
-          dl->AddLine({xa, ry + 1}, {xa, ry + kRowH - 1}, IM_COL32(230, 230, 240, 150));
+          // A phase is what its markers bracket: the marker colour, translucent.
+          const ImU32 mc = palette::rgba(palette::Colour::Marker) & 0x00ffffff;
+          dl->AddRectFilled({xa, ry + 1}, {xb, ry + kRowH - 1}, mc | (n > 1 ? 0x46000000u : 0x28000000u));
+          dl->AddLine({xa, ry + 1}, {xa, ry + kRowH - 1}, mc | 0x96000000u);
           if (xb - xa > 12 && n == 1) {
             dl->PushClipRect({xa, ry}, {xb - 1, ry + kRowH}, true);
             dl->AddText({xa + 4, ry - 1}, IM_COL32(230, 230, 240, 210), p.label.c_str());
@@ -291,10 +293,25 @@ void View::draw_bands(ImDrawList* dl, const LaneGeom& g, const TraceModel& m, ui
     }
     vmx_x = x_end;
   };
+  // Each column's share is the difference of the running totals at its two
+  // edges; the walker finds each edge from the last one.
+  TraceModel::Walker walk(m, vcpu);
+  uint64_t prev_t = std::max(abs_at(xa), b0);
+  TimeShare prev = walk.totals_at(prev_t);
   for (float x = xa; x < xb; x += 1) {
-    uint64_t ta = std::max(abs_at(x), b0), tb = std::min(abs_at(x + 1), b1);
-    if (tb <= ta) tb = ta + 1;
-    const TimeShare s = m.share(vcpu, ta, tb);
+    const uint64_t ta = prev_t, tb = std::max(ta + 1, std::min(abs_at(x + 1), b1));
+    const TimeShare cur = walk.totals_at(tb);
+    TimeShare s;
+    uint64_t known = 0;
+    for (int k = 0; k < 4; ++k) {
+      s.cpl[k] = cur.cpl[k] - prev.cpl[k];
+      known += s.cpl[k];
+    }
+    s.cpl_unknown = tb - ta > known ? tb - ta - known : 0;
+    s.root = cur.root - prev.root;
+    s.halted = cur.halted - prev.halted;
+    prev = cur;
+    prev_t = tb;
     const auto ring = stack_heights<4>({s.cpl[3], s.cpl[1] + s.cpl[2], s.cpl[0], s.cpl_unknown}, ring_h);
     const uint64_t busy = s.root + s.halted, width = tb - ta;
     const auto vmx = stack_heights<3>({s.root, s.halted, width > busy ? width - busy : 0}, vmx_h);

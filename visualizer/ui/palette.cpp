@@ -34,7 +34,7 @@ constexpr ColourInfo kColours[] = {
     {Colour::TrapReturn, IM_COL32(70, 120, 230, 255), Use::Mark, "iretq / sysretq"},
     {Colour::Device, IM_COL32(180, 150, 110, 255), Use::Mark, "device access"},
     {Colour::Output, IM_COL32(150, 150, 150, 255), Use::Mark, "console output"},
-    {Colour::Marker, IM_COL32(150, 200, 255, 255), Use::Mark, "marker"},
+    {Colour::Marker, IM_COL32(150, 200, 255, 255), Use::Mark, "marker, phase"},
     {Colour::ModeChange, IM_COL32(200, 120, 255, 255), Use::Mark, "mode change"},
     {Colour::Cursor, kSelection, Use::Ui, "selected event"},
 };
