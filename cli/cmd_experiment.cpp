@@ -181,8 +181,9 @@ int do_experiment(const ExperimentArgs& a) {
     return 0;
   }
   if (a.target.empty())
-    return report_error("experiment", make_error(ErrorKind::Usage, "name a built-in experiment (--list shows them) "
-                                                                   "or a spec file"));
+    return report_error("experiment", make_error(ErrorKind::Usage,
+                                                 "name a built-in experiment (--list shows them) "
+                                                 "or a spec file"));
   auto loaded = load_spec(a.target);
   if (!loaded.ok()) return report_error("experiment", loaded.error());
   Spec spec = std::move(loaded).value();
@@ -197,8 +198,9 @@ int do_experiment(const ExperimentArgs& a) {
   std::error_code ec;
   fs::create_directories(out / "traces", ec);
   if (ec)
-    return report_error("experiment", make_error(ErrorKind::IoError, fmt::format("cannot create {}: {}",
-                                                                                 (out / "traces").string(), ec.message())));
+    return report_error(
+        "experiment",
+        make_error(ErrorKind::IoError, fmt::format("cannot create {}: {}", (out / "traces").string(), ec.message())));
   const fs::path runs_file = out / "runs.jsonl", spec_file = out / "spec.json";
   std::vector<RunRecord> records;
   if (fs::exists(runs_file, ec)) {
@@ -209,10 +211,10 @@ int do_experiment(const ExperimentArgs& a) {
                                                                    out.string())));
     auto saved = read_regular_text(spec_file, kMaxTextBytes, "spec.json");
     if (saved.ok() && saved.value() != spec.source)
-      return report_error("experiment", make_error(ErrorKind::Usage,
-                                                   fmt::format("the spec differs from the one {} was started with "
-                                                               "({}); resume with that spec, or choose another --out",
-                                                               out.string(), spec_file.string())));
+      return report_error(
+          "experiment", make_error(ErrorKind::Usage, fmt::format("the spec differs from the one {} was started with "
+                                                                 "({}); resume with that spec, or choose another --out",
+                                                                 out.string(), spec_file.string())));
     auto prev = read_records(runs_file);
     if (!prev.ok()) return report_error("experiment", prev.error());
     for (auto& r : prev.value())
@@ -272,8 +274,8 @@ int do_experiment(const ExperimentArgs& a) {
     const RunKey& k = todo[i];
     const Workload& w = *std::find_if(spec.workloads.begin(), spec.workloads.end(),
                                       [&](const Workload& x) { return x.id == k.workload; });
-    const ModeSpec& m = *std::find_if(spec.modes.begin(), spec.modes.end(),
-                                      [&](const ModeSpec& x) { return x.name == k.mode; });
+    const ModeSpec& m =
+        *std::find_if(spec.modes.begin(), spec.modes.end(), [&](const ModeSpec& x) { return x.name == k.mode; });
     if (progress)
       fmt::print(stderr, "\r{} {}/{}  {} {}={} {} run {}/{}\033[K", progress_bar(done.size() + i, total),
                  done.size() + i + 1, total, w.id, w.param, k.value, m.name, k.repeat, spec.repeat);
@@ -310,16 +312,19 @@ int do_experiment(const ExperimentArgs& a) {
         rec.measures = std::move(measured).value();
       }
     }
-    if (auto st = append_line(runs_file, record_to_json_line(rec)); !st.ok()) return report_error("experiment", st.error());
+    if (auto st = append_line(runs_file, record_to_json_line(rec)); !st.ok())
+      return report_error("experiment", st.error());
     records.push_back(std::move(rec));
     prov.finished = utc_now();
-    if (auto st = write_outputs(out, spec, records, skipped, prov); !st.ok()) return report_error("experiment", st.error());
+    if (auto st = write_outputs(out, spec, records, skipped, prov); !st.ok())
+      return report_error("experiment", st.error());
   }
   if (progress) fmt::print(stderr, "\r\033[K");
 
   // ---- [SECTION] outputs --------------------------------------------------------
   prov.finished = utc_now();
-  if (auto st = write_outputs(out, spec, records, skipped, prov); !st.ok()) return report_error("experiment", st.error());
+  if (auto st = write_outputs(out, spec, records, skipped, prov); !st.ok())
+    return report_error("experiment", st.error());
   std::string charts_note;
   std::vector<std::string> charts;
   for (const auto& w : spec.workloads)

@@ -40,7 +40,8 @@ std::vector<double> linear_ticks(double lo, double hi) {
   double raw = span / 5, mag = std::pow(10, std::floor(std::log10(raw)));
   double step = raw / mag < 1.5 ? mag : raw / mag < 3.5 ? 2 * mag : raw / mag < 7.5 ? 5 * mag : 10 * mag;
   std::vector<double> out;
-  for (double v = std::ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push_back(std::abs(v) < step * 1e-9 ? 0 : v);
+  for (double v = std::ceil(lo / step) * step; v <= hi + step * 1e-9; v += step)
+    out.push_back(std::abs(v) < step * 1e-9 ? 0 : v);
   return out;
 }
 
@@ -68,9 +69,7 @@ std::string tick_text(double v) {
   return fmt::format("{:.4g}", v);
 }
 
-ImU32 rgb(uint32_t c, int alpha = 255) {
-  return IM_COL32((c >> 16) & 0xff, (c >> 8) & 0xff, c & 0xff, alpha);
-}
+ImU32 rgb(uint32_t c, int alpha = 255) { return IM_COL32((c >> 16) & 0xff, (c >> 8) & 0xff, c & 0xff, alpha); }
 
 // ---- [SECTION] drawing ----------------------------------------------------------
 

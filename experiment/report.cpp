@@ -34,9 +34,10 @@ std::string report_markdown(const Spec& spec, const std::vector<RunRecord>& reco
 
   size_t ok = 0;
   for (const auto& r : records) ok += r.ok;
-  out += fmt::format("{} run(s) recorded, {} ended as the scenario expects; {} repeat(s) per point; medians, with "
-                     "the spread (min–max) over the repeats.\n\n",
-                     records.size(), ok, spec.repeat);
+  out += fmt::format(
+      "{} run(s) recorded, {} ended as the scenario expects; {} repeat(s) per point; medians, with "
+      "the spread (min–max) over the repeats.\n\n",
+      records.size(), ok, spec.repeat);
   for (const auto& s : skipped) out += fmt::format("- **{}** did not run here: {}\n", md(s.mode), md(s.reason));
   if (!skipped.empty()) out += "\n";
   std::set<std::string> reported;
@@ -46,12 +47,14 @@ std::string report_markdown(const Spec& spec, const std::vector<RunRecord>& reco
                          r.key.value, md(r.message));
 
   out += "\n## Host\n\n";
-  out += fmt::format("| | |\n|---|---|\n| KVM flavour | {}{} |\n| CPU | {} |\n| kernel | Linux {} |\n| tool | "
-                     "ringscope {} |\n| started | {} |\n| finished | {} |\n\n",
-                     md(prov.kvm_flavour), prov.kvm_usable ? "" : " (/dev/kvm not usable)", md(prov.cpu_model),
-                     md(prov.kernel_release), md(prov.tool_version), prov.started, prov.finished);
-  out += "Times are this host's; counts (VM exits) do not depend on its speed. On a PVM host guest ring 0 is "
-         "emulated inside KVM (docs/hosts.md); `ringscope doctor` explains the flavour.\n\n";
+  out += fmt::format(
+      "| | |\n|---|---|\n| KVM flavour | {}{} |\n| CPU | {} |\n| kernel | Linux {} |\n| tool | "
+      "ringscope {} |\n| started | {} |\n| finished | {} |\n\n",
+      md(prov.kvm_flavour), prov.kvm_usable ? "" : " (/dev/kvm not usable)", md(prov.cpu_model),
+      md(prov.kernel_release), md(prov.tool_version), prov.started, prov.finished);
+  out +=
+      "Times are this host's; counts (VM exits) do not depend on its speed. On a PVM host guest ring 0 is "
+      "emulated inside KVM (docs/hosts.md); `ringscope doctor` explains the flavour.\n\n";
 
   auto fits = fits_of(spec, records);
   auto crossings = crossings_of(spec, records);
@@ -112,10 +115,11 @@ std::string report_markdown(const Spec& spec, const std::vector<RunRecord>& reco
     }
   }
   if (!charts_note.empty()) out += fmt::format("Charts: not drawn ({}).\n\n", charts_note);
-  out += "## Files\n\n- `results.csv`: one row per run and measure (tidy; opens in a spreadsheet or pandas)\n"
-         "- `results.json`: the spec, the host, every run, the medians, the fits\n"
-         "- `runs.jsonl`: each run as it finished (what `--resume` reads)\n"
-         "- `traces/`: every run's trace (`ringscope show`, `ringscope view`)\n\n";
+  out +=
+      "## Files\n\n- `results.csv`: one row per run and measure (tidy; opens in a spreadsheet or pandas)\n"
+      "- `results.json`: the spec, the host, every run, the medians, the fits\n"
+      "- `runs.jsonl`: each run as it finished (what `--resume` reads)\n"
+      "- `traces/`: every run's trace (`ringscope show`, `ringscope view`)\n\n";
   out += fmt::format("## Reproduce\n\n```sh\n{}\n```\n", prov.command);
   return out;
 }

@@ -113,8 +113,8 @@ Workload parse_workload(Parser& p, const json& j, const std::string& where) {
                                          "label of the marker phase to measure",
                                          w.scenario, w.param));
   else if (std::find(s->markers.begin(), s->markers.end(), w.phase) == s->markers.end())
-    p.fail(where + ".phase", fmt::format("scenario {} declares no marker \"{}\" (its markers: {})", w.scenario,
-                                         w.phase, fmt::join(s->markers, ", ")));
+    p.fail(where + ".phase", fmt::format("scenario {} declares no marker \"{}\" (its markers: {})", w.scenario, w.phase,
+                                         fmt::join(s->markers, ", ")));
   return w;
 }
 
@@ -145,8 +145,10 @@ Measure parse_measure(Parser& p, const json& j, const std::string& where) {
   m.scale = p.num(j, "scale", where).value_or(1);
   if (!(m.scale > 0) || !std::isfinite(m.scale)) p.fail(where + ".scale", "must be a number above 0");
   if (j.contains("log_y")) {
-    if (!j["log_y"].is_boolean()) p.fail(where + ".log_y", "must be true or false");
-    else m.log_y = j["log_y"].get<bool>();
+    if (!j["log_y"].is_boolean())
+      p.fail(where + ".log_y", "must be true or false");
+    else
+      m.log_y = j["log_y"].get<bool>();
   }
   return m;
 }
@@ -212,7 +214,8 @@ Result<Spec> parse_spec(const std::string& json_text, const std::string& file) {
       s.measures.push_back(std::move(m));
     }
   if (j.contains("fit")) {
-    if (!j["fit"].is_array()) p.fail("spec.fit", "must be a list of measure ids");
+    if (!j["fit"].is_array())
+      p.fail("spec.fit", "must be a list of measure ids");
     else
       for (const auto& f : j["fit"]) {
         std::string id = f.is_string() ? f.get<std::string>() : f.dump();
@@ -224,7 +227,8 @@ Result<Spec> parse_spec(const std::string& json_text, const std::string& file) {
   if (p.error) return *p.error;
   size_t runs = 0;
   for (const auto& w : s.workloads) runs += w.values.size() * s.modes.size() * s.repeat;
-  if (runs > 10'000) return make_error(ErrorKind::BadData, fmt::format("{}: the grid has {} runs; at most 10000", file, runs));
+  if (runs > 10'000)
+    return make_error(ErrorKind::BadData, fmt::format("{}: the grid has {} runs; at most 10000", file, runs));
   return s;
 }
 

@@ -23,9 +23,9 @@ struct Workload {
   std::string scenario;  // a built-in scenario or a scenario directory
   std::string param;     // the swept param ("bytes")
   std::vector<uint64_t> values;
-  std::string unit;          // what one step of the param is, for axes ("bytes", "writes")
-  double kib_per_unit = 0;   // KiB one unit moves (bytes: 1/1024, sectors: 0.5); 0: not an amount of data
-  std::string phase;         // the work phase's marker template ("console-write: {bytes} bytes")
+  std::string unit;         // what one step of the param is, for axes ("bytes", "writes")
+  double kib_per_unit = 0;  // KiB one unit moves (bytes: 1/1024, sectors: 0.5); 0: not an amount of data
+  std::string phase;        // the work phase's marker template ("console-write: {bytes} bytes")
 };
 
 // One run mode: a mode name, with an optional device set ("emulation:virtio").

@@ -77,16 +77,24 @@ class ExperimentRun : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   fs::path write_spec(const std::vector<uint64_t>& values, const std::string& name = "tiny") {
-    json j = {{"name", name},
-              {"workloads", {{{"id", "console"}, {"scenario", "console-write"}, {"param", "bytes"}, {"values", values},
-                              {"kib_per_unit", 1.0 / 1024}}}},
-              {"modes", modes_},
-              {"repeat", 1},
-              {"measures",
-               {{{"id", "exits_per_kib"}, {"label", "VM exits per KiB"},
-                 {"query", {{"kind", "vm_exit"}, {"between", "{phase}"}}}, {"per", "kib"}, {"log_y", true}},
-                {{"id", "marker_value"}, {"query", {{"kind", "marker"}, {"name", "{phase}"}, {"measure", "last_value"}}}}}},
-              {"fit", {"exits_per_kib"}}};
+    json j = {
+        {"name", name},
+        {"workloads",
+         {{{"id", "console"},
+           {"scenario", "console-write"},
+           {"param", "bytes"},
+           {"values", values},
+           {"kib_per_unit", 1.0 / 1024}}}},
+        {"modes", modes_},
+        {"repeat", 1},
+        {"measures",
+         {{{"id", "exits_per_kib"},
+           {"label", "VM exits per KiB"},
+           {"query", {{"kind", "vm_exit"}, {"between", "{phase}"}}},
+           {"per", "kib"},
+           {"log_y", true}},
+          {{"id", "marker_value"}, {"query", {{"kind", "marker"}, {"name", "{phase}"}, {"measure", "last_value"}}}}}},
+        {"fit", {"exits_per_kib"}}};
     fs::path p = dir_ / (name + ".json");
     std::ofstream(p) << j.dump(2);
     return p;

@@ -31,9 +31,9 @@ TEST(ExperimentSpec, AGoodSpecParses) {
   auto s = parse(good());
   ASSERT_TRUE(s.ok()) << s.error().message;
   ASSERT_EQ(s->workloads.size(), 1u);
-  EXPECT_EQ(s->workloads[0].id, "console-write");  // the scenario's name by default
+  EXPECT_EQ(s->workloads[0].id, "console-write");                       // the scenario's name by default
   EXPECT_EQ(s->workloads[0].values, (std::vector<uint64_t>{64, 256}));  // sorted
-  EXPECT_EQ(s->workloads[0].phase, "console-write: {bytes} bytes");   // the marker that names the param
+  EXPECT_EQ(s->workloads[0].phase, "console-write: {bytes} bytes");     // the marker that names the param
   ASSERT_EQ(s->modes.size(), 2u);
   EXPECT_EQ(s->modes[1].mode, "emulation");
   EXPECT_EQ(s->modes[1].devices, "virtio");
@@ -96,8 +96,7 @@ TEST(ExperimentSpec, BadSpecsAreRefusedWithTheKeyNamed) {
       {"bad measure", [](json& j) { j["measures"][1]["query"]["measure"] = "mean"; }, "spec.measures[1].query"},
       {"bad divide_by", [](json& j) { j["measures"][1]["divide_by"]["cpl"] = 7; }, "spec.measures[1].divide_by"},
       {"bad per", [](json& j) { j["measures"][0]["per"] = "byte"; }, "spec.measures[0].per"},
-      {"kib without kib_per_unit", [](json& j) { j["workloads"][0].erase("kib_per_unit"); },
-       "spec.measures[0].per"},
+      {"kib without kib_per_unit", [](json& j) { j["workloads"][0].erase("kib_per_unit"); }, "spec.measures[0].per"},
       {"scale 0", [](json& j) { j["measures"][0]["scale"] = 0; }, "spec.measures[0].scale"},
       {"bad id", [](json& j) { j["measures"][0]["id"] = "a/b"; }, "spec.measures[0].id"},
       {"id twice", [](json& j) { j["measures"][1]["id"] = "exits_per_kib"; }, "spec.measures[1].id"},
