@@ -239,8 +239,20 @@ int do_experiment(const ExperimentArgs& a) {
   prov.cpu_model = host.cpu_model;
   prov.started = utc_now();
 
-  // Which (mode, workload) pairs cannot run here, and why.
+  // A mode the host cannot run at all is replaced by its fallback, if the
+  // spec names one that can run (the report says which, and why).
   std::vector<Skipped> skipped;
+  for (auto& m : spec.modes) {
+    auto fb = spec.fallback_modes.find(m.name);
+    if (fb == spec.fallback_modes.end()) continue;
+    std::string why = refusal(m, spec.workloads.front(), host);
+    if (why.empty() || !refusal(fb->second, spec.workloads.front(), host).empty()) continue;
+    std::string note = fmt::format("{} ran instead, since {} {}", fb->second.name, m.name, why);
+    fmt::print(stderr, "ringscope experiment: {}: {}\n", m.name, note);
+    skipped.push_back(Skipped{m.name, note});
+    m = fb->second;
+  }
+  // Which (mode, workload) pairs cannot run here, and why.
   std::set<std::pair<std::string, std::string>> refused;
   for (const auto& m : spec.modes)
     for (const auto& w : spec.workloads)

@@ -20,6 +20,7 @@ constexpr std::string_view kPvIo = R"json({
      "values": [1, 4, 16, 64, 256, 1024], "kib_per_unit": 0.5, "phase": "disk-io: {sectors*2} sectors"}
   ],
   "modes": ["full-virt", "paravirt"],
+  "fallback_modes": {"full-virt": "emulation", "paravirt": "emulation:virtio"},
   "repeat": 3,
   "measures": [
     {"id": "exits_per_kib", "label": "VM exits per KiB", "query": {"kind": "vm_exit", "between": "{phase}"},

@@ -166,8 +166,8 @@ Result<Spec> parse_spec(const std::string& json_text, const std::string& file) {
   Spec s;
   s.source = json_text;
   if (!p.only(j, "spec",
-              {"name", "title", "claim", "measured", "workloads", "modes", "repeat", "level", "timeout_s", "measures",
-               "fit"}))
+              {"name", "title", "claim", "measured", "workloads", "modes", "fallback_modes", "repeat", "level",
+               "timeout_s", "measures", "fit"}))
     return *p.error;
   s.name = p.required_str(j, "name", "spec");
   s.title = p.str(j, "title", "spec", s.name);
@@ -190,6 +190,22 @@ Result<Spec> parse_spec(const std::string& json_text, const std::string& file) {
         if (o.name == m.name) p.fail(fmt::format("spec.modes[{}]", i), fmt::format("\"{}\" is listed twice", m.name));
       s.modes.push_back(m);
     }
+  if (j.contains("fallback_modes")) {
+    const json& f = j["fallback_modes"];
+    if (!f.is_object())
+      p.fail("spec.fallback_modes", "must be an object: {\"full-virt\": \"emulation\", ...}");
+    else
+      for (const auto& item : f.items()) {
+        const std::string& from = item.key();
+        const std::string where = "spec.fallback_modes." + from;
+        if (std::none_of(s.modes.begin(), s.modes.end(), [&](const ModeSpec& m) { return m.name == from; }))
+          p.fail(where, fmt::format("\"{}\" is not one of \"modes\"", from));
+        ModeSpec to = parse_mode(p, item.value(), where);
+        if (std::any_of(s.modes.begin(), s.modes.end(), [&](const ModeSpec& m) { return m.name == to.name; }))
+          p.fail(where, fmt::format("\"{}\" is already one of \"modes\"", to.name));
+        s.fallback_modes[from] = to;
+      }
+  }
   if (!j.contains("workloads") || !j["workloads"].is_array() || j["workloads"].empty())
     p.fail("spec.workloads", "must be a non-empty list of {\"scenario\", \"param\", \"values\"}");
   else

@@ -8,6 +8,7 @@
 // (cli/cmd_experiment.cpp) runs the grid.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,6 +55,10 @@ struct Spec {
   std::string measured;  // what the experiment measures, and how to read it
   std::vector<Workload> workloads;
   std::vector<ModeSpec> modes;
+  // A mode to run instead where the host cannot run one of `modes` (no
+  // usable /dev/kvm): "full-virt" -> "emulation" keeps the comparison's
+  // device sets and its exit counts (the VT-x model's) on any host.
+  std::map<std::string, ModeSpec> fallback_modes;
   int repeat = 3;
   std::string level = "exits";
   double timeout_s = 120;

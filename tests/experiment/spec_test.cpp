@@ -57,6 +57,7 @@ TEST(ExperimentSpec, TheBuiltInsParse) {
   ASSERT_TRUE(pv.ok());
   for (const auto& w : pv->workloads)  // three orders of magnitude
     EXPECT_GE(w.values.back(), w.values.front() * 1000) << w.id;
+  EXPECT_EQ(pv->fallback_modes.at("paravirt").devices, "virtio") << "pv-io runs on a host without KVM too";
   auto disk = phase_label(pv->workloads[1], 1024);
   ASSERT_TRUE(disk.ok());
   EXPECT_EQ(disk.value(), "disk-io: 2048 sectors");
@@ -79,6 +80,21 @@ TEST(ExperimentSpec, BadSpecsAreRefusedWithTheKeyNamed) {
       {"unknown mode", [](json& j) { j["modes"][0] = "fullvirt"; }, "spec.modes[0]"},
       {"bad device set", [](json& j) { j["modes"][1] = "emulation:pci"; }, "spec.modes[1]"},
       {"mode twice", [](json& j) { j["modes"][1] = "full-virt"; }, "spec.modes[1]"},
+      {"fallback for a mode not in modes",
+       [](json& j) {
+         j["fallback_modes"] = {{"paravirt", "emulation"}};
+       },
+       "spec.fallback_modes.paravirt"},
+      {"fallback to a listed mode",
+       [](json& j) {
+         j["fallback_modes"] = {{"full-virt", "emulation:virtio"}};
+       },
+       "spec.fallback_modes.full-virt"},
+      {"fallback to no mode",
+       [](json& j) {
+         j["fallback_modes"] = {{"full-virt", "emul"}};
+       },
+       "spec.fallback_modes.full-virt"},
       {"no workloads", [](json& j) { j.erase("workloads"); }, "spec.workloads"},
       {"unknown scenario", [](json& j) { j["workloads"][0]["scenario"] = "no-such"; }, "spec.workloads[0].scenario"},
       {"unknown param", [](json& j) { j["workloads"][0]["param"] = "byts"; }, "spec.workloads[0].param"},
