@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <ctime>
 #include <filesystem>
 #include <set>
@@ -154,6 +155,22 @@ Status append_line(const fs::path& file, const std::string& line) {
   return ok_status();
 }
 
+// Ctrl-C: every finished run is already in runs.jsonl; say so, then die of
+// the signal as usual (the run in progress is run again by --resume).
+char g_interrupt_message[512];
+size_t g_interrupt_length = 0;
+void on_interrupt(int sig) {
+  if (g_interrupt_length) (void)!::write(STDERR_FILENO, g_interrupt_message, g_interrupt_length);
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+void say_on_interrupt(const std::string& message) {
+  g_interrupt_length = std::min(message.size(), sizeof(g_interrupt_message));
+  std::copy_n(message.data(), g_interrupt_length, g_interrupt_message);
+  std::signal(SIGINT, on_interrupt);
+  std::signal(SIGTERM, on_interrupt);
+}
+
 std::string sanitize(std::string s) {
   for (char& c : s)
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') c = '_';
@@ -281,6 +298,10 @@ int do_experiment(const ExperimentArgs& a) {
                todo.size());
 
   const bool progress = isatty(STDERR_FILENO);
+  say_on_interrupt(
+      fmt::format("{}ringscope experiment: interrupted; every finished run is kept in {}: "
+                  "continue with --resume\n",
+                  progress ? "\r\033[K" : "", runs_file.string()));
   const size_t total = done.size() + todo.size();
   for (size_t i = 0; i < todo.size(); i++) {
     const RunKey& k = todo[i];
