@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 namespace ringscope::experiment {
@@ -91,6 +92,25 @@ std::string report_markdown(const Spec& spec, const std::vector<RunRecord>& reco
         out += "\n";
       }
       out += "\n";
+      // At the largest value every mode measured: each mode against the first.
+      if (series.size() >= 2) {
+        std::optional<uint64_t> top;
+        for (uint64_t x : xs)
+          if (std::all_of(series.begin(), series.end(), [&](const Series& s) {
+                return std::any_of(s.points.begin(), s.points.end(), [&](const Point& p) { return p.x == x; });
+              }))
+            top = x;
+        auto at = [&](const Series& s) {
+          return std::find_if(s.points.begin(), s.points.end(), [&](const Point& p) { return p.x == *top; })->y.median;
+        };
+        if (top && at(series[0]) != 0) {
+          out += fmt::format("- at {} = {}:", md(w.param), *top);
+          for (size_t i = 1; i < series.size(); i++)
+            out += fmt::format(" {} is {}× {}{}", md(series[i].mode), cell(at(series[i]) / at(series[0])),
+                               md(series[0].mode), i + 1 < series.size() ? ";" : "");
+          out += "\n";
+        }
+      }
       for (const auto& f : fits)
         if (f.workload == w.id && f.measure == m.id) {
           std::string unit = w.unit;

@@ -158,6 +158,7 @@ TEST_F(ExperimentRun, CsvJsonChartAndReportExistAndAgree) {
   EXPECT_NE(report.find("](console-exits_per_kib.png)"), std::string::npos);
   EXPECT_NE(report.find("experiment " + spec.string() + " --out " + out.string()), std::string::npos);
   EXPECT_NE(report.find("KVM flavour"), std::string::npos);
+  EXPECT_NE(report.find("- at bytes = 256: " + modes_[1] + " is "), std::string::npos) << "the modes side by side";
   for (const auto& m : modes_) {
     EXPECT_NE(report.find(m), std::string::npos);
     char cell[64];
