@@ -121,7 +121,7 @@ std::string report_markdown(const Spec& spec, const std::vector<RunRecord>& reco
             if (w.kib_per_unit > 0) out += fmt::format(" ({} KiB)", cell(*f.crossover * w.kib_per_unit));
             out += ": below it set-up dominates";
           } else if (f.b <= 0) {
-            out += fmt::format("; no cost per {}: the fixed cost is all there is at every size measured", md(unit));
+            out += "; no cost per unit: the fixed cost is all there is at every size measured";
           } else {
             out += "; no fixed cost to speak of: the cost per unit dominates at every size";
           }
