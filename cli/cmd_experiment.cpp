@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <ctime>
 #include <filesystem>
 #include <set>
@@ -154,6 +155,22 @@ Status append_line(const fs::path& file, const std::string& line) {
   return ok_status();
 }
 
+// Ctrl-C: every finished run is already in runs.jsonl; say so, then die of
+// the signal as usual (the run in progress is run again by --resume).
+char g_interrupt_message[512];
+size_t g_interrupt_length = 0;
+void on_interrupt(int sig) {
+  if (g_interrupt_length) (void)!::write(STDERR_FILENO, g_interrupt_message, g_interrupt_length);
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+void say_on_interrupt(const std::string& message) {
+  g_interrupt_length = std::min(message.size(), sizeof(g_interrupt_message));
+  std::copy_n(message.data(), g_interrupt_length, g_interrupt_message);
+  std::signal(SIGINT, on_interrupt);
+  std::signal(SIGTERM, on_interrupt);
+}
+
 std::string sanitize(std::string s) {
   for (char& c : s)
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') c = '_';
@@ -181,8 +198,9 @@ int do_experiment(const ExperimentArgs& a) {
     return 0;
   }
   if (a.target.empty())
-    return report_error("experiment", make_error(ErrorKind::Usage, "name a built-in experiment (--list shows them) "
-                                                                   "or a spec file"));
+    return report_error("experiment", make_error(ErrorKind::Usage,
+                                                 "name a built-in experiment (--list shows them) "
+                                                 "or a spec file"));
   auto loaded = load_spec(a.target);
   if (!loaded.ok()) return report_error("experiment", loaded.error());
   Spec spec = std::move(loaded).value();
@@ -197,8 +215,9 @@ int do_experiment(const ExperimentArgs& a) {
   std::error_code ec;
   fs::create_directories(out / "traces", ec);
   if (ec)
-    return report_error("experiment", make_error(ErrorKind::IoError, fmt::format("cannot create {}: {}",
-                                                                                 (out / "traces").string(), ec.message())));
+    return report_error(
+        "experiment",
+        make_error(ErrorKind::IoError, fmt::format("cannot create {}: {}", (out / "traces").string(), ec.message())));
   const fs::path runs_file = out / "runs.jsonl", spec_file = out / "spec.json";
   std::vector<RunRecord> records;
   if (fs::exists(runs_file, ec)) {
@@ -209,10 +228,10 @@ int do_experiment(const ExperimentArgs& a) {
                                                                    out.string())));
     auto saved = read_regular_text(spec_file, kMaxTextBytes, "spec.json");
     if (saved.ok() && saved.value() != spec.source)
-      return report_error("experiment", make_error(ErrorKind::Usage,
-                                                   fmt::format("the spec differs from the one {} was started with "
-                                                               "({}); resume with that spec, or choose another --out",
-                                                               out.string(), spec_file.string())));
+      return report_error(
+          "experiment", make_error(ErrorKind::Usage, fmt::format("the spec differs from the one {} was started with "
+                                                                 "({}); resume with that spec, or choose another --out",
+                                                                 out.string(), spec_file.string())));
     auto prev = read_records(runs_file);
     if (!prev.ok()) return report_error("experiment", prev.error());
     for (auto& r : prev.value())
@@ -237,8 +256,20 @@ int do_experiment(const ExperimentArgs& a) {
   prov.cpu_model = host.cpu_model;
   prov.started = utc_now();
 
-  // Which (mode, workload) pairs cannot run here, and why.
+  // A mode the host cannot run at all is replaced by its fallback, if the
+  // spec names one that can run (the report says which, and why).
   std::vector<Skipped> skipped;
+  for (auto& m : spec.modes) {
+    auto fb = spec.fallback_modes.find(m.name);
+    if (fb == spec.fallback_modes.end()) continue;
+    std::string why = refusal(m, spec.workloads.front(), host);
+    if (why.empty() || !refusal(fb->second, spec.workloads.front(), host).empty()) continue;
+    std::string note = fmt::format("{} ran instead, since {} {}", fb->second.name, m.name, why);
+    fmt::print(stderr, "ringscope experiment: {}: {}\n", m.name, note);
+    skipped.push_back(Skipped{m.name, note});
+    m = fb->second;
+  }
+  // Which (mode, workload) pairs cannot run here, and why.
   std::set<std::pair<std::string, std::string>> refused;
   for (const auto& m : spec.modes)
     for (const auto& w : spec.workloads)
@@ -267,13 +298,17 @@ int do_experiment(const ExperimentArgs& a) {
                todo.size());
 
   const bool progress = isatty(STDERR_FILENO);
+  say_on_interrupt(
+      fmt::format("{}ringscope experiment: interrupted; every finished run is kept in {}: "
+                  "continue with --resume\n",
+                  progress ? "\r\033[K" : "", runs_file.string()));
   const size_t total = done.size() + todo.size();
   for (size_t i = 0; i < todo.size(); i++) {
     const RunKey& k = todo[i];
     const Workload& w = *std::find_if(spec.workloads.begin(), spec.workloads.end(),
                                       [&](const Workload& x) { return x.id == k.workload; });
-    const ModeSpec& m = *std::find_if(spec.modes.begin(), spec.modes.end(),
-                                      [&](const ModeSpec& x) { return x.name == k.mode; });
+    const ModeSpec& m =
+        *std::find_if(spec.modes.begin(), spec.modes.end(), [&](const ModeSpec& x) { return x.name == k.mode; });
     if (progress)
       fmt::print(stderr, "\r{} {}/{}  {} {}={} {} run {}/{}\033[K", progress_bar(done.size() + i, total),
                  done.size() + i + 1, total, w.id, w.param, k.value, m.name, k.repeat, spec.repeat);
@@ -310,16 +345,19 @@ int do_experiment(const ExperimentArgs& a) {
         rec.measures = std::move(measured).value();
       }
     }
-    if (auto st = append_line(runs_file, record_to_json_line(rec)); !st.ok()) return report_error("experiment", st.error());
+    if (auto st = append_line(runs_file, record_to_json_line(rec)); !st.ok())
+      return report_error("experiment", st.error());
     records.push_back(std::move(rec));
     prov.finished = utc_now();
-    if (auto st = write_outputs(out, spec, records, skipped, prov); !st.ok()) return report_error("experiment", st.error());
+    if (auto st = write_outputs(out, spec, records, skipped, prov); !st.ok())
+      return report_error("experiment", st.error());
   }
   if (progress) fmt::print(stderr, "\r\033[K");
 
   // ---- [SECTION] outputs --------------------------------------------------------
   prov.finished = utc_now();
-  if (auto st = write_outputs(out, spec, records, skipped, prov); !st.ok()) return report_error("experiment", st.error());
+  if (auto st = write_outputs(out, spec, records, skipped, prov); !st.ok())
+    return report_error("experiment", st.error());
   std::string charts_note;
   std::vector<std::string> charts;
   for (const auto& w : spec.workloads)

@@ -36,11 +36,12 @@ struct Scale {
 // Linear ticks: 1, 2 or 5 times a power of ten, about five of them.
 std::vector<double> linear_ticks(double lo, double hi) {
   double span = hi - lo;
-  if (span <= 0) return {lo};
+  if (!(span > 0) || !std::isfinite(span)) return {lo};
   double raw = span / 5, mag = std::pow(10, std::floor(std::log10(raw)));
   double step = raw / mag < 1.5 ? mag : raw / mag < 3.5 ? 2 * mag : raw / mag < 7.5 ? 5 * mag : 10 * mag;
   std::vector<double> out;
-  for (double v = std::ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push_back(std::abs(v) < step * 1e-9 ? 0 : v);
+  for (double v = std::ceil(lo / step) * step; v <= hi + step * 1e-9 && out.size() < 32; v += step)
+    out.push_back(std::abs(v) < step * 1e-9 ? 0 : v);
   return out;
 }
 
@@ -48,6 +49,7 @@ std::vector<double> linear_ticks(double lo, double hi) {
 // the range is under two decades).
 std::vector<double> log_ticks(double lo, double hi) {
   std::vector<double> out;
+  if (!(lo > 0) || !std::isfinite(hi) || hi > lo * 1e30) return {lo};
   int e0 = static_cast<int>(std::floor(std::log10(lo))), e1 = static_cast<int>(std::ceil(std::log10(hi)));
   bool fine = e1 - e0 <= 2;
   for (int e = e0; e <= e1; e++)
@@ -68,9 +70,7 @@ std::string tick_text(double v) {
   return fmt::format("{:.4g}", v);
 }
 
-ImU32 rgb(uint32_t c, int alpha = 255) {
-  return IM_COL32((c >> 16) & 0xff, (c >> 8) & 0xff, c & 0xff, alpha);
-}
+ImU32 rgb(uint32_t c, int alpha = 255) { return IM_COL32((c >> 16) & 0xff, (c >> 8) & 0xff, c & 0xff, alpha); }
 
 // ---- [SECTION] drawing ----------------------------------------------------------
 
@@ -89,7 +89,7 @@ void draw(ImDrawList& dl, const Chart& c) {
       xlo = std::min(xlo, double(p.x)), xhi = std::max(xhi, double(p.x));
       ylo = std::min(ylo, p.y.min), yhi = std::max(yhi, p.y.max);
     }
-  bool empty = !(xlo <= xhi);
+  bool empty = !(xlo <= xhi) || !std::isfinite(ylo) || !std::isfinite(yhi);
   if (empty) xlo = 1, xhi = 10, ylo = 0, yhi = 1;
   bool log_y = c.log_y && ylo > 0;
   bool log_x = c.log_x && xlo > 0;

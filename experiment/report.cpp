@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 namespace ringscope::experiment {
@@ -34,9 +35,10 @@ std::string report_markdown(const Spec& spec, const std::vector<RunRecord>& reco
 
   size_t ok = 0;
   for (const auto& r : records) ok += r.ok;
-  out += fmt::format("{} run(s) recorded, {} ended as the scenario expects; {} repeat(s) per point; medians, with "
-                     "the spread (min–max) over the repeats.\n\n",
-                     records.size(), ok, spec.repeat);
+  out += fmt::format(
+      "{} run(s) recorded, {} ended as the scenario expects; {} repeat(s) per point; medians, with "
+      "the spread (min–max) over the repeats.\n\n",
+      records.size(), ok, spec.repeat);
   for (const auto& s : skipped) out += fmt::format("- **{}** did not run here: {}\n", md(s.mode), md(s.reason));
   if (!skipped.empty()) out += "\n";
   std::set<std::string> reported;
@@ -46,12 +48,14 @@ std::string report_markdown(const Spec& spec, const std::vector<RunRecord>& reco
                          r.key.value, md(r.message));
 
   out += "\n## Host\n\n";
-  out += fmt::format("| | |\n|---|---|\n| KVM flavour | {}{} |\n| CPU | {} |\n| kernel | Linux {} |\n| tool | "
-                     "ringscope {} |\n| started | {} |\n| finished | {} |\n\n",
-                     md(prov.kvm_flavour), prov.kvm_usable ? "" : " (/dev/kvm not usable)", md(prov.cpu_model),
-                     md(prov.kernel_release), md(prov.tool_version), prov.started, prov.finished);
-  out += "Times are this host's; counts (VM exits) do not depend on its speed. On a PVM host guest ring 0 is "
-         "emulated inside KVM (docs/hosts.md); `ringscope doctor` explains the flavour.\n\n";
+  out += fmt::format(
+      "| | |\n|---|---|\n| KVM flavour | {}{} |\n| CPU | {} |\n| kernel | Linux {} |\n| tool | "
+      "ringscope {} |\n| started | {} |\n| finished | {} |\n\n",
+      md(prov.kvm_flavour), prov.kvm_usable ? "" : " (/dev/kvm not usable)", md(prov.cpu_model),
+      md(prov.kernel_release), md(prov.tool_version), prov.started, prov.finished);
+  out +=
+      "Times are this host's; counts (VM exits) do not depend on its speed. On a PVM host guest ring 0 is "
+      "emulated inside KVM (docs/hosts.md); `ringscope doctor` explains the flavour.\n\n";
 
   auto fits = fits_of(spec, records);
   auto crossings = crossings_of(spec, records);
@@ -88,6 +92,25 @@ std::string report_markdown(const Spec& spec, const std::vector<RunRecord>& reco
         out += "\n";
       }
       out += "\n";
+      // At the largest value every mode measured: each mode against the first.
+      if (series.size() >= 2) {
+        std::optional<uint64_t> top;
+        for (uint64_t x : xs)
+          if (std::all_of(series.begin(), series.end(), [&](const Series& s) {
+                return std::any_of(s.points.begin(), s.points.end(), [&](const Point& p) { return p.x == x; });
+              }))
+            top = x;
+        auto at = [&](const Series& s) {
+          return std::find_if(s.points.begin(), s.points.end(), [&](const Point& p) { return p.x == *top; })->y.median;
+        };
+        if (top && at(series[0]) != 0) {
+          out += fmt::format("- at {} = {}:", md(w.param), *top);
+          for (size_t i = 1; i < series.size(); i++)
+            out += fmt::format(" {} is {}× {}{}", md(series[i].mode), cell(at(series[i]) / at(series[0])),
+                               md(series[0].mode), i + 1 < series.size() ? ";" : "");
+          out += "\n";
+        }
+      }
       for (const auto& f : fits)
         if (f.workload == w.id && f.measure == m.id) {
           std::string unit = w.unit;
@@ -98,7 +121,7 @@ std::string report_markdown(const Spec& spec, const std::vector<RunRecord>& reco
             if (w.kib_per_unit > 0) out += fmt::format(" ({} KiB)", cell(*f.crossover * w.kib_per_unit));
             out += ": below it set-up dominates";
           } else if (f.b <= 0) {
-            out += fmt::format("; no cost per {}: the fixed cost is all there is at every size measured", md(unit));
+            out += "; no cost per unit: the fixed cost is all there is at every size measured";
           } else {
             out += "; no fixed cost to speak of: the cost per unit dominates at every size";
           }
@@ -112,10 +135,11 @@ std::string report_markdown(const Spec& spec, const std::vector<RunRecord>& reco
     }
   }
   if (!charts_note.empty()) out += fmt::format("Charts: not drawn ({}).\n\n", charts_note);
-  out += "## Files\n\n- `results.csv`: one row per run and measure (tidy; opens in a spreadsheet or pandas)\n"
-         "- `results.json`: the spec, the host, every run, the medians, the fits\n"
-         "- `runs.jsonl`: each run as it finished (what `--resume` reads)\n"
-         "- `traces/`: every run's trace (`ringscope show`, `ringscope view`)\n\n";
+  out +=
+      "## Files\n\n- `results.csv`: one row per run and measure (tidy; opens in a spreadsheet or pandas)\n"
+      "- `results.json`: the spec, the host, every run, the medians, the fits\n"
+      "- `runs.jsonl`: each run as it finished (what `--resume` reads)\n"
+      "- `traces/`: every run's trace (`ringscope show`, `ringscope view`)\n\n";
   out += fmt::format("## Reproduce\n\n```sh\n{}\n```\n", prov.command);
   return out;
 }

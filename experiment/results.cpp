@@ -31,8 +31,13 @@ std::vector<RunKey> grid(const Spec& spec) {
 // ---- runs.jsonl ---------------------------------------------------------------
 
 std::string record_to_json_line(const RunRecord& r) {
-  json j{{"workload", r.key.workload}, {"value", r.key.value}, {"mode", r.key.mode}, {"repeat", r.key.repeat},
-         {"ok", r.ok},                 {"message", r.message}, {"trace", r.trace}};
+  json j{{"workload", r.key.workload},
+         {"value", r.key.value},
+         {"mode", r.key.mode},
+         {"repeat", r.key.repeat},
+         {"ok", r.ok},
+         {"message", r.message},
+         {"trace", r.trace}};
   json ms = json::object();
   for (const auto& [id, m] : r.measures) {
     json jm = json::object();
@@ -198,7 +203,9 @@ Status write_file_atomically(const fs::path& file, const std::string& text) {
   ::close(fd);
   std::error_code ec;
   fs::rename(tmp, file, ec);
-  if (ec) return make_error(ErrorKind::IoError, fmt::format("cannot rename {} to {}: {}", tmp.string(), file.string(), ec.message()));
+  if (ec)
+    return make_error(ErrorKind::IoError,
+                      fmt::format("cannot rename {} to {}: {}", tmp.string(), file.string(), ec.message()));
   return ok_status();
 }
 
@@ -245,8 +252,10 @@ Status write_json(const fs::path& file, const Spec& spec, const std::vector<RunR
   j["title"] = spec.title;
   json spec_json = json::parse(spec.source, nullptr, false);
   j["spec"] = spec_json.is_discarded() ? json(spec.source) : spec_json;
-  j["host"] = {{"kvm_flavour", prov.kvm_flavour}, {"kvm_usable", prov.kvm_usable},
-               {"kernel_release", prov.kernel_release}, {"cpu_model", prov.cpu_model}};
+  j["host"] = {{"kvm_flavour", prov.kvm_flavour},
+               {"kvm_usable", prov.kvm_usable},
+               {"kernel_release", prov.kernel_release},
+               {"cpu_model", prov.cpu_model}};
   j["tool_version"] = prov.tool_version;
   j["command"] = prov.command;
   j["started"] = prov.started;
@@ -262,18 +271,30 @@ Status write_json(const fs::path& file, const Spec& spec, const std::vector<RunR
     for (const auto& m : spec.measures)
       for (const auto& s : series_of(spec, records, w.id, m.id))
         for (const auto& p : s.points)
-          medians.push_back({{"workload", w.id}, {"measure", m.id}, {"mode", s.mode}, {"param_value", p.x},
-                             {"median", p.y.median}, {"min", p.y.min}, {"max", p.y.max}, {"runs", p.y.n}});
+          medians.push_back({{"workload", w.id},
+                             {"measure", m.id},
+                             {"mode", s.mode},
+                             {"param_value", p.x},
+                             {"median", p.y.median},
+                             {"min", p.y.min},
+                             {"max", p.y.max},
+                             {"runs", p.y.n}});
   j["medians"] = medians;
   json fits = json::array();
   for (const auto& f : fits_of(spec, records))
-    fits.push_back({{"workload", f.workload}, {"measure", f.measure}, {"mode", f.mode}, {"fixed", f.a},
-                    {"per_unit", f.b}, {"crossover", f.crossover ? json(*f.crossover) : json(nullptr)},
+    fits.push_back({{"workload", f.workload},
+                    {"measure", f.measure},
+                    {"mode", f.mode},
+                    {"fixed", f.a},
+                    {"per_unit", f.b},
+                    {"crossover", f.crossover ? json(*f.crossover) : json(nullptr)},
                     {"points", f.points}});
   j["fits"] = fits;
   json cross = json::array();
   for (const auto& c : crossings_of(spec, records))
-    cross.push_back({{"workload", c.workload}, {"measure", c.measure}, {"modes", {c.mode_a, c.mode_b}},
+    cross.push_back({{"workload", c.workload},
+                     {"measure", c.measure},
+                     {"modes", {c.mode_a, c.mode_b}},
                      {"between", {c.below, c.above}}});
   j["crossings"] = cross;
   return write_file_atomically(file, j.dump(2, ' ', false, json::error_handler_t::replace) + "\n");

@@ -41,9 +41,9 @@ struct MeasureValue {
 
 struct RunRecord {
   RunKey key;
-  bool ok = false;       // the guest ended as the scenario expects
-  std::string message;   // guest status, or what went wrong
-  std::string trace;     // the run's trace file, relative to the output directory
+  bool ok = false;                               // the guest ended as the scenario expects
+  std::string message;                           // guest status, or what went wrong
+  std::string trace;                             // the run's trace file, relative to the output directory
   std::map<std::string, MeasureValue> measures;  // by measure id
 };
 

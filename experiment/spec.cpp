@@ -113,8 +113,8 @@ Workload parse_workload(Parser& p, const json& j, const std::string& where) {
                                          "label of the marker phase to measure",
                                          w.scenario, w.param));
   else if (std::find(s->markers.begin(), s->markers.end(), w.phase) == s->markers.end())
-    p.fail(where + ".phase", fmt::format("scenario {} declares no marker \"{}\" (its markers: {})", w.scenario,
-                                         w.phase, fmt::join(s->markers, ", ")));
+    p.fail(where + ".phase", fmt::format("scenario {} declares no marker \"{}\" (its markers: {})", w.scenario, w.phase,
+                                         fmt::join(s->markers, ", ")));
   return w;
 }
 
@@ -145,8 +145,10 @@ Measure parse_measure(Parser& p, const json& j, const std::string& where) {
   m.scale = p.num(j, "scale", where).value_or(1);
   if (!(m.scale > 0) || !std::isfinite(m.scale)) p.fail(where + ".scale", "must be a number above 0");
   if (j.contains("log_y")) {
-    if (!j["log_y"].is_boolean()) p.fail(where + ".log_y", "must be true or false");
-    else m.log_y = j["log_y"].get<bool>();
+    if (!j["log_y"].is_boolean())
+      p.fail(where + ".log_y", "must be true or false");
+    else
+      m.log_y = j["log_y"].get<bool>();
   }
   return m;
 }
@@ -164,8 +166,8 @@ Result<Spec> parse_spec(const std::string& json_text, const std::string& file) {
   Spec s;
   s.source = json_text;
   if (!p.only(j, "spec",
-              {"name", "title", "claim", "measured", "workloads", "modes", "repeat", "level", "timeout_s", "measures",
-               "fit"}))
+              {"name", "title", "claim", "measured", "workloads", "modes", "fallback_modes", "repeat", "level",
+               "timeout_s", "measures", "fit"}))
     return *p.error;
   s.name = p.required_str(j, "name", "spec");
   s.title = p.str(j, "title", "spec", s.name);
@@ -188,6 +190,22 @@ Result<Spec> parse_spec(const std::string& json_text, const std::string& file) {
         if (o.name == m.name) p.fail(fmt::format("spec.modes[{}]", i), fmt::format("\"{}\" is listed twice", m.name));
       s.modes.push_back(m);
     }
+  if (j.contains("fallback_modes")) {
+    const json& f = j["fallback_modes"];
+    if (!f.is_object())
+      p.fail("spec.fallback_modes", "must be an object: {\"full-virt\": \"emulation\", ...}");
+    else
+      for (const auto& item : f.items()) {
+        const std::string& from = item.key();
+        const std::string where = "spec.fallback_modes." + from;
+        if (std::none_of(s.modes.begin(), s.modes.end(), [&](const ModeSpec& m) { return m.name == from; }))
+          p.fail(where, fmt::format("\"{}\" is not one of \"modes\"", from));
+        ModeSpec to = parse_mode(p, item.value(), where);
+        if (std::any_of(s.modes.begin(), s.modes.end(), [&](const ModeSpec& m) { return m.name == to.name; }))
+          p.fail(where, fmt::format("\"{}\" is already one of \"modes\"", to.name));
+        s.fallback_modes[from] = to;
+      }
+  }
   if (!j.contains("workloads") || !j["workloads"].is_array() || j["workloads"].empty())
     p.fail("spec.workloads", "must be a non-empty list of {\"scenario\", \"param\", \"values\"}");
   else
@@ -212,7 +230,8 @@ Result<Spec> parse_spec(const std::string& json_text, const std::string& file) {
       s.measures.push_back(std::move(m));
     }
   if (j.contains("fit")) {
-    if (!j["fit"].is_array()) p.fail("spec.fit", "must be a list of measure ids");
+    if (!j["fit"].is_array())
+      p.fail("spec.fit", "must be a list of measure ids");
     else
       for (const auto& f : j["fit"]) {
         std::string id = f.is_string() ? f.get<std::string>() : f.dump();
@@ -224,7 +243,8 @@ Result<Spec> parse_spec(const std::string& json_text, const std::string& file) {
   if (p.error) return *p.error;
   size_t runs = 0;
   for (const auto& w : s.workloads) runs += w.values.size() * s.modes.size() * s.repeat;
-  if (runs > 10'000) return make_error(ErrorKind::BadData, fmt::format("{}: the grid has {} runs; at most 10000", file, runs));
+  if (runs > 10'000)
+    return make_error(ErrorKind::BadData, fmt::format("{}: the grid has {} runs; at most 10000", file, runs));
   return s;
 }
 

@@ -8,6 +8,7 @@
 // (cli/cmd_experiment.cpp) runs the grid.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,9 +24,9 @@ struct Workload {
   std::string scenario;  // a built-in scenario or a scenario directory
   std::string param;     // the swept param ("bytes")
   std::vector<uint64_t> values;
-  std::string unit;          // what one step of the param is, for axes ("bytes", "writes")
-  double kib_per_unit = 0;   // KiB one unit moves (bytes: 1/1024, sectors: 0.5); 0: not an amount of data
-  std::string phase;         // the work phase's marker template ("console-write: {bytes} bytes")
+  std::string unit;         // what one step of the param is, for axes ("bytes", "writes")
+  double kib_per_unit = 0;  // KiB one unit moves (bytes: 1/1024, sectors: 0.5); 0: not an amount of data
+  std::string phase;        // the work phase's marker template ("console-write: {bytes} bytes")
 };
 
 // One run mode: a mode name, with an optional device set ("emulation:virtio").
@@ -54,6 +55,10 @@ struct Spec {
   std::string measured;  // what the experiment measures, and how to read it
   std::vector<Workload> workloads;
   std::vector<ModeSpec> modes;
+  // A mode to run instead where the host cannot run one of `modes` (no
+  // usable /dev/kvm): "full-virt" -> "emulation" keeps the comparison's
+  // device sets and its exit counts (the VT-x model's) on any host.
+  std::map<std::string, ModeSpec> fallback_modes;
   int repeat = 3;
   std::string level = "exits";
   double timeout_s = 120;

@@ -23,7 +23,8 @@ Chart two_lines() {
   Series fv{"full-virt", {}}, pv{"paravirt", {}};
   for (uint64_t x : {64, 256, 1024, 4096, 16384, 65536}) {
     fv.points.push_back(Point{x, Spread{2048, 2040, 2060, 3}});
-    pv.points.push_back(Point{x, Spread{32.0 * 64 / double(x) + 1, 30.0 * 64 / double(x), 40.0 * 64 / double(x) + 2, 3}});
+    pv.points.push_back(
+        Point{x, Spread{32.0 * 64 / double(x) + 1, 30.0 * 64 / double(x), 40.0 * 64 / double(x) + 2, 3}});
   }
   c.series = {fv, pv};
   c.log_x = wants_log_axis(c.series);

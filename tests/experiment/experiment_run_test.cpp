@@ -39,9 +39,9 @@ std::string slurp(const fs::path& p) {
   return ss.str();
 }
 
-Out ringscope(const std::string& args, const fs::path& dir) {
+Out ringscope(const std::string& args, const fs::path& dir, const std::string& env = "") {
   fs::path o = dir / "stdout.txt", e = dir / "stderr.txt";
-  int rc = std::system((std::string(RINGSCOPE_BIN) + " " + args + " >" + o.string() + " 2>" + e.string()).c_str());
+  int rc = std::system((env + RINGSCOPE_BIN + " " + args + " >" + o.string() + " 2>" + e.string()).c_str());
   return Out{WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, slurp(o), slurp(e)};
 }
 
@@ -77,16 +77,24 @@ class ExperimentRun : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   fs::path write_spec(const std::vector<uint64_t>& values, const std::string& name = "tiny") {
-    json j = {{"name", name},
-              {"workloads", {{{"id", "console"}, {"scenario", "console-write"}, {"param", "bytes"}, {"values", values},
-                              {"kib_per_unit", 1.0 / 1024}}}},
-              {"modes", modes_},
-              {"repeat", 1},
-              {"measures",
-               {{{"id", "exits_per_kib"}, {"label", "VM exits per KiB"},
-                 {"query", {{"kind", "vm_exit"}, {"between", "{phase}"}}}, {"per", "kib"}, {"log_y", true}},
-                {{"id", "marker_value"}, {"query", {{"kind", "marker"}, {"name", "{phase}"}, {"measure", "last_value"}}}}}},
-              {"fit", {"exits_per_kib"}}};
+    json j = {
+        {"name", name},
+        {"workloads",
+         {{{"id", "console"},
+           {"scenario", "console-write"},
+           {"param", "bytes"},
+           {"values", values},
+           {"kib_per_unit", 1.0 / 1024}}}},
+        {"modes", modes_},
+        {"repeat", 1},
+        {"measures",
+         {{{"id", "exits_per_kib"},
+           {"label", "VM exits per KiB"},
+           {"query", {{"kind", "vm_exit"}, {"between", "{phase}"}}},
+           {"per", "kib"},
+           {"log_y", true}},
+          {{"id", "marker_value"}, {"query", {{"kind", "marker"}, {"name", "{phase}"}, {"measure", "last_value"}}}}}},
+        {"fit", {"exits_per_kib"}}};
     fs::path p = dir_ / (name + ".json");
     std::ofstream(p) << j.dump(2);
     return p;
@@ -150,6 +158,7 @@ TEST_F(ExperimentRun, CsvJsonChartAndReportExistAndAgree) {
   EXPECT_NE(report.find("](console-exits_per_kib.png)"), std::string::npos);
   EXPECT_NE(report.find("experiment " + spec.string() + " --out " + out.string()), std::string::npos);
   EXPECT_NE(report.find("KVM flavour"), std::string::npos);
+  EXPECT_NE(report.find("- at bytes = 256: " + modes_[1] + " is "), std::string::npos) << "the modes side by side";
   for (const auto& m : modes_) {
     EXPECT_NE(report.find(m), std::string::npos);
     char cell[64];
@@ -219,6 +228,31 @@ TEST_F(ExperimentRun, AnInterruptedExperimentKeepsItsRunsAndResumes) {
   Out changed = ringscope("experiment " + other.string() + " --out " + out.string() + " --resume", dir_);
   EXPECT_EQ(changed.code, 64) << changed.err;
   EXPECT_NE(changed.err.find("spec differs"), std::string::npos) << changed.err;
+}
+
+TEST_F(ExperimentRun, WithoutKvmTheFallbackModesRunOrTheReasonIsGiven) {
+  json j = {{"name", "fb"},
+            {"workloads", {{{"id", "console"}, {"scenario", "console-write"}, {"param", "bytes"}, {"values", {64}}}}},
+            {"modes", {"full-virt", "paravirt"}},
+            {"fallback_modes", {{"full-virt", "emulation"}, {"paravirt", "emulation:virtio"}}},
+            {"repeat", 1},
+            {"measures", {{{"id", "exits"}, {"query", {{"kind", "vm_exit"}, {"between", "{phase}"}}}}}}};
+  fs::path p = dir_ / "fb.json", out = dir_ / "fb";
+  std::ofstream(p) << j.dump();
+  // As a host without KVM sees it, whatever this host has.
+  Out r = ringscope("experiment " + p.string() + " --out " + out.string(), dir_, "RINGSCOPE_NO_KVM=1 ");
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.err.find("emulation ran instead"), std::string::npos) << r.err;
+  std::set<std::string> modes;
+  for (const auto& l : lines(slurp(out / "runs.jsonl"))) modes.insert(json::parse(l)["mode"].get<std::string>());
+  EXPECT_EQ(modes, (std::set<std::string>{"emulation", "emulation:virtio"}));
+  EXPECT_NE(slurp(out / "report.md").find("ran instead, since full-virt needs /dev/kvm"), std::string::npos);
+
+  j.erase("fallback_modes");
+  std::ofstream(p) << j.dump();
+  Out none = ringscope("experiment " + p.string() + " --out " + (dir_ / "none").string(), dir_, "RINGSCOPE_NO_KVM=1 ");
+  EXPECT_EQ(none.code, 69) << "no mode of the spec can run";
+  EXPECT_NE(none.err.find("needs /dev/kvm"), std::string::npos) << none.err;
 }
 
 TEST_F(ExperimentRun, ABadSpecIsRefusedWithTheKeyNamed) {

@@ -51,8 +51,6 @@ inline bool read_png(const std::string& path, Image& out) {
   return png_image_finish_read(&image, nullptr, out.rgba.data(), 0, nullptr) != 0;
 }
 
-inline Image from_pixels(const std::vector<uint8_t>& rgba, int width, int height) {
-  return Image{width, height, rgba};
-}
+inline Image from_pixels(const std::vector<uint8_t>& rgba, int width, int height) { return Image{width, height, rgba}; }
 
 }  // namespace ringscope::experiment::test

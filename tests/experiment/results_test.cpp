@@ -53,7 +53,8 @@ TEST(ExperimentResults, RecordsRoundTripAndATornLastLineIsDropped) {
   auto file = std::filesystem::temp_directory_path() / ("rs-records-" + std::to_string(::getpid()) + ".jsonl");
   {
     std::ofstream out(file);
-    out << record_to_json_line(r) << "\n" << record_to_json_line(rec(10, "full-virt", 1, 20)) << "\n"
+    out << record_to_json_line(r) << "\n"
+        << record_to_json_line(rec(10, "full-virt", 1, 20)) << "\n"
         << record_to_json_line(r).substr(0, 30);  // killed mid-write
   }
   auto all = read_records(file);

@@ -31,9 +31,9 @@ TEST(ExperimentSpec, AGoodSpecParses) {
   auto s = parse(good());
   ASSERT_TRUE(s.ok()) << s.error().message;
   ASSERT_EQ(s->workloads.size(), 1u);
-  EXPECT_EQ(s->workloads[0].id, "console-write");  // the scenario's name by default
+  EXPECT_EQ(s->workloads[0].id, "console-write");                       // the scenario's name by default
   EXPECT_EQ(s->workloads[0].values, (std::vector<uint64_t>{64, 256}));  // sorted
-  EXPECT_EQ(s->workloads[0].phase, "console-write: {bytes} bytes");   // the marker that names the param
+  EXPECT_EQ(s->workloads[0].phase, "console-write: {bytes} bytes");     // the marker that names the param
   ASSERT_EQ(s->modes.size(), 2u);
   EXPECT_EQ(s->modes[1].mode, "emulation");
   EXPECT_EQ(s->modes[1].devices, "virtio");
@@ -57,6 +57,7 @@ TEST(ExperimentSpec, TheBuiltInsParse) {
   ASSERT_TRUE(pv.ok());
   for (const auto& w : pv->workloads)  // three orders of magnitude
     EXPECT_GE(w.values.back(), w.values.front() * 1000) << w.id;
+  EXPECT_EQ(pv->fallback_modes.at("paravirt").devices, "virtio") << "pv-io runs on a host without KVM too";
   auto disk = phase_label(pv->workloads[1], 1024);
   ASSERT_TRUE(disk.ok());
   EXPECT_EQ(disk.value(), "disk-io: 2048 sectors");
@@ -79,6 +80,21 @@ TEST(ExperimentSpec, BadSpecsAreRefusedWithTheKeyNamed) {
       {"unknown mode", [](json& j) { j["modes"][0] = "fullvirt"; }, "spec.modes[0]"},
       {"bad device set", [](json& j) { j["modes"][1] = "emulation:pci"; }, "spec.modes[1]"},
       {"mode twice", [](json& j) { j["modes"][1] = "full-virt"; }, "spec.modes[1]"},
+      {"fallback for a mode not in modes",
+       [](json& j) {
+         j["fallback_modes"] = {{"paravirt", "emulation"}};
+       },
+       "spec.fallback_modes.paravirt"},
+      {"fallback to a listed mode",
+       [](json& j) {
+         j["fallback_modes"] = {{"full-virt", "emulation:virtio"}};
+       },
+       "spec.fallback_modes.full-virt"},
+      {"fallback to no mode",
+       [](json& j) {
+         j["fallback_modes"] = {{"full-virt", "emul"}};
+       },
+       "spec.fallback_modes.full-virt"},
       {"no workloads", [](json& j) { j.erase("workloads"); }, "spec.workloads"},
       {"unknown scenario", [](json& j) { j["workloads"][0]["scenario"] = "no-such"; }, "spec.workloads[0].scenario"},
       {"unknown param", [](json& j) { j["workloads"][0]["param"] = "byts"; }, "spec.workloads[0].param"},
@@ -96,8 +112,7 @@ TEST(ExperimentSpec, BadSpecsAreRefusedWithTheKeyNamed) {
       {"bad measure", [](json& j) { j["measures"][1]["query"]["measure"] = "mean"; }, "spec.measures[1].query"},
       {"bad divide_by", [](json& j) { j["measures"][1]["divide_by"]["cpl"] = 7; }, "spec.measures[1].divide_by"},
       {"bad per", [](json& j) { j["measures"][0]["per"] = "byte"; }, "spec.measures[0].per"},
-      {"kib without kib_per_unit", [](json& j) { j["workloads"][0].erase("kib_per_unit"); },
-       "spec.measures[0].per"},
+      {"kib without kib_per_unit", [](json& j) { j["workloads"][0].erase("kib_per_unit"); }, "spec.measures[0].per"},
       {"scale 0", [](json& j) { j["measures"][0]["scale"] = 0; }, "spec.measures[0].scale"},
       {"bad id", [](json& j) { j["measures"][0]["id"] = "a/b"; }, "spec.measures[0].id"},
       {"id twice", [](json& j) { j["measures"][1]["id"] = "exits_per_kib"; }, "spec.measures[1].id"},

@@ -48,7 +48,7 @@ void triangle(const ImDrawVert& v0, const ImDrawVert& v1_in, const ImDrawVert& v
   const ImDrawVert* v1 = &v1_in;
   const ImDrawVert* v2 = &v2_in;
   float area = edge(v0.pos, v1->pos, v2->pos.x, v2->pos.y);
-  if (area == 0) return;
+  if (area == 0 || !std::isfinite(area)) return;  // degenerate, or a NaN/infinite vertex
   if (area < 0) {
     std::swap(v1, v2);
     area = -area;
