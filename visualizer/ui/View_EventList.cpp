@@ -115,7 +115,7 @@ void View::draw_event_list() {
   }
   ImGui::SameLine();
   ImGui::SetNextItemWidth(90);
-  const char* cpls[] = {"any CPL", "CPL 0", "CPL 1", "CPL 2", "CPL 3"};
+  const char* cpls[] = {tr("any CPL"), "CPL 0", "CPL 1", "CPL 2", "CPL 3"};
   int cpl_item = filter_.cpl + 1;
   if (ImGui::Combo("##cpl", &cpl_item, cpls, 5)) filter_.cpl = cpl_item - 1;
   if (traces_[list_trace_].model->tracks().size() > 1) {

@@ -39,7 +39,7 @@ void View::draw_playback() {
   }
   ImGui::SameLine();
   ImGui::SetNextItemWidth(110);
-  ImGui::SliderInt("##speed", &settings_.play_speed, 1, 1000, "%d steps/s", ImGuiSliderFlags_Logarithmic);
+  ImGui::SliderInt("##speed", &settings_.play_speed, 1, 1000, tr("%d steps/s"), ImGuiSliderFlags_Logarithmic);
   ImGui::SameLine();
   if (ImGui::Button(tr("bookmark"))) toggle_bookmark();
   ImGui::SameLine();
