@@ -227,8 +227,17 @@ int do_check(const LabArgs& a) {
   // With --json the report is one JSON object on stdout (for a course's
   // scripts); the human-readable lines go to stderr instead.
   std::FILE* out = a.json ? stderr : stdout;
-  fmt::print(out, "lab {}: {}\n", lab.number, lab.title);
-  nlohmann::ordered_json report = {{"lab", lab.number}, {"title", lab.title}, {"dir", work.string()}};
+  // The report for a course's grader (Gradescope and the like) is in the
+  // language the lab declares; without one, and for a student at the
+  // terminal, in the student's language (LANG or --lang).
+  if (a.json && !lab.language.empty()) init_i18n(lab.language);
+  const bool ko = current_language() == Language::Korean;
+  auto in_language = [ko](const std::string& en, const std::string& korean) { return ko && !korean.empty() ? korean : en; };
+  trprint(out, "lab {}: {}\n", lab.number, in_language(lab.title, lab.title_ko));
+  nlohmann::ordered_json report = {{"lab", lab.number},
+                                   {"title", in_language(lab.title, lab.title_ko)},
+                                   {"language", language_code(current_language())},
+                                   {"dir", work.string()}};
 
   // A lab this host cannot run is not graded: that is not the student's fault.
   HostInfo host = lab_host();
@@ -284,11 +293,12 @@ int do_check(const LabArgs& a) {
   for (const auto& r : grader.results(answers)) {
     const labs::Check& c = *r.check;
     passed += r.passed;
-    fmt::print(out, "  {} {}  {}\n      {}\n", r.passed ? "PASS" : "FAIL", c.id, c.say, r.detail);
-    if (!r.passed && !c.hint.empty()) fmt::print(out, "      hint: {}\n", c.hint);
-    checks.push_back({{"id", c.id}, {"passed", r.passed}, {"say", c.say}, {"detail", r.detail}});
+    const std::string say = in_language(c.say, c.say_ko), hint = in_language(c.hint, c.hint_ko);
+    fmt::print(out, "  {} {}  {}\n      {}\n", r.passed ? "PASS" : "FAIL", c.id, say, r.detail);
+    if (!r.passed && !hint.empty()) trprint(out, "      hint: {}\n", hint);
+    checks.push_back({{"id", c.id}, {"passed", r.passed}, {"say", say}, {"detail", r.detail}});
   }
-  fmt::print(out,
+  trprint(out,
              "\n{} of {} checks pass. Traces and your built program are in {}/ (open them with `ringscope view`).\n",
              passed, lab.checks.size(), work.string());
   const bool all = passed == lab.checks.size();
