@@ -113,10 +113,11 @@ int do_list() {
     std::string modes, note;
     for (const auto& r : l.runs) {
       std::string why, m = mode_here(r, host, &why);
-      modes += (modes.empty() ? "" : ", ") + (m.empty() ? r.mode + " (cannot run here)" : m);
-      if (m != r.mode && !m.empty()) note = " (no usable /dev/kvm here: KVM runs fall back to emulation)";
+      modes += (modes.empty() ? "" : ", ") + (m.empty() ? r.mode + tr(" (cannot run here)") : m);
+      if (m != r.mode && !m.empty()) note = tr(" (no usable /dev/kvm here: KVM runs fall back to emulation)");
     }
-    fmt::print("{:>3}  {}\n     runs: {}{}\n     handout: {}\n", l.number, l.title, modes, note,
+    const std::string title = current_language() == Language::Korean && !l.title_ko.empty() ? l.title_ko : l.title;
+    trprint(stdout, "{:>3}  {}\n     runs: {}{}\n     handout: {}\n", l.number, title, modes, note,
                (l.dir / "handout.md").string());
   }
   trprint(stdout, "\n`ringscope lab show N` prints a handout; `ringscope lab check N` grades your work.\n");
