@@ -298,8 +298,8 @@ void print_table(const std::string& scenario, const std::vector<ModeResult>& res
     for (auto* m : ran) fmt::print("{:>{}}", cell(*m, sums.at(m->mode)), kCol);
     fmt::print("\n");
   };
-  row("runs as expected", [&](const ModeResult& m, const Summary& s) { return fmt::format("{}/{}", s.ok_runs, m.runs.size()); });
-  row("wall time (ms)", [](const ModeResult&, const Summary& s) { return with_spread(s.wall, 1e6, 2); });
+  row(tr("runs as expected"), [&](const ModeResult& m, const Summary& s) { return fmt::format("{}/{}", s.ok_runs, m.runs.size()); });
+  row(tr("wall time (ms)"), [](const ModeResult&, const Summary& s) { return with_spread(s.wall, 1e6, 2); });
   if (work) {
     row(fmt::format("'{}' (ms)", escape_terminal(work->label)), [](const ModeResult&, const Summary& s) {
       return s.work.median > 0 ? with_spread(s.work, 1e6, 2) : std::string("-");
@@ -311,12 +311,12 @@ void print_table(const std::string& scenario, const std::vector<ModeResult>& res
           return s.per_op.median > 0 ? with_spread(s.per_op, 1e3, 3) : std::string("-");
         });
     if (work->kib_per_op() > 0)
-      row("time per KiB (µs)", [&](const ModeResult& m, const Summary&) {
+      row(tr("time per KiB (µs)"), [&](const ModeResult& m, const Summary&) {
         return ratios.us_per_kib.count(m.mode) ? fmt::format("{:.4g}", ratios.us_per_kib.at(m.mode))
                                                : std::string("-");
       });
   }
-  row("VM exits", [](const ModeResult& m, const Summary& s) {
+  row(tr("VM exits"), [](const ModeResult& m, const Summary& s) {
     return fmt::format("{:.0f} {}", s.exits_total, m.modelled ? "(modelled)" : "(real)");
   });
   std::set<uint16_t> reasons;
@@ -326,7 +326,7 @@ void print_table(const std::string& scenario, const std::vector<ModeResult>& res
     row(fmt::format("  {:>2} {}", reason, exit_reason_name(reason)), [&](const ModeResult&, const Summary& s) {
       return s.exits.count(reason) ? fmt::format("{:.0f}", s.exits.at(reason)) : std::string("0");
     });
-  row("  to the VMM / in the kernel", [](const ModeResult&, const Summary& s) {
+  row(tr("  to the VMM / in the kernel"), [](const ModeResult&, const Summary& s) {
     return fmt::format("{:.0f} / {:.0f}", s.exits_vmm, s.exits_kernel + s.kernel_only);
   });
   if (work)
@@ -338,26 +338,26 @@ void print_table(const std::string& scenario, const std::vector<ModeResult>& res
                                                    : std::string("-");
         });
   if (work && work->kib_per_op() > 0)
-    row("  exits per KiB", [&](const ModeResult& m, const Summary&) {
+    row(tr("  exits per KiB"), [&](const ModeResult& m, const Summary&) {
       return ratios.exits_per_kib.count(m.mode) ? fmt::format("{:.4g}", ratios.exits_per_kib.at(m.mode))
                                                 : std::string("-");
     });
-  row("traps", [](const ModeResult&, const Summary& s) { return fmt::format("{:.0f}", s.traps); });
-  row("ring transitions", [](const ModeResult&, const Summary& s) { return fmt::format("{:.0f}", s.ring_transitions); });
+  row(tr("traps"), [](const ModeResult&, const Summary& s) { return fmt::format("{:.0f}", s.traps); });
+  row(tr("ring transitions"), [](const ModeResult&, const Summary& s) { return fmt::format("{:.0f}", s.ring_transitions); });
   // The VM seen from the host: a thread the scheduler gives CPU time to.
-  row("host CPU, vCPU thread (ms)", [](const ModeResult&, const Summary& s) {
+  row(tr("host CPU, vCPU thread (ms)"), [](const ModeResult&, const Summary& s) {
     return s.vcpu_cpu.median > 0 ? with_spread(s.vcpu_cpu, 1e6, 2) : std::string("-");
   });
-  row("instructions executed", [](const ModeResult&, const Summary& s) {
+  row(tr("instructions executed"), [](const ModeResult&, const Summary& s) {
     return s.instructions ? fmt::format("{:.0f}", *s.instructions) : std::string("-");
   });
   for (const auto& m : results)
-    if (m.skipped) fmt::print("\n{}: skipped — {}", mode_name(m.mode), escape_terminal(m.reason));
+    if (m.skipped) trprint(stdout, "\n{}: skipped — {}", mode_name(m.mode), escape_terminal(m.reason));
   for (auto* m : ran)
     if (m->modelled && !m->runs.empty() && !m->runs.front().profile.empty())
       trprint(stdout, "\n{}: exits are what VT-x would have done (vmx-model, profile {})", mode_name(m->mode),
                  escape_terminal(m->runs.front().profile));
-  fmt::print("\n\nratios\n");
+  trprint(stdout, "\n\nratios\n");
   if (ratios.emulation_over_kvm)
     trprint(stdout, "  emulation / full-virt time ({}): {:.3g}\n", escape_terminal(ratios.emulation_over_kvm_basis),
                *ratios.emulation_over_kvm);

@@ -117,11 +117,12 @@ int do_list(const std::string& lang) {
       std::string why;
       const std::optional<Mode> m = mode_here(r, host, &why);
       modes += (modes.empty() ? "" : ", ") +
-               (m ? std::string(mode_name(*m)) : fmt::format("{} (cannot run here)", mode_name(r.mode)));
-      if (m && *m != r.mode) note = " (no usable /dev/kvm here: KVM runs fall back to emulation)";
+               (m ? std::string(mode_name(*m)) : std::string(mode_name(r.mode)) + tr(" (cannot run here)"));
+      if (m && *m != r.mode) note = tr(" (no usable /dev/kvm here: KVM runs fall back to emulation)");
     }
-    fmt::print("{:>3}  {}\n     runs: {}{}\n     handout: {}\n", l.number, l.title, modes, note,
-               labs::handout_path(l.dir, lang).string());
+    const std::string title = current_language() == Language::Korean && !l.title_ko.empty() ? l.title_ko : l.title;
+    trprint(stdout, "{:>3}  {}\n     runs: {}{}\n     handout: {}\n", l.number, title, modes, note,
+            labs::handout_path(l.dir, lang).string());
   }
   trprint(stdout, "\n`ringscope lab show N` prints a handout; `ringscope lab check N` grades your work.\n");
   return 0;
@@ -250,8 +251,17 @@ int do_check(const LabArgs& a) {
   // With --json the report is one JSON object on stdout (for a course's
   // scripts); the human-readable lines go to stderr instead.
   std::FILE* out = a.json ? stderr : stdout;
-  fmt::print(out, "lab {}: {}\n", lab.number, lab.title);
-  nlohmann::ordered_json report = {{"lab", lab.number}, {"title", lab.title}, {"dir", work.string()}};
+  // The report for a course's grader (Gradescope and the like) is in the
+  // language the lab declares; without one, and for a student at the
+  // terminal, in the student's language (LANG or --lang).
+  if (a.json && !lab.language.empty()) init_i18n(lab.language);
+  const bool ko = current_language() == Language::Korean;
+  auto in_language = [ko](const std::string& en, const std::string& korean) { return ko && !korean.empty() ? korean : en; };
+  trprint(out, "lab {}: {}\n", lab.number, in_language(lab.title, lab.title_ko));
+  nlohmann::ordered_json report = {{"lab", lab.number},
+                                   {"title", in_language(lab.title, lab.title_ko)},
+                                   {"language", language_code(current_language())},
+                                   {"dir", work.string()}};
 
   // A lab this host cannot run is not graded: that is not the student's fault.
   HostInfo host = lab_host();
@@ -307,11 +317,12 @@ int do_check(const LabArgs& a) {
   for (const auto& r : grader.results(answers)) {
     const labs::Check& c = *r.check;
     passed += r.passed;
-    fmt::print(out, "  {} {}  {}\n      {}\n", r.passed ? "PASS" : "FAIL", c.id, c.say, r.detail);
-    if (!r.passed && !c.hint.empty()) fmt::print(out, "      hint: {}\n", c.hint);
-    checks.push_back({{"id", c.id}, {"passed", r.passed}, {"say", c.say}, {"detail", r.detail}});
+    const std::string say = in_language(c.say, c.say_ko), hint = in_language(c.hint, c.hint_ko);
+    fmt::print(out, "  {} {}  {}\n      {}\n", r.passed ? "PASS" : "FAIL", c.id, say, r.detail);
+    if (!r.passed && !hint.empty()) trprint(out, "      hint: {}\n", hint);
+    checks.push_back({{"id", c.id}, {"passed", r.passed}, {"say", say}, {"detail", r.detail}});
   }
-  fmt::print(out,
+  trprint(out,
              "\n{} of {} checks pass. Traces and your built program are in {}/ (open them with `ringscope view`).\n",
              passed, lab.checks.size(), work.string());
   const bool all = passed == lab.checks.size();
@@ -366,10 +377,10 @@ void add_lab_command(CLI::App& app, CliContext& ctx) {
       "Exit status of check: 0 every check passes; 1 some do not; 66 no such lab; 69 this host cannot run the lab\n"
       "(it needs KVM; RINGSCOPE_NO_KVM=1 hides /dev/kvm). Of validate: 0 valid; 65 problems, each named.");
   auto* list = cmd->add_subcommand("list", "The labs, and the modes they run in on this host");
-  list->callback([&ctx] { ctx.exit_code = do_list(labs::language_from_environment()); });
+  list->callback([&ctx] { ctx.exit_code = do_list(std::string(language_code(current_language()))); });
   auto* show = cmd->add_subcommand("show", "Print a lab's handout");
   show->add_option("number", a->number, "The lab's number")->required();
-  show->callback([a, &ctx] { ctx.exit_code = do_show(a->number, labs::language_from_environment()); });
+  show->callback([a, &ctx] { ctx.exit_code = do_show(a->number, std::string(language_code(current_language()))); });
   auto* check = cmd->add_subcommand("check", "Build your program, run the lab's guests and grade the traces");
   check->add_option("number", a->number, "The lab's number")->required();
   check->add_option("--dir", a->dir, "Your working directory: sources and answers.txt (default: here)");

@@ -44,22 +44,22 @@ std::string trap_label(const TrapStats& t) {
 
 void print_header(std::string& o, const TraceStats& st, const std::string& file) {
   const TraceHeader& h = st.header;
-  o += fmt::format("trace       {}  ({})\n", escape_terminal(file), st.complete ? "complete" : "incomplete");
-  o += fmt::format("scenario    {}  mode {}  level {}{}\n", or_dash(h.scenario), or_dash(h.mode), or_dash(h.level),
-                   h.params.empty() ? "" : "  params " + escape_terminal(h.params));
+  o += trf("trace       {}  ({})\n", escape_terminal(file), st.complete ? tr("complete") : tr("incomplete"));
+  o += trf("scenario    {}  mode {}  level {}{}\n", or_dash(h.scenario), or_dash(h.mode), or_dash(h.level),
+                   h.params.empty() ? "" : tr("  params ") + escape_terminal(h.params));
   o += trf("host        KVM flavour {}  kernel {}  cpu {}\n", or_dash(h.kvm_flavour), or_dash(h.host_kernel),
                    or_dash(h.cpu_model));
   o += trf("recorded by ringscope {}  vcpus {}\n", or_dash(h.tool_version), h.vcpus);
-  o += fmt::format("span        {}, {} events\n", format_duration(st.duration_ns()), st.events);
+  o += trf("span        {}, {} events\n", format_duration(st.duration_ns()), st.events);
   if (st.end_reason)
     o += trf("run end     {}{}{}\n", run_end_name(*st.end_reason),
-                     *st.end_reason == RunEndReason::GuestExit ? fmt::format(" status {}", st.guest_status) : "",
+                     *st.end_reason == RunEndReason::GuestExit ? trf(" status {}", st.guest_status) : "",
                      st.end_message.empty() ? "" : "  (" + escape_terminal(st.end_message) + ")");
 }
 
 void print_kinds(std::string& o, const TraceStats& st) {
-  o += "\nevents by kind\n";
-  if (st.events == 0) o += "  none\n";
+  o += tr("\nevents by kind\n");
+  if (st.events == 0) o += tr("  none\n");
   for (int k = 0; k < kEventKindCount; ++k)
     if (uint64_t n = st.by_kind[static_cast<size_t>(k)])
       o += fmt::format("  {:<12} {:>10}  {:>6}\n", kind_name(static_cast<EventKind>(k)), n, percent(n, st.events));
@@ -69,11 +69,11 @@ void print_exits(std::string& o, const TraceStats& st) {
   o += trf("\nexits by reason ({} recorded; vmm = returned to user space, kernel = handled inside KVM)\n",
                    st.vm_exits);
   if (st.exits.empty()) {
-    o += "  none\n";
+    o += tr("  none\n");
     return;
   }
-  o += fmt::format("  {:<26} {:>8} {:>7} {:>8} {:>8} {:>11} {:>10} {:>10} {:>10}\n", "reason", "count", "share", "vmm",
-                   "kernel", "total", "mean", "min", "max");
+  o += fmt::format("  {:<26} {:>8} {:>7} {:>8} {:>8} {:>11} {:>10} {:>10} {:>10}\n", tr("reason"), tr("count"), tr("share"), "vmm",
+                   "kernel", tr("total"), tr("mean"), tr("min"), tr("max"));
   for (const ExitReasonStats& r : st.exits) {
     const DurationStats& d = r.duration;
     bool timed = d.count > 0;
@@ -84,7 +84,7 @@ void print_exits(std::string& o, const TraceStats& st) {
                      timed ? format_duration(d.max_ns) : "-");
   }
   const DurationStats& d = st.exit_duration;
-  o += fmt::format("  {:<26} {:>8} {:>7} {:>8} {:>8} {:>11} {:>10} {:>10} {:>10}\n", "all", st.vm_exits, "100%",
+  o += fmt::format("  {:<26} {:>8} {:>7} {:>8} {:>8} {:>11} {:>10} {:>10} {:>10}\n", tr("all"), st.vm_exits, "100%",
                    st.exits_vmm, st.exits_kernel, d.count ? format_duration(d.total_ns) : "-",
                    d.count ? format_duration(d.mean_ns()) : "-", d.count ? format_duration(d.min_ns) : "-",
                    d.count ? format_duration(d.max_ns) : "-");
@@ -95,7 +95,7 @@ void print_exits(std::string& o, const TraceStats& st) {
 
 void print_kvm_stats(std::string& o, const TraceStats& st) {
   if (st.kvm_stats.empty()) return;
-  o += "\nKVM per-vCPU stats over the run (source kvm-stats)\n";
+  o += tr("\nKVM per-vCPU stats over the run (source kvm-stats)\n");
   for (auto& [name, value] : st.kvm_stats) o += fmt::format("  {:<26} {:>12}\n", escape_terminal(name), value);
   if (auto it = st.kvm_stats.find("exits"); it != st.kvm_stats.end())
     o += trf("  of KVM's {} exits, {} reached the VMM and {} were handled inside the kernel\n", it->second,
@@ -104,7 +104,7 @@ void print_kvm_stats(std::string& o, const TraceStats& st) {
 
 void print_traps(std::string& o, const TraceStats& st) {
   o += trf("\ntraps ({}) by vector\n", st.trap_count);
-  if (st.traps.empty()) o += "  none\n";
+  if (st.traps.empty()) o += tr("  none\n");
   for (const TrapStats& t : st.traps)
     o += trf("  {:<30} {:>8}  ring transitions {:>8}\n", trap_label(t), t.count, t.ring_transitions);
   o += trf("ring transitions: {} ({} into a more privileged ring, {} back out)\n", st.ring_transitions,
@@ -114,9 +114,9 @@ void print_traps(std::string& o, const TraceStats& st) {
 
 void print_phases(std::string& o, const TraceStats& st) {
   if (st.phases.empty()) return;
-  o += "\nphases (marker begin .. end)\n";
-  o += fmt::format("  {:<28} {:>10} {:>9} {:>10} {:>7} {:>6}  {}\n", "label", "duration", "vm_exits", "exit time",
-                   "traps", "rings", "exits by reason");
+  o += tr("\nphases (marker begin .. end)\n");
+  o += fmt::format("  {:<28} {:>10} {:>9} {:>10} {:>7} {:>6}  {}\n", tr("label"), tr("duration"), "vm_exits", tr("exit time"),
+                   tr("traps"), tr("rings"), tr("exits by reason"));
   for (const PhaseStats& p : st.phases) {
     std::string reasons;
     for (auto& [reason, n] : p.exits_by_reason)

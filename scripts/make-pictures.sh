@@ -23,6 +23,9 @@ last_trap() { $R show "$1" --kind trap --json 2>/dev/null | tail -n 1 | sed 's/.
 
 xvfb-run -a $R view "$work/syscalls.rtrace" --select "$(last_trap "$work/syscalls.rtrace")" \
   --screenshot "$out/syscalls-trap.png" --size 1600x1000
+# The same moment with the viewer in Korean (--lang ko; docs/i18n.md).
+xvfb-run -a $R --lang ko view "$work/syscalls.rtrace" --select "$(last_trap "$work/syscalls.rtrace")" \
+  --screenshot "$out/syscalls-trap.ko.png" --size 1600x1000
 xvfb-run -a $R view "$work/pagefault.rtrace" --select "$(first_trap "$work/pagefault.rtrace")" \
   --screenshot "$out/pagefault.png" --size 1600x1000
 xvfb-run -a $R view "$work/console-write.full-virt.rtrace" "$work/console-write.paravirt.rtrace" \

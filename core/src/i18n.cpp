@@ -7,7 +7,11 @@
 #include <libintl.h>
 
 #include <clocale>
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
 #include <string>
 
 #include "ringscope/resources.h"
@@ -66,6 +70,33 @@ bool init_i18n(std::string_view requested) {
   ++_nl_msg_cat_cntr;
   g_language = want;
   return true;
+}
+
+// The GNU .mo layout (the gettext manual, "The Format of GNU MO Files"): a
+// magic number that also tells the byte order, the count N, and at offset
+// 16 the table of N (length, offset) pairs of the translations.
+std::string catalogue_text() {
+  if (g_language == Language::English) return {};
+  std::ifstream in(resource_dirs().locale / language_code(g_language) / "LC_MESSAGES" / "ringscope.mo",
+                   std::ios::binary);
+  const std::string mo{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  if (mo.size() < 28) return {};
+  auto u32 = [&](size_t at, bool swap) -> uint32_t {
+    uint32_t v = 0;
+    if (at + 4 > mo.size()) return 0;
+    std::memcpy(&v, mo.data() + at, 4);
+    return swap ? __builtin_bswap32(v) : v;
+  };
+  const uint32_t magic = u32(0, false);
+  if (magic != 0x950412de && magic != 0xde120495) return {};
+  const bool swap = magic == 0xde120495;
+  const uint32_t n = u32(8, swap), table = u32(16, swap);
+  std::string text;
+  for (uint32_t i = 0; i < n; ++i) {
+    const uint32_t len = u32(table + 8 * size_t{i}, swap), off = u32(table + 8 * size_t{i} + 4, swap);
+    if (size_t{off} + len <= mo.size()) text.append(mo, off, len);
+  }
+  return text;
 }
 
 const char* tr(const char* msgid) {

@@ -18,6 +18,7 @@
 #include "ringscope/explain.h"
 #include "ringscope/files.h"
 #include "ringscope/scenario.h"
+#include "ringscope/i18n.h"
 
 namespace ringscope::labs {
 
@@ -39,7 +40,7 @@ struct Parser {
     for (const auto& item : j.items()) {
       const std::string& k = item.key();  // a named variable, not a structured binding: clang 14 cannot capture those
       if (std::find_if(keys.begin(), keys.end(), [&](const char* s) { return k == s; }) == keys.end())
-        fail(where, fmt::format("unknown key \"{}\"", k));
+        fail(where, trf("unknown key \"{}\"", k));
     }
   }
   std::string str(const json& j, const char* key, const std::string& where, std::string dflt = {}) {
@@ -56,7 +57,7 @@ struct Parser {
       // undefined behaviour, so the range is checked first: [-2^d, 2^d) or [0, 2^d).
       const double v = j[key].get<double>(), top = std::ldexp(1.0, std::numeric_limits<T>::digits);
       if (!(v < top && v >= (std::is_signed_v<T> ? -top : 0.0)))
-        return fail(where + "." + key, fmt::format("{} is out of range: it must be a whole number from {} to {}",
+        return fail(where + "." + key, trf("{} is out of range: it must be a whole number from {} to {}",
                                                     j[key].dump(), std::numeric_limits<T>::min(),
                                                     std::numeric_limits<T>::max())),
                std::nullopt;
@@ -126,23 +127,23 @@ EventFilter parse_filter(Parser& p, const json& j, const std::string& where) {
       if (auto kind = kind_from_name(name))
         f.add_kind(*kind);
       else
-        p.fail(where + ".kind", fmt::format("no event kind \"{}\"", name));
+        p.fail(where + ".kind", trf("no event kind \"{}\"", name));
   }
   if (auto v = s("source")) {
     f.source = source_from_name(*v);
-    if (!f.source) p.fail(where + ".source", fmt::format("no source \"{}\"", *v));
+    if (!f.source) p.fail(where + ".source", trf("no source \"{}\"", *v));
   }
   if (auto v = s("cause")) {
     f.cause = cause_from_name(*v);
     if (!f.cause)
       p.fail(where + ".cause",
-             fmt::format("no trap cause \"{}\" (the causes: exception, interrupt, int, syscall, iretq, sysretq)", *v));
+             trf("no trap cause \"{}\" (the causes: exception, interrupt, int, syscall, iretq, sysretq)", *v));
   }
   if (auto v = s("direction")) {
     f.direction = direction_from_name(*v);
     if (!f.direction)
       p.fail(where + ".direction",
-             fmt::format("no direction \"{}\": it is in or out (ports), read or write (MMIO, MSRs, control registers)",
+             trf("no direction \"{}\": it is in or out (ports), read or write (MMIO, MSRs, control registers)",
                          *v));
   }
   f.device = s("device");
@@ -155,19 +156,19 @@ EventFilter parse_filter(Parser& p, const json& j, const std::string& where) {
   if (auto reason = p.num<uint64_t>(j, "reason", where)) {
     if (*reason > 0xffff || !find_exit_reason(static_cast<uint16_t>(*reason)))
       p.fail(where + ".reason",
-             fmt::format("{} is not a VT-x basic exit reason ringscope knows (docs/trace-format.md)", *reason));
+             trf("{} is not a VT-x basic exit reason ringscope knows (docs/trace-format.md)", *reason));
     else
       f.reason = static_cast<uint16_t>(*reason);
   }
   if (auto port = p.num<uint64_t>(j, "port", where)) {
     if (*port > 0xffff)
-      p.fail(where + ".port", fmt::format("{} is above 0xffff, the last I/O port", *port));
+      p.fail(where + ".port", trf("{} is above 0xffff, the last I/O port", *port));
     else
       f.port = static_cast<uint16_t>(*port);
   }
   if (auto vector = p.num<uint64_t>(j, "vector", where)) {
     if (*vector > 255)
-      p.fail(where + ".vector", fmt::format("{} is above 255, the last vector", *vector));
+      p.fail(where + ".vector", trf("{} is above 255, the last vector", *vector));
     else
       f.vector = static_cast<uint8_t>(*vector);
   }
@@ -188,7 +189,7 @@ Query parse_query(Parser& p, const json& j, const std::string& where, const std:
           "vector", "value", "from_cpl", "to_cpl", "cpl", "between"});
   Query q;
   q.run = p.str(j, "run", where);
-  if (!run_ids.count(q.run)) p.fail(where + ".run", fmt::format("no run \"{}\" in \"runs\"", q.run));
+  if (!run_ids.count(q.run)) p.fail(where + ".run", trf("no run \"{}\" in \"runs\"", q.run));
   q.measure = p.str(j, "measure", where, "count");
   static const std::set<std::string> kMeasures = {"count",       "sum_value",   "sum_count",   "last_value",
                                                   "last_port",   "last_vector", "last_reason", "last_count",
@@ -305,7 +306,7 @@ Measured QueryMeter::result() const {
   const Query& q = *q_;
   Measured r;
   if (!q.between.empty() && phase_ == Phase::Before) {
-    r.problem = fmt::format("the phase \"{}\" is not in run {}'s trace (no begin marker with that label)",
+    r.problem = trf("the phase \"{}\" is not in run {}'s trace (no begin marker with that label)",
                             q.between, q.run);
     return r;
   }
@@ -322,8 +323,8 @@ Measured QueryMeter::result() const {
   // KVM does not have, say, must not pass an `at_most`.
   if (q.measure.rfind("last_", 0) == 0 && !first_) {
     r.problem =
-        fmt::format("no event of run {} matched{}, so there is no {}", q.run,
-                    q.between.empty() ? "" : fmt::format(" in the phase \"{}\"", q.between), q.measure);
+        trf("no event of run {} matched{}, so there is no {}", q.run,
+                    q.between.empty() ? "" : trf(" in the phase \"{}\"", q.between), q.measure);
     return r;
   }
   r.value = sum_;
@@ -347,7 +348,7 @@ Result<std::string> expand_label(const std::string& tmpl, const std::map<std::st
     size_t close = tmpl.find('}', i);
     if (close == std::string::npos)
       return make_error(ErrorKind::BadData,
-                        fmt::format("scenario {}: marker \"{}\" has an unclosed {{", scenario, tmpl));
+                        trf("scenario {}: marker \"{}\" has an unclosed {{", scenario, tmpl));
     std::string name = tmpl.substr(i + 1, close - i - 1);
     long long factor = 1;
     if (auto star = name.find('*'); star != std::string::npos) {
@@ -358,13 +359,13 @@ Result<std::string> expand_label(const std::string& tmpl, const std::map<std::st
     if (it == params.end())
       return make_error(
           ErrorKind::BadData,
-          fmt::format("scenario {}: marker \"{}\" names param {}, which it does not have", scenario, tmpl, name));
+          trf("scenario {}: marker \"{}\" names param {}, which it does not have", scenario, tmpl, name));
     if (factor == 1) {
       out += it->second;
     } else {
       char* end = nullptr;
       long long v = std::strtoll(it->second.c_str(), &end, 10);
-      if (!end || *end) return make_error(ErrorKind::BadData, fmt::format("param {} is not a number", name));
+      if (!end || *end) return make_error(ErrorKind::BadData, trf("param {} is not a number", name));
       out += std::to_string(v * factor);
     }
     i = close + 1;
@@ -401,7 +402,7 @@ Result<std::vector<std::string>> run_phase_labels(const LabRun& run) {
     if (!params.count(k))
       return make_error(
           ErrorKind::BadData,
-          fmt::format("scenario {} has no param \"{}\" (`ringscope scenarios` lists them)", run.scenario, k));
+          trf("scenario {} has no param \"{}\" (`ringscope scenarios` lists them)", run.scenario, k));
     params[k] = v;
   }
   for (const auto& t : scenario.value().markers) {
@@ -418,15 +419,19 @@ Result<Lab> load_lab(const fs::path& dir) {
   try {
     j = json::parse(text);
   } catch (const json::exception& e) {
-    return make_error(ErrorKind::BadData, fmt::format("{}: not valid JSON: {}", file.string(), e.what()));
+    return make_error(ErrorKind::BadData, trf("{}: not valid JSON: {}", file.string(), e.what()));
   }
   Parser p{file.string(), std::nullopt};
-  p.only(j, "lab", {"number", "title", "runs", "checks", "answers"});
+  p.only(j, "lab", {"number", "title", "title_ko", "language", "runs", "checks", "answers"});
   Lab lab;
   lab.dir = dir;
   lab.number = p.num<int>(j, "number", "lab").value_or(0);
   if (lab.number <= 0) p.fail("number", "every lab needs a number from 1");
   lab.title = p.str(j, "title", "lab");
+  lab.title_ko = p.str(j, "title_ko", "lab");
+  lab.language = p.str(j, "language", "lab");
+  if (!lab.language.empty() && lab.language != "en" && lab.language != "ko")
+    p.fail("language", "must be \"en\" or \"ko\": the language of the reports `lab check --json` writes for graders");
   std::set<std::string> run_ids;
   if (!j.contains("runs") || !j["runs"].is_array() || j["runs"].empty())
     p.fail("runs", "must be a non-empty list");
@@ -449,12 +454,14 @@ Result<Lab> load_lab(const fs::path& dir) {
     for (size_t i = 0; i < j["checks"].size(); ++i) {
       const json& c = j["checks"][i];
       const std::string where = fmt::format("checks[{}]", i);
-      p.only(c, where, {"id", "say", "hint", "query", "divide_by", "expect"});
+      p.only(c, where, {"id", "say", "hint", "say_ko", "hint_ko", "query", "divide_by", "expect"});
       Check check;
       check.id = p.str(c, "id", where, fmt::format("{}", i + 1));
       check.say = p.str(c, "say", where);
       if (check.say.empty()) p.fail(where + ".say", "every check says what it checks");
       check.hint = p.str(c, "hint", where);
+      check.say_ko = p.str(c, "say_ko", where);
+      check.hint_ko = p.str(c, "hint_ko", where);
       if (!c.contains("query"))
         p.fail(where + ".query", "missing");
       else
@@ -481,7 +488,7 @@ Result<Lab> load_lab(const fs::path& dir) {
           p.fail(where + ".expect", "give equals, at_least, at_most or answer");
         if (!check.expect.answer.empty() &&
             std::find(lab.answers.begin(), lab.answers.end(), check.expect.answer) == lab.answers.end())
-          p.fail(where + ".expect.answer", fmt::format("\"{}\" is not in \"answers\"", check.expect.answer));
+          p.fail(where + ".expect.answer", trf("\"{}\" is not in \"answers\"", check.expect.answer));
       }
       lab.checks.push_back(std::move(check));
     }
@@ -505,7 +512,7 @@ Result<Lab> load_lab(const fs::path& dir) {
     const bool program = std::any_of(lab.runs.begin(), lab.runs.end(),
                                      [&](const LabRun& r) { return r.id == q.run && !r.program.empty(); });
     p.fail(where + ".between",
-           fmt::format("run \"{}\" never has a phase \"{}\"; its phases are {}{}", q.run, q.between, list,
+           trf("run \"{}\" never has a phase \"{}\"; its phases are {}{}", q.run, q.between, list,
                        program ? " (declare the student's in the run's \"markers\")"
                                : " (the scenario manifest's \"markers\")"));
   };
@@ -521,7 +528,7 @@ Result<std::vector<Lab>> load_labs(const fs::path& root) {
   std::error_code ec;
   if (!fs::is_directory(root, ec))
     return make_error(ErrorKind::NoInput,
-                      fmt::format("no labs directory at {}; set RINGSCOPE_LABS_DIR", root.string()));
+                      trf("no labs directory at {}; set RINGSCOPE_LABS_DIR", root.string()));
   std::vector<Lab> labs;
   for (const auto& entry : fs::directory_iterator(root, ec)) {
     if (!entry.is_directory() || !fs::exists(entry.path() / "lab.json")) continue;
@@ -531,7 +538,7 @@ Result<std::vector<Lab>> load_labs(const fs::path& root) {
   std::sort(labs.begin(), labs.end(), [](const Lab& a, const Lab& b) { return a.number < b.number; });
   for (size_t i = 1; i < labs.size(); ++i)
     if (labs[i].number == labs[i - 1].number)
-      return make_error(ErrorKind::BadData, fmt::format("labs {} and {} both have number {}", labs[i - 1].dir.string(),
+      return make_error(ErrorKind::BadData, trf("labs {} and {} both have number {}", labs[i - 1].dir.string(),
                                                         labs[i].dir.string(), labs[i].number));
   return labs;
 }
@@ -549,14 +556,14 @@ Answers parse_answers(const std::string& text, const std::vector<std::string>& k
   std::string line;
   for (int n = 1; std::getline(in, line); ++n) {
     auto problem = [&](const std::string& what) {
-      out.problems.push_back(fmt::format("answers.txt line {}: {}", n, what));
+      out.problems.push_back(trf("answers.txt line {}: {}", n, what));
     };
     if (auto hash = line.find('#'); hash != std::string::npos) line.erase(hash);
     line = trim(line);
     if (line.empty()) continue;
     auto colon = line.find(':');
     if (colon == std::string::npos) {
-      problem(fmt::format("\"{}\" has no colon; write \"key: number\"", line));
+      problem(trf("\"{}\" has no colon; write \"key: number\"", line));
       continue;
     }
     std::string key = trim(line.substr(0, colon)), value = trim(line.substr(colon + 1));
@@ -567,12 +574,12 @@ Answers parse_answers(const std::string& text, const std::vector<std::string>& k
     if (!keys.empty() && std::find(keys.begin(), keys.end(), key) == keys.end()) {
       std::string list;
       for (const auto& k : keys) list += (list.empty() ? "" : ", ") + k;
-      problem(fmt::format("this lab asks no question \"{}\" (its keys: {})", key, list));
+      problem(trf("this lab asks no question \"{}\" (its keys: {})", key, list));
       continue;
     }
     if (value.empty()) {
       out.rejected.insert(key);
-      problem(fmt::format("no answer after \"{}:\"", key));
+      problem(trf("no answer after \"{}:\"", key));
       continue;
     }
     char* end = nullptr;
@@ -581,11 +588,11 @@ Answers parse_answers(const std::string& text, const std::vector<std::string>& k
     double v = hex ? static_cast<double>(std::strtoull(value.c_str(), &end, 16)) : std::strtod(value.c_str(), &end);
     if (!end || *end != '\0' || end == value.c_str() + (hex ? 2 : 0) || errno == ERANGE || !std::isfinite(v)) {
       out.rejected.insert(key);
-      problem(fmt::format("\"{}\" is not a number (decimal like 2.5, or hex like 0x40)", value));
+      problem(trf("\"{}\" is not a number (decimal like 2.5, or hex like 0x40)", value));
       continue;
     }
     if (auto it = first_line.find(key); it != first_line.end()) {
-      problem(fmt::format("\"{}\" was already answered on line {}; keep one answer per key (neither counts)", key,
+      problem(trf("\"{}\" was already answered on line {}; keep one answer per key (neither counts)", key,
                           it->second));
       twice.insert(key);
       out.rejected.insert(key);
@@ -649,7 +656,7 @@ std::vector<CheckResult> Grader::results(const std::map<std::string, double>& an
     out.push_back(r);
     CheckResult& res = out.back();
     if (!done_.count(c.query.run)) {
-      res.detail = fmt::format("run \"{}\" did not happen", c.query.run);
+      res.detail = trf("run \"{}\" did not happen", c.query.run);
       continue;
     }
     Measured m = meters_[slots_[i].first].result();
@@ -660,7 +667,7 @@ std::vector<CheckResult> Grader::results(const std::map<std::string, double>& an
     double v = *m.value;
     if (c.divide_by) {
       if (!done_.count(c.divide_by->run)) {
-        res.detail = fmt::format("run \"{}\" did not happen", c.divide_by->run);
+        res.detail = trf("run \"{}\" did not happen", c.divide_by->run);
         continue;
       }
       Measured d = meters_[slots_[i].second].result();
@@ -681,23 +688,23 @@ std::vector<CheckResult> Grader::results(const std::map<std::string, double>& an
     };
     std::vector<std::string> wrong;
     if (c.expect.equals && !close(*c.expect.equals, v))
-      wrong.push_back(fmt::format("expected {}", shown(c, *c.expect.equals)));
+      wrong.push_back(trf("expected {}", shown(c, *c.expect.equals)));
     if (c.expect.at_least && v < *c.expect.at_least)
-      wrong.push_back(fmt::format("expected at least {}", shown(c, *c.expect.at_least)));
+      wrong.push_back(trf("expected at least {}", shown(c, *c.expect.at_least)));
     if (c.expect.at_most && v > *c.expect.at_most)
-      wrong.push_back(fmt::format("expected at most {}", shown(c, *c.expect.at_most)));
+      wrong.push_back(trf("expected at most {}", shown(c, *c.expect.at_most)));
     if (!c.expect.answer.empty()) {
       auto a = answers.find(c.expect.answer);
       if (a == answers.end())
-        wrong.push_back(fmt::format("no answer \"{}\" in answers.txt", c.expect.answer));
+        wrong.push_back(trf("no answer \"{}\" in answers.txt", c.expect.answer));
       else if (!close(v, a->second))
         wrong.push_back(
-            fmt::format("your answer {}: {} is not what the trace says", c.expect.answer, shown(c, a->second)));
+            trf("your answer {}: {} is not what the trace says", c.expect.answer, shown(c, a->second)));
     }
     res.passed = wrong.empty();
     // A wrong answer is not told the right one: the trace is there to read.
     const bool answer_wrong = !c.expect.answer.empty() && !res.passed;
-    res.detail = answer_wrong ? std::string() : fmt::format("measured {}", shown(c, v));
+    res.detail = answer_wrong ? std::string() : trf("measured {}", shown(c, v));
     for (const auto& w : wrong) res.detail += (res.detail.empty() ? "" : "; ") + w;
   }
   return out;
@@ -727,7 +734,7 @@ std::vector<std::string> validate_lab(const fs::path& dir, const std::optional<f
   if (!handout.ok())
     problems.push_back(handout.error().message);
   else if (handout.value().find_first_not_of(" \t\r\n") == std::string::npos)
-    problems.push_back(fmt::format("{}: the handout is empty", (dir / "handout.md").string()));
+    problems.push_back(trf("{}: the handout is empty", (dir / "handout.md").string()));
   // The Korean handout is optional for an instructor's own lab (the built-in
   // labs all have one: tests/labs), but if it is there it must be readable.
   if (std::error_code ec; fs::exists(dir / "handout.ko.md", ec)) {
@@ -735,7 +742,7 @@ std::vector<std::string> validate_lab(const fs::path& dir, const std::optional<f
     if (!ko.ok())
       problems.push_back(ko.error().message);
     else if (ko.value().find_first_not_of(" \t\r\n") == std::string::npos)
-      problems.push_back(fmt::format("{}: the handout is empty", (dir / "handout.ko.md").string()));
+      problems.push_back(trf("{}: the handout is empty", (dir / "handout.ko.md").string()));
   }
   if (answers) {
     auto text = read_regular_text(*answers, kMaxTextBytes, "answers.txt");
@@ -746,7 +753,7 @@ std::vector<std::string> validate_lab(const fs::path& dir, const std::optional<f
       for (const auto& p : a.problems) problems.push_back(fmt::format("{}: {}", answers->string(), p));
       for (const auto& k : lab.value().answers)
         if (!a.values.count(k) && !a.rejected.count(k))
-          problems.push_back(fmt::format("{}: no answer \"{}\"", answers->string(), k));
+          problems.push_back(trf("{}: no answer \"{}\"", answers->string(), k));
     }
   }
   return problems;

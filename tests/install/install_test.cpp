@@ -98,7 +98,8 @@ TEST_F(Installed, PutsEveryResourceUnderThePrefix) {
         share / "labs" / "01-rings" / "lab.json", share / "labs" / "01-rings" / "handout.md",
         share / "labs" / "01-rings" / "handout.ko.md", prefix_ / "share" / "doc" / "ringscope" / "README.ko.md",
         prefix_ / "share" / "doc" / "ringscope" / "docs" / "hosts.md",
-        prefix_ / "share" / "doc" / "ringscope" / "docs" / "ko" / "glossary.md"})
+        prefix_ / "share" / "doc" / "ringscope" / "docs" / "ko" / "glossary.md",
+        prefix_ / "share" / "locale" / "ko" / "LC_MESSAGES" / "ringscope.mo"})
     EXPECT_TRUE(fs::exists(p)) << p;
   EXPECT_FALSE(fs::exists(share / "scenarios" / "kernel")) << "the kernel's source is not data";
   EXPECT_FALSE(fs::exists(share / "labs" / "checker")) << "the checker is compiled in";
@@ -117,6 +118,15 @@ TEST_F(Installed, RunsHelloWithTheBuildTreeHidden) {
   ASSERT_EQ(o.rc, 0) << o.out;
   EXPECT_NE(o.out.find("Hello"), std::string::npos) << o.out;
   EXPECT_TRUE(fs::exists(work_ / "hello.rtrace"));
+}
+
+// The Korean catalogue comes from the prefix too (docs/i18n.md).
+TEST_F(Installed, SpeaksKoreanWithTheBuildTreeHidden) {
+  Outcome probe = shell("unshare --mount true || unshare --user --map-root-user --mount true", work_ / "probe.txt");
+  if (probe.rc != 0) GTEST_SKIP() << "cannot make a mount namespace here to hide the build tree: " << probe.out;
+  Outcome o = installed("--lang ko --help");
+  EXPECT_EQ(o.rc, 0) << o.out;
+  EXPECT_NE(o.out.find("사용법"), std::string::npos) << o.out;  // "Usage", from share/locale
 }
 
 TEST_F(Installed, GradesLab1WithTheBuildTreeHidden) {

@@ -13,7 +13,14 @@ namespace ringscope::viewer {
 
 // DejaVu Sans from Debian's fonts-dejavu-core when present; else Dear
 // ImGui's built-in font (ASCII only: "µs" then shows as "?s").
+// In Korean, a Hangul font found with fontconfig (fonts-nanum or
+// fonts-noto-cjk) is merged in for the characters the catalogue uses.
 void setup_style_and_fonts(float size);
+
+// Merges the Hangul glyphs the current catalogue needs into the last font
+// added; returns how many code points were requested (0 in English, or
+// when no Hangul font is installed: Korean labels then show as '?').
+int merge_hangul_font(float size);
 
 class HeadlessContext {
  public:

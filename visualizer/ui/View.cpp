@@ -14,6 +14,7 @@
 #include <cstdio>
 
 #include "ui/range_stats.h"
+#include "ringscope/i18n.h"
 
 namespace ringscope::viewer {
 
@@ -113,13 +114,13 @@ void View::draw() {
   };
   if (settings_.show_playback) {
     place(pos_playback_, size_playback_);
-    ImGui::Begin("Playback", nullptr, fixed | ImGuiWindowFlags_NoTitleBar | ImGuiWindowFlags_NoScrollbar);
+    ImGui::Begin(tr("Playback"), nullptr, fixed | ImGuiWindowFlags_NoTitleBar | ImGuiWindowFlags_NoScrollbar);
     draw_playback();
     ImGui::End();
   }
   if (settings_.show_timeline && size_timeline_.y > 0) {
     place(pos_timeline_, size_timeline_);
-    ImGui::Begin("Timeline", nullptr, fixed | ImGuiWindowFlags_NoScrollWithMouse);
+    ImGui::Begin(tr("Timeline"), nullptr, fixed | ImGuiWindowFlags_NoScrollWithMouse);
     draw_problems();
     draw_timeline();
     ImGui::End();
@@ -129,7 +130,7 @@ void View::draw() {
   if (size_bottom_.x > 0 && size_bottom_.y > 0 &&
       (settings_.show_events || settings_.show_stats || settings_.show_compare)) {
     place(pos_bottom_, size_bottom_);
-    ImGui::Begin("Trace", nullptr, fixed | ImGuiWindowFlags_NoTitleBar);
+    ImGui::Begin(tr("Trace"), nullptr, fixed | ImGuiWindowFlags_NoTitleBar);
     if (!settings_.show_timeline) draw_problems();
     if (ImGui::BeginTabBar("bottom")) {
       auto tab = [&](bool shown, const char* label, BottomTab which, void (View::*fn)()) {
@@ -143,9 +144,9 @@ void View::draw() {
           ImGui::EndTabItem();
         }
       };
-      tab(settings_.show_events, "Events", BottomTab::Events, &View::draw_event_list);
-      tab(settings_.show_stats, "Statistics", BottomTab::Statistics, &View::draw_statistics);
-      tab(settings_.show_compare, "Compare", BottomTab::Compare, &View::draw_compare);
+      tab(settings_.show_events, tr("Events"), BottomTab::Events, &View::draw_event_list);
+      tab(settings_.show_stats, tr("Statistics"), BottomTab::Statistics, &View::draw_statistics);
+      tab(settings_.show_compare, tr("Compare"), BottomTab::Compare, &View::draw_compare);
       ImGui::EndTabBar();
       tab_pending_ = false;
     }
@@ -153,14 +154,14 @@ void View::draw() {
   }
   if (settings_.show_ring && size_ring_.y > 0) {
     place(pos_ring_, size_ring_);
-    ImGui::Begin("Where the CPU is", nullptr, fixed);
+    ImGui::Begin(tr("Where the CPU is"), nullptr, fixed);
     draw_ring_diagram();
     ImGui::End();
   }
   inspector_text_.clear();
   if (settings_.show_inspector && size_inspector_.y > 0) {
     place(pos_inspector_, size_inspector_);
-    ImGui::Begin("Inspector", nullptr, fixed);
+    ImGui::Begin(tr("Inspector"), nullptr, fixed);
     draw_inspector();
     ImGui::End();
   }

@@ -17,6 +17,7 @@
 #include "ui/View.h"
 #include "ui/palette.h"
 #include "ui/range_stats.h"
+#include "ringscope/i18n.h"
 
 namespace ringscope::viewer {
 
@@ -45,8 +46,8 @@ bool View::align_on(const std::string& label) {
 
 void View::draw_compare() {
   if (traces_.size() < 2) {
-    ImGui::TextWrapped("Load two or more traces of the same scenario to compare them, for example "
-                       "`ringscope view hello.full-virt.rtrace hello.paravirt.rtrace hello.emulation.rtrace`.");
+    ImGui::TextWrapped(tr("Load two or more traces of the same scenario to compare them, for example "
+                       "`ringscope view hello.full-virt.rtrace hello.paravirt.rtrace hello.emulation.rtrace`."));
     return;
   }
   // Phase labels common to every trace, in the first trace's order.
@@ -59,8 +60,8 @@ void View::draw_compare() {
   }
 
   ImGui::SetNextItemWidth(220);
-  if (ImGui::BeginCombo("align timelines on", align_label_.empty() ? "run start" : align_label_.c_str())) {
-    if (ImGui::Selectable("run start", align_label_.empty())) {
+  if (ImGui::BeginCombo(tr("align timelines on"), align_label_.empty() ? tr("run start") : align_label_.c_str())) {
+    if (ImGui::Selectable(tr("run start"), align_label_.empty())) {
       align_label_.clear();
       for (auto& t : traces_) t.align_ns = 0;
     }
@@ -118,7 +119,7 @@ void View::draw_compare() {
       bool any = false;
       for (const TraceStats* s : *of) any |= s->by_kind[k] != 0;
       if (any)
-        row(fmt::format("{} events", kind_name(static_cast<EventKind>(k))),
+        row(trf("{} events", kind_name(static_cast<EventKind>(k))),
             [k](const TraceStats& s) { return fmt::format("{}", s.by_kind[k]); });
     }
     std::set<uint16_t> reasons;
@@ -147,12 +148,12 @@ void View::draw_compare() {
       capped_any |= capped;
     }
     shown_compare_range_ = in_range;
-    ImGui::TextColored(palette::vec(palette::kWarning), "Selected range %s .. %s (%s)%s",
+    ImGui::TextColored(palette::vec(palette::kWarning), tr("Selected range %s .. %s (%s)%s"),
                        time_label(range_->first).c_str(), time_label(range_->second).c_str(),
                        format_duration(static_cast<uint64_t>(std::max(0.0, range_->second - range_->first))).c_str(),
-                       capped_any ? ", first 2 M events only" : "");
+                       capped_any ? tr(", first 2 M events only") : "");
     ImGui::SameLine();
-    if (ImGui::SmallButton("clear range##cmp")) range_.reset();
+    if (ImGui::SmallButton(tr("clear range##cmp"))) range_.reset();
     of = &in_range;
     if (ImGui::BeginTable("cmp_range", cols, tf)) {
       header("");
@@ -162,26 +163,26 @@ void View::draw_compare() {
     of = &whole;
     ImGui::Spacing();
   } else {
-    ImGui::TextDisabled("(right- or shift-drag on the timeline to compare a range of every trace)");
+    ImGui::TextDisabled(tr("(right- or shift-drag on the timeline to compare a range of every trace)"));
   }
 
-  ImGui::TextColored(palette::vec(palette::kWarning), "Whole run");
+  ImGui::TextColored(palette::vec(palette::kWarning), tr("Whole run"));
   if (ImGui::BeginTable("cmp_total", cols, tf)) {
     header("");
-    row("scenario", [](const TraceStats& s) { return s.header.scenario + " " + s.header.params; });
-    row("duration", [](const TraceStats& s) { return format_duration(s.duration_ns()); });
+    row(tr("scenario"), [](const TraceStats& s) { return s.header.scenario + " " + s.header.params; });
+    row(tr("duration"), [](const TraceStats& s) { return format_duration(s.duration_ns()); });
     count_rows();
     ImGui::EndTable();
   }
 
   if (labels.empty()) {
-    ImGui::TextDisabled("No marker-delimited operation appears in every trace.");
+    ImGui::TextDisabled(tr("No marker-delimited operation appears in every trace."));
     return;
   }
   ImGui::Spacing();
-  ImGui::TextColored(palette::vec(palette::kWarning), "Per operation (marker begin .. end): exits / time");
+  ImGui::TextColored(palette::vec(palette::kWarning), tr("Per operation (marker begin .. end): exits / time"));
   if (ImGui::BeginTable("cmp_phase", cols, tf)) {
-    header("operation");
+    header(tr("operation"));
     for (const auto& l : labels)
       row(l, [&](const TraceStats& s) {
         const PhaseStats* p = phase(s, l);

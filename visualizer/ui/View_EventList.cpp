@@ -18,6 +18,7 @@
 #include "ringscope/explain.h"
 #include "ui/View.h"
 #include "ui/palette.h"
+#include "ringscope/i18n.h"
 
 namespace ringscope::viewer {
 
@@ -91,7 +92,7 @@ void View::refilter_step() {
 
 void View::draw_event_list() {
   if (traces_.empty()) {
-    ImGui::TextDisabled("No trace loaded.");
+    ImGui::TextDisabled(tr("No trace loaded."));
     return;
   }
   // ---- filters ----
@@ -108,19 +109,19 @@ void View::draw_event_list() {
   int kinds_on = 0;
   for (bool k : filter_.kinds) kinds_on += k;
   ImGui::SetNextItemWidth(150);
-  const std::string kinds_label = kinds_on == 0 ? "all kinds" : fmt::format("{} kind{}", kinds_on, kinds_on > 1 ? "s" : "");
+  const std::string kinds_label = kinds_on == 0 ? tr("all kinds") : (kinds_on > 1 ? trf("{} kinds", kinds_on) : trf("{} kind", kinds_on));
   if (ImGui::BeginCombo("##kinds", kinds_label.c_str())) {
     for (int k = 0; k < kEventKindCount; ++k)
       ImGui::Checkbox(std::string(kind_name(static_cast<EventKind>(k))).c_str(), &filter_.kinds[k]);
     ImGui::Separator();
-    ImGui::Checkbox("steps when no kind is chosen", &settings_.show_steps_in_list);
+    ImGui::Checkbox(tr("steps when no kind is chosen"), &settings_.show_steps_in_list);
     ImGui::EndCombo();
   }
   ImGui::SameLine();
   ImGui::SetNextItemWidth(150);
-  const std::string reason_label = filter_.reason < 0 ? "any exit reason" : exit_reason_name(static_cast<uint16_t>(filter_.reason));
+  const std::string reason_label = filter_.reason < 0 ? tr("any exit reason") : exit_reason_name(static_cast<uint16_t>(filter_.reason));
   if (ImGui::BeginCombo("##reason", reason_label.c_str())) {
-    if (ImGui::Selectable("any exit reason", filter_.reason < 0)) filter_.reason = -1;
+    if (ImGui::Selectable(tr("any exit reason"), filter_.reason < 0)) filter_.reason = -1;
     for (const auto& r : traces_[list_trace_].model->stats().exits)
       if (ImGui::Selectable(fmt::format("{} ({})", exit_reason_name(r.reason), r.count).c_str(), filter_.reason == r.reason))
         filter_.reason = r.reason;
@@ -128,7 +129,7 @@ void View::draw_event_list() {
   }
   ImGui::SameLine();
   ImGui::SetNextItemWidth(90);
-  const char* cpls[] = {"any CPL", "CPL 0", "CPL 1", "CPL 2", "CPL 3"};
+  const char* cpls[] = {tr("any CPL"), "CPL 0", "CPL 1", "CPL 2", "CPL 3"};
   int cpl_item = filter_.cpl + 1;
   if (ImGui::Combo("##cpl", &cpl_item, cpls, 5)) filter_.cpl = cpl_item - 1;
   if (traces_[list_trace_].model->tracks().size() > 1) {
@@ -139,16 +140,16 @@ void View::draw_event_list() {
   }
   ImGui::SameLine();
   ImGui::SetNextItemWidth(std::max(80.0f, ImGui::GetContentRegionAvail().x - 150));
-  ImGui::InputTextWithHint("##text", "text (e.g. 0x3f8, #PF, iretq)", filter_.text, sizeof filter_.text);
+  ImGui::InputTextWithHint("##text", tr("text (e.g. 0x3f8, #PF, iretq)"), filter_.text, sizeof filter_.text);
   ImGui::SameLine();
-  if (ImGui::Button("clear")) filter_ = ListFilter{};
+  if (ImGui::Button(tr("clear"))) filter_ = ListFilter{};
 
   refilter_step();
   const TraceModel& m = *traces_[list_trace_].model;
   if (list_done_)
-    ImGui::TextDisabled("%zu of %zu events", list_rows_.size(), m.size());
+    ImGui::TextDisabled(tr("%zu of %zu events"), list_rows_.size(), m.size());
   else
-    ImGui::TextDisabled("filtering... %.0f%% (%zu found so far)", 100.0 * list_scan_ / std::max<size_t>(1, m.size()),
+    ImGui::TextDisabled(tr("filtering... %.0f%% (%zu found so far)"), 100.0 * list_scan_ / std::max<size_t>(1, m.size()),
                         list_rows_.size());
 
   // ---- the table ----
@@ -157,10 +158,10 @@ void View::draw_event_list() {
   if (!ImGui::BeginTable("events", 5, flags)) return;
   ImGui::TableSetupScrollFreeze(0, 1);
   ImGui::TableSetupColumn("#", ImGuiTableColumnFlags_WidthFixed, 64);
-  ImGui::TableSetupColumn("time", ImGuiTableColumnFlags_WidthFixed, 100);
-  ImGui::TableSetupColumn("vCPU", ImGuiTableColumnFlags_WidthFixed, 38);
-  ImGui::TableSetupColumn("kind", ImGuiTableColumnFlags_WidthFixed, 90);
-  ImGui::TableSetupColumn("what happened", ImGuiTableColumnFlags_WidthStretch);
+  ImGui::TableSetupColumn(tr("time"), ImGuiTableColumnFlags_WidthFixed, 100);
+  ImGui::TableSetupColumn(tr("vCPU"), ImGuiTableColumnFlags_WidthFixed, 38);
+  ImGui::TableSetupColumn(tr("kind"), ImGuiTableColumnFlags_WidthFixed, 90);
+  ImGui::TableSetupColumn(tr("what happened"), ImGuiTableColumnFlags_WidthStretch);
   ImGui::TableHeadersRow();
   const float row_h = ImGui::GetTextLineHeightWithSpacing();
   if (scroll_list_to_selection_ && selection_.trace == list_trace_) {

@@ -15,6 +15,7 @@
 #include "ui/View.h"
 #include "ui/disasm.h"
 #include "ui/palette.h"
+#include "ringscope/i18n.h"
 
 namespace ringscope::viewer {
 
@@ -36,7 +37,7 @@ void View::draw_inspector() {
     inspector_text_ += '\n';
   };
   if (!m) {
-    ImGui::TextDisabled("Click an event in the timeline or the list to see it here.");
+    ImGui::TextDisabled(tr("Click an event in the timeline or the list to see it here."));
     return;
   }
   const size_t i = selection_.event;
@@ -49,7 +50,7 @@ void View::draw_inspector() {
 
   ImGui::Separator();
   ImGui::PushTextWrapPos(0);
-  ImGui::TextColored(palette::vec(palette::kWarning), "Why");
+  ImGui::TextColored(palette::vec(palette::kWarning), tr("Why"));
   const std::string why = explain_event(e);
   text(why);
   ImGui::PopTextWrapPos();
@@ -62,7 +63,7 @@ void View::draw_inspector() {
   const bool traced = m->header().level == "full";
   if (ci.where != Where::None || (e.kind == EventKind::Trap && e.cause == TrapCause::Interrupt)) {
     ImGui::Separator();
-    ImGui::TextColored(palette::vec(palette::kWarning), "Instruction");
+    ImGui::TextColored(palette::vec(palette::kWarning), tr("Instruction"));
     const size_t mc = m->mode_change_before(i);
     CpuMode mode = CpuMode::Long64;  // the teaching kernel's mode after boot
     if (mc < m->size()) {
@@ -97,11 +98,11 @@ void View::draw_inspector() {
   }
 
   ImGui::Separator();
-  ImGui::TextColored(palette::vec(palette::kWarning), "Fields");
+  ImGui::TextColored(palette::vec(palette::kWarning), tr("Fields"));
   const auto j = nlohmann::json::parse(event_to_json(e), nullptr, false);
   if (ImGui::BeginTable("fields", 2, ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingStretchProp)) {
-    ImGui::TableSetupColumn("field", ImGuiTableColumnFlags_WidthFixed, 120);
-    ImGui::TableSetupColumn("value", ImGuiTableColumnFlags_WidthStretch);
+    ImGui::TableSetupColumn(tr("field"), ImGuiTableColumnFlags_WidthFixed, 120);
+    ImGui::TableSetupColumn(tr("value"), ImGuiTableColumnFlags_WidthStretch);
     if (j.is_object()) {
       for (const auto& [k, v] : j.items()) {
         std::string value;
@@ -120,7 +121,7 @@ void View::draw_inspector() {
     ImGui::EndTable();
   }
   if (e.regs) {
-    ImGui::TextColored(palette::vec(palette::kWarning), "Registers at the end of the run");
+    ImGui::TextColored(palette::vec(palette::kWarning), tr("Registers at the end of the run"));
     const GuestRegs& r = *e.regs;
     const std::pair<const char*, uint64_t> regs[] = {
         {"rax", r.rax}, {"rbx", r.rbx}, {"rcx", r.rcx}, {"rdx", r.rdx}, {"rsi", r.rsi}, {"rdi", r.rdi},

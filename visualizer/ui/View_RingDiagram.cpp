@@ -14,6 +14,7 @@
 #include "ringscope/explain.h"
 #include "ui/View.h"
 #include "ui/palette.h"
+#include "ringscope/i18n.h"
 
 namespace ringscope::viewer {
 
@@ -49,10 +50,10 @@ void View::draw_ring_diagram() {
   const ImVec2 guest0 = p, guest1{p.x + avail.x, p.y + avail.y - root_h - 8};
   const ImVec2 root0{p.x, guest1.y + 8}, root1{p.x + avail.x, p.y + avail.y};
   dl->AddRect(guest0, guest1, palette::kNonRoot, 6, 0, 2);
-  dl->AddText({guest0.x + 8, guest0.y + 4}, palette::kNonRoot, "VMX non-root: the guest");
+  dl->AddText({guest0.x + 8, guest0.y + 4}, palette::kNonRoot, ringscope::tr("VMX non-root: the guest"));
   dl->AddRectFilled(root0, root1, (palette::kRoot & 0x00ffffff) | 0x30000000, 6);
   dl->AddRect(root0, root1, palette::kRoot, 6, 0, 2);
-  dl->AddText({root0.x + 8, root0.y + 4}, palette::kRoot, "VMX root: the hypervisor (KVM + ringscope's VMM)");
+  dl->AddText({root0.x + 8, root0.y + 4}, palette::kRoot, ringscope::tr("VMX root: the hypervisor (KVM + ringscope's VMM)"));
 
   // Rings: 3 outermost, 0 in the middle, left of centre so the labels fit
   // beside them (a column of names with a line to each ring) at any size.
@@ -76,10 +77,10 @@ void View::draw_ring_diagram() {
     dl->AddLine(on_ring, {at.x - 4, at.y + line_h / 2}, IM_COL32(200, 200, 210, 150), 1.0f);
     dl->AddText(at, IM_COL32(255, 255, 255, 235), text);
   };
-  ring_label(0, "ring 0  kernel");
-  ring_label(1, "ring 1");
-  ring_label(2, "ring 2");
-  ring_label(3, "ring 3  user");
+  ring_label(0, ringscope::tr("ring 0  kernel"));
+  ring_label(1, ringscope::tr("ring 1"));
+  ring_label(2, ringscope::tr("ring 2"));
+  ring_label(3, ringscope::tr("ring 3  user"));
   if (!m) return;
 
   // Where each point of the diagram is: a ring at an angle, or the root box.
@@ -106,10 +107,10 @@ void View::draw_ring_diagram() {
       const std::string what =
           e.kind == EventKind::Trap
               ? (e.cause == TrapCause::Syscall ? std::string("syscall")
-                 : exception_name(e.vector).empty() ? fmt::format("vector {}", e.vector)
+                 : exception_name(e.vector).empty() ? ringscope::trf("vector {}", e.vector)
                                                     : std::string(exception_name(e.vector)))
               : std::string(cause_name(e.cause));
-      label = fmt::format("{}: ring {} -> ring {}", what, e.from_cpl, e.to_cpl);
+      label = ringscope::trf("{}: ring {} -> ring {}", what, e.from_cpl, e.to_cpl);
     }
   } else if (e.kind == EventKind::VmExit || e.kind == EventKind::Hypercall) {
     const int cpl = e.cpl;
@@ -119,9 +120,9 @@ void View::draw_ring_diagram() {
     if (prog > 0.5f) arrow(dl, {b.x + 80, b.y - 6}, ring_point(std::clamp(cpl, 0, 3), angle + 1.3f), palette::kNonRoot,
                            (prog - 0.5f) * 2, true);
     label = e.kind == EventKind::VmExit
-                ? fmt::format("VM exit ({}) from ring {}, then VM entry after {}", exit_reason_name(e.reason), cpl,
+                ? ringscope::trf("VM exit ({}) from ring {}, then VM entry after {}", exit_reason_name(e.reason), cpl,
                               format_duration(e.duration_ns))
-                : fmt::format("hypercall {} from ring {}", e.number, cpl);
+                : ringscope::trf("hypercall {} from ring {}", e.number, cpl);
   }
 
   // The dots: every vCPU of the selected trace at the selected time.

@@ -15,6 +15,7 @@
 #include "ui/View.h"
 #include "ui/palette.h"
 #include "ui/range_stats.h"
+#include "ringscope/i18n.h"
 
 namespace ringscope::viewer {
 
@@ -90,29 +91,29 @@ void View::draw_statistics() {
   shown_stats_ = nullptr;
   const TraceModel* m = selected_model();
   if (!m) {
-    ImGui::TextDisabled("No trace loaded.");
+    ImGui::TextDisabled(tr("No trace loaded."));
     return;
   }
-  ImGui::TextUnformatted(fmt::format("{}: {} in mode {}", m->name(), m->header().scenario, m->header().mode).c_str());
+  ImGui::TextUnformatted(trf("{}: {} in mode {}", m->name(), m->header().scenario, m->header().mode).c_str());
   // Scope: the whole trace, the visible range, or the range selected by
   // dragging (right- or shift-drag on the timeline, --range).
   StatsScope scope = stats_scope();
-  if (ImGui::RadioButton("whole trace", scope == StatsScope::WholeTrace)) {
+  if (ImGui::RadioButton(tr("whole trace"), scope == StatsScope::WholeTrace)) {
     settings_.stats_visible_range = false;
     stats_ignore_range_ = true;
   }
   ImGui::SameLine();
-  if (ImGui::RadioButton("visible range", scope == StatsScope::VisibleRange)) {
+  if (ImGui::RadioButton(tr("visible range"), scope == StatsScope::VisibleRange)) {
     settings_.stats_visible_range = true;
     stats_ignore_range_ = true;
   }
   ImGui::SameLine();
   if (range_) {
-    if (ImGui::RadioButton("selected range", scope == StatsScope::SelectedRange)) stats_ignore_range_ = false;
+    if (ImGui::RadioButton(tr("selected range"), scope == StatsScope::SelectedRange)) stats_ignore_range_ = false;
     ImGui::SameLine();
-    if (ImGui::SmallButton("clear range")) range_.reset();
+    if (ImGui::SmallButton(tr("clear range"))) range_.reset();
   } else {
-    ImGui::TextDisabled("(right- or shift-drag on the timeline selects a range)");
+    ImGui::TextDisabled(tr("(right- or shift-drag on the timeline selects a range)"));
   }
   scope = stats_scope();
 
@@ -122,30 +123,30 @@ void View::draw_statistics() {
     const double t1 = scope == StatsScope::SelectedRange ? range_->second : view_t1_;
     bool capped = false;
     st = &stats_for_range(selection_.trace, t0, t1, range_stats_, capped);
-    ImGui::TextDisabled("%s: %s .. %s (%s)%s", scope == StatsScope::SelectedRange ? "selected range" : "visible range",
+    ImGui::TextDisabled("%s: %s .. %s (%s)%s", scope == StatsScope::SelectedRange ? tr("selected range") : tr("visible range"),
                         time_label(t0).c_str(), time_label(t1).c_str(),
                         format_duration(static_cast<uint64_t>(std::max(0.0, t1 - t0))).c_str(),
-                        capped ? " (first 2 M events only)" : "");
+                        capped ? tr(" (first 2 M events only)") : "");
   } else {
-    ImGui::TextDisabled("whole trace");
+    ImGui::TextDisabled(tr("whole trace"));
   }
   shown_stats_ = st;
-  ImGui::TextDisabled("%llu events over %s; %llu VM exits reached the VMM, %llu ring transitions",
+  ImGui::TextDisabled(tr("%llu events over %s; %llu VM exits reached the VMM, %llu ring transitions"),
                       static_cast<unsigned long long>(st->events), format_duration(st->duration_ns()).c_str(),
                       static_cast<unsigned long long>(st->vm_exits),
                       static_cast<unsigned long long>(st->ring_transitions));
 
-  ImGui::TextColored(palette::vec(palette::kWarning), "VM exits by reason");
+  ImGui::TextColored(palette::vec(palette::kWarning), tr("VM exits by reason"));
   const ImGuiTableFlags tf = ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerV | ImGuiTableFlags_SizingFixedFit;
   if (ImGui::BeginTable("exits", 8, tf)) {
-    ImGui::TableSetupColumn("reason", ImGuiTableColumnFlags_WidthFixed, 170);
-    ImGui::TableSetupColumn("count", ImGuiTableColumnFlags_WidthFixed, 70);
-    ImGui::TableSetupColumn("share", ImGuiTableColumnFlags_WidthStretch);
-    ImGui::TableSetupColumn("vmm / kernel", ImGuiTableColumnFlags_WidthFixed, 100);
-    ImGui::TableSetupColumn("min", ImGuiTableColumnFlags_WidthFixed, 70);
-    ImGui::TableSetupColumn("mean", ImGuiTableColumnFlags_WidthFixed, 70);
-    ImGui::TableSetupColumn("max", ImGuiTableColumnFlags_WidthFixed, 70);
-    ImGui::TableSetupColumn("total", ImGuiTableColumnFlags_WidthFixed, 80);
+    ImGui::TableSetupColumn(tr("reason"), ImGuiTableColumnFlags_WidthFixed, 170);
+    ImGui::TableSetupColumn(tr("count"), ImGuiTableColumnFlags_WidthFixed, 70);
+    ImGui::TableSetupColumn(tr("share"), ImGuiTableColumnFlags_WidthStretch);
+    ImGui::TableSetupColumn(tr("vmm / kernel"), ImGuiTableColumnFlags_WidthFixed, 100);
+    ImGui::TableSetupColumn(tr("min"), ImGuiTableColumnFlags_WidthFixed, 70);
+    ImGui::TableSetupColumn(tr("mean"), ImGuiTableColumnFlags_WidthFixed, 70);
+    ImGui::TableSetupColumn(tr("max"), ImGuiTableColumnFlags_WidthFixed, 70);
+    ImGui::TableSetupColumn(tr("total"), ImGuiTableColumnFlags_WidthFixed, 80);
     ImGui::TableHeadersRow();
     for (const ExitReasonStats& r : st->exits) {
       ImGui::TableNextRow();
@@ -197,12 +198,12 @@ void View::draw_statistics() {
   }
 
   ImGui::Spacing();
-  ImGui::TextColored(palette::vec(palette::kWarning), "Events by kind");
+  ImGui::TextColored(palette::vec(palette::kWarning), tr("Events by kind"));
   uint64_t most = 1;
   for (uint64_t n : st->by_kind) most = std::max(most, n);
   if (ImGui::BeginTable("kinds", 2, tf)) {
-    ImGui::TableSetupColumn("kind", ImGuiTableColumnFlags_WidthFixed, 170);
-    ImGui::TableSetupColumn("count", ImGuiTableColumnFlags_WidthStretch);
+    ImGui::TableSetupColumn(tr("kind"), ImGuiTableColumnFlags_WidthFixed, 170);
+    ImGui::TableSetupColumn(tr("count"), ImGuiTableColumnFlags_WidthStretch);
     for (int k = 0; k < kEventKindCount; ++k) {
       if (!st->by_kind[k]) continue;
       ImGui::TableNextRow();
@@ -216,7 +217,7 @@ void View::draw_statistics() {
     ImGui::EndTable();
   }
   if (!st->traps.empty()) {
-    ImGui::TextColored(palette::vec(palette::kWarning), "Traps");
+    ImGui::TextColored(palette::vec(palette::kWarning), tr("Traps"));
     for (const TrapStats& t : st->traps) {
       const std::string name = t.cause == TrapCause::Exception ? std::string(exception_name(t.vector))
                                                                : fmt::format("{} {}", cause_name(t.cause), t.vector);

@@ -17,6 +17,7 @@
 #include "ringscope/explain.h"
 #include "ui/View.h"
 #include "ui/palette.h"
+#include "ringscope/i18n.h"
 
 namespace ringscope::viewer {
 
@@ -25,7 +26,7 @@ namespace {
 constexpr float kLabelW = 160, kRulerH = 26, kRingH = 24, kVmxH = 14, kRowH = 14, kLaneGap = 10, kTickH = 8;
 // Hover.row values besides a MarkRow.
 constexpr int kHoverRing = -1, kHoverVmx = -2, kHoverPhase = -3, kHoverRing3 = -4;
-const char* kRowNames[kMarkRowCount] = {"exits", "traps", "hcalls, irqs", "devices", "markers"};
+const char* kRowNames[kMarkRowCount] = {N_("exits"), N_("traps"), N_("hcalls, irqs"), N_("devices"), N_("markers")};
 
 struct Hover {
   int trace = -1;
@@ -141,7 +142,7 @@ void View::draw_lane(ImDrawList* dl, const LaneGeom& g, float x0, float x1) {
   // The trace's name, cut off with "..." before the "ring" row name.
   const std::string lane = traces_.size() > 1 ? m.name() : std::string("vCPU ") + std::to_string(g.vcpu);
   const ImU32 lane_col = IM_COL32(230, 230, 235, 255);
-  const float room = x0 - 8 - ImGui::CalcTextSize("ring").x - 8 - lx;
+  const float room = x0 - 8 - ImGui::CalcTextSize(ringscope::tr("ring")).x - 8 - lx;
   if (ImGui::CalcTextSize(lane.c_str()).x <= room) {
     dl->AddText({lx, g.y0}, lane_col, lane.c_str());
   } else {
@@ -157,10 +158,10 @@ void View::draw_lane(ImDrawList* dl, const LaneGeom& g, float x0, float x1) {
   auto label = [&](float y, const char* text) {
     dl->AddText({x0 - 8 - ImGui::CalcTextSize(text).x, y}, palette::kRuler, text);
   };
-  label(g.ring_y0 + 4, "ring");
+  label(g.ring_y0 + 4, ringscope::tr("ring"));
   label(g.vmx_y0 - 1, "VMX");
   for (int r = 0; r < kMarkRowCount; ++r)
-    if (g.row_y[r] > 0) label(g.row_y[r] - 1, kRowNames[r]);
+    if (g.row_y[r] > 0) label(g.row_y[r] - 1, ringscope::tr(kRowNames[r]));
 
   const uint64_t first = m.first_ns(), last = m.last_ns();
   const uint64_t b0 = std::max(a0, first), b1 = std::min(a1, last);
@@ -389,26 +390,26 @@ void View::timeline_input(float x0, float x1, float y0, float y1) {
     ImGui::PushTextWrapPos(ImGui::GetFontSize() * 32);
     auto unobserved_note = [&](const Ring3Visit& v) {
       if (v.steps == 0 && m.unstepped_runs() > 0)
-        ImGui::TextWrapped("Ring 3 ran natively, unobserved: this host does not single-step user mode (the trace "
-                           "counts %llu unstepped runs), so the visit shows only where it began and ended.",
+        ImGui::TextWrapped(ringscope::tr("Ring 3 ran natively, unobserved: this host does not single-step user mode (the trace "
+                           "counts %llu unstepped runs), so the visit shows only where it began and ended."),
                            static_cast<unsigned long long>(m.unstepped_runs()));
     };
     if (g_hover.row == kHoverRing3) {
       const Ring3Visit& v = m.track(g_hover.vcpu)->ring3[g_hover.event];
       if (g_hover.count > 1)
-        ImGui::Text("%zu visits to ring 3 (user mode) here, from %s to %s; zoom in to separate them.", g_hover.count,
+        ImGui::Text(ringscope::tr("%zu visits to ring 3 (user mode) here, from %s to %s; zoom in to separate them."), g_hover.count,
                     time_label(static_cast<double>(g_hover.first_ns - m.origin_ns())).c_str(),
                     time_label(static_cast<double>(g_hover.last_ns - m.origin_ns())).c_str());
       else
-        ImGui::Text("ring 3 (user mode) at %s for %s", time_label(static_cast<double>(v.begin_ns - m.origin_ns())).c_str(),
+        ImGui::Text(ringscope::tr("ring 3 (user mode) at %s for %s"), time_label(static_cast<double>(v.begin_ns - m.origin_ns())).c_str(),
                     format_duration(v.end_ns - v.begin_ns).c_str());
       unobserved_note(v);
     } else if (g_hover.row == kHoverPhase) {
       const PhaseStats& p = m.stats().phases[g_hover.event];
       if (g_hover.count > 1)
-        ImGui::Text("%zu phases here; zoom in to separate them.", g_hover.count);
+        ImGui::Text(ringscope::tr("%zu phases here; zoom in to separate them."), g_hover.count);
       else
-        ImGui::Text("phase \"%s\"%s: %s, %llu VM exits, %llu traps", p.label.c_str(), p.closed ? "" : " (never ended)",
+        ImGui::Text(ringscope::tr("phase \"%s\"%s: %s, %llu VM exits, %llu traps"), p.label.c_str(), p.closed ? "" : ringscope::tr(" (never ended)"),
                     format_duration(p.duration_ns()).c_str(), static_cast<unsigned long long>(p.vm_exits),
                     static_cast<unsigned long long>(p.traps));
     } else if (g_hover.row == kHoverRing || g_hover.row == kHoverVmx) {
@@ -451,10 +452,10 @@ void View::timeline_input(float x0, float x1, float y0, float y1) {
                       100.0 - pct(sh.root) - pct(sh.halted));
       }
     } else if (g_hover.count > 1) {
-      ImGui::Text("%zu %s folded into one mark, from %s to %s.", g_hover.count, kRowNames[g_hover.row],
+      ImGui::Text(ringscope::tr("%zu %s folded into one mark, from %s to %s."), g_hover.count, ringscope::tr(kRowNames[g_hover.row]),
                   time_label(static_cast<double>(g_hover.first_ns - m.origin_ns())).c_str(),
                   time_label(static_cast<double>(g_hover.last_ns - m.origin_ns())).c_str());
-      ImGui::TextDisabled("Zoom in (mouse wheel) to see them one by one; click selects the first.");
+      ImGui::TextDisabled(ringscope::tr("Zoom in (mouse wheel) to see them one by one; click selects the first."));
     } else {
       const Event e = m.event(g_hover.event);
       ImGui::Text("#%llu  %s  %s", static_cast<unsigned long long>(e.seq),
@@ -477,8 +478,8 @@ void View::draw_timeline() {
   tl_x1_ = std::max(x0 + 10, x1);
   ImDrawList* dl = ImGui::GetWindowDrawList();
   if (traces_.empty()) {
-    ImGui::TextWrapped("No trace loaded. Record one with `ringscope run SCENARIO --trace FILE.rtrace` and open it "
-                       "with `ringscope view FILE.rtrace`.");
+    ImGui::TextWrapped(ringscope::tr("No trace loaded. Record one with `ringscope run SCENARIO --trace FILE.rtrace` and open it "
+                       "with `ringscope view FILE.rtrace`."));
     lanes_.clear();
     return;
   }

@@ -6,17 +6,19 @@
 #include <fstream>
 #include <sstream>
 
+#include "ringscope/i18n.h"
+
 namespace ringscope::viewer {
 
 const char* next_kind_label(NextKind k) {
   switch (k) {
-    case NextKind::Exit: return "VM exit";
-    case NextKind::RingTransition: return "ring transition";
-    case NextKind::Trap: return "trap or return";
-    case NextKind::Hypercall: return "hypercall";
-    case NextKind::Device: return "device access";
-    case NextKind::Marker: return "marker";
-    case NextKind::AnyEvent: return "any event";
+    case NextKind::Exit: return N_("VM exit");
+    case NextKind::RingTransition: return N_("ring transition");
+    case NextKind::Trap: return N_("trap or return");
+    case NextKind::Hypercall: return N_("hypercall");
+    case NextKind::Device: return N_("device access");
+    case NextKind::Marker: return N_("marker");
+    case NextKind::AnyEvent: return N_("any event");
   }
   return "?";
 }

@@ -43,9 +43,16 @@ std::string_view language_code(Language l);
 // anything else → English as well (there is no other catalogue).
 Language parse_language(std::string_view code);
 
+// Every translation in the current language's catalogue, concatenated
+// (read from the .mo file itself; "" in English): the viewer loads glyphs
+// for exactly the characters these use, which keeps its font atlas small.
+std::string catalogue_text();
+
 // The translation of `msgid` (a NUL-terminated literal) in the current
 // language; `msgid` itself in English or when the catalogue lacks it.
-const char* tr(const char* msgid);
+// format_arg: printf-style checks (ImGui::Text(tr("%zu events"), n)) see
+// through tr() to its literal.
+__attribute__((format_arg(1))) const char* tr(const char* msgid);
 inline std::string_view tr(std::string_view msgid) { return tr(msgid.data()); }
 
 // A translated fmt format string, formatted. A translation whose
