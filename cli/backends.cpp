@@ -6,6 +6,7 @@
 #include "emulation/emulation_backend.h"
 #include "kvm/irqchip_probe.h"
 #include "kvm/kvm_backend.h"
+#include "ringscope/i18n.h"
 
 namespace ringscope::cli {
 
@@ -35,16 +36,16 @@ Result<std::unique_ptr<Backend>> make_backend(std::string_view mode) {
   const ModeInfo* m = find_mode(mode);
   if (!m)
     return make_error(ErrorKind::Usage,
-                      fmt::format("unknown mode '{}'; the modes are full-virt, paravirt and emulation", mode));
+                      trf("unknown mode '{}'; the modes are full-virt, paravirt and emulation", mode));
   if (!m->available)
     return make_error(ErrorKind::Unavailable,
-                      fmt::format("mode '{}' is not built yet; this version runs --mode full-virt (KVM)", mode));
+                      trf("mode '{}' is not built yet; this version runs --mode full-virt (KVM)", mode));
   if (mode == "full-virt") return std::unique_ptr<Backend>(std::make_unique<kvm::KvmBackend>());
   if (mode == "emulation") return std::unique_ptr<Backend>(std::make_unique<emulation::EmulationBackend>());
   // paravirt: the same KVM backend; what differs is the machine (virtio
   // devices, the doorbell) and the kernel build (PV), see below.
   if (mode == "paravirt") return std::unique_ptr<Backend>(std::make_unique<kvm::KvmBackend>());
-  return make_error(ErrorKind::Internal, fmt::format("mode '{}' has no backend", mode));
+  return make_error(ErrorKind::Internal, trf("mode '{}' has no backend", mode));
 }
 
 DeviceSet devices_for_mode(std::string_view mode) {
@@ -56,7 +57,7 @@ std::string_view device_set_name(DeviceSet d) { return d == DeviceSet::Virtio ? 
 
 Result<DeviceSet> devices_for_mode(std::string_view mode, std::string_view requested) {
   const ModeInfo* m = find_mode(mode);
-  if (!m) return make_error(ErrorKind::Usage, fmt::format("unknown mode '{}'", mode));
+  if (!m) return make_error(ErrorKind::Usage, trf("unknown mode '{}'", mode));
   if (requested.empty()) return m->devices;
   DeviceSet want;
   if (requested == "legacy")
@@ -64,12 +65,12 @@ Result<DeviceSet> devices_for_mode(std::string_view mode, std::string_view reque
   else if (requested == "virtio")
     want = DeviceSet::Virtio;
   else
-    return make_error(ErrorKind::Usage, fmt::format("--devices '{}': give legacy (16550 UART, ATA disk) or virtio "
+    return make_error(ErrorKind::Usage, trf("--devices '{}': give legacy (16550 UART, ATA disk) or virtio "
                                                     "(virtio-console, virtio-blk, the hypercall doorbell)",
                                                     requested));
   if (want != m->devices && !m->devices_choosable)
     return make_error(ErrorKind::Usage,
-                      fmt::format("--mode {} always has {} devices; for KVM with {} devices use --mode {}, and "
+                      trf("--mode {} always has {} devices; for KVM with {} devices use --mode {}, and "
                                   "--mode emulation takes either (docs/modes.md)",
                                   mode, device_set_name(m->devices), requested,
                                   want == DeviceSet::Virtio ? "paravirt" : "full-virt"));
@@ -81,20 +82,20 @@ std::string_view irqchip_name(IrqChip c) { return c == IrqChip::Kernel ? "kernel
 Result<IrqChip> irqchip_for_mode(std::string_view mode, std::string_view requested, std::string* note,
                                  bool single_stepping) {
   const ModeInfo* m = find_mode(mode);
-  if (!m) return make_error(ErrorKind::Usage, fmt::format("unknown mode '{}'", mode));
+  if (!m) return make_error(ErrorKind::Usage, trf("unknown mode '{}'", mode));
   IrqChip want = m->irqchip;
   if (requested == "vmm")
     want = IrqChip::Vmm;
   else if (requested == "kernel")
     want = IrqChip::Kernel;
   else if (!requested.empty())
-    return make_error(ErrorKind::Usage, fmt::format("--irqchip '{}': give vmm (ringscope's own 8259A PIC and 8254 PIT, "
+    return make_error(ErrorKind::Usage, trf("--irqchip '{}': give vmm (ringscope's own 8259A PIC and 8254 PIT, "
                                                     "every access an exit) or kernel (KVM's in-kernel irqchip, "
                                                     "device interrupts through irqfds)",
                                                     requested));
   if (want != m->irqchip && !m->irqchip_choosable)
     return make_error(ErrorKind::Usage,
-                      fmt::format("--mode {} has no in-kernel irqchip: Unicorn is not KVM, its interrupts go through "
+                      trf("--mode {} has no in-kernel irqchip: Unicorn is not KVM, its interrupts go through "
                                   "ringscope's own PIC model; --irqchip kernel applies to full-virt and paravirt",
                                   mode));
   if (want == IrqChip::Kernel && requested.empty() && single_stepping) {
@@ -112,7 +113,7 @@ Result<IrqChip> irqchip_for_mode(std::string_view mode, std::string_view request
     static const kvm::IrqchipProbe probe = kvm::probe_in_kernel_irqchip();
     if (!probe.works) {
       if (note)
-        *note = fmt::format("KVM's in-kernel irqchip did not deliver an interrupt on this host ({}), so interrupts go "
+        *note = trf("KVM's in-kernel irqchip did not deliver an interrupt on this host ({}), so interrupts go "
                             "through ringscope's own PIC (--irqchip vmm)",
                             probe.detail);
       return IrqChip::Vmm;
@@ -129,7 +130,7 @@ Result<std::filesystem::path> kernel_for_devices(DeviceSet devices, std::string_
   if (devices != DeviceSet::Virtio) return s.kernel;
   if (s.kernel_pv.empty())
     return make_error(ErrorKind::Usage,
-                      fmt::format("scenario '{}' has no PV kernel: its manifest names a kernel of its own ({}) and "
+                      trf("scenario '{}' has no PV kernel: its manifest names a kernel of its own ({}) and "
                                   "no \"kernel_pv\", and {} boots a kernel built for virtio and "
                                   "hypercalls. Run it with --mode full-virt or --mode emulation, or add "
                                   "\"kernel_pv\": \"my-kernel-pv.elf\" to {} (docs/scenarios.md)",

@@ -13,6 +13,7 @@
 
 #include "commands.h"
 #include "program_build.h"
+#include "ringscope/i18n.h"
 
 namespace ringscope::cli {
 
@@ -35,7 +36,7 @@ int do_build(const BuildArgs& a) {
   req.verbose = a.verbose;
   auto built = build_program(req);
   if (!built.ok()) return report_error("build", built.error());
-  fmt::print(stderr, "ringscope build: wrote {} ({} bytes, program '{}'); run it: ringscope run --program {}\n",
+  trprint(stderr, "ringscope build: wrote {} ({} bytes, program '{}'); run it: ringscope run --program {}\n",
              built.value().path.string(), built.value().bytes, built.value().name, built.value().path.string());
   return 0;
 }

@@ -17,12 +17,14 @@
 #include "commands.h"
 #include "ringscope/exit_reasons.h"
 #include "ringscope/host.h"
+#include "ringscope/mode.h"
 #include "ringscope/supervisor.h"
 #include "ringscope/terminal_text.h"
 #include "ringscope/trace.h"
 #include "ringscope/trace_stats.h"
 #include "ringscope/vmx/profile.h"
 #include "session.h"
+#include "ringscope/i18n.h"
 
 namespace ringscope::cli {
 
@@ -94,7 +96,7 @@ Result<RunFigures> figures_of(const SessionOutcome& o, std::optional<WorkPhase>&
   RunFigures f;
   f.trace = o.trace_path;
   f.ok = o.status_as_expected;
-  f.message = o.result.ok() ? fmt::format("guest status {}", o.result.guest_status) : o.result.message;
+  f.message = o.result.ok() ? trf("guest status {}", o.result.guest_status) : o.result.message;
   f.wall_ns = o.result.wall_ns;
   StatsBuilder builder;
   TraceHeader header;
@@ -134,7 +136,7 @@ Result<RunFigures> figures_of(const SessionOutcome& o, std::optional<WorkPhase>&
 // ---- [SECTION] running --------------------------------------------------------
 
 struct ModeResult {
-  std::string mode;
+  Mode mode = Mode::FullVirt;
   bool skipped = false;
   std::string reason;  // why skipped, or why a run failed
   bool modelled = false;  // exits come from the VT-x model (emulation)
@@ -144,7 +146,7 @@ struct ModeResult {
 // Why `mode` cannot run `s` here, or "" when it can.
 std::string refusal(const ModeInfo& mode, const Scenario& s, const HostInfo& host) {
   if (mode.needs_kvm && !host.kvm_openable)
-    return fmt::format("needs /dev/kvm, which this host cannot open ({})", host.kvm_open_error);
+    return trf("needs /dev/kvm, which this host cannot open ({})", host.kvm_open_error);
   if (mode.needs_kvm)
     for (const auto& f : s.requires_features) {
       std::string why = kvm_refusal(host, f);
@@ -161,21 +163,23 @@ std::string sanitize(std::string s) {
   return s;
 }
 
-Result<std::vector<std::string>> parse_modes(const std::string& text) {
-  std::vector<std::string> out;
+Result<std::vector<Mode>> parse_modes(const std::string& text) {
+  std::vector<Mode> out;
   if (text.empty()) {
-    for (const auto& m : modes()) out.emplace_back(m.name);
+    for (const auto& m : modes())
+      if (auto mode = mode_from_name(m.name)) out.push_back(*mode);
     return out;
   }
   size_t start = 0;
   while (start <= text.size()) {
     size_t comma = text.find(',', start);
-    std::string m = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    if (!find_mode(m))
-      return make_error(ErrorKind::Usage, fmt::format("unknown mode '{}' in --modes; the modes are full-virt, "
-                                                      "paravirt and emulation (comma-separated)",
-                                                      m));
-    if (std::find(out.begin(), out.end(), m) == out.end()) out.push_back(m);
+    std::string name = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    const std::optional<Mode> m = mode_from_name(name);
+    if (!m || !find_mode(name))
+      return make_error(ErrorKind::Usage, trf("unknown mode '{}' in --modes; the modes are {} "
+                                                      "(comma-separated)",
+                                                      name, mode_choices()));
+    if (std::find(out.begin(), out.end(), *m) == out.end()) out.push_back(*m);
     if (comma == std::string::npos) break;
     start = comma + 1;
   }
@@ -241,17 +245,17 @@ Summary summarize(const ModeResult& m, const std::optional<WorkPhase>& work) {
 struct Ratios {
   std::optional<double> emulation_over_kvm;  // work time (or wall time without a work phase)
   std::string emulation_over_kvm_basis;
-  std::map<std::string, double> exits_per_op;
+  std::map<Mode, double> exits_per_op;
   std::optional<double> pv_over_fv_exits_per_kib, pv_over_fv_time_per_kib;
-  std::map<std::string, double> exits_per_kib, us_per_kib;
+  std::map<Mode, double> exits_per_kib, us_per_kib;
 };
 
-Ratios ratios_of(const std::vector<ModeResult>& results, const std::map<std::string, Summary>& sums,
+Ratios ratios_of(const std::vector<ModeResult>& results, const std::map<Mode, Summary>& sums,
                  const std::optional<WorkPhase>& work) {
   Ratios r;
-  auto has = [&](const std::string& m) { return sums.count(m) && sums.at(m).wall.median > 0; };
-  if (has("emulation") && has("full-virt")) {
-    const Summary &e = sums.at("emulation"), &k = sums.at("full-virt");
+  auto has = [&](Mode m) { return sums.count(m) && sums.at(m).wall.median > 0; };
+  if (has(Mode::Emulation) && has(Mode::FullVirt)) {
+    const Summary &e = sums.at(Mode::Emulation), &k = sums.at(Mode::FullVirt);
     if (work && e.work.median > 0 && k.work.median > 0) {
       r.emulation_over_kvm = e.work.median / k.work.median;
       r.emulation_over_kvm_basis = work->label;
@@ -269,9 +273,9 @@ Ratios ratios_of(const std::vector<ModeResult>& results, const std::map<std::str
       if (s.work.median > 0) r.us_per_kib[m.mode] = s.work.median / 1e3 / kib;
     }
   }
-  auto pv_over_fv = [](const std::map<std::string, double>& v) -> std::optional<double> {
-    if (!v.count("paravirt") || !v.count("full-virt") || v.at("full-virt") <= 0) return std::nullopt;
-    return v.at("paravirt") / v.at("full-virt");
+  auto pv_over_fv = [](const std::map<Mode, double>& v) -> std::optional<double> {
+    if (!v.count(Mode::Paravirt) || !v.count(Mode::FullVirt) || v.at(Mode::FullVirt) <= 0) return std::nullopt;
+    return v.at(Mode::Paravirt) / v.at(Mode::FullVirt);
   };
   r.pv_over_fv_exits_per_kib = pv_over_fv(r.exits_per_kib);
   r.pv_over_fv_time_per_kib = pv_over_fv(r.us_per_kib);
@@ -279,15 +283,15 @@ Ratios ratios_of(const std::vector<ModeResult>& results, const std::map<std::str
 }
 
 void print_table(const std::string& scenario, const std::vector<ModeResult>& results,
-                 const std::map<std::string, Summary>& sums, const std::optional<WorkPhase>& work,
+                 const std::map<Mode, Summary>& sums, const std::optional<WorkPhase>& work,
                  const Ratios& ratios, int repeat, const std::filesystem::path& dir) {
   std::vector<const ModeResult*> ran;
   for (const auto& m : results)
     if (!m.skipped) ran.push_back(&m);
   constexpr int kLabel = 36, kCol = 28;
-  fmt::print("{} — {} run(s) per mode; medians, (min-max) where it varies\n\n", escape_terminal(scenario), repeat);
+  trprint(stdout, "{} — {} run(s) per mode; medians, (min-max) where it varies\n\n", escape_terminal(scenario), repeat);
   fmt::print("{:<{}}", "", kLabel);
-  for (auto* m : ran) fmt::print("{:>{}}", m->mode, kCol);
+  for (auto* m : ran) fmt::print("{:>{}}", mode_name(m->mode), kCol);
   fmt::print("\n");
   auto row = [&](const std::string& label, auto cell) {
     fmt::print("{:<{}}", label, kLabel);
@@ -300,7 +304,7 @@ void print_table(const std::string& scenario, const std::vector<ModeResult>& res
     row(fmt::format("'{}' (ms)", escape_terminal(work->label)), [](const ModeResult&, const Summary& s) {
       return s.work.median > 0 ? with_spread(s.work, 1e6, 2) : std::string("-");
     });
-    row(fmt::format("time per {} (µs)", escape_terminal(work->unit.ends_with("s")
+    row(trf("time per {} (µs)", escape_terminal(work->unit.ends_with("s")
                                                             ? work->unit.substr(0, work->unit.size() - 1)
                                                             : work->unit)),
         [](const ModeResult&, const Summary& s) {
@@ -326,7 +330,7 @@ void print_table(const std::string& scenario, const std::vector<ModeResult>& res
     return fmt::format("{:.0f} / {:.0f}", s.exits_vmm, s.exits_kernel + s.kernel_only);
   });
   if (work)
-    row(fmt::format("  exits per {}", escape_terminal(work->unit.ends_with("s")
+    row(trf("  exits per {}", escape_terminal(work->unit.ends_with("s")
                                                           ? work->unit.substr(0, work->unit.size() - 1)
                                                           : work->unit)),
         [&](const ModeResult& m, const Summary&) {
@@ -348,34 +352,34 @@ void print_table(const std::string& scenario, const std::vector<ModeResult>& res
     return s.instructions ? fmt::format("{:.0f}", *s.instructions) : std::string("-");
   });
   for (const auto& m : results)
-    if (m.skipped) fmt::print("\n{}: skipped — {}", m.mode, escape_terminal(m.reason));
+    if (m.skipped) fmt::print("\n{}: skipped — {}", mode_name(m.mode), escape_terminal(m.reason));
   for (auto* m : ran)
     if (m->modelled && !m->runs.empty() && !m->runs.front().profile.empty())
-      fmt::print("\n{}: exits are what VT-x would have done (vmx-model, profile {})", m->mode,
+      trprint(stdout, "\n{}: exits are what VT-x would have done (vmx-model, profile {})", mode_name(m->mode),
                  escape_terminal(m->runs.front().profile));
   fmt::print("\n\nratios\n");
   if (ratios.emulation_over_kvm)
-    fmt::print("  emulation / full-virt time ({}): {:.3g}\n", escape_terminal(ratios.emulation_over_kvm_basis),
+    trprint(stdout, "  emulation / full-virt time ({}): {:.3g}\n", escape_terminal(ratios.emulation_over_kvm_basis),
                *ratios.emulation_over_kvm);
   for (const auto& [mode, v] : ratios.exits_per_op)
-    fmt::print("  {} exits per {}: {:.4g}\n", mode,
+    trprint(stdout, "  {} exits per {}: {:.4g}\n", mode_name(mode),
                work ? escape_terminal(work->unit.substr(0, work->unit.size() - 1)) : std::string("op"), v);
-  for (const auto& [mode, v] : ratios.exits_per_kib) fmt::print("  {} exits per KiB: {:.4g}\n", mode, v);
+  for (const auto& [mode, v] : ratios.exits_per_kib) trprint(stdout, "  {} exits per KiB: {:.4g}\n", mode_name(mode), v);
   if (ratios.pv_over_fv_exits_per_kib)
-    fmt::print("  paravirt / full-virt exits per KiB: {:.4g} (full-virt makes {:.3g}x as many)\n",
+    trprint(stdout, "  paravirt / full-virt exits per KiB: {:.4g} (full-virt makes {:.3g}x as many)\n",
                *ratios.pv_over_fv_exits_per_kib,
                *ratios.pv_over_fv_exits_per_kib > 0 ? 1 / *ratios.pv_over_fv_exits_per_kib : 0.0);
   if (ratios.pv_over_fv_time_per_kib)
-    fmt::print("  paravirt / full-virt time per KiB: {:.4g} (full-virt takes {:.3g}x as long)\n",
+    trprint(stdout, "  paravirt / full-virt time per KiB: {:.4g} (full-virt takes {:.3g}x as long)\n",
                *ratios.pv_over_fv_time_per_kib,
                *ratios.pv_over_fv_time_per_kib > 0 ? 1 / *ratios.pv_over_fv_time_per_kib : 0.0);
-  if (!ratios.emulation_over_kvm && ratios.exits_per_op.empty()) fmt::print("  (need two modes and a work phase)\n");
-  fmt::print("\ntraces in {}\n", escape_terminal(dir.string()));
+  if (!ratios.emulation_over_kvm && ratios.exits_per_op.empty()) trprint(stdout, "  (need two modes and a work phase)\n");
+  trprint(stdout, "\ntraces in {}\n", escape_terminal(dir.string()));
 }
 
 std::string to_json(const std::string& scenario, const std::map<std::string, std::string>& params, int repeat,
                     const std::filesystem::path& dir, const std::vector<ModeResult>& results,
-                    const std::map<std::string, Summary>& sums, const std::optional<WorkPhase>& work,
+                    const std::map<Mode, Summary>& sums, const std::optional<WorkPhase>& work,
                     const Ratios& ratios) {
   using nlohmann::json;
   auto sp = [](const Spread& s) { return json{{"median", s.median}, {"min", s.min}, {"max", s.max}}; };
@@ -388,7 +392,7 @@ std::string to_json(const std::string& scenario, const std::map<std::string, std
   json modes = json::array();
   for (const auto& m : results) {
     json jm;
-    jm["mode"] = m.mode;
+    jm["mode"] = mode_name(m.mode);
     if (m.skipped) {
       jm["status"] = "skipped";
       jm["reason"] = m.reason;
@@ -424,9 +428,14 @@ std::string to_json(const std::string& scenario, const std::map<std::string, std
   json jr;
   jr["emulation_over_full_virt_time"] = ratios.emulation_over_kvm ? json(*ratios.emulation_over_kvm) : json(nullptr);
   jr["emulation_over_full_virt_basis"] = ratios.emulation_over_kvm_basis;
-  jr["exits_per_op"] = ratios.exits_per_op;
-  jr["exits_per_kib"] = ratios.exits_per_kib;
-  jr["time_per_kib_us"] = ratios.us_per_kib;
+  auto by_mode = [](const std::map<Mode, double>& v) {
+    json o = json::object();
+    for (const auto& [mode, x] : v) o[std::string(mode_name(mode))] = x;
+    return o;
+  };
+  jr["exits_per_op"] = by_mode(ratios.exits_per_op);
+  jr["exits_per_kib"] = by_mode(ratios.exits_per_kib);
+  jr["time_per_kib_us"] = by_mode(ratios.us_per_kib);
   jr["paravirt_over_full_virt_time_per_kib"] =
       ratios.pv_over_fv_time_per_kib ? json(*ratios.pv_over_fv_time_per_kib) : json(nullptr);
   jr["paravirt_over_full_virt_exits_per_kib"] =
@@ -458,19 +467,20 @@ int do_compare(const CompareArgs& a) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec)
-    return report_error("compare", make_error(ErrorKind::IoError, fmt::format("cannot create {}: {}", dir.string(),
+    return report_error("compare", make_error(ErrorKind::IoError, trf("cannot create {}: {}", dir.string(),
                                                                               ec.message())));
   bool progress = isatty(STDERR_FILENO);
   HostInfo host = probe_host();
   std::vector<ModeResult> results;
   std::optional<WorkPhase> work;
   int total = 0, done = 0;
-  for (const auto& name : mode_names.value())
-    if (refusal(*find_mode(name), scenario.value(), host).empty()) total += a.repeat;
-  for (const auto& name : mode_names.value()) {
+  for (Mode mode : mode_names.value())
+    if (refusal(*find_mode(mode_name(mode)), scenario.value(), host).empty()) total += a.repeat;
+  for (Mode mode : mode_names.value()) {
+    const std::string_view name = mode_name(mode);
     ModeResult m;
-    m.mode = name;
-    m.modelled = name == "emulation";
+    m.mode = mode;
+    m.modelled = mode == Mode::Emulation;
     std::string why = refusal(*find_mode(name), scenario.value(), host);
     if (!why.empty()) {
       m.skipped = true;
@@ -480,7 +490,7 @@ int do_compare(const CompareArgs& a) {
     }
     for (int i = 1; i <= a.repeat; i++) {
       if (progress)
-        fmt::print(stderr, "\rringscope compare: {} run {}/{} ({} of {} runs)\033[K", name, i, a.repeat, ++done, total);
+        trprint(stderr, "\rringscope compare: {} run {}/{} ({} of {} runs)\033[K", name, i, a.repeat, ++done, total);
       SessionRequest req;
       req.target = a.target;
       req.params = params.value();
@@ -511,7 +521,7 @@ int do_compare(const CompareArgs& a) {
   }
   if (progress) fmt::print(stderr, "\r\033[K");
 
-  std::map<std::string, Summary> sums;
+  std::map<Mode, Summary> sums;
   bool all_ok = true, any_ran = false;
   for (const auto& m : results) {
     if (m.skipped) continue;
@@ -525,11 +535,11 @@ int do_compare(const CompareArgs& a) {
   else
     print_table(scenario->name, results, sums, work, ratios, a.repeat, dir);
   if (!any_ran) {
-    fmt::print(stderr, "ringscope compare: no mode can run {} on this host (see the reasons above)\n",
+    trprint(stderr, "ringscope compare: no mode can run {} on this host (see the reasons above)\n",
                scenario->name);
     return exit_code_for(ErrorKind::Unavailable);
   }
-  if (!all_ok) fmt::print(stderr, "ringscope compare: some runs did not end as the scenario expects\n");
+  if (!all_ok) trprint(stderr, "ringscope compare: some runs did not end as the scenario expects\n");
   return all_ok ? 0 : 1;
 }
 

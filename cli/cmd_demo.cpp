@@ -16,6 +16,7 @@
 #include "ringscope/host.h"
 #include "session.h"
 #include "summary.h"
+#include "ringscope/i18n.h"
 
 namespace ringscope::cli {
 
@@ -23,7 +24,7 @@ namespace {
 
 // The one sentence that says the demo is not running under KVM, and why.
 std::string emulation_sentence(const HostInfo& host) {
-  return fmt::format("No usable /dev/kvm here ({}), so the demo runs under emulation: Unicorn executes every guest "
+  return trf("No usable /dev/kvm here ({}), so the demo runs under emulation: Unicorn executes every guest "
                      "instruction in software and the VM exits below are the ones the VT-x model says a VT-x host "
                      "would take (`ringscope doctor` explains).",
                      host.kvm_open_error);
@@ -40,7 +41,7 @@ int do_demo(const std::string& dir) {
   std::filesystem::create_directories(dir);
   auto trace = [&](const char* name) { return fmt::format("{}/{}.{}.rtrace", dir, name, mode); };
   for (const char* name : {"hello", "syscalls"}) {
-    fmt::print(stderr, "\n=== ringscope run {} --mode {} ===\n", name, mode);
+    trprint(stderr, "\n=== ringscope run {} --mode {} ===\n", name, mode);
     SessionRequest req;
     req.target = name;
     req.mode = mode;
@@ -60,13 +61,13 @@ int do_demo(const std::string& dir) {
   // Commands padded to one column, so the comments line up whatever the
   // directory and mode make the trace names.
   std::vector<std::pair<std::string, std::string>> next = {
-      {fmt::format("ringscope show {} --kind vm_exit --explain | head", trace("syscalls")), ""},
-      {fmt::format("ringscope stats {}", trace("syscalls")), "exits per marker-delimited phase"},
-      {fmt::format("ringscope show {} --kind trap,trap_return --explain | head", trace("syscalls")), ""},
-      {fmt::format("ringscope run pagefault --level full{}", host.kvm_openable ? "" : " --mode emulation"),
+      {trf("ringscope show {} --kind vm_exit --explain | head", trace("syscalls")), ""},
+      {trf("ringscope stats {}", trace("syscalls")), "exits per marker-delimited phase"},
+      {trf("ringscope show {} --kind trap,trap_return --explain | head", trace("syscalls")), ""},
+      {trf("ringscope run pagefault --level full{}", host.kvm_openable ? "" : " --mode emulation"),
        "every #PF and ring transition"},
-      {fmt::format("ringscope export {} --format perfetto -o hello.pftrace", trace("hello")), ""},
-      {fmt::format("ringscope view {}", trace("syscalls")), "the viewer (needs a display)"},
+      {trf("ringscope export {} --format perfetto -o hello.pftrace", trace("hello")), ""},
+      {trf("ringscope view {}", trace("syscalls")), "the viewer (needs a display)"},
       {"ringscope compare console-write", "every mode this host runs, side by side"},
       {"ringscope lab list", "classroom labs with checkers"},
       {"ringscope scenarios", "what else there is"},
@@ -74,7 +75,7 @@ int do_demo(const std::string& dir) {
   size_t width = 0;
   for (const auto& [cmd, why] : next)
     if (!why.empty()) width = std::max(width, cmd.size());
-  fmt::print("Try next:\n");
+  trprint(stdout, "Try next:\n");
   for (const auto& [cmd, why] : next)
     fmt::print("  {}\n", why.empty() ? cmd : fmt::format("{:<{}}  # {}", cmd, width, why));
   for (const auto& r : runs)

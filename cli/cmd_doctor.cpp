@@ -8,6 +8,7 @@
 #include "kvm/capabilities.h"
 #include "kvm/irqchip_probe.h"
 #include "ringscope/host.h"
+#include "ringscope/i18n.h"
 #include "ringscope/resources.h"
 #include "ringscope/scenario.h"
 
@@ -18,38 +19,38 @@ namespace {
 std::string_view flavour_explanation(KvmFlavour f) {
   switch (f) {
     case KvmFlavour::Vmx:
-      return "Intel VT-x: the CPU runs the guest in VMX non-root mode and exits to KVM (root mode) only when it "
-             "must. Every scenario runs here.";
+      return tr("Intel VT-x: the CPU runs the guest in VMX non-root mode and exits to KVM (root mode) only when it "
+             "must. Every scenario runs here.");
     case KvmFlavour::Svm:
-      return "AMD-V (SVM): hardware-assisted like VT-x; exit reasons are shown as their VT-x equivalents.";
+      return tr("AMD-V (SVM): hardware-assisted like VT-x; exit reasons are shown as their VT-x equivalents.");
     case KvmFlavour::Pvm:
-      return "PVM, the Pagetable-based Virtual Machine: a *software* hypervisor inside KVM. The guest runs at "
+      return tr("PVM, the Pagetable-based Virtual Machine: a *software* hypervisor inside KVM. The guest runs at "
              "hardware ring 3 on shadow page tables and its ring 0 is simulated (ring deprivileging, as in "
              "para-virtualisation); guest kernel instructions are emulated one by one, so kernel code is slow and "
              "user code is fast. Some instructions behave differently: docs/hosts.md, and the scenario list below "
-             "when /dev/kvm is usable.";
+             "when /dev/kvm is usable.");
     case KvmFlavour::Unknown:
-      return "KVM is loaded but its vendor module is not one ringscope recognises.";
+      return tr("KVM is loaded but its vendor module is not one ringscope recognises.");
     case KvmFlavour::None:
-      return "no KVM module is loaded: this host cannot run KVM guests; the emulation mode runs them instead.";
+      return tr("no KVM module is loaded: this host cannot run KVM guests; the emulation mode runs them instead.");
   }
   return "";
 }
 
 int do_doctor() {
   HostInfo h = probe_host();
-  fmt::print("host       Linux {} on {}\n", h.kernel_release, h.cpu_model.empty() ? "unknown CPU" : h.cpu_model);
+  trprint(stdout, "host       Linux {} on {}\n", h.kernel_release, h.cpu_model.empty() ? "unknown CPU" : h.cpu_model);
   fmt::print("kvm        {}\n           {}\n", flavour_name(h.flavour), flavour_explanation(h.flavour));
   if (h.kvm_switched_off) {
-    fmt::print("/dev/kvm   {} is set: ringscope behaves as if /dev/kvm were absent (unset it to use KVM)\n",
+    trprint(stdout, "/dev/kvm   {} is set: ringscope behaves as if /dev/kvm were absent (unset it to use KVM)\n",
                kNoKvmVariable);
   } else if (h.kvm_openable) {
-    fmt::print("/dev/kvm   readable and writable: ok\n");
+    trprint(stdout, "/dev/kvm   readable and writable: ok\n");
   } else if (!h.kvm_device_exists) {
-    fmt::print("/dev/kvm   missing: enable virtualisation (VT-x/AMD-V) in the firmware and load kvm_intel or "
+    trprint(stdout, "/dev/kvm   missing: enable virtualisation (VT-x/AMD-V) in the firmware and load kvm_intel or "
                "kvm_amd; inside a VM, enable nested virtualisation\n");
   } else {
-    fmt::print("/dev/kvm   cannot open ({}): add yourself to the kvm group: sudo usermod -aG kvm $USER, then log "
+    trprint(stdout, "/dev/kvm   cannot open ({}): add yourself to the kvm group: sudo usermod -aG kvm $USER, then log "
                "in again (or run as root)\n",
                h.kvm_open_error);
   }
@@ -61,7 +62,7 @@ int do_doctor() {
   }
   if (h.kvm_openable) {
     kvm::IrqchipProbe irq = kvm::probe_in_kernel_irqchip();
-    fmt::print("irqchip    KVM's in-kernel PIC with irqfds: {}\n           {}\n", irq.works ? "works" : "does not work",
+    trprint(stdout, "irqchip    KVM's in-kernel PIC with irqfds: {}\n           {}\n", irq.works ? "works" : "does not work",
                irq.detail);
     fmt::print("           {}\n", irq.works ? "paravirt uses it (device interrupts through irqfds, EOIs never leave the "
                                               "kernel); full-virt uses ringscope's own PIC and PIT, where every access "
@@ -80,16 +81,16 @@ int do_doctor() {
                              : "missing: build the project first (cmake --build build)");
   if (!h.kvm_openable) {
     // No KVM: say what does run rather than listing every scenario as refused.
-    fmt::print("runs here  --mode emulation only: Unicorn runs every guest instruction in software, so every "
+    trprint(stdout, "runs here  --mode emulation only: Unicorn runs every guest instruction in software, so every "
                "built-in scenario runs, and the VT-x model (--vmx-profile) marks the VM exits a VT-x host would "
                "take. `ringscope demo` and `ringscope lab check` switch to emulation by themselves; `ringscope run` "
                "needs --mode emulation (full-virt and paravirt need /dev/kvm: {}). docs/hosts.md says what "
                "differs.\n",
                h.kvm_open_error);
-    fmt::print("           try: ringscope run hello --mode emulation\n");
+    trprint(stdout, "           try: ringscope run hello --mode emulation\n");
     return 69;
   }
-  fmt::print("scenarios under KVM (full-virt) on this host\n");
+  trprint(stdout, "scenarios under KVM (full-virt) on this host\n");
   for (const auto& s : builtin_scenarios()) {
     std::string why;
     for (const auto& f : s.requires_features) {
@@ -99,7 +100,7 @@ int do_doctor() {
     fmt::print("  {:<14} {}\n", s.name, why.empty() ? "runs" : "cannot run: " + why);
   }
   // The emulation mode needs no KVM at all: Unicorn runs every instruction.
-  fmt::print("emulation  --mode emulation needs no /dev/kvm (Unicorn runs every instruction in software); scenarios "
+  trprint(stdout, "emulation  --mode emulation needs no /dev/kvm (Unicorn runs every instruction in software); scenarios "
              "this host's KVM cannot run, such as syscall-insn, run there (docs/hosts.md)\n");
   return 0;
 }

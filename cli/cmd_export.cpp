@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "ringscope/terminal_text.h"
 #include "trace_input.h"
+#include "ringscope/i18n.h"
 
 namespace ringscope::cli {
 
@@ -32,7 +33,7 @@ void run_export(const ExportOptions& o, CliContext& ctx) {
   auto format = kFormats.find(o.format);
   if (format == kFormats.end()) {
     ctx.exit_code = report_error(
-        "export", make_error(ErrorKind::Usage, fmt::format("unknown format '{}'; use --format chrome (Trace Event "
+        "export", make_error(ErrorKind::Usage, trf("unknown format '{}'; use --format chrome (Trace Event "
                                                            "Format JSON), --format perfetto (protobuf) or --format "
                                                            "jsonl (JSON Lines).",
                                                            escape_terminal(o.format))));

@@ -33,6 +33,7 @@
 #include "ringscope/trace.h"
 #include "ringscope/vmx/profile.h"
 #include "session.h"
+#include "ringscope/i18n.h"
 
 namespace ringscope::cli {
 
@@ -53,7 +54,7 @@ Result<labs::Lab> find_lab(int number) {
   std::string known;
   for (const auto& l : all) known += fmt::format(" {}", l.number);
   return make_error(ErrorKind::NoInput,
-                    fmt::format("there is no lab {}; the labs are{} (`ringscope lab list`)", number, known));
+                    trf("there is no lab {}; the labs are{} (`ringscope lab list`)", number, known));
 }
 
 // The host as the labs see it: probe_host(), and RINGSCOPE_NO_KVM=1 hides a
@@ -70,16 +71,17 @@ HostInfo lab_host() {
 
 std::string kvm_unusable(const HostInfo& host) {
   if (!host.kvm_device_exists) return "this host has no /dev/kvm";
-  return fmt::format("/dev/kvm is not usable here ({})", host.kvm_open_error);
+  return trf("/dev/kvm is not usable here ({})", host.kvm_open_error);
 }
 
 // The mode a run uses on this host: KVM modes fall back where there is no
 // usable /dev/kvm, if the lab allows it; empty with `why` if it cannot run.
-std::string mode_here(const labs::LabRun& r, const HostInfo& host, std::string* why) {
-  if (r.mode == "emulation" || host.kvm_openable) return r.mode;
-  if (!r.fallback_mode.empty()) return r.fallback_mode;
+std::optional<Mode> mode_here(const labs::LabRun& r, const HostInfo& host, std::string* why) {
+  if (!mode_needs_kvm(r.mode) || host.kvm_openable) return r.mode;
+  if (r.fallback_mode) return r.fallback_mode;
   if (why)
-    *why = fmt::format("run {} needs --mode {}{} on KVM, with no emulation to fall back to, and {}", r.id, r.mode,
+    *why = trf("run {} needs --mode {}{} on KVM, with no emulation to fall back to, and {}", r.id,
+                       mode_name(r.mode),
                        r.irqchip == "kernel" ? " and KVM's in-kernel irqchip" : "", kvm_unusable(host));
   return {};
 }
@@ -89,20 +91,20 @@ std::string mode_here(const labs::LabRun& r, const HostInfo& host, std::string* 
 std::string why_lab_cannot_run(const labs::Lab& lab, const HostInfo& host) {
   std::string why;
   for (const auto& r : lab.runs)
-    if (mode_here(r, host, &why).empty()) break;
+    if (!mode_here(r, host, &why)) break;
   if (why.empty()) return {};
   std::string others;
   if (auto all = labs::discover_labs(); all.ok())
     for (const auto& l : all.value()) {
       std::string w;
       bool runs = true;
-      for (const auto& r : l.runs) runs = runs && !mode_here(r, host, &w).empty();
+      for (const auto& r : l.runs) runs = runs && mode_here(r, host, &w);
       if (runs) others += fmt::format("{}{}", others.empty() ? "" : ", ", l.number);
     }
   return fmt::format(
       "{}. Do this lab on a Linux machine where /dev/kvm opens (VT-x, AMD-V or PVM; as root or in "
       "group kvm; `ringscope doctor` checks){}",
-      why, others.empty() ? "" : fmt::format("; labs {} run on this host", others));
+      why, others.empty() ? "" : trf("; labs {} run on this host", others));
 }
 
 int do_list(const std::string& lang) {
@@ -112,14 +114,16 @@ int do_list(const std::string& lang) {
   for (const auto& l : all.value()) {
     std::string modes, note;
     for (const auto& r : l.runs) {
-      std::string why, m = mode_here(r, host, &why);
-      modes += (modes.empty() ? "" : ", ") + (m.empty() ? r.mode + " (cannot run here)" : m);
-      if (m != r.mode && !m.empty()) note = " (no usable /dev/kvm here: KVM runs fall back to emulation)";
+      std::string why;
+      const std::optional<Mode> m = mode_here(r, host, &why);
+      modes += (modes.empty() ? "" : ", ") +
+               (m ? std::string(mode_name(*m)) : fmt::format("{} (cannot run here)", mode_name(r.mode)));
+      if (m && *m != r.mode) note = " (no usable /dev/kvm here: KVM runs fall back to emulation)";
     }
     fmt::print("{:>3}  {}\n     runs: {}{}\n     handout: {}\n", l.number, l.title, modes, note,
                labs::handout_path(l.dir, lang).string());
   }
-  fmt::print("\n`ringscope lab show N` prints a handout; `ringscope lab check N` grades your work.\n");
+  trprint(stdout, "\n`ringscope lab show N` prints a handout; `ringscope lab check N` grades your work.\n");
   return 0;
 }
 
@@ -140,7 +144,8 @@ int do_show(int number, const std::string& lang) {
 
 // One run of the lab, done: where its trace is, or why it did not run.
 struct DoneRun {
-  std::string id, mode;
+  std::string id;
+  std::optional<Mode> mode;  // where it ran; none: it could not run here
   fs::path trace_path;  // empty if no trace was written
   std::string problem;  // why it did not run, or ran badly
 };
@@ -149,9 +154,10 @@ DoneRun do_run(const labs::LabRun& r, const fs::path& student, const fs::path& w
   DoneRun done;
   done.id = r.id;
   done.mode = mode_here(r, host, &done.problem);
-  if (done.mode.empty()) return done;
-  fmt::print(stderr, "ringscope lab: run {} ({}{})...\n", r.id, done.mode,
-             done.mode != r.mode ? fmt::format(", instead of {}", r.mode) : "");
+  if (!done.mode) return done;
+  const Mode mode = *done.mode;
+  trprint(stderr, "ringscope lab: run {} ({}{})...\n", r.id, mode_name(mode),
+             mode != r.mode ? trf(", instead of {}", mode_name(r.mode)) : "");
   SessionRequest req;
   if (!r.program.empty()) {
     BuildRequest b;
@@ -169,14 +175,14 @@ DoneRun do_run(const labs::LabRun& r, const fs::path& student, const fs::path& w
     req.target = r.scenario;
     req.params = r.params;
   }
-  req.mode = done.mode;
-  req.devices = done.mode == "emulation" ? r.devices : "";
-  req.irqchip = done.mode == "emulation" ? "" : r.irqchip;
-  req.trace_path = work / fmt::format("{}.{}.rtrace", r.id, done.mode);
+  req.mode = mode_name(mode);
+  req.devices = mode == Mode::Emulation ? r.devices : "";
+  req.irqchip = mode == Mode::Emulation ? "" : r.irqchip;
+  req.trace_path = work / fmt::format("{}.{}.rtrace", r.id, mode_name(mode));
   req.options.level = r.level == "full" ? TraceLevel::Full : TraceLevel::Exits;
   req.options.limits.wall_ms = 60'000;
   req.echo_console = false;
-  if (!r.vmx_profile.empty() && done.mode == "emulation") {
+  if (!r.vmx_profile.empty() && mode == Mode::Emulation) {
     auto profile = vmx::load_profile(r.vmx_profile);
     if (!profile.ok()) {
       done.problem = profile.error().message;
@@ -191,10 +197,10 @@ DoneRun do_run(const labs::LabRun& r, const fs::path& student, const fs::path& w
   }
   const SessionOutcome& o = outcome.value();
   if (!o.result.ok())
-    done.problem = fmt::format("the guest did not finish: {}", o.result.message);
+    done.problem = trf("the guest did not finish: {}", o.result.message);
   else if (o.result.end == RunEndReason::GuestExit && o.result.guest_status != r.expect_status)
     done.problem =
-        fmt::format("the guest exited with status {}, the lab expects {}", o.result.guest_status, r.expect_status);
+        trf("the guest exited with status {}, the lab expects {}", o.result.guest_status, r.expect_status);
   done.trace_path = o.trace_path;
   return done;
 }
@@ -227,7 +233,7 @@ int do_check(const LabArgs& a) {
   std::error_code ec;
   if (!fs::is_directory(student, ec))
     return report_error(
-        "lab", make_error(ErrorKind::NoInput, fmt::format("{} is not a directory; give --dir the directory with your "
+        "lab", make_error(ErrorKind::NoInput, trf("{} is not a directory; give --dir the directory with your "
                                                           "sources and answers.txt",
                                                           student.string())));
   // With --json the report is one JSON object on stdout (for a course's
@@ -239,7 +245,7 @@ int do_check(const LabArgs& a) {
   // A lab this host cannot run is not graded: that is not the student's fault.
   HostInfo host = lab_host();
   if (std::string why = why_lab_cannot_run(lab, host); !why.empty()) {
-    fmt::print(out, "  cannot run on this host: {}\n", why);
+    trprint(out, "  cannot run on this host: {}\n", why);
     if (a.json) {
       report["status"] = "unavailable";
       report["reason"] = why;
@@ -250,7 +256,7 @@ int do_check(const LabArgs& a) {
   fs::create_directories(work, ec);
   if (ec)
     return report_error(
-        "lab", make_error(ErrorKind::IoError, fmt::format("cannot create {}: {}", work.string(), ec.message())));
+        "lab", make_error(ErrorKind::IoError, trf("cannot create {}: {}", work.string(), ec.message())));
 
   std::map<std::string, double> answers;
   std::vector<std::string> answer_problems;
@@ -258,7 +264,7 @@ int do_check(const LabArgs& a) {
     const fs::path file = student / "answers.txt";
     std::error_code exists_ec;
     if (!fs::exists(file, exists_ec)) {
-      answer_problems.push_back(fmt::format("no answers.txt in {} (the handout lists the questions: {})",
+      answer_problems.push_back(trf("no answers.txt in {} (the handout lists the questions: {})",
                                             student.string(), (lab.dir / "handout.md").string()));
     } else {
       auto text = read_regular_text(file, kMaxTextBytes, "answers.txt");
@@ -314,7 +320,7 @@ int do_validate(const std::string& dir, const std::string& answers) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
     return report_error(
-        "lab", make_error(ErrorKind::NoInput, fmt::format("{} is not a directory; give the lab's directory (the one "
+        "lab", make_error(ErrorKind::NoInput, trf("{} is not a directory; give the lab's directory (the one "
                                                           "with lab.json and handout.md)",
                                                           dir)));
   std::optional<fs::path> answers_path;
@@ -322,7 +328,7 @@ int do_validate(const std::string& dir, const std::string& answers) {
   auto problems = labs::validate_lab(dir, answers_path);
   if (problems.empty()) {
     auto lab = labs::load_lab(dir);
-    fmt::print("{}: lab {} is valid: {} runs, {} checks, {} questions{}\n", dir, lab.value().number,
+    trprint(stdout, "{}: lab {} is valid: {} runs, {} checks, {} questions{}\n", dir, lab.value().number,
                lab.value().runs.size(), lab.value().checks.size(), lab.value().answers.size(),
                answers_path ? ", and the answers file answers each of them" : "");
     return 0;

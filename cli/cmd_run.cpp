@@ -9,6 +9,7 @@
 #include "ringscope/vmx/profile.h"
 #include "session.h"
 #include "summary.h"
+#include "ringscope/i18n.h"
 
 namespace ringscope::cli {
 
@@ -95,7 +96,7 @@ int do_run(const RunArgs& a) {
   const SessionOutcome& o = outcome.value();
   print_run_summary(stderr, o);
   if (!o.disk_image.empty())
-    fmt::print(stderr, "ringscope: disk {}: {} sectors written, {} read (the image has {})\n", o.disk_image.string(),
+    trprint(stderr, "ringscope: disk {}: {} sectors written, {} read (the image has {})\n", o.disk_image.string(),
                o.disk_sectors_written, o.disk_sectors_read, o.disk_sectors);
   return o.status_as_expected ? 0 : 1;
 }

@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "ringscope/host.h"
 #include "ringscope/scenario.h"
+#include "ringscope/i18n.h"
 
 namespace ringscope::cli {
 
@@ -25,7 +26,7 @@ std::string refusal_for(const HostInfo& host, const Scenario& s) {
   if (host.kvm_switched_off) return host.kvm_open_error + "; --mode emulation runs it.";
   if (!host.kvm_device_exists) return "this host has no /dev/kvm (KVM is not loaded or not available).";
   if (!host.kvm_openable)
-    return fmt::format("/dev/kvm cannot be opened ({}); run as root or join the kvm group.", host.kvm_open_error);
+    return trf("/dev/kvm cannot be opened ({}); run as root or join the kvm group.", host.kvm_open_error);
   for (const std::string& feature : s.requires_features)
     if (std::string why = kvm_refusal(host, feature); !why.empty()) return why;
   return {};
@@ -42,7 +43,7 @@ void run_scenarios(const ScenariosOptions& o, CliContext& ctx) {
   if (all.empty()) {
     ctx.exit_code = report_error(
         "scenarios", make_error(ErrorKind::NoInput,
-                                fmt::format("no built-in scenarios found in {}; build the project, or set "
+                                trf("no built-in scenarios found in {}; build the project, or set "
                                             "RINGSCOPE_SCENARIOS_DIR to the directory holding <name>/scenario.json.",
                                             scenarios_dir().string())));
     return;
@@ -73,7 +74,7 @@ void run_scenarios(const ScenariosOptions& o, CliContext& ctx) {
       if (!why.empty()) notes += fmt::format("  {}: {}\n", s.name, why);
     }
     if (!notes.empty())
-      out += fmt::format("\nnot runnable under KVM on this host (KVM flavour {}):\n{}", flavour_name(host.flavour),
+      out += trf("\nnot runnable under KVM on this host (KVM flavour {}):\n{}", flavour_name(host.flavour),
                          notes);
   }
   std::fwrite(out.data(), 1, out.size(), stdout);

@@ -15,10 +15,12 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "ringscope/event_filter.h"
 #include "ringscope/exit_reasons.h"
 #include "ringscope/explain.h"
 #include "ringscope/terminal_text.h"
 #include "trace_input.h"
+#include "ringscope/i18n.h"
 
 namespace ringscope::cli {
 
@@ -39,12 +41,11 @@ struct ShowOptions {
   bool explain = false;
 };
 
-// The options turned into values an event can be compared with.
+// The options turned into the one event filter (ringscope/event_filter.h,
+// the same meaning of every key as the viewer's list and the lab checker)
+// and the text to look for.
 struct Filter {
-  std::array<bool, kEventKindCount> kinds{};
-  bool any_kind = true;
-  std::optional<Source> source;
-  std::optional<uint16_t> reason;
+  EventFilter events;
   std::string grep;  // lower case
 };
 
@@ -67,58 +68,45 @@ Result<Filter> make_filter(const ShowOptions& o) {
   for (const std::string& k : o.kinds) {
     auto kind = kind_from_name(k);
     if (!kind)
-      return make_error(ErrorKind::Usage, fmt::format("unknown event kind '{}'; the kinds are: {}.", k,
+      return make_error(ErrorKind::Usage, trf("unknown event kind '{}'; the kinds are: {}.", k,
                                                       names_of<EventKind>(kEventKindCount, kind_name)));
-    f.kinds[static_cast<size_t>(*kind)] = true;
-    f.any_kind = false;
+    f.events.add_kind(*kind);
   }
   if (!o.source.empty()) {
-    f.source = source_from_name(o.source);
-    if (!f.source)
-      return make_error(ErrorKind::Usage, fmt::format("unknown source '{}'; the sources are: {}.", o.source,
+    f.events.source = source_from_name(o.source);
+    if (!f.events.source)
+      return make_error(ErrorKind::Usage, trf("unknown source '{}'; the sources are: {}.", o.source,
                                                       names_of<Source>(kSourceCount, source_name)));
   }
   if (!o.reason.empty()) {
     unsigned number = 0;
     auto [end, ec] = std::from_chars(o.reason.data(), o.reason.data() + o.reason.size(), number);
     if (ec == std::errc() && end == o.reason.data() + o.reason.size() && number <= 0xffff) {
-      f.reason = static_cast<uint16_t>(number);
+      f.events.reason = static_cast<uint16_t>(number);
     } else if (auto r = exit_reason_from_name(o.reason)) {
-      f.reason = *r;
+      f.events.reason = *r;
     } else {
       std::string known;
       for (const ExitReasonInfo& info : exit_reasons()) known += (known.empty() ? "" : ", ") + std::string(info.name);
-      return make_error(ErrorKind::Usage, fmt::format("unknown exit reason '{}'; give a VT-x reason number or one of: "
+      return make_error(ErrorKind::Usage, trf("unknown exit reason '{}'; give a VT-x reason number or one of: "
                                                       "{}.",
                                                       o.reason, known));
     }
   }
+  if (o.vcpu >= 0) {
+    if (o.vcpu > std::numeric_limits<uint32_t>::max())
+      return make_error(ErrorKind::Usage, fmt::format("--vcpu {} is not a vCPU number", o.vcpu));
+    f.events.vcpu = static_cast<uint32_t>(o.vcpu);
+  }
+  if (o.cpl >= 0) f.events.cpl = static_cast<uint8_t>(o.cpl);  // CLI11 checked 0..3
   f.grep = lower(o.grep);
   return f;
-}
-
-// Whether the guest was at `cpl` for this event. Traps and returns match
-// either end of the transition; kinds without a guest position never match.
-bool at_cpl(const Event& e, int cpl) {
-  switch (e.kind) {
-    case EventKind::Trap:
-    case EventKind::TrapReturn: return e.from_cpl == cpl || e.to_cpl == cpl;
-    case EventKind::VmExit:
-    case EventKind::Step:
-    case EventKind::Hypercall: return e.cpl == cpl;
-    default: return false;
-  }
 }
 
 // Everything except --grep, which needs the rendered text.
 bool matches(const Event& e, const ShowOptions& o, const Filter& f) {
   if (e.seq < o.from || e.seq > o.to) return false;
-  if (!f.any_kind && !f.kinds[static_cast<size_t>(e.kind)]) return false;
-  if (f.source && e.source != *f.source) return false;
-  if (o.vcpu >= 0 && e.vcpu != static_cast<uint64_t>(o.vcpu)) return false;
-  if (o.cpl >= 0 && !at_cpl(e, o.cpl)) return false;
-  if (f.reason && (e.kind != EventKind::VmExit || e.reason != *f.reason)) return false;
-  return true;
+  return f.events.matches(e);
 }
 
 std::string human_line(const Event& e, uint64_t t0) {
@@ -145,7 +133,7 @@ void run_show(const ShowOptions& o, CliContext& ctx) {
     return;
   }
   if (o.from > o.to) {
-    ctx.exit_code = report_error("show", make_error(ErrorKind::Usage, fmt::format("--from {} is after --to {}; nothing "
+    ctx.exit_code = report_error("show", make_error(ErrorKind::Usage, trf("--from {} is after --to {}; nothing "
                                                                                   "to show.",
                                                                                   o.from, o.to)));
     return;
@@ -199,7 +187,7 @@ void run_show(const ShowOptions& o, CliContext& ctx) {
   report_read_warning("show", o.file, read.summary);
   std::fprintf(stderr, "ringscope show: %llu of %llu events shown%s%s\n", static_cast<unsigned long long>(shown),
                static_cast<unsigned long long>(total),
-               limited ? fmt::format(" (stopped at --limit {})", o.limit).c_str() : "",
+               limited ? trf(" (stopped at --limit {})", o.limit).c_str() : "",
                read.summary.complete ? "" : "; the trace is incomplete");
 }
 

@@ -14,6 +14,7 @@
 #include "ringscope/terminal_text.h"
 #include "ringscope/trace_stats.h"
 #include "trace_input.h"
+#include "ringscope/i18n.h"
 
 namespace ringscope::cli {
 
@@ -46,12 +47,12 @@ void print_header(std::string& o, const TraceStats& st, const std::string& file)
   o += fmt::format("trace       {}  ({})\n", escape_terminal(file), st.complete ? "complete" : "incomplete");
   o += fmt::format("scenario    {}  mode {}  level {}{}\n", or_dash(h.scenario), or_dash(h.mode), or_dash(h.level),
                    h.params.empty() ? "" : "  params " + escape_terminal(h.params));
-  o += fmt::format("host        KVM flavour {}  kernel {}  cpu {}\n", or_dash(h.kvm_flavour), or_dash(h.host_kernel),
+  o += trf("host        KVM flavour {}  kernel {}  cpu {}\n", or_dash(h.kvm_flavour), or_dash(h.host_kernel),
                    or_dash(h.cpu_model));
-  o += fmt::format("recorded by ringscope {}  vcpus {}\n", or_dash(h.tool_version), h.vcpus);
+  o += trf("recorded by ringscope {}  vcpus {}\n", or_dash(h.tool_version), h.vcpus);
   o += fmt::format("span        {}, {} events\n", format_duration(st.duration_ns()), st.events);
   if (st.end_reason)
-    o += fmt::format("run end     {}{}{}\n", run_end_name(*st.end_reason),
+    o += trf("run end     {}{}{}\n", run_end_name(*st.end_reason),
                      *st.end_reason == RunEndReason::GuestExit ? fmt::format(" status {}", st.guest_status) : "",
                      st.end_message.empty() ? "" : "  (" + escape_terminal(st.end_message) + ")");
 }
@@ -65,7 +66,7 @@ void print_kinds(std::string& o, const TraceStats& st) {
 }
 
 void print_exits(std::string& o, const TraceStats& st) {
-  o += fmt::format("\nexits by reason ({} recorded; vmm = returned to user space, kernel = handled inside KVM)\n",
+  o += trf("\nexits by reason ({} recorded; vmm = returned to user space, kernel = handled inside KVM)\n",
                    st.vm_exits);
   if (st.exits.empty()) {
     o += "  none\n";
@@ -88,7 +89,7 @@ void print_exits(std::string& o, const TraceStats& st) {
                    d.count ? format_duration(d.mean_ns()) : "-", d.count ? format_duration(d.min_ns) : "-",
                    d.count ? format_duration(d.max_ns) : "-");
   if (st.duration_ns() && d.total_ns)
-    o += fmt::format("  time between exit and re-entry: {} of the run's {}\n",
+    o += trf("  time between exit and re-entry: {} of the run's {}\n",
                      percent(d.total_ns, st.duration_ns()), format_duration(st.duration_ns()));
 }
 
@@ -97,18 +98,18 @@ void print_kvm_stats(std::string& o, const TraceStats& st) {
   o += "\nKVM per-vCPU stats over the run (source kvm-stats)\n";
   for (auto& [name, value] : st.kvm_stats) o += fmt::format("  {:<26} {:>12}\n", escape_terminal(name), value);
   if (auto it = st.kvm_stats.find("exits"); it != st.kvm_stats.end())
-    o += fmt::format("  of KVM's {} exits, {} reached the VMM and {} were handled inside the kernel\n", it->second,
+    o += trf("  of KVM's {} exits, {} reached the VMM and {} were handled inside the kernel\n", it->second,
                      st.exits_vmm, st.kernel_only_exits);
 }
 
 void print_traps(std::string& o, const TraceStats& st) {
-  o += fmt::format("\ntraps ({}) by vector\n", st.trap_count);
+  o += trf("\ntraps ({}) by vector\n", st.trap_count);
   if (st.traps.empty()) o += "  none\n";
   for (const TrapStats& t : st.traps)
-    o += fmt::format("  {:<30} {:>8}  ring transitions {:>8}\n", trap_label(t), t.count, t.ring_transitions);
-  o += fmt::format("ring transitions: {} ({} into a more privileged ring, {} back out)\n", st.ring_transitions,
+    o += trf("  {:<30} {:>8}  ring transitions {:>8}\n", trap_label(t), t.count, t.ring_transitions);
+  o += trf("ring transitions: {} ({} into a more privileged ring, {} back out)\n", st.ring_transitions,
                    st.to_kernel, st.to_user);
-  o += fmt::format("hypercalls: {}   console output: {} bytes\n", st.hypercalls, st.output_bytes);
+  o += trf("hypercalls: {}   console output: {} bytes\n", st.hypercalls, st.output_bytes);
 }
 
 void print_phases(std::string& o, const TraceStats& st) {
@@ -127,9 +128,9 @@ void print_phases(std::string& o, const TraceStats& st) {
                      reasons.empty() ? "-" : reasons);
   }
   if (st.unmatched_end_markers)
-    o += fmt::format("  ({} end markers had no matching begin)\n", st.unmatched_end_markers);
+    o += trf("  ({} end markers had no matching begin)\n", st.unmatched_end_markers);
   if (st.phases_dropped)
-    o += fmt::format("  ({} more phases were not listed: at most {} are kept, {} open at once)\n", st.phases_dropped,
+    o += trf("  ({} more phases were not listed: at most {} are kept, {} open at once)\n", st.phases_dropped,
                      kMaxPhases, kMaxOpenPhases);
 }
 

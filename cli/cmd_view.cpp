@@ -14,6 +14,7 @@
 #include "commands.h"
 #include "platform/gl_app.h"
 #include "ui/View.h"
+#include "ringscope/i18n.h"
 
 namespace ringscope::cli {
 
@@ -26,6 +27,7 @@ struct ViewOptions {
   std::string zoom;
   std::string range;
   std::string panels;
+  std::string align;
   std::string size = "1600x1000";
 };
 
@@ -89,13 +91,23 @@ void run_view(const ViewOptions& o, CliContext& ctx) {
       load_code = missing ? 66 : 65;
     }
   }
+  // Several traces are loaded to be compared: Compare is the open tab
+  // unless --panels chose one.
+  if (o.panels.empty() && view.traces().size() > 1) view.open_tab(BottomTab::Compare);
   if (o.select >= 0 && !view.select_seq(static_cast<uint64_t>(o.select))) {
     std::fprintf(stderr, "ringscope view: --select %lld: the first trace has no event with that seq%s\n",
                  static_cast<long long>(o.select),
-                 view.traces().empty() ? "" : fmt::format(" (it has {})", view.traces()[0].model->size()).c_str());
+                 view.traces().empty() ? "" : trf(" (it has {})", view.traces()[0].model->size()).c_str());
     ctx.exit_code = 64;
     return;
   }
+  if (!o.align.empty() && !view.align_on(o.align)) {
+    std::fprintf(stderr, "ringscope view: --align %s: not every trace has a phase (marker begin) with that label; "
+                         "`ringscope stats FILE` lists each trace's phases\n", o.align.c_str());
+    ctx.exit_code = 64;
+    return;
+  }
+  if (!o.align.empty()) view.zoom_to_fit();
   if (!o.range.empty()) view.set_range(range_from, range_to);
   if (!o.zoom.empty()) view.set_zoom(from, to);
   else if (o.select >= 0) {
@@ -138,6 +150,8 @@ void add_view_command(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--zoom", o->zoom, "visible range FROM_NS:TO_NS, nanoseconds after the run's start");
   cmd->add_option("--range", o->range,
                   "selected time range FROM_NS:TO_NS (shaded on the timeline; the Statistics tab covers it)");
+  cmd->add_option("--align", o->align,
+                  "align the traces' timelines on the phase with this marker label (its begin at 0), as Compare does");
   cmd->add_option("--panels", o->panels,
                   "panels to show: timeline,events,inspector,ring,playback,stats,compare or all (default all)");
   cmd->add_option("--size", o->size, "window or screenshot size WIDTHxHEIGHT (default 1600x1000)");

@@ -17,6 +17,7 @@
 #include "ringscope/machine.h"
 #include "ringscope/resources.h"
 #include "sdk_config.h"
+#include "ringscope/i18n.h"
 
 namespace ringscope::cli {
 
@@ -51,7 +52,7 @@ Status check_name(const std::string& name) {
   bool ok = !name.empty() && name.size() <= 31;
   for (char c : name) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_');
   if (!ok)
-    return make_error(ErrorKind::Usage, fmt::format("program name '{}': use 1 to 31 letters, digits, '-' or '_' "
+    return make_error(ErrorKind::Usage, trf("program name '{}': use 1 to 31 letters, digits, '-' or '_' "
                                                     "(--name NAME)",
                                                     name));
   return ok_status();
@@ -63,14 +64,14 @@ Result<int> run_compiler(const std::vector<std::string>& argv) {
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   pid_t pid = fork();
-  if (pid < 0) return make_error(ErrorKind::Internal, fmt::format("fork failed: {}", strerror(errno)));
+  if (pid < 0) return make_error(ErrorKind::Internal, trf("fork failed: {}", strerror(errno)));
   if (pid == 0) {
     execv(args[0], args.data());
     _exit(127);
   }
   int status = 0;
   while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) return make_error(ErrorKind::Internal, fmt::format("waitpid failed: {}", strerror(errno)));
+    if (errno != EINTR) return make_error(ErrorKind::Internal, trf("waitpid failed: {}", strerror(errno)));
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
@@ -80,11 +81,11 @@ Result<BuiltProgram> build_program(const BuildRequest& a) {
   if (a.sources.empty()) return make_error(ErrorKind::Usage, "no source files to build");
   for (const auto& s : a.sources) {
     std::error_code ec;
-    if (!fs::is_regular_file(s, ec)) return make_error(ErrorKind::NoInput, fmt::format("{}: no such file", s.string()));
+    if (!fs::is_regular_file(s, ec)) return make_error(ErrorKind::NoInput, trf("{}: no such file", s.string()));
   }
   const fs::path sdk = sdk_dir();
   if (!fs::exists(sdk / "include" / "ringscope" / "user.h") || !fs::exists(sdk / sdk::kLinkerScript))
-    return make_error(ErrorKind::Unavailable, fmt::format("the user-side SDK is not at {} (it is share/ringscope/sdk in "
+    return make_error(ErrorKind::Unavailable, trf("the user-side SDK is not at {} (it is share/ringscope/sdk in "
                                                           "an installed ringscope, scenarios/user in the source "
                                                           "tree); reinstall, or set RINGSCOPE_SDK_DIR to where it is",
                                                           sdk.string()));
@@ -92,7 +93,7 @@ Result<BuiltProgram> build_program(const BuildRequest& a) {
   std::string cc_name = !a.cc.empty() ? a.cc : env_cc && *env_cc ? env_cc : "gcc";
   std::string cc = find_program(cc_name);
   if (cc.empty())
-    return make_error(ErrorKind::Unavailable, fmt::format("no C compiler '{}' in PATH; install gcc (apt-get install "
+    return make_error(ErrorKind::Unavailable, trf("no C compiler '{}' in PATH; install gcc (apt-get install "
                                                           "gcc) or name one with --cc",
                                                           cc_name));
   BuiltProgram built;
@@ -119,7 +120,7 @@ Result<BuiltProgram> build_program(const BuildRequest& a) {
   }
   TRY_ASSIGN(int rc, run_compiler(argv));
   if (rc != 0)
-    return make_error(ErrorKind::BadData, fmt::format("{} could not build {} (its messages are above; exit status {}); "
+    return make_error(ErrorKind::BadData, trf("{} could not build {} (its messages are above; exit status {}); "
                                                       "the program sees only the SDK's header <ringscope/user.h>, no "
                                                       "C library (docs/syscalls.md)",
                                                       cc_name, built.path.string(), rc));
@@ -130,7 +131,7 @@ Result<BuiltProgram> build_program(const BuildRequest& a) {
   if (bytes.size() >= sizeof eh) std::memcpy(&eh, bytes.data(), sizeof eh);
   if (std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
       eh.e_machine != EM_X86_64 || eh.e_type != ET_EXEC)
-    return make_error(ErrorKind::BadData, fmt::format("{} is not a 64-bit x86 ELF executable; was --cc a compiler for "
+    return make_error(ErrorKind::BadData, trf("{} is not a 64-bit x86 ELF executable; was --cc a compiler for "
                                                       "another target?",
                                                       built.path.string()));
   built.bytes = bytes.size();

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "ringscope/exit_reasons.h"
+#include "ringscope/i18n.h"
 #include "ringscope/terminal_text.h"
 #include "ringscope/trace.h"
 #include "ringscope/trace_stats.h"
@@ -37,42 +38,42 @@ void print_run_summary(std::FILE* out, const SessionOutcome& o) {
   const RunResult& r = o.result;
   std::string verdict;
   if (r.end == RunEndReason::GuestExit)
-    verdict = o.status_as_expected ? fmt::format("guest exited with status {}", r.guest_status)
-                                   : fmt::format("guest exited with status {} ({} {})", r.guest_status,
+    verdict = o.status_as_expected ? trf("guest exited with status {}", r.guest_status)
+                                   : trf("guest exited with status {} ({} {})", r.guest_status,
                                                  o.scenario ? "scenario expects" : "success is", o.expected_status);
   else
-    verdict = fmt::format("run ended: {} — {}", run_end_name(r.end), escape_terminal(r.message));
+    verdict = trf("run ended: {} — {}", run_end_name(r.end), escape_terminal(r.message));
   const std::optional<TraceStats> st = stats_of(o);
   // Under emulation no exit happens: every instruction runs in software,
   // and the exits listed below are the ones the VT-x model predicts.
   const bool emulated = st && st->header.mode == "emulation";
   if (emulated)
-    fmt::print(out, "\nringscope: {} after {:.1f} ms; no VM exits (emulation: the exits below are the VT-x model's)",
+    trprint(out, "\nringscope: {} after {:.1f} ms; no VM exits (emulation: the exits below are the VT-x model's)",
                verdict, r.wall_ns / 1e6);
   else
-    fmt::print(out, "\nringscope: {} after {:.1f} ms; {} VM exits reached the VMM", verdict, r.wall_ns / 1e6, r.exits);
+    trprint(out, "\nringscope: {} after {:.1f} ms; {} VM exits reached the VMM", verdict, r.wall_ns / 1e6, r.exits);
   if (r.steps) fmt::print(out, ", {} instructions {}", r.steps, emulated ? "executed" : "single-stepped");
   fmt::print(out, "\n");
   if (!r.ok() && !std::string(run_end_explanation(r.end)).empty())
-    fmt::print(out, "ringscope: {}\n", run_end_explanation(r.end));
+    fmt::print(out, "ringscope: {}\n", tr(run_end_explanation(r.end)));
   if (r.regs && !r.ok())
-    fmt::print(out, "ringscope: rip {:#x} rsp {:#x} cr0 {:#x} cr3 {:#x} cpl {}\n", r.regs->rip, r.regs->rsp,
+    trprint(out, "ringscope: rip {:#x} rsp {:#x} cr0 {:#x} cr3 {:#x} cpl {}\n", r.regs->rip, r.regs->rsp,
                r.regs->cr0, r.regs->cr3, r.regs->cpl);
   if (st) {
     for (const auto& e : st->exits)
       if (e.count) fmt::print(out, "  {:>8}  exit {:>2} {}\n", e.count, e.reason, exit_reason_name(e.reason));
     if (st->kernel_only_exits)
-      fmt::print(out, "  {:>8}  exits KVM handled in the kernel (never reached the VMM)\n", st->kernel_only_exits);
-    if (st->ring_transitions) fmt::print(out, "  {:>8}  ring transitions\n", st->ring_transitions);
+      trprint(out, "  {:>8}  exits KVM handled in the kernel (never reached the VMM)\n", st->kernel_only_exits);
+    if (st->ring_transitions) trprint(out, "  {:>8}  ring transitions\n", st->ring_transitions);
   }
   if (o.irqchip == IrqChip::Kernel)
-    fmt::print(out, "ringscope: interrupts through KVM's in-kernel irqchip: its PIC and PIT ports, EOIs and hlt "
+    trprint(out, "ringscope: interrupts through KVM's in-kernel irqchip: its PIC and PIT ports, EOIs and hlt "
                     "never reached the VMM; devices raised their IRQs through irqfds\n");
-  if (!o.irqchip_note.empty()) fmt::print(out, "ringscope: note: {}\n", o.irqchip_note);
+  if (!o.irqchip_note.empty()) trprint(out, "ringscope: note: {}\n", o.irqchip_note);
   if (o.expected_output && o.console != *o.expected_output)
-    fmt::print(out, "ringscope: warning: the console output differs from the scenario's expected output\n");
+    trprint(out, "ringscope: warning: the console output differs from the scenario's expected output\n");
   const std::string trace = escape_terminal(o.trace_path.string());
-  fmt::print(out, "ringscope: trace {} ({} events, {:.1f} KiB) — try `ringscope show {}` or `ringscope stats {}`\n",
+  trprint(out, "ringscope: trace {} ({} events, {:.1f} KiB) — try `ringscope show {}` or `ringscope stats {}`\n",
              trace, o.events, o.trace_bytes / 1024.0, trace, trace);
 }
 

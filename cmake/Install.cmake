@@ -6,6 +6,7 @@
 #   P/share/ringscope/scenarios/  <name>/scenario.json, expected output, README, program source
 #   P/share/ringscope/sdk/        include/ringscope/*.h, the linker script and start-up code `ringscope build` uses
 #   P/share/ringscope/labs/       NN-name/lab.json and handout.md
+#   P/share/locale/ko/LC_MESSAGES/ringscope.mo   the Korean message catalogue
 #   P/share/doc/ringscope/        README.md and docs/
 #
 # The installed binary finds share/ringscope beside itself through
@@ -41,6 +42,10 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/scenarios/user/include DESTINATION ${RIN
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/labs/ DESTINATION ${RINGSCOPE_INSTALL_DATA}/labs
         PATTERN "checker" EXCLUDE
         PATTERN "CMakeLists.txt" EXCLUDE)
+
+# The compiled message catalogues (po/CMakeLists.txt), where gettext looks:
+# P/share/locale/<lang>/LC_MESSAGES/ringscope.mo.
+install(DIRECTORY ${PROJECT_BINARY_DIR}/locale/ DESTINATION ${CMAKE_INSTALL_LOCALEDIR})
 
 install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/docs)

@@ -11,10 +11,13 @@ PACKAGES=(
   libcapstone-dev                            # disassembly of guest instructions
   libunicorn-dev                             # emulation mode
   libimgui-dev libglfw3-dev libpng-dev fonts-dejavu-core  # the viewer (PNG screenshots, a font with µ and arrows)
+  gettext                                    # msgfmt/xgettext: the message catalogues (po/)
+  fonts-nanum libfontconfig-dev              # the viewer in Korean: a Hangul font, found with fontconfig
   xvfb xauth libgl1-mesa-dri                 # headless viewer tests
   qemu-system-x86                            # cross-check: the guest under a VMM nobody here wrote
   lld                                        # tests link a third-party PVH guest with ld.lld too (tests/guests/pvh)
   clang libclang-rt-14-dev                   # scripts/sanitize.sh: ASan/UBSan and libFuzzer (clang 14's runtimes)
+  clang-format clang-tidy                    # scripts/lint.sh: the style checks CI runs
 )
 
 missing=()

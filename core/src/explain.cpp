@@ -19,6 +19,7 @@
 #include "ringscope/devices/uart16550.h"
 #include "ringscope/exit_reasons.h"
 #include "ringscope/hypercalls.h"
+#include "ringscope/i18n.h"
 #include "ringscope/supervisor.h"
 #include "ringscope/terminal_text.h"
 
@@ -58,11 +59,11 @@ std::string hypercall_label(const Event& e) {
 
 std::string_view ring_word(uint8_t cpl) {
   switch (cpl) {
-    case 0: return "ring 0 (kernel)";
-    case 3: return "ring 3 (user)";
-    case 1: return "ring 1";
-    case 2: return "ring 2";
-    default: return "an invalid ring";
+    case 0: return tr("ring 0 (kernel)");
+    case 3: return tr("ring 3 (user)");
+    case 1: return tr("ring 1");
+    case 2: return tr("ring 2");
+    default: return tr("an invalid ring");
   }
 }
 
@@ -132,36 +133,36 @@ PortInfo describe_port(uint16_t port, Direction dir) {
     // latch, which one event cannot tell, so the common meaning is given.
     switch (port - kCom1Base) {
       case Uart16550::kRbrThr:
-        return out ? PortInfo{"UART THR", "the guest wrote a byte to the serial port"}
-                   : PortInfo{"UART RBR", "the guest read a received byte from the serial port"};
-      case Uart16550::kIer: return {"UART IER", "the guest accessed the UART's interrupt-enable register"};
+        return out ? PortInfo{"UART THR", tr("the guest wrote a byte to the serial port")}
+                   : PortInfo{"UART RBR", tr("the guest read a received byte from the serial port")};
+      case Uart16550::kIer: return {"UART IER", tr("the guest accessed the UART's interrupt-enable register")};
       case Uart16550::kIirFcr:
-        return out ? PortInfo{"UART FCR", "the guest configured the UART's FIFOs"}
-                   : PortInfo{"UART IIR", "the guest asked the UART which interrupt is pending"};
-      case Uart16550::kLcr: return {"UART LCR", "the guest set the serial line format (or the divisor latch bit)"};
-      case Uart16550::kMcr: return {"UART MCR", "the guest accessed the UART's modem-control register"};
+        return out ? PortInfo{"UART FCR", tr("the guest configured the UART's FIFOs")}
+                   : PortInfo{"UART IIR", tr("the guest asked the UART which interrupt is pending")};
+      case Uart16550::kLcr: return {"UART LCR", tr("the guest set the serial line format (or the divisor latch bit)")};
+      case Uart16550::kMcr: return {"UART MCR", tr("the guest accessed the UART's modem-control register")};
       case Uart16550::kLsr:
-        return {"UART LSR", "the guest polled the UART's line status to see whether it may send the next byte"};
-      case Uart16550::kMsr: return {"UART MSR", "the guest read the UART's modem status"};
-      default: return {"UART SCR", "the guest used the UART's scratch register"};
+        return {"UART LSR", tr("the guest polled the UART's line status to see whether it may send the next byte")};
+      case Uart16550::kMsr: return {"UART MSR", tr("the guest read the UART's modem status")};
+      default: return {"UART SCR", tr("the guest used the UART's scratch register")};
     }
   }
   if (port >= kProbeBase && port < kProbeBase + kProbeWindow) {
     if (port - kProbeBase == ProbeDevice::kExit)
-      return {"probe exit", "the guest reported its exit status, which ends the run"};
-    return out ? PortInfo{"probe marker", "the guest announced a workload marker (a phase label) to ringscope"}
-               : PortInfo{"probe magic", "the guest asked whether it runs under ringscope"};
+      return {"probe exit", tr("the guest reported its exit status, which ends the run")};
+    return out ? PortInfo{"probe marker", tr("the guest announced a workload marker (a phase label) to ringscope")}
+               : PortInfo{"probe magic", tr("the guest asked whether it runs under ringscope")};
   }
   // Legacy PC ports a stray guest or a third-party kernel may touch.
   switch (port) {
-    case 0x20: case 0xa0: return {"PIC command", "the guest programmed the 8259 interrupt controller"};
-    case 0x21: case 0xa1: return {"PIC data", "the guest set the 8259 interrupt mask"};
-    case 0x40: case 0x41: case 0x42: return {"PIT counter", "the guest accessed a counter of the 8254 timer"};
-    case 0x43: return {"PIT mode", "the guest programmed the 8254 timer"};
-    case 0x60: case 0x64: return {"i8042", "the guest accessed the keyboard controller"};
-    case 0x70: case 0x71: return {"CMOS/RTC", "the guest accessed the real-time clock / CMOS"};
-    case 0x80: return {"POST", "the guest wrote to the POST diagnostic port (often used as an I/O delay)"};
-    case 0xcf8: case 0xcfc: return {"PCI config", "the guest probed PCI configuration space"};
+    case 0x20: case 0xa0: return {"PIC command", tr("the guest programmed the 8259 interrupt controller")};
+    case 0x21: case 0xa1: return {"PIC data", tr("the guest set the 8259 interrupt mask")};
+    case 0x40: case 0x41: case 0x42: return {"PIT counter", tr("the guest accessed a counter of the 8254 timer")};
+    case 0x43: return {"PIT mode", tr("the guest programmed the 8254 timer")};
+    case 0x60: case 0x64: return {"i8042", tr("the guest accessed the keyboard controller")};
+    case 0x70: case 0x71: return {"CMOS/RTC", tr("the guest accessed the real-time clock / CMOS")};
+    case 0x80: return {"POST", tr("the guest wrote to the POST diagnostic port (often used as an I/O delay)")};
+    case 0xcf8: case 0xcfc: return {"PCI config", tr("the guest probed PCI configuration space")};
     default: return {};
   }
 }
@@ -235,14 +236,14 @@ namespace {
 // Why a common exception happens, in a student's words.
 std::string_view exception_why(uint8_t vector) {
   switch (vector) {
-    case 0: return "the instruction divided by zero (or the quotient did not fit)";
-    case 1: return "a debug condition fired (single-step or a breakpoint register)";
-    case 3: return "the program executed int3, a breakpoint";
-    case 6: return "the CPU does not recognise the instruction, or it is not allowed here";
-    case 8: return "an exception happened while the CPU was delivering another one";
-    case 13: return "the instruction broke a protection rule: a privileged instruction outside ring 0, a bad segment "
-                    "or a non-canonical address";
-    case 14: return "the address could not be translated or the page does not allow this access";
+    case 0: return tr("the instruction divided by zero (or the quotient did not fit)");
+    case 1: return tr("a debug condition fired (single-step or a breakpoint register)");
+    case 3: return tr("the program executed int3, a breakpoint");
+    case 6: return tr("the CPU does not recognise the instruction, or it is not allowed here");
+    case 8: return tr("an exception happened while the CPU was delivering another one");
+    case 13: return tr("the instruction broke a protection rule: a privileged instruction outside ring 0, a bad segment "
+                    "or a non-canonical address");
+    case 14: return tr("the address could not be translated or the page does not allow this access");
     default: return {};
   }
 }
@@ -250,18 +251,18 @@ std::string_view exception_why(uint8_t vector) {
 // The page-fault error code, bit by bit (Intel SDM Vol. 3A, 4.7).
 std::string page_fault_detail(const Event& e) {
   uint32_t ec = e.error_code;
-  return fmt::format(" at address 0x{:x}: a {} by {} code to a {} page{}", e.cr2,
-                     (ec & 0x10) ? "instruction fetch" : (ec & 2) ? "write" : "read", (ec & 4) ? "user" : "kernel",
-                     (ec & 1) ? "present but protected" : "not-present", (ec & 8) ? " (reserved bit set)" : "");
+  return trf(" at address 0x{:x}: a {} by {} code to a {} page{}", e.cr2,
+                     (ec & 0x10) ? tr("instruction fetch") : (ec & 2) ? tr("write") : tr("read"), (ec & 4) ? tr("user") : tr("kernel"),
+                     (ec & 1) ? tr("present but protected") : tr("not-present"), (ec & 8) ? tr(" (reserved bit set)") : "");
 }
 
 // How the CPU entered the handler: the ring change is the point of the lesson.
 std::string entry_detail(const Event& e) {
   if (e.from_cpl != e.to_cpl)
-    return fmt::format(" The CPU left {} for {}: it looked up vector {} in the IDT, switched to the kernel stack named "
+    return trf(" The CPU left {} for {}: it looked up vector {} in the IDT, switched to the kernel stack named "
                        "in the TSS (RSP0), pushed SS, RSP, RFLAGS, CS and RIP, and jumped to the handler at 0x{:x}.",
                        ring_word(e.from_cpl), ring_word(e.to_cpl), e.vector, e.rip_to);
-  return fmt::format(" It happened in {} already, so there was no ring change and no stack switch: the CPU pushed the "
+  return trf(" It happened in {} already, so there was no ring change and no stack switch: the CPU pushed the "
                      "frame on the current stack and jumped to the handler at 0x{:x}.",
                      ring_word(e.from_cpl), e.rip_to);
 }
@@ -269,7 +270,7 @@ std::string entry_detail(const Event& e) {
 std::string explain_exit(const Event& e) {
   std::string s;
   if (is_page_table_store(e)) {
-    s = fmt::format("The guest kernel stored 0x{:x} into one of its own page-table entries (a {}, at guest-physical "
+    s = trf("The guest kernel stored 0x{:x} into one of its own page-table entries (a {}, at guest-physical "
                     "0x{:x}). Without EPT the CPU walks the hypervisor's shadow page tables, so the hypervisor keeps "
                     "the guest's tables write-protected: the store faults (#PF, intercepted), KVM's shadow MMU "
                     "updates its shadow entry and resumes the guest. With EPT the guest edits its tables freely and "
@@ -278,7 +279,7 @@ std::string explain_exit(const Event& e) {
   } else if (e.reason == exit_reason::kIoInstruction) {
     bool out = e.direction == Direction::Out;
     PortInfo p = describe_port(e.port, e.direction);
-    s = fmt::format("{} port 0x{:x}", out ? "OUT to" : "IN from", e.port);
+    s = trf("{} port 0x{:x}", out ? tr("OUT to") : tr("IN from"), e.port);
     if (!p.name.empty()) s += fmt::format(" ({})", p.name);
     s += ": ";
     if (!p.doing.empty()) {
@@ -288,24 +289,24 @@ std::string explain_exit(const Event& e) {
       s += ". ";
     }
   } else if (e.gpa != 0 && e.direction != Direction::None) {
-    s = fmt::format("MMIO {} at guest-physical 0x{:x}: no RAM is mapped there, so the access cannot complete inside "
+    s = trf("MMIO {} at guest-physical 0x{:x}: no RAM is mapped there, so the access cannot complete inside "
                     "the guest. ",
                     direction_name(e.direction), e.gpa);
   }
   if (const ExitReasonInfo* info = find_exit_reason(e.reason)) {
-    if (s.empty()) s = fmt::format("VM exit: {}. ", info->title);
-    s += std::string(info->explanation);
+    if (s.empty()) s = trf("VM exit: {}. ", tr(info->title));
+    s += tr(info->explanation);
   } else {
-    s += fmt::format("VM exit with reason {}, which ringscope has no description for.", e.reason);
+    s += trf("VM exit with reason {}, which ringscope has no description for.", e.reason);
   }
   if (!s.empty() && s.back() != ' ') s += ' ';
   if (e.source == Source::VmxModel)
-    s += "No real exit happened: the emulator ran this itself, and VT-x hardware would have exited here.";
+    s += tr("No real exit happened: the emulator ran this itself, and VT-x hardware would have exited here.");
   else if (e.handled_by == HandledBy::Vmm)
-    s += "KVM_RUN returned to ringscope's VMM in user space, whose device model handled it.";
+    s += tr("KVM_RUN returned to ringscope's VMM in user space, whose device model handled it.");
   else if (e.handled_by == HandledBy::Kernel)
-    s += "KVM handled it inside the host kernel without returning to the VMM.";
-  if (e.duration_ns) s += fmt::format(" Exit to re-entry took {}.", format_duration(e.duration_ns));
+    s += tr("KVM handled it inside the host kernel without returning to the VMM.");
+  if (e.duration_ns) s += trf(" Exit to re-entry took {}.", format_duration(e.duration_ns));
   return s;
 }
 
@@ -313,88 +314,88 @@ std::string explain_trap(const Event& e) {
   switch (e.cause) {
     case TrapCause::Exception: {
       std::string_view name = exception_name(e.vector);
-      std::string s = name.empty() ? fmt::format("Exception {}", e.vector) : fmt::format("{}", name);
+      std::string s = name.empty() ? trf("Exception {}", e.vector) : fmt::format("{}", name);
       if (e.vector == 14) s += page_fault_detail(e);
       else if (auto why = exception_why(e.vector); !why.empty()) s += fmt::format(": {}", why);
-      s += fmt::format(" (at rip 0x{:x}).", e.rip);
+      s += trf(" (at rip 0x{:x}).", e.rip);
       if (e.vector == 6 && e.from_cpl == 3)
-        s += " On PVM hosts (see the trace header's KVM flavour) a ring-3 `int n` arrives as exactly this #UD: the "
+        s += tr(" On PVM hosts (see the trace header's KVM flavour) a ring-3 `int n` arrives as exactly this #UD: the "
              "teaching kernel looks at the faulting bytes, and if they are `int $0x40` it runs the system call "
-             "anyway (its `int40-via-ud` marker counts how often).";
+             "anyway (its `int40-via-ud` marker counts how often).");
       return s + entry_detail(e);
     }
     case TrapCause::Interrupt:
-      return fmt::format("External interrupt, vector 0x{:x}. Interrupts are asynchronous: the CPU finished the "
+      return trf("External interrupt, vector 0x{:x}. Interrupts are asynchronous: the CPU finished the "
                          "instruction at 0x{:x} and then delivered the interrupt.",
                          e.vector, e.rip) +
              entry_detail(e);
     case TrapCause::SoftInt:
-      return fmt::format("The program executed int 0x{:x}, a software interrupt: the gate's DPL must allow the "
+      return trf("The program executed int 0x{:x}, a software interrupt: the gate's DPL must allow the "
                          "caller's ring, and then it is delivered through the IDT like a hardware interrupt. This was "
                          "the classic system-call path before syscall.",
                          e.vector) +
              entry_detail(e);
     case TrapCause::Syscall:
-      return fmt::format("The program at 0x{:x} executed syscall to ask the kernel for a service. syscall is the fast "
+      return trf("The program at 0x{:x} executed syscall to ask the kernel for a service. syscall is the fast "
                          "path: no IDT lookup and no memory access; the CPU saves RIP in RCX and RFLAGS in R11, loads "
                          "kernel CS/SS from the STAR MSR and jumps to the address in LSTAR (0x{:x}), going from {} to "
                          "{}. The kernel must switch to its own stack itself.",
                          e.rip, e.rip_to, ring_word(e.from_cpl), ring_word(e.to_cpl));
-    default: return fmt::format("A trap into the guest kernel at 0x{:x}.", e.rip_to);
+    default: return trf("A trap into the guest kernel at 0x{:x}.", e.rip_to);
   }
 }
 
 std::string explain_trap_return(const Event& e) {
   std::string where = e.from_cpl != e.to_cpl
-                          ? fmt::format("from {} to {}", ring_word(e.from_cpl), ring_word(e.to_cpl))
-                          : fmt::format("staying in {} (a return from something that interrupted the kernel itself)",
+                          ? trf("from {} to {}", ring_word(e.from_cpl), ring_word(e.to_cpl))
+                          : trf("staying in {} (a return from something that interrupted the kernel itself)",
                                         ring_word(e.from_cpl));
   if (e.cause == TrapCause::Sysret)
-    return fmt::format("sysretq, syscall's partner: RIP from RCX, RFLAGS from R11, user CS/SS from the STAR MSR; it "
+    return trf("sysretq, syscall's partner: RIP from RCX, RFLAGS from R11, user CS/SS from the STAR MSR; it "
                        "went {} at 0x{:x} without touching memory.",
                        where, e.rip_to);
-  return fmt::format("iretq popped RIP, CS, RFLAGS, RSP and SS from the stack and went {} at 0x{:x}: this is how a "
+  return trf("iretq popped RIP, CS, RFLAGS, RSP and SS from the stack and went {} at 0x{:x}: this is how a "
                      "kernel resumes whatever an interrupt or exception stopped.",
                      where, e.rip_to);
 }
 
 std::string_view transport_words(Transport t) {
   switch (t) {
-    case Transport::Port: return "an OUT to the hypercall doorbell port";
-    case Transport::Mmio: return "a write to a doorbell register";
-    case Transport::Vmcall: return "the VMCALL instruction";
-    default: return "an unrecorded transport";
+    case Transport::Port: return tr("an OUT to the hypercall doorbell port");
+    case Transport::Mmio: return tr("a write to a doorbell register");
+    case Transport::Vmcall: return tr("the VMCALL instruction");
+    default: return tr("an unrecorded transport");
   }
 }
 
 std::string explain_mode_change(const Event& e) {
-  std::string s = "The guest changed its control registers:";
+  std::string s = tr("The guest changed its control registers:");
   auto rose = [](uint64_t before, uint64_t after, int bit) { return !(before >> bit & 1) && (after >> bit & 1); };
   bool any = false;
-  if (rose(e.prev_cr0, e.cr0, 0)) s += " CR0.PE set, the CPU entered protected mode;", any = true;
-  if (rose(e.prev_cr4, e.cr4, 5)) s += " CR4.PAE set, page tables use 64-bit entries;", any = true;
-  if (rose(e.prev_efer, e.efer, 8)) s += " EFER.LME set, long mode is armed;", any = true;
-  if (rose(e.prev_cr0, e.cr0, 31)) s += " CR0.PG set, paging is on;", any = true;
-  if (rose(e.prev_efer, e.efer, 10)) s += " EFER.LMA set, long mode is active and 64-bit code can run;", any = true;
-  if (!any) return s + fmt::format(" cr0 0x{:x}, cr4 0x{:x}, efer 0x{:x}.", e.cr0, e.cr4, e.efer);
+  if (rose(e.prev_cr0, e.cr0, 0)) s += tr(" CR0.PE set, the CPU entered protected mode;"), any = true;
+  if (rose(e.prev_cr4, e.cr4, 5)) s += tr(" CR4.PAE set, page tables use 64-bit entries;"), any = true;
+  if (rose(e.prev_efer, e.efer, 8)) s += tr(" EFER.LME set, long mode is armed;"), any = true;
+  if (rose(e.prev_cr0, e.cr0, 31)) s += tr(" CR0.PG set, paging is on;"), any = true;
+  if (rose(e.prev_efer, e.efer, 10)) s += tr(" EFER.LMA set, long mode is active and 64-bit code can run;"), any = true;
+  if (!any) return s + trf(" cr0 0x{:x}, cr4 0x{:x}, efer 0x{:x}.", e.cr0, e.cr4, e.efer);
   s.back() = '.';
   return s;
 }
 
 std::string_view kvm_stat_meaning(std::string_view name) {
   if (name == "kernel_exits")
-    return "exits KVM handled inside the kernel so far: its `exits` stat minus the ones that reached the VMM";
-  if (name == "exits") return "every VM exit of this vCPU, whether KVM handled it in the kernel or passed it to the VMM";
-  if (name == "io_exits") return "exits caused by port I/O";
-  if (name == "mmio_exits") return "exits for MMIO accesses that KVM passed to user space";
-  if (name == "halt_exits") return "exits caused by hlt";
-  if (name == "irq_exits") return "exits caused by host interrupts arriving while the guest ran";
-  if (name == "signal_exits") return "exits because a signal was pending for the vCPU thread";
-  if (name == "insn_emulation") return "instructions run by KVM's in-kernel emulator (on a PVM host, ring-0 guest code runs this way)";
-  if (name == "hypercalls") return "hypercalls KVM handled in the kernel";
-  if (name == "irq_window_exits") return "exits requested to find a moment when the guest accepts interrupts";
-  if (name == "irq_injections") return "interrupts injected into the guest";
-  if (name.starts_with("pf_")) return "page-fault handling inside KVM (shadow or nested paging)";
+    return tr("exits KVM handled inside the kernel so far: its `exits` stat minus the ones that reached the VMM");
+  if (name == "exits") return tr("every VM exit of this vCPU, whether KVM handled it in the kernel or passed it to the VMM");
+  if (name == "io_exits") return tr("exits caused by port I/O");
+  if (name == "mmio_exits") return tr("exits for MMIO accesses that KVM passed to user space");
+  if (name == "halt_exits") return tr("exits caused by hlt");
+  if (name == "irq_exits") return tr("exits caused by host interrupts arriving while the guest ran");
+  if (name == "signal_exits") return tr("exits because a signal was pending for the vCPU thread");
+  if (name == "insn_emulation") return tr("instructions run by KVM's in-kernel emulator (on a PVM host, ring-0 guest code runs this way)");
+  if (name == "hypercalls") return tr("hypercalls KVM handled in the kernel");
+  if (name == "irq_window_exits") return tr("exits requested to find a moment when the guest accepts interrupts");
+  if (name == "irq_injections") return tr("interrupts injected into the guest");
+  if (name.starts_with("pf_")) return tr("page-fault handling inside KVM (shadow or nested paging)");
   return {};
 }
 
@@ -406,72 +407,72 @@ std::string explain_event(const Event& e) {
     case EventKind::Trap: return explain_trap(e);
     case EventKind::TrapReturn: return explain_trap_return(e);
     case EventKind::Hypercall:
-      return fmt::format("The paravirtualised guest made hypercall {} through {}: instead of letting the hypervisor "
+      return trf("The paravirtualised guest made hypercall {} through {}: instead of letting the hypervisor "
                          "guess its intent from many trapped device-register accesses, it asked directly, so one exit "
                          "does the work of many. Result 0x{:x}.",
                          hypercall_label(e), transport_words(e.transport), e.result);
     case EventKind::Device: {
-      std::string s = fmt::format("The {} device model handled a {} of its {} register", e.device,
+      std::string s = trf("The {} device model handled a {} of its {} register", e.device,
                                   direction_name(e.direction), e.reg.empty() ? "?" : e.reg);
       if (e.direction == Direction::Write || e.direction == Direction::Out || e.value) {
-        s += fmt::format(" (value 0x{:x}", e.value);
+        s += trf(" (value 0x{:x}", e.value);
         if (auto c = char_literal(e.value); !c.empty() && e.size <= 1) s += " " + c;
         s += ")";
       }
-      if (e.count) s += fmt::format(", {} items", e.count);
-      s += ". Device models are plain code in the VMM, the same objects under KVM and the emulator: this is the work "
-           "behind the exit before it.";
-      if (e.duration_ns) s += fmt::format(" It took {}.", format_duration(e.duration_ns));
+      if (e.count) s += trf(", {} items", e.count);
+      s += tr(". Device models are plain code in the VMM, the same objects under KVM and the emulator: this is the work "
+           "behind the exit before it.");
+      if (e.duration_ns) s += trf(" It took {}.", format_duration(e.duration_ns));
       return s;
     }
     case EventKind::IrqInject:
       if (e.name == kIrqViaIrqfd)
-        return fmt::format("{} raised IRQ {} by writing to an irqfd: KVM's in-kernel 8259A PIC, not the VMM, turns the "
+        return trf("{} raised IRQ {} by writing to an irqfd: KVM's in-kernel 8259A PIC, not the VMM, turns the "
                            "line into the vector the guest programmed and delivers it, waking the vCPU if it is halted "
                            "inside KVM_RUN. The guest's EOI to the PIC never leaves the kernel either; KVM's stats fd "
                            "counts the delivery (irq_injections).",
                            e.device, e.value);
-      return fmt::format("The VMM injected interrupt vector 0x{:x} into vCPU {}. A guest cannot see a device raise a "
+      return trf("The VMM injected interrupt vector 0x{:x} into vCPU {}. A guest cannot see a device raise a "
                          "line directly: the VMM queues the vector, and the CPU delivers it through the guest's IDT on "
                          "the next VM entry once the guest has interrupts enabled.",
                          e.vector, e.vcpu);
     case EventKind::ModeChange: return explain_mode_change(e);
     case EventKind::Step:
-      return fmt::format("Single-stepped the instruction at 0x{:x} in {}. At trace level full the CPU stops after "
+      return trf("Single-stepped the instruction at 0x{:x} in {}. At trace level full the CPU stops after "
                          "every instruction, so each one costs a whole exit: the slow-down is itself the lesson.",
                          e.rip, ring_word(e.cpl));
     case EventKind::Counter: {
       if (e.source == Source::KvmStats) {
-        std::string s = fmt::format("KVM's per-vCPU statistic '{}' now stands at {}", e.name, e.value);
+        std::string s = trf("KVM's per-vCPU statistic '{}' now stands at {}", e.name, e.value);
         if (auto m = kvm_stat_meaning(e.name); !m.empty()) s += fmt::format(" ({})", m);
         return s + ". KVM counts these inside the kernel, including exits the VMM never sees.";
       }
       if (e.name == kCounterVcpuThreadCpuNs)
-        return fmt::format("The host gave this vCPU's thread {} of CPU time over the whole run. To the host a VM is "
+        return trf("The host gave this vCPU's thread {} of CPU time over the whole run. To the host a VM is "
                            "a process and each vCPU a thread its scheduler runs like any other: a guest waiting in "
                            "hlt costs almost nothing, a busy one keeps a host CPU busy.",
                            format_duration(e.value));
       if (e.name == kCounterVcpuThreadTid)
-        return fmt::format("vCPU {} ran on host thread {} of the VMM's process (`ps -L -p PID` or "
+        return trf("vCPU {} ran on host thread {} of the VMM's process (`ps -L -p PID` or "
                            "/proc/PID/task/{} while it runs).",
                            e.vcpu, e.value, e.value);
       if (e.name == kCounterHostPid)
-        return fmt::format("The VMM ran as host process {}: the whole virtual machine, RAM and devices included, is "
+        return trf("The VMM ran as host process {}: the whole virtual machine, RAM and devices included, is "
                            "this one process.",
                            e.value);
-      return fmt::format("Counter '{}' is {}.", e.name, e.value);
+      return trf("Counter '{}' is {}.", e.name, e.value);
     }
     case EventKind::Output:
-      return fmt::format("The guest wrote {} bytes to its console: {}.", e.text.size(), quoted(e.text));
+      return trf("The guest wrote {} bytes to its console: {}.", e.text.size(), quoted(e.text));
     case EventKind::Marker:
       if (e.phase == MarkerPhase::Begin)
-        return fmt::format("The workload marked the beginning of phase {}; `ringscope stats` counts the exits and "
+        return trf("The workload marked the beginning of phase {}; `ringscope stats` counts the exits and "
                            "traps until the matching end.",
                            quoted(e.name));
-      if (e.phase == MarkerPhase::End) return fmt::format("The workload marked the end of phase {}.", quoted(e.name));
-      return fmt::format("The workload marked the point {}.", quoted(e.name));
+      if (e.phase == MarkerPhase::End) return trf("The workload marked the end of phase {}.", quoted(e.name));
+      return trf("The workload marked the point {}.", quoted(e.name));
     case EventKind::RunEnd: {
-      std::string s(run_end_explanation(e.end_reason));
+      std::string s(tr(run_end_explanation(e.end_reason)));
       if (!e.text.empty()) s += fmt::format(" ({})", e.text);
       return s;
     }

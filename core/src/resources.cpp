@@ -37,6 +37,7 @@ ResourceDirs resolve_resource_dirs(const fs::path& exe) {
       d.guest = root / "guest";
       d.sdk = root / "sdk";
       d.labs = root / "labs";
+      d.locale = root.parent_path() / "locale";
       return d;
     }
   }
@@ -45,6 +46,7 @@ ResourceDirs resolve_resource_dirs(const fs::path& exe) {
   d.guest = fs::path(RINGSCOPE_BUILD_BINARY_DIR) / "guest";
   d.sdk = fs::path(RINGSCOPE_BUILD_SOURCE_DIR) / "scenarios" / "user";
   d.labs = fs::path(RINGSCOPE_BUILD_SOURCE_DIR) / "labs";
+  d.locale = fs::path(RINGSCOPE_BUILD_BINARY_DIR) / "locale";
   return d;
 }
 

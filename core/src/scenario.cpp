@@ -33,7 +33,7 @@ constexpr const char* kDefaultKernelPv = "kernel-pv";
 const std::vector<std::string>& known_fields() {
   static const std::vector<std::string> fields = {
       "name",        "title",  "description",     "kernel",          "kernel_pv", "programs",
-      "kernel_args", "params", "expected_output", "expected_status", "requires", "markers"};
+      "kernel_args", "params", "expected_output", "expected_status", "requires", "markers", "vcpus"};
   return fields;
 }
 
@@ -192,7 +192,7 @@ Result<Scenario> parse_manifest(const fs::path& file) {
       else if (value.is_number_integer())
         v = std::to_string(value.get<int64_t>());
       else if (value.is_boolean())
-        v = value.get<bool>() ? "1" : "0";
+        v.assign(1, value.get<bool>() ? '1' : '0');
       else
         return r.bad(field, fmt::format("must be a string, an integer or a boolean, not {}", type_name(value)));
       if (!is_cmdline_value(v))
@@ -214,6 +214,13 @@ Result<Scenario> parse_manifest(const fs::path& file) {
     if (!it->is_number_integer() || it->get<int64_t>() < 0 || it->get<int64_t>() > 255)
       return r.bad("expected_status", fmt::format("must be an integer 0..255, not {}", it->dump()));
     s.expected_status = static_cast<int>(it->get<int64_t>());
+  }
+
+  if (auto it = root.find("vcpus"); it != root.end()) {
+    if (!it->is_number_integer() || it->get<int64_t>() < 1 || it->get<int64_t>() > kMaxScenarioVcpus)
+      return r.bad("vcpus", fmt::format("must be an integer 1..{} (how many CPUs the scenario runs on), not {}",
+                                        kMaxScenarioVcpus, it->dump()));
+    s.vcpus = static_cast<int>(it->get<int64_t>());
   }
 
   TRY_ASSIGN(s.requires_features, r.string_list("requires"));

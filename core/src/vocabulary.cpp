@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "ringscope/event.h"
+#include "ringscope/i18n.h"
 
 namespace ringscope {
 namespace {
@@ -41,19 +42,20 @@ constexpr std::array<std::string_view, kRunEndReasonCount> kRunEndNames = {
 };
 static_assert(static_cast<int>(RunEndReason::VmmError) + 1 == kRunEndReasonCount);
 
-// One sentence each, written for a student reading `ringscope run` output.
+// One sentence each, written for a student reading `ringscope run` output;
+// marked for the catalogue, translated by whoever prints them (i18n.h).
 constexpr std::array<std::string_view, kRunEndReasonCount> kRunEndExplanations = {
-    "The guest finished and reported its exit status through the probe port."sv,
-    "The guest halted for good (HLT with interrupts disabled, or nothing left to wake it) without reporting "
-    "an exit status."sv,
-    "The CPU hit a fault while delivering a double fault and shut down (VT-x exit reason 2); "
-    "usually a broken IDT, GDT or page table."sv,
-    "KVM met something it could not emulate and gave up; the registers show where the guest was."sv,
-    "VM entry failed because the guest state (segments, control registers, boot state) was invalid."sv,
-    "The run took longer than the wall-time limit and the watchdog stopped it."sv,
-    "The guest caused more VM exits than the exit limit allows, so the watchdog stopped it."sv,
-    "The guest wrote more console output than the output limit allows, so the watchdog stopped it."sv,
-    "The VMM itself failed (an operating-system error or a bug in ringscope), not the guest."sv,
+    N_("The guest finished and reported its exit status through the probe port."),
+    N_("The guest halted for good (HLT with interrupts disabled, or nothing left to wake it) without reporting "
+    "an exit status."),
+    N_("The CPU hit a fault while delivering a double fault and shut down (VT-x exit reason 2); "
+    "usually a broken IDT, GDT or page table."),
+    N_("KVM met something it could not emulate and gave up; the registers show where the guest was."),
+    N_("VM entry failed because the guest state (segments, control registers, boot state) was invalid."),
+    N_("The run took longer than the wall-time limit and the watchdog stopped it."),
+    N_("The guest caused more VM exits than the exit limit allows, so the watchdog stopped it."),
+    N_("The guest wrote more console output than the output limit allows, so the watchdog stopped it."),
+    N_("The VMM itself failed (an operating-system error or a bug in ringscope), not the guest."),
 };
 
 // Intel SDM Vol. 3A, Table 6-1 "Protected-Mode Exceptions and Interrupts".

@@ -15,6 +15,7 @@
 #include <type_traits>
 
 #include "ringscope/exit_reasons.h"
+#include "ringscope/explain.h"
 #include "ringscope/files.h"
 #include "ringscope/scenario.h"
 
@@ -64,6 +65,48 @@ struct Parser {
   }
 };
 
+// The names a `register` can have on a vm_exit: what the VT-x model records
+// for a CR access, an MSR access and a store into a shadowed page table
+// (core/src/vmx/model.cpp, table_entry_name).
+const std::set<std::string> kExitRegisters = {"cr0", "cr3", "cr4", "cr", "msr", "pte", "pde", "pdpte", "pml4e"};
+
+// Refuses a filter that no event of any run can match, where that can be
+// known from the filter alone (labs/README.md, "What can never match"; which
+// kinds carry which key: ringscope/event_filter.h):
+//  - a `port` or `register` with a `kind` that never carries one: a port is
+//    on I/O exits (vm_exit, reason 30) and on accesses no device claims
+//    (device "unclaimed"); a register on device events and on the VT-x
+//    model's CR, MSR and page-table exits, whose names are a closed set;
+//  - a `port` with an exit `reason` other than 30 (I/O instruction).
+// A port that no device of the run's machine claims is NOT refused: a guest
+// may touch any port, and that access is an exit and an "unclaimed" device
+// event that a lab may well count. Likewise a device's register names are
+// not a closed list (each device model names its own), so only the exit
+// registers are checked by name.
+void check_never_matches(Parser& p, const EventFilter& f, const std::string& where) {
+  const bool exits = f.has_kind(EventKind::VmExit), devices = f.has_kind(EventKind::Device);
+  if (f.port && !exits && !devices)
+    p.fail(where + ".port", "only vm_exit (I/O instructions) and device (unclaimed accesses) events carry a port; "
+                            "this kind never does, so the query would match nothing");
+  if (f.port && f.reason && *f.reason != exit_reason::kIoInstruction)
+    p.fail(where + ".port", fmt::format("an exit with reason {} carries no port; only reason {} (I/O instruction) does",
+                                        *f.reason, exit_reason::kIoInstruction));
+  if (f.reg && !exits && !devices)
+    p.fail(where + ".register", "only device and vm_exit events carry a register; this kind never does, so the "
+                                "query would match nothing");
+  if (f.reg && exits && !devices && !kExitRegisters.count(*f.reg)) {
+    std::string list;
+    for (const auto& r : kExitRegisters) list += (list.empty() ? "" : ", ") + r;
+    p.fail(where + ".register",
+           fmt::format("a vm_exit never names the register \"{}\"; exits name {} (a device's registers are on "
+                       "\"kind\": \"device\" events)",
+                       *f.reg, list));
+  }
+}
+
+// The query's event keys as the one EventFilter; values no event can
+// carry (a port above 0xffff, a CPL of 4, a direction that does not exist)
+// are refused here, with the key.
 EventFilter parse_filter(Parser& p, const json& j, const std::string& where) {
   EventFilter f;
   auto s = [&](const char* k) -> std::optional<std::string> {
@@ -72,41 +115,70 @@ EventFilter parse_filter(Parser& p, const json& j, const std::string& where) {
   };
   if (j.contains("kind")) {
     const json& k = j["kind"];
+    std::vector<std::string> names;
     if (k.is_string())
-      f.kinds.push_back(k.get<std::string>());
+      names.push_back(k.get<std::string>());
     else if (k.is_array())
       for (const auto& x : k)
-        if (x.is_string()) f.kinds.push_back(x.get<std::string>());
-    if (f.kinds.empty()) p.fail(where + ".kind", "must be an event kind or a list of them");
-    for (const auto& name : f.kinds)
-      if (!kind_from_name(name)) p.fail(where + ".kind", fmt::format("no event kind \"{}\"", name));
+        if (x.is_string()) names.push_back(x.get<std::string>());
+    if (names.empty()) p.fail(where + ".kind", "must be an event kind or a list of them");
+    for (const auto& name : names)
+      if (auto kind = kind_from_name(name))
+        f.add_kind(*kind);
+      else
+        p.fail(where + ".kind", fmt::format("no event kind \"{}\"", name));
   }
-  f.source = s("source");
-  if (f.source && !source_from_name(*f.source)) p.fail(where + ".source", fmt::format("no source \"{}\"", *f.source));
-  f.cause = s("cause");
-  f.direction = s("direction");
+  if (auto v = s("source")) {
+    f.source = source_from_name(*v);
+    if (!f.source) p.fail(where + ".source", fmt::format("no source \"{}\"", *v));
+  }
+  if (auto v = s("cause")) {
+    f.cause = cause_from_name(*v);
+    if (!f.cause)
+      p.fail(where + ".cause",
+             fmt::format("no trap cause \"{}\" (the causes: exception, interrupt, int, syscall, iretq, sysretq)", *v));
+  }
+  if (auto v = s("direction")) {
+    f.direction = direction_from_name(*v);
+    if (!f.direction)
+      p.fail(where + ".direction",
+             fmt::format("no direction \"{}\": it is in or out (ports), read or write (MMIO, MSRs, control registers)",
+                         *v));
+  }
   f.device = s("device");
   f.reg = s("register");
   f.name = s("name");
-  f.reason = p.num<uint64_t>(j, "reason", where);
-  f.port = p.num<uint64_t>(j, "port", where);
-  f.vector = p.num<uint64_t>(j, "vector", where);
+  for (auto [key, v] : {std::pair{"device", &f.device}, std::pair{"register", &f.reg}, std::pair{"name", &f.name}})
+    if (*v && (*v)->empty()) p.fail(where + "." + key, "must not be empty");
   f.value = p.num<uint64_t>(j, "value", where);
-  f.from_cpl = p.num<int>(j, "from_cpl", where);
-  f.to_cpl = p.num<int>(j, "to_cpl", where);
-  f.cpl = p.num<int>(j, "cpl", where);
-  f.between = p.str(j, "between", where);
   // Values no event can carry would make a check that matches nothing.
-  if (f.reason && (*f.reason > 0xffff || !find_exit_reason(static_cast<uint16_t>(*f.reason))))
-    p.fail(where + ".reason",
-           fmt::format("{} is not a VT-x basic exit reason ringscope knows (docs/trace-format.md)", *f.reason));
-  if (f.port && *f.port > 0xffff)
-    p.fail(where + ".port", fmt::format("{} is above 0xffff, the last I/O port", *f.port));
-  if (f.vector && *f.vector > 255)
-    p.fail(where + ".vector", fmt::format("{} is above 255, the last vector", *f.vector));
-  for (auto [key, cpl] : {std::pair{"from_cpl", f.from_cpl}, std::pair{"to_cpl", f.to_cpl}, std::pair{"cpl", f.cpl}})
-    if (cpl && (*cpl < 0 || *cpl > 3)) p.fail(where + "." + key, "a CPL is 0, 1, 2 or 3");
-  if (j.contains("between") && f.between.empty()) p.fail(where + ".between", "must name a marker phase");
+  if (auto reason = p.num<uint64_t>(j, "reason", where)) {
+    if (*reason > 0xffff || !find_exit_reason(static_cast<uint16_t>(*reason)))
+      p.fail(where + ".reason",
+             fmt::format("{} is not a VT-x basic exit reason ringscope knows (docs/trace-format.md)", *reason));
+    else
+      f.reason = static_cast<uint16_t>(*reason);
+  }
+  if (auto port = p.num<uint64_t>(j, "port", where)) {
+    if (*port > 0xffff)
+      p.fail(where + ".port", fmt::format("{} is above 0xffff, the last I/O port", *port));
+    else
+      f.port = static_cast<uint16_t>(*port);
+  }
+  if (auto vector = p.num<uint64_t>(j, "vector", where)) {
+    if (*vector > 255)
+      p.fail(where + ".vector", fmt::format("{} is above 255, the last vector", *vector));
+    else
+      f.vector = static_cast<uint8_t>(*vector);
+  }
+  for (auto [key, out] : {std::pair{"from_cpl", &f.from_cpl}, std::pair{"to_cpl", &f.to_cpl}, std::pair{"cpl", &f.cpl}})
+    if (auto cpl = p.num<int>(j, key, where)) {
+      if (*cpl < 0 || *cpl > 3)
+        p.fail(where + "." + key, "a CPL is 0, 1, 2 or 3");
+      else
+        *out = static_cast<uint8_t>(*cpl);
+    }
+  check_never_matches(p, f, where);
   return f;
 }
 
@@ -126,10 +198,10 @@ Query parse_query(Parser& p, const json& j, const std::string& where, const std:
            "must be count, sum_value, sum_count, last_value, last_vector, last_port, last_reason, "
            "last_count, last_number or span_ns");
   q.filter = parse_filter(p, j, where);
+  q.between = p.str(j, "between", where);
+  if (j.contains("between") && q.between.empty()) p.fail(where + ".between", "must name a marker phase");
   return q;
 }
-
-const std::set<std::string> kModes = {"full-virt", "paravirt", "emulation"};
 
 LabRun parse_run(Parser& p, const json& j, const std::string& where) {
   p.only(j, where,
@@ -151,18 +223,23 @@ LabRun parse_run(Parser& p, const json& j, const std::string& where) {
     for (const auto& [k, v] : j["params"].items()) r.params[k] = v.is_string() ? v.get<std::string>() : v.dump();
   }
   r.append = p.str(j, "append", where);
-  r.mode = p.str(j, "mode", where, "emulation");
-  if (!kModes.count(r.mode)) p.fail(where + ".mode", "must be full-virt, paravirt or emulation");
-  r.fallback_mode = p.str(j, "fallback_mode", where);
-  if (!r.fallback_mode.empty() && !kModes.count(r.fallback_mode))
-    p.fail(where + ".fallback_mode", "must be full-virt, paravirt or emulation");
+  if (j.contains("mode")) {
+    if (auto m = mode_from_name(p.str(j, "mode", where)))
+      r.mode = *m;
+    else
+      p.fail(where + ".mode", "must be " + mode_choices());
+  }
+  if (j.contains("fallback_mode")) {
+    r.fallback_mode = mode_from_name(p.str(j, "fallback_mode", where));
+    if (!r.fallback_mode) p.fail(where + ".fallback_mode", "must be " + mode_choices());
+  }
   r.level = p.str(j, "level", where, "exits");
   if (r.level != "exits" && r.level != "full") p.fail(where + ".level", "must be exits or full");
   r.devices = p.str(j, "devices", where);
   r.irqchip = p.str(j, "irqchip", where);
   if (!r.irqchip.empty() && r.irqchip != "vmm" && r.irqchip != "kernel")
     p.fail(where + ".irqchip", "must be vmm or kernel");
-  if (r.irqchip == "kernel" && !r.fallback_mode.empty())
+  if (r.irqchip == "kernel" && r.fallback_mode)
     p.fail(where + ".fallback_mode", "a run on KVM's in-kernel irqchip has no emulation to fall back to");
   r.vmx_profile = p.str(j, "vmx_profile", where);
   r.expect_status = p.num<int>(j, "expect_status", where).value_or(0);
@@ -181,30 +258,12 @@ LabRun parse_run(Parser& p, const json& j, const std::string& where) {
 
 }  // namespace
 
-bool EventFilter::matches(const Event& e) const {
-  if (!kinds.empty() && std::find(kinds.begin(), kinds.end(), kind_name(e.kind)) == kinds.end()) return false;
-  if (source && source_name(e.source) != *source) return false;
-  if (cause && cause_name(e.cause) != *cause) return false;
-  if (direction && direction_name(e.direction) != *direction) return false;
-  if (device && e.device != *device) return false;
-  if (reg && e.reg != *reg) return false;
-  if (name && e.name != *name) return false;
-  if (reason && e.reason != *reason) return false;
-  if (port && e.port != *port) return false;
-  if (vector && e.vector != *vector) return false;
-  if (value && e.value != *value) return false;
-  if (from_cpl && e.from_cpl != *from_cpl) return false;
-  if (to_cpl && e.to_cpl != *to_cpl) return false;
-  if (cpl && e.cpl != *cpl) return false;
-  return true;
-}
-
 void QueryMeter::feed(const Event& e) {
   const Query& q = *q_;
   // The phase: from the first `begin` marker with this label to its `end`.
-  if (!q.filter.between.empty()) {
+  if (!q.between.empty()) {
     if (phase_ == Phase::After) return;
-    const bool ours = e.kind == EventKind::Marker && e.name == q.filter.between;
+    const bool ours = e.kind == EventKind::Marker && e.name == q.between;
     if (phase_ == Phase::Before) {
       if (ours && e.phase == MarkerPhase::Begin) {
         phase_ = Phase::Inside;
@@ -245,15 +304,15 @@ void QueryMeter::feed(const Event& e) {
 Measured QueryMeter::result() const {
   const Query& q = *q_;
   Measured r;
-  if (!q.filter.between.empty() && phase_ == Phase::Before) {
+  if (!q.between.empty() && phase_ == Phase::Before) {
     r.problem = fmt::format("the phase \"{}\" is not in run {}'s trace (no begin marker with that label)",
-                            q.filter.between, q.run);
+                            q.between, q.run);
     return r;
   }
   // span_ns: from the first matching event to the last (inside a phase:
   // from its begin marker to its end marker, when every event matches).
   if (q.measure == "span_ns") {
-    if (!q.filter.between.empty() && q.filter.kinds.empty() && begin_ns_ && end_ns_)
+    if (!q.between.empty() && q.filter.any_kind() && begin_ns_ && end_ns_)
       r.value = static_cast<double>(*end_ns_ > *begin_ns_ ? *end_ns_ - *begin_ns_ : 0);
     else
       r.value = first_ && last_ && *last_ > *first_ ? static_cast<double>(*last_ - *first_) : 0;
@@ -264,7 +323,7 @@ Measured QueryMeter::result() const {
   if (q.measure.rfind("last_", 0) == 0 && !first_) {
     r.problem =
         fmt::format("no event of run {} matched{}, so there is no {}", q.run,
-                    q.filter.between.empty() ? "" : fmt::format(" in the phase \"{}\"", q.filter.between), q.measure);
+                    q.between.empty() ? "" : fmt::format(" in the phase \"{}\"", q.between), q.measure);
     return r;
   }
   r.value = sum_;
@@ -277,10 +336,6 @@ Measured measure(const Query& q, const std::vector<Event>& events) {
   return m.result();
 }
 
-namespace {
-
-// Expands a manifest's marker template with the run's params: "{ticks}"
-// is the value, "{sectors*2}" the value times 2.
 Result<std::string> expand_label(const std::string& tmpl, const std::map<std::string, std::string>& params,
                                  const std::string& scenario) {
   std::string out;
@@ -317,7 +372,17 @@ Result<std::string> expand_label(const std::string& tmpl, const std::map<std::st
   return out;
 }
 
-}  // namespace
+Result<Query> parse_query_object(const json& j, const std::string& where) {
+  Parser p;
+  p.file = where;
+  if (!j.is_object()) return make_error(ErrorKind::BadData, fmt::format("{}: must be an object", where));
+  if (j.contains("run")) p.fail("run", "a query here has no \"run\" (it measures every run of the grid)");
+  json with_run = j;
+  with_run["run"] = "";
+  Query q = parse_query(p, with_run, "query", {""});
+  if (p.error) return *p.error;
+  return q;
+}
 
 Result<std::vector<std::string>> run_phase_labels(const LabRun& run) {
   std::vector<std::string> out;
@@ -432,15 +497,15 @@ Result<Lab> load_lab(const fs::path& dir) {
       labels[lab.runs[i].id] = std::move(l).value();
   }
   auto check_label = [&](const Query& q, const std::string& where) {
-    if (q.filter.between.empty() || !labels.count(q.run)) return;
+    if (q.between.empty() || !labels.count(q.run)) return;
     const auto& known = labels[q.run];
-    if (std::find(known.begin(), known.end(), q.filter.between) != known.end()) return;
+    if (std::find(known.begin(), known.end(), q.between) != known.end()) return;
     std::string list;
     for (const auto& k : known) list += (list.empty() ? "\"" : ", \"") + k + "\"";
     const bool program = std::any_of(lab.runs.begin(), lab.runs.end(),
                                      [&](const LabRun& r) { return r.id == q.run && !r.program.empty(); });
     p.fail(where + ".between",
-           fmt::format("run \"{}\" never has a phase \"{}\"; its phases are {}{}", q.run, q.filter.between, list,
+           fmt::format("run \"{}\" never has a phase \"{}\"; its phases are {}{}", q.run, q.between, list,
                        program ? " (declare the student's in the run's \"markers\")"
                                : " (the scenario manifest's \"markers\")"));
   };
@@ -533,6 +598,28 @@ Answers parse_answers(const std::string& text, const std::vector<std::string>& k
   return out;
 }
 
+namespace {
+
+// Whether a query measures a time in nanoseconds.
+bool measures_time(const Query& q) {
+  return q.measure == "span_ns" ||
+         ((q.measure == "last_value" || q.measure == "sum_value") && q.filter.name && q.filter.name->ends_with("_ns"));
+}
+
+// A value as the student reads and writes it: a port in hex (as in
+// answers.txt: status_port: 0x3fd), a time with its unit, anything else
+// (counts, ratios) as a plain number.
+std::string shown(const Check& c, double v) {
+  if (c.query.measure == "last_port" && !c.divide_by && c.divide_by_number == 1 && v >= 0)
+    return fmt::format("0x{:x}", static_cast<uint64_t>(v));
+  // A time divided by a count is still a time (per operation); by a time, a ratio.
+  if (measures_time(c.query) && !(c.divide_by && measures_time(*c.divide_by)) && v >= 0)
+    return format_duration(static_cast<uint64_t>(std::llround(v)));
+  return fmt::format("{:g}", v);
+}
+
+}  // namespace
+
 Grader::Grader(const Lab& lab) : lab_(lab) {
   auto add = [&](const Query& q) {
     by_run_[q.run].push_back(meters_.size());
@@ -593,22 +680,24 @@ std::vector<CheckResult> Grader::results(const std::map<std::string, double>& an
       return std::fabs(want - got) <= std::max(1e-9, c.expect.tolerance * std::fabs(want));
     };
     std::vector<std::string> wrong;
-    if (c.expect.equals && !close(*c.expect.equals, v)) wrong.push_back(fmt::format("expected {:g}", *c.expect.equals));
+    if (c.expect.equals && !close(*c.expect.equals, v))
+      wrong.push_back(fmt::format("expected {}", shown(c, *c.expect.equals)));
     if (c.expect.at_least && v < *c.expect.at_least)
-      wrong.push_back(fmt::format("expected at least {:g}", *c.expect.at_least));
+      wrong.push_back(fmt::format("expected at least {}", shown(c, *c.expect.at_least)));
     if (c.expect.at_most && v > *c.expect.at_most)
-      wrong.push_back(fmt::format("expected at most {:g}", *c.expect.at_most));
+      wrong.push_back(fmt::format("expected at most {}", shown(c, *c.expect.at_most)));
     if (!c.expect.answer.empty()) {
       auto a = answers.find(c.expect.answer);
       if (a == answers.end())
         wrong.push_back(fmt::format("no answer \"{}\" in answers.txt", c.expect.answer));
       else if (!close(v, a->second))
-        wrong.push_back(fmt::format("your answer {}: {:g} is not what the trace says", c.expect.answer, a->second));
+        wrong.push_back(
+            fmt::format("your answer {}: {} is not what the trace says", c.expect.answer, shown(c, a->second)));
     }
     res.passed = wrong.empty();
     // A wrong answer is not told the right one: the trace is there to read.
     const bool answer_wrong = !c.expect.answer.empty() && !res.passed;
-    res.detail = answer_wrong ? std::string() : fmt::format("measured {:g}", v);
+    res.detail = answer_wrong ? std::string() : fmt::format("measured {}", shown(c, v));
     for (const auto& w : wrong) res.detail += (res.detail.empty() ? "" : "; ") + w;
   }
   return out;

@@ -24,7 +24,11 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "ringscope/event.h"
+#include "ringscope/event_filter.h"
+#include "ringscope/mode.h"
 #include "ringscope/result.h"
 
 namespace ringscope::labs {
@@ -37,8 +41,8 @@ struct LabRun {
   std::string scenario;                       // or a built-in scenario
   std::map<std::string, std::string> params;  // scenario parameters
   std::string append;                         // kernel command line for a program
-  std::string mode = "emulation";             // full-virt, paravirt, emulation
-  std::string fallback_mode;                  // used where the host has no usable /dev/kvm
+  Mode mode = Mode::Emulation;                // full-virt, paravirt, emulation
+  std::optional<Mode> fallback_mode;          // used where the host has no usable /dev/kvm
   std::string level = "exits";                // exits or full
   std::string devices;                        // emulation: legacy or virtio
   std::string irqchip;                        // KVM modes: vmm or kernel (docs/interrupts.md)
@@ -51,16 +55,6 @@ struct LabRun {
   std::vector<std::string> markers;
 };
 
-// Which events a query looks at. Every field that is set must match.
-struct EventFilter {
-  std::vector<std::string> kinds;  // any of these ("kind": "trap" or ["trap", "trap_return"])
-  std::optional<std::string> source, cause, direction, device, reg, name;
-  std::optional<uint64_t> reason, port, vector, value;
-  std::optional<int> from_cpl, to_cpl, cpl;
-  std::string between;  // only inside the first marker phase with this label
-  bool matches(const Event& e) const;
-};
-
 // A number measured on one run's events: how many events match
 // ("count"), the sum of their `value`s or `count`s ("sum_value",
 // "sum_count"), a field of the last one that does ("last_value",
@@ -68,9 +62,15 @@ struct EventFilter {
 // a hypercall's number), or the time
 // from the first to the last ("span_ns"; a whole phase, marker to marker,
 // when no kind is given).
+// Which events: the one EventFilter of `show` and the viewer
+// (ringscope/event_filter.h says what each key matches), from the query's
+// keys: "kind" (one or a list), "source", "reason", "port", "vector", "cpl",
+// "from_cpl", "to_cpl", "cause", "direction", "device", "register", "name",
+// "value".
 struct Query {
   std::string run;
   EventFilter filter;
+  std::string between;  // only inside the first marker phase with this label
   std::string measure = "count";
 };
 
@@ -108,6 +108,16 @@ struct Lab {
 Result<Lab> load_lab(const std::filesystem::path& dir);
 // Every lab under `root` (directories with a lab.json), by number.
 Result<std::vector<Lab>> load_labs(const std::filesystem::path& root);
+
+// One query in lab.json's form ({"kind": ..., "between": ..., "measure": ...},
+// no "run" key), for tools outside a lab (`ringscope experiment`). A BadData
+// error names `where` and the key that is wrong.
+Result<Query> parse_query_object(const nlohmann::json& j, const std::string& where);
+
+// A manifest's marker template with a run's params: "{ticks}" is the value,
+// "{sectors*2}" the value times 2.
+Result<std::string> expand_label(const std::string& tmpl, const std::map<std::string, std::string>& params,
+                                 const std::string& scenario);
 
 // The labels of the marker phases a run can have (see LabRun::markers).
 // Errors: the scenario is unknown, or a template names a param it lacks.

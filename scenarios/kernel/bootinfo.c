@@ -15,6 +15,7 @@
 static char cmdline[CMDLINE_MAX];
 static struct bootmodule mods[MAXMODS];
 static int nmods;
+uint64 boot_rsdp;  // the ACPI root pointer's address, or 0 (acpi.c)
 
 // The RAM ranges from the memory map, for kinit().
 struct memrange {
@@ -38,6 +39,7 @@ void bootinfo_init(uint64 pa) {
     panic("no PVH start_info at %p (RBX/EBX at entry must point at it, magic 0x336ec578)", (void *)pa);
 
   copystr(cmdline, si->cmdline_paddr, sizeof(cmdline));
+  boot_rsdp = si->rsdp_paddr;
 
   struct hvm_modlist_entry *ml = (struct hvm_modlist_entry *)si->modlist_paddr;
   for (uint32 i = 0; i < si->nr_modules && nmods < MAXMODS; i++) {

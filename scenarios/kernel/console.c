@@ -12,6 +12,22 @@
 #include "defs.h"
 #include "mmu.h"
 #include "proc.h"
+#include "spinlock.h"
+
+// Kernel output (cprintf, markers) and programs' write()s from several
+// CPUs take turns through this lock, a line or a write() at a time. After
+// a panic nobody takes it: the panicking CPU may already hold it.
+static struct spinlock conslock = {0, "console", 0};
+volatile int panicked;
+
+void conslock_acquire(void) {
+  if (!panicked)
+    acquire(&conslock);
+}
+void conslock_release(void) {
+  if (!panicked)
+    release(&conslock);
+}
 
 #ifdef PV
 static int use_virtio;
@@ -48,8 +64,17 @@ void consputc(int c) {
   uartputc(c);
 }
 
+static int64 conswrite_locked(struct proc *p, uint64 buf, uint64 n);
+
 // write(1, buf, n) from program p: n bytes at user address buf.
 int64 conswrite(struct proc *p, uint64 buf, uint64 n) {
+  conslock_acquire();
+  int64 r = conswrite_locked(p, buf, n);
+  conslock_release();
+  return r;
+}
+
+static int64 conswrite_locked(struct proc *p, uint64 buf, uint64 n) {
 #ifdef PV
   if (use_virtio) {
     consflush();

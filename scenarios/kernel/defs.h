@@ -1,10 +1,13 @@
 // defs.h — every kernel function other files call, grouped by file.
 #pragma once
 #include "types.h"
+#include "../user/include/ringscope/guest_abi.h"  // probe port, hypercall numbers: shared with the VMM
 
 struct trapframe;
 struct proc;
+struct cpu;
 struct context;
+struct spinlock;
 struct hvm_start_info;
 
 // bootinfo.c
@@ -18,6 +21,7 @@ const char *cmdline_get(const char *key);
 int64 cmdline_int(const char *key, int64 dflt);
 const char *cmdline_string(void);
 extern uint64 boot_start_info;  // entry.S stores the PVH start_info GPA here
+extern uint64 boot_rsdp;        // the ACPI RSDP's address from start_info, or 0
 
 // kalloc.c
 void kinit(void);
@@ -32,6 +36,7 @@ int mappage(pte_t *pml4, uint64 va, uint64 pa, uint64 perm);
 uint64 uva2pa(pte_t *pml4, uint64 va);
 void switchkvm(void);
 void switchuvm(pte_t *pml4);
+uint64 kmapmmio(uint64 pa);
 int uvmfault(struct proc *p, uint64 va);
 int copyin(struct proc *p, void *dst, uint64 src, uint64 n);
 int copyout(struct proc *p, uint64 dst, const void *src, uint64 n);
@@ -42,6 +47,7 @@ void set_kstack(uint64 top);
 
 // trap.c
 void idtinit(void);
+void idtload(void);
 void trap(struct trapframe *tf);
 extern uint64 ud_syscalls;
 
@@ -54,9 +60,35 @@ void syscallinit(void);
 void syscall(struct trapframe *tf);
 
 // proc.c
-int runprog(struct bootmodule *m, int pid);
+void procinit(void);
+int runprog(struct bootmodule *m, int firstpid, int copies);
+void scheduler(void) __attribute__((noreturn));
+void yield(void);
 void exitproc(int status);
 void killproc(int status, const char *why);
+
+// spinlock.c
+void initlock(struct spinlock *lk, const char *name);
+void acquire(struct spinlock *lk);
+void release(struct spinlock *lk);
+int holding(struct spinlock *lk);
+void pushcli(void);
+void popcli(void);
+
+// acpi.c
+int acpi_cpus(uint64 rsdppa, uint8 *apicids, int max, uint64 *lapicpa);
+
+// lapic.c
+void lapicinit(int bsp);
+uint32 lapicid(void);
+void lapiceoi(void);
+void lapictimer(int on);
+void lapicipi(uint32 apicid, int vector);
+void lapicstartap(uint32 apicid, uint64 addr);
+
+// smp.c
+void smpinit(void);
+void mpenter(void);
 
 // exec.c
 int exec(struct proc *p, struct bootmodule *m, uint64 *entry, uint64 *sp, uint64 *argc, uint64 *argv);
@@ -73,6 +105,9 @@ int uartgetc(void);
 void consoleinit(void);
 void consputc(int c);
 void consflush(void);
+void conslock_acquire(void);
+void conslock_release(void);
+extern volatile int panicked;
 int64 conswrite(struct proc *p, uint64 buf, uint64 n);
 int64 consread(struct proc *p, uint64 buf, uint64 n);
 int disk_rw(int write, uint64 sector, void *buf, uint32 nsect);
@@ -97,14 +132,7 @@ void irq(struct trapframe *tf);
 int64 clocktime(void);
 
 #ifdef PV
-// hypercall.c (numbers: core/include/ringscope/hypercalls.h, docs/hypercalls.md)
-#define HC_VERSION       0
-#define HC_CONSOLE_WRITE 1
-#define HC_YIELD         2
-#define HC_HALT          3
-#define HC_TIME_NS       4
-#define HC_MONOTONIC_NS  5
-#define HC_ABI_VERSION   1
+// hypercall.c (numbers HC_*: guest_abi.h, docs/hypercalls.md)
 extern int pv;
 void pvinit(void);
 int64 hc_console_write(const char *buf, uint64 n);
@@ -128,10 +156,7 @@ int snprintf(char *buf, int size, const char *fmt, ...);
 void panic(const char *fmt, ...) __attribute__((noreturn));
 void dumpregs(struct trapframe *tf);
 
-// probe.c
-#define MARK_POINT 0
-#define MARK_BEGIN 1
-#define MARK_END   2
+// probe.c (ports and MARK_*: guest_abi.h, docs/probe-port.md)
 void probeinit(void);
 int under_ringscope(void);
 void marker(int phase, uint32 value, const char *label);

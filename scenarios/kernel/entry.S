@@ -130,6 +130,7 @@ boot_pml4:
   .quad boot_pdpt + (PTE_P | PTE_W)
   .fill 511, 8, 0
 .balign 4096
+.globl boot_pdpt
 boot_pdpt:
   .quad boot_pd + (PTE_P | PTE_W)
   .fill 511, 8, 0

@@ -5,7 +5,8 @@
 // in rax, arguments in rbx, rcx, rdx, rsi, then one `out` to port 0xf8 (the
 // doorbell). The VMM handles the exit, puts the result in rax, and we go on
 // after the `out`. One exit per request, whatever the request carries.
-// docs/hypercalls.md; the numbers must match core/include/ringscope/hypercalls.h.
+// docs/hypercalls.md; the numbers (HC_*) are in guest_abi.h, which the VMM
+// reads too.
 //
 // Why a port and not `vmcall`: `vmcall` is the instruction made for this,
 // but on this project's PVM host it hangs (docs/hosts.md), while a port
@@ -13,8 +14,6 @@
 
 #include "types.h"
 #include "defs.h"
-
-#define HC_PORT 0xf8
 
 int pv;  // 1: running under ringscope's hypervisor, use PV drivers
 

@@ -12,6 +12,7 @@
 #include "defs.h"
 #include "mmu.h"
 #include "memlayout.h"
+#include "spinlock.h"
 
 struct memrange {
   uint64 start, end;
@@ -29,6 +30,8 @@ struct run {
 };
 static struct run *freelist;
 static uint64 nfree;
+// Two CPUs may take a page fault at once: one lock around the lists.
+static struct spinlock kmem = {0, "kmem", 0};
 
 // Remove [s, e) from every free range, splitting a range in two if needed.
 static void reserve(uint64 s, uint64 e) {
@@ -76,30 +79,35 @@ void kinit(void) {
 
 // One 4 KiB page of physical memory, not zeroed, or 0 if none is left.
 void *kalloc(void) {
+  void *p = 0;
+  acquire(&kmem);
   if (freelist) {
     struct run *r = freelist;
     freelist = r->next;
     nfree--;
-    return r;
+    p = r;
   }
-  for (; cur < nranges; cur++) {
+  for (; !p && cur < nranges; cur++) {
     if (ranges[cur].start < ranges[cur].end) {
-      void *p = (void *)ranges[cur].start;
+      p = (void *)ranges[cur].start;
       ranges[cur].start += PGSIZE;
       nfree--;
-      return p;
+      break;
     }
   }
-  return 0;
+  release(&kmem);
+  return p;
 }
 
 void kfree(void *pa) {
   if ((uint64)pa % PGSIZE || (uint64)pa < KERNBASE || (uint64)pa >= PHYSTOP)
     panic("kfree: bad page %p", pa);
   struct run *r = pa;
+  acquire(&kmem);
   r->next = freelist;
   freelist = r;
   nfree++;
+  release(&kmem);
 }
 
 uint64 kfree_pages(void) { return nfree; }

@@ -1,12 +1,14 @@
 // main.c — what the kernel does after entry.S, top to bottom.
 //
-// Set up the machine (segments, traps, system calls, memory), then run the
-// built-in task named on the command line (task=...), then every user
-// program handed over as a boot module, one after the other, then report
-// the last status through the probe port, which ends the run.
+// Set up the machine (segments, traps, system calls, memory), start the
+// other CPUs if there are any (smp.c), then run the built-in task named on
+// the command line (task=...), then every user program handed over as a
+// boot module, one after the other (procs=N: N processes of each at once),
+// then report the last status through the probe port, which ends the run.
 
 #include "types.h"
 #include "defs.h"
+#include "proc.h"
 
 void main(void) {
   uartinit();
@@ -17,11 +19,13 @@ void main(void) {
 #endif
   consoleinit();  // the UART, or virtio-console in the PV build
   marker(MARK_BEGIN, 0, "boot");
-  seginit();      // GDT + TSS
+  seginit();      // GDT + TSS of this CPU
   idtinit();      // exception vectors and int $0x40
   syscallinit();  // STAR/LSTAR/SFMASK for the syscall instruction
   bootinfo_init(boot_start_info);
   kinit();        // free memory from the PVH memory map
+  procinit();     // the process table
+  smpinit();      // the other CPUs, if ACPI lists any
   marker(MARK_END, 0, "boot");
 
   int status = 0;
@@ -34,8 +38,15 @@ void main(void) {
 
   struct bootmodule *mods;
   int n = bootmodules(&mods);
-  for (int i = 0; i < n; i++) {
-    status = runprog(&mods[i], i + 1);
+  int64 copies = cmdline_int("procs", 1);
+  if (n > 0 && (copies < 1 || copies > NPROC)) {
+    cprintf("kernel: procs=%ld out of range 1..%d\n", copies, NPROC);
+    n = 0;
+    status = 2;
+    ran++;
+  }
+  for (int i = 0, pid = 1; i < n; i++, pid += (int)copies) {
+    status = runprog(&mods[i], pid, (int)copies);
     ran++;
   }
   if (!ran)

@@ -23,11 +23,14 @@
 #define MSR_STAR   0xc0000081
 #define MSR_LSTAR  0xc0000082
 #define MSR_SFMASK 0xc0000084
+#define MSR_KERNEL_GS_BASE 0xc0000102  // what `swapgs` swaps GS's base with
 
 // Page-table entry bits.
 #define PTE_P      0x001   // present
 #define PTE_W      0x002   // writable
 #define PTE_U      0x004   // user may access
+#define PTE_PWT    0x008   // write-through
+#define PTE_PCD    0x010   // cache disabled (device registers)
 #define PTE_PS     0x080   // 2 MiB page (in a page directory entry)
 #define PTE_ADDR(pte) ((pte) & 0x000ffffffffff000UL)
 

@@ -101,12 +101,15 @@ static void vformat(struct out *o, const char *fmt, __builtin_va_list ap) {
   }
 }
 
+// One lock keeps two CPUs' lines from mixing (console.c's conslock).
 void cprintf(const char *fmt, ...) {
   struct out o = {put_uart, 0, 0, 0};
   __builtin_va_list ap;
+  conslock_acquire();
   __builtin_va_start(ap, fmt);
   vformat(&o, fmt, ap);
   __builtin_va_end(ap);
+  conslock_release();
 }
 
 int snprintf(char *buf, int size, const char *fmt, ...) {
@@ -137,6 +140,7 @@ void dumpregs(struct trapframe *tf) {
 void panic(const char *fmt, ...) {
   struct out o = {put_uart, 0, 0, 0};
   __builtin_va_list ap;
+  panicked = 1;  // from now on the console takes no lock: we may hold it
   cprintf("panic: ");
   __builtin_va_start(ap, fmt);
   vformat(&o, fmt, ap);

@@ -4,8 +4,8 @@
 //
 // Push the callee-saved registers (the C ABI says the caller saved the
 // rest), save the stack pointer in *old, load new's stack pointer, pop the
-// registers it saved, and return on its stack. main() uses it to start a
-// program and a dying program uses it to get back to main().
+// registers it saved, and return on its stack. A CPU's scheduler uses it
+// to run a process (proc.c), and a process to give the CPU back.
 .text
 .globl swtch
 swtch:

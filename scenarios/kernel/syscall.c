@@ -37,7 +37,7 @@ static int64 sys_write(struct trapframe *tf) {
     return -1;
   if (n > (1 << 20))
     return -1;
-  return conswrite(curproc, buf, n);
+  return conswrite(myproc(), buf, n);
 }
 
 // read(fd, buf, n): fd 0 is the console's input (console.c: the UART's
@@ -48,7 +48,7 @@ static int64 sys_read(struct trapframe *tf) {
     return -1;
   if (n > (1 << 20))
     return -1;
-  return consread(curproc, buf, n);
+  return consread(myproc(), buf, n);
 }
 
 static int64 sys_exit(struct trapframe *tf) {
@@ -58,7 +58,7 @@ static int64 sys_exit(struct trapframe *tf) {
 
 static int64 sys_getpid(struct trapframe *tf) {
   (void)tf;
-  return curproc->pid;
+  return myproc()->pid;
 }
 
 // sbrk(n): move the program break by n bytes and return the old break.
@@ -67,12 +67,13 @@ static int64 sys_getpid(struct trapframe *tf) {
 // Shrinking only moves the break; pages already mapped stay mapped.
 static int64 sys_sbrk(struct trapframe *tf) {
   int64 n = (int64)tf->rdi;
-  uint64 old = curproc->brk;
-  if (n < 0 && (uint64)-n > old - curproc->heap_base)
+  struct proc *p = myproc();
+  uint64 old = p->brk;
+  if (n < 0 && (uint64)-n > old - p->heap_base)
     return -1;
-  if (n > 0 && old + n - curproc->heap_base > UHEAPMAX)
+  if (n > 0 && old + n - p->heap_base > UHEAPMAX)
     return -1;
-  curproc->brk = old + n;
+  p->brk = old + n;
   return (int64)old;
 }
 
@@ -82,11 +83,12 @@ static int64 sys_sbrk(struct trapframe *tf) {
 static int64 sys_marker(struct trapframe *tf) {
   char label[56];
   uint64 phase = tf->rdi, ulabel = tf->rsi;
+  struct proc *p = myproc();
   if (phase > MARK_END)
     return -1;
   int i = 0;
   for (; i < (int)sizeof(label) - 1; i++) {
-    if (copyin(curproc, &label[i], ulabel + i, 1) < 0)
+    if (copyin(p, &label[i], ulabel + i, 1) < 0)
       return -1;
     if (label[i] == 0)
       break;
@@ -104,6 +106,28 @@ static int64 sys_time(struct trapframe *tf) {
   return clocktime();
 }
 
+// nproc(): how many CPUs run this kernel (1 unless smp.c started more).
+static int64 sys_nproc(struct trapframe *tf) {
+  (void)tf;
+  return ncpu;
+}
+
+// yield(): give the CPU to another runnable process, if there is one
+// (proc.c); with none, the caller runs on at once.
+static int64 sys_yield(struct trapframe *tf) {
+  (void)tf;
+  yield();
+  return 0;
+}
+
+// cpuid(): the index (0 .. nproc()-1) of the CPU running the caller, at
+// the moment of the call; with several CPUs the next moment may differ.
+// Not the `cpuid` instruction: that names the CPU model, not which CPU.
+static int64 sys_cpuid(struct trapframe *tf) {
+  (void)tf;
+  return mycpu()->id;
+}
+
 static int64 (*syscalls[])(struct trapframe *) = {
   [SYS_exit] = sys_exit,
   [SYS_write] = sys_write,
@@ -112,6 +136,9 @@ static int64 (*syscalls[])(struct trapframe *) = {
   [SYS_marker] = sys_marker,
   [SYS_time] = sys_time,
   [SYS_read] = sys_read,
+  [SYS_nproc] = sys_nproc,
+  [SYS_yield] = sys_yield,
+  [SYS_cpuid] = sys_cpuid,
 };
 
 void syscall(struct trapframe *tf) {
@@ -120,7 +147,7 @@ void syscall(struct trapframe *tf) {
     tf->rax = (uint64)syscalls[num](tf);
   } else {
     // Loud but harmless: the program learns -1 and keeps running.
-    cprintf("kernel: pid %d (%s): unknown system call %ld\n", curproc->pid, curproc->name, (int64)num);
+    cprintf("kernel: pid %d (%s): unknown system call %ld\n", myproc()->pid, myproc()->name, (int64)num);
     tf->rax = (uint64)-1;
   }
 }

@@ -5,6 +5,8 @@
 #include "types.h"
 #include "defs.h"
 #include "traps.h"
+#include "proc.h"
+#include "x86.h"
 
 // task=hello: a greeting, written by ring 0 one UART register at a time.
 static int hello(void) {
@@ -46,7 +48,13 @@ static int ioburst(void) {
 // "disk-io: 2N sectors" (N written, N read), which is what `ringscope
 // compare` divides by for exits and time per KiB. Nothing else happens
 // inside it: the pattern is made before, and checked after.
-static uint64 wbuf[64 * 512 / 8], rbuf[64 * 512 / 8];  // rbuf: zero, as all of .bss
+#define DISKIO_MAX 1024  // sectors: 512 KiB each way, so a sweep spans three orders of magnitude
+// Both are written in full before they are read, so they live in
+// .bss.scratch, which boot does not clear (kernel.ld). Page-aligned, so no
+// sector straddles a page: KVM splits a `rep insl` that crosses a page
+// boundary into two exits, and lab 9 counts one exit per sector read.
+__attribute__((section(".bss.scratch"), aligned(4096))) static uint64 wbuf[DISKIO_MAX * 512 / 8];
+__attribute__((section(".bss.scratch"), aligned(4096))) static uint64 rbuf[DISKIO_MAX * 512 / 8];
 
 // Writes buf to (or reads it from) sectors 0..n-1, 16 sectors a request,
 // inside its own phase "disk-io: write N sectors". 0, or -1 on a failure.
@@ -69,8 +77,8 @@ static int transfer(int write, uint64 *buf, int64 n) {
 static int diskio(void) {
   int64 n = cmdline_int("sectors", 16);
   char total[56];
-  if (n < 1 || n > 64) {
-    cprintf("kernel: disk-io: sectors=%ld out of range 1..64\n", n);
+  if (n < 1 || n > DISKIO_MAX) {
+    cprintf("kernel: disk-io: sectors=%ld out of range 1..%d\n", n, DISKIO_MAX);
     return 2;
   }
   uint64 words = (uint64)n * 512 / 8;
@@ -157,6 +165,76 @@ static int vmcalltask(void) {
   return bad || r != -KVM_ENOSYS ? 1 : 0;
 }
 
+// Ask CPU i to run fn (in its scheduler's idle loop, proc.c) and wait
+// until it has. An idle CPU sleeps in hlt; its timer wakes it within a
+// tick to look.
+static void runon(int i, void (*fn)(void)) {
+  cpus[i].call = fn;
+  while (cpus[i].call)
+    asm volatile("pause");
+}
+
+// task=smp-hello: every CPU reports in, itself, in turn: the boot CPU
+// first, then each CPU smp.c started (runon).
+static void reportin(void) {
+  struct cpu *c = mycpu();
+  if (ismp)
+    cprintf("smp-hello: cpu%d reporting in (local APIC ID %d)\n", c->id, c->apicid);
+  else
+    cprintf("smp-hello: cpu%d reporting in (the only CPU)\n", c->id);
+}
+
+static int smphello(void) {
+  cprintf("smp-hello: %d CPU%s running this kernel\n", ncpu, ncpu == 1 ? "" : "s");
+  marker(MARK_BEGIN, (uint32)ncpu, "smp-hello");
+  reportin();
+  for (int i = 1; i < ncpu; i++)
+    runon(i, reportin);
+  marker(MARK_END, (uint32)ncpu, "smp-hello");
+  return 0;
+}
+
+// task=ipi: one CPU wakes another. For each other CPU in turn: it stops
+// its own timer and sleeps in hlt, so that nothing but an IPI can wake
+// it; the boot CPU sends it one (vector T_IPI, through its local APIC's
+// interrupt command register); it wakes, says so, and sends one back,
+// which wakes the boot CPU from its own hlt.
+static volatile int ipi_sleeping;
+
+static void ipisleep(void) {
+  struct cpu *c = mycpu();
+  int before = c->ipis;
+  lapictimer(0);
+  ipi_sleeping = 1;
+  while (c->ipis == before)
+    asm volatile("sti; hlt; cli" ::: "memory");
+  ipi_sleeping = 0;
+  lapictimer(1);
+  cprintf("ipi: cpu%d woke from hlt on IPI vector %d; replying to cpu0\n", c->id, T_IPI);
+  lapicipi(cpus[0].apicid, T_IPI);
+}
+
+static int ipi(void) {
+  marker(MARK_BEGIN, (uint32)(ncpu - 1), "ipi: wake each CPU");
+  if (ncpu < 2)
+    cprintf("ipi: only one CPU, nobody to wake (run it with 2 or more CPUs)\n");
+  for (int i = 1; i < ncpu; i++) {
+    cpus[i].call = ipisleep;
+    while (!ipi_sleeping)
+      asm volatile("pause");
+    cprintf("ipi: cpu0 sends IPI vector %d to cpu%d (local APIC ID %d)\n", T_IPI, i, cpus[i].apicid);
+    int before = cpus[0].ipis;
+    lapicipi(cpus[i].apicid, T_IPI);
+    while (cpus[0].ipis == before)
+      asm volatile("sti; hlt; cli" ::: "memory");
+    cprintf("ipi: cpu0 woke on cpu%d's reply\n", i);
+    while (cpus[i].call)
+      asm volatile("pause");
+  }
+  marker(MARK_END, (uint32)(ncpu - 1), "ipi: wake each CPU");
+  return 0;
+}
+
 static const struct {
   const char *name;
   int (*fn)(void);
@@ -166,12 +244,14 @@ static const struct {
   {"disk-io", diskio},
   {"tick", tick},
   {"vmcall", vmcalltask},
+  {"smp-hello", smphello},
+  {"ipi", ipi},
 };
 
 int runtask(const char *name) {
   for (uint64 i = 0; i < NELEM(tasks); i++)
     if (strcmp(tasks[i].name, name) == 0)
       return tasks[i].fn();
-  cprintf("kernel: unknown task '%s' (known: hello io-burst disk-io tick vmcall)\n", name);
+  cprintf("kernel: unknown task '%s' (known: hello io-burst disk-io tick vmcall smp-hello ipi)\n", name);
   return 2;
 }

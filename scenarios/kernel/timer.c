@@ -2,8 +2,9 @@
 //
 // The PIT counts down at 1193182 Hz. In mode 2 (rate generator) it
 // reloads its count and pulses IRQ 0 every `count` ticks, so a count of
-// 1193182 / hz interrupts hz times a second. The handler only counts; a
-// kernel with a scheduler would preempt here.
+// 1193182 / hz interrupts hz times a second. The handler only counts: the
+// scheduler's tick, with several CPUs, is each CPU's local APIC timer
+// (lapic.c), and with one nothing preempts.
 
 #include "types.h"
 #include "defs.h"

@@ -26,6 +26,7 @@ struct gatedesc {
 static struct gatedesc idt[256];
 extern uint64 trapvectors[32];
 extern uint64 irqvectors[NIRQ];
+extern uint64 lapicvectors[3];
 extern char vector64[];
 
 // How many system calls arrived as #UD instead of as int $0x40 (below).
@@ -47,10 +48,35 @@ void idtinit(void) {
   // `int n` to it from ring 3 is a #GP, not a way in.
   setgate(T_SYSCALL, (uint64)vector64, DPL_USER);
   // Hardware interrupts (picirq.c, timer.c). They arrive only while IF is
-  // set, which the kernel allows only where it waits for one (task=tick).
+  // set, which the kernel allows only where it waits for one (task=tick,
+  // an idle scheduler) and, with several CPUs, in ring 3.
   for (int i = 0; i < NIRQ; i++)
     setgate(T_IRQ0 + i, irqvectors[i], 0);
-  lidt(idt, sizeof(idt));
+  // The local APIC's (lapic.c): only with several CPUs.
+  setgate(T_LTIMER, lapicvectors[0], 0);
+  setgate(T_IPI, lapicvectors[1], 0);
+  setgate(T_SPURIOUS, lapicvectors[2], 0);
+  idtload();
+}
+
+// Every CPU loads the same IDT (smp.c: the others, once they start).
+void idtload(void) { lidt(idt, sizeof(idt)); }
+
+// The local APIC's interrupts. The timer takes the CPU from a process in
+// ring 3 (the kernel itself runs with interrupts off, so it is never
+// preempted). An IPI only counts; tasks.c looks at the count.
+static void lapicintr(struct trapframe *tf) {
+  struct cpu *c = mycpu();
+  if (tf->trapno == T_SPURIOUS)
+    return;  // no EOI for a spurious interrupt
+  lapiceoi();
+  if (tf->trapno == T_IPI) {
+    c->ipis++;
+    return;
+  }
+  c->ticks++;
+  if ((tf->cs & 3) == DPL_USER && c->proc)
+    yield();
 }
 
 // Is this user-mode #UD really an `int $0x40` (bytes CD 40)?
@@ -65,7 +91,8 @@ void idtinit(void) {
 // counts it, and main() reports the count in the "int40-via-ud" marker, so
 // the trace says it happened.
 static int ud_is_int40(struct trapframe *tf) {
-  uint64 a = uva2pa(curproc->pml4, tf->rip), b = uva2pa(curproc->pml4, tf->rip + 1);
+  struct proc *p = myproc();
+  uint64 a = uva2pa(p->pml4, tf->rip), b = uva2pa(p->pml4, tf->rip + 1);
   return a && b && *(uint8 *)a == 0xcd && *(uint8 *)b == T_SYSCALL;
 }
 
@@ -76,7 +103,7 @@ static void userfault(struct trapframe *tf) {
     snprintf(insn, sizeof(insn), "bad %s of %p (%s)", (tf->err & PF_W) ? "write" : "read", (void *)cr2,
              (tf->err & PF_P) ? "protection" : "not mapped");
   } else {
-    describe_insn(curproc, tf->rip, insn, sizeof(insn));
+    describe_insn(myproc(), tf->rip, insn, sizeof(insn));
   }
   snprintf(why, sizeof(why), "%s at %p: %s", exception_name(tf->trapno), (void *)tf->rip, insn);
   killproc(128 + (int)tf->trapno, why);
@@ -91,7 +118,12 @@ void trap(struct trapframe *tf) {
     irq(tf);  // picirq.c: from ring 0 (the kernel waiting in hlt) or ring 3
     return;
   }
-  if ((tf->cs & 3) != DPL_USER || !curproc) {
+  if (tf->trapno == T_LTIMER || tf->trapno == T_IPI || tf->trapno == T_SPURIOUS) {
+    lapicintr(tf);
+    return;
+  }
+  struct proc *p = myproc();
+  if ((tf->cs & 3) != DPL_USER || !p) {
     cprintf("kernel trap: %s at %p\n", exception_name(tf->trapno), (void *)tf->rip);
     dumpregs(tf);
     panic("trap %ld in kernel mode", tf->trapno);
@@ -99,14 +131,14 @@ void trap(struct trapframe *tf) {
   switch (tf->trapno) {
   case T_UD:
     if (ud_is_int40(tf)) {
-      ud_syscalls++;
+      __sync_fetch_and_add(&ud_syscalls, 1);  // several CPUs may count at once
       tf->rip += 2;
       syscall(tf);
       return;
     }
     break;
   case T_PF:
-    if (!(tf->err & PF_P) && uvmfault(curproc, rcr2()) == 0)
+    if (!(tf->err & PF_P) && uvmfault(p, rcr2()) == 0)
       return;  // demand paging: the page is there now, retry the access
     break;
   }

@@ -76,6 +76,10 @@ VECTOR 44
 VECTOR 45
 VECTOR 46
 VECTOR 47
+// The local APIC's timer, IPI and spurious vectors (traps.h).
+VECTOR 48
+VECTOR 49
+VECTOR 63
 
 // Save every general-purpose register: trap() may change any of them
 // (a system call's result goes in rax), and the program must find the rest
@@ -130,12 +134,20 @@ trapret:
 // The syscall instruction: RCX = user RIP, R11 = user RFLAGS, RSP = user
 // stack (untouched!). SFMASK already cleared IF, so nothing can interrupt
 // us while we are still on the user's stack.
+//
+// Which kernel stack? Each CPU runs its own process, so the answer is in
+// this CPU's struct cpu (proc.h), and there is no free register to find
+// it with. `swapgs` swaps GS's base with MSR_KERNEL_GS_BASE, which seg.c
+// pointed at the struct cpu: %gs:0 is then cpu->kstack, %gs:8 a place to
+// keep the user's rsp. A second swapgs gives the user its GS back.
 .globl syscallentry
 syscallentry:
-  movq %rsp, syscall_user_rsp(%rip)
-  movq syscall_kstack(%rip), %rsp
+  swapgs
+  movq %rsp, %gs:8                // cpu->user_rsp
+  movq %gs:0, %rsp                // cpu->kstack
   pushq $(SEG_UDATA | DPL_USER)   // ss
-  pushq syscall_user_rsp(%rip)    // rsp
+  pushq %gs:8                     // rsp
+  swapgs
   pushq %r11                      // rflags
   pushq $(SEG_UCODE | DPL_USER)   // cs
   pushq %rcx                      // rip
@@ -152,14 +164,6 @@ syscallentry:
   popq %rsp                       // back on the user's stack
   sysretq
 
-.data
-.balign 8
-.globl syscall_kstack
-syscall_kstack:
-  .quad 0                         // top of the current process's kernel stack
-syscall_user_rsp:
-  .quad 0
-
 // Table of the 32 exception stubs, for idtinit().
 .section .rodata
 .balign 8
@@ -167,6 +171,9 @@ syscall_user_rsp:
 irqvectors:
   .quad vector32, vector33, vector34, vector35, vector36, vector37, vector38, vector39
   .quad vector40, vector41, vector42, vector43, vector44, vector45, vector46, vector47
+.globl lapicvectors
+lapicvectors:
+  .quad vector48, vector49, vector63
 .globl trapvectors
 trapvectors:
   .quad vector0

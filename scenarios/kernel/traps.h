@@ -21,6 +21,13 @@
 #define IRQ_VIRTIO0 5  // virtio device n (PV build) drives IRQ 5 + n
 #define NIRQ      16
 
+// The local APIC's own interrupts (lapic.c), used only with several CPUs:
+// its timer, the IPI one CPU sends another (tasks.c), and the "spurious"
+// vector it may deliver when an interrupt vanishes before it is taken.
+#define T_LTIMER   48
+#define T_IPI      49
+#define T_SPURIOUS 63
+
 // System calls: `int $0x40` from user mode (vector 64, as in xv6).
 #define T_SYSCALL 64
 // Not a vector: syscallentry (trapasm.S) puts this in tf->trapno so trap()

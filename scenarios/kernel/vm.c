@@ -87,6 +87,26 @@ uint64 uva2pa(pte_t *pml4, uint64 va) {
   return PTE_ADDR(*pte) | (va & (PGSIZE - 1));
 }
 
+// Map the 2 MiB around device registers at physical pa (above the 1 GiB
+// identity map, like the local APIC's at 0xfee00000) into the kernel's
+// page tables, uncached, at virtual == physical; returns pa. Every process
+// shares the kernel's PDPT (uvmcreate), so every process sees it too.
+uint64 kmapmmio(uint64 pa) {
+  extern pte_t boot_pdpt[];
+  if (pa >= (1UL << 32))
+    panic("kmapmmio: %p is above 4 GiB", (void *)pa);
+  pte_t *pde = &boot_pdpt[PX(3, pa)];
+  if (!(*pde & PTE_P)) {
+    pte_t *pd = zalloc();
+    if (!pd)
+      panic("kmapmmio: out of memory");
+    *pde = (uint64)pd | PTE_P | PTE_W;
+  }
+  pte_t *pd = (pte_t *)PTE_ADDR(*pde);
+  pd[PX(2, pa)] = (pa & ~((1UL << 21) - 1)) | PTE_P | PTE_W | PTE_PS | PTE_PCD | PTE_PWT;
+  return pa;
+}
+
 void switchkvm(void) { lcr3((uint64)boot_pml4); }
 void switchuvm(pte_t *pml4) { lcr3((uint64)pml4); }
 

@@ -49,10 +49,31 @@ static inline void lidt(void *base, uint16 size) {
   struct pseudodesc d = {(uint16)(size - 1), (uint64)base};
   asm volatile("lidt %0" : : "m"(d));
 }
+static inline void lgdt(void *base, uint16 size) {
+  struct pseudodesc d = {(uint16)(size - 1), (uint64)base};
+  asm volatile("lgdt %0" : : "m"(d));
+}
 static inline void ltr(uint16 sel) { asm volatile("ltr %0" : : "r"(sel)); }
 
-// Interrupts stay off for the kernel's whole life: nothing here is
-// interrupt-driven (the UART is polled), so cli+hlt really stops the CPU.
+// RFLAGS, and the interrupt flag in it. With one CPU, interrupts stay off
+// in the kernel (the UART is polled); only task=tick and, with several
+// CPUs, the scheduler's idle loop and user mode let them in.
+static inline uint64 readrflags(void) {
+  uint64 v;
+  asm volatile("pushfq; popq %0" : "=r"(v));
+  return v;
+}
+static inline void cli(void) { asm volatile("cli" ::: "memory"); }
+static inline void sti(void) { asm volatile("sti" ::: "memory"); }
+
+// Atomically swap *addr and v, returning the old *addr. `xchg` with a
+// memory operand locks the bus (or cache line) by itself: spinlock.c.
+static inline uint32 xchg(volatile uint32 *addr, uint32 v) {
+  asm volatile("xchgl %0, %1" : "+m"(*addr), "+r"(v) : : "memory");
+  return v;
+}
+
+// cli+hlt really stops the CPU: nothing can wake it but NMI or INIT.
 static inline void halt_forever(void) {
   for (;;) asm volatile("cli; hlt");
 }

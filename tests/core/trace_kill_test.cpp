@@ -149,7 +149,9 @@ TEST(TraceKill, AKilledRingscopeRunLeavesAReadableTraceAtRandomInstants) {
     for (size_t j = 0; j < t->events.size(); ++j) ASSERT_EQ(t->events[j].seq, j);
     std::printf("  kill %d after %d chunks + %d us: %zu events read; %s\n", i, chunks, delay, t->events.size(),
                 t->warning.c_str());
-    if (chunks > 0) EXPECT_GT(t->events.size(), 0u) << "the chunks on disk before the kill are read";
+    if (chunks > 0) {
+      EXPECT_GT(t->events.size(), 0u) << "the chunks on disk before the kill are read";
+    }
     // "truncated after N events at byte X": what follows X is at most the
     // chunk that was being written when the kill came.
     auto at = t->warning.find(" at byte ");

@@ -56,39 +56,40 @@ std::vector<Event> sample() {
           trap(64, 3, 0)};
 }
 
-Query q(const std::string& json_like_kind, std::string between = {}) {
+Query q(EventKind kind, std::string between = {}) {
   Query query;
   query.run = "r";
-  query.filter.kinds = {json_like_kind};
-  query.filter.between = std::move(between);
+  query.filter.add_kind(kind);
+  query.between = std::move(between);
   return query;
 }
+constexpr auto kTrap = EventKind::Trap, kExit = EventKind::VmExit;
 
 TEST(LabChecker, QueriesCountMatchingEventsInsideAPhase) {
   auto ev = sample();
   auto measure = [](const Query& query, const std::vector<Event>& events) {
     return labs::measure(query, events).value.value_or(-1);
   };
-  EXPECT_EQ(measure(q("trap"), ev), 5);
-  EXPECT_EQ(measure(q("trap", "work"), ev), 3);
-  Query pf = q("trap", "work");
+  EXPECT_EQ(measure(q(kTrap), ev), 5);
+  EXPECT_EQ(measure(q(kTrap, "work"), ev), 3);
+  Query pf = q(kTrap, "work");
   pf.filter.vector = 14;
   EXPECT_EQ(measure(pf, ev), 1);
-  Query out = q("vm_exit", "work");
-  out.filter.direction = "out";
+  Query out = q(kExit, "work");
+  out.filter.direction = Direction::Out;
   out.filter.port = 0x3f8;
   EXPECT_EQ(measure(out, ev), 1);
-  Query both = q("trap", "work");
-  both.filter.kinds = {"trap", "vm_exit"};
+  Query both = q(kTrap, "work");
+  both.filter.add_kind(kExit);
   EXPECT_EQ(measure(both, ev), 5);
-  Query last = q("vm_exit", "work");
-  last.filter.direction = "in";
+  Query last = q(kExit, "work");
+  last.filter.direction = Direction::In;
   last.measure = "last_port";
   EXPECT_EQ(measure(last, ev), 0x3fd);
-  Measured missing = labs::measure(q("trap", "no such phase"), ev);
+  Measured missing = labs::measure(q(kTrap, "no such phase"), ev);
   EXPECT_FALSE(missing.value) << "a phase that is not in the trace is not a silent 0";
   EXPECT_NE(missing.problem.find("\"no such phase\" is not in run r's trace"), std::string::npos) << missing.problem;
-  Query none = q("vm_exit", "work");
+  Query none = q(kExit, "work");
   none.filter.port = 0x60;
   none.measure = "last_value";
   Measured nothing = labs::measure(none, ev);
@@ -97,10 +98,40 @@ TEST(LabChecker, QueriesCountMatchingEventsInsideAPhase) {
       << nothing.problem;
   none.measure = "count";
   EXPECT_EQ(measure(none, ev), 0) << "a count of nothing is 0";
-  Query unclosed = q("trap", "open");
+  Query unclosed = q(kTrap, "open");
   auto open = ev;
   open.insert(open.begin(), marker("open", MarkerPhase::Begin));
   EXPECT_EQ(measure(unclosed, open), 5) << "a phase never closed runs to the end";
+}
+
+// The lab filter is the one EventFilter: a key matches only the events that
+// carry it. `reason` used to compare every event's reason field, so
+// {"reason": 0} counted the traps and markers too (their reason is 0).
+TEST(LabChecker, AKeyMatchesOnlyEventsThatCarryIt) {
+  auto ev = sample();
+  Query reason0;
+  reason0.run = "r";
+  reason0.filter.reason = 0;
+  EXPECT_EQ(labs::measure(reason0, ev).value.value_or(-1), 0) << "no exit here has reason 0";
+  Event pf_exit;
+  pf_exit.kind = EventKind::VmExit;
+  pf_exit.reason = 0;
+  pf_exit.vector = 14;
+  ev.push_back(pf_exit);
+  EXPECT_EQ(labs::measure(reason0, ev).value.value_or(-1), 1);
+  // cpl: a trap 3 -> 0 was at CPL 3 and at CPL 0, as `show --cpl` says.
+  Query at3;
+  at3.run = "r";
+  at3.filter.cpl = 3;
+  at3.filter.add_kind(kTrap);
+  EXPECT_EQ(labs::measure(at3, ev).value.value_or(-1), 5);
+  at3.filter.cpl = 0;
+  EXPECT_EQ(labs::measure(at3, ev).value.value_or(-1), 5);
+  // port: not a trap's (whose port field is 0).
+  Query port0;
+  port0.run = "r";
+  port0.filter.port = 0;
+  EXPECT_EQ(labs::measure(port0, ev).value.value_or(-1), 0);
 }
 
 TEST(LabChecker, SpanOfAPhaseOrOfTheMatchingEvents) {
@@ -112,9 +143,9 @@ TEST(LabChecker, SpanOfAPhaseOrOfTheMatchingEvents) {
   Query phase;
   phase.run = "r";
   phase.measure = "span_ns";
-  phase.filter.between = "work";
+  phase.between = "work";
   EXPECT_EQ(measure(phase, ev), 600) << "a whole phase: begin marker to end marker";
-  Query traps = q("trap", "work");
+  Query traps = q(kTrap, "work");
   traps.measure = "span_ns";
   EXPECT_EQ(measure(traps, ev), 400) << "first to last matching event (1300 .. 1700)";
   Query all;
@@ -126,7 +157,7 @@ Check answer_check(const std::string& key, double tolerance = 0) {
   Check c;
   c.id = key;
   c.say = "question";
-  c.query = q("trap", "work");
+  c.query = q(kTrap, "work");
   c.expect.answer = key;
   c.expect.tolerance = tolerance;
   return c;
@@ -151,20 +182,44 @@ TEST(LabChecker, AnswersAreComparedWithoutGivingTheRightOneAway) {
   EXPECT_NE(norun.detail.find("did not happen"), std::string::npos);
 }
 
+// Feedback reads the way the student writes: ports in hex, times with units.
+TEST(LabChecker, FeedbackShowsPortsInHexAndTimesWithUnits) {
+  auto ev = sample();
+  for (size_t i = 0; i < ev.size(); ++i) ev[i].time_ns = 1000 + 100 * i;
+  RunEvents runs{{"r", &ev}};
+  Check port;
+  port.query = q(kExit, "work");
+  port.query.filter.direction = Direction::In;
+  port.query.measure = "last_port";
+  port.expect.answer = "status_port";
+  CheckResult wrong = evaluate(port, runs, {{"status_port", 1016}});
+  EXPECT_FALSE(wrong.passed);
+  EXPECT_NE(wrong.detail.find("your answer status_port: 0x3f8 is not"), std::string::npos) << wrong.detail;
+  EXPECT_EQ(wrong.detail.find("0x3fd"), std::string::npos) << "the right port is not given away: " << wrong.detail;
+  EXPECT_TRUE(evaluate(port, runs, {{"status_port", 0x3fd}}).passed);
+  Check span;
+  span.query.run = "r";
+  span.query.between = "work";
+  span.query.measure = "span_ns";
+  span.expect.at_least = 50e6;
+  CheckResult slow = evaluate(span, runs, {});
+  EXPECT_NE(slow.detail.find("measured 600 ns; expected at least 50.00 ms"), std::string::npos) << slow.detail;
+}
+
 TEST(LabChecker, DivisionByAQueryOrANumber) {
   auto ev = sample();
   RunEvents runs{{"r", &ev}};
   Check c;
-  c.query = q("vm_exit", "work");   // 2
-  c.divide_by = q("trap", "work");  // 3
+  c.query = q(kExit, "work");   // 2
+  c.divide_by = q(kTrap, "work");  // 3
   c.divide_by_number = 2;
   c.expect.equals = 2.0 / 3 / 2;
   CheckResult r = evaluate(c, runs, {});
   EXPECT_TRUE(r.passed) << r.detail;
-  c.divide_by = q("trap", "nowhere");
+  c.divide_by = q(kTrap, "nowhere");
   EXPECT_FALSE(evaluate(c, runs, {}).passed) << "dividing by nothing fails, it does not crash";
   Check bounds;
-  bounds.query = q("trap");
+  bounds.query = q(kTrap);
   bounds.expect.at_least = 5;
   bounds.expect.at_most = 5;
   EXPECT_TRUE(evaluate(bounds, runs, {}).passed);
@@ -217,17 +272,17 @@ TEST(LabChecker, GraderStreamsEachRunOnce) {
   lab.answers = {"n"};
   Check calls;
   calls.id = "calls";
-  calls.query = q("trap", "work");
+  calls.query = q(kTrap, "work");
   calls.expect.equals = 3;
   Check per;
   per.id = "per";
-  per.query = q("vm_exit", "work");
+  per.query = q(kExit, "work");
   per.query.run = "other";
-  per.divide_by = q("trap", "work");
+  per.divide_by = q(kTrap, "work");
   per.expect.answer = "n";
   Check missing;
   missing.id = "missing";
-  missing.query = q("trap", "gone");
+  missing.query = q(kTrap, "gone");
   missing.expect.equals = 0;
   lab.checks = {calls, per, missing};
   Grader g(lab);
@@ -266,7 +321,7 @@ TEST(LabChecker, LabJsonIsValidatedWithTheFieldThatIsWrong) {
   };
   auto ok = lab(run, check);
   ASSERT_TRUE(ok.ok()) << ok.error().message;
-  EXPECT_EQ(ok.value().runs[0].mode, "emulation");
+  EXPECT_EQ(ok.value().runs[0].mode, Mode::Emulation);
 
   struct Bad {
     std::string runs, checks, extra, says;
@@ -293,6 +348,19 @@ TEST(LabChecker, LabJsonIsValidatedWithTheFieldThatIsWrong) {
       {R"({"id": "r", "program": ["a.c"], "program_name": "a", "markers": ["a: work"]})",
        R"({"say": "s", "query": {"run": "r", "kind": "trap", "between": "a: wrok"}, "expect": {"equals": 0}})", "",
        "never has a phase \"a: wrok\"; its phases are \"boot\", \"run a\", \"a: work\""},
+      // A port or register on events that never carry one, names that do not exist.
+      {run, R"({"say": "s", "query": {"run": "r", "kind": "trap", "port": 1016}, "expect": {"equals": 0}})", "",
+       "only vm_exit (I/O instructions) and device (unclaimed accesses) events carry a port"},
+      {run, R"({"say": "s", "query": {"run": "r", "kind": "vm_exit", "reason": 12, "port": 1016}, "expect": {"equals": 0}})",
+       "", "an exit with reason 12 carries no port"},
+      {run, R"({"say": "s", "query": {"run": "r", "kind": ["marker", "trap"], "register": "THR"}, "expect": {"equals": 0}})",
+       "", "only device and vm_exit events carry a register"},
+      {run, R"({"say": "s", "query": {"run": "r", "kind": "vm_exit", "register": "CR3"}, "expect": {"equals": 0}})", "",
+       "a vm_exit never names the register \"CR3\""},
+      {run, R"({"say": "s", "query": {"run": "r", "kind": "vm_exit", "direction": "OUT"}, "expect": {"equals": 0}})", "",
+       "no direction \"OUT\""},
+      {run, R"({"say": "s", "query": {"run": "r", "kind": "trap", "cause": "sysenter"}, "expect": {"equals": 0}})", "",
+       "no trap cause \"sysenter\""},
       {R"({"id": "r", "scenario": "hello", "markers": ["x"]})", check, "", "only a program run declares markers"},
       {R"({"id": "r", "scenario": "tick", "params": {"tiks": "5"}})", check, "", "scenario tick has no param \"tiks\""},
       {R"({"id": "r", "scenario": "no-such-scenario"})", check, "", "no-such-scenario"},
@@ -312,6 +380,16 @@ TEST(LabChecker, LabJsonIsValidatedWithTheFieldThatIsWrong) {
       lab(R"({"id": "r", "program": ["a.c"], "program_name": "a", "markers": ["a: work"]})",
           R"({"say": "s", "query": {"run": "r", "kind": "trap", "between": "a: work"}, "expect": {"equals": 5}})");
   EXPECT_TRUE(program.ok()) << program.error().message;
+  // What can match is kept: a port on any exit or device event (an
+  // unclaimed port too), a device's own register name, an exit's register.
+  for (const char* q : {R"({"run": "r", "port": 128})", R"({"run": "r", "kind": "device", "port": 128})",
+                        R"({"run": "r", "kind": "vm_exit", "reason": 30, "port": 1016, "direction": "out"})",
+                        R"({"run": "r", "kind": "device", "device": "uart", "register": "THR"})",
+                        R"({"run": "r", "kind": ["vm_exit", "device"], "register": "QueueNotify"})",
+                        R"({"run": "r", "kind": "vm_exit", "reason": 0, "register": "pte"})"}) {
+    auto good = lab(run, std::string(R"({"say": "s", "query": )") + q + R"(, "expect": {"at_least": 0}})");
+    EXPECT_TRUE(good.ok()) << q << ": " << good.error().message;
+  }
   auto garbage = load_lab(write_lab("{ not json"));
   ASSERT_FALSE(garbage.ok());
   EXPECT_NE(garbage.error().message.find("not valid JSON"), std::string::npos);

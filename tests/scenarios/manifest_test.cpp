@@ -55,9 +55,10 @@ void expect_field_error(const std::string& json, const std::string& field) {
 }  // namespace
 
 TEST(Manifest, BuiltinScenariosAllLoad) {
-  std::vector<std::string> expected = {"console-write", "disk-io",      "echo",      "hello",
-                                       "hypercall",     "hypercall-vmcall", "io-burst", "pagefault",
-                                       "privileged",    "syscall-insn", "syscalls",  "tick"};
+  std::vector<std::string> expected = {"compute",      "console-write", "disk-io",      "echo",     "hello",
+                                       "hypercall",    "hypercall-vmcall", "io-burst",  "ipi",      "pagefault",
+                                       "parallel",     "privileged",    "smp-hello",    "syscall-insn", "syscalls",
+                                       "tick"};
   for (const auto& name : expected) {
     auto s = find_builtin_scenario(name);
     ASSERT_TRUE(s.ok()) << s.error().message;
@@ -185,6 +186,24 @@ TEST(Manifest, BadManifestsNameFileAndField) {
   expect_field_error(R"({"name": "x", "title": "t", "expected_output": "missing.txt"})", "expected_output");
   expect_field_error(R"({"name": "x", "title": "t", "requires": ["warp-drive"]})", "requires[0]");
   expect_field_error(R"({"name": "x", "title": "t", "kernel_args": "a\nb"})", "kernel_args");
+  expect_field_error(R"({"name": "x", "title": "t", "vcpus": 0})", "vcpus");
+  expect_field_error(R"({"name": "x", "title": "t", "vcpus": 9})", "vcpus");
+  expect_field_error(R"({"name": "x", "title": "t", "vcpus": "4"})", "vcpus");
+}
+
+TEST(Manifest, VcpusDefaultsToOneAndTheSmpScenariosAskForMore) {
+  TempScenario t;
+  t.write("scenario.json", R"({"name": "mine", "title": "t"})");
+  auto s = load_scenario(t.manifest());
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(s->vcpus, 1);
+  t.write("scenario.json", R"({"name": "mine", "title": "t", "vcpus": 8})");
+  s = load_scenario(t.manifest());
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(s->vcpus, 8);
+  EXPECT_EQ(find_builtin_scenario("smp-hello")->vcpus, 4);
+  EXPECT_EQ(find_builtin_scenario("ipi")->vcpus, 2);
+  EXPECT_EQ(find_builtin_scenario("parallel")->vcpus, 1) << "its output is the same on any number of CPUs";
 }
 
 TEST(Manifest, UnknownFieldIsNamed) {

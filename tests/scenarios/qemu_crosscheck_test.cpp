@@ -10,7 +10,9 @@
 // writes its status to isa-debug-exit at port 0xf4. Like ringscope's own
 // machine it has a disk: a raw image on the primary IDE channel (QEMU's
 // piix IDE, the same register interface as core/src/devices/ata.cpp), and
-// its RTC at ports 0x70/0x71, like core/src/devices/rtc.cpp.
+// its RTC at ports 0x70/0x71, like core/src/devices/rtc.cpp. A scenario
+// meant for several CPUs (scenario.json "vcpus") gets them with -smp: the
+// kernel finds them in QEMU's ACPI MADT and starts them with INIT-SIPI-SIPI.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -21,8 +23,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ringscope/host.h"
@@ -50,17 +54,24 @@ struct QemuRun {
   double seconds = 0;
 };
 
-QemuRun run_qemu(const Scenario& s, const std::string& accel) {
-  fs::path tmp = fs::temp_directory_path() / ("rs-qemu-" + std::to_string(::getpid()) + "-" + s.name + "-" + accel);
+// smp: QEMU's -smp argument; empty means the scenario's own "vcpus".
+QemuRun run_qemu(const Scenario& s, const std::string& accel, std::string smp = {},
+                 const std::map<std::string, std::string>& params = {}) {
+  if (smp.empty()) smp = std::to_string(s.vcpus);
+  std::string tag = smp;
+  for (char& c : tag)
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  fs::path tmp =
+      fs::temp_directory_path() / ("rs-qemu-" + std::to_string(::getpid()) + "-" + s.name + "-" + accel + "-" + tag);
   fs::create_directories(tmp);
   fs::path serial = tmp / "serial.out", log = tmp / "qemu.log", disk = tmp / "disk.img";
   std::ofstream(disk, std::ios::binary).close();  // an empty raw image, then sized: all zeros
   fs::resize_file(disk, kDiskBytes);
 
-  std::string cmdline = build_cmdline(s, {}).value();
+  std::string cmdline = build_cmdline(s, params).value();
   std::vector<std::string> args = {find_in_path("timeout"), "--kill-after=5", std::to_string(kTimeoutSeconds),
                                    find_in_path("qemu-system-x86_64"), "-accel", accel, "-kernel", s.kernel.string(),
-                                   "-append", cmdline, "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-serial",
+                                   "-smp", smp, "-append", cmdline, "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-serial",
                                    "file:" + serial.string(), "-display", "none", "-nodefaults", "-no-reboot", "-m",
                                    "64",
                                    // format=raw: a probed raw image gets writes to sector 0 refused.
@@ -166,5 +177,73 @@ std::string param_name(const ::testing::TestParamInfo<std::string>& info) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Builtin, QemuCrossCheck, ::testing::ValuesIn(scenario_names()), param_name);
+
+// The SMP kernel with other numbers of CPUs than the manifests name, under
+// TCG (which gives any number on any host).
+class QemuSmp : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (find_in_path("qemu-system-x86_64").empty())
+      GTEST_SKIP() << "qemu-system-x86_64 is not installed (Debian package qemu-system-x86; "
+                      "scripts/setup.sh installs it)";
+    if (find_in_path("timeout").empty()) GTEST_SKIP() << "coreutils' timeout is missing";
+  }
+  Scenario scenario(const std::string& name) {
+    auto s = find_builtin_scenario(name);
+    EXPECT_TRUE(s.ok()) << s.error().message;
+    return s.ok() ? *s : Scenario{};
+  }
+};
+
+// `parallel`'s output does not depend on how many CPUs share its
+// processes out: the same with 1, 2 and 4 (and with 4 processes on 2 CPUs
+// the timer must preempt them for all to finish in turns).
+TEST_F(QemuSmp, ParallelPrintsTheSameOnOneTwoAndFourCpus) {
+  Scenario s = scenario("parallel");
+  ASSERT_TRUE(s.expected_output.has_value());
+  for (int cpus : {1, 2, 4}) {
+    SCOPED_TRACE(std::to_string(cpus) + " CPUs");
+    QemuRun r = run_qemu(s, "tcg", std::to_string(cpus));
+    ASSERT_NE(r.exit_code, 124) << "QEMU timed out; log:\n" << r.log;
+    EXPECT_EQ(r.output, *s.expected_output) << r.log;
+    EXPECT_EQ(r.exit_code, 1) << "status 0 expected";
+  }
+}
+
+// smp-hello lists as many CPUs as the machine has, up to the kernel's NCPU
+// (8): the ACPI MADT is read, and every CPU in it starts and reports in.
+// With maxcpus, QEMU lists the CPUs that could be plugged in later as
+// MADT entries without the enabled flag: they are not started.
+TEST_F(QemuSmp, SmpHelloCountsEveryCpuQemuGives) {
+  Scenario s = scenario("smp-hello");
+  for (auto [smp, cpus] : std::vector<std::pair<std::string, int>>{{"1", 1}, {"3", 3}, {"8", 8}, {"2,maxcpus=4", 2}}) {
+    SCOPED_TRACE("-smp " + smp);
+    QemuRun r = run_qemu(s, "tcg", smp);
+    ASSERT_NE(r.exit_code, 124) << "QEMU timed out; log:\n" << r.log;
+    EXPECT_EQ(r.exit_code, 1) << r.output << r.log;
+    std::string head = std::to_string(cpus) + (cpus == 1 ? " CPU running" : " CPUs running");
+    EXPECT_NE(r.output.find(head), std::string::npos) << r.output;
+    for (int i = 0; i < cpus; i++)
+      EXPECT_NE(r.output.find("cpu" + std::to_string(i) + " reporting in"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("cpu" + std::to_string(cpus) + " reporting in"), std::string::npos) << r.output;
+  }
+}
+
+// Scenarios written for one CPU print the same on a kernel that started
+// a second one: user code then runs with interrupts on and the local
+// APIC timer preempts it, the console and the allocator take locks, and
+// task=tick's PIT still reaches the boot CPU through the 8259A.
+TEST_F(QemuSmp, UniprocessorScenariosPrintTheSameOnTwoCpus) {
+  for (const char* name : {"syscalls", "pagefault", "privileged", "tick", "disk-io"}) {
+    SCOPED_TRACE(name);
+    Scenario s = scenario(name);
+    ASSERT_EQ(s.vcpus, 1);
+    ASSERT_TRUE(s.expected_output.has_value());
+    QemuRun r = run_qemu(s, "tcg", "2");
+    ASSERT_NE(r.exit_code, 124) << "QEMU timed out; log:\n" << r.log;
+    EXPECT_EQ(r.output, *s.expected_output) << r.log;
+    EXPECT_EQ(r.exit_code, ((s.expected_status << 1) | 1) & 0xff) << r.output;
+  }
+}
 
 }  // namespace

@@ -87,7 +87,81 @@ TEST(TraceModel, RingTransitionsAndPlaybackJumps) {
 TEST(TraceModel, FindsInstructionBytesForAnExit) {
   auto m = syscall_model();
   const size_t exit = m->next_of(0, EventKind::VmExit);
-  EXPECT_EQ(m->instruction_bytes_near(exit, m->event(exit).rip), std::string_view("\xee", 1));
+  // KVM records the RIP after the `out`; the instruction is the one ending there.
+  const auto ci = m->causing_instruction(exit);
+  EXPECT_EQ(ci.rip, 0x102304u);
+  EXPECT_EQ(ci.bytes, std::string_view("\xee", 1));
+}
+
+// The instruction that caused a trap, not the one at the address it records.
+TEST(TraceModel, CausingInstructionOfTrapsIsTheIntTheFaultOrNone) {
+  using Where = TraceModel::CauseInstruction::Where;
+  auto m = TraceModel::from_trace(test::emulation_int_trace(), "emu.rtrace");
+  const size_t sys = m->next_of(0, EventKind::Trap);
+  ASSERT_EQ(m->event(sys).cause, TrapCause::SoftInt);
+  auto ci = m->causing_instruction(sys);
+  EXPECT_EQ(ci.where, Where::At);
+  EXPECT_EQ(ci.rip, 0x8000000995u);  // the int, not the ret at the return address 0x8000000997
+  EXPECT_EQ(ci.bytes, std::string_view("\xcd\x40", 2));
+  const size_t pf = m->next_of(sys, EventKind::Trap);
+  ci = m->causing_instruction(pf);
+  EXPECT_EQ(ci.rip, 0x8000000a00u);  // a fault: the faulting instruction, seen when it ran again
+  EXPECT_EQ(ci.bytes, std::string_view("\x8b\x00", 2));
+  const size_t irq = m->next_of(pf, EventKind::Trap);
+  EXPECT_EQ(m->causing_instruction(irq).where, Where::None);
+  // Without steps the bytes are not in the trace: the model says where, with no bytes.
+  auto e = TraceModel::from_trace(test::emulation_int_trace(false), "emu-exits.rtrace");
+  ASSERT_EQ(e->kind(0), EventKind::Trap);
+  ci = e->causing_instruction(0);
+  EXPECT_EQ(ci.where, Where::EndsAt);
+  EXPECT_EQ(ci.rip, 0x8000000997u);
+  EXPECT_TRUE(ci.bytes.empty());
+}
+
+// share(): the time in each state inside a window, whatever it holds.
+TEST(TraceModel, ShareIsTheTimeInEachStateOfAWindow) {
+  auto m = TraceModel::from_trace(test::share_trace(), "shares.rtrace");
+  const uint64_t o = test::kOrigin;
+  TimeShare s = m->share(0, o + 100'000'000, o + 200'000'000);  // 100 ms of 75 % ring 3, 25 % root
+  EXPECT_EQ(s.cpl[3], 75'000'000u);
+  EXPECT_EQ(s.cpl[0], 25'000'000u);
+  EXPECT_EQ(s.root, 25'000'000u);
+  EXPECT_EQ(s.halted, 0u);
+  s = m->share(0, o + 300'000'000, o + 400'000'000);
+  EXPECT_EQ(s.root, 2'000'000u);  // 2 %
+  // halt_wait_ns grew by 299.999 ms by 900 ms: placed in the longest quiet stretch, 600..900 ms.
+  s = m->share(0, o + 650'000'000, o + 850'000'000);
+  EXPECT_NEAR(static_cast<double>(s.halted), 200e6, 2e3);  // the stretch is halted 299.999 of its 300 ms
+  EXPECT_NE(m->halted_at(0, o + 750'000'000), nullptr);
+  EXPECT_EQ(m->halted_at(0, o + 550'000'000), nullptr);
+  EXPECT_NEAR(static_cast<double>(m->share(0, o, o + 1'000'000'000).halted), 299'999'000.0, 2.0);
+}
+
+// A wait shorter than the quiet stretch it is placed in is spread over it
+// as a share, not drawn as a solid block at one end.
+TEST(TraceModel, AShortHaltIsSpreadOverItsStretchAsAShare) {
+  TraceHeader h;
+  h.scenario = "tick";
+  h.start_mono_ns = test::kOrigin;
+  auto w = TraceWriter::create_in_memory(h);
+  auto emit = [&](EventKind k, uint64_t t, uint64_t value) {
+    Event e;
+    e.kind = k;
+    e.source = k == EventKind::Counter ? Source::KvmStats : Source::Vmm;
+    e.time_ns = test::kOrigin + t;
+    e.name = "halt_wait_ns";
+    e.value = value;
+    w->emit(e);
+  };
+  emit(EventKind::Output, 0, 0);
+  emit(EventKind::Output, 100'000'000, 0);               // 100 ms without events
+  emit(EventKind::Counter, 100'000'000, 75'000'000);     // of which 75 ms halted
+  (void)w->close();
+  auto m = TraceModel::from_trace(std::move(read_trace_bytes(w->memory_bytes())).value(), "t");
+  for (const uint64_t t : {0ull, 40'000'000ull, 90'000'000ull}) {
+    const TimeShare s = m->share(0, test::kOrigin + t, test::kOrigin + t + 10'000'000);
+    EXPECT_NEAR(static_cast<double>(s.halted), 7.5e6, 1.0) << t;
+  }
 }
 
 TEST(TraceModel, MarksAreSortedPerRow) {

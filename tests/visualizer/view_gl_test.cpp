@@ -64,9 +64,19 @@ TEST_F(GlView, RingBandShowsUserThenKernelAroundTheTrap) {
   EXPECT_TRUE(near(p.at(view.timeline_x(352'000), vmx_y), palette::kRoot));
 }
 
+// Pixels of a small box around (x, y0..y1): how many are near `col`.
+int count_near(const Pixels& p, float x, float y0, float y1, ImU32 col, float half_w = 4) {
+  int n = 0;
+  for (float y = y0; y < y1; y += 1)
+    for (float xx = x - half_w; xx <= x + half_w; xx += 1)
+      if (near(p.at(xx, y), col)) ++n;
+  return n;
+}
+
 // On a host that does not single-step ring 3, a visit to ring 3 can have no
-// length at all; it must still show, in the ring-3 colour, at any zoom.
-TEST_F(GlView, ZeroLengthRing3VisitsShowAsTicksAtAnyZoom) {
+// length at all; it must still show at any zoom, as what it is: a hatched
+// box (ring-3 lines over a dark fill) the height of the band, not a solid span.
+TEST_F(GlView, ZeroLengthRing3VisitsShowAsHatchedBoxesAtAnyZoom) {
   for (const double span : {100'000.0, 1e9}) {
     SCOPED_TRACE("visible span " + std::to_string(span) + " ns");
     View view;
@@ -79,15 +89,70 @@ TEST_F(GlView, ZeroLengthRing3VisitsShowAsTicksAtAnyZoom) {
     Pixels p{std::move(px).value()};
     const float top = *view.ring_band_y(0, 0) - 12;  // the band is 24 px high
     for (const double t : {40'000.0, 70'000.0}) {
-      if (span > 1e6 && t == 70'000.0) continue;  // folded into the tick at 40 µs at this zoom
-      EXPECT_TRUE(near(p.at(view.timeline_x(t), top + 3), palette::kRing3))
-          << "visit at " << t << " ns, x " << view.timeline_x(t) << ", y " << top + 3;
+      if (span > 1e6 && t == 70'000.0) continue;  // folded into the box at 40 µs at this zoom
+      const float x = view.timeline_x(t);
+      // Hatching over the whole band height: ring-3 lines and the dark fill between them.
+      EXPECT_GE(count_near(p, x, top + 2, top + 22, palette::kRing3), 20) << "visit at " << t << " ns, x " << x;
+      EXPECT_GE(count_near(p, x, top + 2, top + 22, IM_COL32(20, 20, 24, 255), 3), 6) << "visit at " << t << " ns";
+      EXPECT_GE(count_near(p, x, top + 16, top + 22, palette::kRing3), 3) << "the box spans the band, not a tick";
     }
     // Between the visits the CPU is in ring 0.
     if (span < 1e6) {
       EXPECT_TRUE(near(p.at(view.timeline_x(55'000), top + 3), palette::kRing0));
     }
   }
+}
+
+// A column of pixels: how many of the rows y0..y1 are near `col`.
+int column_count(const Pixels& p, float x, float y0, float y1, ImU32 col) {
+  int n = 0;
+  for (float y = y0; y < y1; y += 1) n += near(p.at(x, y), col) ? 1 : 0;
+  return n;
+}
+
+// Zoomed out, a pixel holds many periods of 75 % ring 3 / 25 % ring 0 with
+// the VMM busy 25 % (then 2 %) of the time: each band is stacked by those
+// shares, never painted by "any event wins".
+TEST_F(GlView, FoldedPixelsShowTheShareOfTimeInEachState) {
+  View view;
+  view.settings().animate = false;
+  view.add_trace(TraceModel::from_trace(test::share_trace(), "shares.rtrace"), "shares.rtrace");
+  view.set_zoom(0, 1e9);
+  auto px = render_offscreen(view, kW, kH);
+  ASSERT_TRUE(px.ok()) << px.error().message;
+  Pixels p{std::move(px).value()};
+  const float ring_y = *view.ring_band_y(0, 0), vmx_y = *view.vmx_band_y(0, 0);
+  const float r0 = ring_y - 12, r1 = ring_y + 12, v0 = vmx_y - 7, v1 = vmx_y + 7;  // 24 and 14 px bands
+  for (const double t : {50e6, 125e6, 200e6}) {
+    SCOPED_TRACE("at " + std::to_string(t / 1e6) + " ms");
+    const float x = view.timeline_x(t);
+    EXPECT_EQ(column_count(p, x, r0, r1, palette::kRing3), 18);  // 75 % of 24 px
+    EXPECT_EQ(column_count(p, x, r0, r1, palette::kRing0), 6);   // 25 %
+    const int root = column_count(p, x, v0, v1, palette::kRoot), guest = column_count(p, x, v0, v1, palette::kNonRoot);
+    EXPECT_GE(root, 3);  // 25 % of 14 px is 3.5
+    EXPECT_LE(root, 4);
+    EXPECT_EQ(root + guest, 14);
+  }
+  // 2 % in the VMM: one pixel (a state that happened stays visible), the rest the guest.
+  const float x = view.timeline_x(375e6);
+  EXPECT_EQ(column_count(p, x, v0, v1, palette::kRoot), 1);
+  EXPECT_EQ(column_count(p, x, v0, v1, palette::kNonRoot), 13);
+}
+
+// A vCPU halted inside KVM (halt_wait_ns grew while nothing was recorded)
+// is neither the guest running nor the VMM: its own colour in the VMX band.
+TEST_F(GlView, AVcpuHaltedInsideKvmHasItsOwnState) {
+  View view;
+  view.settings().animate = false;
+  view.add_trace(TraceModel::from_trace(test::share_trace(), "shares.rtrace"), "shares.rtrace");
+  view.set_zoom(0, 1e9);
+  auto px = render_offscreen(view, kW, kH);
+  ASSERT_TRUE(px.ok()) << px.error().message;
+  Pixels p{std::move(px).value()};
+  const float vmx_y = *view.vmx_band_y(0, 0);
+  for (const double t : {650e6, 750e6, 880e6})
+    EXPECT_EQ(column_count(p, view.timeline_x(t), vmx_y - 7, vmx_y + 7, palette::kHaltedInKvm), 14) << t / 1e6 << " ms";
+  EXPECT_EQ(column_count(p, view.timeline_x(550e6), vmx_y - 7, vmx_y + 7, palette::kNonRoot), 14);
 }
 
 // The selected range tints what lies inside it and nothing outside.
@@ -104,6 +169,41 @@ TEST_F(GlView, SelectedRangeIsShaded) {
   // Ring 3 on both sides of the range's right edge: tinted inside only.
   EXPECT_FALSE(near(p.at(view.timeline_x(230'000), y + 6), palette::kRing3));
   EXPECT_TRUE(near(p.at(view.timeline_x(280'000), y + 6), palette::kRing3));
+}
+
+// The layout holds at a classroom projector's 1280x720 and at 1920x1080:
+// the legend lies inside the timeline panel, above what follows, and its
+// swatches are really drawn there.
+TEST_F(GlView, LayoutHoldsAtProjectorAndFullHdSizes) {
+  for (const auto& [w, h] : {std::pair{1280, 720}, std::pair{1920, 1080}}) {
+    SCOPED_TRACE(std::to_string(w) + "x" + std::to_string(h));
+    View view;
+    view.settings().animate = false;
+    view.add_trace(TraceModel::from_trace(test::syscall_trace(), "syscalls.rtrace"), "syscalls.rtrace");
+    view.add_trace(TraceModel::from_trace(test::pvm_trace(), "a-long-trace-name.paravirt.rtrace"), "pvm.rtrace");
+    view.set_zoom(0, 500'000);
+    auto px = render_offscreen(view, w, h);
+    ASSERT_TRUE(px.ok()) << px.error().message;
+    const auto [tl0, tl1] = view.timeline_rect();
+    const auto [lg0, lg1] = view.legend_rect();
+    EXPECT_GE(lg0.y, tl0.y);
+    EXPECT_LE(lg1.y, tl1.y) << "the legend is clipped by the panel's bottom";
+    EXPECT_LE(lg1.x, static_cast<float>(w));
+    // The lanes end above the legend.
+    EXPECT_LT(*view.vmx_band_y(0, 0), lg0.y);
+    // Swatches drawn in the legend's rectangle.
+    const auto& rgba = px.value();
+    int ring0 = 0, hatch = 0;
+    for (int y = static_cast<int>(lg0.y); y < static_cast<int>(lg1.y); ++y)
+      for (int x = static_cast<int>(lg0.x); x < static_cast<int>(lg1.x) && x < w; ++x) {
+        const size_t i = (static_cast<size_t>(y) * w + x) * 4;
+        const ImU32 c = IM_COL32(rgba[i], rgba[i + 1], rgba[i + 2], 255);
+        ring0 += near(c, palette::kRing0) ? 1 : 0;
+        hatch += near(c, palette::kRing3) ? 1 : 0;
+      }
+    EXPECT_GT(ring0, 20);
+    EXPECT_GT(hatch, 20);
+  }
 }
 
 TEST_F(GlView, ScreenshotCommandWritesAPngAndReportsBadFiles) {
@@ -127,6 +227,18 @@ TEST_F(GlView, ScreenshotCommandWritesAPngAndReportsBadFiles) {
   EXPECT_EQ(img.width, 1200u);
   EXPECT_EQ(img.height, 800u);
   png_image_free(&img);
+  // The projector and full-HD sizes the layout is made for.
+  for (const char* size : {"1280x720", "1920x1080"}) {
+    const std::string shot = (dir / (std::string("shot-") + size + ".png")).string();
+    const std::string c = std::string(RINGSCOPE_BIN) + " view " + (dir / "good.rtrace").string() + " --select 26 --size " +
+                          size + " --screenshot " + shot + " 2>" + err;
+    EXPECT_EQ(WEXITSTATUS(std::system(c.c_str())), 0) << size;
+    png_image im{};
+    im.version = PNG_IMAGE_VERSION;
+    ASSERT_TRUE(png_image_begin_read_from_file(&im, shot.c_str())) << size;
+    EXPECT_EQ(std::to_string(im.width) + "x" + std::to_string(im.height), size);
+    png_image_free(&im);
+  }
   std::filesystem::remove_all(dir);
 }
 

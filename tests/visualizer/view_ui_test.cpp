@@ -10,6 +10,7 @@
 
 #include "platform/imgui_setup.h"
 #include "ui/View.h"
+#include "ui/palette.h"
 #include "viewer_test_traces.h"
 
 namespace ringscope::viewer {
@@ -50,7 +51,9 @@ TEST_F(Fixture, EventListShowsOnlyWhatTheFilterLets_through) {
   EXPECT_EQ(filtered_rows(), 2u);
   view.filter() = ListFilter{};
   view.filter().cpl = 3;
-  EXPECT_EQ(filtered_rows(), 150u + 1u);  // ring-3 steps, and the #UD recorded at CPL 3
+  // Ring-3 steps, the #UD taken from CPL 3 and the two returns into CPL 3:
+  // a trap is at both of its ends (the one EventFilter, as `show --cpl`).
+  EXPECT_EQ(filtered_rows(), 150u + 1u + 2u);
 }
 
 TEST_F(Fixture, InspectorExplainsAnIoExitAndDisassemblesIt) {
@@ -64,6 +67,81 @@ TEST_F(Fixture, InspectorExplainsAnIoExitAndDisassemblesIt) {
   EXPECT_NE(t.find("out dx, al"), std::string::npos) << t;         // Capstone on the step's bytes
   EXPECT_NE(t.find("port = 0x3f8"), std::string::npos) << t;       // every field, hex where it helps
   EXPECT_NE(t.find("duration_ns = 4000  (4.0 µs)"), std::string::npos) << t;
+}
+
+// Under emulation a trap records the return address; the inspector shows the
+// `int` that caused it, and says so when the bytes are not in the trace.
+TEST(Inspector, ShowsTheInstructionThatCausedATrap) {
+  HeadlessContext ctx{1280, 720};
+  for (const bool steps : {true, false}) {
+    View view;
+    view.settings().animate = false;
+    view.add_trace(TraceModel::from_trace(test::emulation_int_trace(steps), "emu.rtrace"), "emu.rtrace");
+    const TraceModel& m = *view.traces()[0].model;
+    view.select(0, m.kind(0) == EventKind::Trap ? 0 : m.next_of(0, EventKind::Trap), false);
+    ctx.frame(view);
+    const std::string& t = view.inspector_text();
+    if (steps) {
+      EXPECT_NE(t.find("int 0x40"), std::string::npos) << t;
+      EXPECT_NE(t.find("0x8000000995"), std::string::npos) << t;
+      EXPECT_EQ(t.find("ret"), std::string::npos) << t;
+    } else {
+      EXPECT_NE(t.find("not in this trace"), std::string::npos) << t;
+      EXPECT_NE(t.find("--level full"), std::string::npos) << t;
+    }
+  }
+}
+
+// Statistics over a range count how much KVM's counters grew inside it, not
+// their running totals, and say when no sample falls inside the range.
+TEST(Statistics, RangeUsesCounterDeltasAndSaysWhenItHoldsNoSample) {
+  HeadlessContext ctx{1280, 720};
+  TraceHeader h;
+  h.scenario = "counters";
+  h.mode = "full-virt";
+  h.start_mono_ns = test::kOrigin;
+  auto w = TraceWriter::create_in_memory(h);
+  const uint64_t kernel_exits[] = {3000, 3010, 3030};  // running totals at 1, 2 and 3 ms
+  for (int k = 0; k < 3; ++k) {
+    Event c;
+    c.kind = EventKind::Counter;
+    c.source = Source::KvmStats;
+    c.time_ns = test::kOrigin + (k + 1) * 1'000'000;
+    c.name = "kernel_exits";
+    c.value = kernel_exits[k];
+    w->emit(c);
+  }
+  (void)w->close();
+  View view;
+  view.settings().animate = false;
+  view.add_trace(TraceModel::from_trace(std::move(read_trace_bytes(w->memory_bytes())).value(), "c.rtrace"), "c.rtrace");
+  view.open_tab(BottomTab::Statistics);
+  view.set_range(1'500'000, 2'500'000);  // holds the sample at 2 ms: grew by 10
+  for (int i = 0; i < 3; ++i) ctx.frame(view);
+  ASSERT_NE(view.shown_stats(), nullptr);
+  EXPECT_EQ(view.shown_stats()->kernel_only_exits, 10u);
+  view.set_range(2'100'000, 2'900'000);  // no sample inside
+  for (int i = 0; i < 3; ++i) ctx.frame(view);
+  ASSERT_NE(view.shown_stats(), nullptr);
+  EXPECT_EQ(view.shown_stats()->kernel_only_exits, 0u);
+  EXPECT_TRUE(view.shown_stats()->kvm_stats.empty());
+}
+
+// The legend lists every colour a trace's timeline can show.
+TEST(Legend, ListsEveryColourTheTraceUses) {
+  using palette::Colour;
+  auto bit = [](Colour c) { return 1u << static_cast<int>(c); };
+  const uint32_t sys = View::colours_used(*TraceModel::from_trace(test::syscall_trace(), "s"));
+  for (Colour c : {Colour::Ring0, Colour::Ring3, Colour::NonRoot, Colour::Root, Colour::PortIo, Colour::Exception,
+                   Colour::TrapReturn, Colour::Marker})
+    EXPECT_TRUE(sys & bit(c)) << palette::legend(c);
+  EXPECT_FALSE(sys & bit(Colour::HaltedInKvm));
+  const uint32_t pvm = View::colours_used(*TraceModel::from_trace(test::pvm_trace(), "p"));
+  EXPECT_TRUE(pvm & bit(Colour::Ring3Unobserved));
+  EXPECT_TRUE(pvm & bit(Colour::PageFault));
+  const uint32_t shares = View::colours_used(*TraceModel::from_trace(test::share_trace(), "h"));
+  EXPECT_TRUE(shares & bit(Colour::HaltedInKvm));
+  EXPECT_TRUE(shares & bit(Colour::SystemCall));
 }
 
 TEST_F(Fixture, ClickingATrapMarkSelectsIt) {

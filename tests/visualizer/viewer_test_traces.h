@@ -83,7 +83,7 @@ inline std::vector<uint8_t> syscall_trace_bytes(int exits_per_write = 1) {
   for (uint64_t t = 0; t < 100; t += 2) {
     if (t == 50) {
       step(us(t), 0, 0x102304, out_insn);
-      uart_exit(us(t) + 100, 0x102304);
+      uart_exit(us(t) + 100, 0x102305);  // KVM reports the RIP after the 1-byte out
       continue;
     }
     if (t == 90) marker(us(t), MarkerPhase::Begin);
@@ -95,7 +95,7 @@ inline std::vector<uint8_t> syscall_trace_bytes(int exits_per_write = 1) {
   for (uint64_t t = 300; t < 400; t += 2) {
     if (t == 350) {
       step(us(t) + 1, 0, 0x102304, out_insn);
-      uart_exit(us(t) + 100, 0x102304);
+      uart_exit(us(t) + 100, 0x102305);  // KVM reports the RIP after the 1-byte out
       continue;
     }
     step(us(t) + 1, 0, 0x100100 + t, nop);
@@ -206,5 +206,138 @@ inline std::vector<uint8_t> pvm_trace_bytes() {
 }
 
 inline Trace pvm_trace() { return std::move(read_trace_bytes(pvm_trace_bytes())).value(); }
+
+// A system call under emulation, times in µs after start: ring-3 steps
+// `mov eax, 5` and `int 0x40` (at 0x8000000995), the trap at 12 µs with the
+// return address 0x8000000997 as its rip (as the emulator records it), the
+// handler, an iretq, then the `ret` at 0x8000000997; a #PF at 30 µs on
+// `mov eax, [rax]` (0x8000000a00, run again after the handler); an external
+// interrupt at 40 µs. With `steps` false the same events at level `exits`,
+// without any step.
+inline std::vector<uint8_t> emulation_int_trace_bytes(bool steps = true) {
+  TraceHeader h;
+  h.scenario = "syscalls";
+  h.mode = "emulation";
+  h.level = steps ? "full" : "exits";
+  h.start_mono_ns = kOrigin;
+  auto w = TraceWriter::create_in_memory(h);
+  auto step = [&](uint64_t t, uint8_t cpl, uint64_t rip, std::string bytes) {
+    if (!steps) return;
+    Event e;
+    e.kind = EventKind::Step;
+    e.source = Source::Emulator;
+    e.time_ns = t;
+    e.cpl = cpl;
+    e.rip = rip;
+    e.text = bytes;
+    w->emit(e);
+  };
+  auto trap = [&](uint64_t t, TrapCause cause, uint8_t vector, uint8_t from, uint8_t to, uint64_t rip, uint64_t rip_to) {
+    Event e;
+    e.kind = cause == TrapCause::Iret ? EventKind::TrapReturn : EventKind::Trap;
+    e.source = Source::Emulator;
+    e.time_ns = t;
+    e.cause = cause;
+    e.vector = vector;
+    e.from_cpl = from;
+    e.to_cpl = to;
+    e.rip = rip;
+    e.rip_to = rip_to;
+    w->emit(e);
+  };
+  step(us(10), 3, 0x8000000990, std::string("\xb8\x05\x00\x00\x00", 5));
+  step(us(11), 3, 0x8000000995, std::string("\xcd\x40", 2));
+  trap(us(12), TrapCause::SoftInt, 0x40, 3, 0, 0x8000000997, 0x1001e7);
+  step(us(13), 0, 0x1001e7, std::string("\x6a\x00", 2));
+  step(us(14), 0, 0x100287, std::string("\x48\xcf", 2));
+  trap(us(15), TrapCause::Iret, 0, 0, 3, 0x100287, 0x8000000997);
+  step(us(16), 3, 0x8000000997, std::string("\xc3", 1));
+  step(us(29), 3, 0x80000009f0, std::string("\x90", 1));
+  trap(us(30), TrapCause::Exception, 14, 3, 0, 0x8000000a00, 0x100400);
+  step(us(31), 0, 0x100400, std::string("\x6a\x0e", 2));
+  trap(us(32), TrapCause::Iret, 0, 0, 3, 0x100287, 0x8000000a00);
+  step(us(33), 3, 0x8000000a00, std::string("\x8b\x00", 2));
+  trap(us(40), TrapCause::Interrupt, 32, 3, 0, 0x8000000a02, 0x100500);
+  Event end;
+  end.kind = EventKind::RunEnd;
+  end.source = Source::Vmm;
+  end.time_ns = us(50);
+  end.end_reason = RunEndReason::GuestExit;
+  w->emit(end);
+  (void)w->close();
+  return w->memory_bytes();
+}
+inline Trace emulation_int_trace(bool steps = true) {
+  return std::move(read_trace_bytes(emulation_int_trace_bytes(steps))).value();
+}
+
+// Known shares of time, for the timeline's bands (one vCPU, level exits):
+//   0 .. 250 ms    periods of 100 µs: ring 3 for 75 µs, then a system call
+//                  into ring 0 for 25 µs, during which an I/O exit keeps the
+//                  VMM busy for all 25 µs: ring 3 75 %, VMX root 25 %
+//   250 .. 500 ms  the same periods, but the exit takes 2 µs: root 2 %
+//   500 .. 600 ms  ring 0, one exit at 600 ms
+//   600 .. 900 ms  nothing: the vCPU sleeps; at 900 ms an exit and KVM's
+//                  halt_wait_ns counter sampled at 300 ms (halted inside KVM)
+//   1 s            run_end
+inline std::vector<uint8_t> share_trace_bytes() {
+  TraceHeader h;
+  h.scenario = "shares";
+  h.mode = "full-virt";
+  h.level = "exits";
+  h.start_mono_ns = kOrigin;
+  auto w = TraceWriter::create_in_memory(h);
+  auto ring = [&](EventKind kind, TrapCause cause, uint64_t t, uint8_t from, uint8_t to) {
+    Event e;
+    e.kind = kind;
+    e.source = Source::Guest;
+    e.time_ns = t;
+    e.cause = cause;
+    e.vector = cause == TrapCause::SoftInt ? 0x40 : 0;
+    e.from_cpl = from;
+    e.to_cpl = to;
+    e.rip = 0x100000;
+    e.rip_to = 0x100000;
+    w->emit(e);
+  };
+  auto exit = [&](uint64_t t, uint64_t duration) {
+    Event e;
+    e.kind = EventKind::VmExit;
+    e.source = Source::KvmExit;
+    e.time_ns = t;
+    e.reason = exit_reason::kIoInstruction;
+    e.handled_by = HandledBy::Vmm;
+    e.direction = Direction::Out;
+    e.port = 0x3f8;
+    e.size = 1;
+    e.cpl = 0;
+    e.duration_ns = duration;
+    w->emit(e);
+  };
+  for (uint64_t p = 0; p < 5000; ++p) {
+    const uint64_t t = kOrigin + p * 100'000;
+    ring(EventKind::TrapReturn, TrapCause::Iret, t, 0, 3);
+    ring(EventKind::Trap, TrapCause::SoftInt, t + 75'000, 3, 0);
+    exit(t + 75'000, p < 2500 ? 25'000 : 2'000);
+  }
+  exit(kOrigin + 600'000'000, 1'000);
+  exit(kOrigin + 900'000'000, 1'000);
+  Event c;
+  c.kind = EventKind::Counter;
+  c.source = Source::KvmStats;
+  c.time_ns = kOrigin + 900'000'000;
+  c.name = "halt_wait_ns";
+  c.value = 300'000'000 - 1'000;
+  w->emit(c);
+  Event end;
+  end.kind = EventKind::RunEnd;
+  end.source = Source::Vmm;
+  end.time_ns = kOrigin + 1'000'000'000;
+  end.end_reason = RunEndReason::GuestExit;
+  w->emit(end);
+  (void)w->close();
+  return w->memory_bytes();
+}
+inline Trace share_trace() { return std::move(read_trace_bytes(share_trace_bytes())).value(); }
 
 }  // namespace ringscope::viewer::test

@@ -5,7 +5,14 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "ringscope/exit_reasons.h"
+
 namespace ringscope::viewer {
+
+namespace {
+// Distinct kvm-stats counter names the model indexes (KVM has about 40).
+constexpr size_t kMaxViewerStats = 256;
+}  // namespace
 
 MarkRow mark_row_for(EventKind k, bool& shown) {
   shown = true;
@@ -67,6 +74,8 @@ struct TraceModel::Loader {
     m.store_.shrink_to_fit();
     stack_phases(m.stats_.phases, m.tracks_);
     for (auto& tr : m.tracks_) {
+      m.derive_halts(tr);
+      m.derive_sums(tr);
       // A visit still open at the end lasts until the last event.
       if (!tr.ring3.empty() && tr.ring3.back().end_ns == UINT64_MAX)
         tr.ring3.back().end_ns = std::max(tr.ring3.back().begin_ns, m.last_ns());
@@ -179,6 +188,20 @@ void TraceModel::index_event(size_t i, const Event& e) {
   if (e.kind == EventKind::Step && e.cpl == 3 && !tr.ring3.empty() && tr.ring3.back().end_ns == UINT64_MAX)
     ++tr.ring3.back().steps;
   if (e.kind == EventKind::Counter && e.name == "unstepped_runs") unstepped_runs_ = std::max(unstepped_runs_, e.value);
+  if (e.kind == EventKind::Counter && e.source == Source::KvmStats) {
+    int id = stat_id(e.name);
+    if (id < 0 && stat_names_.size() < kMaxViewerStats) {
+      id = static_cast<int>(stat_names_.size());
+      stat_names_.emplace_back(e.name.substr(0, kMaxStatName));
+    }
+    if (id >= 0) {
+      if (tr.stats.size() <= static_cast<size_t>(id)) tr.stats.resize(id + 1);
+      tr.stats[id].push_back({e.time_ns, e.value});
+      if (stat_sample_events_.size() <= e.vcpu) stat_sample_events_.resize(e.vcpu + 1);
+      stat_sample_events_[e.vcpu].push_back(idx);
+      ++stat_samples_;
+    }
+  }
   if (e.kind == EventKind::VmExit) {
     uint64_t end = e.time_ns + e.duration_ns;
     if (!tr.root.empty() && tr.root.back().end_ns > e.time_ns)
@@ -277,6 +300,221 @@ std::string_view TraceModel::instruction_bytes_near(size_t i, uint64_t rip, size
   return {};
 }
 
+// ---- time shares ----------------------------------------------------------
+
+void TraceModel::derive_halts(VcpuTrack& tr) {
+  const int id = stat_id("halt_wait_ns");
+  if (id < 0 || static_cast<size_t>(id) >= tr.stats.size()) return;
+  const auto& samples = tr.stats[id];
+  struct Gap {
+    uint64_t begin, end;
+  };
+  std::vector<Gap> gaps;
+  uint64_t prev_t = first_ns(), prev_v = 0;
+  for (const StatSample& s : samples) {
+    const uint64_t waited = s.value > prev_v ? s.value - prev_v : 0;
+    if (waited != 0 && s.time_ns > prev_t) {
+      // The quiet stretches of this vCPU between the two samples: between
+      // one event (or the end of the exit it records) and the next.
+      gaps.clear();
+      uint64_t busy_until = prev_t;
+      for (size_t j = lower_bound(prev_t), end = upper_bound(s.time_ns); j < end; ++j) {
+        const CompactEvent& c = at(j);
+        if (c.vcpu != tr.vcpu) continue;
+        if (c.time_ns > busy_until) gaps.push_back({busy_until, c.time_ns});
+        uint64_t until = c.time_ns;
+        if (static_cast<EventKind>(c.kind) == EventKind::VmExit) {
+          const RootSpan* r = nullptr;
+          auto it = std::partition_point(tr.root.begin(), tr.root.end(),
+                                         [&](const RootSpan& x) { return x.event < j; });
+          if (it != tr.root.end() && it->event == j) r = &*it;
+          if (r) until = std::max(until, r->end_ns);
+        }
+        busy_until = std::max(busy_until, until);
+      }
+      std::sort(gaps.begin(), gaps.end(), [](const Gap& a, const Gap& b) { return a.end - a.begin > b.end - b.begin; });
+      uint64_t left = waited;
+      const size_t first_new = tr.halted.size();
+      for (const Gap& g : gaps) {
+        if (left == 0) break;
+        const uint64_t len = g.end - g.begin, n = std::min(left, len);
+        tr.halted.push_back({g.begin, g.end, static_cast<double>(n) / static_cast<double>(len)});
+        left -= n;
+      }
+      std::sort(tr.halted.begin() + static_cast<std::ptrdiff_t>(first_new), tr.halted.end(),
+                [](const HaltSpan& a, const HaltSpan& b) { return a.begin_ns < b.begin_ns; });
+    }
+    prev_t = std::max(prev_t, s.time_ns);
+    prev_v = std::max(prev_v, s.value);
+  }
+  tr.halted.shrink_to_fit();
+}
+
+void TraceModel::derive_sums(VcpuTrack& tr) const {
+  tr.cpl_before.assign(tr.cpl.size(), {});
+  for (size_t i = 1; i < tr.cpl.size(); ++i) {
+    tr.cpl_before[i] = tr.cpl_before[i - 1];
+    tr.cpl_before[i][tr.cpl[i - 1].cpl & 3] += tr.cpl[i].time_ns - tr.cpl[i - 1].time_ns;
+  }
+  tr.root_before.assign(tr.root.size(), 0);
+  for (size_t i = 1; i < tr.root.size(); ++i)
+    tr.root_before[i] = tr.root_before[i - 1] + (tr.root[i - 1].end_ns - tr.root[i - 1].begin_ns);
+  tr.halted_before.assign(tr.halted.size(), 0);
+  for (size_t i = 1; i < tr.halted.size(); ++i) tr.halted_before[i] = tr.halted_before[i - 1] + tr.halted[i - 1].halted_ns();
+}
+
+namespace {
+// Time covered by sorted, disjoint spans before t, from their running sums.
+template <typename Span>
+uint64_t covered_before(const std::vector<Span>& spans, const std::vector<uint64_t>& before, uint64_t t) {
+  auto it = std::partition_point(spans.begin(), spans.end(), [&](const Span& s) { return s.begin_ns <= t; });
+  if (it == spans.begin()) return 0;
+  const size_t k = static_cast<size_t>(it - spans.begin()) - 1;
+  return before[k] + (std::min(t, std::max(spans[k].end_ns, spans[k].begin_ns)) - spans[k].begin_ns);
+}
+}  // namespace
+
+TimeShare TraceModel::share(uint32_t vcpu, uint64_t t0, uint64_t t1) const {
+  TimeShare s;
+  const VcpuTrack* tr = track(vcpu);
+  if (!tr || t1 <= t0) return s;
+  const uint64_t end = last_ns();
+  auto cpl_until = [&](uint64_t t) {
+    std::array<uint64_t, 4> c{};
+    t = std::min(t, end);
+    auto it = std::partition_point(tr->cpl.begin(), tr->cpl.end(), [&](const CplChange& x) { return x.time_ns <= t; });
+    if (it == tr->cpl.begin()) return c;
+    const size_t k = static_cast<size_t>(it - tr->cpl.begin()) - 1;
+    c = tr->cpl_before[k];
+    c[tr->cpl[k].cpl & 3] += t - tr->cpl[k].time_ns;
+    return c;
+  };
+  const auto a = cpl_until(t0), b = cpl_until(t1);
+  uint64_t known = 0;
+  for (int k = 0; k < 4; ++k) {
+    s.cpl[k] = b[k] - a[k];
+    known += s.cpl[k];
+  }
+  s.cpl_unknown = (t1 - t0) > known ? (t1 - t0) - known : 0;
+  s.root = covered_before(tr->root, tr->root_before, t1) - covered_before(tr->root, tr->root_before, t0);
+  // A halt span with share < 1 counts that share of each ns it covers.
+  auto halted_until = [&](uint64_t t) -> uint64_t {
+    const auto& h = tr->halted;
+    auto it = std::partition_point(h.begin(), h.end(), [&](const HaltSpan& x) { return x.begin_ns <= t; });
+    if (it == h.begin()) return 0;
+    const size_t k = static_cast<size_t>(it - h.begin()) - 1;
+    const uint64_t in = std::min(t, h[k].end_ns) - h[k].begin_ns;
+    return tr->halted_before[k] + static_cast<uint64_t>(static_cast<double>(in) * h[k].share);
+  };
+  s.halted = halted_until(t1) - halted_until(t0);
+  return s;
+}
+
+const HaltSpan* TraceModel::halted_at(uint32_t vcpu, uint64_t t) const {
+  const VcpuTrack* tr = track(vcpu);
+  if (!tr) return nullptr;
+  auto it = std::partition_point(tr->halted.begin(), tr->halted.end(), [&](const HaltSpan& h) { return h.begin_ns <= t; });
+  if (it == tr->halted.begin()) return nullptr;
+  --it;
+  return t < it->end_ns ? &*it : nullptr;
+}
+
+// ---- kvm-stats counters ------------------------------------------------------
+
+int TraceModel::stat_id(std::string_view name) const {
+  for (size_t k = 0; k < stat_names_.size(); ++k)
+    if (stat_names_[k] == name) return static_cast<int>(k);
+  return -1;
+}
+
+uint64_t TraceModel::stat_before(uint32_t vcpu, int id, uint64_t t) const {
+  const VcpuTrack* tr = track(vcpu);
+  if (!tr || id < 0 || static_cast<size_t>(id) >= tr->stats.size()) return 0;
+  const auto& v = tr->stats[id];
+  auto it = std::partition_point(v.begin(), v.end(), [&](const StatSample& s) { return s.time_ns < t; });
+  return it == v.begin() ? 0 : (it - 1)->value;
+}
+
+std::pair<uint64_t, uint64_t> TraceModel::stat_samples_around(uint32_t vcpu, uint64_t t0, uint64_t t1) const {
+  if (vcpu >= stat_sample_events_.size()) return {0, UINT64_MAX};
+  const auto& l = stat_sample_events_[vcpu];
+  auto a = std::partition_point(l.begin(), l.end(), [&](uint32_t i) { return time(i) < t0; });
+  auto b = std::partition_point(l.begin(), l.end(), [&](uint32_t i) { return time(i) <= t1; });
+  return {a == l.begin() ? 0 : time(*(a - 1)), b == l.end() ? UINT64_MAX : time(*b)};
+}
+
+size_t TraceModel::stat_samples_in(uint32_t vcpu, uint64_t t0, uint64_t t1) const {
+  if (vcpu >= stat_sample_events_.size()) return 0;
+  const auto& l = stat_sample_events_[vcpu];
+  auto a = std::partition_point(l.begin(), l.end(), [&](uint32_t i) { return time(i) < t0; });
+  auto b = std::partition_point(l.begin(), l.end(), [&](uint32_t i) { return time(i) <= t1; });
+  return static_cast<size_t>(b - a);
+}
+
+// ---- the instruction behind an event ----------------------------------------
+
+TraceModel::CauseInstruction TraceModel::causing_instruction(size_t i) const {
+  using Where = CauseInstruction::Where;
+  CauseInstruction c;
+  if (i >= size()) return c;
+  const Event e = event(i);
+  c.rip = e.rip;
+  switch (e.kind) {
+    case EventKind::Step:
+      c.where = Where::At;
+      c.bytes = e.text;
+      return c;
+    case EventKind::Trap:
+      // int n and syscall push the address after them, as do the trap-like
+      // exceptions #BP and #OF; a fault records the faulting instruction; an
+      // external interrupt arrives between instructions, caused by none.
+      if (e.cause == TrapCause::Interrupt) return c;
+      c.where = (e.cause == TrapCause::SoftInt || e.cause == TrapCause::Syscall ||
+                 (e.cause == TrapCause::Exception && (e.vector == 3 || e.vector == 4)))
+                    ? Where::EndsAt
+                    : Where::At;
+      break;
+    case EventKind::TrapReturn: c.where = Where::At; break;
+    case EventKind::VmExit:
+    case EventKind::Hypercall:
+      if (e.rip == 0) return c;
+      // KVM completes `out`/`in` and `hlt` before it returns to user space,
+      // so their exits carry the RIP after the instruction; the emulator and
+      // the VT-x model record the instruction's own address.
+      c.where = e.source == Source::KvmExit && (e.reason == exit_reason::kIoInstruction || e.reason == exit_reason::kHlt ||
+                                                e.kind == EventKind::Hypercall)
+                    ? Where::EndsAt
+                    : Where::At;
+      break;
+    case EventKind::ModeChange:
+      if (e.rip == 0) return c;
+      c.where = Where::At;
+      break;
+    default: return c;
+  }
+  if (c.where == Where::At) {
+    c.bytes = instruction_bytes_near(i, c.rip);
+    return c;
+  }
+  // The step that ran the instruction ending at rip: nearest first, looking
+  // back (emulation steps before the event) and forward (KVM reports the
+  // step of an exiting instruction after the exit).
+  constexpr size_t kWindow = 256;
+  for (size_t d = 1; d <= kWindow; ++d) {
+    for (const size_t j : {i >= d ? i - d : size(), i + d}) {
+      if (j >= size() || kind(j) != EventKind::Step || at(j).vcpu != at(i).vcpu) continue;
+      const Event s = store_.decode(j);
+      if (s.rip + s.text.size() == e.rip && !s.text.empty()) {
+        c.where = Where::At;
+        c.rip = s.rip;
+        c.bytes = s.text;
+        return c;
+      }
+    }
+  }
+  return c;
+}
+
 size_t TraceModel::memory_bytes() const {
   size_t n = store_.memory_bytes() + transitions_.capacity() * 4 + mode_changes_.capacity() * 4;
   for (const auto& tr : tracks_) {
@@ -284,7 +522,11 @@ size_t TraceModel::memory_bytes() const {
          tr.ring3.capacity() * sizeof(Ring3Visit);
     for (const auto& row : tr.phase_rows) n += row.capacity() * sizeof(PhaseSpan);
     for (const auto& l : tr.marks) n += l.capacity() * 4;
+    n += tr.halted.capacity() * sizeof(HaltSpan) + tr.cpl_before.capacity() * sizeof(tr.cpl_before[0]) +
+         (tr.root_before.capacity() + tr.halted_before.capacity()) * 8;
+    for (const auto& l : tr.stats) n += l.capacity() * sizeof(StatSample);
   }
+  for (const auto& l : stat_sample_events_) n += l.capacity() * 4;
   return n;
 }
 

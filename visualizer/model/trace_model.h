@@ -18,6 +18,8 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "model/event_store.h"
@@ -61,6 +63,31 @@ struct PhaseSpan {
   uint64_t begin_ns, end_ns;
   uint32_t phase;
 };
+// Time the vCPU spent halted inside KVM (the in-kernel irqchip handles
+// `hlt`, so no exit reaches the VMM). KVM's `halt_wait_ns` stat says how
+// long the vCPU waited between two samples but not when: the wait goes to
+// the longest stretches without events between those samples (nothing is
+// recorded while a vCPU sleeps), longest first. A stretch longer than what
+// is left of the wait is halted for only that share of its time, spread
+// over it: `share` < 1 (the guest ran the rest, when exactly is not known).
+struct HaltSpan {
+  uint64_t begin_ns, end_ns;
+  double share = 1.0;
+  uint64_t halted_ns() const { return static_cast<uint64_t>(static_cast<double>(end_ns - begin_ns) * share); }
+};
+// One sample of a kvm-stats counter (its running value).
+struct StatSample {
+  uint64_t time_ns;
+  uint64_t value;
+};
+// Time of a vCPU in each state inside a window, for drawing a folded pixel
+// as the share of its time in each state (never "any event wins").
+struct TimeShare {
+  uint64_t cpl[4] = {};    // in ring 0..3
+  uint64_t cpl_unknown = 0;
+  uint64_t root = 0;       // in VMX root mode (an exit being handled)
+  uint64_t halted = 0;     // halted inside KVM
+};
 
 // Everything derived per vCPU. Index lists hold event indices in time order.
 struct VcpuTrack {
@@ -72,6 +99,13 @@ struct VcpuTrack {
   // frame binary-searches each sub-row like the root spans.
   std::vector<std::vector<PhaseSpan>> phase_rows;
   std::array<std::vector<uint32_t>, kMarkRowCount> marks;
+  std::vector<HaltSpan> halted;
+  // Running sums for share(): time in each CPL before cpl[i], in root mode
+  // before root[i], halted before halted[i].
+  std::vector<std::array<uint64_t, 4>> cpl_before;
+  std::vector<uint64_t> root_before, halted_before;
+  // kvm-stats samples, one list per counter name (TraceModel::stat_names()).
+  std::vector<std::vector<StatSample>> stats;
   uint64_t events = 0;
 };
 
@@ -137,6 +171,39 @@ class TraceModel {
   // The ring-3 visit of `vcpu` at or around t (begin <= t <= end), if any.
   const Ring3Visit* ring3_at(uint32_t vcpu, uint64_t t) const;
 
+  // How long `vcpu` spent in each state inside [t0, t1) (absolute ns):
+  // O(log n), whatever the window holds.
+  TimeShare share(uint32_t vcpu, uint64_t t0, uint64_t t1) const;
+  // Whether `vcpu` was halted inside KVM at t (see HaltSpan).
+  const HaltSpan* halted_at(uint32_t vcpu, uint64_t t) const;
+
+  // kvm-stats counters. Names in order of first appearance; the value of a
+  // counter of `vcpu` in force before t (its last sample at a time < t; 0 if
+  // none) and whether any counter of `vcpu` was sampled in [t0, t1].
+  const std::vector<std::string>& stat_names() const { return stat_names_; }
+  int stat_id(std::string_view name) const;
+  uint64_t stat_before(uint32_t vcpu, int id, uint64_t t) const;
+  bool has_stat_samples() const { return stat_samples_ != 0; }
+  // The times of the last sample of any counter before t0 and the first one
+  // after t1 on `vcpu` (0 / UINT64_MAX when there is none).
+  std::pair<uint64_t, uint64_t> stat_samples_around(uint32_t vcpu, uint64_t t0, uint64_t t1) const;
+  size_t stat_samples_in(uint32_t vcpu, uint64_t t0, uint64_t t1) const;
+
+  // The instruction that caused event i: a trap's `int`/`syscall` (the
+  // trace records the return address after it), the faulting instruction of
+  // an exception, the `out`/`in` of an I/O exit (KVM reports the RIP after
+  // it), an iretq. Bytes from the nearest single-step of that instruction.
+  struct CauseInstruction {
+    enum class Where : uint8_t {
+      None,    // nothing executed caused it (an external interrupt, a marker)
+      At,      // the instruction at `rip`
+      EndsAt,  // the instruction that ends at `rip`, address unknown without a step (then rip is its end)
+    } where = Where::None;
+    uint64_t rip = 0;
+    std::string_view bytes;  // empty: not in the trace
+  };
+  CauseInstruction causing_instruction(size_t i) const;
+
   // Events whose times were out of order and were shown at their
   // predecessor's time so the index stays sorted (0 for writer-made traces).
   uint64_t reordered() const { return reordered_; }
@@ -163,6 +230,11 @@ class TraceModel {
   std::vector<uint32_t> mode_changes_;
   uint64_t reordered_ = 0;
   uint64_t unstepped_runs_ = 0;
+  std::vector<std::string> stat_names_;
+  std::vector<std::vector<uint32_t>> stat_sample_events_;  // per vCPU: indices of kvm-stats counter events
+  uint64_t stat_samples_ = 0;
+  void derive_halts(VcpuTrack& tr);
+  void derive_sums(VcpuTrack& tr) const;
 };
 
 // Places phases on sub-rows (at most kMaxPhaseRows; deeper ones are left out): each phase goes on the lowest row whose last

@@ -38,7 +38,8 @@ bool View::open_file(const std::string& path) {
 }
 
 void View::add_trace(std::unique_ptr<TraceModel> model, std::string path) {
-  traces_.push_back({std::move(model), std::move(path), 0});
+  const uint32_t colours = colours_used(*model);
+  traces_.push_back({std::move(model), std::move(path), 0, colours});
   if (traces_.size() == 1) zoom_to_fit();
   if (!selection_.valid() && traces_.back().model->size() > 0) {
     selection_ = {static_cast<int>(traces_.size() - 1), 0};
@@ -82,7 +83,7 @@ void View::layout() {
       lanes += std::max<size_t>(1, t.model->tracks().size());
       for (const auto& tr : t.model->tracks()) extra_rows += tr.phase_rows.empty() ? 0 : tr.phase_rows.size() - 1;
     }
-    const float want = 60.0f + static_cast<float>(std::max<size_t>(lanes, 1)) * 118.0f + 14.0f * static_cast<float>(extra_rows) + 40;
+    const float want = 60.0f + static_cast<float>(std::max<size_t>(lanes, 1)) * 118.0f + 14.0f * static_cast<float>(extra_rows) + 70;
     tl_h = (bottom || right) ? std::clamp(want, 200.0f, (d.y - y) * 0.5f) : d.y - y;
   }
   pos_timeline_ = {0, y};

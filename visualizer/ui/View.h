@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "model/trace_model.h"
+#include "ringscope/event_filter.h"
 #include "ui/view_settings.h"
 
 namespace ringscope::viewer {
@@ -30,6 +31,7 @@ struct LoadedTrace {
   std::unique_ptr<TraceModel> model;
   std::string path;
   int64_t align_ns = 0;  // subtracted from relative times (Compare: align on a marker)
+  uint32_t colours = 0;  // bit per palette::Colour this trace's timeline can show (the legend)
 };
 
 // A file that could not be read at all, shown in the window and on stderr.
@@ -47,12 +49,13 @@ struct Selection {
   bool valid() const { return trace >= 0; }
 };
 
-// The event list's filter. Empty kinds = every kind.
+// The event list's filter, as the list's widgets hold it; matched as the one
+// EventFilter (ringscope/event_filter.h). Empty kinds = every kind.
 struct ListFilter {
   bool kinds[kEventKindCount] = {};
   int reason = -1;  // exit reason, -1: any
   int vcpu = -1;
-  int cpl = -1;     // the CPL the event was recorded at
+  int cpl = -1;     // the guest's CPL at the event (a trap: either end), -1: any
   char text[128] = "";
   bool operator==(const ListFilter&) const = default;
 };
@@ -107,6 +110,12 @@ class View {
   float timeline_x(double rel_ns) const;
   std::optional<float> ring_band_y(int trace, uint32_t vcpu) const;
   std::optional<float> vmx_band_y(int trace, uint32_t vcpu) const;
+  // Last frame's timeline panel and legend (screen rectangles), for the
+  // layout tests: the legend must lie inside the panel at every window size.
+  std::pair<ImVec2, ImVec2> timeline_rect() const {
+    return {pos_timeline_, {pos_timeline_.x + size_timeline_.x, pos_timeline_.y + size_timeline_.y}};
+  }
+  std::pair<ImVec2, ImVec2> legend_rect() const { return legend_rect_; }
   // Timeline marks drawn last frame (after folding), for the benchmark.
   size_t marks_drawn() const { return marks_drawn_; }
   void toggle_bookmark();
@@ -121,6 +130,12 @@ class View {
     settings_.tab = t;
     tab_pending_ = true;
   }
+  // Which palette::Colour bits a trace's timeline can show (the legend lists them).
+  static uint32_t colours_used(const TraceModel& m);
+  // Aligns every trace's timeline so the phase `label` (a marker's begin)
+  // is at 0, as Compare's "align timelines on" does (--align); false, and
+  // nothing changed, when some trace has no such phase.
+  bool align_on(const std::string& label);
   // Relative time of event i of trace t.
   double rel(int t, size_t i) const;
 
@@ -142,7 +157,7 @@ class View {
   void layout();
   std::string time_label(double rel_ns) const;
   const TraceModel* selected_model() const;
-  bool matches(const TraceModel& m, size_t i, const ListFilter& f, bool text_pass) const;
+  bool matches(const TraceModel& m, size_t i, const EventFilter& f, const char* text) const;
   void refilter_step();
   // Statistics of trace `t` over [t0, t1] (ns relative to its origin and
   // alignment), kept in `cache` until the range or trace changes.
@@ -158,6 +173,15 @@ class View {
     float row_h[kMarkRowCount];  // its height (markers: one sub-row per phase depth)
   };
   void draw_lane(ImDrawList* dl, const LaneGeom& g, float x0, float x1);
+  // The ring and VMX bands of one lane over [b0, b1] (absolute ns), one
+  // pixel column at a time, each column stacked by the share of its time
+  // in each state.
+  void draw_bands(ImDrawList* dl, const LaneGeom& g, const TraceModel& m, uint32_t vcpu, int64_t base, uint64_t b0,
+                  uint64_t b1, float x0, float x1);
+  // The legend: every colour the loaded traces' timelines can show, wrapped
+  // to `width`; returns its height (draw=false: only measures).
+  float legend(float width, bool draw);
+
   void draw_ruler(ImDrawList* dl, float x0, float x1, float y0, float y1);
   void timeline_input(float x0, float x1, float y0, float y1);
 
@@ -181,6 +205,7 @@ class View {
   std::vector<LaneGeom> lanes_;
   float tl_x0_ = 0, tl_x1_ = 1;
   size_t marks_drawn_ = 0;
+  std::pair<ImVec2, ImVec2> legend_rect_{};
   bool dragging_ = false;
   float drag_start_x_ = 0;
   bool range_dragging_ = false;  // this drag selects a range instead of panning

@@ -35,6 +35,14 @@ const PhaseStats* phase(const TraceStats& s, const std::string& label) {
 
 }  // namespace
 
+bool View::align_on(const std::string& label) {
+  for (const auto& t : traces_)
+    if (!phase(t.model->stats(), label)) return false;
+  align_label_ = label;
+  for (auto& t : traces_) t.align_ns = static_cast<int64_t>(phase(t.model->stats(), label)->begin_ns - t.model->origin_ns());
+  return true;
+}
+
 void View::draw_compare() {
   if (traces_.size() < 2) {
     ImGui::TextWrapped("Load two or more traces of the same scenario to compare them, for example "
@@ -58,9 +66,7 @@ void View::draw_compare() {
     }
     for (const auto& l : labels) {
       if (ImGui::Selectable(l.c_str(), l == align_label_)) {
-        align_label_ = l;
-        for (auto& t : traces_)
-          t.align_ns = static_cast<int64_t>(phase(t.model->stats(), l)->begin_ns - t.model->origin_ns());
+        align_on(l);
         zoom_to_fit();
       }
     }
@@ -101,7 +107,10 @@ void View::draw_compare() {
   // transitions, hypercalls, events by kind, exits by reason.
   auto count_rows = [&] {
     row("VM exits (reached VMM)", [](const TraceStats& s) { return fmt::format("{}", s.vm_exits); });
-    row("exits inside KVM", [](const TraceStats& s) { return fmt::format("{}", s.kernel_only_exits); });
+    // No kvm-stats at all (emulation, or a range between two samples): not known, not 0.
+    row("exits inside KVM", [](const TraceStats& s) {
+      return s.kvm_stats.empty() ? std::string("n/a (no sample)") : fmt::format("{}", s.kernel_only_exits);
+    });
     row("time in exits", [](const TraceStats& s) { return format_duration(s.exit_duration.total_ns); });
     row("ring transitions", [](const TraceStats& s) { return fmt::format("{}", s.ring_transitions); });
     row("hypercalls", [](const TraceStats& s) { return fmt::format("{}", s.hypercalls); });

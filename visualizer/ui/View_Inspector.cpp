@@ -41,7 +41,7 @@ void View::draw_inspector() {
   }
   const size_t i = selection_.event;
   const Event e = m->event(i);
-  ImGui::PushStyleColor(ImGuiCol_Text, palette::kind(e.kind, m->at(i).code));
+  ImGui::PushStyleColor(ImGuiCol_Text, palette::kind(e.kind, m->at(i).code, e.cause));
   text(fmt::format("#{}  {}  {}  vCPU {}", e.seq, kind_name(e.kind), time_label(rel(selection_.trace, i)), e.vcpu));
   ImGui::PopStyleColor();
   if (traces_.size() > 1) ImGui::TextDisabled("%s", m->name().c_str());
@@ -54,28 +54,13 @@ void View::draw_inspector() {
   text(why);
   ImGui::PopTextWrapPos();
 
-  // The instruction: a step's own bytes, or for an exit/trap the bytes of
-  // the nearest step at the same RIP (traces at level "full" have them).
-  uint64_t rip = e.rip;
-  std::string_view bytes;
-  if (e.kind == EventKind::Step) {
-    bytes = e.text;
-  } else if (e.kind == EventKind::VmExit) {
-    // KVM reports an I/O exit with RIP already past the instruction, and
-    // single-stepping reports that instruction only after the exit: the
-    // first step after the exit whose bytes end at the exit's RIP is it.
-    for (size_t j = i + 1; j < std::min(m->size(), i + 64); ++j) {
-      if (m->kind(j) != EventKind::Step) continue;
-      const Event s = m->event(j);
-      if (s.rip + s.text.size() == e.rip) {
-        rip = s.rip;
-        bytes = s.text;
-      }
-      break;
-    }
-  }
-  if (bytes.empty() && e.kind != EventKind::Step) bytes = m->instruction_bytes_near(i, rip);
-  if (rip != 0 || !bytes.empty()) {
+  // The instruction that caused the event (the `int`, `syscall`, faulting
+  // instruction or `out`), not the one at the address the trace records
+  // for it, which for int n, syscall and KVM's I/O exits is the next one.
+  using Where = TraceModel::CauseInstruction::Where;
+  const TraceModel::CauseInstruction ci = m->causing_instruction(i);
+  const bool traced = m->header().level == "full";
+  if (ci.where != Where::None || (e.kind == EventKind::Trap && e.cause == TrapCause::Interrupt)) {
     ImGui::Separator();
     ImGui::TextColored(palette::vec(palette::kWarning), "Instruction");
     const size_t mc = m->mode_change_before(i);
@@ -84,15 +69,25 @@ void View::draw_inspector() {
       const Event c = m->event(mc);
       mode = cpu_mode(c.cr0, c.efer);
     }
-    if (bytes.empty()) {
-      text(m->header().level == "full"
-               ? fmt::format("at rip 0x{:x}: no single step at this address nearby, so its bytes are not in the trace", rip)
-               : fmt::format("at rip 0x{:x}: bytes not recorded (record with --level full to see the instruction)", rip));
+    const char* how = traced ? "no single step of it is near this event" : "record with --level full to see it";
+    if (ci.where == Where::None) {
+      text(fmt::format("none: an external interrupt arrives between instructions; the guest was about to run the "
+                       "instruction at rip 0x{:x}",
+                       e.rip));
+    } else if (ci.where == Where::EndsAt) {
+      text(fmt::format("the instruction just before rip 0x{:x} (the trace records the address after it); its bytes "
+                       "are not in this trace: {}",
+                       ci.rip, how));
+    } else if (ci.bytes.empty()) {
+      text(fmt::format("at rip 0x{:x}; its bytes are not in this trace: {}", ci.rip, how));
     } else {
       std::string hex;
-      for (unsigned char b : bytes) hex += fmt::format("{:02x} ", b);
-      const std::string asm_text = disassemble(bytes, rip, mode);
-      text(fmt::format("0x{:x}:  {:<24} {}", rip, hex, asm_text.empty() ? "(not decodable)" : asm_text));
+      for (unsigned char b : ci.bytes) hex += fmt::format("{:02x} ", b);
+      const std::string asm_text = disassemble(ci.bytes, ci.rip, mode);
+      text(fmt::format("0x{:x}:  {:<24} {}", ci.rip, hex, asm_text.empty() ? "(not decodable)" : asm_text));
+      if (ci.rip != e.rip && e.kind != EventKind::Step)
+        ImGui::TextDisabled("the event records rip 0x%llx, the address after this instruction",
+                            static_cast<unsigned long long>(e.rip));
       ImGui::TextDisabled("%s", cpu_mode_name(mode));
     }
   }

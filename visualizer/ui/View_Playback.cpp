@@ -57,8 +57,9 @@ void View::draw_playback() {
   if (ImGui::Button("help (H)")) help_open_ = !help_open_;
   if (m) {
     ImGui::SameLine();
-    ImGui::TextDisabled("event %zu of %zu at %s", selection_.event + 1, m->size(),
-                        time_label(rel(selection_.trace, selection_.event)).c_str());
+    // The seq, as the list, the inspector and `ringscope show` number events.
+    ImGui::TextDisabled("event #%llu (of %zu) at %s", static_cast<unsigned long long>(m->event(selection_.event).seq),
+                        m->size(), time_label(rel(selection_.trace, selection_.event)).c_str());
   }
 }
 

@@ -54,20 +54,27 @@ void View::draw_ring_diagram() {
   dl->AddRect(root0, root1, palette::kRoot, 6, 0, 2);
   dl->AddText({root0.x + 8, root0.y + 4}, palette::kRoot, "VMX root: the hypervisor (KVM + ringscope's VMM)");
 
-  // Rings: 3 outermost, 0 in the middle.
-  const ImVec2 c{(guest0.x + guest1.x) / 2, (guest0.y + guest1.y) / 2 + 8};
-  const float r_max = std::max(20.0f, std::min(guest1.x - guest0.x, guest1.y - guest0.y - 24) / 2 - 6);
+  // Rings: 3 outermost, 0 in the middle, left of centre so the labels fit
+  // beside them (a column of names with a line to each ring) at any size.
+  float label_w = 0;
+  for (const char* t : {"ring 0  kernel", "ring 3  user"}) label_w = std::max(label_w, ImGui::CalcTextSize(t).x);
+  const float room_x = guest1.x - guest0.x - label_w - 40, room_y = guest1.y - guest0.y - 24;
+  const float r_max = std::max(20.0f, std::min(room_x, room_y) / 2 - 6);
+  const ImVec2 c{guest0.x + 12 + r_max + std::max(0.0f, (room_x - 2 * r_max) / 2), (guest0.y + guest1.y) / 2 + 8};
   const float radius[4] = {r_max * 0.28f, r_max * 0.52f, r_max * 0.76f, r_max};
   for (int ring = 3; ring >= 0; --ring) {
     const ImU32 col = palette::ring(ring);
     const ImU32 fill = ring == 1 || ring == 2 ? IM_COL32(60, 50, 70, 255) : (col & 0x00ffffff) | 0x70000000;
-    dl->AddCircleFilled(c, radius[ring], ring == 1 || ring == 2 ? fill : fill, 64);
+    dl->AddCircleFilled(c, radius[ring], fill, 64);
     dl->AddCircle(c, radius[ring], col, 64, 1.5f);
   }
+  const float line_h = ImGui::GetTextLineHeight();
   auto ring_label = [&](int ring, const char* text) {
-    const float y = ring == 0 ? c.y - radius[0] * 0.6f : c.y - (radius[ring] + radius[ring - 1]) / 2 - 7;
-    const ImVec2 sz = ImGui::CalcTextSize(text);
-    dl->AddText({c.x - sz.x / 2, y}, IM_COL32(255, 255, 255, 235), text);
+    const float mid = ring == 0 ? radius[0] * 0.5f : (radius[ring] + radius[ring - 1]) / 2;
+    const ImVec2 on_ring{c.x + mid * 0.7071f, c.y - mid * 0.7071f};
+    const ImVec2 at{c.x + r_max + 20, c.y - r_max * 0.5f + static_cast<float>(3 - ring) * (line_h + 2)};
+    dl->AddLine(on_ring, {at.x - 4, at.y + line_h / 2}, IM_COL32(200, 200, 210, 150), 1.0f);
+    dl->AddText(at, IM_COL32(255, 255, 255, 235), text);
   };
   ring_label(0, "ring 0  kernel");
   ring_label(1, "ring 1");
@@ -95,7 +102,7 @@ void View::draw_ring_diagram() {
   if (e.kind == EventKind::Trap || e.kind == EventKind::TrapReturn) {
     if (e.from_cpl != e.to_cpl && e.from_cpl < 4 && e.to_cpl < 4) {
       const ImVec2 a = ring_point(e.from_cpl, angle + 0.5f), b = ring_point(e.to_cpl, angle + 0.5f);
-      arrow(dl, a, b, e.kind == EventKind::Trap ? palette::kind(e.kind, e.vector) : palette::kind(e.kind, 0), prog);
+      arrow(dl, a, b, e.kind == EventKind::Trap ? palette::kind(e.kind, e.vector, e.cause) : palette::kind(e.kind, 0), prog);
       const std::string what =
           e.kind == EventKind::Trap
               ? (e.cause == TrapCause::Syscall ? std::string("syscall")
@@ -121,7 +128,8 @@ void View::draw_ring_diagram() {
   const uint64_t t = m->time(i);
   for (const VcpuTrack& tr : m->tracks()) {
     if (tr.events == 0) continue;
-    const bool in_root = m->root_at(tr.vcpu, t).has_value() && e.kind != EventKind::VmExit;
+    const bool halted = m->halted_at(tr.vcpu, t) != nullptr;
+    const bool in_root = (m->root_at(tr.vcpu, t).has_value() || halted) && e.kind != EventKind::VmExit;
     const int cpl = m->cpl_at(tr.vcpu, t);
     const float a = angle + 0.35f * static_cast<float>(tr.vcpu);
     ImVec2 at = in_root ? ImVec2{root_point.x + 30.0f * tr.vcpu, root_point.y} : ring_point(std::max(cpl, 0), a);
@@ -129,12 +137,17 @@ void View::draw_ring_diagram() {
     if (cpl < 0 && !in_root) continue;
     dl->AddCircleFilled(at, 8, palette::kSelection, 20);
     dl->AddCircle(at, 8, IM_COL32(0, 0, 0, 255), 20, 2);
-    const std::string name = fmt::format("vCPU {}", tr.vcpu);
-    dl->AddText({at.x + 11, at.y - 8}, palette::kSelection, name.c_str());
+    const std::string name = fmt::format("vCPU {}{}", tr.vcpu, halted ? " (halted inside KVM)" : "");
+    const ImVec2 sz = ImGui::CalcTextSize(name.c_str());
+    // Left of the dot: the ring names are in a column on the right.
+    const float lx = at.x - 12 - sz.x;
+    dl->AddRectFilled({lx - 2, at.y - 9}, {lx + sz.x + 2, at.y - 7 + sz.y}, IM_COL32(0, 0, 0, 170), 3);
+    dl->AddText({lx, at.y - 8}, palette::kSelection, name.c_str());
   }
   if (!label.empty()) {
     const ImVec2 sz = ImGui::CalcTextSize(label.c_str());
-    const ImVec2 lp{std::max(guest0.x + 8, guest1.x - sz.x - 10), guest1.y - sz.y - 6};
+    // Top right, clear of the ring names.
+    const ImVec2 lp{std::max(guest0.x + 8, guest1.x - sz.x - 10), guest0.y + 4};
     dl->AddRectFilled({lp.x - 4, lp.y - 2}, {lp.x + sz.x + 4, lp.y + sz.y + 2}, IM_COL32(0, 0, 0, 170), 4);
     dl->AddText(lp, palette::kSelection, label.c_str());
   }

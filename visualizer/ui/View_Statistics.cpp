@@ -56,8 +56,30 @@ const TraceStats& View::stats_for_range(int t, double t0, double t1, std::unique
     sub.header = m.header();
     sub.complete = true;
     sub.events.reserve(i1 - i0);
-    for (size_t i = i0; i < i1; ++i) sub.events.push_back(m.event(i));
+    // kvm-stats counters hold running totals since the vCPU was made; over a
+    // range what counts is how much they grew, so each sample becomes its
+    // value less the counter's value before the range.
+    const uint64_t from = static_cast<uint64_t>(a), to = static_cast<uint64_t>(b);
+    for (size_t i = i0; i < i1; ++i) {
+      Event e = m.event(i);
+      if (e.kind == EventKind::Counter && e.source == Source::KvmStats) {
+        const uint64_t before = m.stat_before(e.vcpu, m.stat_id(e.name), from);
+        e.value = e.value > before ? e.value - before : 0;
+      }
+      sub.events.push_back(e);
+    }
     rs->stats = compute_stats(sub);
+    const int kernel_exits = m.stat_id("kernel_exits");
+    for (const VcpuTrack& tr : m.tracks()) {
+      rs->samples += m.stat_samples_in(tr.vcpu, from, to);
+      const auto [before, after] = m.stat_samples_around(tr.vcpu, from, to);
+      rs->before_ns = std::max(rs->before_ns, before);
+      rs->after_ns = std::min(rs->after_ns, after);
+      if (after != UINT64_MAX) {
+        const uint64_t v0 = m.stat_before(tr.vcpu, kernel_exits, from), v1 = m.stat_before(tr.vcpu, kernel_exits, after + 1);
+        rs->around += v1 > v0 ? v1 - v0 : 0;
+      }
+    }
     cache = std::move(rs);
   }
   capped = cache->capped;
@@ -150,9 +172,29 @@ void View::draw_statistics() {
     ImGui::EndTable();
   }
   if (st->exits.empty()) ImGui::TextDisabled("no VM exits in this range");
-  if (st->kernel_only_exits)
+  if (scope != StatsScope::WholeTrace && m->has_stat_samples() && range_stats_) {
+    // KVM's own counters are read only at a user-space exit, at most every
+    // 100 µs: a range can fall between two readings.
+    const RangeStats& rs = *range_stats_;
+    const auto at = [&](uint64_t abs) {
+      return time_label(static_cast<double>(static_cast<int64_t>(abs - m->origin_ns()) - traces_[selection_.trace].align_ns));
+    };
+    if (rs.samples == 0) {
+      ImGui::TextWrapped("No sample of KVM's counters falls inside this range (they are read at a user-space exit, at "
+                         "most every 100 µs), so the exits KVM handled inside the kernel here are not known.");
+      if (rs.before_ns != 0 && rs.after_ns != UINT64_MAX)
+        ImGui::TextDisabled("Between the samples around it, at %s and %s: %llu exits handled inside the kernel.",
+                            at(rs.before_ns).c_str(), at(rs.after_ns).c_str(), static_cast<unsigned long long>(rs.around));
+    } else {
+      ImGui::TextDisabled("plus %llu exits KVM handled inside the kernel (never reached the VMM): what its counters "
+                          "grew by from their sample before the range%s to the last one inside it",
+                          static_cast<unsigned long long>(st->kernel_only_exits),
+                          rs.before_ns ? fmt::format(" ({})", at(rs.before_ns)).c_str() : "");
+    }
+  } else if (st->kernel_only_exits) {
     ImGui::TextDisabled("plus %llu exits KVM handled inside the kernel (never reached the VMM)",
                         static_cast<unsigned long long>(st->kernel_only_exits));
+  }
 
   ImGui::Spacing();
   ImGui::TextColored(palette::vec(palette::kWarning), "Events by kind");

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 #include "ringscope/exit_reasons.h"
@@ -40,6 +41,38 @@ Hover g_hover;  // written while drawing, read by input and the tooltip (one Vie
 uint64_t to_abs(double rel_ns, int64_t base) {
   const double a = rel_ns + static_cast<double>(base);
   return a <= 0 ? 0 : static_cast<uint64_t>(a);
+}
+
+// Diagonal hatching in `col` over a dark fill, outlined: a span whose
+// length the trace does not know.
+void draw_hatched(ImDrawList* dl, ImVec2 a, ImVec2 b, ImU32 col) {
+  dl->AddRectFilled(a, b, IM_COL32(20, 20, 24, 255));
+  dl->PushClipRect(a, b, true);
+  const float h = b.y - a.y;
+  for (float x = a.x - h; x < b.x; x += 5) dl->AddLine({x, b.y}, {x + h, a.y}, col, 2.0f);
+  dl->PopClipRect();
+  dl->AddRect(a, b, col, 0, 0, 1.0f);
+}
+
+// Pixel heights of a stacked column: each state's share of `total`, at
+// least one pixel for a state that has any time at all (a ring entered
+// shows at every zoom), summing to `h`.
+template <size_t N>
+std::array<int, N> stack_heights(const std::array<uint64_t, N>& t, int h) {
+  std::array<int, N> out{};
+  uint64_t total = 0;
+  for (uint64_t v : t) total += v;
+  if (total == 0) return out;
+  int sum = 0;
+  size_t largest = 0;
+  for (size_t k = 0; k < N; ++k) {
+    out[k] = static_cast<int>(std::lround(static_cast<double>(t[k]) / static_cast<double>(total) * h));
+    if (t[k] > 0 && out[k] == 0) out[k] = 1;
+    sum += out[k];
+    if (t[k] > t[largest]) largest = k;
+  }
+  out[largest] += h - sum;  // the biggest state absorbs the rounding
+  return out;
 }
 
 }  // namespace
@@ -79,7 +112,9 @@ void View::draw_ruler(ImDrawList* dl, float x0, float x1, float y0, float y1) {
       const float xs = timeline_x(t + step * k / 5);
       if (xs < x1) dl->AddLine({xs, y1 - 4}, {xs, y1}, IM_COL32(110, 110, 120, 255));
     }
-    const std::string label = fmt::format("{:+.{}f} {}", t / scale, decimals, unit);
+    // A tick within a hundredth of a step of 0 is 0 (never "-0 ms").
+    const double v = std::fabs(t) < step * 0.01 ? 0.0 : t / scale;
+    const std::string label = v == 0 ? fmt::format("0 {}", unit) : fmt::format("{:+.{}f} {}", v, decimals, unit);
     dl->AddText({x + 3, y0 + 3}, palette::kRuler, label.c_str());
   }
   for (const auto& [t, i] : bookmarks_) {
@@ -131,39 +166,40 @@ void View::draw_lane(ImDrawList* dl, const LaneGeom& g, float x0, float x1) {
   const uint64_t b0 = std::max(a0, first), b1 = std::min(a1, last);
   dl->AddRectFilled({x0, g.ring_y0}, {x1, g.ring_y1}, palette::kNoData);
   dl->AddRectFilled({x0, g.vmx_y0}, {x1, g.vmx_y1}, palette::kNoData);
+  // The selected event: a white line through the lane (no mark is white),
+  // drawn under the marks so it never hides one.
+  auto draw_cursor = [&] {
+    if (selection_.trace != g.trace) return;
+    const CompactEvent& c = m.at(selection_.event);
+    if (c.vcpu != g.vcpu && m.tracks().size() > 1) return;
+    const float x = x_of(c.time_ns);
+    if (x < x0 || x > x1) return;
+    dl->AddLine({x, g.y0}, {x, g.y1}, palette::kSelection, 2.0f);
+    dl->AddTriangleFilled({x - 6, g.y0 - 6}, {x + 6, g.y0 - 6}, {x, g.y0 + 2}, palette::kSelection);
+  };
+  if (!tr || b1 <= b0) draw_cursor();
   if (tr && b1 > b0) {
-    // Ring band.
-    fold_cpl(*tr, b0, b1, last, px_ns, [&](uint64_t b, uint64_t e, int cpl, size_t changes) {
-      const float xa = x_of(b), xb = std::max(x_of(e), xa + 1);
-      const ImU32 c = changes > 1 ? palette::kRingMixed : palette::ring(cpl);
-      dl->AddRectFilled({xa, g.ring_y0}, {xb, g.ring_y1}, c);
-      if (xb - xa > 90 && cpl >= 0 && changes <= 1) {
-        const char* what = cpl == 0 ? "ring 0 · kernel" : cpl == 3 ? "ring 3 · user" : "ring 1/2";
-        dl->AddText({std::max(xa, x0) + 4, g.ring_y0 + 4}, IM_COL32(255, 255, 255, 230), what);
-      }
-      if (mouse_in_x && mouse.y >= g.ring_y0 && mouse.y < g.ring_y1 && mouse.x >= xa && mouse.x < xb) {
-        g_hover = {g.trace, m.lower_bound(b), changes, b, e, -1, g.vcpu, mouse_abs};
-      }
-    });
-    // VMX band: the guest runs in non-root mode except while an exit is handled.
-    dl->AddRectFilled({x_of(b0), g.vmx_y0}, {x_of(b1), g.vmx_y1}, palette::kNonRoot);
-    fold_root(*tr, b0, b1, px_ns, [&](uint64_t b, uint64_t e, size_t first_span, size_t n) {
-      const float xa = x_of(b), xb = std::max(x_of(e), xa + 2);
-      dl->AddRectFilled({xa, g.vmx_y0}, {xb, g.vmx_y1}, palette::kRoot);
-      if (mouse_in_x && mouse.y >= g.vmx_y0 && mouse.y < g.vmx_y1 && mouse.x >= xa - 2 && mouse.x < xb + 2)
-        g_hover = {g.trace, tr->root[first_span].event, n, b, e, -2, g.vcpu, mouse_abs};
-    });
-    // Ring-3 visits too short to see (zero-length where ring 3 ran natively,
-    // unstepped): a tick in the ring-3 colour over the top of the band, at
-    // least 3 px wide, so every visit shows at any zoom.
+    draw_bands(dl, g, m, g.vcpu, base, b0, b1, x0, x1);
+    draw_cursor();
+    // Ring-3 visits too short to see: a tick in the ring-3 colour over the
+    // top of the band, at least 3 px wide. A visit whose length is unknown
+    // (ring 3 ran natively, not single-stepped: PVM hosts) is drawn as what
+    // it is: a hatched box the height of the band, at least 5 px wide.
     fold_spans<Ring3Visit>(tr->ring3, b0, b1, px_ns * 3, [&](uint64_t b, uint64_t e, size_t first_v, size_t n) {
       const float xa = x_of(b), xe = x_of(e);
-      if (xe - xa >= 3 && n == 1) return;  // wide enough: the band itself shows it
-      const float xm = xe - xa >= 3 ? xa : (xa + xe) / 2 - 1.5f;
-      dl->AddRectFilled({xm, g.ring_y0}, {std::max(xe, xm + 3), g.ring_y0 + kTickH}, palette::kRing3);
-      dl->AddTriangleFilled({xm - 2, g.ring_y0 - 4}, {xm + 5, g.ring_y0 - 4}, {xm + 1.5f, g.ring_y0}, palette::kRing3);
+      const bool unobserved = tr->ring3[first_v].steps == 0 && m.unstepped_runs() > 0;
+      if (!unobserved && xe - xa >= 3 && n == 1) return;  // wide enough: the band itself shows it
+      const float w = unobserved ? 7.0f : 3.0f;
+      const float xm = xe - xa >= w ? xa : (xa + xe) / 2 - w / 2;
+      const float xr = std::max(xe, xm + w);
+      if (unobserved) {
+        draw_hatched(dl, {xm, g.ring_y0}, {xr, g.ring_y1}, palette::kRing3);
+      } else {
+        dl->AddRectFilled({xm, g.ring_y0}, {xr, g.ring_y0 + kTickH}, palette::kRing3);
+      }
+      dl->AddTriangleFilled({xm - 2, g.ring_y0 - 4}, {xm + w + 2, g.ring_y0 - 4}, {xm + w / 2, g.ring_y0}, palette::kRing3);
       ++marks_drawn_;
-      if (mouse_in_x && mouse.y >= g.ring_y0 - 4 && mouse.y < g.ring_y0 + kTickH && mouse.x >= xm - 3 && mouse.x < xm + 6)
+      if (mouse_in_x && mouse.y >= g.ring_y0 - 4 && mouse.y < g.ring_y1 && mouse.x >= xm - 3 && mouse.x < xr + 3)
         g_hover = {g.trace, first_v, n, b, e, kHoverRing3, g.vcpu, mouse_abs};
     });
     // Phases (marker begin..end) as labelled spans in the markers row, one
@@ -197,7 +233,8 @@ void View::draw_lane(ImDrawList* dl, const LaneGeom& g, float x0, float x1) {
       fold_marks(m, list, a0, a1, px_ns * 3, [&](size_t first_i, size_t n) {
         const uint32_t idx = list[first_i];
         const CompactEvent& c = m.at(idx);
-        const ImU32 col = palette::kind(static_cast<EventKind>(c.kind), c.code);
+        const auto k = static_cast<EventKind>(c.kind);
+        const ImU32 col = palette::kind(k, c.code, k == EventKind::Trap ? m.event(idx).cause : TrapCause::None);
         const float xa = x_of(c.time_ns);
         float xb = xa + 2;
         const float rh = g.row_h[r];
@@ -214,17 +251,72 @@ void View::draw_lane(ImDrawList* dl, const LaneGeom& g, float x0, float x1) {
       });
     }
   }
-  // The selected event: a line through the lane.
-  if (selection_.trace == g.trace) {
-    const CompactEvent& c = m.at(selection_.event);
-    if (c.vcpu == g.vcpu || m.tracks().size() <= 1) {
-      const float x = x_of(c.time_ns);
-      if (x >= x0 && x <= x1) {
-        dl->AddLine({x, g.y0}, {x, g.y1}, palette::kSelection, 2.0f);
-        dl->AddTriangleFilled({x - 6, g.y0}, {x + 6, g.y0}, {x, g.y0 + 8}, palette::kSelection);
+}
+
+void View::draw_bands(ImDrawList* dl, const LaneGeom& g, const TraceModel& m, uint32_t vcpu, int64_t base,
+                      uint64_t b0, uint64_t b1, float x0, float x1) {
+  const double span = view_t1_ - view_t0_;
+  auto abs_at = [&](float x) { return to_abs(view_t0_ + (x - x0) / (x1 - x0) * span, base); };
+  auto x_of = [&](uint64_t abs) { return timeline_x(static_cast<double>(static_cast<int64_t>(abs - base))); };
+  const ImVec2 mouse = ImGui::GetIO().MousePos;
+  const float xa = std::max(x0, std::floor(x_of(b0))), xb = std::min(x1, std::ceil(x_of(b1)));
+  // Ring band, top to bottom: ring 3, ring 1/2, ring 0, not known.
+  // VMX band, top to bottom: hypervisor (root), halted inside KVM, guest.
+  static constexpr ImU32 kRingCols[4] = {palette::kRing3, IM_COL32(230, 200, 90, 255), palette::kRing0,
+                                         palette::kNoData};
+  static constexpr ImU32 kVmxCols[3] = {palette::kRoot, palette::kHaltedInKvm, palette::kNonRoot};
+  const int ring_h = static_cast<int>(g.ring_y1 - g.ring_y0), vmx_h = static_cast<int>(g.vmx_y1 - g.vmx_y0);
+  std::array<int, 4> run_ring{};
+  std::array<int, 3> run_vmx{};
+  float ring_x = xa, vmx_x = xa;
+  auto flush_ring = [&](float x_end) {
+    float y = g.ring_y0;
+    for (int k = 0; k < 4 && x_end > ring_x; ++k) {
+      if (run_ring[k] <= 0) continue;
+      dl->AddRectFilled({ring_x, y}, {x_end, y + static_cast<float>(run_ring[k])}, kRingCols[k]);
+      y += static_cast<float>(run_ring[k]);
+      // A long stretch in one ring says which.
+      if (run_ring[k] == ring_h && x_end - ring_x > 120 && (k == 0 || k == 2))
+        dl->AddText({std::max(ring_x, x0) + 4, g.ring_y0 + 4}, IM_COL32(255, 255, 255, 230),
+                    k == 2 ? "ring 0 · kernel" : "ring 3 · user");
+    }
+    ring_x = x_end;
+  };
+  auto flush_vmx = [&](float x_end) {
+    float y = g.vmx_y0;
+    for (int k = 0; k < 3 && x_end > vmx_x; ++k) {
+      if (run_vmx[k] <= 0) continue;
+      dl->AddRectFilled({vmx_x, y}, {x_end, y + static_cast<float>(run_vmx[k])}, kVmxCols[k]);
+      y += static_cast<float>(run_vmx[k]);
+    }
+    vmx_x = x_end;
+  };
+  for (float x = xa; x < xb; x += 1) {
+    uint64_t ta = std::max(abs_at(x), b0), tb = std::min(abs_at(x + 1), b1);
+    if (tb <= ta) tb = ta + 1;
+    const TimeShare s = m.share(vcpu, ta, tb);
+    const auto ring = stack_heights<4>({s.cpl[3], s.cpl[1] + s.cpl[2], s.cpl[0], s.cpl_unknown}, ring_h);
+    const uint64_t busy = s.root + s.halted, width = tb - ta;
+    const auto vmx = stack_heights<3>({s.root, s.halted, width > busy ? width - busy : 0}, vmx_h);
+    if (ring != run_ring) {
+      flush_ring(x);
+      run_ring = ring;
+    }
+    if (vmx != run_vmx) {
+      flush_vmx(x);
+      run_vmx = vmx;
+    }
+    if (mouse.x >= x && mouse.x < x + 1) {
+      if (mouse.y >= g.ring_y0 && mouse.y < g.ring_y1)
+        g_hover = {g.trace, m.lower_bound(ta), 0, ta, tb, kHoverRing, vcpu, abs_at(mouse.x)};
+      if (mouse.y >= g.vmx_y0 && mouse.y < g.vmx_y1) {
+        const auto root = m.root_at(vcpu, abs_at(mouse.x));
+        g_hover = {g.trace, root ? *root : m.lower_bound(ta), 0, ta, tb, kHoverVmx, vcpu, abs_at(mouse.x)};
       }
     }
   }
+  flush_ring(xb);
+  flush_vmx(xb);
 }
 
 void View::timeline_input(float x0, float x1, float y0, float y1) {
@@ -302,25 +394,45 @@ void View::timeline_input(float x0, float x1, float y0, float y1) {
         ImGui::Text("phase \"%s\"%s: %s, %llu VM exits, %llu traps", p.label.c_str(), p.closed ? "" : " (never ended)",
                     format_duration(p.duration_ns()).c_str(), static_cast<unsigned long long>(p.vm_exits),
                     static_cast<unsigned long long>(p.traps));
-    } else if (g_hover.row == kHoverRing) {
-      const int cpl = m.cpl_at(g_hover.vcpu, g_hover.at_ns);
-      if (g_hover.count > 1)
-        ImGui::Text("%zu ring changes inside this pixel; zoom in (mouse wheel) to see them one by one.", g_hover.count);
-      else if (cpl < 0)
-        ImGui::TextUnformatted("CPL not known yet: no event has recorded it.");
-      else
-        ImGui::Text("ring %d (%s)", cpl, cpl == 0 ? "kernel mode" : cpl == 3 ? "user mode" : "rarely used ring");
-      if (cpl == 3 && g_hover.count <= 1)
-        if (const Ring3Visit* v = m.ring3_at(g_hover.vcpu, g_hover.at_ns)) unobserved_note(*v);
-    } else if (g_hover.row == kHoverVmx) {
-      const Event e = m.event(g_hover.event);
-      if (g_hover.count > 1)
-        ImGui::Text("VMX root mode %zu times here (VM exits handled by KVM or the VMM); zoom in to separate them.",
-                    g_hover.count);
-      else
-        ImGui::Text("VMX root mode: the hypervisor handled exit #%llu (%s) for %s, then re-entered the guest.",
-                    static_cast<unsigned long long>(e.seq), exit_reason_name(e.reason).c_str(),
-                    format_duration(e.duration_ns).c_str());
+    } else if (g_hover.row == kHoverRing || g_hover.row == kHoverVmx) {
+      // What the pixel under the mouse holds, as shares of its time.
+      const TimeShare sh = m.share(g_hover.vcpu, g_hover.first_ns, g_hover.last_ns);
+      const uint64_t w = std::max<uint64_t>(1, g_hover.last_ns - g_hover.first_ns);
+      auto pct = [&](uint64_t t) { return 100.0 * static_cast<double>(t) / static_cast<double>(w); };
+      if (g_hover.row == kHoverRing) {
+        const int cpl = m.cpl_at(g_hover.vcpu, g_hover.at_ns);
+        if (cpl < 0)
+          ImGui::TextUnformatted("CPL not known yet: no event has recorded it.");
+        else
+          ImGui::Text("ring %d (%s)", cpl, cpl == 0 ? "kernel mode" : cpl == 3 ? "user mode" : "rarely used ring");
+        if (sh.cpl[cpl < 0 ? 0 : cpl] < w)
+          ImGui::Text("This pixel (%s): ring 3 %.1f%%, ring 0 %.1f%%%s; the band stacks the shares.",
+                      format_duration(w).c_str(), pct(sh.cpl[3]), pct(sh.cpl[0]),
+                      sh.cpl[1] + sh.cpl[2] ? fmt::format(", ring 1/2 {:.1f}%", pct(sh.cpl[1] + sh.cpl[2])).c_str() : "");
+        if (cpl == 3)
+          if (const Ring3Visit* v = m.ring3_at(g_hover.vcpu, g_hover.at_ns)) unobserved_note(*v);
+      } else {
+        const auto root = m.root_at(g_hover.vcpu, g_hover.at_ns);
+        if (root) {
+          const Event e = m.event(*root);
+          ImGui::Text("VMX root mode: the hypervisor handled exit #%llu (%s) for %s, then re-entered the guest.",
+                      static_cast<unsigned long long>(e.seq), exit_reason_name(e.reason).c_str(),
+                      format_duration(e.duration_ns).c_str());
+        } else if (const HaltSpan* h = m.halted_at(g_hover.vcpu, g_hover.at_ns)) {
+          ImGui::Text("Halted inside KVM for %s of this %s stretch without events (%.0f%%): the guest executed hlt "
+                      "and KVM's in-kernel irqchip kept the vCPU asleep until an interrupt, without returning to the "
+                      "VMM. KVM's halt_wait_ns counter gives how long the vCPU waited between two samples, not "
+                      "exactly when: the wait is drawn over the longest quiet stretches between them.",
+                      format_duration(h->halted_ns()).c_str(), format_duration(h->end_ns - h->begin_ns).c_str(),
+                      h->share * 100);
+        } else {
+          ImGui::TextUnformatted("VMX non-root mode: the guest runs.");
+        }
+        if (sh.root + sh.halted > 0 && sh.root + sh.halted < w)
+          ImGui::Text("This pixel (%s): hypervisor %.1f%%, halted in KVM %.1f%%, guest %.1f%%.",
+                      format_duration(w).c_str(), pct(sh.root), pct(sh.halted),
+                      100.0 - pct(sh.root) - pct(sh.halted));
+      }
     } else if (g_hover.count > 1) {
       ImGui::Text("%zu %s folded into one mark, from %s to %s.", g_hover.count, kRowNames[g_hover.row],
                   time_label(static_cast<double>(g_hover.first_ns - m.origin_ns())).c_str(),
@@ -354,6 +466,7 @@ void View::draw_timeline() {
     return;
   }
   draw_ruler(dl, x0, tl_x1_, origin.y, origin.y + kRulerH);
+  const float legend_h = legend(avail.x, false);
 
   // Lane geometry: rows only for kinds the track has.
   lanes_.clear();
@@ -388,8 +501,9 @@ void View::draw_timeline() {
       lanes_.push_back(g);
     }
   }
-  const float lanes_bottom = std::min(y, origin.y + avail.y);
-  dl->PushClipRect({origin.x, origin.y}, {origin.x + avail.x, origin.y + avail.y}, true);
+  // The legend always shows; lanes that do not fit above it are clipped.
+  const float lanes_bottom = std::min(y, origin.y + avail.y - legend_h - 2);
+  dl->PushClipRect({origin.x, origin.y}, {origin.x + avail.x, lanes_bottom + 3}, true);
   for (const auto& g : lanes_) {
     dl->AddRectFilled({origin.x, g.y0 - 3}, {origin.x + avail.x, g.y1 + 3}, palette::kLaneBg, 3);
     draw_lane(dl, g, x0, tl_x1_);
@@ -407,28 +521,81 @@ void View::draw_timeline() {
   }
   dl->PopClipRect();
   timeline_input(x0, tl_x1_, origin.y, std::max(lanes_bottom, origin.y + kRulerH + 10));
-  ImGui::SetCursorScreenPos({origin.x, lanes_bottom + 2});
-  // A legend, one line, so a student can read the colours without asking.
-  auto swatch = [&](ImU32 c, const char* label) {
-    const ImVec2 p = ImGui::GetCursorScreenPos();
-    const float h = ImGui::GetTextLineHeight();
-    ImGui::GetWindowDrawList()->AddRectFilled({p.x, p.y + 2}, {p.x + h - 4, p.y + h - 2}, c, 2);
-    ImGui::Dummy({h - 2, h});
-    ImGui::SameLine();
-    ImGui::TextUnformatted(label);
-    ImGui::SameLine(0, 14);
-  };
-  if (lanes_bottom + ImGui::GetTextLineHeight() < origin.y + avail.y) {
-    swatch(palette::kRing3, "ring 3 (user)");
-    swatch(palette::kRing0, "ring 0 (kernel)");
-    swatch(palette::kNonRoot, "guest (VMX non-root)");
-    swatch(palette::kRoot, "hypervisor (VMX root)");
-    swatch(palette::exit_reason(exit_reason::kIoInstruction), "I/O exit");
-    swatch(palette::kind(EventKind::Trap, 14), "#PF");
-    swatch(palette::kind(EventKind::Trap, 6), "other trap");
-    swatch(palette::kind(EventKind::TrapReturn, 0), "iretq/sysretq");
-    ImGui::TextDisabled("wheel: zoom  drag: pan  right/shift-drag: select range  Esc: clear  click: select  F: fit");
+  ImGui::SetCursorScreenPos({origin.x, std::min(lanes_bottom + 2, origin.y + avail.y - legend_h)});
+  legend(avail.x, true);
+}
+
+uint32_t View::colours_used(const TraceModel& m) {
+  using palette::Colour;
+  uint32_t used = 0;
+  auto use = [&](Colour c) { used |= 1u << static_cast<int>(c); };
+  const TraceStats& st = m.stats();
+  for (const VcpuTrack& tr : m.tracks()) {
+    if (tr.events == 0) continue;
+    use(Colour::NonRoot);
+    for (const CplChange& c : tr.cpl) use(c.cpl == 0 ? Colour::Ring0 : c.cpl == 3 ? Colour::Ring3 : Colour::Ring12);
+    if (tr.cpl.empty() || tr.cpl.front().time_ns > m.first_ns()) use(Colour::Unknown);
+    if (!tr.root.empty()) use(Colour::Root);
+    if (!tr.halted.empty()) use(Colour::HaltedInKvm);
+    if (m.unstepped_runs() > 0)
+      for (const Ring3Visit& v : tr.ring3)
+        if (v.steps == 0) use(Colour::Ring3Unobserved);
   }
+  for (const ExitReasonStats& r : st.exits)
+    if (r.count) use(palette::for_exit(r.reason));
+  for (const TrapStats& t : st.traps) use(palette::for_event(EventKind::Trap, t.vector, t.cause));
+  for (int k = 0; k < kEventKindCount; ++k) {
+    const auto kind = static_cast<EventKind>(k);
+    bool shown = false;
+    mark_row_for(kind, shown);
+    if (st.by_kind[k] && shown && kind != EventKind::VmExit && kind != EventKind::Trap)
+      use(palette::for_event(kind, 0));
+  }
+  return used;
+}
+
+float View::legend(float width, bool draw) {
+  // A legend, wrapped, so a student can read every colour without asking.
+  uint32_t used = 0;
+  for (const auto& t : traces_) used |= t.colours;
+  const float h = ImGui::GetTextLineHeight(), gap = 14;
+  const float x_start = ImGui::GetCursorScreenPos().x, y_start = ImGui::GetCursorScreenPos().y;
+  float x = 0, y = 0;
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  auto item = [&](float w, auto&& paint) {
+    if (x > 0 && x + w > width) {
+      x = 0;
+      y += h + 4;
+    }
+    if (draw) paint(ImVec2{x_start + x, y_start + y});
+    x += w + gap;
+  };
+  for (const palette::ColourInfo& c : palette::colours()) {
+    if (!(used & (1u << static_cast<int>(c.id)))) continue;
+    const float w = h + 2 + ImGui::CalcTextSize(c.legend).x;
+    item(w, [&](ImVec2 p) {
+      if (c.id == palette::Colour::Ring3Unobserved)
+        draw_hatched(dl, {p.x, p.y + 1}, {p.x + h - 4, p.y + h - 1}, c.rgba);
+      else
+        dl->AddRectFilled({p.x, p.y + 2}, {p.x + h - 4, p.y + h - 2}, c.rgba, 2);
+      dl->AddText({p.x + h + 2, p.y}, ImGui::GetColorU32(ImGuiCol_Text), c.legend);
+    });
+  }
+  if (selection_.valid()) {
+    const char* text = "selected event";
+    item(12 + ImGui::CalcTextSize(text).x, [&](ImVec2 p) {
+      dl->AddLine({p.x + 4, p.y}, {p.x + 4, p.y + h}, palette::kSelection, 2.0f);
+      dl->AddText({p.x + 12, p.y}, ImGui::GetColorU32(ImGuiCol_Text), text);
+    });
+  }
+  const char* help = "wheel: zoom  drag: pan  right/shift-drag: select range  Esc: clear  click: select  F: fit";
+  item(ImGui::CalcTextSize(help).x, [&](ImVec2 p) { dl->AddText(p, ImGui::GetColorU32(ImGuiCol_TextDisabled), help); });
+  const float total = y + h + 4;
+  if (draw) {
+    ImGui::Dummy({width, total});
+    legend_rect_ = {{x_start, y_start}, {x_start + width, y_start + y + h}};
+  }
+  return total;
 }
 
 }  // namespace ringscope::viewer

@@ -1,40 +1,107 @@
-// palette.cpp — colours that need a table.
+// palette.cpp — the colour table and which event gets which colour.
+//
+// Mark colours start from Okabe and Ito's palette for colour-blind readers
+// (orange, sky blue, bluish green, yellow, vermillion, reddish purple),
+// adjusted for the dark background; tests/visualizer/palette_test.cpp
+// checks them under a deuteranopia simulation.
 #include "ui/palette.h"
 
 #include "ringscope/exit_reasons.h"
 
 namespace ringscope::viewer::palette {
 
-ImU32 exit_reason(uint16_t reason) {
-  switch (reason) {
-    case exit_reason::kIoInstruction: return IM_COL32(255, 140, 40, 255);
-    case exit_reason::kHlt: return IM_COL32(150, 150, 160, 255);
-    case exit_reason::kEptViolation: return IM_COL32(240, 90, 200, 255);
-    case exit_reason::kExternalInterrupt: return IM_COL32(120, 200, 255, 255);
-    case exit_reason::kVmcall: return IM_COL32(120, 230, 120, 255);
-    case exit_reason::kCpuid: return IM_COL32(200, 200, 90, 255);
-    case exit_reason::kTripleFault: return IM_COL32(255, 40, 40, 255);
-    default: break;
+namespace {
+
+// Indexed by Colour: one row per meaning.
+constexpr ColourInfo kColours[] = {
+    {Colour::Ring0, kRing0, Use::Band, "ring 0 (kernel)"},
+    {Colour::Ring12, IM_COL32(230, 200, 90, 255), Use::Band, "ring 1/2"},
+    {Colour::Ring3, kRing3, Use::Band, "ring 3 (user)"},
+    {Colour::Ring3Unobserved, kRing3, Use::Band, "ring 3, length unknown (ran natively, not stepped)"},
+    {Colour::Unknown, kNoData, Use::Band, "not known"},
+    {Colour::NonRoot, kNonRoot, Use::Band, "guest (VMX non-root)"},
+    {Colour::Root, kRoot, Use::Band, "hypervisor (VMX root)"},
+    {Colour::HaltedInKvm, kHaltedInKvm, Use::Band, "halted inside KVM"},
+    {Colour::PortIo, IM_COL32(255, 120, 40, 255), Use::Mark, "port I/O exit"},
+    {Colour::Mmio, IM_COL32(204, 121, 167, 255), Use::Mark, "MMIO exit"},
+    {Colour::Hlt, IM_COL32(95, 95, 105, 255), Use::Mark, "hlt"},
+    {Colour::Interrupt, IM_COL32(86, 180, 233, 255), Use::Mark, "interrupt"},
+    {Colour::Hypercall, IM_COL32(140, 230, 120, 255), Use::Mark, "hypercall"},
+    {Colour::OtherExit, IM_COL32(160, 120, 255, 255), Use::Mark, "other exit"},
+    {Colour::Exception, IM_COL32(200, 30, 30, 255), Use::Mark, "exception"},
+    {Colour::PageFault, IM_COL32(240, 228, 66, 255), Use::Mark, "#PF"},
+    {Colour::SystemCall, IM_COL32(230, 120, 200, 255), Use::Mark, "int n / syscall"},
+    {Colour::TrapReturn, IM_COL32(70, 120, 230, 255), Use::Mark, "iretq / sysretq"},
+    {Colour::Device, IM_COL32(180, 150, 110, 255), Use::Mark, "device access"},
+    {Colour::Output, IM_COL32(150, 150, 150, 255), Use::Mark, "console output"},
+    {Colour::Marker, IM_COL32(150, 200, 255, 255), Use::Mark, "marker"},
+    {Colour::ModeChange, IM_COL32(200, 120, 255, 255), Use::Mark, "mode change"},
+    {Colour::Cursor, kSelection, Use::Ui, "selected event"},
+};
+static_assert(std::size(kColours) == kColourCount, "one row per Colour");
+constexpr bool in_order() {
+  for (size_t i = 0; i < std::size(kColours); ++i)
+    if (static_cast<size_t>(kColours[i].id) != i) return false;
+  return true;
+}
+static_assert(in_order(), "kColours is indexed by Colour");
+
+// The timeline's mark rows (MarkRow) and the colours each can show.
+constexpr Colour kExitRow[] = {Colour::PortIo,    Colour::Mmio,      Colour::Hlt,      Colour::Interrupt,
+                               Colour::Hypercall, Colour::OtherExit, Colour::Exception};
+constexpr Colour kTrapRow[] = {Colour::Exception, Colour::PageFault, Colour::SystemCall, Colour::Interrupt,
+                               Colour::TrapReturn};
+constexpr Colour kHcallRow[] = {Colour::Hypercall, Colour::Interrupt};
+constexpr Colour kDeviceRow[] = {Colour::Device, Colour::Output};
+constexpr Colour kMarkerRow[] = {Colour::Marker, Colour::ModeChange};
+constexpr std::span<const Colour> kRows[] = {kExitRow, kTrapRow, kHcallRow, kDeviceRow, kMarkerRow};
+
+}  // namespace
+
+std::span<const ColourInfo> colours() { return kColours; }
+std::span<const std::span<const Colour>> mark_rows() { return kRows; }
+
+ImU32 ring(int cpl) {
+  switch (cpl) {
+    case 0: return rgba(Colour::Ring0);
+    case 1:
+    case 2: return rgba(Colour::Ring12);
+    case 3: return rgba(Colour::Ring3);
+    default: return rgba(Colour::Unknown);
   }
-  static const ImU32 others[] = {IM_COL32(255, 120, 120, 255), IM_COL32(140, 120, 255, 255),
-                                 IM_COL32(90, 220, 200, 255),  IM_COL32(230, 200, 140, 255),
-                                 IM_COL32(200, 140, 230, 255), IM_COL32(160, 220, 90, 255)};
-  return others[(reason * 7u) % (sizeof(others) / sizeof(others[0]))];
 }
 
-ImU32 kind(EventKind k, uint16_t code) {
+Colour for_exit(uint16_t reason) {
+  switch (reason) {
+    case exit_reason::kIoInstruction: return Colour::PortIo;
+    case exit_reason::kEptViolation:
+    case exit_reason::kEptMisconfig: return Colour::Mmio;  // an access to a GPA with no RAM: a device register
+    case exit_reason::kHlt: return Colour::Hlt;
+    case exit_reason::kExternalInterrupt:
+    case exit_reason::kInterruptWindow: return Colour::Interrupt;
+    case exit_reason::kVmcall: return Colour::Hypercall;
+    case exit_reason::kExceptionNmi:
+    case exit_reason::kTripleFault: return Colour::Exception;
+    default: return Colour::OtherExit;
+  }
+}
+
+Colour for_event(EventKind k, uint16_t code, TrapCause cause) {
   switch (k) {
-    case EventKind::VmExit: return exit_reason(code);
-    case EventKind::Trap: return code == 14 ? IM_COL32(255, 215, 80, 255) : IM_COL32(255, 99, 132, 255);
-    case EventKind::TrapReturn: return IM_COL32(110, 180, 255, 255);
-    case EventKind::Hypercall: return IM_COL32(120, 230, 120, 255);
-    case EventKind::IrqInject: return IM_COL32(120, 200, 255, 255);
-    case EventKind::Device: return IM_COL32(200, 170, 120, 255);
-    case EventKind::Output: return IM_COL32(220, 220, 220, 255);
-    case EventKind::Marker: return IM_COL32(230, 230, 240, 255);
-    case EventKind::ModeChange: return IM_COL32(180, 130, 255, 255);
-    case EventKind::RunEnd: return IM_COL32(255, 255, 255, 255);
-    default: return IM_COL32(128, 128, 128, 255);
+    case EventKind::VmExit: return for_exit(code);
+    case EventKind::Trap:
+      if (cause == TrapCause::SoftInt || cause == TrapCause::Syscall) return Colour::SystemCall;
+      if (cause == TrapCause::Interrupt) return Colour::Interrupt;
+      return code == 14 ? Colour::PageFault : Colour::Exception;
+    case EventKind::TrapReturn: return Colour::TrapReturn;
+    case EventKind::Hypercall: return Colour::Hypercall;
+    case EventKind::IrqInject: return Colour::Interrupt;
+    case EventKind::Device: return Colour::Device;
+    case EventKind::Output: return Colour::Output;
+    case EventKind::Marker:
+    case EventKind::RunEnd: return Colour::Marker;
+    case EventKind::ModeChange: return Colour::ModeChange;
+    default: return Colour::Output;  // steps and counters have no mark; the list greys them
   }
 }
 

@@ -1,50 +1,104 @@
-// palette.h — the viewer's colours, chosen so the same meaning has the same
-// colour in every panel: ring 0 (kernel) warm red, ring 3 (user) blue, the
-// guest (VMX non-root) green, the hypervisor (VMX root) amber. Exit reasons
-// get stable colours from one small table so a reason looks the same in the
-// timeline, the list and the charts.
+// palette.h — the viewer's colours: one table (kColours in palette.cpp), one
+// meaning per colour, the same meaning in every panel. The legend under the
+// timeline is made from the same table, so every colour drawn is explained.
+//
+// Bands: ring 0 (kernel) warm red, ring 3 (user) blue, the guest (VMX
+// non-root) bluish green, the hypervisor (VMX root) amber, a vCPU halted
+// inside KVM slate. Marks: one colour per idea (port I/O, MMIO, an interrupt,
+// a hypercall, ...) whichever row it appears in. The selection cursor is
+// white, a colour no mark uses.
+//
+// Marks that share a timeline row stay apart for deuteranopes: a test
+// simulates deuteranopia (Machado et al. 2009) on this table and checks the
+// CIELAB distance of every pair that can meet in one row.
 #pragma once
 
 #include <imgui.h>
 
 #include <cstdint>
+#include <span>
 
 #include "ringscope/event.h"
 
 namespace ringscope::viewer::palette {
 
-inline constexpr ImU32 kRing0 = IM_COL32(214, 82, 66, 255);    // kernel
-inline constexpr ImU32 kRing12 = IM_COL32(170, 110, 200, 255);  // rarely used rings
-inline constexpr ImU32 kRing3 = IM_COL32(66, 133, 214, 255);    // user
-inline constexpr ImU32 kRingUnknown = IM_COL32(70, 70, 78, 255);
-inline constexpr ImU32 kRingMixed = IM_COL32(150, 100, 160, 255);  // many changes inside one pixel
-inline constexpr ImU32 kNonRoot = IM_COL32(64, 160, 96, 255);      // guest running
-inline constexpr ImU32 kRoot = IM_COL32(232, 168, 48, 255);        // VMM / KVM handling an exit
-inline constexpr ImU32 kNoData = IM_COL32(45, 45, 50, 255);
-inline constexpr ImU32 kSelection = IM_COL32(255, 235, 59, 255);
+// Every colour with a meaning. Keep in step with kColours (palette.cpp).
+enum class Colour : uint8_t {
+  // bands
+  Ring0,
+  Ring12,
+  Ring3,
+  Ring3Unobserved,  // a visit to ring 3 of unknown length (ran natively, not single-stepped)
+  Unknown,          // nothing known here: CPL not recorded yet, or outside the trace
+  NonRoot,
+  Root,
+  HaltedInKvm,
+  // marks
+  PortIo,
+  Mmio,
+  Hlt,
+  Interrupt,
+  Hypercall,
+  OtherExit,
+  Exception,
+  PageFault,
+  SystemCall,
+  TrapReturn,
+  Device,
+  Output,
+  Marker,
+  ModeChange,
+  // user interface
+  Cursor,
+  kCount
+};
+inline constexpr int kColourCount = static_cast<int>(Colour::kCount);
+
+enum class Use : uint8_t { Band, Mark, Ui };
+
+struct ColourInfo {
+  Colour id;
+  ImU32 rgba;
+  Use use;
+  const char* legend;  // what the legend says it means
+};
+
+// The table, indexed by Colour.
+std::span<const ColourInfo> colours();
+inline ImU32 rgba(Colour c) { return colours()[static_cast<size_t>(c)].rgba; }
+inline const char* legend(Colour c) { return colours()[static_cast<size_t>(c)].legend; }
+
+// The rows of marks in which two colours can meet, for the colour-blindness
+// test: marks only need to stay apart from the marks of their own row.
+std::span<const std::span<const Colour>> mark_rows();
+
+// Which colour an event's mark gets. `cause` only matters for traps
+// (int n / syscall are system calls whatever their vector).
+Colour for_exit(uint16_t reason);
+Colour for_event(EventKind k, uint16_t code, TrapCause cause = TrapCause::None);
+
+// Shorthands kept for the panels.
+inline constexpr ImU32 kRing0 = IM_COL32(214, 82, 66, 255);
+inline constexpr ImU32 kRing3 = IM_COL32(66, 133, 214, 255);
+inline constexpr ImU32 kNonRoot = IM_COL32(0, 158, 115, 255);
+inline constexpr ImU32 kRoot = IM_COL32(230, 159, 0, 255);
+inline constexpr ImU32 kHaltedInKvm = IM_COL32(140, 140, 165, 255);
+inline constexpr ImU32 kNoData = IM_COL32(50, 50, 56, 255);
+inline constexpr ImU32 kSelection = IM_COL32(255, 255, 255, 255);  // the cursor: no mark is white
+// Not meanings of the trace: the frame around it.
 inline constexpr ImU32 kRangeFill = IM_COL32(120, 190, 255, 70);  // the selected time range
 inline constexpr ImU32 kRangeEdge = IM_COL32(140, 200, 255, 230);
 inline constexpr ImU32 kBookmark = IM_COL32(0, 220, 220, 255);
 inline constexpr ImU32 kLaneBg = IM_COL32(28, 28, 33, 255);
 inline constexpr ImU32 kRuler = IM_COL32(160, 160, 170, 255);
 inline constexpr ImU32 kError = IM_COL32(255, 110, 100, 255);
-inline constexpr ImU32 kWarning = IM_COL32(255, 190, 80, 255);
+inline constexpr ImU32 kWarning = IM_COL32(255, 190, 80, 255);  // headings
 
-inline ImU32 ring(int cpl) {
-  switch (cpl) {
-    case 0: return kRing0;
-    case 1:
-    case 2: return kRing12;
-    case 3: return kRing3;
-    default: return kRingUnknown;
-  }
+ImU32 ring(int cpl);
+inline ImU32 exit_reason(uint16_t reason) { return rgba(for_exit(reason)); }
+inline ImU32 kind(EventKind k, uint16_t code, TrapCause cause = TrapCause::None) {
+  return rgba(for_event(k, code, cause));
 }
-
-// A distinct colour per exit reason; I/O (the most common in these traces)
-// is pinned to a bright orange.
-ImU32 exit_reason(uint16_t reason);
-// Marks that are not exits: by kind (and trap vector).
-ImU32 kind(EventKind k, uint16_t code);
 
 inline ImVec4 vec(ImU32 c) { return ImGui::ColorConvertU32ToFloat4(c); }
 

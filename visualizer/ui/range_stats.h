@@ -14,6 +14,14 @@ struct View::RangeStats {
   double t0 = 0, t1 = 0;
   TraceStats stats;
   bool capped = false;  // the range held more events than the cap; stats cover the first ones
+  // KVM's counters (kvm-stats) over the range: their growth from the last
+  // sample before it to the last one inside it. `samples` counts the
+  // samples inside; with none, `around` is the growth of kernel_exits
+  // between the samples just before and just after the range (at `before_ns`
+  // and `after_ns`, absolute; 0 / UINT64_MAX when there is none).
+  size_t samples = 0;
+  uint64_t before_ns = 0, after_ns = UINT64_MAX;
+  uint64_t around = 0;
 };
 
 }  // namespace ringscope::viewer

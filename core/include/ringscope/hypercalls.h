@@ -8,8 +8,9 @@
 // a port exit is the one path every KVM flavour (and the emulator) has.
 //
 // This header is read by the VMM (core/src/devices/hypercall.cpp), the CLI
-// and the docs. The guest kernel keeps a C copy of the numbers in
-// scenarios/kernel/defs.h (HC_*); keep the two in step.
+// and the docs. The numbers themselves are the guest ABI header's
+// (scenarios/user/include/ringscope/guest_abi.h, HC_*), which the teaching
+// kernel includes too: one copy, nothing to keep in step.
 //
 // Errors are negative numbers in RAX, errno style (-ENOSYS, -EFAULT, ...),
 // so a guest can test `(int64)rax < 0`.
@@ -20,30 +21,33 @@
 #include <span>
 #include <string_view>
 
+#include "ringscope/guest_abi.h"
+
 namespace ringscope {
 
 // Port 0xf8: right after the probe port (0xf0..0xf7), and below 0x100 so
 // `outl %eax, $0xf8` takes the port as an immediate and RDX stays free for
 // an argument (VMware's backdoor, with its port in DX, cannot do that).
-inline constexpr uint16_t kHypercallPort = 0xf8;
-inline constexpr uint16_t kHypercallWindow = 4;
+inline constexpr uint16_t kHypercallPort = HC_PORT;
+inline constexpr uint16_t kHypercallWindow = HC_PORTS;
 
 enum class Hypercall : uint64_t {
-  Version = 0,       // () -> kHypercallAbiVersion
-  ConsoleWrite = 1,  // (gpa, len) -> bytes written: the whole buffer in one exit
-  Yield = 2,         // () -> 0: give the host CPU back (sched_yield)
-  Halt = 3,          // (status) -> does not return: power off, run ends with status
-  TimeNs = 4,        // () -> host wall-clock time, ns since the Unix epoch
-  MonotonicNs = 5,   // () -> host monotonic time, ns
+  Version = HC_VERSION,               // () -> kHypercallAbiVersion
+  ConsoleWrite = HC_CONSOLE_WRITE,    // (gpa, len) -> bytes written: the whole buffer in one exit
+  Yield = HC_YIELD,                   // () -> 0: give the host CPU back (sched_yield)
+  Halt = HC_HALT,                     // (status) -> does not return: power off, run ends with status
+  TimeNs = HC_TIME_NS,                // () -> host wall-clock time, ns since the Unix epoch
+  MonotonicNs = HC_MONOTONIC_NS,      // () -> host monotonic time, ns
 };
 
-inline constexpr uint64_t kHypercallAbiVersion = 1;
+inline constexpr uint64_t kHypercallAbiVersion = HC_ABI_VERSION;
 inline constexpr uint64_t kHypercallConsoleMax = 64 * 1024;  // most bytes one ConsoleWrite takes
 
 // Results (two's complement in RAX).
-inline constexpr int64_t kHcENOSYS = -38;  // unknown hypercall number
-inline constexpr int64_t kHcEFAULT = -14;  // a buffer outside guest RAM
-inline constexpr int64_t kHcEINVAL = -22;  // an argument out of range
+inline constexpr int64_t kHcENOSYS = HC_ENOSYS;  // unknown hypercall number
+inline constexpr int64_t kHcEFAULT = HC_EFAULT;  // a buffer outside guest RAM
+inline constexpr int64_t kHcEINVAL = HC_EINVAL;  // an argument out of range
+static_assert(kHypercallPort + kHypercallWindow <= 0x100, "outl %eax, $HC_PORT takes the port as an 8-bit immediate");
 
 // ---- the `vmcall` transport: KVM's own hypercalls ---------------------------
 // On VT-x/AMD-V hosts a guest can execute `vmcall` (`vmmcall`); the CPU

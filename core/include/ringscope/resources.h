@@ -26,6 +26,7 @@ struct ResourceDirs {
   std::filesystem::path guest;      // kernel.elf, kernel-pv.elf, <program>.elf
   std::filesystem::path sdk;        // include/ringscope/user.h, user.ld, start.S, ...
   std::filesystem::path labs;       // NN-name/lab.json and handout.md for each lab
+  std::filesystem::path locale;     // <lang>/LC_MESSAGES/ringscope.mo: <prefix>/share/locale, or the build tree's
 };
 
 // Resolved once per process.

@@ -30,12 +30,19 @@ struct Scenario {
   std::map<std::string, std::string> params;    // defaults; --param k=v overrides
   std::optional<std::string> expected_output;   // console output with default params
   int expected_status = 0;                      // the guest's exit status when all went right
+  // How many CPUs the scenario is meant to run on (1..8); expected_output
+  // is what it prints with that many (QEMU's -smp N in the cross-check).
+  int vcpus = 1;
   std::vector<std::string> requires_features;   // host features (host.h), e.g. "syscall-insn"
   // The labels of the marker phases a run emits (begin and end), as
   // templates: "{ticks}" stands for the run's value of param ticks.
   // Labs check their `between` labels against these when they load.
   std::vector<std::string> markers;
 };
+
+// The most CPUs a manifest may ask for: the teaching kernel's NCPU
+// (scenarios/kernel/proc.h).
+inline constexpr int kMaxScenarioVcpus = 8;
 
 // Loads <dir>/scenario.json (or a path to the manifest itself). Errors name
 // the file and the field, and say what a valid value looks like.

@@ -44,7 +44,9 @@ TEST(ExitClassifier, MapsEveryKindOfExitToItsVtxReason) {
     auto d = classify_exit(e);
     EXPECT_EQ(d.action, c.action) << kvm_exit_name(c.kvm);
     EXPECT_EQ(d.vtx_reason, c.reason) << kvm_exit_name(c.kvm);
-    if (c.action == ExitAction::Stop) EXPECT_EQ(d.end, c.end) << kvm_exit_name(c.kvm);
+    if (c.action == ExitAction::Stop) {
+      EXPECT_EQ(d.end, c.end) << kvm_exit_name(c.kvm);
+    }
   }
 }
 

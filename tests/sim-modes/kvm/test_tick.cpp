@@ -52,8 +52,12 @@ TEST(KvmTick, InKernelIrqchipAndPitDeliverEveryTickWithoutTheVmm) {
   EXPECT_NE(run->console.find("tick: 15 ticks counted"), std::string::npos) << run->console;
   for (const auto& e : run->sink.events()) {
     EXPECT_NE(e.kind, EventKind::IrqInject) << "KVM's PIT and PIC deliver the tick; the VMM injects nothing";
-    if (e.kind == EventKind::VmExit) EXPECT_NE(e.reason, 12) << "hlt waits inside KVM_RUN";
-    if (e.kind == EventKind::Device) EXPECT_TRUE(e.device != "pic-master" && e.device != "pit") << e.device;
+    if (e.kind == EventKind::VmExit) {
+      EXPECT_NE(e.reason, 12) << "hlt waits inside KVM_RUN";
+    }
+    if (e.kind == EventKind::Device) {
+      EXPECT_TRUE(e.device != "pic-master" && e.device != "pit") << e.device;
+    }
   }
   EXPECT_FALSE(exited_on_port(*run, {0x20, 0x21, 0xa0, 0xa1, 0x40, 0x43})) << "KVM answers the PIC and PIT ports";
   EXPECT_GE(last_counter(*run, "irq_injections"), 15u) << "KVM's stats fd counts the deliveries";

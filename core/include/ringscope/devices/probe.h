@@ -11,19 +11,27 @@
 #include <string_view>
 
 #include "ringscope/device.h"
+#include "ringscope/event.h"
+#include "ringscope/guest_abi.h"
 
 namespace ringscope {
 
-inline constexpr uint16_t kProbeBase = 0xf0;
-inline constexpr uint16_t kProbeWindow = 8;
-inline constexpr uint32_t kProbeMagic = 0x52494e47;  // "RING"
+// The numbers are the guest ABI header's (ringscope/guest_abi.h), which the
+// teaching kernel includes too.
+inline constexpr uint16_t kProbeBase = PROBE_PORT;
+inline constexpr uint16_t kProbeWindow = PROBE_PORTS;
+inline constexpr uint32_t kProbeMagic = PROBE_MAGIC;  // "RING"
+// The guest's marker phases are the trace's.
+static_assert(static_cast<int>(MarkerPhase::Point) == MARK_POINT && static_cast<int>(MarkerPhase::Begin) == MARK_BEGIN &&
+                  static_cast<int>(MarkerPhase::End) == MARK_END,
+              "guest_abi.h's MARK_* and MarkerPhase must agree");
 
 class ProbeDevice final : public Device {
  public:
-  enum Reg : uint8_t { kMarker = 0, kExit = 4 };
-  // struct probe_marker { u32 phase; u32 value; char label[56]; }
-  static constexpr uint64_t kMarkerSize = 64;
-  static constexpr uint64_t kLabelMax = 56;
+  enum Reg : uint8_t { kMarker = PROBE_PORT - PROBE_PORT, kExit = PROBE_EXIT_PORT - PROBE_PORT };
+  // struct probe_marker { u32 phase; u32 value; char label[PROBE_LABEL_MAX]; }
+  static constexpr uint64_t kMarkerSize = PROBE_MARKER_SIZE;
+  static constexpr uint64_t kLabelMax = PROBE_LABEL_MAX;
 
   std::string_view name() const override { return "probe"; }
   uint64_t read(DeviceContext& ctx, uint64_t offset, uint8_t width) override;

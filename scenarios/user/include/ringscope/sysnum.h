@@ -4,6 +4,8 @@
 // See docs/syscalls.md.
 #pragma once
 
+#include "guest_abi.h"  // marker phases MARK_POINT, MARK_BEGIN, MARK_END (docs/probe-port.md)
+
 #define SYS_exit    1   // exit(status)                      never returns
 #define SYS_write   2   // write(fd, buf, n)                 -> n, or -1
 #define SYS_getpid  3   // getpid()                          -> pid (1, 2, ...)
@@ -11,11 +13,9 @@
 #define SYS_marker  5   // marker(phase, label, value)       -> 0, or -1
 #define SYS_time    6   // time()                            -> seconds since 1970 (UTC), or -1
 #define SYS_read    7   // read(fd, buf, n)                  -> bytes read, 0 at end of input, or -1
+#define SYS_nproc   8   // nproc()                           -> how many CPUs run the kernel
+#define SYS_yield   9   // yield()                           -> 0, after other processes had a turn
+#define SYS_cpuid  10   // cpuid()                           -> the running CPU's index, 0 .. nproc()-1
 
 // The vector of `int $0x40`, the system-call trap (as in xv6).
 #define T_SYSCALL 64
-
-// Marker phases (docs/probe-port.md).
-#define MARK_POINT 0
-#define MARK_BEGIN 1
-#define MARK_END   2

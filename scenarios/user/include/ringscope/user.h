@@ -18,6 +18,9 @@ void *sbrk(long n);
 int marker(int phase, const char *label, unsigned value);
 long time(void);  // seconds since 1970-01-01 00:00 UTC, or -1
 ssize_t read(int fd, void *buf, size_t n);  // fd 0: console input; 0 at its end
+int nproc(void);  // how many CPUs run the kernel
+int yield(void);  // let another process run first; 0
+int cpuid(void);  // which CPU (0 .. nproc()-1) runs me right now
 
 // ulib.c
 size_t strlen(const char *s);

@@ -1,0 +1,27 @@
+// mode.h — the ways ringscope runs a guest (docs/design.md "Modes"), as a
+// type: parsed once from a name, compared as a value. The CLI's mode table
+// (cli/backends.cpp: which backend, which devices) is keyed by these names.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ringscope {
+
+enum class Mode : uint8_t {
+  FullVirt = 0,  // "full-virt": KVM, the unmodified kernel, emulated legacy devices
+  Paravirt,      // "paravirt": KVM, the PV kernel, virtio and hypercalls
+  Emulation,     // "emulation": Unicorn, every instruction in software
+};
+inline constexpr int kModeCount = 3;
+
+std::string_view mode_name(Mode m);  // "full-virt", "paravirt", "emulation"
+std::optional<Mode> mode_from_name(std::string_view name);
+// "full-virt, paravirt or emulation": for messages that list the choices.
+std::string mode_choices();
+// Whether the mode needs /dev/kvm (every mode but emulation).
+inline bool mode_needs_kvm(Mode m) { return m != Mode::Emulation; }
+
+}  // namespace ringscope

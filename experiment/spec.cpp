@@ -1,0 +1,253 @@
+// spec.cpp — parsing and checking an experiment spec (see spec.h).
+#include "spec.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "ringscope/files.h"
+#include "ringscope/scenario.h"
+
+namespace ringscope::experiment {
+
+namespace {
+
+using json = nlohmann::json;
+
+// The first problem with the spec, naming the key.
+struct Parser {
+  std::string file;
+  std::optional<Error> error;
+  void fail(const std::string& where, const std::string& what) {
+    if (!error) error = Error{ErrorKind::BadData, fmt::format("{}: {}: {}", file, where, what)};
+  }
+  // Unknown keys are refused: a typo must not silently measure nothing.
+  bool only(const json& j, const std::string& where, std::initializer_list<const char*> keys) {
+    if (!j.is_object()) return fail(where, "must be an object"), false;
+    for (const auto& item : j.items()) {
+      const std::string& k = item.key();
+      if (std::find_if(keys.begin(), keys.end(), [&](const char* s) { return k == s; }) == keys.end())
+        fail(where + "." + k, fmt::format("unknown key (the keys here are {})", fmt::join(keys, ", ")));
+    }
+    return true;
+  }
+  std::string str(const json& j, const char* key, const std::string& where, std::string dflt = {}) {
+    if (!j.contains(key)) return dflt;
+    if (!j[key].is_string()) return fail(where + "." + key, "must be a string"), dflt;
+    return j[key].get<std::string>();
+  }
+  std::string required_str(const json& j, const char* key, const std::string& where) {
+    if (!j.contains(key)) return fail(where + "." + key, "is missing"), std::string();
+    std::string s = str(j, key, where);
+    if (s.empty() && !error) fail(where + "." + key, "must not be empty");
+    return s;
+  }
+  std::optional<double> num(const json& j, const char* key, const std::string& where) {
+    if (!j.contains(key)) return std::nullopt;
+    if (!j[key].is_number()) return fail(where + "." + key, "must be a number"), std::nullopt;
+    return j[key].get<double>();
+  }
+};
+
+const std::set<std::string> kModes = {"full-virt", "paravirt", "emulation", "bt"};
+
+ModeSpec parse_mode(Parser& p, const json& j, const std::string& where) {
+  ModeSpec m;
+  if (!j.is_string()) return p.fail(where, "must be a mode name (full-virt, paravirt, emulation, emulation:virtio)"), m;
+  m.name = j.get<std::string>();
+  m.mode = m.name;
+  if (auto colon = m.name.find(':'); colon != std::string::npos) {
+    m.mode = m.name.substr(0, colon);
+    m.devices = m.name.substr(colon + 1);
+    if (m.devices != "legacy" && m.devices != "virtio")
+      p.fail(where, fmt::format("\"{}\": the device set after ':' is legacy or virtio", m.name));
+  }
+  if (!kModes.count(m.mode))
+    p.fail(where, fmt::format("\"{}\" is not a mode; the modes are full-virt, paravirt and emulation, optionally "
+                              "with a device set (emulation:virtio)",
+                              m.name));
+  return m;
+}
+
+Workload parse_workload(Parser& p, const json& j, const std::string& where) {
+  Workload w;
+  if (!p.only(j, where, {"id", "scenario", "param", "values", "unit", "kib_per_unit", "phase"})) return w;
+  w.scenario = p.required_str(j, "scenario", where);
+  w.id = p.str(j, "id", where, w.scenario);
+  w.param = p.required_str(j, "param", where);
+  w.unit = p.str(j, "unit", where, w.param);
+  w.kib_per_unit = p.num(j, "kib_per_unit", where).value_or(0);
+  if (w.kib_per_unit < 0) p.fail(where + ".kib_per_unit", "must not be negative");
+  if (!j.contains("values") || !j["values"].is_array() || j["values"].empty())
+    p.fail(where + ".values", "must be a non-empty list of whole numbers (the param's values to sweep)");
+  else
+    for (const auto& v : j["values"]) {
+      if (!v.is_number_unsigned() || v.get<uint64_t>() == 0)
+        p.fail(where + ".values", fmt::format("{} is not a whole number above 0", v.dump()));
+      else
+        w.values.push_back(v.get<uint64_t>());
+    }
+  if (w.values.size() > 64) p.fail(where + ".values", "at most 64 values");
+  std::sort(w.values.begin(), w.values.end());
+  w.values.erase(std::unique(w.values.begin(), w.values.end()), w.values.end());
+  w.phase = p.str(j, "phase", where);
+  if (p.error || w.scenario.empty()) return w;
+  auto s = w.scenario.find('/') != std::string::npos ? load_scenario(w.scenario) : find_builtin_scenario(w.scenario);
+  if (!s.ok()) return p.fail(where + ".scenario", s.error().message), w;
+  if (!s->params.count(w.param))
+    return p.fail(where + ".param", fmt::format("scenario {} has no param \"{}\" (`ringscope scenarios` lists them)",
+                                                w.scenario, w.param)),
+           w;
+  // The work phase by default: the scenario's marker that names the swept param.
+  if (w.phase.empty())
+    for (const auto& m : s->markers)
+      if (m.find("{" + w.param) != std::string::npos) {
+        w.phase = m;
+        break;
+      }
+  if (w.phase.empty())
+    p.fail(where + ".phase", fmt::format("scenario {} declares no marker that names {{{}}}; give \"phase\", the "
+                                         "label of the marker phase to measure",
+                                         w.scenario, w.param));
+  else if (std::find(s->markers.begin(), s->markers.end(), w.phase) == s->markers.end())
+    p.fail(where + ".phase", fmt::format("scenario {} declares no marker \"{}\" (its markers: {})", w.scenario,
+                                         w.phase, fmt::join(s->markers, ", ")));
+  return w;
+}
+
+std::optional<labs::Query> parse_query(Parser& p, const json& j, const std::string& where) {
+  auto q = labs::parse_query_object(j, fmt::format("{}: {}", p.file, where));
+  if (!q.ok()) {
+    if (!p.error) p.error = q.error();
+    return std::nullopt;
+  }
+  return q.value();
+}
+
+Measure parse_measure(Parser& p, const json& j, const std::string& where) {
+  Measure m;
+  if (!p.only(j, where, {"id", "label", "query", "divide_by", "per", "scale", "log_y"})) return m;
+  m.id = p.required_str(j, "id", where);
+  for (char c : m.id)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-')
+      return p.fail(where + ".id", "letters, digits, '_' and '-' only (it names a column and a file)"), m;
+  m.label = p.str(j, "label", where, m.id);
+  if (!j.contains("query")) return p.fail(where + ".query", "is missing: what to measure, as in lab.json"), m;
+  if (auto q = parse_query(p, j["query"], where + ".query")) m.query = *q;
+  if (j.contains("divide_by"))
+    if (auto q = parse_query(p, j["divide_by"], where + ".divide_by")) m.divide_by = *q;
+  m.per = p.str(j, "per", where);
+  if (!m.per.empty() && m.per != "unit" && m.per != "kib")
+    p.fail(where + ".per", "must be \"unit\" (divide by the swept value) or \"kib\" (by the KiB it moves)");
+  m.scale = p.num(j, "scale", where).value_or(1);
+  if (!(m.scale > 0) || !std::isfinite(m.scale)) p.fail(where + ".scale", "must be a number above 0");
+  if (j.contains("log_y")) {
+    if (!j["log_y"].is_boolean()) p.fail(where + ".log_y", "must be true or false");
+    else m.log_y = j["log_y"].get<bool>();
+  }
+  return m;
+}
+
+}  // namespace
+
+Result<Spec> parse_spec(const std::string& json_text, const std::string& file) {
+  Parser p{file, {}};
+  json j;
+  try {
+    j = json::parse(json_text);
+  } catch (const json::parse_error& e) {
+    return make_error(ErrorKind::BadData, fmt::format("{}: not valid JSON ({})", file, e.what()));
+  }
+  Spec s;
+  s.source = json_text;
+  if (!p.only(j, "spec",
+              {"name", "title", "claim", "measured", "workloads", "modes", "repeat", "level", "timeout_s", "measures",
+               "fit"}))
+    return *p.error;
+  s.name = p.required_str(j, "name", "spec");
+  s.title = p.str(j, "title", "spec", s.name);
+  s.claim = p.str(j, "claim", "spec");
+  s.measured = p.str(j, "measured", "spec");
+  if (auto r = p.num(j, "repeat", "spec")) {
+    if (*r < 1 || *r > 100 || *r != std::floor(*r)) p.fail("spec.repeat", "must be a whole number from 1 to 100");
+    s.repeat = static_cast<int>(*r);
+  }
+  s.level = p.str(j, "level", "spec", "exits");
+  if (s.level != "exits" && s.level != "full") p.fail("spec.level", "must be exits or full");
+  s.timeout_s = p.num(j, "timeout_s", "spec").value_or(120);
+  if (!(s.timeout_s > 0) || s.timeout_s > 3600) p.fail("spec.timeout_s", "must be above 0 and at most 3600 seconds");
+  if (!j.contains("modes") || !j["modes"].is_array() || j["modes"].empty())
+    p.fail("spec.modes", "must be a non-empty list of modes (full-virt, paravirt, emulation, emulation:virtio)");
+  else
+    for (size_t i = 0; i < j["modes"].size(); i++) {
+      ModeSpec m = parse_mode(p, j["modes"][i], fmt::format("spec.modes[{}]", i));
+      for (const auto& o : s.modes)
+        if (o.name == m.name) p.fail(fmt::format("spec.modes[{}]", i), fmt::format("\"{}\" is listed twice", m.name));
+      s.modes.push_back(m);
+    }
+  if (!j.contains("workloads") || !j["workloads"].is_array() || j["workloads"].empty())
+    p.fail("spec.workloads", "must be a non-empty list of {\"scenario\", \"param\", \"values\"}");
+  else
+    for (size_t i = 0; i < j["workloads"].size() && !p.error; i++) {
+      Workload w = parse_workload(p, j["workloads"][i], fmt::format("spec.workloads[{}]", i));
+      for (const auto& o : s.workloads)
+        if (o.id == w.id) p.fail(fmt::format("spec.workloads[{}].id", i), fmt::format("\"{}\" is used twice", w.id));
+      s.workloads.push_back(w);
+    }
+  if (!j.contains("measures") || !j["measures"].is_array() || j["measures"].empty())
+    p.fail("spec.measures", "must be a non-empty list of {\"id\", \"query\"}");
+  else
+    for (size_t i = 0; i < j["measures"].size() && !p.error; i++) {
+      Measure m = parse_measure(p, j["measures"][i], fmt::format("spec.measures[{}]", i));
+      for (const auto& o : s.measures)
+        if (o.id == m.id) p.fail(fmt::format("spec.measures[{}].id", i), fmt::format("\"{}\" is used twice", m.id));
+      if (m.per == "kib")
+        for (const auto& w : s.workloads)
+          if (w.kib_per_unit <= 0)
+            p.fail(fmt::format("spec.measures[{}].per", i),
+                   fmt::format("\"kib\" needs every workload's kib_per_unit; workload {} has none", w.id));
+      s.measures.push_back(std::move(m));
+    }
+  if (j.contains("fit")) {
+    if (!j["fit"].is_array()) p.fail("spec.fit", "must be a list of measure ids");
+    else
+      for (const auto& f : j["fit"]) {
+        std::string id = f.is_string() ? f.get<std::string>() : f.dump();
+        if (std::none_of(s.measures.begin(), s.measures.end(), [&](const Measure& m) { return m.id == id; }))
+          p.fail("spec.fit", fmt::format("no measure \"{}\" in \"measures\"", id));
+        s.fit.push_back(id);
+      }
+  }
+  if (p.error) return *p.error;
+  size_t runs = 0;
+  for (const auto& w : s.workloads) runs += w.values.size() * s.modes.size() * s.repeat;
+  if (runs > 10'000) return make_error(ErrorKind::BadData, fmt::format("{}: the grid has {} runs; at most 10000", file, runs));
+  return s;
+}
+
+Result<Spec> load_spec(const std::string& name_or_file) {
+  for (const auto& b : builtin_experiments())
+    if (b.name == name_or_file) return parse_spec(std::string(b.json), fmt::format("built-in experiment {}", b.name));
+  if (name_or_file.find('/') == std::string::npos && !name_or_file.ends_with(".json")) {
+    std::vector<std::string> names;
+    for (const auto& b : builtin_experiments()) names.emplace_back(b.name);
+    return make_error(ErrorKind::NoInput, fmt::format("no built-in experiment \"{}\" (there are {}); a spec file's "
+                                                      "name ends in .json or contains a '/'",
+                                                      name_or_file, fmt::join(names, ", ")));
+  }
+  TRY_ASSIGN(std::string text, read_regular_text(name_or_file, kMaxTextBytes, "experiment spec"));
+  return parse_spec(text, name_or_file);
+}
+
+Result<std::string> phase_label(const Workload& w, uint64_t value) {
+  auto s = w.scenario.find('/') != std::string::npos ? load_scenario(w.scenario) : find_builtin_scenario(w.scenario);
+  if (!s.ok()) return s.error();
+  std::map<std::string, std::string> params = s->params;
+  params[w.param] = std::to_string(value);
+  return labs::expand_label(w.phase, params, w.scenario);
+}
+
+}  // namespace ringscope::experiment

@@ -1,0 +1,129 @@
+// spec_test.cpp — the experiment spec parser: the built-ins parse; a bad
+// spec is refused with the key that is wrong named in the message.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "spec.h"
+
+namespace ringscope::experiment {
+namespace {
+
+using json = nlohmann::json;
+
+json good() {
+  return json::parse(R"({
+    "name": "t",
+    "workloads": [{"scenario": "console-write", "param": "bytes", "values": [256, 64], "kib_per_unit": 0.0009765625}],
+    "modes": ["full-virt", "emulation:virtio"],
+    "repeat": 1,
+    "measures": [
+      {"id": "exits_per_kib", "query": {"kind": "vm_exit", "between": "{phase}"}, "per": "kib"},
+      {"id": "ns", "query": {"measure": "span_ns", "between": "{phase}"}, "divide_by": {"kind": "output"}}
+    ],
+    "fit": ["exits_per_kib"]
+  })");
+}
+
+Result<Spec> parse(const json& j) { return parse_spec(j.dump(), "t.json"); }
+
+TEST(ExperimentSpec, AGoodSpecParses) {
+  auto s = parse(good());
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  ASSERT_EQ(s->workloads.size(), 1u);
+  EXPECT_EQ(s->workloads[0].id, "console-write");  // the scenario's name by default
+  EXPECT_EQ(s->workloads[0].values, (std::vector<uint64_t>{64, 256}));  // sorted
+  EXPECT_EQ(s->workloads[0].phase, "console-write: {bytes} bytes");   // the marker that names the param
+  ASSERT_EQ(s->modes.size(), 2u);
+  EXPECT_EQ(s->modes[1].mode, "emulation");
+  EXPECT_EQ(s->modes[1].devices, "virtio");
+  EXPECT_EQ(s->measures[0].query.filter.kinds, std::vector<std::string>{"vm_exit"});
+  EXPECT_TRUE(s->measures[1].divide_by.has_value());
+  auto label = phase_label(s->workloads[0], 4096);
+  ASSERT_TRUE(label.ok());
+  EXPECT_EQ(label.value(), "console-write: 4096 bytes");
+}
+
+TEST(ExperimentSpec, TheBuiltInsParse) {
+  ASSERT_GE(builtin_experiments().size(), 2u);
+  for (const auto& b : builtin_experiments()) {
+    auto s = load_spec(std::string(b.name));
+    ASSERT_TRUE(s.ok()) << b.name << ": " << s.error().message;
+    EXPECT_EQ(s->name, b.name);
+    EXPECT_FALSE(s->claim.empty()) << b.name << ": the report's paragraph on the seed's claim";
+    EXPECT_FALSE(s->measured.empty()) << b.name;
+  }
+  auto pv = load_spec("pv-io");
+  ASSERT_TRUE(pv.ok());
+  for (const auto& w : pv->workloads)  // three orders of magnitude
+    EXPECT_GE(w.values.back(), w.values.front() * 1000) << w.id;
+  auto disk = phase_label(pv->workloads[1], 1024);
+  ASSERT_TRUE(disk.ok());
+  EXPECT_EQ(disk.value(), "disk-io: 2048 sectors");
+}
+
+struct BadCase {
+  const char* what;
+  std::function<void(json&)> edit;
+  const char* key;  // must appear in the message
+};
+
+TEST(ExperimentSpec, BadSpecsAreRefusedWithTheKeyNamed) {
+  const std::vector<BadCase> cases = {
+      {"unknown top-level key", [](json& j) { j["repet"] = 3; }, "spec.repet"},
+      {"no name", [](json& j) { j.erase("name"); }, "spec.name"},
+      {"repeat 0", [](json& j) { j["repeat"] = 0; }, "spec.repeat"},
+      {"repeat not a number", [](json& j) { j["repeat"] = "3"; }, "spec.repeat"},
+      {"bad level", [](json& j) { j["level"] = "some"; }, "spec.level"},
+      {"no modes", [](json& j) { j["modes"] = json::array(); }, "spec.modes"},
+      {"unknown mode", [](json& j) { j["modes"][0] = "fullvirt"; }, "spec.modes[0]"},
+      {"bad device set", [](json& j) { j["modes"][1] = "emulation:pci"; }, "spec.modes[1]"},
+      {"mode twice", [](json& j) { j["modes"][1] = "full-virt"; }, "spec.modes[1]"},
+      {"no workloads", [](json& j) { j.erase("workloads"); }, "spec.workloads"},
+      {"unknown scenario", [](json& j) { j["workloads"][0]["scenario"] = "no-such"; }, "spec.workloads[0].scenario"},
+      {"unknown param", [](json& j) { j["workloads"][0]["param"] = "byts"; }, "spec.workloads[0].param"},
+      {"value 0", [](json& j) { j["workloads"][0]["values"][0] = 0; }, "spec.workloads[0].values"},
+      {"negative value", [](json& j) { j["workloads"][0]["values"][0] = -4; }, "spec.workloads[0].values"},
+      {"unknown workload key", [](json& j) { j["workloads"][0]["vals"] = 1; }, "spec.workloads[0].vals"},
+      {"phase not declared", [](json& j) { j["workloads"][0]["phase"] = "nope"; }, "spec.workloads[0].phase"},
+      {"no measures", [](json& j) { j["measures"] = json::array(); }, "spec.measures"},
+      {"measure without query", [](json& j) { j["measures"][0].erase("query"); }, "spec.measures[0].query"},
+      {"query of an unknown kind", [](json& j) { j["measures"][0]["query"]["kind"] = "vmexit"; },
+       "spec.measures[0].query"},
+      {"query with an unknown key", [](json& j) { j["measures"][0]["query"]["knd"] = "trap"; },
+       "spec.measures[0].query"},
+      {"query with a run", [](json& j) { j["measures"][0]["query"]["run"] = "x"; }, "spec.measures[0].query"},
+      {"bad measure", [](json& j) { j["measures"][1]["query"]["measure"] = "mean"; }, "spec.measures[1].query"},
+      {"bad divide_by", [](json& j) { j["measures"][1]["divide_by"]["cpl"] = 7; }, "spec.measures[1].divide_by"},
+      {"bad per", [](json& j) { j["measures"][0]["per"] = "byte"; }, "spec.measures[0].per"},
+      {"kib without kib_per_unit", [](json& j) { j["workloads"][0].erase("kib_per_unit"); },
+       "spec.measures[0].per"},
+      {"scale 0", [](json& j) { j["measures"][0]["scale"] = 0; }, "spec.measures[0].scale"},
+      {"bad id", [](json& j) { j["measures"][0]["id"] = "a/b"; }, "spec.measures[0].id"},
+      {"id twice", [](json& j) { j["measures"][1]["id"] = "exits_per_kib"; }, "spec.measures[1].id"},
+      {"fit of no measure", [](json& j) { j["fit"] = {"nope"}; }, "spec.fit"},
+  };
+  for (const auto& c : cases) {
+    json j = good();
+    c.edit(j);
+    auto s = parse(j);
+    ASSERT_FALSE(s.ok()) << c.what << ": accepted";
+    EXPECT_EQ(s.error().kind, ErrorKind::BadData) << c.what;
+    EXPECT_NE(s.error().message.find(c.key), std::string::npos)
+        << c.what << ": the message does not name " << c.key << ": " << s.error().message;
+    EXPECT_NE(s.error().message.find("t.json"), std::string::npos) << c.what << ": the file is not named";
+  }
+}
+
+TEST(ExperimentSpec, NotJsonAndUnknownNamesAreClearErrors) {
+  auto s = parse_spec("{\"name\": ", "t.json");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("not valid JSON"), std::string::npos);
+  auto n = load_spec("pv-iox");
+  ASSERT_FALSE(n.ok());
+  EXPECT_EQ(n.error().kind, ErrorKind::NoInput);
+  EXPECT_NE(n.error().message.find("pv-io"), std::string::npos) << "lists the built-ins: " << n.error().message;
+}
+
+}  // namespace
+}  // namespace ringscope::experiment
