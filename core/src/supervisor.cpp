@@ -1,6 +1,7 @@
 // supervisor.cpp — the watchdog and progress line around a backend's loop.
 #include "ringscope/supervisor.h"
 
+#include <pthread.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,6 +24,10 @@ RunResult watch(Machine* machine, const RunOptions& options, const SupervisedLoo
   bool finished = false;
   uint64_t start = monotonic_ns();
   std::thread thread([&] {
+    // The thread that runs the guest's CPU is the vCPU, to the host: named
+    // so, `ps -L`, `top -H` and htop show it the way they show QEMU's
+    // "CPU 0/KVM" (a name is at most 15 characters).
+    pthread_setname_np(pthread_self(), "vcpu0");
     RunResult r = loop.run();
     std::lock_guard lock(mu);
     result = std::move(r);
