@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "ringscope/event_schema.h"
 #include "ringscope/exit_reasons.h"
 #include "ringscope/explain.h"
 #include "ringscope/terminal_text.h"
@@ -41,7 +42,7 @@ struct ShowOptions {
 
 // The options turned into values an event can be compared with.
 struct Filter {
-  std::array<bool, kEventKindCount> kinds{};
+  std::array<bool, kMaxEventKinds> kinds{};
   bool any_kind = true;
   std::optional<Source> source;
   std::optional<uint16_t> reason;
@@ -68,7 +69,7 @@ Result<Filter> make_filter(const ShowOptions& o) {
     auto kind = kind_from_name(k);
     if (!kind)
       return make_error(ErrorKind::Usage, fmt::format("unknown event kind '{}'; the kinds are: {}.", k,
-                                                      names_of<EventKind>(kEventKindCount, kind_name)));
+                                                      names_of<EventKind>(event_kind_count(), kind_name)));
     f.kinds[static_cast<size_t>(*kind)] = true;
     f.any_kind = false;
   }
@@ -97,26 +98,13 @@ Result<Filter> make_filter(const ShowOptions& o) {
   return f;
 }
 
-// Whether the guest was at `cpl` for this event. Traps and returns match
-// either end of the transition; kinds without a guest position never match.
-bool at_cpl(const Event& e, int cpl) {
-  switch (e.kind) {
-    case EventKind::Trap:
-    case EventKind::TrapReturn: return e.from_cpl == cpl || e.to_cpl == cpl;
-    case EventKind::VmExit:
-    case EventKind::Step:
-    case EventKind::Hypercall: return e.cpl == cpl;
-    default: return false;
-  }
-}
-
 // Everything except --grep, which needs the rendered text.
 bool matches(const Event& e, const ShowOptions& o, const Filter& f) {
   if (e.seq < o.from || e.seq > o.to) return false;
   if (!f.any_kind && !f.kinds[static_cast<size_t>(e.kind)]) return false;
   if (f.source && e.source != *f.source) return false;
   if (o.vcpu >= 0 && e.vcpu != static_cast<uint64_t>(o.vcpu)) return false;
-  if (o.cpl >= 0 && !at_cpl(e, o.cpl)) return false;
+  if (o.cpl >= 0 && !event_at_cpl(e, o.cpl)) return false;
   if (f.reason && (e.kind != EventKind::VmExit || e.reason != *f.reason)) return false;
   return true;
 }

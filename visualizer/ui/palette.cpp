@@ -1,6 +1,7 @@
 // palette.cpp — colours that need a table.
 #include "ui/palette.h"
 
+#include "ringscope/event_schema.h"
 #include "ringscope/exit_reasons.h"
 
 namespace ringscope::viewer::palette {
@@ -22,20 +23,22 @@ ImU32 exit_reason(uint16_t reason) {
   return others[(reason * 7u) % (sizeof(others) / sizeof(others[0]))];
 }
 
+// A kind's colour comes from its colour key in the schema table (event_schema.h).
 ImU32 kind(EventKind k, uint16_t code) {
-  switch (k) {
-    case EventKind::VmExit: return exit_reason(code);
-    case EventKind::Trap: return code == 14 ? IM_COL32(255, 215, 80, 255) : IM_COL32(255, 99, 132, 255);
-    case EventKind::TrapReturn: return IM_COL32(110, 180, 255, 255);
-    case EventKind::Hypercall: return IM_COL32(120, 230, 120, 255);
-    case EventKind::IrqInject: return IM_COL32(120, 200, 255, 255);
-    case EventKind::Device: return IM_COL32(200, 170, 120, 255);
-    case EventKind::Output: return IM_COL32(220, 220, 220, 255);
-    case EventKind::Marker: return IM_COL32(230, 230, 240, 255);
-    case EventKind::ModeChange: return IM_COL32(180, 130, 255, 255);
-    case EventKind::RunEnd: return IM_COL32(255, 255, 255, 255);
-    default: return IM_COL32(128, 128, 128, 255);
+  switch (kind_spec(k).colour) {
+    case ColourKey::ExitReason: return exit_reason(code);
+    case ColourKey::Trap: return code == 14 ? IM_COL32(255, 215, 80, 255) : IM_COL32(255, 99, 132, 255);
+    case ColourKey::TrapReturn: return IM_COL32(110, 180, 255, 255);
+    case ColourKey::Hypercall: return IM_COL32(120, 230, 120, 255);
+    case ColourKey::Irq: return IM_COL32(120, 200, 255, 255);
+    case ColourKey::Device: return IM_COL32(200, 170, 120, 255);
+    case ColourKey::Output: return IM_COL32(220, 220, 220, 255);
+    case ColourKey::Marker: return IM_COL32(230, 230, 240, 255);
+    case ColourKey::ModeChange: return IM_COL32(180, 130, 255, 255);
+    case ColourKey::RunEnd: return IM_COL32(255, 255, 255, 255);
+    case ColourKey::Neutral: break;
   }
+  return IM_COL32(128, 128, 128, 255);
 }
 
 }  // namespace ringscope::viewer::palette
