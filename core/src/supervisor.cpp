@@ -15,9 +15,8 @@ namespace ringscope {
 namespace {
 constexpr uint64_t kProgressNs = 250'000'000;  // the progress line's refresh
 constexpr uint64_t kKickGapNs = 200'000;        // the least time between two timer kicks
-}  // namespace
 
-RunResult supervise(Machine& machine, const RunOptions& options, const SupervisedLoop& loop) {
+RunResult watch(Machine* machine, const RunOptions& options, const SupervisedLoop& loop) {
   RunResult result;
   std::mutex mu;
   std::condition_variable cv;
@@ -48,7 +47,7 @@ RunResult supervise(Machine& machine, const RunOptions& options, const Supervise
       }
       // The machine's timer is due: kick the loop so it can deliver the
       // interrupt. At most one kick per kKickGapNs.
-      uint64_t due = loop.kick ? machine.irq_deadline_hint() : 0;
+      uint64_t due = loop.kick && machine ? machine->irq_deadline_hint() : 0;
       if (due && t >= due && t - last_kick >= kKickGapNs) {
         loop.kick(thread.native_handle());
         last_kick = t;
@@ -74,6 +73,13 @@ RunResult supervise(Machine& machine, const RunOptions& options, const Supervise
   result.wall_ns = monotonic_ns() - start;
   return result;
 }
+}  // namespace
+
+RunResult supervise(Machine& machine, const RunOptions& options, const SupervisedLoop& loop) {
+  return watch(&machine, options, loop);
+}
+
+RunResult supervise(const RunOptions& options, const SupervisedLoop& loop) { return watch(nullptr, options, loop); }
 
 void emit_run_end(EventSink& sink, const RunResult& result, uint32_t vcpu, uint64_t time_ns) {
   // Seen from the host, a VM is a process and each vCPU one of its threads,

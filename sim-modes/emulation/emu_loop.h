@@ -6,6 +6,10 @@
 // records it, and starts Unicorn again. Port I/O and MMIO go to the
 // Machine's bus from the hooks, exactly as the KVM backend hands its exits
 // to the same bus.
+//
+// One class, one file per job (emu_loop.cpp lists them), as Tracy splits
+// its View: the loop, device hooks, instruction watching, ring
+// transitions, the VT-x model adapter, external interrupts.
 #pragma once
 
 #include <array>
@@ -19,6 +23,9 @@
 #include "ringscope/arch/transitions.h"
 #include "ringscope/backend.h"
 #include "ringscope/deferred_sink.h"
+#include "ringscope/halt_wait.h"
+#include "ringscope/mode_tracker.h"
+#include "ringscope/run_limits.h"
 #include "ringscope/vmx/model.h"
 #include "unicorn_cpu.h"
 
@@ -42,6 +49,7 @@ class EmuLoop {
 
  private:
   // Unicorn callbacks (C ABI; `self` is the EmuLoop). No exceptions escape.
+  static EmuLoop& self_of(void* p) { return *static_cast<EmuLoop*>(p); }
   static uint32_t on_in(uc_engine* uc, uint32_t port, int size, void* self);
   static void on_out(uc_engine* uc, uint32_t port, int size, uint32_t value, void* self);
   static void on_intr(uc_engine* uc, uint32_t intno, void* self);
@@ -68,6 +76,7 @@ class EmuLoop {
   bool store_gpa(uint64_t va, uint64_t& gpa);
   void model_page_table_write(uint64_t va, uint64_t gpa, int size, uint64_t value);
   void stop_emulation(RunEndReason reason, std::string message);
+  void stop_emulation(RunStop stop);
 
   // Ring transitions.
   void note_return(uint64_t rip, ReturnKind kind, uint64_t block_end);
@@ -90,9 +99,9 @@ class EmuLoop {
   // RDMSR/WRMSR of an MSR the CPU model lacks: #GP(0) (arch/msr.h).
   void check_msr(uint64_t rip, const uint8_t* bytes, size_t len);
   bool count_fault();  // every fault and `int n` counts against the exit limit; false: the run is over
+  ExitCount exit_count() const { return ExitCount::emulated(io_.load(std::memory_order_relaxed), faults_); }
   bool deliver_external(uint64_t return_rip);  // false: the run is over
-  enum class Wake : uint8_t { Interrupt, Watchdog, Never };
-  Wake wait_for_interrupt();
+  Wake wait_for_interrupt();  // halt_wait.h, in guest time
 
   RunResult finish(RunResult result);
 
@@ -106,7 +115,7 @@ class EmuLoop {
   InsnDecoder decoder_;
   PagingState paging_;  // refreshed at every transition; CR3 read where it matters
   uint8_t cpl_ = 0;     // the CPL the trace last recorded
-  uint64_t cr0_ = 0, cr4_ = 0, efer_ = 0;
+  ModeTracker modes_;
 
   // What a hook asked the loop to do once Unicorn has stopped.
   enum class Pending : uint8_t { None, Interrupt, Syscall, MsrFault };

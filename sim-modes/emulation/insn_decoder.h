@@ -33,7 +33,7 @@ bool may_set_if(const uint8_t* bytes, size_t len);
 
 // Instructions VT-x can intercept that Unicorn runs without telling anyone
 // (it has no hook for RDMSR, WRMSR, MOV CR or INVLPG). The VT-x model must
-// see them, so the loop watches their addresses (emu_loop.cpp, "sensitive
+// see them, so the loop watches their addresses (emu_loop_vmx.cpp, "sensitive
 // instructions").
 enum class Sensitive : uint8_t { None, Cpuid, Rdmsr, Wrmsr, Rdtsc, MovToCr, MovFromCr, Invlpg };
 struct SensitiveInsn {

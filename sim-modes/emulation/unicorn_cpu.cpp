@@ -303,7 +303,7 @@ Status UnicornCpu::load_segments(const arch::Segment* cs, const arch::Segment* s
 // keeps EFER.LME, MOV to CR0.PG sets EFER.LMA (QEMU's helper, not the
 // API, so the comparison is right), and a far jump to an L=1 code segment
 // enters 64-bit mode. (It does not advertise SYSCALL, so EFER.SCE is
-// dropped: see assume_sce in emu_loop.cpp.)
+// dropped: see quirks::assume_sce in unicorn_quirks.h.)
 Status UnicornCpu::leave_long_mode() {
   constexpr uint64_t kEferLme = 1ull << 8, kEferLma = 1ull << 10;
   constexpr uint32_t kHfLma = 1u << 14;

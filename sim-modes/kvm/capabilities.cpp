@@ -1,12 +1,9 @@
 // capabilities.cpp — asking KVM what it supports.
 #include "capabilities.h"
 
-#include <fcntl.h>
 #include <linux/kvm.h>
-#include <sys/ioctl.h>
-#include <unistd.h>
 
-#include "ringscope/host.h"
+#include "kvm_vm.h"
 
 namespace ringscope::kvm {
 
@@ -28,11 +25,9 @@ std::vector<Capability> probe_capabilities() {
       {KVM_CAP_EXIT_HYPERCALL, "KVM_CAP_EXIT_HYPERCALL", "hypercalls KVM forwards to user space (bit mask)"},
   };
   std::vector<Capability> out;
-  auto opened = open_kvm_device();  // honours RINGSCOPE_NO_KVM
-  if (!opened.ok()) return out;
-  int fd = opened.value();
-  for (const auto& w : wants) out.push_back({w.name, w.why, ioctl(fd, KVM_CHECK_EXTENSION, w.cap)});
-  close(fd);
+  auto kvm = KvmSystem::open();  // honours RINGSCOPE_NO_KVM
+  if (!kvm.ok()) return out;
+  for (const auto& w : wants) out.push_back({w.name, w.why, kvm.value().check_extension(w.cap)});
   return out;
 }
 

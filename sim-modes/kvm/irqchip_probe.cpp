@@ -16,32 +16,28 @@
 //   6. KVM_RUN again. The guest does `sti; hlt`. With an in-kernel irqchip
 //      `hlt` does not exit: the vCPU sleeps in the kernel until the PIC has an
 //      interrupt for it. The handler sends EOI and reports with `out 0x98`.
-// A watchdog bounds all of this: after 500 ms it sets kvm_run.immediate_exit
-// and signals the vCPU thread, so a KVM_RUN that never returns gives EINTR.
+// The watchdog every run has (ringscope::supervise) bounds all of this: after
+// 500 ms it sets kvm_run.immediate_exit and signals the vCPU thread, so a
+// KVM_RUN that never returns gives EINTR. Every ioctl goes through the KVM
+// objects (kvm_vm.h), as the VMM's own do.
 #include "irqchip_probe.h"
 
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <linux/kvm.h>
-#include <pthread.h>
-#include <signal.h>
-#include <sys/eventfd.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <cstring>
 #include <mutex>
 #include <thread>
 
 #include "kick.h"
-#include "kvm_vm.h"  // Fd
-#include "ringscope/host.h"
+#include "kvm_vm.h"
+#include "ringscope/supervisor.h"
 
 namespace ringscope::kvm {
 namespace {
@@ -97,12 +93,12 @@ class Mapping {
   size_t n_;
 };
 
-// What the vCPU thread and the watchdog share.
+// What the vCPU thread and the watchdog share: the run area, while it is
+// mapped (the watchdog sets its immediate_exit), and whether the watchdog
+// has kicked (a signal before that is somebody else's).
 struct Watch {
   std::mutex mu;
-  std::condition_variable cv;
-  bool done = false;
-  struct kvm_run* run = nullptr;  // the vCPU's run area, while it is mapped
+  struct kvm_run* run = nullptr;
   std::atomic<bool> kicked{false};
 };
 
@@ -120,100 +116,89 @@ struct Published {
 };
 
 IrqchipProbe fail(std::string detail) { return {false, std::move(detail)}; }
-IrqchipProbe fail_errno(const char* what) {
-  return fail(fmt::format("{} failed: {}, so the in-kernel irqchip could not be tried", what, strerror(errno)));
-}
+IrqchipProbe fail_on(const Error& e) { return fail(e.message + ", so the in-kernel irqchip could not be tried"); }
+// TRY for the probe: a failed step is a sentence in the probe's answer.
+#define PROBE_TRY(expr)                                               \
+  do {                                                                \
+    auto probe_status_ = (expr);                                      \
+    if (!probe_status_.ok()) return fail_on(probe_status_.error());   \
+  } while (0)
 
 // Where the guest stands, for the sentence when it got stuck.
-std::string guest_state(int vcpu_fd, int vm_fd) {
+std::string guest_state(const Vcpu& vcpu, const Vm& vm) {
   std::string s;
   struct kvm_regs r;
-  if (ioctl(vcpu_fd, KVM_GET_REGS, &r) == 0) s = fmt::format("RIP {:#x}, IF={}", r.rip, (r.rflags >> 9) & 1);
-  struct kvm_irqchip chip {};
-  chip.chip_id = KVM_IRQCHIP_PIC_MASTER;
-  if (ioctl(vm_fd, KVM_GET_IRQCHIP, &chip) == 0)
-    s += fmt::format("; master PIC IRR={:#04x} IMR={:#04x} ISR={:#04x}", chip.chip.pic.irr, chip.chip.pic.imr,
-                     chip.chip.pic.isr);
+  if (vcpu.get_regs(r).ok()) s = fmt::format("RIP {:#x}, IF={}", r.rip, (r.rflags >> 9) & 1);
+  auto pic = vm.master_pic_state();
+  if (pic.ok()) s += "; " + pic.value();
   return s;
 }
 
 // The probe proper; runs on its own thread, which the watchdog may signal.
 IrqchipProbe attempt(Watch& w) {
-  auto opened = open_kvm_device();  // honours RINGSCOPE_NO_KVM
-  if (!opened.ok()) return fail(opened.error().message);
-  Fd kvm(opened.value());
-  if (ioctl(kvm.get(), KVM_CHECK_EXTENSION, KVM_CAP_IRQCHIP) <= 0)
+  auto created = Vm::create();  // honours RINGSCOPE_NO_KVM
+  if (!created.ok()) return fail(created.error().message);
+  Vm& vm = *created.value();
+  if (vm.system().check_extension(KVM_CAP_IRQCHIP) <= 0)
     return fail(
         "this host's KVM has no in-kernel irqchip (KVM_CAP_IRQCHIP is absent), so a VMM must emulate "
         "the PIC itself and inject with KVM_INTERRUPT");
-  if (ioctl(kvm.get(), KVM_CHECK_EXTENSION, KVM_CAP_IRQFD) <= 0)
+  if (vm.system().check_extension(KVM_CAP_IRQFD) <= 0)
     return fail(
         "this host's KVM has an in-kernel irqchip but no irqfd (KVM_CAP_IRQFD is absent), so devices "
         "must raise lines with the KVM_IRQ_LINE ioctl instead of an eventfd");
-  Fd vm(ioctl(kvm.get(), KVM_CREATE_VM, 0));
-  if (!vm.valid()) return fail_errno("KVM_CREATE_VM");
-  int run_size = ioctl(kvm.get(), KVM_GET_VCPU_MMAP_SIZE, 0);
-  if (run_size <= 0) return fail_errno("KVM_GET_VCPU_MMAP_SIZE");
 
   // Guest RAM: the program, its handler, and the real-mode IVT entry for
   // vector 0x25 (4 bytes at 0x25 * 4 = 0x94: offset, then segment).
   Mapping ram(mmap(nullptr, kRamSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), kRamSize);
-  if (!ram.get()) return fail_errno("mmap of 64 KiB of guest RAM");
+  if (!ram.get()) return fail(fmt::format("mmap of 64 KiB of guest RAM failed: {}", strerror(errno)));
   auto* mem = static_cast<uint8_t*>(ram.get());
   std::memcpy(mem + kCodeAt, kProgram, sizeof kProgram);
   std::memcpy(mem + kHandlerAt, kHandler, sizeof kHandler);
   const uint16_t ivt_entry[2] = {static_cast<uint16_t>(kHandlerAt), 0};
   std::memcpy(mem + kVector * 4, ivt_entry, sizeof ivt_entry);
-  struct kvm_userspace_memory_region region {};
-  region.slot = 0;
-  region.guest_phys_addr = 0;
-  region.memory_size = kRamSize;
-  region.userspace_addr = reinterpret_cast<uint64_t>(mem);
-  if (ioctl(vm.get(), KVM_SET_USER_MEMORY_REGION, &region) < 0) return fail_errno("KVM_SET_USER_MEMORY_REGION");
+  PROBE_TRY(vm.set_memory(mem, kRamSize));
   // VT-x without "unrestricted guest" runs real mode in vm86 and needs three
   // pages for a TSS; give it the address QEMU uses (harmless elsewhere).
-  if (ioctl(kvm.get(), KVM_CHECK_EXTENSION, KVM_CAP_SET_TSS_ADDR) > 0 &&
-      ioctl(vm.get(), KVM_SET_TSS_ADDR, 0xfffbd000UL) < 0)
-    return fail_errno("KVM_SET_TSS_ADDR");
+  PROBE_TRY(vm.set_tss_addr(0xfffbd000UL));
 
   // The interrupt controllers move into the kernel, before any vCPU exists.
-  if (ioctl(vm.get(), KVM_CREATE_IRQCHIP, 0) < 0) return fail_errno("KVM_CREATE_IRQCHIP");
+  // (No PIT: nothing here needs a timer.)
+  auto chip = vm.create_irqchip(Vm::Pit::None);
+  if (!chip.ok()) return fail(chip.error().message);
 
-  Fd vcpu(ioctl(vm.get(), KVM_CREATE_VCPU, 0));
-  if (!vcpu.valid()) return fail_errno("KVM_CREATE_VCPU");
-  Mapping run_area(mmap(nullptr, run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu.get(), 0), run_size);
-  if (!run_area.get()) return fail_errno("mmap of the vCPU run area");
-  auto* run = static_cast<struct kvm_run*>(run_area.get());
+  auto made = vm.create_vcpu(0);
+  if (!made.ok()) return fail_on(made.error());
+  Vcpu& vcpu = *made.value();
+  struct kvm_run* run = vcpu.run();
   Published published(w, run);
 
   // Real mode, CS = 0 (base 0), IP = 0x1000, a stack below 0x8000.
   struct kvm_sregs sregs;
-  if (ioctl(vcpu.get(), KVM_GET_SREGS, &sregs) < 0) return fail_errno("KVM_GET_SREGS");
+  PROBE_TRY(vcpu.get_sregs(sregs));
   sregs.cs.selector = 0;
   sregs.cs.base = 0;
-  if (ioctl(vcpu.get(), KVM_SET_SREGS, &sregs) < 0) return fail_errno("KVM_SET_SREGS");
+  PROBE_TRY(vcpu.set_sregs(sregs));
   struct kvm_regs regs {};
   regs.rip = kCodeAt;
   regs.rsp = kStackTop;
   regs.rflags = 0x2;  // bit 1 is always set; IF clear
-  if (ioctl(vcpu.get(), KVM_SET_REGS, &regs) < 0) return fail_errno("KVM_SET_REGS");
+  PROBE_TRY(vcpu.set_regs(regs));
 
   // The device's doorbell: writing to this eventfd raises GSI 5.
-  Fd irq_event(eventfd(0, EFD_CLOEXEC));
-  if (!irq_event.valid()) return fail_errno("eventfd");
-  struct kvm_irqfd irqfd {};
-  irqfd.fd = static_cast<uint32_t>(irq_event.get());
-  irqfd.gsi = kIrq;
-  if (ioctl(vm.get(), KVM_IRQFD, &irqfd) < 0) return fail_errno("KVM_IRQFD");
+  auto irqfd = vm.irqfd(kIrq);
+  if (!irqfd.ok()) return fail_on(irqfd.error());
+  const Fd& irq_event = irqfd.value();
   // (Closing the VM releases the irqfd; KVM_IRQFD_FLAG_DEASSIGN would too.)
 
   bool raised = false;
   Clock::time_point raised_at;
   for (;;) {
-    if (ioctl(vcpu.get(), KVM_RUN, 0) < 0) {
-      if (errno == EINTR && !w.kicked) continue;  // somebody else's signal
-      if (errno != EINTR) return fail_errno("KVM_RUN");
-      std::string where = guest_state(vcpu.get(), vm.get());
+    auto entry = vcpu.enter();
+    if (!entry.ok()) return fail_on(entry.error());
+    if (entry.value() == Entry::Interrupted) {
+      if (!w.kicked) continue;  // somebody else's signal
+      std::string where = guest_state(vcpu, vm);
       if (!raised)
         return fail(fmt::format("the guest never reached its \"ready\" out to port {:#x} within {} ms ({})", kPortReady,
                                 kBudget.count(), where));
@@ -228,7 +213,8 @@ IrqchipProbe attempt(Watch& w) {
         if (out && run->io.port == kPortReady && !raised) {
           const uint64_t one = 1;
           raised_at = Clock::now();
-          if (write(irq_event.get(), &one, sizeof one) != sizeof one) return fail_errno("write to the irqfd's eventfd");
+          if (write(irq_event.get(), &one, sizeof one) != sizeof one)
+            return fail(fmt::format("the write to the irqfd's eventfd failed: {}", strerror(errno)));
           raised = true;
           continue;
         }
@@ -248,7 +234,7 @@ IrqchipProbe attempt(Watch& w) {
             "so the in-kernel irqchip is not in charge of halted vCPUs");
       case KVM_EXIT_INTERNAL_ERROR:
         return fail(fmt::format("KVM stopped the guest with an internal error (suberror {}) at {}",
-                                run->internal.suberror, guest_state(vcpu.get(), vm.get())));
+                                run->internal.suberror, guest_state(vcpu, vm)));
       case KVM_EXIT_SHUTDOWN:
         return fail(fmt::format("the guest shut down (a triple fault) {} the interrupt was raised",
                                 raised ? "after" : "before"));
@@ -267,38 +253,27 @@ IrqchipProbe probe_in_kernel_irqchip() {
     install_kick_handler();
     Watch w;
     IrqchipProbe result;
-    const auto start = Clock::now();
-    std::thread vcpu_thread([&] {
-      // The kick must reach this thread, whatever mask the caller had.
-      sigset_t set;
-      sigemptyset(&set);
-      sigaddset(&set, kKickSignal);
-      pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
-      IrqchipProbe r;
+    // The shared watchdog (core/src/supervisor.cpp), as around every run:
+    // past the budget it stops the vCPU every 20 ms until its thread ends.
+    RunOptions options;
+    options.limits.wall_ms = static_cast<uint64_t>(kBudget.count());
+    SupervisedLoop loop;
+    loop.run = [&] {
+      accept_kicks();  // the kick must reach this thread, whatever mask the caller had
       try {
-        r = attempt(w);
+        result = attempt(w);
       } catch (...) {
-        r = fail("the probe ran out of memory");
+        result = fail("the probe ran out of memory");
       }
+      return RunResult{};
+    };
+    loop.stop = [&](std::thread::native_handle_type t) {
+      w.kicked = true;
       std::lock_guard lk(w.mu);
-      result = std::move(r);
-      w.done = true;
-      w.cv.notify_all();
-    });
-    {
-      // The watchdog: past the budget, kick until the vCPU thread has ended.
-      // immediate_exit catches a KVM_RUN entered just after a signal.
-      std::unique_lock lk(w.mu);
-      if (!w.cv.wait_until(lk, start + kBudget, [&] { return w.done; })) {
-        w.kicked = true;
-        while (!w.done) {
-          if (w.run) w.run->immediate_exit = 1;
-          pthread_kill(vcpu_thread.native_handle(), kKickSignal);
-          w.cv.wait_for(lk, std::chrono::milliseconds(20), [&] { return w.done; });
-        }
-      }
-    }
-    vcpu_thread.join();
+      kick_vcpu(w.run, t);
+    };
+    loop.progress = [] { return std::string(); };
+    supervise(options, loop);
     return result;
   } catch (...) {
     return fail("the probe could not start its vCPU thread");

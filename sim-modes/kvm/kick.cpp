@@ -1,6 +1,9 @@
 // kick.cpp — the vCPU kick signal's handler (see kick.h).
 #include "kick.h"
 
+#include <linux/kvm.h>
+#include <pthread.h>
+
 #include <mutex>
 
 namespace ringscope::kvm {
@@ -13,6 +16,18 @@ void install_kick_handler() {
     sigemptyset(&sa.sa_mask);
     sigaction(kKickSignal, &sa, nullptr);
   });
+}
+
+void accept_kicks() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, kKickSignal);
+  pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+}
+
+void kick_vcpu(struct kvm_run* run, std::thread::native_handle_type thread) {
+  if (run) run->immediate_exit = 1;
+  pthread_kill(thread, kKickSignal);
 }
 
 }  // namespace ringscope::kvm

@@ -9,11 +9,23 @@
 
 #include <signal.h>
 
+#include <thread>
+
+struct kvm_run;
+
 namespace ringscope::kvm {
 
 inline constexpr int kKickSignal = SIGUSR1;
 
 // Installs the empty handler once per process.
 void install_kick_handler();
+
+// Unblocks kKickSignal on the calling thread (the vCPU's), whatever mask it
+// inherited.
+void accept_kicks();
+
+// Makes the vCPU on `thread` leave KVM_RUN (or not enter it): sets
+// immediate_exit in its run area (when there is one) and signals it.
+void kick_vcpu(struct kvm_run* run, std::thread::native_handle_type thread);
 
 }  // namespace ringscope::kvm

@@ -10,8 +10,6 @@
 
 #include <fmt/format.h>
 #include <linux/kvm.h>
-#include <pthread.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <thread>
@@ -47,13 +45,9 @@ Result<RunResult> KvmBackend::run(Machine& machine, EventSink& sink, const RunOp
   // entered just after it.
   supervised.stop = [&](std::thread::native_handle_type t) {
     loop.request_stop();
-    run->immediate_exit = 1;
-    pthread_kill(t, kKickSignal);
+    kick_vcpu(run, t);
   };
-  supervised.kick = [&](std::thread::native_handle_type t) {
-    run->immediate_exit = 1;
-    pthread_kill(t, kKickSignal);
-  };
+  supervised.kick = [&](std::thread::native_handle_type t) { kick_vcpu(run, t); };
   supervised.progress = [&] { return fmt::format("{} exits, {} steps", loop.exits(), loop.steps()); };
   // With KVM's in-kernel irqchip a hlt never reaches the loop; a kick every
   // kHaltCheckNs lets it see a vCPU parked for good (VcpuLoop::halted_for_good).

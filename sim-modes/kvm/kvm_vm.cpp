@@ -1,4 +1,5 @@
-// kvm_vm.cpp — creating the VM, its memory slot and its vCPUs.
+// kvm_vm.cpp — the KVM objects: every ioctl ringscope makes on /dev/kvm, a
+// VM or a vCPU is here, and each returns a Status.
 #include "kvm_vm.h"
 
 #include "kvm_abi.h"
@@ -51,32 +52,59 @@ void to_kvm_segment(const SegmentState& s, struct kvm_segment& k) {
 }
 }  // namespace
 
-Result<std::unique_ptr<Vm>> Vm::create() {
-  auto vm = std::make_unique<Vm>();
+Result<KvmSystem> KvmSystem::open() {
+  KvmSystem kvm;
   TRY_ASSIGN(int fd, open_kvm_device());
-  vm->kvm_ = Fd(fd);
+  kvm.fd_ = Fd(fd);
   int version = ioctl(fd, KVM_GET_API_VERSION, 0);
   if (version != KVM_API_VERSION)
     return make_error(ErrorKind::Unavailable, fmt::format("KVM API version {} (expected {})", version, KVM_API_VERSION));
-  int vmfd = ioctl(fd, KVM_CREATE_VM, 0);
+  return kvm;
+}
+
+long KvmSystem::check_extension(long cap) const {
+  int r = ioctl(fd_.get(), KVM_CHECK_EXTENSION, cap);
+  return r < 0 ? 0 : r;
+}
+
+Result<std::unique_ptr<Vm>> Vm::create() {
+  auto vm = std::make_unique<Vm>();
+  TRY_ASSIGN(vm->kvm_, KvmSystem::open());
+  int vmfd = ioctl(vm->kvm_.fd(), KVM_CREATE_VM, 0);
   if (vmfd < 0) return os_error("KVM_CREATE_VM");
   vm->vm_ = Fd(vmfd);
-  vm->run_size_ = ioctl(fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+  vm->run_size_ = ioctl(vm->kvm_.fd(), KVM_GET_VCPU_MMAP_SIZE, 0);
   if (vm->run_size_ <= 0) return os_error("KVM_GET_VCPU_MMAP_SIZE");
   return vm;
 }
 
-Status Vm::set_memory(const GuestMemory& memory) {
+Status Vm::set_memory(const GuestMemory& memory) { return set_memory(memory.host_base(), memory.size()); }
+
+Status Vm::set_memory(void* host, uint64_t size) {
   struct kvm_userspace_memory_region region{};
   region.slot = 0;
   region.guest_phys_addr = 0;
-  region.memory_size = memory.size();
-  region.userspace_addr = reinterpret_cast<uint64_t>(memory.host_base());
+  region.memory_size = size;
+  region.userspace_addr = reinterpret_cast<uint64_t>(host);
   if (ioctl(vm_.get(), KVM_SET_USER_MEMORY_REGION, &region) < 0) return os_error("KVM_SET_USER_MEMORY_REGION");
   return ok_status();
 }
 
-Status Vm::create_irqchip() {
+Status Vm::set_tss_addr(uint64_t gpa) {
+  if (kvm_.check_extension(KVM_CAP_SET_TSS_ADDR) <= 0) return ok_status();
+  if (ioctl(vm_.get(), KVM_SET_TSS_ADDR, static_cast<unsigned long>(gpa)) < 0) return os_error("KVM_SET_TSS_ADDR");
+  return ok_status();
+}
+
+Result<std::string> Vm::master_pic_state() const {
+  struct kvm_irqchip chip {};
+  chip.chip_id = KVM_IRQCHIP_PIC_MASTER;
+  if (ioctl(vm_.get(), KVM_GET_IRQCHIP, &chip) < 0) return os_error("KVM_GET_IRQCHIP");
+  return fmt::format("master PIC IRR={:#04x} IMR={:#04x} ISR={:#04x}", chip.chip.pic.irr, chip.chip.pic.imr,
+                     chip.chip.pic.isr);
+}
+
+Status Vm::create_irqchip(Pit with_pit) {
   auto refused = [](const char* what) {
     return make_error(ErrorKind::Unavailable,
                       fmt::format("KVM refused its in-kernel interrupt controller ({} failed: {}); run with --irqchip "
@@ -84,6 +112,7 @@ Status Vm::create_irqchip() {
                                   what, strerror(errno)));
   };
   if (ioctl(vm_.get(), KVM_CREATE_IRQCHIP, 0) < 0) return refused("KVM_CREATE_IRQCHIP");
+  if (with_pit == Pit::None) return ok_status();
   struct kvm_pit_config pit{};
   pit.flags = KVM_PIT_SPEAKER_DUMMY;  // port 0x61 answered too, as a PC's
   if (ioctl(vm_.get(), KVM_CREATE_PIT2, &pit) < 0) return refused("KVM_CREATE_PIT2");
@@ -116,7 +145,7 @@ Result<std::unique_ptr<Vcpu>> Vm::create_vcpu(uint32_t id) {
   constexpr uint32_t kMaxEntries = 256;
   std::vector<uint8_t> buf(abi::kCpuid2Header + kMaxEntries * sizeof(struct kvm_cpuid_entry2));
   std::memcpy(buf.data(), &kMaxEntries, 4);  // nent
-  if (ioctl(kvm_.get(), abi::kGetSupportedCpuid, buf.data()) < 0) return os_error("KVM_GET_SUPPORTED_CPUID");
+  if (ioctl(kvm_.fd(), abi::kGetSupportedCpuid, buf.data()) < 0) return os_error("KVM_GET_SUPPORTED_CPUID");
   if (ioctl(fd, abi::kSetCpuid2, buf.data()) < 0) return os_error("KVM_SET_CPUID2");
 
   // Sync regs let every exit carry the registers without extra ioctls.
@@ -139,7 +168,7 @@ Vcpu::~Vcpu() {
 
 Status Vcpu::apply_boot_state(const BootState& boot) {
   struct kvm_sregs s;
-  if (ioctl(fd(), KVM_GET_SREGS, &s) < 0) return os_error("KVM_GET_SREGS");
+  TRY(get_sregs(s));
   to_kvm_segment(boot.cs, s.cs);
   to_kvm_segment(boot.ds, s.ds);
   s.es = s.fs = s.gs = s.ss = s.ds;
@@ -150,13 +179,12 @@ Status Vcpu::apply_boot_state(const BootState& boot) {
   s.cr3 = boot.cr3;
   s.cr4 = boot.cr4;
   s.efer = boot.efer;
-  if (ioctl(fd(), KVM_SET_SREGS, &s) < 0) return os_error("KVM_SET_SREGS");
+  TRY(set_sregs(s));
   struct kvm_regs r{};
   r.rip = boot.rip;
   r.rbx = boot.rbx;
   r.rflags = boot.rflags;
-  if (ioctl(fd(), KVM_SET_REGS, &r) < 0) return os_error("KVM_SET_REGS");
-  return ok_status();
+  return set_regs(r);
 }
 
 Result<GuestRegs> Vcpu::regs(bool via_ioctl) const {
@@ -166,8 +194,8 @@ Result<GuestRegs> Vcpu::regs(bool via_ioctl) const {
     r = run_->s.regs.regs;
     s = run_->s.regs.sregs;
   } else {
-    if (ioctl(fd(), KVM_GET_REGS, &r) < 0) return os_error("KVM_GET_REGS");
-    if (ioctl(fd(), KVM_GET_SREGS, &s) < 0) return os_error("KVM_GET_SREGS");
+    TRY(get_regs(r));
+    TRY(get_sregs(s));
   }
   return to_guest_regs(r, s);
 }
@@ -177,6 +205,69 @@ Status Vcpu::set_single_step(bool on) {
   dbg.control = on ? (KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP) : 0;
   if (ioctl(fd(), KVM_SET_GUEST_DEBUG, &dbg) < 0) return os_error("KVM_SET_GUEST_DEBUG");
   return ok_status();
+}
+
+Result<Entry> Vcpu::enter() {
+  if (ioctl(fd(), KVM_RUN, 0) == 0) return Entry::Exited;
+  if (errno == EINTR || errno == EAGAIN) {
+    run_->immediate_exit = 0;
+    return Entry::Interrupted;
+  }
+  return os_error("KVM_RUN");
+}
+
+Status Vcpu::get_regs(struct kvm_regs& regs) const {
+  if (ioctl(fd(), KVM_GET_REGS, &regs) < 0) return os_error("KVM_GET_REGS");
+  return ok_status();
+}
+
+Status Vcpu::set_regs(const struct kvm_regs& regs) {
+  if (ioctl(fd(), KVM_SET_REGS, &regs) < 0) return os_error("KVM_SET_REGS");
+  return ok_status();
+}
+
+Status Vcpu::get_sregs(struct kvm_sregs& sregs) const {
+  if (ioctl(fd(), KVM_GET_SREGS, &sregs) < 0) return os_error("KVM_GET_SREGS");
+  return ok_status();
+}
+
+Status Vcpu::set_sregs(const struct kvm_sregs& sregs) {
+  if (ioctl(fd(), KVM_SET_SREGS, &sregs) < 0) return os_error("KVM_SET_SREGS");
+  return ok_status();
+}
+
+// struct kvm_msrs with one entry, laid out with the C sizes (kvm_abi.h).
+Result<uint64_t> Vcpu::msr(uint32_t index) const {
+  alignas(8) uint8_t buf[abi::kMsrsHeader + sizeof(struct kvm_msr_entry)] = {};
+  const uint32_t nmsrs = 1;
+  std::memcpy(buf, &nmsrs, sizeof nmsrs);
+  struct kvm_msr_entry entry {};
+  entry.index = index;
+  std::memcpy(buf + abi::kMsrsHeader, &entry, sizeof entry);
+  int got = ioctl(fd(), abi::kGetMsrs, buf);
+  if (got < 0) return os_error("KVM_GET_MSRS");
+  if (got != 1) return make_error(ErrorKind::Unavailable, fmt::format("KVM has no MSR {:#x} for this vCPU", index));
+  std::memcpy(&entry, buf + abi::kMsrsHeader, sizeof entry);
+  return static_cast<uint64_t>(entry.data);
+}
+
+Status Vcpu::interrupt(uint8_t vector) {
+  struct kvm_interrupt irq{};
+  irq.irq = vector;
+  if (ioctl(fd(), KVM_INTERRUPT, &irq) < 0) return os_error("KVM_INTERRUPT");
+  return ok_status();
+}
+
+Result<bool> Vcpu::parked_in_hlt() const {
+  struct kvm_mp_state mp{};
+  if (ioctl(fd(), KVM_GET_MP_STATE, &mp) < 0) return os_error("KVM_GET_MP_STATE");
+  return mp.mp_state == KVM_MP_STATE_HALTED;
+}
+
+Result<Fd> Vcpu::stats_fd() const {
+  int fd = ioctl(this->fd(), KVM_GET_STATS_FD, nullptr);
+  if (fd < 0) return make_error(ErrorKind::Unavailable, fmt::format("KVM_GET_STATS_FD failed: {}", strerror(errno)));
+  return Fd(fd);
 }
 
 uint8_t cpl_of(const struct kvm_sregs& s) { return s.ss.dpl & 3; }

@@ -32,6 +32,26 @@ class Fd {
   int fd_ = -1;
 };
 
+// /dev/kvm itself: the API version, capabilities, creating VMs. Every
+// ioctl on the system fd goes through here.
+class KvmSystem {
+ public:
+  // Opens /dev/kvm (honouring RINGSCOPE_NO_KVM) and checks the API version.
+  // Errors explain how to get access (the kvm group) or that the host has
+  // no KVM.
+  static Result<KvmSystem> open();
+  // KVM_CHECK_EXTENSION: 0 when the capability is absent, else its value.
+  long check_extension(long cap) const;
+  int fd() const { return fd_.get(); }
+
+ private:
+  Fd fd_;
+};
+
+// How one KVM_RUN ended: the guest exited (kvm_run says why), or a signal
+// (the watchdog's kick) interrupted it.
+enum class Entry : uint8_t { Exited, Interrupted };
+
 class Vcpu {
  public:
   int fd() const { return fd_.get(); }
@@ -48,6 +68,24 @@ class Vcpu {
   // KVM_GET_REGS/SREGS when `via_ioctl` (before the first KVM_RUN).
   Result<GuestRegs> regs(bool via_ioctl = false) const;
   Status set_single_step(bool on);
+
+  // KVM_RUN once. Interrupted: a signal arrived (immediate_exit is cleared
+  // for the next entry).
+  Result<Entry> enter();
+  // KVM_GET_REGS / KVM_SET_REGS / KVM_GET_SREGS / KVM_SET_SREGS.
+  Status get_regs(struct kvm_regs& regs) const;
+  Status set_regs(const struct kvm_regs& regs);
+  Status get_sregs(struct kvm_sregs& sregs) const;
+  Status set_sregs(const struct kvm_sregs& sregs);
+  // One MSR (KVM_GET_MSRS with a one-entry buffer).
+  Result<uint64_t> msr(uint32_t index) const;
+  // KVM_INTERRUPT: inject `vector` (the VMM's own irqchip only).
+  Status interrupt(uint8_t vector);
+  // KVM_GET_MP_STATE: true when the in-kernel irqchip has parked the vCPU
+  // in HLT (KVM_MP_STATE_HALTED).
+  Result<bool> parked_in_hlt() const;
+  // KVM_GET_STATS_FD: the vCPU's binary stats (stats_fd.h reads them).
+  Result<Fd> stats_fd() const;
   ~Vcpu();
 
  private:
@@ -65,6 +103,11 @@ class Vm {
   static Result<std::unique_ptr<Vm>> create();
   // Registers guest RAM as memory slot 0 at guest physical address 0.
   Status set_memory(const GuestMemory& memory);
+  Status set_memory(void* host, uint64_t size);
+  // KVM_SET_TSS_ADDR: VT-x without "unrestricted guest" runs real mode in
+  // vm86 and needs three pages for a TSS. Harmless elsewhere; skipped where
+  // KVM lacks the capability.
+  Status set_tss_addr(uint64_t gpa);
   // Creates vCPU `id` with the host's supported CPUID (needed before a guest
   // can enter long mode on some hosts: docs/hosts.md).
   Result<std::unique_ptr<Vcpu>> create_vcpu(uint32_t id);
@@ -72,15 +115,20 @@ class Vm {
   // LAPIC per vCPU) and its 8254 PIT: KVM_CREATE_IRQCHIP, KVM_CREATE_PIT2.
   // Before the first vCPU. From then on KVM answers the PIC and PIT ports
   // itself and delivers their interrupts; KVM_INTERRUPT is no longer used.
-  Status create_irqchip();
+  enum class Pit : uint8_t { Create, None };
+  Status create_irqchip(Pit pit = Pit::Create);
+  // KVM_GET_IRQCHIP of the master 8259A: its IRR, IMR and ISR, for a
+  // sentence about a guest that got stuck.
+  Result<std::string> master_pic_state() const;
   // An eventfd that pulses interrupt line `gsi` of the in-kernel irqchip
   // each time it is written (KVM_IRQFD): how a device raises its IRQ
   // without an ioctl, from any thread.
   Result<Fd> irqfd(uint32_t gsi);
-  int system_fd() const { return kvm_.get(); }
+  const KvmSystem& system() const { return kvm_; }
 
  private:
-  Fd kvm_, vm_;
+  KvmSystem kvm_;
+  Fd vm_;
   int run_size_ = 0;
 };
 

@@ -6,7 +6,6 @@
 
 #include <fmt/format.h>
 #include <linux/kvm.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -14,12 +13,10 @@
 
 namespace ringscope::kvm {
 
-Result<VcpuStats> VcpuStats::open(int vcpu_fd) {
+Result<VcpuStats> VcpuStats::open(const Vcpu& vcpu) {
   VcpuStats st;
-  int fd = ioctl(vcpu_fd, KVM_GET_STATS_FD, nullptr);
-  if (fd < 0)
-    return make_error(ErrorKind::Unavailable, fmt::format("KVM_GET_STATS_FD failed: {}", strerror(errno)));
-  st.fd_ = Fd(fd);
+  TRY_ASSIGN(st.fd_, vcpu.stats_fd());
+  int fd = st.fd_.get();
   struct kvm_stats_header h;
   if (pread(fd, &h, sizeof h, 0) != sizeof h)
     return make_error(ErrorKind::Internal, "cannot read the KVM stats header");

@@ -18,7 +18,7 @@ namespace ringscope::kvm {
 class VcpuStats {
  public:
   // Opens the stats fd of a vCPU and reads the descriptors once.
-  static Result<VcpuStats> open(int vcpu_fd);
+  static Result<VcpuStats> open(const Vcpu& vcpu);
   VcpuStats() = default;
 
   // Reads all values (one pread). Returns false on failure.

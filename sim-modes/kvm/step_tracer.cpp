@@ -60,9 +60,10 @@ StepTracer::Insn StepTracer::decode(const GuestMemory& memory, const CpuSnapshot
 }
 
 // Which IDT gate the CPU just entered. Either the new RIP is the handler's
-// first instruction, or (as on PVM hosts) the step trap came one instruction
-// later, after the handler's first `push`: then that instruction is returned
-// in `first` so its step is not lost, and the frame sits 8 bytes higher.
+// first instruction, or (as on PVM hosts, listed in pvm_quirks.h) the step
+// trap came one instruction later, after the handler's first `push`: then
+// that instruction is returned in `first` so its step is not lost, and the
+// frame sits 8 bytes higher.
 StepTracer::GateHit StepTracer::vector_for(const GuestMemory& memory, const CpuSnapshot& now) const {
   GateHit hit;
   uint8_t gate[16];

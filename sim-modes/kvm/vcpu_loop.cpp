@@ -4,16 +4,14 @@
 
 #include <fmt/format.h>
 #include <linux/kvm.h>
-#include <sys/ioctl.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 #include <ctime>
 
 #include "exit_classifier.h"
-#include "kvm_abi.h"
 #include "ringscope/exit_reasons.h"
+#include "ringscope/halt_wait.h"
 #include "ringscope/supervisor.h"
 #include "ringscope/hypercalls.h"
 
@@ -53,15 +51,13 @@ class KvmRegisters final : public VcpuRegisters {
   uint64_t rip() override { return load() ? regs_.rip : 0; }
   uint8_t cpl() override { return cpl_; }
   Source observed_by() const override { return Source::KvmExit; }
-  void commit() {
-    if (!dirty_) return;
-    if (vcpu_.sync_regs()) {
-      vcpu_.run()->s.regs.regs = regs_;
-      vcpu_.run()->kvm_dirty_regs |= KVM_SYNC_X86_REGS;  // applied on the next KVM_RUN
-    } else {
-      ioctl(vcpu_.fd(), KVM_SET_REGS, &regs_);
-    }
+  Status commit() {
+    if (!dirty_) return ok_status();
     dirty_ = false;
+    if (!vcpu_.sync_regs()) return vcpu_.set_regs(regs_);
+    vcpu_.run()->s.regs.regs = regs_;
+    vcpu_.run()->kvm_dirty_regs |= KVM_SYNC_X86_REGS;  // applied on the next KVM_RUN
+    return ok_status();
   }
 
  private:
@@ -70,7 +66,7 @@ class KvmRegisters final : public VcpuRegisters {
       if (vcpu_.sync_regs())
         regs_ = vcpu_.run()->s.regs.regs, loaded_ = true;
       else
-        loaded_ = ioctl(vcpu_.fd(), KVM_GET_REGS, &regs_) == 0;
+        loaded_ = vcpu_.get_regs(regs_).ok();
     }
     return loaded_;
   }
@@ -101,7 +97,7 @@ VcpuLoop::VcpuLoop(Machine& machine, Vcpu& vcpu, EventSink& sink, const RunOptio
   ctx_.vcpu = index;
   ctx_.now_ns = &monotonic_ns;
   if (tracing_) {
-    auto st = VcpuStats::open(vcpu.fd());
+    auto st = VcpuStats::open(vcpu);
     if (st.ok()) {
       stats_ = std::move(st).value();
       stat_exits_ = stats_.index_of("exits");
@@ -128,25 +124,20 @@ CpuSnapshot VcpuLoop::snapshot(bool via_ioctl) const {
   c.paging = {g.cr0, g.cr3, g.cr4, g.efer};
   c.cr2 = g.cr2;
   c.long_mode = g.efer & (1ull << 10);
-  struct kvm_sregs s;
+  struct kvm_sregs s {};
+  bool have_sregs = true;
   if (vcpu_.sync_regs() && !via_ioctl)
     s = vcpu_.run()->s.regs.sregs;
   else
-    ioctl(vcpu_.fd(), KVM_GET_SREGS, &s);
-  c.idt_base = s.idt.base;
-  c.idt_limit = s.idt.limit;
-  c.long_mode = c.long_mode && s.cs.l;
-  // IA32_LSTAR: where SYSCALL goes.
-  alignas(8) uint8_t buf[abi::kMsrsHeader + sizeof(struct kvm_msr_entry)] = {};
-  uint32_t one = 1;
-  std::memcpy(buf, &one, 4);  // nmsrs
-  struct kvm_msr_entry entry {};
-  entry.index = 0xc0000082;
-  std::memcpy(buf + abi::kMsrsHeader, &entry, sizeof entry);
-  if (ioctl(vcpu_.fd(), abi::kGetMsrs, buf) == 1) {
-    std::memcpy(&entry, buf + abi::kMsrsHeader, sizeof entry);
-    c.lstar = entry.data;
+    have_sregs = vcpu_.get_sregs(s).ok();
+  if (have_sregs) {
+    c.idt_base = s.idt.base;
+    c.idt_limit = s.idt.limit;
+    c.long_mode = c.long_mode && s.cs.l;
   }
+  // IA32_LSTAR: where SYSCALL goes.
+  auto lstar = vcpu_.msr(0xc0000082);
+  if (lstar.ok()) c.lstar = lstar.value();
   return c;
 }
 
@@ -154,7 +145,7 @@ CpuSnapshot VcpuLoop::snapshot(bool via_ioctl) const {
 // the guest's (KVM passes on its RCX, in pieces), so it is bounded twice:
 // by the data area KVM mapped (never read or write past it), and by the
 // run's limits, checked before every element; a limit ends the exit early.
-void VcpuLoop::handle_io(const KvmExitInfo& info, Event& e) {
+Status VcpuLoop::handle_io(const KvmExitInfo& info, Event& e) {
   struct kvm_run* run = vcpu_.run();
   uint8_t* data = reinterpret_cast<uint8_t*>(run) + run->io.data_offset;
   e.port = info.io_port;
@@ -179,7 +170,7 @@ void VcpuLoop::handle_io(const KvmExitInfo& info, Event& e) {
     if (i == 0) e.value = value;
   }
   ctx_.regs = nullptr;
-  regs.commit();
+  return regs.commit();
 }
 void VcpuLoop::handle_mmio(Event& e) {
   struct kvm_run* run = vcpu_.run();
@@ -213,21 +204,17 @@ void VcpuLoop::inject_pending_irq() {
     run->request_interrupt_window = 0;
     return;
   }
-  if (!run->ready_for_interrupt_injection || !run->if_flag || (stepper_ && stepper_->in_interrupt_shadow())) {
+  if (!run->ready_for_interrupt_injection || !run->if_flag || pvm::hold_injection(stepper_.get())) {
     run->request_interrupt_window = 1;
     return;
   }
-  struct kvm_interrupt irq{};
-  irq.irq = *vector;
-  if (ioctl(vcpu_.fd(), KVM_INTERRUPT, &irq) != 0) {
+  if (!vcpu_.interrupt(*vector).ok()) {
     run->request_interrupt_window = 1;
     return;
   }
   uint8_t taken = machine_.acknowledge_irq();
   run->request_interrupt_window = 0;
-  // Waking a HLT that was single-stepped: its own HLT exit may still come
-  // (PVM reports it after the handler has run); that one is stale.
-  if (stepper_ && stepper_->stepped_hlt()) woken_hlt_rip_ = run->s.regs.regs.rip;
+  late_hlt_.injected(stepper_.get(), run->s.regs.regs.rip);
   if (!tracing_) return;
   Event i;
   i.time_ns = monotonic_ns();
@@ -239,24 +226,20 @@ void VcpuLoop::inject_pending_irq() {
   sink_.emit(i);
 }
 
-// HLT with IF set: the vCPU waits for an interrupt, as the CPU would. One
-// that is pending now is injected before the next KVM_RUN; otherwise the
-// loop sleeps until the timer's next interrupt (a watchdog kick cuts the
-// sleep short). With IF clear, or no timer running, nothing can wake it:
-// every device finishes its work before the exit that started it returns.
+// HLT (halt_wait.h), with the VMM's irqchip. One interrupt pending now is
+// injected before the next KVM_RUN; otherwise the thread sleeps until the
+// timer's next interrupt, in host time (a watchdog kick cuts the sleep
+// short, and the wait looks again).
 std::optional<RunResult> VcpuLoop::wait_for_interrupt() {
-  if (!vcpu_.run()->if_flag)
-    return stop(RunEndReason::Halted, "the guest executed hlt with interrupts off (nothing can wake it)", false);
-  while (!stop_requested_.load(std::memory_order_relaxed)) {
-    if (machine_.pending_irq()) return std::nullopt;
-    std::optional<uint64_t> deadline = machine_.next_irq_deadline_ns();
-    if (!deadline) return stop(RunEndReason::Halted, "the guest executed hlt with nothing left to wake it", false);
+  Wake wake = ringscope::wait_for_interrupt(machine_, vcpu_.run()->if_flag, stop_requested_, [](uint64_t deadline) {
     struct timespec ts;
-    ts.tv_sec = static_cast<time_t>(*deadline / 1'000'000'000ull);
-    ts.tv_nsec = static_cast<long>(*deadline % 1'000'000'000ull);
+    ts.tv_sec = static_cast<time_t>(deadline / 1'000'000'000ull);
+    ts.tv_nsec = static_cast<long>(deadline % 1'000'000'000ull);
     clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr);  // EINTR: the watchdog's kick
-  }
-  return std::nullopt;  // the loop reports the watchdog
+    return true;
+  });
+  if (wake == Wake::Interrupt || wake == Wake::Stopped) return std::nullopt;  // Stopped: the loop reports it
+  return stop(RunEndReason::Halted, halted_message(wake), false);
 }
 
 // Exits KVM handled in the kernel since the last sample, and other stats
@@ -295,17 +278,7 @@ bool VcpuLoop::account_kernel_exits(uint64_t exits) {
 void VcpuLoop::record_mode_change(uint64_t time_ns) {
   if (!vcpu_.sync_regs()) return;
   const auto& s = vcpu_.run()->s.regs.sregs;
-  if (s.cr0 == cr0_ && s.cr4 == cr4_ && s.efer == efer_) return;
-  Event m;
-  m.time_ns = time_ns;
-  m.vcpu = index_;
-  m.kind = EventKind::ModeChange;
-  m.source = Source::KvmExit;
-  m.prev_cr0 = cr0_, m.prev_cr4 = cr4_, m.prev_efer = efer_;
-  m.cr0 = s.cr0, m.cr4 = s.cr4, m.efer = s.efer;
-  m.rip = vcpu_.run()->s.regs.regs.rip;
-  sink_.emit(m);
-  cr0_ = s.cr0, cr4_ = s.cr4, efer_ = s.efer;
+  modes_.observe(sink_, time_ns, index_, Source::KvmExit, s.cr0, s.cr4, s.efer, vcpu_.run()->s.regs.regs.rip);
 }
 
 // With KVM's in-kernel irqchip a hlt never reaches the VMM: KVM parks the
@@ -314,8 +287,8 @@ void VcpuLoop::record_mode_change(uint64_t time_ns) {
 // this tells that apart from a guest that was busy.
 bool VcpuLoop::halted_in_kernel() const {
   if (machine_.config().irqchip != IrqChip::Kernel) return false;
-  struct kvm_mp_state mp{};
-  if (ioctl(vcpu_.fd(), KVM_GET_MP_STATE, &mp) < 0 || mp.mp_state != KVM_MP_STATE_HALTED) return false;
+  auto parked = vcpu_.parked_in_hlt();
+  if (!parked.ok() || !parked.value()) return false;
   auto regs = vcpu_.regs(/*via_ioctl=*/true);
   return regs.ok() && !(regs.value().rflags & (1u << 9));
 }
@@ -335,6 +308,12 @@ std::optional<RunResult> VcpuLoop::halted_for_good() {
   return r;
 }
 
+RunResult VcpuLoop::stop(RunStop s, bool with_regs) {
+  RunResult r = stop(s.end, std::move(s.message), with_regs);
+  r.guest_status = s.guest_status;
+  return r;
+}
+
 RunResult VcpuLoop::stop(RunEndReason reason, std::string message, bool with_regs) {
   RunResult r;
   r.end = reason;
@@ -347,8 +326,7 @@ RunResult VcpuLoop::stop(RunEndReason reason, std::string message, bool with_reg
 }
 
 RunResult VcpuLoop::run() {
-  const BootState& boot = machine_.boot();
-  cr0_ = boot.cr0, cr4_ = boot.cr4, efer_ = boot.efer;
+  modes_.reset(machine_.boot());
   if (stepper_) {
     auto st = vcpu_.set_single_step(true);
     if (!st.ok()) return stop(RunEndReason::VmmError, st.error().message, false);
@@ -358,22 +336,19 @@ RunResult VcpuLoop::run() {
   while (!result) {
     if (stop_requested_.load(std::memory_order_relaxed)) {
       result = halted_for_good();
-      if (!result)
-        result = stop(RunEndReason::WatchdogTime,
-                      fmt::format("the guest ran past the wall-time limit of {} ms", options_.limits.wall_ms), true);
+      if (!result) result = stop(wall_time_stop(options_.limits), true);
       break;
     }
     inject_pending_irq();
-    int rc = ioctl(vcpu_.fd(), KVM_RUN, 0);
+    Result<Entry> entry = vcpu_.enter();
     uint64_t t_exit = monotonic_ns();
-    if (rc < 0) {
-      if (errno == EINTR || errno == EAGAIN) {
-        vcpu_.run()->immediate_exit = 0;
-        result = halted_for_good();
-        continue;  // the watchdog's signal; the check above decides
-      }
-      result = stop(RunEndReason::VmmError, fmt::format("KVM_RUN failed: {}", strerror(errno)), true);
+    if (!entry.ok()) {
+      result = stop(RunEndReason::VmmError, entry.error().message, true);
       break;
+    }
+    if (entry.value() == Entry::Interrupted) {
+      result = halted_for_good();
+      continue;  // the watchdog's signal; the check above decides
     }
     KvmExitInfo info = exit_info_from(*vcpu_.run());
     ExitDecision d = classify_exit(info);
@@ -390,12 +365,11 @@ RunResult VcpuLoop::run() {
 std::optional<RunResult> VcpuLoop::on_step(uint64_t t_exit) {
   if (!stepper_) return std::nullopt;
   stepper_->observe(snapshot(), t_exit, machine_.memory(), sink_, other_exit_since_step_);
-  if (stepper_->stepped_hlt()) woken_hlt_rip_ = 0;  // a new HLT: its exit, when it comes, is real
+  late_hlt_.stepped(*stepper_);
   other_exit_since_step_ = false;
   steps_.store(stepper_->steps(), std::memory_order_relaxed);
-  if (stepper_->steps() < options_.limits.max_exits) return std::nullopt;
-  return stop(RunEndReason::WatchdogExits,
-              fmt::format("the guest executed {} instructions, the limit at trace level full", stepper_->steps()), true);
+  if (auto s = check_steps(stepper_->steps(), options_.limits)) return stop(std::move(*s), true);
+  return std::nullopt;
 }
 
 // An exit the guest caused: record it, hand it to its handler, then check
@@ -425,27 +399,32 @@ std::optional<RunResult> VcpuLoop::on_exit(const KvmExitInfo& info, const ExitDe
   ctx_.open_budget(machine_.console_bytes(), options_.limits.max_output_bytes);
   std::optional<RunResult> end = dispatch(info, d, e);
   ctx_.exit_time_ns = 0;
-  if (!end && ctx_.limit_hit)
-    end = stop(*ctx_.limit_hit, limit_inside_exit_message(*ctx_.limit_hit, options_.limits), true);
+  // Then the guest's own exit and the run's limits (run_limits.h).
+  if (!end) {
+    if (auto s = check_after_exit(ctx_.access_result(), ExitCount::kvm(n), machine_.console_bytes(), options_.limits)) {
+      bool with_regs = s->end != RunEndReason::GuestExit;
+      end = stop(std::move(*s), with_regs);
+    }
+  }
   if (tracing_) {
     e.duration_ns = monotonic_ns() - t_handle;
     sink_.emit(e);
     deferred_.drain(sink_);
   }
-  if (end) return end;
-  return check_limits(n);
+  return end;
 }
 
 // The one switch on the exit: each case hands off to a named handler.
 std::optional<RunResult> VcpuLoop::dispatch(const KvmExitInfo& info, const ExitDecision& d, Event& e) {
   switch (d.action) {
-    case ExitAction::PortIo: handle_io(info, e); return std::nullopt;
+    case ExitAction::PortIo: {
+      Status st = handle_io(info, e);
+      if (!st.ok()) return stop(RunEndReason::VmmError, st.error().message, true);
+      return std::nullopt;
+    }
     case ExitAction::Mmio: handle_mmio(e); return std::nullopt;
     case ExitAction::Halt:
-      if (woken_hlt_rip_ && e.rip == woken_hlt_rip_) {
-        woken_hlt_rip_ = 0;
-        return std::nullopt;  // that HLT already ended with the interrupt injected after its step
-      }
+      if (late_hlt_.stale(e.rip)) return std::nullopt;  // pvm_quirks.h: that HLT has already ended
       return wait_for_interrupt();
     case ExitAction::Continue: return std::nullopt;
     case ExitAction::Stop:
@@ -457,24 +436,6 @@ std::optional<RunResult> VcpuLoop::dispatch(const KvmExitInfo& info, const ExitD
       return r;
     }
   }
-  return std::nullopt;
-}
-
-// The guest's own exit, and the watchdog's exit and output limits.
-std::optional<RunResult> VcpuLoop::check_limits(uint64_t exits) {
-  if (ctx_.stop_requested) {
-    RunResult r;
-    r.end = RunEndReason::GuestExit;
-    r.guest_status = ctx_.guest_status;
-    r.message = fmt::format("the guest reported exit status {}", ctx_.guest_status);
-    return r;
-  }
-  if (exits >= options_.limits.max_exits)
-    return stop(RunEndReason::WatchdogExits, fmt::format("the guest caused {} exits, the limit", exits), true);
-  uint64_t max_output = options_.limits.max_output_bytes;
-  if (machine_.console_bytes() > max_output)
-    return stop(RunEndReason::WatchdogOutput,
-                fmt::format("the guest wrote more than {} bytes of console output, the limit", max_output), true);
   return std::nullopt;
 }
 

@@ -8,8 +8,11 @@
 #include <vector>
 
 #include "kvm_vm.h"
+#include "pvm_quirks.h"
 #include "ringscope/backend.h"
 #include "ringscope/deferred_sink.h"
+#include "ringscope/mode_tracker.h"
+#include "ringscope/run_limits.h"
 #include "stats_fd.h"
 #include "step_tracer.h"
 
@@ -29,7 +32,7 @@ class VcpuLoop {
   uint64_t steps() const { return steps_.load(std::memory_order_relaxed); }
 
  private:
-  void handle_io(const KvmExitInfo& info, Event& exit_event);
+  Status handle_io(const KvmExitInfo& info, Event& exit_event);
   void handle_mmio(Event& exit_event);
   void inject_pending_irq();
   std::optional<RunResult> wait_for_interrupt();
@@ -41,10 +44,10 @@ class VcpuLoop {
   CpuSnapshot snapshot(bool via_ioctl = false) const;
   void finish(RunResult& result, uint64_t time_ns);
   RunResult stop(RunEndReason reason, std::string message, bool with_regs);
+  RunResult stop(RunStop stop, bool with_regs);
   std::optional<RunResult> on_step(uint64_t t_exit);
   std::optional<RunResult> on_exit(const KvmExitInfo& info, const ExitDecision& d, uint64_t t_exit);
   std::optional<RunResult> dispatch(const KvmExitInfo& info, const ExitDecision& d, Event& exit_event);
-  std::optional<RunResult> check_limits(uint64_t exits);
 
   Machine& machine_;
   Vcpu& vcpu_;
@@ -63,8 +66,8 @@ class VcpuLoop {
   uint64_t stats_at_ns_ = 0;  // when the stats fd was last read
   static constexpr uint64_t kStatsIntervalNs = 100'000;
   bool other_exit_since_step_ = false;  // the next step may be merged with it
-  uint64_t woken_hlt_rip_ = 0;  // a stepped HLT woken by an injection: its late HLT exit's RIP
-  uint64_t cr0_ = 0, cr4_ = 0, efer_ = 0;
+  pvm::LateHltExit late_hlt_;  // pvm_quirks.h
+  ModeTracker modes_;
   std::unique_ptr<StepTracer> stepper_;
   std::atomic<bool> stop_requested_{false};
   std::atomic<uint64_t> exits_{0}, steps_{0};

@@ -32,10 +32,6 @@ struct RunLimits {
   uint64_t max_output_bytes = 4ull << 20;  // console output
 };
 
-// Why a run ended when a device ran into a limit inside one exit (a
-// virtqueue drain, a `rep` count): the same sentence from every backend.
-std::string limit_inside_exit_message(RunEndReason reason, const RunLimits& limits);
-
 struct RunOptions {
   TraceLevel level = TraceLevel::Exits;
   RunLimits limits;

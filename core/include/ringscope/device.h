@@ -33,6 +33,17 @@ class VcpuRegisters {
   virtual Source observed_by() const = 0;         // kvm-exit, emulator: the `source` of events about it
 };
 
+// What one device access (one exit under KVM) leaves for the backend to act
+// on: the guest's own exit (the status it reported on the probe port or
+// through a hypercall), or a run limit a device ran into inside it. Nothing
+// set: the run goes on. The backend decides what ends the run and how
+// (run_limits.h: check_after_exit).
+struct AccessResult {
+  bool guest_exit = false;
+  int guest_status = 0;
+  std::optional<RunEndReason> limit_hit;
+};
+
 // What a device may touch while handling one access: guest RAM (bounds
 // checked), the event sink, and the current time and vCPU for its events.
 struct DeviceContext {
@@ -84,6 +95,9 @@ struct DeviceContext {
     output_left--;
     return true;
   }
+
+  // What the access opened by open_budget left for the backend.
+  AccessResult access_result() const { return {stop_requested, guest_status, limit_hit}; }
 
   // The timestamp for an event a device records now.
   uint64_t event_time() const { return exit_time_ns ? exit_time_ns : now_ns ? now_ns() : 0; }

@@ -36,6 +36,10 @@ struct SupervisedLoop {
 
 // Runs `loop`, returns its result with wall_ns filled in.
 RunResult supervise(Machine& machine, const RunOptions& options, const SupervisedLoop& loop);
+// The same watchdog around a loop with no Machine behind it (the KVM
+// irqchip probe's throwaway VM): no timer kicks, only the wall-time stop,
+// the periodic check and the progress line.
+RunResult supervise(const RunOptions& options, const SupervisedLoop& loop);
 
 // Records how the run ended (with the registers, when there are any) as the
 // trace's last event, after three counters (source vmm) that show the VM as
