@@ -5,6 +5,11 @@
 // [SECTION] summaries      one line of payload per event kind
 // [SECTION] explanations   sentences for students, per event kind
 //
+// Each kind's row in the schema table (event_kinds.cpp) points at its
+// summary and explanation here; summarize_event and explain_event only
+// dispatch through it. A vm_exit's words follow its access tag
+// (exit_access), never a guess from which fields are set.
+//
 // The exit-reason sentences come from the one exit-reason table
 // (exit_reasons.cpp) and exception names from the vocabulary
 // (vocabulary.cpp); this file only adds what an event's payload says about
