@@ -16,6 +16,7 @@
 
 #include "commands.h"
 #include "ringscope/event_filter.h"
+#include "ringscope/event_schema.h"
 #include "ringscope/exit_reasons.h"
 #include "ringscope/explain.h"
 #include "ringscope/terminal_text.h"
@@ -69,7 +70,7 @@ Result<Filter> make_filter(const ShowOptions& o) {
     auto kind = kind_from_name(k);
     if (!kind)
       return make_error(ErrorKind::Usage, trf("unknown event kind '{}'; the kinds are: {}.", k,
-                                                      names_of<EventKind>(kEventKindCount, kind_name)));
+                                                      names_of<EventKind>(event_kind_count(), kind_name)));
     f.events.add_kind(*kind);
   }
   if (!o.source.empty()) {

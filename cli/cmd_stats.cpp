@@ -60,7 +60,7 @@ void print_header(std::string& o, const TraceStats& st, const std::string& file)
 void print_kinds(std::string& o, const TraceStats& st) {
   o += tr("\nevents by kind\n");
   if (st.events == 0) o += tr("  none\n");
-  for (int k = 0; k < kEventKindCount; ++k)
+  for (int k = 0; k < event_kind_count(); ++k)
     if (uint64_t n = st.by_kind[static_cast<size_t>(k)])
       o += fmt::format("  {:<12} {:>10}  {:>6}\n", kind_name(static_cast<EventKind>(k)), n, percent(n, st.events));
 }

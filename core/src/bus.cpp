@@ -42,22 +42,11 @@ namespace {
 void report_unclaimed(DeviceContext& ctx, AddressSpace space, uint64_t addr, uint8_t width, Direction dir,
                       uint64_t value) {
   if (!ctx.sink) return;
-  Event u;
-  u.time_ns = ctx.event_time();
-  u.vcpu = ctx.vcpu;
-  u.kind = EventKind::Device;
-  u.source = Source::Vmm;
-  u.device = "unclaimed";
-  if (space == AddressSpace::Pio) {
-    u.reg = "port";
-    u.port = static_cast<uint16_t>(addr);
-  } else {
-    u.reg = "mmio";
-    u.gpa = addr;
-  }
-  u.direction = dir;
-  u.size = width;
-  u.value = value;
+  const bool pio = space == AddressSpace::Pio;
+  Event u = events::device({ctx.event_time(), ctx.vcpu, Source::Vmm}, "unclaimed", pio ? "port" : "mmio", dir, value,
+                           width);
+  if (pio) u.port = static_cast<uint16_t>(addr);
+  else u.gpa = addr;
   ctx.sink->emit(u);
 }
 }  // namespace

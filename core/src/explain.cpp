@@ -5,6 +5,11 @@
 // [SECTION] summaries      one line of payload per event kind
 // [SECTION] explanations   sentences for students, per event kind
 //
+// Each kind's row in the schema table (event_kinds.cpp) points at its
+// summary and explanation here; summarize_event and explain_event only
+// dispatch through it. A vm_exit's words follow its access tag
+// (exit_access), never a guess from which fields are set.
+//
 // The exit-reason sentences come from the one exit-reason table
 // (exit_reasons.cpp) and exception names from the vocabulary
 // (vocabulary.cpp); this file only adds what an event's payload says about
@@ -17,6 +22,7 @@
 
 #include "ringscope/devices/probe.h"
 #include "ringscope/devices/uart16550.h"
+#include "event_kinds.h"
 #include "ringscope/exit_reasons.h"
 #include "ringscope/hypercalls.h"
 #include "ringscope/i18n.h"
@@ -94,18 +100,10 @@ std::string hex_bytes(std::string_view s) {
 }
 
 // The access part of an I/O or MMIO exit or a device event: "out 0x3f8 size 1 value 0x68 'h'".
-// A VT-x model exit for a store into a write-protected guest page table
-// (profile no-ept): reason 0, #PF, and the entry named in `reg`.
-bool is_page_table_store(const Event& e) {
-  return e.kind == EventKind::VmExit && e.reason == exit_reason::kExceptionNmi && e.source == Source::VmxModel &&
-         e.vector == 14 && !e.reg.empty();
-}
-
-std::string access_text(const Event& e) {
+std::string access_text(const Event& e, AccessKind access) {
   std::string s;
-  bool io = e.reason == exit_reason::kIoInstruction || e.port != 0;
   if (e.direction != Direction::None) s += direction_name(e.direction);
-  if (io && e.kind == EventKind::VmExit) s += fmt::format(" 0x{:x}", e.port);
+  if (access == AccessKind::Port) s += fmt::format(" 0x{:x}", e.port);
   else if (e.gpa != 0 || e.length != 0) s += fmt::format(" gpa 0x{:x}", e.gpa);
   if (e.size) s += fmt::format(" size {}", e.size);
   if (e.length && !e.size) s += fmt::format(" length {}", e.length);
@@ -169,64 +167,80 @@ PortInfo describe_port(uint16_t port, Direction dir) {
 
 // ---- [SECTION] summaries ----------------------------------------------------
 
-std::string summarize_event(const Event& e) {
-  switch (e.kind) {
-    case EventKind::VmExit: {
-      std::string s = exit_reason_name(e.reason);
-      if (is_page_table_store(e))
-        s += fmt::format("  #PF: guest store to its {} at gpa 0x{:x} value 0x{:x} (shadow paging)", e.reg, e.gpa,
-                         e.value);
-      else if (std::string a = access_text(e); !a.empty() && (e.direction != Direction::None || e.gpa))
-        s += "  " + a;
-      s += fmt::format("  rip 0x{:x} cpl {}", e.rip, e.cpl);
-      if (e.duration_ns) s += "  " + format_duration(e.duration_ns);
-      if (e.handled_by != HandledBy::None) s += fmt::format(" ({})", handled_by_name(e.handled_by));
-      return s;
-    }
-    case EventKind::Trap: {
-      std::string s;
-      if (e.cause == TrapCause::Exception) {
-        std::string_view n = exception_name(e.vector);
-        s = n.empty() ? fmt::format("exception {}", e.vector) : std::string(n);
-        if (e.has_error_code) s += fmt::format("  error 0x{:x}", e.error_code);
-        if (e.vector == 14) s += fmt::format("  cr2 0x{:x}", e.cr2);
-      } else if (e.cause == TrapCause::Syscall) {
-        s = "syscall";
-      } else {
-        s = fmt::format("{} 0x{:x}", cause_name(e.cause), e.vector);
-      }
-      return s + fmt::format("  cpl {}->{}  rip 0x{:x} -> 0x{:x}", e.from_cpl, e.to_cpl, e.rip, e.rip_to);
-    }
-    case EventKind::TrapReturn:
-      return fmt::format("{}  cpl {}->{}  rip 0x{:x} -> 0x{:x}", cause_name(e.cause), e.from_cpl, e.to_cpl, e.rip,
-                         e.rip_to);
-    case EventKind::Hypercall:
-      return fmt::format("{}  args 0x{:x} 0x{:x} 0x{:x} 0x{:x}  result 0x{:x}  via {}", hypercall_label(e), e.args[0],
-                         e.args[1], e.args[2], e.args[3], e.result, transport_name(e.transport));
-    case EventKind::Device: {
-      std::string s = fmt::format("{} {}", e.device, e.reg);
-      if (std::string a = access_text(e); !a.empty()) s += "  " + a;
-      if (e.duration_ns) s += "  " + format_duration(e.duration_ns);
-      return s;
-    }
-    case EventKind::IrqInject:
-      if (e.name == kIrqViaIrqfd) return fmt::format("IRQ {} from {} -> irqfd (in-kernel PIC)", e.value, e.device);
-      return fmt::format("vector 0x{:x} -> vcpu{}", e.vector, e.vcpu);
-    case EventKind::ModeChange:
-      return fmt::format("cr0 0x{:x}->0x{:x}  cr4 0x{:x}->0x{:x}  efer 0x{:x}->0x{:x}", e.prev_cr0, e.cr0, e.prev_cr4,
-                         e.cr4, e.prev_efer, e.efer);
-    case EventKind::Step: return fmt::format("rip 0x{:x} cpl {}  {}", e.rip, e.cpl, hex_bytes(e.text));
-    case EventKind::Counter: return fmt::format("{} = {}", e.name, e.value);
-    case EventKind::Output: return quoted(e.text);
-    case EventKind::Marker: return fmt::format("{} {}", phase_name(e.phase), quoted(e.name));
-    case EventKind::RunEnd: {
-      std::string s(run_end_name(e.end_reason));
-      if (e.end_reason == RunEndReason::GuestExit) s += fmt::format(" status {}", e.value);
-      if (!e.text.empty()) s += "  " + quoted(e.text, 120);
-      return s;
-    }
+namespace kind_text {
+
+std::string vm_exit_summary(const Event& e) {
+  std::string s = exit_reason_name(e.reason);
+  const AccessKind access = exit_access(e);
+  if (access == AccessKind::PageTableStore)
+    s += fmt::format("  #PF: guest store to its {} at gpa 0x{:x} value 0x{:x} (shadow paging)", e.reg, e.gpa, e.value);
+  else if (std::string a = access_text(e, access); !a.empty() && (e.direction != Direction::None || e.gpa))
+    s += "  " + a;
+  s += fmt::format("  rip 0x{:x} cpl {}", e.rip, e.cpl);
+  if (e.duration_ns) s += "  " + format_duration(e.duration_ns);
+  if (e.handled_by != HandledBy::None) s += fmt::format(" ({})", handled_by_name(e.handled_by));
+  return s;
+}
+
+std::string trap_summary(const Event& e) {
+  std::string s;
+  if (e.cause == TrapCause::Exception) {
+    std::string_view n = exception_name(e.vector);
+    s = n.empty() ? fmt::format("exception {}", e.vector) : std::string(n);
+    if (e.has_error_code) s += fmt::format("  error 0x{:x}", e.error_code);
+    if (e.vector == 14) s += fmt::format("  cr2 0x{:x}", e.cr2);
+  } else if (e.cause == TrapCause::Syscall) {
+    s = "syscall";
+  } else {
+    s = fmt::format("{} 0x{:x}", cause_name(e.cause), e.vector);
   }
-  return {};
+  return s + fmt::format("  cpl {}->{}  rip 0x{:x} -> 0x{:x}", e.from_cpl, e.to_cpl, e.rip, e.rip_to);
+}
+
+std::string trap_return_summary(const Event& e) {
+  return fmt::format("{}  cpl {}->{}  rip 0x{:x} -> 0x{:x}", cause_name(e.cause), e.from_cpl, e.to_cpl, e.rip,
+                     e.rip_to);
+}
+
+std::string hypercall_summary(const Event& e) {
+  return fmt::format("{}  args 0x{:x} 0x{:x} 0x{:x} 0x{:x}  result 0x{:x}  via {}", hypercall_label(e), e.args[0],
+                     e.args[1], e.args[2], e.args[3], e.result, transport_name(e.transport));
+}
+
+std::string device_summary(const Event& e) {
+  std::string s = fmt::format("{} {}", e.device, e.reg);
+  if (std::string a = access_text(e, AccessKind::None); !a.empty()) s += "  " + a;
+  if (e.duration_ns) s += "  " + format_duration(e.duration_ns);
+  return s;
+}
+
+std::string irq_inject_summary(const Event& e) {
+  if (e.name == kIrqViaIrqfd) return fmt::format("IRQ {} from {} -> irqfd (in-kernel PIC)", e.value, e.device);
+  return fmt::format("vector 0x{:x} -> vcpu{}", e.vector, e.vcpu);
+}
+
+std::string mode_change_summary(const Event& e) {
+  return fmt::format("cr0 0x{:x}->0x{:x}  cr4 0x{:x}->0x{:x}  efer 0x{:x}->0x{:x}", e.prev_cr0, e.cr0, e.prev_cr4,
+                     e.cr4, e.prev_efer, e.efer);
+}
+
+std::string step_summary(const Event& e) { return fmt::format("rip 0x{:x} cpl {}  {}", e.rip, e.cpl, hex_bytes(e.text)); }
+std::string counter_summary(const Event& e) { return fmt::format("{} = {}", e.name, e.value); }
+std::string output_summary(const Event& e) { return quoted(e.text); }
+std::string marker_summary(const Event& e) { return fmt::format("{} {}", phase_name(e.phase), quoted(e.name)); }
+
+std::string run_end_summary(const Event& e) {
+  std::string s(run_end_name(e.end_reason));
+  if (e.end_reason == RunEndReason::GuestExit) s += fmt::format(" status {}", e.value);
+  if (!e.text.empty()) s += "  " + quoted(e.text, 120);
+  return s;
+}
+
+}  // namespace kind_text
+
+std::string summarize_event(const Event& e) {
+  const KindSpec& k = kind_spec(e.kind);
+  return k.summary ? k.summary(e) : escape_terminal(generic_summary(e));
 }
 
 // ---- [SECTION] explanations -------------------------------------------------
@@ -269,14 +283,15 @@ std::string entry_detail(const Event& e) {
 
 std::string explain_exit(const Event& e) {
   std::string s;
-  if (is_page_table_store(e)) {
+  const AccessKind access = exit_access(e);
+  if (access == AccessKind::PageTableStore) {
     s = trf("The guest kernel stored 0x{:x} into one of its own page-table entries (a {}, at guest-physical "
                     "0x{:x}). Without EPT the CPU walks the hypervisor's shadow page tables, so the hypervisor keeps "
                     "the guest's tables write-protected: the store faults (#PF, intercepted), KVM's shadow MMU "
                     "updates its shadow entry and resumes the guest. With EPT the guest edits its tables freely and "
                     "none of this happens: this exit is the cost EPT removes. ",
                     e.value, e.reg, e.gpa);
-  } else if (e.reason == exit_reason::kIoInstruction) {
+  } else if (access == AccessKind::Port) {
     bool out = e.direction == Direction::Out;
     PortInfo p = describe_port(e.port, e.direction);
     s = trf("{} port 0x{:x}", out ? tr("OUT to") : tr("IN from"), e.port);
@@ -288,7 +303,7 @@ std::string explain_exit(const Event& e) {
         if (auto c = char_literal(e.value); !c.empty()) s += fmt::format(" ({})", c);
       s += ". ";
     }
-  } else if (e.gpa != 0 && e.direction != Direction::None) {
+  } else if (access == AccessKind::Mmio) {
     s = trf("MMIO {} at guest-physical 0x{:x}: no RAM is mapped there, so the access cannot complete inside "
                     "the guest. ",
                     direction_name(e.direction), e.gpa);
@@ -401,83 +416,103 @@ std::string_view kvm_stat_meaning(std::string_view name) {
 
 }  // namespace
 
+namespace kind_text {
+
+std::string vm_exit_explain(const Event& e) { return explain_exit(e); }
+
+std::string trap_explain(const Event& e) { return explain_trap(e); }
+
+std::string trap_return_explain(const Event& e) { return explain_trap_return(e); }
+
+std::string hypercall_explain(const Event& e) {
+  return trf("The paravirtualised guest made hypercall {} through {}: instead of letting the hypervisor "
+                     "guess its intent from many trapped device-register accesses, it asked directly, so one exit "
+                     "does the work of many. Result 0x{:x}.",
+                     hypercall_label(e), transport_words(e.transport), e.result);
+}
+
+std::string device_explain(const Event& e) {
+  std::string s = trf("The {} device model handled a {} of its {} register", e.device,
+                              direction_name(e.direction), e.reg.empty() ? "?" : e.reg);
+  if (e.direction == Direction::Write || e.direction == Direction::Out || e.value) {
+    s += trf(" (value 0x{:x}", e.value);
+    if (auto c = char_literal(e.value); !c.empty() && e.size <= 1) s += " " + c;
+    s += ")";
+}
+if (e.count) s += trf(", {} items", e.count);
+s += tr(". Device models are plain code in the VMM, the same objects under KVM and the emulator: this is the work "
+        "behind the exit before it.");
+if (e.duration_ns) s += trf(" It took {}.", format_duration(e.duration_ns));
+return s;
+}
+
+std::string irq_inject_explain(const Event& e) {
+  if (e.name == kIrqViaIrqfd)
+    return trf("{} raised IRQ {} by writing to an irqfd: KVM's in-kernel 8259A PIC, not the VMM, turns the "
+                       "line into the vector the guest programmed and delivers it, waking the vCPU if it is halted "
+                       "inside KVM_RUN. The guest's EOI to the PIC never leaves the kernel either; KVM's stats fd "
+                       "counts the delivery (irq_injections).",
+                       e.device, e.value);
+  return trf("The VMM injected interrupt vector 0x{:x} into vCPU {}. A guest cannot see a device raise a "
+                     "line directly: the VMM queues the vector, and the CPU delivers it through the guest's IDT on "
+                     "the next VM entry once the guest has interrupts enabled.",
+                     e.vector, e.vcpu);
+}
+
+std::string mode_change_explain(const Event& e) { return explain_mode_change(e); }
+
+std::string step_explain(const Event& e) {
+  return trf("Single-stepped the instruction at 0x{:x} in {}. At trace level full the CPU stops after "
+                     "every instruction, so each one costs a whole exit: the slow-down is itself the lesson.",
+                     e.rip, ring_word(e.cpl));
+}
+
+std::string counter_explain(const Event& e) {
+  if (e.source == Source::KvmStats) {
+    std::string s = trf("KVM's per-vCPU statistic '{}' now stands at {}", e.name, e.value);
+    if (auto m = kvm_stat_meaning(e.name); !m.empty()) s += fmt::format(" ({})", m);
+    return s + ". KVM counts these inside the kernel, including exits the VMM never sees.";
+}
+if (e.name == kCounterVcpuThreadCpuNs)
+  return trf("The host gave this vCPU's thread {} of CPU time over the whole run. To the host a VM is "
+                     "a process and each vCPU a thread its scheduler runs like any other: a guest waiting in "
+                     "hlt costs almost nothing, a busy one keeps a host CPU busy.",
+                     format_duration(e.value));
+if (e.name == kCounterVcpuThreadTid)
+  return trf("vCPU {} ran on host thread {} of the VMM's process (`ps -L -p PID` or "
+                     "/proc/PID/task/{} while it runs).",
+                     e.vcpu, e.value, e.value);
+if (e.name == kCounterHostPid)
+  return trf("The VMM ran as host process {}: the whole virtual machine, RAM and devices included, is "
+                     "this one process.",
+                     e.value);
+return trf("Counter '{}' is {}.", e.name, e.value);
+}
+
+std::string output_explain(const Event& e) {
+  return trf("The guest wrote {} bytes to its console: {}.", e.text.size(), quoted(e.text));
+}
+
+std::string marker_explain(const Event& e) {
+  if (e.phase == MarkerPhase::Begin)
+    return trf("The workload marked the beginning of phase {}; `ringscope stats` counts the exits and "
+                       "traps until the matching end.",
+                       quoted(e.name));
+  if (e.phase == MarkerPhase::End) return trf("The workload marked the end of phase {}.", quoted(e.name));
+  return trf("The workload marked the point {}.", quoted(e.name));
+}
+
+std::string run_end_explain(const Event& e) {
+  std::string s(tr(run_end_explanation(e.end_reason)));
+  if (!e.text.empty()) s += fmt::format(" ({})", e.text);
+  return s;
+}
+
+}  // namespace kind_text
+
 std::string explain_event(const Event& e) {
-  switch (e.kind) {
-    case EventKind::VmExit: return explain_exit(e);
-    case EventKind::Trap: return explain_trap(e);
-    case EventKind::TrapReturn: return explain_trap_return(e);
-    case EventKind::Hypercall:
-      return trf("The paravirtualised guest made hypercall {} through {}: instead of letting the hypervisor "
-                         "guess its intent from many trapped device-register accesses, it asked directly, so one exit "
-                         "does the work of many. Result 0x{:x}.",
-                         hypercall_label(e), transport_words(e.transport), e.result);
-    case EventKind::Device: {
-      std::string s = trf("The {} device model handled a {} of its {} register", e.device,
-                                  direction_name(e.direction), e.reg.empty() ? "?" : e.reg);
-      if (e.direction == Direction::Write || e.direction == Direction::Out || e.value) {
-        s += trf(" (value 0x{:x}", e.value);
-        if (auto c = char_literal(e.value); !c.empty() && e.size <= 1) s += " " + c;
-        s += ")";
-      }
-      if (e.count) s += trf(", {} items", e.count);
-      s += tr(". Device models are plain code in the VMM, the same objects under KVM and the emulator: this is the work "
-           "behind the exit before it.");
-      if (e.duration_ns) s += trf(" It took {}.", format_duration(e.duration_ns));
-      return s;
-    }
-    case EventKind::IrqInject:
-      if (e.name == kIrqViaIrqfd)
-        return trf("{} raised IRQ {} by writing to an irqfd: KVM's in-kernel 8259A PIC, not the VMM, turns the "
-                           "line into the vector the guest programmed and delivers it, waking the vCPU if it is halted "
-                           "inside KVM_RUN. The guest's EOI to the PIC never leaves the kernel either; KVM's stats fd "
-                           "counts the delivery (irq_injections).",
-                           e.device, e.value);
-      return trf("The VMM injected interrupt vector 0x{:x} into vCPU {}. A guest cannot see a device raise a "
-                         "line directly: the VMM queues the vector, and the CPU delivers it through the guest's IDT on "
-                         "the next VM entry once the guest has interrupts enabled.",
-                         e.vector, e.vcpu);
-    case EventKind::ModeChange: return explain_mode_change(e);
-    case EventKind::Step:
-      return trf("Single-stepped the instruction at 0x{:x} in {}. At trace level full the CPU stops after "
-                         "every instruction, so each one costs a whole exit: the slow-down is itself the lesson.",
-                         e.rip, ring_word(e.cpl));
-    case EventKind::Counter: {
-      if (e.source == Source::KvmStats) {
-        std::string s = trf("KVM's per-vCPU statistic '{}' now stands at {}", e.name, e.value);
-        if (auto m = kvm_stat_meaning(e.name); !m.empty()) s += fmt::format(" ({})", m);
-        return s + ". KVM counts these inside the kernel, including exits the VMM never sees.";
-      }
-      if (e.name == kCounterVcpuThreadCpuNs)
-        return trf("The host gave this vCPU's thread {} of CPU time over the whole run. To the host a VM is "
-                           "a process and each vCPU a thread its scheduler runs like any other: a guest waiting in "
-                           "hlt costs almost nothing, a busy one keeps a host CPU busy.",
-                           format_duration(e.value));
-      if (e.name == kCounterVcpuThreadTid)
-        return trf("vCPU {} ran on host thread {} of the VMM's process (`ps -L -p PID` or "
-                           "/proc/PID/task/{} while it runs).",
-                           e.vcpu, e.value, e.value);
-      if (e.name == kCounterHostPid)
-        return trf("The VMM ran as host process {}: the whole virtual machine, RAM and devices included, is "
-                           "this one process.",
-                           e.value);
-      return trf("Counter '{}' is {}.", e.name, e.value);
-    }
-    case EventKind::Output:
-      return trf("The guest wrote {} bytes to its console: {}.", e.text.size(), quoted(e.text));
-    case EventKind::Marker:
-      if (e.phase == MarkerPhase::Begin)
-        return trf("The workload marked the beginning of phase {}; `ringscope stats` counts the exits and "
-                           "traps until the matching end.",
-                           quoted(e.name));
-      if (e.phase == MarkerPhase::End) return trf("The workload marked the end of phase {}.", quoted(e.name));
-      return trf("The workload marked the point {}.", quoted(e.name));
-    case EventKind::RunEnd: {
-      std::string s(tr(run_end_explanation(e.end_reason)));
-      if (!e.text.empty()) s += fmt::format(" ({})", e.text);
-      return s;
-    }
-  }
-  return {};
+  const KindSpec& k = kind_spec(e.kind);
+  return k.explain ? k.explain(e) : std::string(k.about);
 }
 
 }  // namespace ringscope

@@ -99,21 +99,10 @@ void emit_run_end(EventSink& sink, const RunResult& result, uint32_t vcpu, uint6
       {kCounterVcpuThreadCpuNs, static_cast<uint64_t>(cpu.tv_sec) * 1'000'000'000ull + cpu.tv_nsec},
   };
   for (const auto& [name, value] : host) emit_counter(sink, time_ns, vcpu, Source::Vmm, name, value);
-  Event end;
-  end.time_ns = time_ns;
-  end.vcpu = vcpu;
-  end.kind = EventKind::RunEnd;
-  end.source = Source::Vmm;
-  end.end_reason = result.end;
-  end.value = static_cast<uint64_t>(result.guest_status);
-  end.text = result.message;
   GuestRegs regs;  // emit() copies or encodes at once, so a local will do
-  if (result.regs) {
-    regs = *result.regs;
-    end.regs = &regs;
-    end.rip = regs.rip;
-    end.cpl = regs.cpl;
-  }
+  if (result.regs) regs = *result.regs;
+  Event end = events::run_end({time_ns, vcpu, Source::Vmm}, result.end, static_cast<uint64_t>(result.guest_status),
+                              result.message, result.regs ? &regs : nullptr);
   sink.emit(end);
 }
 

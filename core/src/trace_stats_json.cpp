@@ -43,7 +43,7 @@ std::string stats_to_json(const TraceStats& st) {
   j["duration_ns"] = st.duration_ns();
 
   json kinds = json::object();
-  for (int k = 0; k < kEventKindCount; ++k)
+  for (int k = 0; k < event_kind_count(); ++k)
     kinds[std::string(kind_name(static_cast<EventKind>(k)))] = st.by_kind[static_cast<size_t>(k)];
   j["by_kind"] = kinds;
 

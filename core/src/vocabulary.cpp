@@ -1,5 +1,6 @@
 // vocabulary.cpp — the one place where the names of the event vocabulary
-// (docs/trace-format.md "Events") are spelled.
+// (docs/trace-format.md "Events") are spelled; the kinds' names are in
+// their rows of the schema table (event_kinds.cpp).
 //
 // Every table is indexed by the enum's value, so adding an enumerator without
 // a name fails the static_asserts below instead of printing garbage.
@@ -15,12 +16,6 @@ namespace ringscope {
 namespace {
 
 using namespace std::string_view_literals;
-
-constexpr std::array<std::string_view, kEventKindCount> kKindNames = {
-    "vm_exit"sv, "trap"sv,    "trap_return"sv, "hypercall"sv, "device"sv, "irq_inject"sv,
-    "mode_change"sv, "step"sv, "counter"sv,    "output"sv,    "marker"sv, "run_end"sv,
-};
-static_assert(static_cast<int>(EventKind::RunEnd) + 1 == kEventKindCount);
 
 constexpr std::array<std::string_view, kSourceCount> kSourceNames = {
     "kvm-exit"sv, "kvm-stats"sv, "single-step"sv, "emulator"sv, "vmx-model"sv, "guest"sv, "vmm"sv,
@@ -107,8 +102,6 @@ std::optional<Enum> reverse_lookup(const std::array<std::string_view, N>& table,
 
 }  // namespace
 
-std::string_view kind_name(EventKind k) { return lookup(kKindNames, k); }
-std::optional<EventKind> kind_from_name(std::string_view s) { return reverse_lookup<EventKind>(kKindNames, s); }
 std::string_view source_name(Source s) { return lookup(kSourceNames, s); }
 std::optional<Source> source_from_name(std::string_view s) { return reverse_lookup<Source>(kSourceNames, s); }
 std::string_view handled_by_name(HandledBy h) { return lookup(kHandledByNames, h); }

@@ -21,15 +21,9 @@ void EmuLoop::emit_transition(EventKind kind, TrapCause cause, uint8_t from_cpl,
   if (!tracing_) return;
   uint64_t t = monotonic_ns();
   if (kind == EventKind::Trap) record_mode_change(t);
-  Event e;
-  e.time_ns = t;
-  e.kind = kind;
-  e.source = Source::Emulator;
-  e.cause = cause;
-  e.from_cpl = from_cpl;
-  e.to_cpl = to_cpl;
-  e.rip = rip;
-  e.rip_to = rip_to;
+  const events::At at{t, 0, Source::Emulator};
+  Event e = kind == EventKind::Trap ? events::trap(at, cause, 0, from_cpl, to_cpl, rip, rip_to)
+                                    : events::trap_return(at, cause, from_cpl, to_cpl, rip, rip_to);
   sink_.emit(e);
 }
 
@@ -74,19 +68,9 @@ void EmuLoop::emit_trap(const arch::Delivered& d, TrapCause cause) {
   if (!tracing_) return;
   uint64_t t = monotonic_ns();
   record_mode_change(t);
-  Event e;
-  e.time_ns = t;
-  e.kind = EventKind::Trap;
-  e.source = Source::Emulator;
-  e.vector = d.vector;
-  e.has_error_code = d.has_error_code;
-  e.error_code = d.error_code;
+  Event e = events::trap({t, 0, Source::Emulator}, cause, d.vector, d.from_cpl, d.to_cpl, d.from_rip, d.to_rip);
+  if (d.has_error_code) events::error_code(e, d.error_code);
   if (d.vector == arch::vec::kPF && cause == TrapCause::Exception) e.cr2 = d.cr2;
-  e.from_cpl = d.from_cpl;
-  e.to_cpl = d.to_cpl;
-  e.rip = d.from_rip;
-  e.rip_to = d.to_rip;
-  e.cause = cause;
   sink_.emit(e);
 }
 
@@ -176,18 +160,10 @@ bool EmuLoop::handle_vmcall(uint64_t rip) {
   }
   uint64_t result = kvm_hypercall_result(nr, cpl);
   if (tracing_) {
-    Event e;
-    e.time_ns = t;
-    e.kind = EventKind::Hypercall;
-    e.source = Source::Emulator;
-    e.number = nr;
-    e.args = {cpu_.reg(UC_X86_REG_RBX), cpu_.reg(UC_X86_REG_RCX), cpu_.reg(UC_X86_REG_RDX),
-              cpu_.reg(UC_X86_REG_RSI)};
-    e.result = result;
-    e.transport = Transport::Vmcall;
-    e.rip = rip;
-    e.cpl = cpl;
-    e.duration_ns = monotonic_ns() - t;
+    Event e = events::hypercall(
+        {t, 0, Source::Emulator}, Transport::Vmcall, nr,
+        {cpu_.reg(UC_X86_REG_RBX), cpu_.reg(UC_X86_REG_RCX), cpu_.reg(UC_X86_REG_RDX), cpu_.reg(UC_X86_REG_RSI)},
+        result, rip, cpl, monotonic_ns() - t);
     sink_.emit(e);
   }
   cpu_.set_reg(UC_X86_REG_RAX, result);

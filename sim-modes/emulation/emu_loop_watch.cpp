@@ -60,13 +60,8 @@ void EmuLoop::on_code(uc_engine*, uint64_t address, uint32_t size, void* p) {
   else
     read_virtual(s.machine_.memory(), s.paging_, address, bytes, size);
   if (s.options_.level == TraceLevel::Full) {
-    Event e;
-    e.time_ns = monotonic_ns();
-    e.kind = EventKind::Step;
-    e.source = Source::Emulator;
-    e.rip = address;
-    e.cpl = s.cpl_;
-    e.text = std::string_view(reinterpret_cast<const char*>(bytes), size);
+    Event e = events::step({monotonic_ns(), 0, Source::Emulator}, address, s.cpl_,
+                           std::string_view(reinterpret_cast<const char*>(bytes), size));
     s.sink_.emit(e);
     if (auto stop = check_steps(++s.steps_, s.options_.limits)) s.stop_emulation(std::move(*stop));
   }

@@ -16,14 +16,7 @@ void pulse(int fd, DeviceContext& ctx, const IrqLine& line) {
   // Recorded as the VMM's part of the delivery; the vector is the
   // in-kernel PIC's to choose, and KVM's stats fd counts the injection
   // (irq_injections) when it happens.
-  Event e;
-  e.time_ns = ctx.event_time();
-  e.vcpu = ctx.vcpu;
-  e.kind = EventKind::IrqInject;
-  e.source = Source::Vmm;
-  e.name = kIrqViaIrqfd;
-  e.value = line.irq();
-  e.device = line.device();
+  Event e = events::irq_via_irqfd({ctx.event_time(), ctx.vcpu, Source::Vmm}, line.device(), line.irq());
   ctx.sink->emit(e);
 }
 }  // namespace

@@ -96,13 +96,8 @@ StepTracer::GateHit StepTracer::vector_for(const GuestMemory& memory, const CpuS
 }
 
 void StepTracer::emit_step(const Insn& insn, uint64_t time_ns, EventSink& sink) {
-  Event e;
-  e.time_ns = time_ns;
-  e.kind = EventKind::Step;
-  e.source = Source::SingleStep;
-  e.rip = insn.rip;
-  e.cpl = insn.cpl;
-  e.text = std::string_view(reinterpret_cast<const char*>(insn.bytes), insn.len);
+  Event e = events::step({time_ns, 0, Source::SingleStep}, insn.rip, insn.cpl,
+                         std::string_view(reinterpret_cast<const char*>(insn.bytes), insn.len));
   sink.emit(e);
   steps_++;
 }
@@ -146,9 +141,7 @@ void StepTracer::observe(const CpuSnapshot& now, uint64_t time_ns, const GuestMe
       }
     }
 
-    Event e;
-    e.time_ns = time_ns;
-    e.source = Source::SingleStep;
+    const events::At at{time_ns, 0, Source::SingleStep};
     if (prev_.iret || prev_.sysret) {
       // Where the return goes: the popped frame (iretq) or RCX (sysretq).
       uint64_t to_rip = prev_state_.rcx, to_cs = 3;
@@ -156,23 +149,14 @@ void StepTracer::observe(const CpuSnapshot& now, uint64_t time_ns, const GuestMe
         to_rip = prev_.has_return ? prev_.return_rip : now.rip;
         to_cs = prev_.has_return ? prev_.return_cs : now.cpl;
       }
-      e.kind = EventKind::TrapReturn;
-      e.cause = prev_.iret ? TrapCause::Iret : TrapCause::Sysret;
-      e.from_cpl = prev_.cpl;
-      e.to_cpl = static_cast<uint8_t>(to_cs & 3);
-      e.rip = prev_.rip;
-      e.rip_to = to_rip;
+      Event e = events::trap_return(at, prev_.iret ? TrapCause::Iret : TrapCause::Sysret, prev_.cpl,
+                                    static_cast<uint8_t>(to_cs & 3), prev_.rip, to_rip);
       sink.emit(e);
       expected = to_rip;
       anywhere = false;
       if (now.rip != to_rip) note_unobserved(time_ns, sink);
     } else if (prev_.syscall && now.rip == now.lstar) {
-      e.kind = EventKind::Trap;
-      e.cause = TrapCause::Syscall;
-      e.from_cpl = prev_.cpl;
-      e.to_cpl = now.cpl;
-      e.rip = prev_.rip;
-      e.rip_to = now.rip;
+      Event e = events::trap(at, TrapCause::Syscall, 0, prev_.cpl, now.cpl, prev_.rip, now.rip);
       sink.emit(e);
       expected = now.rip;
     }
@@ -183,29 +167,20 @@ void StepTracer::observe(const CpuSnapshot& now, uint64_t time_ns, const GuestMe
       if (vector >= 0) {
         // The frame the CPU pushed says where the guest was interrupted.
         uint64_t frame = now.rsp + hit.frame_offset;
-        e = Event{};
-        e.time_ns = time_ns;
-        e.source = Source::SingleStep;
-        e.kind = EventKind::Trap;
-        e.vector = static_cast<uint8_t>(vector);
+        bool has_code = false;
+        uint64_t code = 0;
         if (vector < 32 && has_error_code(vector)) {
-          uint64_t code = 0;
-          if (read_virtual(memory, now.paging, frame, &code, 8) == 8) {
-            e.error_code = static_cast<uint32_t>(code);
-            e.has_error_code = true;
-          }
+          has_code = read_virtual(memory, now.paging, frame, &code, 8) == 8;
           frame += 8;
         }
         uint64_t from_rip = prev_.rip, from_cs = prev_.cpl;
         read_frame(memory, now, frame, from_rip, from_cs);
-        e.from_cpl = static_cast<uint8_t>(from_cs & 3);
-        e.to_cpl = now.cpl;
-        e.rip = from_rip;
-        e.rip_to = hit.handler;
-        if (prev_.soft_int && vector == prev_.int_vector)
-          e.cause = TrapCause::SoftInt;
-        else
-          e.cause = vector >= 32 ? TrapCause::Interrupt : TrapCause::Exception;
+        const TrapCause cause = prev_.soft_int && vector == prev_.int_vector ? TrapCause::SoftInt
+                                : vector >= 32                              ? TrapCause::Interrupt
+                                                                            : TrapCause::Exception;
+        Event e = events::trap(at, cause, static_cast<uint8_t>(vector), static_cast<uint8_t>(from_cs & 3), now.cpl,
+                               from_rip, hit.handler);
+        if (has_code) events::error_code(e, static_cast<uint32_t>(code));
         if (vector == 14) e.cr2 = now.cr2;
         sink.emit(e);
         if (hit.first.valid) {

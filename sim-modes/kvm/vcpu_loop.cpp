@@ -148,10 +148,8 @@ CpuSnapshot VcpuLoop::snapshot(bool via_ioctl) const {
 Status VcpuLoop::handle_io(const KvmExitInfo& info, Event& e) {
   struct kvm_run* run = vcpu_.run();
   uint8_t* data = reinterpret_cast<uint8_t*>(run) + run->io.data_offset;
-  e.port = info.io_port;
-  e.size = info.io_size;
-  e.count = info.io_count;
-  e.direction = info.io_out ? Direction::Out : Direction::In;
+  // The value is the first element's, filled in below.
+  events::port_access(e, info.io_port, info.io_size, info.io_out ? Direction::Out : Direction::In, 0, info.io_count);
   uint64_t mapped = vcpu_.run_size() > run->io.data_offset ? vcpu_.run_size() - run->io.data_offset : 0;
   uint64_t count = info.io_size ? std::min<uint64_t>(info.io_count, mapped / info.io_size) : 0;
   // A single access may need the registers (the hypercall doorbell).
@@ -175,10 +173,7 @@ Status VcpuLoop::handle_io(const KvmExitInfo& info, Event& e) {
 void VcpuLoop::handle_mmio(Event& e) {
   struct kvm_run* run = vcpu_.run();
   uint8_t width = static_cast<uint8_t>(run->mmio.len);
-  e.gpa = run->mmio.phys_addr;
-  e.length = run->mmio.len;
-  e.size = width;
-  e.direction = run->mmio.is_write ? Direction::Write : Direction::Read;
+  events::mmio_access(e, run->mmio.phys_addr, width, run->mmio.is_write ? Direction::Write : Direction::Read, 0);
   uint64_t value = 0;
   if (run->mmio.is_write) {
     std::memcpy(&value, run->mmio.data, width);
@@ -216,13 +211,7 @@ void VcpuLoop::inject_pending_irq() {
   run->request_interrupt_window = 0;
   late_hlt_.injected(stepper_.get(), run->s.regs.regs.rip);
   if (!tracing_) return;
-  Event i;
-  i.time_ns = monotonic_ns();
-  i.vcpu = index_;
-  i.kind = EventKind::IrqInject;
-  i.source = Source::Vmm;
-  i.vector = taken;
-  i.name = kIrqViaKvmInterrupt;
+  Event i = events::irq_inject({monotonic_ns(), index_, Source::Vmm}, taken);
   sink_.emit(i);
 }
 
@@ -377,13 +366,7 @@ std::optional<RunResult> VcpuLoop::on_step(uint64_t t_exit) {
 std::optional<RunResult> VcpuLoop::on_exit(const KvmExitInfo& info, const ExitDecision& d, uint64_t t_exit) {
   uint64_t n = exits_.fetch_add(1, std::memory_order_relaxed) + 1;
   other_exit_since_step_ = true;
-  Event e;
-  e.time_ns = t_exit;
-  e.vcpu = index_;
-  e.kind = EventKind::VmExit;
-  e.source = Source::KvmExit;
-  e.reason = d.vtx_reason;
-  e.handled_by = HandledBy::Vmm;
+  Event e = events::vm_exit({t_exit, index_, Source::KvmExit}, d.vtx_reason, HandledBy::Vmm);
   if (vcpu_.sync_regs()) {
     e.rip = vcpu_.run()->s.regs.regs.rip;
     e.cpl = cpl_of(vcpu_.run()->s.regs.sregs);

@@ -170,6 +170,7 @@ inline void expect_same_event(const Event& a, const Event& b) {
   EXPECT_EQ(a.prev_efer, b.prev_efer);
   EXPECT_EQ(a.phase, b.phase);
   EXPECT_EQ(a.end_reason, b.end_reason);
+  EXPECT_EQ(a.access, b.access);
   EXPECT_EQ(a.device, b.device);
   EXPECT_EQ(a.reg, b.reg);
   EXPECT_EQ(a.name, b.name);

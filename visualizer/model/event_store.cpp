@@ -4,8 +4,8 @@
 // zero one byte naming it and its value as a LEB128 varint; strings are
 // (field, id) for interned names and (field, length, bytes) for text. Most
 // fields of most events are zero (a step has only rip, source and bytes),
-// which is why this is small. The table below is the only place that lists
-// Event's fields, so a field added to Event needs one line here.
+// which is why this is small. Field ids are the schema's (event_schema.h),
+// so a field added to Event needs nothing here.
 //
 // Appending runs once per event while a trace opens (10 M times for a big
 // one), so it finds the non-zero fields by testing Event's bytes four at a
@@ -16,6 +16,8 @@
 #include <cstddef>
 #include <cstring>
 
+#include "ringscope/event_schema.h"
+
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -24,38 +26,28 @@ namespace ringscope::viewer {
 
 namespace {
 
-// A number field of Event: where it is and how wide.
+// Arena field ids: the schema's field numbers (event_schema.h, the one table
+// of Event's fields), then seq, which only this store needs. vcpu is a
+// schema field but kept in CompactEvent unless it does not fit there.
 struct ScalarField {
   uint16_t offset;
   uint8_t width;
 };
-
-#define RS_FIELD(member) \
-  ScalarField { static_cast<uint16_t>(offsetof(Event, member)), static_cast<uint8_t>(sizeof(Event::member)) }
-#define RS_ARG(i) \
-  ScalarField { static_cast<uint16_t>(offsetof(Event, args) + 8 * (i)), uint8_t{8} }
-
-// Fields carried in the arena. Indices are the on-arena field ids.
-constexpr ScalarField kScalars[] = {
-    RS_FIELD(source),     RS_FIELD(reason),    RS_FIELD(handled_by), RS_FIELD(duration_ns), RS_FIELD(rip),
-    RS_FIELD(cpl),        RS_FIELD(direction), RS_FIELD(size),       RS_FIELD(port),        RS_FIELD(count),
-    RS_FIELD(value),      RS_FIELD(gpa),       RS_FIELD(length),     RS_FIELD(vector),      RS_FIELD(error_code),
-    RS_FIELD(has_error_code), RS_FIELD(cr2),   RS_FIELD(from_cpl),   RS_FIELD(to_cpl),      RS_FIELD(cause),
-    RS_FIELD(rip_to),     RS_FIELD(number),    RS_ARG(0),            RS_ARG(1),             RS_ARG(2),
-    RS_ARG(3),            RS_FIELD(result),    RS_FIELD(transport),  RS_FIELD(cr0),         RS_FIELD(cr4),
-    RS_FIELD(efer),       RS_FIELD(prev_cr0),  RS_FIELD(prev_cr4),   RS_FIELD(prev_efer),   RS_FIELD(phase),
-    RS_FIELD(end_reason), RS_FIELD(seq),       RS_FIELD(vcpu),
-};
-#undef RS_FIELD
-#undef RS_ARG
-
-constexpr uint8_t kScalarCount = sizeof(kScalars) / sizeof(kScalars[0]);
-constexpr uint8_t kSeqField = kScalarCount - 2;   // only stored when seq != index
-constexpr uint8_t kVcpuField = kScalarCount - 1;  // only stored when vcpu >= 0xffff
-// String and register fields follow the scalars.
-constexpr uint8_t kDevice = kScalarCount, kReg = kScalarCount + 1, kName = kScalarCount + 2,
-                  kText = kScalarCount + 3, kRegs = kScalarCount + 4;
-static_assert(kRegs < 64, "field sets are uint64 masks");
+constexpr uint8_t kSeqField = kEventFieldCount;
+constexpr uint8_t kVcpuField = field::kVcpu;  // only stored when vcpu >= 0xffff
+constexpr uint8_t kIdCount = kSeqField + 1;
+static_assert(kIdCount <= 64, "field sets are uint64 masks");
+constexpr std::array<ScalarField, kIdCount> kScalars = [] {
+  std::array<ScalarField, kIdCount> t{};
+  for (int f = 0; f < kEventFieldCount; ++f) t[f] = {kEventFields[f].offset, kEventFields[f].width};
+  t[kSeqField] = {static_cast<uint16_t>(offsetof(Event, seq)), static_cast<uint8_t>(sizeof(Event::seq))};
+  return t;
+}();
+constexpr bool is_scalar(int f) {
+  return f == kSeqField || (f < kEventFieldCount && kEventFields[f].type != FieldType::String &&
+                            kEventFields[f].type != FieldType::Regs);
+}
+using field::kDevice, field::kReg, field::kName, field::kText, field::kRegs;
 
 // One 8-byte load and a mask: every field has 8 readable bytes from its
 // offset inside Event.
@@ -85,8 +77,8 @@ static_assert((kScanEnd - kScanBegin) % 4 == 0 && kLanes <= 64);
 struct Lanes {
   uint64_t sure[kLanes]{}, maybe[kLanes]{};
   constexpr Lanes() {
-    for (uint8_t f = 0; f < kScalarCount; ++f) {
-      if (f == kSeqField || f == kVcpuField) continue;  // handled apart
+    for (uint8_t f = 0; f < kEventFieldCount; ++f) {
+      if (!is_scalar(f) || f == kVcpuField) continue;  // vcpu is handled apart
       const size_t begin = kScalars[f].offset - kScanBegin, end = begin + kScalars[f].width;
       for (size_t l = begin / 4; l * 4 < end; ++l) {
         if (begin <= l * 4 && l * 4 + 4 <= end) {
@@ -144,15 +136,10 @@ uint64_t get_varint(const uint8_t*& p) {
   }
 }
 
-bool carries_cpl(EventKind k) {
-  return k == EventKind::Step || k == EventKind::VmExit || k == EventKind::Trap || k == EventKind::TrapReturn ||
-         k == EventKind::Hypercall;
-}
-
 // The most one event's record takes besides its text: the count, every
 // scalar as (id, 10-byte varint), four strings or register refs as (id,
 // 5-byte varint), the text's (id, length).
-constexpr size_t kMaxRecord = 1 + (kScalarCount + 5) * 11;
+constexpr size_t kMaxRecord = 1 + kIdCount * 11;
 
 }  // namespace
 
@@ -180,17 +167,11 @@ void EventStore::append(const Event& e) {
   const uint64_t off = arena_.size();
   c.blob_lo = static_cast<uint32_t>(off);
   c.blob_hi = static_cast<uint8_t>(off >> 32);
-  switch (e.kind) {
-    case EventKind::VmExit: c.code = e.reason; break;
-    case EventKind::Trap:
-    case EventKind::TrapReturn: c.code = e.vector; break;
-    case EventKind::Marker: c.code = static_cast<uint16_t>(e.phase); break;
-    case EventKind::Hypercall: c.code = static_cast<uint16_t>(e.number); break;
-    default: break;
-  }
-  if (carries_cpl(e.kind)) {
+  const KindSpec& kind = kind_spec(e.kind);
+  if (kind.code != field::kFieldCount) c.code = static_cast<uint16_t>(field_value(e, kind.code));
+  if (kind.cpl != CplAt::None) {
     // A trap is recorded at the ring it left; the CPL band needs both ends.
-    const bool trap = e.kind == EventKind::Trap || e.kind == EventKind::TrapReturn;
+    const bool trap = kind.cpl == CplAt::FromTo;
     c.flags |= kCplKnown | ((trap ? e.from_cpl : e.cpl) & kCplMask);
     c.to_cpl = trap ? e.to_cpl : e.cpl;
     if (trap && e.from_cpl != e.to_cpl) c.flags |= kRingChange;
@@ -259,7 +240,7 @@ Event EventStore::decode(size_t i) const {
   for (uint8_t k = 0; k < count; ++k) {
     const uint8_t f = *p++;
     const uint64_t v = get_varint(p);
-    if (f < kScalarCount) {
+    if (is_scalar(f)) {
       store(e, kScalars[f], v);
     } else if (f == kDevice) {
       e.device = strings_[v];

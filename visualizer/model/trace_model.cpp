@@ -15,23 +15,9 @@ constexpr size_t kMaxViewerStats = 256;
 }  // namespace
 
 MarkRow mark_row_for(EventKind k, bool& shown) {
-  shown = true;
-  switch (k) {
-    case EventKind::VmExit: return MarkRow::Exits;
-    case EventKind::Trap:
-    case EventKind::TrapReturn: return MarkRow::Traps;
-    case EventKind::Hypercall:
-    case EventKind::IrqInject: return MarkRow::Hypercalls;
-    case EventKind::Device:
-    case EventKind::Output: return MarkRow::Devices;
-    case EventKind::Marker:
-    case EventKind::ModeChange:
-    case EventKind::RunEnd: return MarkRow::Markers;
-    case EventKind::Step:
-    case EventKind::Counter: break;
-  }
-  shown = false;
-  return MarkRow::Exits;
+  const TimelineRow row = kind_spec(k).row;  // the schema's row for the kind
+  shown = row != TimelineRow::None;
+  return shown ? static_cast<MarkRow>(row) : MarkRow::Exits;
 }
 
 // Loading: every event goes through add() once, in file order, straight

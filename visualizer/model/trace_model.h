@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "model/event_store.h"
+#include "ringscope/event_schema.h"
 #include "ringscope/result.h"
 #include "ringscope/trace.h"
 #include "ringscope/trace_stats.h"
@@ -30,8 +31,9 @@
 namespace ringscope::viewer {
 
 // The rows of marks a timeline lane shows, one list of events per row.
-enum class MarkRow : uint8_t { Exits = 0, Traps, Hypercalls, Devices, Markers };
+enum class MarkRow : uint8_t { Exits = 0, Traps, Hypercalls, Devices, Markers };  // the schema's TimelineRow
 inline constexpr int kMarkRowCount = 5;
+static_assert(kMarkRowCount == kTimelineRowCount && static_cast<int>(MarkRow::Markers) == static_cast<int>(TimelineRow::Markers));
 MarkRow mark_row_for(EventKind k, bool& shown);  // shown=false: no mark (steps, counters)
 
 // The CPL from `time_ns` until the next change. `event` made the change.

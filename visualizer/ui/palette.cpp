@@ -6,6 +6,7 @@
 // checks them under a deuteranopia simulation.
 #include "ui/palette.h"
 
+#include "ringscope/event_schema.h"
 #include "ringscope/exit_reasons.h"
 
 namespace ringscope::viewer::palette {
@@ -86,23 +87,25 @@ Colour for_exit(uint16_t reason) {
   }
 }
 
+// A kind's colour comes from its colour key in the schema table (event_schema.h).
 Colour for_event(EventKind k, uint16_t code, TrapCause cause) {
-  switch (k) {
-    case EventKind::VmExit: return for_exit(code);
-    case EventKind::Trap:
+  switch (kind_spec(k).colour) {
+    case ColourKey::ExitReason: return for_exit(code);
+    case ColourKey::Trap:
       if (cause == TrapCause::SoftInt || cause == TrapCause::Syscall) return Colour::SystemCall;
       if (cause == TrapCause::Interrupt) return Colour::Interrupt;
       return code == 14 ? Colour::PageFault : Colour::Exception;
-    case EventKind::TrapReturn: return Colour::TrapReturn;
-    case EventKind::Hypercall: return Colour::Hypercall;
-    case EventKind::IrqInject: return Colour::Interrupt;
-    case EventKind::Device: return Colour::Device;
-    case EventKind::Output: return Colour::Output;
-    case EventKind::Marker:
-    case EventKind::RunEnd: return Colour::Marker;
-    case EventKind::ModeChange: return Colour::ModeChange;
-    default: return Colour::Output;  // steps and counters have no mark; the list greys them
+    case ColourKey::TrapReturn: return Colour::TrapReturn;
+    case ColourKey::Hypercall: return Colour::Hypercall;
+    case ColourKey::Irq: return Colour::Interrupt;
+    case ColourKey::Device: return Colour::Device;
+    case ColourKey::Output: return Colour::Output;
+    case ColourKey::Marker:
+    case ColourKey::RunEnd: return Colour::Marker;
+    case ColourKey::ModeChange: return Colour::ModeChange;
+    case ColourKey::Neutral: break;  // steps and counters have no mark; the list greys them
   }
+  return Colour::Output;
 }
 
 }  // namespace ringscope::viewer::palette

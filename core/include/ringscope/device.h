@@ -107,17 +107,7 @@ struct DeviceContext {
   void trace_device(std::string_view device, std::string_view reg, Direction dir, uint64_t value, uint8_t size,
                     uint32_t count = 0) {
     if (!sink) return;
-    Event e;
-    e.time_ns = event_time();
-    e.vcpu = vcpu;
-    e.kind = EventKind::Device;
-    e.source = Source::Vmm;
-    e.device = device;
-    e.reg = reg;
-    e.direction = dir;
-    e.value = value;
-    e.size = size;
-    e.count = count;
+    Event e = events::device({event_time(), vcpu, Source::Vmm}, device, reg, dir, value, size, count);
     sink->emit(e);
   }
   // The accessing vCPU's registers, where the backend offers them for this

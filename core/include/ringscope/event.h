@@ -5,7 +5,8 @@
 // vocabulary.cpp and are the only place those names are spelled.
 //
 // An Event is a flat, trivially copyable record: every kind uses a subset of
-// the fields (see the table in docs/trace-format.md). Strings are views: the
+// the fields (its row of the schema table, event_schema.h). Producers build
+// them with the constructors in events.h. Strings are views: the
 // emitter keeps them alive for the duration of EventSink::emit(); a reader
 // keeps them alive as long as the trace it returned.
 #pragma once
@@ -57,6 +58,23 @@ enum class TrapCause : uint8_t {
   Iret,       // iretq
   Sysret,     // sysretq
 };
+// What a vm_exit's qualification describes, so that readers know which of
+// its fields mean what (`number` is the MSR for Msr, the hypercall number
+// for Vmcall, and the VT-x exit qualification otherwise). Set by the producer (events.h), not inferred by readers; an event
+// without it (a schema-1 trace) is read through exit_access()
+// (event_schema.h).
+enum class AccessKind : uint8_t {
+  None = 0,        // no qualification (hlt, external interrupt, triple fault, ...)
+  Port,            // port I/O: port, size, direction, value, count
+  Mmio,            // MMIO (an EPT violation on an unbacked GPA): gpa, length, direction, value
+  Msr,             // RDMSR/WRMSR: `number` is the MSR (ECX), direction, value
+  Cr,              // a control-register access: `reg` names it ("cr3"), direction, value
+  PageTableStore,  // no-EPT shadow paging: a store into a guest page table (#PF): reg, gpa, value
+  Exception,       // an exception exit: vector, error code, cr2
+  Vmcall,          // VMCALL: `number` is the hypercall number (RAX)
+  Cpuid,           // CPUID: `value` is the leaf (EAX)
+};
+inline constexpr int kAccessKindCount = 9;
 enum class Transport : uint8_t { None = 0, Port, Mmio, Vmcall };
 enum class MarkerPhase : uint8_t { Point = 0, Begin, End };
 
@@ -119,7 +137,7 @@ struct Event {
   TrapCause cause = TrapCause::None;
   uint64_t rip_to = 0;
 
-  // hypercall
+  // hypercall; vm_exit: the MSR, hypercall number or qualification (see AccessKind)
   uint64_t number = 0;
   std::array<uint64_t, 4> args{};
   uint64_t result = 0;
@@ -134,6 +152,9 @@ struct Event {
 
   // run_end
   RunEndReason end_reason = RunEndReason::GuestExit;
+
+  // vm_exit: what its qualification describes (schema 2)
+  AccessKind access = AccessKind::None;
 
   // Strings (views, see the header comment):
   //   device: device name ("uart", "probe")      register: "THR", "LSR", queue name
@@ -161,20 +182,6 @@ class EventSink {
   virtual void emit(Event& e) = 0;
 };
 
-// Records a `counter` event: a named value at a time (KVM's stats, the
-// emulator's instruction count, the host's view of the vCPU thread, ...).
-inline void emit_counter(EventSink& sink, uint64_t time_ns, uint32_t vcpu, Source source, std::string_view name,
-                         uint64_t value) {
-  Event c;
-  c.time_ns = time_ns;
-  c.vcpu = vcpu;
-  c.kind = EventKind::Counter;
-  c.source = source;
-  c.name = name;
-  c.value = value;
-  sink.emit(c);
-}
-
 // A sink that drops everything (tracing off), used by benchmarks.
 class NullSink final : public EventSink {
  public:
@@ -199,3 +206,6 @@ std::string_view run_end_explanation(RunEndReason r);  // one sentence for a stu
 std::string_view exception_name(uint8_t vector);  // "#PF page fault", ...; "" if not an exception
 
 }  // namespace ringscope
+
+// The constructors, one per kind, and emit_counter(): every producer wants them.
+#include "ringscope/events.h"  // IWYU pragma: export

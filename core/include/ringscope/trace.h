@@ -20,7 +20,7 @@
 namespace ringscope {
 
 inline constexpr uint32_t kTraceFormatVersion = 1;
-inline constexpr uint32_t kTraceSchemaVersion = 1;
+inline constexpr uint32_t kTraceSchemaVersion = 2;  // 2: vm_exit carries its access kind (field 42)
 
 // Facts about the run and the host, written once at the start of the file.
 struct TraceHeader {

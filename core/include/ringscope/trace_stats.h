@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "ringscope/event.h"
+#include "ringscope/event_schema.h"
 #include "ringscope/trace.h"
 
 namespace ringscope {
@@ -79,7 +80,7 @@ struct TraceStats {
 
   uint64_t events = 0;
   uint64_t first_ns = 0, last_ns = 0;  // time of the first and last event
-  std::array<uint64_t, kEventKindCount> by_kind{};
+  std::array<uint64_t, kMaxEventKinds> by_kind{};  // by EventKind; event_kind_count() are defined
 
   uint64_t vm_exits = 0;
   uint64_t exits_vmm = 0, exits_kernel = 0;  // sums over `exits` below

@@ -89,18 +89,8 @@ uint64_t HypercallDevice::call(DeviceContext& ctx, const HypercallRegs& r, Trans
     case Hypercall::MonotonicNs: result = clock_ns(CLOCK_MONOTONIC); break;
   }
   if (ctx.sink) {
-    Event e;
-    e.time_ns = t0;
-    e.vcpu = ctx.vcpu;
-    e.kind = EventKind::Hypercall;
-    e.source = source;
-    e.number = r.rax;
-    e.args = {r.rbx, r.rcx, r.rdx, r.rsi};
-    e.result = result;
-    e.transport = transport;
-    e.rip = rip;
-    e.cpl = cpl;
-    e.duration_ns = ctx.now_ns ? ctx.now_ns() - t0 : 0;
+    Event e = events::hypercall({t0, ctx.vcpu, source}, transport, r.rax, {r.rbx, r.rcx, r.rdx, r.rsi}, result, rip,
+                                cpl, ctx.now_ns ? ctx.now_ns() - t0 : 0);
     ctx.sink->emit(e);
   }
   return result;

@@ -42,12 +42,8 @@ void ProbeDevice::marker(DeviceContext& ctx, uint64_t gpa) {
     char label[kLabelMax];
   } m;
   static_assert(sizeof(m) == kMarkerSize);
-  Event e;
-  e.time_ns = ctx.event_time();
-  e.vcpu = ctx.vcpu;
-  e.kind = EventKind::Marker;
-  e.source = Source::Guest;
-  e.gpa = gpa;
+  Event e = events::marker({ctx.event_time(), ctx.vcpu, Source::Guest}, MarkerPhase::Point, {});
+  e.gpa = gpa;  // where the guest kept the marker
   if (!ctx.memory || !ctx.memory->read(gpa, &m, sizeof m)) {
     label_ = fmt::format("(bad marker address {:#x})", gpa);
   } else {

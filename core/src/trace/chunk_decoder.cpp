@@ -94,7 +94,7 @@ ChunkDecoder::Outcome ChunkDecoder::run(const ChunkInfo& chunk, size_t n, Decode
     if (!r.byte(tag)) return fail("the payload ends inside the event");
     if (tag & kTagReserved) return fail(fmt::format("tag byte 0x{:02x} has the reserved bit set", tag));
     const uint8_t kind_bits = tag & kTagKindMask;
-    if (kind_bits >= kEventKindCount) return fail(fmt::format("unknown event kind {}", kind_bits));
+    if (!kind_defined(static_cast<EventKind>(kind_bits))) return fail(fmt::format("unknown event kind {}", kind_bits));
     const auto kind = static_cast<EventKind>(kind_bits);
     const int ref_pos = (tag & kTagRefMask) >> kTagRefShift;
     if (ref_pos >= recent_.size(kind))
@@ -127,7 +127,7 @@ ChunkDecoder::Outcome ChunkDecoder::run(const ChunkInfo& chunk, size_t n, Decode
       const auto f = static_cast<Field>(order.field_at[std::countr_zero(m)]);
       present |= uint64_t{1} << f;
       uint64_t x = 0;
-      if (f < kDevice) [[likely]] {  // numeric: Raw or Delta
+      if (numeric_field(f)) [[likely]] {  // Raw or Delta
         if (!r.varint(x)) return fail(fmt::format("bad varint in field {}", int(f)));
         if (kFields[f].coding == Coding::Delta) x = unzigzag_delta(x, load_field(ref_num, f));
         if (x <= kFields[f].max) {

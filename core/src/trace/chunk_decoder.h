@@ -79,7 +79,7 @@ class ChunkDecoder {
   // Entry 0 is the default Event every kind starts a chunk from; the others
   // hold at most kHistoryDepth events per kind plus the one being decoded.
   static constexpr uint8_t kDefaultEntry = 0;
-  static constexpr int kPoolSize = 1 + kEventKindCount * kHistoryDepth + 1;
+  static constexpr int kPoolSize = 1 + kMaxEventKinds * kHistoryDepth + 1;
   void reset();
   static void copy_entry(Entry& to, const Entry& from);
 

@@ -160,7 +160,7 @@ void ChunkEncoder::encode(const Event& e) {
 
   for (uint64_t m = mask; m; m &= m - 1) {
     const auto f = static_cast<Field>(order.field_at[std::countr_zero(m)]);
-    if (f < kDevice) [[likely]] {  // numeric: Raw or Delta
+    if (numeric_field(f)) [[likely]] {  // Raw or Delta
       const uint64_t x = load_field(num, f);
       p = put_varint(p, kFields[f].coding == Coding::Delta ? zigzag_delta(x, load_field(ref.num.data(), f)) : x);
     } else if (f == kRegs) {

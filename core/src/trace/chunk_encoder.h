@@ -63,7 +63,7 @@ class ChunkEncoder {
   // Entry 0 is the default Event every kind starts a chunk from; the others
   // hold at most kHistoryDepth events per kind plus the one being encoded.
   static constexpr uint8_t kDefaultEntry = 0;
-  static constexpr int kPoolSize = 1 + kEventKindCount * kHistoryDepth + 1;
+  static constexpr int kPoolSize = 1 + kMaxEventKinds * kHistoryDepth + 1;
 
   StringId string_ref(std::string_view s) const;
   uint8_t* put_string(uint8_t* p, StringId& id, std::string_view s);

@@ -10,42 +10,15 @@
 
 #include "export_internal.h"
 #include "fmt/format.h"
-#include "ringscope/exit_reasons.h"
+#include "ringscope/event_schema.h"
 #include "ringscope/files.h"
 
 namespace ringscope {
 namespace trace {
 
 std::string event_title(const Event& e) {
-  switch (e.kind) {
-    case EventKind::VmExit: return exit_reason_name(e.reason);
-    case EventKind::Trap:
-      switch (e.cause) {
-        case TrapCause::Exception:
-          if (auto n = exception_name(e.vector); !n.empty()) return std::string(n);
-          return fmt::format("exception {}", e.vector);
-        case TrapCause::SoftInt: return fmt::format("int 0x{:x}", e.vector);
-        case TrapCause::Syscall: return "syscall";
-        case TrapCause::Interrupt: return fmt::format("interrupt {}", e.vector);
-        default: return fmt::format("trap {}", e.vector);
-      }
-    case EventKind::TrapReturn: return e.cause == TrapCause::None ? "trap_return" : std::string(cause_name(e.cause));
-    case EventKind::Hypercall: return fmt::format("hypercall {}", e.number);
-    case EventKind::Device: {
-      std::string t = e.device.empty() ? "device" : std::string(e.device);
-      if (!e.reg.empty()) t += fmt::format(" {}", e.reg);
-      if (e.direction != Direction::None) t += fmt::format(" {}", direction_name(e.direction));
-      return t;
-    }
-    case EventKind::IrqInject: return fmt::format("irq_inject {}", e.vector);
-    case EventKind::Counter:
-    case EventKind::Marker:
-      if (!e.name.empty()) return std::string(e.name);
-      break;
-    case EventKind::RunEnd: return fmt::format("run_end {}", run_end_name(e.end_reason));
-    default: break;
-  }
-  return std::string(kind_name(e.kind));
+  const KindSpec& k = kind_spec(e.kind);
+  return k.title ? k.title(e) : std::string(k.name);
 }
 
 std::optional<FlowTracker::Previous> FlowTracker::step(const Event& e) {

@@ -17,20 +17,18 @@
 #include <string_view>
 
 #include "format.h"
-#include "ringscope/event.h"
+#include "ringscope/event_schema.h"
 
 namespace ringscope::trace {
 
-enum Field : uint8_t {
-  kVcpu, kSource, kReason, kHandledBy, kDuration, kRip, kCpl, kDirection, kSize, kPort, kCount, kValue,
-  kGpa, kLength, kVector, kErrorCode, kHasErrorCode, kCr2, kFromCpl, kToCpl, kCause, kRipTo, kNumber,
-  kArg0, kArg1, kArg2, kArg3, kResult, kTransport, kCr0, kCr4, kEfer, kPrevCr0, kPrevCr4, kPrevEfer,
-  kPhase, kEndReason, kDevice, kReg, kName, kText, kRegs,
-  kFieldCount
-};
+// Fields are the schema's (event_schema.h field::Id): a field's number is
+// its bit in the canonical field set, and per kind the schema's field order
+// gives its bit in the presence mask.
+using Field = FieldId;
+using namespace ringscope::field;
 static_assert(kFieldCount <= 64, "the presence mask is a uint64");
-static_assert(kDevice + 4 == kRegs && kRegs + 1 == kFieldCount, "numeric fields come first, then strings, then regs");
-inline constexpr int kStringFields = 4;  // device, reg, name, text: kDevice + i
+static_assert(kDevice + 4 == kRegs, "the strings are kDevice + i, then regs");
+inline constexpr int kStringFields = kStringFieldCount;  // device, reg, name, text: kDevice + i
 
 enum class Coding : uint8_t {
   Raw,     // varint of the value
@@ -39,6 +37,22 @@ enum class Coding : uint8_t {
   Regs,    // presence only; the GuestRegs follow as 26 varints
 };
 
+// How the file codes each field: the one thing about a field that is the
+// codec's own (everything else is the schema's kEventFields).
+inline constexpr std::array<Coding, kFieldCount> kCoding = [] {
+  std::array<Coding, kFieldCount> c{};
+  for (int f = 0; f < kFieldCount; ++f) {
+    switch (kEventFields[f].type) {
+      case FieldType::String: c[f] = Coding::String; break;
+      case FieldType::Regs: c[f] = Coding::Regs; break;
+      default: c[f] = Coding::Raw; break;
+    }
+  }
+  // Values that move by small steps from a recent event's.
+  for (Field f : {kDuration, kRip, kPort, kCount, kValue, kGpa, kLength, kCr2, kRipTo}) c[f] = Coding::Delta;
+  return c;
+}();
+
 struct FieldInfo {
   Coding coding;
   uint64_t max;     // largest valid value: the C++ field's width, or the enum's last value
@@ -46,56 +60,16 @@ struct FieldInfo {
   uint8_t width;    // its size in bytes (1, 2, 4 or 8 for numbers)
 };
 
-inline constexpr uint64_t kU8 = 0xff, kU16 = 0xffff, kU32 = 0xffffffff, kU64 = ~uint64_t{0};
+inline constexpr std::array<FieldInfo, kFieldCount> kFields = [] {
+  std::array<FieldInfo, kFieldCount> t{};
+  for (int f = 0; f < kFieldCount; ++f)
+    t[f] = {kCoding[f], kEventFields[f].max, kEventFields[f].offset, kEventFields[f].width};
+  return t;
+}();
 
-#define RS_AT(member) static_cast<uint16_t>(offsetof(Event, member)), static_cast<uint8_t>(sizeof(Event::member))
-#define RS_ARG(i) static_cast<uint16_t>(offsetof(Event, args) + 8 * (i)), uint8_t{8}
-inline constexpr std::array<FieldInfo, kFieldCount> kFields = {{
-    {Coding::Raw, kU32, RS_AT(vcpu)},
-    {Coding::Raw, kSourceCount - 1, RS_AT(source)},
-    {Coding::Raw, kU16, RS_AT(reason)},
-    {Coding::Raw, 2, RS_AT(handled_by)},
-    {Coding::Delta, kU64, RS_AT(duration_ns)},
-    {Coding::Delta, kU64, RS_AT(rip)},
-    {Coding::Raw, kU8, RS_AT(cpl)},
-    {Coding::Raw, 4, RS_AT(direction)},
-    {Coding::Raw, kU8, RS_AT(size)},
-    {Coding::Delta, kU16, RS_AT(port)},
-    {Coding::Delta, kU32, RS_AT(count)},
-    {Coding::Delta, kU64, RS_AT(value)},
-    {Coding::Delta, kU64, RS_AT(gpa)},
-    {Coding::Delta, kU32, RS_AT(length)},
-    {Coding::Raw, kU8, RS_AT(vector)},
-    {Coding::Raw, kU32, RS_AT(error_code)},
-    {Coding::Raw, 1, RS_AT(has_error_code)},
-    {Coding::Delta, kU64, RS_AT(cr2)},
-    {Coding::Raw, kU8, RS_AT(from_cpl)},
-    {Coding::Raw, kU8, RS_AT(to_cpl)},
-    {Coding::Raw, 6, RS_AT(cause)},
-    {Coding::Delta, kU64, RS_AT(rip_to)},
-    {Coding::Raw, kU64, RS_AT(number)},
-    {Coding::Raw, kU64, RS_ARG(0)},
-    {Coding::Raw, kU64, RS_ARG(1)},
-    {Coding::Raw, kU64, RS_ARG(2)},
-    {Coding::Raw, kU64, RS_ARG(3)},
-    {Coding::Raw, kU64, RS_AT(result)},
-    {Coding::Raw, 3, RS_AT(transport)},
-    {Coding::Raw, kU64, RS_AT(cr0)},
-    {Coding::Raw, kU64, RS_AT(cr4)},
-    {Coding::Raw, kU64, RS_AT(efer)},
-    {Coding::Raw, kU64, RS_AT(prev_cr0)},
-    {Coding::Raw, kU64, RS_AT(prev_cr4)},
-    {Coding::Raw, kU64, RS_AT(prev_efer)},
-    {Coding::Raw, 2, RS_AT(phase)},
-    {Coding::Raw, kRunEndReasonCount - 1, RS_AT(end_reason)},
-    {Coding::String, kU64, RS_AT(device)},
-    {Coding::String, kU64, RS_AT(reg)},
-    {Coding::String, kU64, RS_AT(name)},
-    {Coding::String, kU64, RS_AT(text)},
-    {Coding::Regs, 1, RS_AT(regs)},
-}};
-#undef RS_AT
-#undef RS_ARG
+// Numeric (Raw or Delta): every field before the strings, and those
+// appended after kRegs (kAccess).
+inline constexpr bool numeric_field(Field f) { return f < kDevice || f > kRegs; }
 
 // The numeric fields (Raw and Delta) all lie in Event bytes [kNumericBegin,
 // kNumericEnd): after seq and time_ns, before the strings. The encoder
@@ -132,7 +106,7 @@ inline uint64_t load_field(const uint8_t* num, Field f) {
   std::memcpy(&v, num + kFieldAccess.at[f], 8);
   return v & kFieldAccess.mask[f];
 }
-static_assert(offsetof(Event, end_reason) + 8 <= kNumericBegin + 16 * kNumericBlocks,
+static_assert(offsetof(Event, access) + 8 <= kNumericBegin + 16 * kNumericBlocks,
               "load_field reads 8 bytes from every numeric field");
 // Stores a numeric field; `v` must be within kFields[f].max (so enums and
 // bools get valid values).
@@ -146,12 +120,8 @@ inline void store_field(uint8_t* num, Field f, uint64_t v) {
     default: std::memcpy(p, &v, 8); break;
   }
 }
-inline std::string_view& string_field(Event& e, Field f) {
-  return f == kDevice ? e.device : f == kReg ? e.reg : f == kName ? e.name : e.text;
-}
-inline std::string_view string_field(const Event& e, Field f) {
-  return f == kDevice ? e.device : f == kReg ? e.reg : f == kName ? e.name : e.text;
-}
+inline std::string_view& string_field(Event& e, Field f) { return string_value(e, f); }
+inline std::string_view string_field(const Event& e, Field f) { return string_value(e, f); }
 
 // The numeric span in 4-byte lanes: which fields each lane holds. A lane
 // that one field covers whole ("sure") changed exactly when that field did;
@@ -193,12 +163,10 @@ inline bool same_key(const uint8_t* a, const StringIds& a_ids, const uint8_t* b,
 }
 
 // Per kind: the mask bit of each field, the fields that change most often for
-// that kind first, so a typical event's mask fits in one byte.
-struct KindOrder {
-  std::array<uint8_t, kFieldCount> field_at{};  // mask bit -> field
-  std::array<uint8_t, kFieldCount> bit_of{};    // field -> mask bit
-};
-const KindOrder& kind_order(EventKind kind);
+// that kind first, so a typical event's mask fits in one byte (the schema's
+// per-kind field list, event_schema.h field_order).
+using KindOrder = FieldOrder;
+inline const KindOrder& kind_order(EventKind kind) { return field_order(kind); }
 
 // The most recent kHistoryDepth distinct-key events of each kind in this
 // chunk, most recent first, as slots of type Slot (the encoder keeps copies,
@@ -248,8 +216,8 @@ class RecentEvents {
 
  private:
   static int k(EventKind kind) { return static_cast<int>(kind); }
-  std::array<std::array<Slot, kHistoryDepth>, kEventKindCount> order_{};
-  std::array<uint8_t, kEventKindCount> count_{};
+  std::array<std::array<Slot, kHistoryDepth>, kMaxEventKinds> order_{};
+  std::array<uint8_t, kMaxEventKinds> count_{};
 };
 
 }  // namespace ringscope::trace

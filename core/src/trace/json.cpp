@@ -1,11 +1,11 @@
 // json.cpp — the JSON Lines form of events and headers (docs/trace-format.md "JSON
-// form"): flat snake_case keys, the common ones first, then only the fields
-// that mean something for the event's kind. Lab checkers and scripts key on
-// these names; docs/trace-format.md lists them.
+// form"): flat snake_case keys, the common ones first, then the keys the
+// kind's row of the schema table lists (event_schema.h), then its sub-kind's.
+// Lab checkers and scripts key on these names; docs/trace-format.md lists them.
 #include <string>
 
 #include "json_internal.h"
-#include "ringscope/exit_reasons.h"
+#include "ringscope/event_schema.h"
 #include "ringscope/trace.h"
 
 namespace ringscope {
@@ -36,61 +36,26 @@ Json regs_json(const GuestRegs& r) {
               {"cpl", r.cpl}};
 }
 
-void add_vm_exit(Json& j, const Event& e) {
-  j["reason"] = e.reason;
-  j["reason_name"] = exit_reason_name(e.reason);
-  j["handled_by"] = str(handled_by_name(e.handled_by));
-  j["rip"] = e.rip;
-  j["cpl"] = e.cpl;
-  j["duration_ns"] = e.duration_ns;
-  if (e.reason == exit_reason::kIoInstruction) {
-    j["port"] = e.port;
-    j["size"] = e.size;
-    j["direction"] = str(direction_name(e.direction));
-    j["value"] = e.value;
-    j["count"] = e.count;
-  } else if (e.reason == exit_reason::kEptViolation) {
-    j["gpa"] = e.gpa;
-    j["length"] = e.length;
-    j["direction"] = str(direction_name(e.direction));
-    j["value"] = e.value;
-  } else if (e.reason == exit_reason::kRdmsr || e.reason == exit_reason::kWrmsr) {
-    j["msr"] = e.number;  // ECX: which MSR
-    j["direction"] = str(direction_name(e.direction));
-    j["value"] = e.value;
-  } else if (e.reason == exit_reason::kCrAccess) {
-    j["register"] = str(e.reg);  // "cr0", "cr3", "cr4"
-    j["direction"] = str(direction_name(e.direction));
-    j["value"] = e.value;
-  } else if (e.reason == exit_reason::kExceptionNmi && e.source == Source::VmxModel) {
-    j["vector"] = e.vector;
-    j["vector_name"] = str(exception_name(e.vector));
-    if (e.has_error_code) j["error_code"] = e.error_code;
-    if (e.vector == 14) j["cr2"] = e.cr2;
-    if (!e.reg.empty()) {  // a store into a shadowed page table (no-ept): which entry, where, what
-      j["register"] = str(e.reg);
-      j["gpa"] = e.gpa;
-      j["value"] = e.value;
-    }
-  } else if (e.reason == exit_reason::kVmcall) {
-    j["number"] = e.number;
-  } else if (e.reason == exit_reason::kCpuid) {
-    j["value"] = e.value;  // the leaf (EAX)
+// One key of a kind's list (event_schema.h JsonKey), in the form it asks for.
+void add_key(Json& j, const Event& e, const JsonKey& k) {
+  if (k.when && !k.when(e)) return;
+  const std::string key(k.key);
+  const FieldSpec& f = field_spec(k.field);
+  switch (k.form) {
+    case JsonForm::Label: j[key] = f.label ? f.label(field_value(e, k.field)) : std::string(); return;
+    case JsonForm::Args: j[key] = e.args; return;
+    case JsonForm::Bytes: j[key] = hex_bytes(string_value(e, k.field)); return;
+    case JsonForm::Value: break;
   }
-}
-
-void add_trap(Json& j, const Event& e, bool is_return) {
-  if (!is_return) {
-    j["vector"] = e.vector;
-    j["vector_name"] = str(exception_name(e.vector));
-    if (e.has_error_code) j["error_code"] = e.error_code;
-    if (e.vector == 14) j["cr2"] = e.cr2;
+  switch (f.type) {
+    case FieldType::Number: j[key] = field_value(e, k.field); break;
+    case FieldType::Flag: j[key] = field_value(e, k.field) != 0; break;
+    case FieldType::Enum: j[key] = f.label(field_value(e, k.field)); break;
+    case FieldType::String: j[key] = str(string_value(e, k.field)); break;
+    case FieldType::Regs:
+      if (e.regs) j[key] = regs_json(*e.regs);
+      break;
   }
-  j["from_cpl"] = e.from_cpl;
-  j["to_cpl"] = e.to_cpl;
-  j["cause"] = str(cause_name(e.cause));
-  j["rip"] = e.rip;
-  j["rip_to"] = e.rip_to;
 }
 
 }  // namespace
@@ -102,64 +67,10 @@ Json trace::event_json(const Event& e) {
   j["vcpu"] = e.vcpu;
   j["kind"] = str(kind_name(e.kind));
   j["source"] = str(source_name(e.source));
-  switch (e.kind) {
-    case EventKind::VmExit: add_vm_exit(j, e); break;
-    case EventKind::Trap: add_trap(j, e, false); break;
-    case EventKind::TrapReturn: add_trap(j, e, true); break;
-    case EventKind::Hypercall:
-      j["number"] = e.number;
-      j["args"] = e.args;
-      j["result"] = e.result;
-      j["transport"] = str(transport_name(e.transport));
-      j["rip"] = e.rip;
-      break;
-    case EventKind::Device:
-      j["device"] = str(e.device);
-      j["register"] = str(e.reg);
-      j["direction"] = str(direction_name(e.direction));
-      j["value"] = e.value;
-      j["size"] = e.size;
-      j["count"] = e.count;
-      j["duration_ns"] = e.duration_ns;
-      break;
-    case EventKind::IrqInject:
-      if (e.name != kIrqViaIrqfd) j["vector"] = e.vector;  // an irqfd leaves the vector to KVM's PIC
-      if (!e.name.empty()) j["via"] = str(e.name);
-      if (e.name == kIrqViaIrqfd) {
-        j["irq"] = e.value;
-        j["device"] = str(e.device);
-      }
-      break;
-    case EventKind::ModeChange:
-      j["cr0"] = e.cr0;
-      j["cr4"] = e.cr4;
-      j["efer"] = e.efer;
-      j["prev_cr0"] = e.prev_cr0;
-      j["prev_cr4"] = e.prev_cr4;
-      j["prev_efer"] = e.prev_efer;
-      break;
-    case EventKind::Step:
-      j["rip"] = e.rip;
-      j["cpl"] = e.cpl;
-      j["bytes"] = hex_bytes(e.text);
-      break;
-    case EventKind::Counter:
-      j["name"] = str(e.name);
-      j["value"] = e.value;
-      break;
-    case EventKind::Output: j["text"] = str(e.text); break;
-    case EventKind::Marker:
-      j["name"] = str(e.name);
-      j["phase"] = str(phase_name(e.phase));
-      j["value"] = e.value;
-      break;
-    case EventKind::RunEnd:
-      j["reason"] = str(run_end_name(e.end_reason));
-      j["message"] = str(e.text);
-      j["value"] = e.value;
-      if (e.regs) j["regs"] = regs_json(*e.regs);
-      break;
-  }
+  const KindSpec& kind = kind_spec(e.kind);
+  for (const JsonKey& k : kind.json) add_key(j, e, k);
+  if (kind.sub_json)
+    for (const JsonKey& k : kind.sub_json(e)) add_key(j, e, k);
   return j;
 }
 

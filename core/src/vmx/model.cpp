@@ -186,13 +186,7 @@ VmxModel::VmxModel(Profile profile, EventSink& sink, uint32_t vcpu)
 }
 
 void VmxModel::begin(uint64_t time_ns) {
-  Event m;
-  m.time_ns = time_ns;
-  m.vcpu = vcpu_;
-  m.kind = EventKind::Marker;
-  m.source = Source::VmxModel;
-  m.phase = MarkerPhase::Point;
-  m.name = marker_;
+  Event m = events::marker({time_ns, vcpu_, Source::VmxModel}, MarkerPhase::Point, marker_);
   sink_.emit(m);
 }
 
@@ -236,23 +230,13 @@ Decision VmxModel::observe(const GuestAction& in, uint64_t time_ns) {
   if (!d.exits) return d;
   exits_++;
   if (d.handled_by == HandledBy::Vmm) vmm_exits_++;
-  Event e;
-  e.time_ns = time_ns;
-  e.vcpu = vcpu_;
-  e.kind = EventKind::VmExit;
-  e.source = Source::VmxModel;
-  e.reason = d.reason;
-  e.handled_by = d.handled_by;
-  e.rip = a.rip;
-  e.cpl = a.cpl;
+  Event e = events::vm_exit({time_ns, vcpu_, Source::VmxModel}, d.reason, d.handled_by, a.rip, a.cpl);
+  // `number` carries the exit qualification, except where the access tag
+  // says it is the MSR (Msr) or the hypercall number (Vmcall).
   e.number = d.qualification;
   switch (a.kind) {
     case ActionKind::PortIo:
-      e.port = a.port;
-      e.size = a.size;
-      e.count = 1;
-      e.direction = a.write ? Direction::Out : Direction::In;
-      e.value = a.value;
+      events::port_access(e, a.port, a.size, a.write ? Direction::Out : Direction::In, a.value);
       if (a.string && !a.write && a.size) {
         // KVM's read-ahead: min(bytes left in the destination page, 1 KiB
         // of elements, RCX), as pio_in_emulated computes it.
@@ -269,48 +253,30 @@ Decision VmxModel::observe(const GuestAction& in, uint64_t time_ns) {
       }
       break;
     case ActionKind::Mmio:
-      e.gpa = a.gpa;
-      e.length = a.size;
-      e.size = a.size;
-      e.direction = a.write ? Direction::Write : Direction::Read;
-      e.value = a.value;
+      events::mmio_access(e, a.gpa, a.size, a.write ? Direction::Write : Direction::Read, a.value);
       break;
     case ActionKind::Rdmsr:
     case ActionKind::Wrmsr:
-      e.number = a.msr;  // RDMSR/WRMSR have no qualification; ECX names the MSR
-      e.direction = a.kind == ActionKind::Wrmsr ? Direction::Write : Direction::Read;
-      e.value = a.value;
-      e.reg = "msr";
+      // RDMSR/WRMSR have no qualification; ECX names the MSR.
+      events::msr_access(e, a.msr, a.kind == ActionKind::Wrmsr ? Direction::Write : Direction::Read, a.value);
       break;
     case ActionKind::MovToCr:
     case ActionKind::MovFromCr:
-      e.reg = a.cr == 0 ? "cr0" : a.cr == 3 ? "cr3" : a.cr == 4 ? "cr4" : "cr";
-      e.direction = a.kind == ActionKind::MovToCr ? Direction::Write : Direction::Read;
-      e.value = a.value;
+      events::cr_access(e, a.cr == 0 ? "cr0" : a.cr == 3 ? "cr3" : a.cr == 4 ? "cr4" : "cr",
+                        a.kind == ActionKind::MovToCr ? Direction::Write : Direction::Read, a.value);
       break;
-    case ActionKind::Exception:
-      e.vector = a.vector;
-      e.has_error_code = a.has_error_code;
-      e.error_code = a.error_code;
-      e.cr2 = a.cr2;
-      break;
+    case ActionKind::Exception: events::exception_exit(e, a.vector, a.has_error_code, a.error_code, a.cr2); break;
     case ActionKind::PageTableWrite:
-      // The #PF the store raised, as an exception exit records it, and the
-      // store itself: where it went, what it wrote, which kind of entry.
-      e.vector = 14;
-      e.has_error_code = true;
-      e.error_code = 0x3 | (a.cpl == 3 ? 0x4 : 0);  // P (a protection fault) | W, U from ring 3 (SDM Vol. 3A §4.7)
-      e.cr2 = a.cr2;
-      // (No `direction`: explain.cpp reads gpa + direction as MMIO; the
-      // error code's W bit says it was a write.)
-      e.gpa = a.gpa;
-      e.size = a.size;
-      e.value = a.value;
-      e.reg = table_entry_name(a.table_levels);  // "pte", "pde", "pdpte", "pml4e"
+      // The #PF the store raised, as an exception exit records it (P, a
+      // protection fault | W; U from ring 3: SDM Vol. 3A §4.7), and the store
+      // itself: which kind of entry ("pte", "pde", "pdpte", "pml4e"), where,
+      // what it wrote.
+      events::page_table_store(e, table_entry_name(a.table_levels), a.gpa, a.size, a.value,
+                               0x3 | (a.cpl == 3 ? 0x4 : 0), a.cr2);
       break;
-    case ActionKind::Cpuid: e.value = a.leaf; break;
+    case ActionKind::Cpuid: events::cpuid_exit(e, a.leaf); break;
     case ActionKind::Invlpg: e.value = a.value; break;
-    case ActionKind::Vmcall: e.number = a.value; break;  // the hypercall number (RAX)
+    case ActionKind::Vmcall: events::vmcall_exit(e, a.value); break;  // the hypercall number (RAX)
     default: break;
   }
   sink_.emit(e);

@@ -31,13 +31,7 @@ class ConsoleOutput {
   void flush(DeviceContext& ctx) {
     if (line_.empty()) return;
     if (ctx.sink) {
-      Event e;
-      e.time_ns = ctx.event_time();
-      e.vcpu = ctx.vcpu;
-      e.kind = EventKind::Output;
-      e.source = Source::Vmm;
-      e.device = device_;
-      e.text = line_;
+      Event e = events::output({ctx.event_time(), ctx.vcpu, Source::Vmm}, device_, line_);
       ctx.sink->emit(e);
     }
     line_.clear();

@@ -1,0 +1,152 @@
+// event_kinds.cpp — the built-in event kinds: one KindSpec row each
+// (event_schema.h says what every column means).
+//
+// A kind's `fields` list is also the trace codec's presence-mask order for
+// it (hot fields first): it is part of the file format, so an existing
+// kind's list never changes; a new field goes to the end of field::Id and
+// is found after the listed ones.
+#include <fmt/format.h>
+
+#include "event_kinds.h"
+#include "ringscope/exit_reasons.h"
+
+namespace ringscope {
+namespace {
+
+using namespace field;
+
+// ---- titles (exports' slice names) --------------------------------------------
+
+std::string vm_exit_title(const Event& e) { return exit_reason_name(e.reason); }
+
+std::string trap_title(const Event& e) {
+  switch (e.cause) {
+    case TrapCause::Exception:
+      if (auto n = exception_name(e.vector); !n.empty()) return std::string(n);
+      return fmt::format("exception {}", e.vector);
+    case TrapCause::SoftInt: return fmt::format("int 0x{:x}", e.vector);
+    case TrapCause::Syscall: return "syscall";
+    case TrapCause::Interrupt: return fmt::format("interrupt {}", e.vector);
+    default: return fmt::format("trap {}", e.vector);
+  }
+}
+
+std::string trap_return_title(const Event& e) {
+  return e.cause == TrapCause::None ? "trap_return" : std::string(cause_name(e.cause));
+}
+
+std::string hypercall_title(const Event& e) { return fmt::format("hypercall {}", e.number); }
+
+std::string device_title(const Event& e) {
+  std::string t = e.device.empty() ? "device" : std::string(e.device);
+  if (!e.reg.empty()) t += fmt::format(" {}", e.reg);
+  if (e.direction != Direction::None) t += fmt::format(" {}", direction_name(e.direction));
+  return t;
+}
+
+std::string irq_inject_title(const Event& e) { return fmt::format("irq_inject {}", e.vector); }
+
+std::string named_title(const Event& e) { return e.name.empty() ? std::string(kind_name(e.kind)) : std::string(e.name); }
+
+std::string run_end_title(const Event& e) { return fmt::format("run_end {}", run_end_name(e.end_reason)); }
+
+// ---- JSON keys ------------------------------------------------------------------
+
+bool has_error_code(const Event& e) { return e.has_error_code; }
+bool page_fault(const Event& e) { return e.vector == 14; }
+bool via_irqfd(const Event& e) { return e.name == kIrqViaIrqfd; }
+bool not_via_irqfd(const Event& e) { return e.name != kIrqViaIrqfd; }  // an irqfd leaves the vector to KVM's PIC
+bool has_name(const Event& e) { return !e.name.empty(); }
+bool has_regs(const Event& e) { return e.regs != nullptr; }
+
+std::span<const JsonKey> vm_exit_access_json(const Event& e) { return access_json(exit_access(e)); }
+
+constexpr JsonKey kVmExitJson[] = {{"reason", kReason},   {"reason_name", kReason, JsonForm::Label},
+                                   {"handled_by", kHandledBy}, {"rip", kRip},
+                                   {"cpl", kCpl},         {"duration_ns", kDuration}};
+constexpr JsonKey kTrapJson[] = {{"vector", kVector},
+                                 {"vector_name", kVector, JsonForm::Label},
+                                 {"error_code", kErrorCode, JsonForm::Value, has_error_code},
+                                 {"cr2", kCr2, JsonForm::Value, page_fault},
+                                 {"from_cpl", kFromCpl},
+                                 {"to_cpl", kToCpl},
+                                 {"cause", kCause},
+                                 {"rip", kRip},
+                                 {"rip_to", kRipTo}};
+constexpr JsonKey kTrapReturnJson[] = {
+    {"from_cpl", kFromCpl}, {"to_cpl", kToCpl}, {"cause", kCause}, {"rip", kRip}, {"rip_to", kRipTo}};
+constexpr JsonKey kHypercallJson[] = {
+    {"number", kNumber}, {"args", kArg0, JsonForm::Args}, {"result", kResult}, {"transport", kTransport}, {"rip", kRip}};
+constexpr JsonKey kDeviceJson[] = {{"device", kDevice}, {"register", kReg}, {"direction", kDirection},
+                                   {"value", kValue},   {"size", kSize},    {"count", kCount},
+                                   {"duration_ns", kDuration}};
+constexpr JsonKey kIrqInjectJson[] = {{"vector", kVector, JsonForm::Value, not_via_irqfd},
+                                      {"via", kName, JsonForm::Value, has_name},
+                                      {"irq", kValue, JsonForm::Value, via_irqfd},
+                                      {"device", kDevice, JsonForm::Value, via_irqfd}};
+constexpr JsonKey kModeChangeJson[] = {{"cr0", kCr0},         {"cr4", kCr4},         {"efer", kEfer},
+                                       {"prev_cr0", kPrevCr0}, {"prev_cr4", kPrevCr4}, {"prev_efer", kPrevEfer}};
+constexpr JsonKey kStepJson[] = {{"rip", kRip}, {"cpl", kCpl}, {"bytes", kText, JsonForm::Bytes}};
+constexpr JsonKey kCounterJson[] = {{"name", kName}, {"value", kValue}};
+constexpr JsonKey kOutputJson[] = {{"text", kText}};
+constexpr JsonKey kMarkerJson[] = {{"name", kName}, {"phase", kPhase}, {"value", kValue}};
+constexpr JsonKey kRunEndJson[] = {
+    {"reason", kEndReason}, {"message", kText}, {"value", kValue}, {"regs", kRegs, JsonForm::Value, has_regs}};
+
+// ---- fields, hot first (the codec's mask order: never change an existing list) ----
+
+constexpr FieldId kVmExitHot[] = {kValue, kDuration, kRip,   kPort,      kDirection, kSize, kCount,
+                                  kGpa,   kLength,   kReason, kHandledBy, kCpl,       kVcpu, kSource};
+constexpr FieldId kTrapHot[] = {kRip,    kRipTo,  kVector, kErrorCode, kCr2,  kHasErrorCode,
+                                kFromCpl, kToCpl, kCause,  kCpl,       kVcpu, kSource};
+constexpr FieldId kTrapReturnHot[] = {kRip, kRipTo, kFromCpl, kToCpl, kCause, kCpl, kVcpu, kSource};
+constexpr FieldId kHypercallHot[] = {kNumber, kArg0,      kArg1,      kResult, kArg2, kArg3,
+                                     kRip,    kTransport, kDuration, kCpl,    kVcpu, kSource};
+constexpr FieldId kDeviceHot[] = {kValue, kDuration, kReg, kDirection, kDevice, kSize, kCount, kVcpu, kSource};
+constexpr FieldId kIrqInjectHot[] = {kVector, kVcpu, kSource};
+constexpr FieldId kModeChangeHot[] = {kCr0, kCr4, kEfer, kPrevCr0, kPrevCr4, kPrevEfer, kRip, kVcpu, kSource};
+constexpr FieldId kStepHot[] = {kRip, kText, kCpl, kVcpu, kSource};
+constexpr FieldId kCounterHot[] = {kValue, kName, kVcpu, kSource};
+constexpr FieldId kOutputHot[] = {kText, kVcpu, kSource};
+constexpr FieldId kMarkerHot[] = {kName, kPhase, kValue, kGpa, kVcpu, kSource};
+constexpr FieldId kRunEndHot[] = {kEndReason, kText, kValue, kRegs, kVcpu, kSource};
+
+using namespace kind_text;
+using TR = TimelineRow;
+using CK = ColourKey;
+
+// One row per EventKind enumerator, in order.
+const KindSpec kBuiltin[] = {
+    {"vm_exit", kVmExitHot, kVmExitJson, "The guest left VMX non-root mode (or would have).", TR::Exits,
+     CK::ExitReason, CplAt::Cpl, kReason, vm_exit_summary, vm_exit_explain, vm_exit_title, vm_exit_access_json},
+    {"trap", kTrapHot, kTrapJson, "An event delivered into the guest kernel.", TR::Traps, CK::Trap, CplAt::FromTo,
+     kVector, trap_summary, trap_explain, trap_title},
+    {"trap_return", kTrapReturnHot, kTrapReturnJson, "iretq or sysretq.", TR::Traps, CK::TrapReturn, CplAt::FromTo,
+     kVector, trap_return_summary, trap_return_explain, trap_return_title},
+    {"hypercall", kHypercallHot, kHypercallJson, "A guest's deliberate call into the hypervisor.", TR::Hypercalls,
+     CK::Hypercall, CplAt::Cpl, kNumber, hypercall_summary, hypercall_explain, hypercall_title},
+    {"device", kDeviceHot, kDeviceJson, "A device model did something.", TR::Devices, CK::Device, CplAt::None,
+     kFieldCount, device_summary, device_explain, device_title},
+    {"irq_inject", kIrqInjectHot, kIrqInjectJson, "The VMM injected an interrupt.", TR::Hypercalls, CK::Irq,
+     CplAt::None, kFieldCount, irq_inject_summary, irq_inject_explain, irq_inject_title},
+    {"mode_change", kModeChangeHot, kModeChangeJson, "CR0, CR4 or EFER changed.", TR::Markers, CK::ModeChange,
+     CplAt::None, kFieldCount, mode_change_summary, mode_change_explain},
+    {"step", kStepHot, kStepJson, "One instruction (trace level full).", TR::None, CK::Neutral, CplAt::Cpl,
+     kFieldCount, step_summary, step_explain},
+    {"counter", kCounterHot, kCounterJson, "A named counter's value.", TR::None, CK::Neutral, CplAt::None,
+     kFieldCount, counter_summary, counter_explain, named_title},
+    {"output", kOutputHot, kOutputJson, "Bytes the guest wrote to its console.", TR::Devices, CK::Output,
+     CplAt::None, kFieldCount, output_summary, output_explain},
+    {"marker", kMarkerHot, kMarkerJson, "A label the workload emitted to bracket a phase.", TR::Markers, CK::Marker,
+     CplAt::None, kPhase, marker_summary, marker_explain, named_title},
+    {"run_end", kRunEndHot, kRunEndJson, "How the run ended.", TR::Markers, CK::RunEnd, CplAt::None, kFieldCount,
+     run_end_summary, run_end_explain, run_end_title},
+};
+static_assert(std::size(kBuiltin) == kEventKindCount, "one row per EventKind enumerator");
+static_assert(kEventKindCount <= kMaxEventKinds);
+
+}  // namespace
+
+std::span<const KindSpec> builtin_kinds() { return kBuiltin; }
+
+}  // namespace ringscope
