@@ -1,7 +1,6 @@
 // handout.cpp — which handout a reader gets (handout.h).
 #include "checker/handout.h"
 
-#include <cstdlib>
 #include <system_error>
 
 namespace ringscope::labs {
@@ -13,18 +12,6 @@ std::string_view handout_name(std::string_view lang) {
   const bool korean =
       lang.starts_with("ko") && (lang.size() == 2 || std::string_view("_.@-").find(lang[2]) != std::string_view::npos);
   return korean ? kKoreanHandoutFile : kHandoutFile;
-}
-
-std::string language_from_environment() {
-  for (const char* name : {"LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"}) {
-    const char* v = std::getenv(name);
-    if (!v || !*v) continue;
-    std::string value(v);
-    // LANGUAGE is a priority list, "ko:en"; its first entry decides.
-    if (std::string_view(name) == "LANGUAGE") value = value.substr(0, value.find(':'));
-    if (!value.empty()) return value;
-  }
-  return {};
 }
 
 fs::path handout_path(const fs::path& dir, std::string_view lang, bool* fell_back) {

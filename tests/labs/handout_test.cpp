@@ -5,7 +5,6 @@
 #include "checker/handout.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -25,36 +24,6 @@ TEST(Handout, TheLanguagePicksTheFile) {
     EXPECT_EQ(handout_name(ko), "handout.ko.md") << ko;
   for (const char* en : {"", "C", "C.UTF-8", "POSIX", "en", "en_US.UTF-8", "de_DE.UTF-8", "kok_IN", "k"})
     EXPECT_EQ(handout_name(en), "handout.md") << en;
-}
-
-// LANGUAGE's first entry, then LC_ALL, LC_MESSAGES, LANG: the first one set.
-TEST(Handout, TheEnvironmentNamesTheLanguage) {
-  const char* names[] = {"LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"};
-  std::string saved[4];
-  bool had[4];
-  for (int i = 0; i < 4; ++i) {
-    const char* v = getenv(names[i]);
-    had[i] = v != nullptr;
-    if (v) saved[i] = v;
-    unsetenv(names[i]);
-  }
-  EXPECT_EQ(language_from_environment(), "");
-  setenv("LANG", "ko_KR.UTF-8", 1);
-  EXPECT_EQ(language_from_environment(), "ko_KR.UTF-8");
-  setenv("LC_MESSAGES", "en_US.UTF-8", 1);
-  EXPECT_EQ(language_from_environment(), "en_US.UTF-8") << "LC_MESSAGES outranks LANG";
-  setenv("LC_ALL", "ko_KR.UTF-8", 1);
-  EXPECT_EQ(language_from_environment(), "ko_KR.UTF-8") << "LC_ALL outranks LC_MESSAGES";
-  setenv("LANGUAGE", "en:ko", 1);
-  EXPECT_EQ(language_from_environment(), "en") << "LANGUAGE's first entry outranks the locale";
-  setenv("LANGUAGE", "", 1);
-  EXPECT_EQ(language_from_environment(), "ko_KR.UTF-8") << "an empty LANGUAGE is not set";
-  for (int i = 0; i < 4; ++i) {
-    if (had[i])
-      setenv(names[i], saved[i].c_str(), 1);
-    else
-      unsetenv(names[i]);
-  }
 }
 
 // An instructor's lab without handout.ko.md still has a handout for a Korean reader.

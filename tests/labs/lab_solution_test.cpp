@@ -240,7 +240,8 @@ TEST(LabCheck, ListAndShow) {
 }
 
 // `lab show N` prints handout.ko.md, byte for byte, to a reader whose
-// LANG, LC_MESSAGES or LANGUAGE is Korean, and handout.md to anyone else.
+// --lang, or else LANG, LC_MESSAGES or LANGUAGE, is Korean, and handout.md
+// to anyone else.
 TEST(LabCheck, ShowPrintsTheHandoutInTheReadersLanguage) {
   fs::path dir = fresh_dir("lang");
   auto slurp = [](const fs::path& f) {
@@ -262,6 +263,10 @@ TEST(LabCheck, ShowPrintsTheHandoutInTheReadersLanguage) {
     }
     Outcome o = ringscope("lab show " + n, dir, kEnglish);
     EXPECT_EQ(o.out, en) << "lab " << n << " in English";
+    o = ringscope("lab show " + n + " --lang ko", dir, kEnglish);
+    EXPECT_EQ(o.out, ko) << "lab " << n << ": --lang ko outranks the environment";
+    o = ringscope("--lang en lab show " + n, dir, "env -u LANGUAGE -u LC_ALL -u LC_MESSAGES LANG=ko_KR.UTF-8");
+    EXPECT_EQ(o.out, en) << "lab " << n << ": --lang en outranks the environment";
   }
   Outcome o = ringscope("lab list", dir, "env -u LANGUAGE -u LC_ALL -u LC_MESSAGES LANG=ko_KR.UTF-8");
   EXPECT_NE(o.out.find("handout.ko.md"), std::string::npos) << "lab list names the Korean handouts: " << o.out;
