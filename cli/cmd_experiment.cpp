@@ -59,7 +59,7 @@ Result<std::string> bind_text(const std::string& text, const Workload& w, uint64
 }
 
 Result<labs::Query> bind_query(labs::Query q, const Workload& w, uint64_t value, const std::string& phase) {
-  TRY_ASSIGN(q.filter.between, bind_text(q.filter.between, w, value, phase));
+  TRY_ASSIGN(q.between, bind_text(q.between, w, value, phase));
   if (q.filter.name) {
     TRY_ASSIGN(*q.filter.name, bind_text(*q.filter.name, w, value, phase));
   }
