@@ -37,7 +37,9 @@ TEST(ExperimentSpec, AGoodSpecParses) {
   ASSERT_EQ(s->modes.size(), 2u);
   EXPECT_EQ(s->modes[1].mode, "emulation");
   EXPECT_EQ(s->modes[1].devices, "virtio");
-  EXPECT_EQ(s->measures[0].query.filter.kinds, std::vector<std::string>{"vm_exit"});
+  EventFilter vm_exits;
+  vm_exits.add_kind(EventKind::VmExit);
+  EXPECT_EQ(s->measures[0].query.filter.kinds, vm_exits.kinds);
   EXPECT_TRUE(s->measures[1].divide_by.has_value());
   auto label = phase_label(s->workloads[0], 4096);
   ASSERT_TRUE(label.ok());

@@ -36,11 +36,12 @@
 #include <string>
 
 #include "ringscope/event.h"
+#include "ringscope/event_schema.h"
 
 namespace ringscope {
 
 struct EventFilter {
-  std::array<bool, kEventKindCount> kinds{};  // none set: every kind
+  std::array<bool, kMaxEventKinds> kinds{};  // none set: every kind (sized for kinds registered at run time too)
   std::optional<Source> source;
   std::optional<uint32_t> vcpu;
   std::optional<uint16_t> reason, port;
