@@ -189,7 +189,9 @@ Result<SessionOutcome> run_session(const SessionRequest& req) {
                  s.name, s.vcpus, config.vcpus, config.vcpus, s.vcpus);
     out.scenario = std::move(s);
   }
-  if (!out.scenario) TRY_ASSIGN(config.vcpus, vcpus_for_run(req, 1, mode->needs_kvm));
+  if (!out.scenario) {
+    TRY_ASSIGN(config.vcpus, vcpus_for_run(req, 1, mode->needs_kvm));
+  }
   if (config.vcpus > 1 && config.irqchip != IrqChip::Kernel) {
     if (req.irqchip == "vmm")
       return make_error(ErrorKind::Usage,
