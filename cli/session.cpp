@@ -125,7 +125,14 @@ static Result<int> vcpus_for_run(const SessionRequest& req, int wanted, bool kvm
                                     req.mode, req.vcpus));
     return 1;
   }
-  return req.vcpus ? req.vcpus : wanted;
+  int n = req.vcpus ? req.vcpus : wanted;
+  if (n > 1 && req.irqchip == "vmm")
+    return make_error(ErrorKind::Usage,
+                      fmt::format("--irqchip vmm gives a guest one vCPU: ringscope's own PIC has no local APICs to "
+                                  "start other CPUs or carry their IPIs; for {} vCPUs use --irqchip kernel (or "
+                                  "--vcpus 1)",
+                                  n));
+  return n;
 }
 
 Result<SessionOutcome> run_session(const SessionRequest& req) {
@@ -192,12 +199,7 @@ Result<SessionOutcome> run_session(const SessionRequest& req) {
   if (!out.scenario) {
     TRY_ASSIGN(config.vcpus, vcpus_for_run(req, 1, mode->needs_kvm));
   }
-  if (config.vcpus > 1 && config.irqchip != IrqChip::Kernel) {
-    if (req.irqchip == "vmm")
-      return make_error(ErrorKind::Usage,
-                        fmt::format("--irqchip vmm gives a guest one vCPU: ringscope's own PIC has no local APICs "
-                                    "to start other CPUs or carry their IPIs; with --vcpus {} use --irqchip kernel",
-                                    config.vcpus));
+  if (config.vcpus > 1 && config.irqchip != IrqChip::Kernel) {  // not asked for: vcpus_for_run refused that
     config.irqchip = IrqChip::Kernel;
     out.irqchip = IrqChip::Kernel;
     out.irqchip_note = fmt::format("{} vCPUs run with KVM's in-kernel irqchip (--irqchip kernel): its local APICs "
