@@ -66,12 +66,11 @@ TEST(KvmSmp, SmpHelloOnFourVcpusPrintsOneLinePerCpuAndEveryVcpuHasEvents) {
 // The names `ps -L` shows, read from /proc while the run is on: every vCPU
 // thread lives from the start of the run to its end, so a reader that looks
 // again and again until the run has ended sees all of them.
-TEST(KvmSmp, VcpuThreadsAreNamedVcpu0ToVcpuN) {
-  RINGSCOPE_REQUIRE_KERNEL_IRQCHIP();
+std::set<std::string> vcpu_thread_names_during(const std::string& scenario, const GuestSpec& spec) {
   std::atomic<bool> done{false};
   std::unique_ptr<GuestRun> run;
   std::thread runner([&] {
-    run = run_guest("smp-hello", smp_spec(4));
+    run = run_guest(scenario, spec);
     done = true;
   });
   std::set<std::string> names;
@@ -85,10 +84,23 @@ TEST(KvmSmp, VcpuThreadsAreNamedVcpu0ToVcpuN) {
     std::this_thread::yield();
   }
   runner.join();
-  ASSERT_TRUE(run);
-  EXPECT_EQ(run->result.end, RunEndReason::GuestExit) << run->result.message;
-  EXPECT_EQ(names, (std::set<std::string>{"vcpu0", "vcpu1", "vcpu2", "vcpu3"}));
+  EXPECT_TRUE(run);
+  if (run) {
+    EXPECT_EQ(run->result.end, RunEndReason::GuestExit) << run->result.message;
+  }
+  return names;
+}
+
+TEST(KvmSmp, VcpuThreadsAreNamedVcpu0ToVcpuN) {
+  RINGSCOPE_REQUIRE_KERNEL_IRQCHIP();
+  EXPECT_EQ(vcpu_thread_names_during("smp-hello", smp_spec(4)),
+            (std::set<std::string>{"vcpu0", "vcpu1", "vcpu2", "vcpu3"}));
   EXPECT_EQ(kvm::vcpu_thread_name(3), "vcpu3");
+}
+
+TEST(KvmSmp, TheOneVcpuOfAUniprocessorRunIsNamedVcpu0) {
+  RINGSCOPE_REQUIRE_KVM();
+  EXPECT_EQ(vcpu_thread_names_during("hello", GuestSpec{}), (std::set<std::string>{"vcpu0"}));
 }
 
 // With the in-kernel irqchip the local APICs are KVM's: the guest's writes
