@@ -34,6 +34,7 @@ struct RunArgs {
   std::string vmx_profile;
   std::string devices;
   std::string irqchip;
+  int vcpus = 0;
   std::string input, input_text;
   bool input_text_given = false;
 };
@@ -51,6 +52,7 @@ int do_run(const RunArgs& a) {
   req.mode = a.mode;
   req.devices = a.devices;
   req.irqchip = a.irqchip;
+  req.vcpus = a.vcpus;
   req.trace_path = a.trace;
   req.options.level = a.level == "full" ? TraceLevel::Full : TraceLevel::Exits;
   req.options.limits.wall_ms = static_cast<uint64_t>(a.timeout_s * 1000);
@@ -118,6 +120,7 @@ void add_run_command(CLI::App& app, CliContext& ctx) {
       "  ringscope run console-write --mode emulation --devices virtio   # paravirt, emulated\n"
       "  ringscope run echo --input-text 'hello world'   # the program reads the console\n"
       "  ringscope run disk-io --mode paravirt --irqchip vmm   # virtio interrupts injected by the VMM\n"
+      "  ringscope run smp-hello --vcpus 4         # four vCPUs, four host threads (ps -L: vcpu0..vcpu3)\n"
       "Exit status: 0 the guest ended as the scenario expects; 1 it did not (other status, triple fault,\n"
       "watchdog); 64 usage; 65 bad image or manifest; 66 not found; 69 host cannot run it; 70 internal.");
   cmd->add_option("scenario", a->target, "Built-in scenario name or a scenario directory");
@@ -134,6 +137,10 @@ void add_run_command(CLI::App& app, CliContext& ctx) {
                   "KVM modes: vmm (ringscope's own 8259A PIC and 8254 PIT, every access an exit; full-virt's "
                   "default) or kernel (KVM's in-kernel irqchip, device interrupts through irqfds; paravirt's default)")
       ->check(CLI::IsMember({"vmm", "kernel"}));
+  cmd->add_option("--vcpus", a->vcpus,
+                  "How many CPUs the guest has, 1-8 (default: the scenario's own, scenario.json \"vcpus\"). More "
+                  "than one: one host thread per vCPU (vcpu0, vcpu1, ...), KVM's in-kernel irqchip; KVM modes only")
+      ->check(CLI::Range(1, 8));
   cmd->add_option("--devices", a->devices,
                   "With --mode emulation: legacy (default: 16550 UART, ATA disk; the native kernel) or virtio "
                   "(virtio-console, virtio-blk, hypercalls; the scenario's PV kernel), the paravirt guest run "

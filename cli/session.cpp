@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "backends.h"
+#include "ringscope/acpi_tables.h"
 #include "ringscope/host.h"
 #include "ringscope/machine.h"
 #include "ringscope/terminal_text.h"
@@ -111,6 +112,29 @@ uint64_t unix_ns() {
 
 }  // namespace
 
+// How many vCPUs a run gives the guest: --vcpus, else the scenario's own
+// (`wanted`) where the mode can give it, else one.
+static Result<int> vcpus_for_run(const SessionRequest& req, int wanted, bool kvm_mode) {
+  if (req.vcpus != 0 && (req.vcpus < 1 || req.vcpus > kMaxVcpus))
+    return make_error(ErrorKind::Usage, fmt::format("--vcpus {}: give 1 to {}", req.vcpus, kMaxVcpus));
+  if (!kvm_mode) {
+    if (req.vcpus > 1)
+      return make_error(ErrorKind::Usage,
+                        fmt::format("--mode {} runs one vCPU: several vCPUs on Unicorn are not built yet; use "
+                                    "--mode full-virt or paravirt for --vcpus {}, or --vcpus 1",
+                                    req.mode, req.vcpus));
+    return 1;
+  }
+  int n = req.vcpus ? req.vcpus : wanted;
+  if (n > 1 && req.irqchip == "vmm")
+    return make_error(ErrorKind::Usage,
+                      fmt::format("--irqchip vmm gives a guest one vCPU: ringscope's own PIC has no local APICs to "
+                                  "start other CPUs or carry their IPIs; for {} vCPUs use --irqchip kernel (or "
+                                  "--vcpus 1)",
+                                  n));
+  return n;
+}
+
 Result<SessionOutcome> run_session(const SessionRequest& req) {
   SessionOutcome out;
   MachineConfig config;
@@ -162,15 +186,25 @@ Result<SessionOutcome> run_session(const SessionRequest& req) {
     config.modules = s.programs;
     out.name = s.name;
     out.expected_status = s.expected_status;
-    // A scenario meant for several CPUs runs on the one vCPU this VMM gives
-    // a guest so far (issue 15): its expected output is not this run's.
-    if (req.params.empty() && s.vcpus == 1) out.expected_output = s.expected_output;
-    if (s.vcpus > 1)
+    TRY_ASSIGN(config.vcpus, vcpus_for_run(req, s.vcpus, mode->needs_kvm));
+    // Its expected output is for the CPUs it is meant for.
+    if (req.params.empty() && s.vcpus == config.vcpus) out.expected_output = s.expected_output;
+    if (s.vcpus > config.vcpus)
       fmt::print(stderr,
-                 "ringscope: note: {} is meant for {} CPUs; ringscope gives a guest one vCPU so far, so the kernel "
-                 "runs it on one (`qemu-system-x86_64 -smp {}` shows the {}-CPU run: docs/scenarios.md)\n",
-                 s.name, s.vcpus, s.vcpus, s.vcpus);
+                 "ringscope: note: {} is meant for {} CPUs; this run gives the guest {}, so the kernel runs it on "
+                 "{} (--vcpus {} under --mode full-virt or paravirt gives it all of them: docs/scenarios.md)\n",
+                 s.name, s.vcpus, config.vcpus, config.vcpus, s.vcpus);
     out.scenario = std::move(s);
+  }
+  if (!out.scenario) {
+    TRY_ASSIGN(config.vcpus, vcpus_for_run(req, 1, mode->needs_kvm));
+  }
+  if (config.vcpus > 1 && config.irqchip != IrqChip::Kernel) {  // not asked for: vcpus_for_run refused that
+    config.irqchip = IrqChip::Kernel;
+    out.irqchip = IrqChip::Kernel;
+    out.irqchip_note = fmt::format("{} vCPUs run with KVM's in-kernel irqchip (--irqchip kernel): its local APICs "
+                                   "start the other CPUs and carry their IPIs",
+                                   config.vcpus);
   }
 
   TRY(prepare_disk(req, config, out));
@@ -205,6 +239,7 @@ Result<SessionOutcome> run_session(const SessionRequest& req) {
                     : !req.programs.empty()     ? req.programs.front().string()
                                                 : req.image.string();
   header.mode = req.mode;
+  header.vcpus = static_cast<uint32_t>(config.vcpus);
   header.level = std::string(trace_level_name(req.options.level));
   header.params = config.cmdline;
   header.host_kernel = host.kernel_release;

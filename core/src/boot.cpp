@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 
 namespace ringscope {
@@ -25,6 +26,7 @@ struct HvmStartInfo {
   uint32_t reserved;
 };
 static_assert(sizeof(HvmStartInfo) == 56);
+static_assert(offsetof(HvmStartInfo, rsdp_paddr) == boot_layout::kStartInfoRsdp);
 struct HvmModlistEntry {
   uint64_t paddr, size, cmdline_paddr, reserved;
 };

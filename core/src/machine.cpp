@@ -1,6 +1,7 @@
 // machine.cpp — assembling a virtual PC from a kernel image and modules.
 #include "ringscope/machine.h"
 
+#include "ringscope/acpi_tables.h"
 #include "ringscope/files.h"
 
 #include <fmt/format.h>
@@ -36,6 +37,12 @@ Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config) {
     modules.push_back({p.stem().string(), std::move(bytes)});
   }
   TRY_ASSIGN(m->boot_, prepare_boot(m->memory_, m->kernel_, modules, config.cmdline, config.force_pvh));
+  if (config.vcpus > 1) {  // the guest finds its CPUs in the ACPI MADT
+    TRY_ASSIGN(uint64_t rsdp, write_acpi_tables(m->memory_, config.vcpus));
+    m->memory_.write(m->boot_.start_info + boot_layout::kStartInfoRsdp, &rsdp, sizeof rsdp);
+  } else if (config.vcpus != 1) {
+    return make_error(ErrorKind::Usage, fmt::format("{} vCPUs: a guest has 1 to {}", config.vcpus, kMaxVcpus));
+  }
 
   TRY(m->bus_.add(AddressSpace::Pio, kCom1Base, kUartWindow, &m->uart_));
   m->uart_.set_input(config.console_input);

@@ -87,6 +87,11 @@ RunResult supervise(Machine& machine, const RunOptions& options, const Supervise
 RunResult supervise(const RunOptions& options, const SupervisedLoop& loop) { return watch(nullptr, options, loop); }
 
 void emit_run_end(EventSink& sink, const RunResult& result, uint32_t vcpu, uint64_t time_ns) {
+  emit_host_counters(sink, vcpu, time_ns);
+  emit_run_end_event(sink, result, vcpu, time_ns);
+}
+
+void emit_host_counters(EventSink& sink, uint32_t vcpu, uint64_t time_ns) {
   // Seen from the host, a VM is a process and each vCPU one of its threads,
   // scheduled like any other: which thread ran this vCPU, and how much CPU
   // time the host gave it (a halted guest sleeps, a busy one keeps a CPU).
@@ -99,6 +104,9 @@ void emit_run_end(EventSink& sink, const RunResult& result, uint32_t vcpu, uint6
       {kCounterVcpuThreadCpuNs, static_cast<uint64_t>(cpu.tv_sec) * 1'000'000'000ull + cpu.tv_nsec},
   };
   for (const auto& [name, value] : host) emit_counter(sink, time_ns, vcpu, Source::Vmm, name, value);
+}
+
+void emit_run_end_event(EventSink& sink, const RunResult& result, uint32_t vcpu, uint64_t time_ns) {
   GuestRegs regs;  // emit() copies or encodes at once, so a local will do
   if (result.regs) regs = *result.regs;
   Event end = events::run_end({time_ns, vcpu, Source::Vmm}, result.end, static_cast<uint64_t>(result.guest_status),

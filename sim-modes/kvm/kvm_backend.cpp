@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 #include <linux/kvm.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <thread>
@@ -17,6 +18,7 @@
 #include "irq_wiring.h"
 #include "kick.h"
 #include "kvm_vm.h"
+#include "smp_runner.h"
 #include "ringscope/supervisor.h"
 #include "vcpu_loop.h"
 
@@ -34,13 +36,24 @@ Result<RunResult> KvmBackend::run(Machine& machine, EventSink& sink, const RunOp
   if (machine.config().irqchip == IrqChip::Kernel) {
     TRY_ASSIGN(irqs, IrqWiring::connect(*vm, machine));
   }
+  if (machine.config().vcpus > 1) {
+    if (machine.config().irqchip != IrqChip::Kernel)
+      return make_error(ErrorKind::Usage,
+                        fmt::format("{} vCPUs need KVM's in-kernel irqchip (each vCPU's local APIC starts the others "
+                                    "and carries their IPIs); run with --irqchip kernel",
+                                    machine.config().vcpus));
+    return run_vcpus(*vm, machine, sink, options);
+  }
   TRY_ASSIGN(auto vcpu, vm->create_vcpu(0));
   TRY(vcpu->apply_boot_state(machine.boot()));
 
   VcpuLoop loop(machine, *vcpu, sink, options, 0);
   struct kvm_run* run = vcpu->run();
   SupervisedLoop supervised;
-  supervised.run = [&] { return loop.run(); };
+  supervised.run = [&] {
+    pthread_setname_np(pthread_self(), vcpu_thread_name(0).c_str());  // as `ps -L` shows it
+    return loop.run();
+  };
   // KVM_RUN returns EINTR on the signal; immediate_exit catches a KVM_RUN
   // entered just after it.
   supervised.stop = [&](std::thread::native_handle_type t) {

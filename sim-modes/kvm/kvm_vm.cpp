@@ -50,6 +50,26 @@ void to_kvm_segment(const SegmentState& s, struct kvm_segment& k) {
   k.avl = 0;
   k.unusable = !s.present;
 }
+// Each CPU reports its own local APIC ID through CPUID (leaf 1: EBX bits
+// 31-24; leaves 0xb and 0x1f, the x2APIC topology: EDX), as the MADT lists
+// it. KVM_GET_SUPPORTED_CPUID leaves these 0; KVM sets vCPU `id`'s local
+// APIC ID register to `id` itself.
+void set_apic_id(std::vector<uint8_t>& cpuid2, uint32_t id) {
+  uint32_t nent;
+  std::memcpy(&nent, cpuid2.data(), 4);
+  for (uint32_t i = 0; i < nent; i++) {
+    uint8_t* at = cpuid2.data() + abi::kCpuid2Header + i * sizeof(struct kvm_cpuid_entry2);
+    struct kvm_cpuid_entry2 e;
+    std::memcpy(&e, at, sizeof e);
+    if (e.function == 1)
+      e.ebx = (e.ebx & 0x00ffffffu) | (id << 24);
+    else if (e.function == 0xb || e.function == 0x1f)
+      e.edx = id;
+    else
+      continue;
+    std::memcpy(at, &e, sizeof e);
+  }
+}
 }  // namespace
 
 Result<KvmSystem> KvmSystem::open() {
@@ -146,6 +166,7 @@ Result<std::unique_ptr<Vcpu>> Vm::create_vcpu(uint32_t id) {
   std::vector<uint8_t> buf(abi::kCpuid2Header + kMaxEntries * sizeof(struct kvm_cpuid_entry2));
   std::memcpy(buf.data(), &kMaxEntries, 4);  // nent
   if (ioctl(kvm_.fd(), abi::kGetSupportedCpuid, buf.data()) < 0) return os_error("KVM_GET_SUPPORTED_CPUID");
+  set_apic_id(buf, id);
   if (ioctl(fd, abi::kSetCpuid2, buf.data()) < 0) return os_error("KVM_SET_CPUID2");
 
   // Sync regs let every exit carry the registers without extra ioctls.

@@ -315,7 +315,11 @@ RunResult VcpuLoop::stop(RunEndReason reason, std::string message, bool with_reg
 }
 
 RunResult VcpuLoop::run() {
-  modes_.reset(machine_.boot());
+  // vCPU 0 starts in the boot state; another starts as a CPU comes out of
+  // reset, in real mode (CR0 = 0x60000010: CD, NW, ET), when its SIPI comes.
+  BootState reset_state;
+  reset_state.cr0 = 0x60000010;
+  modes_.reset(index_ == 0 ? machine_.boot() : reset_state);
   if (stepper_) {
     auto st = vcpu_.set_single_step(true);
     if (!st.ok()) return stop(RunEndReason::VmmError, st.error().message, false);
@@ -378,15 +382,23 @@ std::optional<RunResult> VcpuLoop::on_exit(const KvmExitInfo& info, const ExitDe
     if (record_stats(t_exit, n)) t_handle = monotonic_ns();
     record_mode_change(t_exit);
   }
-  ctx_.exit_time_ns = t_exit;
-  ctx_.open_budget(machine_.console_bytes(), options_.limits.max_output_bytes);
-  std::optional<RunResult> end = dispatch(info, d, e);
-  ctx_.exit_time_ns = 0;
-  // Then the guest's own exit and the run's limits (run_limits.h).
-  if (!end) {
-    if (auto s = check_after_exit(ctx_.access_result(), ExitCount::kvm(n), machine_.console_bytes(), options_.limits)) {
-      bool with_regs = s->end != RunEndReason::GuestExit;
-      end = stop(std::move(*s), with_regs);
+  std::optional<RunResult> end;
+  {
+    // Several vCPUs: one at a time on the devices (a HLT never reaches this
+    // loop then: they run with KVM's in-kernel irqchip).
+    std::unique_lock<std::mutex> devices;
+    if (bus_lock_) devices = std::unique_lock<std::mutex>(*bus_lock_);
+    ctx_.exit_time_ns = t_exit;
+    ctx_.open_budget(machine_.console_bytes(), options_.limits.max_output_bytes);
+    end = dispatch(info, d, e);
+    ctx_.exit_time_ns = 0;
+    // Then the guest's own exit and the run's limits (run_limits.h).
+    if (!end) {
+      if (auto s = check_after_exit(ctx_.access_result(), ExitCount::kvm(n), machine_.console_bytes(),
+                                    options_.limits)) {
+        bool with_regs = s->end != RunEndReason::GuestExit;
+        end = stop(std::move(*s), with_regs);
+      }
     }
   }
   if (tracing_) {
@@ -424,7 +436,7 @@ std::optional<RunResult> VcpuLoop::dispatch(const KvmExitInfo& info, const ExitD
 
 // Flush devices, record the final stats and how the run ended.
 void VcpuLoop::finish(RunResult& result, uint64_t time_ns) {
-  machine_.finish_devices(ctx_);
+  if (ends_run_) machine_.finish_devices(ctx_);
   if (!tracing_) return;
   deferred_.drain(sink_);
   if (stats_.available() && stats_.sample(stats_now_)) {
@@ -434,7 +446,10 @@ void VcpuLoop::finish(RunResult& result, uint64_t time_ns) {
     for (size_t i = 0; i < stats_now_.size(); i++)
       if (stats_now_[i] != 0) emit_counter(sink_, time_ns, index_, Source::KvmStats, names[i], stats_now_[i]);
   }
-  emit_run_end(sink_, result, index_, time_ns);
+  if (ends_run_)
+    emit_run_end(sink_, result, index_, time_ns);
+  else
+    emit_host_counters(sink_, index_, time_ns);
 }
 
 }  // namespace ringscope::kvm

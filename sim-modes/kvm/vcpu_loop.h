@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <mutex>
 #include <optional>
 #include <memory>
 #include <vector>
@@ -30,6 +31,18 @@ class VcpuLoop {
   void request_stop() { stop_requested_.store(true, std::memory_order_relaxed); }
   uint64_t exits() const { return exits_.load(std::memory_order_relaxed); }
   uint64_t steps() const { return steps_.load(std::memory_order_relaxed); }
+
+  // One of several vCPUs (smp_runner.h). Device access from every vCPU
+  // thread goes through `bus_lock`; the loop records its own counters at
+  // its end but not the run's end (one run_end per run, from the runner),
+  // and leaves the devices' final flush to finish_devices().
+  void join_group(std::mutex* bus_lock) {
+    bus_lock_ = bus_lock;
+    ends_run_ = false;
+  }
+  // Lets every device flush what it buffers. Call once, after every vCPU
+  // thread of the group has ended.
+  void finish_devices() { machine_.finish_devices(ctx_); }
 
  private:
   Status handle_io(const KvmExitInfo& info, Event& exit_event);
@@ -70,6 +83,8 @@ class VcpuLoop {
   ModeTracker modes_;
   std::unique_ptr<StepTracer> stepper_;
   std::atomic<bool> stop_requested_{false};
+  std::mutex* bus_lock_ = nullptr;  // several vCPUs: serialises device access
+  bool ends_run_ = true;            // one vCPU: this loop records the run's end
   std::atomic<uint64_t> exits_{0}, steps_{0};
 };
 

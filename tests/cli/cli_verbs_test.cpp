@@ -288,5 +288,21 @@ TEST_F(CliVerbs, EmulationSummaryCallsItsExitsTheModels) {
   EXPECT_THAT(all, Not(HasSubstr("single-stepped")));
 }
 
+// `run --vcpus`: what cannot be given is refused with a sentence that says
+// what to use instead, before anything runs (no /dev/kvm needed).
+TEST_F(CliVerbs, RunRefusesVcpusItCannotGive) {
+  Outcome emu = ringscope("run smp-hello --mode emulation --vcpus 2 --quiet --trace " + (dir_ / "e.rtrace").string());
+  EXPECT_EQ(emu.rc, 64) << emu.err;
+  EXPECT_THAT(emu.err, HasSubstr("not built yet"));
+  EXPECT_THAT(emu.err, HasSubstr("--mode full-virt or paravirt"));
+  EXPECT_FALSE(fs::exists(dir_ / "e.rtrace"));
+  Outcome vmm = ringscope("run smp-hello --irqchip vmm --quiet --trace " + (dir_ / "v.rtrace").string());
+  EXPECT_EQ(vmm.rc, 64) << vmm.err;
+  EXPECT_THAT(vmm.err, HasSubstr("use --irqchip kernel"));
+  Outcome range = ringscope("run hello --vcpus 9");
+  EXPECT_EQ(range.rc, 64) << range.err;
+  EXPECT_THAT(range.err, HasSubstr("--vcpus"));
+}
+
 }  // namespace
 }  // namespace ringscope

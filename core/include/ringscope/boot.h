@@ -37,6 +37,7 @@ inline constexpr uint64_t kPreferredTables = 0x1000;
 inline constexpr uint64_t kInfoBytes = 0x3000;
 inline constexpr uint64_t kGdt = 0x0000;
 inline constexpr uint64_t kStartInfo = 0x1000;
+inline constexpr uint64_t kStartInfoRsdp = 32;  // offset of rsdp_paddr in start_info (acpi_tables.h)
 inline constexpr uint64_t kMemmap = 0x1100;
 inline constexpr uint64_t kModlist = 0x1200;
 inline constexpr uint64_t kStrings = 0x1400;

@@ -55,6 +55,10 @@ struct MachineConfig {
   bool force_pvh = false;  // enter through the PVH 32-bit entry even if a 64-bit one exists
   DeviceSet devices = DeviceSet::Legacy;
   IrqChip irqchip = IrqChip::Vmm;
+  // How many CPUs the guest has (1..kMaxVcpus, `run --vcpus`). More than
+  // one: the machine carries ACPI tables listing them (acpi_tables.h) and
+  // start_info.rsdp_paddr points at them; one: no tables, rsdp_paddr 0.
+  int vcpus = 1;
   // The disk (ATA or virtio-blk): a raw image file, created and sized to
   // disk_bytes if missing; empty: an unnamed scratch file of disk_bytes.
   std::filesystem::path disk_image;

@@ -49,5 +49,9 @@ inline constexpr const char* kCounterHostPid = "host_pid";
 inline constexpr const char* kCounterVcpuThreadTid = "vcpu_thread_tid";
 inline constexpr const char* kCounterVcpuThreadCpuNs = "vcpu_thread_cpu_ns";
 void emit_run_end(EventSink& sink, const RunResult& result, uint32_t vcpu, uint64_t time_ns);
+// The two halves of emit_run_end, for a run with several vCPUs: each vCPU
+// thread records its own host counters, and the run records one run_end.
+void emit_host_counters(EventSink& sink, uint32_t vcpu, uint64_t time_ns);
+void emit_run_end_event(EventSink& sink, const RunResult& result, uint32_t vcpu, uint64_t time_ns);
 
 }  // namespace ringscope

@@ -41,6 +41,7 @@ struct GuestSpec {
   IrqChip irqchip = IrqChip::Vmm;  // Kernel: KVM's in-kernel irqchip, device IRQs through irqfds
   std::filesystem::path disk;
   std::string input;
+  int vcpus = 1;  // more than one: give irqchip = IrqChip::Kernel too
 };
 
 // Runs a built-in scenario under KVM; nullptr (with the failure recorded) if
@@ -53,6 +54,7 @@ std::unique_ptr<Run> run_guest(const std::string& name, const GuestSpec& spec) {
   config->irqchip = spec.irqchip;
   config->disk_image = spec.disk;
   config->console_input = spec.input;
+  config->vcpus = spec.vcpus;
   auto machine = Machine::create(*config);
   EXPECT_TRUE(machine.ok()) << (machine.ok() ? "" : machine.error().message);
   if (!machine.ok()) return nullptr;

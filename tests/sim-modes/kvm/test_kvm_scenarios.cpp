@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "kvm/irqchip_probe.h"
 #include "kvm_test_support.h"
 #include "ringscope/exit_reasons.h"
 
@@ -38,15 +39,19 @@ TEST_P(KvmScenario, PrintsTheExpectedOutputAndExitsAsExpected) {
     std::string why = kvm_refusal(host, f);
     if (!why.empty()) GTEST_SKIP() << why;
   }
-  auto run = run_scenario(GetParam());
+  // A scenario meant for several CPUs gets them (smp_runner.h), with KVM's
+  // in-kernel irqchip, whose local APICs start them.
+  GuestSpec spec;
+  if (s->vcpus > 1) {
+    static const kvm::IrqchipProbe probe = kvm::probe_in_kernel_irqchip();
+    if (!probe.works) GTEST_SKIP() << s->vcpus << " vCPUs need KVM's in-kernel irqchip: " << probe.detail;
+    spec.vcpus = s->vcpus;
+    spec.irqchip = IrqChip::Kernel;
+  }
+  auto run = run_guest(GetParam(), spec);
   ASSERT_TRUE(run);
   EXPECT_EQ(run->result.end, RunEndReason::GuestExit) << run->result.message;
   EXPECT_EQ(run->result.guest_status, s->expected_status);
-  if (s->vcpus > 1)
-    GTEST_SKIP() << "ran on 1 vCPU and exited as expected; its output is for " << s->vcpus
-                 << " CPUs, which the VMM does not give a guest yet (issue 15: --vcpus); the QEMU cross-check "
-                    "compares it under -smp "
-                 << s->vcpus;
   ASSERT_TRUE(s->expected_output.has_value());
   EXPECT_EQ(run->console, *s->expected_output);
   // Every run ends with a run_end event, and every exit that reached the VMM
