@@ -24,6 +24,7 @@
 #include "results.h"
 #include "ringscope/files.h"
 #include "ringscope/host.h"
+#include "ringscope/i18n.h"
 #include "ringscope/terminal_text.h"
 #include "ringscope/trace.h"
 #include "ringscope/version.h"
@@ -217,21 +218,21 @@ int do_experiment(const ExperimentArgs& a) {
   if (ec)
     return report_error(
         "experiment",
-        make_error(ErrorKind::IoError, fmt::format("cannot create {}: {}", (out / "traces").string(), ec.message())));
+        make_error(ErrorKind::IoError, trf("cannot create {}: {}", (out / "traces").string(), ec.message())));
   const fs::path runs_file = out / "runs.jsonl", spec_file = out / "spec.json";
   std::vector<RunRecord> records;
   if (fs::exists(runs_file, ec)) {
     if (!a.resume)
       return report_error("experiment",
-                          make_error(ErrorKind::Usage, fmt::format("{} already holds an experiment's runs; pass "
-                                                                   "--resume to continue it, or choose another --out",
-                                                                   out.string())));
+                          make_error(ErrorKind::Usage, trf("{} already holds an experiment's runs; pass "
+                                                           "--resume to continue it, or choose another --out",
+                                                           out.string())));
     auto saved = read_regular_text(spec_file, kMaxTextBytes, "spec.json");
     if (saved.ok() && saved.value() != spec.source)
       return report_error(
-          "experiment", make_error(ErrorKind::Usage, fmt::format("the spec differs from the one {} was started with "
-                                                                 "({}); resume with that spec, or choose another --out",
-                                                                 out.string(), spec_file.string())));
+          "experiment", make_error(ErrorKind::Usage, trf("the spec differs from the one {} was started with "
+                                                         "({}); resume with that spec, or choose another --out",
+                                                         out.string(), spec_file.string())));
     auto prev = read_records(runs_file);
     if (!prev.ok()) return report_error("experiment", prev.error());
     for (auto& r : prev.value())
@@ -277,7 +278,7 @@ int do_experiment(const ExperimentArgs& a) {
         refused.insert({m.name, w.id});
         std::string mode = spec.workloads.size() > 1 ? fmt::format("{} ({})", m.name, w.id) : m.name;
         skipped.push_back(Skipped{mode, why});
-        fmt::print(stderr, "ringscope experiment: {} skipped: {}\n", mode, why);
+        trprint(stderr, "ringscope experiment: {} skipped: {}\n", mode, why);
       }
 
   auto profile = vmx::load_profile("kvm-default");
@@ -290,18 +291,18 @@ int do_experiment(const ExperimentArgs& a) {
   for (const auto& k : grid(spec))
     if (!done.count(k) && !refused.count({k.mode, k.workload})) todo.push_back(k);
   if (todo.empty() && records.empty()) {
-    fmt::print(stderr, "ringscope experiment: no mode of {} can run on this host (see the reasons above)\n", spec.name);
+    trprint(stderr, "ringscope experiment: no mode of {} can run on this host (see the reasons above)\n", spec.name);
     return exit_code_for(ErrorKind::Unavailable);
   }
   if (!records.empty())
-    fmt::print(stderr, "ringscope experiment: resuming {}: {} run(s) kept, {} to go\n", out.string(), records.size(),
-               todo.size());
+    trprint(stderr, "ringscope experiment: resuming {}: {} run(s) kept, {} to go\n", out.string(), records.size(),
+            todo.size());
 
   const bool progress = isatty(STDERR_FILENO);
   say_on_interrupt(
-      fmt::format("{}ringscope experiment: interrupted; every finished run is kept in {}: "
-                  "continue with --resume\n",
-                  progress ? "\r\033[K" : "", runs_file.string()));
+      trf("{}ringscope experiment: interrupted; every finished run is kept in {}: "
+          "continue with --resume\n",
+          progress ? "\r\033[K" : "", runs_file.string()));
   const size_t total = done.size() + todo.size();
   for (size_t i = 0; i < todo.size(); i++) {
     const RunKey& k = todo[i];
@@ -310,8 +311,8 @@ int do_experiment(const ExperimentArgs& a) {
     const ModeSpec& m =
         *std::find_if(spec.modes.begin(), spec.modes.end(), [&](const ModeSpec& x) { return x.name == k.mode; });
     if (progress)
-      fmt::print(stderr, "\r{} {}/{}  {} {}={} {} run {}/{}\033[K", progress_bar(done.size() + i, total),
-                 done.size() + i + 1, total, w.id, w.param, k.value, m.name, k.repeat, spec.repeat);
+      trprint(stderr, "\r{} {}/{}  {} {}={} {} run {}/{}\033[K", progress_bar(done.size() + i, total),
+              done.size() + i + 1, total, w.id, w.param, k.value, m.name, k.repeat, spec.repeat);
     SessionRequest req;
     req.target = w.scenario;
     req.params = {{w.param, std::to_string(k.value)}};
@@ -382,13 +383,13 @@ int do_experiment(const ExperimentArgs& a) {
 
   size_t ok = 0;
   for (const auto& r : records) ok += r.ok;
-  fmt::print("{}: {} run(s), {} as expected\n", spec.name, records.size(), ok);
+  trprint(stdout, "{}: {} run(s), {} as expected\n", spec.name, records.size(), ok);
   fmt::print("  {}\n  {}\n  {}\n", (out / "report.md").string(), (out / "results.csv").string(),
              (out / "results.json").string());
   for (const auto& c : charts) fmt::print("  {}\n", c);
-  if (!charts_note.empty()) fmt::print(stderr, "ringscope experiment: charts not drawn: {}\n", charts_note);
+  if (!charts_note.empty()) trprint(stderr, "ringscope experiment: charts not drawn: {}\n", charts_note);
   if (ok != records.size()) {
-    fmt::print(stderr, "ringscope experiment: some runs did not end as the scenario expects (report.md lists them)\n");
+    trprint(stderr, "ringscope experiment: some runs did not end as the scenario expects (report.md lists them)\n");
     return 1;
   }
   return 0;

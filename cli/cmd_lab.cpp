@@ -135,8 +135,8 @@ int do_show(int number, const std::string& lang) {
   bool fell_back = false;
   const fs::path path = labs::handout_path(lab.value().dir, lang, &fell_back);
   if (fell_back)
-    fmt::print(stderr, "ringscope lab: lab {} has no {} (its handout in your language); showing {}\n", number,
-               labs::handout_name(lang), path.string());
+    trprint(stderr, "ringscope lab: lab {} has no {} (its handout in your language); showing {}\n", number,
+            labs::handout_name(lang), path.string());
   auto text = read_regular_text(path, kMaxTextBytes, "the handout");
   if (!text.ok()) return report_error("lab", text.error());
   fmt::print("{}", text.value());
@@ -148,11 +148,11 @@ int do_show(int number, const std::string& lang) {
 // (docs/syscalls.md), which a student reads better as "it crashed".
 std::string crash_text(int status, int expected) {
   if (status >= 128 && status < 128 + 32 && !exception_name(static_cast<uint8_t>(status - 128)).empty())
-    return fmt::format(
+    return trf(
         "your program crashed: the kernel killed it for {} (vector {}; exit status {} = 128 + vector). The checks "
         "below read its trace up to the crash: a system call it made before still counts",
         exception_name(static_cast<uint8_t>(status - 128)), status - 128, status);
-  return fmt::format("the guest exited with status {}, the lab expects {}", status, expected);
+  return trf("the guest exited with status {}, the lab expects {}", status, expected);
 }
 
 // One run of the lab, done: where its trace is, or why it did not run.

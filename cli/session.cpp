@@ -116,22 +116,22 @@ uint64_t unix_ns() {
 // (`wanted`) where the mode can give it, else one.
 static Result<int> vcpus_for_run(const SessionRequest& req, int wanted, bool kvm_mode) {
   if (req.vcpus != 0 && (req.vcpus < 1 || req.vcpus > kMaxVcpus))
-    return make_error(ErrorKind::Usage, fmt::format("--vcpus {}: give 1 to {}", req.vcpus, kMaxVcpus));
+    return make_error(ErrorKind::Usage, trf("--vcpus {}: give 1 to {}", req.vcpus, kMaxVcpus));
   if (!kvm_mode) {
     if (req.vcpus > 1)
       return make_error(ErrorKind::Usage,
-                        fmt::format("--mode {} runs one vCPU: several vCPUs on Unicorn are not built yet; use "
-                                    "--mode full-virt or paravirt for --vcpus {}, or --vcpus 1",
-                                    req.mode, req.vcpus));
+                        trf("--mode {} runs one vCPU: several vCPUs on Unicorn are not built yet; use "
+                            "--mode full-virt or paravirt for --vcpus {}, or --vcpus 1",
+                            req.mode, req.vcpus));
     return 1;
   }
   int n = req.vcpus ? req.vcpus : wanted;
   if (n > 1 && req.irqchip == "vmm")
     return make_error(ErrorKind::Usage,
-                      fmt::format("--irqchip vmm gives a guest one vCPU: ringscope's own PIC has no local APICs to "
-                                  "start other CPUs or carry their IPIs; for {} vCPUs use --irqchip kernel (or "
-                                  "--vcpus 1)",
-                                  n));
+                      trf("--irqchip vmm gives a guest one vCPU: ringscope's own PIC has no local APICs to "
+                          "start other CPUs or carry their IPIs; for {} vCPUs use --irqchip kernel (or "
+                          "--vcpus 1)",
+                          n));
   return n;
 }
 
@@ -190,10 +190,10 @@ Result<SessionOutcome> run_session(const SessionRequest& req) {
     // Its expected output is for the CPUs it is meant for.
     if (req.params.empty() && s.vcpus == config.vcpus) out.expected_output = s.expected_output;
     if (s.vcpus > config.vcpus)
-      fmt::print(stderr,
-                 "ringscope: note: {} is meant for {} CPUs; this run gives the guest {}, so the kernel runs it on "
-                 "{} (--vcpus {} under --mode full-virt or paravirt gives it all of them: docs/scenarios.md)\n",
-                 s.name, s.vcpus, config.vcpus, config.vcpus, s.vcpus);
+      trprint(stderr,
+              "ringscope: note: {} is meant for {} CPUs; this run gives the guest {}, so the kernel runs it on "
+              "{} (--vcpus {} under --mode full-virt or paravirt gives it all of them: docs/scenarios.md)\n",
+              s.name, s.vcpus, config.vcpus, config.vcpus, s.vcpus);
     out.scenario = std::move(s);
   }
   if (!out.scenario) {
@@ -202,9 +202,9 @@ Result<SessionOutcome> run_session(const SessionRequest& req) {
   if (config.vcpus > 1 && config.irqchip != IrqChip::Kernel) {  // not asked for: vcpus_for_run refused that
     config.irqchip = IrqChip::Kernel;
     out.irqchip = IrqChip::Kernel;
-    out.irqchip_note = fmt::format("{} vCPUs run with KVM's in-kernel irqchip (--irqchip kernel): its local APICs "
-                                   "start the other CPUs and carry their IPIs",
-                                   config.vcpus);
+    out.irqchip_note = trf("{} vCPUs run with KVM's in-kernel irqchip (--irqchip kernel): its local APICs "
+                           "start the other CPUs and carry their IPIs",
+                           config.vcpus);
   }
 
   TRY(prepare_disk(req, config, out));

@@ -107,14 +107,14 @@ void View::draw_compare() {
   // The counts both tables show: exits (and where they were handled),
   // transitions, hypercalls, events by kind, exits by reason.
   auto count_rows = [&] {
-    row("VM exits (reached VMM)", [](const TraceStats& s) { return fmt::format("{}", s.vm_exits); });
+    row(tr("VM exits (reached VMM)"), [](const TraceStats& s) { return fmt::format("{}", s.vm_exits); });
     // No kvm-stats at all (emulation, or a range between two samples): not known, not 0.
-    row("exits inside KVM", [](const TraceStats& s) {
-      return s.kvm_stats.empty() ? std::string("n/a (no sample)") : fmt::format("{}", s.kernel_only_exits);
+    row(tr("exits inside KVM"), [](const TraceStats& s) {
+      return s.kvm_stats.empty() ? std::string(tr("n/a (no sample)")) : fmt::format("{}", s.kernel_only_exits);
     });
-    row("time in exits", [](const TraceStats& s) { return format_duration(s.exit_duration.total_ns); });
-    row("ring transitions", [](const TraceStats& s) { return fmt::format("{}", s.ring_transitions); });
-    row("hypercalls", [](const TraceStats& s) { return fmt::format("{}", s.hypercalls); });
+    row(tr("time in exits"), [](const TraceStats& s) { return format_duration(s.exit_duration.total_ns); });
+    row(tr("ring transitions"), [](const TraceStats& s) { return fmt::format("{}", s.ring_transitions); });
+    row(tr("hypercalls"), [](const TraceStats& s) { return fmt::format("{}", s.hypercalls); });
     for (int k = 0; k < kEventKindCount; ++k) {
       bool any = false;
       for (const TraceStats* s : *of) any |= s->by_kind[k] != 0;

@@ -71,27 +71,27 @@ void View::draw_inspector() {
       mode = cpu_mode(c.cr0, c.efer);
     }
     const bool user = (e.kind == EventKind::Trap ? e.from_cpl : e.cpl) == 3;
-    const char* how = !traced ? "record with --level full to see it"
+    const char* how = !traced ? tr("record with --level full to see it")
                       : user && m->unstepped_runs() > 0
-                          ? "ring 3 ran natively on this host, not single-stepped, so its instructions were not recorded"
-                          : "no single step of it is near this event";
+                          ? tr("ring 3 ran natively on this host, not single-stepped, so its instructions were not recorded")
+                          : tr("no single step of it is near this event");
     if (ci.where == Where::None) {
-      text(fmt::format("none: an external interrupt arrives between instructions; the guest was about to run the "
+      text(trf("none: an external interrupt arrives between instructions; the guest was about to run the "
                        "instruction at rip 0x{:x}",
                        e.rip));
     } else if (ci.where == Where::EndsAt) {
-      text(fmt::format("the instruction just before rip 0x{:x} (the trace records the address after it); its bytes "
+      text(trf("the instruction just before rip 0x{:x} (the trace records the address after it); its bytes "
                        "are not in this trace: {}",
                        ci.rip, how));
     } else if (ci.bytes.empty()) {
-      text(fmt::format("at rip 0x{:x}; its bytes are not in this trace: {}", ci.rip, how));
+      text(trf("at rip 0x{:x}; its bytes are not in this trace: {}", ci.rip, how));
     } else {
       std::string hex;
       for (unsigned char b : ci.bytes) hex += fmt::format("{:02x} ", b);
       const std::string asm_text = disassemble(ci.bytes, ci.rip, mode);
-      text(fmt::format("0x{:x}:  {:<24} {}", ci.rip, hex, asm_text.empty() ? "(not decodable)" : asm_text));
+      text(fmt::format("0x{:x}:  {:<24} {}", ci.rip, hex, asm_text.empty() ? tr("(not decodable)") : asm_text));
       if (ci.rip != e.rip && e.kind != EventKind::Step)
-        ImGui::TextDisabled("the event records rip 0x%llx, the address after this instruction",
+        ImGui::TextDisabled(tr("the event records rip 0x%llx, the address after this instruction"),
                             static_cast<unsigned long long>(e.rip));
       ImGui::TextDisabled("%s", cpu_mode_name(mode));
     }

@@ -59,7 +59,7 @@ void View::draw_playback() {
   if (m) {
     ImGui::SameLine();
     // The seq, as the list, the inspector and `ringscope show` number events.
-    ImGui::TextDisabled("event #%llu (of %zu) at %s", static_cast<unsigned long long>(m->event(selection_.event).seq),
+    ImGui::TextDisabled(tr("event #%llu (of %zu) at %s"), static_cast<unsigned long long>(m->event(selection_.event).seq),
                         m->size(), time_label(rel(selection_.trace, selection_.event)).c_str());
   }
 }

@@ -58,7 +58,7 @@ void View::draw_ring_diagram() {
   // Rings: 3 outermost, 0 in the middle, left of centre so the labels fit
   // beside them (a column of names with a line to each ring) at any size.
   float label_w = 0;
-  for (const char* t : {"ring 0  kernel", "ring 3  user"}) label_w = std::max(label_w, ImGui::CalcTextSize(t).x);
+  for (const char* t : {ringscope::tr("ring 0  kernel"), ringscope::tr("ring 3  user")}) label_w = std::max(label_w, ImGui::CalcTextSize(t).x);
   const float room_x = guest1.x - guest0.x - label_w - 40, room_y = guest1.y - guest0.y - 24;
   const float r_max = std::max(20.0f, std::min(room_x, room_y) / 2 - 6);
   const ImVec2 c{guest0.x + 12 + r_max + std::max(0.0f, (room_x - 2 * r_max) / 2), (guest0.y + guest1.y) / 2 + 8};
@@ -138,7 +138,7 @@ void View::draw_ring_diagram() {
     if (cpl < 0 && !in_root) continue;
     dl->AddCircleFilled(at, 8, palette::kSelection, 20);
     dl->AddCircle(at, 8, IM_COL32(0, 0, 0, 255), 20, 2);
-    const std::string name = fmt::format("vCPU {}{}", tr.vcpu, halted ? " (halted inside KVM)" : "");
+    const std::string name = fmt::format("vCPU {}{}", tr.vcpu, halted ? ringscope::tr(" (halted inside KVM)") : "");
     const ImVec2 sz = ImGui::CalcTextSize(name.c_str());
     // Left of the dot: the ring names are in a column on the right.
     const float lx = at.x - 12 - sz.x;

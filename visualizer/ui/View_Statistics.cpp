@@ -172,7 +172,7 @@ void View::draw_statistics() {
     }
     ImGui::EndTable();
   }
-  if (st->exits.empty()) ImGui::TextDisabled("no VM exits in this range");
+  if (st->exits.empty()) ImGui::TextDisabled(tr("no VM exits in this range"));
   if (scope != StatsScope::WholeTrace && m->has_stat_samples() && range_stats_) {
     // KVM's own counters are read only at a user-space exit, at most every
     // 100 µs: a range can fall between two readings.
@@ -181,19 +181,19 @@ void View::draw_statistics() {
       return time_label(static_cast<double>(static_cast<int64_t>(abs - m->origin_ns()) - traces_[selection_.trace].align_ns));
     };
     if (rs.samples == 0) {
-      ImGui::TextWrapped("No sample of KVM's counters falls inside this range (they are read at a user-space exit, at "
-                         "most every 100 µs), so the exits KVM handled inside the kernel here are not known.");
+      ImGui::TextWrapped(tr("No sample of KVM's counters falls inside this range (they are read at a user-space exit, at "
+                         "most every 100 µs), so the exits KVM handled inside the kernel here are not known."));
       if (rs.before_ns != 0 && rs.after_ns != UINT64_MAX)
-        ImGui::TextDisabled("Between the samples around it, at %s and %s: %llu exits handled inside the kernel.",
+        ImGui::TextDisabled(tr("Between the samples around it, at %s and %s: %llu exits handled inside the kernel."),
                             at(rs.before_ns).c_str(), at(rs.after_ns).c_str(), static_cast<unsigned long long>(rs.around));
     } else {
-      ImGui::TextDisabled("plus %llu exits KVM handled inside the kernel (never reached the VMM): what its counters "
-                          "grew by from their sample before the range%s to the last one inside it",
+      ImGui::TextDisabled(tr("plus %llu exits KVM handled inside the kernel (never reached the VMM): what its counters "
+                          "grew by from their sample before the range%s to the last one inside it"),
                           static_cast<unsigned long long>(st->kernel_only_exits),
                           rs.before_ns ? fmt::format(" ({})", at(rs.before_ns)).c_str() : "");
     }
   } else if (st->kernel_only_exits) {
-    ImGui::TextDisabled("plus %llu exits KVM handled inside the kernel (never reached the VMM)",
+    ImGui::TextDisabled(tr("plus %llu exits KVM handled inside the kernel (never reached the VMM)"),
                         static_cast<unsigned long long>(st->kernel_only_exits));
   }
 

@@ -281,7 +281,7 @@ void View::draw_bands(ImDrawList* dl, const LaneGeom& g, const TraceModel& m, ui
       // A long stretch in one ring says which.
       if (run_ring[k] == ring_h && x_end - ring_x > 120 && (k == 0 || k == 2))
         dl->AddText({std::max(ring_x, x0) + 4, g.ring_y0 + 4}, IM_COL32(255, 255, 255, 230),
-                    k == 2 ? "ring 0 · kernel" : "ring 3 · user");
+                    k == 2 ? ringscope::tr("ring 0 · kernel") : ringscope::tr("ring 3 · user"));
     }
     ring_x = x_end;
   };
@@ -420,34 +420,36 @@ void View::timeline_input(float x0, float x1, float y0, float y1) {
       if (g_hover.row == kHoverRing) {
         const int cpl = m.cpl_at(g_hover.vcpu, g_hover.at_ns);
         if (cpl < 0)
-          ImGui::TextUnformatted("CPL not known yet: no event has recorded it.");
+          ImGui::TextUnformatted(ringscope::tr("CPL not known yet: no event has recorded it."));
         else
-          ImGui::Text("ring %d (%s)", cpl, cpl == 0 ? "kernel mode" : cpl == 3 ? "user mode" : "rarely used ring");
+          ImGui::Text(ringscope::tr("ring %d (%s)"), cpl, cpl == 0   ? ringscope::tr("kernel mode")
+                                                            : cpl == 3 ? ringscope::tr("user mode")
+                                                                       : ringscope::tr("rarely used ring"));
         if (sh.cpl[cpl < 0 ? 0 : cpl] < w)
-          ImGui::Text("This pixel (%s): ring 3 %.1f%%, ring 0 %.1f%%%s; the band stacks the shares.",
+          ImGui::Text(ringscope::tr("This pixel (%s): ring 3 %.1f%%, ring 0 %.1f%%%s; the band stacks the shares."),
                       format_duration(w).c_str(), pct(sh.cpl[3]), pct(sh.cpl[0]),
-                      sh.cpl[1] + sh.cpl[2] ? fmt::format(", ring 1/2 {:.1f}%", pct(sh.cpl[1] + sh.cpl[2])).c_str() : "");
+                      sh.cpl[1] + sh.cpl[2] ? ringscope::trf(", ring 1/2 {:.1f}%", pct(sh.cpl[1] + sh.cpl[2])).c_str() : "");
         if (cpl == 3)
           if (const Ring3Visit* v = m.ring3_at(g_hover.vcpu, g_hover.at_ns)) unobserved_note(*v);
       } else {
         const auto root = m.root_at(g_hover.vcpu, g_hover.at_ns);
         if (root) {
           const Event e = m.event(*root);
-          ImGui::Text("VMX root mode: the hypervisor handled exit #%llu (%s) for %s, then re-entered the guest.",
+          ImGui::Text(ringscope::tr("VMX root mode: the hypervisor handled exit #%llu (%s) for %s, then re-entered the guest."),
                       static_cast<unsigned long long>(e.seq), exit_reason_name(e.reason).c_str(),
                       format_duration(e.duration_ns).c_str());
         } else if (const HaltSpan* h = m.halted_at(g_hover.vcpu, g_hover.at_ns)) {
-          ImGui::Text("Halted inside KVM for %s of this %s stretch without events (%.0f%%): the guest executed hlt "
+          ImGui::Text(ringscope::tr("Halted inside KVM for %s of this %s stretch without events (%.0f%%): the guest executed hlt "
                       "and KVM's in-kernel irqchip kept the vCPU asleep until an interrupt, without returning to the "
                       "VMM. KVM's halt_wait_ns counter gives how long the vCPU waited between two samples, not "
-                      "exactly when: the wait is drawn over the longest quiet stretches between them.",
+                      "exactly when: the wait is drawn over the longest quiet stretches between them."),
                       format_duration(h->halted_ns()).c_str(), format_duration(h->end_ns - h->begin_ns).c_str(),
                       h->share * 100);
         } else {
-          ImGui::TextUnformatted("VMX non-root mode: the guest runs.");
+          ImGui::TextUnformatted(ringscope::tr("VMX non-root mode: the guest runs."));
         }
         if (sh.root + sh.halted > 0 && sh.root + sh.halted < w)
-          ImGui::Text("This pixel (%s): hypervisor %.1f%%, halted in KVM %.1f%%, guest %.1f%%.",
+          ImGui::Text(ringscope::tr("This pixel (%s): hypervisor %.1f%%, halted in KVM %.1f%%, guest %.1f%%."),
                       format_duration(w).c_str(), pct(sh.root), pct(sh.halted),
                       100.0 - pct(sh.root) - pct(sh.halted));
       }
@@ -590,23 +592,23 @@ float View::legend(float width, bool draw) {
   };
   for (const palette::ColourInfo& c : palette::colours()) {
     if (!(used & (1u << static_cast<int>(c.id)))) continue;
-    const float w = h + 2 + ImGui::CalcTextSize(c.legend).x;
+    const float w = h + 2 + ImGui::CalcTextSize(ringscope::tr(c.legend)).x;
     item(w, [&](ImVec2 p) {
       if (c.id == palette::Colour::Ring3Unobserved)
         draw_hatched(dl, {p.x, p.y + 1}, {p.x + h - 4, p.y + h - 1}, c.rgba);
       else
         dl->AddRectFilled({p.x, p.y + 2}, {p.x + h - 4, p.y + h - 2}, c.rgba, 2);
-      dl->AddText({p.x + h + 2, p.y}, ImGui::GetColorU32(ImGuiCol_Text), c.legend);
+      dl->AddText({p.x + h + 2, p.y}, ImGui::GetColorU32(ImGuiCol_Text), ringscope::tr(c.legend));
     });
   }
   if (selection_.valid()) {
-    const char* text = "selected event";
+    const char* text = ringscope::tr("selected event");
     item(12 + ImGui::CalcTextSize(text).x, [&](ImVec2 p) {
       dl->AddLine({p.x + 4, p.y}, {p.x + 4, p.y + h}, palette::kSelection, 2.0f);
       dl->AddText({p.x + 12, p.y}, ImGui::GetColorU32(ImGuiCol_Text), text);
     });
   }
-  const char* help = "wheel: zoom  drag: pan  right/shift-drag: select range  Esc: clear  click: select  F: fit";
+  const char* help = ringscope::tr("wheel: zoom  drag: pan  right/shift-drag: select range  Esc: clear  click: select  F: fit");
   item(ImGui::CalcTextSize(help).x, [&](ImVec2 p) { dl->AddText(p, ImGui::GetColorU32(ImGuiCol_TextDisabled), help); });
   const float total = y + h + 4;
   if (draw) {

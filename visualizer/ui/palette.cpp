@@ -8,6 +8,7 @@
 
 #include "ringscope/event_schema.h"
 #include "ringscope/exit_reasons.h"
+#include "ringscope/i18n.h"
 
 namespace ringscope::viewer::palette {
 
@@ -15,29 +16,29 @@ namespace {
 
 // Indexed by Colour: one row per meaning.
 constexpr ColourInfo kColours[] = {
-    {Colour::Ring0, kRing0, Use::Band, "ring 0 (kernel)"},
-    {Colour::Ring12, IM_COL32(230, 200, 90, 255), Use::Band, "ring 1/2"},
-    {Colour::Ring3, kRing3, Use::Band, "ring 3 (user)"},
-    {Colour::Ring3Unobserved, kRing3, Use::Band, "ring 3, length unknown (ran natively, not stepped)"},
-    {Colour::Unknown, kNoData, Use::Band, "not known"},
-    {Colour::NonRoot, kNonRoot, Use::Band, "guest (VMX non-root)"},
-    {Colour::Root, kRoot, Use::Band, "hypervisor (VMX root)"},
-    {Colour::HaltedInKvm, kHaltedInKvm, Use::Band, "halted inside KVM"},
-    {Colour::PortIo, IM_COL32(255, 120, 40, 255), Use::Mark, "port I/O exit"},
-    {Colour::Mmio, IM_COL32(204, 121, 167, 255), Use::Mark, "MMIO exit"},
-    {Colour::Hlt, IM_COL32(95, 95, 105, 255), Use::Mark, "hlt"},
-    {Colour::Interrupt, IM_COL32(86, 180, 233, 255), Use::Mark, "interrupt"},
-    {Colour::Hypercall, IM_COL32(140, 230, 120, 255), Use::Mark, "hypercall"},
-    {Colour::OtherExit, IM_COL32(160, 120, 255, 255), Use::Mark, "other exit"},
-    {Colour::Exception, IM_COL32(200, 30, 30, 255), Use::Mark, "exception"},
-    {Colour::PageFault, IM_COL32(240, 228, 66, 255), Use::Mark, "#PF"},
-    {Colour::SystemCall, IM_COL32(230, 120, 200, 255), Use::Mark, "int n / syscall"},
-    {Colour::TrapReturn, IM_COL32(70, 120, 230, 255), Use::Mark, "iretq / sysretq"},
-    {Colour::Device, IM_COL32(180, 150, 110, 255), Use::Mark, "device access"},
-    {Colour::Output, IM_COL32(150, 150, 150, 255), Use::Mark, "console output"},
-    {Colour::Marker, IM_COL32(150, 200, 255, 255), Use::Mark, "marker, phase"},
-    {Colour::ModeChange, IM_COL32(200, 120, 255, 255), Use::Mark, "mode change"},
-    {Colour::Cursor, kSelection, Use::Ui, "selected event"},
+    {Colour::Ring0, kRing0, Use::Band, N_("ring 0 (kernel)")},
+    {Colour::Ring12, IM_COL32(230, 200, 90, 255), Use::Band, N_("ring 1/2")},
+    {Colour::Ring3, kRing3, Use::Band, N_("ring 3 (user)")},
+    {Colour::Ring3Unobserved, kRing3, Use::Band, N_("ring 3, length unknown (ran natively, not stepped)")},
+    {Colour::Unknown, kNoData, Use::Band, N_("not known")},
+    {Colour::NonRoot, kNonRoot, Use::Band, N_("guest (VMX non-root)")},
+    {Colour::Root, kRoot, Use::Band, N_("hypervisor (VMX root)")},
+    {Colour::HaltedInKvm, kHaltedInKvm, Use::Band, N_("halted inside KVM")},
+    {Colour::PortIo, IM_COL32(255, 120, 40, 255), Use::Mark, N_("port I/O exit")},
+    {Colour::Mmio, IM_COL32(204, 121, 167, 255), Use::Mark, N_("MMIO exit")},
+    {Colour::Hlt, IM_COL32(95, 95, 105, 255), Use::Mark, N_("hlt")},
+    {Colour::Interrupt, IM_COL32(86, 180, 233, 255), Use::Mark, N_("interrupt")},
+    {Colour::Hypercall, IM_COL32(140, 230, 120, 255), Use::Mark, N_("hypercall")},
+    {Colour::OtherExit, IM_COL32(160, 120, 255, 255), Use::Mark, N_("other exit")},
+    {Colour::Exception, IM_COL32(200, 30, 30, 255), Use::Mark, N_("exception")},
+    {Colour::PageFault, IM_COL32(240, 228, 66, 255), Use::Mark, N_("#PF")},
+    {Colour::SystemCall, IM_COL32(230, 120, 200, 255), Use::Mark, N_("int n / syscall")},
+    {Colour::TrapReturn, IM_COL32(70, 120, 230, 255), Use::Mark, N_("iretq / sysretq")},
+    {Colour::Device, IM_COL32(180, 150, 110, 255), Use::Mark, N_("device access")},
+    {Colour::Output, IM_COL32(150, 150, 150, 255), Use::Mark, N_("console output")},
+    {Colour::Marker, IM_COL32(150, 200, 255, 255), Use::Mark, N_("marker, phase")},
+    {Colour::ModeChange, IM_COL32(200, 120, 255, 255), Use::Mark, N_("mode change")},
+    {Colour::Cursor, kSelection, Use::Ui, N_("selected event")},
 };
 static_assert(std::size(kColours) == kColourCount, "one row per Colour");
 constexpr bool in_order() {
