@@ -399,8 +399,9 @@ void print_table(const std::string& scenario, const std::vector<ModeResult>& res
   // The textbook has emulation far slower than hardware virtualization; on a
   // PVM host KVM itself emulates the guest's ring-0 code, so it can invert.
   if (ratios.emulation_over_kvm && *ratios.emulation_over_kvm < 1 && flavour == KvmFlavour::Pvm)
-    trprint(stdout, "  (emulation is faster here: this host's KVM is PVM, which emulates ring-0 guest code in "
-                    "software; on VT-x or AMD-V it is the other way round, docs/hosts.md)\n");
+    trprint(stdout,
+            "  (emulation is faster here: this host's KVM is PVM, which emulates ring-0 guest code in software;\n"
+            "   on VT-x or AMD-V it is the other way round, docs/hosts.md)\n");
   for (const auto& [mode, v] : ratios.exits_per_op)
     trprint(stdout, "  {} exits per {}: {}\n", mode_name(mode), work ? escape_terminal(unit) : std::string("op"),
             fixed_figure(v));

@@ -205,6 +205,13 @@ TEST_F(Compare, TheKvmColumnsSayNotApplicableWhereTheTraceLevelIsBlind) {
   EXPECT_NE(o.out.find("n/a *"), std::string::npos) << o.out;
   EXPECT_NE(o.out.find("* n/a: this trace level cannot see it"), std::string::npos) << o.out;
   EXPECT_EQ(o.out.find("e+"), std::string::npos) << o.out;
+  // The note on an inverted result: only on PVM, only when emulation was faster.
+  const std::string key = "emulation / full-virt time (wall time): ";
+  size_t at = o.out.find(key);
+  ASSERT_NE(at, std::string::npos) << o.out;
+  double ratio = std::stod(o.out.substr(at + key.size()));
+  bool inverted = ringscope::probe_host().flavour == ringscope::KvmFlavour::Pvm && ratio < 1;
+  EXPECT_EQ(o.out.find("emulation is faster here: this host's KVM is PVM") != std::string::npos, inverted) << o.out;
 }
 
 TEST_F(Compare, AnUnknownModeIsAUsageError) {
