@@ -24,6 +24,7 @@
 #include "ringscope/trace_stats.h"
 #include "ringscope/vmx/profile.h"
 #include "session.h"
+#include "table_numbers.h"
 #include "ringscope/i18n.h"
 
 namespace ringscope::cli {
@@ -188,8 +189,12 @@ Result<std::vector<Mode>> parse_modes(const std::string& text) {
 
 // ---- [SECTION] the table ------------------------------------------------------
 
-std::string with_spread(const Spread& s, double scale, int prec) {
-  return fmt::format("{:.{}f} ({:.{}f}-{:.{}f})", s.median / scale, prec, s.min / scale, prec, s.max / scale, prec);
+std::string with_spread(const Spread& s) { return duration_spread_text(s.median, s.min, s.max); }
+
+// A cell that shows nothing measured: "-", "0", "0 / 0". A row of only these
+// in every mode is left out of the table.
+bool shows_nothing(const std::string& cell) {
+  return cell.find_first_not_of("0 /.,-") == std::string::npos;
 }
 
 struct Summary {
@@ -284,73 +289,103 @@ Ratios ratios_of(const std::vector<ModeResult>& results, const std::map<Mode, Su
 
 void print_table(const std::string& scenario, const std::vector<ModeResult>& results,
                  const std::map<Mode, Summary>& sums, const std::optional<WorkPhase>& work,
-                 const Ratios& ratios, int repeat, const std::filesystem::path& dir) {
+                 const Ratios& ratios, int repeat, const std::filesystem::path& dir, TraceLevel level,
+                 KvmFlavour flavour) {
   std::vector<const ModeResult*> ran;
   for (const auto& m : results)
     if (!m.skipped) ran.push_back(&m);
   constexpr int kLabel = 36, kCol = 28;
-  trprint(stdout, "{} — {} run(s) per mode; medians, (min-max) where it varies\n\n", escape_terminal(scenario), repeat);
-  fmt::print("{:<{}}", "", kLabel);
-  for (auto* m : ran) fmt::print("{:>{}}", mode_name(m->mode), kCol);
-  fmt::print("\n");
-  auto row = [&](const std::string& label, auto cell) {
-    fmt::print("{:<{}}", label, kLabel);
-    for (auto* m : ran) fmt::print("{:>{}}", cell(*m, sums.at(m->mode)), kCol);
-    fmt::print("\n");
+  // n/a: the trace level cannot see it. Under KVM the guest runs on the CPU:
+  // traps and ring transitions are seen only when single-stepping (level
+  // full), instructions only by the emulator.
+  const std::string kNa = "n/a *";
+  bool used_na = false;
+  auto na = [&] {
+    used_na = true;
+    return kNa;
   };
+  auto blind = [&](const ModeResult& m) { return !m.modelled && level != TraceLevel::Full; };
+  std::vector<std::pair<std::string, std::vector<std::string>>> rows;
+  std::vector<std::string> dropped;
+  auto row = [&](const std::string& label, auto cell) {
+    std::vector<std::string> cells;
+    bool nothing = true;
+    for (auto* m : ran) {
+      cells.push_back(cell(*m, sums.at(m->mode)));
+      nothing = nothing && shows_nothing(cells.back());
+    }
+    if (nothing && !ran.empty()) {
+      size_t first = label.find_first_not_of(' ');
+      dropped.push_back(first == std::string::npos ? label : label.substr(first));
+      return;
+    }
+    rows.emplace_back(label, std::move(cells));
+  };
+  std::string unit;  // one operation of the work phase: "write", "byte"
+  if (work) unit = work->unit.ends_with("s") ? work->unit.substr(0, work->unit.size() - 1) : work->unit;
   row(tr("runs as expected"), [&](const ModeResult& m, const Summary& s) { return fmt::format("{}/{}", s.ok_runs, m.runs.size()); });
-  row(tr("wall time (ms)"), [](const ModeResult&, const Summary& s) { return with_spread(s.wall, 1e6, 2); });
+  row(tr("wall time"), [](const ModeResult&, const Summary& s) { return with_spread(s.wall); });
   if (work) {
-    row(fmt::format("'{}' (ms)", escape_terminal(work->label)), [](const ModeResult&, const Summary& s) {
-      return s.work.median > 0 ? with_spread(s.work, 1e6, 2) : std::string("-");
+    row(fmt::format("'{}'", escape_terminal(work->label)), [](const ModeResult&, const Summary& s) {
+      return s.work.median > 0 ? with_spread(s.work) : std::string("-");
     });
-    row(trf("time per {} (µs)", escape_terminal(work->unit.ends_with("s")
-                                                            ? work->unit.substr(0, work->unit.size() - 1)
-                                                            : work->unit)),
-        [](const ModeResult&, const Summary& s) {
-          return s.per_op.median > 0 ? with_spread(s.per_op, 1e3, 3) : std::string("-");
-        });
+    row(trf("time per {}", escape_terminal(unit)), [](const ModeResult&, const Summary& s) {
+      return s.per_op.median > 0 ? with_spread(s.per_op) : std::string("-");
+    });
     if (work->kib_per_op() > 0)
-      row(tr("time per KiB (µs)"), [&](const ModeResult& m, const Summary&) {
-        return ratios.us_per_kib.count(m.mode) ? fmt::format("{:.4g}", ratios.us_per_kib.at(m.mode))
-                                               : std::string("-");
+      row(tr("time per KiB"), [&](const ModeResult& m, const Summary&) {
+        return ratios.us_per_kib.count(m.mode) ? duration_text(ratios.us_per_kib.at(m.mode) * 1e3) : std::string("-");
       });
   }
   row(tr("VM exits"), [](const ModeResult& m, const Summary& s) {
-    return fmt::format("{:.0f} {}", s.exits_total, m.modelled ? "(modelled)" : "(real)");
+    return fmt::format("{} {}", count_text(s.exits_total), m.modelled ? "(modelled)" : "(real)");
   });
   std::set<uint16_t> reasons;
   for (const auto& [_, s] : sums)
     for (const auto& [r, __] : s.exits) reasons.insert(r);
   for (uint16_t reason : reasons)
     row(fmt::format("  {:>2} {}", reason, exit_reason_name(reason)), [&](const ModeResult&, const Summary& s) {
-      return s.exits.count(reason) ? fmt::format("{:.0f}", s.exits.at(reason)) : std::string("0");
+      return s.exits.count(reason) ? count_text(s.exits.at(reason)) : std::string("0");
     });
   row(tr("  to the VMM / in the kernel"), [](const ModeResult&, const Summary& s) {
-    return fmt::format("{:.0f} / {:.0f}", s.exits_vmm, s.exits_kernel + s.kernel_only);
+    return fmt::format("{} / {}", count_text(s.exits_vmm), count_text(s.exits_kernel + s.kernel_only));
   });
   if (work)
-    row(trf("  exits per {}", escape_terminal(work->unit.ends_with("s")
-                                                          ? work->unit.substr(0, work->unit.size() - 1)
-                                                          : work->unit)),
-        [&](const ModeResult& m, const Summary&) {
-          return ratios.exits_per_op.count(m.mode) ? fmt::format("{:.4g}", ratios.exits_per_op.at(m.mode))
-                                                   : std::string("-");
-        });
+    row(trf("  exits per {}", escape_terminal(unit)), [&](const ModeResult& m, const Summary&) {
+      return ratios.exits_per_op.count(m.mode) ? fixed_figure(ratios.exits_per_op.at(m.mode)) : std::string("-");
+    });
   if (work && work->kib_per_op() > 0)
     row(tr("  exits per KiB"), [&](const ModeResult& m, const Summary&) {
-      return ratios.exits_per_kib.count(m.mode) ? fmt::format("{:.4g}", ratios.exits_per_kib.at(m.mode))
-                                                : std::string("-");
+      return ratios.exits_per_kib.count(m.mode) ? fixed_figure(ratios.exits_per_kib.at(m.mode)) : std::string("-");
     });
-  row(tr("traps"), [](const ModeResult&, const Summary& s) { return fmt::format("{:.0f}", s.traps); });
-  row(tr("ring transitions"), [](const ModeResult&, const Summary& s) { return fmt::format("{:.0f}", s.ring_transitions); });
+  row(tr("traps"), [&](const ModeResult& m, const Summary& s) { return blind(m) ? na() : count_text(s.traps); });
+  row(tr("ring transitions"),
+      [&](const ModeResult& m, const Summary& s) { return blind(m) ? na() : count_text(s.ring_transitions); });
   // The VM seen from the host: a thread the scheduler gives CPU time to.
-  row(tr("host CPU, vCPU thread (ms)"), [](const ModeResult&, const Summary& s) {
-    return s.vcpu_cpu.median > 0 ? with_spread(s.vcpu_cpu, 1e6, 2) : std::string("-");
+  row(tr("host CPU, vCPU thread"), [](const ModeResult&, const Summary& s) {
+    return s.vcpu_cpu.median > 0 ? with_spread(s.vcpu_cpu) : std::string("-");
   });
-  row(tr("instructions executed"), [](const ModeResult&, const Summary& s) {
-    return s.instructions ? fmt::format("{:.0f}", *s.instructions) : std::string("-");
+  row(tr("instructions executed"), [&](const ModeResult& m, const Summary& s) {
+    return s.instructions ? count_text(*s.instructions) : !m.modelled ? na() : std::string("-");
   });
+
+  trprint(stdout, "{} — {} run(s) per mode; medians, (min-max) where it varies\n\n", escape_terminal(scenario), repeat);
+  fmt::print("{:<{}}", "", kLabel);
+  for (auto* m : ran) fmt::print("{:>{}}", mode_name(m->mode), kCol);
+  fmt::print("\n");
+  for (const auto& [label, cells] : rows) {
+    fmt::print("{:<{}}", label, kLabel);
+    for (const auto& c : cells) fmt::print("{:>{}}", c, kCol);
+    fmt::print("\n");
+  }
+  if (used_na)
+    trprint(stdout, "\n* n/a: this trace level cannot see it. Under KVM the guest runs on the CPU: traps and ring\n"
+                    "  transitions are seen only with --level full, instructions only by the emulator.");
+  if (!dropped.empty()) {
+    std::string list;
+    for (const auto& d : dropped) list += (list.empty() ? "" : ", ") + d;
+    trprint(stdout, "\nleft out (0 or - in every mode): {}", list);
+  }
   for (const auto& m : results)
     if (m.skipped) trprint(stdout, "\n{}: skipped — {}", mode_name(m.mode), escape_terminal(m.reason));
   for (auto* m : ran)
@@ -359,20 +394,27 @@ void print_table(const std::string& scenario, const std::vector<ModeResult>& res
                  escape_terminal(m->runs.front().profile));
   trprint(stdout, "\n\nratios\n");
   if (ratios.emulation_over_kvm)
-    trprint(stdout, "  emulation / full-virt time ({}): {:.3g}\n", escape_terminal(ratios.emulation_over_kvm_basis),
-               *ratios.emulation_over_kvm);
+    trprint(stdout, "  emulation / full-virt time ({}): {}\n", escape_terminal(ratios.emulation_over_kvm_basis),
+            ratio_text(*ratios.emulation_over_kvm));
+  // The textbook has emulation far slower than hardware virtualization; on a
+  // PVM host KVM itself emulates the guest's ring-0 code, so it can invert.
+  if (ratios.emulation_over_kvm && *ratios.emulation_over_kvm < 1 && flavour == KvmFlavour::Pvm)
+    trprint(stdout,
+            "  (emulation is faster here: this host's KVM is PVM, which emulates ring-0 guest code in software;\n"
+            "   on VT-x or AMD-V it is the other way round, docs/hosts.md)\n");
   for (const auto& [mode, v] : ratios.exits_per_op)
-    trprint(stdout, "  {} exits per {}: {:.4g}\n", mode_name(mode),
-               work ? escape_terminal(work->unit.substr(0, work->unit.size() - 1)) : std::string("op"), v);
-  for (const auto& [mode, v] : ratios.exits_per_kib) trprint(stdout, "  {} exits per KiB: {:.4g}\n", mode_name(mode), v);
+    trprint(stdout, "  {} exits per {}: {}\n", mode_name(mode), work ? escape_terminal(unit) : std::string("op"),
+            fixed_figure(v));
+  for (const auto& [mode, v] : ratios.exits_per_kib)
+    trprint(stdout, "  {} exits per KiB: {}\n", mode_name(mode), fixed_figure(v));
   if (ratios.pv_over_fv_exits_per_kib)
-    trprint(stdout, "  paravirt / full-virt exits per KiB: {:.4g} (full-virt makes {:.3g}x as many)\n",
-               *ratios.pv_over_fv_exits_per_kib,
-               *ratios.pv_over_fv_exits_per_kib > 0 ? 1 / *ratios.pv_over_fv_exits_per_kib : 0.0);
+    trprint(stdout, "  paravirt / full-virt exits per KiB: {} (full-virt makes {} as many)\n",
+            fixed_figure(*ratios.pv_over_fv_exits_per_kib),
+            ratio_text(*ratios.pv_over_fv_exits_per_kib > 0 ? 1 / *ratios.pv_over_fv_exits_per_kib : 0.0));
   if (ratios.pv_over_fv_time_per_kib)
-    trprint(stdout, "  paravirt / full-virt time per KiB: {:.4g} (full-virt takes {:.3g}x as long)\n",
-               *ratios.pv_over_fv_time_per_kib,
-               *ratios.pv_over_fv_time_per_kib > 0 ? 1 / *ratios.pv_over_fv_time_per_kib : 0.0);
+    trprint(stdout, "  paravirt / full-virt time per KiB: {} (full-virt takes {} as long)\n",
+            fixed_figure(*ratios.pv_over_fv_time_per_kib),
+            ratio_text(*ratios.pv_over_fv_time_per_kib > 0 ? 1 / *ratios.pv_over_fv_time_per_kib : 0.0));
   if (!ratios.emulation_over_kvm && ratios.exits_per_op.empty()) trprint(stdout, "  (need two modes and a work phase)\n");
   trprint(stdout, "\ntraces in {}\n", escape_terminal(dir.string()));
 }
@@ -533,7 +575,8 @@ int do_compare(const CompareArgs& a) {
   if (a.json)
     fmt::print("{}", to_json(scenario->name, params.value(), a.repeat, dir, results, sums, work, ratios));
   else
-    print_table(scenario->name, results, sums, work, ratios, a.repeat, dir);
+    print_table(scenario->name, results, sums, work, ratios, a.repeat, dir,
+                a.level == "full" ? TraceLevel::Full : TraceLevel::Exits, host.flavour);
   if (!any_ran) {
     trprint(stderr, "ringscope compare: no mode can run {} on this host (see the reasons above)\n",
                scenario->name);

@@ -9,10 +9,14 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
+#include <sstream>
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "ringscope/host.h"
+#include "table_numbers.h"
 
 namespace {
 
@@ -138,6 +142,76 @@ TEST_F(Compare, DiskIoGivesExitsAndTimePerKiBForEachKvmMode) {
   EXPECT_GT(r["time_per_kib_us"]["full-virt"].get<double>(), 0);
   EXPECT_GT(r["time_per_kib_us"]["paravirt"].get<double>(), 0);
   EXPECT_TRUE(r["paravirt_over_full_virt_time_per_kib"].is_number());
+}
+
+// The table's figures read like a paper's: fixed point, digits by magnitude,
+// thousands grouped, a unit where there is one, never an exponent.
+TEST(CompareTableNumbers, FixedPointWithUnitsAndNoExponent) {
+  using namespace ringscope::cli;
+  EXPECT_EQ(count_text(25130), "25,130");
+  EXPECT_EQ(count_text(25130.4), "25,130");
+  EXPECT_EQ(count_text(0), "0");
+  EXPECT_EQ(fixed_figure(1234567.0), "1,234,567");
+  EXPECT_EQ(fixed_figure(28.94), "28.9");
+  EXPECT_EQ(fixed_figure(1.0625), "1.06");
+  EXPECT_EQ(fixed_figure(0.0412345), "0.0412");
+  EXPECT_EQ(fixed_figure(-3.5), "-3.50");
+  EXPECT_EQ(fixed_figure(-0.0001, 2), "0.00") << "no -0";
+  EXPECT_EQ(duration_text(6.553e6), "6.55 ms");
+  EXPECT_EQ(duration_text(906190), "906 µs");
+  EXPECT_EQ(duration_text(412), "412 ns");
+  EXPECT_EQ(duration_text(1.2e9), "1.20 s");
+  EXPECT_EQ(duration_spread_text(35.51e6, 35.08e6, 36.32e6), "35.5 ms (35.1-36.3)");
+  EXPECT_EQ(duration_spread_text(906190, 889067, 1139597), "906 µs (889-1,140)");
+  EXPECT_EQ(duration_spread_text(2e6, 2e6, 2e6), "2.00 ms") << "no spread when there is none";
+  EXPECT_EQ(ratio_text(65532.2), "65,532×");
+  EXPECT_EQ(ratio_text(0.07), "0.0700×");
+  for (double v : {0.0, 1e-12, 3e-7, 0.5, 9.999, 99.99, 2.513e4, 6.55e4, 1e12, 1e30, -7e9})
+    for (const std::string& t : {fixed_figure(v), count_text(v), duration_text(v), ratio_text(v),
+                                 duration_spread_text(v, v / 2, v * 2)}) {
+      EXPECT_EQ(t.find("e+"), std::string::npos) << v << " -> " << t;
+      EXPECT_EQ(t.find("e-"), std::string::npos) << v << " -> " << t;
+    }
+  for (double ns : {1.0, 5e3, 7e6, 3e9})
+    EXPECT_NE(duration_text(ns).find_first_of("nµms"), std::string::npos) << "a unit: " << duration_text(ns);
+  EXPECT_EQ(fixed_figure(std::numeric_limits<double>::infinity()), "-");
+  EXPECT_EQ(fixed_figure(std::nan("")), "-");
+}
+
+// hello has no work phase and (under emulation, level exits) no traps: the
+// text table leaves such rows out, says which, and shows no exponent.
+TEST_F(Compare, TheTableLeavesOutAllZeroRowsAndPrintsFixedPoint) {
+  Outcome o = run("compare hello --repeat 1 --modes emulation --dir " + dir_.string());
+  ASSERT_EQ(o.rc, 0) << o.out;
+  EXPECT_EQ(o.out.find("e+"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find(" ms"), std::string::npos) << "times carry their unit\n" << o.out;
+  EXPECT_NE(o.out.find("left out (0 or - in every mode):"), std::string::npos) << o.out;
+  std::istringstream lines(o.out);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty() || line.find("left out") == 0) continue;
+    // A table row: a label, then one cell per mode; none shows only 0 or "-".
+    size_t cell = line.find_last_of(' ');
+    if (cell == std::string::npos || line.size() < 36) continue;
+    std::string last = line.substr(cell + 1);
+    EXPECT_FALSE(last == "0" || last == "-" || last == "0/0") << "an all-zero row: " << line;
+  }
+}
+
+TEST_F(Compare, TheKvmColumnsSayNotApplicableWhereTheTraceLevelIsBlind) {
+  if (auto h = ringscope::probe_host(); !h.kvm_openable)
+    GTEST_SKIP() << "needs /dev/kvm for a full-virt column: " << h.kvm_open_error;
+  Outcome o = run("compare hello --repeat 1 --modes full-virt,emulation --dir " + dir_.string());
+  ASSERT_EQ(o.rc, 0) << o.out;
+  EXPECT_NE(o.out.find("n/a *"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("* n/a: this trace level cannot see it"), std::string::npos) << o.out;
+  EXPECT_EQ(o.out.find("e+"), std::string::npos) << o.out;
+  // The note on an inverted result: only on PVM, only when emulation was faster.
+  const std::string key = "emulation / full-virt time (wall time): ";
+  size_t at = o.out.find(key);
+  ASSERT_NE(at, std::string::npos) << o.out;
+  double ratio = std::stod(o.out.substr(at + key.size()));
+  bool inverted = ringscope::probe_host().flavour == ringscope::KvmFlavour::Pvm && ratio < 1;
+  EXPECT_EQ(o.out.find("emulation is faster here: this host's KVM is PVM") != std::string::npos, inverted) << o.out;
 }
 
 TEST_F(Compare, AnUnknownModeIsAUsageError) {
