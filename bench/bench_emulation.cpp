@@ -61,8 +61,8 @@ Sample run_once(const std::string& scenario, const std::map<std::string, std::st
   return out;
 }
 
-Sample median(const std::string& scenario, const std::map<std::string, std::string>& params, bool kvm,
-              TraceLevel level, emulation::HookGranularity g = emulation::HookGranularity::Block, int reps = 5) {
+Sample median(const std::string& scenario, const std::map<std::string, std::string>& params, bool kvm, TraceLevel level,
+              emulation::HookGranularity g = emulation::HookGranularity::Block, int reps = 5) {
   std::vector<Sample> v;
   for (int i = 0; i < reps; i++) {
     Sample s = run_once(scenario, params, kvm, level, g);

@@ -41,8 +41,8 @@ void write_trace(const std::string& path, uint64_t n) {
     std::fprintf(stderr, "bench_viewer: %s\n", w.error().message.c_str());
     std::exit(74);
   }
-  static const std::string bytes[] = {std::string("\x48\x89\xc7", 3), std::string("\x90", 1),
-                                      std::string("\xee", 1), std::string("\x48\x83\xc4\x10", 4)};
+  static const std::string bytes[] = {std::string("\x48\x89\xc7", 3), std::string("\x90", 1), std::string("\xee", 1),
+                                      std::string("\x48\x83\xc4\x10", 4)};
   uint8_t cpl = 0;
   uint64_t t = h.start_mono_ns;
   for (uint64_t i = 0; i < n; ++i) {
@@ -116,8 +116,7 @@ int main(int argc, char** argv) {
               path.c_str());
   auto t = Clock::now();
   write_trace(path, n);
-  std::printf("  written in %.0f ms, %.1f MiB on disk\n", ms_since(t),
-              std::filesystem::file_size(path) / 1048576.0);
+  std::printf("  written in %.0f ms, %.1f MiB on disk\n", ms_since(t), std::filesystem::file_size(path) / 1048576.0);
 
   // The viewer's way: TraceModel::open streams the file into the model
   // (for_each_event), no full Event kept. Timed first and last around the

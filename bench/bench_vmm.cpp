@@ -18,13 +18,13 @@
 #include <linux/kvm.h>
 #include <sys/ioctl.h>
 
+#include <unistd.h>
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <thread>
-#include <unistd.h>
 
 #include "kvm/kvm_backend.h"
 #include "kvm/kvm_vm.h"
@@ -45,8 +45,8 @@ constexpr uint32_t kShort = 1000, kLong = 5000;
 
 std::filesystem::path guest_path(uint32_t outs) {
   // mov ecx, N; mov dx, 0x3ff; 1: out dx, al; dec ecx; jnz 1b; xor eax, eax; out 0xf4, al; hlt
-  std::vector<uint8_t> code = {0xb9, 0, 0, 0, 0, 0x66, 0xba, 0xff, 0x03, 0xee, 0xff, 0xc9,
-                               0x75, 0xfb, 0x31, 0xc0, 0xe6, 0xf4, 0xf4};
+  std::vector<uint8_t> code = {0xb9, 0,    0,    0,    0,    0x66, 0xba, 0xff, 0x03, 0xee,
+                               0xff, 0xc9, 0x75, 0xfb, 0x31, 0xc0, 0xe6, 0xf4, 0xf4};
   std::memcpy(&code[1], &outs, 4);
   test::TinyKernel k;
   k.code = code;
@@ -81,28 +81,28 @@ void report(benchmark::State& state, double long_s, double short_s) {
 
 // The floor: KVM_RUN, and nothing else, until the guest's exit write.
 double bare_run(uint32_t outs) {
-    auto machine = make_machine(outs);
-    auto vm = kvm::Vm::create();
-    (void)vm.value()->set_memory(machine->memory());
-    auto vcpu = vm.value()->create_vcpu(0);
-    (void)vcpu.value()->apply_boot_state(machine->boot());
-    struct kvm_run* run = vcpu.value()->run();
-    run->kvm_valid_regs = 0;  // minimal: no register sync on exits
-    int fd = vcpu.value()->fd();
-    uint64_t exits = 0;
-    auto t0 = std::chrono::steady_clock::now();
-    // On its own thread, as the VMM's vCPU loop is, so both pay the same
-    // scheduling costs.
-    std::thread vcpu_thread([&] {
-      for (;;) {
-        if (ioctl(fd, KVM_RUN, 0) < 0) break;
-        if (run->exit_reason != KVM_EXIT_IO) break;
-        exits++;
-        if (run->io.port == 0xf4) break;
-      }
-    });
-    vcpu_thread.join();
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  auto machine = make_machine(outs);
+  auto vm = kvm::Vm::create();
+  (void)vm.value()->set_memory(machine->memory());
+  auto vcpu = vm.value()->create_vcpu(0);
+  (void)vcpu.value()->apply_boot_state(machine->boot());
+  struct kvm_run* run = vcpu.value()->run();
+  run->kvm_valid_regs = 0;  // minimal: no register sync on exits
+  int fd = vcpu.value()->fd();
+  uint64_t exits = 0;
+  auto t0 = std::chrono::steady_clock::now();
+  // On its own thread, as the VMM's vCPU loop is, so both pay the same
+  // scheduling costs.
+  std::thread vcpu_thread([&] {
+    for (;;) {
+      if (ioctl(fd, KVM_RUN, 0) < 0) break;
+      if (run->exit_reason != KVM_EXIT_IO) break;
+      exits++;
+      if (run->io.port == 0xf4) break;
+    }
+  });
+  vcpu_thread.join();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
 void BM_BareKvmLoop(benchmark::State& state) {
@@ -117,29 +117,29 @@ void BM_BareKvmLoop(benchmark::State& state) {
 
 // Seconds for one run of the VMM, or a negative number if it went wrong.
 double vmm_run(uint32_t outs, TraceLevel level) {
-    auto trace = std::filesystem::temp_directory_path() / ("bench-vmm." + std::to_string(getpid()) + ".rtrace");
-    auto machine = make_machine(outs);
-    std::unique_ptr<TraceWriter> writer;
-    NullSink null;
-    EventSink* sink = &null;
-    if (level != TraceLevel::Off) {
-      TraceHeader h;
-      h.scenario = "bench";
-      h.mode = "full-virt";
-      h.level = "exits";
-      writer = std::move(TraceWriter::create(trace.string(), h).value());
-      sink = writer.get();
-    }
-    RunOptions options;
-    options.level = level;
-    kvm::KvmBackend backend;
-    auto t0 = std::chrono::steady_clock::now();
-    auto r = backend.run(*machine, *sink, options);
-    if (writer) (void)writer->close();
-    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::filesystem::remove(trace);
-    if (!r.ok() || r->exits != outs + 1) return -1;
-    return s;
+  auto trace = std::filesystem::temp_directory_path() / ("bench-vmm." + std::to_string(getpid()) + ".rtrace");
+  auto machine = make_machine(outs);
+  std::unique_ptr<TraceWriter> writer;
+  NullSink null;
+  EventSink* sink = &null;
+  if (level != TraceLevel::Off) {
+    TraceHeader h;
+    h.scenario = "bench";
+    h.mode = "full-virt";
+    h.level = "exits";
+    writer = std::move(TraceWriter::create(trace.string(), h).value());
+    sink = writer.get();
+  }
+  RunOptions options;
+  options.level = level;
+  kvm::KvmBackend backend;
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = backend.run(*machine, *sink, options);
+  if (writer) (void)writer->close();
+  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::filesystem::remove(trace);
+  if (!r.ok() || r->exits != outs + 1) return -1;
+  return s;
 }
 
 void run_vmm(benchmark::State& state, TraceLevel level) {
@@ -200,9 +200,8 @@ int main(int argc, char** argv) {
   double bare = median(reporter.samples["bare_kvm_loop"]);
   double off = median(reporter.samples["vmm_trace_off"]);
   double on = median(reporter.samples["vmm_trace_exits"]);
-  std::printf("\nmedian ns per I/O exit round trip (slope between %u- and %u-exit runs; host KVM flavour %s)\n",
-              kShort, kLong,
-              std::string(flavour_name(probe_host().flavour)).c_str());
+  std::printf("\nmedian ns per I/O exit round trip (slope between %u- and %u-exit runs; host KVM flavour %s)\n", kShort,
+              kLong, std::string(flavour_name(probe_host().flavour)).c_str());
   std::printf("  bare KVM loop            %9.0f\n", bare);
   std::printf("  ringscope, tracing off   %9.0f   %+.1f %% vs bare (aim: within 5 %%)\n", off,
               bare ? (off / bare - 1) * 100 : 0);

@@ -12,16 +12,16 @@ namespace ringscope::cli {
 
 const std::vector<ModeInfo>& modes() {
   static const std::vector<ModeInfo> table = {
-      {"full-virt", "KVM runs the unmodified guest; devices are emulated, every device access is a VM exit", true,
-       true, DeviceSet::Legacy, false, IrqChip::Vmm, true},
+      {"full-virt", "KVM runs the unmodified guest; devices are emulated, every device access is a VM exit", true, true,
+       DeviceSet::Legacy, false, IrqChip::Vmm, true},
       // Interrupts through KVM's in-kernel irqchip and irqfds, as kvmtool and
       // Firecracker run virtio guests.
       {"paravirt", "KVM runs a guest that knows it is virtualised: virtio devices and hypercalls", true, true,
        DeviceSet::Virtio, false, IrqChip::Kernel, true},
       // --devices virtio: the PV kernel, virtio and the doorbell, in software
       // (docs/modes.md): the paravirt guest with nothing underneath but Unicorn.
-      {"emulation", "Unicorn runs every instruction in software, like QEMU without KVM", false, true,
-       DeviceSet::Legacy, true, IrqChip::Vmm, false},
+      {"emulation", "Unicorn runs every instruction in software, like QEMU without KVM", false, true, DeviceSet::Legacy,
+       true, IrqChip::Vmm, false},
   };
   return table;
 }
@@ -66,14 +66,14 @@ Result<DeviceSet> devices_for_mode(std::string_view mode, std::string_view reque
     want = DeviceSet::Virtio;
   else
     return make_error(ErrorKind::Usage, trf("--devices '{}': give legacy (16550 UART, ATA disk) or virtio "
-                                                    "(virtio-console, virtio-blk, the hypercall doorbell)",
-                                                    requested));
+                                            "(virtio-console, virtio-blk, the hypercall doorbell)",
+                                            requested));
   if (want != m->devices && !m->devices_choosable)
-    return make_error(ErrorKind::Usage,
-                      trf("--mode {} always has {} devices; for KVM with {} devices use --mode {}, and "
-                                  "--mode emulation takes either (docs/modes.md)",
-                                  mode, device_set_name(m->devices), requested,
-                                  want == DeviceSet::Virtio ? "paravirt" : "full-virt"));
+    return make_error(
+        ErrorKind::Usage,
+        trf("--mode {} always has {} devices; for KVM with {} devices use --mode {}, and "
+            "--mode emulation takes either (docs/modes.md)",
+            mode, device_set_name(m->devices), requested, want == DeviceSet::Virtio ? "paravirt" : "full-virt"));
   return want;
 }
 
@@ -90,21 +90,22 @@ Result<IrqChip> irqchip_for_mode(std::string_view mode, std::string_view request
     want = IrqChip::Kernel;
   else if (!requested.empty())
     return make_error(ErrorKind::Usage, trf("--irqchip '{}': give vmm (ringscope's own 8259A PIC and 8254 PIT, "
-                                                    "every access an exit) or kernel (KVM's in-kernel irqchip, "
-                                                    "device interrupts through irqfds)",
-                                                    requested));
+                                            "every access an exit) or kernel (KVM's in-kernel irqchip, "
+                                            "device interrupts through irqfds)",
+                                            requested));
   if (want != m->irqchip && !m->irqchip_choosable)
     return make_error(ErrorKind::Usage,
                       trf("--mode {} has no in-kernel irqchip: Unicorn is not KVM, its interrupts go through "
-                                  "ringscope's own PIC model; --irqchip kernel applies to full-virt and paravirt",
-                                  mode));
+                          "ringscope's own PIC model; --irqchip kernel applies to full-virt and paravirt",
+                          mode));
   if (want == IrqChip::Kernel && requested.empty() && single_stepping) {
     // Single-stepping, KVM's irqchip would deliver an interrupt wherever it
     // likes; a PVM host even delivers one between `sti` and `hlt`, after
     // which the guest sleeps forever. ringscope's own PIC places each one.
     if (note)
-      *note = "at --level full interrupts go through ringscope's own PIC (--irqchip vmm), so the VMM places each one "
-              "between two single steps";
+      *note =
+          "at --level full interrupts go through ringscope's own PIC (--irqchip vmm), so the VMM places each one "
+          "between two single steps";
     return IrqChip::Vmm;
   }
   if (want == IrqChip::Kernel && requested.empty()) {
@@ -113,9 +114,10 @@ Result<IrqChip> irqchip_for_mode(std::string_view mode, std::string_view request
     static const kvm::IrqchipProbe probe = kvm::probe_in_kernel_irqchip();
     if (!probe.works) {
       if (note)
-        *note = trf("KVM's in-kernel irqchip did not deliver an interrupt on this host ({}), so interrupts go "
-                            "through ringscope's own PIC (--irqchip vmm)",
-                            probe.detail);
+        *note =
+            trf("KVM's in-kernel irqchip did not deliver an interrupt on this host ({}), so interrupts go "
+                "through ringscope's own PIC (--irqchip vmm)",
+                probe.detail);
       return IrqChip::Vmm;
     }
   }
@@ -131,12 +133,12 @@ Result<std::filesystem::path> kernel_for_devices(DeviceSet devices, std::string_
   if (s.kernel_pv.empty())
     return make_error(ErrorKind::Usage,
                       trf("scenario '{}' has no PV kernel: its manifest names a kernel of its own ({}) and "
-                                  "no \"kernel_pv\", and {} boots a kernel built for virtio and "
-                                  "hypercalls. Run it with --mode full-virt or --mode emulation, or add "
-                                  "\"kernel_pv\": \"my-kernel-pv.elf\" to {} (docs/scenarios.md)",
-                                  s.name, s.kernel.filename().string(),
-                                  mode == "paravirt" ? "--mode paravirt" : "a machine with virtio devices",
-                                  (s.dir / "scenario.json").string()));
+                          "no \"kernel_pv\", and {} boots a kernel built for virtio and "
+                          "hypercalls. Run it with --mode full-virt or --mode emulation, or add "
+                          "\"kernel_pv\": \"my-kernel-pv.elf\" to {} (docs/scenarios.md)",
+                          s.name, s.kernel.filename().string(),
+                          mode == "paravirt" ? "--mode paravirt" : "a machine with virtio devices",
+                          (s.dir / "scenario.json").string()));
   return s.kernel_pv;
 }
 

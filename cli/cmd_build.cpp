@@ -37,7 +37,7 @@ int do_build(const BuildArgs& a) {
   auto built = build_program(req);
   if (!built.ok()) return report_error("build", built.error());
   trprint(stderr, "ringscope build: wrote {} ({} bytes, program '{}'); run it: ringscope run --program {}\n",
-             built.value().path.string(), built.value().bytes, built.value().name, built.value().path.string());
+          built.value().path.string(), built.value().bytes, built.value().name, built.value().path.string());
   return 0;
 }
 

@@ -17,6 +17,7 @@
 #include "commands.h"
 #include "ringscope/exit_reasons.h"
 #include "ringscope/host.h"
+#include "ringscope/i18n.h"
 #include "ringscope/mode.h"
 #include "ringscope/supervisor.h"
 #include "ringscope/terminal_text.h"
@@ -25,7 +26,6 @@
 #include "ringscope/vmx/profile.h"
 #include "session.h"
 #include "table_numbers.h"
-#include "ringscope/i18n.h"
 
 namespace ringscope::cli {
 
@@ -52,14 +52,14 @@ struct RunFigures {
   bool ok = false;
   std::string message;
   uint64_t wall_ns = 0;
-  uint64_t work_ns = 0;  // the work phase (see work_phase), 0 if the trace has none
+  uint64_t work_ns = 0;                // the work phase (see work_phase), 0 if the trace has none
   std::map<uint16_t, uint64_t> exits;  // by reason
   uint64_t exits_total = 0, exits_vmm = 0, exits_kernel = 0, kernel_only = 0;
   uint64_t work_exits = 0;
   uint64_t traps = 0, ring_transitions = 0;
   std::optional<uint64_t> instructions;
   std::optional<uint64_t> vcpu_cpu_ns;  // CPU time the host gave the vCPU's thread
-  std::string profile;  // the vmx-model profile named by the trace's marker
+  std::string profile;                  // the vmx-model profile named by the trace's marker
 };
 
 struct Spread {
@@ -139,7 +139,7 @@ Result<RunFigures> figures_of(const SessionOutcome& o, std::optional<WorkPhase>&
 struct ModeResult {
   Mode mode = Mode::FullVirt;
   bool skipped = false;
-  std::string reason;  // why skipped, or why a run failed
+  std::string reason;     // why skipped, or why a run failed
   bool modelled = false;  // exits come from the VT-x model (emulation)
   std::vector<RunFigures> runs;
 };
@@ -178,8 +178,8 @@ Result<std::vector<Mode>> parse_modes(const std::string& text) {
     const std::optional<Mode> m = mode_from_name(name);
     if (!m || !find_mode(name))
       return make_error(ErrorKind::Usage, trf("unknown mode '{}' in --modes; the modes are {} "
-                                                      "(comma-separated)",
-                                                      name, mode_choices()));
+                                              "(comma-separated)",
+                                              name, mode_choices()));
     if (std::find(out.begin(), out.end(), *m) == out.end()) out.push_back(*m);
     if (comma == std::string::npos) break;
     start = comma + 1;
@@ -193,9 +193,7 @@ std::string with_spread(const Spread& s) { return duration_spread_text(s.median,
 
 // A cell that shows nothing measured: "-", "0", "0 / 0". A row of only these
 // in every mode is left out of the table.
-bool shows_nothing(const std::string& cell) {
-  return cell.find_first_not_of("0 /.,-") == std::string::npos;
-}
+bool shows_nothing(const std::string& cell) { return cell.find_first_not_of("0 /.,-") == std::string::npos; }
 
 struct Summary {
   Spread wall, work, per_op;
@@ -288,9 +286,8 @@ Ratios ratios_of(const std::vector<ModeResult>& results, const std::map<Mode, Su
 }
 
 void print_table(const std::string& scenario, const std::vector<ModeResult>& results,
-                 const std::map<Mode, Summary>& sums, const std::optional<WorkPhase>& work,
-                 const Ratios& ratios, int repeat, const std::filesystem::path& dir, TraceLevel level,
-                 KvmFlavour flavour) {
+                 const std::map<Mode, Summary>& sums, const std::optional<WorkPhase>& work, const Ratios& ratios,
+                 int repeat, const std::filesystem::path& dir, TraceLevel level, KvmFlavour flavour) {
   std::vector<const ModeResult*> ran;
   for (const auto& m : results)
     if (!m.skipped) ran.push_back(&m);
@@ -323,12 +320,12 @@ void print_table(const std::string& scenario, const std::vector<ModeResult>& res
   };
   std::string unit;  // one operation of the work phase: "write", "byte"
   if (work) unit = work->unit.ends_with("s") ? work->unit.substr(0, work->unit.size() - 1) : work->unit;
-  row(tr("runs as expected"), [&](const ModeResult& m, const Summary& s) { return fmt::format("{}/{}", s.ok_runs, m.runs.size()); });
+  row(tr("runs as expected"),
+      [&](const ModeResult& m, const Summary& s) { return fmt::format("{}/{}", s.ok_runs, m.runs.size()); });
   row(tr("wall time"), [](const ModeResult&, const Summary& s) { return with_spread(s.wall); });
   if (work) {
-    row(fmt::format("'{}'", escape_terminal(work->label)), [](const ModeResult&, const Summary& s) {
-      return s.work.median > 0 ? with_spread(s.work) : std::string("-");
-    });
+    row(fmt::format("'{}'", escape_terminal(work->label)),
+        [](const ModeResult&, const Summary& s) { return s.work.median > 0 ? with_spread(s.work) : std::string("-"); });
     row(trf("time per {}", escape_terminal(unit)), [](const ModeResult&, const Summary& s) {
       return s.per_op.median > 0 ? with_spread(s.per_op) : std::string("-");
     });
@@ -379,8 +376,9 @@ void print_table(const std::string& scenario, const std::vector<ModeResult>& res
     fmt::print("\n");
   }
   if (used_na)
-    trprint(stdout, "\n* n/a: this trace level cannot see it. Under KVM the guest runs on the CPU: traps and ring\n"
-                    "  transitions are seen only with --level full, instructions only by the emulator.");
+    trprint(stdout,
+            "\n* n/a: this trace level cannot see it. Under KVM the guest runs on the CPU: traps and ring\n"
+            "  transitions are seen only with --level full, instructions only by the emulator.");
   if (!dropped.empty()) {
     std::string list;
     for (const auto& d : dropped) list += (list.empty() ? "" : ", ") + d;
@@ -391,7 +389,7 @@ void print_table(const std::string& scenario, const std::vector<ModeResult>& res
   for (auto* m : ran)
     if (m->modelled && !m->runs.empty() && !m->runs.front().profile.empty())
       trprint(stdout, "\n{}: exits are what VT-x would have done (vmx-model, profile {})", mode_name(m->mode),
-                 escape_terminal(m->runs.front().profile));
+              escape_terminal(m->runs.front().profile));
   trprint(stdout, "\n\nratios\n");
   if (ratios.emulation_over_kvm)
     trprint(stdout, "  emulation / full-virt time ({}): {}\n", escape_terminal(ratios.emulation_over_kvm_basis),
@@ -415,14 +413,14 @@ void print_table(const std::string& scenario, const std::vector<ModeResult>& res
     trprint(stdout, "  paravirt / full-virt time per KiB: {} (full-virt takes {} as long)\n",
             fixed_figure(*ratios.pv_over_fv_time_per_kib),
             ratio_text(*ratios.pv_over_fv_time_per_kib > 0 ? 1 / *ratios.pv_over_fv_time_per_kib : 0.0));
-  if (!ratios.emulation_over_kvm && ratios.exits_per_op.empty()) trprint(stdout, "  (need two modes and a work phase)\n");
+  if (!ratios.emulation_over_kvm && ratios.exits_per_op.empty())
+    trprint(stdout, "  (need two modes and a work phase)\n");
   trprint(stdout, "\ntraces in {}\n", escape_terminal(dir.string()));
 }
 
 std::string to_json(const std::string& scenario, const std::map<std::string, std::string>& params, int repeat,
                     const std::filesystem::path& dir, const std::vector<ModeResult>& results,
-                    const std::map<Mode, Summary>& sums, const std::optional<WorkPhase>& work,
-                    const Ratios& ratios) {
+                    const std::map<Mode, Summary>& sums, const std::optional<WorkPhase>& work, const Ratios& ratios) {
   using nlohmann::json;
   auto sp = [](const Spread& s) { return json{{"median", s.median}, {"min", s.min}, {"max", s.max}}; };
   json j;
@@ -447,8 +445,8 @@ std::string to_json(const std::string& scenario, const std::map<std::string, std
     if (m.modelled && !m.runs.empty()) jm["vmx_profile"] = m.runs.front().profile;
     json runs = json::array();
     for (const auto& r : m.runs) {
-      json jr{{"trace", r.trace.string()}, {"ok", r.ok}, {"message", r.message}, {"wall_ns", r.wall_ns},
-              {"work_ns", r.work_ns}, {"exits", r.exits_total}};
+      json jr{{"trace", r.trace.string()}, {"ok", r.ok},           {"message", r.message},
+              {"wall_ns", r.wall_ns},      {"work_ns", r.work_ns}, {"exits", r.exits_total}};
       if (r.instructions) jr["instructions"] = *r.instructions;
       runs.push_back(jr);
     }
@@ -458,8 +456,8 @@ std::string to_json(const std::string& scenario, const std::map<std::string, std
     jm["per_op_ns"] = sp(s.per_op);
     json by = json::object();
     for (const auto& [r, v] : s.exits) by[exit_reason_name(r)] = v;
-    jm["exits"] = json{{"total", s.exits_total}, {"vmm", s.exits_vmm}, {"kernel", s.exits_kernel},
-                       {"kernel_only", s.kernel_only}, {"by_reason", by}, {"in_work_phase", s.work_exits}};
+    jm["exits"] = json{{"total", s.exits_total},       {"vmm", s.exits_vmm}, {"kernel", s.exits_kernel},
+                       {"kernel_only", s.kernel_only}, {"by_reason", by},    {"in_work_phase", s.work_exits}};
     jm["traps"] = s.traps;
     jm["ring_transitions"] = s.ring_transitions;
     jm["instructions"] = s.instructions ? json(*s.instructions) : json(nullptr);
@@ -509,8 +507,8 @@ int do_compare(const CompareArgs& a) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec)
-    return report_error("compare", make_error(ErrorKind::IoError, trf("cannot create {}: {}", dir.string(),
-                                                                              ec.message())));
+    return report_error("compare",
+                        make_error(ErrorKind::IoError, trf("cannot create {}: {}", dir.string(), ec.message())));
   bool progress = isatty(STDERR_FILENO);
   HostInfo host = probe_host();
   std::vector<ModeResult> results;
@@ -578,8 +576,7 @@ int do_compare(const CompareArgs& a) {
     print_table(scenario->name, results, sums, work, ratios, a.repeat, dir,
                 a.level == "full" ? TraceLevel::Full : TraceLevel::Exits, host.flavour);
   if (!any_ran) {
-    trprint(stderr, "ringscope compare: no mode can run {} on this host (see the reasons above)\n",
-               scenario->name);
+    trprint(stderr, "ringscope compare: no mode can run {} on this host (see the reasons above)\n", scenario->name);
     return exit_code_for(ErrorKind::Unavailable);
   }
   if (!all_ok) trprint(stderr, "ringscope compare: some runs did not end as the scenario expects\n");

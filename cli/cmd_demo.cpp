@@ -14,9 +14,9 @@
 
 #include "commands.h"
 #include "ringscope/host.h"
+#include "ringscope/i18n.h"
 #include "session.h"
 #include "summary.h"
-#include "ringscope/i18n.h"
 
 namespace ringscope::cli {
 
@@ -24,10 +24,11 @@ namespace {
 
 // The one sentence that says the demo is not running under KVM, and why.
 std::string emulation_sentence(const HostInfo& host) {
-  return trf("No usable /dev/kvm here ({}), so the demo runs under emulation: Unicorn executes every guest "
-                     "instruction in software and the VM exits below are the ones the VT-x model says a VT-x host "
-                     "would take (`ringscope doctor` explains).",
-                     host.kvm_open_error);
+  return trf(
+      "No usable /dev/kvm here ({}), so the demo runs under emulation: Unicorn executes every guest "
+      "instruction in software and the VM exits below are the ones the VT-x model says a VT-x host "
+      "would take (`ringscope doctor` explains).",
+      host.kvm_open_error);
 }
 
 int do_demo(const std::string& dir) {
@@ -89,9 +90,10 @@ void add_demo_command(CLI::App& app, CliContext& ctx) {
   auto* cmd = app.add_subcommand(
       "demo", "Run hello and syscalls under KVM (under emulation where KVM is not usable) and compare their VM exits");
   cmd->add_option("--dir", *dir, "Where to write the traces")->capture_default_str();
-  cmd->footer("Example:\n  ringscope demo\n"
-              "Without a usable /dev/kvm (or with RINGSCOPE_NO_KVM=1) both runs use --mode emulation and the demo "
-              "says so; docs/hosts.md tells what differs.");
+  cmd->footer(
+      "Example:\n  ringscope demo\n"
+      "Without a usable /dev/kvm (or with RINGSCOPE_NO_KVM=1) both runs use --mode emulation and the demo "
+      "says so; docs/hosts.md tells what differs.");
   cmd->callback([dir, &ctx] { ctx.exit_code = do_demo(*dir); });
 }
 

@@ -216,9 +216,8 @@ int do_experiment(const ExperimentArgs& a) {
   std::error_code ec;
   fs::create_directories(out / "traces", ec);
   if (ec)
-    return report_error(
-        "experiment",
-        make_error(ErrorKind::IoError, trf("cannot create {}: {}", (out / "traces").string(), ec.message())));
+    return report_error("experiment", make_error(ErrorKind::IoError,
+                                                 trf("cannot create {}: {}", (out / "traces").string(), ec.message())));
   const fs::path runs_file = out / "runs.jsonl", spec_file = out / "spec.json";
   std::vector<RunRecord> records;
   if (fs::exists(runs_file, ec)) {
@@ -229,10 +228,10 @@ int do_experiment(const ExperimentArgs& a) {
                                                            out.string())));
     auto saved = read_regular_text(spec_file, kMaxTextBytes, "spec.json");
     if (saved.ok() && saved.value() != spec.source)
-      return report_error(
-          "experiment", make_error(ErrorKind::Usage, trf("the spec differs from the one {} was started with "
-                                                         "({}); resume with that spec, or choose another --out",
-                                                         out.string(), spec_file.string())));
+      return report_error("experiment",
+                          make_error(ErrorKind::Usage, trf("the spec differs from the one {} was started with "
+                                                           "({}); resume with that spec, or choose another --out",
+                                                           out.string(), spec_file.string())));
     auto prev = read_records(runs_file);
     if (!prev.ok()) return report_error("experiment", prev.error());
     for (auto& r : prev.value())

@@ -9,9 +9,9 @@
 #include <memory>
 
 #include "commands.h"
+#include "ringscope/i18n.h"
 #include "ringscope/terminal_text.h"
 #include "trace_input.h"
-#include "ringscope/i18n.h"
 
 namespace ringscope::cli {
 
@@ -34,9 +34,9 @@ void run_export(const ExportOptions& o, CliContext& ctx) {
   if (format == kFormats.end()) {
     ctx.exit_code = report_error(
         "export", make_error(ErrorKind::Usage, trf("unknown format '{}'; use --format chrome (Trace Event "
-                                                           "Format JSON), --format perfetto (protobuf) or --format "
-                                                           "jsonl (JSON Lines).",
-                                                           escape_terminal(o.format))));
+                                                   "Format JSON), --format perfetto (protobuf) or --format "
+                                                   "jsonl (JSON Lines).",
+                                                   escape_terminal(o.format))));
     return;
   }
   if (!check_trace_path("export", o.file, ctx)) return;

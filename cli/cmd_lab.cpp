@@ -30,10 +30,10 @@
 #include "program_build.h"
 #include "ringscope/files.h"
 #include "ringscope/host.h"
+#include "ringscope/i18n.h"
 #include "ringscope/trace.h"
 #include "ringscope/vmx/profile.h"
 #include "session.h"
-#include "ringscope/i18n.h"
 
 namespace ringscope::cli {
 
@@ -80,9 +80,8 @@ std::optional<Mode> mode_here(const labs::LabRun& r, const HostInfo& host, std::
   if (!mode_needs_kvm(r.mode) || host.kvm_openable) return r.mode;
   if (r.fallback_mode) return r.fallback_mode;
   if (why)
-    *why = trf("run {} needs --mode {}{} on KVM, with no emulation to fall back to, and {}", r.id,
-                       mode_name(r.mode),
-                       r.irqchip == "kernel" ? " and KVM's in-kernel irqchip" : "", kvm_unusable(host));
+    *why = trf("run {} needs --mode {}{} on KVM, with no emulation to fall back to, and {}", r.id, mode_name(r.mode),
+               r.irqchip == "kernel" ? " and KVM's in-kernel irqchip" : "", kvm_unusable(host));
   return {};
 }
 
@@ -159,8 +158,8 @@ std::string crash_text(int status, int expected) {
 struct DoneRun {
   std::string id;
   std::optional<Mode> mode;  // where it ran; none: it could not run here
-  fs::path trace_path;  // empty if no trace was written
-  std::string problem;  // why it did not run, or ran badly
+  fs::path trace_path;       // empty if no trace was written
+  std::string problem;       // why it did not run, or ran badly
 };
 
 DoneRun do_run(const labs::LabRun& r, const fs::path& student, const fs::path& work, const HostInfo& host) {
@@ -170,7 +169,7 @@ DoneRun do_run(const labs::LabRun& r, const fs::path& student, const fs::path& w
   if (!done.mode) return done;
   const Mode mode = *done.mode;
   trprint(stderr, "ringscope lab: run {} ({}{})...\n", r.id, mode_name(mode),
-             mode != r.mode ? trf(", instead of {}", mode_name(r.mode)) : "");
+          mode != r.mode ? trf(", instead of {}", mode_name(r.mode)) : "");
   SessionRequest req;
   if (!r.program.empty()) {
     BuildRequest b;
@@ -244,10 +243,10 @@ int do_check(const LabArgs& a) {
   const fs::path work = student / fmt::format("lab-{}", lab.number);
   std::error_code ec;
   if (!fs::is_directory(student, ec))
-    return report_error(
-        "lab", make_error(ErrorKind::NoInput, trf("{} is not a directory; give --dir the directory with your "
-                                                          "sources and answers.txt",
-                                                          student.string())));
+    return report_error("lab",
+                        make_error(ErrorKind::NoInput, trf("{} is not a directory; give --dir the directory with your "
+                                                           "sources and answers.txt",
+                                                           student.string())));
   // With --json the report is one JSON object on stdout (for a course's
   // scripts); the human-readable lines go to stderr instead.
   std::FILE* out = a.json ? stderr : stdout;
@@ -256,7 +255,9 @@ int do_check(const LabArgs& a) {
   // terminal, in the student's language (LANG or --lang).
   if (a.json && !lab.language.empty()) init_i18n(lab.language);
   const bool ko = current_language() == Language::Korean;
-  auto in_language = [ko](const std::string& en, const std::string& korean) { return ko && !korean.empty() ? korean : en; };
+  auto in_language = [ko](const std::string& en, const std::string& korean) {
+    return ko && !korean.empty() ? korean : en;
+  };
   trprint(out, "lab {}: {}\n", lab.number, in_language(lab.title, lab.title_ko));
   nlohmann::ordered_json report = {{"lab", lab.number},
                                    {"title", in_language(lab.title, lab.title_ko)},
@@ -276,8 +277,8 @@ int do_check(const LabArgs& a) {
   }
   fs::create_directories(work, ec);
   if (ec)
-    return report_error(
-        "lab", make_error(ErrorKind::IoError, trf("cannot create {}: {}", work.string(), ec.message())));
+    return report_error("lab",
+                        make_error(ErrorKind::IoError, trf("cannot create {}: {}", work.string(), ec.message())));
 
   std::map<std::string, double> answers;
   std::vector<std::string> answer_problems;
@@ -285,8 +286,8 @@ int do_check(const LabArgs& a) {
     const fs::path file = student / "answers.txt";
     std::error_code exists_ec;
     if (!fs::exists(file, exists_ec)) {
-      answer_problems.push_back(trf("no answers.txt in {} (the handout lists the questions: {})",
-                                            student.string(), (lab.dir / "handout.md").string()));
+      answer_problems.push_back(trf("no answers.txt in {} (the handout lists the questions: {})", student.string(),
+                                    (lab.dir / "handout.md").string()));
     } else {
       auto text = read_regular_text(file, kMaxTextBytes, "answers.txt");
       if (!text.ok()) {
@@ -322,9 +323,8 @@ int do_check(const LabArgs& a) {
     if (!r.passed && !hint.empty()) trprint(out, "      hint: {}\n", hint);
     checks.push_back({{"id", c.id}, {"passed", r.passed}, {"say", say}, {"detail", r.detail}});
   }
-  trprint(out,
-             "\n{} of {} checks pass. Traces and your built program are in {}/ (open them with `ringscope view`).\n",
-             passed, lab.checks.size(), work.string());
+  trprint(out, "\n{} of {} checks pass. Traces and your built program are in {}/ (open them with `ringscope view`).\n",
+          passed, lab.checks.size(), work.string());
   const bool all = passed == lab.checks.size();
   if (a.json) {
     report["status"] = all ? "passed" : "failed";
@@ -341,18 +341,18 @@ int do_check(const LabArgs& a) {
 int do_validate(const std::string& dir, const std::string& answers) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
-    return report_error(
-        "lab", make_error(ErrorKind::NoInput, trf("{} is not a directory; give the lab's directory (the one "
-                                                          "with lab.json and handout.md)",
-                                                          dir)));
+    return report_error("lab",
+                        make_error(ErrorKind::NoInput, trf("{} is not a directory; give the lab's directory (the one "
+                                                           "with lab.json and handout.md)",
+                                                           dir)));
   std::optional<fs::path> answers_path;
   if (!answers.empty()) answers_path = fs::path(answers);
   auto problems = labs::validate_lab(dir, answers_path);
   if (problems.empty()) {
     auto lab = labs::load_lab(dir);
     trprint(stdout, "{}: lab {} is valid: {} runs, {} checks, {} questions{}\n", dir, lab.value().number,
-               lab.value().runs.size(), lab.value().checks.size(), lab.value().answers.size(),
-               answers_path ? ", and the answers file answers each of them" : "");
+            lab.value().runs.size(), lab.value().checks.size(), lab.value().answers.size(),
+            answers_path ? ", and the answers file answers each of them" : "");
     return 0;
   }
   fmt::print("{}: {} problem{}:\n", dir, problems.size(), problems.size() == 1 ? "" : "s");

@@ -4,12 +4,12 @@
 
 #include "commands.h"
 #include "ringscope/exit_reasons.h"
+#include "ringscope/i18n.h"
 #include "ringscope/machine.h"
 #include "ringscope/trace_stats.h"
 #include "ringscope/vmx/profile.h"
 #include "session.h"
 #include "summary.h"
-#include "ringscope/i18n.h"
 
 namespace ringscope::cli {
 
@@ -77,9 +77,10 @@ int do_run(const RunArgs& a) {
   }
   if (!a.vmx_profile.empty()) {
     if (a.mode != "emulation")
-      return report_error("run", make_error(ErrorKind::Usage, "--vmx-profile applies to --mode emulation, where the "
-                                                              "VT-x model says which events would have exited; "
-                                                              "the KVM modes record real exits"));
+      return report_error("run", make_error(ErrorKind::Usage,
+                                            "--vmx-profile applies to --mode emulation, where the "
+                                            "VT-x model says which events would have exited; "
+                                            "the KVM modes record real exits"));
     auto profile = vmx::load_profile(a.vmx_profile);
     if (!profile.ok()) return report_error("run", profile.error());
     req.options.vmx_profile = std::make_shared<const vmx::Profile>(std::move(profile).value());
@@ -90,8 +91,9 @@ int do_run(const RunArgs& a) {
                                           "program on the teaching kernel), or --image KERNEL.elf; `ringscope "
                                           "scenarios` lists the built-in ones"));
   if (!a.modules.empty() && a.image.empty())
-    return report_error("run", make_error(ErrorKind::Usage, "--module goes with --image; with the built-in kernel "
-                                                            "give --program PROG.elf (repeatable)"));
+    return report_error("run", make_error(ErrorKind::Usage,
+                                          "--module goes with --image; with the built-in kernel "
+                                          "give --program PROG.elf (repeatable)"));
 
   auto outcome = run_session(req);
   if (!outcome.ok()) return report_error("run", outcome.error());
@@ -99,7 +101,7 @@ int do_run(const RunArgs& a) {
   print_run_summary(stderr, o);
   if (!o.disk_image.empty())
     trprint(stderr, "ringscope: disk {}: {} sectors written, {} read (the image has {})\n", o.disk_image.string(),
-               o.disk_sectors_written, o.disk_sectors_read, o.disk_sectors);
+            o.disk_sectors_written, o.disk_sectors_read, o.disk_sectors);
   return o.status_as_expected ? 0 : 1;
 }
 }  // namespace
@@ -166,7 +168,8 @@ void add_run_command(CLI::App& app, CliContext& ctx) {
   for (const auto& p : vmx::presets()) presets += fmt::format("\n  {:<20} {}", p.name, p.summary);
   cmd->add_option("--vmx-profile", a->vmx_profile,
                   "With --mode emulation: the VMCS controls the VT-x model applies, a preset or a JSON file "
-                  "(docs/vmx-model.md; default kvm-default). Presets:" + presets);
+                  "(docs/vmx-model.md; default kvm-default). Presets:" +
+                      presets);
   cmd->add_flag("--pvh", a->pvh, "Enter through the 32-bit PVH entry even if the kernel has a 64-bit one");
   cmd->callback([a, &ctx] { ctx.exit_code = do_run(*a); });
 }

@@ -10,8 +10,8 @@
 
 #include "commands.h"
 #include "ringscope/host.h"
-#include "ringscope/scenario.h"
 #include "ringscope/i18n.h"
+#include "ringscope/scenario.h"
 
 namespace ringscope::cli {
 
@@ -42,10 +42,10 @@ void run_scenarios(const ScenariosOptions& o, CliContext& ctx) {
   std::vector<Scenario> all = builtin_scenarios();
   if (all.empty()) {
     ctx.exit_code = report_error(
-        "scenarios", make_error(ErrorKind::NoInput,
-                                trf("no built-in scenarios found in {}; build the project, or set "
-                                            "RINGSCOPE_SCENARIOS_DIR to the directory holding <name>/scenario.json.",
-                                            scenarios_dir().string())));
+        "scenarios",
+        make_error(ErrorKind::NoInput, trf("no built-in scenarios found in {}; build the project, or set "
+                                           "RINGSCOPE_SCENARIOS_DIR to the directory holding <name>/scenario.json.",
+                                           scenarios_dir().string())));
     return;
   }
   HostInfo host = probe_host();
@@ -74,8 +74,7 @@ void run_scenarios(const ScenariosOptions& o, CliContext& ctx) {
       if (!why.empty()) notes += fmt::format("  {}: {}\n", s.name, why);
     }
     if (!notes.empty())
-      out += trf("\nnot runnable under KVM on this host (KVM flavour {}):\n{}", flavour_name(host.flavour),
-                         notes);
+      out += trf("\nnot runnable under KVM on this host (KVM flavour {}):\n{}", flavour_name(host.flavour), notes);
   }
   std::fwrite(out.data(), 1, out.size(), stdout);
   std::fflush(stdout);

@@ -19,9 +19,9 @@
 #include "ringscope/event_schema.h"
 #include "ringscope/exit_reasons.h"
 #include "ringscope/explain.h"
+#include "ringscope/i18n.h"
 #include "ringscope/terminal_text.h"
 #include "trace_input.h"
-#include "ringscope/i18n.h"
 
 namespace ringscope::cli {
 
@@ -70,14 +70,14 @@ Result<Filter> make_filter(const ShowOptions& o) {
     auto kind = kind_from_name(k);
     if (!kind)
       return make_error(ErrorKind::Usage, trf("unknown event kind '{}'; the kinds are: {}.", k,
-                                                      names_of<EventKind>(event_kind_count(), kind_name)));
+                                              names_of<EventKind>(event_kind_count(), kind_name)));
     f.events.add_kind(*kind);
   }
   if (!o.source.empty()) {
     f.events.source = source_from_name(o.source);
     if (!f.events.source)
       return make_error(ErrorKind::Usage, trf("unknown source '{}'; the sources are: {}.", o.source,
-                                                      names_of<Source>(kSourceCount, source_name)));
+                                              names_of<Source>(kSourceCount, source_name)));
   }
   if (!o.reason.empty()) {
     unsigned number = 0;
@@ -90,8 +90,8 @@ Result<Filter> make_filter(const ShowOptions& o) {
       std::string known;
       for (const ExitReasonInfo& info : exit_reasons()) known += (known.empty() ? "" : ", ") + std::string(info.name);
       return make_error(ErrorKind::Usage, trf("unknown exit reason '{}'; give a VT-x reason number or one of: "
-                                                      "{}.",
-                                                      o.reason, known));
+                                              "{}.",
+                                              o.reason, known));
     }
   }
   if (o.vcpu >= 0) {
@@ -135,8 +135,8 @@ void run_show(const ShowOptions& o, CliContext& ctx) {
   }
   if (o.from > o.to) {
     ctx.exit_code = report_error("show", make_error(ErrorKind::Usage, trf("--from {} is after --to {}; nothing "
-                                                                                  "to show.",
-                                                                                  o.from, o.to)));
+                                                                          "to show.",
+                                                                          o.from, o.to)));
     return;
   }
   // Streamed: each event is printed (or skipped) as it is read; nothing is
@@ -187,8 +187,7 @@ void run_show(const ShowOptions& o, CliContext& ctx) {
   if (!ok) return;
   report_read_warning("show", o.file, read.summary);
   std::fprintf(stderr, "ringscope show: %llu of %llu events shown%s%s\n", static_cast<unsigned long long>(shown),
-               static_cast<unsigned long long>(total),
-               limited ? trf(" (stopped at --limit {})", o.limit).c_str() : "",
+               static_cast<unsigned long long>(total), limited ? trf(" (stopped at --limit {})", o.limit).c_str() : "",
                read.summary.complete ? "" : "; the trace is incomplete");
 }
 

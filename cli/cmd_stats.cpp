@@ -11,10 +11,10 @@
 #include "commands.h"
 #include "ringscope/exit_reasons.h"
 #include "ringscope/explain.h"
+#include "ringscope/i18n.h"
 #include "ringscope/terminal_text.h"
 #include "ringscope/trace_stats.h"
 #include "trace_input.h"
-#include "ringscope/i18n.h"
 
 namespace ringscope::cli {
 
@@ -46,15 +46,15 @@ void print_header(std::string& o, const TraceStats& st, const std::string& file)
   const TraceHeader& h = st.header;
   o += trf("trace       {}  ({})\n", escape_terminal(file), st.complete ? tr("complete") : tr("incomplete"));
   o += trf("scenario    {}  mode {}  level {}{}\n", or_dash(h.scenario), or_dash(h.mode), or_dash(h.level),
-                   h.params.empty() ? "" : tr("  params ") + escape_terminal(h.params));
+           h.params.empty() ? "" : tr("  params ") + escape_terminal(h.params));
   o += trf("host        KVM flavour {}  kernel {}  cpu {}\n", or_dash(h.kvm_flavour), or_dash(h.host_kernel),
-                   or_dash(h.cpu_model));
+           or_dash(h.cpu_model));
   o += trf("recorded by ringscope {}  vcpus {}\n", or_dash(h.tool_version), h.vcpus);
   o += trf("span        {}, {} events\n", format_duration(st.duration_ns()), st.events);
   if (st.end_reason)
     o += trf("run end     {}{}{}\n", run_end_name(*st.end_reason),
-                     *st.end_reason == RunEndReason::GuestExit ? trf(" status {}", st.guest_status) : "",
-                     st.end_message.empty() ? "" : "  (" + escape_terminal(st.end_message) + ")");
+             *st.end_reason == RunEndReason::GuestExit ? trf(" status {}", st.guest_status) : "",
+             st.end_message.empty() ? "" : "  (" + escape_terminal(st.end_message) + ")");
 }
 
 void print_kinds(std::string& o, const TraceStats& st) {
@@ -66,14 +66,13 @@ void print_kinds(std::string& o, const TraceStats& st) {
 }
 
 void print_exits(std::string& o, const TraceStats& st) {
-  o += trf("\nexits by reason ({} recorded; vmm = returned to user space, kernel = handled inside KVM)\n",
-                   st.vm_exits);
+  o += trf("\nexits by reason ({} recorded; vmm = returned to user space, kernel = handled inside KVM)\n", st.vm_exits);
   if (st.exits.empty()) {
     o += tr("  none\n");
     return;
   }
-  o += fmt::format("  {:<26} {:>8} {:>7} {:>8} {:>8} {:>11} {:>10} {:>10} {:>10}\n", tr("reason"), tr("count"), tr("share"), "vmm",
-                   "kernel", tr("total"), tr("mean"), tr("min"), tr("max"));
+  o += fmt::format("  {:<26} {:>8} {:>7} {:>8} {:>8} {:>11} {:>10} {:>10} {:>10}\n", tr("reason"), tr("count"),
+                   tr("share"), "vmm", "kernel", tr("total"), tr("mean"), tr("min"), tr("max"));
   for (const ExitReasonStats& r : st.exits) {
     const DurationStats& d = r.duration;
     bool timed = d.count > 0;
@@ -89,8 +88,8 @@ void print_exits(std::string& o, const TraceStats& st) {
                    d.count ? format_duration(d.mean_ns()) : "-", d.count ? format_duration(d.min_ns) : "-",
                    d.count ? format_duration(d.max_ns) : "-");
   if (st.duration_ns() && d.total_ns)
-    o += trf("  time between exit and re-entry: {} of the run's {}\n",
-                     percent(d.total_ns, st.duration_ns()), format_duration(st.duration_ns()));
+    o += trf("  time between exit and re-entry: {} of the run's {}\n", percent(d.total_ns, st.duration_ns()),
+             format_duration(st.duration_ns()));
 }
 
 void print_kvm_stats(std::string& o, const TraceStats& st) {
@@ -99,7 +98,7 @@ void print_kvm_stats(std::string& o, const TraceStats& st) {
   for (auto& [name, value] : st.kvm_stats) o += fmt::format("  {:<26} {:>12}\n", escape_terminal(name), value);
   if (auto it = st.kvm_stats.find("exits"); it != st.kvm_stats.end())
     o += trf("  of KVM's {} exits, {} reached the VMM and {} were handled inside the kernel\n", it->second,
-                     st.exits_vmm, st.kernel_only_exits);
+             st.exits_vmm, st.kernel_only_exits);
 }
 
 void print_traps(std::string& o, const TraceStats& st) {
@@ -107,16 +106,16 @@ void print_traps(std::string& o, const TraceStats& st) {
   if (st.traps.empty()) o += tr("  none\n");
   for (const TrapStats& t : st.traps)
     o += trf("  {:<30} {:>8}  ring transitions {:>8}\n", trap_label(t), t.count, t.ring_transitions);
-  o += trf("ring transitions: {} ({} into a more privileged ring, {} back out)\n", st.ring_transitions,
-                   st.to_kernel, st.to_user);
+  o += trf("ring transitions: {} ({} into a more privileged ring, {} back out)\n", st.ring_transitions, st.to_kernel,
+           st.to_user);
   o += trf("hypercalls: {}   console output: {} bytes\n", st.hypercalls, st.output_bytes);
 }
 
 void print_phases(std::string& o, const TraceStats& st) {
   if (st.phases.empty()) return;
   o += tr("\nphases (marker begin .. end)\n");
-  o += fmt::format("  {:<28} {:>10} {:>9} {:>10} {:>7} {:>6}  {}\n", tr("label"), tr("duration"), "vm_exits", tr("exit time"),
-                   tr("traps"), tr("rings"), tr("exits by reason"));
+  o += fmt::format("  {:<28} {:>10} {:>9} {:>10} {:>7} {:>6}  {}\n", tr("label"), tr("duration"), "vm_exits",
+                   tr("exit time"), tr("traps"), tr("rings"), tr("exits by reason"));
   for (const PhaseStats& p : st.phases) {
     std::string reasons;
     for (auto& [reason, n] : p.exits_by_reason)
@@ -127,11 +126,10 @@ void print_phases(std::string& o, const TraceStats& st) {
                      p.vm_exits, format_duration(p.exit_time_ns), p.traps, p.ring_transitions,
                      reasons.empty() ? "-" : reasons);
   }
-  if (st.unmatched_end_markers)
-    o += trf("  ({} end markers had no matching begin)\n", st.unmatched_end_markers);
+  if (st.unmatched_end_markers) o += trf("  ({} end markers had no matching begin)\n", st.unmatched_end_markers);
   if (st.phases_dropped)
     o += trf("  ({} more phases were not listed: at most {} are kept, {} open at once)\n", st.phases_dropped,
-                     kMaxPhases, kMaxOpenPhases);
+             kMaxPhases, kMaxOpenPhases);
 }
 
 void run_stats(const StatsOptions& opt, CliContext& ctx) {
@@ -168,8 +166,9 @@ void run_stats(const StatsOptions& opt, CliContext& ctx) {
 
 void add_stats_command(CLI::App& app, CliContext& ctx) {
   auto o = std::make_shared<StatsOptions>();
-  CLI::App* cmd = app.add_subcommand("stats", "Summarise a trace: exits by reason and cost, traps, ring transitions, "
-                                              "exits per phase");
+  CLI::App* cmd = app.add_subcommand("stats",
+                                     "Summarise a trace: exits by reason and cost, traps, ring transitions, "
+                                     "exits per phase");
   cmd->add_option("file", o->file, "the .rtrace file")->required();
   cmd->add_flag("--json", o->json, "one JSON object instead of tables");
   cmd->footer(

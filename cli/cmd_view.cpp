@@ -13,8 +13,8 @@
 
 #include "commands.h"
 #include "platform/gl_app.h"
-#include "ui/View.h"
 #include "ringscope/i18n.h"
+#include "ui/View.h"
 
 namespace ringscope::cli {
 
@@ -38,7 +38,8 @@ bool parse_zoom(const std::string& s, double& from, double& to) {
   int64_t a = 0, b = 0;
   auto r1 = std::from_chars(s.data(), s.data() + colon, a);
   auto r2 = std::from_chars(s.data() + colon + 1, s.data() + s.size(), b);
-  if (r1.ec != std::errc{} || r1.ptr != s.data() + colon || r2.ec != std::errc{} || r2.ptr != s.data() + s.size() || b <= a)
+  if (r1.ec != std::errc{} || r1.ptr != s.data() + colon || r2.ec != std::errc{} || r2.ptr != s.data() + s.size() ||
+      b <= a)
     return false;
   from = static_cast<double>(a);
   to = static_cast<double>(b);
@@ -71,15 +72,17 @@ void run_view(const ViewOptions& o, CliContext& ctx) {
   }
   double from = 0, to = 0;
   if (!o.zoom.empty() && !parse_zoom(o.zoom, from, to)) {
-    std::fprintf(stderr, "ringscope view: --zoom wants FROM_NS:TO_NS (nanoseconds after the run's start, FROM < TO), "
-                         "e.g. --zoom 50000000:52000000 for 50 to 52 ms\n");
+    std::fprintf(stderr,
+                 "ringscope view: --zoom wants FROM_NS:TO_NS (nanoseconds after the run's start, FROM < TO), "
+                 "e.g. --zoom 50000000:52000000 for 50 to 52 ms\n");
     ctx.exit_code = 64;
     return;
   }
   double range_from = 0, range_to = 0;
   if (!o.range.empty() && !parse_zoom(o.range, range_from, range_to)) {
-    std::fprintf(stderr, "ringscope view: --range wants FROM_NS:TO_NS (nanoseconds after the run's start, FROM < TO), "
-                         "e.g. --range 50000000:52000000 for 50 to 52 ms\n");
+    std::fprintf(stderr,
+                 "ringscope view: --range wants FROM_NS:TO_NS (nanoseconds after the run's start, FROM < TO), "
+                 "e.g. --range 50000000:52000000 for 50 to 52 ms\n");
     ctx.exit_code = 64;
     return;
   }
@@ -102,14 +105,17 @@ void run_view(const ViewOptions& o, CliContext& ctx) {
     return;
   }
   if (!o.align.empty() && !view.align_on(o.align)) {
-    std::fprintf(stderr, "ringscope view: --align %s: not every trace has a phase (marker begin) with that label; "
-                         "`ringscope stats FILE` lists each trace's phases\n", o.align.c_str());
+    std::fprintf(stderr,
+                 "ringscope view: --align %s: not every trace has a phase (marker begin) with that label; "
+                 "`ringscope stats FILE` lists each trace's phases\n",
+                 o.align.c_str());
     ctx.exit_code = 64;
     return;
   }
   if (!o.align.empty()) view.zoom_to_fit();
   if (!o.range.empty()) view.set_range(range_from, range_to);
-  if (!o.zoom.empty()) view.set_zoom(from, to);
+  if (!o.zoom.empty())
+    view.set_zoom(from, to);
   else if (o.select >= 0) {
     // Zoom on the selected event: 1/50 of the run around it.
     const double span = (view.zoom_to() - view.zoom_from()) / 50;
@@ -134,7 +140,8 @@ void run_view(const ViewOptions& o, CliContext& ctx) {
     return;
   }
   std::string why;
-  if (!save_settings(view.settings(), settings_path(), why)) std::fprintf(stderr, "ringscope view: warning: %s\n", why.c_str());
+  if (!save_settings(view.settings(), settings_path(), why))
+    std::fprintf(stderr, "ringscope view: warning: %s\n", why.c_str());
   ctx.exit_code = load_code;
 }
 
@@ -142,8 +149,9 @@ void run_view(const ViewOptions& o, CliContext& ctx) {
 
 void add_view_command(CLI::App& app, CliContext& ctx) {
   auto o = std::make_shared<ViewOptions>();
-  CLI::App* cmd = app.add_subcommand("view", "Replay traces in a window: timeline of rings and VM exits, event list, "
-                                             "inspector, ring diagram, statistics, comparison");
+  CLI::App* cmd = app.add_subcommand("view",
+                                     "Replay traces in a window: timeline of rings and VM exits, event list, "
+                                     "inspector, ring diagram, statistics, comparison");
   cmd->add_option("files", o->files, "one or more .rtrace files")->required();
   cmd->add_option("--screenshot", o->screenshot, "render one frame headless into this PNG and exit");
   cmd->add_option("--select", o->select, "select the event with this seq (in the first trace)");

@@ -51,9 +51,9 @@ int main(int argc, char** argv) {
   std::string lang = lang_argument(argc, argv);
   if (!ringscope::init_i18n(lang)) {
     ringscope::init_i18n();
-    fmt::print(stderr, "{}\n",
-               ringscope::trf("ringscope: --lang {} is not a language ringscope speaks: use --lang ko or --lang en",
-                              lang));
+    fmt::print(
+        stderr, "{}\n",
+        ringscope::trf("ringscope: --lang {} is not a language ringscope speaks: use --lang ko or --lang en", lang));
     return 64;
   }
   CLI::App app{tr("ringscope — see rings, traps and VM exits of a real guest under KVM")};

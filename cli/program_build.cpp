@@ -14,10 +14,10 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "ringscope/i18n.h"
 #include "ringscope/machine.h"
 #include "ringscope/resources.h"
 #include "sdk_config.h"
-#include "ringscope/i18n.h"
 
 namespace ringscope::cli {
 
@@ -53,8 +53,8 @@ Status check_name(const std::string& name) {
   for (char c : name) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_');
   if (!ok)
     return make_error(ErrorKind::Usage, trf("program name '{}': use 1 to 31 letters, digits, '-' or '_' "
-                                                    "(--name NAME)",
-                                                    name));
+                                            "(--name NAME)",
+                                            name));
   return ok_status();
 }
 
@@ -86,16 +86,16 @@ Result<BuiltProgram> build_program(const BuildRequest& a) {
   const fs::path sdk = sdk_dir();
   if (!fs::exists(sdk / "include" / "ringscope" / "user.h") || !fs::exists(sdk / sdk::kLinkerScript))
     return make_error(ErrorKind::Unavailable, trf("the user-side SDK is not at {} (it is share/ringscope/sdk in "
-                                                          "an installed ringscope, scenarios/user in the source "
-                                                          "tree); reinstall, or set RINGSCOPE_SDK_DIR to where it is",
-                                                          sdk.string()));
+                                                  "an installed ringscope, scenarios/user in the source "
+                                                  "tree); reinstall, or set RINGSCOPE_SDK_DIR to where it is",
+                                                  sdk.string()));
   const char* env_cc = std::getenv("CC");
   std::string cc_name = !a.cc.empty() ? a.cc : env_cc && *env_cc ? env_cc : "gcc";
   std::string cc = find_program(cc_name);
   if (cc.empty())
     return make_error(ErrorKind::Unavailable, trf("no C compiler '{}' in PATH; install gcc (apt-get install "
-                                                          "gcc) or name one with --cc",
-                                                          cc_name));
+                                                  "gcc) or name one with --cc",
+                                                  cc_name));
   BuiltProgram built;
   built.path = a.output.empty() ? fs::path(a.sources.front().stem().string() + ".elf") : a.output;
   built.name = a.name.empty() ? built.path.stem().string() : a.name;
@@ -121,9 +121,9 @@ Result<BuiltProgram> build_program(const BuildRequest& a) {
   TRY_ASSIGN(int rc, run_compiler(argv));
   if (rc != 0)
     return make_error(ErrorKind::BadData, trf("{} could not build {} (its messages are above; exit status {}); "
-                                                      "the program sees only the SDK's header <ringscope/user.h>, no "
-                                                      "C library (docs/syscalls.md)",
-                                                      cc_name, built.path.string(), rc));
+                                              "the program sees only the SDK's header <ringscope/user.h>, no "
+                                              "C library (docs/syscalls.md)",
+                                              cc_name, built.path.string(), rc));
   // The result must be what the kernel's exec loads: a 64-bit x86 ELF
   // executable (scenarios/kernel/exec.c checks the rest as it loads it).
   TRY_ASSIGN(auto bytes, read_file_bytes(built.path));
@@ -132,8 +132,8 @@ Result<BuiltProgram> build_program(const BuildRequest& a) {
   if (std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
       eh.e_machine != EM_X86_64 || eh.e_type != ET_EXEC)
     return make_error(ErrorKind::BadData, trf("{} is not a 64-bit x86 ELF executable; was --cc a compiler for "
-                                                      "another target?",
-                                                      built.path.string()));
+                                              "another target?",
+                                              built.path.string()));
   built.bytes = bytes.size();
   return built;
 }

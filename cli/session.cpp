@@ -12,11 +12,11 @@
 #include "backends.h"
 #include "ringscope/acpi_tables.h"
 #include "ringscope/host.h"
+#include "ringscope/i18n.h"
 #include "ringscope/machine.h"
 #include "ringscope/terminal_text.h"
 #include "ringscope/trace.h"
 #include "ringscope/version.h"
-#include "ringscope/i18n.h"
 
 namespace ringscope::cli {
 
@@ -34,8 +34,8 @@ Result<std::map<std::string, std::string>> parse_params(const std::vector<std::s
 Result<uint64_t> parse_disk_size(const std::string& text) {
   auto bad = [&] {
     return make_error(ErrorKind::Usage, trf("--disk-size '{}' is not a size; give bytes or K, M, G (for "
-                                                    "example 1M or 64K), a multiple of 512 between 512 and 1T",
-                                                    text));
+                                            "example 1M or 64K), a multiple of 512 between 512 and 1T",
+                                            text));
   };
   size_t i = 0;
   uint64_t n = 0;
@@ -74,18 +74,18 @@ Status prepare_disk(const SessionRequest& req, MachineConfig& config, SessionOut
   if (fs::exists(st)) {
     if (!fs::is_regular_file(st))
       return make_error(ErrorKind::Usage, trf("--disk {}: not a regular file; give a raw disk image file "
-                                                      "(a missing one is created)",
-                                                      req.disk_image.string()));
+                                              "(a missing one is created)",
+                                              req.disk_image.string()));
     uint64_t size = fs::file_size(req.disk_image, ec);
     if (ec || size < kSectorSize)
       return make_error(ErrorKind::BadData, trf("--disk {}: {} bytes, less than one 512-byte sector",
-                                                        req.disk_image.string(), ec ? 0 : size));
+                                                req.disk_image.string(), ec ? 0 : size));
     if (req.disk_bytes && *req.disk_bytes != size)
       return make_error(ErrorKind::Usage,
                         trf("--disk {} exists with {} bytes, not the {} of --disk-size; --disk-size only "
-                                    "sizes a new image (resize this one with `truncate -s SIZE {}`, or leave "
-                                    "--disk-size out)",
-                                    req.disk_image.string(), size, *req.disk_bytes, req.disk_image.string()));
+                            "sizes a new image (resize this one with `truncate -s SIZE {}`, or leave "
+                            "--disk-size out)",
+                            req.disk_image.string(), size, *req.disk_bytes, req.disk_image.string()));
     config.disk_bytes = 0;  // never resize an image the user already has
   } else {
     out.disk_created = true;
@@ -142,12 +142,12 @@ Result<SessionOutcome> run_session(const SessionRequest& req) {
   config.force_pvh = req.force_pvh;
   if (req.console_input.size() > kMaxConsoleInput)
     return make_error(ErrorKind::Usage, trf("console input of {} bytes is more than the {} a run takes",
-                                                    req.console_input.size(), kMaxConsoleInput));
+                                            req.console_input.size(), kMaxConsoleInput));
   config.console_input = req.console_input;
   TRY_ASSIGN(auto backend, make_backend(req.mode));
   TRY_ASSIGN(config.devices, devices_for_mode(req.mode, req.devices));
-  TRY_ASSIGN(config.irqchip, irqchip_for_mode(req.mode, req.irqchip, &out.irqchip_note,
-                                               req.options.level == TraceLevel::Full));
+  TRY_ASSIGN(config.irqchip,
+             irqchip_for_mode(req.mode, req.irqchip, &out.irqchip_note, req.options.level == TraceLevel::Full));
   out.irqchip = config.irqchip;
   const ModeInfo* mode = find_mode(req.mode);
 
@@ -163,8 +163,8 @@ Result<SessionOutcome> run_session(const SessionRequest& req) {
       std::error_code ec;
       if (!std::filesystem::is_regular_file(p, ec))
         return make_error(ErrorKind::NoInput, trf("{}: no such program; build one with `ringscope build "
-                                                          "prog.c`",
-                                                          p.string()));
+                                                  "prog.c`",
+                                                  p.string()));
     }
     if (!req.params.empty())
       return make_error(ErrorKind::Usage, "--param applies to scenarios; with --program use --append \"k=v ...\"");
@@ -202,9 +202,10 @@ Result<SessionOutcome> run_session(const SessionRequest& req) {
   if (config.vcpus > 1 && config.irqchip != IrqChip::Kernel) {  // not asked for: vcpus_for_run refused that
     config.irqchip = IrqChip::Kernel;
     out.irqchip = IrqChip::Kernel;
-    out.irqchip_note = trf("{} vCPUs run with KVM's in-kernel irqchip (--irqchip kernel): its local APICs "
-                           "start the other CPUs and carry their IPIs",
-                           config.vcpus);
+    out.irqchip_note =
+        trf("{} vCPUs run with KVM's in-kernel irqchip (--irqchip kernel): its local APICs "
+            "start the other CPUs and carry their IPIs",
+            config.vcpus);
   }
 
   TRY(prepare_disk(req, config, out));
@@ -212,8 +213,8 @@ Result<SessionOutcome> run_session(const SessionRequest& req) {
   if (DiskImage* disk = machine->disk(); disk && !out.disk_image.empty()) {
     out.disk_sectors = disk->sectors();
     if (out.disk_created)
-      trprint(stderr, "ringscope: created disk image {} ({} bytes, {} sectors of 512 bytes)\n",
-                 out.disk_image.string(), disk->sectors() * kSectorSize, disk->sectors());
+      trprint(stderr, "ringscope: created disk image {} ({} bytes, {} sectors of 512 bytes)\n", out.disk_image.string(),
+              disk->sectors() * kSectorSize, disk->sectors());
   }
   // The guest's console, echoed as it runs: a guest may print anything,
   // including escape sequences meant for the user's terminal (OSC 52 writes
@@ -232,12 +233,12 @@ Result<SessionOutcome> run_session(const SessionRequest& req) {
       if (c == '\n') std::fflush(stdout);
     });
 
-  out.trace_path = req.trace_path.empty() ? std::filesystem::path(fmt::format("{}.{}.rtrace", out.name, req.mode))
-                                          : req.trace_path;
+  out.trace_path =
+      req.trace_path.empty() ? std::filesystem::path(fmt::format("{}.{}.rtrace", out.name, req.mode)) : req.trace_path;
   TraceHeader header;
-  header.scenario = out.scenario                ? out.scenario->name
-                    : !req.programs.empty()     ? req.programs.front().string()
-                                                : req.image.string();
+  header.scenario = out.scenario            ? out.scenario->name
+                    : !req.programs.empty() ? req.programs.front().string()
+                                            : req.image.string();
   header.mode = req.mode;
   header.vcpus = static_cast<uint32_t>(config.vcpus);
   header.level = std::string(trace_level_name(req.options.level));

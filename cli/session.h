@@ -17,21 +17,21 @@
 namespace ringscope::cli {
 
 struct SessionRequest {
-  std::string target;                             // scenario name or directory ("" with image)
-  std::filesystem::path image;                    // --image: a PVH kernel ELF
-  std::vector<std::filesystem::path> modules;     // --module (with --image)
-  std::string append;                             // --append: kernel command line (with --image)
+  std::string target;                          // scenario name or directory ("" with image)
+  std::filesystem::path image;                 // --image: a PVH kernel ELF
+  std::vector<std::filesystem::path> modules;  // --module (with --image)
+  std::string append;                          // --append: kernel command line (with --image)
   // --program: user programs for the built-in kernel (its PV build on a
   // machine with virtio devices), run one after the other.
   std::vector<std::filesystem::path> programs;
-  std::map<std::string, std::string> params;      // --param k=v
+  std::map<std::string, std::string> params;  // --param k=v
   std::string mode = "full-virt";
-  std::string devices;  // "", "legacy", "virtio": `run --devices` (docs/modes.md)
-  std::string irqchip;  // "", "vmm", "kernel": `run --irqchip` (docs/interrupts.md)
-  int vcpus = 0;        // `run --vcpus`, 1..8; 0: the scenario's own (scenario.json "vcpus"), else 1
-  std::filesystem::path trace_path;               // default: <name>.<mode>.rtrace
+  std::string devices;               // "", "legacy", "virtio": `run --devices` (docs/modes.md)
+  std::string irqchip;               // "", "vmm", "kernel": `run --irqchip` (docs/interrupts.md)
+  int vcpus = 0;                     // `run --vcpus`, 1..8; 0: the scenario's own (scenario.json "vcpus"), else 1
+  std::filesystem::path trace_path;  // default: <name>.<mode>.rtrace
   RunOptions options;
-  bool echo_console = true;                       // guest console to stdout as it runs
+  bool echo_console = true;  // guest console to stdout as it runs
   bool force_pvh = false;
   uint64_t ram_mib = 64;
   // --disk: the machine's disk (ATA or virtio-blk) in this raw image file,
@@ -54,9 +54,9 @@ struct SessionOutcome {
   std::filesystem::path trace_path;
   uint64_t events = 0;
   uint64_t trace_bytes = 0;
-  std::string console;         // everything the guest printed
+  std::string console;  // everything the guest printed
   IrqChip irqchip = IrqChip::Vmm;
-  std::string irqchip_note;    // why the mode's default irqchip was not used, if it was not
+  std::string irqchip_note;  // why the mode's default irqchip was not used, if it was not
   bool status_as_expected = true;
   int expected_status = 0;
   std::optional<std::string> expected_output;

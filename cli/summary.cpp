@@ -40,7 +40,7 @@ void print_run_summary(std::FILE* out, const SessionOutcome& o) {
   if (r.end == RunEndReason::GuestExit)
     verdict = o.status_as_expected ? trf("guest exited with status {}", r.guest_status)
                                    : trf("guest exited with status {} ({} {})", r.guest_status,
-                                                 o.scenario ? "scenario expects" : "success is", o.expected_status);
+                                         o.scenario ? "scenario expects" : "success is", o.expected_status);
   else
     verdict = trf("run ended: {} — {}", run_end_name(r.end), escape_terminal(r.message));
   const std::optional<TraceStats> st = stats_of(o);
@@ -49,7 +49,7 @@ void print_run_summary(std::FILE* out, const SessionOutcome& o) {
   const bool emulated = st && st->header.mode == "emulation";
   if (emulated)
     trprint(out, "\nringscope: {} after {:.1f} ms; no VM exits (emulation: the exits below are the VT-x model's)",
-               verdict, r.wall_ns / 1e6);
+            verdict, r.wall_ns / 1e6);
   else
     trprint(out, "\nringscope: {} after {:.1f} ms; {} VM exits reached the VMM", verdict, r.wall_ns / 1e6, r.exits);
   if (r.steps) fmt::print(out, ", {} instructions {}", r.steps, emulated ? "executed" : "single-stepped");
@@ -57,8 +57,8 @@ void print_run_summary(std::FILE* out, const SessionOutcome& o) {
   if (!r.ok() && !std::string(run_end_explanation(r.end)).empty())
     fmt::print(out, "ringscope: {}\n", tr(run_end_explanation(r.end)));
   if (r.regs && !r.ok())
-    trprint(out, "ringscope: rip {:#x} rsp {:#x} cr0 {:#x} cr3 {:#x} cpl {}\n", r.regs->rip, r.regs->rsp,
-               r.regs->cr0, r.regs->cr3, r.regs->cpl);
+    trprint(out, "ringscope: rip {:#x} rsp {:#x} cr0 {:#x} cr3 {:#x} cpl {}\n", r.regs->rip, r.regs->rsp, r.regs->cr0,
+            r.regs->cr3, r.regs->cpl);
   if (st) {
     for (const auto& e : st->exits)
       if (e.count) fmt::print(out, "  {:>8}  exit {:>2} {}\n", e.count, e.reason, exit_reason_name(e.reason));
@@ -67,14 +67,15 @@ void print_run_summary(std::FILE* out, const SessionOutcome& o) {
     if (st->ring_transitions) trprint(out, "  {:>8}  ring transitions\n", st->ring_transitions);
   }
   if (o.irqchip == IrqChip::Kernel)
-    trprint(out, "ringscope: interrupts through KVM's in-kernel irqchip: its PIC and PIT ports, EOIs and hlt "
-                    "never reached the VMM; devices raised their IRQs through irqfds\n");
+    trprint(out,
+            "ringscope: interrupts through KVM's in-kernel irqchip: its PIC and PIT ports, EOIs and hlt "
+            "never reached the VMM; devices raised their IRQs through irqfds\n");
   if (!o.irqchip_note.empty()) trprint(out, "ringscope: note: {}\n", o.irqchip_note);
   if (o.expected_output && o.console != *o.expected_output)
     trprint(out, "ringscope: warning: the console output differs from the scenario's expected output\n");
   const std::string trace = escape_terminal(o.trace_path.string());
-  trprint(out, "ringscope: trace {} ({} events, {:.1f} KiB) — try `ringscope show {}` or `ringscope stats {}`\n",
-             trace, o.events, o.trace_bytes / 1024.0, trace, trace);
+  trprint(out, "ringscope: trace {} ({} events, {:.1f} KiB) — try `ringscope show {}` or `ringscope stats {}`\n", trace,
+          o.events, o.trace_bytes / 1024.0, trace, trace);
 }
 
 void print_side_by_side(std::FILE* out, const std::vector<SessionOutcome>& runs, bool modelled) {

@@ -37,8 +37,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<BootModule> modules;
   size_t module_bytes = (knob >> 1) % 64 * 64;
   for (int i = 0; i < (knob >> 7) + 1; i++)
-    modules.push_back({"prog" + std::to_string(i), std::vector<uint8_t>(data + size - std::min(size, module_bytes),
-                                                                        data + size)});
+    modules.push_back(
+        {"prog" + std::to_string(i), std::vector<uint8_t>(data + size - std::min(size, module_bytes), data + size)});
   (void)prepare_boot(memory, img, modules, "n=16 verbose=1", (knob & 1) != 0);
   return 0;
 }

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "fuzz_util.h"
 #include "checker/lab.h"
+#include "fuzz_util.h"
 
 using namespace ringscope;
 using namespace ringscope::fuzz;

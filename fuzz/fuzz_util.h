@@ -62,8 +62,8 @@ class Bytes {
 // written there first; /dev/shm keeps that off the disk where it exists.
 inline const std::filesystem::path& scratch_dir() {
   static const std::filesystem::path dir = [] {
-    std::string tmpl = std::filesystem::exists("/dev/shm") ? "/dev/shm/ringscope-fuzz-XXXXXX"
-                                                           : "/tmp/ringscope-fuzz-XXXXXX";
+    std::string tmpl =
+        std::filesystem::exists("/dev/shm") ? "/dev/shm/ringscope-fuzz-XXXXXX" : "/tmp/ringscope-fuzz-XXXXXX";
     if (!mkdtemp(tmpl.data())) abort();
     std::atexit([] {
       std::error_code ec;

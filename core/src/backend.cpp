@@ -5,7 +5,9 @@
 
 namespace ringscope {
 
-std::string_view trace_level_name(TraceLevel level) { return level == TraceLevel::Full ? "full" : level == TraceLevel::Exits ? "exits" : "off"; }
+std::string_view trace_level_name(TraceLevel level) {
+  return level == TraceLevel::Full ? "full" : level == TraceLevel::Exits ? "exits" : "off";
+}
 
 uint64_t monotonic_ns() {
   timespec ts;

@@ -18,9 +18,9 @@ Status Bus::add(AddressSpace space, uint64_t base, uint64_t len, Device* device)
   if (next != map.begin()) {
     auto prev = std::prev(next);
     if (prev->first + prev->second.len > base)
-      return make_error(ErrorKind::Internal, fmt::format("device {} at {:#x}+{:#x} overlaps {} at {:#x}",
-                                                         device->name(), base, len, prev->second.device->name(),
-                                                         prev->first));
+      return make_error(ErrorKind::Internal,
+                        fmt::format("device {} at {:#x}+{:#x} overlaps {} at {:#x}", device->name(), base, len,
+                                    prev->second.device->name(), prev->first));
   }
   map.emplace(base, Entry{len, device});
   return ok_status();
@@ -43,10 +43,12 @@ void report_unclaimed(DeviceContext& ctx, AddressSpace space, uint64_t addr, uin
                       uint64_t value) {
   if (!ctx.sink) return;
   const bool pio = space == AddressSpace::Pio;
-  Event u = events::device({ctx.event_time(), ctx.vcpu, Source::Vmm}, "unclaimed", pio ? "port" : "mmio", dir, value,
-                           width);
-  if (pio) u.port = static_cast<uint16_t>(addr);
-  else u.gpa = addr;
+  Event u =
+      events::device({ctx.event_time(), ctx.vcpu, Source::Vmm}, "unclaimed", pio ? "port" : "mmio", dir, value, width);
+  if (pio)
+    u.port = static_cast<uint16_t>(addr);
+  else
+    u.gpa = addr;
   ctx.sink->emit(u);
 }
 }  // namespace

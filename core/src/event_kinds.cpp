@@ -46,7 +46,9 @@ std::string device_title(const Event& e) {
 
 std::string irq_inject_title(const Event& e) { return fmt::format("irq_inject {}", e.vector); }
 
-std::string named_title(const Event& e) { return e.name.empty() ? std::string(kind_name(e.kind)) : std::string(e.name); }
+std::string named_title(const Event& e) {
+  return e.name.empty() ? std::string(kind_name(e.kind)) : std::string(e.name);
+}
 
 std::string run_end_title(const Event& e) { return fmt::format("run_end {}", run_end_name(e.end_reason)); }
 
@@ -61,9 +63,12 @@ bool has_regs(const Event& e) { return e.regs != nullptr; }
 
 std::span<const JsonKey> vm_exit_access_json(const Event& e) { return access_json(exit_access(e)); }
 
-constexpr JsonKey kVmExitJson[] = {{"reason", kReason},   {"reason_name", kReason, JsonForm::Label},
-                                   {"handled_by", kHandledBy}, {"rip", kRip},
-                                   {"cpl", kCpl},         {"duration_ns", kDuration}};
+constexpr JsonKey kVmExitJson[] = {{"reason", kReason},
+                                   {"reason_name", kReason, JsonForm::Label},
+                                   {"handled_by", kHandledBy},
+                                   {"rip", kRip},
+                                   {"cpl", kCpl},
+                                   {"duration_ns", kDuration}};
 constexpr JsonKey kTrapJson[] = {{"vector", kVector},
                                  {"vector_name", kVector, JsonForm::Label},
                                  {"error_code", kErrorCode, JsonForm::Value, has_error_code},
@@ -75,16 +80,19 @@ constexpr JsonKey kTrapJson[] = {{"vector", kVector},
                                  {"rip_to", kRipTo}};
 constexpr JsonKey kTrapReturnJson[] = {
     {"from_cpl", kFromCpl}, {"to_cpl", kToCpl}, {"cause", kCause}, {"rip", kRip}, {"rip_to", kRipTo}};
-constexpr JsonKey kHypercallJson[] = {
-    {"number", kNumber}, {"args", kArg0, JsonForm::Args}, {"result", kResult}, {"transport", kTransport}, {"rip", kRip}};
-constexpr JsonKey kDeviceJson[] = {{"device", kDevice}, {"register", kReg}, {"direction", kDirection},
-                                   {"value", kValue},   {"size", kSize},    {"count", kCount},
+constexpr JsonKey kHypercallJson[] = {{"number", kNumber},
+                                      {"args", kArg0, JsonForm::Args},
+                                      {"result", kResult},
+                                      {"transport", kTransport},
+                                      {"rip", kRip}};
+constexpr JsonKey kDeviceJson[] = {{"device", kDevice},       {"register", kReg}, {"direction", kDirection},
+                                   {"value", kValue},         {"size", kSize},    {"count", kCount},
                                    {"duration_ns", kDuration}};
 constexpr JsonKey kIrqInjectJson[] = {{"vector", kVector, JsonForm::Value, not_via_irqfd},
                                       {"via", kName, JsonForm::Value, has_name},
                                       {"irq", kValue, JsonForm::Value, via_irqfd},
                                       {"device", kDevice, JsonForm::Value, via_irqfd}};
-constexpr JsonKey kModeChangeJson[] = {{"cr0", kCr0},         {"cr4", kCr4},         {"efer", kEfer},
+constexpr JsonKey kModeChangeJson[] = {{"cr0", kCr0},          {"cr4", kCr4},          {"efer", kEfer},
                                        {"prev_cr0", kPrevCr0}, {"prev_cr4", kPrevCr4}, {"prev_efer", kPrevEfer}};
 constexpr JsonKey kStepJson[] = {{"rip", kRip}, {"cpl", kCpl}, {"bytes", kText, JsonForm::Bytes}};
 constexpr JsonKey kCounterJson[] = {{"name", kName}, {"value", kValue}};
@@ -95,12 +103,12 @@ constexpr JsonKey kRunEndJson[] = {
 
 // ---- fields, hot first (the codec's mask order: never change an existing list) ----
 
-constexpr FieldId kVmExitHot[] = {kValue, kDuration, kRip,   kPort,      kDirection, kSize, kCount,
+constexpr FieldId kVmExitHot[] = {kValue, kDuration, kRip,    kPort,      kDirection, kSize, kCount,
                                   kGpa,   kLength,   kReason, kHandledBy, kCpl,       kVcpu, kSource};
-constexpr FieldId kTrapHot[] = {kRip,    kRipTo,  kVector, kErrorCode, kCr2,  kHasErrorCode,
+constexpr FieldId kTrapHot[] = {kRip,     kRipTo, kVector, kErrorCode, kCr2,  kHasErrorCode,
                                 kFromCpl, kToCpl, kCause,  kCpl,       kVcpu, kSource};
 constexpr FieldId kTrapReturnHot[] = {kRip, kRipTo, kFromCpl, kToCpl, kCause, kCpl, kVcpu, kSource};
-constexpr FieldId kHypercallHot[] = {kNumber, kArg0,      kArg1,      kResult, kArg2, kArg3,
+constexpr FieldId kHypercallHot[] = {kNumber, kArg0,      kArg1,     kResult, kArg2, kArg3,
                                      kRip,    kTransport, kDuration, kCpl,    kVcpu, kSource};
 constexpr FieldId kDeviceHot[] = {kValue, kDuration, kReg, kDirection, kDevice, kSize, kCount, kVcpu, kSource};
 constexpr FieldId kIrqInjectHot[] = {kVector, kVcpu, kSource};
@@ -117,8 +125,8 @@ using CK = ColourKey;
 
 // One row per EventKind enumerator, in order.
 const KindSpec kBuiltin[] = {
-    {"vm_exit", kVmExitHot, kVmExitJson, "The guest left VMX non-root mode (or would have).", TR::Exits,
-     CK::ExitReason, CplAt::Cpl, kReason, vm_exit_summary, vm_exit_explain, vm_exit_title, vm_exit_access_json},
+    {"vm_exit", kVmExitHot, kVmExitJson, "The guest left VMX non-root mode (or would have).", TR::Exits, CK::ExitReason,
+     CplAt::Cpl, kReason, vm_exit_summary, vm_exit_explain, vm_exit_title, vm_exit_access_json},
     {"trap", kTrapHot, kTrapJson, "An event delivered into the guest kernel.", TR::Traps, CK::Trap, CplAt::FromTo,
      kVector, trap_summary, trap_explain, trap_title},
     {"trap_return", kTrapReturnHot, kTrapReturnJson, "iretq or sysretq.", TR::Traps, CK::TrapReturn, CplAt::FromTo,
@@ -131,12 +139,12 @@ const KindSpec kBuiltin[] = {
      CplAt::None, kFieldCount, irq_inject_summary, irq_inject_explain, irq_inject_title},
     {"mode_change", kModeChangeHot, kModeChangeJson, "CR0, CR4 or EFER changed.", TR::Markers, CK::ModeChange,
      CplAt::None, kFieldCount, mode_change_summary, mode_change_explain},
-    {"step", kStepHot, kStepJson, "One instruction (trace level full).", TR::None, CK::Neutral, CplAt::Cpl,
-     kFieldCount, step_summary, step_explain},
-    {"counter", kCounterHot, kCounterJson, "A named counter's value.", TR::None, CK::Neutral, CplAt::None,
-     kFieldCount, counter_summary, counter_explain, named_title},
-    {"output", kOutputHot, kOutputJson, "Bytes the guest wrote to its console.", TR::Devices, CK::Output,
-     CplAt::None, kFieldCount, output_summary, output_explain},
+    {"step", kStepHot, kStepJson, "One instruction (trace level full).", TR::None, CK::Neutral, CplAt::Cpl, kFieldCount,
+     step_summary, step_explain},
+    {"counter", kCounterHot, kCounterJson, "A named counter's value.", TR::None, CK::Neutral, CplAt::None, kFieldCount,
+     counter_summary, counter_explain, named_title},
+    {"output", kOutputHot, kOutputJson, "Bytes the guest wrote to its console.", TR::Devices, CK::Output, CplAt::None,
+     kFieldCount, output_summary, output_explain},
     {"marker", kMarkerHot, kMarkerJson, "A label the workload emitted to bracket a phase.", TR::Markers, CK::Marker,
      CplAt::None, kPhase, marker_summary, marker_explain, named_title},
     {"run_end", kRunEndHot, kRunEndJson, "How the run ended.", TR::Markers, CK::RunEnd, CplAt::None, kFieldCount,

@@ -53,9 +53,21 @@ uint64_t field_value(const Event& e, FieldId f) {
   const auto* p = reinterpret_cast<const uint8_t*>(&e) + s.offset;
   switch (s.width) {
     case 1: return *p;
-    case 2: { uint16_t x; std::memcpy(&x, p, 2); return x; }
-    case 4: { uint32_t x; std::memcpy(&x, p, 4); return x; }
-    default: { uint64_t x; std::memcpy(&x, p, 8); return x; }
+    case 2: {
+      uint16_t x;
+      std::memcpy(&x, p, 2);
+      return x;
+    }
+    case 4: {
+      uint32_t x;
+      std::memcpy(&x, p, 4);
+      return x;
+    }
+    default: {
+      uint64_t x;
+      std::memcpy(&x, p, 8);
+      return x;
+    }
   }
 }
 
@@ -64,8 +76,16 @@ void set_field_value(Event& e, FieldId f, uint64_t v) {
   auto* p = reinterpret_cast<uint8_t*>(&e) + s.offset;
   switch (s.width) {
     case 1: *p = static_cast<uint8_t>(v); break;
-    case 2: { auto x = static_cast<uint16_t>(v); std::memcpy(p, &x, 2); break; }
-    case 4: { auto x = static_cast<uint32_t>(v); std::memcpy(p, &x, 4); break; }
+    case 2: {
+      auto x = static_cast<uint16_t>(v);
+      std::memcpy(p, &x, 2);
+      break;
+    }
+    case 4: {
+      auto x = static_cast<uint32_t>(v);
+      std::memcpy(p, &x, 4);
+      break;
+    }
     default: std::memcpy(p, &v, 8); break;
   }
 }
@@ -91,8 +111,8 @@ constexpr std::array<std::string_view, kAccessKindCount> kAccessNames = {
 bool has_error_code(const Event& e) { return e.has_error_code; }
 bool page_fault(const Event& e) { return e.vector == 14; }
 
-constexpr JsonKey kPortKeys[] = {{"port", kPort}, {"size", kSize}, {"direction", kDirection}, {"value", kValue},
-                                 {"count", kCount}};
+constexpr JsonKey kPortKeys[] = {
+    {"port", kPort}, {"size", kSize}, {"direction", kDirection}, {"value", kValue}, {"count", kCount}};
 constexpr JsonKey kMmioKeys[] = {{"gpa", kGpa}, {"length", kLength}, {"direction", kDirection}, {"value", kValue}};
 constexpr JsonKey kMsrKeys[] = {{"msr", kNumber}, {"direction", kDirection}, {"value", kValue}};
 constexpr JsonKey kCrKeys[] = {{"register", kReg}, {"direction", kDirection}, {"value", kValue}};

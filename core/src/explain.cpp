@@ -20,9 +20,9 @@
 
 #include <array>
 
+#include "event_kinds.h"
 #include "ringscope/devices/probe.h"
 #include "ringscope/devices/uart16550.h"
-#include "event_kinds.h"
 #include "ringscope/exit_reasons.h"
 #include "ringscope/hypercalls.h"
 #include "ringscope/i18n.h"
@@ -61,7 +61,6 @@ std::string hypercall_label(const Event& e) {
     if (const HypercallInfo* h = find_hypercall(e.number)) return fmt::format("{} ({})", h->name, e.number);
   return fmt::format("nr {}", e.number);
 }
-
 
 std::string_view ring_word(uint8_t cpl) {
   switch (cpl) {
@@ -103,8 +102,10 @@ std::string hex_bytes(std::string_view s) {
 std::string access_text(const Event& e, AccessKind access) {
   std::string s;
   if (e.direction != Direction::None) s += direction_name(e.direction);
-  if (access == AccessKind::Port) s += fmt::format(" 0x{:x}", e.port);
-  else if (e.gpa != 0 || e.length != 0) s += fmt::format(" gpa 0x{:x}", e.gpa);
+  if (access == AccessKind::Port)
+    s += fmt::format(" 0x{:x}", e.port);
+  else if (e.gpa != 0 || e.length != 0)
+    s += fmt::format(" gpa 0x{:x}", e.gpa);
   if (e.size) s += fmt::format(" size {}", e.size);
   if (e.length && !e.size) s += fmt::format(" length {}", e.length);
   if (e.count > 1) s += fmt::format(" count {}", e.count);
@@ -153,14 +154,21 @@ PortInfo describe_port(uint16_t port, Direction dir) {
   }
   // Legacy PC ports a stray guest or a third-party kernel may touch.
   switch (port) {
-    case 0x20: case 0xa0: return {"PIC command", tr("the guest programmed the 8259 interrupt controller")};
-    case 0x21: case 0xa1: return {"PIC data", tr("the guest set the 8259 interrupt mask")};
-    case 0x40: case 0x41: case 0x42: return {"PIT counter", tr("the guest accessed a counter of the 8254 timer")};
+    case 0x20:
+    case 0xa0: return {"PIC command", tr("the guest programmed the 8259 interrupt controller")};
+    case 0x21:
+    case 0xa1: return {"PIC data", tr("the guest set the 8259 interrupt mask")};
+    case 0x40:
+    case 0x41:
+    case 0x42: return {"PIT counter", tr("the guest accessed a counter of the 8254 timer")};
     case 0x43: return {"PIT mode", tr("the guest programmed the 8254 timer")};
-    case 0x60: case 0x64: return {"i8042", tr("the guest accessed the keyboard controller")};
-    case 0x70: case 0x71: return {"CMOS/RTC", tr("the guest accessed the real-time clock / CMOS")};
+    case 0x60:
+    case 0x64: return {"i8042", tr("the guest accessed the keyboard controller")};
+    case 0x70:
+    case 0x71: return {"CMOS/RTC", tr("the guest accessed the real-time clock / CMOS")};
     case 0x80: return {"POST", tr("the guest wrote to the POST diagnostic port (often used as an I/O delay)")};
-    case 0xcf8: case 0xcfc: return {"PCI config", tr("the guest probed PCI configuration space")};
+    case 0xcf8:
+    case 0xcfc: return {"PCI config", tr("the guest probed PCI configuration space")};
     default: return {};
   }
 }
@@ -224,7 +232,9 @@ std::string mode_change_summary(const Event& e) {
                      e.cr4, e.prev_efer, e.efer);
 }
 
-std::string step_summary(const Event& e) { return fmt::format("rip 0x{:x} cpl {}  {}", e.rip, e.cpl, hex_bytes(e.text)); }
+std::string step_summary(const Event& e) {
+  return fmt::format("rip 0x{:x} cpl {}  {}", e.rip, e.cpl, hex_bytes(e.text));
+}
 std::string counter_summary(const Event& e) { return fmt::format("{} = {}", e.name, e.value); }
 std::string output_summary(const Event& e) { return quoted(e.text); }
 std::string marker_summary(const Event& e) { return fmt::format("{} {}", phase_name(e.phase), quoted(e.name)); }
@@ -255,8 +265,10 @@ std::string_view exception_why(uint8_t vector) {
     case 3: return tr("the program executed int3, a breakpoint");
     case 6: return tr("the CPU does not recognise the instruction, or it is not allowed here");
     case 8: return tr("an exception happened while the CPU was delivering another one");
-    case 13: return tr("the instruction broke a protection rule: a privileged instruction outside ring 0, a bad segment "
-                    "or a non-canonical address");
+    case 13:
+      return tr(
+          "the instruction broke a protection rule: a privileged instruction outside ring 0, a bad segment "
+          "or a non-canonical address");
     case 14: return tr("the address could not be translated or the page does not allow this access");
     default: return {};
   }
@@ -266,31 +278,37 @@ std::string_view exception_why(uint8_t vector) {
 std::string page_fault_detail(const Event& e) {
   uint32_t ec = e.error_code;
   return trf(" at address 0x{:x}: a {} by {} code to a {} page{}", e.cr2,
-                     (ec & 0x10) ? tr("instruction fetch") : (ec & 2) ? tr("write") : tr("read"), (ec & 4) ? tr("user") : tr("kernel"),
-                     (ec & 1) ? tr("present but protected") : tr("not-present"), (ec & 8) ? tr(" (reserved bit set)") : "");
+             (ec & 0x10) ? tr("instruction fetch")
+             : (ec & 2)  ? tr("write")
+                         : tr("read"),
+             (ec & 4) ? tr("user") : tr("kernel"), (ec & 1) ? tr("present but protected") : tr("not-present"),
+             (ec & 8) ? tr(" (reserved bit set)") : "");
 }
 
 // How the CPU entered the handler: the ring change is the point of the lesson.
 std::string entry_detail(const Event& e) {
   if (e.from_cpl != e.to_cpl)
-    return trf(" The CPU left {} for {}: it looked up vector {} in the IDT, switched to the kernel stack named "
-                       "in the TSS (RSP0), pushed SS, RSP, RFLAGS, CS and RIP, and jumped to the handler at 0x{:x}.",
-                       ring_word(e.from_cpl), ring_word(e.to_cpl), e.vector, e.rip_to);
-  return trf(" It happened in {} already, so there was no ring change and no stack switch: the CPU pushed the "
-                     "frame on the current stack and jumped to the handler at 0x{:x}.",
-                     ring_word(e.from_cpl), e.rip_to);
+    return trf(
+        " The CPU left {} for {}: it looked up vector {} in the IDT, switched to the kernel stack named "
+        "in the TSS (RSP0), pushed SS, RSP, RFLAGS, CS and RIP, and jumped to the handler at 0x{:x}.",
+        ring_word(e.from_cpl), ring_word(e.to_cpl), e.vector, e.rip_to);
+  return trf(
+      " It happened in {} already, so there was no ring change and no stack switch: the CPU pushed the "
+      "frame on the current stack and jumped to the handler at 0x{:x}.",
+      ring_word(e.from_cpl), e.rip_to);
 }
 
 std::string explain_exit(const Event& e) {
   std::string s;
   const AccessKind access = exit_access(e);
   if (access == AccessKind::PageTableStore) {
-    s = trf("The guest kernel stored 0x{:x} into one of its own page-table entries (a {}, at guest-physical "
-                    "0x{:x}). Without EPT the CPU walks the hypervisor's shadow page tables, so the hypervisor keeps "
-                    "the guest's tables write-protected: the store faults (#PF, intercepted), KVM's shadow MMU "
-                    "updates its shadow entry and resumes the guest. With EPT the guest edits its tables freely and "
-                    "none of this happens: this exit is the cost EPT removes. ",
-                    e.value, e.reg, e.gpa);
+    s =
+        trf("The guest kernel stored 0x{:x} into one of its own page-table entries (a {}, at guest-physical "
+            "0x{:x}). Without EPT the CPU walks the hypervisor's shadow page tables, so the hypervisor keeps "
+            "the guest's tables write-protected: the store faults (#PF, intercepted), KVM's shadow MMU "
+            "updates its shadow entry and resumes the guest. With EPT the guest edits its tables freely and "
+            "none of this happens: this exit is the cost EPT removes. ",
+            e.value, e.reg, e.gpa);
   } else if (access == AccessKind::Port) {
     bool out = e.direction == Direction::Out;
     PortInfo p = describe_port(e.port, e.direction);
@@ -304,9 +322,10 @@ std::string explain_exit(const Event& e) {
       s += ". ";
     }
   } else if (access == AccessKind::Mmio) {
-    s = trf("MMIO {} at guest-physical 0x{:x}: no RAM is mapped there, so the access cannot complete inside "
-                    "the guest. ",
-                    direction_name(e.direction), e.gpa);
+    s =
+        trf("MMIO {} at guest-physical 0x{:x}: no RAM is mapped there, so the access cannot complete inside "
+            "the guest. ",
+            direction_name(e.direction), e.gpa);
   }
   if (const ExitReasonInfo* info = find_exit_reason(e.reason)) {
     if (s.empty()) s = trf("VM exit: {}. ", tr(info->title));
@@ -330,48 +349,54 @@ std::string explain_trap(const Event& e) {
     case TrapCause::Exception: {
       std::string_view name = exception_name(e.vector);
       std::string s = name.empty() ? trf("Exception {}", e.vector) : fmt::format("{}", name);
-      if (e.vector == 14) s += page_fault_detail(e);
-      else if (auto why = exception_why(e.vector); !why.empty()) s += fmt::format(": {}", why);
+      if (e.vector == 14)
+        s += page_fault_detail(e);
+      else if (auto why = exception_why(e.vector); !why.empty())
+        s += fmt::format(": {}", why);
       s += trf(" (at rip 0x{:x}).", e.rip);
       if (e.vector == 6 && e.from_cpl == 3)
-        s += tr(" On PVM hosts (see the trace header's KVM flavour) a ring-3 `int n` arrives as exactly this #UD: the "
-             "teaching kernel looks at the faulting bytes, and if they are `int $0x40` it runs the system call "
-             "anyway (its `int40-via-ud` marker counts how often).");
+        s +=
+            tr(" On PVM hosts (see the trace header's KVM flavour) a ring-3 `int n` arrives as exactly this #UD: the "
+               "teaching kernel looks at the faulting bytes, and if they are `int $0x40` it runs the system call "
+               "anyway (its `int40-via-ud` marker counts how often).");
       return s + entry_detail(e);
     }
     case TrapCause::Interrupt:
       return trf("External interrupt, vector 0x{:x}. Interrupts are asynchronous: the CPU finished the "
-                         "instruction at 0x{:x} and then delivered the interrupt.",
-                         e.vector, e.rip) +
+                 "instruction at 0x{:x} and then delivered the interrupt.",
+                 e.vector, e.rip) +
              entry_detail(e);
     case TrapCause::SoftInt:
       return trf("The program executed int 0x{:x}, a software interrupt: the gate's DPL must allow the "
-                         "caller's ring, and then it is delivered through the IDT like a hardware interrupt. This was "
-                         "the classic system-call path before syscall.",
-                         e.vector) +
+                 "caller's ring, and then it is delivered through the IDT like a hardware interrupt. This was "
+                 "the classic system-call path before syscall.",
+                 e.vector) +
              entry_detail(e);
     case TrapCause::Syscall:
-      return trf("The program at 0x{:x} executed syscall to ask the kernel for a service. syscall is the fast "
-                         "path: no IDT lookup and no memory access; the CPU saves RIP in RCX and RFLAGS in R11, loads "
-                         "kernel CS/SS from the STAR MSR and jumps to the address in LSTAR (0x{:x}), going from {} to "
-                         "{}. The kernel must switch to its own stack itself.",
-                         e.rip, e.rip_to, ring_word(e.from_cpl), ring_word(e.to_cpl));
+      return trf(
+          "The program at 0x{:x} executed syscall to ask the kernel for a service. syscall is the fast "
+          "path: no IDT lookup and no memory access; the CPU saves RIP in RCX and RFLAGS in R11, loads "
+          "kernel CS/SS from the STAR MSR and jumps to the address in LSTAR (0x{:x}), going from {} to "
+          "{}. The kernel must switch to its own stack itself.",
+          e.rip, e.rip_to, ring_word(e.from_cpl), ring_word(e.to_cpl));
     default: return trf("A trap into the guest kernel at 0x{:x}.", e.rip_to);
   }
 }
 
 std::string explain_trap_return(const Event& e) {
-  std::string where = e.from_cpl != e.to_cpl
-                          ? trf("from {} to {}", ring_word(e.from_cpl), ring_word(e.to_cpl))
-                          : trf("staying in {} (a return from something that interrupted the kernel itself)",
-                                        ring_word(e.from_cpl));
+  std::string where =
+      e.from_cpl != e.to_cpl
+          ? trf("from {} to {}", ring_word(e.from_cpl), ring_word(e.to_cpl))
+          : trf("staying in {} (a return from something that interrupted the kernel itself)", ring_word(e.from_cpl));
   if (e.cause == TrapCause::Sysret)
-    return trf("sysretq, syscall's partner: RIP from RCX, RFLAGS from R11, user CS/SS from the STAR MSR; it "
-                       "went {} at 0x{:x} without touching memory.",
-                       where, e.rip_to);
-  return trf("iretq popped RIP, CS, RFLAGS, RSP and SS from the stack and went {} at 0x{:x}: this is how a "
-                     "kernel resumes whatever an interrupt or exception stopped.",
-                     where, e.rip_to);
+    return trf(
+        "sysretq, syscall's partner: RIP from RCX, RFLAGS from R11, user CS/SS from the STAR MSR; it "
+        "went {} at 0x{:x} without touching memory.",
+        where, e.rip_to);
+  return trf(
+      "iretq popped RIP, CS, RFLAGS, RSP and SS from the stack and went {} at 0x{:x}: this is how a "
+      "kernel resumes whatever an interrupt or exception stopped.",
+      where, e.rip_to);
 }
 
 std::string_view transport_words(Transport t) {
@@ -400,13 +425,15 @@ std::string explain_mode_change(const Event& e) {
 std::string_view kvm_stat_meaning(std::string_view name) {
   if (name == "kernel_exits")
     return tr("exits KVM handled inside the kernel so far: its `exits` stat minus the ones that reached the VMM");
-  if (name == "exits") return tr("every VM exit of this vCPU, whether KVM handled it in the kernel or passed it to the VMM");
+  if (name == "exits")
+    return tr("every VM exit of this vCPU, whether KVM handled it in the kernel or passed it to the VMM");
   if (name == "io_exits") return tr("exits caused by port I/O");
   if (name == "mmio_exits") return tr("exits for MMIO accesses that KVM passed to user space");
   if (name == "halt_exits") return tr("exits caused by hlt");
   if (name == "irq_exits") return tr("exits caused by host interrupts arriving while the guest ran");
   if (name == "signal_exits") return tr("exits because a signal was pending for the vCPU thread");
-  if (name == "insn_emulation") return tr("instructions run by KVM's in-kernel emulator (on a PVM host, ring-0 guest code runs this way)");
+  if (name == "insn_emulation")
+    return tr("instructions run by KVM's in-kernel emulator (on a PVM host, ring-0 guest code runs this way)");
   if (name == "hypercalls") return tr("hypercalls KVM handled in the kernel");
   if (name == "irq_window_exits") return tr("exits requested to find a moment when the guest accepts interrupts");
   if (name == "irq_injections") return tr("interrupts injected into the guest");
@@ -425,46 +452,51 @@ std::string trap_explain(const Event& e) { return explain_trap(e); }
 std::string trap_return_explain(const Event& e) { return explain_trap_return(e); }
 
 std::string hypercall_explain(const Event& e) {
-  return trf("The paravirtualised guest made hypercall {} through {}: instead of letting the hypervisor "
-                     "guess its intent from many trapped device-register accesses, it asked directly, so one exit "
-                     "does the work of many. Result 0x{:x}.",
-                     hypercall_label(e), transport_words(e.transport), e.result);
+  return trf(
+      "The paravirtualised guest made hypercall {} through {}: instead of letting the hypervisor "
+      "guess its intent from many trapped device-register accesses, it asked directly, so one exit "
+      "does the work of many. Result 0x{:x}.",
+      hypercall_label(e), transport_words(e.transport), e.result);
 }
 
 std::string device_explain(const Event& e) {
-  std::string s = trf("The {} device model handled a {} of its {} register", e.device,
-                              direction_name(e.direction), e.reg.empty() ? "?" : e.reg);
+  std::string s = trf("The {} device model handled a {} of its {} register", e.device, direction_name(e.direction),
+                      e.reg.empty() ? "?" : e.reg);
   if (e.direction == Direction::Write || e.direction == Direction::Out || e.value) {
     s += trf(" (value 0x{:x}", e.value);
     if (auto c = char_literal(e.value); !c.empty() && e.size <= 1) s += " " + c;
     s += ")";
-}
-if (e.count) s += trf(", {} items", e.count);
-s += tr(". Device models are plain code in the VMM, the same objects under KVM and the emulator: this is the work "
-        "behind the exit before it.");
-if (e.duration_ns) s += trf(" It took {}.", format_duration(e.duration_ns));
-return s;
+  }
+  if (e.count) s += trf(", {} items", e.count);
+  s +=
+      tr(". Device models are plain code in the VMM, the same objects under KVM and the emulator: this is the work "
+         "behind the exit before it.");
+  if (e.duration_ns) s += trf(" It took {}.", format_duration(e.duration_ns));
+  return s;
 }
 
 std::string irq_inject_explain(const Event& e) {
   if (e.name == kIrqViaIrqfd)
-    return trf("{} raised IRQ {} by writing to an irqfd: KVM's in-kernel 8259A PIC, not the VMM, turns the "
-                       "line into the vector the guest programmed and delivers it, waking the vCPU if it is halted "
-                       "inside KVM_RUN. The guest's EOI to the PIC never leaves the kernel either; KVM's stats fd "
-                       "counts the delivery (irq_injections).",
-                       e.device, e.value);
-  return trf("The VMM injected interrupt vector 0x{:x} into vCPU {}. A guest cannot see a device raise a "
-                     "line directly: the VMM queues the vector, and the CPU delivers it through the guest's IDT on "
-                     "the next VM entry once the guest has interrupts enabled.",
-                     e.vector, e.vcpu);
+    return trf(
+        "{} raised IRQ {} by writing to an irqfd: KVM's in-kernel 8259A PIC, not the VMM, turns the "
+        "line into the vector the guest programmed and delivers it, waking the vCPU if it is halted "
+        "inside KVM_RUN. The guest's EOI to the PIC never leaves the kernel either; KVM's stats fd "
+        "counts the delivery (irq_injections).",
+        e.device, e.value);
+  return trf(
+      "The VMM injected interrupt vector 0x{:x} into vCPU {}. A guest cannot see a device raise a "
+      "line directly: the VMM queues the vector, and the CPU delivers it through the guest's IDT on "
+      "the next VM entry once the guest has interrupts enabled.",
+      e.vector, e.vcpu);
 }
 
 std::string mode_change_explain(const Event& e) { return explain_mode_change(e); }
 
 std::string step_explain(const Event& e) {
-  return trf("Single-stepped the instruction at 0x{:x} in {}. At trace level full the CPU stops after "
-                     "every instruction, so each one costs a whole exit: the slow-down is itself the lesson.",
-                     e.rip, ring_word(e.cpl));
+  return trf(
+      "Single-stepped the instruction at 0x{:x} in {}. At trace level full the CPU stops after "
+      "every instruction, so each one costs a whole exit: the slow-down is itself the lesson.",
+      e.rip, ring_word(e.cpl));
 }
 
 std::string counter_explain(const Event& e) {
@@ -472,21 +504,24 @@ std::string counter_explain(const Event& e) {
     std::string s = trf("KVM's per-vCPU statistic '{}' now stands at {}", e.name, e.value);
     if (auto m = kvm_stat_meaning(e.name); !m.empty()) s += fmt::format(" ({})", m);
     return s + ". KVM counts these inside the kernel, including exits the VMM never sees.";
-}
-if (e.name == kCounterVcpuThreadCpuNs)
-  return trf("The host gave this vCPU's thread {} of CPU time over the whole run. To the host a VM is "
-                     "a process and each vCPU a thread its scheduler runs like any other: a guest waiting in "
-                     "hlt costs almost nothing, a busy one keeps a host CPU busy.",
-                     format_duration(e.value));
-if (e.name == kCounterVcpuThreadTid)
-  return trf("vCPU {} ran on host thread {} of the VMM's process (`ps -L -p PID` or "
-                     "/proc/PID/task/{} while it runs).",
-                     e.vcpu, e.value, e.value);
-if (e.name == kCounterHostPid)
-  return trf("The VMM ran as host process {}: the whole virtual machine, RAM and devices included, is "
-                     "this one process.",
-                     e.value);
-return trf("Counter '{}' is {}.", e.name, e.value);
+  }
+  if (e.name == kCounterVcpuThreadCpuNs)
+    return trf(
+        "The host gave this vCPU's thread {} of CPU time over the whole run. To the host a VM is "
+        "a process and each vCPU a thread its scheduler runs like any other: a guest waiting in "
+        "hlt costs almost nothing, a busy one keeps a host CPU busy.",
+        format_duration(e.value));
+  if (e.name == kCounterVcpuThreadTid)
+    return trf(
+        "vCPU {} ran on host thread {} of the VMM's process (`ps -L -p PID` or "
+        "/proc/PID/task/{} while it runs).",
+        e.vcpu, e.value, e.value);
+  if (e.name == kCounterHostPid)
+    return trf(
+        "The VMM ran as host process {}: the whole virtual machine, RAM and devices included, is "
+        "this one process.",
+        e.value);
+  return trf("Counter '{}' is {}.", e.name, e.value);
 }
 
 std::string output_explain(const Event& e) {
@@ -495,9 +530,10 @@ std::string output_explain(const Event& e) {
 
 std::string marker_explain(const Event& e) {
   if (e.phase == MarkerPhase::Begin)
-    return trf("The workload marked the beginning of phase {}; `ringscope stats` counts the exits and "
-                       "traps until the matching end.",
-                       quoted(e.name));
+    return trf(
+        "The workload marked the beginning of phase {}; `ringscope stats` counts the exits and "
+        "traps until the matching end.",
+        quoted(e.name));
   if (e.phase == MarkerPhase::End) return trf("The workload marked the end of phase {}.", quoted(e.name));
   return trf("The workload marked the point {}.", quoted(e.name));
 }

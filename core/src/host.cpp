@@ -58,9 +58,10 @@ Result<int> open_kvm_device() {
                       "kvm_intel or kvm_amd, or use a machine that has it), or run with --mode emulation, which needs "
                       "no KVM; `ringscope doctor` explains more");
   if (fd == -EACCES || fd == -EPERM)
-    return make_error(ErrorKind::Unavailable,
-                      "cannot open /dev/kvm: permission denied; add yourself to the kvm group "
-                      "(`sudo usermod -aG kvm $USER`, then log in again) or run as root; --mode emulation needs no KVM");
+    return make_error(
+        ErrorKind::Unavailable,
+        "cannot open /dev/kvm: permission denied; add yourself to the kvm group "
+        "(`sudo usermod -aG kvm $USER`, then log in again) or run as root; --mode emulation needs no KVM");
   return make_error(ErrorKind::Unavailable,
                     fmt::format("cannot open /dev/kvm: {}; --mode emulation needs no KVM", strerror(-fd)));
 }
@@ -138,9 +139,10 @@ std::string kvm_refusal(const HostInfo& host, std::string_view feature) {
     what = "int n from ring 3 raises #UD instead of entering the gate";
   else
     what = fmt::format("{} hangs inside KVM_RUN", f->instruction);
-  return fmt::format("this host's KVM is {}, where {}, so this scenario cannot run under KVM here; "
-                     "run it with --mode emulation (Unicorn), or on a VT-x/AMD-V host",
-                     flavour, what);
+  return fmt::format(
+      "this host's KVM is {}, where {}, so this scenario cannot run under KVM here; "
+      "run it with --mode emulation (Unicorn), or on a VT-x/AMD-V host",
+      flavour, what);
 }
 
 }  // namespace ringscope

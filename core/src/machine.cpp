@@ -22,7 +22,8 @@ Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config) {
   std::unique_ptr<Machine> m(new Machine());
   m->config_ = config;
   // MAP_NORESERVE: untouched guest pages cost the host nothing.
-  void* ram = mmap(nullptr, config.ram_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  void* ram =
+      mmap(nullptr, config.ram_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (ram == MAP_FAILED)
     return make_error(ErrorKind::Internal,
                       fmt::format("cannot map {} MiB of guest RAM: {}", config.ram_bytes >> 20, strerror(errno)));

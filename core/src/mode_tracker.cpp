@@ -3,8 +3,8 @@
 
 namespace ringscope {
 
-void ModeTracker::observe(EventSink& sink, uint64_t time_ns, uint32_t vcpu, Source source, uint64_t cr0,
-                          uint64_t cr4, uint64_t efer, uint64_t rip) {
+void ModeTracker::observe(EventSink& sink, uint64_t time_ns, uint32_t vcpu, Source source, uint64_t cr0, uint64_t cr4,
+                          uint64_t efer, uint64_t rip) {
   if (!changed(cr0, cr4, efer)) return;
   Event m = events::mode_change({time_ns, vcpu, source}, rip, {cr0_, cr4_, efer_}, {cr0, cr4, efer});
   sink.emit(m);

@@ -38,9 +38,9 @@ std::optional<RunStop> check_after_exit(const AccessResult& access, const ExitCo
                    access.guest_status};
   if (auto stop = check_exits(count, limits)) return stop;
   if (console_bytes > limits.max_output_bytes)
-    return RunStop{RunEndReason::WatchdogOutput,
-                   fmt::format("the guest wrote more than {} bytes of console output, the limit",
-                               limits.max_output_bytes)};
+    return RunStop{
+        RunEndReason::WatchdogOutput,
+        fmt::format("the guest wrote more than {} bytes of console output, the limit", limits.max_output_bytes)};
   return std::nullopt;
 }
 

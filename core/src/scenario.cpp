@@ -32,8 +32,8 @@ constexpr const char* kDefaultKernelPv = "kernel-pv";
 
 const std::vector<std::string>& known_fields() {
   static const std::vector<std::string> fields = {
-      "name",        "title",  "description",     "kernel",          "kernel_pv", "programs",
-      "kernel_args", "params", "expected_output", "expected_status", "requires", "markers", "vcpus"};
+      "name",   "title",           "description",     "kernel",   "kernel_pv", "programs", "kernel_args",
+      "params", "expected_output", "expected_status", "requires", "markers",   "vcpus"};
   return fields;
 }
 
@@ -49,9 +49,8 @@ std::string join(const std::vector<std::string>& v, const char* sep) {
 // A name or a param key: lowercase letters, digits, '-', '_'.
 bool is_simple_name(const std::string& s) {
   if (s.empty() || s.size() > 64) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-  });
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'; });
 }
 
 // A command-line value: non-empty, no whitespace, no '=' (the kernel
@@ -195,8 +194,7 @@ Result<Scenario> parse_manifest(const fs::path& file) {
         v.assign(1, value.get<bool>() ? '1' : '0');
       else
         return r.bad(field, fmt::format("must be a string, an integer or a boolean, not {}", type_name(value)));
-      if (!is_cmdline_value(v))
-        return r.bad(field, fmt::format("\"{}\" must be a non-empty word without spaces", v));
+      if (!is_cmdline_value(v)) return r.bad(field, fmt::format("\"{}\" must be a non-empty word without spaces", v));
       s.params[key] = v;
     }
   }
@@ -295,13 +293,12 @@ Result<std::string> build_cmdline(const Scenario& s, const std::map<std::string,
     if (!s.params.count(key)) {
       std::vector<std::string> names;
       for (const auto& [k, v] : s.params) names.push_back(k);
-      return make_error(ErrorKind::Usage,
-                        fmt::format("scenario '{}' has no param '{}'; its params are: {}", s.name, key,
-                                    names.empty() ? std::string("none") : join(names, ", ")));
+      return make_error(ErrorKind::Usage, fmt::format("scenario '{}' has no param '{}'; its params are: {}", s.name,
+                                                      key, names.empty() ? std::string("none") : join(names, ", ")));
     }
     if (!is_cmdline_value(value))
-      return make_error(ErrorKind::Usage, fmt::format("param {}=\"{}\": a value must be one word without spaces",
-                                                      key, value));
+      return make_error(ErrorKind::Usage,
+                        fmt::format("param {}=\"{}\": a value must be one word without spaces", key, value));
     params[key] = value;
   }
   std::string line = s.kernel_args;

@@ -15,7 +15,7 @@ namespace ringscope {
 
 namespace {
 constexpr uint64_t kProgressNs = 250'000'000;  // the progress line's refresh
-constexpr uint64_t kKickGapNs = 200'000;        // the least time between two timer kicks
+constexpr uint64_t kKickGapNs = 200'000;       // the least time between two timer kicks
 
 RunResult watch(Machine* machine, const RunOptions& options, const SupervisedLoop& loop) {
   RunResult result;

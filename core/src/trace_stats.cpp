@@ -201,8 +201,10 @@ void StatsBuilder::add(const Event& e) {
 
   // Phase bookkeeping first, so a marker is not counted inside the phase it opens or closes.
   if (e.kind == EventKind::Marker && e.phase != MarkerPhase::Point) {
-    if (e.phase == MarkerPhase::Begin) s.begin_phase(e);
-    else s.end_phase(e);
+    if (e.phase == MarkerPhase::Begin)
+      s.begin_phase(e);
+    else
+      s.end_phase(e);
     return;
   }
   if (s.open_count != 0) {
@@ -217,8 +219,10 @@ void StatsBuilder::add(const Event& e) {
       ReasonAcc& r = s.reasons[e.reason];
       r.s.reason = e.reason;
       ++r.s.count;
-      if (e.handled_by == HandledBy::Kernel) ++r.kernel_events;
-      else if (e.handled_by == HandledBy::Vmm) ++r.s.vmm;
+      if (e.handled_by == HandledBy::Kernel)
+        ++r.kernel_events;
+      else if (e.handled_by == HandledBy::Vmm)
+        ++r.s.vmm;
       if (e.duration_ns) {
         r.s.duration.add(e.duration_ns);
         st.exit_duration.add(e.duration_ns);

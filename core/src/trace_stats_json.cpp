@@ -6,8 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include "ringscope/exit_reasons.h"
-#include "ringscope/trace_stats.h"
 #include "ringscope/terminal_text.h"
+#include "ringscope/trace_stats.h"
 
 namespace ringscope {
 
@@ -16,7 +16,10 @@ namespace {
 using nlohmann::json;
 
 json duration_json(const DurationStats& d) {
-  return {{"count", d.count}, {"total_ns", d.total_ns}, {"mean_ns", d.mean_ns()}, {"min_ns", d.min_ns},
+  return {{"count", d.count},
+          {"total_ns", d.total_ns},
+          {"mean_ns", d.mean_ns()},
+          {"min_ns", d.min_ns},
           {"max_ns", d.max_ns}};
 }
 
@@ -32,11 +35,16 @@ json reasons_json(const std::map<uint16_t, uint64_t>& by_reason) {
 std::string stats_to_json(const TraceStats& st) {
   json j;
   const TraceHeader& h = st.header;
-  j["header"] = {{"scenario", h.scenario},       {"mode", h.mode},
-                 {"level", h.level},             {"params", h.params},
-                 {"host_kernel", h.host_kernel}, {"kvm_flavour", h.kvm_flavour},
-                 {"cpu_model", h.cpu_model},     {"tool_version", h.tool_version},
-                 {"vcpus", h.vcpus},             {"start_unix_ns", h.start_unix_ns}};
+  j["header"] = {{"scenario", h.scenario},
+                 {"mode", h.mode},
+                 {"level", h.level},
+                 {"params", h.params},
+                 {"host_kernel", h.host_kernel},
+                 {"kvm_flavour", h.kvm_flavour},
+                 {"cpu_model", h.cpu_model},
+                 {"tool_version", h.tool_version},
+                 {"vcpus", h.vcpus},
+                 {"start_unix_ns", h.start_unix_ns}};
   j["complete"] = st.complete;
   if (!st.warning.empty()) j["warning"] = st.warning;
   j["events"] = st.events;
@@ -67,7 +75,9 @@ std::string stats_to_json(const TraceStats& st) {
 
   json traps = json::array();
   for (const TrapStats& t : st.traps) {
-    json o = {{"cause", cause_name(t.cause)}, {"vector", t.vector}, {"count", t.count},
+    json o = {{"cause", cause_name(t.cause)},
+              {"vector", t.vector},
+              {"count", t.count},
               {"ring_transitions", t.ring_transitions}};
     if (t.cause == TrapCause::Exception) o["name"] = exception_name(t.vector);
     traps.push_back(o);

@@ -31,9 +31,8 @@ constexpr std::array<std::string_view, 4> kTransportNames = {""sv, "port"sv, "mm
 constexpr std::array<std::string_view, 3> kPhaseNames = {"point"sv, "begin"sv, "end"sv};
 
 constexpr std::array<std::string_view, kRunEndReasonCount> kRunEndNames = {
-    "guest_exit"sv,    "halted"sv,         "triple_fault"sv,
-    "internal_error"sv, "failed_entry"sv,  "watchdog_time"sv,
-    "watchdog_exits"sv, "watchdog_output"sv, "vmm_error"sv,
+    "guest_exit"sv,    "halted"sv,         "triple_fault"sv,    "internal_error"sv, "failed_entry"sv,
+    "watchdog_time"sv, "watchdog_exits"sv, "watchdog_output"sv, "vmm_error"sv,
 };
 static_assert(static_cast<int>(RunEndReason::VmmError) + 1 == kRunEndReasonCount);
 
@@ -42,9 +41,9 @@ static_assert(static_cast<int>(RunEndReason::VmmError) + 1 == kRunEndReasonCount
 constexpr std::array<std::string_view, kRunEndReasonCount> kRunEndExplanations = {
     N_("The guest finished and reported its exit status through the probe port."),
     N_("The guest halted for good (HLT with interrupts disabled, or nothing left to wake it) without reporting "
-    "an exit status."),
+       "an exit status."),
     N_("The CPU hit a fault while delivering a double fault and shut down (VT-x exit reason 2); "
-    "usually a broken IDT, GDT or page table."),
+       "usually a broken IDT, GDT or page table."),
     N_("KVM met something it could not emulate and gave up; the registers show where the guest was."),
     N_("VM entry failed because the guest state (segments, control registers, boot state) was invalid."),
     N_("The run took longer than the wall-time limit and the watchdog stopped it."),
@@ -77,7 +76,12 @@ constexpr std::array<std::string_view, 32> kExceptionNames = {
     "#XM SIMD floating-point exception"sv,
     "#VE virtualization exception"sv,
     "#CP control protection"sv,
-    ""sv, ""sv, ""sv, ""sv, ""sv, ""sv,  // 22-27: reserved
+    ""sv,
+    ""sv,
+    ""sv,
+    ""sv,
+    ""sv,
+    ""sv,  // 22-27: reserved
     "#HV hypervisor injection"sv,
     "#VC VMM communication"sv,
     "#SX security exception"sv,

@@ -17,8 +17,8 @@
 #include "ringscope/exit_reasons.h"
 #include "ringscope/explain.h"
 #include "ringscope/files.h"
-#include "ringscope/scenario.h"
 #include "ringscope/i18n.h"
+#include "ringscope/scenario.h"
 
 namespace ringscope::labs {
 
@@ -57,9 +57,8 @@ struct Parser {
       // undefined behaviour, so the range is checked first: [-2^d, 2^d) or [0, 2^d).
       const double v = j[key].get<double>(), top = std::ldexp(1.0, std::numeric_limits<T>::digits);
       if (!(v < top && v >= (std::is_signed_v<T> ? -top : 0.0)))
-        return fail(where + "." + key, trf("{} is out of range: it must be a whole number from {} to {}",
-                                                    j[key].dump(), std::numeric_limits<T>::min(),
-                                                    std::numeric_limits<T>::max())),
+        return fail(where + "." + key, trf("{} is out of range: it must be a whole number from {} to {}", j[key].dump(),
+                                           std::numeric_limits<T>::min(), std::numeric_limits<T>::max())),
                std::nullopt;
     }
     return j[key].get<T>();
@@ -87,14 +86,16 @@ const std::set<std::string> kExitRegisters = {"cr0", "cr3", "cr4", "cr", "msr", 
 void check_never_matches(Parser& p, const EventFilter& f, const std::string& where) {
   const bool exits = f.has_kind(EventKind::VmExit), devices = f.has_kind(EventKind::Device);
   if (f.port && !exits && !devices)
-    p.fail(where + ".port", "only vm_exit (I/O instructions) and device (unclaimed accesses) events carry a port; "
-                            "this kind never does, so the query would match nothing");
+    p.fail(where + ".port",
+           "only vm_exit (I/O instructions) and device (unclaimed accesses) events carry a port; "
+           "this kind never does, so the query would match nothing");
   if (f.port && f.reason && *f.reason != exit_reason::kIoInstruction)
     p.fail(where + ".port", fmt::format("an exit with reason {} carries no port; only reason {} (I/O instruction) does",
                                         *f.reason, exit_reason::kIoInstruction));
   if (f.reg && !exits && !devices)
-    p.fail(where + ".register", "only device and vm_exit events carry a register; this kind never does, so the "
-                                "query would match nothing");
+    p.fail(where + ".register",
+           "only device and vm_exit events carry a register; this kind never does, so the "
+           "query would match nothing");
   if (f.reg && exits && !devices && !kExitRegisters.count(*f.reg)) {
     std::string list;
     for (const auto& r : kExitRegisters) list += (list.empty() ? "" : ", ") + r;
@@ -143,8 +144,7 @@ EventFilter parse_filter(Parser& p, const json& j, const std::string& where) {
     f.direction = direction_from_name(*v);
     if (!f.direction)
       p.fail(where + ".direction",
-             trf("no direction \"{}\": it is in or out (ports), read or write (MMIO, MSRs, control registers)",
-                         *v));
+             trf("no direction \"{}\": it is in or out (ports), read or write (MMIO, MSRs, control registers)", *v));
   }
   f.device = s("device");
   f.reg = s("register");
@@ -306,8 +306,7 @@ Measured QueryMeter::result() const {
   const Query& q = *q_;
   Measured r;
   if (!q.between.empty() && phase_ == Phase::Before) {
-    r.problem = trf("the phase \"{}\" is not in run {}'s trace (no begin marker with that label)",
-                            q.between, q.run);
+    r.problem = trf("the phase \"{}\" is not in run {}'s trace (no begin marker with that label)", q.between, q.run);
     return r;
   }
   // span_ns: from the first matching event to the last (inside a phase:
@@ -322,8 +321,7 @@ Measured QueryMeter::result() const {
   // A last_* measure of nothing has no value (not 0): a counter this host's
   // KVM does not have, say, must not pass an `at_most`.
   if (q.measure.rfind("last_", 0) == 0 && !first_) {
-    r.problem =
-        trf("no event of run {} matched{}, so there is no {}", q.run,
+    r.problem = trf("no event of run {} matched{}, so there is no {}", q.run,
                     q.between.empty() ? "" : trf(" in the phase \"{}\"", q.between), q.measure);
     return r;
   }
@@ -347,8 +345,7 @@ Result<std::string> expand_label(const std::string& tmpl, const std::map<std::st
     }
     size_t close = tmpl.find('}', i);
     if (close == std::string::npos)
-      return make_error(ErrorKind::BadData,
-                        trf("scenario {}: marker \"{}\" has an unclosed {{", scenario, tmpl));
+      return make_error(ErrorKind::BadData, trf("scenario {}: marker \"{}\" has an unclosed {{", scenario, tmpl));
     std::string name = tmpl.substr(i + 1, close - i - 1);
     long long factor = 1;
     if (auto star = name.find('*'); star != std::string::npos) {
@@ -357,9 +354,8 @@ Result<std::string> expand_label(const std::string& tmpl, const std::map<std::st
     }
     auto it = params.find(name);
     if (it == params.end())
-      return make_error(
-          ErrorKind::BadData,
-          trf("scenario {}: marker \"{}\" names param {}, which it does not have", scenario, tmpl, name));
+      return make_error(ErrorKind::BadData,
+                        trf("scenario {}: marker \"{}\" names param {}, which it does not have", scenario, tmpl, name));
     if (factor == 1) {
       out += it->second;
     } else {
@@ -400,9 +396,8 @@ Result<std::vector<std::string>> run_phase_labels(const LabRun& run) {
   std::map<std::string, std::string> params = scenario.value().params;
   for (const auto& [k, v] : run.params) {
     if (!params.count(k))
-      return make_error(
-          ErrorKind::BadData,
-          trf("scenario {} has no param \"{}\" (`ringscope scenarios` lists them)", run.scenario, k));
+      return make_error(ErrorKind::BadData,
+                        trf("scenario {} has no param \"{}\" (`ringscope scenarios` lists them)", run.scenario, k));
     params[k] = v;
   }
   for (const auto& t : scenario.value().markers) {
@@ -511,10 +506,9 @@ Result<Lab> load_lab(const fs::path& dir) {
     for (const auto& k : known) list += (list.empty() ? "\"" : ", \"") + k + "\"";
     const bool program = std::any_of(lab.runs.begin(), lab.runs.end(),
                                      [&](const LabRun& r) { return r.id == q.run && !r.program.empty(); });
-    p.fail(where + ".between",
-           trf("run \"{}\" never has a phase \"{}\"; its phases are {}{}", q.run, q.between, list,
-                       program ? " (declare the student's in the run's \"markers\")"
-                               : " (the scenario manifest's \"markers\")"));
+    p.fail(where + ".between", trf("run \"{}\" never has a phase \"{}\"; its phases are {}{}", q.run, q.between, list,
+                                   program ? " (declare the student's in the run's \"markers\")"
+                                           : " (the scenario manifest's \"markers\")"));
   };
   for (size_t i = 0; i < lab.checks.size(); ++i) {
     check_label(lab.checks[i].query, fmt::format("checks[{}].query", i));
@@ -527,8 +521,7 @@ Result<Lab> load_lab(const fs::path& dir) {
 Result<std::vector<Lab>> load_labs(const fs::path& root) {
   std::error_code ec;
   if (!fs::is_directory(root, ec))
-    return make_error(ErrorKind::NoInput,
-                      trf("no labs directory at {}; set RINGSCOPE_LABS_DIR", root.string()));
+    return make_error(ErrorKind::NoInput, trf("no labs directory at {}; set RINGSCOPE_LABS_DIR", root.string()));
   std::vector<Lab> labs;
   for (const auto& entry : fs::directory_iterator(root, ec)) {
     if (!entry.is_directory() || !fs::exists(entry.path() / "lab.json")) continue;
@@ -539,7 +532,7 @@ Result<std::vector<Lab>> load_labs(const fs::path& root) {
   for (size_t i = 1; i < labs.size(); ++i)
     if (labs[i].number == labs[i - 1].number)
       return make_error(ErrorKind::BadData, trf("labs {} and {} both have number {}", labs[i - 1].dir.string(),
-                                                        labs[i].dir.string(), labs[i].number));
+                                                labs[i].dir.string(), labs[i].number));
   return labs;
 }
 
@@ -555,9 +548,7 @@ Answers parse_answers(const std::string& text, const std::vector<std::string>& k
   std::istringstream in(text);
   std::string line;
   for (int n = 1; std::getline(in, line); ++n) {
-    auto problem = [&](const std::string& what) {
-      out.problems.push_back(trf("answers.txt line {}: {}", n, what));
-    };
+    auto problem = [&](const std::string& what) { out.problems.push_back(trf("answers.txt line {}: {}", n, what)); };
     if (auto hash = line.find('#'); hash != std::string::npos) line.erase(hash);
     line = trim(line);
     if (line.empty()) continue;
@@ -592,8 +583,7 @@ Answers parse_answers(const std::string& text, const std::vector<std::string>& k
       continue;
     }
     if (auto it = first_line.find(key); it != first_line.end()) {
-      problem(trf("\"{}\" was already answered on line {}; keep one answer per key (neither counts)", key,
-                          it->second));
+      problem(trf("\"{}\" was already answered on line {}; keep one answer per key (neither counts)", key, it->second));
       twice.insert(key);
       out.rejected.insert(key);
       continue;
@@ -687,8 +677,7 @@ std::vector<CheckResult> Grader::results(const std::map<std::string, double>& an
       return std::fabs(want - got) <= std::max(1e-9, c.expect.tolerance * std::fabs(want));
     };
     std::vector<std::string> wrong;
-    if (c.expect.equals && !close(*c.expect.equals, v))
-      wrong.push_back(trf("expected {}", shown(c, *c.expect.equals)));
+    if (c.expect.equals && !close(*c.expect.equals, v)) wrong.push_back(trf("expected {}", shown(c, *c.expect.equals)));
     if (c.expect.at_least && v < *c.expect.at_least)
       wrong.push_back(trf("expected at least {}", shown(c, *c.expect.at_least)));
     if (c.expect.at_most && v > *c.expect.at_most)
@@ -698,8 +687,7 @@ std::vector<CheckResult> Grader::results(const std::map<std::string, double>& an
       if (a == answers.end())
         wrong.push_back(trf("no answer \"{}\" in answers.txt", c.expect.answer));
       else if (!close(v, a->second))
-        wrong.push_back(
-            trf("your answer {}: {} is not what the trace says", c.expect.answer, shown(c, a->second)));
+        wrong.push_back(trf("your answer {}: {} is not what the trace says", c.expect.answer, shown(c, a->second)));
     }
     res.passed = wrong.empty();
     // A wrong answer is not told the right one: the trace is there to read.

@@ -82,8 +82,8 @@ struct Expectation {
 
 struct Check {
   std::string id;
-  std::string say;   // what is checked, in a sentence for the student
-  std::string hint;  // what to look at when it fails
+  std::string say;              // what is checked, in a sentence for the student
+  std::string hint;             // what to look at when it fails
   std::string say_ko, hint_ko;  // the same in Korean ("say_ko", "hint_ko"; optional)
   Query query;
   std::optional<Query> divide_by;  // the measure is query / divide_by (another query) ...
@@ -94,8 +94,8 @@ struct Check {
 struct Lab {
   int number = 0;
   std::string title;
-  std::string title_ko;     // "title_ko", optional
-  std::string language;     // "language": "en" or "ko", the course's; graders' reports (--json) use it
+  std::string title_ko;       // "title_ko", optional
+  std::string language;       // "language": "en" or "ko", the course's; graders' reports (--json) use it
   std::filesystem::path dir;  // where lab.json and handout.md are
   std::vector<LabRun> runs;
   std::vector<Check> checks;

@@ -19,8 +19,8 @@
 namespace ringscope::emulation {
 
 namespace {
-constexpr uint64_t kUntilNowhere = ~0ull;          // uc_emu_start's `until`: an address no code reaches
-constexpr uint64_t kMmioTop = 1ull << 32;           // non-RAM physical addresses below 4 GiB are MMIO
+constexpr uint64_t kUntilNowhere = ~0ull;  // uc_emu_start's `until`: an address no code reaches
+constexpr uint64_t kMmioTop = 1ull << 32;  // non-RAM physical addresses below 4 GiB are MMIO
 }  // namespace
 
 EmuLoop::EmuLoop(Machine& machine, UnicornCpu& cpu, EventSink& sink, const RunOptions& options, EmulationOptions emu)
@@ -45,11 +45,13 @@ Status EmuLoop::install_hooks() {
   // The PIT counts guest time from here on (docs/interrupts.md).
   machine_.pit().set_clock([this] { return guest_ns(); });
   auto check = [](uc_err err, const char* what) -> Status {
-    if (err != UC_ERR_OK) return make_error(ErrorKind::Internal, fmt::format("cannot add the {}: {}", what, uc_error_text(err)));
+    if (err != UC_ERR_OK)
+      return make_error(ErrorKind::Internal, fmt::format("cannot add the {}: {}", what, uc_error_text(err)));
     return ok_status();
   };
   TRY(check(uc_hook_add(uc, &h, UC_HOOK_INSN, reinterpret_cast<void*>(&on_in), this, 1, 0, UC_X86_INS_IN), "IN hook"));
-  TRY(check(uc_hook_add(uc, &h, UC_HOOK_INSN, reinterpret_cast<void*>(&on_out), this, 1, 0, UC_X86_INS_OUT), "OUT hook"));
+  TRY(check(uc_hook_add(uc, &h, UC_HOOK_INSN, reinterpret_cast<void*>(&on_out), this, 1, 0, UC_X86_INS_OUT),
+            "OUT hook"));
   TRY(check(uc_hook_add(uc, &h, UC_HOOK_INSN, reinterpret_cast<void*>(&on_syscall), this, 1, 0, UC_X86_INS_SYSCALL),
             "SYSCALL hook"));
   TRY(check(uc_hook_add(uc, &h, UC_HOOK_INTR, reinterpret_cast<void*>(&on_intr), this, 1, 0), "interrupt hook"));
@@ -222,7 +224,8 @@ RunResult EmuLoop::run() {
     // Unicorn sometimes stops at a VMCALL without reporting its #UD
     // (unicorn_quirks.h); handle it the same way.
     if (handle_vmcall(rip)) continue;
-    result = fail(RunEndReason::InternalError, fmt::format("the emulator stopped at rip {:#x} for no known reason", rip));
+    result =
+        fail(RunEndReason::InternalError, fmt::format("the emulator stopped at rip {:#x} for no known reason", rip));
     break;
   }
   return finish(result);

@@ -35,8 +35,8 @@ class EmuLoop {
  public:
   EmuLoop(Machine& machine, UnicornCpu& cpu, EventSink& sink, const RunOptions& options, EmulationOptions emu);
   Status install_hooks();
-  RunResult run();                 // thread: the emulation thread
-  void request_stop();             // thread: the watchdog
+  RunResult run();      // thread: the emulation thread
+  void request_stop();  // thread: the watchdog
   uint64_t instructions() const { return instructions_.load(std::memory_order_relaxed); }
 
   // Guest time, the clock the machine's PIT runs on under emulation: one
@@ -101,7 +101,7 @@ class EmuLoop {
   bool count_fault();  // every fault and `int n` counts against the exit limit; false: the run is over
   ExitCount exit_count() const { return ExitCount::emulated(io_.load(std::memory_order_relaxed), faults_); }
   bool deliver_external(uint64_t return_rip);  // false: the run is over
-  Wake wait_for_interrupt();  // halt_wait.h, in guest time
+  Wake wait_for_interrupt();                   // halt_wait.h, in guest time
 
   RunResult finish(RunResult result);
 

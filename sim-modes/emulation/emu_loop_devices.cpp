@@ -103,7 +103,8 @@ void EmuLoop::after_device_access() {
 }
 
 uint32_t EmuLoop::on_in(uc_engine*, uint32_t port, int size, void* p) {
-  return static_cast<uint32_t>(self_of(p).port_access(static_cast<uint16_t>(port), static_cast<uint8_t>(size), false, 0));
+  return static_cast<uint32_t>(
+      self_of(p).port_access(static_cast<uint16_t>(port), static_cast<uint8_t>(size), false, 0));
 }
 
 void EmuLoop::on_out(uc_engine*, uint32_t port, int size, uint32_t value, void* p) {

@@ -6,18 +6,17 @@
 // with a typed failure and its trace intact.
 #include "emulation_backend.h"
 
-#include <algorithm>
 #include <fmt/format.h>
+#include <algorithm>
 #include <cstdio>
 #include <thread>
 
 #include "emu_loop.h"
-#include "ringscope/supervisor.h"
 #include "ringscope/machine.h"
+#include "ringscope/supervisor.h"
 #include "unicorn_cpu.h"
 
 namespace ringscope::emulation {
-
 
 Result<RunResult> EmulationBackend::run(Machine& machine, EventSink& sink, const RunOptions& options) {
   TRY_ASSIGN(auto cpu, UnicornCpu::create(machine.memory()));

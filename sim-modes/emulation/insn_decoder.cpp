@@ -9,12 +9,12 @@ namespace ringscope::emulation {
 ReturnKind return_kind(const uint8_t* b, size_t len) {
   size_t i = 0;
   // Legacy prefixes, then at most one REX prefix (SDM Vol. 2A §2.1, §2.2.1).
-  while (i < len && (b[i] == 0x66 || b[i] == 0x67 || b[i] == 0xf0 || b[i] == 0xf2 || b[i] == 0xf3 ||
-                     b[i] == 0x2e || b[i] == 0x36 || b[i] == 0x3e || b[i] == 0x26 || b[i] == 0x64 || b[i] == 0x65))
+  while (i < len && (b[i] == 0x66 || b[i] == 0x67 || b[i] == 0xf0 || b[i] == 0xf2 || b[i] == 0xf3 || b[i] == 0x2e ||
+                     b[i] == 0x36 || b[i] == 0x3e || b[i] == 0x26 || b[i] == 0x64 || b[i] == 0x65))
     i++;
   if (i < len && (b[i] & 0xf0) == 0x40) i++;
-  if (i < len && b[i] == 0xcf) return ReturnKind::Iret;                                   // IRET/IRETD/IRETQ
-  if (i + 1 < len && b[i] == 0x0f && b[i + 1] == 0x07) return ReturnKind::Sysret;        // SYSRET
+  if (i < len && b[i] == 0xcf) return ReturnKind::Iret;                            // IRET/IRETD/IRETQ
+  if (i + 1 < len && b[i] == 0x0f && b[i + 1] == 0x07) return ReturnKind::Sysret;  // SYSRET
   return ReturnKind::None;
 }
 
@@ -50,8 +50,8 @@ bool may_set_if(const uint8_t* b, size_t len) {
 // INVLPG 0F 01 /7 with a memory operand.
 SensitiveInsn sensitive_kind(const uint8_t* b, size_t len) {
   size_t i = 0;
-  while (i < len && (b[i] == 0x66 || b[i] == 0x67 || b[i] == 0xf0 || b[i] == 0xf2 || b[i] == 0xf3 ||
-                     b[i] == 0x2e || b[i] == 0x36 || b[i] == 0x3e || b[i] == 0x26 || b[i] == 0x64 || b[i] == 0x65))
+  while (i < len && (b[i] == 0x66 || b[i] == 0x67 || b[i] == 0xf0 || b[i] == 0xf2 || b[i] == 0xf3 || b[i] == 0x2e ||
+                     b[i] == 0x36 || b[i] == 0x3e || b[i] == 0x26 || b[i] == 0x64 || b[i] == 0x65))
     i++;
   uint8_t rex = 0;
   if (i < len && (b[i] & 0xf0) == 0x40) rex = b[i++];
@@ -181,11 +181,19 @@ bool InsnDecoder::writes_memory(const GuestMemory& memory, const PagingState& pa
   if (n == 0) return false;
   bool write = false;
   switch (insn->id) {
-    case X86_INS_PUSH: case X86_INS_PUSHFQ: case X86_INS_PUSHF: case X86_INS_CALL: case X86_INS_ENTER:
-    case X86_INS_STOSB: case X86_INS_STOSW: case X86_INS_STOSD: case X86_INS_STOSQ:
-    case X86_INS_MOVSB: case X86_INS_MOVSW: case X86_INS_MOVSD: case X86_INS_MOVSQ:
-      write = true;
-      break;
+    case X86_INS_PUSH:
+    case X86_INS_PUSHFQ:
+    case X86_INS_PUSHF:
+    case X86_INS_CALL:
+    case X86_INS_ENTER:
+    case X86_INS_STOSB:
+    case X86_INS_STOSW:
+    case X86_INS_STOSD:
+    case X86_INS_STOSQ:
+    case X86_INS_MOVSB:
+    case X86_INS_MOVSW:
+    case X86_INS_MOVSD:
+    case X86_INS_MOVSQ: write = true; break;
     default:
       for (uint8_t i = 0; i < insn->detail->x86.op_count; i++) {
         const cs_x86_op& op = insn->detail->x86.operands[i];

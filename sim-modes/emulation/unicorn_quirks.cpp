@@ -36,7 +36,8 @@ arch::InterruptRequest reported_event(const GuestMemory& memory, const PagingSta
     req.source = arch::EventSource::SoftInt;
     req.instruction_rip = rip - 1;
   } else if (vector >= 32) {
-    req.source = arch::EventSource::SoftInt;  // Unicorn reports only `int n` there; external interrupts come from the loop
+    req.source =
+        arch::EventSource::SoftInt;  // Unicorn reports only `int n` there; external interrupts come from the loop
     req.instruction_rip = rip - 2;
   } else if (vector == arch::vec::kPF) {
     // Rebuild the page-fault error code (SDM Vol. 3A §4.7): present = the

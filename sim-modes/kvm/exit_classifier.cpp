@@ -54,8 +54,7 @@ ExitDecision classify_exit(const KvmExitInfo& e) {
     case KVM_EXIT_DEBUG: return {ExitAction::Step, kMonitorTrapFlag, {}, "single step"};
     case KVM_EXIT_IRQ_WINDOW_OPEN: return {ExitAction::Continue, kInterruptWindow, {}, "interrupt window"};
     case KVM_EXIT_INTR: return {ExitAction::Continue, kExternalInterrupt, {}, "signal"};
-    case KVM_EXIT_SHUTDOWN:
-      return {ExitAction::Stop, kTripleFault, RunEndReason::TripleFault, "triple fault"};
+    case KVM_EXIT_SHUTDOWN: return {ExitAction::Stop, kTripleFault, RunEndReason::TripleFault, "triple fault"};
     case KVM_EXIT_SYSTEM_EVENT:
       return {ExitAction::Stop, kTripleFault, RunEndReason::TripleFault, "system event (shutdown or reset)"};
     case KVM_EXIT_FAIL_ENTRY:

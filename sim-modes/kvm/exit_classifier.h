@@ -36,19 +36,19 @@ struct KvmExitInfo {
 KvmExitInfo exit_info_from(const struct kvm_run& run);
 
 enum class ExitAction : uint8_t {
-  PortIo,      // hand to the bus (port space)
-  Mmio,        // hand to the bus (MMIO space)
-  Halt,        // hlt: stop if nothing can wake the vCPU
-  Step,        // a single-step trap (trace level full)
-  Continue,    // nothing to do (interrupt window, signal)
-  Stop,        // the run is over: see `end`
+  PortIo,    // hand to the bus (port space)
+  Mmio,      // hand to the bus (MMIO space)
+  Halt,      // hlt: stop if nothing can wake the vCPU
+  Step,      // a single-step trap (trace level full)
+  Continue,  // nothing to do (interrupt window, signal)
+  Stop,      // the run is over: see `end`
 };
 
 struct ExitDecision {
   ExitAction action = ExitAction::Stop;
-  uint16_t vtx_reason = 0;  // the VT-x basic exit reason this corresponds to
+  uint16_t vtx_reason = 0;                    // the VT-x basic exit reason this corresponds to
   RunEndReason end = RunEndReason::VmmError;  // when action == Stop
-  std::string_view what;    // one phrase for messages: "triple fault", "KVM internal error"
+  std::string_view what;                      // one phrase for messages: "triple fault", "KVM internal error"
 };
 
 ExitDecision classify_exit(const KvmExitInfo& exit);

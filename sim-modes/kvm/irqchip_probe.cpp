@@ -118,10 +118,10 @@ struct Published {
 IrqchipProbe fail(std::string detail) { return {false, std::move(detail)}; }
 IrqchipProbe fail_on(const Error& e) { return fail(e.message + ", so the in-kernel irqchip could not be tried"); }
 // TRY for the probe: a failed step is a sentence in the probe's answer.
-#define PROBE_TRY(expr)                                               \
-  do {                                                                \
-    auto probe_status_ = (expr);                                      \
-    if (!probe_status_.ok()) return fail_on(probe_status_.error());   \
+#define PROBE_TRY(expr)                                             \
+  do {                                                              \
+    auto probe_status_ = (expr);                                    \
+    if (!probe_status_.ok()) return fail_on(probe_status_.error()); \
   } while (0)
 
 // Where the guest stands, for the sentence when it got stuck.

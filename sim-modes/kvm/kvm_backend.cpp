@@ -18,8 +18,8 @@
 #include "irq_wiring.h"
 #include "kick.h"
 #include "kvm_vm.h"
-#include "smp_runner.h"
 #include "ringscope/supervisor.h"
+#include "smp_runner.h"
 #include "vcpu_loop.h"
 
 namespace ringscope::kvm {

@@ -78,7 +78,8 @@ Result<KvmSystem> KvmSystem::open() {
   kvm.fd_ = Fd(fd);
   int version = ioctl(fd, KVM_GET_API_VERSION, 0);
   if (version != KVM_API_VERSION)
-    return make_error(ErrorKind::Unavailable, fmt::format("KVM API version {} (expected {})", version, KVM_API_VERSION));
+    return make_error(ErrorKind::Unavailable,
+                      fmt::format("KVM API version {} (expected {})", version, KVM_API_VERSION));
   return kvm;
 }
 
@@ -101,7 +102,7 @@ Result<std::unique_ptr<Vm>> Vm::create() {
 Status Vm::set_memory(const GuestMemory& memory) { return set_memory(memory.host_base(), memory.size()); }
 
 Status Vm::set_memory(void* host, uint64_t size) {
-  struct kvm_userspace_memory_region region{};
+  struct kvm_userspace_memory_region region {};
   region.slot = 0;
   region.guest_phys_addr = 0;
   region.memory_size = size;
@@ -133,7 +134,7 @@ Status Vm::create_irqchip(Pit with_pit) {
   };
   if (ioctl(vm_.get(), KVM_CREATE_IRQCHIP, 0) < 0) return refused("KVM_CREATE_IRQCHIP");
   if (with_pit == Pit::None) return ok_status();
-  struct kvm_pit_config pit{};
+  struct kvm_pit_config pit {};
   pit.flags = KVM_PIT_SPEAKER_DUMMY;  // port 0x61 answered too, as a PC's
   if (ioctl(vm_.get(), KVM_CREATE_PIT2, &pit) < 0) return refused("KVM_CREATE_PIT2");
   return ok_status();
@@ -142,7 +143,7 @@ Status Vm::create_irqchip(Pit with_pit) {
 Result<Fd> Vm::irqfd(uint32_t gsi) {
   Fd event(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!event.valid()) return os_error("eventfd");
-  struct kvm_irqfd req{};
+  struct kvm_irqfd req {};
   req.fd = static_cast<uint32_t>(event.get());
   req.gsi = gsi;
   if (ioctl(vm_.get(), KVM_IRQFD, &req) < 0)
@@ -201,7 +202,7 @@ Status Vcpu::apply_boot_state(const BootState& boot) {
   s.cr4 = boot.cr4;
   s.efer = boot.efer;
   TRY(set_sregs(s));
-  struct kvm_regs r{};
+  struct kvm_regs r {};
   r.rip = boot.rip;
   r.rbx = boot.rbx;
   r.rflags = boot.rflags;
@@ -222,7 +223,7 @@ Result<GuestRegs> Vcpu::regs(bool via_ioctl) const {
 }
 
 Status Vcpu::set_single_step(bool on) {
-  struct kvm_guest_debug dbg{};
+  struct kvm_guest_debug dbg {};
   dbg.control = on ? (KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP) : 0;
   if (ioctl(fd(), KVM_SET_GUEST_DEBUG, &dbg) < 0) return os_error("KVM_SET_GUEST_DEBUG");
   return ok_status();
@@ -273,14 +274,14 @@ Result<uint64_t> Vcpu::msr(uint32_t index) const {
 }
 
 Status Vcpu::interrupt(uint8_t vector) {
-  struct kvm_interrupt irq{};
+  struct kvm_interrupt irq {};
   irq.irq = vector;
   if (ioctl(fd(), KVM_INTERRUPT, &irq) < 0) return os_error("KVM_INTERRUPT");
   return ok_status();
 }
 
 Result<bool> Vcpu::parked_in_hlt() const {
-  struct kvm_mp_state mp{};
+  struct kvm_mp_state mp {};
   if (ioctl(fd(), KVM_GET_MP_STATE, &mp) < 0) return os_error("KVM_GET_MP_STATE");
   return mp.mp_state == KVM_MP_STATE_HALTED;
 }

@@ -55,7 +55,9 @@ enum class Entry : uint8_t { Exited, Interrupted };
 class Vcpu {
  public:
   int fd() const { return fd_.get(); }
-  struct kvm_run* run() const { return run_; }
+  struct kvm_run* run() const {
+    return run_;
+  }
   bool sync_regs() const { return sync_regs_; }  // KVM_CAP_SYNC_REGS in use
   size_t run_size() const { return run_size_; }  // bytes mapped at run()
   // Stops KVM copying the registers into kvm_run at every exit (it costs

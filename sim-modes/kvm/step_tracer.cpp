@@ -9,7 +9,14 @@ namespace {
 // Exceptions that push an error code (Intel SDM Vol. 3A, Table 6-1).
 bool has_error_code(int vector) {
   switch (vector) {
-    case 8: case 10: case 11: case 12: case 13: case 14: case 17: case 21: return true;
+    case 8:
+    case 10:
+    case 11:
+    case 12:
+    case 13:
+    case 14:
+    case 17:
+    case 21: return true;
     default: return false;
   }
 }
@@ -40,7 +47,10 @@ StepTracer::Insn StepTracer::decode(const GuestMemory& memory, const CpuSnapshot
   std::memcpy(in.bytes, buf, in.len);
   for (uint8_t g = 0; g < insn->detail->groups_count; g++) {
     switch (insn->detail->groups[g]) {
-      case CS_GRP_JUMP: case CS_GRP_CALL: case CS_GRP_RET: case CS_GRP_BRANCH_RELATIVE: in.branch = true; break;
+      case CS_GRP_JUMP:
+      case CS_GRP_CALL:
+      case CS_GRP_RET:
+      case CS_GRP_BRANCH_RELATIVE: in.branch = true; break;
       case CS_GRP_IRET: in.iret = true; break;
       case CS_GRP_INT: in.soft_int = true; break;
       default: break;
@@ -51,7 +61,9 @@ StepTracer::Insn StepTracer::decode(const GuestMemory& memory, const CpuSnapshot
     case X86_INS_SYSCALL: in.syscall = true; break;
     case X86_INS_INT: in.int_vector = static_cast<uint8_t>(insn->detail->x86.operands[0].imm); break;
     case X86_INS_INT3: in.int_vector = 3; break;
-    case X86_INS_IRET: case X86_INS_IRETD: case X86_INS_IRETQ: in.iret = true; break;
+    case X86_INS_IRET:
+    case X86_INS_IRETD:
+    case X86_INS_IRETQ: in.iret = true; break;
     case X86_INS_PUSH: in.push = true; break;
     default: break;
   }
@@ -176,8 +188,8 @@ void StepTracer::observe(const CpuSnapshot& now, uint64_t time_ns, const GuestMe
         uint64_t from_rip = prev_.rip, from_cs = prev_.cpl;
         read_frame(memory, now, frame, from_rip, from_cs);
         const TrapCause cause = prev_.soft_int && vector == prev_.int_vector ? TrapCause::SoftInt
-                                : vector >= 32                              ? TrapCause::Interrupt
-                                                                            : TrapCause::Exception;
+                                : vector >= 32                               ? TrapCause::Interrupt
+                                                                             : TrapCause::Exception;
         Event e = events::trap(at, cause, static_cast<uint8_t>(vector), static_cast<uint8_t>(from_cs & 3), now.cpl,
                                from_rip, hit.handler);
         if (has_code) events::error_code(e, static_cast<uint32_t>(code));

@@ -12,8 +12,8 @@
 #include "exit_classifier.h"
 #include "ringscope/exit_reasons.h"
 #include "ringscope/halt_wait.h"
-#include "ringscope/supervisor.h"
 #include "ringscope/hypercalls.h"
+#include "ringscope/supervisor.h"
 
 namespace ringscope::kvm {
 
@@ -25,10 +25,19 @@ namespace {
 // instructions, shadow page faults, injected interrupts, ...) is work KVM
 // did in the kernel, and becomes a counter event.
 bool skip_per_exit(const std::string& name) {
-  static const char* const kSkip[] = {"exits",           "io_exits",          "mmio_exits",  "halt_exits",
-                                      "signal_exits",    "request_irq_exits", "irq_window_exits",
-                                      "fpu_reload",      "req_event",         "preemption_reported",
-                                      "preemption_other", "l1d_flush",        "guest_mode"};
+  static const char* const kSkip[] = {"exits",
+                                      "io_exits",
+                                      "mmio_exits",
+                                      "halt_exits",
+                                      "signal_exits",
+                                      "request_irq_exits",
+                                      "irq_window_exits",
+                                      "fpu_reload",
+                                      "req_event",
+                                      "preemption_reported",
+                                      "preemption_other",
+                                      "l1d_flush",
+                                      "guest_mode"};
   for (const char* s : kSkip)
     if (name == s) return true;
   return false;
@@ -244,7 +253,8 @@ bool VcpuLoop::record_stats(uint64_t time_ns, uint64_t exits) {
   for (size_t i = 0; i < stats_now_.size(); i++)
     if (stats_now_[i] != stats_prev_[i] && !skip_[i])
       emit_counter(sink_, time_ns, index_, Source::KvmStats, names[i], stats_now_[i]);
-  if (account_kernel_exits(exits)) emit_counter(sink_, time_ns, index_, Source::KvmStats, "kernel_exits", kernel_exits_);
+  if (account_kernel_exits(exits))
+    emit_counter(sink_, time_ns, index_, Source::KvmStats, "kernel_exits", kernel_exits_);
   stats_prev_.swap(stats_now_);
   return true;
 }
@@ -394,8 +404,8 @@ std::optional<RunResult> VcpuLoop::on_exit(const KvmExitInfo& info, const ExitDe
     ctx_.exit_time_ns = 0;
     // Then the guest's own exit and the run's limits (run_limits.h).
     if (!end) {
-      if (auto s = check_after_exit(ctx_.access_result(), ExitCount::kvm(n), machine_.console_bytes(),
-                                    options_.limits)) {
+      if (auto s =
+              check_after_exit(ctx_.access_result(), ExitCount::kvm(n), machine_.console_bytes(), options_.limits)) {
         bool with_regs = s->end != RunEndReason::GuestExit;
         end = stop(std::move(*s), with_regs);
       }
@@ -424,7 +434,8 @@ std::optional<RunResult> VcpuLoop::dispatch(const KvmExitInfo& info, const ExitD
     case ExitAction::Continue: return std::nullopt;
     case ExitAction::Stop:
     case ExitAction::Step: {
-      RunResult r = stop(d.end, fmt::format("{} ({}) at rip {:#x}", d.what, kvm_exit_name(info.kvm_reason), e.rip), true);
+      RunResult r =
+          stop(d.end, fmt::format("{} ({}) at rip {:#x}", d.what, kvm_exit_name(info.kvm_reason), e.rip), true);
       if (info.kvm_reason == KVM_EXIT_INTERNAL_ERROR) r.message += fmt::format(", suberror {}", info.internal_suberror);
       if (info.kvm_reason == KVM_EXIT_FAIL_ENTRY)
         r.message += fmt::format(", hardware reason {:#x}", info.fail_entry_reason);

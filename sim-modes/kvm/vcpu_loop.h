@@ -3,9 +3,9 @@
 #pragma once
 
 #include <atomic>
+#include <memory>
 #include <mutex>
 #include <optional>
-#include <memory>
 #include <vector>
 
 #include "kvm_vm.h"
@@ -73,13 +73,13 @@ class VcpuLoop {
   VcpuStats stats_;
   std::vector<uint64_t> stats_prev_, stats_now_;
   std::vector<bool> skip_;  // per stat: not recorded at every exit
-  int stat_exits_ = -1;  // index of the "exits" stat
+  int stat_exits_ = -1;     // index of the "exits" stat
   uint64_t kernel_exits_ = 0;
   uint64_t steps_at_sample_ = 0, exits_at_sample_ = 0;
   uint64_t stats_at_ns_ = 0;  // when the stats fd was last read
   static constexpr uint64_t kStatsIntervalNs = 100'000;
   bool other_exit_since_step_ = false;  // the next step may be merged with it
-  pvm::LateHltExit late_hlt_;  // pvm_quirks.h
+  pvm::LateHltExit late_hlt_;           // pvm_quirks.h
   ModeTracker modes_;
   std::unique_ptr<StepTracer> stepper_;
   std::atomic<bool> stop_requested_{false};

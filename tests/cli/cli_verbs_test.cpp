@@ -40,9 +40,8 @@ std::string slurp(const fs::path& p) {
 class CliVerbs : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("ringscope-cli-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() / ("ringscope-cli-" + std::to_string(getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::create_directories(dir_);
     trace_ = (dir_ / "hello.rtrace").string();
     write_trace(trace_);
@@ -89,8 +88,8 @@ class CliVerbs : public ::testing::Test {
 
   Outcome ringscope(const std::string& args) {
     fs::path out = dir_ / "stdout", err = dir_ / "stderr";
-    std::string cmd = std::string("'") + RINGSCOPE_BIN + "' " + args + " >'" + out.string() + "' 2>'" +
-                      err.string() + "' </dev/null";
+    std::string cmd =
+        std::string("'") + RINGSCOPE_BIN + "' " + args + " >'" + out.string() + "' 2>'" + err.string() + "' </dev/null";
     int status = std::system(cmd.c_str());
     Outcome r;
     r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -251,7 +250,8 @@ TEST_F(CliVerbs, ExportUsageErrors) {
 }
 
 TEST_F(CliVerbs, EveryVerbHasHelpWithAnExample) {
-  for (const char* verb : {"run", "compare", "show", "stats", "export", "doctor", "scenarios", "demo", "view", "build"}) {
+  for (const char* verb :
+       {"run", "compare", "show", "stats", "export", "doctor", "scenarios", "demo", "view", "build"}) {
     Outcome r = ringscope(std::string(verb) + " --help");
     EXPECT_EQ(r.rc, 0) << verb;
     EXPECT_THAT(r.out, HasSubstr("Example")) << verb;

@@ -6,13 +6,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <limits>
-#include <sstream>
-#include <cmath>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 
 #include "ringscope/host.h"
@@ -167,8 +167,8 @@ TEST(CompareTableNumbers, FixedPointWithUnitsAndNoExponent) {
   EXPECT_EQ(ratio_text(65532.2), "65,532×");
   EXPECT_EQ(ratio_text(0.07), "0.0700×");
   for (double v : {0.0, 1e-12, 3e-7, 0.5, 9.999, 99.99, 2.513e4, 6.55e4, 1e12, 1e30, -7e9})
-    for (const std::string& t : {fixed_figure(v), count_text(v), duration_text(v), ratio_text(v),
-                                 duration_spread_text(v, v / 2, v * 2)}) {
+    for (const std::string& t :
+         {fixed_figure(v), count_text(v), duration_text(v), ratio_text(v), duration_spread_text(v, v / 2, v * 2)}) {
       EXPECT_EQ(t.find("e+"), std::string::npos) << v << " -> " << t;
       EXPECT_EQ(t.find("e-"), std::string::npos) << v << " -> " << t;
     }
@@ -238,8 +238,8 @@ TEST_F(Compare, AModeTheScenarioCannotRunIsSkippedWithTheReason) {
   const char* why = ringscope::probe_host().kvm_openable ? "no PV kernel" : "needs /dev/kvm";
   EXPECT_NE((*pv)["reason"].get<std::string>().find(why), std::string::npos) << (*pv)["reason"];
   EXPECT_EQ((*mode(j, "emulation"))["status"], "ok");
-  Outcome text = run("compare " + (dir_ / "own").string() + " --modes paravirt --repeat 1 --dir " +
-                     (dir_ / "traces").string());
+  Outcome text =
+      run("compare " + (dir_ / "own").string() + " --modes paravirt --repeat 1 --dir " + (dir_ / "traces").string());
   EXPECT_EQ(text.rc, 69) << "no mode could run it";
   EXPECT_NE(text.out.find("paravirt: skipped"), std::string::npos) << text.out;
 }

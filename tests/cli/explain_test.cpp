@@ -136,7 +136,8 @@ TEST(Explain, CountersMarkersAndOutput) {
   TraceBuilder b;
   EXPECT_THAT(explain_event(b.counter("insn_emulation", 42)), HasSubstr("emulator"));
   EXPECT_EQ(summarize_event(b.counter("exits", 7)), "exits = 7");
-  EXPECT_THAT(explain_event(b.marker(MarkerPhase::Begin, "write 4 KiB")), HasSubstr("beginning of phase \"write 4 KiB\""));
+  EXPECT_THAT(explain_event(b.marker(MarkerPhase::Begin, "write 4 KiB")),
+              HasSubstr("beginning of phase \"write 4 KiB\""));
   EXPECT_EQ(summarize_event(b.output("hi\n")), "\"hi\\n\"");
 }
 

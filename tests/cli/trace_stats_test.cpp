@@ -160,7 +160,7 @@ TEST(TraceStats, PhasesBelongToTheirVcpu) {
   TraceBuilder b;
   b.marker(MarkerPhase::Begin, "work", 0);
   b.exit(exit_reason::kHlt, 1, 0);
-  b.exit(exit_reason::kHlt, 1, 1);  // another vCPU's exit
+  b.exit(exit_reason::kHlt, 1, 1);        // another vCPU's exit
   b.marker(MarkerPhase::End, "work", 1);  // another vCPU's end does not close it
   b.marker(MarkerPhase::End, "work", 0);
   TraceStats st = compute_stats(b.trace());

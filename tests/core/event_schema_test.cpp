@@ -6,10 +6,10 @@
 // untagged (schema-1) event reads as before.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <unistd.h>
 
 #include "nlohmann/json.hpp"
 #include "ringscope/event_schema.h"
@@ -118,8 +118,9 @@ TEST(EventSchema, TestKindInExportsAndStats) {
   auto t = read_trace_bytes(testing::write_trace(events));
   ASSERT_TRUE(t.ok());
 
-  const auto path = (std::filesystem::temp_directory_path() /
-                     ("ringscope-" + std::to_string(::getpid()) + "-schema-export.json")).string();
+  const auto path =
+      (std::filesystem::temp_directory_path() / ("ringscope-" + std::to_string(::getpid()) + "-schema-export.json"))
+          .string();
   ASSERT_TRUE(export_trace(*t, ExportFormat::ChromeJson, path).ok());
   const auto doc = nlohmann::json::parse(slurp(path));
   int probes = 0;

@@ -94,8 +94,8 @@ TEST(Hypercall, TableAndHostileArguments) {
   EXPECT_EQ(call(0), 1);
   EXPECT_EQ(call(1, 10, 5), 5);
   EXPECT_EQ(console, "aaaaa");
-  EXPECT_EQ(call(1, 4090, 100), kHcEFAULT);         // runs off guest RAM
-  EXPECT_EQ(call(1, 0, 1ull << 40), kHcEINVAL);     // too long
+  EXPECT_EQ(call(1, 4090, 100), kHcEFAULT);      // runs off guest RAM
+  EXPECT_EQ(call(1, 0, 1ull << 40), kHcEINVAL);  // too long
   EXPECT_EQ(call(12345), kHcENOSYS);
   EXPECT_GT(call(4), 1'600'000'000'000'000'000ll);  // after 2020
   EXPECT_EQ(call(3, 7), 0);

@@ -44,10 +44,10 @@ TEST(Bus, RefusesOverlappingWindows) {
   Bus bus;
   RecordingDevice a("a"), b("b"), c("c");
   ASSERT_TRUE(bus.add(AddressSpace::Pio, 0x100, 0x10, &a).ok());
-  EXPECT_FALSE(bus.add(AddressSpace::Pio, 0x10f, 1, &b).ok());   // overlaps the end
-  EXPECT_FALSE(bus.add(AddressSpace::Pio, 0xf8, 0x10, &b).ok());  // overlaps the start
-  EXPECT_FALSE(bus.add(AddressSpace::Pio, 0x104, 2, &b).ok());    // inside
-  EXPECT_TRUE(bus.add(AddressSpace::Pio, 0x110, 4, &b).ok());     // adjacent is fine
+  EXPECT_FALSE(bus.add(AddressSpace::Pio, 0x10f, 1, &b).ok());     // overlaps the end
+  EXPECT_FALSE(bus.add(AddressSpace::Pio, 0xf8, 0x10, &b).ok());   // overlaps the start
+  EXPECT_FALSE(bus.add(AddressSpace::Pio, 0x104, 2, &b).ok());     // inside
+  EXPECT_TRUE(bus.add(AddressSpace::Pio, 0x110, 4, &b).ok());      // adjacent is fine
   EXPECT_TRUE(bus.add(AddressSpace::Mmio, 0x100, 0x10, &c).ok());  // other space is fine
   auto err = bus.add(AddressSpace::Pio, 0x100, 1, &c);
   ASSERT_FALSE(err.ok());

@@ -98,21 +98,27 @@ TEST(Virtqueue, RejectsHostileChains) {
   } cases[] = {
       {"buffer outside RAM", [](Guest& g) { g.desc(0, kRam - 10, 100, 0, 0); }, VirtqError::BufferOutsideRam},
       {"address wraps", [](Guest& g) { g.desc(0, ~0ull - 10, 100, 0, 0); }, VirtqError::BufferOutsideRam},
-      {"loop", [](Guest& g) {
+      {"loop",
+       [](Guest& g) {
          g.desc(0, kData, 1, kVirtqDescNext, 1);
          g.desc(1, kData, 1, kVirtqDescNext, 0);
-       }, VirtqError::ChainTooLong},
+       },
+       VirtqError::ChainTooLong},
       {"self loop", [](Guest& g) { g.desc(0, kData, 1, kVirtqDescNext, 0); }, VirtqError::ChainTooLong},
       {"next out of range", [](Guest& g) { g.desc(0, kData, 1, kVirtqDescNext, 999); }, VirtqError::NextOutOfRange},
       {"indirect", [](Guest& g) { g.desc(0, kData, 16, kVirtqDescIndirect, 0); }, VirtqError::Indirect},
-      {"readable after writable", [](Guest& g) {
+      {"readable after writable",
+       [](Guest& g) {
          g.desc(0, kData, 1, kVirtqDescWrite | kVirtqDescNext, 1);
          g.desc(1, kData, 1, 0, 0);
-       }, VirtqError::WritableFirst},
-      {"oversized chain", [](Guest& g) {
+       },
+       VirtqError::WritableFirst},
+      {"oversized chain",
+       [](Guest& g) {
          // Five 900 KiB buffers (all inside RAM, overlapping): 4.5 MiB in one chain.
          for (uint16_t i = 0; i < 5; i++) g.desc(i, 0, 900 * 1024, i < 4 ? kVirtqDescNext : 0, i + 1);
-       }, VirtqError::ChainTooBig},
+       },
+       VirtqError::ChainTooBig},
   };
   for (const auto& tc : cases) {
     Guest g;
@@ -310,9 +316,9 @@ TEST_F(BlkFixture, WritesReachTheImageFileAndReadBack) {
 }
 
 TEST_F(BlkFixture, BeyondTheImageIsIoErr) {
-  EXPECT_EQ(request(VirtioBlk::kTypeIn, 63, 1024, true), VirtioBlk::kStatusIoErr);   // last sector + one past
+  EXPECT_EQ(request(VirtioBlk::kTypeIn, 63, 1024, true), VirtioBlk::kStatusIoErr);      // last sector + one past
   EXPECT_EQ(request(VirtioBlk::kTypeOut, ~0ull, 512, false), VirtioBlk::kStatusIoErr);  // wraps
-  EXPECT_EQ(request(VirtioBlk::kTypeIn, 0, 100, true), VirtioBlk::kStatusIoErr);    // not whole sectors
+  EXPECT_EQ(request(VirtioBlk::kTypeIn, 0, 100, true), VirtioBlk::kStatusIoErr);        // not whole sectors
   EXPECT_EQ(request(99, 0, 512, true), VirtioBlk::kStatusUnsupp);
   EXPECT_GE(g.count_device("error: read beyond"), 1u);
   EXPECT_GE(g.count_device("error: write beyond"), 1u);

@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "ringscope/exit_reasons.h"
-#include "ringscope/recording_sink.h"
 #include "ringscope/hypercalls.h"
+#include "ringscope/recording_sink.h"
 #include "ringscope/vmx/model.h"
 #include "ringscope/vmx/page_tables.h"
 #include "ringscope/vmx/profile.h"
@@ -126,7 +126,7 @@ TEST(VmxModel, HltExitsInRingZeroOnlyAndPrivilegeFaultsComeFirst) {
 
 TEST(VmxModel, MsrBitmapPassesFsGsBaseButTrapsTheSyscallMsrs) {
   Profile p = P("kvm-default");
-  EXPECT_FALSE(decide(p, msr(true, 0xc0000100)).exits);  // FS base
+  EXPECT_FALSE(decide(p, msr(true, 0xc0000100)).exits);   // FS base
   EXPECT_FALSE(decide(p, msr(false, 0xc0000101)).exits);  // GS base
   Decision lstar = decide(p, msr(true, 0xc0000082));
   EXPECT_TRUE(lstar.exits);

@@ -47,9 +47,9 @@ TEST(TraceJson, KeysPerKind) {
   EXPECT_EQ(keys(EventKind::VmExit, [](Event& e) { e.reason = 48; }),
             with_common({"reason", "reason_name", "handled_by", "rip", "cpl", "duration_ns", "gpa", "length",
                          "direction", "value"}));
-  EXPECT_EQ(keys(EventKind::Trap, [](Event& e) { e.vector = 14; }),
-            with_common({"vector", "vector_name", "error_code", "cr2", "from_cpl", "to_cpl", "cause", "rip",
-                         "rip_to"}));
+  EXPECT_EQ(
+      keys(EventKind::Trap, [](Event& e) { e.vector = 14; }),
+      with_common({"vector", "vector_name", "error_code", "cr2", "from_cpl", "to_cpl", "cause", "rip", "rip_to"}));
   EXPECT_EQ(keys(EventKind::Trap,
                  [](Event& e) {
                    e.vector = 32;
@@ -61,10 +61,8 @@ TEST(TraceJson, KeysPerKind) {
   EXPECT_EQ(keys(EventKind::Device, none),
             with_common({"device", "register", "direction", "value", "size", "count", "duration_ns"}));
   EXPECT_EQ(keys(EventKind::IrqInject, [](Event& e) { e.name = {}; }), with_common({"vector"}));
-  EXPECT_EQ(keys(EventKind::IrqInject, [](Event& e) { e.name = kIrqViaKvmInterrupt; }),
-            with_common({"vector", "via"}));
-  EXPECT_EQ(keys(EventKind::IrqInject, [](Event& e) { e.name = kIrqViaIrqfd; }),
-            with_common({"via", "irq", "device"}));
+  EXPECT_EQ(keys(EventKind::IrqInject, [](Event& e) { e.name = kIrqViaKvmInterrupt; }), with_common({"vector", "via"}));
+  EXPECT_EQ(keys(EventKind::IrqInject, [](Event& e) { e.name = kIrqViaIrqfd; }), with_common({"via", "irq", "device"}));
   EXPECT_EQ(keys(EventKind::ModeChange, none),
             with_common({"cr0", "cr4", "efer", "prev_cr0", "prev_cr4", "prev_efer"}));
   EXPECT_EQ(keys(EventKind::Step, none), with_common({"rip", "cpl", "bytes"}));

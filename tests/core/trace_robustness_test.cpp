@@ -314,7 +314,8 @@ TEST(TraceStreaming, MatchesReadTraceOnEveryTruncationAndBitFlip) {
   expect_stream_matches_read_trace(s.bytes);
   for (size_t len = 0; len < s.bytes.size(); ++len) {
     SCOPED_TRACE("cut at " + std::to_string(len));
-    expect_stream_matches_read_trace(std::vector<uint8_t>(s.bytes.begin(), s.bytes.begin() + static_cast<ptrdiff_t>(len)));
+    expect_stream_matches_read_trace(
+        std::vector<uint8_t>(s.bytes.begin(), s.bytes.begin() + static_cast<ptrdiff_t>(len)));
   }
   for (size_t off = 0; off < s.bytes.size(); ++off) {
     SCOPED_TRACE("flip byte " + std::to_string(off));

@@ -2,12 +2,12 @@
 // field, headers, chunking, strings, files on disk.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <cstdio>
 #include <filesystem>
 #include <random>
 #include <string>
 #include <thread>
-#include <unistd.h>
 
 #include "trace/crc32.h"
 #include "trace/format.h"
@@ -230,7 +230,8 @@ TEST(TraceRoundTrip, StreamingAFileGivesWhatReadTraceGives) {
   std::vector<Event> events;
   for (int i = 0; i < 30'000; ++i)
     events.push_back(i % 1000 == 7 ? f.full(static_cast<EventKind>(i % kEventKindCount))
-                                   : i % 3 ? f.io_exit(i % 2, 'x') : f.uart_device(i % 2, 'x'));
+                     : i % 3       ? f.io_exit(i % 2, 'x')
+                                   : f.uart_device(i % 2, 'x'));
   {
     auto w = TraceWriter::create(path.string(), sample_header());
     ASSERT_TRUE(w.ok()) << w.error().message;
@@ -260,7 +261,8 @@ TEST(TraceRoundTrip, StreamingAFileGivesWhatReadTraceGives) {
   auto cut = read_trace(path.string());
   ASSERT_TRUE(cut.ok());
   summary = {};
-  s = for_each_event(path.string(), {}, [](const Event&) { return true; }, nullptr, &summary);
+  s = for_each_event(
+      path.string(), {}, [](const Event&) { return true; }, nullptr, &summary);
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(summary.events, cut->events.size());
   EXPECT_EQ(summary.warning, cut->warning);
@@ -294,7 +296,8 @@ TEST(TraceRoundTrip, StoreGivesWhatReadTraceGivesInAnyOrder) {
   std::vector<Event> events;
   for (int i = 0; i < 30'000; ++i)
     events.push_back(i % 1000 == 7 ? f.full(static_cast<EventKind>(i % kEventKindCount))
-                                   : i % 3 ? f.io_exit(i % 2, 'x') : f.uart_device(i % 2, 'x'));
+                     : i % 3       ? f.io_exit(i % 2, 'x')
+                                   : f.uart_device(i % 2, 'x'));
   const auto bytes = write_trace(events);
   auto t = read_trace_bytes(bytes);
   ASSERT_TRUE(t.ok());

@@ -197,22 +197,21 @@ std::vector<HostileCase> make_cases() {
                kVirtioModes,
                {{R::GuestExit}, 2, "buffer outside guest RAM"},
                limits(20000)});
-  c.push_back(
-      {"vq_512mib_in_one_exit",
-       "one QueueNotify with 128 chains of 4 MiB: 512 MiB of output in one exit",
-       "VQ_SETUP VCON, 1, 128, RINGS, AVAIL, USED\n"
-       "xor ecx, ecx\n"
-       "1: mov eax, ecx\n shl eax, 4\n"
-       "mov qword ptr [RINGS + rax], BUF\n"
-       "mov dword ptr [RINGS + rax + 8], 0x400000\n"
-       "mov dword ptr [RINGS + rax + 12], 0\n"
-       "mov word ptr [AVAIL + 4 + rcx * 2], cx\n"
-       "inc ecx\n cmp ecx, 128\n jb 1b\n"
-       "mov word ptr [AVAIL + 2], 128\n"
-       "NOTIFY VCON, 1\nEXIT 1\n",
-       kVirtioModes,
-       {{R::WatchdogOutput}, -1, "inside one exit"},
-       limits(60000)});
+  c.push_back({"vq_512mib_in_one_exit",
+               "one QueueNotify with 128 chains of 4 MiB: 512 MiB of output in one exit",
+               "VQ_SETUP VCON, 1, 128, RINGS, AVAIL, USED\n"
+               "xor ecx, ecx\n"
+               "1: mov eax, ecx\n shl eax, 4\n"
+               "mov qword ptr [RINGS + rax], BUF\n"
+               "mov dword ptr [RINGS + rax + 8], 0x400000\n"
+               "mov dword ptr [RINGS + rax + 12], 0\n"
+               "mov word ptr [AVAIL + 4 + rcx * 2], cx\n"
+               "inc ecx\n cmp ecx, 128\n jb 1b\n"
+               "mov word ptr [AVAIL + 2], 128\n"
+               "NOTIFY VCON, 1\nEXIT 1\n",
+               kVirtioModes,
+               {{R::WatchdogOutput}, -1, "inside one exit"},
+               limits(60000)});
   c.push_back({"vcon_emerg_wr_flood",
                "endless output through virtio-console's emergency write register",
                "1: mov dword ptr [VCON + 0x108], 0x41\njmp 1b\n",
@@ -251,13 +250,12 @@ std::vector<HostileCase> make_cases() {
                kPV | kPVV | kEMUV,
                {{R::GuestExit}, 1, ""},
                limits(20000)});
-  c.push_back(
-      {"hypercall_console_flood",
-       "ConsoleWrite of 64 KiB per exit, forever, against a 1000-byte limit",
-       "1: mov rax, 1\n mov rbx, BUF\n mov rcx, 0x10000\n out 0xf8, eax\n jmp 1b\n",
-       kPV | kPVV | kEMUV,
-       {{R::WatchdogOutput}, -1, "inside one exit"},
-       limits(60000, 1'000'000, 1000)});
+  c.push_back({"hypercall_console_flood",
+               "ConsoleWrite of 64 KiB per exit, forever, against a 1000-byte limit",
+               "1: mov rax, 1\n mov rbx, BUF\n mov rcx, 0x10000\n out 0xf8, eax\n jmp 1b\n",
+               kPV | kPVV | kEMUV,
+               {{R::WatchdogOutput}, -1, "inside one exit"},
+               limits(60000, 1'000'000, 1000)});
 
   // ---- the legacy ATA disk -------------------------------------------------
   c.push_back({"ata_sector_past_end",

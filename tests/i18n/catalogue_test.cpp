@@ -81,11 +81,11 @@ TEST(Placeholders, ReorderedIndexesMatchAutomaticOnes) {
 }
 
 TEST(Placeholders, DifferencesAreSeen) {
-  EXPECT_NE(placeholders("{} at 0x{:x}"), placeholders("{} at 0x{}"));    // spec lost
-  EXPECT_NE(placeholders("{} and {}"), placeholders("{}"));               // argument dropped
-  EXPECT_NE(placeholders("{} and {}"), placeholders("{0} and {0}"));      // wrong index
-  EXPECT_EQ(placeholders("{")[0].first, -1);                              // malformed
-  EXPECT_EQ(placeholders("{} {1}")[0].first, -1);                         // mixed numbering
+  EXPECT_NE(placeholders("{} at 0x{:x}"), placeholders("{} at 0x{}"));  // spec lost
+  EXPECT_NE(placeholders("{} and {}"), placeholders("{}"));             // argument dropped
+  EXPECT_NE(placeholders("{} and {}"), placeholders("{0} and {0}"));    // wrong index
+  EXPECT_EQ(placeholders("{")[0].first, -1);                            // malformed
+  EXPECT_EQ(placeholders("{} {1}")[0].first, -1);                       // mixed numbering
 }
 
 }  // namespace

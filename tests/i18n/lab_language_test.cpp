@@ -65,7 +65,7 @@ TEST_F(LabLanguage, TheCheckersDetailFollowsTheLanguage) {
   const std::string ko = evaluate(lab.value().checks.at(0), runs, {}).detail;
   EXPECT_NE(en, ko);
   EXPECT_NE(ko.find("기대한 값 1"), std::string::npos) << ko;  // "expected 1", translated
-  EXPECT_NE(ko.find('2'), std::string::npos) << ko;          // and the measure still there
+  EXPECT_NE(ko.find('2'), std::string::npos) << ko;            // and the measure still there
 }
 
 }  // namespace

@@ -39,12 +39,18 @@ std::vector<PoEntry> read_po(const std::string& path) {
     field = nullptr;
   };
   for (std::string line; std::getline(in, line);) {
-    if (line.empty()) flush();
-    else if (line.starts_with("#~")) field = nullptr;  // an obsolete entry
-    else if (line.starts_with("#,") && line.find("fuzzy") != std::string::npos) cur.fuzzy = true;
-    else if (line.starts_with("msgid ")) *(field = &cur.msgid) = unquote(line);
-    else if (line.starts_with("msgstr ")) *(field = &cur.msgstr) = unquote(line);
-    else if (line.starts_with("\"") && field) *field += unquote(line);
+    if (line.empty())
+      flush();
+    else if (line.starts_with("#~"))
+      field = nullptr;  // an obsolete entry
+    else if (line.starts_with("#,") && line.find("fuzzy") != std::string::npos)
+      cur.fuzzy = true;
+    else if (line.starts_with("msgid "))
+      *(field = &cur.msgid) = unquote(line);
+    else if (line.starts_with("msgstr "))
+      *(field = &cur.msgstr) = unquote(line);
+    else if (line.starts_with("\"") && field)
+      *field += unquote(line);
   }
   flush();
   return entries;

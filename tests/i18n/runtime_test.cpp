@@ -54,7 +54,7 @@ TEST_F(Language, KoreanChangesTheExplanationAndEnglishRestoresIt) {
   EXPECT_EQ(current_language(), ringscope::Language::Korean);
   std::string ko = explain_event(syscall_event());
   EXPECT_TRUE(has_hangul(ko)) << ko;
-  EXPECT_THAT(ko, HasSubstr("0x401000"));  // the placeholders were filled
+  EXPECT_THAT(ko, HasSubstr("0x401000"));      // the placeholders were filled
   EXPECT_THAT(ko, HasSubstr("링 3(사용자)"));  // and the ring words translated too
   ASSERT_TRUE(init_i18n("en"));
   EXPECT_EQ(explain_event(syscall_event()), en);

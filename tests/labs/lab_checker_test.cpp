@@ -230,7 +230,7 @@ TEST(LabChecker, DivisionByAQueryOrANumber) {
   auto ev = sample();
   RunEvents runs{{"r", &ev}};
   Check c;
-  c.query = q(kExit, "work");   // 2
+  c.query = q(kExit, "work");      // 2
   c.divide_by = q(kTrap, "work");  // 3
   c.divide_by_number = 2;
   c.expect.equals = 2.0 / 3 / 2;
@@ -371,14 +371,16 @@ TEST(LabChecker, LabJsonIsValidatedWithTheFieldThatIsWrong) {
       // A port or register on events that never carry one, names that do not exist.
       {run, R"({"say": "s", "query": {"run": "r", "kind": "trap", "port": 1016}, "expect": {"equals": 0}})", "",
        "only vm_exit (I/O instructions) and device (unclaimed accesses) events carry a port"},
-      {run, R"({"say": "s", "query": {"run": "r", "kind": "vm_exit", "reason": 12, "port": 1016}, "expect": {"equals": 0}})",
+      {run,
+       R"({"say": "s", "query": {"run": "r", "kind": "vm_exit", "reason": 12, "port": 1016}, "expect": {"equals": 0}})",
        "", "an exit with reason 12 carries no port"},
-      {run, R"({"say": "s", "query": {"run": "r", "kind": ["marker", "trap"], "register": "THR"}, "expect": {"equals": 0}})",
+      {run,
+       R"({"say": "s", "query": {"run": "r", "kind": ["marker", "trap"], "register": "THR"}, "expect": {"equals": 0}})",
        "", "only device and vm_exit events carry a register"},
       {run, R"({"say": "s", "query": {"run": "r", "kind": "vm_exit", "register": "CR3"}, "expect": {"equals": 0}})", "",
        "a vm_exit never names the register \"CR3\""},
-      {run, R"({"say": "s", "query": {"run": "r", "kind": "vm_exit", "direction": "OUT"}, "expect": {"equals": 0}})", "",
-       "no direction \"OUT\""},
+      {run, R"({"say": "s", "query": {"run": "r", "kind": "vm_exit", "direction": "OUT"}, "expect": {"equals": 0}})",
+       "", "no direction \"OUT\""},
       {run, R"({"say": "s", "query": {"run": "r", "kind": "trap", "cause": "sysenter"}, "expect": {"equals": 0}})", "",
        "no trap cause \"sysenter\""},
       {R"({"id": "r", "scenario": "hello", "markers": ["x"]})", check, "", "only a program run declares markers"},

@@ -3,11 +3,11 @@
 // the file and the field.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
-#include <unistd.h>
 
 #include "ringscope/scenario.h"
 
@@ -20,8 +20,7 @@ namespace {
 class TempScenario {
  public:
   TempScenario() {
-    dir_ = fs::temp_directory_path() /
-           ("rs-manifest-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
+    dir_ = fs::temp_directory_path() / ("rs-manifest-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
     fs::create_directories(dir_);
   }
   ~TempScenario() { fs::remove_all(dir_); }
@@ -55,10 +54,9 @@ void expect_field_error(const std::string& json, const std::string& field) {
 }  // namespace
 
 TEST(Manifest, BuiltinScenariosAllLoad) {
-  std::vector<std::string> expected = {"compute",      "console-write", "disk-io",      "echo",     "hello",
-                                       "hypercall",    "hypercall-vmcall", "io-burst",  "ipi",      "pagefault",
-                                       "parallel",     "privileged",    "smp-hello",    "syscall-insn", "syscalls",
-                                       "tick"};
+  std::vector<std::string> expected = {
+      "compute", "console-write", "disk-io",  "echo",       "hello",     "hypercall",    "hypercall-vmcall", "io-burst",
+      "ipi",     "pagefault",     "parallel", "privileged", "smp-hello", "syscall-insn", "syscalls",         "tick"};
   for (const auto& name : expected) {
     auto s = find_builtin_scenario(name);
     ASSERT_TRUE(s.ok()) << s.error().message;

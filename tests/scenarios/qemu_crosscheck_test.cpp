@@ -71,9 +71,9 @@ QemuRun run_qemu(const Scenario& s, const std::string& accel, std::string smp = 
   std::string cmdline = build_cmdline(s, params).value();
   std::vector<std::string> args = {find_in_path("timeout"), "--kill-after=5", std::to_string(kTimeoutSeconds),
                                    find_in_path("qemu-system-x86_64"), "-accel", accel, "-kernel", s.kernel.string(),
-                                   "-smp", smp, "-append", cmdline, "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-serial",
-                                   "file:" + serial.string(), "-display", "none", "-nodefaults", "-no-reboot", "-m",
-                                   "64",
+                                   "-smp", smp, "-append", cmdline, "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+                                   "-serial", "file:" + serial.string(), "-display", "none", "-nodefaults",
+                                   "-no-reboot", "-m", "64",
                                    // format=raw: a probed raw image gets writes to sector 0 refused.
                                    "-drive", "if=ide,index=0,media=disk,format=raw,file=" + disk.string()};
   if (!s.programs.empty()) {

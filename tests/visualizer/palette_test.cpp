@@ -69,8 +69,7 @@ TEST(Palette, MarksInOneRowStayApartUnderDeuteranopia) {
   for (const auto row : mark_rows())
     for (size_t i = 0; i < row.size(); ++i)
       for (size_t j = i + 1; j < row.size(); ++j)
-        EXPECT_GE(delta(rgba(row[i]), rgba(row[j]), true), kMinDelta)
-            << legend(row[i]) << " and " << legend(row[j]);
+        EXPECT_GE(delta(rgba(row[i]), rgba(row[j]), true), kMinDelta) << legend(row[i]) << " and " << legend(row[j]);
 }
 
 TEST(Palette, BandStatesAndTheCursorStayApartUnderDeuteranopia) {
@@ -79,7 +78,8 @@ TEST(Palette, BandStatesAndTheCursorStayApartUnderDeuteranopia) {
   for (const auto& band : {std::span<const Colour>(ring), std::span<const Colour>(vmx)})
     for (size_t i = 0; i < band.size(); ++i)
       for (size_t j = i + 1; j < band.size(); ++j)
-        EXPECT_GE(delta(rgba(band[i]), rgba(band[j]), true), kMinDelta) << legend(band[i]) << " and " << legend(band[j]);
+        EXPECT_GE(delta(rgba(band[i]), rgba(band[j]), true), kMinDelta)
+            << legend(band[i]) << " and " << legend(band[j]);
   for (const ColourInfo& c : colours())
     if (c.use == Use::Mark) {
       EXPECT_GE(delta(c.rgba, kSelection, true), kMinDelta) << "cursor and " << c.legend;
@@ -88,7 +88,8 @@ TEST(Palette, BandStatesAndTheCursorStayApartUnderDeuteranopia) {
 
 // Every event that gets a mark gets a colour of the table meant for marks.
 TEST(Palette, EveryMarkColourIsAMarkEntry) {
-  for (uint16_t reason = 0; reason < 80; ++reason) EXPECT_EQ(colours()[static_cast<size_t>(for_exit(reason))].use, Use::Mark);
+  for (uint16_t reason = 0; reason < 80; ++reason)
+    EXPECT_EQ(colours()[static_cast<size_t>(for_exit(reason))].use, Use::Mark);
   EXPECT_EQ(for_event(EventKind::Trap, 14), Colour::PageFault);
   EXPECT_EQ(for_event(EventKind::Trap, 0x40, TrapCause::SoftInt), Colour::SystemCall);
   EXPECT_EQ(for_event(EventKind::Trap, 32, TrapCause::Interrupt), Colour::Interrupt);

@@ -154,8 +154,8 @@ TEST(TraceModel, AShortHaltIsSpreadOverItsStretchAsAShare) {
     w->emit(e);
   };
   emit(EventKind::Output, 0, 0);
-  emit(EventKind::Output, 100'000'000, 0);               // 100 ms without events
-  emit(EventKind::Counter, 100'000'000, 75'000'000);     // of which 75 ms halted
+  emit(EventKind::Output, 100'000'000, 0);            // 100 ms without events
+  emit(EventKind::Counter, 100'000'000, 75'000'000);  // of which 75 ms halted
   (void)w->close();
   auto m = TraceModel::from_trace(std::move(read_trace_bytes(w->memory_bytes())).value(), "t");
   for (const uint64_t t : {0ull, 40'000'000ull, 90'000'000ull}) {
@@ -263,8 +263,8 @@ void expect_same_model(const TraceModel& a, const TraceModel& b) {
 }
 
 TEST(TraceModel, OpeningAFileStreamsItIntoTheSameModel) {
-  const auto path = std::filesystem::temp_directory_path() /
-                    ("ringscope-model-" + std::to_string(::getpid()) + ".rtrace");
+  const auto path =
+      std::filesystem::temp_directory_path() / ("ringscope-model-" + std::to_string(::getpid()) + ".rtrace");
   auto bytes = test::syscall_trace_bytes(3);
   for (const size_t size : {bytes.size(), bytes.size() * 2 / 3}) {
     SCOPED_TRACE("file of " + std::to_string(size) + " bytes");
@@ -360,9 +360,8 @@ TEST(Ring3Visits, ZeroLengthVisitsAreKeptAndMarkedUnobserved) {
   EXPECT_EQ(m->ring3_at(0, test::us(60)), nullptr);
   // Folded at any zoom, every visit still comes out of the walk.
   size_t drawn = 0;
-  fold_spans<Ring3Visit>(v, m->first_ns(), m->last_ns(), 1'000'000'000, [&](uint64_t, uint64_t, size_t, size_t n) {
-    drawn += n;
-  });
+  fold_spans<Ring3Visit>(v, m->first_ns(), m->last_ns(), 1'000'000'000,
+                         [&](uint64_t, uint64_t, size_t, size_t n) { drawn += n; });
   EXPECT_EQ(drawn, 2u);
 
   auto s = TraceModel::from_trace(test::syscall_trace(), "syscalls.rtrace");

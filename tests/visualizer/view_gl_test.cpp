@@ -34,7 +34,8 @@ struct Pixels {
   for (int shift : {0, 8, 16}) {
     const int a = static_cast<int>((got >> shift) & 0xff), b = static_cast<int>((want >> shift) & 0xff);
     if (std::abs(a - b) > 12)
-      return ::testing::AssertionFailure() << std::hex << "colour 0x" << (got & 0xffffff) << " is not 0x" << (want & 0xffffff);
+      return ::testing::AssertionFailure()
+             << std::hex << "colour 0x" << (got & 0xffffff) << " is not 0x" << (want & 0xffffff);
   }
   return ::testing::AssertionSuccess();
 }
@@ -210,12 +211,13 @@ TEST_F(GlView, ScreenshotCommandWritesAPngAndReportsBadFiles) {
   const auto dir = std::filesystem::temp_directory_path() / "ringscope_view_gl_test";
   std::filesystem::create_directories(dir);
   const auto bytes = test::syscall_trace_bytes();
-  std::ofstream(dir / "good.rtrace", std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
-                                                              static_cast<std::streamsize>(bytes.size()));
+  std::ofstream(dir / "good.rtrace", std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
   std::ofstream(dir / "bad.rtrace", std::ios::binary) << "RTRACE? no";
   const std::string png = (dir / "shot.png").string(), err = (dir / "err.txt").string();
   const std::string cmd = std::string(RINGSCOPE_BIN) + " view " + (dir / "good.rtrace").string() + " " +
-                          (dir / "bad.rtrace").string() + " --select 26 --size 1200x800 --screenshot " + png + " 2>" + err;
+                          (dir / "bad.rtrace").string() + " --select 26 --size 1200x800 --screenshot " + png + " 2>" +
+                          err;
   const int rc = std::system(cmd.c_str());
   EXPECT_EQ(WEXITSTATUS(rc), 65);  // the bad file is bad data, but the picture is still made
   std::ifstream e(err);
@@ -230,8 +232,8 @@ TEST_F(GlView, ScreenshotCommandWritesAPngAndReportsBadFiles) {
   // The projector and full-HD sizes the layout is made for.
   for (const char* size : {"1280x720", "1920x1080"}) {
     const std::string shot = (dir / (std::string("shot-") + size + ".png")).string();
-    const std::string c = std::string(RINGSCOPE_BIN) + " view " + (dir / "good.rtrace").string() + " --select 26 --size " +
-                          size + " --screenshot " + shot + " 2>" + err;
+    const std::string c = std::string(RINGSCOPE_BIN) + " view " + (dir / "good.rtrace").string() +
+                          " --select 26 --size " + size + " --screenshot " + shot + " 2>" + err;
     EXPECT_EQ(WEXITSTATUS(std::system(c.c_str())), 0) << size;
     png_image im{};
     im.version = PNG_IMAGE_VERSION;

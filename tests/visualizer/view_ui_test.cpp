@@ -114,7 +114,8 @@ TEST(Statistics, RangeUsesCounterDeltasAndSaysWhenItHoldsNoSample) {
   (void)w->close();
   View view;
   view.settings().animate = false;
-  view.add_trace(TraceModel::from_trace(std::move(read_trace_bytes(w->memory_bytes())).value(), "c.rtrace"), "c.rtrace");
+  view.add_trace(TraceModel::from_trace(std::move(read_trace_bytes(w->memory_bytes())).value(), "c.rtrace"),
+                 "c.rtrace");
   view.open_tab(BottomTab::Statistics);
   view.set_range(1'500'000, 2'500'000);  // holds the sample at 2 ms: grew by 10
   for (int i = 0; i < 3; ++i) ctx.frame(view);

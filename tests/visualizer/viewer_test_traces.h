@@ -232,7 +232,8 @@ inline std::vector<uint8_t> emulation_int_trace_bytes(bool steps = true) {
     e.text = bytes;
     w->emit(e);
   };
-  auto trap = [&](uint64_t t, TrapCause cause, uint8_t vector, uint8_t from, uint8_t to, uint64_t rip, uint64_t rip_to) {
+  auto trap = [&](uint64_t t, TrapCause cause, uint8_t vector, uint8_t from, uint8_t to, uint64_t rip,
+                  uint64_t rip_to) {
     Event e;
     e.kind = cause == TrapCause::Iret ? EventKind::TrapReturn : EventKind::Trap;
     e.source = Source::Emulator;

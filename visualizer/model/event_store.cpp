@@ -44,8 +44,8 @@ constexpr std::array<ScalarField, kIdCount> kScalars = [] {
   return t;
 }();
 constexpr bool is_scalar(int f) {
-  return f == kSeqField || (f < kEventFieldCount && kEventFields[f].type != FieldType::String &&
-                            kEventFields[f].type != FieldType::Regs);
+  return f == kSeqField ||
+         (f < kEventFieldCount && kEventFields[f].type != FieldType::String && kEventFields[f].type != FieldType::Regs);
 }
 using field::kDevice, field::kReg, field::kName, field::kText, field::kRegs;
 
@@ -60,8 +60,16 @@ void store(Event& e, const ScalarField& f, uint64_t v) {
   uint8_t* p = reinterpret_cast<uint8_t*>(&e) + f.offset;
   switch (f.width) {
     case 1: *p = static_cast<uint8_t>(v); break;
-    case 2: { auto x = static_cast<uint16_t>(v); std::memcpy(p, &x, 2); break; }
-    case 4: { auto x = static_cast<uint32_t>(v); std::memcpy(p, &x, 4); break; }
+    case 2: {
+      auto x = static_cast<uint16_t>(v);
+      std::memcpy(p, &x, 2);
+      break;
+    }
+    case 4: {
+      auto x = static_cast<uint32_t>(v);
+      std::memcpy(p, &x, 4);
+      break;
+    }
     default: std::memcpy(p, &v, 8); break;
   }
 }

@@ -40,9 +40,9 @@ struct CompactEvent {
 };
 static_assert(sizeof(CompactEvent) == 24, "CompactEvent is the per-event cost of the viewer; keep it at 24 bytes");
 
-inline constexpr uint8_t kCplMask = 0x3;       // the CPL the event was recorded at
-inline constexpr uint8_t kCplKnown = 0x4;      // this kind carries a CPL (step, exit, trap, hypercall)
-inline constexpr uint8_t kRingChange = 0x8;    // trap / trap_return with from_cpl != to_cpl
+inline constexpr uint8_t kCplMask = 0x3;         // the CPL the event was recorded at
+inline constexpr uint8_t kCplKnown = 0x4;        // this kind carries a CPL (step, exit, trap, hypercall)
+inline constexpr uint8_t kRingChange = 0x8;      // trap / trap_return with from_cpl != to_cpl
 inline constexpr uint8_t kHandledKernel = 0x10;  // vm_exit handled inside KVM
 
 class EventStore {

@@ -311,8 +311,8 @@ void TraceModel::derive_halts(VcpuTrack& tr) {
         uint64_t until = c.time_ns;
         if (static_cast<EventKind>(c.kind) == EventKind::VmExit) {
           const RootSpan* r = nullptr;
-          auto it = std::partition_point(tr.root.begin(), tr.root.end(),
-                                         [&](const RootSpan& x) { return x.event < j; });
+          auto it =
+              std::partition_point(tr.root.begin(), tr.root.end(), [&](const RootSpan& x) { return x.event < j; });
           if (it != tr.root.end() && it->event == j) r = &*it;
           if (r) until = std::max(until, r->end_ns);
         }
@@ -347,7 +347,8 @@ void TraceModel::derive_sums(VcpuTrack& tr) const {
   for (size_t i = 1; i < tr.root.size(); ++i)
     tr.root_before[i] = tr.root_before[i - 1] + (tr.root[i - 1].end_ns - tr.root[i - 1].begin_ns);
   tr.halted_before.assign(tr.halted.size(), 0);
-  for (size_t i = 1; i < tr.halted.size(); ++i) tr.halted_before[i] = tr.halted_before[i - 1] + tr.halted[i - 1].halted_ns();
+  for (size_t i = 1; i < tr.halted.size(); ++i)
+    tr.halted_before[i] = tr.halted_before[i - 1] + tr.halted[i - 1].halted_ns();
 }
 
 namespace {
@@ -420,8 +421,10 @@ size_t count_begun(const Vec& v, size_t from, uint64_t t, Begin begin) {
   size_t hi = std::min(v.size(), lo + step);
   while (lo < hi) {
     const size_t mid = lo + (hi - lo) / 2;
-    if (begin(v[mid]) <= t) lo = mid + 1;
-    else hi = mid;
+    if (begin(v[mid]) <= t)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
   return lo;
 }
@@ -456,7 +459,8 @@ TimeShare TraceModel::Walker::totals_at(uint64_t t) {
 const HaltSpan* TraceModel::halted_at(uint32_t vcpu, uint64_t t) const {
   const VcpuTrack* tr = track(vcpu);
   if (!tr) return nullptr;
-  auto it = std::partition_point(tr->halted.begin(), tr->halted.end(), [&](const HaltSpan& h) { return h.begin_ns <= t; });
+  auto it =
+      std::partition_point(tr->halted.begin(), tr->halted.end(), [&](const HaltSpan& h) { return h.begin_ns <= t; });
   if (it == tr->halted.begin()) return nullptr;
   --it;
   return t < it->end_ns ? &*it : nullptr;
@@ -524,8 +528,8 @@ TraceModel::CauseInstruction TraceModel::causing_instruction(size_t i) const {
       // KVM completes `out`/`in` and `hlt` before it returns to user space,
       // so their exits carry the RIP after the instruction; the emulator and
       // the VT-x model record the instruction's own address.
-      c.where = e.source == Source::KvmExit && (e.reason == exit_reason::kIoInstruction || e.reason == exit_reason::kHlt ||
-                                                e.kind == EventKind::Hypercall)
+      c.where = e.source == Source::KvmExit && (e.reason == exit_reason::kIoInstruction ||
+                                                e.reason == exit_reason::kHlt || e.kind == EventKind::Hypercall)
                     ? Where::EndsAt
                     : Where::At;
       break;

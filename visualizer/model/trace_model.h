@@ -33,7 +33,8 @@ namespace ringscope::viewer {
 // The rows of marks a timeline lane shows, one list of events per row.
 enum class MarkRow : uint8_t { Exits = 0, Traps, Hypercalls, Devices, Markers };  // the schema's TimelineRow
 inline constexpr int kMarkRowCount = 5;
-static_assert(kMarkRowCount == kTimelineRowCount && static_cast<int>(MarkRow::Markers) == static_cast<int>(TimelineRow::Markers));
+static_assert(kMarkRowCount == kTimelineRowCount &&
+              static_cast<int>(MarkRow::Markers) == static_cast<int>(TimelineRow::Markers));
 MarkRow mark_row_for(EventKind k, bool& shown);  // shown=false: no mark (steps, counters)
 
 // The CPL from `time_ns` until the next change. `event` made the change.
@@ -85,10 +86,10 @@ struct StatSample {
 // Time of a vCPU in each state inside a window, for drawing a folded pixel
 // as the share of its time in each state (never "any event wins").
 struct TimeShare {
-  uint64_t cpl[4] = {};    // in ring 0..3
+  uint64_t cpl[4] = {};  // in ring 0..3
   uint64_t cpl_unknown = 0;
-  uint64_t root = 0;       // in VMX root mode (an exit being handled)
-  uint64_t halted = 0;     // halted inside KVM
+  uint64_t root = 0;    // in VMX root mode (an exit being handled)
+  uint64_t halted = 0;  // halted inside KVM
 };
 
 // Everything derived per vCPU. Index lists hold event indices in time order.
@@ -255,9 +256,9 @@ class TraceModel {
   void derive_sums(VcpuTrack& tr) const;
 };
 
-// Places phases on sub-rows (at most kMaxPhaseRows; deeper ones are left out): each phase goes on the lowest row whose last
-// phase has ended by the time it begins (nesting and plain overlap alike).
-// `phases` are in begin order, as compute_stats lists them.
+// Places phases on sub-rows (at most kMaxPhaseRows; deeper ones are left out): each phase goes on the lowest row whose
+// last phase has ended by the time it begins (nesting and plain overlap alike). `phases` are in begin order, as
+// compute_stats lists them.
 void stack_phases(const std::vector<PhaseStats>& phases, std::vector<VcpuTrack>& tracks);
 
 // ---- folding: what a timeline row draws for a visible window --------------

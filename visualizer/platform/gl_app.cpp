@@ -48,8 +48,8 @@ class GlSession {
     if (std::string why = no_display_reason(); !why.empty()) return make_error(ErrorKind::Unavailable, why);
     glfwSetErrorCallback(on_glfw_error);
     if (!glfwInit())
-      return make_error(ErrorKind::Unavailable, "cannot start GLFW (" + g_glfw_error +
-                                                    "); check that DISPLAY names a running X server");
+      return make_error(ErrorKind::Unavailable,
+                        "cannot start GLFW (" + g_glfw_error + "); check that DISPLAY names a running X server");
     glfw_ = true;
     glfwWindowHint(GLFW_CONTEXT_VERSION_MAJOR, 3);
     glfwWindowHint(GLFW_CONTEXT_VERSION_MINOR, 3);
@@ -117,8 +117,10 @@ Status run_window(View& view) {
   TRY(s.open(view.settings().window_w, view.settings().window_h, true, view.settings().font_size));
   while (!glfwWindowShouldClose(s.window())) {
     // Sleep while nothing moves; poll while playing or animating.
-    if (view.playing()) glfwPollEvents();
-    else glfwWaitEventsTimeout(0.05);
+    if (view.playing())
+      glfwPollEvents();
+    else
+      glfwWaitEventsTimeout(0.05);
     int w = 0, h = 0;
     glfwGetFramebufferSize(s.window(), &w, &h);
     s.frame(view, w, h, false);
@@ -133,7 +135,8 @@ Result<std::vector<uint8_t>> render_offscreen(View& view, int width, int height,
   TRY(s.open(width, height, false, view.settings().font_size));
   FboFns fbo;
   if (!fbo.load())
-    return make_error(ErrorKind::Unavailable, "this OpenGL driver has no framebuffer objects; install Mesa (libgl1-mesa-dri)");
+    return make_error(ErrorKind::Unavailable,
+                      "this OpenGL driver has no framebuffer objects; install Mesa (libgl1-mesa-dri)");
   GLuint tex = 0, fb = 0;
   glGenTextures(1, &tex);
   glBindTexture(GL_TEXTURE_2D, tex);
@@ -157,8 +160,7 @@ Result<std::vector<uint8_t>> render_offscreen(View& view, int width, int height,
   // GL's rows go bottom-up; PNG's top-down. Alpha is opaque on screen.
   std::vector<uint8_t> out(pixels.size());
   const size_t row = static_cast<size_t>(width) * 4;
-  for (int y = 0; y < height; ++y)
-    std::copy_n(pixels.data() + (height - 1 - y) * row, row, out.data() + y * row);
+  for (int y = 0; y < height; ++y) std::copy_n(pixels.data() + (height - 1 - y) * row, row, out.data() + y * row);
   for (size_t i = 3; i < out.size(); i += 4) out[i] = 255;
   return out;
 }

@@ -87,15 +87,14 @@ void setup_style_and_fonts(float size) {
   ImGuiIO& io = ImGui::GetIO();
   io.IniFilename = nullptr;  // layout is computed; settings live in ViewSettings
   io.Fonts->Clear();
-  static const ImWchar ranges[] = {0x0020, 0x024F,   // Latin, Latin-1 (µ), Latin Extended
-                                   0x0370, 0x03FF,   // Greek
-                                   0x2000, 0x206F,   // dashes, quotes, ellipsis
-                                   0x2190, 0x21FF,   // arrows
-                                   0x2200, 0x22FF,   // maths
-                                   0x2500, 0x25FF,   // box drawing, shapes (■ ▶)
+  static const ImWchar ranges[] = {0x0020, 0x024F,  // Latin, Latin-1 (µ), Latin Extended
+                                   0x0370, 0x03FF,  // Greek
+                                   0x2000, 0x206F,  // dashes, quotes, ellipsis
+                                   0x2190, 0x21FF,  // arrows
+                                   0x2200, 0x22FF,  // maths
+                                   0x2500, 0x25FF,  // box drawing, shapes (■ ▶)
                                    0};
-  const char* candidates[] = {"/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-                              "/usr/share/fonts/TTF/DejaVuSans.ttf"};
+  const char* candidates[] = {"/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/TTF/DejaVuSans.ttf"};
   bool loaded = false;
   for (const char* path : candidates) {
     std::error_code ec;

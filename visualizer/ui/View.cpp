@@ -13,8 +13,8 @@
 #include <cmath>
 #include <cstdio>
 
-#include "ui/range_stats.h"
 #include "ringscope/i18n.h"
+#include "ui/range_stats.h"
 
 namespace ringscope::viewer {
 
@@ -84,7 +84,8 @@ void View::layout() {
       lanes += std::max<size_t>(1, t.model->tracks().size());
       for (const auto& tr : t.model->tracks()) extra_rows += tr.phase_rows.empty() ? 0 : tr.phase_rows.size() - 1;
     }
-    const float want = 60.0f + static_cast<float>(std::max<size_t>(lanes, 1)) * 118.0f + 14.0f * static_cast<float>(extra_rows) + 70;
+    const float want =
+        60.0f + static_cast<float>(std::max<size_t>(lanes, 1)) * 118.0f + 14.0f * static_cast<float>(extra_rows) + 70;
     tl_h = (bottom || right) ? std::clamp(want, 200.0f, (d.y - y) * 0.5f) : d.y - y;
   }
   pos_timeline_ = {0, y};
@@ -265,16 +266,20 @@ void View::step_to_next(int direction) {
     case NextKind::Marker: j = of_kind(EventKind::Marker); break;
     case NextKind::AnyEvent: j = direction > 0 ? i + 1 : (i ? i - 1 : m->size()); break;
   }
-  if (j < m->size()) select(selection_.trace, j, false);
-  else if (direction > 0) playing_ = false;  // nothing more of that kind: stop playing
+  if (j < m->size())
+    select(selection_.trace, j, false);
+  else if (direction > 0)
+    playing_ = false;  // nothing more of that kind: stop playing
 }
 
 void View::toggle_bookmark() {
   if (!selection_.valid()) return;
   const std::pair<int, size_t> b{selection_.trace, selection_.event};
   auto it = std::find(bookmarks_.begin(), bookmarks_.end(), b);
-  if (it != bookmarks_.end()) bookmarks_.erase(it);
-  else bookmarks_.push_back(b);
+  if (it != bookmarks_.end())
+    bookmarks_.erase(it);
+  else
+    bookmarks_.push_back(b);
   std::sort(bookmarks_.begin(), bookmarks_.end());
 }
 
@@ -305,18 +310,20 @@ void View::handle_keys() {
   if (pressed(ImGuiKey_Space)) playing_ = !playing_;
   if (ImGui::IsKeyPressed('B')) toggle_bookmark();
   if (ImGui::IsKeyPressed('F')) zoom_to_fit();
-  if (ImGui::IsKeyPressed('H') || ImGui::IsKeyPressed(kKeyF1) || (io.KeyShift && ImGui::IsKeyPressed(kKeySlash))) help_open_ = !help_open_;
+  if (ImGui::IsKeyPressed('H') || ImGui::IsKeyPressed(kKeyF1) || (io.KeyShift && ImGui::IsKeyPressed(kKeySlash)))
+    help_open_ = !help_open_;
   if (pressed(ImGuiKey_Escape)) {
     // Escape closes the help first, then clears the selected range.
-    if (help_open_) help_open_ = false;
-    else range_.reset();
+    if (help_open_)
+      help_open_ = false;
+    else
+      range_.reset();
   }
   if (pressed(ImGuiKey_Home) && selected_model()) select(selection_.trace, 0, true);
   if (pressed(ImGuiKey_End) && selected_model()) select(selection_.trace, selected_model()->size() - 1, true);
   const double mid = (view_t0_ + view_t1_) / 2, half = (view_t1_ - view_t0_) / 2;
   if (ImGui::IsKeyPressed(kKeyEqual) || ImGui::IsKeyPressed(kKeyPadAdd)) set_zoom(mid - half / 2, mid + half / 2);
-  if (ImGui::IsKeyPressed(kKeyMinus) || ImGui::IsKeyPressed(kKeyPadSub))
-    set_zoom(mid - half * 2, mid + half * 2);
+  if (ImGui::IsKeyPressed(kKeyMinus) || ImGui::IsKeyPressed(kKeyPadSub)) set_zoom(mid - half * 2, mid + half * 2);
 }
 
 }  // namespace ringscope::viewer

@@ -55,7 +55,7 @@ struct ListFilter {
   bool kinds[kEventKindCount] = {};
   int reason = -1;  // exit reason, -1: any
   int vcpu = -1;
-  int cpl = -1;     // the guest's CPL at the event (a trap: either end), -1: any
+  int cpl = -1;  // the guest's CPL at the event (a trap: either end), -1: any
   char text[128] = "";
   bool operator==(const ListFilter&) const = default;
 };
@@ -122,7 +122,7 @@ class View {
   const std::vector<std::pair<int, size_t>>& bookmarks() const { return bookmarks_; }
   void set_playing(bool on) { playing_ = on; }
   bool playing() const { return playing_; }
-  void step(int direction);         // one event back or forward
+  void step(int direction);          // one event back or forward
   void step_to_next(int direction);  // next/previous of settings().next_kind
   bool help_open() const { return help_open_; }
   void set_help_open(bool on) { help_open_ = on; }
@@ -198,8 +198,8 @@ class View {
   bool tab_pending_ = true;
 
   // Panel rectangles, computed by layout() every frame.
-  ImVec2 pos_playback_, size_playback_, pos_timeline_, size_timeline_, pos_bottom_, size_bottom_, pos_ring_,
-      size_ring_, pos_inspector_, size_inspector_;
+  ImVec2 pos_playback_, size_playback_, pos_timeline_, size_timeline_, pos_bottom_, size_bottom_, pos_ring_, size_ring_,
+      pos_inspector_, size_inspector_;
 
   // Timeline state of the last frame.
   std::vector<LaneGeom> lanes_;

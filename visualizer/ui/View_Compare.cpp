@@ -14,10 +14,10 @@
 
 #include "ringscope/exit_reasons.h"
 #include "ringscope/explain.h"
+#include "ringscope/i18n.h"
 #include "ui/View.h"
 #include "ui/palette.h"
 #include "ui/range_stats.h"
-#include "ringscope/i18n.h"
 
 namespace ringscope::viewer {
 
@@ -40,14 +40,16 @@ bool View::align_on(const std::string& label) {
   for (const auto& t : traces_)
     if (!phase(t.model->stats(), label)) return false;
   align_label_ = label;
-  for (auto& t : traces_) t.align_ns = static_cast<int64_t>(phase(t.model->stats(), label)->begin_ns - t.model->origin_ns());
+  for (auto& t : traces_)
+    t.align_ns = static_cast<int64_t>(phase(t.model->stats(), label)->begin_ns - t.model->origin_ns());
   return true;
 }
 
 void View::draw_compare() {
   if (traces_.size() < 2) {
-    ImGui::TextWrapped(tr("Load two or more traces of the same scenario to compare them, for example "
-                       "`ringscope view hello.full-virt.rtrace hello.paravirt.rtrace hello.emulation.rtrace`."));
+    ImGui::TextWrapped(
+        tr("Load two or more traces of the same scenario to compare them, for example "
+           "`ringscope view hello.full-virt.rtrace hello.paravirt.rtrace hello.emulation.rtrace`."));
     return;
   }
   // Phase labels common to every trace, in the first trace's order.

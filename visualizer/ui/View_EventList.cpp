@@ -16,9 +16,9 @@
 #include "ringscope/event_filter.h"
 #include "ringscope/exit_reasons.h"
 #include "ringscope/explain.h"
+#include "ringscope/i18n.h"
 #include "ui/View.h"
 #include "ui/palette.h"
-#include "ringscope/i18n.h"
 
 namespace ringscope::viewer {
 
@@ -26,9 +26,9 @@ namespace {
 
 bool contains_nocase(std::string_view hay, std::string_view needle) {
   if (needle.empty()) return true;
-  auto it = std::search(hay.begin(), hay.end(), needle.begin(), needle.end(),
-                        [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) ==
-                                                    std::tolower(static_cast<unsigned char>(b)); });
+  auto it = std::search(hay.begin(), hay.end(), needle.begin(), needle.end(), [](char a, char b) {
+    return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+  });
   return it != hay.end();
 }
 
@@ -65,7 +65,8 @@ bool View::matches(const TraceModel& m, size_t i, const EventFilter& f, const ch
 void View::refilter_step() {
   if (traces_.empty()) return;
   list_trace_ = std::clamp(list_trace_, 0, static_cast<int>(traces_.size()) - 1);
-  if (!(filter_ == applied_filter_) || applied_trace_ != list_trace_ || applied_steps_ != settings_.show_steps_in_list) {
+  if (!(filter_ == applied_filter_) || applied_trace_ != list_trace_ ||
+      applied_steps_ != settings_.show_steps_in_list) {
     applied_filter_ = filter_;
     applied_trace_ = list_trace_;
     applied_steps_ = settings_.show_steps_in_list;
@@ -109,7 +110,8 @@ void View::draw_event_list() {
   int kinds_on = 0;
   for (bool k : filter_.kinds) kinds_on += k;
   ImGui::SetNextItemWidth(150);
-  const std::string kinds_label = kinds_on == 0 ? tr("all kinds") : (kinds_on > 1 ? trf("{} kinds", kinds_on) : trf("{} kind", kinds_on));
+  const std::string kinds_label =
+      kinds_on == 0 ? tr("all kinds") : (kinds_on > 1 ? trf("{} kinds", kinds_on) : trf("{} kind", kinds_on));
   if (ImGui::BeginCombo("##kinds", kinds_label.c_str())) {
     for (int k = 0; k < kEventKindCount; ++k)
       ImGui::Checkbox(std::string(kind_name(static_cast<EventKind>(k))).c_str(), &filter_.kinds[k]);
@@ -119,11 +121,13 @@ void View::draw_event_list() {
   }
   ImGui::SameLine();
   ImGui::SetNextItemWidth(150);
-  const std::string reason_label = filter_.reason < 0 ? tr("any exit reason") : exit_reason_name(static_cast<uint16_t>(filter_.reason));
+  const std::string reason_label =
+      filter_.reason < 0 ? tr("any exit reason") : exit_reason_name(static_cast<uint16_t>(filter_.reason));
   if (ImGui::BeginCombo("##reason", reason_label.c_str())) {
     if (ImGui::Selectable(tr("any exit reason"), filter_.reason < 0)) filter_.reason = -1;
     for (const auto& r : traces_[list_trace_].model->stats().exits)
-      if (ImGui::Selectable(fmt::format("{} ({})", exit_reason_name(r.reason), r.count).c_str(), filter_.reason == r.reason))
+      if (ImGui::Selectable(fmt::format("{} ({})", exit_reason_name(r.reason), r.count).c_str(),
+                            filter_.reason == r.reason))
         filter_.reason = r.reason;
     ImGui::EndCombo();
   }
@@ -149,8 +153,8 @@ void View::draw_event_list() {
   if (list_done_)
     ImGui::TextDisabled(tr("%zu of %zu events"), list_rows_.size(), m.size());
   else
-    ImGui::TextDisabled(tr("filtering... %.0f%% (%zu found so far)"), 100.0 * list_scan_ / std::max<size_t>(1, m.size()),
-                        list_rows_.size());
+    ImGui::TextDisabled(tr("filtering... %.0f%% (%zu found so far)"),
+                        100.0 * list_scan_ / std::max<size_t>(1, m.size()), list_rows_.size());
 
   // ---- the table ----
   const ImGuiTableFlags flags = ImGuiTableFlags_RowBg | ImGuiTableFlags_ScrollY | ImGuiTableFlags_BordersInnerV |
@@ -190,7 +194,8 @@ void View::draw_event_list() {
       ImGui::Text("%u", e.vcpu);
       ImGui::TableNextColumn();
       const uint16_t code = m.at(i).code;
-      ImGui::PushStyleColor(ImGuiCol_Text, e.kind == EventKind::Step ? IM_COL32(170, 170, 180, 255) : palette::kind(e.kind, code, e.cause));
+      ImGui::PushStyleColor(ImGuiCol_Text, e.kind == EventKind::Step ? IM_COL32(170, 170, 180, 255)
+                                                                     : palette::kind(e.kind, code, e.cause));
       ImGui::TextUnformatted(std::string(kind_name(e.kind)).c_str());
       ImGui::PopStyleColor();
       ImGui::TableNextColumn();

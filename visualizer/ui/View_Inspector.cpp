@@ -10,12 +10,12 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
-#include "ringscope/explain.h"
 #include "ringscope/exit_reasons.h"
+#include "ringscope/explain.h"
+#include "ringscope/i18n.h"
 #include "ui/View.h"
 #include "ui/disasm.h"
 #include "ui/palette.h"
-#include "ringscope/i18n.h"
 
 namespace ringscope::viewer {
 
@@ -71,18 +71,21 @@ void View::draw_inspector() {
       mode = cpu_mode(c.cr0, c.efer);
     }
     const bool user = (e.kind == EventKind::Trap ? e.from_cpl : e.cpl) == 3;
-    const char* how = !traced ? tr("record with --level full to see it")
-                      : user && m->unstepped_runs() > 0
-                          ? tr("ring 3 ran natively on this host, not single-stepped, so its instructions were not recorded")
-                          : tr("no single step of it is near this event");
+    const char* how =
+        !traced ? tr("record with --level full to see it")
+        : user && m->unstepped_runs() > 0
+            ? tr("ring 3 ran natively on this host, not single-stepped, so its instructions were not recorded")
+            : tr("no single step of it is near this event");
     if (ci.where == Where::None) {
-      text(trf("none: an external interrupt arrives between instructions; the guest was about to run the "
-                       "instruction at rip 0x{:x}",
-                       e.rip));
+      text(
+          trf("none: an external interrupt arrives between instructions; the guest was about to run the "
+              "instruction at rip 0x{:x}",
+              e.rip));
     } else if (ci.where == Where::EndsAt) {
-      text(trf("the instruction just before rip 0x{:x} (the trace records the address after it); its bytes "
-                       "are not in this trace: {}",
-                       ci.rip, how));
+      text(
+          trf("the instruction just before rip 0x{:x} (the trace records the address after it); its bytes "
+              "are not in this trace: {}",
+              ci.rip, how));
     } else if (ci.bytes.empty()) {
       text(trf("at rip 0x{:x}; its bytes are not in this trace: {}", ci.rip, how));
     } else {
@@ -106,9 +109,12 @@ void View::draw_inspector() {
     if (j.is_object()) {
       for (const auto& [k, v] : j.items()) {
         std::string value;
-        if (v.is_number_unsigned() && hex_key(k)) value = fmt::format("0x{:x}", v.get<uint64_t>());
-        else if (v.is_string()) value = v.get<std::string>();
-        else value = v.dump();
+        if (v.is_number_unsigned() && hex_key(k))
+          value = fmt::format("0x{:x}", v.get<uint64_t>());
+        else if (v.is_string())
+          value = v.get<std::string>();
+        else
+          value = v.dump();
         if (k == "duration_ns" && v.is_number()) value += "  (" + format_duration(v.get<uint64_t>()) + ")";
         ImGui::TableNextRow();
         ImGui::TableNextColumn();
@@ -124,9 +130,9 @@ void View::draw_inspector() {
     ImGui::TextColored(palette::vec(palette::kWarning), tr("Registers at the end of the run"));
     const GuestRegs& r = *e.regs;
     const std::pair<const char*, uint64_t> regs[] = {
-        {"rax", r.rax}, {"rbx", r.rbx}, {"rcx", r.rcx}, {"rdx", r.rdx}, {"rsi", r.rsi}, {"rdi", r.rdi},
-        {"rbp", r.rbp}, {"rsp", r.rsp}, {"rip", r.rip}, {"rflags", r.rflags}, {"cr0", r.cr0}, {"cr2", r.cr2},
-        {"cr3", r.cr3}, {"cr4", r.cr4}, {"efer", r.efer}};
+        {"rax", r.rax}, {"rbx", r.rbx}, {"rcx", r.rcx}, {"rdx", r.rdx}, {"rsi", r.rsi},
+        {"rdi", r.rdi}, {"rbp", r.rbp}, {"rsp", r.rsp}, {"rip", r.rip}, {"rflags", r.rflags},
+        {"cr0", r.cr0}, {"cr2", r.cr2}, {"cr3", r.cr3}, {"cr4", r.cr4}, {"efer", r.efer}};
     for (size_t k = 0; k < std::size(regs); ++k) {
       text(fmt::format("{:>6} {:016x}", regs[k].first, regs[k].second));
     }

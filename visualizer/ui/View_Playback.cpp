@@ -3,9 +3,9 @@
 // bookmarks, fit, and the help overlay with every keyboard shortcut.
 #include <fmt/format.h>
 
+#include "ringscope/i18n.h"
 #include "ui/View.h"
 #include "ui/palette.h"
-#include "ringscope/i18n.h"
 
 namespace ringscope::viewer {
 
@@ -34,7 +34,8 @@ void View::draw_playback() {
   int nk = static_cast<int>(settings_.next_kind);
   if (ImGui::BeginCombo("##nextkind", tr(next_kind_label(settings_.next_kind)))) {
     for (int k = 0; k < kNextKindCount; ++k)
-      if (ImGui::Selectable(tr(next_kind_label(static_cast<NextKind>(k))), k == nk)) settings_.next_kind = static_cast<NextKind>(k);
+      if (ImGui::Selectable(tr(next_kind_label(static_cast<NextKind>(k))), k == nk))
+        settings_.next_kind = static_cast<NextKind>(k);
     ImGui::EndCombo();
   }
   ImGui::SameLine();
@@ -44,7 +45,8 @@ void View::draw_playback() {
   if (ImGui::Button(tr("bookmark"))) toggle_bookmark();
   ImGui::SameLine();
   ImGui::SetNextItemWidth(130);
-  if (ImGui::BeginCombo("##bookmarks", bookmarks_.empty() ? tr("no bookmarks") : trf("{} bookmarks", bookmarks_.size()).c_str())) {
+  if (ImGui::BeginCombo("##bookmarks",
+                        bookmarks_.empty() ? tr("no bookmarks") : trf("{} bookmarks", bookmarks_.size()).c_str())) {
     for (const auto& [t, i] : bookmarks_) {
       const std::string label = fmt::format("#{} {} ({})", traces_[t].model->event(i).seq, time_label(rel(t, i)),
                                             kind_name(traces_[t].model->kind(i)));
@@ -59,8 +61,9 @@ void View::draw_playback() {
   if (m) {
     ImGui::SameLine();
     // The seq, as the list, the inspector and `ringscope show` number events.
-    ImGui::TextDisabled(tr("event #%llu (of %zu) at %s"), static_cast<unsigned long long>(m->event(selection_.event).seq),
-                        m->size(), time_label(rel(selection_.trace, selection_.event)).c_str());
+    ImGui::TextDisabled(tr("event #%llu (of %zu) at %s"),
+                        static_cast<unsigned long long>(m->event(selection_.event).seq), m->size(),
+                        time_label(rel(selection_.trace, selection_.event)).c_str());
   }
 }
 

@@ -12,9 +12,9 @@
 
 #include "ringscope/exit_reasons.h"
 #include "ringscope/explain.h"
+#include "ringscope/i18n.h"
 #include "ui/View.h"
 #include "ui/palette.h"
-#include "ringscope/i18n.h"
 
 namespace ringscope::viewer {
 
@@ -53,12 +53,14 @@ void View::draw_ring_diagram() {
   dl->AddText({guest0.x + 8, guest0.y + 4}, palette::kNonRoot, ringscope::tr("VMX non-root: the guest"));
   dl->AddRectFilled(root0, root1, (palette::kRoot & 0x00ffffff) | 0x30000000, 6);
   dl->AddRect(root0, root1, palette::kRoot, 6, 0, 2);
-  dl->AddText({root0.x + 8, root0.y + 4}, palette::kRoot, ringscope::tr("VMX root: the hypervisor (KVM + ringscope's VMM)"));
+  dl->AddText({root0.x + 8, root0.y + 4}, palette::kRoot,
+              ringscope::tr("VMX root: the hypervisor (KVM + ringscope's VMM)"));
 
   // Rings: 3 outermost, 0 in the middle, left of centre so the labels fit
   // beside them (a column of names with a line to each ring) at any size.
   float label_w = 0;
-  for (const char* t : {ringscope::tr("ring 0  kernel"), ringscope::tr("ring 3  user")}) label_w = std::max(label_w, ImGui::CalcTextSize(t).x);
+  for (const char* t : {ringscope::tr("ring 0  kernel"), ringscope::tr("ring 3  user")})
+    label_w = std::max(label_w, ImGui::CalcTextSize(t).x);
   const float room_x = guest1.x - guest0.x - label_w - 40, room_y = guest1.y - guest0.y - 24;
   const float r_max = std::max(20.0f, std::min(room_x, room_y) / 2 - 6);
   const ImVec2 c{guest0.x + 12 + r_max + std::max(0.0f, (room_x - 2 * r_max) / 2), (guest0.y + guest1.y) / 2 + 8};
@@ -103,13 +105,13 @@ void View::draw_ring_diagram() {
   if (e.kind == EventKind::Trap || e.kind == EventKind::TrapReturn) {
     if (e.from_cpl != e.to_cpl && e.from_cpl < 4 && e.to_cpl < 4) {
       const ImVec2 a = ring_point(e.from_cpl, angle + 0.5f), b = ring_point(e.to_cpl, angle + 0.5f);
-      arrow(dl, a, b, e.kind == EventKind::Trap ? palette::kind(e.kind, e.vector, e.cause) : palette::kind(e.kind, 0), prog);
-      const std::string what =
-          e.kind == EventKind::Trap
-              ? (e.cause == TrapCause::Syscall ? std::string("syscall")
-                 : exception_name(e.vector).empty() ? ringscope::trf("vector {}", e.vector)
-                                                    : std::string(exception_name(e.vector)))
-              : std::string(cause_name(e.cause));
+      arrow(dl, a, b, e.kind == EventKind::Trap ? palette::kind(e.kind, e.vector, e.cause) : palette::kind(e.kind, 0),
+            prog);
+      const std::string what = e.kind == EventKind::Trap
+                                   ? (e.cause == TrapCause::Syscall      ? std::string("syscall")
+                                      : exception_name(e.vector).empty() ? ringscope::trf("vector {}", e.vector)
+                                                                         : std::string(exception_name(e.vector)))
+                                   : std::string(cause_name(e.cause));
       label = ringscope::trf("{}: ring {} -> ring {}", what, e.from_cpl, e.to_cpl);
     }
   } else if (e.kind == EventKind::VmExit || e.kind == EventKind::Hypercall) {
@@ -117,11 +119,12 @@ void View::draw_ring_diagram() {
     const ImVec2 a = ring_point(std::clamp(cpl, 0, 3), angle + 0.9f);
     const ImVec2 b{root_point.x - 40, root_point.y};
     arrow(dl, a, b, palette::kRoot, std::min(1.0f, prog * 2));
-    if (prog > 0.5f) arrow(dl, {b.x + 80, b.y - 6}, ring_point(std::clamp(cpl, 0, 3), angle + 1.3f), palette::kNonRoot,
-                           (prog - 0.5f) * 2, true);
+    if (prog > 0.5f)
+      arrow(dl, {b.x + 80, b.y - 6}, ring_point(std::clamp(cpl, 0, 3), angle + 1.3f), palette::kNonRoot,
+            (prog - 0.5f) * 2, true);
     label = e.kind == EventKind::VmExit
                 ? ringscope::trf("VM exit ({}) from ring {}, then VM entry after {}", exit_reason_name(e.reason), cpl,
-                              format_duration(e.duration_ns))
+                                 format_duration(e.duration_ns))
                 : ringscope::trf("hypercall {} from ring {}", e.number, cpl);
   }
 
@@ -134,7 +137,8 @@ void View::draw_ring_diagram() {
     const int cpl = m->cpl_at(tr.vcpu, t);
     const float a = angle + 0.35f * static_cast<float>(tr.vcpu);
     ImVec2 at = in_root ? ImVec2{root_point.x + 30.0f * tr.vcpu, root_point.y} : ring_point(std::max(cpl, 0), a);
-    if (e.kind == EventKind::VmExit && tr.vcpu == e.vcpu && prog < 1.0f) at = ring_point(std::clamp<int>(e.cpl, 0, 3), a);
+    if (e.kind == EventKind::VmExit && tr.vcpu == e.vcpu && prog < 1.0f)
+      at = ring_point(std::clamp<int>(e.cpl, 0, 3), a);
     if (cpl < 0 && !in_root) continue;
     dl->AddCircleFilled(at, 8, palette::kSelection, 20);
     dl->AddCircle(at, 8, IM_COL32(0, 0, 0, 255), 20, 2);

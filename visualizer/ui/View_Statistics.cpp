@@ -12,10 +12,10 @@
 
 #include "ringscope/exit_reasons.h"
 #include "ringscope/explain.h"
+#include "ringscope/i18n.h"
 #include "ui/View.h"
 #include "ui/palette.h"
 #include "ui/range_stats.h"
-#include "ringscope/i18n.h"
 
 namespace ringscope::viewer {
 
@@ -37,8 +37,7 @@ void bar(float fraction, ImU32 col, const char* text) {
 // until the range or trace changes; not recomputed while the mouse drags
 // the timeline (the range changes every frame then), when the last result
 // is shown instead.
-const TraceStats& View::stats_for_range(int t, double t0, double t1, std::unique_ptr<RangeStats>& cache,
-                                        bool& capped) {
+const TraceStats& View::stats_for_range(int t, double t0, double t1, std::unique_ptr<RangeStats>& cache, bool& capped) {
   const TraceModel& m = *traces_[t].model;
   const bool stale = !cache || cache->trace != t || cache->t0 != t0 || cache->t1 != t1;
   if (stale && (!dragging_ || !cache)) {
@@ -77,7 +76,8 @@ const TraceStats& View::stats_for_range(int t, double t0, double t1, std::unique
       rs->before_ns = std::max(rs->before_ns, before);
       rs->after_ns = std::min(rs->after_ns, after);
       if (after != UINT64_MAX) {
-        const uint64_t v0 = m.stat_before(tr.vcpu, kernel_exits, from), v1 = m.stat_before(tr.vcpu, kernel_exits, after + 1);
+        const uint64_t v0 = m.stat_before(tr.vcpu, kernel_exits, from),
+                       v1 = m.stat_before(tr.vcpu, kernel_exits, after + 1);
         rs->around += v1 > v0 ? v1 - v0 : 0;
       }
     }
@@ -123,7 +123,8 @@ void View::draw_statistics() {
     const double t1 = scope == StatsScope::SelectedRange ? range_->second : view_t1_;
     bool capped = false;
     st = &stats_for_range(selection_.trace, t0, t1, range_stats_, capped);
-    ImGui::TextDisabled("%s: %s .. %s (%s)%s", scope == StatsScope::SelectedRange ? tr("selected range") : tr("visible range"),
+    ImGui::TextDisabled("%s: %s .. %s (%s)%s",
+                        scope == StatsScope::SelectedRange ? tr("selected range") : tr("visible range"),
                         time_label(t0).c_str(), time_label(t1).c_str(),
                         format_duration(static_cast<uint64_t>(std::max(0.0, t1 - t0))).c_str(),
                         capped ? tr(" (first 2 M events only)") : "");
@@ -151,14 +152,17 @@ void View::draw_statistics() {
     for (const ExitReasonStats& r : st->exits) {
       ImGui::TableNextRow();
       ImGui::TableNextColumn();
-      ImGui::TextColored(palette::vec(palette::exit_reason(r.reason)), "%s (%u)", exit_reason_name(r.reason).c_str(), r.reason);
+      ImGui::TextColored(palette::vec(palette::exit_reason(r.reason)), "%s (%u)", exit_reason_name(r.reason).c_str(),
+                         r.reason);
       if (ImGui::IsItemHovered())
-        if (const ExitReasonInfo* info = find_exit_reason(r.reason)) ImGui::SetTooltip("%s", std::string(info->explanation).c_str());
+        if (const ExitReasonInfo* info = find_exit_reason(r.reason))
+          ImGui::SetTooltip("%s", std::string(info->explanation).c_str());
       ImGui::TableNextColumn();
       ImGui::Text("%llu", static_cast<unsigned long long>(r.count));
       ImGui::TableNextColumn();
       const float share = st->vm_exits ? static_cast<float>(r.count) / static_cast<float>(st->vm_exits) : 0;
-      bar(share, (palette::exit_reason(r.reason) & 0x00ffffff) | 0x90000000, fmt::format("{:.1f}%", share * 100).c_str());
+      bar(share, (palette::exit_reason(r.reason) & 0x00ffffff) | 0x90000000,
+          fmt::format("{:.1f}%", share * 100).c_str());
       ImGui::TableNextColumn();
       ImGui::Text("%llu / %llu", static_cast<unsigned long long>(r.vmm), static_cast<unsigned long long>(r.kernel));
       ImGui::TableNextColumn();
@@ -178,17 +182,20 @@ void View::draw_statistics() {
     // 100 µs: a range can fall between two readings.
     const RangeStats& rs = *range_stats_;
     const auto at = [&](uint64_t abs) {
-      return time_label(static_cast<double>(static_cast<int64_t>(abs - m->origin_ns()) - traces_[selection_.trace].align_ns));
+      return time_label(
+          static_cast<double>(static_cast<int64_t>(abs - m->origin_ns()) - traces_[selection_.trace].align_ns));
     };
     if (rs.samples == 0) {
-      ImGui::TextWrapped(tr("No sample of KVM's counters falls inside this range (they are read at a user-space exit, at "
-                         "most every 100 µs), so the exits KVM handled inside the kernel here are not known."));
+      ImGui::TextWrapped(
+          tr("No sample of KVM's counters falls inside this range (they are read at a user-space exit, at "
+             "most every 100 µs), so the exits KVM handled inside the kernel here are not known."));
       if (rs.before_ns != 0 && rs.after_ns != UINT64_MAX)
         ImGui::TextDisabled(tr("Between the samples around it, at %s and %s: %llu exits handled inside the kernel."),
-                            at(rs.before_ns).c_str(), at(rs.after_ns).c_str(), static_cast<unsigned long long>(rs.around));
+                            at(rs.before_ns).c_str(), at(rs.after_ns).c_str(),
+                            static_cast<unsigned long long>(rs.around));
     } else {
       ImGui::TextDisabled(tr("plus %llu exits KVM handled inside the kernel (never reached the VMM): what its counters "
-                          "grew by from their sample before the range%s to the last one inside it"),
+                             "grew by from their sample before the range%s to the last one inside it"),
                           static_cast<unsigned long long>(st->kernel_only_exits),
                           rs.before_ns ? fmt::format(" ({})", at(rs.before_ns)).c_str() : "");
     }

@@ -15,9 +15,9 @@
 
 #include "ringscope/exit_reasons.h"
 #include "ringscope/explain.h"
+#include "ringscope/i18n.h"
 #include "ui/View.h"
 #include "ui/palette.h"
-#include "ringscope/i18n.h"
 
 namespace ringscope::viewer {
 
@@ -33,7 +33,7 @@ struct Hover {
   size_t event = 0;
   size_t count = 0;  // > 1: a folded mark
   uint64_t first_ns = 0, last_ns = 0;
-  int row = -1;      // MarkRow, or one of kHover* (ring band, VMX band, a phase, a ring-3 tick)
+  int row = -1;  // MarkRow, or one of kHover* (ring band, VMX band, a phase, a ring-3 tick)
   uint32_t vcpu = 0;
   uint64_t at_ns = 0;
 };
@@ -198,7 +198,8 @@ void View::draw_lane(ImDrawList* dl, const LaneGeom& g, float x0, float x1) {
       } else {
         dl->AddRectFilled({xm, g.ring_y0}, {xr, g.ring_y0 + kTickH}, palette::kRing3);
       }
-      dl->AddTriangleFilled({xm - 2, g.ring_y0 - 4}, {xm + w + 2, g.ring_y0 - 4}, {xm + w / 2, g.ring_y0}, palette::kRing3);
+      dl->AddTriangleFilled({xm - 2, g.ring_y0 - 4}, {xm + w + 2, g.ring_y0 - 4}, {xm + w / 2, g.ring_y0},
+                            palette::kRing3);
       ++marks_drawn_;
       if (mouse_in_x && mouse.y >= g.ring_y0 - 4 && mouse.y < g.ring_y1 && mouse.x >= xm - 3 && mouse.x < xr + 3)
         g_hover = {g.trace, first_v, n, b, e, kHoverRing3, g.vcpu, mouse_abs};
@@ -256,8 +257,8 @@ void View::draw_lane(ImDrawList* dl, const LaneGeom& g, float x0, float x1) {
   }
 }
 
-void View::draw_bands(ImDrawList* dl, const LaneGeom& g, const TraceModel& m, uint32_t vcpu, int64_t base,
-                      uint64_t b0, uint64_t b1, float x0, float x1) {
+void View::draw_bands(ImDrawList* dl, const LaneGeom& g, const TraceModel& m, uint32_t vcpu, int64_t base, uint64_t b0,
+                      uint64_t b1, float x0, float x1) {
   const double span = view_t1_ - view_t0_;
   auto abs_at = [&](float x) { return to_abs(view_t0_ + (x - x0) / (x1 - x0) * span, base); };
   auto x_of = [&](uint64_t abs) { return timeline_x(static_cast<double>(static_cast<int64_t>(abs - base))); };
@@ -390,18 +391,20 @@ void View::timeline_input(float x0, float x1, float y0, float y1) {
     ImGui::PushTextWrapPos(ImGui::GetFontSize() * 32);
     auto unobserved_note = [&](const Ring3Visit& v) {
       if (v.steps == 0 && m.unstepped_runs() > 0)
-        ImGui::TextWrapped(ringscope::tr("Ring 3 ran natively, unobserved: this host does not single-step user mode (the trace "
-                           "counts %llu unstepped runs), so the visit shows only where it began and ended."),
-                           static_cast<unsigned long long>(m.unstepped_runs()));
+        ImGui::TextWrapped(
+            ringscope::tr("Ring 3 ran natively, unobserved: this host does not single-step user mode (the trace "
+                          "counts %llu unstepped runs), so the visit shows only where it began and ended."),
+            static_cast<unsigned long long>(m.unstepped_runs()));
     };
     if (g_hover.row == kHoverRing3) {
       const Ring3Visit& v = m.track(g_hover.vcpu)->ring3[g_hover.event];
       if (g_hover.count > 1)
-        ImGui::Text(ringscope::tr("%zu visits to ring 3 (user mode) here, from %s to %s; zoom in to separate them."), g_hover.count,
-                    time_label(static_cast<double>(g_hover.first_ns - m.origin_ns())).c_str(),
+        ImGui::Text(ringscope::tr("%zu visits to ring 3 (user mode) here, from %s to %s; zoom in to separate them."),
+                    g_hover.count, time_label(static_cast<double>(g_hover.first_ns - m.origin_ns())).c_str(),
                     time_label(static_cast<double>(g_hover.last_ns - m.origin_ns())).c_str());
       else
-        ImGui::Text(ringscope::tr("ring 3 (user mode) at %s for %s"), time_label(static_cast<double>(v.begin_ns - m.origin_ns())).c_str(),
+        ImGui::Text(ringscope::tr("ring 3 (user mode) at %s for %s"),
+                    time_label(static_cast<double>(v.begin_ns - m.origin_ns())).c_str(),
                     format_duration(v.end_ns - v.begin_ns).c_str());
       unobserved_note(v);
     } else if (g_hover.row == kHoverPhase) {
@@ -409,9 +412,9 @@ void View::timeline_input(float x0, float x1, float y0, float y1) {
       if (g_hover.count > 1)
         ImGui::Text(ringscope::tr("%zu phases here; zoom in to separate them."), g_hover.count);
       else
-        ImGui::Text(ringscope::tr("phase \"%s\"%s: %s, %llu VM exits, %llu traps"), p.label.c_str(), p.closed ? "" : ringscope::tr(" (never ended)"),
-                    format_duration(p.duration_ns()).c_str(), static_cast<unsigned long long>(p.vm_exits),
-                    static_cast<unsigned long long>(p.traps));
+        ImGui::Text(ringscope::tr("phase \"%s\"%s: %s, %llu VM exits, %llu traps"), p.label.c_str(),
+                    p.closed ? "" : ringscope::tr(" (never ended)"), format_duration(p.duration_ns()).c_str(),
+                    static_cast<unsigned long long>(p.vm_exits), static_cast<unsigned long long>(p.traps));
     } else if (g_hover.row == kHoverRing || g_hover.row == kHoverVmx) {
       // What the pixel under the mouse holds, as shares of its time.
       const TimeShare sh = m.share(g_hover.vcpu, g_hover.first_ns, g_hover.last_ns);
@@ -422,39 +425,44 @@ void View::timeline_input(float x0, float x1, float y0, float y1) {
         if (cpl < 0)
           ImGui::TextUnformatted(ringscope::tr("CPL not known yet: no event has recorded it."));
         else
-          ImGui::Text(ringscope::tr("ring %d (%s)"), cpl, cpl == 0   ? ringscope::tr("kernel mode")
-                                                            : cpl == 3 ? ringscope::tr("user mode")
-                                                                       : ringscope::tr("rarely used ring"));
+          ImGui::Text(ringscope::tr("ring %d (%s)"), cpl,
+                      cpl == 0   ? ringscope::tr("kernel mode")
+                      : cpl == 3 ? ringscope::tr("user mode")
+                                 : ringscope::tr("rarely used ring"));
         if (sh.cpl[cpl < 0 ? 0 : cpl] < w)
-          ImGui::Text(ringscope::tr("This pixel (%s): ring 3 %.1f%%, ring 0 %.1f%%%s; the band stacks the shares."),
-                      format_duration(w).c_str(), pct(sh.cpl[3]), pct(sh.cpl[0]),
-                      sh.cpl[1] + sh.cpl[2] ? ringscope::trf(", ring 1/2 {:.1f}%", pct(sh.cpl[1] + sh.cpl[2])).c_str() : "");
+          ImGui::Text(
+              ringscope::tr("This pixel (%s): ring 3 %.1f%%, ring 0 %.1f%%%s; the band stacks the shares."),
+              format_duration(w).c_str(), pct(sh.cpl[3]), pct(sh.cpl[0]),
+              sh.cpl[1] + sh.cpl[2] ? ringscope::trf(", ring 1/2 {:.1f}%", pct(sh.cpl[1] + sh.cpl[2])).c_str() : "");
         if (cpl == 3)
           if (const Ring3Visit* v = m.ring3_at(g_hover.vcpu, g_hover.at_ns)) unobserved_note(*v);
       } else {
         const auto root = m.root_at(g_hover.vcpu, g_hover.at_ns);
         if (root) {
           const Event e = m.event(*root);
-          ImGui::Text(ringscope::tr("VMX root mode: the hypervisor handled exit #%llu (%s) for %s, then re-entered the guest."),
-                      static_cast<unsigned long long>(e.seq), exit_reason_name(e.reason).c_str(),
-                      format_duration(e.duration_ns).c_str());
+          ImGui::Text(
+              ringscope::tr("VMX root mode: the hypervisor handled exit #%llu (%s) for %s, then re-entered the guest."),
+              static_cast<unsigned long long>(e.seq), exit_reason_name(e.reason).c_str(),
+              format_duration(e.duration_ns).c_str());
         } else if (const HaltSpan* h = m.halted_at(g_hover.vcpu, g_hover.at_ns)) {
-          ImGui::Text(ringscope::tr("Halted inside KVM for %s of this %s stretch without events (%.0f%%): the guest executed hlt "
-                      "and KVM's in-kernel irqchip kept the vCPU asleep until an interrupt, without returning to the "
-                      "VMM. KVM's halt_wait_ns counter gives how long the vCPU waited between two samples, not "
-                      "exactly when: the wait is drawn over the longest quiet stretches between them."),
-                      format_duration(h->halted_ns()).c_str(), format_duration(h->end_ns - h->begin_ns).c_str(),
-                      h->share * 100);
+          ImGui::Text(
+              ringscope::tr(
+                  "Halted inside KVM for %s of this %s stretch without events (%.0f%%): the guest executed hlt "
+                  "and KVM's in-kernel irqchip kept the vCPU asleep until an interrupt, without returning to the "
+                  "VMM. KVM's halt_wait_ns counter gives how long the vCPU waited between two samples, not "
+                  "exactly when: the wait is drawn over the longest quiet stretches between them."),
+              format_duration(h->halted_ns()).c_str(), format_duration(h->end_ns - h->begin_ns).c_str(),
+              h->share * 100);
         } else {
           ImGui::TextUnformatted(ringscope::tr("VMX non-root mode: the guest runs."));
         }
         if (sh.root + sh.halted > 0 && sh.root + sh.halted < w)
           ImGui::Text(ringscope::tr("This pixel (%s): hypervisor %.1f%%, halted in KVM %.1f%%, guest %.1f%%."),
-                      format_duration(w).c_str(), pct(sh.root), pct(sh.halted),
-                      100.0 - pct(sh.root) - pct(sh.halted));
+                      format_duration(w).c_str(), pct(sh.root), pct(sh.halted), 100.0 - pct(sh.root) - pct(sh.halted));
       }
     } else if (g_hover.count > 1) {
-      ImGui::Text(ringscope::tr("%zu %s folded into one mark, from %s to %s."), g_hover.count, ringscope::tr(kRowNames[g_hover.row]),
+      ImGui::Text(ringscope::tr("%zu %s folded into one mark, from %s to %s."), g_hover.count,
+                  ringscope::tr(kRowNames[g_hover.row]),
                   time_label(static_cast<double>(g_hover.first_ns - m.origin_ns())).c_str(),
                   time_label(static_cast<double>(g_hover.last_ns - m.origin_ns())).c_str());
       ImGui::TextDisabled(ringscope::tr("Zoom in (mouse wheel) to see them one by one; click selects the first."));
@@ -480,8 +488,9 @@ void View::draw_timeline() {
   tl_x1_ = std::max(x0 + 10, x1);
   ImDrawList* dl = ImGui::GetWindowDrawList();
   if (traces_.empty()) {
-    ImGui::TextWrapped(ringscope::tr("No trace loaded. Record one with `ringscope run SCENARIO --trace FILE.rtrace` and open it "
-                       "with `ringscope view FILE.rtrace`."));
+    ImGui::TextWrapped(
+        ringscope::tr("No trace loaded. Record one with `ringscope run SCENARIO --trace FILE.rtrace` and open it "
+                      "with `ringscope view FILE.rtrace`."));
     lanes_.clear();
     return;
   }
@@ -530,7 +539,8 @@ void View::draw_timeline() {
   }
   if (range_) {
     // The selected time range: a shaded band over the ruler and the lanes.
-    const float ra = std::clamp(timeline_x(range_->first), x0, tl_x1_), rb = std::clamp(timeline_x(range_->second), x0, tl_x1_);
+    const float ra = std::clamp(timeline_x(range_->first), x0, tl_x1_),
+                rb = std::clamp(timeline_x(range_->second), x0, tl_x1_);
     if (rb > ra || (ra > x0 && ra < tl_x1_)) {
       dl->AddRectFilled({ra, origin.y}, {std::max(rb, ra + 1), lanes_bottom}, palette::kRangeFill);
       dl->AddLine({ra, origin.y}, {ra, lanes_bottom}, palette::kRangeEdge);
@@ -608,7 +618,8 @@ float View::legend(float width, bool draw) {
       dl->AddText({p.x + 12, p.y}, ImGui::GetColorU32(ImGuiCol_Text), text);
     });
   }
-  const char* help = ringscope::tr("wheel: zoom  drag: pan  right/shift-drag: select range  Esc: clear  click: select  F: fit");
+  const char* help =
+      ringscope::tr("wheel: zoom  drag: pan  right/shift-drag: select range  Esc: clear  click: select  F: fit");
   item(ImGui::CalcTextSize(help).x, [&](ImVec2 p) { dl->AddText(p, ImGui::GetColorU32(ImGuiCol_TextDisabled), help); });
   const float total = y + h + 4;
   if (draw) {

@@ -66,7 +66,8 @@ void parse_into(const std::string& text, T& out) {
 
 template <typename T>
 std::string to_text(const T& v) {
-  if constexpr (std::is_enum_v<T>) return std::to_string(static_cast<int>(v));
+  if constexpr (std::is_enum_v<T>)
+    return std::to_string(static_cast<int>(v));
   else {
     std::ostringstream o;
     o << v;
@@ -109,12 +110,12 @@ bool save_settings(const ViewSettings& settings, const std::string& path, std::s
 
 bool apply_panels(std::string_view list, ViewSettings& s, std::string& error) {
   if (list == "all") {
-    s.show_timeline = s.show_events = s.show_inspector = s.show_ring = s.show_playback = s.show_stats =
-        s.show_compare = true;
+    s.show_timeline = s.show_events = s.show_inspector = s.show_ring = s.show_playback = s.show_stats = s.show_compare =
+        true;
     return true;
   }
-  s.show_timeline = s.show_events = s.show_inspector = s.show_ring = s.show_playback = s.show_stats =
-      s.show_compare = false;
+  s.show_timeline = s.show_events = s.show_inspector = s.show_ring = s.show_playback = s.show_stats = s.show_compare =
+      false;
   bool tab_chosen = false;
   while (!list.empty()) {
     const auto comma = list.find(',');
@@ -124,13 +125,20 @@ bool apply_panels(std::string_view list, ViewSettings& s, std::string& error) {
       if (!tab_chosen) s.tab = t;
       tab_chosen = true;
     };
-    if (name == "timeline") s.show_timeline = true;
-    else if (name == "events") s.show_events = true, tab(BottomTab::Events);
-    else if (name == "inspector") s.show_inspector = true;
-    else if (name == "ring") s.show_ring = true;
-    else if (name == "playback") s.show_playback = true;
-    else if (name == "stats") s.show_stats = true, tab(BottomTab::Statistics);
-    else if (name == "compare") s.show_compare = true, tab(BottomTab::Compare);
+    if (name == "timeline")
+      s.show_timeline = true;
+    else if (name == "events")
+      s.show_events = true, tab(BottomTab::Events);
+    else if (name == "inspector")
+      s.show_inspector = true;
+    else if (name == "ring")
+      s.show_ring = true;
+    else if (name == "playback")
+      s.show_playback = true;
+    else if (name == "stats")
+      s.show_stats = true, tab(BottomTab::Statistics);
+    else if (name == "compare")
+      s.show_compare = true, tab(BottomTab::Compare);
     else if (!name.empty()) {
       error = "unknown panel '" + std::string(name) +
               "'; use a comma-separated list of timeline, events, inspector, ring, playback, stats, compare (or all)";

@@ -25,12 +25,12 @@ struct ViewSettings {
   bool show_compare = true;
   BottomTab tab = BottomTab::Events;
   NextKind next_kind = NextKind::Exit;
-  int play_speed = 10;       // events per second while playing
+  int play_speed = 10;  // events per second while playing
   bool stats_visible_range = false;
   bool show_steps_in_list = true;
   float font_size = 15.0f;
   int window_w = 1600, window_h = 1000;
-  bool animate = true;       // the ring diagram's arrow; off for screenshots
+  bool animate = true;  // the ring diagram's arrow; off for screenshots
 };
 
 std::string settings_path();

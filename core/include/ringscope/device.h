@@ -30,7 +30,7 @@ class VcpuRegisters {
   virtual void set(Gpr reg, uint64_t value) = 0;  // seen by the guest when it resumes
   virtual uint64_t rip() = 0;                     // of the instruction that made the access
   virtual uint8_t cpl() = 0;
-  virtual Source observed_by() const = 0;         // kvm-exit, emulator: the `source` of events about it
+  virtual Source observed_by() const = 0;  // kvm-exit, emulator: the `source` of events about it
 };
 
 // What one device access (one exit under KVM) leaves for the backend to act

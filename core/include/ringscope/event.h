@@ -19,18 +19,18 @@
 namespace ringscope {
 
 enum class EventKind : uint8_t {
-  VmExit = 0,    // the guest left VMX non-root mode (or would have)
-  Trap,          // an event delivered into the guest kernel
-  TrapReturn,    // iretq / sysretq
-  Hypercall,     // a guest's deliberate call into the hypervisor
-  Device,        // a device model did something
-  IrqInject,     // the VMM injected an interrupt
-  ModeChange,    // CR0/CR4/EFER changed (real -> protected -> long)
-  Step,          // one instruction (trace level full)
-  Counter,       // a named counter's value
-  Output,        // bytes the guest wrote to its console
-  Marker,        // a label the workload emitted to bracket a phase
-  RunEnd,        // how the run ended (always the last event of a complete trace)
+  VmExit = 0,  // the guest left VMX non-root mode (or would have)
+  Trap,        // an event delivered into the guest kernel
+  TrapReturn,  // iretq / sysretq
+  Hypercall,   // a guest's deliberate call into the hypervisor
+  Device,      // a device model did something
+  IrqInject,   // the VMM injected an interrupt
+  ModeChange,  // CR0/CR4/EFER changed (real -> protected -> long)
+  Step,        // one instruction (trace level full)
+  Counter,     // a named counter's value
+  Output,      // bytes the guest wrote to its console
+  Marker,      // a label the workload emitted to bracket a phase
+  RunEnd,      // how the run ended (always the last event of a complete trace)
 };
 inline constexpr int kEventKindCount = 12;
 
@@ -60,9 +60,8 @@ enum class TrapCause : uint8_t {
 };
 // What a vm_exit's qualification describes, so that readers know which of
 // its fields mean what (`number` is the MSR for Msr, the hypercall number
-// for Vmcall, and the VT-x exit qualification otherwise). Set by the producer (events.h), not inferred by readers; an event
-// without it (a schema-1 trace) is read through exit_access()
-// (event_schema.h).
+// for Vmcall, and the VT-x exit qualification otherwise). Set by the producer (events.h), not inferred by readers; an
+// event without it (a schema-1 trace) is read through exit_access() (event_schema.h).
 enum class AccessKind : uint8_t {
   None = 0,        // no qualification (hlt, external interrupt, triple fault, ...)
   Port,            // port I/O: port, size, direction, value, count
@@ -192,18 +191,18 @@ class NullSink final : public EventSink {
 };
 
 // ---- vocabulary tables (vocabulary.cpp) -----------------------------------
-std::string_view kind_name(EventKind k);          // "vm_exit", "trap", ...
+std::string_view kind_name(EventKind k);  // "vm_exit", "trap", ...
 std::optional<EventKind> kind_from_name(std::string_view s);
-std::string_view source_name(Source s);           // "kvm-exit", ...
+std::string_view source_name(Source s);  // "kvm-exit", ...
 std::optional<Source> source_from_name(std::string_view s);
-std::string_view handled_by_name(HandledBy h);    // "kernel", "vmm", ""
-std::string_view direction_name(Direction d);     // "in", "out", "read", "write"
-std::string_view cause_name(TrapCause c);         // "exception", "interrupt", "int", "syscall", "iretq", "sysretq"
-std::string_view transport_name(Transport t);     // "port", "mmio", "vmcall"
-std::string_view phase_name(MarkerPhase p);       // "point", "begin", "end"
-std::string_view run_end_name(RunEndReason r);    // "guest_exit", "triple_fault", ...
+std::string_view handled_by_name(HandledBy h);         // "kernel", "vmm", ""
+std::string_view direction_name(Direction d);          // "in", "out", "read", "write"
+std::string_view cause_name(TrapCause c);              // "exception", "interrupt", "int", "syscall", "iretq", "sysretq"
+std::string_view transport_name(Transport t);          // "port", "mmio", "vmcall"
+std::string_view phase_name(MarkerPhase p);            // "point", "begin", "end"
+std::string_view run_end_name(RunEndReason r);         // "guest_exit", "triple_fault", ...
 std::string_view run_end_explanation(RunEndReason r);  // one sentence for a student
-std::string_view exception_name(uint8_t vector);  // "#PF page fault", ...; "" if not an exception
+std::string_view exception_name(uint8_t vector);       // "#PF page fault", ...; "" if not an exception
 
 }  // namespace ringscope
 

@@ -38,10 +38,48 @@ namespace ringscope {
 // after kRegs). seq, time_ns and kind are the event's frame, not fields.
 namespace field {
 enum Id : uint8_t {
-  kVcpu, kSource, kReason, kHandledBy, kDuration, kRip, kCpl, kDirection, kSize, kPort, kCount, kValue,
-  kGpa, kLength, kVector, kErrorCode, kHasErrorCode, kCr2, kFromCpl, kToCpl, kCause, kRipTo, kNumber,
-  kArg0, kArg1, kArg2, kArg3, kResult, kTransport, kCr0, kCr4, kEfer, kPrevCr0, kPrevCr4, kPrevEfer,
-  kPhase, kEndReason, kDevice, kReg, kName, kText, kRegs,
+  kVcpu,
+  kSource,
+  kReason,
+  kHandledBy,
+  kDuration,
+  kRip,
+  kCpl,
+  kDirection,
+  kSize,
+  kPort,
+  kCount,
+  kValue,
+  kGpa,
+  kLength,
+  kVector,
+  kErrorCode,
+  kHasErrorCode,
+  kCr2,
+  kFromCpl,
+  kToCpl,
+  kCause,
+  kRipTo,
+  kNumber,
+  kArg0,
+  kArg1,
+  kArg2,
+  kArg3,
+  kResult,
+  kTransport,
+  kCr0,
+  kCr4,
+  kEfer,
+  kPrevCr0,
+  kPrevCr4,
+  kPrevEfer,
+  kPhase,
+  kEndReason,
+  kDevice,
+  kReg,
+  kName,
+  kText,
+  kRegs,
   kAccess,  // schema 2: a vm_exit's AccessKind
   kFieldCount
 };
@@ -59,7 +97,7 @@ enum class FieldType : uint8_t {
 };
 
 struct FieldSpec {
-  std::string_view name;      // as `show`'s generic summary prints it: "error_code"
+  std::string_view name;  // as `show`'s generic summary prints it: "error_code"
   FieldType type;
   std::string_view json_key;  // the JSON key when a kind lists the field without renaming it
   bool hex;                   // an address, a register or a value best read in hex
@@ -90,7 +128,8 @@ inline constexpr uint64_t kFieldU8 = 0xff, kFieldU16 = 0xffff, kFieldU32 = 0xfff
 // The field table: one row per field::Id, in order.
 // name, type, JSON key, hex, where (offset, width), max, label
 #define RS_FIELD_AT(member) static_cast<uint16_t>(offsetof(Event, member)), static_cast<uint8_t>(sizeof(Event::member))
-#define RS_FIELD_ARG(i) static_cast<uint16_t>(offsetof(Event, args) + 8 * (i)), uint8_t{8}
+#define RS_FIELD_ARG(i) \
+  static_cast<uint16_t>(offsetof(Event, args) + 8 * (i)), uint8_t { 8 }
 // name, type, JSON key, hex, where, max, label
 inline constexpr std::array<FieldSpec, kEventFieldCount> kEventFields = {{
     {"vcpu", FieldType::Number, "vcpu", false, RS_FIELD_AT(vcpu), kFieldU32, nullptr},
@@ -129,20 +168,21 @@ inline constexpr std::array<FieldSpec, kEventFieldCount> kEventFields = {{
     {"prev_cr4", FieldType::Number, "prev_cr4", true, RS_FIELD_AT(prev_cr4), kFieldU64, nullptr},
     {"prev_efer", FieldType::Number, "prev_efer", true, RS_FIELD_AT(prev_efer), kFieldU64, nullptr},
     {"phase", FieldType::Enum, "phase", false, RS_FIELD_AT(phase), 2, field_label::phase},
-    {"end_reason", FieldType::Enum, "reason", false, RS_FIELD_AT(end_reason), kRunEndReasonCount - 1, field_label::end_reason},
+    {"end_reason", FieldType::Enum, "reason", false, RS_FIELD_AT(end_reason), kRunEndReasonCount - 1,
+     field_label::end_reason},
     {"device", FieldType::String, "device", false, RS_FIELD_AT(device), kFieldU64, nullptr},
     {"register", FieldType::String, "register", false, RS_FIELD_AT(reg), kFieldU64, nullptr},
     {"name", FieldType::String, "name", false, RS_FIELD_AT(name), kFieldU64, nullptr},
     {"text", FieldType::String, "text", false, RS_FIELD_AT(text), kFieldU64, nullptr},
-    {"regs", FieldType::Regs, "regs", false, RS_FIELD_AT(regs), 1, nullptr},  // NOLINT(bugprone-sizeof-expression): the field is the pointer
+    {"regs", FieldType::Regs, "regs", false, RS_FIELD_AT(regs), 1,
+     nullptr},  // NOLINT(bugprone-sizeof-expression): the field is the pointer
     {"access", FieldType::Enum, "access", false, RS_FIELD_AT(access), kAccessKindCount - 1, field_label::access},
 }};
 #undef RS_FIELD_AT
 #undef RS_FIELD_ARG
 
-
 const FieldSpec& field_spec(FieldId f);
-bool is_numeric_field(FieldId f);  // Number, Flag or Enum: lives in Event's numeric span
+bool is_numeric_field(FieldId f);                           // Number, Flag or Enum: lives in Event's numeric span
 uint64_t field_value(const Event& e, FieldId f);            // a numeric field's value, widened
 void set_field_value(Event& e, FieldId f, uint64_t value);  // `value` must be within field_spec(f).max
 std::string_view string_value(const Event& e, FieldId f);   // a String field
@@ -173,8 +213,15 @@ inline constexpr int kTimelineRowCount = 5;
 enum class ColourKey : uint8_t {
   ExitReason,  // by exit reason (the kind's code)
   Trap,        // a trap: #PF stands out from other vectors (the kind's code)
-  TrapReturn, Hypercall, Irq, Device, Output, Marker, ModeChange, RunEnd,
-  Neutral,     // grey
+  TrapReturn,
+  Hypercall,
+  Irq,
+  Device,
+  Output,
+  Marker,
+  ModeChange,
+  RunEnd,
+  Neutral,  // grey
 };
 
 // Where an event says which ring the guest was in.
@@ -185,14 +232,14 @@ enum class CplAt : uint8_t {
 };
 
 struct KindSpec {
-  std::string_view name;               // "vm_exit": `show --kind`, JSON "kind", the file's kind number's meaning
-  std::span<const FieldId> fields;     // the fields it uses, most volatile first (the codec's mask order)
-  std::span<const JsonKey> json;       // JSON keys after seq, time_ns, vcpu, kind, source
-  std::string_view about;              // one sentence: what the kind is (the default explanation)
+  std::string_view name;            // "vm_exit": `show --kind`, JSON "kind", the file's kind number's meaning
+  std::span<const FieldId> fields;  // the fields it uses, most volatile first (the codec's mask order)
+  std::span<const JsonKey> json;    // JSON keys after seq, time_ns, vcpu, kind, source
+  std::string_view about;           // one sentence: what the kind is (the default explanation)
   TimelineRow row = TimelineRow::None;
   ColourKey colour = ColourKey::Neutral;
   CplAt cpl = CplAt::None;
-  FieldId code = field::kFieldCount;   // the one number the viewer keeps per event (colour, filter); none
+  FieldId code = field::kFieldCount;  // the one number the viewer keeps per event (colour, filter); none
   // The event's payload in one line (`show`, the event list). Null: every
   // non-zero field of `fields` as "name value".
   std::string (*summary)(const Event&) = nullptr;

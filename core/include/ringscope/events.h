@@ -145,8 +145,8 @@ inline Event hypercall(At at, Transport transport, uint64_t number, const std::a
   return e;
 }
 
-inline Event device(At at, std::string_view device, std::string_view reg, Direction dir, uint64_t value,
-                    uint8_t size, uint32_t count = 0) {
+inline Event device(At at, std::string_view device, std::string_view reg, Direction dir, uint64_t value, uint8_t size,
+                    uint32_t count = 0) {
   Event e = make(EventKind::Device, at);
   e.device = device;
   e.reg = reg;

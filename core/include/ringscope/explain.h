@@ -30,8 +30,8 @@ std::string explain_event(const Event& e);
 // A well-known legacy PC I/O port, for naming the register behind an I/O
 // exit ("UART THR", "PIC1 command"). Empty name if the port is not known.
 struct PortInfo {
-  std::string_view name;    // "UART THR"
-  std::string_view doing;   // what an access of this direction means, e.g. "the guest wrote a byte to the serial port"
+  std::string_view name;   // "UART THR"
+  std::string_view doing;  // what an access of this direction means, e.g. "the guest wrote a byte to the serial port"
 };
 PortInfo describe_port(uint16_t port, Direction dir);
 

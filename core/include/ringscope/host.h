@@ -34,7 +34,7 @@ struct HostInfo {
   bool kvm_openable = false;
   bool kvm_switched_off = false;  // RINGSCOPE_NO_KVM is set: the two above are false because of it
   std::string kvm_open_error;     // strerror (or the switch) when not openable
-  std::string kernel_release;  // uname -r
+  std::string kernel_release;     // uname -r
   std::string cpu_model;
 };
 HostInfo probe_host();

@@ -32,12 +32,12 @@ inline constexpr uint16_t kHypercallPort = HC_PORT;
 inline constexpr uint16_t kHypercallWindow = HC_PORTS;
 
 enum class Hypercall : uint64_t {
-  Version = HC_VERSION,               // () -> kHypercallAbiVersion
-  ConsoleWrite = HC_CONSOLE_WRITE,    // (gpa, len) -> bytes written: the whole buffer in one exit
-  Yield = HC_YIELD,                   // () -> 0: give the host CPU back (sched_yield)
-  Halt = HC_HALT,                     // (status) -> does not return: power off, run ends with status
-  TimeNs = HC_TIME_NS,                // () -> host wall-clock time, ns since the Unix epoch
-  MonotonicNs = HC_MONOTONIC_NS,      // () -> host monotonic time, ns
+  Version = HC_VERSION,             // () -> kHypercallAbiVersion
+  ConsoleWrite = HC_CONSOLE_WRITE,  // (gpa, len) -> bytes written: the whole buffer in one exit
+  Yield = HC_YIELD,                 // () -> 0: give the host CPU back (sched_yield)
+  Halt = HC_HALT,                   // (status) -> does not return: power off, run ends with status
+  TimeNs = HC_TIME_NS,              // () -> host wall-clock time, ns since the Unix epoch
+  MonotonicNs = HC_MONOTONIC_NS,    // () -> host monotonic time, ns
 };
 
 inline constexpr uint64_t kHypercallAbiVersion = HC_ABI_VERSION;

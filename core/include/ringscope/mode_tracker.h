@@ -20,9 +20,7 @@ class ModeTracker {
   // The registers the guest starts with: the first change is measured
   // against the boot state, which is not an event of its own.
   void reset(const BootState& boot) { cr0_ = boot.cr0, cr4_ = boot.cr4, efer_ = boot.efer; }
-  bool changed(uint64_t cr0, uint64_t cr4, uint64_t efer) const {
-    return cr0 != cr0_ || cr4 != cr4_ || efer != efer_;
-  }
+  bool changed(uint64_t cr0, uint64_t cr4, uint64_t efer) const { return cr0 != cr0_ || cr4 != cr4_ || efer != efer_; }
   // Records a mode_change (at `rip`, the guest's RIP when it was seen) if
   // the registers changed, and remembers them.
   void observe(EventSink& sink, uint64_t time_ns, uint32_t vcpu, Source source, uint64_t cr0, uint64_t cr4,

@@ -64,8 +64,8 @@ inline Status ok_status() { return Status(Ok{}); }
   if (!tmp.ok()) return tmp.error();    \
   lhs = std::move(tmp).value()
 #define TRY_ASSIGN(lhs, expr) TRY_ASSIGN_IMPL(RS_CONCAT(try_tmp_, __LINE__), lhs, expr)
-#define TRY(expr)                                         \
-  do {                                                    \
-    auto try_status_ = (expr);                            \
-    if (!try_status_.ok()) return try_status_.error();    \
+#define TRY(expr)                                      \
+  do {                                                 \
+    auto try_status_ = (expr);                         \
+    if (!try_status_.ok()) return try_status_.error(); \
   } while (0)

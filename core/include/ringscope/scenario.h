@@ -16,12 +16,12 @@
 namespace ringscope {
 
 struct Scenario {
-  std::string name;         // "syscalls"
-  std::string title;        // one line
-  std::string description;  // a paragraph for students
+  std::string name;           // "syscalls"
+  std::string title;          // one line
+  std::string description;    // a paragraph for students
   std::filesystem::path dir;  // the directory holding scenario.json
   // Resolved absolute paths of the guest images.
-  std::filesystem::path kernel;                 // kernel ELF
+  std::filesystem::path kernel;  // kernel ELF
   // The PV build of the kernel, booted by --mode paravirt; empty: the
   // scenario has none (a kernel of its own and no "kernel_pv").
   std::filesystem::path kernel_pv;
@@ -33,7 +33,7 @@ struct Scenario {
   // How many CPUs the scenario is meant to run on (1..8); expected_output
   // is what it prints with that many (QEMU's -smp N in the cross-check).
   int vcpus = 1;
-  std::vector<std::string> requires_features;   // host features (host.h), e.g. "syscall-insn"
+  std::vector<std::string> requires_features;  // host features (host.h), e.g. "syscall-insn"
   // The labels of the marker phases a run emits (begin and end), as
   // templates: "{ticks}" stands for the run's value of param ticks.
   // Labs check their `between` labels against these when they load.

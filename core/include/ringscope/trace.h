@@ -80,10 +80,10 @@ class TraceWriter final : public EventSink {
 struct Trace {
   TraceHeader header;
   std::vector<Event> events;
-  std::deque<std::string> strings;   // storage for Event string views
-  std::deque<GuestRegs> regs;        // storage for Event::regs
-  bool complete = false;             // the end-of-trace mark was present
-  std::string warning;               // e.g. "truncated after 1234 events at byte 56789 (...)"
+  std::deque<std::string> strings;  // storage for Event string views
+  std::deque<GuestRegs> regs;       // storage for Event::regs
+  bool complete = false;            // the end-of-trace mark was present
+  std::string warning;              // e.g. "truncated after 1234 events at byte 56789 (...)"
 };
 
 struct ReadOptions {
@@ -126,9 +126,8 @@ using EventCallback = std::function<bool(const Event&)>;
 // callback sees exactly the events read_trace would return.
 Status for_each_event(const std::string& path, const ReadOptions& options, const EventCallback& callback,
                       TraceHeader* header_out = nullptr, ReadSummary* summary_out = nullptr);
-Status for_each_event_bytes(const uint8_t* data, size_t size, const ReadOptions& options,
-                            const EventCallback& callback, TraceHeader* header_out = nullptr,
-                            ReadSummary* summary_out = nullptr);
+Status for_each_event_bytes(const uint8_t* data, size_t size, const ReadOptions& options, const EventCallback& callback,
+                            TraceHeader* header_out = nullptr, ReadSummary* summary_out = nullptr);
 
 // ---- a whole trace, compactly -------------------------------------------------
 // For a tool that needs random access to every event of a large trace (a
@@ -148,8 +147,8 @@ class TraceStore {
   const TraceHeader& header() const;
   bool complete() const;
   const std::string& warning() const;
-  uint64_t size() const;           // events
-  uint64_t memory_bytes() const;   // what the store holds: the chunks and their index
+  uint64_t size() const;          // events
+  uint64_t memory_bytes() const;  // what the store holds: the chunks and their index
 
   // Event `i` (0 <= i < size()). The reference, its strings and registers
   // stay valid until at() is next called for an event of another chunk.

@@ -34,11 +34,11 @@ struct DurationStats {
 // One VT-x exit reason.
 struct ExitReasonStats {
   uint16_t reason = 0;
-  uint64_t count = 0;     // vm_exit events with this reason
-  uint64_t vmm = 0;       // of which handled_by vmm (KVM_RUN returned to user space)
-  uint64_t kernel = 0;    // handled inside KVM: vm_exit events marked kernel, or, when the
-                          // trace has kvm-stats counters for this reason, the stat's total
-                          // minus the exits the VMM saw (whichever is larger)
+  uint64_t count = 0;      // vm_exit events with this reason
+  uint64_t vmm = 0;        // of which handled_by vmm (KVM_RUN returned to user space)
+  uint64_t kernel = 0;     // handled inside KVM: vm_exit events marked kernel, or, when the
+                           // trace has kvm-stats counters for this reason, the stat's total
+                           // minus the exits the VMM saw (whichever is larger)
   DurationStats duration;  // over events with a nonzero duration_ns
 };
 
@@ -79,13 +79,13 @@ struct TraceStats {
   std::string warning;  // the reader's warning, if any
 
   uint64_t events = 0;
-  uint64_t first_ns = 0, last_ns = 0;  // time of the first and last event
+  uint64_t first_ns = 0, last_ns = 0;              // time of the first and last event
   std::array<uint64_t, kMaxEventKinds> by_kind{};  // by EventKind; event_kind_count() are defined
 
   uint64_t vm_exits = 0;
   uint64_t exits_vmm = 0, exits_kernel = 0;  // sums over `exits` below
-  DurationStats exit_duration;                // all exits together
-  std::vector<ExitReasonStats> exits;         // sorted by count, most frequent first
+  DurationStats exit_duration;               // all exits together
+  std::vector<ExitReasonStats> exits;        // sorted by count, most frequent first
 
   // KVM's per-vCPU stats (`counter` events of source kvm-stats) at the end
   // of the trace, summed over vCPUs. The KVM backend records each stat's
@@ -110,8 +110,8 @@ struct TraceStats {
   uint64_t unmatched_end_markers = 0;  // an `end` with no open `begin` of that label
   // What did not fit the bounds below (a guest that brackets millions of
   // phases, or a trace with thousands of counter names): counted, not kept.
-  uint64_t phases_dropped = 0;   // phases past kMaxPhases, or nested deeper than kMaxOpenPhases
-  uint64_t counters_dropped = 0; // kvm-stats samples of a (vCPU, name) past kMaxStatCounters
+  uint64_t phases_dropped = 0;    // phases past kMaxPhases, or nested deeper than kMaxOpenPhases
+  uint64_t counters_dropped = 0;  // kvm-stats samples of a (vCPU, name) past kMaxStatCounters
 
   std::optional<RunEndReason> end_reason;  // from the run_end event, if present
   uint64_t guest_status = 0;               // run_end's value
@@ -122,12 +122,12 @@ struct TraceStats {
 
 // The bounds that keep StatsBuilder's memory independent of the length of
 // a trace: it holds counts and per-phase aggregates, never events.
-inline constexpr size_t kMaxPhases = 10'000;        // phase instances listed in TraceStats::phases
-inline constexpr size_t kMaxOpenPhases = 64;        // phases open at once on one vCPU
-inline constexpr size_t kMaxPhaseLabel = 256;       // bytes of a label kept (and compared)
-inline constexpr size_t kMaxStatCounters = 1'024;   // distinct (vCPU, kvm-stats name) pairs
-inline constexpr size_t kMaxStatName = 64;          // bytes of a kvm-stats counter name kept
-inline constexpr size_t kMaxEndMessage = 4'096;     // bytes of the run_end message kept
+inline constexpr size_t kMaxPhases = 10'000;       // phase instances listed in TraceStats::phases
+inline constexpr size_t kMaxOpenPhases = 64;       // phases open at once on one vCPU
+inline constexpr size_t kMaxPhaseLabel = 256;      // bytes of a label kept (and compared)
+inline constexpr size_t kMaxStatCounters = 1'024;  // distinct (vCPU, kvm-stats name) pairs
+inline constexpr size_t kMaxStatName = 64;         // bytes of a kvm-stats counter name kept
+inline constexpr size_t kMaxEndMessage = 4'096;    // bytes of the run_end message kept
 
 TraceStats compute_stats(const Trace& trace);
 

@@ -17,8 +17,16 @@ namespace ringscope::arch {
 
 bool pushes_error_code(uint8_t v) {
   switch (v) {
-    case vec::kDF: case vec::kTS: case vec::kNP: case vec::kSS: case vec::kGP: case vec::kPF: case vec::kAC:
-    case 21: case 29: case 30: return true;
+    case vec::kDF:
+    case vec::kTS:
+    case vec::kNP:
+    case vec::kSS:
+    case vec::kGP:
+    case vec::kPF:
+    case vec::kAC:
+    case 21:
+    case 29:
+    case 30: return true;
     default: return false;
   }
 }
@@ -92,8 +100,7 @@ std::variant<Delivered, Fault> deliver_once(CpuState& cpu, LinearMemory& memory,
                  fmt::format("the handler's code segment (DPL {}) is less privileged than ring {}", code->dpl, cpl));
   if (!code->present)
     return fault(vec::kNP, selector_error(gate.selector, ext), "the handler's code segment is not present");
-  if (!is_canonical(gate.offset))
-    return fault(vec::kGP, ext ? 1u : 0u, "the handler's address is not canonical");
+  if (!is_canonical(gate.offset)) return fault(vec::kGP, ext ? 1u : 0u, "the handler's address is not canonical");
 
   // 6. The new privilege level: a conforming segment runs at the caller's
   //    CPL; otherwise at the segment's DPL (§5.8.1.2).
@@ -107,7 +114,8 @@ std::variant<Delivered, Fault> deliver_once(CpuState& cpu, LinearMemory& memory,
   if (switch_stack || gate.ist) {
     uint64_t off = gate.ist ? kTssIst1 + (gate.ist - 1) * 8 : kTssRsp0 + uint64_t(new_cpl) * 8;
     if (off + 7 > cpu.tr_limit)
-      return fault(vec::kTS, selector_error(cpu.tr_selector, ext), "the TSS is too short to hold the new stack pointer");
+      return fault(vec::kTS, selector_error(cpu.tr_selector, ext),
+                   "the TSS is too short to hold the new stack pointer");
     if (!memory.read(cpu.tr_base + off, &rsp, 8, &bad)) {
       Fault f = fault(vec::kPF, page_fault_error(false, false, false, false), "the TSS is not mapped");
       f.cr2 = bad;

@@ -46,7 +46,8 @@ std::variant<CpuState, Fault> iretq(const CpuState& cpu, LinearMemory& memory) {
   // present code segment whose DPL matches the RPL (non-conforming).
   if ((cs_sel & 0xfffc) == 0) return sel_fault(vec::kGP, 0, "IRETQ to a null CS");
   if (rpl < cpl)
-    return sel_fault(vec::kGP, cs_sel, fmt::format("IRETQ cannot go from ring {} to more privileged ring {}", cpl, rpl));
+    return sel_fault(vec::kGP, cs_sel,
+                     fmt::format("IRETQ cannot go from ring {} to more privileged ring {}", cpl, rpl));
   auto cs = read_gdt_segment(cpu, memory, cs_sel);
   if (!cs) return sel_fault(vec::kGP, cs_sel, "IRETQ's CS lies beyond the GDT");
   if (!cs->s || !(cs->type & desc_type::kCodeBit)) return sel_fault(vec::kGP, cs_sel, "IRETQ's CS is not code");

@@ -73,7 +73,7 @@ std::variant<CpuState, Fault> sysretq(const CpuState& cpu) {
   CpuState n = cpu;
   uint16_t base = static_cast<uint16_t>((cpu.star >> 48) & 0xffff);
   n.rip = cpu.rcx;
-  n.rflags = (cpu.r11 & 0x3c7fd7) | rflags::kFixed1;  // RF and VM cleared
+  n.rflags = (cpu.r11 & 0x3c7fd7) | rflags::kFixed1;            // RF and VM cleared
   n.cs = flat_code(static_cast<uint16_t>((base + 16) | 3), 3);  // 64-bit user code: STAR[63:48] + 16
   n.ss = flat_data(static_cast<uint16_t>((base + 8) | 3), 3);   // user data: STAR[63:48] + 8
   return n;

@@ -127,7 +127,8 @@ void AtaDisk::command(DeviceContext& ctx, uint8_t cmd) {
     case kCmdReadSectors + 1:
     case kCmdWriteSectors:
     case kCmdWriteSectors + 1: {
-      if (!(drive_head_ & 0x40)) return abort(ctx, kErrorAbrt, "error: CHS addressing not supported, set LBA", drive_head_);
+      if (!(drive_head_ & 0x40))
+        return abort(ctx, kErrorAbrt, "error: CHS addressing not supported, set LBA", drive_head_);
       if (!image_ || !image_->in_range(lba(), n))
         return abort(ctx, kErrorIdnf, "error: sector beyond the end of the image", lba());
       // A write-protected disk refuses the command (ABRT), as a drive does.

@@ -84,7 +84,8 @@ Result<std::unique_ptr<DiskImage>> DiskImage::open(const std::filesystem::path& 
   if (size < min_bytes && !read_only) {
     if (ftruncate(fd, static_cast<off_t>(min_bytes)) != 0) {
       ::close(fd);
-      return make_error(ErrorKind::IoError, fmt::format("cannot size disk image {}: {}", path.string(), strerror(errno)));
+      return make_error(ErrorKind::IoError,
+                        fmt::format("cannot size disk image {}: {}", path.string(), strerror(errno)));
     }
     size = min_bytes;
   }
@@ -109,8 +110,8 @@ Result<std::unique_ptr<DiskImage>> DiskImage::scratch(uint64_t bytes) {
     if (fd >= 0) unlink(templ.c_str());
   }
   if (fd < 0)
-    return make_error(ErrorKind::IoError, fmt::format("cannot create a scratch disk image in {}: {}", dir.string(),
-                                                      strerror(errno)));
+    return make_error(ErrorKind::IoError,
+                      fmt::format("cannot create a scratch disk image in {}: {}", dir.string(), strerror(errno)));
   if (ftruncate(fd, static_cast<off_t>(bytes)) != 0) {
     ::close(fd);
     return make_error(ErrorKind::IoError, fmt::format("cannot size a scratch disk image: {}", strerror(errno)));

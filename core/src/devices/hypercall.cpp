@@ -56,7 +56,9 @@ void HypercallDevice::write(DeviceContext& ctx, uint64_t, uint8_t width, uint64_
     regs->set(Gpr::Rax, call(ctx, r, Transport::Port, regs->observed_by(), regs->rip(), regs->cpl()));
     return;
   }
-  ctx.trace_device(name(), "error: doorbell rung without registers (a repeated OUTS, or a backend that cannot read them)", Direction::Out, value, width);
+  ctx.trace_device(name(),
+                   "error: doorbell rung without registers (a repeated OUTS, or a backend that cannot read them)",
+                   Direction::Out, value, width);
 }
 
 uint64_t HypercallDevice::console_write(DeviceContext& ctx, uint64_t gpa, uint64_t len) {

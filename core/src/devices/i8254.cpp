@@ -116,8 +116,8 @@ bool I8254::output_at(const Channel& c, uint64_t now) const {
 }
 
 uint8_t I8254::status_of(const Channel& c, uint64_t now) const {
-  return static_cast<uint8_t>((output_at(c, now) ? 0x80 : 0) | (c.armed ? 0 : 0x40) | (c.access << 4) |
-                              (c.mode << 1) | (c.bcd ? 1 : 0));
+  return static_cast<uint8_t>((output_at(c, now) ? 0x80 : 0) | (c.armed ? 0 : 0x40) | (c.access << 4) | (c.mode << 1) |
+                              (c.bcd ? 1 : 0));
 }
 
 bool I8254::poll() {

@@ -6,8 +6,8 @@
 // treated as hostile: bounds-checked, label length capped, phase validated.
 #include "ringscope/devices/probe.h"
 
-#include <cstring>
 #include <fmt/format.h>
+#include <cstring>
 
 namespace ringscope {
 

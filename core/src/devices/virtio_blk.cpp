@@ -83,9 +83,11 @@ uint8_t VirtioBlk::execute(DeviceContext& ctx, const VirtqChain& c, uint32_t* wr
       uint64_t data = c.writable_bytes - 1;
       if (data % kSectorSize) return fail(ctx, "error: read length not a multiple of 512", data, kStatusIoErr);
       uint64_t n = data / kSectorSize;
-      if (!image_->in_range(h.sector, n)) return fail(ctx, "error: read beyond the end of the image", h.sector, kStatusIoErr);
+      if (!image_->in_range(h.sector, n))
+        return fail(ctx, "error: read beyond the end of the image", h.sector, kStatusIoErr);
       for (uint64_t i = 0; i < n; i++) {
-        if (!image_->read(h.sector + i, sector_buf, 1)) return fail(ctx, "error: host read failed", h.sector + i, kStatusIoErr);
+        if (!image_->read(h.sector + i, sector_buf, 1))
+          return fail(ctx, "error: host read failed", h.sector + i, kStatusIoErr);
         virtq_write(*ctx.memory, c, i * kSectorSize, sector_buf, kSectorSize);
       }
       *written = static_cast<uint32_t>(data);
@@ -96,11 +98,13 @@ uint8_t VirtioBlk::execute(DeviceContext& ctx, const VirtqChain& c, uint32_t* wr
       uint64_t data = c.readable_bytes - sizeof h;
       if (data % kSectorSize) return fail(ctx, "error: write length not a multiple of 512", data, kStatusIoErr);
       uint64_t n = data / kSectorSize;
-      if (!image_->in_range(h.sector, n)) return fail(ctx, "error: write beyond the end of the image", h.sector, kStatusIoErr);
+      if (!image_->in_range(h.sector, n))
+        return fail(ctx, "error: write beyond the end of the image", h.sector, kStatusIoErr);
       if (image_->read_only()) return fail(ctx, "error: write to a read-only disk image", h.sector, kStatusIoErr);
       for (uint64_t i = 0; i < n; i++) {
         virtq_read(*ctx.memory, c, sizeof h + i * kSectorSize, sector_buf, kSectorSize);
-        if (!image_->write(h.sector + i, sector_buf, 1)) return fail(ctx, "error: host write failed", h.sector + i, kStatusIoErr);
+        if (!image_->write(h.sector + i, sector_buf, 1))
+          return fail(ctx, "error: host write failed", h.sector + i, kStatusIoErr);
       }
       trace(ctx, "write", Direction::Write, h.sector, 0, static_cast<uint32_t>(n));
       return kStatusOk;

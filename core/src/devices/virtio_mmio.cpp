@@ -145,12 +145,24 @@ void VirtioMmioDevice::write(DeviceContext& ctx, uint64_t offset, uint8_t width,
     case kQueueReady: set_queue_ready(ctx, v); break;
     case kInterruptAck: interrupt_status_ &= ~v; break;
     case kStatus: write_status(ctx, v); break;
-    case kQueueDescLow: if (qr) qr->desc = (qr->desc & ~0xffffffffull) | v; break;
-    case kQueueDescHigh: if (qr) qr->desc = (qr->desc & 0xffffffffull) | (uint64_t(v) << 32); break;
-    case kQueueDriverLow: if (qr) qr->driver = (qr->driver & ~0xffffffffull) | v; break;
-    case kQueueDriverHigh: if (qr) qr->driver = (qr->driver & 0xffffffffull) | (uint64_t(v) << 32); break;
-    case kQueueDeviceLow: if (qr) qr->device = (qr->device & ~0xffffffffull) | v; break;
-    case kQueueDeviceHigh: if (qr) qr->device = (qr->device & 0xffffffffull) | (uint64_t(v) << 32); break;
+    case kQueueDescLow:
+      if (qr) qr->desc = (qr->desc & ~0xffffffffull) | v;
+      break;
+    case kQueueDescHigh:
+      if (qr) qr->desc = (qr->desc & 0xffffffffull) | (uint64_t(v) << 32);
+      break;
+    case kQueueDriverLow:
+      if (qr) qr->driver = (qr->driver & ~0xffffffffull) | v;
+      break;
+    case kQueueDriverHigh:
+      if (qr) qr->driver = (qr->driver & 0xffffffffull) | (uint64_t(v) << 32);
+      break;
+    case kQueueDeviceLow:
+      if (qr) qr->device = (qr->device & ~0xffffffffull) | v;
+      break;
+    case kQueueDeviceHigh:
+      if (qr) qr->device = (qr->device & 0xffffffffull) | (uint64_t(v) << 32);
+      break;
     case kQueueReset:
       if (qr && v == 1) {
         queues_[queue_sel_].reset();

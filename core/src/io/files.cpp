@@ -36,19 +36,19 @@ Result<std::vector<uint8_t>> read_regular_file(const std::filesystem::path& path
   // refuses it before any read.
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0)
-    return make_error(ErrorKind::NoInput, fmt::format("cannot open {} {}: {}; check the path", what, path.string(),
-                                                      std::strerror(errno)));
+    return make_error(ErrorKind::NoInput,
+                      fmt::format("cannot open {} {}: {}; check the path", what, path.string(), std::strerror(errno)));
   FdCloser closer{fd};
   struct stat st {};
   if (::fstat(fd, &st) != 0)
     return make_error(ErrorKind::NoInput,
                       fmt::format("cannot read {} {}: {}", what, path.string(), std::strerror(errno)));
   if (!S_ISREG(st.st_mode))
-    return make_error(ErrorKind::BadData, fmt::format("{} {} is {}; give a regular file", what, path.string(),
-                                                      file_type_name(st.st_mode)));
+    return make_error(ErrorKind::BadData,
+                      fmt::format("{} {} is {}; give a regular file", what, path.string(), file_type_name(st.st_mode)));
   if (static_cast<uint64_t>(st.st_size) > cap)
-    return make_error(ErrorKind::BadData, fmt::format("{} {} is {} bytes; the limit is {} bytes", what,
-                                                      path.string(), st.st_size, cap));
+    return make_error(ErrorKind::BadData,
+                      fmt::format("{} {} is {} bytes; the limit is {} bytes", what, path.string(), st.st_size, cap));
   std::vector<uint8_t> bytes(static_cast<size_t>(st.st_size));
   size_t got = 0;
   // Read until EOF (a file may have grown) but never past the cap.
@@ -98,8 +98,8 @@ Result<int> create_output_file(const std::filesystem::path& path, std::string_vi
   if (::ftruncate(fd, 0) != 0) {
     const int e = errno;
     ::close(fd);
-    return make_error(ErrorKind::IoError, fmt::format("cannot truncate {} {}: {}", what, path.string(),
-                                                      std::strerror(e)));
+    return make_error(ErrorKind::IoError,
+                      fmt::format("cannot truncate {} {}: {}", what, path.string(), std::strerror(e)));
   }
   // Writes are blocking from here on.
   ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);

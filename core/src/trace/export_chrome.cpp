@@ -87,8 +87,8 @@ Status export_chrome_json(const TraceHeader& header, const EventPass& pass, cons
           w.line(fmt::format(R"({{"name":{},"cat":{},"ph":"X","ts":{},"dur":{},"pid":1,"tid":{},"args":{}}})", name,
                              cat, ts, micros(e.duration_ns), tid, args));
         } else {
-          w.line(fmt::format(R"({{"name":{},"cat":{},"ph":"i","s":"t","ts":{},"pid":1,"tid":{},"args":{}}})", name,
-                             cat, ts, tid, args));
+          w.line(fmt::format(R"({{"name":{},"cat":{},"ph":"i","s":"t","ts":{},"pid":1,"tid":{},"args":{}}})", name, cat,
+                             ts, tid, args));
         }
         if (flow)
           w.line(fmt::format(R"({{"name":"access","cat":"flow","ph":"f","bp":"e","id":{},"ts":{},"pid":1,"tid":{}}})",

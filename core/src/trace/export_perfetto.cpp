@@ -21,17 +21,25 @@ namespace ringscope::trace {
 namespace {
 
 // Field numbers from perfetto/protos/perfetto/trace/*.proto.
-namespace trace_proto { constexpr uint32_t kPacket = 1; }
+namespace trace_proto {
+constexpr uint32_t kPacket = 1;
+}
 namespace packet {
 constexpr uint32_t kTimestamp = 8, kSequenceId = 10, kTrackEvent = 11, kSequenceFlags = 13, kTrackDescriptor = 60;
 constexpr uint64_t kIncrementalStateCleared = 1;
 }  // namespace packet
-namespace track_descriptor { constexpr uint32_t kUuid = 1, kName = 2, kProcess = 3, kThread = 4, kParentUuid = 5, kCounter = 8; }
-namespace process_descriptor { constexpr uint32_t kPid = 1, kProcessName = 6; }
-namespace thread_descriptor { constexpr uint32_t kPid = 1, kTid = 2, kThreadName = 5; }
+namespace track_descriptor {
+constexpr uint32_t kUuid = 1, kName = 2, kProcess = 3, kThread = 4, kParentUuid = 5, kCounter = 8;
+}
+namespace process_descriptor {
+constexpr uint32_t kPid = 1, kProcessName = 6;
+}
+namespace thread_descriptor {
+constexpr uint32_t kPid = 1, kTid = 2, kThreadName = 5;
+}
 namespace track_event {
-constexpr uint32_t kDebugAnnotations = 4, kType = 9, kTrackUuid = 11, kCategories = 22, kName = 23,
-                   kCounterValue = 30, kDoubleCounterValue = 44, kFlowIds = 47, kTerminatingFlowIds = 48;
+constexpr uint32_t kDebugAnnotations = 4, kType = 9, kTrackUuid = 11, kCategories = 22, kName = 23, kCounterValue = 30,
+                   kDoubleCounterValue = 44, kFlowIds = 47, kTerminatingFlowIds = 48;
 constexpr uint64_t kSliceBegin = 1, kSliceEnd = 2, kInstant = 3, kCounter = 4;
 }  // namespace track_event
 namespace debug_annotation {

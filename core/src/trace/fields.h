@@ -115,8 +115,16 @@ inline void store_field(uint8_t* num, Field f, uint64_t v) {
   uint8_t* p = num + (fi.offset - kNumericBegin);
   switch (fi.width) {
     case 1: *p = static_cast<uint8_t>(v); break;
-    case 2: { auto x = static_cast<uint16_t>(v); std::memcpy(p, &x, 2); break; }
-    case 4: { auto x = static_cast<uint32_t>(v); std::memcpy(p, &x, 4); break; }
+    case 2: {
+      auto x = static_cast<uint16_t>(v);
+      std::memcpy(p, &x, 2);
+      break;
+    }
+    case 4: {
+      auto x = static_cast<uint32_t>(v);
+      std::memcpy(p, &x, 4);
+      break;
+    }
     default: std::memcpy(p, &v, 8); break;
   }
 }

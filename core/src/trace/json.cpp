@@ -28,12 +28,11 @@ std::string hex_bytes(std::string_view bytes) {
 }
 
 Json regs_json(const GuestRegs& r) {
-  return Json{{"rax", r.rax}, {"rbx", r.rbx}, {"rcx", r.rcx},       {"rdx", r.rdx}, {"rsi", r.rsi},
-              {"rdi", r.rdi}, {"rbp", r.rbp}, {"rsp", r.rsp},       {"r8", r.r8},   {"r9", r.r9},
-              {"r10", r.r10}, {"r11", r.r11}, {"r12", r.r12},       {"r13", r.r13}, {"r14", r.r14},
-              {"r15", r.r15}, {"rip", r.rip}, {"rflags", r.rflags}, {"cr0", r.cr0}, {"cr2", r.cr2},
-              {"cr3", r.cr3}, {"cr4", r.cr4}, {"efer", r.efer},     {"cs", r.cs},   {"ss", r.ss},
-              {"cpl", r.cpl}};
+  return Json{{"rax", r.rax}, {"rbx", r.rbx}, {"rcx", r.rcx}, {"rdx", r.rdx}, {"rsi", r.rsi},   {"rdi", r.rdi},
+              {"rbp", r.rbp}, {"rsp", r.rsp}, {"r8", r.r8},   {"r9", r.r9},   {"r10", r.r10},   {"r11", r.r11},
+              {"r12", r.r12}, {"r13", r.r13}, {"r14", r.r14}, {"r15", r.r15}, {"rip", r.rip},   {"rflags", r.rflags},
+              {"cr0", r.cr0}, {"cr2", r.cr2}, {"cr3", r.cr3}, {"cr4", r.cr4}, {"efer", r.efer}, {"cs", r.cs},
+              {"ss", r.ss},   {"cpl", r.cpl}};
 }
 
 // One key of a kind's list (event_schema.h JsonKey), in the form it asks for.
@@ -74,16 +73,22 @@ Json trace::event_json(const Event& e) {
   return j;
 }
 
-std::string event_to_json(const Event& e) {
-  return trace::dump(trace::event_json(e));
-}
+std::string event_to_json(const Event& e) { return trace::dump(trace::event_json(e)); }
 
 std::string header_to_json(const TraceHeader& h) {
   Json j{
-      {"format_version", h.format_version}, {"schema_version", h.schema_version}, {"scenario", h.scenario},
-      {"mode", h.mode},                     {"level", h.level},                   {"params", h.params},
-      {"host_kernel", h.host_kernel},       {"kvm_flavour", h.kvm_flavour},       {"cpu_model", h.cpu_model},
-      {"tool_version", h.tool_version},     {"start_unix_ns", h.start_unix_ns},   {"start_mono_ns", h.start_mono_ns},
+      {"format_version", h.format_version},
+      {"schema_version", h.schema_version},
+      {"scenario", h.scenario},
+      {"mode", h.mode},
+      {"level", h.level},
+      {"params", h.params},
+      {"host_kernel", h.host_kernel},
+      {"kvm_flavour", h.kvm_flavour},
+      {"cpu_model", h.cpu_model},
+      {"tool_version", h.tool_version},
+      {"start_unix_ns", h.start_unix_ns},
+      {"start_mono_ns", h.start_mono_ns},
       {"vcpus", h.vcpus},
   };
   return trace::dump(j);

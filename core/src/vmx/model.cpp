@@ -22,8 +22,8 @@ namespace ringscope::vmx {
 
 std::string_view action_name(ActionKind k) {
   static constexpr std::string_view kNames[kActionKindCount] = {
-      "port_io", "mmio", "hlt", "cpuid", "rdmsr", "wrmsr", "mov_to_cr", "mov_from_cr", "invlpg", "rdtsc", "exception",
-      "vmcall", "page_table_write"};
+      "port_io",     "mmio",   "hlt",   "cpuid",     "rdmsr",  "wrmsr",           "mov_to_cr",
+      "mov_from_cr", "invlpg", "rdtsc", "exception", "vmcall", "page_table_write"};
   auto i = static_cast<size_t>(k);
   return i < kActionKindCount ? kNames[i] : "unknown";
 }
@@ -76,7 +76,8 @@ Decision decide_mov_to_cr(const Profile& p, const GuestAction& a) {
       if ((a.value ^ a.old_value) & p.cr4_guest_host_mask)
         return exits(exit_reason::kCrAccess, HandledBy::Kernel, q, "changes a CR4 bit the CR4 guest/host mask owns");
       return stays("changes only CR4 bits the guest owns");
-    default: return exits(exit_reason::kCrAccess, HandledBy::Kernel, q, "CR8 and others: not modelled, assumed to exit");
+    default:
+      return exits(exit_reason::kCrAccess, HandledBy::Kernel, q, "CR8 and others: not modelled, assumed to exit");
   }
 }
 
@@ -242,8 +243,10 @@ Decision VmxModel::observe(const GuestAction& in, uint64_t time_ns) {
         // of elements, RCX), as pio_in_emulated computes it.
         uint64_t in_page = 4096 - (a.string_addr & 0xfff);
         uint64_t n = std::min<uint64_t>(in_page, 1024 / a.size);
-        if (a.rep) n = std::min<uint64_t>(n, std::max<uint64_t>(a.rep_count, 1));
-        else n = 1;
+        if (a.rep)
+          n = std::min<uint64_t>(n, std::max<uint64_t>(a.rep_count, 1));
+        else
+          n = 1;
         if (n > 1) {
           holding_ = true;
           held_ = e;
@@ -262,7 +265,11 @@ Decision VmxModel::observe(const GuestAction& in, uint64_t time_ns) {
       break;
     case ActionKind::MovToCr:
     case ActionKind::MovFromCr:
-      events::cr_access(e, a.cr == 0 ? "cr0" : a.cr == 3 ? "cr3" : a.cr == 4 ? "cr4" : "cr",
+      events::cr_access(e,
+                        a.cr == 0   ? "cr0"
+                        : a.cr == 3 ? "cr3"
+                        : a.cr == 4 ? "cr4"
+                                    : "cr",
                         a.kind == ActionKind::MovToCr ? Direction::Write : Direction::Read, a.value);
       break;
     case ActionKind::Exception: events::exception_exit(e, a.vector, a.has_error_code, a.error_code, a.cr2); break;

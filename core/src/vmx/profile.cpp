@@ -52,9 +52,8 @@ Profile kvm_default() {
                      kMsrSpecCtrl, kMsrTsc}) {
     p.msr_read_passthrough.insert(m);
   }
-  for (uint32_t m :
-       {kMsrFsBase, kMsrGsBase, kMsrKernelGsBase, kMsrSysenterCs, kMsrSysenterEsp, kMsrSysenterEip, kMsrSpecCtrl,
-        kMsrPredCmd})
+  for (uint32_t m : {kMsrFsBase, kMsrGsBase, kMsrKernelGsBase, kMsrSysenterCs, kMsrSysenterEsp, kMsrSysenterEip,
+                     kMsrSpecCtrl, kMsrPredCmd})
     p.msr_write_passthrough.insert(m);
   // Guest-owned CR0 bits: TS (3) and, with EPT, WP (16).
   p.cr0_guest_host_mask = ~((1ull << 3) | (1ull << 16));
@@ -205,8 +204,8 @@ struct Reader {
 std::optional<int> exception_vector(const json& item) {
   if (auto v = as_number(item); v && *v < 32) return int(*v);
   if (!item.is_string()) return std::nullopt;
-  static const char* const kNames[32] = {"DE", "DB", "NMI", "BP", "OF", "BR", "UD", "NM", "DF", "", "TS",
-                                         "NP", "SS", "GP", "PF", "", "MF", "AC", "MC", "XM", "VE", "CP"};
+  static const char* const kNames[32] = {"DE", "DB", "NMI", "BP", "OF", "BR", "UD", "NM", "DF", "",   "TS",
+                                         "NP", "SS", "GP",  "PF", "",   "MF", "AC", "MC", "XM", "VE", "CP"};
   std::string s = item.get<std::string>();
   if (s.starts_with("#")) s = s.substr(1);
   for (int i = 0; i < 32; i++)
@@ -252,22 +251,42 @@ Result<Profile> parse_profile(std::string_view text, std::string_view name) {
   if (root.contains("description") && root["description"].is_string())
     p.description = root["description"].get<std::string>();
 
-  static const std::set<std::string> kKeys = {
-      "name", "base", "description", "io_exiting", "io_bitmap", "hlt_exiting", "invlpg_exiting", "rdtsc_exiting",
-      "cr3_load_exiting", "cr3_store_exiting", "use_msr_bitmaps", "msr_read_passthrough", "msr_write_passthrough",
-      "cr0_guest_host_mask", "cr4_guest_host_mask", "exception_bitmap", "ept", "kernel_ports", "hlt_to_vmm"};
+  static const std::set<std::string> kKeys = {"name",
+                                              "base",
+                                              "description",
+                                              "io_exiting",
+                                              "io_bitmap",
+                                              "hlt_exiting",
+                                              "invlpg_exiting",
+                                              "rdtsc_exiting",
+                                              "cr3_load_exiting",
+                                              "cr3_store_exiting",
+                                              "use_msr_bitmaps",
+                                              "msr_read_passthrough",
+                                              "msr_write_passthrough",
+                                              "cr0_guest_host_mask",
+                                              "cr4_guest_host_mask",
+                                              "exception_bitmap",
+                                              "ept",
+                                              "kernel_ports",
+                                              "hlt_to_vmm"};
   for (const auto& [key, _] : root.items())
     if (!kKeys.count(key))
-      return make_error(ErrorKind::BadData,
-                        fmt::format("VMX profile {}: unknown key \"{}\" (docs/vmx-model.md lists the keys)", name, key));
+      return make_error(
+          ErrorKind::BadData,
+          fmt::format("VMX profile {}: unknown key \"{}\" (docs/vmx-model.md lists the keys)", name, key));
 
   Reader r{root, std::string(name), {}};
   if (root.contains("io_exiting")) {
     std::string m = root["io_exiting"].is_string() ? root["io_exiting"].get<std::string>() : "";
-    if (m == "none") p.io = IoExiting::None;
-    else if (m == "unconditional") p.io = IoExiting::Unconditional;
-    else if (m == "bitmap") p.io = IoExiting::Bitmap;
-    else return r.fail("\"io_exiting\" must be \"none\", \"unconditional\" or \"bitmap\"");
+    if (m == "none")
+      p.io = IoExiting::None;
+    else if (m == "unconditional")
+      p.io = IoExiting::Unconditional;
+    else if (m == "bitmap")
+      p.io = IoExiting::Bitmap;
+    else
+      return r.fail("\"io_exiting\" must be \"none\", \"unconditional\" or \"bitmap\"");
   }
   if (root.contains("io_bitmap")) {
     p.io_bitmap.reset();
@@ -277,10 +296,9 @@ Result<Profile> parse_profile(std::string_view text, std::string_view name) {
   uint64_t cr0 = p.cr0_guest_host_mask, cr4 = p.cr4_guest_host_mask;
   bool ok = r.get_bool("hlt_exiting", p.hlt_exiting) && r.get_bool("invlpg_exiting", p.invlpg_exiting) &&
             r.get_bool("rdtsc_exiting", p.rdtsc_exiting) && r.get_bool("cr3_load_exiting", p.cr3_load_exiting) &&
-            r.get_bool("cr3_store_exiting", p.cr3_store_exiting) &&
-            r.get_bool("use_msr_bitmaps", p.use_msr_bitmaps) && r.get_bool("ept", p.ept) &&
-            r.get_bool("hlt_to_vmm", p.hlt_to_vmm) && r.get_u64("cr0_guest_host_mask", cr0) &&
-            r.get_u64("cr4_guest_host_mask", cr4);
+            r.get_bool("cr3_store_exiting", p.cr3_store_exiting) && r.get_bool("use_msr_bitmaps", p.use_msr_bitmaps) &&
+            r.get_bool("ept", p.ept) && r.get_bool("hlt_to_vmm", p.hlt_to_vmm) &&
+            r.get_u64("cr0_guest_host_mask", cr0) && r.get_u64("cr4_guest_host_mask", cr4);
   if (!ok) return r.fail(r.error);
   p.cr0_guest_host_mask = cr0, p.cr4_guest_host_mask = cr4;
   for (const char* key : {"msr_read_passthrough", "msr_write_passthrough"}) {
@@ -303,8 +321,9 @@ Result<Profile> parse_profile(std::string_view text, std::string_view name) {
       p.exception_bitmap = 0;
       for (const json& item : eb) {
         auto v = exception_vector(item);
-        if (!v) return r.fail(fmt::format("\"exception_bitmap\": {} is not a vector 0-31 or a name like \"#PF\"",
-                                          item.dump()));
+        if (!v)
+          return r.fail(
+              fmt::format("\"exception_bitmap\": {} is not a vector 0-31 or a name like \"#PF\"", item.dump()));
         p.exception_bitmap |= 1u << *v;
       }
     } else {

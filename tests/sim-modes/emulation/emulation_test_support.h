@@ -31,8 +31,8 @@ struct RunSpec {
   bool kvm = false;  // run under the KVM backend instead
   emulation::EmulationOptions emu{};
   std::shared_ptr<const vmx::Profile> vmx_profile;  // emulation: the VT-x model's controls (null: kvm-default)
-  DeviceSet devices = DeviceSet::Legacy;  // Virtio: the scenario's PV kernel, virtio devices and the doorbell
-  std::string input;                      // what the guest console receives (`run --input`)
+  DeviceSet devices = DeviceSet::Legacy;            // Virtio: the scenario's PV kernel, virtio devices and the doorbell
+  std::string input;                                // what the guest console receives (`run --input`)
 };
 
 inline std::unique_ptr<EmuRun> run_guest(const std::string& name, const std::map<std::string, std::string>& params,
@@ -64,7 +64,8 @@ inline std::unique_ptr<EmuRun> run_guest(const std::string& name, const std::map
   return run;
 }
 
-inline std::unique_ptr<EmuRun> run_emulated(const std::string& name, const std::map<std::string, std::string>& params = {},
+inline std::unique_ptr<EmuRun> run_emulated(const std::string& name,
+                                            const std::map<std::string, std::string>& params = {},
                                             TraceLevel level = TraceLevel::Exits) {
   RunSpec spec;
   spec.level = level;

@@ -9,8 +9,8 @@
 // kernel as #UD at the int instruction, and the kernel steps over it; the
 // comparison maps that #UD back to what the CPU would have delivered
 // (vector 0x40, return RIP after the 2-byte instruction) and says so.
-#include <gtest/gtest.h>
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include "emulation_test_support.h"
 #include "ringscope/host.h"
@@ -48,7 +48,7 @@ std::vector<Item> transitions(const EmuRun& run, bool int40_via_ud, bool return_
       bool is_syscall = e.cause == TrapCause::Syscall;
       // With the PVM quirk the #UD handler ran instead of vector 0x40's:
       // name the handler by its vector on both sides.
-      std::string to = !return_targets                    ? fmt::format("IDT[{:#x}]", vector)
+      std::string to = !return_targets                  ? fmt::format("IDT[{:#x}]", vector)
                        : int40_via_ud && vector == 0x40 ? "IDT[0x40]"
                                                         : fmt::format("{:#x}", e.rip_to);
       out.push_back({fmt::format("trap {} cpl {}->{} rip {:#x} -> {}",
@@ -87,16 +87,16 @@ bool int40_via_ud(const EmuRun& run) {
 }
 
 // Skips the calling test unless KVM can run `name` on this host.
-#define REQUIRE_KVM_FOR(name)                                                     \
-  do {                                                                            \
-    HostInfo host_ = probe_host();                                                \
+#define REQUIRE_KVM_FOR(name)                                                            \
+  do {                                                                                   \
+    HostInfo host_ = probe_host();                                                       \
     if (!host_.kvm_openable) GTEST_SKIP() << "needs /dev/kvm: " << host_.kvm_open_error; \
-    auto s_ = find_builtin_scenario(name);                                        \
-    ASSERT_TRUE(s_.ok());                                                         \
-    for (const auto& f : s_->requires_features) {                                 \
-      std::string why_ = kvm_refusal(host_, f);                                   \
-      if (!why_.empty()) GTEST_SKIP() << "KVM cannot run it here: " << why_;      \
-    }                                                                             \
+    auto s_ = find_builtin_scenario(name);                                               \
+    ASSERT_TRUE(s_.ok());                                                                \
+    for (const auto& f : s_->requires_features) {                                        \
+      std::string why_ = kvm_refusal(host_, f);                                          \
+      if (!why_.empty()) GTEST_SKIP() << "KVM cannot run it here: " << why_;             \
+    }                                                                                    \
   } while (0)
 
 struct Case {

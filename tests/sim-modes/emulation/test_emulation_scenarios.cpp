@@ -98,23 +98,28 @@ TEST(EmulatedHypercallVmcall, EveryVmcallIsAnsweredAsKvmWouldAndIsAKernelHandled
   ASSERT_TRUE(run);
   EXPECT_EQ(run->result.end, RunEndReason::GuestExit) << run->result.message;
   EXPECT_EQ(run->result.guest_status, 0);
-  EXPECT_EQ(count(*run, [](const Event& e) {
-              return e.kind == EventKind::Hypercall && e.transport == Transport::Vmcall && e.number == 1 &&
-                     e.result == 0 && e.cpl == 0;
-            }),
+  EXPECT_EQ(count(*run,
+                  [](const Event& e) {
+                    return e.kind == EventKind::Hypercall && e.transport == Transport::Vmcall && e.number == 1 &&
+                           e.result == 0 && e.cpl == 0;
+                  }),
             5u);
-  EXPECT_EQ(count(*run, [](const Event& e) {
-              return e.kind == EventKind::Hypercall && e.transport == Transport::Vmcall && e.number == 0x7f &&
-                     e.result == static_cast<uint64_t>(-1000);
-            }),
+  EXPECT_EQ(count(*run,
+                  [](const Event& e) {
+                    return e.kind == EventKind::Hypercall && e.transport == Transport::Vmcall && e.number == 0x7f &&
+                           e.result == static_cast<uint64_t>(-1000);
+                  }),
             1u);
-  EXPECT_EQ(count(*run, [](const Event& e) {
-              return e.kind == EventKind::VmExit && e.source == Source::VmxModel && e.reason == 18 &&
-                     e.handled_by == HandledBy::Kernel;
-            }),
+  EXPECT_EQ(count(*run,
+                  [](const Event& e) {
+                    return e.kind == EventKind::VmExit && e.source == Source::VmxModel && e.reason == 18 &&
+                           e.handled_by == HandledBy::Kernel;
+                  }),
             6u);
-  EXPECT_EQ(count(*run, [](const Event& e) { return e.kind == EventKind::Hypercall && e.transport != Transport::Vmcall; }),
-            0u) << "no doorbell hypercalls in this scenario";
+  EXPECT_EQ(
+      count(*run, [](const Event& e) { return e.kind == EventKind::Hypercall && e.transport != Transport::Vmcall; }),
+      0u)
+      << "no doorbell hypercalls in this scenario";
 }
 
 TEST(EmulatedSyscalls, EveryIntGoesToVector0x40AndEveryReturnIsAnIretqToRing3) {

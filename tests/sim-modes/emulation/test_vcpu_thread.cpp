@@ -64,9 +64,7 @@ std::set<std::string> vcpu_thread_names(bool kvm) {
   return sink.names();
 }
 
-TEST(VcpuThread, IsNamedVcpu0UnderEmulation) {
-  EXPECT_EQ(vcpu_thread_names(false), std::set<std::string>{"vcpu0"});
-}
+TEST(VcpuThread, IsNamedVcpu0UnderEmulation) { EXPECT_EQ(vcpu_thread_names(false), std::set<std::string>{"vcpu0"}); }
 
 TEST(VcpuThread, IsNamedVcpu0UnderKvm) {
   if (!kvm_usable()) GTEST_SKIP() << "needs /dev/kvm: " << probe_host().kvm_open_error;

@@ -8,8 +8,8 @@
 // `hypercall` is left out: under full-virt it polls the CMOS clock until
 // its update-in-progress bit clears, so its exits depend on the wall clock
 // and differ between two KVM runs as much as between KVM and the model.
-#include <gtest/gtest.h>
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include <map>
 
@@ -33,11 +33,11 @@ std::vector<Exit> vmm_exits(const EmuRun& run, Source source, std::map<uint16_t,
     if (e.reason == exit_reason::kExternalInterrupt) continue;
     by_reason[e.reason]++;
     if (e.reason == exit_reason::kIoInstruction)
-      out.push_back({fmt::format("io {} {:#x} size {} value {:#x}", direction_name(e.direction), e.port, e.size,
-                                 e.value)});
+      out.push_back(
+          {fmt::format("io {} {:#x} size {} value {:#x}", direction_name(e.direction), e.port, e.size, e.value)});
     else if (e.reason == exit_reason::kEptViolation)
-      out.push_back({fmt::format("mmio {} {:#x} size {} value {:#x}", direction_name(e.direction), e.gpa, e.size,
-                                 e.value)});
+      out.push_back(
+          {fmt::format("mmio {} {:#x} size {} value {:#x}", direction_name(e.direction), e.gpa, e.size, e.value)});
     else
       out.push_back({exit_reason_name(e.reason)});
   }
@@ -51,8 +51,8 @@ std::string first_difference(const std::vector<Exit>& kvm, const std::vector<Exi
       return fmt::format("first difference at exit #{}:\n  kvm:       {}\n  vmx-model: {}", i, kvm[i].text,
                          model[i].text);
   if (kvm.size() != model.size())
-    return fmt::format("same first {} exits, then kvm has {} and the model {} (next: {})", n, kvm.size(),
-                       model.size(), kvm.size() > n ? "kvm: " + kvm[n].text : "vmx-model: " + model[n].text);
+    return fmt::format("same first {} exits, then kvm has {} and the model {} (next: {})", n, kvm.size(), model.size(),
+                       kvm.size() > n ? "kvm: " + kvm[n].text : "vmx-model: " + model[n].text);
   return "";
 }
 

@@ -18,10 +18,10 @@
 namespace ringscope::test {
 
 // Skips the calling test (with the reason printed) when /dev/kvm is unusable.
-#define RINGSCOPE_REQUIRE_KVM()                                                             \
-  do {                                                                                      \
-    HostInfo host_ = probe_host();                                                          \
-    if (!host_.kvm_openable) GTEST_SKIP() << "needs /dev/kvm: " << host_.kvm_open_error;     \
+#define RINGSCOPE_REQUIRE_KVM()                                                          \
+  do {                                                                                   \
+    HostInfo host_ = probe_host();                                                       \
+    if (!host_.kvm_openable) GTEST_SKIP() << "needs /dev/kvm: " << host_.kvm_open_error; \
   } while (0)
 
 struct GuestRun {

@@ -1,9 +1,9 @@
 // Hostile and broken guests: the VMM must end every run with a typed result
 // and a readable trace, never hang or crash.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <chrono>

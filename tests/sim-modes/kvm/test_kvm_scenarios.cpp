@@ -114,9 +114,8 @@ TEST(KvmPagefault, FullLevelShowsOnePageFaultTrapPerPageFromRing3) {
   EXPECT_GE(pf, 5u);
   size_t steps = count_if_events(*run, [](const Event& e) { return e.kind == EventKind::Step; });
   EXPECT_GT(steps, 1000u);
-  size_t returns = count_if_events(*run, [](const Event& e) {
-    return e.kind == EventKind::TrapReturn && e.from_cpl == 0 && e.to_cpl == 3;
-  });
+  size_t returns = count_if_events(
+      *run, [](const Event& e) { return e.kind == EventKind::TrapReturn && e.from_cpl == 0 && e.to_cpl == 3; });
   EXPECT_GE(returns, pf) << "each fault returns to ring 3 with iretq";
   for (const auto& e : run->sink.events())
     if (e.kind == EventKind::Trap && e.vector == 14) {
@@ -130,9 +129,8 @@ TEST(KvmPrivileged, TheKernelKillsTheProgramWithAGeneralProtectionFault) {
   auto run = run_scenario("privileged", {}, TraceLevel::Full);
   ASSERT_TRUE(run);
   EXPECT_EQ(run->result.guest_status, 141);
-  size_t gp = count_if_events(*run, [](const Event& e) {
-    return e.kind == EventKind::Trap && e.vector == 13 && e.from_cpl == 3;
-  });
+  size_t gp = count_if_events(
+      *run, [](const Event& e) { return e.kind == EventKind::Trap && e.vector == 13 && e.from_cpl == 3; });
   EXPECT_EQ(gp, 1u);
 }
 
@@ -146,8 +144,7 @@ TEST(KvmBoot, ThePvhEntrySwitchesToLongModeItselfAndPrintsTheSame) {
   // EFER.LMA off before, on after.
   bool to_long_mode = false;
   for (const auto& e : run->sink.events())
-    if (e.kind == EventKind::ModeChange && !(e.prev_cr0 & 0x80000000u) && (e.cr0 & 0x80000000u) &&
-        (e.efer & 0x400))
+    if (e.kind == EventKind::ModeChange && !(e.prev_cr0 & 0x80000000u) && (e.cr0 & 0x80000000u) && (e.efer & 0x400))
       to_long_mode = true;
   EXPECT_TRUE(to_long_mode);
 }

@@ -16,8 +16,8 @@
 
 #include "kvm/kvm_backend.h"
 #include "kvm_test_support.h"
-#include "ringscope/host.h"
 #include "ringscope/devices/virtio_mmio.h"
+#include "ringscope/host.h"
 #include "ringscope/machine.h"
 #include "ringscope/recording_sink.h"
 #include "ringscope/scenario.h"

@@ -15,17 +15,17 @@
 #include "kvm/irqchip_probe.h"
 #include "kvm/smp_runner.h"
 #include "kvm_test_support.h"
-#include "ringscope/supervisor.h"
 #include "ringscope/acpi_tables.h"
+#include "ringscope/supervisor.h"
 
 namespace ringscope::test {
 namespace {
 
-#define RINGSCOPE_REQUIRE_KERNEL_IRQCHIP()                                                                   \
-  do {                                                                                                       \
-    RINGSCOPE_REQUIRE_KVM();                                                                                 \
-    static const kvm::IrqchipProbe probe_ = kvm::probe_in_kernel_irqchip();                                  \
-    if (!probe_.works) GTEST_SKIP() << "several vCPUs need KVM's in-kernel irqchip: " << probe_.detail;      \
+#define RINGSCOPE_REQUIRE_KERNEL_IRQCHIP()                                                              \
+  do {                                                                                                  \
+    RINGSCOPE_REQUIRE_KVM();                                                                            \
+    static const kvm::IrqchipProbe probe_ = kvm::probe_in_kernel_irqchip();                             \
+    if (!probe_.works) GTEST_SKIP() << "several vCPUs need KVM's in-kernel irqchip: " << probe_.detail; \
   } while (0)
 
 GuestSpec smp_spec(int vcpus) {

@@ -26,11 +26,11 @@ uint64_t encode_segment(const Segment& s);  // the inverse, for tests and emulat
 
 // A 16-byte IDT gate in IA-32e mode (§6.14.1, Figure 6-8).
 struct Gate {
-  uint64_t offset = 0;     // the handler's RIP
-  uint16_t selector = 0;   // its code segment
-  uint8_t ist = 0;         // interrupt stack table index, 0 = none (§6.14.5)
-  uint8_t type = 0;        // 0xe interrupt gate, 0xf trap gate
-  uint8_t dpl = 0;         // the least privileged CPL that may `int n` to it
+  uint64_t offset = 0;    // the handler's RIP
+  uint16_t selector = 0;  // its code segment
+  uint8_t ist = 0;        // interrupt stack table index, 0 = none (§6.14.5)
+  uint8_t type = 0;       // 0xe interrupt gate, 0xf trap gate
+  uint8_t dpl = 0;        // the least privileged CPL that may `int n` to it
   bool present = false;
 };
 Gate decode_gate(const uint8_t bytes[16]);

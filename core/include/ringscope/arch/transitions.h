@@ -37,8 +37,8 @@ struct Fault {
   uint8_t vector = 0;
   uint32_t error_code = 0;
   bool has_error_code = false;
-  uint64_t cr2 = 0;   // #PF: the linear address
-  std::string why;    // one sentence for a student: which rule failed
+  uint64_t cr2 = 0;  // #PF: the linear address
+  std::string why;   // one sentence for a student: which rule failed
 };
 
 // What is being delivered, and why (§6.4: sources of interrupts).
@@ -85,9 +85,9 @@ std::variant<Delivered, Fault> deliver_once(CpuState& cpu, LinearMemory& memory,
 // shuts the processor down (a triple fault).
 struct DeliveryOutcome {
   bool triple_fault = false;
-  Delivered delivered;           // the event that finally reached a handler
-  std::string why;               // triple fault: the chain of faults, as a sentence
-  int nested = 0;                // how many faults the delivery itself raised
+  Delivered delivered;  // the event that finally reached a handler
+  std::string why;      // triple fault: the chain of faults, as a sentence
+  int nested = 0;       // how many faults the delivery itself raised
 };
 DeliveryOutcome deliver(CpuState& cpu, LinearMemory& memory, InterruptRequest request);
 

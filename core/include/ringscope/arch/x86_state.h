@@ -30,9 +30,9 @@ struct Segment {
   bool s = false;      // 1: code or data, 0: system (TSS, gates)
   uint8_t dpl = 0;     // descriptor privilege level
   bool present = false;
-  bool l = false;      // 64-bit code segment
-  bool db = false;     // default operand size / big
-  bool g = false;      // limit granularity 4 KiB
+  bool l = false;   // 64-bit code segment
+  bool db = false;  // default operand size / big
+  bool g = false;   // limit granularity 4 KiB
 };
 
 struct TableRegister {  // GDTR, IDTR (§2.4)

@@ -22,13 +22,20 @@ inline constexpr uint16_t kAtaControlWindow = 1;
 class AtaDisk final : public Device {
  public:
   // Task-file registers (offsets from 0x1f0).
-  enum Reg : uint8_t { kData = 0, kErrorFeatures = 1, kSectorCount = 2, kLbaLow = 3, kLbaMid = 4, kLbaHigh = 5,
-                       kDriveHead = 6, kStatusCommand = 7 };
+  enum Reg : uint8_t {
+    kData = 0,
+    kErrorFeatures = 1,
+    kSectorCount = 2,
+    kLbaLow = 3,
+    kLbaMid = 4,
+    kLbaHigh = 5,
+    kDriveHead = 6,
+    kStatusCommand = 7
+  };
   static constexpr uint8_t kStatusErr = 0x01, kStatusDrq = 0x08, kStatusDsc = 0x10, kStatusDf = 0x20,
                            kStatusDrdy = 0x40, kStatusBsy = 0x80;
   static constexpr uint8_t kErrorAbrt = 0x04, kErrorIdnf = 0x10;
-  static constexpr uint8_t kCmdReadSectors = 0x20, kCmdWriteSectors = 0x30, kCmdFlushCache = 0xe7,
-                           kCmdIdentify = 0xec;
+  static constexpr uint8_t kCmdReadSectors = 0x20, kCmdWriteSectors = 0x30, kCmdFlushCache = 0xe7, kCmdIdentify = 0xec;
 
   explicit AtaDisk(DiskImage* image) : image_(image) {}
   std::string_view name() const override { return "ata"; }

@@ -64,16 +64,16 @@ class I8254 final : public Device {
     uint8_t access = kLsbMsb;  // RW bits of the last control word
     uint8_t mode = 0;          // 0..5
     bool bcd = false;
-    bool armed = false;        // a full count was written since the control word
+    bool armed = false;         // a full count was written since the control word
     uint32_t reload = 0x10000;  // the count, 1..65536 (0 written means 65536; 10000 in BCD)
-    uint64_t start_ns = 0;     // when counting began with `reload`
-    uint64_t periods = 0;      // edges already given (channel 0), counted from start_ns
-    bool write_msb = false;    // LSB/MSB access: the next write is the MSB
+    uint64_t start_ns = 0;      // when counting began with `reload`
+    uint64_t periods = 0;       // edges already given (channel 0), counted from start_ns
+    bool write_msb = false;     // LSB/MSB access: the next write is the MSB
     uint8_t write_lsb = 0;
-    bool read_msb = false;     // LSB/MSB access: the next read is the MSB
-    bool latched = false;      // counter latch: reads return `latch` until read out
+    bool read_msb = false;  // LSB/MSB access: the next read is the MSB
+    bool latched = false;   // counter latch: reads return `latch` until read out
     uint16_t latch = 0;
-    int latch_bytes = 0;       // bytes of the latch still to read
+    int latch_bytes = 0;  // bytes of the latch still to read
     bool status_latched = false;
     uint8_t status = 0;
   };

@@ -74,8 +74,8 @@ class I8259 final : public Device {
   uint8_t imr_ = 0xff;
   uint8_t base_ = 0;
   uint8_t icw1_ = 0;
-  int init_step_ = 0;    // 0: operating; 2, 3, 4: the next word is ICW2, ICW3, ICW4
-  bool ready_ = false;   // ICW1..ICW4 done at least once
+  int init_step_ = 0;   // 0: operating; 2, 3, 4: the next word is ICW2, ICW3, ICW4
+  bool ready_ = false;  // ICW1..ICW4 done at least once
   bool auto_eoi_ = false;
   bool read_isr_ = false;  // OCW3: the command port reads ISR (else IRR)
   bool poll_ = false;      // OCW3 poll: the next command-port read is a poll word

@@ -22,8 +22,8 @@ inline constexpr uint16_t kProbeBase = PROBE_PORT;
 inline constexpr uint16_t kProbeWindow = PROBE_PORTS;
 inline constexpr uint32_t kProbeMagic = PROBE_MAGIC;  // "RING"
 // The guest's marker phases are the trace's.
-static_assert(static_cast<int>(MarkerPhase::Point) == MARK_POINT && static_cast<int>(MarkerPhase::Begin) == MARK_BEGIN &&
-                  static_cast<int>(MarkerPhase::End) == MARK_END,
+static_assert(static_cast<int>(MarkerPhase::Point) == MARK_POINT &&
+                  static_cast<int>(MarkerPhase::Begin) == MARK_BEGIN && static_cast<int>(MarkerPhase::End) == MARK_END,
               "guest_abi.h's MARK_* and MarkerPhase must agree");
 
 class ProbeDevice final : public Device {

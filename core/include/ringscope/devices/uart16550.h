@@ -44,7 +44,7 @@ class Uart16550 final : public Device {
   uint8_t ier_ = 0, lcr_ = 0x03, mcr_ = 0, scr_ = 0, fcr_ = 0;
   uint16_t divisor_ = 12;  // 9600 baud after reset
   ConsoleOutput out_{"uart"};
-  std::string input_;     // received bytes; input_pos_ is the next one RBR returns
+  std::string input_;  // received bytes; input_pos_ is the next one RBR returns
   size_t input_pos_ = 0;
 };
 

@@ -23,9 +23,9 @@
 
 namespace ringscope {
 
-inline constexpr uint16_t kVirtqDescNext = 1;      // VIRTQ_DESC_F_NEXT
-inline constexpr uint16_t kVirtqDescWrite = 2;     // VIRTQ_DESC_F_WRITE: device writes this buffer
-inline constexpr uint16_t kVirtqDescIndirect = 4;  // VIRTQ_DESC_F_INDIRECT (not offered)
+inline constexpr uint16_t kVirtqDescNext = 1;          // VIRTQ_DESC_F_NEXT
+inline constexpr uint16_t kVirtqDescWrite = 2;         // VIRTQ_DESC_F_WRITE: device writes this buffer
+inline constexpr uint16_t kVirtqDescIndirect = 4;      // VIRTQ_DESC_F_INDIRECT (not offered)
 inline constexpr uint16_t kVirtqAvailNoInterrupt = 1;  // VIRTQ_AVAIL_F_NO_INTERRUPT
 inline constexpr uint16_t kVirtqMaxSize = 32768;
 inline constexpr uint64_t kVirtqMaxChainBytes = 4ull << 20;  // one request moves at most 4 MiB
@@ -47,18 +47,18 @@ struct VirtqChain {
 // driver's fault and puts the device into DEVICE_NEEDS_RESET.
 enum class VirtqError : uint8_t {
   None = 0,
-  Empty,            // nothing available: not an error
-  NotReady,         // notified before QueueReady
-  RingOutsideRam,   // a ring area is not inside guest RAM (or misaligned)
-  AvailIdxTooFar,   // avail.idx ran more than `size` ahead of what we consumed
-  HeadOutOfRange,   // avail.ring[] named a descriptor >= size
-  NextOutOfRange,   // a descriptor's next >= size
-  ChainTooLong,     // more descriptors than the queue has: a loop
-  BufferOutsideRam, // a descriptor's addr/len is not inside guest RAM
-  ChainTooBig,      // more than kVirtqMaxChainBytes in one chain
-  Indirect,         // VIRTQ_DESC_F_INDIRECT, which this device did not offer
-  WritableFirst,    // a readable descriptor after a writable one (2.7.4.2)
-  UsedOutsideRam,   // could not write the used ring
+  Empty,             // nothing available: not an error
+  NotReady,          // notified before QueueReady
+  RingOutsideRam,    // a ring area is not inside guest RAM (or misaligned)
+  AvailIdxTooFar,    // avail.idx ran more than `size` ahead of what we consumed
+  HeadOutOfRange,    // avail.ring[] named a descriptor >= size
+  NextOutOfRange,    // a descriptor's next >= size
+  ChainTooLong,      // more descriptors than the queue has: a loop
+  BufferOutsideRam,  // a descriptor's addr/len is not inside guest RAM
+  ChainTooBig,       // more than kVirtqMaxChainBytes in one chain
+  Indirect,          // VIRTQ_DESC_F_INDIRECT, which this device did not offer
+  WritableFirst,     // a readable descriptor after a writable one (2.7.4.2)
+  UsedOutsideRam,    // could not write the used ring
 };
 std::string_view virtq_error_text(VirtqError e);  // a phrase for device events
 

@@ -26,13 +26,13 @@
 namespace ringscope::vmx {
 
 enum class ActionKind : uint8_t {
-  PortIo,     // IN/OUT/INS/OUTS (one element)
-  Mmio,       // a load or store to a guest-physical address with no RAM behind it
+  PortIo,  // IN/OUT/INS/OUTS (one element)
+  Mmio,    // a load or store to a guest-physical address with no RAM behind it
   Hlt,
   Cpuid,
   Rdmsr,
   Wrmsr,
-  MovToCr,    // CR0, CR3, CR4
+  MovToCr,  // CR0, CR3, CR4
   MovFromCr,
   Invlpg,
   Rdtsc,
@@ -52,8 +52,8 @@ struct GuestAction {
   uint16_t port = 0;
   uint64_t gpa = 0;
   uint8_t size = 0;
-  bool write = false;  // OUT, or an MMIO store
-  uint64_t value = 0;  // data (I/O, MMIO, WRMSR, MOV to CR: the new value)
+  bool write = false;                // OUT, or an MMIO store
+  uint64_t value = 0;                // data (I/O, MMIO, WRMSR, MOV to CR: the new value)
   bool string = false, rep = false;  // INS/OUTS, with a REP prefix
   uint64_t string_addr = 0;          // INS: RDI, where this element goes
   uint64_t rep_count = 0;            // REP: RCX, elements left including this one
