@@ -174,8 +174,8 @@ inline constexpr std::array<FieldSpec, kEventFieldCount> kEventFields = {{
     {"register", FieldType::String, "register", false, RS_FIELD_AT(reg), kFieldU64, nullptr},
     {"name", FieldType::String, "name", false, RS_FIELD_AT(name), kFieldU64, nullptr},
     {"text", FieldType::String, "text", false, RS_FIELD_AT(text), kFieldU64, nullptr},
-    {"regs", FieldType::Regs, "regs", false, RS_FIELD_AT(regs), 1,
-     nullptr},  // NOLINT(bugprone-sizeof-expression): the field is the pointer
+    // NOLINTNEXTLINE(bugprone-sizeof-expression): the field is the pointer itself
+    {"regs", FieldType::Regs, "regs", false, RS_FIELD_AT(regs), 1, nullptr},
     {"access", FieldType::Enum, "access", false, RS_FIELD_AT(access), kAccessKindCount - 1, field_label::access},
 }};
 #undef RS_FIELD_AT
