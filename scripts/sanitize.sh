@@ -51,6 +51,8 @@ done
 # of the C++ library (container overflow) are on by default.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_stack_use_after_return=1:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+# Leaks inside libraries we do not own, each with its reason (lsan.supp).
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/scripts/lsan.supp:print_suppressions=0}
 # Every test runs, including the fuzz targets over their seeds (label
 # "fuzz"), except:
 #   QemuCrossCheck.*  boots the guest images under QEMU: none of our host
