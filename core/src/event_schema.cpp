@@ -73,8 +73,12 @@ uint64_t field_value(const Event& e, FieldId f) {
 
 void set_field_value(Event& e, FieldId f, uint64_t v) {
   const FieldSpec& s = kEventFields[f];
-  auto* p = reinterpret_cast<uint8_t*>(&e) + s.offset;
-  switch (s.width) {
+  store_width(reinterpret_cast<uint8_t*>(&e) + s.offset, s.width, v);
+}
+
+void store_width(void* at, uint8_t width, uint64_t v) {
+  auto* p = static_cast<uint8_t*>(at);
+  switch (width) {
     case 1: *p = static_cast<uint8_t>(v); break;
     case 2: {
       auto x = static_cast<uint16_t>(v);

@@ -13,31 +13,16 @@
 #include <utility>
 #include <vector>
 
+#include "support/markdown.h"
+
 namespace {
 
 namespace fs = std::filesystem;
 
 const fs::path kSource = RINGSCOPE_SOURCE_DIR;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
-
-// The fenced code blocks of a Markdown text, fences included, in order.
-std::vector<std::string> code_blocks(const std::string& text) {
-  std::vector<std::string> blocks;
-  std::istringstream in(text);
-  std::string line, block;
-  bool inside = false;
-  while (std::getline(in, line)) {
-    const bool fence = line.starts_with("```");
-    if (inside || fence) block += line + "\n";
-    if (fence && inside) blocks.push_back(std::move(block)), block.clear();
-    if (fence) inside = !inside;
-  }
-  return blocks;
-}
+using ringscope::test::code_blocks;
+using ringscope::test::slurp;
 
 // (English source, Korean version): every docs/ko/X.md beside its docs/X.md,
 // and every scenario README beside docs/ko/scenarios/NAME.md. README.ko.md is

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "support/markdown.h"
+
 namespace ringscope::labs {
 namespace {
 
@@ -43,25 +45,8 @@ TEST(Handout, ALabWithoutTheLanguageFallsBackToEnglish) {
   fs::remove_all(dir);
 }
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
-
-// The fenced code blocks of a Markdown text, fences included, in order.
-std::vector<std::string> code_blocks(const std::string& text) {
-  std::vector<std::string> blocks;
-  std::istringstream in(text);
-  std::string line, block;
-  bool inside = false;
-  while (std::getline(in, line)) {
-    const bool fence = line.starts_with("```");
-    if (inside || fence) block += line + "\n";
-    if (fence && inside) blocks.push_back(std::move(block)), block.clear();
-    if (fence) inside = !inside;
-  }
-  return blocks;
-}
+using test::code_blocks;
+using test::slurp;
 
 bool has_hangul(const std::string& s) {
   // U+AC00..U+D7A3 (Hangul syllables) in UTF-8 start with 0xEA..0xED.

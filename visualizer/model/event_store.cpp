@@ -57,21 +57,7 @@ uint64_t load(const Event& e, const ScalarField& f) {
   return f.width >= 8 ? v : v & ((uint64_t{1} << (8 * f.width)) - 1);
 }
 void store(Event& e, const ScalarField& f, uint64_t v) {
-  uint8_t* p = reinterpret_cast<uint8_t*>(&e) + f.offset;
-  switch (f.width) {
-    case 1: *p = static_cast<uint8_t>(v); break;
-    case 2: {
-      auto x = static_cast<uint16_t>(v);
-      std::memcpy(p, &x, 2);
-      break;
-    }
-    case 4: {
-      auto x = static_cast<uint32_t>(v);
-      std::memcpy(p, &x, 4);
-      break;
-    }
-    default: std::memcpy(p, &v, 8); break;
-  }
+  store_width(reinterpret_cast<uint8_t*>(&e) + f.offset, f.width, v);
 }
 
 // Finding the non-zero fields without looking at all 36 of them: the bytes

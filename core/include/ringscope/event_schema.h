@@ -185,7 +185,10 @@ const FieldSpec& field_spec(FieldId f);
 bool is_numeric_field(FieldId f);                           // Number, Flag or Enum: lives in Event's numeric span
 uint64_t field_value(const Event& e, FieldId f);            // a numeric field's value, widened
 void set_field_value(Event& e, FieldId f, uint64_t value);  // `value` must be within field_spec(f).max
-std::string_view string_value(const Event& e, FieldId f);   // a String field
+// Writes the low `width` bytes (1, 2, 4 or 8) of `value` at `at`: how a numeric
+// field of that width is stored (set_field_value, the viewer's arena).
+void store_width(void* at, uint8_t width, uint64_t value);
+std::string_view string_value(const Event& e, FieldId f);  // a String field
 std::string_view& string_value(Event& e, FieldId f);
 
 // ---- kinds ------------------------------------------------------------------
