@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "bt/bt_backend.h"
 #include "emulation/emulation_backend.h"
 #include "kvm/irqchip_probe.h"
 #include "kvm/kvm_backend.h"
@@ -22,6 +23,10 @@ const std::vector<ModeInfo>& modes() {
       // (docs/modes.md): the paravirt guest with nothing underneath but Unicorn.
       {"emulation", "Unicorn runs every instruction in software, like QEMU without KVM", false, true, DeviceSet::Legacy,
        true, IrqChip::Vmm, false},
+      // Binary translation (docs/bt.md): user code directly under KVM, kernel
+      // code in Unicorn's translator; the monitor delivers every interrupt.
+      {"bt", "Binary translation: user code runs directly under KVM, kernel code in a translator (VMware before VT-x)",
+       true, true, DeviceSet::Legacy, false, IrqChip::Vmm, false},
   };
   return table;
 }
@@ -36,12 +41,13 @@ Result<std::unique_ptr<Backend>> make_backend(std::string_view mode) {
   const ModeInfo* m = find_mode(mode);
   if (!m)
     return make_error(ErrorKind::Usage,
-                      trf("unknown mode '{}'; the modes are full-virt, paravirt and emulation", mode));
+                      trf("unknown mode '{}'; the modes are full-virt, paravirt, emulation and bt", mode));
   if (!m->available)
     return make_error(ErrorKind::Unavailable,
                       trf("mode '{}' is not built yet; this version runs --mode full-virt (KVM)", mode));
   if (mode == "full-virt") return std::unique_ptr<Backend>(std::make_unique<kvm::KvmBackend>());
   if (mode == "emulation") return std::unique_ptr<Backend>(std::make_unique<emulation::EmulationBackend>());
+  if (mode == "bt") return std::unique_ptr<Backend>(std::make_unique<bt::BtBackend>());
   // paravirt: the same KVM backend; what differs is the machine (virtio
   // devices, the doorbell) and the kernel build (PV), see below.
   if (mode == "paravirt") return std::unique_ptr<Backend>(std::make_unique<kvm::KvmBackend>());

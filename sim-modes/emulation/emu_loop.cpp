@@ -32,7 +32,7 @@ EmuLoop::EmuLoop(Machine& machine, UnicornCpu& cpu, EventSink& sink, const RunOp
   ctx_.now_ns = &monotonic_ns;
   ctx_.stop_flag = &watchdog_;     // a device stops mid-drain when the wall-time watchdog fires
   deferred_.set_overflow(&sink_);  // a burst past its bound goes to the trace at once
-  if (tracing_) {
+  if (tracing_ && emu.vmx_model) {
     vmx::Profile profile = options.vmx_profile ? *options.vmx_profile : vmx::preset("kvm-default").value();
     model_ = std::make_unique<vmx::VmxModel>(std::move(profile), sink, 0);
     ctx_.sink = &deferred_;  // drained after each modelled exit
@@ -143,8 +143,16 @@ RunResult EmuLoop::run() {
         break;
       }
     }
+    if (ring3_ && cpu_.cpl() == 3) {
+      if (!run_ring3()) {
+        result = stop_result_;
+        break;
+      }
+      continue;
+    }
     irq_look_ = true;  // the handler may change the mask or send an EOI: look at the first block
     irq_held_ = false;
+    ring3_stop_ = false;
     uc_err err = uc_emu_start(cpu_.uc(), cpu_.reg(UC_X86_REG_RIP), kUntilNowhere, 0, 0);
     if (pending_ == Pending::Interrupt) handle_interrupt(pending_vector_, pending_rip_, pending_cr2_);
     if (pending_ == Pending::Syscall) handle_syscall(pending_rip_);
@@ -166,6 +174,7 @@ RunResult EmuLoop::run() {
     if (pending_ != Pending::None) continue;
     if (watchdog_.load(std::memory_order_relaxed)) continue;  // reported at the top
     if (irq_stop_ && err == UC_ERR_OK) continue;              // delivered at the top
+    if (ring3_stop_ && err == UC_ERR_OK) continue;            // mode bt: ring 3 runs at the top
     uint64_t rip = cpu_.reg(UC_X86_REG_RIP);
     if (err == UC_ERR_INSN_INVALID) {
       // Unicorn stops on an undefined opcode; the CPU raises #UD (vector 6).
@@ -245,6 +254,7 @@ RunResult EmuLoop::finish(RunResult result) {
   if (model_) model_->finish(t);
   emit_counter(sink_, t, 0, Source::Emulator, "instructions", instructions_.load());
   emit_counter(sink_, t, 0, Source::Emulator, "device_accesses", io_.load());
+  if (finish_counters_) finish_counters_(sink_, t);
   emit_run_end(sink_, result, 0, t);
   return result;
 }

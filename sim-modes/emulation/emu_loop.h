@@ -14,6 +14,7 @@
 
 #include <array>
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,6 +32,26 @@
 
 namespace ringscope::emulation {
 
+// The seam a mixed-mode monitor (mode `bt`, sim-modes/bt/) drives the loop
+// through: it runs the guest's ring 3 somewhere else (directly, under KVM).
+// The loop stops before any block would run at CPL 3 and calls the runner;
+// the runner leaves the guest's state at the trap in the UnicornCpu and says
+// what stopped ring 3, and the loop delivers it with the same rules as ever.
+struct Ring3Exit {
+  enum class Kind : uint8_t {
+    Event,    // an exception or `int n`: deliver `event` through the guest's IDT
+    Syscall,  // a SYSCALL at `syscall_rip` (RIP is already past it)
+    Resume,   // nothing to deliver (e.g. an interrupt became due): back to the loop's checks
+    Stop,     // the run is over: `stop`
+  };
+  Kind kind = Kind::Resume;
+  arch::InterruptRequest event;
+  uint64_t syscall_rip = 0;
+  RunStop stop;
+  uint64_t direct_ns = 0;  // time ring 3 ran: it advances guest time (the PIT's clock)
+};
+using Ring3Runner = std::function<Ring3Exit()>;
+
 class EmuLoop {
  public:
   EmuLoop(Machine& machine, UnicornCpu& cpu, EventSink& sink, const RunOptions& options, EmulationOptions emu);
@@ -44,8 +65,15 @@ class EmuLoop {
   // (a halted CPU skips straight to the next timer edge). Deterministic:
   // the same guest takes its interrupts at the same instructions on any host.
   static constexpr uint64_t kGuestNsPerInstruction = 1;
-  uint64_t guest_ns() const { return instructions() * kGuestNsPerInstruction + halted_ns_; }
+  uint64_t guest_ns() const { return instructions() * kGuestNsPerInstruction + halted_ns_ + direct_ns_; }
   uint64_t device_accesses() const { return io_.load(std::memory_order_relaxed); }
+  // Mode bt: ring 3 runs elsewhere (Ring3Exit above). Guest time then also
+  // counts the time ring 3 ran. Set before run().
+  void set_ring3_runner(Ring3Runner runner) { ring3_ = std::move(runner); }
+  // Counters of its own a mode records as the run ends, before `run_end`.
+  void set_finish_counters(std::function<void(EventSink&, uint64_t time_ns)> f) { finish_counters_ = std::move(f); }
+  // Instructions the loop ran at CPL 3 (0 whenever a Ring3Runner is set: it is how a test proves it).
+  uint64_t ring3_instructions() const { return ring3_instructions_; }
 
  private:
   // Unicorn callbacks (C ABI; `self` is the EmuLoop). No exceptions escape.
@@ -101,6 +129,7 @@ class EmuLoop {
   bool count_fault();  // every fault and `int n` counts against the exit limit; false: the run is over
   ExitCount exit_count() const { return ExitCount::emulated(io_.load(std::memory_order_relaxed), faults_); }
   bool deliver_external(uint64_t return_rip);  // false: the run is over
+  bool run_ring3();                            // Ring3Runner: false: the run is over
   Wake wait_for_interrupt();                   // halt_wait.h, in guest time
 
   RunResult finish(RunResult result);
@@ -177,6 +206,10 @@ class EmuLoop {
   // on_code), cleared by any delivery.
   bool shadow_ = false;
   uint64_t halted_ns_ = 0;
+  Ring3Runner ring3_;  // mode bt: who runs ring 3
+  std::function<void(EventSink&, uint64_t)> finish_counters_;
+  bool ring3_stop_ = false;  // the block hook stopped before a ring-3 block
+  uint64_t direct_ns_ = 0, ring3_instructions_ = 0;
   uint64_t faults_ = 0;  // exceptions and `int n` delivered (the exit limit counts them too)
   std::atomic<uint64_t> instructions_{0}, io_{0};
   uint64_t steps_ = 0;

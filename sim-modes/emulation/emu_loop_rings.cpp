@@ -209,6 +209,27 @@ bool EmuLoop::handle_sysret(uint64_t rip) {
   return true;
 }
 
+// Mode bt: the guest is at CPL 3, which this loop never runs. The IRETQ or
+// SYSRETQ that brought it here is recorded first; then the monitor runs
+// ring 3 and comes back with what ended it, delivered here as if Unicorn
+// had raised it.
+bool EmuLoop::run_ring3() {
+  if (ret_.armed) resolve_return(cpu_.reg(UC_X86_REG_RIP));
+  shadow_ = false;
+  Ring3Exit x = ring3_();
+  direct_ns_ += x.direct_ns;
+  irq_look_ = true;  // guest time moved on: the timer may be due
+  switch (x.kind) {
+    case Ring3Exit::Kind::Stop: stop_emulation(std::move(x.stop)); return false;
+    case Ring3Exit::Kind::Syscall: handle_syscall(x.syscall_rip); break;
+    case Ring3Exit::Kind::Event:
+      deliver(x.event);  // counts against the exit limit, as every delivery does
+      break;
+    case Ring3Exit::Kind::Resume: break;
+  }
+  return !stopping_;
+}
+
 void EmuLoop::record_mode_change(uint64_t time_ns) {
   PagingState p = cpu_.paging();
   if (!modes_.changed(p.cr0, p.cr4, p.efer)) return;  // RIP is read only for a change

@@ -24,8 +24,14 @@ void EmuLoop::on_block(uc_engine*, uint64_t address, uint32_t size, void* p) {
   EmuLoop& s = self_of(p);
   if (s.ret_.armed) s.resolve_return(address);
   if (s.interrupt_due()) return;  // Unicorn stops before this block runs
-  if (s.per_insn_) return;        // on_code counts every instruction
+  if (s.ring3_ && s.cpu_.cpl() == 3) {
+    s.ring3_stop_ = true;  // mode bt: ring 3 runs directly, never here
+    uc_emu_stop(s.cpu_.uc());
+    return;
+  }
+  if (s.per_insn_) return;  // on_code counts every instruction
   const InsnDecoder::Block& b = s.decoder_.block(s.machine_.memory(), s.paging_, address, size);
+  if (s.cpu_.cpl() == 3) s.ring3_instructions_ += b.count;
   s.shadow_ = b.shadow;  // as the next block starts, this one's last instruction has run
   s.if_dirty_ = s.if_dirty_ || b.sets_if;
   s.block_io_ = &b.io;

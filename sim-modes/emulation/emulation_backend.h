@@ -17,6 +17,9 @@ enum class HookGranularity : uint8_t {
 
 struct EmulationOptions {
   HookGranularity granularity = HookGranularity::Block;  // at level `exits`; level `full` always steps
+  // The VT-x model (what would have exited under VT-x) when tracing. Mode bt
+  // turns it off: there the guest's ring 3 really runs under KVM.
+  bool vmx_model = true;
 };
 
 class EmulationBackend final : public Backend {

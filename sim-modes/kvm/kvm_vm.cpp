@@ -101,10 +101,12 @@ Result<std::unique_ptr<Vm>> Vm::create() {
 
 Status Vm::set_memory(const GuestMemory& memory) { return set_memory(memory.host_base(), memory.size()); }
 
-Status Vm::set_memory(void* host, uint64_t size) {
+Status Vm::set_memory(void* host, uint64_t size) { return set_memory_slot(0, 0, host, size); }
+
+Status Vm::set_memory_slot(uint32_t slot, uint64_t gpa, void* host, uint64_t size) {
   struct kvm_userspace_memory_region region {};
-  region.slot = 0;
-  region.guest_phys_addr = 0;
+  region.slot = slot;
+  region.guest_phys_addr = gpa;
   region.memory_size = size;
   region.userspace_addr = reinterpret_cast<uint64_t>(host);
   if (ioctl(vm_.get(), KVM_SET_USER_MEMORY_REGION, &region) < 0) return os_error("KVM_SET_USER_MEMORY_REGION");
@@ -271,6 +273,30 @@ Result<uint64_t> Vcpu::msr(uint32_t index) const {
   if (got != 1) return make_error(ErrorKind::Unavailable, fmt::format("KVM has no MSR {:#x} for this vCPU", index));
   std::memcpy(&entry, buf + abi::kMsrsHeader, sizeof entry);
   return static_cast<uint64_t>(entry.data);
+}
+
+Status Vcpu::set_msr(uint32_t index, uint64_t value) {
+  alignas(8) uint8_t buf[abi::kMsrsHeader + sizeof(struct kvm_msr_entry)] = {};
+  const uint32_t nmsrs = 1;
+  std::memcpy(buf, &nmsrs, sizeof nmsrs);
+  struct kvm_msr_entry entry {};
+  entry.index = index;
+  entry.data = value;
+  std::memcpy(buf + abi::kMsrsHeader, &entry, sizeof entry);
+  int set = ioctl(fd(), abi::kSetMsrs, buf);
+  if (set < 0) return os_error("KVM_SET_MSRS");
+  if (set != 1) return make_error(ErrorKind::Unavailable, fmt::format("KVM refused MSR {:#x} for this vCPU", index));
+  return ok_status();
+}
+
+Status Vcpu::get_fpu(struct kvm_fpu& fpu) const {
+  if (ioctl(fd(), KVM_GET_FPU, &fpu) < 0) return os_error("KVM_GET_FPU");
+  return ok_status();
+}
+
+Status Vcpu::set_fpu(const struct kvm_fpu& fpu) {
+  if (ioctl(fd(), KVM_SET_FPU, &fpu) < 0) return os_error("KVM_SET_FPU");
+  return ok_status();
 }
 
 Status Vcpu::interrupt(uint8_t vector) {

@@ -15,6 +15,7 @@
 struct kvm_run;
 struct kvm_regs;
 struct kvm_sregs;
+struct kvm_fpu;
 
 namespace ringscope::kvm {
 
@@ -81,6 +82,10 @@ class Vcpu {
   Status set_sregs(const struct kvm_sregs& sregs);
   // One MSR (KVM_GET_MSRS with a one-entry buffer).
   Result<uint64_t> msr(uint32_t index) const;
+  Status set_msr(uint32_t index, uint64_t value);  // KVM_SET_MSRS, one entry
+  // KVM_GET_FPU / KVM_SET_FPU: x87 and SSE state (XMM0-15, MXCSR).
+  Status get_fpu(struct kvm_fpu& fpu) const;
+  Status set_fpu(const struct kvm_fpu& fpu);
   // KVM_INTERRUPT: inject `vector` (the VMM's own irqchip only).
   Status interrupt(uint8_t vector);
   // KVM_GET_MP_STATE: true when the in-kernel irqchip has parked the vCPU
@@ -106,6 +111,9 @@ class Vm {
   // Registers guest RAM as memory slot 0 at guest physical address 0.
   Status set_memory(const GuestMemory& memory);
   Status set_memory(void* host, uint64_t size);
+  // Any other memory slot (size 0 deletes it): a VMM's own pages beside
+  // guest RAM (mode bt's monitor).
+  Status set_memory_slot(uint32_t slot, uint64_t gpa, void* host, uint64_t size);
   // KVM_SET_TSS_ADDR: VT-x without "unrestricted guest" runs real mode in
   // vm86 and needs three pages for a TSS. Harmless elsewhere; skipped where
   // KVM lacks the capability.

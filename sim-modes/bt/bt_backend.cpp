@@ -1,0 +1,94 @@
+// bt_backend.cpp — assemble mode bt: the translator (Unicorn), direct
+// execution (KVM) and the monitor between them, on one thread, watched by
+// the supervisor.
+#include "bt_backend.h"
+
+#include <fmt/format.h>
+#include <pthread.h>
+
+#include <thread>
+
+#include "direct.h"
+#include "emulation/emu_loop.h"
+#include "emulation/unicorn_cpu.h"
+#include "kvm/kick.h"
+#include "ringscope/events.h"
+#include "ringscope/machine.h"
+#include "ringscope/supervisor.h"
+
+namespace ringscope::bt {
+
+Result<RunResult> BtBackend::run(Machine& machine, EventSink& sink, const RunOptions& options) {
+  figures_ = {};
+  if (machine.config().vcpus > 1)
+    return make_error(ErrorKind::Usage,
+                      fmt::format("--mode bt runs one vCPU (its monitor keeps one translator and one direct-execution "
+                                  "CPU in step); {} vCPUs run under --mode full-virt",
+                                  machine.config().vcpus));
+  if (options.level == TraceLevel::Full)
+    return make_error(ErrorKind::Usage,
+                      "--mode bt has no trace level full: ring 3 runs directly and cannot be stepped from the "
+                      "translator; use --level exits, or --mode emulation --level full to see every instruction");
+  if (machine.config().irqchip == IrqChip::Kernel)
+    return make_error(ErrorKind::Usage,
+                      "--mode bt delivers interrupts itself, in the translator (--irqchip vmm); KVM's in-kernel "
+                      "irqchip applies to full-virt and paravirt");
+  TRY_ASSIGN(auto direct, DirectExecution::create(machine));
+  TRY_ASSIGN(auto cpu, emulation::UnicornCpu::create(machine.memory()));
+  TRY(cpu->apply_boot_state(machine.boot()));
+  emulation::EmulationOptions emu;
+  emu.vmx_model = false;  // nothing is modelled: ring 3 really runs under KVM
+  emulation::EmuLoop loop(machine, *cpu, sink, options, emu);
+  TRY(loop.install_hooks());
+  loop.set_ring3_runner([&] {
+    uint64_t budget = ~0ull;
+    if (auto due = machine.next_irq_deadline_ns()) {
+      uint64_t now = loop.guest_ns();
+      budget = *due > now ? *due - now : 0;
+    }
+    return direct->run(*cpu, budget);
+  });
+  uint64_t started = monotonic_ns();
+  loop.set_finish_counters([&](EventSink& out, uint64_t t) {
+    // VirtualBox-style statistics of the monitor (docs/bt.md).
+    const DirectStats& d = direct->stats();
+    uint64_t wall = t - started;
+    emit_counter(out, t, 0, Source::Vmm, "bt_world_switches", d.entries);
+    emit_counter(out, t, 0, Source::Vmm, "bt_direct_ns", d.direct_ns);
+    emit_counter(out, t, 0, Source::Vmm, "bt_translated_ns", wall > d.direct_ns ? wall - d.direct_ns : 0);
+    emit_counter(out, t, 0, Source::Vmm, "bt_switch_ns", d.switch_ns);
+    emit_counter(out, t, 0, Source::Vmm, "bt_kvm_exits", d.kvm_exits);
+    emit_counter(out, t, 0, Source::Vmm, "bt_tlb_flushes", d.tlb_flushes);
+    emit_counter(out, t, 0, Source::Vmm, "bt_pvm_int_fixups", d.pvm_int_fixups);
+    emit_counter(out, t, 0, Source::Vmm, "bt_pvm_syscall_fixups", d.pvm_syscall_fixups);
+    emit_counter(out, t, 0, Source::Vmm, "bt_ring3_instructions_translated", loop.ring3_instructions());
+  });
+
+  SupervisedLoop supervised;
+  supervised.run = [&] {
+    pthread_setname_np(pthread_self(), "vcpu0");
+    return loop.run();
+  };
+  supervised.stop = [&](std::thread::native_handle_type t) {
+    loop.request_stop();
+    direct->request_stop();
+    kvm::kick_vcpu(direct->run_area(), t);
+  };
+  supervised.progress = [&] {
+    return fmt::format("{} kernel instructions translated, {} world switches", loop.instructions(),
+                       direct->stats().entries);
+  };
+  RunResult result = supervise(machine, options, supervised);
+  const DirectStats& d = direct->stats();
+  figures_.world_switches = d.entries;
+  figures_.direct_ns = d.direct_ns;
+  figures_.switch_ns = d.switch_ns;
+  figures_.translated_ns = result.wall_ns > d.direct_ns ? result.wall_ns - d.direct_ns : 0;
+  figures_.ring3_instructions = loop.ring3_instructions();
+  figures_.kernel_instructions = loop.instructions();
+  figures_.tlb_flushes = d.tlb_flushes;
+  figures_.pvm_fixups = d.pvm_int_fixups + d.pvm_syscall_fixups;
+  return result;
+}
+
+}  // namespace ringscope::bt

@@ -1,0 +1,109 @@
+// Mode bt against full-virt: every scenario full-virt runs gives the same
+// console output and exit status under binary translation; the world
+// switches of `syscalls` are the kernel's system calls, one pair each; and
+// the translator never runs a ring-3 instruction (user code only ever runs
+// directly, under KVM).
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "bt/bt_backend.h"
+#include "sim-modes/kvm/kvm_test_support.h"
+
+namespace ringscope::test {
+namespace {
+
+struct BtRun {
+  RunResult result;
+  RecordingSink sink;
+  std::string console;
+  bt::BtFigures figures;
+};
+
+std::unique_ptr<BtRun> run_bt(const std::string& name, const std::map<std::string, std::string>& params = {},
+                              const std::string& input = "") {
+  std::optional<MachineConfig> config = scenario_config(name, params, DeviceSet::Legacy);
+  if (!config) return nullptr;
+  config->console_input = input;
+  auto machine = Machine::create(*config);
+  EXPECT_TRUE(machine.ok()) << (machine.ok() ? "" : machine.error().message);
+  if (!machine.ok()) return nullptr;
+  auto run = std::make_unique<BtRun>();
+  RunOptions options;
+  options.limits.wall_ms = 120000;
+  bt::BtBackend backend;
+  auto r = backend.run(*machine.value(), run->sink, options);
+  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
+  if (!r.ok()) return nullptr;
+  run->result = r.value();
+  run->console = machine.value()->console_text();
+  run->figures = backend.figures();
+  return run;
+}
+
+// Every single-CPU scenario this host's full-virt runs (syscall-insn and
+// hypercall-vmcall need VT-x/AMD-V; ipi and smp-hello several vCPUs).
+class BtSameAsFullVirt : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(BtSameAsFullVirt, SameOutputAndStatus) {
+  RINGSCOPE_REQUIRE_KVM();
+  std::string name = GetParam();
+  std::string input = name == "echo" ? "binary translation\n" : "";
+  GuestSpec spec;
+  spec.input = input;
+  auto kvm = run_guest(name, spec);
+  auto bt = run_bt(name, {}, input);
+  ASSERT_TRUE(kvm && bt);
+  EXPECT_EQ(bt->result.end, kvm->result.end) << bt->result.message;
+  EXPECT_EQ(bt->result.guest_status, kvm->result.guest_status) << bt->result.message;
+  EXPECT_EQ(bt->console, kvm->console);
+  EXPECT_EQ(bt->figures.ring3_instructions, 0u) << "the translator ran ring-3 code";
+}
+
+INSTANTIATE_TEST_SUITE_P(Scenarios, BtSameAsFullVirt,
+                         ::testing::Values("hello", "compute", "console-write", "disk-io", "echo", "hypercall",
+                                           "io-burst", "pagefault", "parallel", "privileged", "syscalls", "tick"),
+                         [](const auto& info) {
+                           std::string n = info.param;
+                           for (char& c : n)
+                             if (c == '-') c = '_';
+                           return n;
+                         });
+
+// Each world switch out of direct execution is a trap from ring 3 that the
+// kernel then handles in the translator; in `syscalls` those are its
+// system calls (and any timer tick that landed in ring 3).
+TEST(BtWorldSwitches, OnePairPerSystemCall) {
+  RINGSCOPE_REQUIRE_KVM();
+  auto bt = run_bt("syscalls", {{"n", "40"}});
+  ASSERT_TRUE(bt);
+  ASSERT_TRUE(bt->result.ok()) << bt->result.message;
+  uint64_t from_ring3 = 0, syscalls = 0, returns_to_ring3 = 0;
+  for (const auto& e : bt->sink.events()) {
+    if (e.kind == EventKind::Trap && e.from_cpl == 3) {
+      from_ring3++;
+      if (e.vector == 0x40 && e.cause == TrapCause::SoftInt) syscalls++;
+    }
+    if (e.kind == EventKind::TrapReturn && e.to_cpl == 3) returns_to_ring3++;
+  }
+  EXPECT_EQ(bt->figures.world_switches, from_ring3) << "one switch out per trap from ring 3";
+  EXPECT_EQ(bt->figures.world_switches, returns_to_ring3) << "one switch in per return to ring 3";
+  // 40 write() calls, plus the program's own (markers, exit) — all int $0x40.
+  EXPECT_GE(syscalls, 40u);
+  EXPECT_LE(from_ring3 - syscalls, 2u) << "only a timer tick may add a switch";
+  EXPECT_EQ(bt->figures.ring3_instructions, 0u);
+  EXPECT_GT(bt->figures.kernel_instructions, 0u);
+}
+
+// `hello` never leaves ring 0: no world switch at all.
+TEST(BtWorldSwitches, KernelOnlyScenarioNeverSwitches) {
+  RINGSCOPE_REQUIRE_KVM();
+  auto bt = run_bt("hello");
+  ASSERT_TRUE(bt);
+  EXPECT_TRUE(bt->result.ok()) << bt->result.message;
+  EXPECT_EQ(bt->figures.world_switches, 0u);
+}
+
+}  // namespace
+}  // namespace ringscope::test
