@@ -14,19 +14,19 @@ namespace ringscope::cli {
 const std::vector<ModeInfo>& modes() {
   static const std::vector<ModeInfo> table = {
       {"full-virt", "KVM runs the unmodified guest; devices are emulated, every device access is a VM exit", true, true,
-       DeviceSet::Legacy, false, IrqChip::Vmm, true},
+       DeviceSet::Legacy, false, IrqChip::Vmm, true, true},
       // Interrupts through KVM's in-kernel irqchip and irqfds, as kvmtool and
       // Firecracker run virtio guests.
       {"paravirt", "KVM runs a guest that knows it is virtualised: virtio devices and hypercalls", true, true,
-       DeviceSet::Virtio, false, IrqChip::Kernel, true},
+       DeviceSet::Virtio, false, IrqChip::Kernel, true, true},
       // --devices virtio: the PV kernel, virtio and the doorbell, in software
       // (docs/modes.md): the paravirt guest with nothing underneath but Unicorn.
       {"emulation", "Unicorn runs every instruction in software, like QEMU without KVM", false, true, DeviceSet::Legacy,
-       true, IrqChip::Vmm, false},
+       true, IrqChip::Vmm, false, false},
       // Binary translation (docs/bt.md): user code directly under KVM, kernel
       // code in Unicorn's translator; the monitor delivers every interrupt.
       {"bt", "Binary translation: user code runs directly under KVM, kernel code in a translator (VMware before VT-x)",
-       true, true, DeviceSet::Legacy, false, IrqChip::Vmm, false},
+       true, true, DeviceSet::Legacy, false, IrqChip::Vmm, false, false},
   };
   return table;
 }

@@ -24,6 +24,9 @@ struct ModeInfo {
   bool devices_choosable;        // `run --devices` may pick the other set (emulation: docs/modes.md)
   IrqChip irqchip;               // where the PIC and PIT live by default (docs/interrupts.md)
   bool irqchip_choosable;        // `run --irqchip` may pick the other (the KVM modes)
+  // Guest ring 0 runs under KVM: the host's KVM quirks (host.h kvm_refusal)
+  // and several vCPUs apply. Not under bt, whose translator runs the kernel.
+  bool kernel_under_kvm;
 };
 const std::vector<ModeInfo>& modes();
 const ModeInfo* find_mode(std::string_view name);

@@ -178,7 +178,7 @@ Result<SessionOutcome> run_session(const SessionRequest& req) {
   } else {
     TRY_ASSIGN(Scenario s, resolve_scenario(req.target));
     for (const auto& f : s.requires_features) {
-      std::string why = mode->needs_kvm ? kvm_refusal(host, f) : std::string();
+      std::string why = mode->kernel_under_kvm ? kvm_refusal(host, f) : std::string();
       if (!why.empty()) return make_error(ErrorKind::Unavailable, fmt::format("{}: {}", s.name, why));
     }
     TRY_ASSIGN(config.cmdline, build_cmdline(s, req.params));
@@ -186,7 +186,7 @@ Result<SessionOutcome> run_session(const SessionRequest& req) {
     config.modules = s.programs;
     out.name = s.name;
     out.expected_status = s.expected_status;
-    TRY_ASSIGN(config.vcpus, vcpus_for_run(req, s.vcpus, mode->needs_kvm));
+    TRY_ASSIGN(config.vcpus, vcpus_for_run(req, s.vcpus, mode->kernel_under_kvm));
     // Its expected output is for the CPUs it is meant for.
     if (req.params.empty() && s.vcpus == config.vcpus) out.expected_output = s.expected_output;
     if (s.vcpus > config.vcpus)
@@ -197,7 +197,7 @@ Result<SessionOutcome> run_session(const SessionRequest& req) {
     out.scenario = std::move(s);
   }
   if (!out.scenario) {
-    TRY_ASSIGN(config.vcpus, vcpus_for_run(req, 1, mode->needs_kvm));
+    TRY_ASSIGN(config.vcpus, vcpus_for_run(req, 1, mode->kernel_under_kvm));
   }
   if (config.vcpus > 1 && config.irqchip != IrqChip::Kernel) {  // not asked for: vcpus_for_run refused that
     config.irqchip = IrqChip::Kernel;

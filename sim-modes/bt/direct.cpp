@@ -142,8 +142,13 @@ Status DirectExecution::enter(emulation::UnicornCpu& cpu, const arch::CpuState& 
   r.rsp = monitor_.push_entry_frame(g.rip, g.cs.selector, g.rflags, g.rsp, g.ss.selector);
   r.rip = monitor_.entry();
   r.rflags = kRflagsFixed;
-  struct kvm_sregs s {};
-  TRY(vcpu_->get_sregs(s));
+  // Every field below is set each time; the rest (APIC base, LDT) never
+  // changes, so KVM is asked for it once.
+  if (!have_sregs_) {
+    TRY(vcpu_->get_sregs(sregs_));
+    have_sregs_ = true;
+  }
+  struct kvm_sregs& s = sregs_;
   s.cs = monitor_segment(kMonitorCs, true);
   s.ss = monitor_segment(kMonitorSs, false);
   data_segment(static_cast<uint16_t>(cpu.reg(UC_X86_REG_DS)), 0, s.ds);
@@ -170,8 +175,13 @@ Status DirectExecution::enter(emulation::UnicornCpu& cpu, const arch::CpuState& 
   std::memset(s.interrupt_bitmap, 0, sizeof s.interrupt_bitmap);
   TRY(vcpu_->set_sregs(s));
   TRY(vcpu_->set_regs(r));
-  struct kvm_fpu f {};
-  TRY(vcpu_->get_fpu(f));
+  // SSE state: KVM is told only when the translator changed it since ring 3
+  // last ran (the kernel rarely touches XMM registers).
+  if (!have_fpu_) {
+    TRY(vcpu_->get_fpu(fpu_));
+    have_fpu_ = true;
+  }
+  struct kvm_fpu f = fpu_;
   for (int i = 0; i < 16; i++) uc_reg_read(cpu.uc(), kXmm[i], f.xmm[i]);
   uint32_t mxcsr = 0;
   uint16_t fcw = 0;
@@ -179,7 +189,10 @@ Status DirectExecution::enter(emulation::UnicornCpu& cpu, const arch::CpuState& 
   uc_reg_read(cpu.uc(), UC_X86_REG_FPCW, &fcw);
   f.mxcsr = mxcsr;
   f.fcw = fcw;
-  TRY(vcpu_->set_fpu(f));
+  if (std::memcmp(&f, &fpu_, sizeof f) != 0) {
+    TRY(vcpu_->set_fpu(f));
+    fpu_ = f;
+  }
   return ok_status();
 }
 
@@ -342,7 +355,7 @@ emulation::Ring3Exit DirectExecution::run(emulation::UnicornCpu& cpu, uint64_t b
       cpu.set_reg(UC_X86_REG_FS_BASE, s.fs.base);
       cpu.set_reg(UC_X86_REG_GS_BASE, s.gs.base);
     }
-    struct kvm_fpu f {};
+    struct kvm_fpu& f = fpu_;
     if (vcpu_->get_fpu(f).ok()) {
       for (int i = 0; i < 16; i++) uc_reg_write(cpu.uc(), kXmm[i], f.xmm[i]);
       uint32_t mxcsr = f.mxcsr;

@@ -13,6 +13,8 @@
 // what happened to the guest kernel, in the translator.
 #pragma once
 
+#include <linux/kvm.h>
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -71,7 +73,11 @@ class DirectExecution {
   std::unique_ptr<kvm::Vm> vm_;
   std::unique_ptr<kvm::Vcpu> vcpu_;
   MonitorPages monitor_;
-  int lstar_slot_ = -1;       // the slot LSTAR was last set for
+  int lstar_slot_ = -1;        // the slot LSTAR was last set for
+  struct kvm_sregs sregs_ {};  // what KVM_SET_SREGS was last given
+  bool have_sregs_ = false;
+  struct kvm_fpu fpu_ {};  // the SSE/x87 state as KVM last had it
+  bool have_fpu_ = false;
   uint64_t page_tables_ = 0;  // fingerprint of the guest's page tables as KVM last saw them
   bool seen_page_tables_ = false;
   void* timer_ = nullptr;  // a POSIX timer_t that kicks this thread
