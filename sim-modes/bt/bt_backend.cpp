@@ -15,6 +15,7 @@
 #include "ringscope/events.h"
 #include "ringscope/machine.h"
 #include "ringscope/supervisor.h"
+#include "translation_cache.h"
 
 namespace ringscope::bt {
 
@@ -40,6 +41,8 @@ Result<RunResult> BtBackend::run(Machine& machine, EventSink& sink, const RunOpt
   emu.vmx_model = false;  // nothing is modelled: ring 3 really runs under KVM
   emulation::EmuLoop loop(machine, *cpu, sink, options, emu);
   TRY(loop.install_hooks());
+  TranslationCache cache(machine.memory(), *cpu, options.level == TraceLevel::Off ? nullptr : &sink);
+  TRY(cache.install());
   loop.set_ring3_runner([&] {
     uint64_t budget = ~0ull;
     if (auto due = machine.next_irq_deadline_ns()) {
@@ -62,6 +65,7 @@ Result<RunResult> BtBackend::run(Machine& machine, EventSink& sink, const RunOpt
     emit_counter(out, t, 0, Source::Vmm, "bt_pvm_int_fixups", d.pvm_int_fixups);
     emit_counter(out, t, 0, Source::Vmm, "bt_pvm_syscall_fixups", d.pvm_syscall_fixups);
     emit_counter(out, t, 0, Source::Vmm, "bt_ring3_instructions_translated", loop.ring3_instructions());
+    cache.emit_counters(out, t);
   });
 
   SupervisedLoop supervised;
@@ -88,6 +92,12 @@ Result<RunResult> BtBackend::run(Machine& machine, EventSink& sink, const RunOpt
   figures_.kernel_instructions = loop.instructions();
   figures_.tlb_flushes = d.tlb_flushes;
   figures_.pvm_fixups = d.pvm_int_fixups + d.pvm_syscall_fixups;
+  figures_.tc_blocks = cache.blocks();
+  figures_.tc_bytes = cache.bytes();
+  figures_.tc_block_runs = cache.block_runs();
+  figures_.callouts = cache.callouts();
+  figures_.io_callouts = cache.callouts(Callout::Io);
+  figures_.hottest_callout = cache.hottest_site();
   return result;
 }
 

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
 
 #include "ringscope/backend.h"
 
@@ -25,6 +26,9 @@ struct BtFigures {
   uint64_t kernel_instructions = 0;
   uint64_t tlb_flushes = 0;
   uint64_t pvm_fixups = 0;
+  uint64_t tc_blocks = 0, tc_bytes = 0, tc_block_runs = 0;  // the translation cache (reuse: runs / blocks)
+  uint64_t callouts = 0, io_callouts = 0;
+  std::pair<uint64_t, uint64_t> hottest_callout;  // address, runs
 };
 
 class BtBackend final : public Backend {

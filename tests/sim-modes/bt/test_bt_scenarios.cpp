@@ -130,6 +130,24 @@ TEST(BtWorldSwitches, OnePairPerSystemCall) {
   EXPECT_GT(bt->figures.kernel_instructions, 0u);
 }
 
+// The translation cache sees every port access as a callout: the I/O
+// callouts counted from the translated blocks are the device accesses the
+// bus answered. Blocks are reused (translated once, run many times).
+TEST(BtTranslationCache, IoCalloutsAreTheDeviceAccesses) {
+  RINGSCOPE_REQUIRE_KVM();
+  auto bt = run_bt("syscalls");
+  ASSERT_TRUE(bt);
+  ASSERT_TRUE(bt->result.ok()) << bt->result.message;
+  uint64_t device_accesses = 0;
+  for (const auto& e : bt->sink.events())
+    if (e.kind == EventKind::Counter && e.name == "device_accesses") device_accesses = e.value;
+  EXPECT_GT(device_accesses, 0u);
+  EXPECT_EQ(bt->figures.io_callouts, device_accesses);
+  EXPECT_GT(bt->figures.tc_blocks, 0u);
+  EXPECT_GT(bt->figures.tc_block_runs, 2 * bt->figures.tc_blocks) << "translated blocks are reused";
+  EXPECT_GT(bt->figures.hottest_callout.second, 0u);
+}
+
 // `hello` never leaves ring 0: no world switch at all.
 TEST(BtWorldSwitches, KernelOnlyScenarioNeverSwitches) {
   RINGSCOPE_REQUIRE_KVM();
