@@ -43,16 +43,45 @@ Result<RunResult> BtBackend::run(Machine& machine, EventSink& sink, const RunOpt
   TRY(loop.install_hooks());
   TranslationCache cache(machine.memory(), *cpu, options.level == TraceLevel::Off ? nullptr : &sink);
   TRY(cache.install());
+  bool tracing = options.level != TraceLevel::Off;
   loop.set_ring3_runner([&] {
     uint64_t budget = ~0ull;
     if (auto due = machine.next_irq_deadline_ns()) {
       uint64_t now = loop.guest_ns();
       budget = *due > now ? *due - now : 0;
     }
-    return direct->run(*cpu, budget);
+    cache.flush(cpu->reg(UC_X86_REG_RIP));  // the IRETQ's block: its callouts before the switch
+    uint64_t kernel_rip = cache.last_return().second;
+    BtInsn ret = cache.last_return().first;
+    uint64_t user_rip = cpu->reg(UC_X86_REG_RIP);
+    emulation::Ring3Exit x = direct->run(*cpu, budget);
+    if (tracing) {
+      const DirectExecution::Timing& t = direct->last_timing();
+      TrapCause in = ret == BtInsn::Iret     ? TrapCause::Iret
+                     : ret == BtInsn::Sysret ? TrapCause::Sysret
+                                             : TrapCause::None;
+      Event ev = events::world_switch({t.in_at, 0, Source::Vmm}, BtWorld::Translated, BtWorld::Direct, in, 0,
+                                      kernel_rip, user_rip, 0, t.in_ns);
+      sink.emit(ev);
+      if (x.kind != emulation::Ring3Exit::Kind::Stop) {
+        TrapCause out = TrapCause::Interrupt;
+        switch (direct->last_cause()) {
+          case SwitchCause::Exception: out = TrapCause::Exception; break;
+          case SwitchCause::SoftInt: out = TrapCause::SoftInt; break;
+          case SwitchCause::Syscall: out = TrapCause::Syscall; break;
+          default: break;
+        }
+        uint8_t vector = out == TrapCause::Exception || out == TrapCause::SoftInt ? direct->last_vector() : 0;
+        Event back = events::world_switch({t.out_at, 0, Source::KvmExit}, BtWorld::Direct, BtWorld::Translated, out,
+                                          vector, direct->last_rip(), 0, 3, t.out_ns);
+        sink.emit(back);
+      }
+    }
+    return x;
   });
   uint64_t started = monotonic_ns();
   loop.set_finish_counters([&](EventSink& out, uint64_t t) {
+    cache.flush();  // the last block's callouts
     // VirtualBox-style statistics of the monitor (docs/bt.md).
     const DirectStats& d = direct->stats();
     uint64_t wall = t - started;
@@ -71,6 +100,11 @@ Result<RunResult> BtBackend::run(Machine& machine, EventSink& sink, const RunOpt
   SupervisedLoop supervised;
   supervised.run = [&] {
     pthread_setname_np(pthread_self(), "vcpu0");
+    if (tracing) {  // the kernel boots as translated code
+      Event ev = events::world_switch({monotonic_ns(), 0, Source::Vmm}, BtWorld::None, BtWorld::Translated,
+                                      TrapCause::None, 0, 0, machine.boot().rip, 0);
+      sink.emit(ev);
+    }
     return loop.run();
   };
   supervised.stop = [&](std::thread::native_handle_type t) {
@@ -96,7 +130,8 @@ Result<RunResult> BtBackend::run(Machine& machine, EventSink& sink, const RunOpt
   figures_.tc_bytes = cache.bytes();
   figures_.tc_block_runs = cache.block_runs();
   figures_.callouts = cache.callouts();
-  figures_.io_callouts = cache.callouts(Callout::Io);
+  figures_.io_callouts = cache.callouts(BtInsn::In) + cache.callouts(BtInsn::Out) + cache.callouts(BtInsn::Ins) +
+                         cache.callouts(BtInsn::Outs);
   figures_.hottest_callout = cache.hottest_site();
   return result;
 }

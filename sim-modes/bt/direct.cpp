@@ -369,6 +369,7 @@ emulation::Ring3Exit DirectExecution::run(emulation::UnicornCpu& cpu, uint64_t b
   uint64_t t1 = monotonic_ns();
   stats_.switch_ns += t1 - t_out;
   stats_.direct_ns += t1 - t0;
+  timing_ = {t0, t_in - t0, t_out, t1 - t_out};
   x.direct_ns = t1 - t0;
   return x;
 }

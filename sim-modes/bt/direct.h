@@ -55,6 +55,12 @@ class DirectExecution {
   }
 
   const DirectStats& stats() const { return stats_; }
+  // The last stretch: when the switch in began and took, when the trap came
+  // back and how long the switch out took (world_switch events).
+  struct Timing {
+    uint64_t in_at = 0, in_ns = 0, out_at = 0, out_ns = 0;
+  };
+  const Timing& last_timing() const { return timing_; }
   SwitchCause last_cause() const { return cause_; }
   uint8_t last_vector() const { return vector_; }
   uint64_t last_rip() const { return rip_; }
@@ -84,6 +90,7 @@ class DirectExecution {
   bool timer_made_ = false;
   std::atomic<bool> stop_{false};
   DirectStats stats_;
+  Timing timing_;
   SwitchCause cause_ = SwitchCause::Stop;
   uint8_t vector_ = 0;
   uint64_t rip_ = 0;

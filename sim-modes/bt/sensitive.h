@@ -1,5 +1,7 @@
-// sensitive.h — the instructions a binary translator must not let run as
-// they are: one table, the vocabulary of `bt_translate` and `bt_callout`.
+// sensitive.h — which guest instruction a binary translator must not let
+// run as it is: a Capstone-decoded instruction mapped to its row of the
+// one table of such instructions (core's bt_insns.h, the vocabulary of
+// `bt_translate` and `bt_callout`).
 //
 // Popek and Goldberg (1974): a machine can be virtualised by trap-and-
 // emulate when every *sensitive* instruction (one that reads or changes
@@ -15,44 +17,11 @@
 
 #include <capstone/capstone.h>
 
-#include <cstdint>
-#include <string>
-#include <string_view>
+#include "ringscope/event.h"
 
 namespace ringscope::bt {
 
-enum class Callout : uint8_t {
-  None = 0,
-  Io,         // in, out, ins, outs: the devices (privileged: IOPL)
-  Cli,        // cli
-  Sti,        // sti
-  Hlt,        // hlt
-  MovCr,      // mov to or from cr0, cr2, cr3, cr4, cr8
-  MovDr,      // mov to or from a debug register
-  LoadDesc,   // lgdt, lidt, lldt, ltr
-  StoreDesc,  // sgdt, sidt, sldt, str, smsw: sensitive but not privileged
-  Msr,        // rdmsr, wrmsr
-  Swapgs,     // swapgs
-  Iret,       // iret, iretq
-  Sysret,     // sysret, sysexit
-  Flags,      // pushf, popf: IF is sensitive, popf ignores it outside ring 0
-  Segment,    // mov to/from a segment register, lar, lsl, verr, verw
-  Far,        // far call, far jmp, far ret: load CS
-  IntN,       // int n, int3, into
-  Invlpg,     // invlpg, invpcid, wbinvd, invd, clts, lmsw
-  Cpuid,      // cpuid
-};
-inline constexpr int kCalloutCount = 19;
-
-struct CalloutInfo {
-  Callout kind;
-  std::string_view name;  // JSON and counter name: "io", "mov_cr" ...
-  bool privileged;        // traps in ring 3 (Popek-Goldberg); false: sensitive yet unprivileged
-};
-const CalloutInfo& callout_info(Callout c);
-
-// The callout a decoded instruction needs (Capstone with CS_OPT_DETAIL on),
-// or None.
-Callout classify(const cs_insn& insn);
+// The instruction's row (Capstone with CS_OPT_DETAIL on), or BtInsn::None.
+BtInsn classify(const cs_insn& insn);
 
 }  // namespace ringscope::bt
