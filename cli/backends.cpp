@@ -7,6 +7,7 @@
 #include "kvm/irqchip_probe.h"
 #include "kvm/kvm_backend.h"
 #include "ringscope/i18n.h"
+#include "ringscope/mode.h"
 
 namespace ringscope::cli {
 
@@ -32,11 +33,17 @@ const ModeInfo* find_mode(std::string_view name) {
   return nullptr;
 }
 
+Error mode_not_in_table(std::string_view mode) {
+  // A mode core knows (mode.h) whose backend this build has not registered.
+  if (mode_from_name(mode))
+    return make_error(ErrorKind::Unavailable,
+                      trf("{} is not available in this build; run --mode full-virt, paravirt or emulation", mode));
+  return make_error(ErrorKind::Usage, trf("unknown mode '{}'; the modes are full-virt, paravirt and emulation", mode));
+}
+
 Result<std::unique_ptr<Backend>> make_backend(std::string_view mode) {
   const ModeInfo* m = find_mode(mode);
-  if (!m)
-    return make_error(ErrorKind::Usage,
-                      trf("unknown mode '{}'; the modes are full-virt, paravirt and emulation", mode));
+  if (!m) return mode_not_in_table(mode);
   if (!m->available)
     return make_error(ErrorKind::Unavailable,
                       trf("mode '{}' is not built yet; this version runs --mode full-virt (KVM)", mode));
@@ -57,7 +64,7 @@ std::string_view device_set_name(DeviceSet d) { return d == DeviceSet::Virtio ? 
 
 Result<DeviceSet> devices_for_mode(std::string_view mode, std::string_view requested) {
   const ModeInfo* m = find_mode(mode);
-  if (!m) return make_error(ErrorKind::Usage, trf("unknown mode '{}'", mode));
+  if (!m) return mode_not_in_table(mode);
   if (requested.empty()) return m->devices;
   DeviceSet want;
   if (requested == "legacy")
@@ -82,7 +89,7 @@ std::string_view irqchip_name(IrqChip c) { return c == IrqChip::Kernel ? "kernel
 Result<IrqChip> irqchip_for_mode(std::string_view mode, std::string_view requested, std::string* note,
                                  bool single_stepping) {
   const ModeInfo* m = find_mode(mode);
-  if (!m) return make_error(ErrorKind::Usage, trf("unknown mode '{}'", mode));
+  if (!m) return mode_not_in_table(mode);
   IrqChip want = m->irqchip;
   if (requested == "vmm")
     want = IrqChip::Vmm;

@@ -28,6 +28,11 @@ struct ModeInfo {
 const std::vector<ModeInfo>& modes();
 const ModeInfo* find_mode(std::string_view name);
 
+// Why `mode` has no row in the table: a mode core knows (mode.h) whose
+// backend this build lacks ("bt is not available in this build"), or an
+// unknown name.
+Error mode_not_in_table(std::string_view mode);
+
 // The backend for a mode, or an error saying which modes exist / that this
 // one is not built yet.
 Result<std::unique_ptr<Backend>> make_backend(std::string_view mode);

@@ -181,7 +181,8 @@ Result<std::vector<Mode>> parse_modes(const std::string& text) {
     size_t comma = text.find(',', start);
     std::string name = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     const std::optional<Mode> m = mode_from_name(name);
-    if (!m || !find_mode(name))
+    if (m && !find_mode(name)) return mode_not_in_table(name);
+    if (!m)
       return make_error(ErrorKind::Usage, trf("unknown mode '{}' in --modes; the modes are {} "
                                               "(comma-separated)",
                                               name, mode_choices()));

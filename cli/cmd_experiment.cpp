@@ -132,7 +132,7 @@ std::string utc_now() {
 // Why `m` cannot run workload `w` here, or "".
 std::string refusal(const ModeSpec& m, const Workload& w, const HostInfo& host) {
   const ModeInfo* info = find_mode(m.mode);
-  if (!info) return fmt::format("no mode {}", m.mode);
+  if (!info) return mode_not_in_table(m.mode).message;
   if (!info->available) return fmt::format("mode {} is not built in this version", m.mode);
   if (info->needs_kvm && !host.kvm_openable)
     return fmt::format("needs /dev/kvm, which this host cannot open ({})", host.kvm_open_error);

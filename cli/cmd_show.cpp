@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "ringscope/bt_insns.h"
 #include "ringscope/event_filter.h"
 #include "ringscope/event_schema.h"
 #include "ringscope/exit_reasons.h"
@@ -34,6 +35,7 @@ struct ShowOptions {
   int64_t vcpu = -1;
   int cpl = -1;
   std::string reason;
+  std::string instruction;
   std::string grep;
   uint64_t from = 0;
   uint64_t to = std::numeric_limits<uint64_t>::max();
@@ -100,6 +102,12 @@ Result<Filter> make_filter(const ShowOptions& o) {
     f.events.vcpu = static_cast<uint32_t>(o.vcpu);
   }
   if (o.cpl >= 0) f.events.cpl = static_cast<uint8_t>(o.cpl);  // CLI11 checked 0..3
+  if (!o.instruction.empty()) {
+    f.events.insn = bt_insn_from_name(o.instruction);
+    if (!f.events.insn)
+      return make_error(ErrorKind::Usage, trf("unknown instruction '{}'; the instructions are: {}.", o.instruction,
+                                              bt_insn_mask_names(~uint64_t{0})));
+  }
   f.grep = lower(o.grep);
   return f;
 }
@@ -206,6 +214,8 @@ void add_show_command(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--cpl", o->cpl, "only events where the guest was at this CPL (traps: either side)")
       ->check(CLI::Range(0, 3));
   cmd->add_option("--reason", o->reason, "only VM exits with this reason (name like io_instruction, or number)");
+  cmd->add_option("--instruction", o->instruction,
+                  "bt mode: only callouts of this instruction and translated blocks that hold it (popf, out, ...)");
   cmd->add_option("--grep", o->grep, "only events whose text contains TEXT (case-insensitive)");
   cmd->add_option("--from", o->from, "first sequence number to show");
   cmd->add_option("--to", o->to, "last sequence number to show");
@@ -217,6 +227,7 @@ void add_show_command(CLI::App& app, CliContext& ctx) {
       "  ringscope show syscalls.rtrace --kind vm_exit --reason io_instruction --limit 20\n"
       "  ringscope show syscalls.rtrace --kind trap,trap_return --explain\n"
       "  ringscope show syscalls.rtrace --json | jq 'select(.kind == \"trap\")'\n"
+      "  ringscope show syscalls.bt.rtrace --kind world_switch,bt_callout --explain\n"
       "The summary line goes to stderr; exit codes: 0 ok, 64 bad option, 65 unreadable trace, 66 no such file.");
   cmd->callback([o, &ctx] { run_show(*o, ctx); });
 }

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "event_kinds.h"
+#include "ringscope/bt_insns.h"
 #include "ringscope/exit_reasons.h"
 
 namespace ringscope {
@@ -52,6 +53,15 @@ std::string named_title(const Event& e) {
 
 std::string run_end_title(const Event& e) { return fmt::format("run_end {}", run_end_name(e.end_reason)); }
 
+std::string world_switch_title(const Event& e) {
+  std::string t = fmt::format("{} -> {}", world_name(e.from_world), world_name(e.to_world));
+  return e.cause == TrapCause::None ? t : fmt::format("{} ({})", t, cause_name(e.cause));
+}
+
+std::string bt_translate_title(const Event& e) { return fmt::format("translate 0x{:x}", e.rip); }
+
+std::string bt_callout_title(const Event& e) { return fmt::format("callout {}", bt_insn_name(e.insn)); }
+
 // ---- JSON keys ------------------------------------------------------------------
 
 bool has_error_code(const Event& e) { return e.has_error_code; }
@@ -62,6 +72,17 @@ bool has_name(const Event& e) { return !e.name.empty(); }
 bool has_regs(const Event& e) { return e.regs != nullptr; }
 
 std::span<const JsonKey> vm_exit_access_json(const Event& e) { return access_json(exit_access(e)); }
+// A world switch carries a vector when an exception, an interrupt or int n caused it.
+bool switch_has_vector(const Event& e) {
+  return e.cause == TrapCause::Exception || e.cause == TrapCause::Interrupt || e.cause == TrapCause::SoftInt;
+}
+bool switch_exception(const Event& e) { return e.cause == TrapCause::Exception; }
+// A callout's `value` means what its instruction's row says, when the callout has no access.
+bool callout_has_value(const Event& e) {
+  return e.access == AccessKind::None && !bt_insn_info(e.insn).value_means.empty();
+}
+bool callout_int(const Event& e) { return e.insn == BtInsn::IntN; }
+std::span<const JsonKey> callout_access_json(const Event& e) { return access_json(e.access); }
 
 constexpr JsonKey kVmExitJson[] = {{"reason", kReason},
                                    {"reason_name", kReason, JsonForm::Label},
@@ -100,6 +121,27 @@ constexpr JsonKey kOutputJson[] = {{"text", kText}};
 constexpr JsonKey kMarkerJson[] = {{"name", kName}, {"phase", kPhase}, {"value", kValue}};
 constexpr JsonKey kRunEndJson[] = {
     {"reason", kEndReason}, {"message", kText}, {"value", kValue}, {"regs", kRegs, JsonForm::Value, has_regs}};
+constexpr JsonKey kWorldSwitchJson[] = {{"from_world", kFromWorld},
+                                        {"to_world", kToWorld},
+                                        {"cause", kCause},
+                                        {"vector", kVector, JsonForm::Value, switch_has_vector},
+                                        {"vector_name", kVector, JsonForm::Label, switch_exception},
+                                        {"rip", kRip},
+                                        {"rip_to", kRipTo},
+                                        {"cpl", kCpl},
+                                        {"duration_ns", kDuration}};
+constexpr JsonKey kBtTranslateJson[] = {{"rip", kRip},
+                                        {"length", kLength},
+                                        {"instructions", kCount},
+                                        {"sensitive", kValue, JsonForm::Insns},
+                                        {"sensitive_count", kNumber},
+                                        {"duration_ns", kDuration}};
+constexpr JsonKey kBtCalloutJson[] = {{"instruction", kInsn},
+                                      {"rip", kRip},
+                                      {"cpl", kCpl},
+                                      {"duration_ns", kDuration},
+                                      {"vector", kVector, JsonForm::Value, callout_int},
+                                      {"value", kValue, JsonForm::Value, callout_has_value}};
 
 // ---- fields, hot first (the codec's mask order: never change an existing list) ----
 
@@ -118,6 +160,11 @@ constexpr FieldId kCounterHot[] = {kValue, kName, kVcpu, kSource};
 constexpr FieldId kOutputHot[] = {kText, kVcpu, kSource};
 constexpr FieldId kMarkerHot[] = {kName, kPhase, kValue, kGpa, kVcpu, kSource};
 constexpr FieldId kRunEndHot[] = {kEndReason, kText, kValue, kRegs, kVcpu, kSource};
+constexpr FieldId kWorldSwitchHot[] = {kRip,   kRipTo,  kDuration, kToWorld, kFromWorld,
+                                       kCause, kVector, kCpl,      kVcpu,    kSource};
+constexpr FieldId kBtTranslateHot[] = {kRip, kLength, kCount, kValue, kNumber, kDuration, kVcpu, kSource};
+constexpr FieldId kBtCalloutHot[] = {kRip,    kDuration, kValue,  kInsn,  kPort, kDirection, kSize,  kReg,
+                                     kNumber, kVector,   kAccess, kCount, kCpl,  kVcpu,      kSource};
 
 using namespace kind_text;
 using TR = TimelineRow;
@@ -149,6 +196,15 @@ const KindSpec kBuiltin[] = {
      CplAt::None, kPhase, marker_summary, marker_explain, named_title},
     {"run_end", kRunEndHot, kRunEndJson, "How the run ended.", TR::Markers, CK::RunEnd, CplAt::None, kFieldCount,
      run_end_summary, run_end_explain, run_end_title},
+    {"world_switch", kWorldSwitchHot, kWorldSwitchJson,
+     "bt mode: the guest moved between direct execution and the translator.", TR::Traps, CK::Neutral, CplAt::Cpl,
+     kToWorld, world_switch_summary, world_switch_explain, world_switch_title},
+    {"bt_translate", kBtTranslateHot, kBtTranslateJson,
+     "bt mode: a guest kernel block was translated into the translation cache.", TR::Markers, CK::Neutral, CplAt::None,
+     kFieldCount, bt_translate_summary, bt_translate_explain, bt_translate_title},
+    {"bt_callout", kBtCalloutHot, kBtCalloutJson,
+     "bt mode: translated code called the monitor to emulate a sensitive instruction.", TR::Exits, CK::Neutral,
+     CplAt::Cpl, kInsn, bt_callout_summary, bt_callout_explain, bt_callout_title, callout_access_json},
 };
 static_assert(std::size(kBuiltin) == kEventKindCount, "one row per EventKind enumerator");
 static_assert(kEventKindCount <= kMaxEventKinds);

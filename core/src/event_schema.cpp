@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "event_kinds.h"
+#include "ringscope/bt_insns.h"
 #include "ringscope/exit_reasons.h"
 
 namespace ringscope {
@@ -39,6 +40,8 @@ std::string transport(uint64_t v) { return enum_label<Transport, transport_name>
 std::string phase(uint64_t v) { return enum_label<MarkerPhase, phase_name>(v); }
 std::string end_reason(uint64_t v) { return enum_label<RunEndReason, run_end_name>(v); }
 std::string access(uint64_t v) { return enum_label<AccessKind, access_name>(v); }
+std::string world(uint64_t v) { return enum_label<BtWorld, world_name>(v); }
+std::string insn(uint64_t v) { return enum_label<BtInsn, bt_insn_name>(v); }
 }  // namespace field_label
 
 const FieldSpec& field_spec(FieldId f) { return kEventFields[f]; }

@@ -123,6 +123,8 @@ std::string access_text(const Event& e, AccessKind access) {
 
 }  // namespace
 
+std::string kind_text::access_words(const Event& e, AccessKind access) { return access_text(e, access); }
+
 // ---- [SECTION] ports --------------------------------------------------------
 
 PortInfo describe_port(uint16_t port, Direction dir) {

@@ -24,9 +24,12 @@ static_assert(static_cast<int>(Source::Vmm) + 1 == kSourceCount);
 
 constexpr std::array<std::string_view, 3> kHandledByNames = {""sv, "kernel"sv, "vmm"sv};
 constexpr std::array<std::string_view, 5> kDirectionNames = {""sv, "in"sv, "out"sv, "read"sv, "write"sv};
-constexpr std::array<std::string_view, 7> kCauseNames = {
-    ""sv, "exception"sv, "interrupt"sv, "int"sv, "syscall"sv, "iretq"sv, "sysretq"sv,
+constexpr std::array<std::string_view, kTrapCauseCount> kCauseNames = {
+    ""sv, "exception"sv, "interrupt"sv, "int"sv, "syscall"sv, "iretq"sv, "sysretq"sv, "hlt"sv,
 };
+static_assert(static_cast<int>(TrapCause::Halt) + 1 == kTrapCauseCount);
+constexpr std::array<std::string_view, kBtWorldCount> kWorldNames = {""sv, "direct"sv, "translated"sv, "monitor"sv};
+static_assert(static_cast<int>(BtWorld::Monitor) + 1 == kBtWorldCount);
 constexpr std::array<std::string_view, 4> kTransportNames = {""sv, "port"sv, "mmio"sv, "vmcall"sv};
 constexpr std::array<std::string_view, 3> kPhaseNames = {"point"sv, "begin"sv, "end"sv};
 
@@ -111,6 +114,7 @@ std::optional<Source> source_from_name(std::string_view s) { return reverse_look
 std::string_view handled_by_name(HandledBy h) { return lookup(kHandledByNames, h); }
 std::string_view direction_name(Direction d) { return lookup(kDirectionNames, d); }
 std::string_view cause_name(TrapCause c) { return lookup(kCauseNames, c); }
+std::string_view world_name(BtWorld w) { return lookup(kWorldNames, w); }
 std::string_view transport_name(Transport t) { return lookup(kTransportNames, t); }
 std::string_view phase_name(MarkerPhase p) { return lookup(kPhaseNames, p); }
 std::string_view run_end_name(RunEndReason r) { return lookup(kRunEndNames, r); }

@@ -14,6 +14,7 @@
 #include <system_error>
 #include <type_traits>
 
+#include "ringscope/bt_insns.h"
 #include "ringscope/exit_reasons.h"
 #include "ringscope/explain.h"
 #include "ringscope/files.h"
@@ -85,18 +86,19 @@ const std::set<std::string> kExitRegisters = {"cr0", "cr3", "cr4", "cr", "msr", 
 // registers are checked by name.
 void check_never_matches(Parser& p, const EventFilter& f, const std::string& where) {
   const bool exits = f.has_kind(EventKind::VmExit), devices = f.has_kind(EventKind::Device);
-  if (f.port && !exits && !devices)
+  const bool callouts = f.has_kind(EventKind::BtCallout);  // bt mode: in/out, mov cr, rdmsr/wrmsr
+  if (f.port && !exits && !devices && !callouts)
     p.fail(where + ".port",
-           "only vm_exit (I/O instructions) and device (unclaimed accesses) events carry a port; "
-           "this kind never does, so the query would match nothing");
+           "only vm_exit (I/O instructions), device (unclaimed accesses) and bt_callout (in, out) events carry "
+           "a port; this kind never does, so the query would match nothing");
   if (f.port && f.reason && *f.reason != exit_reason::kIoInstruction)
     p.fail(where + ".port", fmt::format("an exit with reason {} carries no port; only reason {} (I/O instruction) does",
                                         *f.reason, exit_reason::kIoInstruction));
-  if (f.reg && !exits && !devices)
+  if (f.reg && !exits && !devices && !callouts)
     p.fail(where + ".register",
-           "only device and vm_exit events carry a register; this kind never does, so the "
+           "only device, vm_exit and bt_callout events carry a register; this kind never does, so the "
            "query would match nothing");
-  if (f.reg && exits && !devices && !kExitRegisters.count(*f.reg)) {
+  if (f.reg && exits && !devices && !callouts && !kExitRegisters.count(*f.reg)) {
     std::string list;
     for (const auto& r : kExitRegisters) list += (list.empty() ? "" : ", ") + r;
     p.fail(where + ".register",
@@ -138,8 +140,17 @@ EventFilter parse_filter(Parser& p, const json& j, const std::string& where) {
     f.cause = cause_from_name(*v);
     if (!f.cause)
       p.fail(where + ".cause",
-             trf("no trap cause \"{}\" (the causes: exception, interrupt, int, syscall, iretq, sysretq)", *v));
+             trf("no trap cause \"{}\" (the causes: exception, interrupt, int, syscall, iretq, sysretq, hlt)", *v));
   }
+  if (auto v = s("instruction")) {
+    f.insn = bt_insn_from_name(*v);
+    if (!f.insn) p.fail(where + ".instruction", trf("no bt instruction \"{}\" (core/src/bt_insns.cpp lists them)", *v));
+  }
+  for (auto [key, out] : {std::pair{"from_world", &f.from_world}, std::pair{"to_world", &f.to_world}})
+    if (auto v = s(key)) {
+      *out = world_from_name(*v);
+      if (!*out) p.fail(where + "." + key, trf("no world \"{}\": it is direct, translated or monitor", *v));
+    }
   if (auto v = s("direction")) {
     f.direction = direction_from_name(*v);
     if (!f.direction)
@@ -184,9 +195,9 @@ EventFilter parse_filter(Parser& p, const json& j, const std::string& where) {
 }
 
 Query parse_query(Parser& p, const json& j, const std::string& where, const std::set<std::string>& run_ids) {
-  p.only(j, where,
-         {"run", "measure", "kind", "source", "cause", "direction", "device", "register", "name", "reason", "port",
-          "vector", "value", "from_cpl", "to_cpl", "cpl", "between"});
+  p.only(j, where, {"run",      "measure", "kind",        "source",     "cause",    "direction", "device",
+                    "register", "name",    "reason",      "port",       "vector",   "value",     "from_cpl",
+                    "to_cpl",   "cpl",     "instruction", "from_world", "to_world", "between"});
   Query q;
   q.run = p.str(j, "run", where);
   if (!run_ids.count(q.run)) p.fail(where + ".run", trf("no run \"{}\" in \"runs\"", q.run));

@@ -70,7 +70,7 @@ struct EventFactory {
     e.cr2 = any();
     e.from_cpl = static_cast<uint8_t>(any());
     e.to_cpl = static_cast<uint8_t>(any());
-    e.cause = static_cast<TrapCause>(1 + small(6));
+    e.cause = static_cast<TrapCause>(1 + small(6));  // the trap causes (not hlt: keeps the stream)
     e.rip_to = any();
     e.number = any();
     e.args = {any(), any(), any(), any()};
@@ -88,6 +88,11 @@ struct EventFactory {
     e.reg = keep("REG" + std::to_string(small(6)));
     e.name = keep("name-" + std::to_string(small(8)));
     e.text = keep(std::string(1 + small(100), static_cast<char>('a' + small(26))));
+    // Derived from values already drawn, so the random stream (and every
+    // test that depends on it) stays as it was before these fields existed.
+    e.from_world = static_cast<BtWorld>(1 + e.rip % (kBtWorldCount - 1));
+    e.to_world = static_cast<BtWorld>(1 + e.gpa % (kBtWorldCount - 1));
+    e.insn = static_cast<BtInsn>(1 + e.number % (kBtInsnCount - 1));
     auto r = std::make_unique<GuestRegs>();
     uint64_t* words = &r->rax;
     for (int i = 0; i < 23; ++i) words[i] = any();
@@ -171,6 +176,9 @@ inline void expect_same_event(const Event& a, const Event& b) {
   EXPECT_EQ(a.phase, b.phase);
   EXPECT_EQ(a.end_reason, b.end_reason);
   EXPECT_EQ(a.access, b.access);
+  EXPECT_EQ(a.from_world, b.from_world);
+  EXPECT_EQ(a.to_world, b.to_world);
+  EXPECT_EQ(a.insn, b.insn);
   EXPECT_EQ(a.device, b.device);
   EXPECT_EQ(a.reg, b.reg);
   EXPECT_EQ(a.name, b.name);

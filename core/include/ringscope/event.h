@@ -1,4 +1,4 @@
-// event.h — the event vocabulary (trace schema v1, docs/trace-format.md).
+// event.h — the event vocabulary (trace schema v3, docs/trace-format.md).
 //
 // Every backend, the trace file, the CLI and the viewer speak in these
 // Events. The tables of names (kinds, sources, causes, ...) live in
@@ -31,8 +31,12 @@ enum class EventKind : uint8_t {
   Output,      // bytes the guest wrote to its console
   Marker,      // a label the workload emitted to bracket a phase
   RunEnd,      // how the run ended (always the last event of a complete trace)
+  // bt mode (binary translation, trace schema 3):
+  WorldSwitch,  // the guest moved between direct execution and the translator
+  BtTranslate,  // a guest kernel block was translated into the translation cache
+  BtCallout,    // translated code called the monitor to emulate a sensitive instruction
 };
-inline constexpr int kEventKindCount = 12;
+inline constexpr int kEventKindCount = 15;
 
 enum class Source : uint8_t {
   KvmExit = 0,  // a KVM_RUN return
@@ -57,7 +61,9 @@ enum class TrapCause : uint8_t {
   Syscall,    // the syscall instruction
   Iret,       // iretq
   Sysret,     // sysretq
+  Halt,       // hlt (a world_switch's cause: the monitor idles the vCPU until an interrupt)
 };
+inline constexpr int kTrapCauseCount = 8;
 // What a vm_exit's qualification describes, so that readers know which of
 // its fields mean what (`number` is the MSR for Msr, the hypercall number
 // for Vmcall, and the VT-x exit qualification otherwise). Set by the producer (events.h), not inferred by readers; an
@@ -75,6 +81,68 @@ enum class AccessKind : uint8_t {
 };
 inline constexpr int kAccessKindCount = 9;
 enum class Transport : uint8_t { None = 0, Port, Mmio, Vmcall };
+
+// bt mode: where the guest's instructions run (docs/bt.md). None before the
+// first world_switch of a run says nothing yet.
+enum class BtWorld : uint8_t {
+  None = 0,
+  Direct,      // guest user code, natively on the CPU (under KVM)
+  Translated,  // guest kernel code, from the translation cache
+  Monitor,     // the monitor itself: a callout, a translation, the switch between worlds
+};
+inline constexpr int kBtWorldCount = 4;
+
+// bt mode: the sensitive and privileged instructions the translator finds
+// and turns into callouts. One table (bt_insns.h) names each and says what
+// a callout's fields mean for it; a bt_translate's `value` is a mask with
+// bit n set when the block holds instruction n.
+enum class BtInsn : uint8_t {
+  None = 0,
+  Cli,
+  Sti,
+  Pushf,
+  Popf,
+  Hlt,
+  In,
+  Out,
+  Ins,
+  Outs,
+  MovCr,
+  Lmsw,
+  Clts,
+  MovDr,
+  Rdmsr,
+  Wrmsr,
+  Lgdt,
+  Lidt,
+  Lldt,
+  Ltr,
+  Sgdt,
+  Sidt,
+  Sldt,
+  Str,
+  Smsw,
+  MovSeg,
+  PushSeg,
+  PopSeg,
+  Lar,
+  Lsl,
+  Verr,
+  Verw,
+  CallFar,
+  JmpFar,
+  RetFar,
+  IntN,
+  Iret,
+  Sysret,
+  Swapgs,
+  Invlpg,
+  Invd,
+  Wbinvd,
+  Cpuid,
+  Rdtsc,
+};
+inline constexpr int kBtInsnCount = 44;
 enum class MarkerPhase : uint8_t { Point = 0, Begin, End };
 
 // How a run ended. Everything except GuestExit is a failure (Halted too: the
@@ -152,8 +220,12 @@ struct Event {
   // run_end
   RunEndReason end_reason = RunEndReason::GuestExit;
 
-  // vm_exit: what its qualification describes (schema 2)
+  // vm_exit: what its qualification describes (schema 2); bt_callout: what the monitor did
   AccessKind access = AccessKind::None;
+
+  // bt mode (schema 3): world_switch's worlds; bt_callout's instruction
+  BtWorld from_world = BtWorld::None, to_world = BtWorld::None;
+  BtInsn insn = BtInsn::None;
 
   // Strings (views, see the header comment):
   //   device: device name ("uart", "probe")      register: "THR", "LSR", queue name
@@ -195,12 +267,13 @@ std::string_view kind_name(EventKind k);  // "vm_exit", "trap", ...
 std::optional<EventKind> kind_from_name(std::string_view s);
 std::string_view source_name(Source s);  // "kvm-exit", ...
 std::optional<Source> source_from_name(std::string_view s);
-std::string_view handled_by_name(HandledBy h);         // "kernel", "vmm", ""
-std::string_view direction_name(Direction d);          // "in", "out", "read", "write"
-std::string_view cause_name(TrapCause c);              // "exception", "interrupt", "int", "syscall", "iretq", "sysretq"
-std::string_view transport_name(Transport t);          // "port", "mmio", "vmcall"
-std::string_view phase_name(MarkerPhase p);            // "point", "begin", "end"
-std::string_view run_end_name(RunEndReason r);         // "guest_exit", "triple_fault", ...
+std::string_view handled_by_name(HandledBy h);  // "kernel", "vmm", ""
+std::string_view direction_name(Direction d);   // "in", "out", "read", "write"
+std::string_view cause_name(TrapCause c);       // "exception", "interrupt", "int", "syscall", "iretq", "sysretq", "hlt"
+std::string_view world_name(BtWorld w);         // "direct", "translated", "monitor", ""
+std::string_view transport_name(Transport t);   // "port", "mmio", "vmcall"
+std::string_view phase_name(MarkerPhase p);     // "point", "begin", "end"
+std::string_view run_end_name(RunEndReason r);  // "guest_exit", "triple_fault", ...
 std::string_view run_end_explanation(RunEndReason r);  // one sentence for a student
 std::string_view exception_name(uint8_t vector);       // "#PF page fault", ...; "" if not an exception
 

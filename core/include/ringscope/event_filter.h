@@ -10,19 +10,29 @@
 //   source     every event
 //   vcpu       every event
 //   reason     vm_exit (the VT-x basic exit reason)
-//   port       vm_exit with reason 30 (I/O instruction), and a device event of
-//              "unclaimed" for a port nobody claims
+//   port       vm_exit with reason 30 (I/O instruction), a device event of
+//              "unclaimed" for a port nobody claims,
+//              and a bt_callout of a port (in, out, ins, outs)
 //   vector     trap (not trap_return), vm_exit with reason 0 (exception/NMI),
-//              irq_inject (not through an irqfd, which leaves it to KVM)
-//   from_cpl, to_cpl, cause   trap and trap_return
-//   cpl        the guest's CPL at the event: vm_exit, step and hypercall at
-//              their `cpl`; trap and trap_return at either end, the ring
-//              left or the ring entered (a 3 -> 0 trap was at CPL 3 and at 0)
-//   direction  the events with a direction: vm_exit (I/O, MMIO, MSR, CR) and device
+//              irq_inject (not through an irqfd, which leaves it to KVM),
+//              world_switch caused by an exception, interrupt or int n, and
+//              a bt_callout of int n
+//   from_cpl, to_cpl   trap and trap_return
+//   cause      trap, trap_return and world_switch
+//   cpl        the guest's CPL at the event, where its schema row keeps it
+//              (CplAt): vm_exit, step, hypercall, world_switch (before the
+//              switch) and bt_callout at their `cpl`; trap and trap_return at
+//              either end, the ring left or the ring entered (a 3 -> 0 trap
+//              was at CPL 3 and at 0)
+//   instruction  bt_callout of that instruction, bt_translate of a block
+//              that holds it
+//   from_world, to_world   world_switch
+//   direction  the events with a direction: vm_exit (I/O, MMIO, MSR, CR), device, bt_callout
 //   device, register, name   the events whose string it is: device (device,
 //              register), vm_exit (register: cr0, pte, ...), counter and
 //              marker (name), irq_inject (device, name: how it was delivered)
-//   value      vm_exit, device, counter, marker, run_end, irq_inject
+//   value      vm_exit, device, counter, marker, run_end, irq_inject, and a
+//              bt_callout that has one (an access, or its instruction's value)
 //
 // The names are the JSON form's keys (docs/trace-format.md), so what a
 // script sees in `show --json` is what a filter selects. Range checks on
@@ -51,6 +61,8 @@ struct EventFilter {
   std::optional<Direction> direction;
   std::optional<std::string> device, reg, name;
   std::optional<uint64_t> value;
+  std::optional<BtInsn> insn;  // the key `instruction`
+  std::optional<BtWorld> from_world, to_world;
 
   bool operator==(const EventFilter&) const = default;
 
@@ -66,7 +78,7 @@ struct EventFilter {
     EventKind kind;
     uint32_t vcpu;
     uint16_t reason;  // a vm_exit's
-    uint8_t cpl;      // a vm_exit's, step's or hypercall's; a trap's or return's from_cpl
+    uint8_t cpl;      // the event's `cpl` (CplAt::Cpl); a trap's or return's from_cpl (CplAt::FromTo)
     uint8_t to_cpl;   // a trap's or return's
   };
   bool matches_keys(const Keys& k) const;
@@ -76,6 +88,7 @@ struct EventFilter {
 // The names an EventFilter's enum keys take, from the vocabulary
 // (event.h): nullopt for a name that is none of them.
 std::optional<Direction> direction_from_name(std::string_view name);  // in, out, read, write
-std::optional<TrapCause> cause_from_name(std::string_view name);      // exception, interrupt, int, ...
+std::optional<TrapCause> cause_from_name(std::string_view name);      // exception, interrupt, int, ..., hlt
+std::optional<BtWorld> world_from_name(std::string_view name);        // direct, translated, monitor
 
 }  // namespace ringscope

@@ -80,7 +80,10 @@ enum Id : uint8_t {
   kName,
   kText,
   kRegs,
-  kAccess,  // schema 2: a vm_exit's AccessKind
+  kAccess,     // schema 2: a vm_exit's AccessKind
+  kFromWorld,  // schema 3: a world_switch's BtWorld left
+  kToWorld,    // schema 3: a world_switch's BtWorld entered
+  kInsn,       // schema 3: a bt_callout's BtInsn
   kFieldCount
 };
 }  // namespace field
@@ -121,6 +124,8 @@ std::string transport(uint64_t v);
 std::string phase(uint64_t v);
 std::string end_reason(uint64_t v);
 std::string access(uint64_t v);
+std::string world(uint64_t v);  // "direct", "translated", "monitor"
+std::string insn(uint64_t v);   // the bt instruction's name: "popf"
 }  // namespace field_label
 
 inline constexpr uint64_t kFieldU8 = 0xff, kFieldU16 = 0xffff, kFieldU32 = 0xffffffff, kFieldU64 = ~uint64_t{0};
@@ -152,7 +157,7 @@ inline constexpr std::array<FieldSpec, kEventFieldCount> kEventFields = {{
     {"cr2", FieldType::Number, "cr2", true, RS_FIELD_AT(cr2), kFieldU64, nullptr},
     {"from_cpl", FieldType::Number, "from_cpl", false, RS_FIELD_AT(from_cpl), kFieldU8, nullptr},
     {"to_cpl", FieldType::Number, "to_cpl", false, RS_FIELD_AT(to_cpl), kFieldU8, nullptr},
-    {"cause", FieldType::Enum, "cause", false, RS_FIELD_AT(cause), 6, field_label::cause},
+    {"cause", FieldType::Enum, "cause", false, RS_FIELD_AT(cause), kTrapCauseCount - 1, field_label::cause},
     {"rip_to", FieldType::Number, "rip_to", true, RS_FIELD_AT(rip_to), kFieldU64, nullptr},
     {"number", FieldType::Number, "number", false, RS_FIELD_AT(number), kFieldU64, nullptr},
     {"arg0", FieldType::Number, "args", true, RS_FIELD_ARG(0), kFieldU64, nullptr},
@@ -177,6 +182,10 @@ inline constexpr std::array<FieldSpec, kEventFieldCount> kEventFields = {{
     // NOLINTNEXTLINE(bugprone-sizeof-expression): the field is the pointer itself
     {"regs", FieldType::Regs, "regs", false, RS_FIELD_AT(regs), 1, nullptr},
     {"access", FieldType::Enum, "access", false, RS_FIELD_AT(access), kAccessKindCount - 1, field_label::access},
+    {"from_world", FieldType::Enum, "from_world", false, RS_FIELD_AT(from_world), kBtWorldCount - 1,
+     field_label::world},
+    {"to_world", FieldType::Enum, "to_world", false, RS_FIELD_AT(to_world), kBtWorldCount - 1, field_label::world},
+    {"instruction", FieldType::Enum, "instruction", false, RS_FIELD_AT(insn), kBtInsnCount - 1, field_label::insn},
 }};
 #undef RS_FIELD_AT
 #undef RS_FIELD_ARG
@@ -199,6 +208,7 @@ enum class JsonForm : uint8_t {
   Label,  // the field's label as a string (reason_name, vector_name)
   Args,   // the four hypercall arguments as one array (field is kArg0)
   Bytes,  // a string field as lower-case hex ("0f01c1")
+  Insns,  // a mask of bt instructions (bit n: BtInsn n) as an array of their names (["cli","out"])
 };
 struct JsonKey {
   std::string_view key;

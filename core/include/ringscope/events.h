@@ -1,4 +1,5 @@
-// events.h — one constructor per event kind (and per vm_exit access kind).
+// events.h — one constructor per event kind (and per vm_exit access kind;
+// a bt_callout takes the same access calls for what the monitor did).
 //
 // Producers build their Events here instead of setting fields by hand, so
 // each kind's fields are filled the one way its row of the schema table
@@ -236,6 +237,61 @@ inline Event run_end(At at, RunEndReason reason, uint64_t guest_status, std::str
   }
   return e;
 }
+
+// ---- bt mode (binary translation, docs/design.md "Modes") ----------------------
+
+// The guest moved from world `from` to world `to` (direct execution of user
+// code, the translator running kernel code) because of `cause`: a system
+// call, an exception or interrupt (`vector`), int n, iretq or sysretq, hlt.
+// `rip` is where the guest was, `rip_to` where it goes on, `cpl` its CPL
+// before the switch; `duration_ns` the monitor's time for the switch. The
+// first switch of a run comes from BtWorld::None.
+inline Event world_switch(At at, BtWorld from, BtWorld to, TrapCause cause, uint8_t vector, uint64_t rip,
+                          uint64_t rip_to, uint8_t cpl, uint64_t duration_ns = 0) {
+  Event e = make(EventKind::WorldSwitch, at);
+  e.from_world = from;
+  e.to_world = to;
+  e.cause = cause;
+  e.vector = vector;
+  e.rip = rip;
+  e.rip_to = rip_to;
+  e.cpl = cpl;
+  e.duration_ns = duration_ns;
+  return e;
+}
+
+// The translator translated the guest kernel block at `rip`: `length` bytes,
+// `instructions` instructions, of which `sensitive_count` are sensitive or
+// privileged; `sensitive` has bit n set (bt_insn_bit, bt_insns.h) when the
+// block holds BtInsn n. `duration_ns`: the time the translation took.
+inline Event bt_translate(At at, uint64_t rip, uint32_t length, uint32_t instructions, uint64_t sensitive,
+                          uint32_t sensitive_count, uint64_t duration_ns = 0) {
+  Event e = make(EventKind::BtTranslate, at);
+  e.rip = rip;
+  e.length = length;
+  e.count = instructions;
+  e.value = sensitive;
+  e.number = sensitive_count;
+  e.duration_ns = duration_ns;
+  return e;
+}
+
+// Translated code at `rip` (CPL `cpl`) called the monitor to emulate `insn`.
+// What it did goes with it: port_access (in, out, ins, outs), cr_access
+// (mov_cr, lmsw, clts), msr_access (rdmsr, wrmsr), cpuid_exit (cpuid), the
+// callout's `vector` (int), or `value` for the rest, whose meaning the
+// instruction's row says (bt_insns.h: the flags pushf showed, the base lgdt
+// loaded, ...). `duration_ns`: the monitor's time for it.
+inline Event bt_callout(At at, BtInsn insn, uint64_t rip, uint8_t cpl, uint64_t duration_ns = 0) {
+  Event e = make(EventKind::BtCallout, at);
+  e.insn = insn;
+  e.rip = rip;
+  e.cpl = cpl;
+  e.duration_ns = duration_ns;
+  return e;
+}
+inline void callout_value(Event& callout, uint64_t value) { callout.value = value; }
+inline void callout_vector(Event& callout, uint8_t vector) { callout.vector = vector; }
 
 }  // namespace ringscope::events
 

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "json_internal.h"
+#include "ringscope/bt_insns.h"
 #include "ringscope/event_schema.h"
 #include "ringscope/trace.h"
 
@@ -44,6 +45,14 @@ void add_key(Json& j, const Event& e, const JsonKey& k) {
     case JsonForm::Label: j[key] = f.label ? f.label(field_value(e, k.field)) : std::string(); return;
     case JsonForm::Args: j[key] = e.args; return;
     case JsonForm::Bytes: j[key] = hex_bytes(string_value(e, k.field)); return;
+    case JsonForm::Insns: {
+      Json names = Json::array();
+      const uint64_t mask = field_value(e, k.field);
+      for (int i = 1; i < kBtInsnCount; ++i)
+        if (mask & bt_insn_bit(static_cast<BtInsn>(i))) names.push_back(str(bt_insn_name(static_cast<BtInsn>(i))));
+      j[key] = std::move(names);
+      return;
+    }
     case JsonForm::Value: break;
   }
   switch (f.type) {
