@@ -15,6 +15,7 @@
 
 #include "backends.h"
 #include "commands.h"
+#include "phase_table.h"
 #include "ringscope/exit_reasons.h"
 #include "ringscope/host.h"
 #include "ringscope/i18n.h"
@@ -60,6 +61,7 @@ struct RunFigures {
   std::optional<uint64_t> instructions;
   std::optional<uint64_t> vcpu_cpu_ns;  // CPU time the host gave the vCPU's thread
   std::string profile;                  // the vmx-model profile named by the trace's marker
+  std::vector<PhaseFigures> phases;     // every work phase (phase_table.h)
 };
 
 struct Spread {
@@ -102,10 +104,12 @@ Result<RunFigures> figures_of(const SessionOutcome& o, std::optional<WorkPhase>&
   StatsBuilder builder;
   TraceHeader header;
   ReadSummary summary;
+  MarkerExitTracker markers;
   TRY(for_each_event(
       o.trace_path.string(), {},
       [&](const Event& e) {
         builder.add(e);
+        markers.add(e);
         if (e.kind == EventKind::Counter && e.source == Source::Emulator && e.name == "instructions")
           f.instructions = e.value;
         if (e.kind == EventKind::Counter && e.source == Source::Vmm && e.name == kCounterVcpuThreadCpuNs)
@@ -123,6 +127,7 @@ Result<RunFigures> figures_of(const SessionOutcome& o, std::optional<WorkPhase>&
   f.kernel_only = st.kernel_only_exits;
   f.traps = st.trap_count;
   f.ring_transitions = st.ring_transitions;
+  f.phases = phase_figures(st, markers);
   if (!work) work = work_phase(st);
   if (work)
     for (const auto& p : st.phases)
@@ -204,6 +209,7 @@ struct Summary {
   std::optional<double> instructions;
   Spread vcpu_cpu;  // ns; median 0: not recorded
   int ok_runs = 0;
+  std::vector<PhaseSummary> phases;  // every work phase, per operation (phase_table.h)
 };
 
 Summary summarize(const ModeResult& m, const std::optional<WorkPhase>& work) {
@@ -243,6 +249,9 @@ Summary summarize(const ModeResult& m, const std::optional<WorkPhase>& work) {
   s.ring_transitions = spread_of(rt).median;
   if (!ins.empty()) s.instructions = spread_of(ins).median;
   s.vcpu_cpu = spread_of(cpu);
+  std::vector<std::vector<PhaseFigures>> phases;
+  for (const auto& r : m.runs) phases.push_back(r.phases);
+  s.phases = summarize_phases(phases);
   return s;
 }
 
@@ -416,6 +425,9 @@ void print_table(const std::string& scenario, const std::vector<ModeResult>& res
             ratio_text(*ratios.pv_over_fv_time_per_kib > 0 ? 1 / *ratios.pv_over_fv_time_per_kib : 0.0));
   if (!ratios.emulation_over_kvm && ratios.exits_per_op.empty())
     trprint(stdout, "  (need two modes and a work phase)\n");
+  std::vector<PhaseColumn> cols;
+  for (auto* m : ran) cols.push_back({m->mode, m->modelled, sums.at(m->mode).phases});
+  print_phase_table(cols, flavour);
   trprint(stdout, "\ntraces in {}\n", escape_terminal(dir.string()));
 }
 
@@ -463,6 +475,7 @@ std::string to_json(const std::string& scenario, const std::map<std::string, std
     jm["ring_transitions"] = s.ring_transitions;
     jm["instructions"] = s.instructions ? json(*s.instructions) : json(nullptr);
     jm["vcpu_thread_cpu_ns"] = s.vcpu_cpu.median > 0 ? json(s.vcpu_cpu.median) : json(nullptr);
+    jm["phases"] = phases_json(s.phases);
     modes.push_back(jm);
   }
   j["modes"] = modes;

@@ -49,6 +49,7 @@ bool is_ring_transition(const Event& e) {
 // Adds one event to a phase that is open on its vCPU.
 void add_to_phase(PhaseStats& p, const Event& e) {
   ++p.events;
+  if (size_t k = static_cast<size_t>(e.kind); k < p.by_kind.size()) ++p.by_kind[k];
   switch (e.kind) {
     case EventKind::VmExit:
       ++p.vm_exits;

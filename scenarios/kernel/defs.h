@@ -34,6 +34,7 @@ pte_t *uvmcreate(void);
 void uvmfree(pte_t *pml4);
 int mappage(pte_t *pml4, uint64 va, uint64 pa, uint64 perm);
 uint64 uva2pa(pte_t *pml4, uint64 va);
+pte_t *uvmpte(pte_t *pml4, uint64 va);
 void switchkvm(void);
 void switchuvm(pte_t *pml4);
 uint64 kmapmmio(uint64 pa);
@@ -95,6 +96,9 @@ int exec(struct proc *p, struct bootmodule *m, uint64 *entry, uint64 *sp, uint64
 
 // tasks.c
 int runtask(const char *name);
+
+// nanobench.c
+int bench(int op, int64 n, uint64 addr);
 
 // uart.c
 void uartinit(void);

@@ -31,6 +31,7 @@
 #define PTE_U      0x004   // user may access
 #define PTE_PWT    0x008   // write-through
 #define PTE_PCD    0x010   // cache disabled (device registers)
+#define PTE_A      0x020   // accessed: the CPU sets it on the first use of the entry
 #define PTE_PS     0x080   // 2 MiB page (in a page directory entry)
 #define PTE_ADDR(pte) ((pte) & 0x000ffffffffff000UL)
 

@@ -66,6 +66,7 @@ struct proc {
   char *kstack;            // bottom of its kernel stack (KSTACKSIZE bytes)
   struct context *context; // where swtch() left this process's kernel stack
   char label[56];          // its "run NAME" marker
+  uint64 divresume;        // on a #DE, continue here (ondivzero); 0: kill
 };
 
 struct cpu *mycpu(void);

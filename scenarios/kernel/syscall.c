@@ -128,6 +128,26 @@ static int64 sys_cpuid(struct trapframe *tf) {
   return mycpu()->id;
 }
 
+// bench(op, n, addr): n operations of a nanobenchmark done in ring 0,
+// between markers of the kernel's own (nanobench.c).
+static int64 sys_bench(struct trapframe *tf) {
+  return bench((int)tf->rdi, (int64)tf->rsi, tf->rdx);
+}
+
+// ondivzero(resume): from now on a divide error (#DE) in this program does
+// not kill it; trap.c continues it at resume instead, with its registers as
+// they were at the fault. A per-process resume address is the smallest way
+// for a program to survive a fault it caused on purpose: a signal handler
+// without the handler. 0 turns it off.
+static int64 sys_ondivzero(struct trapframe *tf) {
+  uint64 resume = tf->rdi;
+  struct proc *p = myproc();
+  if (resume && !uva2pa(p->pml4, resume))
+    return -1;  // not an address of the program's
+  p->divresume = resume;
+  return 0;
+}
+
 static int64 (*syscalls[])(struct trapframe *) = {
   [SYS_exit] = sys_exit,
   [SYS_write] = sys_write,
@@ -139,6 +159,8 @@ static int64 (*syscalls[])(struct trapframe *) = {
   [SYS_nproc] = sys_nproc,
   [SYS_yield] = sys_yield,
   [SYS_cpuid] = sys_cpuid,
+  [SYS_bench] = sys_bench,
+  [SYS_ondivzero] = sys_ondivzero,
 };
 
 void syscall(struct trapframe *tf) {

@@ -3,7 +3,9 @@
 // Every way into the kernel ends up in trap(): exceptions, `int $0x40`,
 // and the `syscall` instruction (trapasm.S builds the same frame for all).
 // From user mode: system calls are served, page faults inside the heap or
-// stack are fixed by mapping a page, anything else kills the program. From
+// stack are fixed by mapping a page, a divide error goes on at the
+// program's resume address if it set one (ondivzero), anything else kills
+// the program. From
 // kernel mode every trap is a kernel bug: panic.
 
 #include "types.h"
@@ -140,6 +142,12 @@ void trap(struct trapframe *tf) {
   case T_PF:
     if (!(tf->err & PF_P) && uvmfault(p, rcr2()) == 0)
       return;  // demand paging: the page is there now, retry the access
+    break;
+  case T_DE:
+    if (p->divresume) {
+      tf->rip = p->divresume;  // the program asked for it (ondivzero)
+      return;
+    }
     break;
   }
   userfault(tf);

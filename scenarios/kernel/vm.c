@@ -76,15 +76,22 @@ void uvmfree(pte_t *pml4) {
   kfree(pml4);
 }
 
-// The physical address behind user address va, or 0 if it is not a
-// mapped user page.
-uint64 uva2pa(pte_t *pml4, uint64 va) {
+// The level-1 PTE of user address va, or 0 if it is not a mapped user
+// page.
+pte_t *uvmpte(pte_t *pml4, uint64 va) {
   if (va < USERBASE || va >= USERTOP)
     return 0;
   pte_t *pte = walk(pml4, va, 0);
   if (!pte || (*pte & (PTE_P | PTE_U)) != (PTE_P | PTE_U))
     return 0;
-  return PTE_ADDR(*pte) | (va & (PGSIZE - 1));
+  return pte;
+}
+
+// The physical address behind user address va, or 0 if it is not a
+// mapped user page.
+uint64 uva2pa(pte_t *pml4, uint64 va) {
+  pte_t *pte = uvmpte(pml4, va);
+  return pte ? PTE_ADDR(*pte) | (va & (PGSIZE - 1)) : 0;
 }
 
 // Map the 2 MiB around device registers at physical pa (above the 1 GiB

@@ -29,6 +29,10 @@ static inline uint64 rcr3(void) {
   return v;
 }
 static inline void lcr3(uint64 v) { asm volatile("mov %0, %%cr3" : : "r"(v) : "memory"); }
+// CR8: the task-priority register (64-bit mode only).
+static inline void lcr8(uint64 v) { asm volatile("mov %0, %%cr8" : : "r"(v) : "memory"); }
+// Drop the TLB's entry for the page holding va (after changing its PTE).
+static inline void invlpg(uint64 va) { asm volatile("invlpg (%0)" : : "r"(va) : "memory"); }
 
 static inline void wrmsr(uint32 msr, uint64 v) {
   asm volatile("wrmsr" : : "c"(msr), "a"((uint32)v), "d"((uint32)(v >> 32)));

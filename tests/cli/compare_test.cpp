@@ -11,9 +11,11 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "ringscope/host.h"
 #include "table_numbers.h"
@@ -121,6 +123,46 @@ TEST_F(Compare, PerOperationFiguresComeFromTheWorkPhase) {
   EXPECT_GT((*emu)["exits"]["in_work_phase"].get<double>(), 0);
   EXPECT_GT(j["ratios"]["exits_per_op"]["emulation"].get<double>(), 2.0) << "each write prints several bytes";
   EXPECT_EQ(j["modes"].size(), 1u);
+}
+
+// nanobench: one phase per row of Adams & Agesen's table, each with time and
+// counts per operation, read from the trace's events; then the paper's
+// pattern row by row. Counts only: an in is one exit under full-virt (real)
+// and under emulation (the VT-x model), a system call or a #DE none.
+TEST_F(Compare, NanobenchGivesEachRowOfThePaperPerOperation) {
+  bool kvm = ringscope::probe_host().kvm_openable;
+  std::string modes = kvm ? "full-virt,emulation" : "emulation";
+  Outcome o = run("compare nanobench --param n=20 --repeat 1 --json --modes " + modes + " --dir " + dir_.string());
+  ASSERT_EQ(o.rc, 0) << o.out;
+  json j = json::parse(o.out);
+  const std::vector<std::string> rows = {"syscall", "in", "cr8wr", "call/ret", "pgfault", "divzero", "ptemod"};
+  for (const std::string name : {"emulation", "full-virt"}) {
+    const json* m = mode(j, name);
+    if (!m) continue;
+    SCOPED_TRACE(name);
+    ASSERT_EQ((*m)["phases"].size(), rows.size()) << o.out;
+    std::map<std::string, json> by_row;
+    for (size_t i = 0; i < rows.size(); i++) {
+      const json& p = (*m)["phases"][i];
+      EXPECT_EQ(p["row"], rows[i]) << "in the paper's order";
+      EXPECT_EQ(p["ops"], 20);
+      EXPECT_GT(p["per_op_ns"]["median"].get<double>(), 0);
+      by_row[rows[i]] = p;
+    }
+    EXPECT_EQ(by_row["in"]["exits_per_op"].get<double>(), 1.0) << "one I/O exit per in, the marker's own left out";
+    EXPECT_EQ(by_row["syscall"]["exits_per_op"].get<double>(), 0.0) << "the guest's own system call";
+    EXPECT_EQ(by_row["divzero"]["exits_per_op"].get<double>(), 0.0) << "#DE is the guest's";
+    EXPECT_EQ(by_row["call/ret"]["exits_per_op"].get<double>(), 0.0);
+  }
+  EXPECT_EQ(mode(j, "full-virt") != nullptr, kvm);
+
+  Outcome text = run("compare nanobench --param n=20 --repeat 1 --modes emulation --dir " + dir_.string());
+  ASSERT_EQ(text.rc, 0) << text.out;
+  EXPECT_NE(text.out.find("per operation, phase by phase"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("in: 20 reads"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("syscall: in the paper hardware assist (VT-x) is faster"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("in: in the paper binary translation is faster"), std::string::npos) << text.out;
+  EXPECT_EQ(text.out.find("e+"), std::string::npos) << "fixed point, never an exponent";
 }
 
 // disk-io: exits and time per KiB moved (N sectors written, N read back),

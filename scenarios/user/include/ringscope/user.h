@@ -21,6 +21,12 @@ ssize_t read(int fd, void *buf, size_t n);  // fd 0: console input; 0 at its end
 int nproc(void);  // how many CPUs run the kernel
 int yield(void);  // let another process run first; 0
 int cpuid(void);  // which CPU (0 .. nproc()-1) runs me right now
+// The kernel does operation op (BENCH_IN ...) n times, between markers of
+// its own; addr: a page of the caller's (BENCH_PTEMOD). 0, or -1.
+int bench(int op, long n, void *addr);
+// On a divide error (#DE) in this program, continue at resume instead of
+// being killed (0: be killed again). 0, or -1 if resume is not the program's.
+int ondivzero(void (*resume)(void));
 
 // ulib.c
 size_t strlen(const char *s);
