@@ -260,6 +260,15 @@ bool event_at_cpl(const Event& e, int cpl) {
   return false;
 }
 
+std::optional<CplEnds> event_cpl_ends(const Event& e) {
+  switch (kind_spec(e.kind).cpl) {
+    case CplAt::Cpl: return CplEnds{e.cpl, e.cpl};
+    case CplAt::FromTo: return CplEnds{e.from_cpl, e.to_cpl};
+    case CplAt::None: break;
+  }
+  return std::nullopt;
+}
+
 std::string generic_summary(const Event& e) {
   std::string s;
   for (FieldId f : kind_spec(e.kind).fields) {

@@ -25,6 +25,24 @@ void DurationStats::add(uint64_t ns) {
   ++count;
 }
 
+std::vector<uint8_t> phase_rows(const std::vector<PhaseStats>& phases, size_t max_rows) {
+  max_rows = std::min<size_t>(max_rows, kNoPhaseRow);
+  std::vector<uint8_t> row(phases.size(), kNoPhaseRow);
+  std::unordered_map<uint32_t, std::vector<uint64_t>> busy_until;  // per vCPU, per row: the end of its last phase
+  for (size_t i = 0; i < phases.size(); ++i) {
+    const PhaseStats& p = phases[i];
+    auto& rows = busy_until[p.vcpu];
+    size_t d = 0;
+    for (size_t k = 0; k < rows.size(); ++k)
+      if (rows[k] > p.begin_ns) d = k + 1;
+    if (d >= max_rows) continue;
+    if (d == rows.size()) rows.emplace_back();
+    rows[d] = std::max(p.begin_ns, p.end_ns);
+    row[i] = static_cast<uint8_t>(d);
+  }
+  return row;
+}
+
 std::string_view kvm_stat_for_reason(uint16_t reason) {
   // KVM keeps per-vCPU stats for a few exit kinds only (see
   // Documentation/virt/kvm/api.rst and arch/x86/kvm/x86.c). MMIO shows up

@@ -163,12 +163,11 @@ void EventStore::append(const Event& e) {
   c.blob_hi = static_cast<uint8_t>(off >> 32);
   const KindSpec& kind = kind_spec(e.kind);
   if (kind.code != field::kFieldCount) c.code = static_cast<uint16_t>(field_value(e, kind.code));
-  if (kind.cpl != CplAt::None) {
+  if (const auto ends = event_cpl_ends(e)) {
     // A trap is recorded at the ring it left; the CPL band needs both ends.
-    const bool trap = kind.cpl == CplAt::FromTo;
-    c.flags |= kCplKnown | ((trap ? e.from_cpl : e.cpl) & kCplMask);
-    c.to_cpl = trap ? e.to_cpl : e.cpl;
-    if (trap && e.from_cpl != e.to_cpl) c.flags |= kRingChange;
+    c.flags |= kCplKnown | (ends->from & kCplMask);
+    c.to_cpl = ends->to;
+    if (ends->from != ends->to) c.flags |= kRingChange;
   }
   if (e.kind == EventKind::VmExit && e.handled_by == HandledBy::Kernel) c.flags |= kHandledKernel;
 

@@ -135,21 +135,13 @@ void push_cpl(VcpuTrack& tr, uint64_t t, uint32_t idx, uint8_t cpl) {
 
 void stack_phases(const std::vector<PhaseStats>& phases, std::vector<VcpuTrack>& tracks) {
   for (auto& tr : tracks) tr.phase_rows.clear();
+  const std::vector<uint8_t> rows = phase_rows(phases, kMaxPhaseRows);
   for (size_t i = 0; i < phases.size(); ++i) {
     const PhaseStats& p = phases[i];
-    if (p.vcpu >= tracks.size()) continue;
-    auto& rows = tracks[p.vcpu].phase_rows;
-    const uint64_t end = std::max(p.begin_ns, p.end_ns);
-    // One row above the highest row still busy when p begins, so a nested
-    // phase always lies on a deeper row than every phase it is inside (the
-    // rows above the highest busy one are free). A phase that begins exactly
-    // where another ends may share its row.
-    size_t d = 0;
-    for (size_t k = 0; k < rows.size(); ++k)
-      if (rows[k].back().end_ns > p.begin_ns) d = k + 1;
-    if (d >= kMaxPhaseRows) continue;  // deeper than any lesson needs: not drawn (bounds a hostile file)
-    if (d == rows.size()) rows.emplace_back();
-    rows[d].push_back({p.begin_ns, end, static_cast<uint32_t>(i)});
+    if (p.vcpu >= tracks.size() || rows[i] == kNoPhaseRow) continue;
+    auto& sub = tracks[p.vcpu].phase_rows;
+    if (rows[i] >= sub.size()) sub.resize(rows[i] + 1);
+    sub[rows[i]].push_back({p.begin_ns, std::max(p.begin_ns, p.end_ns), static_cast<uint32_t>(i)});
   }
 }
 

@@ -305,6 +305,16 @@ const FieldOrder& field_order(EventKind k);
 // kinds without a guest position.
 bool event_at_cpl(const Event& e, int cpl);
 
+// The rings an event was in when it began and when it ended: a trap or
+// trap_return moves from one to the other, an event at one CPL has both the
+// same; nullopt for kinds without a guest position. The ring the guest is in
+// after the event is `to` (the viewer's CPL band and the exporters' ring
+// tracks follow it).
+struct CplEnds {
+  uint8_t from, to;
+};
+std::optional<CplEnds> event_cpl_ends(const Event& e);
+
 // The kind's generic summary: "name value" for every non-zero field it uses.
 std::string generic_summary(const Event& e);
 

@@ -149,6 +149,16 @@ class StatsBuilder {
   std::unique_ptr<State> s_;
 };
 
+// Rows for drawing phases side by side on their vCPU's timeline (the
+// viewer's markers row, the exporters' phase tracks): each phase goes one row
+// below the deepest row still busy when it begins, so a nested phase lies
+// below every phase it is inside and phases on one row never overlap (a
+// phase that begins exactly where another ends may share its row). `phases`
+// in begin order, as compute_stats lists them. A phase that would need row
+// `max_rows` or deeper gets kNoPhaseRow (bounds a hostile file).
+inline constexpr uint8_t kNoPhaseRow = 0xff;
+std::vector<uint8_t> phase_rows(const std::vector<PhaseStats>& phases, size_t max_rows);
+
 // The KVM stat that counts a VT-x exit reason ("io_exits" for 30), or ""
 // for reasons KVM has no per-reason stat for.
 std::string_view kvm_stat_for_reason(uint16_t reason);

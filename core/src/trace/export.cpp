@@ -12,6 +12,7 @@
 #include "fmt/format.h"
 #include "ringscope/event_schema.h"
 #include "ringscope/files.h"
+#include "ringscope/trace_stats.h"
 
 namespace ringscope {
 namespace trace {
@@ -40,8 +41,13 @@ Result<ExportPlan> plan_export(const EventPass& pass) {
   ExportPlan plan;
   std::unordered_set<uint32_t> seen;
   ReadSummary summary;
+  StatsBuilder stats;  // for the phases: memory bounded by kMaxPhases, whatever the trace's length
   TRY(pass(
       [&](const Event& e) {
+        stats.add(e);
+        plan.first_ns = plan.events == 0 ? e.time_ns : std::min(plan.first_ns, e.time_ns);
+        plan.last_ns = std::max(plan.last_ns, e.time_ns);
+        if (e.kind == EventKind::VmExit) plan.has_exits = true;
         ++plan.events;
         if (seen.size() < kMaxListedVcpus) {
           if (seen.insert(e.vcpu).second) plan.vcpus.push_back(e.vcpu);
@@ -54,7 +60,59 @@ Result<ExportPlan> plan_export(const EventPass& pass) {
   if (plan.vcpus.empty()) plan.vcpus.push_back(0);
   plan.complete = summary.complete;
   plan.warning = std::move(summary.warning);
+  plan.phases = stats.finish(TraceHeader{}, plan.complete, {}).phases;
+  plan.phase_row = phase_rows(plan.phases, kMaxExportPhaseRows);
   return plan;
+}
+
+std::string_view ring_state_name(uint8_t cpl) {
+  static constexpr std::string_view kNames[] = {"ring 0", "ring 1", "ring 2", "ring 3"};
+  return kNames[cpl & 3];
+}
+
+void StateTracker::step(const Event& e, const Emit& emit) {
+  auto it = vcpus_.find(e.vcpu);
+  if (it == vcpus_.end()) {
+    if (vcpus_.size() >= kMaxFlowVcpus) return;
+    it = vcpus_.emplace(e.vcpu, Vcpu{}).first;
+    if (vmx_) emit({StateTrack::Vmx, e.vcpu, e.time_ns, {}, kVmxNonRootState});
+  }
+  Vcpu& v = it->second;
+  const bool exit = e.kind == EventKind::VmExit;
+  if (vmx_ && v.root && exit && e.time_ns <= v.root_end) {
+    // The next exit before the last one's end: root goes on (the viewer cuts
+    // the earlier span there).
+    emit({StateTrack::Vmx, e.vcpu, e.time_ns, kVmxRootState, kVmxRootState});
+  } else {
+    if (vmx_ && v.root && e.time_ns >= v.root_end) {
+      emit({StateTrack::Vmx, e.vcpu, v.root_end, kVmxRootState, kVmxNonRootState});
+      v.root = false;
+    }
+    if (vmx_ && exit)
+      emit({StateTrack::Vmx, e.vcpu, e.time_ns, v.root ? kVmxRootState : kVmxNonRootState, kVmxRootState});
+  }
+  if (vmx_ && exit) {
+    v.root = true;
+    v.root_end = e.time_ns + e.duration_ns;
+  }
+  if (const auto ends = event_cpl_ends(e); ends && ends->to != v.cpl) {
+    emit({StateTrack::Ring, e.vcpu, e.time_ns, v.cpl < 0 ? std::string_view{} : ring_state_name(v.cpl & 3),
+          ring_state_name(ends->to)});
+    v.cpl = ends->to;
+  }
+}
+
+void StateTracker::finish(uint64_t last_ns, const Emit& emit) {
+  for (auto& [vcpu, v] : vcpus_) {
+    if (v.cpl >= 0) emit({StateTrack::Ring, vcpu, last_ns, ring_state_name(v.cpl & 3), {}});
+    if (!vmx_) continue;
+    if (v.root && v.root_end < last_ns) {
+      emit({StateTrack::Vmx, vcpu, v.root_end, kVmxRootState, kVmxNonRootState});
+      v.root = false;
+    }
+    emit({StateTrack::Vmx, vcpu, v.root ? v.root_end : last_ns, v.root ? kVmxRootState : kVmxNonRootState, {}});
+  }
+  vcpus_.clear();
 }
 
 std::string process_title(const TraceHeader& h) {

@@ -11,13 +11,16 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "ringscope/result.h"
 #include "ringscope/trace.h"
+#include "ringscope/trace_stats.h"
 
 namespace ringscope::trace {
 
@@ -34,6 +37,9 @@ inline constexpr size_t kMaxFlowVcpus = 4096;
 // and fills `summary`. An exporter may run it twice.
 using EventPass = std::function<Status(const EventCallback& callback, ReadSummary& summary)>;
 
+// Phase rows an exporter draws per vCPU (the viewer's kMaxPhaseRows).
+inline constexpr size_t kMaxExportPhaseRows = 8;
+
 // The first pass: what the writers need before the first event.
 struct ExportPlan {
   uint64_t events = 0;
@@ -41,6 +47,11 @@ struct ExportPlan {
   bool more_vcpus = false;      // there were more than that
   bool complete = false;
   std::string warning;
+  bool has_exits = false;          // any vm_exit: the VMX tracks are drawn
+  uint64_t first_ns = 0;           // the earliest event time (0 without events)
+  uint64_t last_ns = 0;            // the latest event time
+  std::vector<PhaseStats> phases;  // marker phases (compute_stats's list, begin order)
+  std::vector<uint8_t> phase_row;  // per phase: its row on its vCPU (phase_rows), or kNoPhaseRow
   bool many_vcpus() const { return more_vcpus || vcpus.size() > 1; }
   bool listed(uint32_t vcpu) const;
 };
@@ -70,6 +81,48 @@ class FlowTracker {
 
  private:
   std::unordered_map<uint32_t, Previous> last_;
+};
+
+// The lesson's state tracks of each vCPU, the states the viewer's bands
+// show: the ring the guest is in (each event with a CPL moves it to
+// event_cpl_ends().to, as the viewer's CPL band does) and, when the trace has
+// exits, VMX root (from an exit for its duration_ns, cut short by the next
+// exit, as the viewer's root spans are) or non-root (the rest, from the
+// vCPU's first event). Fed the events in file order, it reports each change
+// as the state that ends and the state that begins at one time, before the
+// event that causes it; an exit's end is reported at the vCPU's first event
+// at or after it (events inside the exit, such as the device access it
+// caused, lie inside the root state). Bounded: past kMaxFlowVcpus vCPUs, new
+// vCPUs get no state tracks.
+enum class StateTrack : uint8_t { Ring, Vmx };
+struct StateChange {
+  StateTrack track;
+  uint32_t vcpu;
+  uint64_t time_ns;
+  std::string_view ended;  // the state that ends ("" when none was open)
+  std::string_view begun;  // the state that begins ("" at the end of the trace)
+};
+std::string_view ring_state_name(uint8_t cpl);  // "ring 0" .. "ring 3"
+inline constexpr std::string_view kVmxRootState = "VMX root (hypervisor)";
+inline constexpr std::string_view kVmxNonRootState = "VMX non-root (guest)";
+
+class StateTracker {
+ public:
+  using Emit = std::function<void(const StateChange&)>;
+  explicit StateTracker(bool vmx) : vmx_(vmx) {}
+  // The changes up to and at `e`.
+  void step(const Event& e, const Emit& emit);
+  // Ends every open state: at `last_ns`, or where an exit still open ends.
+  void finish(uint64_t last_ns, const Emit& emit);
+
+ private:
+  struct Vcpu {
+    int cpl = -1;           // -1: not known yet
+    bool root = false;      // in an exit (VMX root)
+    uint64_t root_end = 0;  // when it ends
+  };
+  bool vmx_;
+  std::map<uint32_t, Vcpu> vcpus_;
 };
 
 // "ringscope: syscalls (full-virt)", the name of the process track.
