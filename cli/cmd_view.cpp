@@ -29,6 +29,7 @@ struct ViewOptions {
   std::string panels;
   std::string align;
   std::string size = "1600x1000";
+  bool machines = false;
 };
 
 // "FROM_NS:TO_NS", nanoseconds relative to the start of the run.
@@ -87,6 +88,8 @@ void run_view(const ViewOptions& o, CliContext& ctx) {
     return;
   }
   View view(settings);
+  // No file: the viewer opens as a VM manager (issue 14), as virt-manager.
+  if (o.machines || o.files.empty()) view.enable_machines();
   int load_code = 0;
   for (const auto& f : o.files) {
     if (!view.open_file(f)) {
@@ -152,7 +155,9 @@ void add_view_command(CLI::App& app, CliContext& ctx) {
   CLI::App* cmd = app.add_subcommand("view",
                                      "Replay traces in a window: timeline of rings and VM exits, event list, "
                                      "inspector, ring diagram, statistics, comparison");
-  cmd->add_option("files", o->files, "one or more .rtrace files")->required();
+  cmd->add_option("files", o->files, "one or more .rtrace files (none: start with the Machines panel)");
+  cmd->add_flag("--machines", o->machines,
+                "show the Machines panel: create, run, pause and step VMs, each a `ringscope run` child process");
   cmd->add_option("--screenshot", o->screenshot, "render one frame headless into this PNG and exit");
   cmd->add_option("--select", o->select, "select the event with this seq (in the first trace)");
   cmd->add_option("--zoom", o->zoom, "visible range FROM_NS:TO_NS, nanoseconds after the run's start");
@@ -165,6 +170,7 @@ void add_view_command(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--size", o->size, "window or screenshot size WIDTHxHEIGHT (default 1600x1000)");
   cmd->footer(
       "Examples:\n"
+      "  ringscope view                     # the Machines panel: New VM, Run, Pause, Step exit\n"
       "  ringscope view syscalls.rtrace\n"
       "  ringscope view hello.full-virt.rtrace hello.paravirt.rtrace       # compare tab\n"
       "  xvfb-run -a ringscope view pagefault.rtrace --select 8969 --screenshot pf.png\n"

@@ -68,7 +68,12 @@ std::string View::time_label(double ns) const {
 // ---- [SECTION] the frame and its layout ---------------------------------------
 
 void View::layout() {
-  const ImVec2 d = ImGui::GetIO().DisplaySize;
+  ImVec2 d = ImGui::GetIO().DisplaySize;
+  // The Machines panel takes a column on the left; the trace panels share the rest.
+  const float x0 = machines_ ? std::floor(std::clamp(d.x * 0.3f, 360.0f, 560.0f)) : 0;
+  pos_machines_ = {0, 0};
+  size_machines_ = {x0, d.y};
+  d.x -= x0;
   float y = 0;
   const float bar_h = settings_.show_playback ? ImGui::GetFrameHeight() + 16 : 0;
   pos_playback_ = {0, 0};
@@ -100,6 +105,7 @@ void View::layout() {
   size_ring_ = {right_w, ring_h};
   pos_inspector_ = {d.x - right_w, y + ring_h};
   size_inspector_ = {right_w, rest - ring_h};
+  for (ImVec2* p : {&pos_playback_, &pos_timeline_, &pos_bottom_, &pos_ring_, &pos_inspector_}) p->x += x0;
 }
 
 void View::draw() {
@@ -113,6 +119,13 @@ void View::draw() {
     ImGui::SetNextWindowPos(pos, ImGuiCond_Always);
     ImGui::SetNextWindowSize(size, ImGuiCond_Always);
   };
+  if (machines_) {
+    follow_machine_traces();
+    place(pos_machines_, size_machines_);
+    ImGui::Begin(tr("Machines"), nullptr, fixed);
+    draw_machines();
+    ImGui::End();
+  }
   if (settings_.show_playback) {
     place(pos_playback_, size_playback_);
     ImGui::Begin(tr("Playback"), nullptr, fixed | ImGuiWindowFlags_NoTitleBar | ImGuiWindowFlags_NoScrollbar);

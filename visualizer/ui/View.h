@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "machines/machine_manager.h"
 #include "model/trace_model.h"
 #include "ringscope/event_filter.h"
 #include "ui/view_settings.h"
@@ -42,6 +43,28 @@ struct LoadProblem {
 
 // What the Statistics panel covers.
 enum class StatsScope { WholeTrace, VisibleRange, SelectedRange };
+
+// The New VM dialog's fields, as its widgets hold them (View_Machines.cpp).
+struct NewVmForm {
+  machines::VmSpec spec;
+  int scenario = 0;  // index into the catalogue
+  char path[512] = "";
+  char disk[512] = "";
+  char input[512] = "";
+  char params[256] = "";
+  std::string error;  // validate()'s sentence after a refused Create
+};
+
+// What the UI keeps per VM beside the manager: its slot in traces() while
+// its trace is followed, and when the file was last looked at.
+struct MachineTrace {
+  int trace = -1;  // index into traces(); -1: not loaded yet
+  int64_t size = -1;
+  int64_t mtime_ns = 0;
+  double next_check_s = 0;
+  int64_t pending_seq = -1;                              // select this event once it is loaded (paused at an exit)
+  machines::VmState state = machines::VmState::ShutOff;  // at the last look: a change looks again
+};
 
 struct Selection {
   int trace = -1;    // index into traces(); -1: nothing selected
@@ -70,6 +93,27 @@ class View {
   // its warning shown too. Returns false only for an unreadable file.
   bool open_file(const std::string& path);
   void add_trace(std::unique_ptr<TraceModel> model, std::string path);
+
+  // Machines (issue 14, virt-manager's role): a panel of VMs run as child
+  // processes, each with a console, a Host view and its live trace on the
+  // timeline. Off until enable_machines() (`ringscope view --machines`, or
+  // `ringscope view` with no file).
+  void enable_machines(std::unique_ptr<machines::MachineManager> manager = {});
+  machines::MachineManager* machines() { return machines_.get(); }
+  int selected_machine() const { return selected_machine_; }
+  void select_machine(int id);
+  void open_new_vm_dialog() { new_vm_open_pending_ = true; }
+  NewVmForm& new_vm_form() { return new_vm_form_; }
+  bool& follow() { return follow_; }
+  // The trace slot of a VM (-1 while none is loaded).
+  int machine_trace(int id) const;
+  // Screen rectangle of a labelled widget drawn last frame ("run", "pause",
+  // "new-vm", "create", ...: the keys View_Machines.cpp records), for the
+  // tests that click through the UI as a person would; {0,0},{0,0} if not drawn.
+  std::pair<ImVec2, ImVec2> widget_rect(const std::string& key) const;
+  // What the console pane and the Host view of the selected VM showed last
+  // frame, for the tests.
+  const std::string& machines_text() const { return machines_text_; }
 
   // One frame of UI, inside an ImGui frame. `now_s` drives playback and the
   // ring diagram's animation (the platform passes ImGui::GetTime()).
@@ -150,6 +194,16 @@ class View {
   void draw_compare();
   void draw_help();
   void draw_problems();
+  void draw_machines();
+  void draw_machine_row(machines::Machine& m, float width);
+  void draw_machine_buttons(machines::Machine& m);
+  void draw_new_vm_dialog();
+  void draw_console(machines::Machine& m);
+  void draw_host_view(machines::Machine& m);
+  // Follows each VM's trace file: loads what is new into its trace slot.
+  void follow_machine_traces();
+  void remove_trace(int index);
+  void note_widget(const char* key);
 
   // [SECTION] helpers shared by panels (View.cpp)
   void handle_keys();
@@ -232,6 +286,20 @@ class View {
   std::vector<std::unique_ptr<RangeStats>> compare_range_stats_;
   std::vector<const TraceStats*> shown_compare_range_;
   std::string align_label_;
+
+  // Machines (View_Machines.cpp).
+  std::unique_ptr<machines::MachineManager> machines_;
+  std::map<int, MachineTrace> machine_traces_;
+  int selected_machine_ = -1;
+  bool follow_ = true;
+  bool new_vm_open_pending_ = false;
+  NewVmForm new_vm_form_;
+  std::vector<std::string> scenario_names_;
+  char console_line_[256] = "";
+  size_t console_shown_ = 0;  // console bytes shown last frame (scroll to the end when it grows)
+  std::map<std::string, std::pair<ImVec2, ImVec2>> widget_rects_;
+  std::string machines_text_;
+  ImVec2 pos_machines_, size_machines_;
 };
 
 }  // namespace ringscope::viewer

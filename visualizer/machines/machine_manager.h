@@ -1,0 +1,105 @@
+// machine_manager.h — the viewer's virtual machines, as virt-manager keeps
+// them: each defined from a VmSpec, started as its own `ringscope run`
+// process, its console read from a pipe, its CPU use and exit rate sampled
+// into 120-sample histories, and its process read from /proc for the Host
+// view. The UI (ui/View_Machines.cpp) calls poll() once a frame and the
+// verbs from its buttons; tests drive the same calls without a window.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "machines/child_process.h"
+#include "machines/proc_reader.h"
+#include "machines/sample_history.h"
+#include "machines/vm_spec.h"
+
+namespace ringscope::machines {
+
+// virt-manager's states, plus the build of a .c program before the first run.
+enum class VmState {
+  ShutOff,   // defined, never run or ended (exit says how)
+  Building,  // `ringscope build` of the .c program
+  Starting,  // the process is up, the viewer has not connected to it yet
+  Running,
+  Paused,
+};
+const char* state_label(VmState s);  // translated: "running", "paused", "shut off", ...
+
+struct Machine {
+  int id = 0;
+  VmSpec spec;
+  std::string name;               // display_name(spec), with "#2" if the name is taken
+  std::string trace_path;         // the trace this VM writes (in the manager's directory)
+  std::string qmp_path;           // its QMP socket
+  std::string elf_path;           // a .c program's build output
+  std::vector<std::string> argv;  // the last command started (build or run)
+  VmState state = VmState::ShutOff;
+  std::unique_ptr<ChildProcess> proc;
+  std::optional<ExitStatus> exit;  // how the last run ended
+  std::string problem;             // the last error, a sentence ("" if none)
+  std::string console;             // what the process wrote (stdout and stderr), the newest kConsoleMax bytes
+  bool trace_deleted = false;
+
+  // Host view, refreshed every sample (empty while not running).
+  std::optional<ProcessInfo> host;
+  SampleHistory cpu_percent, exits_per_second;
+  uint64_t exits_total = 0;  // VM exits in its trace so far (the UI counts them)
+
+  // Sampling state.
+  uint64_t last_ticks = 0, last_exits = 0;
+  std::chrono::steady_clock::time_point last_sample{};
+
+  bool alive() const { return proc && proc->running(); }
+};
+
+inline constexpr size_t kConsoleMax = 256 * 1024;
+
+class MachineManager {
+ public:
+  // `exe`: the ringscope binary to start (default self_exe()); `dir`: where
+  // traces and sockets go (default a new directory under $TMPDIR, removed
+  // with its sockets when the manager goes; traces stay).
+  explicit MachineManager(std::string exe = {}, std::string dir = {});
+  ~MachineManager();  // kills and reaps every VM still running
+
+  // Defines a VM (virt-manager's "create"); nothing runs yet. Returns its id,
+  // or an Error with validate()'s sentence.
+  Result<int> create(const VmSpec& spec);
+
+  // The buttons. Each returns false and sets the machine's `problem` when it
+  // cannot do it now (e.g. Pause on a VM that is shut off).
+  bool run(int id);
+  bool pause(int id);
+  bool step_exit(int id);
+  bool stop(int id);  // ask the VMM to end (SIGTERM); it writes its trace's end and exits
+  bool kill(int id);  // SIGKILL (Force Off)
+  bool reset(int id);
+  bool delete_trace(int id);  // only while shut off
+  bool console_write(int id, const std::string& text);
+
+  // Reads consoles, reaps ended processes, and every `sample_period` reads
+  // /proc and pushes one sample to each history. Never blocks.
+  void poll();
+
+  std::vector<std::unique_ptr<Machine>>& machines() { return machines_; }
+  Machine* find(int id);
+  const std::string& dir() const { return dir_; }
+  const std::string& exe() const { return exe_; }
+  std::chrono::milliseconds sample_period{1000};  // virt-manager's default update interval
+
+ private:
+  bool start_run(Machine& m);
+  void sample(Machine& m, std::chrono::steady_clock::time_point now);
+
+  std::string exe_, dir_;
+  bool own_dir_ = false;
+  int next_id_ = 1;
+  std::vector<std::unique_ptr<Machine>> machines_;
+};
+
+}  // namespace ringscope::machines
