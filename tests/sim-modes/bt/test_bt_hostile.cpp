@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <string>
 
 #include "bt/bt_backend.h"
@@ -23,31 +24,66 @@ std::vector<uint8_t> guest_code(const std::string& name) {
   return {std::istreambuf_iterator<char>(in), {}};
 }
 
-TEST(BtHostile, AGuestThatUsesEveryPml4SlotIsRefusedClearly) {
-  RINGSCOPE_REQUIRE_KVM();
+struct BareRun {
+  Result<RunResult> result = RunResult{};
+  RecordingSink sink;
+  bt::BtFigures figures;
+};
+
+// A bare guest (guests/NAME.S) under mode bt.
+std::unique_ptr<BareRun> run_bare(const std::string& name) {
   TinyKernel k;
-  k.code = guest_code("fullpml4");
-  ASSERT_FALSE(k.code.empty());
+  k.code = guest_code(name);
+  if (k.code.empty()) return nullptr;
   k.pvh = false;  // 64-bit code: the ringscope 64-bit entry only
-  auto path = write_temp_file("bt-fullpml4", make_tiny_kernel(k));
+  auto path = write_temp_file("bt-" + name, make_tiny_kernel(k));
   MachineConfig config;
   config.kernel = path;
   auto machine = Machine::create(config);
   std::filesystem::remove(path);
-  ASSERT_TRUE(machine.ok()) << machine.error().message;
-  RecordingSink sink;
+  EXPECT_TRUE(machine.ok()) << (machine.ok() ? "" : machine.error().message);
+  if (!machine.ok()) return nullptr;
+  auto run = std::make_unique<BareRun>();
   RunOptions options;
-  options.limits.wall_ms = 30000;
+  options.limits.wall_ms = 60000;
   bt::BtBackend backend;
-  auto r = backend.run(**machine, sink, options);
+  run->result = backend.run(**machine, run->sink, options);
+  run->figures = backend.figures();
+  return run;
+}
+
+// The timer interrupts ring 3: each tick kicks direct execution out and is
+// delivered to the kernel in the translator (a world switch with cause
+// interrupt, then the trap from ring 3).
+TEST(BtInterrupts, TimerTicksReachRing0FromDirectExecution) {
+  RINGSCOPE_REQUIRE_KVM();
+  auto run = run_bare("usertick");
+  ASSERT_TRUE(run);
+  ASSERT_TRUE(run->result.ok()) << run->result.error().message;
+  EXPECT_TRUE(run->result->ok()) << run->result->message;
+  uint64_t interrupts_from_ring3 = 0, kicked = 0;
+  for (const auto& e : run->sink.events()) {
+    if (e.kind == EventKind::Trap && e.cause == TrapCause::Interrupt && e.from_cpl == 3) interrupts_from_ring3++;
+    if (e.kind == EventKind::WorldSwitch && e.from_world == BtWorld::Direct && e.cause == TrapCause::Interrupt)
+      kicked++;
+  }
+  EXPECT_EQ(interrupts_from_ring3, 20u) << "every tick was taken in ring 3";
+  EXPECT_GE(kicked, interrupts_from_ring3);
+  EXPECT_EQ(run->figures.ring3_instructions, 0u);
+}
+
+TEST(BtHostile, AGuestThatUsesEveryPml4SlotIsRefusedClearly) {
+  RINGSCOPE_REQUIRE_KVM();
+  auto run = run_bare("fullpml4");
+  ASSERT_TRUE(run);
+  auto& r = run->result;
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_FALSE(r->ok());
   EXPECT_EQ(r->end, RunEndReason::VmmError) << r->message;
   EXPECT_NE(r->message.find("all 512 PML4 slots"), std::string::npos) << r->message;
   EXPECT_NE(r->message.find("--mode full-virt"), std::string::npos) << r->message;
-  EXPECT_EQ(backend.figures().ring3_instructions, 0u);
-  // The guest's PML4 is as it left it: every entry its own.
-  EXPECT_EQ(backend.figures().world_switches, 1u);
+  EXPECT_EQ(run->figures.ring3_instructions, 0u);
+  EXPECT_EQ(run->figures.world_switches, 1u);
 }
 
 // Ring 3 that does not trap before the limit (1e9 rounds of a dependent
