@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <pthread.h>
 
+#include <cstring>
 #include <thread>
 
 #include "direct.h"
@@ -14,10 +15,28 @@
 #include "kvm/kick.h"
 #include "ringscope/events.h"
 #include "ringscope/machine.h"
+#include "ringscope/paging.h"
 #include "ringscope/supervisor.h"
 #include "translation_cache.h"
 
 namespace ringscope::bt {
+
+namespace {
+// Where the guest kernel will take a trap from ring 3: its own IDT gate's
+// handler, or its LSTAR for a SYSCALL (both virtual, in the translator's CPU).
+uint64_t guest_entry(GuestMemory& ram, emulation::UnicornCpu& cpu, TrapCause cause, uint8_t vector) {
+  arch::CpuState s = cpu.read_state();
+  if (cause == TrapCause::Syscall) return s.lstar;
+  uint8_t gate[16] = {};
+  if (uint64_t(vector) * 16 + 15 > s.idtr.limit) return 0;
+  if (read_virtual(ram, s.paging(), s.idtr.base + uint64_t(vector) * 16, gate, 16) != 16) return 0;
+  uint64_t lo = 0, mid = 0, hi = 0;
+  std::memcpy(&lo, gate, 2);
+  std::memcpy(&mid, gate + 6, 2);
+  std::memcpy(&hi, gate + 8, 4);
+  return lo | (mid << 16) | (hi << 32);
+}
+}  // namespace
 
 Result<RunResult> BtBackend::run(Machine& machine, EventSink& sink, const RunOptions& options) {
   figures_ = {};
@@ -72,8 +91,9 @@ Result<RunResult> BtBackend::run(Machine& machine, EventSink& sink, const RunOpt
           default: break;
         }
         uint8_t vector = out == TrapCause::Exception || out == TrapCause::SoftInt ? direct->last_vector() : 0;
+        uint64_t handler = out == TrapCause::Interrupt ? 0 : guest_entry(machine.memory(), *cpu, out, vector);
         Event back = events::world_switch({t.out_at, 0, Source::KvmExit}, BtWorld::Direct, BtWorld::Translated, out,
-                                          vector, direct->last_rip(), 0, 3, t.out_ns);
+                                          vector, direct->last_rip(), handler, 3, t.out_ns);
         sink.emit(back);
       }
     }

@@ -340,6 +340,7 @@ emulation::Ring3Exit DirectExecution::run(emulation::UnicornCpu& cpu, uint64_t b
         req.instruction_rip = f.rip - 2;
         cause_ = SwitchCause::SoftInt;
       }
+      rip_ = req.instruction_rip;  // the instruction that trapped, on every host
       break;
     }
     x = stop(RunEndReason::InternalError,

@@ -67,7 +67,7 @@ TEST_F(Compare, HelloInEveryModeGivesTheJsonScriptsExpect) {
   json j = json::parse(o.out);
   EXPECT_EQ(j["scenario"], "hello");
   EXPECT_EQ(j["repeat"], 2);
-  ASSERT_EQ(j["modes"].size(), 3u) << "every mode is listed, run or skipped";
+  ASSERT_EQ(j["modes"].size(), 4u) << "every mode is listed, run or skipped";
   ringscope::HostInfo host = ringscope::probe_host();
   const json* emu = mode(j, "emulation");
   ASSERT_TRUE(emu);
@@ -76,6 +76,10 @@ TEST_F(Compare, HelloInEveryModeGivesTheJsonScriptsExpect) {
   EXPECT_EQ((*emu)["vmx_profile"], "kvm-default");
   EXPECT_GT((*emu)["instructions"].get<double>(), 1000);
   EXPECT_EQ((*emu)["runs"].size(), 2u);
+  // bt (docs/bt.md): hello is all kernel code, translated, so nothing exits.
+  const json* bt = mode(j, "bt");
+  ASSERT_TRUE(bt);
+  EXPECT_EQ((*bt)["status"], host.kvm_openable ? "ok" : "skipped") << bt->dump();
   for (const char* name : {"full-virt", "paravirt", "emulation"}) {
     const json* m = mode(j, name);
     ASSERT_TRUE(m) << name;
