@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -90,7 +91,13 @@ std::optional<WorkPhase> work_phase(const TraceStats& st) {
   static const std::regex re(R"(^.*: (\d+) (\S+)$)");
   for (const auto& p : st.phases) {
     std::smatch m;
-    if (p.closed && std::regex_match(p.label, m, re)) return WorkPhase{p.label, std::stoull(m[1].str()), m[2].str()};
+    if (!p.closed || !std::regex_match(p.label, m, re)) continue;
+    // A guest's label is data: an N too large for 64 bits is not a count.
+    uint64_t ops = 0;
+    const std::string n = m[1].str();
+    if (auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), ops);
+        ec == std::errc() && end == n.data() + n.size())
+      return WorkPhase{p.label, ops, m[2].str()};
   }
   return std::nullopt;
 }

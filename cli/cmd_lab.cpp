@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "backends.h"
 #include "checker/discovery.h"
 #include "checker/handout.h"
 #include "checker/lab.h"
@@ -74,9 +75,20 @@ std::string kvm_unusable(const HostInfo& host) {
   return trf("/dev/kvm is not usable here ({})", host.kvm_open_error);
 }
 
+// Whether this build has a backend for the mode (bt has none until its
+// backend is built: cli/backends.cpp's table).
+bool mode_built(Mode m) {
+  const ModeInfo* info = find_mode(mode_name(m));
+  return info && info->available;
+}
+
 // The mode a run uses on this host: KVM modes fall back where there is no
 // usable /dev/kvm, if the lab allows it; empty with `why` if it cannot run.
 std::optional<Mode> mode_here(const labs::LabRun& r, const HostInfo& host, std::string* why) {
+  if (!mode_built(r.mode)) {
+    if (why) *why = trf("run {} needs --mode {}, which this build of ringscope does not have", r.id, mode_name(r.mode));
+    return {};
+  }
   if (!mode_needs_kvm(r.mode) || host.kvm_openable) return r.mode;
   if (r.fallback_mode) return r.fallback_mode;
   if (why)
@@ -90,7 +102,10 @@ std::optional<Mode> mode_here(const labs::LabRun& r, const HostInfo& host, std::
 std::string why_lab_cannot_run(const labs::Lab& lab, const HostInfo& host) {
   std::string why;
   for (const auto& r : lab.runs)
-    if (!mode_here(r, host, &why)) break;
+    if (!mode_here(r, host, &why)) {
+      if (!mode_built(r.mode)) return why;  // no machine helps: it is this build that lacks the mode
+      break;
+    }
   if (why.empty()) return {};
   std::string others;
   if (auto all = labs::discover_labs(); all.ok())

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <regex>
@@ -25,12 +26,18 @@ namespace {
 
 // ---- [SECTION] figures --------------------------------------------------------
 
-// How many events of the kind called `name` the phase holds; 0 when this
-// build has no such kind (bt's kinds come with the bt mode).
-uint64_t kind_count(const PhaseStats& p, std::string_view name) {
-  auto k = kind_from_name(name);
-  if (!k || static_cast<size_t>(*k) >= p.by_kind.size()) return 0;
-  return p.by_kind[static_cast<size_t>(*k)];
+// How many events of kind `k` the phase holds.
+uint64_t kind_count(const PhaseStats& p, EventKind k) {
+  auto i = static_cast<size_t>(k);
+  return i < p.by_kind.size() ? p.by_kind[i] : 0;
+}
+
+// N from a label's "<N>", or nullopt when it does not fit (a guest's label is data).
+std::optional<uint64_t> parse_count(const std::string& digits) {
+  uint64_t v = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+  if (ec != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
+  return v;
 }
 
 double median(std::vector<double> v) {
@@ -44,15 +51,14 @@ double median(std::vector<double> v) {
 
 void MarkerExitTracker::add(const Event& e) {
   if (e.kind == EventKind::Counter) return;  // statistics sampled at an exit sit between it and its marker
-  static const std::optional<EventKind> callout = kind_from_name("bt_callout");
   const char*& last = last_[e.vcpu];
   if (e.kind == EventKind::Marker && e.phase == MarkerPhase::End && last && closing_.size() < kMaxPhases)
     closing_[e.seq] = last == std::string_view("exit");
   bool probe_out = e.port == kProbeBase && e.direction == Direction::Out;
-  last = !probe_out                      ? nullptr
-         : e.kind == EventKind::VmExit   ? "exit"
-         : callout && e.kind == *callout ? "callout"
-                                         : nullptr;
+  last = !probe_out                       ? nullptr
+         : e.kind == EventKind::VmExit    ? "exit"
+         : e.kind == EventKind::BtCallout ? "callout"
+                                          : nullptr;
 }
 
 std::vector<PhaseFigures> phase_figures(const TraceStats& st, const MarkerExitTracker& markers) {
@@ -64,13 +70,14 @@ std::vector<PhaseFigures> phase_figures(const TraceStats& st, const MarkerExitTr
     PhaseFigures f;
     f.label = p.label;
     f.row = m[1].str();
-    f.ops = std::stoull(m[2].str());
+    std::optional<uint64_t> ops = parse_count(m[2].str());
+    if (!ops || *ops == 0) continue;
+    f.ops = *ops;
     f.unit = m[3].str();
-    if (f.ops == 0) continue;
     f.ns = p.duration_ns();
     f.exits = p.vm_exits;
-    f.callouts = kind_count(p, "bt_callout");
-    f.world_switches = kind_count(p, "world_switch");
+    f.callouts = kind_count(p, EventKind::BtCallout);
+    f.world_switches = kind_count(p, EventKind::WorldSwitch);
     if (auto it = markers.closing().find(p.end_seq); it != markers.closing().end()) {
       uint64_t& own = it->second ? f.exits : f.callouts;  // the closing marker's own
       own -= own > 0;

@@ -311,5 +311,28 @@ TEST_F(Compare, LevelFullCountsTheSameRingTransitionsUnderKvmAndEmulation) {
   EXPECT_EQ(run("compare hello --level fast").rc, 64);
 }
 
+// A phase label is the guest's data: a count too large for 64 bits is no
+// work phase, and compare says so instead of failing on it.
+TEST_F(Compare, APhaseCountTooLargeForSixtyFourBitsIsNotAWorkPhase) {
+  fs::create_directories(dir_ / "big");
+  std::ofstream(dir_ / "big" / "big.c") << "#include \"ringscope/user.h\"\n"
+                                           "#define L \"big: 99999999999999999999999 ops\"\n"
+                                           "int main(void) {\n"
+                                           "  marker(MARK_BEGIN, L, 1);\n"
+                                           "  marker(MARK_END, L, 1);\n"
+                                           "  return 0;\n"
+                                           "}\n";
+  Outcome b = run("build " + (dir_ / "big" / "big.c").string() + " -o " + (dir_ / "big" / "big.elf").string());
+  ASSERT_EQ(b.rc, 0) << b.out;
+  std::ofstream(dir_ / "big" / "scenario.json")
+      << R"({"name": "big", "title": "t", "description": "d", "programs": ["big.elf"], "expected_status": 0})";
+  Outcome o = run("compare " + (dir_ / "big").string() + " --modes emulation --repeat 1 --json --dir " +
+                  (dir_ / "traces").string());
+  ASSERT_EQ(o.rc, 0) << o.out;
+  json j = json::parse(o.out);
+  EXPECT_TRUE(j["work_phase"].is_null()) << o.out;
+  EXPECT_TRUE((*mode(j, "emulation"))["phases"].empty()) << o.out;
+}
+
 }  // namespace
 }  // namespace ringscope

@@ -91,7 +91,11 @@ std::string check_solution(int n, bool kvm_hidden) {
   fs::copy(solution, dir, fs::copy_options::recursive);
   const std::string env = kvm_hidden ? kNoKvm : "";
   Outcome o = ringscope("lab check " + std::to_string(n), dir, env);
-  const std::string why = why_not_here(n, kvm_hidden);
+  std::string why = why_not_here(n, kvm_hidden);
+  // A run in a mode this build has no backend for (bt, until its backend is
+  // built): no machine helps, so the lab says so, like a host without KVM.
+  const bool unbuilt = o.out.find("which this build of ringscope does not have") != std::string::npos;
+  if (unbuilt) why = "a run's mode is not in this build: " + o.out;
   if (!why.empty()) {
     EXPECT_EQ(o.rc, 69) << "a lab this host cannot run exits 69 (EX_UNAVAILABLE)\n" << o.out << o.err;
     EXPECT_NE(o.out.find("cannot run on this host: "), std::string::npos) << o.out;
@@ -103,7 +107,7 @@ std::string check_solution(int n, bool kvm_hidden) {
     EXPECT_FALSE(report.is_discarded()) << j.out;
     if (!report.is_discarded()) {
       EXPECT_EQ(report.value("status", ""), "unavailable") << j.out;
-      EXPECT_NE(report.value("reason", "").find("KVM"), std::string::npos) << j.out;
+      EXPECT_NE(report.value("reason", "").find(unbuilt ? "this build" : "KVM"), std::string::npos) << j.out;
     }
   } else {
     EXPECT_EQ(o.rc, 0) << o.out << o.err;

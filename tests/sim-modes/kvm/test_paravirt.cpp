@@ -199,7 +199,7 @@ TEST(Paravirt, DiskIoAtLevelFullTakesEachCompletionInterruptAfterTheHlt) {
 
 TEST(Paravirt, ExistingScenariosPrintTheSameUnderThePvKernel) {
   RINGSCOPE_REQUIRE_KVM();
-  for (const char* name : {"hello", "syscalls"}) {
+  for (const char* name : {"hello", "syscalls", "nanobench"}) {
     auto pv = run_mode(name, DeviceSet::Virtio);
     ASSERT_TRUE(pv);
     auto s = find_builtin_scenario(name);
