@@ -11,7 +11,6 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <regex>
 
 #include "backends.h"
 #include "commands.h"
@@ -85,10 +84,9 @@ struct WorkPhase {
   double kib_per_op() const { return unit == "bytes" ? 1.0 / 1024 : unit == "sectors" ? 0.5 : 0.0; }
 };
 std::optional<WorkPhase> work_phase(const TraceStats& st) {
-  static const std::regex re(R"(^.*: (\d+) (\S+)$)");
   for (const auto& p : st.phases) {
-    std::smatch m;
-    if (p.closed && std::regex_match(p.label, m, re)) return WorkPhase{p.label, std::stoull(m[1].str()), m[2].str()};
+    if (!p.closed) continue;
+    if (const auto w = parse_work_label(p.label)) return WorkPhase{p.label, w->count, std::string(w->unit)};
   }
   return std::nullopt;
 }
@@ -295,7 +293,7 @@ void print_table(const std::string& scenario, const std::vector<ModeResult>& res
   // n/a: the trace level cannot see it. Under KVM the guest runs on the CPU:
   // traps and ring transitions are seen only when single-stepping (level
   // full), instructions only by the emulator.
-  const std::string kNa = "n/a *";
+  const std::string kNa = tr("n/a *");
   bool used_na = false;
   auto na = [&] {
     used_na = true;
@@ -335,7 +333,7 @@ void print_table(const std::string& scenario, const std::vector<ModeResult>& res
       });
   }
   row(tr("VM exits"), [](const ModeResult& m, const Summary& s) {
-    return fmt::format("{} {}", count_text(s.exits_total), m.modelled ? "(modelled)" : "(real)");
+    return fmt::format("{} {}", count_text(s.exits_total), m.modelled ? tr("(modelled)") : tr("(real)"));
   });
   std::set<uint16_t> reasons;
   for (const auto& [_, s] : sums)
@@ -487,7 +485,7 @@ std::string to_json(const std::string& scenario, const std::map<std::string, std
 
 int do_compare(const CompareArgs& a) {
   if (a.repeat < 1 || a.repeat > 100)
-    return report_error("compare", make_error(ErrorKind::Usage, "--repeat must be between 1 and 100"));
+    return report_error("compare", make_error(ErrorKind::Usage, tr("--repeat must be between 1 and 100")));
   auto mode_names = parse_modes(a.modes);
   if (!mode_names.ok()) return report_error("compare", mode_names.error());
   auto params = parse_params(a.params);

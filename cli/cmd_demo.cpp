@@ -58,7 +58,7 @@ int do_demo(const std::string& dir) {
   }
   fmt::print("\n");
   print_side_by_side(stdout, runs, mode == "emulation");
-  fmt::print("\nTraces: {}, {}\n", trace("hello"), trace("syscalls"));
+  trprint(stdout, "\nTraces: {}, {}\n", trace("hello"), trace("syscalls"));
   // Commands padded to one column, so the comments line up whatever the
   // directory and mode make the trace names.
   std::vector<std::pair<std::string, std::string>> next = {

@@ -66,7 +66,7 @@ void run_view(const ViewOptions& o, CliContext& ctx) {
   }
   int w = 0, h = 0;
   if (!parse_size(o.size, w, h)) {
-    std::fprintf(stderr, "ringscope view: --size wants WIDTHxHEIGHT between 320x240 and 8192x8192, e.g. 1600x1000\n");
+    trprint(stderr, "ringscope view: --size wants WIDTHxHEIGHT between 320x240 and 8192x8192, e.g. 1600x1000\n");
     ctx.exit_code = 64;
     return;
   }
@@ -98,9 +98,8 @@ void run_view(const ViewOptions& o, CliContext& ctx) {
   // unless --panels chose one.
   if (o.panels.empty() && view.traces().size() > 1) view.open_tab(BottomTab::Compare);
   if (o.select >= 0 && !view.select_seq(static_cast<uint64_t>(o.select))) {
-    std::fprintf(stderr, "ringscope view: --select %lld: the first trace has no event with that seq%s\n",
-                 static_cast<long long>(o.select),
-                 view.traces().empty() ? "" : trf(" (it has {})", view.traces()[0].model->size()).c_str());
+    trprint(stderr, "ringscope view: --select {}: the first trace has no event with that seq{}\n", o.select,
+            view.traces().empty() ? std::string() : trf(" (it has {})", view.traces()[0].model->size()));
     ctx.exit_code = 64;
     return;
   }
