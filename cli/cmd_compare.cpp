@@ -243,9 +243,13 @@ Summary summarize(const ModeResult& m, const std::optional<WorkPhase>& work) {
   return s;
 }
 
+// The basis of emulation / full-virt when the traces have no work phase
+// (also the JSON's value, which stays English).
+constexpr const char* kWallTimeBasis = N_("wall time");
+
 struct Ratios {
   std::optional<double> emulation_over_kvm;  // work time (or wall time without a work phase)
-  std::string emulation_over_kvm_basis;
+  std::string emulation_over_kvm_basis;      // the work phase's label, or kWallTimeBasis
   std::map<Mode, double> exits_per_op;
   std::optional<double> pv_over_fv_exits_per_kib, pv_over_fv_time_per_kib;
   std::map<Mode, double> exits_per_kib, us_per_kib;
@@ -262,7 +266,7 @@ Ratios ratios_of(const std::vector<ModeResult>& results, const std::map<Mode, Su
       r.emulation_over_kvm_basis = work->label;
     } else {
       r.emulation_over_kvm = e.wall.median / k.wall.median;
-      r.emulation_over_kvm_basis = "wall time";
+      r.emulation_over_kvm_basis = kWallTimeBasis;
     }
   }
   for (const auto& m : results) {
@@ -390,7 +394,9 @@ void print_table(const std::string& scenario, const std::vector<ModeResult>& res
               escape_terminal(m->runs.front().profile));
   trprint(stdout, "\n\nratios\n");
   if (ratios.emulation_over_kvm)
-    trprint(stdout, "  emulation / full-virt time ({}): {}\n", escape_terminal(ratios.emulation_over_kvm_basis),
+    trprint(stdout, "  emulation / full-virt time ({}): {}\n",
+            ratios.emulation_over_kvm_basis == kWallTimeBasis ? std::string(tr(kWallTimeBasis))
+                                                              : escape_terminal(ratios.emulation_over_kvm_basis),
             ratio_text(*ratios.emulation_over_kvm));
   // The textbook has emulation far slower than hardware virtualization; on a
   // PVM host KVM itself emulates the guest's ring-0 code, so it can invert.

@@ -70,7 +70,7 @@ HostInfo lab_host() {
 }
 
 std::string kvm_unusable(const HostInfo& host) {
-  if (!host.kvm_device_exists) return "this host has no /dev/kvm";
+  if (!host.kvm_device_exists) return tr("this host has no /dev/kvm");
   return trf("/dev/kvm is not usable here ({})", host.kvm_open_error);
 }
 

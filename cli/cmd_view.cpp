@@ -72,17 +72,17 @@ void run_view(const ViewOptions& o, CliContext& ctx) {
   }
   double from = 0, to = 0;
   if (!o.zoom.empty() && !parse_zoom(o.zoom, from, to)) {
-    std::fprintf(stderr,
-                 "ringscope view: --zoom wants FROM_NS:TO_NS (nanoseconds after the run's start, FROM < TO), "
-                 "e.g. --zoom 50000000:52000000 for 50 to 52 ms\n");
+    trprint(stderr,
+            "ringscope view: --zoom wants FROM_NS:TO_NS (nanoseconds after the run's start, FROM < TO), "
+            "e.g. --zoom 50000000:52000000 for 50 to 52 ms\n");
     ctx.exit_code = 64;
     return;
   }
   double range_from = 0, range_to = 0;
   if (!o.range.empty() && !parse_zoom(o.range, range_from, range_to)) {
-    std::fprintf(stderr,
-                 "ringscope view: --range wants FROM_NS:TO_NS (nanoseconds after the run's start, FROM < TO), "
-                 "e.g. --range 50000000:52000000 for 50 to 52 ms\n");
+    trprint(stderr,
+            "ringscope view: --range wants FROM_NS:TO_NS (nanoseconds after the run's start, FROM < TO), "
+            "e.g. --range 50000000:52000000 for 50 to 52 ms\n");
     ctx.exit_code = 64;
     return;
   }
