@@ -12,7 +12,6 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <regex>
 
 #include "backends.h"
 #include "commands.h"
@@ -88,16 +87,9 @@ struct WorkPhase {
   double kib_per_op() const { return unit == "bytes" ? 1.0 / 1024 : unit == "sectors" ? 0.5 : 0.0; }
 };
 std::optional<WorkPhase> work_phase(const TraceStats& st) {
-  static const std::regex re(R"(^.*: (\d+) (\S+)$)");
   for (const auto& p : st.phases) {
-    std::smatch m;
-    if (!p.closed || !std::regex_match(p.label, m, re)) continue;
-    // A guest's label is data: an N too large for 64 bits is not a count.
-    uint64_t ops = 0;
-    const std::string n = m[1].str();
-    if (auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), ops);
-        ec == std::errc() && end == n.data() + n.size())
-      return WorkPhase{p.label, ops, m[2].str()};
+    if (!p.closed) continue;
+    if (const auto w = parse_work_label(p.label)) return WorkPhase{p.label, w->count, std::string(w->unit)};
   }
   return std::nullopt;
 }
@@ -262,9 +254,13 @@ Summary summarize(const ModeResult& m, const std::optional<WorkPhase>& work) {
   return s;
 }
 
+// The basis of emulation / full-virt when the traces have no work phase
+// (also the JSON's value, which stays English).
+constexpr const char* kWallTimeBasis = N_("wall time");
+
 struct Ratios {
   std::optional<double> emulation_over_kvm;  // work time (or wall time without a work phase)
-  std::string emulation_over_kvm_basis;
+  std::string emulation_over_kvm_basis;      // the work phase's label, or kWallTimeBasis
   std::map<Mode, double> exits_per_op;
   std::optional<double> pv_over_fv_exits_per_kib, pv_over_fv_time_per_kib;
   std::map<Mode, double> exits_per_kib, us_per_kib;
@@ -281,7 +277,7 @@ Ratios ratios_of(const std::vector<ModeResult>& results, const std::map<Mode, Su
       r.emulation_over_kvm_basis = work->label;
     } else {
       r.emulation_over_kvm = e.wall.median / k.wall.median;
-      r.emulation_over_kvm_basis = "wall time";
+      r.emulation_over_kvm_basis = kWallTimeBasis;
     }
   }
   for (const auto& m : results) {
@@ -312,7 +308,7 @@ void print_table(const std::string& scenario, const std::vector<ModeResult>& res
   // n/a: the trace level cannot see it. Under KVM the guest runs on the CPU:
   // traps and ring transitions are seen only when single-stepping (level
   // full), instructions only by the emulator.
-  const std::string kNa = "n/a *";
+  const std::string kNa = tr("n/a *");
   bool used_na = false;
   auto na = [&] {
     used_na = true;
@@ -352,7 +348,7 @@ void print_table(const std::string& scenario, const std::vector<ModeResult>& res
       });
   }
   row(tr("VM exits"), [](const ModeResult& m, const Summary& s) {
-    return fmt::format("{} {}", count_text(s.exits_total), m.modelled ? "(modelled)" : "(real)");
+    return fmt::format("{} {}", count_text(s.exits_total), m.modelled ? tr("(modelled)") : tr("(real)"));
   });
   std::set<uint16_t> reasons;
   for (const auto& [_, s] : sums)
@@ -409,7 +405,9 @@ void print_table(const std::string& scenario, const std::vector<ModeResult>& res
               escape_terminal(m->runs.front().profile));
   trprint(stdout, "\n\nratios\n");
   if (ratios.emulation_over_kvm)
-    trprint(stdout, "  emulation / full-virt time ({}): {}\n", escape_terminal(ratios.emulation_over_kvm_basis),
+    trprint(stdout, "  emulation / full-virt time ({}): {}\n",
+            ratios.emulation_over_kvm_basis == kWallTimeBasis ? std::string(tr(kWallTimeBasis))
+                                                              : escape_terminal(ratios.emulation_over_kvm_basis),
             ratio_text(*ratios.emulation_over_kvm));
   // The textbook has emulation far slower than hardware virtualization; on a
   // PVM host KVM itself emulates the guest's ring-0 code, so it can invert.
@@ -508,7 +506,7 @@ std::string to_json(const std::string& scenario, const std::map<std::string, std
 
 int do_compare(const CompareArgs& a) {
   if (a.repeat < 1 || a.repeat > 100)
-    return report_error("compare", make_error(ErrorKind::Usage, "--repeat must be between 1 and 100"));
+    return report_error("compare", make_error(ErrorKind::Usage, tr("--repeat must be between 1 and 100")));
   auto mode_names = parse_modes(a.modes);
   if (!mode_names.ok()) return report_error("compare", mode_names.error());
   auto params = parse_params(a.params);

@@ -58,20 +58,20 @@ int do_demo(const std::string& dir) {
   }
   fmt::print("\n");
   print_side_by_side(stdout, runs, mode == "emulation");
-  fmt::print("\nTraces: {}, {}\n", trace("hello"), trace("syscalls"));
+  trprint(stdout, "\nTraces: {}, {}\n", trace("hello"), trace("syscalls"));
   // Commands padded to one column, so the comments line up whatever the
   // directory and mode make the trace names.
   std::vector<std::pair<std::string, std::string>> next = {
       {trf("ringscope show {} --kind vm_exit --explain | head", trace("syscalls")), ""},
-      {trf("ringscope stats {}", trace("syscalls")), "exits per marker-delimited phase"},
+      {trf("ringscope stats {}", trace("syscalls")), tr("exits per marker-delimited phase")},
       {trf("ringscope show {} --kind trap,trap_return --explain | head", trace("syscalls")), ""},
       {trf("ringscope run pagefault --level full{}", host.kvm_openable ? "" : " --mode emulation"),
-       "every #PF and ring transition"},
+       tr("every #PF and ring transition")},
       {trf("ringscope export {} --format perfetto -o hello.pftrace", trace("hello")), ""},
-      {trf("ringscope view {}", trace("syscalls")), "the viewer (needs a display)"},
-      {"ringscope compare console-write", "every mode this host runs, side by side"},
-      {"ringscope lab list", "classroom labs with checkers"},
-      {"ringscope scenarios", "what else there is"},
+      {trf("ringscope view {}", trace("syscalls")), tr("the viewer (needs a display)")},
+      {"ringscope compare console-write", tr("every mode this host runs, side by side")},
+      {"ringscope lab list", tr("classroom labs with checkers")},
+      {"ringscope scenarios", tr("what else there is")},
   };
   size_t width = 0;
   for (const auto& [cmd, why] : next)

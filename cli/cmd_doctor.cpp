@@ -40,8 +40,9 @@ std::string_view flavour_explanation(KvmFlavour f) {
 
 int do_doctor() {
   HostInfo h = probe_host();
-  trprint(stdout, "host       Linux {} on {}\n", h.kernel_release, h.cpu_model.empty() ? "unknown CPU" : h.cpu_model);
-  fmt::print("kvm        {}\n           {}\n", flavour_name(h.flavour), flavour_explanation(h.flavour));
+  trprint(stdout, "host       Linux {} on {}\n", h.kernel_release,
+          h.cpu_model.empty() ? tr("unknown CPU") : h.cpu_model);
+  trprint(stdout, "kvm        {}\n           {}\n", flavour_name(h.flavour), flavour_explanation(h.flavour));
   if (h.kvm_switched_off) {
     trprint(stdout, "/dev/kvm   {} is set: ringscope behaves as if /dev/kvm were absent (unset it to use KVM)\n",
             kNoKvmVariable);
@@ -59,30 +60,30 @@ int do_doctor() {
   }
   auto caps = kvm::probe_capabilities();
   if (!caps.empty()) {
-    fmt::print("capabilities\n");
+    trprint(stdout, "capabilities\n");
     for (const auto& c : caps)
-      fmt::print("  {:<28} {:<6} {}\n", c.name, c.value ? fmt::format("{}", c.value) : "no", c.why);
+      fmt::print("  {:<28} {:<6} {}\n", c.name, c.value ? fmt::format("{}", c.value) : tr("no"), tr(c.why));
   }
   if (h.kvm_openable) {
     kvm::IrqchipProbe irq = kvm::probe_in_kernel_irqchip();
     trprint(stdout, "irqchip    KVM's in-kernel PIC with irqfds: {}\n           {}\n",
-            irq.works ? "works" : "does not work", irq.detail);
+            irq.works ? tr("works") : tr("does not work"), irq.detail);
     fmt::print("           {}\n", irq.works
-                                      ? "paravirt uses it (device interrupts through irqfds, EOIs never leave the "
-                                        "kernel); full-virt uses ringscope's own PIC and PIT, where every access "
-                                        "is an exit; --irqchip vmm|kernel picks either"
-                                      : "paravirt falls back to ringscope's own PIC and PIT (--irqchip vmm)");
+                                      ? tr("paravirt uses it (device interrupts through irqfds, EOIs never leave the "
+                                           "kernel); full-virt uses ringscope's own PIC and PIT, where every access "
+                                           "is an exit; --irqchip vmm|kernel picks either")
+                                      : tr("paravirt falls back to ringscope's own PIC and PIT (--irqchip vmm)"));
   }
   const ResourceDirs& res = resource_dirs();
-  fmt::print("data       {} ({})\n", res.root.string(),
-             res.installed ? "installed: scenarios, guest kernels, SDK and labs beside the executable"
-                           : "the source and build trees: this ringscope runs from its build directory");
+  trprint(stdout, "data       {} ({})\n", res.root.string(),
+          res.installed ? tr("installed: scenarios, guest kernels, SDK and labs beside the executable")
+                        : tr("the source and build trees: this ringscope runs from its build directory"));
   std::error_code ec;
   bool images = std::filesystem::exists(guest_dir() / "kernel.elf", ec);
-  fmt::print("guest      {} ({})\n", (guest_dir() / "kernel.elf").string(),
-             images          ? "built"
-             : res.installed ? "missing: reinstall ringscope"
-                             : "missing: build the project first (cmake --build build)");
+  trprint(stdout, "guest      {} ({})\n", (guest_dir() / "kernel.elf").string(),
+          images          ? tr("built")
+          : res.installed ? tr("missing: reinstall ringscope")
+                          : tr("missing: build the project first (cmake --build build)"));
   if (!h.kvm_openable) {
     // No KVM: say what does run rather than listing every scenario as refused.
     trprint(stdout,
@@ -102,7 +103,7 @@ int do_doctor() {
       why = kvm_refusal(h, f);
       if (!why.empty()) break;
     }
-    fmt::print("  {:<14} {}\n", s.name, why.empty() ? "runs" : "cannot run: " + why);
+    fmt::print("  {:<14} {}\n", s.name, why.empty() ? std::string(tr("runs")) : trf("cannot run: {}", why));
   }
   // The emulation mode needs no KVM at all: Unicorn runs every instruction.
   trprint(stdout,

@@ -146,13 +146,13 @@ std::string refusal(const ModeSpec& m, const Workload& w, const HostInfo& host) 
 
 Status append_line(const fs::path& file, const std::string& line) {
   int fd = ::open(file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (fd < 0) return make_error(ErrorKind::IoError, fmt::format("cannot open {}: {}", file.string(), strerror(errno)));
+  if (fd < 0) return make_error(ErrorKind::IoError, trf("cannot open {}: {}", file.string(), strerror(errno)));
   std::string text = line + "\n";
   ssize_t n = ::write(fd, text.data(), text.size());
   ::fsync(fd);
   ::close(fd);
   if (n != static_cast<ssize_t>(text.size()))
-    return make_error(ErrorKind::IoError, fmt::format("cannot write {}", file.string()));
+    return make_error(ErrorKind::IoError, trf("cannot write {}", file.string()));
   return ok_status();
 }
 
@@ -199,9 +199,8 @@ int do_experiment(const ExperimentArgs& a) {
     return 0;
   }
   if (a.target.empty())
-    return report_error("experiment", make_error(ErrorKind::Usage,
-                                                 "name a built-in experiment (--list shows them) "
-                                                 "or a spec file"));
+    return report_error("experiment", make_error(ErrorKind::Usage, tr("name a built-in experiment (--list shows them) "
+                                                                      "or a spec file")));
   auto loaded = load_spec(a.target);
   if (!loaded.ok()) return report_error("experiment", loaded.error());
   Spec spec = std::move(loaded).value();
@@ -210,7 +209,7 @@ int do_experiment(const ExperimentArgs& a) {
     return 0;
   }
   if (a.repeat < 0 || a.repeat > 100)
-    return report_error("experiment", make_error(ErrorKind::Usage, "--repeat must be between 1 and 100"));
+    return report_error("experiment", make_error(ErrorKind::Usage, tr("--repeat must be between 1 and 100")));
   if (a.repeat) spec.repeat = a.repeat;
   fs::path out = a.out.empty() ? fs::path("experiment-" + sanitize(spec.name)) : fs::path(a.out);
   std::error_code ec;

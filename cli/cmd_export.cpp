@@ -52,8 +52,8 @@ void run_export(const ExportOptions& o, CliContext& ctx) {
   summary.warning = done->warning;
   report_read_warning("export", o.file, summary);
   if (o.out != "-")
-    std::fprintf(stderr, "ringscope export: wrote %llu events to %s; open it at https://ui.perfetto.dev\n",
-                 static_cast<unsigned long long>(done->events), escape_terminal(o.out).c_str());
+    trprint(stderr, "ringscope export: wrote {} events to {}; open it at https://ui.perfetto.dev\n", done->events,
+            escape_terminal(o.out));
 }
 
 }  // namespace

@@ -71,7 +71,7 @@ HostInfo lab_host() {
 }
 
 std::string kvm_unusable(const HostInfo& host) {
-  if (!host.kvm_device_exists) return "this host has no /dev/kvm";
+  if (!host.kvm_device_exists) return tr("this host has no /dev/kvm");
   return trf("/dev/kvm is not usable here ({})", host.kvm_open_error);
 }
 
@@ -329,7 +329,7 @@ int do_check(const LabArgs& a) {
   nlohmann::ordered_json problems = nlohmann::ordered_json::array(), checks = nlohmann::ordered_json::array();
   for (const auto& p : answer_problems) problems.push_back(p);
   for (const auto& d : done)
-    if (!d.problem.empty()) problems.push_back(fmt::format("run {}: {}", d.id, d.problem));
+    if (!d.problem.empty()) problems.push_back(trf("run {}: {}", d.id, d.problem));
   for (const auto& r : grader.results(answers)) {
     const labs::Check& c = *r.check;
     passed += r.passed;
@@ -370,7 +370,8 @@ int do_validate(const std::string& dir, const std::string& answers) {
             answers_path ? ", and the answers file answers each of them" : "");
     return 0;
   }
-  fmt::print("{}: {} problem{}:\n", dir, problems.size(), problems.size() == 1 ? "" : "s");
+  fmt::print("{}", problems.size() == 1 ? trf("{}: {} problem:\n", dir, problems.size())
+                                        : trf("{}: {} problems:\n", dir, problems.size()));
   for (const auto& p : problems) fmt::print("  - {}\n", p);
   return exit_code_for(ErrorKind::BadData);
 }

@@ -63,7 +63,7 @@ int do_run(const RunArgs& a) {
   req.ram_mib = a.ram_mib;
   req.disk_image = a.disk;
   if (!a.input.empty() && a.input_text_given)
-    return report_error("run", make_error(ErrorKind::Usage, "give --input FILE or --input-text STRING, not both"));
+    return report_error("run", make_error(ErrorKind::Usage, tr("give --input FILE or --input-text STRING, not both")));
   if (!a.input.empty()) {
     auto bytes = read_file_bytes(a.input, kMaxConsoleInput);
     if (!bytes.ok()) return report_error("run", bytes.error());

@@ -23,8 +23,8 @@ struct ScenariosOptions {
 
 // Empty if KVM can run the scenario here; otherwise the first reason why not.
 std::string refusal_for(const HostInfo& host, const Scenario& s) {
-  if (host.kvm_switched_off) return host.kvm_open_error + "; --mode emulation runs it.";
-  if (!host.kvm_device_exists) return "this host has no /dev/kvm (KVM is not loaded or not available).";
+  if (host.kvm_switched_off) return trf("{}; --mode emulation runs it.", host.kvm_open_error);
+  if (!host.kvm_device_exists) return tr("this host has no /dev/kvm (KVM is not loaded or not available).");
   if (!host.kvm_openable)
     return trf("/dev/kvm cannot be opened ({}); run as root or join the kvm group.", host.kvm_open_error);
   for (const std::string& feature : s.requires_features)

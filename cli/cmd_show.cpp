@@ -194,9 +194,9 @@ void run_show(const ShowOptions& o, CliContext& ctx) {
   std::fflush(stdout);
   if (!ok) return;
   report_read_warning("show", o.file, read.summary);
-  std::fprintf(stderr, "ringscope show: %llu of %llu events shown%s%s\n", static_cast<unsigned long long>(shown),
-               static_cast<unsigned long long>(total), limited ? trf(" (stopped at --limit {})", o.limit).c_str() : "",
-               read.summary.complete ? "" : "; the trace is incomplete");
+  trprint(stderr, "ringscope show: {} of {} events shown{}{}\n", shown, total,
+          limited ? trf(" (stopped at --limit {})", o.limit) : std::string(),
+          read.summary.complete ? "" : tr("; the trace is incomplete"));
 }
 
 }  // namespace

@@ -36,7 +36,7 @@ std::string or_dash(const std::string& s) { return s.empty() ? "-" : escape_term
 std::string trap_label(const TrapStats& t) {
   if (t.cause == TrapCause::Exception) {
     std::string_view n = exception_name(t.vector);
-    return n.empty() ? fmt::format("exception {}", t.vector) : std::string(n);
+    return n.empty() ? trf("exception {}", t.vector) : std::string(n);
   }
   if (t.cause == TrapCause::Syscall) return "syscall";
   return fmt::format("{} 0x{:x}", cause_name(t.cause), t.vector);

@@ -67,23 +67,23 @@ void run_view(const ViewOptions& o, CliContext& ctx) {
   }
   int w = 0, h = 0;
   if (!parse_size(o.size, w, h)) {
-    std::fprintf(stderr, "ringscope view: --size wants WIDTHxHEIGHT between 320x240 and 8192x8192, e.g. 1600x1000\n");
+    trprint(stderr, "ringscope view: --size wants WIDTHxHEIGHT between 320x240 and 8192x8192, e.g. 1600x1000\n");
     ctx.exit_code = 64;
     return;
   }
   double from = 0, to = 0;
   if (!o.zoom.empty() && !parse_zoom(o.zoom, from, to)) {
-    std::fprintf(stderr,
-                 "ringscope view: --zoom wants FROM_NS:TO_NS (nanoseconds after the run's start, FROM < TO), "
-                 "e.g. --zoom 50000000:52000000 for 50 to 52 ms\n");
+    trprint(stderr,
+            "ringscope view: --zoom wants FROM_NS:TO_NS (nanoseconds after the run's start, FROM < TO), "
+            "e.g. --zoom 50000000:52000000 for 50 to 52 ms\n");
     ctx.exit_code = 64;
     return;
   }
   double range_from = 0, range_to = 0;
   if (!o.range.empty() && !parse_zoom(o.range, range_from, range_to)) {
-    std::fprintf(stderr,
-                 "ringscope view: --range wants FROM_NS:TO_NS (nanoseconds after the run's start, FROM < TO), "
-                 "e.g. --range 50000000:52000000 for 50 to 52 ms\n");
+    trprint(stderr,
+            "ringscope view: --range wants FROM_NS:TO_NS (nanoseconds after the run's start, FROM < TO), "
+            "e.g. --range 50000000:52000000 for 50 to 52 ms\n");
     ctx.exit_code = 64;
     return;
   }
@@ -101,9 +101,8 @@ void run_view(const ViewOptions& o, CliContext& ctx) {
   // unless --panels chose one.
   if (o.panels.empty() && view.traces().size() > 1) view.open_tab(BottomTab::Compare);
   if (o.select >= 0 && !view.select_seq(static_cast<uint64_t>(o.select))) {
-    std::fprintf(stderr, "ringscope view: --select %lld: the first trace has no event with that seq%s\n",
-                 static_cast<long long>(o.select),
-                 view.traces().empty() ? "" : trf(" (it has {})", view.traces()[0].model->size()).c_str());
+    trprint(stderr, "ringscope view: --select {}: the first trace has no event with that seq{}\n", o.select,
+            view.traces().empty() ? std::string() : trf(" (it has {})", view.traces()[0].model->size()));
     ctx.exit_code = 64;
     return;
   }

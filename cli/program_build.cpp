@@ -78,7 +78,7 @@ Result<int> run_compiler(const std::vector<std::string>& argv) {
 }  // namespace
 
 Result<BuiltProgram> build_program(const BuildRequest& a) {
-  if (a.sources.empty()) return make_error(ErrorKind::Usage, "no source files to build");
+  if (a.sources.empty()) return make_error(ErrorKind::Usage, tr("no source files to build"));
   for (const auto& s : a.sources) {
     std::error_code ec;
     if (!fs::is_regular_file(s, ec)) return make_error(ErrorKind::NoInput, trf("{}: no such file", s.string()));

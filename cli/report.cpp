@@ -5,6 +5,7 @@
 #include <string>
 
 #include "commands.h"
+#include "ringscope/i18n.h"
 #include "ringscope/result.h"
 #include "ringscope/terminal_text.h"
 
@@ -27,7 +28,8 @@ int exit_code_for(ErrorKind kind) {
 namespace cli {
 
 int report_error(std::string_view verb, const Error& error) {
-  std::string msg = error.message.empty() ? std::string("failed for an unknown reason (this is a bug)") : error.message;
+  std::string msg =
+      error.message.empty() ? std::string(tr("failed for an unknown reason (this is a bug)")) : error.message;
   // A message can quote a guest (a run's end) or a file: no escape sequences.
   std::fprintf(stderr, "ringscope %.*s: %s\n", static_cast<int>(verb.size()), verb.data(),
                escape_terminal(msg, TerminalText::Lines).c_str());

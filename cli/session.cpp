@@ -66,7 +66,7 @@ Status prepare_disk(const SessionRequest& req, MachineConfig& config, SessionOut
   namespace fs = std::filesystem;
   config.disk_bytes = req.disk_bytes.value_or(kDefaultDiskBytes);
   if (req.disk_image.empty()) {
-    if (req.disk_bytes) return make_error(ErrorKind::Usage, "--disk-size needs --disk IMAGE");
+    if (req.disk_bytes) return make_error(ErrorKind::Usage, tr("--disk-size needs --disk IMAGE"));
     return ok_status();
   }
   std::error_code ec;
@@ -167,14 +167,14 @@ Result<SessionOutcome> run_session(const SessionRequest& req) {
                                                   p.string()));
     }
     if (!req.params.empty())
-      return make_error(ErrorKind::Usage, "--param applies to scenarios; with --program use --append \"k=v ...\"");
+      return make_error(ErrorKind::Usage, tr("--param applies to scenarios; with --program use --append \"k=v ...\""));
   } else if (!req.image.empty()) {
     out.name = req.image.stem().string();
     config.kernel = req.image;
     config.modules = req.modules;
     config.cmdline = req.append;
     if (!req.params.empty())
-      return make_error(ErrorKind::Usage, "--param applies to scenarios; with --image use --append \"k=v ...\"");
+      return make_error(ErrorKind::Usage, tr("--param applies to scenarios; with --image use --append \"k=v ...\""));
   } else {
     TRY_ASSIGN(Scenario s, resolve_scenario(req.target));
     for (const auto& f : s.requires_features) {

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "ringscope/i18n.h"
 #include "ringscope/terminal_text.h"
 
 namespace ringscope::cli {
@@ -14,12 +15,12 @@ namespace ringscope::cli {
 Error trace_error_with_hint(Error e, const std::string& path) {
   if (e.message.find("ringscope run") != std::string::npos) return e;
   if (e.kind == ErrorKind::NoInput)
-    e.message += " Check the path, or record a trace with `ringscope run SCENARIO --trace " + path + "`.";
+    e.message += trf(" Check the path, or record a trace with `ringscope run SCENARIO --trace {}`.", path);
   else if (e.kind == ErrorKind::BadData)
     e.message +=
-        " The file is not a readable ringscope trace (or is from an incompatible version); record it again "
-        "with `ringscope run SCENARIO --trace " +
-        path + "`.";
+        trf(" The file is not a readable ringscope trace (or is from an incompatible version); record it again with "
+            "`ringscope run SCENARIO --trace {}`.",
+            path);
   return e;
 }
 
@@ -29,12 +30,12 @@ bool check_trace_path(std::string_view verb, const std::string& path, CliContext
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) {
     ctx.exit_code =
-        report_error(verb, trace_error_with_hint(make_error(ErrorKind::NoInput, "no such file: " + path + "."), path));
+        report_error(verb, trace_error_with_hint(make_error(ErrorKind::NoInput, trf("no such file: {}.", path)), path));
     return false;
   }
   if (std::filesystem::is_directory(path, ec)) {
-    ctx.exit_code =
-        report_error(verb, make_error(ErrorKind::NoInput, path + " is a directory; give the path of a .rtrace file."));
+    ctx.exit_code = report_error(
+        verb, make_error(ErrorKind::NoInput, trf("{} is a directory; give the path of a .rtrace file.", path)));
     return false;
   }
   return true;
@@ -42,14 +43,12 @@ bool check_trace_path(std::string_view verb, const std::string& path, CliContext
 
 void report_read_warning(std::string_view verb, const std::string& path, const ReadSummary& summary) {
   if (!summary.warning.empty()) {
-    std::fprintf(stderr, "ringscope %.*s: warning: %s\n", static_cast<int>(verb.size()), verb.data(),
-                 escape_terminal(summary.warning).c_str());
+    trprint(stderr, "ringscope {}: warning: {}\n", verb, escape_terminal(summary.warning));
   } else if (!summary.complete) {
-    std::fprintf(stderr,
-                 "ringscope %.*s: warning: %s has no end-of-trace mark (the run was probably killed); read the "
-                 "%llu events that were written.\n",
-                 static_cast<int>(verb.size()), verb.data(), escape_terminal(path).c_str(),
-                 static_cast<unsigned long long>(summary.events));
+    trprint(stderr,
+            "ringscope {}: warning: {} has no end-of-trace mark (the run was probably killed); read the {} events "
+            "that were written.\n",
+            verb, escape_terminal(path), summary.events);
   }
 }
 

@@ -7,6 +7,8 @@
 
 #include <cstring>
 
+#include "ringscope/i18n.h"
+
 namespace ringscope {
 
 namespace {
@@ -72,7 +74,7 @@ void append(std::vector<uint8_t>& out, const T& v) {
   out.insert(out.end(), p, p + sizeof v);
 }
 
-Error bad(const std::string& what) { return make_error(ErrorKind::BadData, "ACPI tables: " + what); }
+Error bad(const std::string& what) { return make_error(ErrorKind::BadData, trf("ACPI tables: {}", what)); }
 
 // A table at `gpa` with signature `sig`, checked; its bytes.
 Result<std::vector<uint8_t>> read_table(const GuestMemory& mem, uint64_t gpa, const char* sig) {
@@ -91,7 +93,7 @@ Result<std::vector<uint8_t>> read_table(const GuestMemory& mem, uint64_t gpa, co
 
 Result<uint64_t> write_acpi_tables(GuestMemory& mem, int vcpus) {
   if (vcpus < 1 || vcpus > kMaxVcpus)
-    return make_error(ErrorKind::Usage, fmt::format("{} vCPUs: a guest has 1 to {}", vcpus, kMaxVcpus));
+    return make_error(ErrorKind::Usage, trf("{} vCPUs: a guest has 1 to {}", vcpus, kMaxVcpus));
   const uint64_t rsdp_at = kAcpiBase + kRsdpAt, xsdt_at = kAcpiBase + kXsdtAt, madt_at = kAcpiBase + kMadtAt;
 
   // MADT: the local APIC address and flags, then one entry per CPU (type,
@@ -130,9 +132,9 @@ Result<uint64_t> write_acpi_tables(GuestMemory& mem, int vcpus) {
 
   if (madt_at + madt.size() > kAcpiEnd || kAcpiEnd > mem.size())
     return make_error(ErrorKind::BadData,
-                      fmt::format("no room for the ACPI tables at {:#x}: the guest has {} MiB of RAM; give it more "
-                                  "(--ram)",
-                                  kAcpiBase, mem.size() >> 20));
+                      trf("no room for the ACPI tables at {:#x}: the guest has {} MiB of RAM; give it more "
+                          "(--ram)",
+                          kAcpiBase, mem.size() >> 20));
   mem.write(madt_at, madt.data(), madt.size());
   mem.write(xsdt_at, xsdt.data(), xsdt.size());
   mem.write(rsdp_at, &r, sizeof r);

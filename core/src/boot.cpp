@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <cstring>
 
+#include "ringscope/i18n.h"
+
 namespace ringscope {
 
 namespace {
@@ -51,7 +53,7 @@ Result<uint64_t> put_string(GuestMemory& mem, uint64_t info, uint64_t& cursor, c
   using namespace boot_layout;
   if (cursor + s.size() + 1 > info + kStringsEnd)
     return make_error(ErrorKind::Usage,
-                      fmt::format("the kernel command line and module names exceed {} bytes", kStringsEnd - kStrings));
+                      trf("the kernel command line and module names exceed {} bytes", kStringsEnd - kStrings));
   uint64_t at = cursor;
   mem.write(at, s.c_str(), s.size() + 1);
   cursor += s.size() + 1;
@@ -135,19 +137,19 @@ Result<GpaRange> place_block(const std::vector<GpaRange>& occupied, uint64_t ram
   std::string in_the_way;
   for (const auto& o : occupied) in_the_way += (in_the_way.empty() ? "" : ", ") + o.describe();
   return make_error(ErrorKind::BadData,
-                    fmt::format("no room for the {} ({:#x} bytes) in {} MiB of guest RAM: the image and modules "
-                                "occupy {}; give the machine more RAM (--ram) or make the image smaller",
-                                what, bytes, ram_bytes >> 20, in_the_way.empty() ? "nothing" : in_the_way));
+                    trf("no room for the {} ({:#x} bytes) in {} MiB of guest RAM: the image and modules "
+                        "occupy {}; give the machine more RAM (--ram) or make the image smaller",
+                        what, bytes, ram_bytes >> 20, in_the_way.empty() ? "nothing" : in_the_way));
 }
 
 Result<BootState> prepare_boot(GuestMemory& mem, const ElfImage& kernel, const std::vector<BootModule>& modules,
                                const std::string& cmdline, bool force_pvh) {
   using namespace boot_layout;
   if (modules.size() > kMaxModules)
-    return make_error(ErrorKind::Usage, fmt::format("{} boot modules given; at most {}", modules.size(), kMaxModules));
+    return make_error(ErrorKind::Usage, trf("{} boot modules given; at most {}", modules.size(), kMaxModules));
   bool long64 = kernel.entry64 && !force_pvh;
   if (!long64 && !kernel.pvh_entry)
-    return make_error(ErrorKind::BadData, "the kernel has neither a PVH nor a ringscope entry note");
+    return make_error(ErrorKind::BadData, tr("the kernel has neither a PVH nor a ringscope entry note"));
 
   // What the image occupies: every PT_LOAD segment (an image without the
   // list, built by hand, stands for its whole span).
@@ -204,8 +206,8 @@ Result<BootState> prepare_boot(GuestMemory& mem, const ElfImage& kernel, const s
 
   std::vector<HvmMemmapEntry> map = memory_map(mem.size(), high_blocks);
   if (map.size() > kMaxMemmapEntries)
-    return make_error(ErrorKind::Internal, fmt::format("the memory map has {} entries, more than its {} slots",
-                                                       map.size(), kMaxMemmapEntries));
+    return make_error(ErrorKind::Internal,
+                      trf("the memory map has {} entries, more than its {} slots", map.size(), kMaxMemmapEntries));
   mem.write(base + kMemmap, map.data(), map.size() * sizeof map[0]);
   si.memmap_paddr = base + kMemmap;
   si.memmap_entries = static_cast<uint32_t>(map.size());

@@ -3,24 +3,25 @@
 
 #include <fmt/format.h>
 
+#include "ringscope/i18n.h"
+
 namespace ringscope {
 
 Status Bus::add(AddressSpace space, uint64_t base, uint64_t len, Device* device) {
   auto& map = space == AddressSpace::Pio ? pio_ : mmio_;
   if (len == 0 || base + len < base)
-    return make_error(ErrorKind::Internal, fmt::format("device {} has an empty or wrapping window", device->name()));
+    return make_error(ErrorKind::Internal, trf("device {} has an empty or wrapping window", device->name()));
   // The first range starting at or after base must start at or after our end,
   // and the range before base must end at or before base.
   auto next = map.lower_bound(base);
   if (next != map.end() && next->first < base + len)
-    return make_error(ErrorKind::Internal, fmt::format("device {} at {:#x}+{:#x} overlaps {} at {:#x}", device->name(),
-                                                       base, len, next->second.device->name(), next->first));
+    return make_error(ErrorKind::Internal, trf("device {} at {:#x}+{:#x} overlaps {} at {:#x}", device->name(), base,
+                                               len, next->second.device->name(), next->first));
   if (next != map.begin()) {
     auto prev = std::prev(next);
     if (prev->first + prev->second.len > base)
-      return make_error(ErrorKind::Internal,
-                        fmt::format("device {} at {:#x}+{:#x} overlaps {} at {:#x}", device->name(), base, len,
-                                    prev->second.device->name(), prev->first));
+      return make_error(ErrorKind::Internal, trf("device {} at {:#x}+{:#x} overlaps {} at {:#x}", device->name(), base,
+                                                 len, prev->second.device->name(), prev->first));
   }
   map.emplace(base, Entry{len, device});
   return ok_status();

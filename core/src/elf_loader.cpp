@@ -11,6 +11,8 @@
 #include <cstring>
 #include <vector>
 
+#include "ringscope/i18n.h"
+
 namespace ringscope {
 
 std::string GpaRange::describe() const { return fmt::format("{} [{:#x}, {:#x})", what, begin, end); }
@@ -18,7 +20,7 @@ std::string GpaRange::describe() const { return fmt::format("{} [{:#x}, {:#x})",
 namespace {
 
 Error bad(const std::string& what, const std::string& why) {
-  return make_error(ErrorKind::BadData, fmt::format("{} is not a usable kernel image: {}", what, why));
+  return make_error(ErrorKind::BadData, trf("{} is not a usable kernel image: {}", what, why));
 }
 
 bool in_file(std::span<const uint8_t> b, uint64_t off, uint64_t len) {

@@ -17,6 +17,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "ringscope/i18n.h"
+
 namespace ringscope {
 
 std::string_view flavour_name(KvmFlavour f) {
@@ -49,21 +51,22 @@ Result<int> open_kvm_device() {
   if (fd >= 0) return fd;
   if (kvm_switched_off())
     return make_error(ErrorKind::Unavailable,
-                      fmt::format("{} is set, so ringscope behaves as if /dev/kvm were absent; run with --mode "
-                                  "emulation, which needs no KVM, or unset {} to use KVM",
-                                  kNoKvmVariable, kNoKvmVariable));
+                      trf("{} is set, so ringscope behaves as if /dev/kvm were absent; run with --mode "
+                          "emulation, which needs no KVM, or unset {} to use KVM",
+                          kNoKvmVariable, kNoKvmVariable));
   if (fd == -ENOENT)
-    return make_error(ErrorKind::Unavailable,
-                      "/dev/kvm does not exist: this host has no KVM (enable virtualisation in the firmware and load "
-                      "kvm_intel or kvm_amd, or use a machine that has it), or run with --mode emulation, which needs "
-                      "no KVM; `ringscope doctor` explains more");
+    return make_error(
+        ErrorKind::Unavailable,
+        tr("/dev/kvm does not exist: this host has no KVM (enable virtualisation in the firmware and load "
+           "kvm_intel or kvm_amd, or use a machine that has it), or run with --mode emulation, which needs "
+           "no KVM; `ringscope doctor` explains more"));
   if (fd == -EACCES || fd == -EPERM)
     return make_error(
         ErrorKind::Unavailable,
-        "cannot open /dev/kvm: permission denied; add yourself to the kvm group "
-        "(`sudo usermod -aG kvm $USER`, then log in again) or run as root; --mode emulation needs no KVM");
+        tr("cannot open /dev/kvm: permission denied; add yourself to the kvm group "
+           "(`sudo usermod -aG kvm $USER`, then log in again) or run as root; --mode emulation needs no KVM"));
   return make_error(ErrorKind::Unavailable,
-                    fmt::format("cannot open /dev/kvm: {}; --mode emulation needs no KVM", strerror(-fd)));
+                    trf("cannot open /dev/kvm: {}; --mode emulation needs no KVM", strerror(-fd)));
 }
 
 HostInfo probe_host() {
@@ -126,20 +129,20 @@ const HostFeature* find_host_feature(std::string_view name) {
 
 std::string kvm_refusal(const HostInfo& host, std::string_view feature) {
   const HostFeature* f = find_host_feature(feature);
-  if (!f) return fmt::format("the scenario requires an unknown host feature '{}'", feature);
+  if (!f) return trf("the scenario requires an unknown host feature '{}'", feature);
   // On VT-x and AMD-V hardware every feature in the table works as the
   // architecture says. PVM (docs/hosts.md) breaks all four for a plain guest.
   if (host.flavour == KvmFlavour::Vmx || host.flavour == KvmFlavour::Svm) return {};
-  std::string flavour = host.flavour == KvmFlavour::Pvm ? "PVM (a software hypervisor, not VT-x/AMD-V)"
+  std::string flavour = host.flavour == KvmFlavour::Pvm ? tr("PVM (a software hypervisor, not VT-x/AMD-V)")
                                                         : std::string(flavour_name(host.flavour));
   std::string what;
   if (feature == "syscall-insn")
-    what = "SYSCALL from ring 3 jumps to LSTAR but stays in ring 3";
+    what = tr("SYSCALL from ring 3 jumps to LSTAR but stays in ring 3");
   else if (feature == "int-from-user")
-    what = "int n from ring 3 raises #UD instead of entering the gate";
+    what = tr("int n from ring 3 raises #UD instead of entering the gate");
   else
-    what = fmt::format("{} hangs inside KVM_RUN", f->instruction);
-  return fmt::format(
+    what = trf("{} hangs inside KVM_RUN", f->instruction);
+  return trf(
       "this host's KVM is {}, where {}, so this scenario cannot run under KVM here; "
       "run it with --mode emulation (Unicorn), or on a VT-x/AMD-V host",
       flavour, what);

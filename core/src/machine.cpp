@@ -3,6 +3,7 @@
 
 #include "ringscope/acpi_tables.h"
 #include "ringscope/files.h"
+#include "ringscope/i18n.h"
 
 #include <fmt/format.h>
 #include <sys/mman.h>
@@ -18,7 +19,7 @@ Result<std::vector<uint8_t>> read_file_bytes(const std::filesystem::path& path, 
 
 Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config) {
   if (config.ram_bytes < (4ull << 20) || config.ram_bytes > (4ull << 30) || config.ram_bytes % 4096)
-    return make_error(ErrorKind::Usage, "guest RAM must be a multiple of 4 KiB between 4 MiB and 4 GiB");
+    return make_error(ErrorKind::Usage, tr("guest RAM must be a multiple of 4 KiB between 4 MiB and 4 GiB"));
   std::unique_ptr<Machine> m(new Machine());
   m->config_ = config;
   // MAP_NORESERVE: untouched guest pages cost the host nothing.
@@ -26,7 +27,7 @@ Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config) {
       mmap(nullptr, config.ram_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (ram == MAP_FAILED)
     return make_error(ErrorKind::Internal,
-                      fmt::format("cannot map {} MiB of guest RAM: {}", config.ram_bytes >> 20, strerror(errno)));
+                      trf("cannot map {} MiB of guest RAM: {}", config.ram_bytes >> 20, strerror(errno)));
   m->ram_ = static_cast<uint8_t*>(ram);
   m->memory_ = GuestMemory(m->ram_, config.ram_bytes);
 
@@ -42,7 +43,7 @@ Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config) {
     TRY_ASSIGN(uint64_t rsdp, write_acpi_tables(m->memory_, config.vcpus));
     m->memory_.write(m->boot_.start_info + boot_layout::kStartInfoRsdp, &rsdp, sizeof rsdp);
   } else if (config.vcpus != 1) {
-    return make_error(ErrorKind::Usage, fmt::format("{} vCPUs: a guest has 1 to {}", config.vcpus, kMaxVcpus));
+    return make_error(ErrorKind::Usage, trf("{} vCPUs: a guest has 1 to {}", config.vcpus, kMaxVcpus));
   }
 
   TRY(m->bus_.add(AddressSpace::Pio, kCom1Base, kUartWindow, &m->uart_));
@@ -82,8 +83,8 @@ Status Machine::add_disk_and_devices() {
   // virtio-mmio windows sit just below 1 GiB, inside the teaching kernel's
   // identity map and above any RAM this machine may have there.
   if (config_.ram_bytes > kVirtioMmioBase)
-    return make_error(ErrorKind::Usage, fmt::format("with virtio devices guest RAM must end below {:#x} ({} MiB)",
-                                                    kVirtioMmioBase, kVirtioMmioBase >> 20));
+    return make_error(ErrorKind::Usage, trf("with virtio devices guest RAM must end below {:#x} ({} MiB)",
+                                            kVirtioMmioBase, kVirtioMmioBase >> 20));
   hypercall_ = std::make_unique<HypercallDevice>();
   vconsole_ = std::make_unique<VirtioConsole>(&console_irq_);
   vblk_ = std::make_unique<VirtioBlk>(&blk_irq_, disk_.get());

@@ -17,6 +17,7 @@
 
 #include "ringscope/files.h"
 #include "ringscope/host.h"
+#include "ringscope/i18n.h"
 #include "ringscope/resources.h"
 
 namespace ringscope {
@@ -69,7 +70,7 @@ struct ManifestReader {
   const json& root;
 
   Error bad(const std::string& field, const std::string& what) const {
-    return make_error(ErrorKind::BadData, fmt::format("{}: field '{}': {}", file.string(), field, what));
+    return make_error(ErrorKind::BadData, trf("{}: field '{}': {}", file.string(), field, what));
   }
 
   Result<std::string> string_field(const std::string& field, bool required, const std::string& dflt = {}) const {
@@ -123,21 +124,19 @@ Result<Scenario> parse_manifest(const fs::path& file) {
   try {
     root = json::parse(text);
   } catch (const json::parse_error& e) {
-    return make_error(ErrorKind::BadData,
-                      fmt::format("{}: not valid JSON at byte {}: {}", file.string(), e.byte, e.what()));
+    return make_error(ErrorKind::BadData, trf("{}: not valid JSON at byte {}: {}", file.string(), e.byte, e.what()));
   } catch (const json::exception& e) {  // out_of_range: a number too large for a double (1e600)
-    return make_error(ErrorKind::BadData, fmt::format("{}: not usable JSON: {}", file.string(), e.what()));
+    return make_error(ErrorKind::BadData, trf("{}: not usable JSON: {}", file.string(), e.what()));
   }
   if (!root.is_object())
-    return make_error(ErrorKind::BadData,
-                      fmt::format("{}: must be a JSON object {{\"name\": ..., \"title\": ...}}, not {}", file.string(),
-                                  root.type_name()));
+    return make_error(ErrorKind::BadData, trf("{}: must be a JSON object {{\"name\": ..., \"title\": ...}}, not {}",
+                                              file.string(), root.type_name()));
   for (const auto& [key, value] : root.items()) {
     (void)value;
     const auto& known = known_fields();
     if (std::find(known.begin(), known.end(), key) == known.end())
-      return make_error(ErrorKind::BadData, fmt::format("{}: unknown field '{}'; the fields are: {}", file.string(),
-                                                        key, join(known, ", ")));
+      return make_error(ErrorKind::BadData,
+                        trf("{}: unknown field '{}'; the fields are: {}", file.string(), key, join(known, ", ")));
   }
 
   Scenario s;
@@ -252,10 +251,10 @@ Result<Scenario> load_scenario(const fs::path& dir_or_manifest) {
   if (fs::is_directory(file, ec)) file /= kManifestName;
   if (!fs::exists(file, ec)) {
     if (fs::is_directory(dir_or_manifest, ec))
-      return make_error(ErrorKind::NoInput, fmt::format("{} has no {}; a scenario directory needs one "
-                                                        "(see docs/scenarios.md)",
-                                                        dir_or_manifest.string(), kManifestName));
-    return make_error(ErrorKind::NoInput, fmt::format("no such scenario directory or manifest: {}", file.string()));
+      return make_error(ErrorKind::NoInput, trf("{} has no {}; a scenario directory needs one "
+                                                "(see docs/scenarios.md)",
+                                                dir_or_manifest.string(), kManifestName));
+    return make_error(ErrorKind::NoInput, trf("no such scenario directory or manifest: {}", file.string()));
   }
   return parse_manifest(file);
 }
@@ -267,8 +266,8 @@ Result<Scenario> find_builtin_scenario(const std::string& name) {
     std::vector<std::string> names;
     for (const auto& s : builtin_scenarios()) names.push_back(s.name);
     return make_error(ErrorKind::NoInput,
-                      fmt::format("no built-in scenario '{}'; the built-in scenarios are: {} (in {})", name,
-                                  names.empty() ? std::string("none") : join(names, ", "), scenarios_dir().string()));
+                      trf("no built-in scenario '{}'; the built-in scenarios are: {} (in {})", name,
+                          names.empty() ? std::string("none") : join(names, ", "), scenarios_dir().string()));
   }
   return load_scenario(dir);
 }
@@ -293,12 +292,11 @@ Result<std::string> build_cmdline(const Scenario& s, const std::map<std::string,
     if (!s.params.count(key)) {
       std::vector<std::string> names;
       for (const auto& [k, v] : s.params) names.push_back(k);
-      return make_error(ErrorKind::Usage, fmt::format("scenario '{}' has no param '{}'; its params are: {}", s.name,
-                                                      key, names.empty() ? std::string("none") : join(names, ", ")));
+      return make_error(ErrorKind::Usage, trf("scenario '{}' has no param '{}'; its params are: {}", s.name, key,
+                                              names.empty() ? std::string("none") : join(names, ", ")));
     }
     if (!is_cmdline_value(value))
-      return make_error(ErrorKind::Usage,
-                        fmt::format("param {}=\"{}\": a value must be one word without spaces", key, value));
+      return make_error(ErrorKind::Usage, trf("param {}=\"{}\": a value must be one word without spaces", key, value));
     params[key] = value;
   }
   std::string line = s.kernel_args;

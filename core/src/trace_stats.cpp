@@ -12,6 +12,7 @@
 #include "ringscope/trace_stats.h"
 
 #include <algorithm>
+#include <charconv>
 #include <unordered_map>
 
 #include "ringscope/exit_reasons.h"
@@ -41,6 +42,23 @@ std::vector<uint8_t> phase_rows(const std::vector<PhaseStats>& phases, size_t ma
     row[i] = static_cast<uint8_t>(d);
   }
   return row;
+}
+
+std::optional<WorkLabel> parse_work_label(std::string_view label) {
+  // The count and unit follow the last ": " (the unit has no spaces, so no
+  // ": " can come after it).
+  const size_t colon = label.rfind(": ");
+  if (colon == std::string_view::npos) return std::nullopt;
+  const std::string_view rest = label.substr(colon + 2);
+  const size_t space = rest.find(' ');
+  if (space == std::string_view::npos || space == 0) return std::nullopt;
+  const std::string_view digits = rest.substr(0, space), unit = rest.substr(space + 1);
+  if (unit.empty() || unit.find_first_of(" \t\n\r\v\f") != std::string_view::npos) return std::nullopt;
+  if (digits.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
+  WorkLabel w{label.substr(0, colon), 0, unit};
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), w.count);
+  if (ec != std::errc() || end != digits.data() + digits.size()) return std::nullopt;  // more than 64 bits
+  return w;
 }
 
 std::string_view kvm_stat_for_reason(uint16_t reason) {

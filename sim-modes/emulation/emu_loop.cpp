@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "ringscope/i18n.h"
 #include "ringscope/machine.h"
 #include "ringscope/supervisor.h"
 #include "unicorn_quirks.h"
@@ -46,7 +47,7 @@ Status EmuLoop::install_hooks() {
   machine_.pit().set_clock([this] { return guest_ns(); });
   auto check = [](uc_err err, const char* what) -> Status {
     if (err != UC_ERR_OK)
-      return make_error(ErrorKind::Internal, fmt::format("cannot add the {}: {}", what, uc_error_text(err)));
+      return make_error(ErrorKind::Internal, trf("cannot add the {}: {}", what, uc_error_text(err)));
     return ok_status();
   };
   TRY(check(uc_hook_add(uc, &h, UC_HOOK_INSN, reinterpret_cast<void*>(&on_in), this, 1, 0, UC_X86_INS_IN), "IN hook"));

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ringscope/arch/msr.h"
+#include "ringscope/i18n.h"
 #include "ringscope/machine.h"
 
 namespace ringscope::emulation {
@@ -132,7 +133,7 @@ Status EmuLoop::watch_kernel_sensitive() {
       uc_err err = uc_hook_add(cpu_.uc(), &h, UC_HOOK_CODE, reinterpret_cast<void*>(&on_sensitive), this, rip, rip);
       if (err != UC_ERR_OK)
         return make_error(ErrorKind::Internal,
-                          fmt::format("cannot watch the instruction at {:#x}: {}", rip, uc_error_text(err)));
+                          trf("cannot watch the instruction at {:#x}: {}", rip, uc_error_text(err)));
       watched_++;
     }
   }

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <vector>
 
+#include "ringscope/i18n.h"
+
 namespace ringscope::emulation {
 
 namespace {
@@ -65,14 +67,12 @@ Result<std::unique_ptr<UnicornCpu>> UnicornCpu::create(GuestMemory& ram) {
   std::unique_ptr<UnicornCpu> cpu(new UnicornCpu());
   uc_err err = uc_open(UC_ARCH_X86, UC_MODE_64, &cpu->uc_);
   if (err != UC_ERR_OK)
-    return make_error(ErrorKind::Unavailable,
-                      fmt::format("cannot open a Unicorn x86-64 engine: {}", uc_error_text(err)));
+    return make_error(ErrorKind::Unavailable, trf("cannot open a Unicorn x86-64 engine: {}", uc_error_text(err)));
   err = uc_mem_map_ptr(cpu->uc_, 0, ram.size(), UC_PROT_ALL, ram.host_base());
   if (err != UC_ERR_OK)
-    return make_error(ErrorKind::Internal, fmt::format("cannot map guest RAM into Unicorn: {}", uc_error_text(err)));
+    return make_error(ErrorKind::Internal, trf("cannot map guest RAM into Unicorn: {}", uc_error_text(err)));
   err = uc_context_alloc(cpu->uc_, &cpu->ctx_);
-  if (err != UC_ERR_OK)
-    return make_error(ErrorKind::Internal, fmt::format("uc_context_alloc failed: {}", uc_error_text(err)));
+  if (err != UC_ERR_OK) return make_error(ErrorKind::Internal, trf("uc_context_alloc failed: {}", uc_error_text(err)));
   TRY(cpu->calibrate());
   TRY(cpu->find_old_exception());
   return cpu;
@@ -165,8 +165,8 @@ Status UnicornCpu::calibrate() {
   set_reg(UC_X86_REG_RAX, 0);
   if (!found)
     return make_error(ErrorKind::Unavailable,
-                      "this Unicorn build keeps the CPU state in a layout ringscope does not know (it expects "
-                      "Unicorn 2.0.x, as in Debian 12's libunicorn2), so it cannot change privilege levels");
+                      tr("this Unicorn build keeps the CPU state in a layout ringscope does not know (it expects "
+                         "Unicorn 2.0.x, as in Debian 12's libunicorn2), so it cannot change privilege levels"));
   return ok_status();
 }
 
@@ -183,7 +183,7 @@ Status UnicornCpu::calibrate() {
 Status UnicornCpu::find_old_exception() {
   uc_engine* uc = nullptr;
   if (uc_open(UC_ARCH_X86, UC_MODE_64, &uc) != UC_ERR_OK)
-    return make_error(ErrorKind::Unavailable, "cannot open a scratch Unicorn engine");
+    return make_error(ErrorKind::Unavailable, tr("cannot open a scratch Unicorn engine"));
   struct Closer {
     uc_engine* uc;
     uc_context* a = nullptr;
@@ -239,8 +239,8 @@ Status UnicornCpu::find_old_exception() {
     }
   }
   return make_error(ErrorKind::Unavailable,
-                    "this Unicorn build does not keep its exception state where ringscope expects (Unicorn 2.0.x), "
-                    "so repeated faults cannot be emulated");
+                    tr("this Unicorn build does not keep its exception state where ringscope expects (Unicorn 2.0.x), "
+                       "so repeated faults cannot be emulated"));
 }
 
 // Unicorn's register API sets only the *selector* of CS/SS/DS/ES in 64-bit
@@ -250,7 +250,7 @@ Status UnicornCpu::find_old_exception() {
 // cpu_x86_load_seg_cache() would store, including the CPL bits of hflags.
 Status UnicornCpu::load_segments(const arch::Segment* cs, const arch::Segment* ss, const arch::Segment* data) {
   uc_err err = uc_context_save(uc_, ctx_);
-  if (err != UC_ERR_OK) return make_error(ErrorKind::Internal, "uc_context_save failed: " + uc_error_text(err));
+  if (err != UC_ERR_OK) return make_error(ErrorKind::Internal, trf("uc_context_save failed: {}", uc_error_text(err)));
   auto* env = reinterpret_cast<uint8_t*>(ctx_) + env_offset_;
   auto put = [&](int index, const arch::Segment& s) {
     uint8_t* c = env + kEnvSegs + size_t(index) * kSegCacheSize;
@@ -282,7 +282,8 @@ Status UnicornCpu::load_segments(const arch::Segment* cs, const arch::Segment* s
   int32_t none = -1;  // every caller has just delivered an event: nothing is in flight
   std::memcpy(reinterpret_cast<uint8_t*>(ctx_) + old_exception_offset_, &none, 4);
   err = uc_context_restore(uc_, ctx_);
-  if (err != UC_ERR_OK) return make_error(ErrorKind::Internal, "uc_context_restore failed: " + uc_error_text(err));
+  if (err != UC_ERR_OK)
+    return make_error(ErrorKind::Internal, trf("uc_context_restore failed: {}", uc_error_text(err)));
   return ok_status();
 }
 
@@ -308,8 +309,9 @@ Status UnicornCpu::leave_long_mode() {
   constexpr uint64_t kEferLme = 1ull << 8, kEferLma = 1ull << 10;
   constexpr uint32_t kHfLma = 1u << 14;
   auto unavailable = [](const std::string& why) {
-    return make_error(ErrorKind::Unavailable, "this Unicorn build cannot start a kernel at its PVH 32-bit entry (" +
-                                                  why + "); it expects Unicorn 2.0.x, as in Debian 12's libunicorn2");
+    return make_error(ErrorKind::Unavailable, trf("this Unicorn build cannot start a kernel at its PVH 32-bit entry "
+                                                  "({}); it expects Unicorn 2.0.x, as in Debian 12's libunicorn2",
+                                                  why));
   };
   size_t size = uc_context_size(uc_);
   std::vector<uint8_t> with_lme(size), without_lme(size);
@@ -341,7 +343,8 @@ Status UnicornCpu::leave_long_mode() {
   hflags &= ~(kHfLma | kHfCs64);
   std::memcpy(bytes + env_offset_ + kEnvHflags, &hflags, 4);
   uc_err err = uc_context_restore(uc_, ctx_);
-  if (err != UC_ERR_OK) return make_error(ErrorKind::Internal, "uc_context_restore failed: " + uc_error_text(err));
+  if (err != UC_ERR_OK)
+    return make_error(ErrorKind::Internal, trf("uc_context_restore failed: {}", uc_error_text(err)));
   if (uint64_t v = read_msr(uc_, arch::kMsrEfer); v != 0) return unavailable(fmt::format("EFER reads {:#x}", v));
   return ok_status();
 }

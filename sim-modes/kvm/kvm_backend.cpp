@@ -18,6 +18,7 @@
 #include "irq_wiring.h"
 #include "kick.h"
 #include "kvm_vm.h"
+#include "ringscope/i18n.h"
 #include "ringscope/supervisor.h"
 #include "smp_runner.h"
 #include "vcpu_loop.h"
@@ -39,9 +40,9 @@ Result<RunResult> KvmBackend::run(Machine& machine, EventSink& sink, const RunOp
   if (machine.config().vcpus > 1) {
     if (machine.config().irqchip != IrqChip::Kernel)
       return make_error(ErrorKind::Usage,
-                        fmt::format("{} vCPUs need KVM's in-kernel irqchip (each vCPU's local APIC starts the others "
-                                    "and carries their IPIs); run with --irqchip kernel",
-                                    machine.config().vcpus));
+                        trf("{} vCPUs need KVM's in-kernel irqchip (each vCPU's local APIC starts the others "
+                            "and carries their IPIs); run with --irqchip kernel",
+                            machine.config().vcpus));
     return run_vcpus(*vm, machine, sink, options);
   }
   TRY_ASSIGN(auto vcpu, vm->create_vcpu(0));

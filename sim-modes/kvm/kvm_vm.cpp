@@ -4,6 +4,7 @@
 
 #include "kvm_abi.h"
 #include "ringscope/host.h"
+#include "ringscope/i18n.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -33,7 +34,7 @@ Fd& Fd::operator=(Fd&& o) noexcept {
 
 namespace {
 Error os_error(const char* what) {
-  return make_error(ErrorKind::Internal, fmt::format("{} failed: {}", what, strerror(errno)));
+  return make_error(ErrorKind::Internal, trf("{} failed: {}", what, strerror(errno)));
 }
 
 void to_kvm_segment(const SegmentState& s, struct kvm_segment& k) {
@@ -78,8 +79,7 @@ Result<KvmSystem> KvmSystem::open() {
   kvm.fd_ = Fd(fd);
   int version = ioctl(fd, KVM_GET_API_VERSION, 0);
   if (version != KVM_API_VERSION)
-    return make_error(ErrorKind::Unavailable,
-                      fmt::format("KVM API version {} (expected {})", version, KVM_API_VERSION));
+    return make_error(ErrorKind::Unavailable, trf("KVM API version {} (expected {})", version, KVM_API_VERSION));
   return kvm;
 }
 
@@ -130,9 +130,9 @@ Result<std::string> Vm::master_pic_state() const {
 Status Vm::create_irqchip(Pit with_pit) {
   auto refused = [](const char* what) {
     return make_error(ErrorKind::Unavailable,
-                      fmt::format("KVM refused its in-kernel interrupt controller ({} failed: {}); run with --irqchip "
-                                  "vmm, which uses ringscope's own 8259A PIC and 8254 PIT instead",
-                                  what, strerror(errno)));
+                      trf("KVM refused its in-kernel interrupt controller ({} failed: {}); run with --irqchip "
+                          "vmm, which uses ringscope's own 8259A PIC and 8254 PIT instead",
+                          what, strerror(errno)));
   };
   if (ioctl(vm_.get(), KVM_CREATE_IRQCHIP, 0) < 0) return refused("KVM_CREATE_IRQCHIP");
   if (with_pit == Pit::None) return ok_status();
@@ -150,7 +150,7 @@ Result<Fd> Vm::irqfd(uint32_t gsi) {
   req.gsi = gsi;
   if (ioctl(vm_.get(), KVM_IRQFD, &req) < 0)
     return make_error(ErrorKind::Unavailable,
-                      fmt::format("KVM_IRQFD for IRQ {} failed: {}; run with --irqchip vmm", gsi, strerror(errno)));
+                      trf("KVM_IRQFD for IRQ {} failed: {}; run with --irqchip vmm", gsi, strerror(errno)));
   return event;
 }
 
@@ -270,7 +270,7 @@ Result<uint64_t> Vcpu::msr(uint32_t index) const {
   std::memcpy(buf + abi::kMsrsHeader, &entry, sizeof entry);
   int got = ioctl(fd(), abi::kGetMsrs, buf);
   if (got < 0) return os_error("KVM_GET_MSRS");
-  if (got != 1) return make_error(ErrorKind::Unavailable, fmt::format("KVM has no MSR {:#x} for this vCPU", index));
+  if (got != 1) return make_error(ErrorKind::Unavailable, trf("KVM has no MSR {:#x} for this vCPU", index));
   std::memcpy(&entry, buf + abi::kMsrsHeader, sizeof entry);
   return static_cast<uint64_t>(entry.data);
 }
@@ -314,7 +314,7 @@ Result<bool> Vcpu::parked_in_hlt() const {
 
 Result<Fd> Vcpu::stats_fd() const {
   int fd = ioctl(this->fd(), KVM_GET_STATS_FD, nullptr);
-  if (fd < 0) return make_error(ErrorKind::Unavailable, fmt::format("KVM_GET_STATS_FD failed: {}", strerror(errno)));
+  if (fd < 0) return make_error(ErrorKind::Unavailable, trf("KVM_GET_STATS_FD failed: {}", strerror(errno)));
   return Fd(fd);
 }
 

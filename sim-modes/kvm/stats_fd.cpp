@@ -3,6 +3,7 @@
 #include "stats_fd.h"
 
 #include "kvm_abi.h"
+#include "ringscope/i18n.h"
 
 #include <fmt/format.h>
 #include <linux/kvm.h>
@@ -19,13 +20,13 @@ Result<VcpuStats> VcpuStats::open(const Vcpu& vcpu) {
   int fd = st.fd_.get();
   struct kvm_stats_header h;
   if (pread(fd, &h, sizeof h, 0) != sizeof h)
-    return make_error(ErrorKind::Internal, "cannot read the KVM stats header");
+    return make_error(ErrorKind::Internal, tr("cannot read the KVM stats header"));
   if (h.num_desc > 4096 || h.name_size > 4096)
-    return make_error(ErrorKind::Internal, "the KVM stats header is implausible");
+    return make_error(ErrorKind::Internal, tr("the KVM stats header is implausible"));
   size_t desc_size = abi::kStatsDescHeader + h.name_size;
   std::vector<uint8_t> descs(desc_size * h.num_desc);
   if (pread(fd, descs.data(), descs.size(), h.desc_offset) != static_cast<ssize_t>(descs.size()))
-    return make_error(ErrorKind::Internal, "cannot read the KVM stats descriptors");
+    return make_error(ErrorKind::Internal, tr("cannot read the KVM stats descriptors"));
   size_t end = 0;
   for (uint32_t i = 0; i < h.num_desc; i++) {
     abi::StatsDesc d;

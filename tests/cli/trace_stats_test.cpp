@@ -226,6 +226,28 @@ TEST(TraceStats, PhaseSeesHowMuchKvmStatsGrewInsideIt) {
   EXPECT_EQ(st.kvm_stats.at("insn_emulation"), 9000u);
 }
 
+TEST(WorkLabel, CountAndUnitAfterTheLastColon) {
+  auto w = parse_work_label("syscalls: 16 writes");
+  ASSERT_TRUE(w);
+  EXPECT_EQ(w->what, "syscalls");
+  EXPECT_EQ(w->count, 16u);
+  EXPECT_EQ(w->unit, "writes");
+  w = parse_work_label("disk: io: 4096 bytes");
+  ASSERT_TRUE(w);
+  EXPECT_EQ(w->what, "disk: io");
+  EXPECT_EQ(w->count, 4096u);
+  EXPECT_EQ(w->unit, "bytes");
+  EXPECT_EQ(parse_work_label("x: 18446744073709551615 ops")->count, UINT64_MAX);
+}
+
+TEST(WorkLabel, AnythingElseIsNotOne) {
+  for (const char* s :
+       {"boot", "syscalls: many writes", "syscalls: 16", "syscalls: 16 ", "syscalls: 16 big writes",
+        "syscalls:16 writes", "syscalls: -1 writes", "syscalls: 1e3 writes", "syscalls:  16 writes",
+        "syscalls: 16 writes\n", "x: 18446744073709551616 ops"})  // one more than 64 bits holds: refused, never thrown
+    EXPECT_FALSE(parse_work_label(s)) << s;
+}
+
 TEST(TraceStats, JsonUsesTheVocabularyNames) {
   TraceBuilder b;
   b.trace().header.scenario = "hello";

@@ -75,8 +75,8 @@ struct Selection {
 // The event list's filter, as the list's widgets hold it; matched as the one
 // EventFilter (ringscope/event_filter.h). Empty kinds = every kind.
 struct ListFilter {
-  bool kinds[kEventKindCount] = {};
-  int reason = -1;  // exit reason, -1: any
+  bool kinds[kMaxEventKinds] = {};  // by EventKind; event_kind_count() are defined
+  int reason = -1;                  // exit reason, -1: any
   int vcpu = -1;
   int cpl = -1;  // the guest's CPL at the event (a trap: either end), -1: any
   char text[128] = "";

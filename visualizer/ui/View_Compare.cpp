@@ -117,7 +117,7 @@ void View::draw_compare() {
     row(tr("time in exits"), [](const TraceStats& s) { return format_duration(s.exit_duration.total_ns); });
     row(tr("ring transitions"), [](const TraceStats& s) { return fmt::format("{}", s.ring_transitions); });
     row(tr("hypercalls"), [](const TraceStats& s) { return fmt::format("{}", s.hypercalls); });
-    for (int k = 0; k < kEventKindCount; ++k) {
+    for (int k = 0; k < event_kind_count(); ++k) {
       bool any = false;
       for (const TraceStats* s : *of) any |= s->by_kind[k] != 0;
       if (any)

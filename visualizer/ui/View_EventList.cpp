@@ -37,7 +37,7 @@ bool contains_nocase(std::string_view hay, std::string_view needle) {
 // checker (a trap is at the CPL it left and at the one it entered).
 EventFilter event_filter_of(const ListFilter& f) {
   EventFilter ef;
-  for (int k = 0; k < kEventKindCount; ++k)
+  for (int k = 0; k < event_kind_count(); ++k)
     if (f.kinds[k]) ef.add_kind(static_cast<EventKind>(k));
   if (f.reason >= 0) ef.reason = static_cast<uint16_t>(f.reason);
   if (f.vcpu >= 0) ef.vcpu = static_cast<uint32_t>(f.vcpu);
@@ -113,7 +113,7 @@ void View::draw_event_list() {
   const std::string kinds_label =
       kinds_on == 0 ? tr("all kinds") : (kinds_on > 1 ? trf("{} kinds", kinds_on) : trf("{} kind", kinds_on));
   if (ImGui::BeginCombo("##kinds", kinds_label.c_str())) {
-    for (int k = 0; k < kEventKindCount; ++k)
+    for (int k = 0; k < event_kind_count(); ++k)
       ImGui::Checkbox(std::string(kind_name(static_cast<EventKind>(k))).c_str(), &filter_.kinds[k]);
     ImGui::Separator();
     ImGui::Checkbox(tr("steps when no kind is chosen"), &settings_.show_steps_in_list);

@@ -211,7 +211,7 @@ void View::draw_statistics() {
   if (ImGui::BeginTable("kinds", 2, tf)) {
     ImGui::TableSetupColumn(tr("kind"), ImGuiTableColumnFlags_WidthFixed, 170);
     ImGui::TableSetupColumn(tr("count"), ImGuiTableColumnFlags_WidthStretch);
-    for (int k = 0; k < kEventKindCount; ++k) {
+    for (int k = 0; k < event_kind_count(); ++k) {
       if (!st->by_kind[k]) continue;
       ImGui::TableNextRow();
       ImGui::TableNextColumn();

@@ -580,7 +580,7 @@ uint32_t View::colours_used(const TraceModel& m) {
   for (const ExitReasonStats& r : st.exits)
     if (r.count) use(palette::for_exit(r.reason));
   for (const TrapStats& t : st.traps) use(palette::for_event(EventKind::Trap, t.vector, t.cause));
-  for (int k = 0; k < kEventKindCount; ++k) {
+  for (int k = 0; k < event_kind_count(); ++k) {
     const auto kind = static_cast<EventKind>(k);
     bool shown = false;
     mark_row_for(kind, shown);

@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ringscope/event.h"
@@ -158,6 +159,17 @@ class StatsBuilder {
 // `max_rows` or deeper gets kNoPhaseRow (bounds a hostile file).
 inline constexpr uint8_t kNoPhaseRow = 0xff;
 std::vector<uint8_t> phase_rows(const std::vector<PhaseStats>& phases, size_t max_rows);
+
+// A marker label that names an amount of work, "<what>: <N> <unit>"
+// ("syscalls: 16 writes", "io-burst: 4096 bytes"): `compare` divides the
+// phase's time and exits by N. N is decimal digits that fit in 64 bits and
+// the unit one word; anything else is not a work label (nullopt).
+struct WorkLabel {
+  std::string_view what;
+  uint64_t count = 0;
+  std::string_view unit;
+};
+std::optional<WorkLabel> parse_work_label(std::string_view label);
 
 // The KVM stat that counts a VT-x exit reason ("io_exits" for 30), or ""
 // for reasons KVM has no per-reason stat for.

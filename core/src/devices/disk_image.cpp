@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "ringscope/i18n.h"
+
 namespace ringscope {
 
 namespace {
@@ -59,39 +61,38 @@ Result<std::unique_ptr<DiskImage>> DiskImage::open(const std::filesystem::path& 
   struct stat lst;
   bool exists = lstat(path.c_str(), &lst) == 0;
   if (exists && S_ISLNK(lst.st_mode))
-    return make_error(ErrorKind::BadData, fmt::format("disk image {} is a symbolic link; give the path of the image "
-                                                      "file itself",
-                                                      path.string()));
+    return make_error(ErrorKind::BadData, trf("disk image {} is a symbolic link; give the path of the image "
+                                              "file itself",
+                                              path.string()));
   if (exists && !S_ISREG(lst.st_mode))
-    return make_error(ErrorKind::BadData, fmt::format("disk image {} is not a regular file (a FIFO, device or "
-                                                      "directory); give a raw image file",
-                                                      path.string()));
+    return make_error(ErrorKind::BadData, trf("disk image {} is not a regular file (a FIFO, device or "
+                                              "directory); give a raw image file",
+                                              path.string()));
   bool read_only = exists && read_only_image(path, lst);
   int flags = (read_only ? O_RDONLY : O_RDWR | O_CREAT) | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
   int fd = ::open(path.c_str(), flags, 0644);
   if (fd < 0 && errno == ELOOP)
-    return make_error(ErrorKind::BadData, fmt::format("disk image {} is a symbolic link; give the path of the image "
-                                                      "file itself",
-                                                      path.string()));
+    return make_error(ErrorKind::BadData, trf("disk image {} is a symbolic link; give the path of the image "
+                                              "file itself",
+                                              path.string()));
   if (fd < 0)
-    return make_error(ErrorKind::NoInput, fmt::format("cannot open disk image {}: {}", path.string(), strerror(errno)));
+    return make_error(ErrorKind::NoInput, trf("cannot open disk image {}: {}", path.string(), strerror(errno)));
   struct stat st;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
-    return make_error(ErrorKind::BadData, fmt::format("disk image {} is not a regular file", path.string()));
+    return make_error(ErrorKind::BadData, trf("disk image {} is not a regular file", path.string()));
   }
   uint64_t size = static_cast<uint64_t>(st.st_size);
   if (size < min_bytes && !read_only) {
     if (ftruncate(fd, static_cast<off_t>(min_bytes)) != 0) {
       ::close(fd);
-      return make_error(ErrorKind::IoError,
-                        fmt::format("cannot size disk image {}: {}", path.string(), strerror(errno)));
+      return make_error(ErrorKind::IoError, trf("cannot size disk image {}: {}", path.string(), strerror(errno)));
     }
     size = min_bytes;
   }
   if (size > kMaxImage) {
     ::close(fd);
-    return make_error(ErrorKind::BadData, fmt::format("disk image {} is larger than 1 TiB", path.string()));
+    return make_error(ErrorKind::BadData, trf("disk image {} is larger than 1 TiB", path.string()));
   }
   auto image = std::unique_ptr<DiskImage>(new DiskImage(fd, size - size % kSectorSize, path.string()));
   image->read_only_ = read_only;
@@ -111,10 +112,10 @@ Result<std::unique_ptr<DiskImage>> DiskImage::scratch(uint64_t bytes) {
   }
   if (fd < 0)
     return make_error(ErrorKind::IoError,
-                      fmt::format("cannot create a scratch disk image in {}: {}", dir.string(), strerror(errno)));
+                      trf("cannot create a scratch disk image in {}: {}", dir.string(), strerror(errno)));
   if (ftruncate(fd, static_cast<off_t>(bytes)) != 0) {
     ::close(fd);
-    return make_error(ErrorKind::IoError, fmt::format("cannot size a scratch disk image: {}", strerror(errno)));
+    return make_error(ErrorKind::IoError, trf("cannot size a scratch disk image: {}", strerror(errno)));
   }
   return std::unique_ptr<DiskImage>(new DiskImage(fd, bytes - bytes % kSectorSize, "(scratch)"));
 }

@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "ringscope/i18n.h"
+
 namespace ringscope {
 
 namespace {
@@ -37,18 +39,17 @@ Result<std::vector<uint8_t>> read_regular_file(const std::filesystem::path& path
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0)
     return make_error(ErrorKind::NoInput,
-                      fmt::format("cannot open {} {}: {}; check the path", what, path.string(), std::strerror(errno)));
+                      trf("cannot open {} {}: {}; check the path", what, path.string(), std::strerror(errno)));
   FdCloser closer{fd};
   struct stat st {};
   if (::fstat(fd, &st) != 0)
-    return make_error(ErrorKind::NoInput,
-                      fmt::format("cannot read {} {}: {}", what, path.string(), std::strerror(errno)));
+    return make_error(ErrorKind::NoInput, trf("cannot read {} {}: {}", what, path.string(), std::strerror(errno)));
   if (!S_ISREG(st.st_mode))
     return make_error(ErrorKind::BadData,
-                      fmt::format("{} {} is {}; give a regular file", what, path.string(), file_type_name(st.st_mode)));
+                      trf("{} {} is {}; give a regular file", what, path.string(), file_type_name(st.st_mode)));
   if (static_cast<uint64_t>(st.st_size) > cap)
     return make_error(ErrorKind::BadData,
-                      fmt::format("{} {} is {} bytes; the limit is {} bytes", what, path.string(), st.st_size, cap));
+                      trf("{} {} is {} bytes; the limit is {} bytes", what, path.string(), st.st_size, cap));
   std::vector<uint8_t> bytes(static_cast<size_t>(st.st_size));
   size_t got = 0;
   // Read until EOF (a file may have grown) but never past the cap.
@@ -60,15 +61,13 @@ Result<std::vector<uint8_t>> read_regular_file(const std::filesystem::path& path
     const ssize_t n = ::read(fd, bytes.data() + got, bytes.size() - got);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return make_error(ErrorKind::NoInput,
-                        fmt::format("cannot read {} {}: {}", what, path.string(), std::strerror(errno)));
+      return make_error(ErrorKind::NoInput, trf("cannot read {} {}: {}", what, path.string(), std::strerror(errno)));
     }
     if (n == 0) break;
     got += static_cast<size_t>(n);
   }
   if (got > cap)
-    return make_error(ErrorKind::BadData,
-                      fmt::format("{} {} is larger than the limit of {} bytes", what, path.string(), cap));
+    return make_error(ErrorKind::BadData, trf("{} {} is larger than the limit of {} bytes", what, path.string(), cap));
   bytes.resize(got);
   return bytes;
 }
@@ -83,23 +82,21 @@ Result<int> create_output_file(const std::filesystem::path& path, std::string_vi
   if (fd < 0) {
     if (errno == ELOOP)
       return make_error(ErrorKind::IoError,
-                        fmt::format("{} {} is a symbolic link; ringscope does not write through links, remove it or "
-                                    "choose another path",
-                                    what, path.string()));
-    return make_error(ErrorKind::IoError,
-                      fmt::format("cannot create {} {}: {}", what, path.string(), std::strerror(errno)));
+                        trf("{} {} is a symbolic link; ringscope does not write through links, remove it or "
+                            "choose another path",
+                            what, path.string()));
+    return make_error(ErrorKind::IoError, trf("cannot create {} {}: {}", what, path.string(), std::strerror(errno)));
   }
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
     return make_error(ErrorKind::IoError,
-                      fmt::format("{} {} exists and is not a regular file; choose another path", what, path.string()));
+                      trf("{} {} exists and is not a regular file; choose another path", what, path.string()));
   }
   if (::ftruncate(fd, 0) != 0) {
     const int e = errno;
     ::close(fd);
-    return make_error(ErrorKind::IoError,
-                      fmt::format("cannot truncate {} {}: {}", what, path.string(), std::strerror(e)));
+    return make_error(ErrorKind::IoError, trf("cannot truncate {} {}: {}", what, path.string(), std::strerror(e)));
   }
   // Writes are blocking from here on.
   ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);

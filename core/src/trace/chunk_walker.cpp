@@ -13,6 +13,7 @@
 #include "fmt/format.h"
 #include "format.h"
 #include "header_codec.h"
+#include "ringscope/i18n.h"
 #include "varint.h"
 
 namespace ringscope::trace {
@@ -21,12 +22,12 @@ Result<std::unique_ptr<FileSource>> FileSource::open(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return make_error(errno == ENOENT ? ErrorKind::NoInput : ErrorKind::IoError,
-                      fmt::format("cannot open the trace {}: {}", path, std::strerror(errno)));
+                      trf("cannot open the trace {}: {}", path, std::strerror(errno)));
   struct stat st {};
   if (::fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
     const int err = S_ISDIR(st.st_mode) ? EISDIR : errno;
     ::close(fd);
-    return make_error(ErrorKind::IoError, fmt::format("cannot read the trace {}: {}", path, std::strerror(err)));
+    return make_error(ErrorKind::IoError, trf("cannot read the trace {}: {}", path, std::strerror(err)));
   }
   return std::unique_ptr<FileSource>(new FileSource(path, fd, static_cast<uint64_t>(st.st_size)));
 }
@@ -39,11 +40,10 @@ Result<const uint8_t*> FileSource::read(uint64_t offset, size_t len, std::vector
   while (done < len) {
     const ssize_t n = ::pread(fd_, buf.data() + done, len - done, static_cast<off_t>(offset + done));
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0)
-      return make_error(ErrorKind::IoError, fmt::format("cannot read the trace {}: {}", path_, std::strerror(errno)));
+    if (n < 0) return make_error(ErrorKind::IoError, trf("cannot read the trace {}: {}", path_, std::strerror(errno)));
     if (n == 0)
       return make_error(ErrorKind::IoError,
-                        fmt::format("cannot read the trace {}: it became shorter while it was being read", path_));
+                        trf("cannot read the trace {}: it became shorter while it was being read", path_));
     done += static_cast<size_t>(n);
   }
   return buf.data();

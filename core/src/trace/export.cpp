@@ -12,6 +12,7 @@
 #include "fmt/format.h"
 #include "ringscope/event_schema.h"
 #include "ringscope/files.h"
+#include "ringscope/i18n.h"
 #include "ringscope/trace_stats.h"
 
 namespace ringscope {
@@ -126,7 +127,7 @@ Result<File> create_output(const std::string& path) {
   int fd = -1;
   if (path == "-") {
     fd = ::fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 0);
-    if (fd < 0) return make_error(ErrorKind::IoError, fmt::format("cannot write to stdout: {}", std::strerror(errno)));
+    if (fd < 0) return make_error(ErrorKind::IoError, trf("cannot write to stdout: {}", std::strerror(errno)));
   } else {
     TRY_ASSIGN(fd, create_output_file(path, "the export"));
   }
@@ -134,7 +135,7 @@ Result<File> create_output(const std::string& path) {
   if (!f) {
     const int err = errno;
     ::close(fd);
-    return make_error(ErrorKind::IoError, fmt::format("cannot write {}: {}", path, std::strerror(err)));
+    return make_error(ErrorKind::IoError, trf("cannot write {}: {}", path, std::strerror(err)));
   }
   return f;
 }
@@ -143,8 +144,8 @@ Status finish_output(File file, const std::string& path) {
   const bool write_failed = std::ferror(file.get()) != 0;
   const int err = errno;
   if (std::fclose(file.release()) != 0 || write_failed)
-    return make_error(ErrorKind::IoError, fmt::format("cannot write {}: {}", path == "-" ? "stdout" : path,
-                                                      std::strerror(write_failed ? err : errno)));
+    return make_error(ErrorKind::IoError, trf("cannot write {}: {}", path == "-" ? "stdout" : path,
+                                              std::strerror(write_failed ? err : errno)));
   return ok_status();
 }
 
@@ -176,7 +177,7 @@ Status export_with(const TraceHeader& header, const trace::EventPass& pass, Expo
     case ExportFormat::PerfettoProto: return trace::export_perfetto(header, pass, out_path, written);
     case ExportFormat::JsonLines: return trace::export_json_lines(pass, out_path, written);
   }
-  return make_error(ErrorKind::Usage, "unknown export format");
+  return make_error(ErrorKind::Usage, tr("unknown export format"));
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include "export_internal.h"
 #include "fmt/format.h"
 #include "json_internal.h"
+#include "ringscope/i18n.h"
 
 namespace ringscope::trace {
 namespace {
@@ -90,9 +91,9 @@ Status export_chrome_json(const TraceHeader& header, const EventPass& pass, cons
   TRY_ASSIGN(ExportPlan plan, plan_export(pass));
   if (plan.events > kMaxChromeJsonEvents)
     return make_error(ErrorKind::Usage,
-                      fmt::format("the trace has {} events, too many for Chrome JSON (at most {}: JSON viewers "
-                                  "run out of memory); export with `--format perfetto` instead",
-                                  plan.events, kMaxChromeJsonEvents));
+                      trf("the trace has {} events, too many for Chrome JSON (at most {}: JSON viewers "
+                          "run out of memory); export with `--format perfetto` instead",
+                          plan.events, kMaxChromeJsonEvents));
   File file(nullptr, &std::fclose);
   TRY_ASSIGN(file, create_output(out_path));
   ChromeWriter w(file.get());

@@ -88,7 +88,12 @@ constexpr uint64_t kProcessUuid = 1;
 uint64_t vcpu_uuid(uint32_t vcpu) { return 0x1000 + uint64_t{vcpu}; }
 // The tracks below a vCPU's thread track, and the counter tracks, in
 // ranges of their own (a vCPU number is 32 bits).
+// A state track's uuid is in every one of its packets: two varint bytes
+// (0x100 + 2n + track, below the vCPU tracks at 0x1000) for the first 0x700
+// vCPUs, which is every real machine.
+constexpr uint32_t kSmallStateUuids = 0x700;
 uint64_t state_uuid(uint32_t vcpu, StateTrack t) {
+  if (vcpu < kSmallStateUuids) return 0x100 + 2 * uint64_t{vcpu} + static_cast<uint64_t>(t);
   return (uint64_t{1} << 40) | (uint64_t{vcpu} << 4) | static_cast<uint64_t>(t);
 }
 uint64_t phase_uuid(uint32_t vcpu, uint8_t row) { return (uint64_t{2} << 40) | (uint64_t{vcpu} << 4) | row; }
@@ -265,9 +270,13 @@ class PerfettoExport {
     category(te, source != fields.end() && source->is_string()
                      ? fmt::format("{},{}", kind_name(e.kind), source->get_ref<const std::string&>())
                      : std::string(kind_name(e.kind)));
-    name(te, event_title(e));
+    const std::string title = event_title(e);
+    name(te, title);
     for (const auto& [key, value] : fields.items()) {
-      if (carried_elsewhere(e.kind, key)) continue;
+      // What the packet already says, and a label equal to the event's name
+      // (a vm_exit's reason_name, a trap's vector_name).
+      if (carried_elsewhere(e.kind, key) || (value.is_string() && value.get_ref<const std::string&>() == title))
+        continue;
       ProtoWriter a;
       annotation_name(a, key);
       annotate_value(a, value);

@@ -7,6 +7,7 @@
 #include "crc32.h"
 #include "fmt/format.h"
 #include "format.h"
+#include "ringscope/i18n.h"
 #include "varint.h"
 
 namespace ringscope::trace {
@@ -21,9 +22,9 @@ std::string TraceHeader::*const kStrings[] = {
 
 Error bad(size_t offset, std::string_view why) {
   return make_error(ErrorKind::BadData,
-                    fmt::format("not a readable ringscope trace: {} (at byte {}); was it written by `ringscope run "
-                                "--trace`?",
-                                why, offset));
+                    trf("not a readable ringscope trace: {} (at byte {}); was it written by `ringscope run "
+                        "--trace`?",
+                        why, offset));
 }
 
 }  // namespace
@@ -67,14 +68,14 @@ Result<TraceHeader> decode_file_header(const uint8_t* data, size_t size, size_t&
   h.schema_version = get_u32le(data + 12);
   if (h.format_version == 0 || h.format_version > kTraceFormatVersion)
     return make_error(ErrorKind::BadData,
-                      fmt::format("the trace uses file format version {} but this ringscope reads version {} "
-                                  "(at byte 8); upgrade ringscope to read it",
-                                  h.format_version, kTraceFormatVersion));
+                      trf("the trace uses file format version {} but this ringscope reads version {} "
+                          "(at byte 8); upgrade ringscope to read it",
+                          h.format_version, kTraceFormatVersion));
   if (h.schema_version == 0 || h.schema_version > kTraceSchemaVersion)
     return make_error(ErrorKind::BadData,
-                      fmt::format("the trace uses event schema version {} but this ringscope knows version {} "
-                                  "(at byte 12); upgrade ringscope to read it",
-                                  h.schema_version, kTraceSchemaVersion));
+                      trf("the trace uses event schema version {} but this ringscope knows version {} "
+                          "(at byte 12); upgrade ringscope to read it",
+                          h.schema_version, kTraceSchemaVersion));
   const uint32_t block_len = get_u32le(data + 16);
   if (block_len > kMaxHeaderBlock)
     return bad(16, fmt::format("the header claims {} bytes, more than the {} allowed", block_len, kMaxHeaderBlock));

@@ -20,6 +20,7 @@
 #include "format.h"
 #include "header_codec.h"
 #include "ringscope/files.h"
+#include "ringscope/i18n.h"
 #include "ringscope/trace.h"
 #include "varint.h"
 
@@ -82,9 +83,9 @@ struct TraceWriter::Impl {
       if (n < 0) {
         if (errno == EINTR) continue;
         io_error = make_error(ErrorKind::IoError,
-                              fmt::format("cannot write the trace file {}: {}; the trace ends at the last complete "
-                                          "chunk (free some disk space or choose another --trace path)",
-                                          path, std::strerror(errno)));
+                              trf("cannot write the trace file {}: {}; the trace ends at the last complete "
+                                  "chunk (free some disk space or choose another --trace path)",
+                                  path, std::strerror(errno)));
         return;
       }
       auto done = static_cast<size_t>(n);
@@ -194,8 +195,8 @@ Status TraceWriter::close() {
   im.closed = true;
   if (im.fd >= 0) {
     if (::close(im.fd) != 0 && !im.io_error)
-      im.io_error = make_error(ErrorKind::IoError,
-                               fmt::format("cannot close the trace file {}: {}", im.path, std::strerror(errno)));
+      im.io_error =
+          make_error(ErrorKind::IoError, trf("cannot close the trace file {}: {}", im.path, std::strerror(errno)));
     im.fd = -1;
   }
   return im.status();

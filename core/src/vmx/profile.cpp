@@ -19,6 +19,7 @@
 #include <sstream>
 
 #include "ringscope/files.h"
+#include "ringscope/i18n.h"
 
 namespace ringscope::vmx {
 
@@ -154,9 +155,7 @@ struct Reader {
   std::string name;
   std::string error;
 
-  Error fail(std::string what) const {
-    return make_error(ErrorKind::BadData, fmt::format("VMX profile {}: {}", name, what));
-  }
+  Error fail(std::string what) const { return make_error(ErrorKind::BadData, trf("VMX profile {}: {}", name, what)); }
   bool get_bool(const char* key, bool& out) {
     if (!root.contains(key)) return true;
     if (!root[key].is_boolean()) return bad(fmt::format("\"{}\" must be true or false", key));
@@ -227,25 +226,24 @@ const std::vector<PresetInfo>& presets() {
 Result<Profile> preset(std::string_view name) {
   for (const auto& e : table())
     if (e.info.name == name) return e.make();
-  return make_error(ErrorKind::NoInput,
-                    fmt::format("no VMX profile preset '{}'; the presets are {} (or give a JSON file, "
-                                "docs/vmx-model.md)",
-                                name, preset_names()));
+  return make_error(ErrorKind::NoInput, trf("no VMX profile preset '{}'; the presets are {} (or give a JSON file, "
+                                            "docs/vmx-model.md)",
+                                            name, preset_names()));
 }
 
 Result<Profile> parse_profile(std::string_view text, std::string_view name) {
   json root = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (root.is_discarded() || !root.is_object())
     return make_error(ErrorKind::BadData,
-                      fmt::format("VMX profile {}: not a JSON object (docs/vmx-model.md shows the format)", name));
+                      trf("VMX profile {}: not a JSON object (docs/vmx-model.md shows the format)", name));
   std::string base = "kvm-default";
   if (root.contains("base")) {
     if (!root["base"].is_string())
-      return make_error(ErrorKind::BadData, fmt::format("VMX profile {}: \"base\" must be a preset name", name));
+      return make_error(ErrorKind::BadData, trf("VMX profile {}: \"base\" must be a preset name", name));
     base = root["base"].get<std::string>();
   }
   auto b = preset(base);
-  if (!b.ok()) return make_error(ErrorKind::BadData, fmt::format("VMX profile {}: {}", name, b.error().message));
+  if (!b.ok()) return make_error(ErrorKind::BadData, trf("VMX profile {}: {}", name, b.error().message));
   Profile p = std::move(b).value();
   p.name = root.contains("name") && root["name"].is_string() ? root["name"].get<std::string>() : std::string(name);
   if (root.contains("description") && root["description"].is_string())
@@ -272,9 +270,8 @@ Result<Profile> parse_profile(std::string_view text, std::string_view name) {
                                               "hlt_to_vmm"};
   for (const auto& [key, _] : root.items())
     if (!kKeys.count(key))
-      return make_error(
-          ErrorKind::BadData,
-          fmt::format("VMX profile {}: unknown key \"{}\" (docs/vmx-model.md lists the keys)", name, key));
+      return make_error(ErrorKind::BadData,
+                        trf("VMX profile {}: unknown key \"{}\" (docs/vmx-model.md lists the keys)", name, key));
 
   Reader r{root, std::string(name), {}};
   if (root.contains("io_exiting")) {
