@@ -29,6 +29,7 @@ struct ViewOptions {
   std::string panels;
   std::string align;
   std::string size = "1600x1000";
+  bool follow = false;
 };
 
 // "FROM_NS:TO_NS", nanoseconds relative to the start of the run.
@@ -89,7 +90,7 @@ void run_view(const ViewOptions& o, CliContext& ctx) {
   View view(settings);
   int load_code = 0;
   for (const auto& f : o.files) {
-    if (!view.open_file(f)) {
+    if (!(o.follow ? view.follow_file(f) : view.open_file(f))) {
       const bool missing = view.problems().back().message.find("No such file") != std::string::npos;
       load_code = missing ? 66 : 65;
     }
@@ -163,6 +164,9 @@ void add_view_command(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--panels", o->panels,
                   "panels to show: timeline,events,inspector,ring,playback,stats,compare or all (default all)");
   cmd->add_option("--size", o->size, "window or screenshot size WIDTHxHEIGHT (default 1600x1000)");
+  cmd->add_flag("--follow", o->follow,
+                "follow traces a running `ringscope run` is still writing: new events appear as they are written "
+                "and the timeline keeps the newest in view");
   cmd->footer(
       "Examples:\n"
       "  ringscope view syscalls.rtrace\n"
