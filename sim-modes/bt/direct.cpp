@@ -372,6 +372,7 @@ emulation::Ring3Exit DirectExecution::run(emulation::UnicornCpu& cpu, uint64_t b
   stats_.direct_ns += t1 - t0;
   timing_ = {t0, t_in - t0, t_out, t1 - t_out};
   x.direct_ns = t1 - t0;
+  x.kvm_exits = 1;  // the trap or kick that ended the stretch (a trampoline's completion re-entry is not an exit)
   return x;
 }
 

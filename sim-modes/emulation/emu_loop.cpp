@@ -278,7 +278,7 @@ bool EmuLoop::control_checkpoint() {
 
 RunResult EmuLoop::finish(RunResult result) {
   if (control_) control_->detach(0);
-  result.exits = 0;  // nothing exits: there is no hardware virtualisation here
+  result.exits = direct_exits_;  // nothing exits, except ring 3 run directly under KVM (mode bt)
   result.steps = steps_;
   if (result.end != RunEndReason::GuestExit) result.regs = cpu_.regs();  // every failure, halted for good too
   machine_.finish_devices(ctx_);

@@ -50,6 +50,7 @@ struct Ring3Exit {
   uint64_t syscall_rip = 0;
   RunStop stop;
   uint64_t direct_ns = 0;  // time ring 3 ran: it advances guest time (the PIT's clock)
+  uint64_t kvm_exits = 0;  // exits that reached the VMM meanwhile (the run's `exits`)
 };
 using Ring3Runner = std::function<Ring3Exit()>;
 
@@ -214,7 +215,7 @@ class EmuLoop {
   Ring3Runner ring3_;  // mode bt: who runs ring 3
   std::function<void(EventSink&, uint64_t)> finish_counters_;
   bool ring3_stop_ = false;  // the block hook stopped before a ring-3 block
-  uint64_t direct_ns_ = 0, ring3_instructions_ = 0;
+  uint64_t direct_ns_ = 0, ring3_instructions_ = 0, direct_exits_ = 0;
   uint64_t faults_ = 0;  // exceptions and `int n` delivered (the exit limit counts them too)
   std::atomic<uint64_t> instructions_{0}, io_{0};
   uint64_t steps_ = 0;

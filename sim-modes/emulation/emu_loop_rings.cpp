@@ -218,6 +218,7 @@ bool EmuLoop::run_ring3() {
   shadow_ = false;
   Ring3Exit x = ring3_();
   direct_ns_ += x.direct_ns;
+  direct_exits_ += x.kvm_exits;
   irq_look_ = true;  // guest time moved on: the timer may be due
   switch (x.kind) {
     case Ring3Exit::Kind::Stop: stop_emulation(std::move(x.stop)); return false;

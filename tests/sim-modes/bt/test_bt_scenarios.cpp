@@ -135,6 +135,7 @@ TEST(BtWorldSwitches, OnePairPerSystemCall) {
   EXPECT_EQ(to_translated, from_ring3);
   EXPECT_EQ(syscall_switches, syscalls);
   EXPECT_EQ(bt->figures.world_switches, to_direct);
+  EXPECT_EQ(bt->result.exits, to_translated) << "the exits that reached the VMM are the switches out of ring 3";
   // 40 write() calls, plus the program's own (markers, exit): all int $0x40.
   EXPECT_GE(syscalls, 40u);
   EXPECT_LE(from_ring3 - syscalls, 2u) << "only a timer tick may add a switch";
@@ -167,6 +168,7 @@ TEST(BtWorldSwitches, KernelOnlyScenarioNeverSwitches) {
   ASSERT_TRUE(bt);
   EXPECT_TRUE(bt->result.ok()) << bt->result.message;
   EXPECT_EQ(bt->figures.world_switches, 0u);
+  EXPECT_EQ(bt->result.exits, 0u);
 }
 
 }  // namespace
