@@ -65,6 +65,9 @@ struct TraceModel::Loader {
       // A visit still open at the end lasts until the last event.
       if (!tr.ring3.empty() && tr.ring3.back().end_ns == UINT64_MAX)
         tr.ring3.back().end_ns = std::max(tr.ring3.back().begin_ns, m.last_ns());
+      if (!tr.translated.empty() && tr.translated.back().end_ns == UINT64_MAX)
+        tr.translated.back().end_ns = std::max(tr.translated.back().begin_ns, m.last_ns());
+      tr.translated.shrink_to_fit();
       tr.ring3.shrink_to_fit();
       tr.cpl.shrink_to_fit();
       tr.root.shrink_to_fit();
@@ -188,11 +191,22 @@ void TraceModel::index_event(size_t i, const Event& e) {
       ++stat_samples_;
     }
   }
-  if (e.kind == EventKind::VmExit) {
+  // bt: the monitor's own time (a callout, a translation, a world switch)
+  // is the band's "root" state, as an exit's handling is under VT-x.
+  const bool bt_kind =
+      e.kind == EventKind::WorldSwitch || e.kind == EventKind::BtCallout || e.kind == EventKind::BtTranslate;
+  if (bt_kind) bt_ = true;
+  if (e.kind == EventKind::VmExit || (bt_kind && e.duration_ns)) {
     uint64_t end = e.time_ns + e.duration_ns;
     if (!tr.root.empty() && tr.root.back().end_ns > e.time_ns)
       tr.root.back().end_ns = e.time_ns;  // keep spans disjoint
     tr.root.push_back({e.time_ns, end, idx});
+  }
+  if (e.kind == EventKind::WorldSwitch) {
+    if (tr.worlds_from == UINT64_MAX) tr.worlds_from = e.time_ns;
+    const bool open = !tr.translated.empty() && tr.translated.back().end_ns == UINT64_MAX;
+    if (open && e.to_world != BtWorld::Translated) tr.translated.back().end_ns = e.time_ns;
+    if (!open && e.to_world == BtWorld::Translated) tr.translated.push_back({e.time_ns, UINT64_MAX, idx});
   }
   if (e.kind == EventKind::ModeChange) mode_changes_.push_back(idx);
   bool shown = false;
@@ -229,6 +243,15 @@ std::optional<uint32_t> TraceModel::root_at(uint32_t vcpu, uint64_t t) const {
   --it;
   if (t < it->end_ns) return it->event;
   return std::nullopt;
+}
+
+BtWorld TraceModel::world_at(uint32_t vcpu, uint64_t t) const {
+  const VcpuTrack* tr = track(vcpu);
+  if (!tr || t < tr->worlds_from) return BtWorld::None;
+  const auto& s = tr->translated;
+  auto it = std::partition_point(s.begin(), s.end(), [&](const TranslatedSpan& x) { return x.begin_ns <= t; });
+  if (it != s.begin() && t < (it - 1)->end_ns) return BtWorld::Translated;
+  return BtWorld::Direct;
 }
 
 const Ring3Visit* TraceModel::ring3_at(uint32_t vcpu, uint64_t t) const {
@@ -349,6 +372,10 @@ void TraceModel::derive_sums(VcpuTrack& tr) const {
   tr.halted_before.assign(tr.halted.size(), 0);
   for (size_t i = 1; i < tr.halted.size(); ++i)
     tr.halted_before[i] = tr.halted_before[i - 1] + tr.halted[i - 1].halted_ns();
+  tr.translated_before.assign(tr.translated.size(), 0);
+  for (size_t i = 1; i < tr.translated.size(); ++i)
+    tr.translated_before[i] =
+        tr.translated_before[i - 1] + (tr.translated[i - 1].end_ns - tr.translated[i - 1].begin_ns);
 }
 
 namespace {
@@ -395,6 +422,8 @@ TimeShare TraceModel::share(uint32_t vcpu, uint64_t t0, uint64_t t1) const {
   }
   s.cpl_unknown = (t1 - t0) > known ? (t1 - t0) - known : 0;
   s.root = covered_before(tr->root, tr->root_before, t1) - covered_before(tr->root, tr->root_before, t0);
+  s.translated = covered_before(tr->translated, tr->translated_before, t1) -
+                 covered_before(tr->translated, tr->translated_before, t0);
   // A halt span with share < 1 counts that share of each ns it covers.
   auto halted_until = [&](uint64_t t) -> uint64_t {
     const auto& h = tr->halted;
@@ -446,6 +475,12 @@ TimeShare TraceModel::Walker::totals_at(uint64_t t) {
   if (root_ > 0) {
     const RootSpan& r = tr_->root[root_ - 1];
     s.root = tr_->root_before[root_ - 1] + (std::min(t, std::max(r.end_ns, r.begin_ns)) - r.begin_ns);
+  }
+  translated_ = count_begun(tr_->translated, translated_ ? translated_ - 1 : 0, t,
+                            [](const TranslatedSpan& x) { return x.begin_ns; });
+  if (translated_ > 0) {
+    const TranslatedSpan& x = tr_->translated[translated_ - 1];
+    s.translated = tr_->translated_before[translated_ - 1] + (std::min(t, x.end_ns) - x.begin_ns);
   }
   halted_ = count_begun(tr_->halted, halted_ ? halted_ - 1 : 0, t, [](const HaltSpan& h) { return h.begin_ns; });
   if (halted_ > 0) {

@@ -144,7 +144,7 @@ class PerfettoExport {
       counter(e);
       return;
     }
-    const bool slice = e.kind == EventKind::VmExit;
+    const bool slice = is_slice(e);
     ProtoWriter te;
     te.varint_field(track_event::kType, slice ? track_event::kSliceBegin : track_event::kInstant);
     te.varint_field(track_event::kTrackUuid, vcpu_uuid(e.vcpu));
