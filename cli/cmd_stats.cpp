@@ -8,7 +8,11 @@
 #include <cstdio>
 #include <memory>
 
+#include <algorithm>
+#include <vector>
+
 #include "commands.h"
+#include "ringscope/bt_insns.h"
 #include "ringscope/exit_reasons.h"
 #include "ringscope/explain.h"
 #include "ringscope/i18n.h"
@@ -111,6 +115,71 @@ void print_traps(std::string& o, const TraceStats& st) {
   o += trf("hypercalls: {}   console output: {} bytes\n", st.hypercalls, st.output_bytes);
 }
 
+std::string switch_label(const BtSwitchCause& c) {
+  std::string cause;
+  switch (c.cause) {
+    case TrapCause::Exception: {
+      std::string_view n = exception_name(c.vector);
+      cause = n.empty() ? fmt::format("exception {}", c.vector) : std::string(n);
+      break;
+    }
+    case TrapCause::Interrupt:
+    case TrapCause::SoftInt: cause = fmt::format("{} 0x{:x}", cause_name(c.cause), c.vector); break;
+    case TrapCause::None: cause = "start"; break;
+    default: cause = std::string(cause_name(c.cause)); break;
+  }
+  return fmt::format("{} -> {}", cause, world_name(c.to));
+}
+
+// The bt mode's counters, laid out like VirtualBox's statistics: the
+// translation cache, where the time went, world switches, callouts per
+// instruction and the hottest callout sites.
+void print_bt(std::string& o, const TraceStats& st) {
+  const BtStats& b = st.bt;
+  if (!b.any()) return;
+  o += tr("\nbinary translation\n");
+  o +=
+      trf("  translation cache  {} blocks, {} bytes of guest kernel code, {} instructions; {} blocks hold "
+          "callouts ({} sensitive or privileged instructions found); translating took {}\n",
+          b.blocks, b.block_bytes, b.block_instructions, b.blocks_with_callouts, b.sensitive_found,
+          format_duration(b.translate_ns));
+  const uint64_t worlds = b.direct_ns + b.translated_ns;
+  o += trf("  time               direct execution {} ({}), translator {} ({}); in the monitor {}\n",
+           format_duration(b.direct_ns), percent(b.direct_ns, worlds), format_duration(b.translated_ns),
+           percent(b.translated_ns, worlds), format_duration(b.monitor_ns));
+  o += trf("  world switches     {} ({} into the translator, {} back to direct execution), {} in the monitor\n",
+           b.world_switches, b.to_translated, b.to_direct, format_duration(b.switch_ns));
+  for (const BtSwitchCause& c : b.causes)
+    o += fmt::format("    {:<32} {:>10}  {:>6}\n", switch_label(c), c.count, percent(c.count, b.world_switches));
+  o += trf("  callouts           {} at {} sites, {} in the monitor\n", b.callouts, b.callout_sites,
+           format_duration(b.callout_ns));
+  if (b.callouts) {
+    o += fmt::format("    {:<12} {:>10} {:>7} {:>11} {:>10}\n", tr("instruction"), tr("count"), tr("share"),
+                     tr("total"), tr("mean"));
+    std::vector<int> order;
+    for (int i = 1; i < kBtInsnCount; ++i)
+      if (b.callouts_by_insn[static_cast<size_t>(i)]) order.push_back(i);
+    std::stable_sort(order.begin(), order.end(), [&](int x, int y) {
+      return b.callouts_by_insn[static_cast<size_t>(x)] > b.callouts_by_insn[static_cast<size_t>(y)];
+    });
+    for (int i : order) {
+      const uint64_t n = b.callouts_by_insn[static_cast<size_t>(i)], ns = b.callout_ns_by_insn[static_cast<size_t>(i)];
+      o += fmt::format("    {:<12} {:>10} {:>7} {:>11} {:>10}\n", bt_insn_name(static_cast<BtInsn>(i)), n,
+                       percent(n, b.callouts), format_duration(ns), format_duration(ns / n));
+    }
+    o += tr("  hottest callout sites\n");
+    o += fmt::format("    {:<20} {:<12} {:>10} {:>7} {:>11}\n", "rip", tr("instruction"), tr("count"), tr("share"),
+                     tr("total"));
+    for (const BtCalloutSite& site : b.hottest)
+      o += fmt::format("    {:<20} {:<12} {:>10} {:>7} {:>11}\n", fmt::format("0x{:x}", site.rip),
+                       bt_insn_name(site.insn), site.count, percent(site.count, b.callouts),
+                       format_duration(site.time_ns));
+    if (b.callouts_unplaced)
+      o += trf("    ({} callouts at sites past the first {} were counted but not placed)\n", b.callouts_unplaced,
+               kMaxBtSites);
+  }
+}
+
 void print_phases(std::string& o, const TraceStats& st) {
   if (st.phases.empty()) return;
   o += tr("\nphases (marker begin .. end)\n");
@@ -156,6 +225,7 @@ void run_stats(const StatsOptions& opt, CliContext& ctx) {
     print_exits(o, st);
     print_kvm_stats(o, st);
     print_traps(o, st);
+    print_bt(o, st);
     print_phases(o, st);
   }
   std::fwrite(o.data(), 1, o.size(), stdout);

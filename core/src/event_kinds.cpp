@@ -128,7 +128,8 @@ constexpr JsonKey kWorldSwitchJson[] = {{"from_world", kFromWorld},
                                         {"vector_name", kVector, JsonForm::Label, switch_exception},
                                         {"rip", kRip},
                                         {"rip_to", kRipTo},
-                                        {"cpl", kCpl},
+                                        {"from_cpl", kFromCpl},
+                                        {"to_cpl", kToCpl},
                                         {"duration_ns", kDuration}};
 constexpr JsonKey kBtTranslateJson[] = {{"rip", kRip},
                                         {"length", kLength},
@@ -160,8 +161,8 @@ constexpr FieldId kCounterHot[] = {kValue, kName, kVcpu, kSource};
 constexpr FieldId kOutputHot[] = {kText, kVcpu, kSource};
 constexpr FieldId kMarkerHot[] = {kName, kPhase, kValue, kGpa, kVcpu, kSource};
 constexpr FieldId kRunEndHot[] = {kEndReason, kText, kValue, kRegs, kVcpu, kSource};
-constexpr FieldId kWorldSwitchHot[] = {kRip,   kRipTo,  kDuration, kToWorld, kFromWorld,
-                                       kCause, kVector, kCpl,      kVcpu,    kSource};
+constexpr FieldId kWorldSwitchHot[] = {kRip,    kRipTo,   kDuration, kToWorld, kFromWorld, kCause,
+                                       kVector, kFromCpl, kToCpl,    kVcpu,    kSource};
 constexpr FieldId kBtTranslateHot[] = {kRip, kLength, kCount, kValue, kNumber, kDuration, kVcpu, kSource};
 constexpr FieldId kBtCalloutHot[] = {kRip,    kDuration, kValue,  kInsn,  kPort, kDirection, kSize,  kReg,
                                      kNumber, kVector,   kAccess, kCount, kCpl,  kVcpu,      kSource};
@@ -197,13 +198,13 @@ const KindSpec kBuiltin[] = {
     {"run_end", kRunEndHot, kRunEndJson, "How the run ended.", TR::Markers, CK::RunEnd, CplAt::None, kFieldCount,
      run_end_summary, run_end_explain, run_end_title},
     {"world_switch", kWorldSwitchHot, kWorldSwitchJson,
-     "bt mode: the guest moved between direct execution and the translator.", TR::Traps, CK::Neutral, CplAt::Cpl,
+     "bt mode: the guest moved between direct execution and the translator.", TR::Traps, CK::WorldSwitch, CplAt::FromTo,
      kToWorld, world_switch_summary, world_switch_explain, world_switch_title},
     {"bt_translate", kBtTranslateHot, kBtTranslateJson,
-     "bt mode: a guest kernel block was translated into the translation cache.", TR::Markers, CK::Neutral, CplAt::None,
-     kFieldCount, bt_translate_summary, bt_translate_explain, bt_translate_title},
+     "bt mode: a guest kernel block was translated into the translation cache.", TR::Markers, CK::BtTranslate,
+     CplAt::None, kFieldCount, bt_translate_summary, bt_translate_explain, bt_translate_title},
     {"bt_callout", kBtCalloutHot, kBtCalloutJson,
-     "bt mode: translated code called the monitor to emulate a sensitive instruction.", TR::Exits, CK::Neutral,
+     "bt mode: translated code called the monitor to emulate a sensitive instruction.", TR::Exits, CK::BtCallout,
      CplAt::Cpl, kInsn, bt_callout_summary, bt_callout_explain, bt_callout_title, callout_access_json},
 };
 static_assert(std::size(kBuiltin) == kEventKindCount, "one row per EventKind enumerator");

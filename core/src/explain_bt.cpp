@@ -50,8 +50,8 @@ std::string cause_words(const Event& e) {
 // ---- summaries ------------------------------------------------------------------
 
 std::string world_switch_summary(const Event& e) {
-  std::string s = fmt::format("{} -> {}  {}  rip 0x{:x} -> 0x{:x}  cpl {}", world_name(e.from_world),
-                              world_name(e.to_world), cause_words(e), e.rip, e.rip_to, e.cpl);
+  std::string s = fmt::format("{} -> {}  {}  cpl {}->{}  rip 0x{:x} -> 0x{:x}", world_name(e.from_world),
+                              world_name(e.to_world), cause_words(e), e.from_cpl, e.to_cpl, e.rip, e.rip_to);
   if (e.from_world == BtWorld::None)
     s = fmt::format("-> {}  {}  rip 0x{:x}", world_name(e.to_world), cause_words(e), e.rip_to);
   if (e.duration_ns) s += "  " + format_duration(e.duration_ns);

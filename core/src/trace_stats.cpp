@@ -94,6 +94,8 @@ void add_to_phase(PhaseStats& p, const Event& e) {
       break;
     case EventKind::Trap: ++p.traps; break;
     case EventKind::Hypercall: ++p.hypercalls; break;
+    case EventKind::WorldSwitch: ++p.world_switches; break;
+    case EventKind::BtCallout: ++p.callouts; break;
     default: break;
   }
   if (is_ring_transition(e)) ++p.ring_transitions;
@@ -145,6 +147,7 @@ struct StatsBuilder::State {
   size_t open_count = 0;  // phases open on any vCPU: most events need no lookup
   std::unordered_map<uint32_t, StatValues> stat_now;
   size_t stat_count = 0;  // (vCPU, name) pairs in stat_now
+  BtStatsBuilder bt;      // the bt mode's counters (bt_stats.h)
 
   void begin_phase(const Event& e);
   void end_phase(const Event& e);
@@ -235,6 +238,7 @@ void StatsBuilder::add(const Event& e) {
   st.last_ns = std::max(st.last_ns, e.time_ns);
   auto k = static_cast<size_t>(e.kind);
   if (k < st.by_kind.size()) ++st.by_kind[k];
+  s.bt.add(e);
 
   // Phase bookkeeping first, so a marker is not counted inside the phase it opens or closes.
   if (e.kind == EventKind::Marker && e.phase != MarkerPhase::Point) {
@@ -312,6 +316,7 @@ TraceStats StatsBuilder::finish(const TraceHeader& header, bool complete, std::s
   st.header = header;
   st.complete = complete;
   st.warning = std::move(warning);
+  st.bt = s_->bt.finish(st.last_ns);
 
   // A phase still open runs to the last event.
   static const StatValues kNone;

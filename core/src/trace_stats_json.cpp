@@ -5,6 +5,7 @@
 // `duration_ns`. Numbers are JSON numbers; durations are nanoseconds.
 #include <nlohmann/json.hpp>
 
+#include "ringscope/bt_insns.h"
 #include "ringscope/exit_reasons.h"
 #include "ringscope/terminal_text.h"
 #include "ringscope/trace_stats.h"
@@ -21,6 +22,50 @@ json duration_json(const DurationStats& d) {
           {"mean_ns", d.mean_ns()},
           {"min_ns", d.min_ns},
           {"max_ns", d.max_ns}};
+}
+
+// The bt mode's counters (bt_stats.h), keyed by the vocabulary's names.
+json bt_json(const BtStats& b) {
+  json by_insn = json::object();
+  for (int i = 1; i < kBtInsnCount; ++i)
+    if (b.callouts_by_insn[static_cast<size_t>(i)])
+      by_insn[std::string(bt_insn_name(static_cast<BtInsn>(i)))] = {
+          {"count", b.callouts_by_insn[static_cast<size_t>(i)]},
+          {"time_ns", b.callout_ns_by_insn[static_cast<size_t>(i)]}};
+  json hottest = json::array();
+  for (const BtCalloutSite& site : b.hottest)
+    hottest.push_back({{"rip", site.rip},
+                       {"instruction", bt_insn_name(site.insn)},
+                       {"count", site.count},
+                       {"time_ns", site.time_ns}});
+  json causes = json::array();
+  for (const BtSwitchCause& c : b.causes) {
+    json o = {{"cause", cause_name(c.cause)}, {"to_world", world_name(c.to)}, {"count", c.count}};
+    if (c.cause == TrapCause::Exception || c.cause == TrapCause::Interrupt || c.cause == TrapCause::SoftInt)
+      o["vector"] = c.vector;
+    causes.push_back(o);
+  }
+  return {{"translation_cache",
+           {{"blocks", b.blocks},
+            {"bytes", b.block_bytes},
+            {"instructions", b.block_instructions},
+            {"blocks_with_callouts", b.blocks_with_callouts},
+            {"sensitive_found", b.sensitive_found},
+            {"translate_ns", b.translate_ns}}},
+          {"callouts",
+           {{"count", b.callouts},
+            {"time_ns", b.callout_ns},
+            {"by_instruction", by_insn},
+            {"sites", b.callout_sites},
+            {"unplaced", b.callouts_unplaced},
+            {"hottest", hottest}}},
+          {"world_switches",
+           {{"count", b.world_switches},
+            {"to_translated", b.to_translated},
+            {"to_direct", b.to_direct},
+            {"time_ns", b.switch_ns},
+            {"by_cause", causes}}},
+          {"time", {{"direct_ns", b.direct_ns}, {"translated_ns", b.translated_ns}, {"monitor_ns", b.monitor_ns}}}};
 }
 
 json reasons_json(const std::map<uint16_t, uint64_t>& by_reason) {
@@ -88,6 +133,9 @@ std::string stats_to_json(const TraceStats& st) {
   j["hypercalls"] = st.hypercalls;
   j["output_bytes"] = st.output_bytes;
 
+  const bool bt = st.bt.any();
+  if (bt) j["bt"] = bt_json(st.bt);
+
   json phases = json::array();
   for (const PhaseStats& p : st.phases) {
     phases.push_back({{"label", p.label},
@@ -104,6 +152,10 @@ std::string stats_to_json(const TraceStats& st) {
                       {"ring_transitions", p.ring_transitions},
                       {"hypercalls", p.hypercalls},
                       {"kvm_stats", p.kvm_stats}});
+    if (bt) {
+      phases.back()["world_switches"] = p.world_switches;
+      phases.back()["callouts"] = p.callouts;
+    }
   }
   j["phases"] = phases;
   if (st.unmatched_end_markers) j["unmatched_end_markers"] = st.unmatched_end_markers;

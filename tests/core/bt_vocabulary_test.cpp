@@ -5,13 +5,19 @@
 // still read.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
 
 #include "nlohmann/json.hpp"
 #include "ringscope/bt_insns.h"
 #include "ringscope/event_filter.h"
 #include "ringscope/event_schema.h"
 #include "ringscope/explain.h"
+#include "ringscope/trace_stats.h"
 #include "trace/crc32.h"
 #include "trace/export_internal.h"
 #include "trace_test_util.h"
@@ -102,7 +108,9 @@ TEST(BtVocabulary, JsonKeys) {
   EXPECT_FALSE(j.contains("vector"));  // a system call has none
   EXPECT_EQ(j["rip"], 0x401020u);
   EXPECT_EQ(j["rip_to"], 0xffffffff80001000u);
-  EXPECT_EQ(j["cpl"], 3);
+  EXPECT_EQ(j["from_cpl"], 3);
+  EXPECT_EQ(j["to_cpl"], 0);
+  EXPECT_FALSE(j.contains("cpl"));
   EXPECT_EQ(j["duration_ns"], 850);
 
   j = ordered_json::parse(event_to_json(v[7]));
@@ -142,7 +150,8 @@ TEST(BtVocabulary, JsonKeys) {
 
 TEST(BtVocabulary, SummariesExplanationsAndTitles) {
   const std::vector<Event> v = syscall_round_trip();
-  EXPECT_EQ(summarize_event(v[0]), "direct -> translated  syscall  rip 0x401020 -> 0xffffffff80001000  cpl 3  850 ns");
+  EXPECT_EQ(summarize_event(v[0]),
+            "direct -> translated  syscall  cpl 3->0  rip 0x401020 -> 0xffffffff80001000  850 ns");
   EXPECT_EQ(summarize_event(v[1]),
             "block 0xffffffff80001000  42 bytes  12 instructions  sensitive 2: cli, out  3.1 µs");
   EXPECT_EQ(summarize_event(v[2]), "out  out 0x3f8 size 1 value 0x68 'h'  rip 0xffffffff80001010 cpl 0  400 ns");
@@ -155,6 +164,26 @@ TEST(BtVocabulary, SummariesExplanationsAndTitles) {
   EXPECT_EQ(trace::event_title(v[0]), "direct -> translated (syscall)");
   EXPECT_EQ(trace::event_title(v[1]), "translate 0xffffffff80001000");
   EXPECT_EQ(trace::event_title(v[2]), "callout out");
+}
+
+// The monitor's work that took time is a slice in the exports, named for people.
+TEST(BtVocabulary, ExportsNameTheKindsAndSliceTheMonitorsWork) {
+  std::vector<Event> events = syscall_round_trip();
+  auto t = read_trace_bytes(testing::write_trace(events));
+  ASSERT_TRUE(t.ok());
+  const auto path =
+      (std::filesystem::temp_directory_path() / ("ringscope-" + std::to_string(::getpid()) + "-bt-export.json"))
+          .string();
+  ASSERT_TRUE(export_trace(*t, ExportFormat::ChromeJson, path).ok());
+  std::ifstream in(path);
+  const auto doc = nlohmann::json::parse(in);
+  std::map<std::string, std::string> phase_of;
+  for (const auto& ev : doc["traceEvents"]) phase_of[ev.value("name", "")] = ev.value("ph", "");
+  EXPECT_EQ(phase_of["direct -> translated (syscall)"], "X");
+  EXPECT_EQ(phase_of["callout out"], "X");
+  EXPECT_EQ(phase_of["translate 0xffffffff80001000"], "X");
+  EXPECT_EQ(phase_of["callout int"], "i");  // no duration recorded: an instant
+  std::filesystem::remove(path);
 }
 
 TEST(BtVocabulary, FilterKeys) {
@@ -184,13 +213,63 @@ TEST(BtVocabulary, FilterKeys) {
   EXPECT_EQ(count(to_direct), 1);
   EventFilter user;
   user.cpl = 3;
-  EXPECT_EQ(count(user), 2);  // the switches that left ring 3
+  EXPECT_EQ(count(user), 3);  // the switches that left ring 3 or entered it
   EventFilter value;
   value.value = 0x202;
   EXPECT_EQ(count(value), 1);  // popf's; a translate's mask is not a value
   EXPECT_EQ(cause_from_name("hlt"), TrapCause::Halt);
   EXPECT_EQ(world_from_name("translated"), BtWorld::Translated);
   EXPECT_FALSE(world_from_name(""));
+}
+
+TEST(BtVocabulary, StatsCountTheCacheCalloutsSwitchesAndTime) {
+  std::vector<Event> events = syscall_round_trip();
+  // A second pass through the same out: the hottest site.
+  Event again = events[2];
+  again.time_ns = 4500;
+  events.insert(events.begin() + 7, again);
+  auto t = read_trace_bytes(testing::write_trace(events));
+  ASSERT_TRUE(t.ok());
+  const TraceStats st = compute_stats(*t);
+  const BtStats& b = st.bt;
+  ASSERT_TRUE(b.any());
+  EXPECT_EQ(b.blocks, 1u);
+  EXPECT_EQ(b.block_bytes, 42u);
+  EXPECT_EQ(b.block_instructions, 12u);
+  EXPECT_EQ(b.sensitive_found, 2u);
+  EXPECT_EQ(b.callouts, 5u);
+  EXPECT_EQ(b.callouts_by_insn[static_cast<size_t>(BtInsn::Out)], 2u);
+  EXPECT_EQ(b.callout_ns_by_insn[static_cast<size_t>(BtInsn::Out)], 800u);
+  EXPECT_EQ(b.callout_sites, 4u);
+  ASSERT_FALSE(b.hottest.empty());
+  EXPECT_EQ(b.hottest[0].rip, 0xffffffff80001010u);
+  EXPECT_EQ(b.hottest[0].insn, BtInsn::Out);
+  EXPECT_EQ(b.hottest[0].count, 2u);
+  EXPECT_EQ(b.world_switches, 3u);
+  EXPECT_EQ(b.to_translated, 2u);
+  EXPECT_EQ(b.to_direct, 1u);
+  ASSERT_EQ(b.causes.size(), 3u);
+  // Translated from the first switch (1000) to sysretq (4000), direct until the #PF (5000).
+  EXPECT_EQ(b.translated_ns, 3000u);
+  EXPECT_EQ(b.direct_ns, 1000u);
+  EXPECT_EQ(b.monitor_ns, 850u + 3100 + 400 + 400 + 600 + 90 + 700);
+
+  const auto j = nlohmann::json::parse(stats_to_json(st));
+  EXPECT_EQ(j["bt"]["translation_cache"]["blocks"], 1);
+  EXPECT_EQ(j["bt"]["callouts"]["by_instruction"]["out"]["count"], 2);
+  EXPECT_EQ(j["bt"]["callouts"]["hottest"][0]["instruction"], "out");
+  EXPECT_EQ(j["bt"]["world_switches"]["count"], 3);
+  EXPECT_EQ(j["bt"]["time"]["direct_ns"], 1000);
+}
+
+TEST(BtVocabulary, StatsOfAnotherModeHaveNoBtSection) {
+  testing::EventFactory f;
+  std::vector<Event> events = {f.io_exit(true, 'h'), f.uart_device(true, 'h')};
+  auto t = read_trace_bytes(testing::write_trace(events));
+  ASSERT_TRUE(t.ok());
+  const TraceStats st = compute_stats(*t);
+  EXPECT_FALSE(st.bt.any());
+  EXPECT_FALSE(nlohmann::json::parse(stats_to_json(st)).contains("bt"));
 }
 
 // A trace written before schema 3 (its header says 2) still reads; one from

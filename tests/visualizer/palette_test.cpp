@@ -75,7 +75,8 @@ TEST(Palette, MarksInOneRowStayApartUnderDeuteranopia) {
 TEST(Palette, BandStatesAndTheCursorStayApartUnderDeuteranopia) {
   const Colour ring[] = {Colour::Ring0, Colour::Ring3, Colour::Unknown};
   const Colour vmx[] = {Colour::NonRoot, Colour::Root, Colour::HaltedInKvm};
-  for (const auto& band : {std::span<const Colour>(ring), std::span<const Colour>(vmx)})
+  const Colour bt[] = {Colour::BtDirect, Colour::BtTranslated, Colour::BtMonitor, Colour::HaltedInKvm};
+  for (const auto& band : {std::span<const Colour>(ring), std::span<const Colour>(vmx), std::span<const Colour>(bt)})
     for (size_t i = 0; i < band.size(); ++i)
       for (size_t j = i + 1; j < band.size(); ++j)
         EXPECT_GE(delta(rgba(band[i]), rgba(band[j]), true), kMinDelta)
@@ -94,6 +95,11 @@ TEST(Palette, EveryMarkColourIsAMarkEntry) {
   EXPECT_EQ(for_event(EventKind::Trap, 0x40, TrapCause::SoftInt), Colour::SystemCall);
   EXPECT_EQ(for_event(EventKind::Trap, 32, TrapCause::Interrupt), Colour::Interrupt);
   EXPECT_EQ(for_exit(48), Colour::Mmio);  // virtio MMIO: not "other trap"
+  EXPECT_EQ(for_event(EventKind::WorldSwitch, 0), Colour::WorldSwitch);
+  EXPECT_EQ(for_event(EventKind::BtCallout, 0), Colour::BtCallout);
+  EXPECT_EQ(for_event(EventKind::BtTranslate, 0), Colour::BtTranslate);
+  for (EventKind k : {EventKind::WorldSwitch, EventKind::BtCallout, EventKind::BtTranslate})
+    EXPECT_EQ(colours()[static_cast<size_t>(for_event(k, 0))].use, Use::Mark);
 }
 
 }  // namespace

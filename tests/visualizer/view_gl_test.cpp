@@ -207,6 +207,52 @@ TEST_F(GlView, LayoutHoldsAtProjectorAndFullHdSizes) {
   }
 }
 
+// A bt trace: the VMX band's place shows direct execution, the translator
+// and the monitor; the ring band follows the world switches.
+TEST_F(GlView, BtBandShowsDirectTranslatedAndMonitor) {
+  View view;
+  view.settings().animate = false;
+  view.add_trace(TraceModel::from_trace(test::bt_trace(), "syscalls.bt.rtrace"), "syscalls.bt.rtrace");
+  view.set_zoom(0, 500'000);
+  auto px = render_offscreen(view, kW, kH);
+  ASSERT_TRUE(px.ok()) << px.error().message;
+  Pixels p{std::move(px).value()};
+  const float ring_y = *view.ring_band_y(0, 0), band_y = *view.vmx_band_y(0, 0);
+  EXPECT_TRUE(near(p.at(view.timeline_x(200'000), band_y), palette::kBtDirect));
+  EXPECT_TRUE(near(p.at(view.timeline_x(370'000), band_y), palette::kBtTranslated));
+  EXPECT_TRUE(near(p.at(view.timeline_x(80'000), band_y), palette::kBtTranslated));
+  EXPECT_TRUE(near(p.at(view.timeline_x(322'500), band_y), palette::kBtMonitor));  // the 5 µs out callout
+  EXPECT_TRUE(near(p.at(view.timeline_x(450'000), band_y), palette::kBtDirect));
+  // Ring 3 while direct, ring 0 while translated: the world switches say so.
+  EXPECT_TRUE(near(p.at(view.timeline_x(200'000), ring_y + 6), palette::kRing3));
+  EXPECT_TRUE(near(p.at(view.timeline_x(370'000), ring_y + 6), palette::kRing0));
+}
+
+// `ringscope view --screenshot` of a bt trace with a callout selected: the
+// picture the docs use (set RINGSCOPE_KEEP_SCREENSHOT=DIR to keep it).
+TEST_F(GlView, BtScreenshotWithACalloutSelected) {
+  const auto dir = std::filesystem::temp_directory_path() / "ringscope_view_gl_bt_test";
+  std::filesystem::create_directories(dir);
+  const auto bytes = test::bt_trace_bytes();
+  std::ofstream(dir / "syscalls.bt.rtrace", std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  const std::string png = (dir / "bt.png").string();
+  // Event 8 is the `out` callout at 320 µs.
+  const std::string cmd = std::string(RINGSCOPE_BIN) + " view " + (dir / "syscalls.bt.rtrace").string() +
+                          " --select 8 --size 1280x720 --screenshot " + png;
+  EXPECT_EQ(WEXITSTATUS(std::system(cmd.c_str())), 0);
+  png_image img{};
+  img.version = PNG_IMAGE_VERSION;
+  ASSERT_TRUE(png_image_begin_read_from_file(&img, png.c_str()));
+  EXPECT_EQ(img.width, 1280u);
+  png_image_free(&img);
+  if (const char* keep = std::getenv("RINGSCOPE_KEEP_SCREENSHOT"))
+    for (const char* f : {"bt.png", "syscalls.bt.rtrace"})
+      std::filesystem::copy_file(dir / f, std::filesystem::path(keep) / f,
+                                 std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::remove_all(dir);
+}
+
 TEST_F(GlView, ScreenshotCommandWritesAPngAndReportsBadFiles) {
   const auto dir = std::filesystem::temp_directory_path() / "ringscope_view_gl_test";
   std::filesystem::create_directories(dir);

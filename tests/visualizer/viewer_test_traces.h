@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "ringscope/bt_insns.h"
 #include "ringscope/exit_reasons.h"
 #include "ringscope/trace.h"
 
@@ -373,5 +374,59 @@ inline void write_prefix(const std::string& path, const std::vector<uint8_t>& by
   std::fwrite(bytes.data(), 1, n, f);
   std::fclose(f);
 }
+// A `bt` run (binary translation) on one vCPU, times in µs after start:
+//   0          world switch into the translator (the kernel boots translated)
+//   0 .. 100   translated: block 0x100000 translated at 5 µs (3 µs), callouts
+//              `out` at 20 µs (2 µs), `cli` at 40 µs (1 µs), `out` at 60 µs (2 µs)
+//   100        iretq: world switch to direct execution (1 µs)
+//   100 .. 300 direct (guest user code)
+//   300        syscall: world switch into the translator (2 µs)
+//   300 .. 400 translated: block 0x100200 translated at 310 µs (4 µs), `out`
+//              at 320 µs (5 µs), `popf` at 350 µs (1 µs)
+//   400        sysretq: world switch to direct execution (1 µs)
+//   400 .. 500 direct; run_end at 500 µs
+inline std::vector<uint8_t> bt_trace_bytes() {
+  TraceHeader h;
+  h.scenario = "syscalls";
+  h.mode = "bt";
+  h.level = "exits";
+  h.start_mono_ns = kOrigin;
+  auto w = TraceWriter::create_in_memory(h);
+  auto emit = [&](Event e) { w->emit(e); };
+  auto sw = [&](uint64_t t, BtWorld from, BtWorld to, TrapCause cause, uint64_t rip, uint64_t rip_to, uint64_t dur) {
+    emit(events::world_switch({us(t), 0, Source::Vmm}, from, to, cause, 0, rip, rip_to, from == BtWorld::Direct ? 3 : 0,
+                              dur * 1000));
+  };
+  auto translate = [&](uint64_t t, uint64_t rip, uint64_t dur) {
+    emit(events::bt_translate({us(t), 0, Source::Emulator}, rip, 48, 14,
+                              bt_insn_bit(BtInsn::Out) | bt_insn_bit(BtInsn::Cli) | bt_insn_bit(BtInsn::Popf), 3,
+                              dur * 1000));
+  };
+  auto out = [&](uint64_t t, uint64_t rip, uint64_t dur, char c) {
+    Event e = events::bt_callout({us(t), 0, Source::Emulator}, BtInsn::Out, rip, 0, dur * 1000);
+    events::port_access(e, 0x3f8, 1, Direction::Out, static_cast<uint8_t>(c));
+    emit(e);
+  };
+  auto callout = [&](uint64_t t, BtInsn insn, uint64_t rip, uint64_t value, uint64_t dur) {
+    Event e = events::bt_callout({us(t), 0, Source::Emulator}, insn, rip, 0, dur * 1000);
+    events::callout_value(e, value);
+    emit(e);
+  };
+  sw(0, BtWorld::None, BtWorld::Translated, TrapCause::None, 0, 0x100000, 0);
+  translate(5, 0x100000, 3);
+  out(20, 0x100010, 2, 'h');
+  callout(40, BtInsn::Cli, 0x100020, 0, 1);
+  out(60, 0x100010, 2, 'i');
+  sw(100, BtWorld::Translated, BtWorld::Direct, TrapCause::Iret, 0x100030, 0x401000, 1);
+  sw(300, BtWorld::Direct, BtWorld::Translated, TrapCause::Syscall, 0x401020, 0x100200, 2);
+  translate(310, 0x100200, 4);
+  out(320, 0x100210, 5, '!');
+  callout(350, BtInsn::Popf, 0x100220, 0x202, 1);
+  sw(400, BtWorld::Translated, BtWorld::Direct, TrapCause::Sysret, 0x100230, 0x401022, 1);
+  emit(events::run_end({us(500), 0, Source::Vmm}, RunEndReason::GuestExit, 0, "", nullptr));
+  (void)w->close();
+  return w->memory_bytes();
+}
+inline Trace bt_trace() { return std::move(read_trace_bytes(bt_trace_bytes())).value(); }
 
 }  // namespace ringscope::viewer::test

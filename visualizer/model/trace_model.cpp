@@ -72,7 +72,11 @@ struct TraceModel::Loader {
       tr.ring3_open = !final && !tr.ring3.empty() && tr.ring3.back().end_ns == UINT64_MAX;
       if (!tr.ring3.empty() && tr.ring3.back().end_ns == UINT64_MAX)
         tr.ring3.back().end_ns = std::max(tr.ring3.back().begin_ns, m.last_ns());
+      tr.translated_open = !final && !tr.translated.empty() && tr.translated.back().end_ns == UINT64_MAX;
+      if (!tr.translated.empty() && tr.translated.back().end_ns == UINT64_MAX)
+        tr.translated.back().end_ns = std::max(tr.translated.back().begin_ns, m.last_ns());
       if (!final) continue;
+      tr.translated.shrink_to_fit();
       tr.ring3.shrink_to_fit();
       tr.cpl.shrink_to_fit();
       tr.root.shrink_to_fit();
@@ -85,6 +89,8 @@ struct TraceModel::Loader {
     for (auto& tr : m.tracks_) {
       if (tr.ring3_open) tr.ring3.back().end_ns = UINT64_MAX;
       tr.ring3_open = false;
+      if (tr.translated_open) tr.translated.back().end_ns = UINT64_MAX;
+      tr.translated_open = false;
     }
   }
 };
@@ -244,11 +250,22 @@ void TraceModel::index_event(size_t i, const Event& e) {
       ++stat_samples_;
     }
   }
-  if (e.kind == EventKind::VmExit) {
+  // bt: the monitor's own time (a callout, a translation, a world switch)
+  // is the band's "root" state, as an exit's handling is under VT-x.
+  const bool bt_kind =
+      e.kind == EventKind::WorldSwitch || e.kind == EventKind::BtCallout || e.kind == EventKind::BtTranslate;
+  if (bt_kind) bt_ = true;
+  if (e.kind == EventKind::VmExit || (bt_kind && e.duration_ns)) {
     uint64_t end = e.time_ns + e.duration_ns;
     if (!tr.root.empty() && tr.root.back().end_ns > e.time_ns)
       tr.root.back().end_ns = e.time_ns;  // keep spans disjoint
     tr.root.push_back({e.time_ns, end, idx});
+  }
+  if (e.kind == EventKind::WorldSwitch) {
+    if (tr.worlds_from == UINT64_MAX) tr.worlds_from = e.time_ns;
+    const bool open = !tr.translated.empty() && tr.translated.back().end_ns == UINT64_MAX;
+    if (open && e.to_world != BtWorld::Translated) tr.translated.back().end_ns = e.time_ns;
+    if (!open && e.to_world == BtWorld::Translated) tr.translated.push_back({e.time_ns, UINT64_MAX, idx});
   }
   if (e.kind == EventKind::ModeChange) mode_changes_.push_back(idx);
   bool shown = false;
@@ -285,6 +302,15 @@ std::optional<uint32_t> TraceModel::root_at(uint32_t vcpu, uint64_t t) const {
   --it;
   if (t < it->end_ns) return it->event;
   return std::nullopt;
+}
+
+BtWorld TraceModel::world_at(uint32_t vcpu, uint64_t t) const {
+  const VcpuTrack* tr = track(vcpu);
+  if (!tr || t < tr->worlds_from) return BtWorld::None;
+  const auto& s = tr->translated;
+  auto it = std::partition_point(s.begin(), s.end(), [&](const TranslatedSpan& x) { return x.begin_ns <= t; });
+  if (it != s.begin() && t < (it - 1)->end_ns) return BtWorld::Translated;
+  return BtWorld::Direct;
 }
 
 const Ring3Visit* TraceModel::ring3_at(uint32_t vcpu, uint64_t t) const {
@@ -420,6 +446,12 @@ void TraceModel::derive_sums(VcpuTrack& tr, Derived& d) const {
   if (!tr.halted_before.empty()) tr.halted_before[0] = 0;
   for (size_t i = from(d.halted, tr.halted.size()); i < tr.halted.size(); ++i)
     tr.halted_before[i] = tr.halted_before[i - 1] + tr.halted[i - 1].halted_ns();
+  // The translated spans (bt mode) are few (two world switches per visit):
+  // their sums are recomputed whole, the last span's end may have moved.
+  tr.translated_before.assign(tr.translated.size(), 0);
+  for (size_t i = 1; i < tr.translated.size(); ++i)
+    tr.translated_before[i] =
+        tr.translated_before[i - 1] + (tr.translated[i - 1].end_ns - tr.translated[i - 1].begin_ns);
   d.cpl = tr.cpl.size();
   d.root = tr.root.size();
   d.halted = tr.halted.size();
@@ -469,6 +501,8 @@ TimeShare TraceModel::share(uint32_t vcpu, uint64_t t0, uint64_t t1) const {
   }
   s.cpl_unknown = (t1 - t0) > known ? (t1 - t0) - known : 0;
   s.root = covered_before(tr->root, tr->root_before, t1) - covered_before(tr->root, tr->root_before, t0);
+  s.translated = covered_before(tr->translated, tr->translated_before, t1) -
+                 covered_before(tr->translated, tr->translated_before, t0);
   // A halt span with share < 1 counts that share of each ns it covers.
   auto halted_until = [&](uint64_t t) -> uint64_t {
     const auto& h = tr->halted;
@@ -520,6 +554,12 @@ TimeShare TraceModel::Walker::totals_at(uint64_t t) {
   if (root_ > 0) {
     const RootSpan& r = tr_->root[root_ - 1];
     s.root = tr_->root_before[root_ - 1] + (std::min(t, std::max(r.end_ns, r.begin_ns)) - r.begin_ns);
+  }
+  translated_ = count_begun(tr_->translated, translated_ ? translated_ - 1 : 0, t,
+                            [](const TranslatedSpan& x) { return x.begin_ns; });
+  if (translated_ > 0) {
+    const TranslatedSpan& x = tr_->translated[translated_ - 1];
+    s.translated = tr_->translated_before[translated_ - 1] + (std::min(t, x.end_ns) - x.begin_ns);
   }
   halted_ = count_begun(tr_->halted, halted_ ? halted_ - 1 : 0, t, [](const HaltSpan& h) { return h.begin_ns; });
   if (halted_ > 0) {

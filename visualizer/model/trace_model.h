@@ -43,7 +43,9 @@ struct CplChange {
   uint32_t event;
   uint8_t cpl;
 };
-// Time spent in VMX root mode for one VM exit: from the exit to re-entry.
+// Time spent in VMX root mode for one VM exit: from the exit to re-entry;
+// in a `bt` trace, time in the monitor (a callout, a translation, a world
+// switch: the event's duration_ns).
 struct RootSpan {
   uint64_t begin_ns, end_ns;
   uint32_t event;
@@ -78,6 +80,13 @@ struct HaltSpan {
   double share = 1.0;
   uint64_t halted_ns() const { return static_cast<uint64_t>(static_cast<double>(end_ns - begin_ns) * share); }
 };
+// bt mode: one stay of the guest in the translator (guest kernel code run
+// from the translation cache), from a world_switch into it to the next
+// world_switch out of it (or the end of the trace).
+struct TranslatedSpan {
+  uint64_t begin_ns, end_ns;
+  uint32_t event;  // the world_switch that entered it
+};
 // One sample of a kvm-stats counter (its running value).
 struct StatSample {
   uint64_t time_ns;
@@ -88,8 +97,9 @@ struct StatSample {
 struct TimeShare {
   uint64_t cpl[4] = {};  // in ring 0..3
   uint64_t cpl_unknown = 0;
-  uint64_t root = 0;    // in VMX root mode (an exit being handled)
-  uint64_t halted = 0;  // halted inside KVM
+  uint64_t root = 0;        // in VMX root mode (an exit being handled); bt: in the monitor
+  uint64_t halted = 0;      // halted inside KVM
+  uint64_t translated = 0;  // bt: in the translator (its monitor time included)
 };
 
 // Everything derived per vCPU. Index lists hold event indices in time order.
@@ -103,14 +113,18 @@ struct VcpuTrack {
   std::vector<std::vector<PhaseSpan>> phase_rows;
   std::array<std::vector<uint32_t>, kMarkRowCount> marks;
   std::vector<HaltSpan> halted;
-  // Following a live trace: the last ring-3 visit is still open (its end_ns
-  // shows the last event so far, and moves on as events arrive).
+  // Following a live trace: the last ring-3 visit (or translated stretch) is
+  // still open (its end_ns shows the last event so far, and moves on as
+  // events arrive).
   bool ring3_open = false;
+  bool translated_open = false;
+  std::vector<TranslatedSpan> translated;  // bt mode
+  uint64_t worlds_from = UINT64_MAX;       // bt mode: the time of the first world_switch (worlds known after it)
   // Running sums for share(): time in ring 0 and ring 3 before cpl[i] (the
   // rest of the time since cpl[0] was in ring 1 or 2), in root mode before
   // root[i], halted before halted[i].
   std::vector<std::array<uint64_t, 2>> cpl_before;
-  std::vector<uint64_t> root_before, halted_before;
+  std::vector<uint64_t> root_before, halted_before, translated_before;
   // kvm-stats samples, one list per counter name (TraceModel::stat_names()).
   std::vector<std::vector<StatSample>> stats;
   uint64_t events = 0;
@@ -176,6 +190,12 @@ class TraceModel {
   // root mode (handling an exit) at t, with the exit's event index.
   int cpl_at(uint32_t vcpu, uint64_t t) const;
   std::optional<uint32_t> root_at(uint32_t vcpu, uint64_t t) const;
+  // A `bt` trace (binary translation): its VMX band shows direct execution,
+  // the translator and the monitor instead of VMX non-root and root.
+  bool bt() const { return bt_; }
+  // bt: where `vcpu` was at t (None before its first world_switch); the
+  // monitor's own time is root_at().
+  BtWorld world_at(uint32_t vcpu, uint64_t t) const;
 
   // Every trap / trap_return that changed CPL, in order (event indices).
   const std::vector<uint32_t>& ring_transitions() const { return transitions_; }
@@ -216,7 +236,7 @@ class TraceModel {
    private:
     const TraceModel& m_;
     const VcpuTrack* tr_;
-    size_t cpl_ = 0, root_ = 0, halted_ = 0;
+    size_t cpl_ = 0, root_ = 0, halted_ = 0, translated_ = 0;
   };
   // Whether `vcpu` was halted inside KVM at t (see HaltSpan).
   const HaltSpan* halted_at(uint32_t vcpu, uint64_t t) const;
@@ -274,6 +294,7 @@ class TraceModel {
   std::vector<uint32_t> mode_changes_;
   uint64_t reordered_ = 0;
   uint64_t unstepped_runs_ = 0;
+  bool bt_ = false;
   std::vector<std::string> stat_names_;
   std::vector<std::vector<uint32_t>> stat_sample_events_;  // per vCPU: indices of kvm-stats counter events
   uint64_t stat_samples_ = 0;

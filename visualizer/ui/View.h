@@ -255,6 +255,7 @@ class View {
   // The legend: every colour the loaded traces' timelines can show, wrapped
   // to `width`; returns its height (draw=false: only measures).
   float legend(float width, bool draw);
+  void bt_band_tooltip(const TraceModel& m, std::optional<uint32_t> monitor_event, uint32_t vcpu, uint64_t t);
 
   void draw_ruler(ImDrawList* dl, float x0, float x1, float y0, float y1);
   // The Follow box in the ruler's label column and the live / ended badge

@@ -159,7 +159,7 @@ void View::draw_lane(ImDrawList* dl, const LaneGeom& g, float x0, float x1) {
     dl->AddText({x0 - 8 - ImGui::CalcTextSize(text).x, y}, palette::kRuler, text);
   };
   label(g.ring_y0 + 4, ringscope::tr("ring"));
-  label(g.vmx_y0 - 1, "VMX");
+  label(g.vmx_y0 - 1, m.bt() ? "BT" : "VMX");
   for (int r = 0; r < kMarkRowCount; ++r)
     if (g.row_y[r] > 0) label(g.row_y[r] - 1, ringscope::tr(kRowNames[r]));
 
@@ -268,10 +268,14 @@ void View::draw_bands(ImDrawList* dl, const LaneGeom& g, const TraceModel& m, ui
   // VMX band, top to bottom: hypervisor (root), halted inside KVM, guest.
   static constexpr ImU32 kRingCols[4] = {palette::kRing3, IM_COL32(230, 200, 90, 255), palette::kRing0,
                                          palette::kNoData};
-  static constexpr ImU32 kVmxCols[3] = {palette::kRoot, palette::kHaltedInKvm, palette::kNonRoot};
+  // In a bt trace: the monitor, halted, the translator, direct execution.
+  static constexpr ImU32 kVmxCols[4] = {palette::kRoot, palette::kHaltedInKvm, palette::kNoData, palette::kNonRoot};
+  static constexpr ImU32 kBtCols[4] = {palette::kBtMonitor, palette::kHaltedInKvm, palette::kBtTranslated,
+                                       palette::kBtDirect};
+  const ImU32* band_cols = m.bt() ? kBtCols : kVmxCols;
   const int ring_h = static_cast<int>(g.ring_y1 - g.ring_y0), vmx_h = static_cast<int>(g.vmx_y1 - g.vmx_y0);
   std::array<int, 4> run_ring{};
-  std::array<int, 3> run_vmx{};
+  std::array<int, 4> run_vmx{};
   float ring_x = xa, vmx_x = xa;
   auto flush_ring = [&](float x_end) {
     float y = g.ring_y0;
@@ -288,9 +292,9 @@ void View::draw_bands(ImDrawList* dl, const LaneGeom& g, const TraceModel& m, ui
   };
   auto flush_vmx = [&](float x_end) {
     float y = g.vmx_y0;
-    for (int k = 0; k < 3 && x_end > vmx_x; ++k) {
+    for (int k = 0; k < 4 && x_end > vmx_x; ++k) {
       if (run_vmx[k] <= 0) continue;
-      dl->AddRectFilled({vmx_x, y}, {x_end, y + static_cast<float>(run_vmx[k])}, kVmxCols[k]);
+      dl->AddRectFilled({vmx_x, y}, {x_end, y + static_cast<float>(run_vmx[k])}, band_cols[k]);
       y += static_cast<float>(run_vmx[k]);
     }
     vmx_x = x_end;
@@ -312,11 +316,16 @@ void View::draw_bands(ImDrawList* dl, const LaneGeom& g, const TraceModel& m, ui
     s.cpl_unknown = tb - ta > known ? tb - ta - known : 0;
     s.root = cur.root - prev.root;
     s.halted = cur.halted - prev.halted;
+    s.translated = cur.translated - prev.translated;
     prev = cur;
     prev_t = tb;
     const auto ring = stack_heights<4>({s.cpl[3], s.cpl[1] + s.cpl[2], s.cpl[0], s.cpl_unknown}, ring_h);
+    // bt: the monitor's time lies inside the translator's (callouts come
+    // from translated code), so the translator's own share is what is left.
     const uint64_t busy = s.root + s.halted, width = tb - ta;
-    const auto vmx = stack_heights<3>({s.root, s.halted, width > busy ? width - busy : 0}, vmx_h);
+    const uint64_t translated = s.translated > s.root ? s.translated - s.root : 0;
+    const uint64_t rest = width > busy + translated ? width - busy - translated : 0;
+    const auto vmx = stack_heights<4>({s.root, s.halted, translated, rest}, vmx_h);
     if (ring != run_ring) {
       flush_ring(x);
       run_ring = ring;
@@ -441,7 +450,9 @@ void View::timeline_input(float x0, float x1, float y0, float y1) {
           if (const Ring3Visit* v = m.ring3_at(g_hover.vcpu, g_hover.at_ns)) unobserved_note(*v);
       } else {
         const auto root = m.root_at(g_hover.vcpu, g_hover.at_ns);
-        if (root) {
+        if (m.bt()) {
+          bt_band_tooltip(m, root, g_hover.vcpu, g_hover.at_ns);
+        } else if (root) {
           const Event e = m.event(*root);
           ImGui::Text(
               ringscope::tr("VMX root mode: the hypervisor handled exit #%llu (%s) for %s, then re-entered the guest."),
@@ -459,7 +470,12 @@ void View::timeline_input(float x0, float x1, float y0, float y1) {
         } else {
           ImGui::TextUnformatted(ringscope::tr("VMX non-root mode: the guest runs."));
         }
-        if (sh.root + sh.halted > 0 && sh.root + sh.halted < w)
+        if (m.bt() && sh.root + sh.translated > 0 && sh.translated < w)
+          ImGui::Text(ringscope::tr("This pixel (%s): monitor %.1f%%, translator %.1f%%, direct execution %.1f%%."),
+                      format_duration(w).c_str(), pct(sh.root),
+                      pct(sh.translated > sh.root ? sh.translated - sh.root : 0),
+                      std::max(0.0, 100.0 - pct(sh.root) - pct(sh.translated > sh.root ? sh.translated - sh.root : 0)));
+        else if (!m.bt() && sh.root + sh.halted > 0 && sh.root + sh.halted < w)
           ImGui::Text(ringscope::tr("This pixel (%s): hypervisor %.1f%%, halted in KVM %.1f%%, guest %.1f%%."),
                       format_duration(w).c_str(), pct(sh.root), pct(sh.halted), 100.0 - pct(sh.root) - pct(sh.halted));
       }
@@ -598,10 +614,11 @@ uint32_t View::colours_used(const TraceModel& m) {
   const TraceStats& st = m.stats();
   for (const VcpuTrack& tr : m.tracks()) {
     if (tr.events == 0) continue;
-    use(Colour::NonRoot);
+    use(m.bt() ? Colour::BtDirect : Colour::NonRoot);
+    if (!tr.translated.empty()) use(Colour::BtTranslated);
     for (const CplChange& c : tr.cpl) use(c.cpl == 0 ? Colour::Ring0 : c.cpl == 3 ? Colour::Ring3 : Colour::Ring12);
     if (tr.cpl.empty() || tr.cpl.front().time_ns > m.first_ns()) use(Colour::Unknown);
-    if (!tr.root.empty()) use(Colour::Root);
+    if (!tr.root.empty()) use(m.bt() ? Colour::BtMonitor : Colour::Root);
     if (!tr.halted.empty()) use(Colour::HaltedInKvm);
     if (m.unstepped_runs() > 0)
       for (const Ring3Visit& v : tr.ring3)
@@ -618,6 +635,28 @@ uint32_t View::colours_used(const TraceModel& m) {
       use(palette::for_event(kind, 0));
   }
   return used;
+}
+
+// The BT band's tooltip (a bt trace): where the guest was at t, in words.
+void View::bt_band_tooltip(const TraceModel& m, std::optional<uint32_t> monitor_event, uint32_t vcpu, uint64_t t) {
+  if (monitor_event) {
+    const Event e = m.event(*monitor_event);
+    ImGui::Text(ringscope::tr("The monitor: %s for %s (%s)."), kind_name(e.kind).data(),
+                format_duration(e.duration_ns).c_str(), summarize_event(e).c_str());
+    return;
+  }
+  switch (m.world_at(vcpu, t)) {
+    case BtWorld::Translated:
+      ImGui::TextWrapped(
+          "%s", ringscope::tr("The translator: guest kernel code runs from the translation cache, its sensitive "
+                              "instructions replaced by callouts into the monitor."));
+      break;
+    case BtWorld::Direct:
+      ImGui::TextWrapped("%s", ringscope::tr("Direct execution: guest user code runs natively on the CPU; the "
+                                             "monitor's IDT, GDT and TSS catch every trap."));
+      break;
+    default: ImGui::TextUnformatted(ringscope::tr("Not known yet: no world switch recorded before this time.")); break;
+  }
 }
 
 float View::legend(float width, bool draw) {

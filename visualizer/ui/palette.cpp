@@ -24,6 +24,9 @@ constexpr ColourInfo kColours[] = {
     {Colour::NonRoot, kNonRoot, Use::Band, N_("guest (VMX non-root)")},
     {Colour::Root, kRoot, Use::Band, N_("hypervisor (VMX root)")},
     {Colour::HaltedInKvm, kHaltedInKvm, Use::Band, N_("halted inside KVM")},
+    {Colour::BtDirect, kBtDirect, Use::Band, N_("direct execution (guest user code)")},
+    {Colour::BtTranslated, kBtTranslated, Use::Band, N_("translator (guest kernel code)")},
+    {Colour::BtMonitor, kBtMonitor, Use::Band, N_("monitor (callouts, translation, world switches)")},
     {Colour::PortIo, IM_COL32(255, 120, 40, 255), Use::Mark, N_("port I/O exit")},
     {Colour::Mmio, IM_COL32(204, 121, 167, 255), Use::Mark, N_("MMIO exit")},
     {Colour::Hlt, IM_COL32(95, 95, 105, 255), Use::Mark, N_("hlt")},
@@ -38,6 +41,9 @@ constexpr ColourInfo kColours[] = {
     {Colour::Output, IM_COL32(150, 150, 150, 255), Use::Mark, N_("console output")},
     {Colour::Marker, IM_COL32(150, 200, 255, 255), Use::Mark, N_("marker, phase")},
     {Colour::ModeChange, IM_COL32(200, 120, 255, 255), Use::Mark, N_("mode change")},
+    {Colour::WorldSwitch, IM_COL32(60, 240, 135, 255), Use::Mark, N_("world switch")},
+    {Colour::BtTranslate, IM_COL32(255, 195, 0, 255), Use::Mark, N_("block translated")},
+    {Colour::BtCallout, IM_COL32(225, 75, 105, 255), Use::Mark, N_("callout")},
     {Colour::Cursor, kSelection, Use::Ui, N_("selected event")},
 };
 static_assert(std::size(kColours) == kColourCount, "one row per Colour");
@@ -49,13 +55,13 @@ constexpr bool in_order() {
 static_assert(in_order(), "kColours is indexed by Colour");
 
 // The timeline's mark rows (MarkRow) and the colours each can show.
-constexpr Colour kExitRow[] = {Colour::PortIo,    Colour::Mmio,      Colour::Hlt,      Colour::Interrupt,
-                               Colour::Hypercall, Colour::OtherExit, Colour::Exception};
-constexpr Colour kTrapRow[] = {Colour::Exception, Colour::PageFault, Colour::SystemCall, Colour::Interrupt,
-                               Colour::TrapReturn};
+constexpr Colour kExitRow[] = {Colour::PortIo,    Colour::Mmio,      Colour::Hlt,       Colour::Interrupt,
+                               Colour::Hypercall, Colour::OtherExit, Colour::Exception, Colour::BtCallout};
+constexpr Colour kTrapRow[] = {Colour::Exception, Colour::PageFault,  Colour::SystemCall,
+                               Colour::Interrupt, Colour::TrapReturn, Colour::WorldSwitch};
 constexpr Colour kHcallRow[] = {Colour::Hypercall, Colour::Interrupt};
 constexpr Colour kDeviceRow[] = {Colour::Device, Colour::Output};
-constexpr Colour kMarkerRow[] = {Colour::Marker, Colour::ModeChange};
+constexpr Colour kMarkerRow[] = {Colour::Marker, Colour::ModeChange, Colour::BtTranslate};
 constexpr std::span<const Colour> kRows[] = {kExitRow, kTrapRow, kHcallRow, kDeviceRow, kMarkerRow};
 
 }  // namespace
@@ -104,6 +110,9 @@ Colour for_event(EventKind k, uint16_t code, TrapCause cause) {
     case ColourKey::Marker:
     case ColourKey::RunEnd: return Colour::Marker;
     case ColourKey::ModeChange: return Colour::ModeChange;
+    case ColourKey::WorldSwitch: return Colour::WorldSwitch;
+    case ColourKey::BtTranslate: return Colour::BtTranslate;
+    case ColourKey::BtCallout: return Colour::BtCallout;
     case ColourKey::Neutral: break;  // steps and counters have no mark; the list greys them
   }
   return Colour::Output;

@@ -4,7 +4,8 @@
 //
 // Bands: ring 0 (kernel) warm red, ring 3 (user) blue, the guest (VMX
 // non-root) bluish green, the hypervisor (VMX root) amber, a vCPU halted
-// inside KVM slate. Marks: one colour per idea (port I/O, MMIO, an interrupt,
+// inside KVM slate; in a `bt` trace the same band shows direct execution
+// (green), the translator (violet) and the monitor (orange). Marks: one colour per idea (port I/O, MMIO, an interrupt,
 // a hypercall, ...) whichever row it appears in. The selection cursor is
 // white, a colour no mark uses.
 //
@@ -33,6 +34,9 @@ enum class Colour : uint8_t {
   NonRoot,
   Root,
   HaltedInKvm,
+  BtDirect,      // bt: guest user code runs directly on the CPU
+  BtTranslated,  // bt: guest kernel code runs in the translator
+  BtMonitor,     // bt: the monitor (a callout, a translation, a world switch)
   // marks
   PortIo,
   Mmio,
@@ -48,6 +52,9 @@ enum class Colour : uint8_t {
   Output,
   Marker,
   ModeChange,
+  WorldSwitch,
+  BtTranslate,
+  BtCallout,
   // user interface
   Cursor,
   kCount
@@ -83,6 +90,9 @@ inline constexpr ImU32 kRing3 = IM_COL32(66, 133, 214, 255);
 inline constexpr ImU32 kNonRoot = IM_COL32(0, 158, 115, 255);
 inline constexpr ImU32 kRoot = IM_COL32(230, 159, 0, 255);
 inline constexpr ImU32 kHaltedInKvm = IM_COL32(140, 140, 165, 255);
+inline constexpr ImU32 kBtDirect = IM_COL32(0, 180, 140, 255);
+inline constexpr ImU32 kBtTranslated = IM_COL32(130, 100, 240, 255);
+inline constexpr ImU32 kBtMonitor = IM_COL32(240, 145, 20, 255);
 inline constexpr ImU32 kNoData = IM_COL32(50, 50, 56, 255);
 inline constexpr ImU32 kSelection = IM_COL32(255, 255, 255, 255);  // the cursor: no mark is white
 // Not meanings of the trace: the frame around it.

@@ -20,10 +20,10 @@
 //   from_cpl, to_cpl   trap and trap_return
 //   cause      trap, trap_return and world_switch
 //   cpl        the guest's CPL at the event, where its schema row keeps it
-//              (CplAt): vm_exit, step, hypercall, world_switch (before the
-//              switch) and bt_callout at their `cpl`; trap and trap_return at
-//              either end, the ring left or the ring entered (a 3 -> 0 trap
-//              was at CPL 3 and at 0)
+//              (CplAt): vm_exit, step, hypercall and bt_callout at their
+//              `cpl`; trap, trap_return and world_switch at either end, the
+//              ring left or the ring entered (a 3 -> 0 trap was at CPL 3 and
+//              at 0)
 //   instruction  bt_callout of that instruction, bt_translate of a block
 //              that holds it
 //   from_world, to_world   world_switch

@@ -234,7 +234,10 @@ enum class ColourKey : uint8_t {
   Marker,
   ModeChange,
   RunEnd,
-  Neutral,  // grey
+  Neutral,      // grey
+  WorldSwitch,  // bt mode
+  BtTranslate,  // bt mode
+  BtCallout,    // bt mode
 };
 
 // Where an event says which ring the guest was in.

@@ -244,8 +244,10 @@ inline Event run_end(At at, RunEndReason reason, uint64_t guest_status, std::str
 // code, the translator running kernel code) because of `cause`: a system
 // call, an exception or interrupt (`vector`), int n, iretq or sysretq, hlt.
 // `rip` is where the guest was, `rip_to` where it goes on, `cpl` its CPL
-// before the switch; `duration_ns` the monitor's time for the switch. The
-// first switch of a run comes from BtWorld::None.
+// before the switch (from_cpl); the CPL after it (to_cpl) is the world's:
+// direct execution runs ring 3, the translator ring 0. `duration_ns` is the
+// monitor's time for the switch. The first switch of a run comes from
+// BtWorld::None.
 inline Event world_switch(At at, BtWorld from, BtWorld to, TrapCause cause, uint8_t vector, uint64_t rip,
                           uint64_t rip_to, uint8_t cpl, uint64_t duration_ns = 0) {
   Event e = make(EventKind::WorldSwitch, at);
@@ -255,7 +257,8 @@ inline Event world_switch(At at, BtWorld from, BtWorld to, TrapCause cause, uint
   e.vector = vector;
   e.rip = rip;
   e.rip_to = rip_to;
-  e.cpl = cpl;
+  e.from_cpl = cpl;
+  e.to_cpl = to == BtWorld::Direct ? 3 : 0;
   e.duration_ns = duration_ns;
   return e;
 }

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ringscope/bt_stats.h"
 #include "ringscope/event.h"
 #include "ringscope/event_schema.h"
 #include "ringscope/trace.h"
@@ -70,6 +71,8 @@ struct PhaseStats {
   uint64_t ring_transitions = 0;
   uint64_t hypercalls = 0;
   std::array<uint64_t, kMaxEventKinds> by_kind{};  // the events strictly between, by EventKind
+  uint64_t world_switches = 0;  // bt mode
+  uint64_t callouts = 0;        // bt mode
   // How much each kvm-stats counter of the phase's vCPU grew between the
   // begin and end markers (only stats sampled inside the phase appear).
   std::map<std::string, uint64_t> kvm_stats;
@@ -114,6 +117,8 @@ struct TraceStats {
   // phases, or a trace with thousands of counter names): counted, not kept.
   uint64_t phases_dropped = 0;    // phases past kMaxPhases, or nested deeper than kMaxOpenPhases
   uint64_t counters_dropped = 0;  // kvm-stats samples of a (vCPU, name) past kMaxStatCounters
+
+  BtStats bt;  // the bt mode's counters (bt_stats.h); all zero in a trace of another mode
 
   std::optional<RunEndReason> end_reason;  // from the run_end event, if present
   uint64_t guest_status = 0;               // run_end's value

@@ -154,7 +154,7 @@ Status export_chrome_json(const TraceHeader& header, const EventPass& pass, cons
         const std::string name = json_quote(event_title(e));
         const std::string cat = json_quote(std::string(kind_name(e.kind)));
         const std::string args = dump(event_json(e));
-        if (e.kind == EventKind::VmExit) {
+        if (is_slice(e)) {
           w.line(fmt::format(R"({{"name":{},"cat":{},"ph":"X","ts":{},"dur":{},"pid":1,"tid":{},"args":{}}})", name,
                              cat, ts, micros(e.duration_ns), tid, args));
         } else {

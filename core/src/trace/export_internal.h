@@ -124,6 +124,15 @@ class StateTracker {
   bool vmx_;
   std::map<uint32_t, Vcpu> vcpus_;
 };
+// Whether an event is drawn as a slice (it lasts): a vm_exit from exit to
+// re-entry, and in a `bt` trace the monitor's work that recorded its time (a
+// callout, a block translation, a world switch). Everything else is an instant.
+inline bool is_slice(const Event& e) {
+  if (e.kind == EventKind::VmExit) return true;
+  const bool monitor =
+      e.kind == EventKind::BtCallout || e.kind == EventKind::BtTranslate || e.kind == EventKind::WorldSwitch;
+  return monitor && e.duration_ns != 0;
+}
 
 // "ringscope: syscalls (full-virt)", the name of the process track.
 std::string process_title(const TraceHeader& h);

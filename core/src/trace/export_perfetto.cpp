@@ -261,7 +261,7 @@ class PerfettoExport {
       return;
     }
     if (e.kind == EventKind::Marker) phase_marker(e);
-    const bool slice = e.kind == EventKind::VmExit;
+    const bool slice = is_slice(e);
     ProtoWriter te;
     te.varint_field(track_event::kType, slice ? track_event::kSliceBegin : track_event::kInstant);
     on_track(te, vcpu_uuid(e.vcpu));
