@@ -303,7 +303,7 @@ TEST_F(GlView, FollowedTraceShowsLiveThenEnded) {
   View view;
   view.settings().animate = false;
   ASSERT_TRUE(view.follow_file(path));
-  const ImU32 kLiveRed = IM_COL32(120, 20, 24, 255), kEndedGrey = IM_COL32(60, 60, 66, 255);
+  const ImU32 kLiveRed = palette::kLiveBadge | IM_COL32_A_MASK, kEndedGrey = palette::kEndedBadge | IM_COL32_A_MASK;
   auto badge_pixels = [&](ImU32 col) {
     auto px = render_offscreen(view, kW, kH);
     EXPECT_TRUE(px.ok()) << px.error().message;

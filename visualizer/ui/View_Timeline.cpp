@@ -602,8 +602,8 @@ void View::draw_live_controls(ImDrawList* dl, float x_label, float x0, float x1,
   const ImVec2 size = ImGui::CalcTextSize(text.c_str());
   const float h = size.y + 4, dot = live ? h : 0;
   const ImVec2 a{std::max(x0, x1 - size.x - dot - 12), y0 + 2}, b{x1 - 2, y0 + 2 + h};
-  dl->AddRectFilled(a, b, live ? IM_COL32(120, 20, 24, 235) : IM_COL32(60, 60, 66, 235), 3);
-  if (live) dl->AddCircleFilled({a.x + 4 + dot / 2 - 2, (a.y + b.y) / 2}, h / 2 - 4, IM_COL32(255, 70, 70, 255));
+  dl->AddRectFilled(a, b, live ? palette::kLiveBadge : palette::kEndedBadge, 3);
+  if (live) dl->AddCircleFilled({a.x + 4 + dot / 2 - 2, (a.y + b.y) / 2}, h / 2 - 4, palette::kLiveDot);
   dl->AddText({a.x + 4 + dot, a.y + 2}, IM_COL32(255, 255, 255, 255), text.c_str());
 }
 

@@ -103,6 +103,10 @@ inline constexpr ImU32 kLaneBg = IM_COL32(28, 28, 33, 255);
 inline constexpr ImU32 kRuler = IM_COL32(160, 160, 170, 255);
 inline constexpr ImU32 kError = IM_COL32(255, 110, 100, 255);
 inline constexpr ImU32 kWarning = IM_COL32(255, 190, 80, 255);  // headings
+// The badge of a followed trace (View_Timeline.cpp): live, and its dot; ended.
+inline constexpr ImU32 kLiveBadge = IM_COL32(120, 20, 24, 235);
+inline constexpr ImU32 kLiveDot = IM_COL32(255, 70, 70, 255);
+inline constexpr ImU32 kEndedBadge = IM_COL32(60, 60, 66, 235);
 
 ImU32 ring(int cpl);
 inline ImU32 exit_reason(uint16_t reason) { return rgba(for_exit(reason)); }
