@@ -166,7 +166,8 @@ Reply query_events(Context& c, const Json& a) {
   Json events = Json::array();
   for (const std::string& line : c.control.ring().latest_json(static_cast<size_t>(n)))
     events.push_back(Json::parse(line, nullptr, false));
-  return Reply::ok({{"events", std::move(events)}, {"total", c.control.ring().total()}});
+  uint64_t total = c.info.trace_events ? c.info.trace_events() : c.control.ring().total();
+  return Reply::ok({{"events", std::move(events)}, {"total", total}});
 }
 
 std::optional<std::string> base64_decode(std::string_view in) {

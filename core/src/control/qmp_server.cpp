@@ -181,9 +181,10 @@ void QmpServer::Impl::loop() {
       handle_input(c);
       if (ev & POLLOUT) flush(c);
     }
-    std::erase_if(clients, [](const std::unique_ptr<Client>& c) {
+    std::erase_if(clients, [this](const std::unique_ptr<Client>& c) {
       if (!c->closing) return false;
       ::close(c->fd);
+      control.remove_observer();
       return true;
     });
   }
@@ -202,7 +203,10 @@ void QmpServer::Impl::loop() {
 }
 
 void QmpServer::Impl::close_all() {
-  for (const auto& c : clients) ::close(c->fd);
+  for (const auto& c : clients) {
+    ::close(c->fd);
+    control.remove_observer();
+  }
   clients.clear();
   if (listen_fd >= 0) {
     ::close(listen_fd);
@@ -228,6 +232,7 @@ void QmpServer::Impl::accept_client() {
       continue;
     }
     send(*c, {{"QMP", {{"version", version_json()}, {"capabilities", Json::array()}}}});
+    control.add_observer();  // the ring of latest events is kept while anyone watches
     clients.push_back(std::move(c));
   }
 }

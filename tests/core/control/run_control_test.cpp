@@ -105,6 +105,7 @@ TEST(RunControl, StepExitParksRightAfterTheNextExitAndFlushesFirst) {
   std::atomic<int> flushed_at{-1};
   control.set_flush([&] { flushed_at = static_cast<int>(trace.events().size()); });
   control.run_starting();
+  control.add_observer();                              // a client is connected: the ring is kept
   ASSERT_TRUE(control.pause(PauseCause::Start).ok());  // as --qmp-wait
 
   std::atomic<int> exits{0};
@@ -175,6 +176,22 @@ TEST(RunControl, StepExitParksRightAfterTheNextExitAndFlushesFirst) {
   vcpu.join();
   EXPECT_TRUE(quit_seen);
   EXPECT_LT(exits.load(), 1000);
+}
+
+TEST(RunControl, NobodyWatchingNothingIsCopied) {
+  RunControl control;
+  RecordingSink trace;
+  ControlSink sink(control, trace);
+  Event e = exit_at(0x3f8);
+  sink.emit(e);
+  EXPECT_EQ(trace.events().size(), 1u) << "the trace gets every event";
+  EXPECT_EQ(control.ring().total(), 0u) << "no client: no ring";
+  control.add_observer();
+  sink.emit(e);
+  EXPECT_EQ(control.ring().total(), 1u);
+  control.remove_observer();
+  sink.emit(e);
+  EXPECT_EQ(control.ring().total(), 1u);
 }
 
 TEST(RunControl, ConsoleInputGoesToTheVcpuAtItsCheckpoint) {

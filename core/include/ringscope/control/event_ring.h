@@ -2,7 +2,8 @@
 //
 // What `__org.ringscope_query-events` answers from: a run's memory must not
 // grow with its length, so the ring keeps the last `capacity` events and
-// overwrites the oldest. Each slot owns copies of its event's strings (an
+// overwrites the oldest. It is filled while a QMP client is connected
+// (RunControl::observed), so a run nobody watches copies nothing. Each slot owns copies of its event's strings (an
 // Event's strings are views, valid only during emit()) and of its
 // registers; the strings of one slot are capped (kMaxText) so a burst of
 // console output cannot grow a slot without bound. push() is on the exit

@@ -110,6 +110,11 @@ class RunControl {
   // The ControlSink: one event, just recorded. Decides steps and breakpoints.
   void observe(const Event& e);
   bool armed() const { return armed_.load(std::memory_order_relaxed); }
+  // A client is connected: the ring of latest events is kept. Without one
+  // nothing is copied, so an unwatched run pays two relaxed loads per event.
+  bool observed() const { return observers_.load(std::memory_order_relaxed) > 0; }
+  void add_observer() { observers_.fetch_add(1, std::memory_order_relaxed); }
+  void remove_observer() { observers_.fetch_sub(1, std::memory_order_relaxed); }
   // system_reset is ending this run (its run_end is not the trace's last).
   bool resetting() const;
   EventRing& ring() { return ring_; }
@@ -178,6 +183,7 @@ class RunControl {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::atomic<bool> wanted_{false}, armed_{false};
+  std::atomic<int> observers_{0};
   std::map<uint32_t, Vcpu> vcpus_;
   RunStatus status_ = RunStatus::Running;
   bool pausing_ = false;  // a pause asked for, not every vCPU parked yet
