@@ -92,6 +92,54 @@ void BM_WriterIoExitsAndDeviceEvents(benchmark::State& state) { run_writer(state
 BENCHMARK(BM_WriterIoExits);
 BENCHMARK(BM_WriterIoExitsAndDeviceEvents);
 
+// The writer with the live flush period off (issue 14): beside
+// BM_WriterIoExits, what reading the clock once per chunk costs.
+void BM_WriterIoExitsNoPeriod(benchmark::State& state) {
+  auto events = uart_workload(1 << 16, false);
+  const uint64_t span = events.back().time_ns - events.front().time_ns + 1000;
+  TraceWriterOptions o;
+  o.flush_period_ns = 0;
+  auto w = TraceWriter::create_in_memory(bench_header(), TraceWriter::MemoryTarget::Discard, o);
+  size_t i = 0;
+  for (auto _ : state) {
+    w->emit(events[i]);
+    if (++i == events.size()) {
+      i = 0;
+      for (auto& e : events) e.time_ns += span;
+    }
+  }
+  (void)w->close();
+  state.counters["events/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_WriterIoExitsNoPeriod);
+
+// vCPU threads sharing one writer (its spin lock orders the events), each
+// emitting its own exits, with a flush_if_due() check every 1000 events as
+// the flusher thread would make: events/s in total for 1 and 2 threads.
+std::unique_ptr<TraceWriter> g_shared_writer;
+void BM_WriterThreads(benchmark::State& state) {
+  if (state.thread_index() == 0)
+    g_shared_writer = TraceWriter::create_in_memory(bench_header(), TraceWriter::MemoryTarget::Discard);
+  auto events = uart_workload(1 << 12, false);
+  const uint64_t span = events.back().time_ns - events.front().time_ns + 1000;
+  for (auto& e : events) e.vcpu = static_cast<uint32_t>(state.thread_index());
+  size_t i = 0, n = 0;
+  for (auto _ : state) {
+    g_shared_writer->emit(events[i]);
+    if (++n % 1000 == 0) (void)g_shared_writer->flush_if_due();
+    if (++i == events.size()) {
+      i = 0;
+      for (auto& e : events) e.time_ns += span;
+    }
+  }
+  state.counters["events/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  if (state.thread_index() == 0) {
+    (void)g_shared_writer->close();
+    g_shared_writer.reset();
+  }
+}
+BENCHMARK(BM_WriterThreads)->Threads(1)->Threads(2)->UseRealTime();
+
 std::vector<uint8_t> trace_bytes(size_t n, bool with_device_events) {
   auto events = uart_workload(n, with_device_events);
   auto w = TraceWriter::create_in_memory(bench_header());

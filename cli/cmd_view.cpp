@@ -30,6 +30,7 @@ struct ViewOptions {
   std::string align;
   std::string size = "1600x1000";
   bool machines = false;
+  bool follow = false;
 };
 
 // "FROM_NS:TO_NS", nanoseconds relative to the start of the run.
@@ -92,7 +93,7 @@ void run_view(const ViewOptions& o, CliContext& ctx) {
   if (o.machines || o.files.empty()) view.enable_machines();
   int load_code = 0;
   for (const auto& f : o.files) {
-    if (!view.open_file(f)) {
+    if (!(o.follow ? view.follow_file(f) : view.open_file(f))) {
       const bool missing = view.problems().back().message.find("No such file") != std::string::npos;
       load_code = missing ? 66 : 65;
     }
@@ -168,6 +169,9 @@ void add_view_command(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--panels", o->panels,
                   "panels to show: timeline,events,inspector,ring,playback,stats,compare or all (default all)");
   cmd->add_option("--size", o->size, "window or screenshot size WIDTHxHEIGHT (default 1600x1000)");
+  cmd->add_flag("--follow", o->follow,
+                "follow traces a running `ringscope run` is still writing: new events appear as they are written "
+                "and the timeline keeps the newest in view");
   cmd->footer(
       "Examples:\n"
       "  ringscope view                     # the Machines panel: New VM, Run, Pause, Step exit\n"

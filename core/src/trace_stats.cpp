@@ -261,6 +261,12 @@ void StatsBuilder::add(const Event& e) {
   }
 }
 
+TraceStats StatsBuilder::snapshot(const TraceHeader& header, bool complete, std::string warning) const {
+  StatsBuilder copy;
+  *copy.s_ = *s_;
+  return copy.finish(header, complete, std::move(warning));
+}
+
 TraceStats StatsBuilder::finish(const TraceHeader& header, bool complete, std::string warning) {
   TraceStats st = std::move(s_->st);
   auto& reasons = s_->reasons;

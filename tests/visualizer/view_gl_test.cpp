@@ -244,5 +244,49 @@ TEST_F(GlView, ScreenshotCommandWritesAPngAndReportsBadFiles) {
   std::filesystem::remove_all(dir);
 }
 
+// A followed trace on screen: the red LIVE badge at the ruler's right end
+// while the writer is still going, a grey "run ended" one after its
+// end-of-trace mark; and `ringscope view --follow FILE --screenshot` draws it.
+TEST_F(GlView, FollowedTraceShowsLiveThenEnded) {
+  const auto dir = std::filesystem::temp_directory_path() / "ringscope_view_gl_follow";
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "live.rtrace").string();
+  std::vector<size_t> ends;
+  const auto bytes = test::rechunk(test::syscall_trace_bytes(), 40, ends);
+  test::write_prefix(path, bytes, ends[ends.size() - 3]);
+  View view;
+  view.settings().animate = false;
+  ASSERT_TRUE(view.follow_file(path));
+  const ImU32 kLiveRed = IM_COL32(120, 20, 24, 255), kEndedGrey = IM_COL32(60, 60, 66, 255);
+  auto badge_pixels = [&](ImU32 col) {
+    auto px = render_offscreen(view, kW, kH);
+    EXPECT_TRUE(px.ok()) << px.error().message;
+    Pixels p{std::move(px).value()};
+    const auto [a, b] = view.timeline_rect();
+    int n = 0;
+    for (float y = a.y; y < a.y + 70; y += 1)
+      for (float x = b.x - 300; x < b.x - 1; x += 1)
+        if (near(p.at(x, y), col)) ++n;
+    return n;
+  };
+  EXPECT_GT(badge_pixels(kLiveRed), 200);
+  test::write_prefix(path, bytes, bytes.size());
+  EXPECT_EQ(badge_pixels(kLiveRed), 0);
+  EXPECT_GT(badge_pixels(kEndedGrey), 200);
+
+  // The command line: a trace without its end mark yet, followed.
+  test::write_prefix(path, bytes, ends[ends.size() - 3]);
+  const std::string png = (dir / "live.png").string(), err = (dir / "err.txt").string();
+  const std::string cmd =
+      std::string(RINGSCOPE_BIN) + " view --follow " + path + " --size 1200x800 --screenshot " + png + " 2>" + err;
+  EXPECT_EQ(WEXITSTATUS(std::system(cmd.c_str())), 0);
+  png_image img{};
+  img.version = PNG_IMAGE_VERSION;
+  ASSERT_TRUE(png_image_begin_read_from_file(&img, png.c_str()));
+  EXPECT_EQ(img.width, 1200u);
+  png_image_free(&img);
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace ringscope::viewer

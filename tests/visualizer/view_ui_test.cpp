@@ -383,5 +383,58 @@ TEST(ViewSettingsFile, SavesAndRestoresAndParsesPanels) {
   EXPECT_NE(err.find("bogus"), std::string::npos);
 }
 
+// `ringscope view --follow`: a trace still being written grows chunk by
+// chunk; each frame shows what arrived, the timeline keeps the newest event
+// in view and selected, panning turns Follow off, the end mark ends the run.
+TEST(FollowView, TimelineFollowsALiveTraceUntilItEnds) {
+  HeadlessContext ctx{1600, 1000};
+  View view;
+  view.settings().animate = false;
+  std::vector<size_t> ends;
+  const auto bytes = test::rechunk(test::syscall_trace_bytes(), 20, ends);
+  const std::string path = (std::filesystem::temp_directory_path() / "ringscope-follow-view.rtrace").string();
+  test::write_prefix(path, bytes, ends[2]);
+  ASSERT_TRUE(view.follow_file(path));
+  ctx.frame(view);
+  const TraceModel& m = *view.traces()[0].model;
+  EXPECT_EQ(m.size(), 40u);
+  EXPECT_TRUE(view.follow());
+  EXPECT_TRUE(view.any_live());
+  EXPECT_EQ(view.selection().event, 39u);
+  size_t shown = m.size();
+  for (size_t k = 3; k + 1 < ends.size(); ++k) {
+    test::write_prefix(path, bytes, ends[k]);
+    ctx.frame(view);
+    EXPECT_GT(m.size(), shown);  // this frame's poll appended the new chunk
+    shown = m.size();
+    const double newest = view.rel(0, m.size() - 1);
+    EXPECT_LE(view.zoom_from(), newest);
+    EXPECT_GE(view.zoom_to(), newest);
+    EXPECT_EQ(view.selection().event, m.size() - 1);
+  }
+  // Panning the timeline stops following: the view stays where the user put it.
+  ImGuiIO& io = ctx.io();
+  const float y = *view.ring_band_y(0, 0);
+  io.MousePos = {view.timeline_x((view.zoom_from() + view.zoom_to()) / 2), y};
+  ctx.frame(view);
+  io.MouseDown[0] = true;
+  ctx.frame(view);
+  io.MousePos.x += 200;
+  ctx.frame(view);
+  io.MouseDown[0] = false;
+  ctx.frame(view);
+  EXPECT_FALSE(view.follow());
+  const double z0 = view.zoom_from();
+  const size_t selected = view.selection().event;
+  test::write_prefix(path, bytes, bytes.size());  // the rest, and the end-of-trace mark
+  ctx.frame(view);
+  EXPECT_EQ(m.size(), test::syscall_trace().events.size());
+  EXPECT_EQ(view.zoom_from(), z0);
+  EXPECT_EQ(view.selection().event, selected);
+  EXPECT_FALSE(view.any_live());
+  EXPECT_TRUE(m.complete());
+  std::filesystem::remove(path);
+}
+
 }  // namespace
 }  // namespace ringscope::viewer

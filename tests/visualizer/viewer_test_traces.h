@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -340,5 +341,37 @@ inline std::vector<uint8_t> share_trace_bytes() {
   return w->memory_bytes();
 }
 inline Trace share_trace() { return std::move(read_trace_bytes(share_trace_bytes())).value(); }
+
+// A trace written again with a chunk every `per_chunk` events, as a live
+// writer's period flushes cut it; `ends` gets the end of the header and of
+// each chunk, the last one the end-of-trace mark: the sizes a followed file
+// has between two flushes.
+inline std::vector<uint8_t> rechunk(const std::vector<uint8_t>& bytes, size_t per_chunk, std::vector<size_t>& ends) {
+  Trace t = std::move(read_trace_bytes(bytes)).value();
+  auto w = TraceWriter::create_in_memory(t.header);
+  ends = {w->bytes_written()};
+  for (size_t i = 0; i < t.events.size(); ++i) {
+    w->emit(t.events[i]);
+    if ((i + 1) % per_chunk == 0) {
+      (void)w->flush();
+      ends.push_back(w->bytes_written());
+    }
+  }
+  if (t.events.size() % per_chunk != 0) {
+    (void)w->flush();
+    ends.push_back(w->bytes_written());
+  }
+  (void)w->close();
+  ends.push_back(w->bytes_written());
+  return w->memory_bytes();
+}
+
+// The first `n` bytes of `bytes` into `path` (replacing it).
+inline void write_prefix(const std::string& path, const std::vector<uint8_t>& bytes, size_t n) {
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) return;
+  std::fwrite(bytes.data(), 1, n, f);
+  std::fclose(f);
+}
 
 }  // namespace ringscope::viewer::test

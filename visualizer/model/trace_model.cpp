@@ -50,28 +50,47 @@ struct TraceModel::Loader {
     m.store_.append(*e);
     m.index_event(m.store_.size() - 1, *e);
   }
-  void finish(const TraceHeader& header, bool complete, std::string warning) {
-    m.stats_ = stats.finish(header, complete, warning);
+  // Brings everything derived from the events up to date: once at the end of
+  // a load (final: the arrays are trimmed), or after each poll of a followed
+  // trace, looking only at what is new (derive_halts, derive_sums).
+  void refresh(const TraceHeader& header, bool complete, std::string warning, bool final) {
+    m.stats_ = final ? stats.finish(header, complete, warning) : stats.snapshot(header, complete, warning);
     m.header_ = header;
     m.complete_ = complete;
     m.warning_ = std::move(warning);
     m.origin_ns_ = header.start_mono_ns;
     if (m.size() != 0 && (m.origin_ns_ == 0 || m.first_event_ns_ < m.origin_ns_)) m.origin_ns_ = m.first_event_ns_;
-    m.store_.shrink_to_fit();
+    if (final) m.store_.shrink_to_fit();
     stack_phases(m.stats_.phases, m.tracks_);
-    for (auto& tr : m.tracks_) {
-      m.derive_halts(tr);
-      m.derive_sums(tr);
-      // A visit still open at the end lasts until the last event.
+    if (m.derived_.size() < m.tracks_.size()) m.derived_.resize(m.tracks_.size());
+    for (size_t v = 0; v < m.tracks_.size(); ++v) {
+      VcpuTrack& tr = m.tracks_[v];
+      m.derive_halts(tr, m.derived_[v]);
+      m.derive_sums(tr, m.derived_[v]);
+      // A visit still open at the end lasts until the last event; a followed
+      // trace opens it again when more events arrive (reopen()).
+      tr.ring3_open = !final && !tr.ring3.empty() && tr.ring3.back().end_ns == UINT64_MAX;
       if (!tr.ring3.empty() && tr.ring3.back().end_ns == UINT64_MAX)
         tr.ring3.back().end_ns = std::max(tr.ring3.back().begin_ns, m.last_ns());
+      if (!final) continue;
       tr.ring3.shrink_to_fit();
       tr.cpl.shrink_to_fit();
       tr.root.shrink_to_fit();
+      tr.halted.shrink_to_fit();
       for (auto& l : tr.marks) l.shrink_to_fit();
     }
   }
+  // Before a followed trace's new events: the open visits go on.
+  void reopen() {
+    for (auto& tr : m.tracks_) {
+      if (tr.ring3_open) tr.ring3.back().end_ns = UINT64_MAX;
+      tr.ring3_open = false;
+    }
+  }
 };
+
+TraceModel::TraceModel() = default;
+TraceModel::~TraceModel() = default;
 
 Result<std::unique_ptr<TraceModel>> TraceModel::open(const std::string& path) {
   std::unique_ptr<TraceModel> m(new TraceModel());
@@ -87,7 +106,7 @@ Result<std::unique_ptr<TraceModel>> TraceModel::open(const std::string& path) {
       },
       &header, &summary);
   if (!read) return read.error();
-  loader.finish(header, summary.complete, std::move(summary.warning));
+  loader.refresh(header, summary.complete, std::move(summary.warning), true);
   return m;
 }
 
@@ -101,8 +120,53 @@ std::unique_ptr<TraceModel> TraceModel::from_trace(Trace&& trace, std::string na
   const bool complete = trace.complete;
   std::string warning = std::move(trace.warning);
   trace = Trace{};  // free the decoded events before shrinking
-  loader.finish(header, complete, std::move(warning));
+  loader.refresh(header, complete, std::move(warning), true);
   return m;
+}
+
+Result<std::unique_ptr<TraceModel>> TraceModel::follow(const std::string& path) {
+  TRY_ASSIGN(auto follower, TraceFollower::open(path));
+  std::unique_ptr<TraceModel> m(new TraceModel());
+  m->name_ = std::filesystem::path(path).filename().string();
+  m->follower_ = std::move(follower);
+  m->loader_ = std::make_unique<Loader>(*m);
+  m->has_header_ = false;
+  auto first = m->poll();
+  if (!first) return first.error();  // not a trace: as open() says it
+  return m;
+}
+
+Result<size_t> TraceModel::poll() {
+  if (!follower_) return size_t{0};
+  bool reopened = false;
+  auto n = follower_->poll([&](const Event& e) {
+    if (!reopened) {
+      loader_->reopen();
+      reopened = true;
+    }
+    loader_->add(e);
+    return true;
+  });
+  const bool header_new = !has_header_ && follower_->has_header();
+  if (header_new) {
+    has_header_ = true;
+    header_ = follower_->header();
+  }
+  if (!n) {
+    // Keep what was read, say why no more comes, stop following.
+    loader_->refresh(header_, false, n.error().message, true);
+    loader_.reset();
+    follower_.reset();
+    return n.error();
+  }
+  const bool done = follower_->ended() || follower_->stopped();
+  if (n.value() == 0 && !done && !header_new) return size_t{0};
+  loader_->refresh(header_, follower_->ended(), done ? follower_->warning() : std::string(), done);
+  if (done) {
+    loader_.reset();
+    follower_.reset();
+  }
+  return static_cast<size_t>(n.value());
 }
 
 namespace {
@@ -288,7 +352,7 @@ std::string_view TraceModel::instruction_bytes_near(size_t i, uint64_t rip, size
 
 // ---- time shares ----------------------------------------------------------
 
-void TraceModel::derive_halts(VcpuTrack& tr) {
+void TraceModel::derive_halts(VcpuTrack& tr, Derived& d) {
   const int id = stat_id("halt_wait_ns");
   if (id < 0 || static_cast<size_t>(id) >= tr.stats.size()) return;
   const auto& samples = tr.stats[id];
@@ -296,8 +360,15 @@ void TraceModel::derive_halts(VcpuTrack& tr) {
     uint64_t begin, end;
   };
   std::vector<Gap> gaps;
-  uint64_t prev_t = first_ns(), prev_v = 0;
-  for (const StatSample& s : samples) {
+  if (!d.halt_started) {
+    d.halt_prev_t = first_ns();
+    d.halt_started = true;
+  }
+  // Samples already turned into spans stay as they are: every event of this
+  // vCPU before a sample came before it in the file.
+  uint64_t prev_t = d.halt_prev_t, prev_v = d.halt_prev_v;
+  for (; d.halt_sample < samples.size(); ++d.halt_sample) {
+    const StatSample& s = samples[d.halt_sample];
     const uint64_t waited = s.value > prev_v ? s.value - prev_v : 0;
     if (waited != 0 && s.time_ns > prev_t) {
       // The quiet stretches of this vCPU between the two samples: between
@@ -333,22 +404,33 @@ void TraceModel::derive_halts(VcpuTrack& tr) {
     prev_t = std::max(prev_t, s.time_ns);
     prev_v = std::max(prev_v, s.value);
   }
-  tr.halted.shrink_to_fit();
+  d.halt_prev_t = prev_t;
+  d.halt_prev_v = prev_v;
 }
 
-void TraceModel::derive_sums(VcpuTrack& tr) const {
-  tr.cpl_before.assign(tr.cpl.size(), {});
-  for (size_t i = 1; i < tr.cpl.size(); ++i) {
+void TraceModel::derive_sums(VcpuTrack& tr, Derived& d) const {
+  // The sums before entry i depend on entries before i. New events only
+  // append entries, except that an exit may end the root span before it
+  // (kept disjoint): so the sums are redone from the last entry known.
+  const auto from = [](size_t done, size_t size) { return std::max<size_t>(1, std::min(done, size) - (done != 0)); };
+  tr.cpl_before.resize(tr.cpl.size());
+  if (!tr.cpl_before.empty()) tr.cpl_before[0] = {};
+  for (size_t i = from(d.cpl, tr.cpl.size()); i < tr.cpl.size(); ++i) {
     tr.cpl_before[i] = tr.cpl_before[i - 1];
     const uint8_t cpl = tr.cpl[i - 1].cpl;
     if (cpl == 0 || cpl == 3) tr.cpl_before[i][cpl == 3] += tr.cpl[i].time_ns - tr.cpl[i - 1].time_ns;
   }
-  tr.root_before.assign(tr.root.size(), 0);
-  for (size_t i = 1; i < tr.root.size(); ++i)
+  tr.root_before.resize(tr.root.size());
+  if (!tr.root_before.empty()) tr.root_before[0] = 0;
+  for (size_t i = from(d.root, tr.root.size()); i < tr.root.size(); ++i)
     tr.root_before[i] = tr.root_before[i - 1] + (tr.root[i - 1].end_ns - tr.root[i - 1].begin_ns);
-  tr.halted_before.assign(tr.halted.size(), 0);
-  for (size_t i = 1; i < tr.halted.size(); ++i)
+  tr.halted_before.resize(tr.halted.size());
+  if (!tr.halted_before.empty()) tr.halted_before[0] = 0;
+  for (size_t i = from(d.halted, tr.halted.size()); i < tr.halted.size(); ++i)
     tr.halted_before[i] = tr.halted_before[i - 1] + tr.halted[i - 1].halted_ns();
+  d.cpl = tr.cpl.size();
+  d.root = tr.root.size();
+  d.halted = tr.halted.size();
 }
 
 namespace {

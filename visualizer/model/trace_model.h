@@ -103,6 +103,9 @@ struct VcpuTrack {
   std::vector<std::vector<PhaseSpan>> phase_rows;
   std::array<std::vector<uint32_t>, kMarkRowCount> marks;
   std::vector<HaltSpan> halted;
+  // Following a live trace: the last ring-3 visit is still open (its end_ns
+  // shows the last event so far, and moves on as events arrive).
+  bool ring3_open = false;
   // Running sums for share(): time in ring 0 and ring 3 before cpl[i] (the
   // rest of the time since cpl[0] was in ring 1 or 2), in root mode before
   // root[i], halted before halted[i].
@@ -122,6 +125,28 @@ class TraceModel {
   static Result<std::unique_ptr<TraceModel>> open(const std::string& path);
   // Takes over an already read trace (tests, `ringscope compare`).
   static std::unique_ptr<TraceModel> from_trace(Trace&& trace, std::string name);
+  ~TraceModel();
+
+  // ---- following a trace that is still being written (issue 14) ----------
+  // `ringscope view --follow`, the Machines panel: loads what the writer has
+  // written so far (nothing, if it has not written the header yet) and keeps
+  // the file open; poll() appends the events of the chunks written since,
+  // without reloading: the same per-event memory as open(), and what is
+  // derived (tracks, stats) is brought up to date by looking only at what is
+  // new (the stats table is recomputed from bounded per-phase state).
+  // NoInput when the file does not exist (yet).
+  static Result<std::unique_ptr<TraceModel>> follow(const std::string& path);
+  // Reads what was written since the last poll and appends it; returns the
+  // number of new events (0: nothing new, the usual case, one fstat). When
+  // the end-of-trace mark arrives (or a damaged chunk stops the reading, see
+  // warning()) the model stops following. An Error when the file cannot be
+  // read any more (truncated, replaced, a bad header): the model keeps what
+  // it has, stops following and says why in warning().
+  Result<size_t> poll();
+  bool following() const { return follower_ != nullptr; }  // poll() may still bring events
+  // The run is live: followed and its end-of-trace mark has not arrived.
+  bool live() const { return following(); }
+  bool has_header() const { return has_header_; }  // false until a followed writer wrote it
 
   const std::string& name() const { return name_; }  // the file name, for lanes and tables
   const TraceHeader& header() const { return header_; }
@@ -233,7 +258,7 @@ class TraceModel {
 
  private:
   struct Loader;
-  TraceModel() = default;
+  TraceModel();
   void index_event(size_t i, const Event& e);
 
   std::string name_;
@@ -252,8 +277,20 @@ class TraceModel {
   std::vector<std::string> stat_names_;
   std::vector<std::vector<uint32_t>> stat_sample_events_;  // per vCPU: indices of kvm-stats counter events
   uint64_t stat_samples_ = 0;
-  void derive_halts(VcpuTrack& tr);
-  void derive_sums(VcpuTrack& tr) const;
+  // Where the derivations of each track got to: a followed trace derives
+  // only what is new at each poll.
+  struct Derived {
+    size_t halt_sample = 0;  // halt_wait_ns samples already turned into halt spans
+    uint64_t halt_prev_t = 0, halt_prev_v = 0;
+    bool halt_started = false;
+    size_t cpl = 0, root = 0, halted = 0;  // entries whose running sums are known
+  };
+  std::vector<Derived> derived_;
+  bool has_header_ = true;
+  std::unique_ptr<Loader> loader_;           // following: the loader goes on
+  std::unique_ptr<TraceFollower> follower_;  // following: the file
+  void derive_halts(VcpuTrack& tr, Derived& d);
+  void derive_sums(VcpuTrack& tr, Derived& d) const;
 };
 
 // Places phases on sub-rows (at most kMaxPhaseRows; deeper ones are left out): each phase goes on the lowest row whose

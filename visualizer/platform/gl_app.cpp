@@ -116,11 +116,12 @@ Status run_window(View& view) {
   GlSession s;
   TRY(s.open(view.settings().window_w, view.settings().window_h, true, view.settings().font_size));
   while (!glfwWindowShouldClose(s.window())) {
-    // Sleep while nothing moves; poll while playing or animating.
+    // Sleep while nothing moves; poll while playing or animating, and look
+    // for a live trace's new events about 60 times a second.
     if (view.playing())
       glfwPollEvents();
     else
-      glfwWaitEventsTimeout(0.05);
+      glfwWaitEventsTimeout(view.any_live() ? 1.0 / 60 : 0.05);
     int w = 0, h = 0;
     glfwGetFramebufferSize(s.window(), &w, &h);
     s.frame(view, w, h, false);

@@ -2,6 +2,7 @@
 // Panels live in View_<Panel>.cpp.
 //
 // [SECTION] loading
+// [SECTION] following a live trace
 // [SECTION] the frame and its layout
 // [SECTION] selection and zoom
 // [SECTION] playback and keyboard
@@ -45,6 +46,92 @@ void View::add_trace(std::unique_ptr<TraceModel> model, std::string path) {
   if (!selection_.valid() && traces_.back().model->size() > 0) {
     selection_ = {static_cast<int>(traces_.size() - 1), 0};
   }
+}
+
+// ---- [SECTION] following a live trace ------------------------------------------
+
+bool View::follow_file(const std::string& path) {
+  auto m = TraceModel::follow(path);
+  if (!m) {
+    std::fprintf(stderr, "ringscope view: %s\n", m.error().message.c_str());
+    problems_.push_back({path, m.error().message});
+    return false;
+  }
+  add_followed(std::move(m).value(), path);
+  return true;
+}
+
+void View::add_followed(std::unique_ptr<TraceModel> model, std::string path) {
+  add_trace(std::move(model), std::move(path));
+  traces_.back().followed = true;
+  traces_.back().colours_events = traces_.back().model->size();
+  set_follow(true);
+}
+
+bool View::any_followed() const {
+  return std::any_of(traces_.begin(), traces_.end(), [](const LoadedTrace& t) { return t.followed; });
+}
+
+bool View::any_live() const {
+  return std::any_of(traces_.begin(), traces_.end(), [](const LoadedTrace& t) { return t.model->live(); });
+}
+
+void View::set_follow(bool on) {
+  follow_ = on;
+  follow_user_width_ = false;
+  if (on) follow_newest();
+}
+
+size_t View::poll_live() {
+  size_t total = 0;
+  const double now = ImGui::GetCurrentContext() ? ImGui::GetTime() : 0;
+  for (size_t t = 0; t < traces_.size(); ++t) {
+    LoadedTrace& lt = traces_[t];
+    if (!lt.model->following()) continue;
+    auto n = lt.model->poll();
+    if (!n) std::fprintf(stderr, "ringscope view: %s\n", n.error().message.c_str());
+    const size_t got = n ? n.value() : 0;
+    const bool ended = !lt.model->following();
+    if (ended && n && !lt.model->complete() && !lt.model->warning().empty())
+      std::fprintf(stderr, "ringscope view: warning: %s: %s\n", lt.path.c_str(), lt.model->warning().c_str());
+    if (got == 0 && !ended) continue;
+    total += got;
+    // The legend's colours only grow: worked out again when the trace has
+    // doubled, a second has passed, or the run ended (it walks the tracks).
+    if (ended || lt.model->size() >= 2 * lt.colours_events || now - lt.colours_time_s >= 1.0) {
+      lt.colours = colours_used(*lt.model);
+      lt.colours_events = lt.model->size();
+      lt.colours_time_s = now;
+    }
+    if (static_cast<int>(t) == list_trace_) list_done_ = false;  // the list scans on from where it was
+    if (!selection_.valid() && lt.model->size() > 0) selection_ = {static_cast<int>(t), 0};
+  }
+  if (total && follow_) follow_newest();
+  return total;
+}
+
+void View::follow_newest() {
+  // The newest event of the followed traces, and where their runs began.
+  double newest = 0, first = 0;
+  int sel_trace = -1;
+  for (size_t t = 0; t < traces_.size(); ++t) {
+    const TraceModel& m = *traces_[t].model;
+    if (!traces_[t].followed || m.size() == 0) continue;
+    const double r = rel(static_cast<int>(t), m.size() - 1), f = rel(static_cast<int>(t), 0);
+    first = sel_trace < 0 ? f : std::min(first, f);
+    if (sel_trace < 0 || r > newest) {
+      newest = r;
+      sel_trace = static_cast<int>(t);
+    }
+  }
+  if (sel_trace < 0) return;
+  // Without a zoom of the user's the window shows the whole run so far, at
+  // most its last two seconds; with one, that width, ending at the newest event.
+  constexpr double kAutoSpanNs = 2e9;
+  const double w = follow_user_width_ ? view_t1_ - view_t0_ : std::clamp(newest - first, 1e3, kAutoSpanNs);
+  const double pad = w * 0.03;
+  set_zoom(newest + pad - w - (follow_user_width_ ? 0 : pad), newest + pad);
+  select(sel_trace, traces_[sel_trace].model->size() - 1, false);
 }
 
 double View::rel(int t, size_t i) const {
@@ -110,6 +197,7 @@ void View::layout() {
 
 void View::draw() {
   shown_stats_ = nullptr;  // set again if the Statistics tab draws this frame
+  poll_live();
   layout();
   handle_keys();
   advance_playback();

@@ -31,8 +31,11 @@ namespace ringscope::viewer {
 struct LoadedTrace {
   std::unique_ptr<TraceModel> model;
   std::string path;
-  int64_t align_ns = 0;  // subtracted from relative times (Compare: align on a marker)
-  uint32_t colours = 0;  // bit per palette::Colour this trace's timeline can show (the legend)
+  int64_t align_ns = 0;        // subtracted from relative times (Compare: align on a marker)
+  uint32_t colours = 0;        // bit per palette::Colour this trace's timeline can show (the legend)
+  bool followed = false;       // opened with follow_file(): a live run (model->live() says if it still is)
+  size_t colours_events = 0;   // events when `colours` was last worked out (a live trace's grow)
+  double colours_time_s = -1;  // and when
 };
 
 // A file that could not be read at all, shown in the window and on stderr.
@@ -93,6 +96,23 @@ class View {
   // its warning shown too. Returns false only for an unreadable file.
   bool open_file(const std::string& path);
   void add_trace(std::unique_ptr<TraceModel> model, std::string path);
+  // Opens a trace that a running `ringscope run` is still writing
+  // (`--follow`): what is there now, then, every frame, what the writer adds
+  // (TraceModel::poll). Turns Follow on. False, as open_file, when the file
+  // cannot be followed (no such file, not a trace).
+  bool follow_file(const std::string& path);
+  void add_followed(std::unique_ptr<TraceModel> model, std::string path);
+  // Reads what the writers of followed traces added since the last frame
+  // (draw() calls it first thing); returns how many events arrived.
+  size_t poll_live();
+  // Follow: the timeline keeps the newest events in view and the newest
+  // event selected while a followed run is live. Panning the timeline turns
+  // it off; the "Follow" box (or `--follow`) turns it on again.
+  void set_follow(bool on);
+  bool follow() const { return follow_; }
+  // Some trace was opened with follow_file() / still live.
+  bool any_followed() const;
+  bool any_live() const;
 
   // Machines (issue 14, virt-manager's role): a panel of VMs run as child
   // processes, each with a console, a Host view and its live trace on the
@@ -237,6 +257,10 @@ class View {
   float legend(float width, bool draw);
 
   void draw_ruler(ImDrawList* dl, float x0, float x1, float y0, float y1);
+  // The Follow box in the ruler's label column and the live / ended badge
+  // at the ruler's right end (only with a followed trace).
+  void draw_live_controls(ImDrawList* dl, float x_label, float x0, float x1, float y0);
+  void follow_newest();
   void timeline_input(float x0, float x1, float y0, float y1);
 
   ViewSettings settings_;
@@ -250,6 +274,8 @@ class View {
   double play_accum_ = 0;
   bool help_open_ = false;
   bool tab_pending_ = true;
+  bool follow_ = false;
+  bool follow_user_width_ = false;  // the user zoomed while following: keep that width
 
   // Panel rectangles, computed by layout() every frame.
   ImVec2 pos_playback_, size_playback_, pos_timeline_, size_timeline_, pos_bottom_, size_bottom_, pos_ring_, size_ring_,

@@ -352,6 +352,7 @@ void View::timeline_input(float x0, float x1, float y0, float y1) {
     const double w = std::clamp(span * f, 50.0, 1e13);
     const double k = (at - view_t0_) / span;
     set_zoom(at - k * w, at - k * w + w);
+    follow_user_width_ = follow_;  // following goes on at the width the user chose
   }
   auto rel_at = [&](float x) { return view_t0_ + (std::clamp(x, x0, x1) - x0) / (x1 - x0) * span; };
   if (ImGui::IsItemActivated()) {
@@ -368,6 +369,7 @@ void View::timeline_input(float x0, float x1, float y0, float y1) {
   } else if (ImGui::IsItemActive() && dragging_ && io.MouseDelta.x != 0) {
     const double d = -io.MouseDelta.x / (x1 - x0) * span;
     set_zoom(view_t0_ + d, view_t1_ + d);
+    follow_ = false;  // the user looks elsewhere: stop scrolling under them
   }
   if (ImGui::IsItemDeactivated() && !dragging_ && !range_dragging_ && g_hover.trace >= 0) {
     // A click selects what is under the cursor: a mark's event, a phase's
@@ -379,6 +381,7 @@ void View::timeline_input(float x0, float x1, float y0, float y1) {
     if (g_hover.row == kHoverPhase) e = hm.stats().phases[g_hover.event].begin_seq;
     if (g_hover.row == kHoverRing3) e = hm.track(g_hover.vcpu)->ring3[g_hover.event].event;
     if (e >= hm.size() && e > 0) e = hm.size() - 1;
+    follow_ = false;  // the user picked an event: keep it selected
     select(g_hover.trace, e, false);
   }
   if (ImGui::IsItemDeactivated()) {
@@ -502,6 +505,9 @@ void View::draw_timeline() {
   }
   draw_ruler(dl, x0, tl_x1_, origin.y, origin.y + kRulerH);
   const float legend_h = legend(avail.x, false);
+  const ImVec2 after_ruler = ImGui::GetCursorScreenPos();
+  if (any_followed()) draw_live_controls(dl, origin.x, x0, tl_x1_, origin.y);
+  ImGui::SetCursorScreenPos(after_ruler);
 
   // Lane geometry: rows only for kinds the track has.
   lanes_.clear();
@@ -559,6 +565,30 @@ void View::draw_timeline() {
   timeline_input(x0, tl_x1_, origin.y, std::max(lanes_bottom, origin.y + kRulerH + 10));
   ImGui::SetCursorScreenPos({origin.x, std::min(lanes_bottom + 2, origin.y + avail.y - legend_h)});
   legend(avail.x, true);
+}
+
+void View::draw_live_controls(ImDrawList* dl, float x_label, float x0, float x1, float y0) {
+  // The Follow box, in the label column beside the ruler.
+  ImGui::SetCursorScreenPos({x_label + 2, y0 + 2});
+  ImGui::PushStyleVar(ImGuiStyleVar_FramePadding, {2, 1});
+  bool on = follow_;
+  if (ImGui::Checkbox(ringscope::tr("Follow"), &on)) set_follow(on);
+  if (ImGui::IsItemHovered())
+    ImGui::SetTooltip("%s", ringscope::tr("Keep the newest events in view and selected while the run is live. "
+                                          "Dragging the timeline turns it off."));
+  ImGui::PopStyleVar();
+  // The badge at the ruler's right end: live (a red dot) or ended.
+  const bool live = any_live();
+  uint64_t events = 0;
+  for (const auto& t : traces_)
+    if (t.followed) events += t.model->size();
+  const std::string text = live ? trf("LIVE · {} events", events) : trf("run ended · {} events", events);
+  const ImVec2 size = ImGui::CalcTextSize(text.c_str());
+  const float h = size.y + 4, dot = live ? h : 0;
+  const ImVec2 a{std::max(x0, x1 - size.x - dot - 12), y0 + 2}, b{x1 - 2, y0 + 2 + h};
+  dl->AddRectFilled(a, b, live ? IM_COL32(120, 20, 24, 235) : IM_COL32(60, 60, 66, 235), 3);
+  if (live) dl->AddCircleFilled({a.x + 4 + dot / 2 - 2, (a.y + b.y) / 2}, h / 2 - 4, IM_COL32(255, 70, 70, 255));
+  dl->AddText({a.x + 4 + dot, a.y + 2}, IM_COL32(255, 255, 255, 255), text.c_str());
 }
 
 uint32_t View::colours_used(const TraceModel& m) {

@@ -39,28 +39,56 @@ struct TraceHeader {
   uint32_t vcpus = 1;
 };
 
+// How a writer makes its file readable while it is written (docs/trace-format.md,
+// "Reading a trace while it is written"): a chunk whose first event has waited
+// `flush_period_ns` is sealed even when it is not full, so a reader following
+// the file sees every event within about that long, also while the guest is
+// idle and emits nothing.
+struct TraceWriterOptions {
+  static constexpr uint64_t kDefaultFlushPeriodNs = 100'000'000;  // 100 ms
+  uint64_t flush_period_ns = kDefaultFlushPeriodNs;               // 0: seal only when full (and on flush/close)
+  // The clock the period is measured on (CLOCK_MONOTONIC when empty); tests
+  // inject their own.
+  std::function<uint64_t()> clock;
+  // File writers start a flusher thread that calls flush_if_due() every
+  // period / 4; without it (and for memory writers) the owner calls it.
+  bool flusher_thread = true;
+};
+
 // Writes a trace. Events are encoded into an in-memory chunk and the chunk is
-// written (with its CRC) when it fills, on flush(), and on close(). emit() is
-// on the vCPU exit path: it does no I/O unless a chunk is full.
+// written (with its CRC) when it fills, when it has waited the flush period
+// (TraceWriterOptions), on flush(), and on close(). emit() is on the vCPU exit
+// path: it does no I/O unless a chunk is full, and reads the clock only for the
+// first event of a chunk.
 //
 // emit() may be called from several vCPU threads: a short spin lock orders
-// the events (seq is dense in emit order).
+// the events (seq is dense in emit order). The flusher thread takes that lock
+// only when a chunk is due, at most once a period.
 class TraceWriter final : public EventSink {
  public:
-  static Result<std::unique_ptr<TraceWriter>> create(const std::string& path, const TraceHeader& header);
+  static Result<std::unique_ptr<TraceWriter>> create(const std::string& path, const TraceHeader& header,
+                                                     TraceWriterOptions options = {});
 
   // A writer without a file, for tests, benchmarks and tools that want the
   // bytes: Memory keeps the whole file in memory_bytes(); Discard encodes and
   // checksums every chunk, then drops it (the cost of tracing without I/O).
   enum class MemoryTarget { Memory, Discard };
   static std::unique_ptr<TraceWriter> create_in_memory(const TraceHeader& header,
-                                                       MemoryTarget target = MemoryTarget::Memory);
+                                                       MemoryTarget target = MemoryTarget::Memory,
+                                                       TraceWriterOptions options = {});
   const std::vector<uint8_t>& memory_bytes() const;  // empty for file and Discard writers
 
   ~TraceWriter() override;  // closes if still open
 
   void emit(Event& e) override;
-  Status flush();  // write the current chunk now (partial chunks are fine)
+  Status flush();  // write the current chunk now (partial chunks are fine); safe from any thread
+  // Seals the current chunk if its first event was emitted a flush period or
+  // more before the clock's now; true if it did. Safe from any thread.
+  bool flush_if_due();
+  // Chunks sealed because they waited the period, and times the flusher
+  // thread looked (for tests and the benchmark).
+  uint64_t period_flushes() const;
+  uint64_t flusher_checks() const;
   Status close();  // flush, write the end-of-trace mark, close the file
 
   uint64_t events_written() const { return next_seq_; }
@@ -128,6 +156,48 @@ Status for_each_event(const std::string& path, const ReadOptions& options, const
                       TraceHeader* header_out = nullptr, ReadSummary* summary_out = nullptr);
 Status for_each_event_bytes(const uint8_t* data, size_t size, const ReadOptions& options, const EventCallback& callback,
                             TraceHeader* header_out = nullptr, ReadSummary* summary_out = nullptr);
+
+// ---- following a trace while it is written ----------------------------------
+// Reads a .rtrace file that a running writer is still appending to
+// (docs/trace-format.md, "Reading a trace while it is written"). Each poll()
+// delivers the events of the chunks completed since the last poll. What the
+// writer has not finished yet (a header or a chunk cut short by the end of
+// the file) is "not yet", read by a later poll; a chunk that fails its CRC
+// or its checks stops the follower for good, with warning() naming the byte
+// offset as read_trace does. The follower reads only what is new: one
+// chunk in memory at a time, whatever the length of the trace.
+class TraceFollower {
+ public:
+  // NoInput when there is no such file yet, IoError when it cannot be read.
+  static Result<std::unique_ptr<TraceFollower>> open(const std::string& path);
+  ~TraceFollower();
+  TraceFollower(const TraceFollower&) = delete;
+  TraceFollower& operator=(const TraceFollower&) = delete;
+
+  // Reads what is new and calls `callback` for each event (valid during the
+  // call, as for_each_event; return true to go on: false stops this poll at
+  // the end of its chunk's delivery and the follower as a whole, like a
+  // damaged chunk). Returns the number of events delivered (0: nothing new
+  // yet). An Error when the file cannot be read any more (an I/O error, the
+  // file became shorter than what was read: truncated or replaced) or its
+  // header is bad (BadData); after an Error poll() returns it again.
+  Result<uint64_t> poll(const EventCallback& callback);
+
+  bool has_header() const;  // the header has been read (header() is valid)
+  const TraceHeader& header() const;
+  uint64_t events() const;  // events delivered so far
+  uint64_t offset() const;  // bytes read so far: the header and whole chunks
+  bool ended() const;       // the end-of-trace mark was read: nothing more will come
+  bool stopped() const;     // a damaged chunk (or the callback) stopped it: warning() says where
+  // Empty while following; why it stopped, or a note about bytes after the end mark.
+  const std::string& warning() const;
+
+  struct Impl;
+
+ private:
+  explicit TraceFollower(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
 
 // ---- a whole trace, compactly -------------------------------------------------
 // For a tool that needs random access to every event of a large trace (a

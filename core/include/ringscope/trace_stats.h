@@ -142,6 +142,9 @@ class StatsBuilder {
   StatsBuilder& operator=(const StatsBuilder&) = delete;
   void add(const Event& e);
   TraceStats finish(const TraceHeader& header, bool complete, std::string warning);
+  // The stats of the events added so far, as finish() would give them,
+  // leaving the builder as it was (a viewer following a live trace).
+  TraceStats snapshot(const TraceHeader& header, bool complete, std::string warning) const;
 
  private:
   struct State;

@@ -33,6 +33,14 @@ Result<std::unique_ptr<FileSource>> FileSource::open(const std::string& path) {
 
 FileSource::~FileSource() { ::close(fd_); }
 
+Status FileSource::restat() {
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0)
+    return make_error(ErrorKind::IoError, fmt::format("cannot read the trace {}: {}", path_, std::strerror(errno)));
+  size_ = static_cast<uint64_t>(st.st_size);
+  return ok_status();
+}
+
 Result<const uint8_t*> FileSource::read(uint64_t offset, size_t len, std::vector<uint8_t>& buf) {
   if (buf.size() < len) buf.resize(len);
   size_t done = 0;
@@ -53,11 +61,12 @@ namespace {
 
 class Walker {
  public:
-  Walker(ByteSource& source, const ReadOptions& options, ChunkConsumer& consumer, ReadSummary& summary)
-      : src_(source), size_(source.size()), options_(options), consumer_(consumer), sum_(summary) {}
+  Walker(ByteSource& source, const ReadOptions& options, ChunkConsumer& consumer, ReadSummary& summary, WalkEnd& end)
+      : src_(source), size_(source.size()), options_(options), consumer_(consumer), sum_(summary), end_(end) {}
 
   Status walk(uint64_t offset) {
     while (true) {
+      end_ = {WalkEnd::Why::Incomplete, offset};
       if (offset == size_) {
         stop(offset,
              "the file ends without an end-of-trace mark (the writer did not close it: killed, crashed, or "
@@ -87,9 +96,11 @@ class Walker {
         return stopped(
             offset, fmt::format("the chunk claims a {}-byte payload, more than the {} allowed", len, kMaxChunkPayload));
       const uint64_t payload_at = offset + kChunkHeaderSize;
-      if (size_ - payload_at < len)
-        return stopped(offset, fmt::format("the file ends inside a chunk ({} of {} payload bytes present)",
-                                           size_ - payload_at, len));
+      if (size_ - payload_at < len) {
+        stop(offset,
+             fmt::format("the file ends inside a chunk ({} of {} payload bytes present)", size_ - payload_at, len));
+        return ok_status();  // still Incomplete: the rest may not be written yet
+      }
       auto data = src_.read(payload_at, len, payload_buf_);
       if (!data) return data.error();
       const uint8_t* payload = data.value();
@@ -106,6 +117,7 @@ class Walker {
           return stopped(offset, "the end-of-trace mark is malformed");
         sum_.complete = true;
         const uint64_t end = payload_at + len;
+        end_ = {WalkEnd::Why::EndMark, end};
         if (end != size_)
           sum_.warning =
               fmt::format("{} bytes after the end-of-trace mark at byte {} were ignored", size_ - end, offset);
@@ -134,6 +146,7 @@ class Walker {
       const bool go_on = decoder_.deliver(chunk, n, consumer_, taken);
       sum_.events += taken;
       if (!go_on) {
+        end_.why = WalkEnd::Why::Consumer;
         sum_.complete = false;
         sum_.warning = fmt::format("stopped after {} events: the callback asked to stop", sum_.events);
         return ok_status();
@@ -145,6 +158,7 @@ class Walker {
 
  private:
   Status limit() {
+    end_.why = WalkEnd::Why::Limit;
     sum_.complete = false;
     sum_.warning = fmt::format("stopped after {} events as asked (max_events); the file has more", sum_.events);
     return ok_status();
@@ -153,8 +167,10 @@ class Walker {
     sum_.complete = false;
     sum_.warning = fmt::format("truncated after {} events at byte {}: {}", sum_.events, offset, why);
   }
+  // A damaged chunk (every stop but the file's end).
   Status stopped(uint64_t offset, const std::string& why) {
     stop(offset, why);
+    end_ = {WalkEnd::Why::Damaged, offset};
     return ok_status();
   }
 
@@ -163,6 +179,7 @@ class Walker {
   const ReadOptions& options_;
   ChunkConsumer& consumer_;
   ReadSummary& sum_;
+  WalkEnd& end_;
   ChunkDecoder decoder_;
   std::vector<uint8_t> frame_buf_, payload_buf_;
 };
@@ -195,7 +212,7 @@ uint64_t count_events_hint(ByteSource& source, const ReadOptions& options) {
 }
 
 Status walk_trace(ByteSource& source, const ReadOptions& options, ChunkConsumer& consumer, TraceHeader& header,
-                  ReadSummary& summary) {
+                  ReadSummary& summary, WalkEnd* end) {
   summary = ReadSummary{};
   // The header is at most this long; a shorter file is read whole, so every
   // message decode_file_header gives is the one it would give for the file.
@@ -207,7 +224,15 @@ Status walk_trace(ByteSource& source, const ReadOptions& options, ChunkConsumer&
   auto h = decode_file_header(bytes.value(), static_cast<size_t>(prefix), header_size);
   if (!h) return h.error();
   header = std::move(h).value();
-  return Walker(source, options, consumer, summary).walk(header_size);
+  WalkEnd ignored;
+  return Walker(source, options, consumer, summary, end ? *end : ignored).walk(header_size);
+}
+
+Status walk_chunks(ByteSource& source, uint64_t offset, const ReadOptions& options, ChunkConsumer& consumer,
+                   ReadSummary& summary, WalkEnd& end) {
+  summary.complete = false;
+  summary.warning.clear();
+  return Walker(source, options, consumer, summary, end).walk(offset);
 }
 
 }  // namespace ringscope::trace

@@ -54,6 +54,8 @@ class FileSource final : public ByteSource {
   ~FileSource() override;
   uint64_t size() const override { return size_; }
   Result<const uint8_t*> read(uint64_t offset, size_t len, std::vector<uint8_t>& buf) override;
+  // Takes the file's size again (a follower, after the writer appended).
+  Status restat();
 
  private:
   FileSource(std::string path, int fd, uint64_t size) : path_(std::move(path)), fd_(fd), size_(size) {}
@@ -80,9 +82,28 @@ class ChunkConsumer : public DecodedEventSink {
 // size can hold: a hint to reserve memory for, 0 when nothing is readable.
 uint64_t count_events_hint(ByteSource& source, const ReadOptions& options);
 
+// Where and why a walk stopped: what a reader following a growing file
+// (follower.cpp) needs to know to come back later.
+struct WalkEnd {
+  enum class Why : uint8_t {
+    EndMark,     // the end-of-trace mark: nothing more will come
+    Incomplete,  // the source ends at or inside the chunk at `offset`: not yet written
+    Damaged,     // the chunk at `offset` is bad (CRC, limits, seq, decoding)
+    Limit,       // max_events reached
+    Consumer,    // the consumer asked to stop
+  } why = Why::Incomplete;
+  uint64_t offset = 0;  // the chunk not read (EndMark: the byte after the mark)
+};
+
 // Reads the header into `header` (an Error if it is unreadable), then walks
 // the chunks. An Error after the header means the source failed (I/O).
 Status walk_trace(ByteSource& source, const ReadOptions& options, ChunkConsumer& consumer, TraceHeader& header,
-                  ReadSummary& summary);
+                  ReadSummary& summary, WalkEnd* end = nullptr);
+
+// Walks the chunks from `offset` (a chunk boundary) on, `summary.events`
+// events having been read before it: how a follower resumes. Chunks are
+// self-contained, so nothing else carries over.
+Status walk_chunks(ByteSource& source, uint64_t offset, const ReadOptions& options, ChunkConsumer& consumer,
+                   ReadSummary& summary, WalkEnd& end);
 
 }  // namespace ringscope::trace

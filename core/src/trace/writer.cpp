@@ -4,21 +4,34 @@
 // the chunk is full seals it: frame, CRC, one writev(). A process killed at
 // any instant therefore leaves the header plus whole chunks plus at most one
 // torn chunk, which the reader detects by its length and CRC.
+//
+// Live reading: a chunk is also sealed once its first event has waited the
+// flush period (TraceWriterOptions). emit() notes the clock when it opens a
+// chunk; flush_if_due() compares, lock-free until a chunk is actually due.
+// File writers run a flusher thread that calls it every period / 4, so the
+// events of a guest that went idle (halted, waiting for input) reach the
+// file too.
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
 #include <optional>
+#include <thread>
 
 #include "chunk_encoder.h"
 #include "crc32.h"
 #include "fmt/format.h"
 #include "format.h"
 #include "header_codec.h"
+#include "ringscope/backend.h"
 #include "ringscope/files.h"
 #include "ringscope/trace.h"
 #include "varint.h"
@@ -54,7 +67,18 @@ struct Guard {
 }  // namespace
 
 struct TraceWriter::Impl {
+  static constexpr uint64_t kNoChunk = UINT64_MAX;
+
   enum class Target { File, Memory, Discard } target = Target::File;
+  TraceWriterOptions options;
+  // When the chunk being filled got its first event (kNoChunk: it is empty).
+  // Written under `lock`; read without it by flush_if_due().
+  std::atomic<uint64_t> opened_ns{kNoChunk};
+  std::atomic<uint64_t> period_flushes{0}, flusher_checks{0};
+  std::thread flusher;
+  std::mutex stop_mu;
+  std::condition_variable stop_cv;
+  bool stop = false;
   std::string path;
   int fd = -1;
   std::vector<uint8_t> memory;
@@ -121,12 +145,41 @@ struct TraceWriter::Impl {
                 chunk_first_seq);
     encoder.reset();
     chunk_first_seq = next_seq;
+    opened_ns.store(kNoChunk, std::memory_order_relaxed);
+  }
+
+  uint64_t now() const { return options.clock ? options.clock() : monotonic_ns(); }
+
+  void start_flusher(TraceWriter* w) {
+    if (options.flush_period_ns == 0 || !options.flusher_thread || target != Target::File) return;
+    const auto tick = std::chrono::nanoseconds(std::max<uint64_t>(options.flush_period_ns / 4, 1'000'000));
+    flusher = std::thread([this, w, tick] {
+      std::unique_lock<std::mutex> l(stop_mu);
+      while (!stop) {
+        stop_cv.wait_for(l, tick, [this] { return stop; });
+        if (stop) break;
+        l.unlock();
+        w->flush_if_due();
+        flusher_checks.fetch_add(1, std::memory_order_relaxed);
+        l.lock();
+      }
+    });
+  }
+  void stop_flusher() {
+    if (!flusher.joinable()) return;
+    {
+      std::lock_guard<std::mutex> l(stop_mu);
+      stop = true;
+    }
+    stop_cv.notify_all();
+    flusher.join();
   }
 
   Status status() const { return io_error ? Status(*io_error) : ok_status(); }
 };
 
-Result<std::unique_ptr<TraceWriter>> TraceWriter::create(const std::string& path, const TraceHeader& header) {
+Result<std::unique_ptr<TraceWriter>> TraceWriter::create(const std::string& path, const TraceHeader& header,
+                                                         TraceWriterOptions options) {
   // create_output_file: a symlink planted where the trace goes is refused,
   // not followed (the trace would overwrite whatever it points at).
   auto created = create_output_file(path, "the trace file");
@@ -141,15 +194,19 @@ Result<std::unique_ptr<TraceWriter>> TraceWriter::create(const std::string& path
   w->impl_ = std::make_unique<Impl>();
   w->impl_->path = path;
   w->impl_->fd = fd;
+  w->impl_->options = std::move(options);
   const auto bytes = encode_file_header(header);
   w->impl_->output(bytes.data(), bytes.size(), nullptr, 0);
   if (w->impl_->io_error) return *w->impl_->io_error;
+  w->impl_->start_flusher(w.get());
   return w;
 }
 
-std::unique_ptr<TraceWriter> TraceWriter::create_in_memory(const TraceHeader& header, MemoryTarget target) {
+std::unique_ptr<TraceWriter> TraceWriter::create_in_memory(const TraceHeader& header, MemoryTarget target,
+                                                           TraceWriterOptions options) {
   std::unique_ptr<TraceWriter> w(new TraceWriter());
   w->impl_ = std::make_unique<Impl>();
+  w->impl_->options = std::move(options);
   w->impl_->path = "(memory)";
   w->impl_->target = target == MemoryTarget::Memory ? Impl::Target::Memory : Impl::Target::Discard;
   const auto bytes = encode_file_header(header);
@@ -170,6 +227,9 @@ void TraceWriter::emit(Event& e) {
     im.seal(next_seq_);
     im.encoder.grow(ChunkEncoder::worst_case_size(e));  // no-op unless one event is larger than a chunk
   }
+  // The clock is read once per chunk, for its first event (flush_if_due).
+  if (im.encoder.count() == 0 && im.options.flush_period_ns != 0)
+    im.opened_ns.store(im.now(), std::memory_order_relaxed);
   im.encoder.encode(e);
   ++next_seq_;
   if (im.encoder.size() >= kChunkTarget) im.seal(next_seq_);
@@ -182,8 +242,29 @@ Status TraceWriter::flush() {
   return im.status();
 }
 
+bool TraceWriter::flush_if_due() {
+  Impl& im = *impl_;
+  const uint64_t period = im.options.flush_period_ns;
+  if (period == 0 || im.opened_ns.load(std::memory_order_relaxed) == Impl::kNoChunk) return false;
+  const uint64_t now = im.now();
+  const auto due = [&] {
+    const uint64_t opened = im.opened_ns.load(std::memory_order_relaxed);
+    return opened != Impl::kNoChunk && now >= opened && now - opened >= period;
+  };
+  if (!due()) return false;  // the common case takes no lock
+  Guard g(im.lock);
+  if (im.closed || im.encoder.count() == 0 || !due()) return false;
+  im.seal(next_seq_);
+  im.period_flushes.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+uint64_t TraceWriter::period_flushes() const { return impl_->period_flushes.load(std::memory_order_relaxed); }
+uint64_t TraceWriter::flusher_checks() const { return impl_->flusher_checks.load(std::memory_order_relaxed); }
+
 Status TraceWriter::close() {
   Impl& im = *impl_;
+  im.stop_flusher();  // before the lock: the flusher may be waiting for it
   Guard g(im.lock);
   if (im.closed) return im.status();
   im.seal(next_seq_);
