@@ -37,6 +37,8 @@ struct RunArgs {
   int vcpus = 0;
   std::string input, input_text;
   bool input_text_given = false;
+  std::string qmp;
+  bool qmp_wait = false;
 };
 
 int do_run(const RunArgs& a) {
@@ -62,6 +64,8 @@ int do_run(const RunArgs& a) {
   req.force_pvh = a.pvh;
   req.ram_mib = a.ram_mib;
   req.disk_image = a.disk;
+  req.qmp = a.qmp;
+  req.qmp_wait = a.qmp_wait;
   if (!a.input.empty() && a.input_text_given)
     return report_error("run", make_error(ErrorKind::Usage, "give --input FILE or --input-text STRING, not both"));
   if (!a.input.empty()) {
@@ -123,8 +127,9 @@ void add_run_command(CLI::App& app, CliContext& ctx) {
       "  ringscope run echo --input-text 'hello world'   # the program reads the console\n"
       "  ringscope run disk-io --mode paravirt --irqchip vmm   # virtio interrupts injected by the VMM\n"
       "  ringscope run smp-hello --vcpus 4         # four vCPUs, four host threads (ps -L: vcpu0..vcpu3)\n"
+      "  ringscope run syscalls --qmp unix:/tmp/vm.qmp --qmp-wait   # then: ringscope qmp /tmp/vm.qmp cont\n"
       "Exit status: 0 the guest ended as the scenario expects; 1 it did not (other status, triple fault,\n"
-      "watchdog); 64 usage; 65 bad image or manifest; 66 not found; 69 host cannot run it; 70 internal.");
+      "watchdog, QMP quit); 64 usage; 65 bad image or manifest; 66 not found; 69 host cannot run it; 70 internal.");
   cmd->add_option("scenario", a->target, "Built-in scenario name or a scenario directory");
   cmd->add_option("--image", a->image, "Run this kernel ELF (PVH boot protocol, docs/boot-protocol.md)");
   cmd->add_option("--program", a->programs,
@@ -170,6 +175,10 @@ void add_run_command(CLI::App& app, CliContext& ctx) {
                   "With --mode emulation: the VMCS controls the VT-x model applies, a preset or a JSON file "
                   "(docs/vmx-model.md; default kvm-default). Presets:" +
                       presets);
+  cmd->add_option("--qmp", a->qmp,
+                  "Serve QEMU's QMP on this UNIX socket, unix:PATH: pause, step one exit, breakpoints, registers, "
+                  "reset, quit (docs/qmp.md; `ringscope qmp PATH COMMAND` sends one command)");
+  cmd->add_flag("--qmp-wait", a->qmp_wait, "With --qmp: start paused until a client sends cont");
   cmd->add_flag("--pvh", a->pvh, "Enter through the 32-bit PVH entry even if the kernel has a 64-bit one");
   cmd->callback([a, &ctx] { ctx.exit_code = do_run(*a); });
 }

@@ -33,5 +33,6 @@ void add_compare_command(CLI::App& app, CliContext& ctx);
 void add_build_command(CLI::App& app, CliContext& ctx);
 void add_lab_command(CLI::App& app, CliContext& ctx);
 void add_experiment_command(CLI::App& app, CliContext& ctx);
+void add_qmp_command(CLI::App& app, CliContext& ctx);
 
 }  // namespace ringscope::cli

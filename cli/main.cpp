@@ -82,6 +82,7 @@ int main(int argc, char** argv) {
   add_build_command(app, ctx);
   add_lab_command(app, ctx);
   add_experiment_command(app, ctx);
+  add_qmp_command(app, ctx);
   translate_help(&app);
   try {
     app.parse(argc, argv);

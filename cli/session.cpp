@@ -11,6 +11,9 @@
 
 #include "backends.h"
 #include "ringscope/acpi_tables.h"
+#include "ringscope/control/control_sink.h"
+#include "ringscope/control/qmp_server.h"
+#include "ringscope/control/run_control.h"
 #include "ringscope/host.h"
 #include "ringscope/i18n.h"
 #include "ringscope/machine.h"
@@ -209,6 +212,12 @@ Result<SessionOutcome> run_session(const SessionRequest& req) {
   }
 
   TRY(prepare_disk(req, config, out));
+  std::string qmp_path;
+  if (!req.qmp.empty()) {
+    TRY_ASSIGN(qmp_path, control::parse_qmp_address(req.qmp));
+  } else if (req.qmp_wait) {
+    return make_error(ErrorKind::Usage, tr("--qmp-wait goes with --qmp unix:PATH (a client sends cont to start)"));
+  }
   TRY_ASSIGN(auto machine, Machine::create(config));
   if (DiskImage* disk = machine->disk(); disk && !out.disk_image.empty()) {
     out.disk_sectors = disk->sectors();
@@ -225,13 +234,16 @@ Result<SessionOutcome> run_session(const SessionRequest& req) {
     TerminalStream filter;
   };
   auto echo = std::make_shared<Echo>();
-  if (req.echo_console)
-    machine->set_console_echo([echo](char c) {
+  auto attach_echo = [&](Machine& m) {
+    if (!req.echo_console) return;
+    m.set_console_echo([echo](char c) {
       std::lock_guard<std::mutex> g(echo->lock);
       std::string_view shown = echo->filter.put(c);
       std::fwrite(shown.data(), 1, shown.size(), stdout);
       if (c == '\n') std::fflush(stdout);
     });
+  };
+  attach_echo(*machine);
 
   out.trace_path =
       req.trace_path.empty() ? std::filesystem::path(fmt::format("{}.{}.rtrace", out.name, req.mode)) : req.trace_path;
@@ -251,7 +263,45 @@ Result<SessionOutcome> run_session(const SessionRequest& req) {
   header.start_mono_ns = monotonic_ns();
   TRY_ASSIGN(auto writer, TraceWriter::create(out.trace_path.string(), header));
 
-  auto result = backend->run(*machine, *writer, req.options);
+  // --qmp: the run control between the backend and the trace, and its socket.
+  RunOptions options = req.options;
+  EventSink* sink = writer.get();
+  std::unique_ptr<control::RunControl> control;
+  std::unique_ptr<control::ControlSink> control_sink;
+  std::unique_ptr<control::QmpServer> server;
+  if (!qmp_path.empty()) {
+    control = std::make_unique<control::RunControl>();
+    control->set_full_level(options.level == TraceLevel::Full);
+    control->set_flush([w = writer.get()] { (void)w->flush(); });
+    control_sink = std::make_unique<control::ControlSink>(*control, *writer);
+    sink = control_sink.get();
+    options.control = control.get();
+    if (req.qmp_wait) (void)control->pause(control::PauseCause::Start);
+    control::QmpServerInfo info{out.name, out.trace_path.string(), [w = writer.get()] { return w->events_written(); }};
+    TRY_ASSIGN(server, control::QmpServer::start(qmp_path, *control, std::move(info)));
+    if (req.qmp_wait)
+      trprint(stderr, "ringscope: QMP on {}; the guest waits, paused, until a client sends cont\n", qmp_path);
+    else
+      trprint(stderr, "ringscope: QMP on {}\n", qmp_path);
+  }
+
+  Result<RunResult> result = make_error(ErrorKind::Internal, "no run");
+  for (;;) {
+    if (control) control->run_starting();
+    result = backend->run(*machine, *sink, options);
+    // system_reset: the run ended to boot the machine again from its boot
+    // state (RAM, devices, vCPUs afresh; the disk image keeps what was written).
+    if (!control || !result.ok() || !control->resetting()) break;
+    (void)control->run_ended(result.value());
+    auto again = Machine::create(config);
+    if (!again.ok()) {
+      result = again.error();
+      break;
+    }
+    machine = std::move(again).value();
+    attach_echo(*machine);
+    out.resets++;
+  }
   if (req.echo_console) {
     std::lock_guard<std::mutex> g(echo->lock);
     const std::string rest = echo->filter.finish();
@@ -259,6 +309,13 @@ Result<SessionOutcome> run_session(const SessionRequest& req) {
   }
   std::fflush(stdout);
   auto closed = writer->close();
+  if (control) {
+    // After the trace is closed: a client told SHUTDOWN finds it whole.
+    RunResult ended;
+    ended.end = RunEndReason::VmmError;
+    (void)control->run_ended(result.ok() ? result.value() : ended);
+    server->stop();
+  }
   if (!result.ok()) return result.error();
   if (!closed.ok()) return closed.error();
   out.result = std::move(result).value();

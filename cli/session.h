@@ -41,6 +41,10 @@ struct SessionRequest {
   // --input FILE / --input-text STRING: what the guest's console receives
   // (the UART's RBR, virtio-console's receive queue); empty: end of file.
   std::string console_input;
+  // --qmp unix:PATH: a QMP server for the run (docs/qmp.md); --qmp-wait:
+  // the guest starts paused until a client sends cont.
+  std::string qmp;
+  bool qmp_wait = false;
 };
 
 inline constexpr uint64_t kMaxConsoleInput = 1ull << 20;
@@ -64,6 +68,7 @@ struct SessionOutcome {
   std::filesystem::path disk_image;
   bool disk_created = false;
   uint64_t disk_sectors = 0, disk_sectors_read = 0, disk_sectors_written = 0;
+  uint32_t resets = 0;  // QMP system_reset: how many times the machine booted again
 };
 
 Result<SessionOutcome> run_session(const SessionRequest& request);

@@ -136,6 +136,11 @@ Machine::~Machine() {
   if (ram_) munmap(ram_, config_.ram_bytes);
 }
 
+void Machine::push_console_input(DeviceContext& ctx, std::string_view bytes) {
+  uart_.add_input(bytes);
+  if (vconsole_) vconsole_->push_input(ctx, bytes);
+}
+
 void Machine::finish_devices(DeviceContext& ctx) {
   for (const auto& r : bus_.ranges()) r.device->finish(ctx);
 }

@@ -11,6 +11,8 @@
 #include <cstdio>
 #include <mutex>
 
+#include "ringscope/control/run_control.h"
+
 namespace ringscope {
 
 namespace {
@@ -43,7 +45,9 @@ RunResult watch(Machine* machine, const RunOptions& options, const SupervisedLoo
     std::unique_lock lock(mu);
     while (!finished) {
       uint64_t t = monotonic_ns();
-      if (t >= deadline) {
+      // Time a user kept the guest paused (run --qmp) is not the guest's.
+      uint64_t paused = options.control ? options.control->paused_ns() : 0;
+      if (t >= deadline + paused) {
         // Repeat until the loop notices: a stop that lands just before the
         // loop re-enters the guest is caught by the next one.
         loop.stop(thread.native_handle());
@@ -52,7 +56,10 @@ RunResult watch(Machine* machine, const RunOptions& options, const SupervisedLoo
       }
       // The machine's timer is due: kick the loop so it can deliver the
       // interrupt. At most one kick per kKickGapNs.
-      uint64_t due = loop.kick && machine ? machine->irq_deadline_hint() : 0;
+      // Not while the control holds the vCPUs at a checkpoint (paused):
+      // they take no interrupt there, and a kick would only wake them.
+      bool held = options.control && options.control->wanted();
+      uint64_t due = loop.kick && machine && !held ? machine->irq_deadline_hint() : 0;
       if (due && t >= due && t - last_kick >= kKickGapNs) {
         loop.kick(thread.native_handle());
         last_kick = t;
@@ -62,7 +69,7 @@ RunResult watch(Machine* machine, const RunOptions& options, const SupervisedLoo
         last_kick = t;
         next_check = t + loop.check_period_ns;
       }
-      uint64_t wake = std::min({next_progress, deadline, next_check});
+      uint64_t wake = std::min({next_progress, deadline + paused, next_check});
       if (due) wake = std::min(wake, std::max(due, last_kick + kKickGapNs));
       cv.wait_for(lock, std::chrono::nanoseconds(wake > t ? wake - t : 0));
       if (!finished && options.progress && monotonic_ns() >= next_progress) {

@@ -32,9 +32,9 @@ constexpr std::array<std::string_view, 3> kPhaseNames = {"point"sv, "begin"sv, "
 
 constexpr std::array<std::string_view, kRunEndReasonCount> kRunEndNames = {
     "guest_exit"sv,    "halted"sv,         "triple_fault"sv,    "internal_error"sv, "failed_entry"sv,
-    "watchdog_time"sv, "watchdog_exits"sv, "watchdog_output"sv, "vmm_error"sv,
+    "watchdog_time"sv, "watchdog_exits"sv, "watchdog_output"sv, "vmm_error"sv,      "quit"sv,
 };
-static_assert(static_cast<int>(RunEndReason::VmmError) + 1 == kRunEndReasonCount);
+static_assert(static_cast<int>(RunEndReason::Quit) + 1 == kRunEndReasonCount);
 
 // One sentence each, written for a student reading `ringscope run` output;
 // marked for the catalogue, translated by whoever prints them (i18n.h).
@@ -50,6 +50,8 @@ constexpr std::array<std::string_view, kRunEndReasonCount> kRunEndExplanations =
     N_("The guest caused more VM exits than the exit limit allows, so the watchdog stopped it."),
     N_("The guest wrote more console output than the output limit allows, so the watchdog stopped it."),
     N_("The VMM itself failed (an operating-system error or a bug in ringscope), not the guest."),
+    N_("A user ended the run through the control socket (QMP quit) before the guest finished; the trace holds "
+       "everything up to that moment."),
 };
 
 // Intel SDM Vol. 3A, Table 6-1 "Protected-Mode Exceptions and Interrupts".

@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "ringscope/i18n.h"
 #include "ringscope/machine.h"
 #include "ringscope/supervisor.h"
 #include "unicorn_quirks.h"
@@ -24,7 +25,7 @@ constexpr uint64_t kMmioTop = 1ull << 32;  // non-RAM physical addresses below 4
 }  // namespace
 
 EmuLoop::EmuLoop(Machine& machine, UnicornCpu& cpu, EventSink& sink, const RunOptions& options, EmulationOptions emu)
-    : machine_(machine), cpu_(cpu), sink_(sink), options_(options), emu_(emu) {
+    : machine_(machine), cpu_(cpu), sink_(sink), options_(options), emu_(emu), control_(options.control) {
   tracing_ = options.level != TraceLevel::Off;
   ctx_.memory = &machine.memory();
   ctx_.sink = tracing_ ? &sink : nullptr;
@@ -125,7 +126,13 @@ RunResult EmuLoop::run() {
     r.message = std::move(message);
     return r;
   };
+  // No kick: the hooks reach a checkpoint at every block.
+  if (control_) control_->attach(0, nullptr);
   for (;;) {
+    if (controlled() && control_checkpoint()) {
+      result = stop_result_;
+      break;
+    }
     if (watchdog_.load(std::memory_order_relaxed)) {
       RunStop stop = wall_time_stop(options_.limits);
       result = fail(stop.end, std::move(stop.message));
@@ -231,7 +238,37 @@ RunResult EmuLoop::run() {
   return finish(result);
 }
 
+namespace {
+// What the run control reads and feeds at a checkpoint (the emulation thread).
+class EmuControlAccess final : public control::VcpuAccess {
+ public:
+  EmuControlAccess(UnicornCpu& cpu, std::function<void(std::string_view)> input)
+      : cpu_(cpu), input_(std::move(input)) {}
+  std::optional<GuestRegs> regs() override { return cpu_.regs(); }
+  void console_input(std::string_view bytes) override { input_(bytes); }
+
+ private:
+  UnicornCpu& cpu_;
+  std::function<void(std::string_view)> input_;
+};
+}  // namespace
+
+bool EmuLoop::control_checkpoint() {
+  if (stopping_) return true;
+  EmuControlAccess access(cpu_, [this](std::string_view bytes) {
+    ctx_.open_budget(machine_.console_bytes(), options_.limits.max_output_bytes);
+    machine_.push_console_input(ctx_, bytes);
+    if (tracing_ && !(model_ && model_->holding())) deferred_.drain(sink_);
+  });
+  if (control_->checkpoint(0, access) == control::Verdict::Go) return false;
+  stop_emulation(RunEndReason::Quit, control_->resetting()
+                                         ? tr("system_reset: the machine boots again from its boot state")
+                                         : tr("ended by QMP quit (the control socket)"));
+  return true;
+}
+
 RunResult EmuLoop::finish(RunResult result) {
+  if (control_) control_->detach(0);
   result.exits = 0;  // nothing exits: there is no hardware virtualisation here
   result.steps = steps_;
   if (result.end != RunEndReason::GuestExit) result.regs = cpu_.regs();  // every failure, halted for good too

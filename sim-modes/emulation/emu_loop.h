@@ -22,6 +22,7 @@
 #include "insn_decoder.h"
 #include "ringscope/arch/transitions.h"
 #include "ringscope/backend.h"
+#include "ringscope/control/run_control.h"
 #include "ringscope/deferred_sink.h"
 #include "ringscope/halt_wait.h"
 #include "ringscope/mode_tracker.h"
@@ -104,6 +105,10 @@ class EmuLoop {
   Wake wait_for_interrupt();                   // halt_wait.h, in guest time
 
   RunResult finish(RunResult result);
+  // Run control (control/run_control.h): parks here while the guest is
+  // paused. In a hook or between two uc_emu_start calls; true: the run ends.
+  bool control_checkpoint();
+  bool controlled() const { return control_ && control_->wanted(); }
 
   Machine& machine_;
   UnicornCpu& cpu_;
@@ -181,6 +186,7 @@ class EmuLoop {
   std::atomic<uint64_t> instructions_{0}, io_{0};
   uint64_t steps_ = 0;
   uint64_t step_page_va_ = ~0ull, step_page_pa_ = 0, step_cr3_ = 0;
+  control::RunControl* control_ = nullptr;  // run --qmp
 };
 
 }  // namespace ringscope::emulation

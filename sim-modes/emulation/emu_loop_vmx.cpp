@@ -18,6 +18,9 @@ void EmuLoop::model(const vmx::GuestAction& a) {
   model_boundary(a);
   model_->observe(a, monotonic_ns());
   if (!model_->holding()) deferred_.drain(sink_);  // a REP INS batch keeps its device events until its exit is out
+  // The modelled exit and its device work are recorded: the run control
+  // may hold the guest here (step one exit), before anything else runs.
+  if (controlled()) control_checkpoint();
 }
 
 // Before an action's device work: if it ends an open REP INS batch, the

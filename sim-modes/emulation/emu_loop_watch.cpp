@@ -22,6 +22,7 @@ void EmuLoop::refresh_paging() {
 // interrupts, and at level exits the instruction count and returns.
 void EmuLoop::on_block(uc_engine*, uint64_t address, uint32_t size, void* p) {
   EmuLoop& s = self_of(p);
+  if (s.controlled() && s.control_checkpoint()) return;  // paused here; or the run ends
   if (s.ret_.armed) s.resolve_return(address);
   if (s.interrupt_due()) return;  // Unicorn stops before this block runs
   if (s.per_insn_) return;        // on_code counts every instruction
@@ -40,6 +41,7 @@ void EmuLoop::on_block(uc_engine*, uint64_t address, uint32_t size, void* p) {
 // before every instruction. At level full each one is a `step` event.
 void EmuLoop::on_code(uc_engine*, uint64_t address, uint32_t size, void* p) {
   EmuLoop& s = self_of(p);
+  if (s.controlled() && s.control_checkpoint()) return;
   if (s.ret_.armed) s.resolve_return(address);
   s.instructions_.store(s.instructions_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   s.insn_rip_ = address;

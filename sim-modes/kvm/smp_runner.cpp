@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "kick.h"
+#include "ringscope/control/run_control.h"
 #include "ringscope/supervisor.h"
 #include "ringscope/trace.h"
 #include "vcpu_loop.h"
@@ -123,12 +124,14 @@ Result<RunResult> run_vcpus(Vm& vm, Machine& machine, EventSink& sink, const Run
         pthread_setname_np(pthread_self(), vcpu_thread_name(static_cast<uint32_t>(i)).c_str());
         accept_kicks();
         RunResult r = loops[i]->run();
-        // The first loop to end the run stops the others.
-        if (group.ended(i, r))
+        // The first loop to end the run stops the others (parked ones too).
+        if (group.ended(i, r)) {
+          if (options.control) options.control->release_all();
           group.for_each_alive([&](size_t j, std::thread::native_handle_type t) {
             loops[j]->request_stop();
             kick_vcpu(vcpus[j]->run(), t);
           });
+        }
       });
       group.started(i, threads.back().native_handle());
     }

@@ -4,15 +4,19 @@
 
 #include <fmt/format.h>
 #include <linux/kvm.h>
+#include <pthread.h>
 
 #include <algorithm>
 #include <cstring>
 #include <ctime>
 
 #include "exit_classifier.h"
+#include "kick.h"
+#include "ringscope/control/run_control.h"
 #include "ringscope/exit_reasons.h"
 #include "ringscope/halt_wait.h"
 #include "ringscope/hypercalls.h"
+#include "ringscope/i18n.h"
 #include "ringscope/supervisor.h"
 
 namespace ringscope::kvm {
@@ -97,7 +101,7 @@ class KvmRegisters final : public VcpuRegisters {
 };
 
 VcpuLoop::VcpuLoop(Machine& machine, Vcpu& vcpu, EventSink& sink, const RunOptions& options, uint32_t index)
-    : machine_(machine), vcpu_(vcpu), sink_(sink), options_(options), index_(index) {
+    : machine_(machine), vcpu_(vcpu), sink_(sink), options_(options), index_(index), control_(options.control) {
   tracing_ = options.level != TraceLevel::Off;
   ctx_.memory = &machine.memory();
   ctx_.sink = tracing_ ? static_cast<EventSink*>(&deferred_) : nullptr;
@@ -324,6 +328,42 @@ RunResult VcpuLoop::stop(RunEndReason reason, std::string message, bool with_reg
   return r;
 }
 
+// What the run control reads and feeds at a checkpoint, on this vCPU's thread.
+class KvmControlAccess final : public control::VcpuAccess {
+ public:
+  KvmControlAccess(Vcpu& vcpu, std::function<void(std::string_view)> input) : vcpu_(vcpu), input_(std::move(input)) {}
+  std::optional<GuestRegs> regs() override {
+    auto r = vcpu_.regs(/*via_ioctl=*/true);
+    if (!r.ok()) return std::nullopt;
+    return r.value();
+  }
+  void console_input(std::string_view bytes) override { input_(bytes); }
+
+ private:
+  Vcpu& vcpu_;
+  std::function<void(std::string_view)> input_;
+};
+
+void VcpuLoop::console_input(std::string_view bytes) {
+  std::unique_lock<std::mutex> devices;
+  if (bus_lock_) devices = std::unique_lock<std::mutex>(*bus_lock_);
+  ctx_.open_budget(machine_.console_bytes(), options_.limits.max_output_bytes);
+  machine_.push_console_input(ctx_, bytes);
+  if (tracing_) deferred_.drain(sink_);
+}
+
+// The run control's checkpoint: between two exits, with every event of
+// the last one recorded. Parks here while the guest is paused.
+std::optional<RunResult> VcpuLoop::checkpoint() {
+  KvmControlAccess access(vcpu_, [this](std::string_view b) { console_input(b); });
+  if (control_->checkpoint(index_, access) == control::Verdict::Go) return std::nullopt;
+  bool reset = control_->resetting();
+  return stop(RunEndReason::Quit,
+              reset ? tr("system_reset: the machine boots again from its boot state")
+                    : tr("ended by QMP quit (the control socket)"),
+              true);
+}
+
 RunResult VcpuLoop::run() {
   // vCPU 0 starts in the boot state; another starts as a CPU comes out of
   // reset, in real mode (CR0 = 0x60000010: CD, NW, ET), when its SIPI comes.
@@ -335,8 +375,11 @@ RunResult VcpuLoop::run() {
     if (!st.ok()) return stop(RunEndReason::VmmError, st.error().message, false);
     stepper_->observe(snapshot(/*via_ioctl=*/true), monotonic_ns(), machine_.memory(), sink_, false);
   }
+  // Run control: another thread may stop this vCPU, even inside KVM_RUN.
+  if (control_) control_->attach(index_, [run = vcpu_.run(), thread = pthread_self()] { kick_vcpu(run, thread); });
   std::optional<RunResult> result;
   while (!result) {
+    if (control_ && control_->wanted() && (result = checkpoint())) break;
     if (stop_requested_.load(std::memory_order_relaxed)) {
       result = halted_for_good();
       if (!result) result = stop(wall_time_stop(options_.limits), true);
@@ -357,6 +400,7 @@ RunResult VcpuLoop::run() {
     ExitDecision d = classify_exit(info);
     result = d.action == ExitAction::Step ? on_step(t_exit) : on_exit(info, d, t_exit);
   }
+  if (control_) control_->detach(index_);
   if (stepper_) (void)vcpu_.set_single_step(false);
   result->exits = exits_.load();
   result->steps = stepper_ ? stepper_->steps() : 0;

@@ -61,6 +61,8 @@ class VcpuLoop {
   std::optional<RunResult> on_step(uint64_t t_exit);
   std::optional<RunResult> on_exit(const KvmExitInfo& info, const ExitDecision& d, uint64_t t_exit);
   std::optional<RunResult> dispatch(const KvmExitInfo& info, const ExitDecision& d, Event& exit_event);
+  std::optional<RunResult> checkpoint();  // run control (control/run_control.h); a result ends the run
+  void console_input(std::string_view bytes);
 
   Machine& machine_;
   Vcpu& vcpu_;
@@ -86,6 +88,7 @@ class VcpuLoop {
   std::mutex* bus_lock_ = nullptr;  // several vCPUs: serialises device access
   bool ends_run_ = true;            // one vCPU: this loop records the run's end
   std::atomic<uint64_t> exits_{0}, steps_{0};
+  control::RunControl* control_ = nullptr;  // run --qmp
 };
 
 }  // namespace ringscope::kvm

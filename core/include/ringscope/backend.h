@@ -21,6 +21,9 @@ namespace ringscope {
 namespace vmx {
 struct Profile;
 }
+namespace control {
+class RunControl;
+}
 
 // Off records nothing (for measuring what tracing costs).
 enum class TraceLevel : uint8_t { Off, Exits, Full };
@@ -39,6 +42,10 @@ struct RunOptions {
   // Mode emulation: the VMCS controls the VT-x model applies (vmx/profile.h);
   // null means the kvm-default preset. Other backends ignore it.
   std::shared_ptr<const vmx::Profile> vmx_profile;
+  // Live control (control/run_control.h: pause, step, quit; `run --qmp`):
+  // every backend consults it at its checkpoints. Null: not controlled,
+  // and the checkpoints cost one pointer test.
+  control::RunControl* control = nullptr;
 };
 
 struct RunResult {

@@ -89,8 +89,9 @@ enum class RunEndReason : uint8_t {
   WatchdogExits,   // exit-count limit
   WatchdogOutput,  // output-size limit
   VmmError,        // the VMM itself failed (bug or OS error)
+  Quit,            // a user ended the run through the control socket (QMP quit)
 };
-inline constexpr int kRunEndReasonCount = 9;
+inline constexpr int kRunEndReasonCount = 10;
 
 // Guest registers, captured when a run ends badly (and where a backend can).
 struct GuestRegs {

@@ -119,6 +119,10 @@ class Machine {
   std::string console_text() const;
   uint64_t console_bytes() const;
   void set_console_echo(std::function<void(char)> echo);
+  // Bytes typed into the console while the guest runs (QMP console-write):
+  // the UART's receive side, and virtio-console's receive queue where there
+  // is one (as `run --input`, but later). Thread: the vCPU's.
+  void push_console_input(DeviceContext& ctx, std::string_view bytes);
 
   // Lets every device flush what it buffers (output lines) at the end of a run.
   void finish_devices(DeviceContext& ctx);

@@ -32,6 +32,13 @@ class Uart16550 final : public Device {
   // LSR.DR set while any are left (a file's worth of typing, all there at
   // once; when it is used up the line stays quiet).
   void set_input(std::string bytes) { input_ = std::move(bytes), input_pos_ = 0; }
+  // More bytes on the line while the guest runs (QMP console-write), after
+  // the ones not read yet.
+  void add_input(std::string_view bytes) {
+    input_.erase(0, input_pos_);
+    input_pos_ = 0;
+    input_.append(bytes);
+  }
   uint64_t input_pending() const { return input_.size() - input_pos_; }
   // Everything transmitted so far.
   const std::string& transmitted() const { return out_.all(); }

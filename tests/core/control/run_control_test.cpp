@@ -1,0 +1,205 @@
+// run_control_test.cpp — the run control without a guest: the ring stays
+// bounded, QMP's byte stream splits into messages, and a made-up vCPU
+// thread parks at its checkpoint exactly when a step or breakpoint says so.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "ringscope/control/control_sink.h"
+#include "ringscope/control/event_ring.h"
+#include "ringscope/control/json_stream.h"
+#include "ringscope/control/run_control.h"
+#include "ringscope/recording_sink.h"
+
+namespace ringscope::control {
+namespace {
+
+Event exit_at(uint16_t port) {
+  Event e = events::vm_exit({1, 0, Source::KvmExit}, 30, HandledBy::Vmm);
+  events::port_access(e, port, 1, Direction::Out, 'x', 1);
+  return e;
+}
+
+TEST(EventRing, KeepsOnlyTheLatestEventsWhateverTheRunsLength) {
+  EventRing ring(16);
+  std::string text(100'000, 'y');  // longer than a slot keeps
+  for (int i = 0; i < 10'000; i++) {
+    Event e = events::output({uint64_t(i), 0, Source::Vmm}, "uart", text);
+    e.seq = uint64_t(i);
+    ring.push(e);
+  }
+  EXPECT_EQ(ring.total(), 10'000u);
+  auto latest = ring.latest_json(100);
+  ASSERT_EQ(latest.size(), 16u) << "never more than the capacity";
+  EXPECT_NE(latest.front().find("\"seq\":9984"), std::string::npos) << latest.front().substr(0, 80);
+  EXPECT_NE(latest.back().find("\"seq\":9999"), std::string::npos);
+  EXPECT_LT(latest.back().size(), EventRing::kMaxText + 1000) << "a slot's text is capped";
+  EXPECT_EQ(ring.latest_json(3).size(), 3u);
+}
+
+TEST(JsonStream, SplitsMessagesWithOrWithoutNewlines) {
+  JsonStream s;
+  s.append(R"({"execute":"a"}{"execute":"b", "x":"}{\"" })");
+  s.append("\n  [1,2]\r\n");
+  auto a = s.next();
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->text, R"({"execute":"a"})");
+  auto b = s.next();
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->kind, JsonStream::Piece::Kind::Value);
+  EXPECT_EQ(b->text, R"({"execute":"b", "x":"}{\"" })") << "braces inside strings do not count";
+  auto c = s.next();
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->text, "[1,2]");
+  EXPECT_FALSE(s.next());
+  s.append(R"({"execute":)");
+  EXPECT_FALSE(s.next()) << "half a message waits for the rest";
+  s.append(R"("c"})");
+  auto d = s.next();
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->text, R"({"execute":"c"})");
+}
+
+TEST(JsonStream, ReportsJunkAndOverlongMessagesAndGoesOn) {
+  JsonStream s;
+  s.append("hello world\n{\"execute\":\"ok\"}");
+  auto junk = s.next();
+  ASSERT_TRUE(junk);
+  EXPECT_EQ(junk->kind, JsonStream::Piece::Kind::Junk);
+  auto ok = s.next();
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->kind, JsonStream::Piece::Kind::Value);
+
+  s.append("{\"data\":\"");
+  std::string big(JsonStream::kMaxMessage + 10, 'a');
+  s.append(big);
+  EXPECT_FALSE(s.next());
+  EXPECT_LT(s.buffered(), JsonStream::kMaxMessage) << "an overlong message is not held";
+  s.append("\"}{\"execute\":\"after\"}");
+  auto over = s.next();
+  ASSERT_TRUE(over);
+  EXPECT_EQ(over->kind, JsonStream::Piece::Kind::Overflow);
+  auto after = s.next();
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->text, "{\"execute\":\"after\"}");
+}
+
+// A made-up vCPU: emits exits through the ControlSink and calls the
+// checkpoint after each, as the backends do.
+class FakeVcpu final : public VcpuAccess {
+ public:
+  std::optional<GuestRegs> regs() override {
+    GuestRegs r{};
+    r.rip = 0x1234;
+    return r;
+  }
+  void console_input(std::string_view bytes) override { input += bytes; }
+  std::string input;
+};
+
+TEST(RunControl, StepExitParksRightAfterTheNextExitAndFlushesFirst) {
+  RunControl control;
+  RecordingSink trace;
+  ControlSink sink(control, trace);
+  std::atomic<int> flushed_at{-1};
+  control.set_flush([&] { flushed_at = static_cast<int>(trace.events().size()); });
+  control.run_starting();
+  ASSERT_TRUE(control.pause(PauseCause::Start).ok());  // as --qmp-wait
+
+  std::atomic<int> exits{0};
+  std::atomic<bool> quit_seen{false};
+  std::thread vcpu([&] {
+    FakeVcpu access;
+    control.attach(0, nullptr);
+    for (int i = 0; i < 1000; i++) {
+      if (control.wanted() && control.checkpoint(0, access) == Verdict::Quit) {
+        quit_seen = true;
+        break;
+      }
+      Event e = exit_at(0x3f8);
+      sink.emit(e);
+      exits++;
+    }
+    control.detach(0);
+  });
+  // Paused before the first exit: nothing runs until a step.
+  while (!control.pause_complete()) std::this_thread::yield();
+  EXPECT_EQ(exits.load(), 0);
+  auto regs = control.registers(0);
+  ASSERT_TRUE(regs.ok()) << regs.error().message;
+  EXPECT_EQ(regs.value().rip, 0x1234u);
+  for (int step = 1; step <= 3; step++) {
+    ASSERT_TRUE(control.step_exit().ok());
+    while (!control.pause_complete()) std::this_thread::yield();
+    EXPECT_EQ(exits.load(), step) << "one exit per step";
+    EXPECT_EQ(flushed_at.load(), step) << "the trace is flushed with every exit so far";
+    EXPECT_EQ(control.status(), RunStatus::Debug);
+  }
+  auto notices = control.take_notices();
+  int stops = 0, breaks = 0;
+  for (const Notice& n : notices) {
+    stops += n.type == Notice::Type::Stop && n.announce;
+    breaks += n.type == Notice::Type::Break && n.cause == PauseCause::StepExit;
+  }
+  EXPECT_EQ(stops, 3) << "--qmp-wait's first pause is not announced";
+  EXPECT_EQ(breaks, 3);
+  EXPECT_EQ(control.ring().total(), 3u);
+
+  // A breakpoint on another port never fires; one on this port does.
+  auto miss = control.add_breakpoint(
+      [] {
+        EventFilter f;
+        f.port = 0x60;
+        return f;
+      }(),
+      "{}");
+  ASSERT_TRUE(miss.ok());
+  auto hit = control.add_breakpoint(
+      [] {
+        EventFilter f;
+        f.add_kind(EventKind::VmExit);
+        f.port = 0x3f8;
+        return f;
+      }(),
+      "{}");
+  ASSERT_TRUE(hit.ok());
+  ASSERT_TRUE(control.resume().ok());
+  while (!control.pause_complete()) std::this_thread::yield();
+  EXPECT_EQ(exits.load(), 4) << "the breakpoint holds the guest at the first matching exit";
+  bool by_hit = false;
+  for (const Notice& n : control.take_notices())
+    if (n.type == Notice::Type::Break) by_hit = n.breakpoint == hit.value() && !n.event_json.empty();
+  EXPECT_TRUE(by_hit);
+  ASSERT_TRUE(control.quit().ok());
+  vcpu.join();
+  EXPECT_TRUE(quit_seen);
+  EXPECT_LT(exits.load(), 1000);
+}
+
+TEST(RunControl, ConsoleInputGoesToTheVcpuAtItsCheckpoint) {
+  RunControl control;
+  control.run_starting();
+  FakeVcpu access;
+  control.attach(0, nullptr);
+  EXPECT_FALSE(control.wanted()) << "nothing to do: the checkpoint is not even called";
+  control.console_write("ls\n");
+  EXPECT_TRUE(control.wanted());
+  EXPECT_EQ(control.checkpoint(0, access), Verdict::Go);
+  EXPECT_EQ(access.input, "ls\n");
+  EXPECT_FALSE(control.wanted());
+  EXPECT_FALSE(control.registers(0).ok()) << "registers are read while paused";
+  control.detach(0);
+}
+
+TEST(RunControl, StepInstructionNeedsLevelFull) {
+  RunControl control;
+  auto st = control.step_instruction();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("--level full"), std::string::npos);
+  control.set_full_level(true);
+  EXPECT_TRUE(control.step_instruction().ok());
+}
+
+}  // namespace
+}  // namespace ringscope::control
