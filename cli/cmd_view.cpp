@@ -7,7 +7,10 @@
 // open; the exit code is then 65 (bad data) or 66 (no such file).
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <memory>
 
@@ -31,6 +34,8 @@ struct ViewOptions {
   std::string size = "1600x1000";
   bool machines = false;
   bool follow = false;
+  std::vector<std::string> new_vms;
+  int step_exits = 0;
 };
 
 // "FROM_NS:TO_NS", nanoseconds relative to the start of the run.
@@ -50,6 +55,71 @@ bool parse_zoom(const std::string& s, double& from, double& to) {
 
 bool parse_size(const std::string& s, int& w, int& h) {
   return std::sscanf(s.c_str(), "%dx%d", &w, &h) == 2 && w >= 320 && h >= 240 && w <= 8192 && h <= 8192;
+}
+
+// --new-vm: define each VM and start it; --step-exits N: the first one
+// starts paused and steps N exits before the window (or the screenshot)
+// shows it, as a person would with Step exit.
+bool prepare_machines(const ViewOptions& o, viewer::View& view, CliContext& ctx) {
+  if (o.new_vms.empty()) {
+    if (o.step_exits > 0) {
+      std::fprintf(stderr, "ringscope view: --step-exits needs a --new-vm to step\n");
+      ctx.exit_code = 64;
+      return false;
+    }
+    return true;
+  }
+  if (o.step_exits > 0 && !RINGSCOPE_MACHINES_QMP) {
+    std::fprintf(stderr, "ringscope view: --step-exits needs QMP, which this build of ringscope does not have\n");
+    ctx.exit_code = 69;
+    return false;
+  }
+  machines::MachineManager& mm = *view.machines();
+  std::vector<int> ids;
+  for (size_t i = 0; i < o.new_vms.size(); ++i) {
+    machines::VmSpec spec;
+    std::string why;
+    if (!machines::parse_vm_spec(o.new_vms[i], spec, why)) {
+      std::fprintf(stderr, "ringscope view: %s\n", why.c_str());
+      ctx.exit_code = 64;
+      return false;
+    }
+    if (i == 0 && o.step_exits > 0) spec.start_paused = true;
+    auto id = mm.create(spec);
+    if (!id || !mm.run(*id)) {
+      std::fprintf(stderr, "ringscope view: %s\n", id ? mm.find(*id)->problem.c_str() : id.error().message.c_str());
+      ctx.exit_code = 70;
+      return false;
+    }
+    ids.push_back(*id);
+  }
+  view.select_machine(ids.front());
+  if (o.step_exits <= 0) return true;
+  machines::Machine& m = *mm.find(ids.front());
+  // Each wait is bounded: a VMM that never answers is reported, not waited for.
+  auto wait_for = [&](auto done) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (!done() && m.alive() && std::chrono::steady_clock::now() < until) {
+      mm.poll();
+      usleep(1000);
+    }
+    return done();
+  };
+  if (!wait_for([&] { return m.state == machines::VmState::Paused; })) {
+    std::fprintf(stderr, "ringscope view: %s did not pause for --step-exits: %s\n%s", m.name.c_str(), m.problem.c_str(),
+                 m.console.c_str());
+    ctx.exit_code = 70;
+    return false;
+  }
+  for (int i = 1; i <= o.step_exits; ++i) {
+    if (!mm.step_exit(m.id) ||
+        !wait_for([&] { return m.breaks == static_cast<uint64_t>(i) && m.state == machines::VmState::Paused; })) {
+      std::fprintf(stderr, "ringscope view: step %d of %s: %s\n", i, m.name.c_str(),
+                   m.problem.empty() ? "the VM ended first" : m.problem.c_str());
+      break;
+    }
+  }
+  return true;
 }
 
 void run_view(const ViewOptions& o, CliContext& ctx) {
@@ -90,7 +160,8 @@ void run_view(const ViewOptions& o, CliContext& ctx) {
   }
   View view(settings);
   // No file: the viewer opens as a VM manager (issue 14), as virt-manager.
-  if (o.machines || o.files.empty()) view.enable_machines();
+  if (o.machines || o.files.empty() || !o.new_vms.empty()) view.enable_machines();
+  if (!prepare_machines(o, view, ctx)) return;
   int load_code = 0;
   for (const auto& f : o.files) {
     if (!(o.follow ? view.follow_file(f) : view.open_file(f))) {
@@ -158,6 +229,11 @@ void add_view_command(CLI::App& app, CliContext& ctx) {
   cmd->add_option("files", o->files, "one or more .rtrace files (none: start with the Machines panel)");
   cmd->add_flag("--machines", o->machines,
                 "show the Machines panel: create, run, pause and step VMs, each a `ringscope run` child process");
+  cmd->add_option("--new-vm", o->new_vms,
+                  "with the Machines panel: define and run a VM, SCENARIO[,mode=M,level=L,irqchip=I,ram=MIB,"
+                  "disk=IMG,input=TEXT,param=K=V,paused] or program=PATH,... or image=PATH,...; repeatable");
+  cmd->add_option("--step-exits", o->step_exits,
+                  "with --new-vm: start the first VM paused and step this many VM exits (as Step exit does)");
   cmd->add_option("--screenshot", o->screenshot, "render one frame headless into this PNG and exit");
   cmd->add_option("--select", o->select, "select the event with this seq (in the first trace)");
   cmd->add_option("--zoom", o->zoom, "visible range FROM_NS:TO_NS, nanoseconds after the run's start");
@@ -174,6 +250,7 @@ void add_view_command(CLI::App& app, CliContext& ctx) {
   cmd->footer(
       "Examples:\n"
       "  ringscope view                     # the Machines panel: New VM, Run, Pause, Step exit\n"
+      "  ringscope view --new-vm syscalls,mode=emulation --step-exits 20   # paused at the 20th exit\n"
       "  ringscope view syscalls.rtrace\n"
       "  ringscope view hello.full-virt.rtrace hello.paravirt.rtrace       # compare tab\n"
       "  xvfb-run -a ringscope view pagefault.rtrace --select 8969 --screenshot pf.png\n"

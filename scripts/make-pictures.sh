@@ -33,4 +33,8 @@ xvfb-run -a $R view "$work/console-write.full-virt.rtrace" "$work/console-write.
 # 50 ms of timer ticks (from 5 ms into both runs' tick phase, aligned on its marker) with the VMM's own PIC and PIT, and with KVM's.
 xvfb-run -a $R view "$work/tick-vmm-pic.rtrace" "$work/tick-kvm-pic.rtrace" --panels timeline,compare \
   --align "tick: 20 timer interrupts" --range 5000000:55000000 --screenshot "$out/compare-tick-irqchip.png" --size 1600x1000
+# The viewer as virt-manager (docs/viewer.md "Machines"): a live `hello` VM
+# started paused and stepped 61 exits, paused at an OUT to the UART in the
+# middle of its first line; its console, its trace and the exit explained.
+xvfb-run -a $R view --new-vm hello --step-exits 61 --screenshot "$out/live-viewer.png" --size 1600x1000
 echo "pictures in $out/"

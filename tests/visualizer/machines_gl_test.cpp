@@ -16,6 +16,7 @@
 
 #include "platform/gl_app.h"
 #include "platform/imgui_setup.h"
+#include "ringscope/event.h"
 #include "ringscope/host.h"
 #include "ui/View.h"
 
@@ -138,6 +139,91 @@ TEST_F(MachinesUi, AKilledVmIsReportedAndTheViewerStaysUp) {
   ASSERT_TRUE(vm().exit.has_value());
   EXPECT_FALSE(vm().exit->signalled) << vm().exit->describe();
   screenshot("machines-killed.png", 1600, 1000);
+}
+
+// Start paused, step three exits one by one: each time the guest pauses at
+// the next exit, the timeline has it and the inspector shows it; then Run
+// lets it finish.
+TEST_F(MachinesUi, StartPausedThenStepExitByExitThenRun) {
+  if (!RINGSCOPE_MACHINES_QMP) GTEST_SKIP() << "this tree has no QMP client yet (ringscope run --qmp, issue 14 item 1)";
+  click("new-vm");
+  view.new_vm_form().spec.scenario = "syscalls";
+  view.new_vm_form().spec.start_paused = true;
+  click("create");
+  ASSERT_EQ(view.machines()->machines().size(), 1u);
+  frames_until([&] { return vm().state == machines::VmState::Paused || !vm().alive(); });
+  ASSERT_EQ(vm().state, machines::VmState::Paused) << vm().problem << vm().console;
+  int64_t last_seq = -1;
+  for (uint64_t step = 1; step <= 3; ++step) {
+    SCOPED_TRACE("step " + std::to_string(step));
+    click("step");
+    frames_until([&] { return vm().breaks == step && vm().state == machines::VmState::Paused; });
+    ASSERT_EQ(vm().breaks, step) << vm().problem;
+    EXPECT_GT(vm().break_seq, last_seq);
+    last_seq = vm().break_seq;
+    // The trace flushed at the pause: the timeline gets the exit, selected.
+    const int t = view.machine_trace(vm().id);
+    frames_until([&] {
+      return view.machine_trace(vm().id) >= 0 && view.selection().trace == view.machine_trace(vm().id) &&
+             view.selection().event == static_cast<size_t>(last_seq);
+    });
+    ASSERT_GE(view.machine_trace(vm().id), 0);
+    (void)t;
+    EXPECT_EQ(view.selection().event, static_cast<size_t>(last_seq));
+    EXPECT_EQ(view.traces()[view.machine_trace(vm().id)].model->kind(view.selection().event), EventKind::VmExit);
+    frames(1);
+    EXPECT_NE(view.inspector_text().find("vm_exit"), std::string::npos) << view.inspector_text();
+    EXPECT_NE(view.machines_text().find("at event #" + std::to_string(last_seq)), std::string::npos)
+        << view.machines_text();
+  }
+  screenshot("machines-step.png", 1600, 1000);
+  screenshot("machines-step-1080p.png", 1920, 1080);
+  click("run");
+  frames_until([&] { return vm().state == machines::VmState::ShutOff; });
+  ASSERT_TRUE(vm().exit.has_value());
+  EXPECT_EQ(vm().exit->describe(), "exited with status 0") << vm().console;
+}
+
+// Console input typed in the pane reaches the guest's console: `echo`
+// reads a line and prints it in capitals.
+TEST_F(MachinesUi, TypedConsoleInputReachesTheGuest) {
+  if (!RINGSCOPE_MACHINES_QMP) GTEST_SKIP() << "this tree has no QMP client yet (ringscope run --qmp, issue 14 item 1)";
+  click("new-vm");
+  view.new_vm_form().spec.scenario = "echo";
+  view.new_vm_form().spec.start_paused = true;
+  click("create");
+  frames_until([&] { return vm().state == machines::VmState::Paused || !vm().alive(); });
+  ASSERT_EQ(vm().state, machines::VmState::Paused) << vm().problem << vm().console;
+  click("console-input");
+  ctx.io().AddInputCharactersUTF8("hello from the pane");
+  frames(2);
+  click("send");
+  EXPECT_EQ(vm().problem, "");
+  click("run");
+  frames_until([&] { return vm().state == machines::VmState::ShutOff; });
+  frames(2);
+  EXPECT_NE(view.machines_text().find("echo: HELLO FROM THE PANE"), std::string::npos) << view.machines_text();
+  screenshot("machines-console-input.png", 1600, 1000);
+}
+
+// Pause a running guest, see it paused, and stop it with QMP's quit.
+TEST_F(MachinesUi, PauseARunningVmThenStopIt) {
+  if (!RINGSCOPE_MACHINES_QMP) GTEST_SKIP() << "this tree has no QMP client yet (ringscope run --qmp, issue 14 item 1)";
+  click("new-vm");
+  view.new_vm_form().spec.scenario = "compute";
+  std::snprintf(view.new_vm_form().params, sizeof view.new_vm_form().params, "n=1000000000");
+  click("create");
+  frames_until([&] { return vm().state == machines::VmState::Running || !vm().alive(); });
+  ASSERT_EQ(vm().state, machines::VmState::Running) << vm().problem << vm().console;
+  click("pause");
+  frames_until([&] { return vm().state == machines::VmState::Paused || !vm().alive(); });
+  EXPECT_EQ(vm().state, machines::VmState::Paused) << vm().problem;
+  frames(2);
+  EXPECT_NE(view.machines_text().find("paused"), std::string::npos) << view.machines_text();
+  click("stop");
+  frames_until([&] { return vm().state == machines::VmState::ShutOff; });
+  ASSERT_TRUE(vm().exit.has_value());
+  EXPECT_FALSE(vm().exit->signalled) << vm().exit->describe();
 }
 
 }  // namespace

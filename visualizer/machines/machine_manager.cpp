@@ -83,8 +83,13 @@ bool MachineManager::start_run(Machine& m) {
     m.argv = build_argv(m.spec, exe_, m.elf_path);
     m.state = VmState::Building;
   } else {
-    m.argv = run_argv(m.spec, exe_, m.trace_path, {}, m.elf_path);
-    m.state = VmState::Running;
+    // The VM waits (--qmp-wait) for the viewer's connection; poll_qmp()
+    // connects and continues it, or leaves it paused (Start paused).
+    unlink(m.qmp_path.c_str());
+    unlink(m.trace_path.c_str());  // a follower never sees the last run's file
+    ++m.runs;
+    m.argv = run_argv(m.spec, exe_, m.trace_path, RINGSCOPE_MACHINES_QMP ? m.qmp_path : "", m.elf_path);
+    m.state = RINGSCOPE_MACHINES_QMP ? VmState::Starting : VmState::Running;
   }
   m.console += "$ " + shell_line(m.argv) + "\n";
   if (auto st = m.proc->start(m.argv); !st) {
@@ -103,6 +108,7 @@ bool MachineManager::run(int id) {
   Machine* m = find(id);
   if (!m) return false;
   m->problem.clear();
+  if (m->state == VmState::Paused) return command(*m, "cont");
   if (m->state != VmState::ShutOff) {
     m->problem = trf("{} is {}: Run starts a VM that is shut off.", m->name, state_label(m->state));
     return false;
@@ -112,31 +118,24 @@ bool MachineManager::run(int id) {
   return start_run(*m);
 }
 
-namespace {
-bool needs_qmp(Machine& m, const char* what) {
-  m.problem = trf("{}: this build of the viewer cannot control a running VM yet (QMP).", what);
-  return false;
-}
-}  // namespace
-
 bool MachineManager::pause(int id) {
   Machine* m = find(id);
-  return m && needs_qmp(*m, tr("Pause"));
+  return m && command(*m, "stop");
 }
 
 bool MachineManager::step_exit(int id) {
   Machine* m = find(id);
-  return m && needs_qmp(*m, tr("Step exit"));
+  return m && command(*m, "__org.ringscope_step-exit");
 }
 
 bool MachineManager::reset(int id) {
   Machine* m = find(id);
-  return m && needs_qmp(*m, tr("Reset"));
+  return m && command(*m, "system_reset");
 }
 
-bool MachineManager::console_write(int id, const std::string&) {
+bool MachineManager::console_write(int id, const std::string& text) {
   Machine* m = find(id);
-  return m && needs_qmp(*m, tr("Console input"));
+  return m && command(*m, "__org.ringscope_console-write", {{"data", text}});
 }
 
 bool MachineManager::stop(int id) {
@@ -146,6 +145,10 @@ bool MachineManager::stop(int id) {
     m->problem = trf("{} is not running.", m->name);
     return false;
   }
+  // QMP's quit lets the VMM end its trace properly; without a connection
+  // (building, or the VMM does not answer) SIGTERM does.
+  if (m->qmp && command(*m, "quit")) return true;
+  m->problem.clear();
   return m->proc->signal(SIGTERM);
 }
 
@@ -228,9 +231,12 @@ void MachineManager::poll() {
         m.console += "[" + st.describe() + "]\n";
         m.state = VmState::ShutOff;
         m.proc.reset();
+        m.qmp.reset();
         m.host.reset();
+        unlink(m.qmp_path.c_str());
       }
     }
+    if (m.proc) poll_qmp(m);
     if (m.state != VmState::ShutOff && now - m.last_sample >= sample_period) sample(m, now);
   }
 }

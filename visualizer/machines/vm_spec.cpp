@@ -1,6 +1,8 @@
 // vm_spec.cpp — the New VM dialog's answers as a `ringscope run` command.
 #include "machines/vm_spec.h"
 
+#include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <sstream>
 
@@ -78,6 +80,54 @@ std::vector<std::string> run_argv(const VmSpec& s, const std::string& exe, const
     a.push_back("--qmp-wait");
   }
   return a;
+}
+
+bool parse_vm_spec(const std::string& text, VmSpec& out, std::string& error) {
+  VmSpec s;
+  size_t at = 0;
+  bool first = true;
+  while (at <= text.size()) {
+    const size_t comma = std::min(text.find(',', at), text.size());
+    const std::string item = text.substr(at, comma - at);
+    at = comma + 1;
+    const size_t eq = item.find('=');
+    const std::string key = item.substr(0, eq), value = eq == std::string::npos ? "" : item.substr(eq + 1);
+    if (first && eq == std::string::npos && !item.empty() && item != "paused") {
+      s.scenario = item;
+    } else if (key == "program" || key == "image") {
+      s.source = key == "program" ? VmSource::Program : VmSource::Image;
+      s.path = value;
+    } else if (key == "mode") {
+      s.mode = value;
+    } else if (key == "level") {
+      s.level = value;
+    } else if (key == "irqchip") {
+      s.irqchip = value;
+    } else if (key == "ram") {
+      s.ram_mib = std::atoi(value.c_str());
+    } else if (key == "disk") {
+      s.disk = value;
+    } else if (key == "input") {
+      s.console_input = value;
+    } else if (key == "param") {
+      s.params += (s.params.empty() ? "" : " ") + value;
+    } else if (item == "paused") {
+      s.start_paused = true;
+    } else {
+      error =
+          trf("--new-vm: '{}' is not SCENARIO or one of program=, image=, mode=, level=, irqchip=, ram=, disk=, "
+              "input=, param=, paused",
+              item);
+      return false;
+    }
+    first = false;
+  }
+  if (std::string why = validate(s); !why.empty()) {
+    error = "--new-vm: " + why;
+    return false;
+  }
+  out = s;
+  return true;
 }
 
 std::string shell_line(const std::vector<std::string>& argv) {

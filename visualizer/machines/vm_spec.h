@@ -43,6 +43,12 @@ std::vector<std::string> build_argv(const VmSpec& s, const std::string& exe, con
 std::vector<std::string> run_argv(const VmSpec& s, const std::string& exe, const std::string& trace,
                                   const std::string& qmp, const std::string& program_elf = {});
 
+// `ringscope view --new-vm SPEC`: "SCENARIO[,key=value...]" or
+// "program=PATH,..." / "image=PATH,...", keys mode, level, irqchip, ram,
+// disk, input, param (repeatable) and paused (no value). False, with a
+// sentence in `error`, for an unknown key or a bad value.
+bool parse_vm_spec(const std::string& text, VmSpec& out, std::string& error);
+
 // The argv as a shell line, quoted where needed (shown in the Host view).
 std::string shell_line(const std::vector<std::string>& argv);
 

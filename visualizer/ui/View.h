@@ -59,14 +59,14 @@ struct NewVmForm {
 };
 
 // What the UI keeps per VM beside the manager: its slot in traces() while
-// its trace is followed, and when the file was last looked at.
+// its trace is followed (TraceModel::follow), for which run, and the event a
+// step paused at, to select once the trace has it.
 struct MachineTrace {
-  int trace = -1;  // index into traces(); -1: not loaded yet
-  int64_t size = -1;
-  int64_t mtime_ns = 0;
-  double next_check_s = 0;
-  int64_t pending_seq = -1;                              // select this event once it is loaded (paused at an exit)
-  machines::VmState state = machines::VmState::ShutOff;  // at the last look: a change looks again
+  int trace = -1;            // index into traces(); -1: not followed yet
+  uint64_t runs_seen = 0;    // Machine::runs it follows (a new run writes the file anew)
+  uint64_t breaks_seen = 0;  // Machine::breaks at the last look
+  int64_t pending_seq = -1;  // select this event once it is loaded (paused at an exit)
+  bool fitted = false;       // the ended run was fitted to the window
 };
 
 struct Selection {
@@ -124,7 +124,6 @@ class View {
   void select_machine(int id);
   void open_new_vm_dialog() { new_vm_open_pending_ = true; }
   NewVmForm& new_vm_form() { return new_vm_form_; }
-  bool& follow() { return follow_; }
   // The trace slot of a VM (-1 while none is loaded).
   int machine_trace(int id) const;
   // Screen rectangle of a labelled widget drawn last frame ("run", "pause",
@@ -318,7 +317,6 @@ class View {
   std::unique_ptr<machines::MachineManager> machines_;
   std::map<int, MachineTrace> machine_traces_;
   int selected_machine_ = -1;
-  bool follow_ = true;
   bool new_vm_open_pending_ = false;
   NewVmForm new_vm_form_;
   std::vector<std::string> scenario_names_;

@@ -10,7 +10,6 @@
 // [SECTION] the New VM dialog
 // [SECTION] console and Host view
 #include <fmt/format.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <cstring>
@@ -71,63 +70,47 @@ void View::remove_trace(int index) {
   range_stats_.reset();
 }
 
-// Until the model can append what a growing file gained, each change of the
-// file's size or time reloads it (the selected VM's every 0.2 s, the others'
-// every second): the VM's trace writer flushes a chunk at least every
-// ~100 ms, so the timeline is at most a few tenths of a second behind.
+// Each VM's trace is followed as it is written (TraceModel::follow, and
+// poll_live() every frame, as `ringscope view --follow` does): the writer
+// seals a chunk at least every ~100 ms and at every pause, so the timeline
+// is a frame or two behind the guest. A step's exit is selected once the
+// trace holds it; a run that ended is fitted to the window once.
 void View::follow_machine_traces() {
-  const double now = ImGui::GetTime();
   for (auto& mp : machines_->machines()) {
     Machine& m = *mp;
     MachineTrace& mt = machine_traces_[m.id];
-    if (m.trace_deleted) {
+    if (m.trace_deleted || m.runs != mt.runs_seen) {
       if (mt.trace >= 0) remove_trace(mt.trace);
       mt = MachineTrace{};
-      continue;
+      mt.runs_seen = m.runs;
+      mt.breaks_seen = m.breaks;
+      if (m.trace_deleted) continue;
     }
-    if (m.state != mt.state) {
-      mt.state = m.state;
-      mt.next_check_s = 0;
-      mt.size = -1;  // the follow below decides again (the run ended, or paused)
+    if (m.breaks != mt.breaks_seen) {
+      mt.breaks_seen = m.breaks;
+      mt.pending_seq = m.break_seq;
     }
-    if (now < mt.next_check_s) continue;
-    mt.next_check_s = now + (m.id == selected_machine_ ? 0.2 : 1.0);
-    struct stat st {};
-    if (stat(m.trace_path.c_str(), &st) != 0) continue;
-    const int64_t mtime = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
-    if (st.st_size == mt.size && mtime == mt.mtime_ns) continue;
-    auto model = TraceModel::open(m.trace_path);
-    if (!model) continue;  // not even a header yet
-    mt.size = st.st_size;
-    mt.mtime_ns = mtime;
-    m.exits_total = model.value()->stats().vm_exits;
-    const bool first = mt.trace < 0;
-    if (first) {
-      add_trace(std::move(model).value(), m.name);
+    if (mt.trace < 0) {
+      if (m.runs == 0 || m.state == VmState::Building) continue;
+      auto model = TraceModel::follow(m.trace_path);
+      if (!model) continue;  // the VM has not created it yet
+      add_followed(std::move(model).value(), m.name);
       mt.trace = static_cast<int>(traces_.size() - 1);
-    } else {
-      LoadedTrace& lt = traces_[mt.trace];
-      lt.colours = colours_used(*model.value());
-      lt.model = std::move(model).value();
-      if (selection_.trace == mt.trace && selection_.event >= lt.model->size())
-        selection_.event = lt.model->size() ? lt.model->size() - 1 : 0;
-      range_stats_.reset();
-      compare_range_stats_.clear();
-      applied_trace_ = -1;  // the event list filters again
     }
-    const TraceModel& model_ref = *traces_[mt.trace].model;
-    if (mt.pending_seq >= 0 && select_seq(static_cast<uint64_t>(mt.pending_seq), mt.trace)) mt.pending_seq = -1;
-    if (m.id != selected_machine_ || !follow_ || model_ref.size() == 0 || mt.pending_seq >= 0) continue;
-    if (m.state == VmState::Running && !first) {
-      // Follow: the newest event selected, the window scrolled so it shows
-      // near the right edge at the same zoom.
-      const double end = rel(mt.trace, model_ref.size() - 1), span = view_t1_ - view_t0_;
-      if (end > view_t1_ - span * 0.05) set_zoom(end - span * 0.9, end + span * 0.1);
-      select(mt.trace, model_ref.size() - 1, false);
-    } else if (m.state != VmState::Paused) {
-      // The first events, or the whole run once it ended: all of it in view.
+    const TraceModel& model = *traces_[mt.trace].model;
+    m.exits_total = model.stats().vm_exits;
+    if (mt.pending_seq >= 0 && mt.pending_seq < static_cast<int64_t>(model.size()) &&
+        select_seq(static_cast<uint64_t>(mt.pending_seq), mt.trace)) {
+      mt.pending_seq = -1;
+      // Keep the zoom if the exit is in view, else centre it.
+      const double t = rel(mt.trace, selection_.event);
+      if (t < view_t0_ || t > view_t1_) select(mt.trace, selection_.event, true);
+    }
+    if (!mt.fitted && !model.live() && m.state == VmState::ShutOff && model.size() > 0 && m.id == selected_machine_ &&
+        follow_) {
       zoom_to_fit();
-      select(mt.trace, model_ref.size() - 1, false);
+      select(mt.trace, model.size() - 1, false);
+      mt.fitted = true;
     }
   }
 }
@@ -140,7 +123,8 @@ void View::draw_machines() {
   if (ImGui::Button(tr("New VM..."))) new_vm_open_pending_ = true;
   note_widget("new-vm");
   ImGui::SameLine();
-  ImGui::Checkbox(tr("Follow"), &follow_);
+  bool on = follow_;
+  if (ImGui::Checkbox(tr("Follow"), &on)) set_follow(on);
   if (ImGui::IsItemHovered())
     ImGui::SetTooltip("%s", tr("The timeline scrolls with the selected VM's trace as events arrive."));
   draw_new_vm_dialog();
@@ -195,6 +179,10 @@ void View::draw_machine_row(Machine& m, float width) {
   if (m.proc && m.proc->running()) state += trf(", pid {}", m.proc->pid());
   ImGui::SetCursorScreenPos({top.x + 4, top.y + 2 + ImGui::GetTextLineHeightWithSpacing()});
   ImGui::TextColored(col, "%s", state.c_str());
+  if (m.state == VmState::Paused && m.break_seq >= 0 && m.last_break.is_object()) {
+    const nlohmann::json& ev = m.last_break.contains("event") ? m.last_break["event"] : m.last_break;
+    state += trf(" at event #{} ({})", m.break_seq, ev.value("kind", std::string("?")));
+  }
   if (selected) machines_text_ += m.name + ": " + state + "\n";
   // Sparklines: the last 120 samples, one a second.
   const float w = (width - 16) / 2;
@@ -233,7 +221,7 @@ void View::draw_machine_buttons(Machine& m) {
     machines_->step_exit(m.id);
   if (button(tr("Stop"), "stop", alive, tr("End the VM (SIGTERM); its trace keeps what it recorded")))
     machines_->stop(m.id);
-  if (button(tr("Reset"), "reset", alive, tr("Reset the machine (QMP system_reset)"))) machines_->reset(m.id);
+  if (button(tr("Reset"), "reset", alive && m.qmp, tr("Reset the machine (QMP system_reset)"))) machines_->reset(m.id);
   if (button(tr("Delete trace"), "delete", off && !m.trace_deleted, tr("Delete this VM's trace file")))
     machines_->delete_trace(m.id);
   ImGui::NewLine();
@@ -384,7 +372,7 @@ void View::draw_console(Machine& m) {
     console_shown_ = m.console.size();
   }
   ImGui::EndChild();
-  const bool can_send = m.alive();
+  const bool can_send = m.alive() && m.qmp;
   if (!can_send) ImGui::BeginDisabled();
   ImGui::SetNextItemWidth(-ImGui::CalcTextSize(tr("Send")).x - 24);
   const bool enter = ImGui::InputTextWithHint("##line", tr("type a line for the guest's console"), console_line_,
