@@ -45,6 +45,11 @@ struct BtStatsBuilder::State {
 
 BtStatsBuilder::BtStatsBuilder() : s_(std::make_unique<State>()) {}
 BtStatsBuilder::~BtStatsBuilder() = default;
+BtStatsBuilder::BtStatsBuilder(const BtStatsBuilder& other) : s_(std::make_unique<State>(*other.s_)) {}
+BtStatsBuilder& BtStatsBuilder::operator=(const BtStatsBuilder& other) {
+  if (this != &other) *s_ = *other.s_;
+  return *this;
+}
 
 void BtStatsBuilder::add(const Event& e) {
   BtStats& st = s_->st;

@@ -77,8 +77,10 @@ class BtStatsBuilder {
  public:
   BtStatsBuilder();
   ~BtStatsBuilder();
-  BtStatsBuilder(const BtStatsBuilder&) = delete;
-  BtStatsBuilder& operator=(const BtStatsBuilder&) = delete;
+  // Copyable: a live viewer takes snapshots of the statistics so far
+  // (StatsBuilder::snapshot).
+  BtStatsBuilder(const BtStatsBuilder& other);
+  BtStatsBuilder& operator=(const BtStatsBuilder& other);
   void add(const Event& e);
   // `end_ns`: the trace's last event time, where each vCPU's current world ends.
   BtStats finish(uint64_t end_ns);
