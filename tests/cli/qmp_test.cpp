@@ -445,6 +445,24 @@ TEST_P(Qmp, LiveStepTenExitsTheTraceHoldsExactlyThose) {
   EXPECT_GT(exits, stepped.size()) << "and then the rest of the run";
 }
 
+// At level full, one instruction at a time: each step is one `step` event.
+TEST_P(Qmp, StepInstructionAtLevelFull) {
+  Vm vm(dir_, "hello", GetParam(), {"--level", "full"});
+  auto c = vm.client();
+  ASSERT_TRUE(c);
+  std::vector<uint64_t> seqs;
+  for (int i = 0; i < 5; i++) {
+    Json r = ret(c->execute("__org.ringscope_step-instruction"));
+    ASSERT_EQ(r["event"]["kind"], "step") << r.dump();
+    ASSERT_TRUE(c->wait_event("__org.ringscope_BREAK"));
+    seqs.push_back(r["event"]["seq"].get<uint64_t>());
+  }
+  for (size_t i = 1; i < seqs.size(); i++) EXPECT_GT(seqs[i], seqs[i - 1]);
+  EXPECT_TRUE(ret(c->execute("__org.ringscope_query-registers")).contains("rip"));
+  EXPECT_TRUE(ret(c->execute("quit")).empty());
+  EXPECT_EQ(vm.wait(), 1);
+}
+
 // `ringscope qmp`: one command from a shell; its exit status says how it went.
 TEST_P(Qmp, ShellCommand) {
   Vm vm(dir_, "syscalls", GetParam());

@@ -148,8 +148,7 @@ void RunControl::run_starting() {
 bool RunControl::run_ended(const RunResult& result) {
   std::lock_guard<std::mutex> g(mu_);
   vcpus_.clear();
-  in_run_ = false;
-  if (reset_ && !quit_) {
+  if (reset_ && !quit_) {  // another run follows: still in a run
     reset_ = false;
     Notice n{Notice::Type::Reset};
     notify_locked(std::move(n));
@@ -158,6 +157,7 @@ bool RunControl::run_ended(const RunResult& result) {
   }
   if (status_ == RunStatus::Paused || status_ == RunStatus::Debug) paused_total_ += monotonic_ns() - paused_since_;
   ended_ = true;
+  in_run_ = false;
   status_ = RunStatus::Shutdown;
   pausing_ = false;
   Notice n{Notice::Type::Shutdown};

@@ -193,7 +193,9 @@ class RunControl {
   std::string cause_event_;
   Step step_ = Step::None;
   bool quit_ = false, reset_ = false, ended_ = false, released_ = false;
-  bool in_run_ = false;  // between run_starting() and run_ended()
+  // From the start (a client may connect before the backend's vCPUs have)
+  // until the run has ended: a pause completes only once a vCPU has parked.
+  bool in_run_ = true;
   bool full_level_ = false;
   std::vector<Breakpoint> breaks_;
   uint32_t next_break_ = 1;
