@@ -82,8 +82,7 @@ void View::follow_machine_traces() {
     if (m.trace_deleted || m.runs != mt.runs_seen) {
       if (mt.trace >= 0) remove_trace(mt.trace);
       mt = MachineTrace{};
-      mt.runs_seen = m.runs;
-      mt.breaks_seen = m.breaks;
+      mt.runs_seen = m.runs;  // breaks_seen 0: a step this run made before the trace was there still counts
       if (m.trace_deleted) continue;
     }
     if (m.breaks != mt.breaks_seen) {
