@@ -69,11 +69,6 @@ bool prepare_machines(const ViewOptions& o, viewer::View& view, CliContext& ctx)
     }
     return true;
   }
-  if (o.step_exits > 0 && !RINGSCOPE_MACHINES_QMP) {
-    std::fprintf(stderr, "ringscope view: --step-exits needs QMP, which this build of ringscope does not have\n");
-    ctx.exit_code = 69;
-    return false;
-  }
   machines::MachineManager& mm = *view.machines();
   std::vector<int> ids;
   for (size_t i = 0; i < o.new_vms.size(); ++i) {

@@ -236,11 +236,14 @@ Result<SessionOutcome> run_session(const SessionRequest& req) {
   auto echo = std::make_shared<Echo>();
   auto attach_echo = [&](Machine& m) {
     if (!req.echo_console) return;
-    m.set_console_echo([echo](char c) {
+    // Under QMP the console is watched live (the viewer's console pane, a
+    // guest stepped exit by exit): every byte goes out as it is written.
+    const bool live = !req.qmp.empty();
+    m.set_console_echo([echo, live](char c) {
       std::lock_guard<std::mutex> g(echo->lock);
       std::string_view shown = echo->filter.put(c);
       std::fwrite(shown.data(), 1, shown.size(), stdout);
-      if (c == '\n') std::fflush(stdout);
+      if (c == '\n' || live) std::fflush(stdout);
     });
   };
   attach_echo(*machine);

@@ -34,7 +34,7 @@ xvfb-run -a $R view "$work/console-write.full-virt.rtrace" "$work/console-write.
 xvfb-run -a $R view "$work/tick-vmm-pic.rtrace" "$work/tick-kvm-pic.rtrace" --panels timeline,compare \
   --align "tick: 20 timer interrupts" --range 5000000:55000000 --screenshot "$out/compare-tick-irqchip.png" --size 1600x1000
 # The viewer as virt-manager (docs/viewer.md "Machines"): a live `hello` VM
-# started paused and stepped 61 exits, paused at an OUT to the UART in the
-# middle of its first line; its console, its trace and the exit explained.
-xvfb-run -a $R view --new-vm hello --step-exits 61 --screenshot "$out/live-viewer.png" --size 1600x1000
+# started paused and stepped 150 exits, paused at an IN from the UART's line
+# status in the middle of its second line; its console, its trace and the exit explained.
+xvfb-run -a $R view --new-vm hello --step-exits 150 --screenshot "$out/live-viewer.png" --size 1600x1000
 echo "pictures in $out/"

@@ -145,7 +145,6 @@ TEST_F(MachinesUi, AKilledVmIsReportedAndTheViewerStaysUp) {
 // the next exit, the timeline has it and the inspector shows it; then Run
 // lets it finish.
 TEST_F(MachinesUi, StartPausedThenStepExitByExitThenRun) {
-  if (!RINGSCOPE_MACHINES_QMP) GTEST_SKIP() << "this tree has no QMP client yet (ringscope run --qmp, issue 14 item 1)";
   click("new-vm");
   view.new_vm_form().spec.scenario = "syscalls";
   view.new_vm_form().spec.start_paused = true;
@@ -187,7 +186,6 @@ TEST_F(MachinesUi, StartPausedThenStepExitByExitThenRun) {
 // Console input typed in the pane reaches the guest's console: `echo`
 // reads a line and prints it in capitals.
 TEST_F(MachinesUi, TypedConsoleInputReachesTheGuest) {
-  if (!RINGSCOPE_MACHINES_QMP) GTEST_SKIP() << "this tree has no QMP client yet (ringscope run --qmp, issue 14 item 1)";
   click("new-vm");
   view.new_vm_form().spec.scenario = "echo";
   view.new_vm_form().spec.start_paused = true;
@@ -208,7 +206,6 @@ TEST_F(MachinesUi, TypedConsoleInputReachesTheGuest) {
 
 // Pause a running guest, see it paused, and stop it with QMP's quit.
 TEST_F(MachinesUi, PauseARunningVmThenStopIt) {
-  if (!RINGSCOPE_MACHINES_QMP) GTEST_SKIP() << "this tree has no QMP client yet (ringscope run --qmp, issue 14 item 1)";
   click("new-vm");
   view.new_vm_form().spec.scenario = "compute";
   std::snprintf(view.new_vm_form().params, sizeof view.new_vm_form().params, "n=1000000000");

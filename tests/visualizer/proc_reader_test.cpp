@@ -16,14 +16,12 @@ namespace ringscope::machines {
 namespace {
 
 void* spin(void*) {
-  pthread_setname_np(pthread_self(), "vcpu0");
   volatile uint64_t x = 0;
   for (;;) x = x + 1;
   return nullptr;
 }
 
 void* sleeper(void*) {
-  pthread_setname_np(pthread_self(), "vcpu1");
   for (;;) pause();
   return nullptr;
 }
@@ -36,6 +34,9 @@ void* sleeper(void*) {
   pthread_t a, b;
   pthread_create(&a, nullptr, spin, nullptr);
   pthread_create(&b, nullptr, sleeper, nullptr);
+  // Named before `ready`, as the VMM names each vCPU thread it starts.
+  pthread_setname_np(a, "vcpu0");
+  pthread_setname_np(b, "vcpu1");
   const char c = 'r';
   (void)!write(ready, &c, 1);
   for (;;) pause();

@@ -88,8 +88,10 @@ bool MachineManager::start_run(Machine& m) {
     unlink(m.qmp_path.c_str());
     unlink(m.trace_path.c_str());  // a follower never sees the last run's file
     ++m.runs;
-    m.argv = run_argv(m.spec, exe_, m.trace_path, RINGSCOPE_MACHINES_QMP ? m.qmp_path : "", m.elf_path);
-    m.state = RINGSCOPE_MACHINES_QMP ? VmState::Starting : VmState::Running;
+    m.break_seq = -1;  // a step of the last run is no event of this one
+    m.last_break = nullptr;
+    m.argv = run_argv(m.spec, exe_, m.trace_path, m.qmp_path, m.elf_path);
+    m.state = VmState::Starting;
   }
   m.console += "$ " + shell_line(m.argv) + "\n";
   if (auto st = m.proc->start(m.argv); !st) {

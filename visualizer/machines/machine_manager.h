@@ -18,20 +18,8 @@
 #include "machines/sample_history.h"
 #include "machines/vm_spec.h"
 
-// QMP (`ringscope run --qmp`, issue 14 item 1) comes from another branch of
-// this session; until a tree has its client, the VMs run without it (Run,
-// Stop, console output, Host view, the followed trace) and the buttons that
-// need it say so. RINGSCOPE_MACHINES_QMP says which this build is.
-#if __has_include("ringscope/control/qmp_client.h")
-#include "ringscope/control/qmp_client.h"
-#define RINGSCOPE_MACHINES_QMP 1
-#else
-#define RINGSCOPE_MACHINES_QMP 0
-namespace ringscope::control {
-class QmpClient;
-}
-#endif
 #include <nlohmann/json.hpp>
+#include "ringscope/control/qmp_client.h"
 
 namespace ringscope::machines {
 
@@ -63,7 +51,7 @@ struct Machine {
 
   // The VM's QMP connection (machine_qmp.cpp): made once its socket is
   // there, then read once a frame.
-  std::shared_ptr<control::QmpClient> qmp;
+  std::unique_ptr<control::QmpClient> qmp;
   // The last __org.ringscope_BREAK (a step or a breakpoint paused the guest
   // at this event); `breaks` counts them, so the UI sees a new one.
   nlohmann::json last_break;

@@ -12,7 +12,6 @@
 
 namespace ringscope::machines {
 
-#if RINGSCOPE_MACHINES_QMP
 namespace {
 // Commands answer at once (a step's pause comes later, as events); a VMM
 // that does not answer within this is reported, and the viewer goes on.
@@ -49,7 +48,7 @@ void MachineManager::poll_qmp(Machine& m) {
       m.problem = st2.error().message;
       return;
     }
-    m.qmp = std::shared_ptr<control::QmpClient>(std::move(c).value());
+    m.qmp = std::move(c).value();
     m.state = VmState::Paused;  // --qmp-wait: it waits for cont
     if (!m.spec.start_paused && command(m, "cont")) m.state = VmState::Running;
   }
@@ -69,14 +68,5 @@ void MachineManager::poll_qmp(Machine& m) {
     }
   }
 }
-
-#else
-bool MachineManager::command(Machine& m, const char* name, const nlohmann::json&) {
-  m.problem = trf("{}: this build of the viewer cannot control a running VM yet (QMP).", name);
-  return false;
-}
-
-void MachineManager::poll_qmp(Machine&) {}
-#endif
 
 }  // namespace ringscope::machines

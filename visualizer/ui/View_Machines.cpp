@@ -82,8 +82,7 @@ void View::follow_machine_traces() {
     if (m.trace_deleted || m.runs != mt.runs_seen) {
       if (mt.trace >= 0) remove_trace(mt.trace);
       mt = MachineTrace{};
-      mt.runs_seen = m.runs;
-      mt.breaks_seen = m.breaks;
+      mt.runs_seen = m.runs;  // breaks_seen 0: a step this run made before the trace was there still counts
       if (m.trace_deleted) continue;
     }
     if (m.breaks != mt.breaks_seen) {
@@ -177,12 +176,12 @@ void View::draw_machine_row(Machine& m, float width) {
   std::string state = machines::state_label(m.state);
   if (m.state == VmState::ShutOff && m.exit) state += " (" + m.exit->describe() + ")";
   if (m.proc && m.proc->running()) state += trf(", pid {}", m.proc->pid());
-  ImGui::SetCursorScreenPos({top.x + 4, top.y + 2 + ImGui::GetTextLineHeightWithSpacing()});
-  ImGui::TextColored(col, "%s", state.c_str());
   if (m.state == VmState::Paused && m.break_seq >= 0 && m.last_break.is_object()) {
     const nlohmann::json& ev = m.last_break.contains("event") ? m.last_break["event"] : m.last_break;
     state += trf(" at event #{} ({})", m.break_seq, ev.value("kind", std::string("?")));
   }
+  ImGui::SetCursorScreenPos({top.x + 4, top.y + 2 + ImGui::GetTextLineHeightWithSpacing()});
+  ImGui::TextColored(col, "%s", state.c_str());
   if (selected) machines_text_ += m.name + ": " + state + "\n";
   // Sparklines: the last 120 samples, one a second.
   const float w = (width - 16) / 2;
