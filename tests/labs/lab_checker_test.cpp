@@ -370,13 +370,14 @@ TEST(LabChecker, LabJsonIsValidatedWithTheFieldThatIsWrong) {
        "never has a phase \"a: wrok\"; its phases are \"boot\", \"run a\", \"a: work\""},
       // A port or register on events that never carry one, names that do not exist.
       {run, R"({"say": "s", "query": {"run": "r", "kind": "trap", "port": 1016}, "expect": {"equals": 0}})", "",
-       "only vm_exit (I/O instructions) and device (unclaimed accesses) events carry a port"},
+       "only vm_exit (I/O instructions), device (unclaimed accesses) and bt_callout (in, out) events carry "
+       "a port"},
       {run,
        R"({"say": "s", "query": {"run": "r", "kind": "vm_exit", "reason": 12, "port": 1016}, "expect": {"equals": 0}})",
        "", "an exit with reason 12 carries no port"},
       {run,
        R"({"say": "s", "query": {"run": "r", "kind": ["marker", "trap"], "register": "THR"}, "expect": {"equals": 0}})",
-       "", "only device and vm_exit events carry a register"},
+       "", "only device, vm_exit and bt_callout events carry a register"},
       {run, R"({"say": "s", "query": {"run": "r", "kind": "vm_exit", "register": "CR3"}, "expect": {"equals": 0}})", "",
        "a vm_exit never names the register \"CR3\""},
       {run, R"({"say": "s", "query": {"run": "r", "kind": "vm_exit", "direction": "OUT"}, "expect": {"equals": 0}})",
