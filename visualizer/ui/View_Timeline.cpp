@@ -507,8 +507,9 @@ void View::draw_timeline() {
   tl_x1_ = std::max(x0 + 10, x1);
   ImDrawList* dl = ImGui::GetWindowDrawList();
   if (traces_.empty() && machines_) {
-    ImGui::TextWrapped(ringscope::tr("No trace yet. Make a VM with \"New VM\" in the Machines panel and run it: its "
-                                     "trace appears here while it is written."));
+    ImGui::TextWrapped(
+        ringscope::tr("No trace yet. Make a VM with \"New VM\" in the Machines panel and run it: its "
+                      "trace appears here while it is written."));
     lanes_.clear();
     return;
   }
