@@ -361,7 +361,7 @@ void print_table(const std::string& scenario, const std::vector<ModeResult>& res
     return fmt::format("{} / {}", count_text(s.exits_vmm), count_text(s.exits_kernel + s.kernel_only));
   });
   if (work)
-    row(trf("  exits per {}", escape_terminal(unit)), [&](const ModeResult& m, const Summary&) {
+    row(trf("  exits to the VMM per {}", escape_terminal(unit)), [&](const ModeResult& m, const Summary&) {
       return ratios.exits_per_op.count(m.mode) ? fixed_figure(ratios.exits_per_op.at(m.mode)) : std::string("-");
     });
   if (work && work->kib_per_op() > 0)
@@ -416,8 +416,8 @@ void print_table(const std::string& scenario, const std::vector<ModeResult>& res
             "  (emulation is faster here: this host's KVM is PVM, which emulates ring-0 guest code in software;\n"
             "   on VT-x or AMD-V it is the other way round, docs/hosts.md)\n");
   for (const auto& [mode, v] : ratios.exits_per_op)
-    trprint(stdout, "  {} exits per {}: {}\n", mode_name(mode), work ? escape_terminal(unit) : std::string("op"),
-            fixed_figure(v));
+    trprint(stdout, "  {} exits to the VMM per {}: {}\n", mode_name(mode),
+            work ? escape_terminal(unit) : std::string("op"), fixed_figure(v));
   for (const auto& [mode, v] : ratios.exits_per_kib)
     trprint(stdout, "  {} exits per KiB: {}\n", mode_name(mode), fixed_figure(v));
   if (ratios.pv_over_fv_exits_per_kib)

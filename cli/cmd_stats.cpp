@@ -151,8 +151,12 @@ void print_bt(std::string& o, const TraceStats& st) {
            b.world_switches, b.to_translated, b.to_direct, format_duration(b.switch_ns));
   for (const BtSwitchCause& c : b.causes)
     o += fmt::format("    {:<32} {:>10}  {:>6}\n", switch_label(c), c.count, percent(c.count, b.world_switches));
+  // A backend that does not time its callouts records no duration: say "-",
+  // not "0 ns", so nobody reads them as free.
+  const bool timed = b.callout_ns != 0;
+  auto monitor_time = [timed](uint64_t ns) { return timed ? format_duration(ns) : std::string("-"); };
   o += trf("  callouts           {} at {} sites, {} in the monitor\n", b.callouts, b.callout_sites,
-           format_duration(b.callout_ns));
+           monitor_time(b.callout_ns));
   if (b.callouts) {
     o += fmt::format("    {:<12} {:>10} {:>7} {:>11} {:>10}\n", tr("instruction"), tr("count"), tr("share"),
                      tr("total"), tr("mean"));
@@ -165,15 +169,15 @@ void print_bt(std::string& o, const TraceStats& st) {
     for (int i : order) {
       const uint64_t n = b.callouts_by_insn[static_cast<size_t>(i)], ns = b.callout_ns_by_insn[static_cast<size_t>(i)];
       o += fmt::format("    {:<12} {:>10} {:>7} {:>11} {:>10}\n", bt_insn_name(static_cast<BtInsn>(i)), n,
-                       percent(n, b.callouts), format_duration(ns), format_duration(ns / n));
+                       percent(n, b.callouts), monitor_time(ns), monitor_time(ns / n));
     }
     o += tr("  hottest callout sites\n");
     o += fmt::format("    {:<20} {:<12} {:>10} {:>7} {:>11}\n", "rip", tr("instruction"), tr("count"), tr("share"),
                      tr("total"));
     for (const BtCalloutSite& site : b.hottest)
-      o += fmt::format("    {:<20} {:<12} {:>10} {:>7} {:>11}\n", fmt::format("0x{:x}", site.rip),
-                       bt_insn_name(site.insn), site.count, percent(site.count, b.callouts),
-                       format_duration(site.time_ns));
+      o +=
+          fmt::format("    {:<20} {:<12} {:>10} {:>7} {:>11}\n", fmt::format("0x{:x}", site.rip),
+                      bt_insn_name(site.insn), site.count, percent(site.count, b.callouts), monitor_time(site.time_ns));
     if (b.callouts_unplaced)
       o += trf("    ({} callouts at sites past the first {} were counted but not placed)\n", b.callouts_unplaced,
                kMaxBtSites);
