@@ -60,12 +60,13 @@ export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/scripts/lsan.supp:print_su
 #                     the Manifest.* tests, which do run), the guest is not
 #                     sanitized, and the boots take minutes. scripts/test.sh
 #                     runs them.
-# viewer_gl_tests runs apart, with leak detection off: Mesa's GL driver
+# viewer_gl_tests and viewer_machines_gl_tests (the tests that open a GL
+# context) run apart, with leak detection off: Mesa's GL driver
 # (dlopen'ed by GLFW and unloaded at exit) leaves allocations LeakSanitizer
 # cannot attribute to any module; every other ASan and UBSan check stays on.
-ctest --test-dir "$BUILD" --output-on-failure -j"$JOBS" --timeout 900 -E 'QemuCrossCheck|^viewer_gl_tests$'
+ctest --test-dir "$BUILD" --output-on-failure -j"$JOBS" --timeout 900 -E 'QemuCrossCheck|^viewer_gl_tests$|^viewer_machines_gl_tests$'
 ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0" ctest --test-dir "$BUILD" --output-on-failure --timeout 900 \
-  -R '^viewer_gl_tests$'
+  -R '^viewer_gl_tests$|^viewer_machines_gl_tests$'
 
 tested=$(date +%s)
 

@@ -67,6 +67,7 @@ struct TraceFollower::Impl {
     const uint64_t size = source->size();
     std::vector<uint8_t> buf;
     const auto prefix = static_cast<size_t>(std::min<uint64_t>(size, kFileHeaderFixed));
+    if (prefix == 0) return false;  // the writer has created the file and written nothing yet
     auto bytes = source->read(0, prefix, buf);
     if (!bytes) return bytes.error();
     const uint8_t* p = bytes.value();
