@@ -94,8 +94,6 @@ void add_to_phase(PhaseStats& p, const Event& e) {
       break;
     case EventKind::Trap: ++p.traps; break;
     case EventKind::Hypercall: ++p.hypercalls; break;
-    case EventKind::WorldSwitch: ++p.world_switches; break;
-    case EventKind::BtCallout: ++p.callouts; break;
     default: break;
   }
   if (is_ring_transition(e)) ++p.ring_transitions;

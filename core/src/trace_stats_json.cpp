@@ -153,8 +153,8 @@ std::string stats_to_json(const TraceStats& st) {
                       {"hypercalls", p.hypercalls},
                       {"kvm_stats", p.kvm_stats}});
     if (bt) {
-      phases.back()["world_switches"] = p.world_switches;
-      phases.back()["callouts"] = p.callouts;
+      phases.back()["world_switches"] = p.by_kind[static_cast<size_t>(EventKind::WorldSwitch)];
+      phases.back()["callouts"] = p.by_kind[static_cast<size_t>(EventKind::BtCallout)];
     }
   }
   j["phases"] = phases;

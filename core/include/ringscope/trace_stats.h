@@ -71,8 +71,6 @@ struct PhaseStats {
   uint64_t ring_transitions = 0;
   uint64_t hypercalls = 0;
   std::array<uint64_t, kMaxEventKinds> by_kind{};  // the events strictly between, by EventKind
-  uint64_t world_switches = 0;                     // bt mode
-  uint64_t callouts = 0;                           // bt mode
   // How much each kvm-stats counter of the phase's vCPU grew between the
   // begin and end markers (only stats sampled inside the phase appear).
   std::map<std::string, uint64_t> kvm_stats;

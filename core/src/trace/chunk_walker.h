@@ -77,6 +77,17 @@ class ChunkConsumer : public DecodedEventSink {
   virtual bool take_chunk(const ChunkInfo& /*chunk*/, size_t /*n*/) { return false; }
 };
 
+// Hands each event to a callback (for_each_event, TraceFollower::poll); the
+// callback returns false to stop.
+class CallbackConsumer final : public ChunkConsumer {
+ public:
+  explicit CallbackConsumer(const EventCallback& callback) : callback_(callback) {}
+  bool event(const Event& e, const StringIds&, const ChunkDecoder&) override { return callback_(e); }
+
+ private:
+  const EventCallback& callback_;
+};
+
 // How many events the well-framed chunks of `source` claim (frame CRC and
 // magic checked, payloads not), capped by max_events and by what the file's
 // size can hold: a hint to reserve memory for, 0 when nothing is readable.

@@ -29,19 +29,6 @@ namespace ringscope {
 
 using namespace trace;
 
-namespace {
-
-class CallbackConsumer final : public ChunkConsumer {
- public:
-  explicit CallbackConsumer(const EventCallback& callback) : callback_(callback) {}
-  bool event(const Event& e, const StringIds&, const ChunkDecoder&) override { return callback_(e); }
-
- private:
-  const EventCallback& callback_;
-};
-
-}  // namespace
-
 struct TraceFollower::Impl {
   std::string path;
   std::unique_ptr<FileSource> source;

@@ -17,15 +17,6 @@ using namespace trace;
 
 namespace {
 
-class CallbackConsumer final : public ChunkConsumer {
- public:
-  explicit CallbackConsumer(const EventCallback& callback) : callback_(callback) {}
-  bool event(const Event& e, const StringIds&, const ChunkDecoder&) override { return callback_(e); }
-
- private:
-  const EventCallback& callback_;
-};
-
 // Copies each event into the Trace, with its strings in Trace::strings (the
 // chunk's interned strings once per distinct string, inline ones each time)
 // and its registers in Trace::regs.
