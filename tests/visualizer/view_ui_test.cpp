@@ -92,6 +92,45 @@ TEST(Inspector, ShowsTheInstructionThatCausedATrap) {
   }
 }
 
+// A bt trace's ring diagram tells the binary-translation story, not VMX's:
+// the guest box runs ring 3 directly and ring 0 in the translator, a world
+// switch moves between the rings, a callout goes down into the monitor.
+TEST(RingDiagram, ABtTraceShowsWorldSwitchesAndCalloutsNotVmx) {
+  HeadlessContext ctx{1280, 720};
+  View view;
+  view.settings().animate = false;
+  view.add_trace(TraceModel::from_trace(test::bt_trace(), "syscalls.bt.rtrace"), "syscalls.bt.rtrace");
+  const TraceModel& m = *view.traces()[0].model;
+  auto text_at = [&](size_t i) {
+    view.select(0, i, false);
+    ctx.frame(view);
+    return view.ring_diagram_text();
+  };
+  size_t syscall = m.size(), callout = m.size();
+  for (size_t i = 0; i < m.size(); ++i) {
+    const Event e = m.event(i);
+    if (e.kind == EventKind::WorldSwitch && e.cause == TrapCause::Syscall) syscall = i;
+    if (e.kind == EventKind::BtCallout && e.insn == BtInsn::Popf) callout = i;
+  }
+  ASSERT_LT(syscall, m.size());
+  ASSERT_LT(callout, m.size());
+  std::string t = text_at(syscall);
+  EXPECT_EQ(t.find("VMX"), std::string::npos) << t;
+  EXPECT_NE(t.find("ring 3 runs directly on the CPU, ring 0 in the translator"), std::string::npos) << t;
+  EXPECT_NE(t.find("the monitor"), std::string::npos) << t;
+  EXPECT_NE(t.find("world switch (syscall): ring 3 -> ring 0, direct -> translated"), std::string::npos) << t;
+  t = text_at(callout);
+  EXPECT_NE(t.find("callout: the monitor emulates popf for ring 0"), std::string::npos) << t;
+  // The same diagram over a VT-x-style trace still speaks of VMX.
+  View vmx;
+  vmx.settings().animate = false;
+  vmx.add_trace(TraceModel::from_trace(test::syscall_trace(), "syscalls.rtrace"), "syscalls.rtrace");
+  vmx.select(0, vmx.traces()[0].model->next_of(0, EventKind::VmExit), false);
+  ctx.frame(vmx);
+  EXPECT_NE(vmx.ring_diagram_text().find("VMX non-root: the guest"), std::string::npos) << vmx.ring_diagram_text();
+  EXPECT_NE(vmx.ring_diagram_text().find("VM exit ("), std::string::npos) << vmx.ring_diagram_text();
+}
+
 // Statistics over a range count how much KVM's counters grew inside it, not
 // their running totals, and say when no sample falls inside the range.
 TEST(Statistics, RangeUsesCounterDeltasAndSaysWhenItHoldsNoSample) {

@@ -168,6 +168,9 @@ class View {
   bool list_filter_done() const { return list_done_; }
   // Everything the inspector wrote last frame, for the tests.
   const std::string& inspector_text() const { return inspector_text_; }
+  // The ring diagram's words at the last frame: its two boxes' titles and
+  // the selected event's transition, one per line (what tests read).
+  const std::string& ring_diagram_text() const { return ring_diagram_text_; }
   // Geometry of the last frame's timeline, for the tests: the screen x of a
   // relative time and the y middle of a lane's ring and VMX bands.
   float timeline_x(double rel_ns) const;
@@ -305,6 +308,7 @@ class View {
   bool scroll_list_to_selection_ = false;
 
   std::string inspector_text_;
+  std::string ring_diagram_text_;
 
   // Statistics over the visible or selected range, cached by range: the
   // Statistics panel's (selected trace), and the Compare panel's (one per trace).

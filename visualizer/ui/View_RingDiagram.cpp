@@ -5,11 +5,17 @@
 // selected event's transition is drawn as an arrow that grows when the
 // selection changes: ring 3 -> 0 for a trap, 0 -> 3 for iretq/sysretq,
 // non-root -> root for a VM exit and back for the VM entry.
+//
+// A bt trace has no VMX in its story: the boxes are the guest (ring 3 run
+// directly on the CPU, ring 0 run by the translator) above the monitor, a
+// world switch is the arrow between the rings, and a callout goes from
+// ring 0 down into the monitor and back.
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
 
+#include "ringscope/bt_insns.h"
 #include "ringscope/exit_reasons.h"
 #include "ringscope/explain.h"
 #include "ringscope/i18n.h"
@@ -49,18 +55,27 @@ void View::draw_ring_diagram() {
   const float root_h = std::clamp(avail.y * 0.22f, 36.0f, 70.0f);
   const ImVec2 guest0 = p, guest1{p.x + avail.x, p.y + avail.y - root_h - 8};
   const ImVec2 root0{p.x, guest1.y + 8}, root1{p.x + avail.x, p.y + avail.y};
-  dl->AddRect(guest0, guest1, palette::kNonRoot, 6, 0, 2);
-  dl->AddText({guest0.x + 8, guest0.y + 4}, palette::kNonRoot, ringscope::tr("VMX non-root: the guest"));
-  dl->AddRectFilled(root0, root1, (palette::kRoot & 0x00ffffff) | 0x30000000, 6);
-  dl->AddRect(root0, root1, palette::kRoot, 6, 0, 2);
-  dl->AddText({root0.x + 8, root0.y + 4}, palette::kRoot,
-              ringscope::tr("VMX root: the hypervisor (KVM + ringscope's VMM)"));
+  ring_diagram_text_.clear();
+  const bool bt = m && m->bt();
+  const ImU32 guest_col = bt ? palette::kBtDirect : palette::kNonRoot;
+  const ImU32 root_col = bt ? palette::kBtMonitor : palette::kRoot;
+  const char* guest_title = bt ? ringscope::tr("the guest: ring 3 runs directly on the CPU, ring 0 in the translator")
+                               : ringscope::tr("VMX non-root: the guest");
+  const char* root_title = bt ? ringscope::tr("the monitor: ringscope emulates what translated code calls out for")
+                              : ringscope::tr("VMX root: the hypervisor (KVM + ringscope's VMM)");
+  ring_diagram_text_ = fmt::format("{}\n{}\n", guest_title, root_title);
+  dl->AddRect(guest0, guest1, guest_col, 6, 0, 2);
+  dl->AddText({guest0.x + 8, guest0.y + 4}, guest_col, guest_title);
+  dl->AddRectFilled(root0, root1, (root_col & 0x00ffffff) | 0x30000000, 6);
+  dl->AddRect(root0, root1, root_col, 6, 0, 2);
+  dl->AddText({root0.x + 8, root0.y + 4}, root_col, root_title);
 
   // Rings: 3 outermost, 0 in the middle, left of centre so the labels fit
   // beside them (a column of names with a line to each ring) at any size.
   float label_w = 0;
-  for (const char* t : {ringscope::tr("ring 0  kernel"), ringscope::tr("ring 3  user")})
-    label_w = std::max(label_w, ImGui::CalcTextSize(t).x);
+  const char* ring0_name = bt ? ringscope::tr("ring 0  kernel, translated") : ringscope::tr("ring 0  kernel");
+  const char* ring3_name = bt ? ringscope::tr("ring 3  user, run directly") : ringscope::tr("ring 3  user");
+  for (const char* t : {ring0_name, ring3_name}) label_w = std::max(label_w, ImGui::CalcTextSize(t).x);
   const float room_x = guest1.x - guest0.x - label_w - 40, room_y = guest1.y - guest0.y - 24;
   const float r_max = std::max(20.0f, std::min(room_x, room_y) / 2 - 6);
   const ImVec2 c{guest0.x + 12 + r_max + std::max(0.0f, (room_x - 2 * r_max) / 2), (guest0.y + guest1.y) / 2 + 8};
@@ -79,10 +94,10 @@ void View::draw_ring_diagram() {
     dl->AddLine(on_ring, {at.x - 4, at.y + line_h / 2}, IM_COL32(200, 200, 210, 150), 1.0f);
     dl->AddText(at, IM_COL32(255, 255, 255, 235), text);
   };
-  ring_label(0, ringscope::tr("ring 0  kernel"));
+  ring_label(0, ring0_name);
   ring_label(1, ringscope::tr("ring 1"));
   ring_label(2, ringscope::tr("ring 2"));
-  ring_label(3, ringscope::tr("ring 3  user"));
+  ring_label(3, ring3_name);
   if (!m) return;
 
   // Where each point of the diagram is: a ring at an angle, or the root box.
@@ -114,6 +129,23 @@ void View::draw_ring_diagram() {
                                    : std::string(cause_name(e.cause));
       label = ringscope::trf("{}: ring {} -> ring {}", what, e.from_cpl, e.to_cpl);
     }
+  } else if (e.kind == EventKind::WorldSwitch) {
+    if (e.from_cpl != e.to_cpl && e.from_cpl < 4 && e.to_cpl < 4) {
+      const ImVec2 a = ring_point(e.from_cpl, angle + 0.5f), b = ring_point(e.to_cpl, angle + 0.5f);
+      arrow(dl, a, b, e.to_world == BtWorld::Direct ? palette::kBtDirect : palette::kBtTranslated, prog);
+      label = ringscope::trf("world switch ({}): ring {} -> ring {}, {} -> {}", cause_name(e.cause), e.from_cpl,
+                             e.to_cpl, world_name(e.from_world), world_name(e.to_world));
+    }
+  } else if (e.kind == EventKind::BtCallout) {
+    const int cpl = std::clamp<int>(e.cpl, 0, 3);
+    const ImVec2 a = ring_point(cpl, angle + 0.9f);
+    const ImVec2 b{root_point.x - 40, root_point.y};
+    arrow(dl, a, b, palette::kBtMonitor, std::min(1.0f, prog * 2));
+    if (prog > 0.5f)
+      arrow(dl, {b.x + 80, b.y - 6}, ring_point(cpl, angle + 1.3f), palette::kBtTranslated, (prog - 0.5f) * 2, true);
+    label = ringscope::trf("callout: the monitor emulates {} for ring {}", bt_insn_name(e.insn), cpl);
+  } else if (e.kind == EventKind::BtTranslate) {
+    label = ringscope::trf("translated the kernel block at {:#x}: {} instructions, {} bytes", e.rip, e.count, e.length);
   } else if (e.kind == EventKind::VmExit || e.kind == EventKind::Hypercall) {
     const int cpl = e.cpl;
     const ImVec2 a = ring_point(std::clamp(cpl, 0, 3), angle + 0.9f);
@@ -149,6 +181,7 @@ void View::draw_ring_diagram() {
     dl->AddRectFilled({lx - 2, at.y - 9}, {lx + sz.x + 2, at.y - 7 + sz.y}, IM_COL32(0, 0, 0, 170), 3);
     dl->AddText({lx, at.y - 8}, palette::kSelection, name.c_str());
   }
+  ring_diagram_text_ += label;
   if (!label.empty()) {
     const ImVec2 sz = ImGui::CalcTextSize(label.c_str());
     // Top right, clear of the ring names.
