@@ -24,7 +24,9 @@ void EmuLoop::on_block(uc_engine*, uint64_t address, uint32_t size, void* p) {
   EmuLoop& s = self_of(p);
   if (s.controlled() && s.control_checkpoint()) return;  // paused here; or the run ends
   if (s.ret_.armed) s.resolve_return(address);
-  if (s.interrupt_due()) return;  // Unicorn stops before this block runs
+  // interrupt_due()'s own first test, inline: most blocks stop here.
+  const bool look = s.irq_held_ || s.irq_look_ || s.guest_ns() >= s.next_irq_ns_;
+  if (look && s.interrupt_due()) return;  // Unicorn stops before this block runs
   if (s.ring3_ && s.cpu_.cpl() == 3) {
     s.ring3_stop_ = true;  // mode bt: ring 3 runs directly, never here
     uc_emu_stop(s.cpu_.uc());
@@ -32,7 +34,9 @@ void EmuLoop::on_block(uc_engine*, uint64_t address, uint32_t size, void* p) {
   }
   if (s.per_insn_) return;  // on_code counts every instruction
   const InsnDecoder::Block& b = s.decoder_.block(s.machine_.memory(), s.paging_, address, size);
-  if (s.cpu_.cpl() == 3) s.ring3_instructions_ += b.count;
+  // Mode bt's check (docs/bt.md); no other mode reads the count, and reading
+  // a register from Unicorn costs more than the rest of this hook.
+  if (s.ring3_ && s.cpu_.cpl() == 3) s.ring3_instructions_ += b.count;
   s.shadow_ = b.shadow;  // as the next block starts, this one's last instruction has run
   s.if_dirty_ = s.if_dirty_ || b.sets_if;
   s.block_io_ = &b.io;

@@ -99,11 +99,10 @@ InsnDecoder::~InsnDecoder() {
   if (cs_) cs_close(&cs_);
 }
 
-const InsnDecoder::Block& InsnDecoder::block(const GuestMemory& memory, const PagingState& paging, uint64_t rip,
-                                             uint32_t size) {
-  uint64_t key = rip ^ (uint64_t(size) << 48);
-  Hot& hot = hot_[(rip ^ (rip >> 10) ^ size) % hot_.size()];
-  if (hot.key == key) return *hot.block;
+const InsnDecoder::Block& InsnDecoder::block_slow(const GuestMemory& memory, const PagingState& paging, uint64_t rip,
+                                                  uint32_t size) {
+  uint64_t key = hot_key(rip, size);
+  Hot& hot = hot_[hot_index(rip, size)];
   auto it = blocks_.find(key);
   if (it != blocks_.end()) {
     hot = {key, &it->second};

@@ -69,7 +69,12 @@ class InsnDecoder {
   // The block Unicorn is about to run at `rip` (`size` bytes), decoded once
   // and cached. The cache is keyed by virtual address, so the caller flushes
   // it when the address space changes (CR3).
-  const Block& block(const GuestMemory& memory, const PagingState& paging, uint64_t rip, uint32_t size);
+  // Inline for the hot hit: the block hook asks for every block executed.
+  const Block& block(const GuestMemory& memory, const PagingState& paging, uint64_t rip, uint32_t size) {
+    const Hot& hot = hot_[hot_index(rip, size)];
+    if (hot.key == hot_key(rip, size)) return *hot.block;
+    return block_slow(memory, paging, rip, size);
+  }
   void flush() {
     hot_.fill({});
     blocks_.clear();
@@ -103,7 +108,11 @@ class InsnDecoder {
     uint64_t key = ~0ull;
     const Block* block = nullptr;
   };
-  std::array<Hot, 1024> hot_{};
+  static constexpr size_t kHotEntries = 1024;
+  std::array<Hot, kHotEntries> hot_{};
+  static uint64_t hot_key(uint64_t rip, uint32_t size) { return rip ^ (uint64_t(size) << 48); }
+  static size_t hot_index(uint64_t rip, uint32_t size) { return (rip ^ (rip >> 10) ^ size) % kHotEntries; }
+  const Block& block_slow(const GuestMemory& memory, const PagingState& paging, uint64_t rip, uint32_t size);
   std::unordered_map<uint64_t, IoInsn> io_;
 };
 
