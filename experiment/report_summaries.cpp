@@ -121,7 +121,7 @@ std::string nanobench_summary(const Spec& spec, const std::vector<RunRecord>& re
   std::string out = "## Beside the paper's table\n\n";
   out +=
       "Per operation at the largest n each mode ran (medians). Each cell: time, then VM exits / callouts / "
-      "world switches per operation where any is above zero. *Paper* is the technique the project's table "
+      "world switches per operation. *Paper* is the technique the project's table "
       "of the paper's rows (core/src/nanobench_rows.cpp) records as faster; no cycle counts of the paper are "
       "quoted here. Full-virt and paravirt are KVM's hardware-assisted path on this host, emulation shows what "
       "VT-x would have done (the VT-x model's exits), bt is binary translation.\n\n";

@@ -310,9 +310,10 @@ TEST_F(ExperimentRun, EfficiencyIsNativeTimeOverGuestTimeOfTheSamePair) {
   EXPECT_DOUBLE_EQ(v.at({"native", "efficiency_pct"}), 100) << "the baseline against itself";
 
   json res = json::parse(slurp(out / "results.json"));
-  for (const auto& run : res["runs"])
-    if (run["mode"] == guest)
-      EXPECT_NEAR(run["measures"]["efficiency_pct"]["value"].get<double>(), v.at({guest, "efficiency_pct"}), 1e-6);
+  for (const auto& run : res["runs"]) {
+    if (run["mode"] != guest) continue;
+    EXPECT_NEAR(run["measures"]["efficiency_pct"]["value"].get<double>(), v.at({guest, "efficiency_pct"}), 1e-6);
+  }
   EXPECT_TRUE(res["host"].contains("cpu_is_virtual"));
   EXPECT_TRUE(res["host"].contains("load_average_start"));
 
@@ -349,6 +350,7 @@ TEST_F(ExperimentRun, NanobenchRowsCountExitsAndCalloutsPerOperation) {
             {"repeat", 1},
             {"measures",
              {{{"id", "exits_per_op"}, {"phase_figure", "all_exits"}, {"per", "unit"}},
+              {{"id", "vmm_exits_per_op"}, {"phase_figure", "exits"}, {"per", "unit"}},
               {{"id", "callouts_per_op"}, {"phase_figure", "callouts"}, {"per", "unit"}},
               {{"id", "ns_per_op"}, {"phase_figure", "ns"}, {"per", "unit"}}}}};
   fs::path spec = dir_ / "nb.json", out = dir_ / "out";
@@ -359,24 +361,30 @@ TEST_F(ExperimentRun, NanobenchRowsCountExitsAndCalloutsPerOperation) {
   std::map<std::pair<std::string, std::string>, json> runs;  // (workload, mode)
   std::map<std::string, std::set<std::string>> traces;       // mode -> trace files
   for (const auto& run : res["runs"]) {
-    runs[{run["workload"], run["mode"]}] = run["measures"];
+    runs[std::make_pair(run["workload"].get<std::string>(), run["mode"].get<std::string>())] = run["measures"];
     traces[run["mode"]].insert(run["trace"].get<std::string>());
   }
-  bool bt_ran = runs.count({"in", "bt"}) > 0;
+  auto at = [&](const char* workload, const std::string& mode, const char* measure) {
+    return runs[std::make_pair(std::string(workload), mode)][measure]["value"].get<double>();
+  };
+  bool bt_ran = runs.count(std::make_pair(std::string("in"), std::string("bt"))) > 0;
   EXPECT_TRUE(!kvm_ || bt_ran || r.err.find("bt") != std::string::npos) << "bt ran, or the reason is given";
   for (const auto& m : modes) {
     if (m == "bt" && !bt_ran) continue;
-    ASSERT_TRUE(runs.count({"in", m})) << m;
+    ASSERT_TRUE(runs.count(std::make_pair(std::string("in"), m))) << m;
     EXPECT_EQ(traces[m].size(), 1u) << m << ": both rows measured from one run";
-    EXPECT_GT(runs[{"in", m}]["ns_per_op"]["value"].get<double>(), 0) << m;
+    EXPECT_GT(at("in", m, "ns_per_op"), 0) << m;
   }
-  EXPECT_DOUBLE_EQ(runs[{"in", "emulation"}]["exits_per_op"]["value"].get<double>(), 1.0) << "VT-x: in exits";
-  EXPECT_DOUBLE_EQ(runs[{"syscall", "emulation"}]["exits_per_op"]["value"].get<double>(), 0.0)
-      << "VT-x: a system call stays in the guest";
-  if (kvm_) EXPECT_DOUBLE_EQ(runs[{"in", "full-virt"}]["exits_per_op"]["value"].get<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(at("in", "emulation", "exits_per_op"), 1.0) << "VT-x: every in exits";
+  EXPECT_DOUBLE_EQ(at("syscall", "emulation", "exits_per_op"), 0.0) << "VT-x: a system call stays in the guest";
+  if (kvm_) {
+    // One exit per in reaches the VMM; KVM's own (a host interrupt) may add a few.
+    EXPECT_GE(at("in", "full-virt", "vmm_exits_per_op"), 1.0);
+    EXPECT_LT(at("in", "full-virt", "vmm_exits_per_op"), 1.5);
+  }
   if (bt_ran) {
-    EXPECT_DOUBLE_EQ(runs[{"in", "bt"}]["exits_per_op"]["value"].get<double>(), 0.0) << "bt: no exit for in";
-    EXPECT_GE(runs[{"in", "bt"}]["callouts_per_op"]["value"].get<double>(), 1.0) << "bt: a callout instead";
+    EXPECT_DOUBLE_EQ(at("in", "bt", "vmm_exits_per_op"), 0.0) << "bt: no exit for in";
+    EXPECT_GE(at("in", "bt", "callouts_per_op"), 1.0) << "bt: a callout instead";
   }
 }
 
