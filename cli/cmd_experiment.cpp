@@ -9,24 +9,29 @@
 // [SECTION] outputs     results.csv/json after every run; charts and report.md at the end
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <csignal>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "backends.h"
 #include "chart.h"
 #include "commands.h"
+#include "native_run.h"
 #include "report.h"
 #include "results.h"
 #include "ringscope/files.h"
 #include "ringscope/host.h"
 #include "ringscope/i18n.h"
+#include "ringscope/phase_figures.h"
 #include "ringscope/terminal_text.h"
 #include "ringscope/trace.h"
+#include "ringscope/trace_stats.h"
 #include "ringscope/version.h"
 #include "ringscope/vmx/profile.h"
 #include "session.h"
@@ -70,9 +75,15 @@ Result<labs::Query> bind_query(labs::Query q, const Workload& w, uint64_t value,
 Result<std::map<std::string, MeasureValue>> measure_trace(const Spec& spec, const Workload& w, uint64_t value,
                                                           const fs::path& trace) {
   TRY_ASSIGN(std::string phase, phase_label(w, value));
-  std::vector<labs::Query> queries;  // per measure: the query, then its divide_by if any
+  std::vector<labs::Query> queries;  // per query measure: the query, then its divide_by if any
   std::vector<std::pair<size_t, std::optional<size_t>>> slots;
+  bool figures = false;
   for (const auto& m : spec.measures) {
+    figures = figures || !m.phase_figure.empty();
+    if (!m.phase_figure.empty() || !m.relative_to.empty()) {
+      slots.push_back({0, std::nullopt});
+      continue;
+    }
     TRY_ASSIGN(labs::Query q, bind_query(m.query, w, value, phase));
     queries.push_back(q);
     std::optional<size_t> d;
@@ -86,32 +97,61 @@ Result<std::map<std::string, MeasureValue>> measure_trace(const Spec& spec, cons
   std::vector<labs::QueryMeter> meters;
   meters.reserve(queries.size());
   for (const auto& q : queries) meters.emplace_back(q);
-  TRY(for_each_event(trace.string(), {}, [&](const Event& e) {
-    for (auto& m : meters) m.feed(e);
-    return true;
-  }));
+  // Phase figures: the phase as `compare` counts it (ringscope/phase_figures.h).
+  StatsBuilder builder;
+  MarkerExitTracker markers;
+  TraceHeader header;
+  ReadSummary summary;
+  TRY(for_each_event(
+      trace.string(), {},
+      [&](const Event& e) {
+        for (auto& m : meters) m.feed(e);
+        if (figures) {
+          builder.add(e);
+          markers.add(e);
+        }
+        return true;
+      },
+      &header, &summary));
+  std::optional<PhaseFigures> figure;
+  if (figures) {
+    TraceStats st = builder.finish(header, summary.complete, summary.warning);
+    for (auto& f : phase_figures(st, markers))
+      if (f.label == phase) {
+        figure = std::move(f);
+        break;
+      }
+  }
   std::map<std::string, MeasureValue> out;
   for (size_t i = 0; i < spec.measures.size(); i++) {
     const Measure& m = spec.measures[i];
     MeasureValue v;
-    labs::Measured q = meters[slots[i].first].result();
-    if (!q.value) {
-      v.problem = q.problem;
+    if (!m.relative_to.empty()) continue;  // apply_baseline's, once the baseline run is in
+    std::optional<double> raw;
+    if (!m.phase_figure.empty()) {
+      if (figure)
+        raw = phase_figure(*figure, m.phase_figure);
+      else
+        v.problem = fmt::format("no closed phase \"{}\" of the form \"<row>: <N> <unit>\"", phase);
     } else {
-      double raw = *q.value;
-      if (slots[i].second) {
+      labs::Measured q = meters[slots[i].first].result();
+      if (!q.value) v.problem = q.problem;
+      raw = q.value;
+      if (raw && slots[i].second) {
         labs::Measured d = meters[*slots[i].second].result();
         if (!d.value || *d.value == 0) {
           v.problem = d.value ? "divide_by measured 0" : d.problem;
-          out[m.id] = v;
-          continue;
+          raw.reset();
+        } else {
+          *raw /= *d.value;
         }
-        raw /= *d.value;
       }
-      raw *= m.scale;
-      v.raw = raw;
+    }
+    if (raw) {
+      *raw *= m.scale;
+      v.raw = *raw;
       double per = m.per == "unit" ? double(value) : m.per == "kib" ? double(value) * w.kib_per_unit : 1.0;
-      v.value = raw / per;
+      v.value = *raw / per;
     }
     out[m.id] = v;
   }
@@ -129,8 +169,37 @@ std::string utc_now() {
   return buf;
 }
 
+// Host facts for the report: how loaded the host was, and whether it is
+// itself a virtual machine (the efficiency experiment's baseline is then a
+// guest too).
+std::string load_average() {
+  std::ifstream f("/proc/loadavg");
+  std::string a, b, c;
+  f >> a >> b >> c;
+  return f ? fmt::format("{} {} {}", a, b, c) : std::string("?");
+}
+int host_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  return sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 0;
+}
+bool cpu_is_virtual() {
+  std::ifstream f("/proc/cpuinfo");
+  for (std::string line; std::getline(f, line);)
+    if (line.starts_with("flags")) return (line + " ").find(" hypervisor ") != std::string::npos;
+  return false;
+}
+
 // Why `m` cannot run workload `w` here, or "".
+Result<Scenario> workload_scenario(const Workload& w) {
+  return w.scenario.find('/') != std::string::npos ? load_scenario(w.scenario) : find_builtin_scenario(w.scenario);
+}
+
 std::string refusal(const ModeSpec& m, const Workload& w, const HostInfo& host) {
+  if (m.mode == kNativeMode) {
+    auto s = workload_scenario(w);
+    return s.ok() ? native_refusal(s.value()) : s.error().message;
+  }
   const ModeInfo* info = find_mode(m.mode);
   if (!info) return mode_not_in_table(m.mode).message;
   if (!info->available) return fmt::format("mode {} is not built in this version", m.mode);
@@ -184,8 +253,9 @@ std::string progress_bar(size_t done, size_t total) {
   return "[" + std::string(filled, '#') + std::string(kWidth - filled, '.') + "]";
 }
 
-Status write_outputs(const fs::path& out, const Spec& spec, const std::vector<RunRecord>& records,
+Status write_outputs(const fs::path& out, const Spec& spec, std::vector<RunRecord>& records,
                      const std::vector<Skipped>& skipped, const Provenance& prov) {
+  apply_baseline(spec, records);
   TRY(write_csv(out / "results.csv", spec, records));
   return write_json(out / "results.json", spec, records, skipped, prov);
 }
@@ -253,6 +323,10 @@ int do_experiment(const ExperimentArgs& a) {
   prov.kvm_usable = host.kvm_openable;
   prov.kernel_release = host.kernel_release;
   prov.cpu_model = host.cpu_model;
+  prov.cpus = host_cpus();
+  prov.cpu_is_virtual = cpu_is_virtual();
+  prov.load_start = load_average();
+  prov.load_end = prov.load_start;
   prov.started = utc_now();
 
   // A mode the host cannot run at all is replaced by its fallback, if the
@@ -302,8 +376,10 @@ int do_experiment(const ExperimentArgs& a) {
           "continue with --resume\n",
           progress ? "\r\033[K" : "", runs_file.string()));
   const size_t total = done.size() + todo.size();
+  std::set<RunKey> ran;
   for (size_t i = 0; i < todo.size(); i++) {
     const RunKey& k = todo[i];
+    if (ran.count(k)) continue;  // measured from another workload's run of the same guest
     const Workload& w = *std::find_if(spec.workloads.begin(), spec.workloads.end(),
                                       [&](const Workload& x) { return x.id == k.workload; });
     const ModeSpec& m =
@@ -311,42 +387,78 @@ int do_experiment(const ExperimentArgs& a) {
     if (progress)
       trprint(stderr, "\r{} {}/{}  {} {}={} {} run {}/{}\033[K", progress_bar(done.size() + i, total),
               done.size() + i + 1, total, w.id, w.param, k.value, m.name, k.repeat, spec.repeat);
-    SessionRequest req;
-    req.target = w.scenario;
-    req.params = {{w.param, std::to_string(k.value)}};
-    req.mode = m.mode;
-    req.devices = m.devices;
-    std::string trace_name = fmt::format("{}.{}.{}.{}.rtrace", sanitize(w.id), k.value, sanitize(m.name), k.repeat);
-    req.trace_path = out / "traces" / trace_name;
-    req.echo_console = false;
-    req.options.limits.wall_ms = static_cast<uint64_t>(spec.timeout_s * 1000);
-    req.options.level = spec.level == "full" ? TraceLevel::Full : TraceLevel::Exits;
-    if (m.mode == "emulation") req.options.vmx_profile = shared_profile;
-    RunRecord rec;
-    rec.key = k;
-    rec.trace = "traces/" + trace_name;
-    auto outcome = run_session(req);
-    if (!outcome.ok()) {
-      if (progress) fmt::print(stderr, "\r\033[K");
-      // The host or the spec, not the guest: no point running the rest.
-      if (outcome.error().kind != ErrorKind::Internal) return report_error("experiment", outcome.error());
-      rec.ok = false;
-      rec.message = outcome.error().message;
+    // Workloads that differ only in their phase (nanobench's rows) share one
+    // run: the same scenario, param, value, mode and repeat.
+    std::vector<const Workload*> sharing{&w};
+    for (const auto& o : spec.workloads)
+      if (&o != &w && o.scenario == w.scenario && o.param == w.param &&
+          !done.count({o.id, k.value, k.mode, k.repeat}) &&
+          std::find(o.values.begin(), o.values.end(), k.value) != o.values.end() && !refused.count({k.mode, o.id}))
+        sharing.push_back(&o);
+    std::string trace_name = fmt::format("{}.{}.{}.{}.rtrace", sanitize(sharing.size() > 1 ? w.scenario : w.id),
+                                         k.value, sanitize(m.name), k.repeat);
+    fs::path trace_path = out / "traces" / trace_name;
+    bool ok = false;
+    std::string message;
+    if (m.mode == kNativeMode) {
+      auto scenario = workload_scenario(w);
+      if (!scenario.ok()) return report_error("experiment", scenario.error());
+      NativeRequest nreq;
+      nreq.scenario = &scenario.value();
+      nreq.params = {{w.param, std::to_string(k.value)}};
+      nreq.trace_path = trace_path;
+      nreq.console_path = out / "traces" / (trace_name + ".console.txt");
+      nreq.wall_ms = static_cast<uint64_t>(spec.timeout_s * 1000);
+      auto outcome = run_native(nreq);
+      if (!outcome.ok()) {
+        if (progress) fmt::print(stderr, "\r\033[K");
+        return report_error("experiment", outcome.error());
+      }
+      ok = outcome->status_as_expected;
+      message = outcome->message;
     } else {
-      const SessionOutcome& o = outcome.value();
-      rec.ok = o.status_as_expected;
-      rec.message = o.result.ok() ? fmt::format("guest status {}", o.result.guest_status) : o.result.message;
-      auto measured = measure_trace(spec, w, k.value, req.trace_path);
-      if (!measured.ok()) {
-        rec.ok = false;
-        rec.message = measured.error().message;
+      SessionRequest req;
+      req.target = w.scenario;
+      req.params = {{w.param, std::to_string(k.value)}};
+      req.mode = m.mode;
+      req.devices = m.devices;
+      req.trace_path = trace_path;
+      req.echo_console = false;
+      req.options.limits.wall_ms = static_cast<uint64_t>(spec.timeout_s * 1000);
+      req.options.level = spec.level == "full" ? TraceLevel::Full : TraceLevel::Exits;
+      if (m.mode == "emulation") req.options.vmx_profile = shared_profile;
+      auto outcome = run_session(req);
+      if (!outcome.ok()) {
+        if (progress) fmt::print(stderr, "\r\033[K");
+        // The host or the spec, not the guest: no point running the rest.
+        if (outcome.error().kind != ErrorKind::Internal) return report_error("experiment", outcome.error());
+        message = outcome.error().message;
       } else {
-        rec.measures = std::move(measured).value();
+        const SessionOutcome& o = outcome.value();
+        ok = o.status_as_expected;
+        message = o.result.ok() ? fmt::format("guest status {}", o.result.guest_status) : o.result.message;
       }
     }
-    if (auto st = append_line(runs_file, record_to_json_line(rec)); !st.ok())
-      return report_error("experiment", st.error());
-    records.push_back(std::move(rec));
+    for (const Workload* sw : sharing) {
+      RunRecord rec;
+      rec.key = RunKey{sw->id, k.value, k.mode, k.repeat};
+      rec.trace = "traces/" + trace_name;
+      rec.ok = ok;
+      rec.message = message;
+      if (fs::exists(trace_path, ec)) {
+        auto measured = measure_trace(spec, *sw, k.value, trace_path);
+        if (!measured.ok()) {
+          rec.ok = false;
+          rec.message = measured.error().message;
+        } else {
+          rec.measures = std::move(measured).value();
+        }
+      }
+      if (auto st = append_line(runs_file, record_to_json_line(rec)); !st.ok())
+        return report_error("experiment", st.error());
+      ran.insert(rec.key);
+      records.push_back(std::move(rec));
+    }
     prov.finished = utc_now();
     if (auto st = write_outputs(out, spec, records, skipped, prov); !st.ok())
       return report_error("experiment", st.error());
@@ -355,6 +467,7 @@ int do_experiment(const ExperimentArgs& a) {
 
   // ---- [SECTION] outputs --------------------------------------------------------
   prov.finished = utc_now();
+  prov.load_end = load_average();
   if (auto st = write_outputs(out, spec, records, skipped, prov); !st.ok())
     return report_error("experiment", st.error());
   std::string charts_note;

@@ -3,6 +3,7 @@
 #
 #   P/bin/ringscope
 #   P/share/ringscope/guest/      kernel.elf, kernel-pv.elf, one <program>.elf per built-in program
+#   P/share/ringscope/guest/host/ host builds of some programs (compute, syscalls, console-write)
 #   P/share/ringscope/scenarios/  <name>/scenario.json, expected output, README, program source
 #   P/share/ringscope/sdk/        include/ringscope/*.h, the linker script and start-up code `ringscope build` uses
 #   P/share/ringscope/labs/       NN-name/lab.json and handout.md
@@ -22,6 +23,9 @@ install(TARGETS ringscope RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 # whenever the binary does.
 install(DIRECTORY ${PROJECT_BINARY_DIR}/guest/ DESTINATION ${RINGSCOPE_INSTALL_DATA}/guest
         FILES_MATCHING PATTERN "*.elf")
+# The host builds of some programs (the efficiency experiment's baseline).
+install(DIRECTORY ${PROJECT_BINARY_DIR}/guest/host/ DESTINATION ${RINGSCOPE_INSTALL_DATA}/guest/host
+        USE_SOURCE_PERMISSIONS)
 
 # The manifests and what they name, without the kernel's source and the
 # SDK (installed on their own below) or build files.

@@ -59,7 +59,11 @@ constexpr std::string_view kEmulationVsKvm = R"json({
 }  // namespace
 
 const std::vector<BuiltinExperiment>& builtin_experiments() {
-  static const std::vector<BuiltinExperiment> list = {{"pv-io", kPvIo}, {"emulation-vs-kvm", kEmulationVsKvm}};
+  static const std::vector<BuiltinExperiment> list = [] {
+    std::vector<BuiltinExperiment> l = {{"pv-io", kPvIo}, {"emulation-vs-kvm", kEmulationVsKvm}};
+    for (const auto& b : overhead_experiments()) l.push_back(b);  // builtin_overhead.cpp
+    return l;
+  }();
   return list;
 }
 

@@ -49,13 +49,19 @@ std::string report_markdown(const Spec& spec, const std::vector<RunRecord>& reco
 
   out += "\n## Host\n\n";
   out += fmt::format(
-      "| | |\n|---|---|\n| KVM flavour | {}{} |\n| CPU | {} |\n| kernel | Linux {} |\n| tool | "
-      "ringscope {} |\n| started | {} |\n| finished | {} |\n\n",
+      "| | |\n|---|---|\n| KVM flavour | {}{} |\n| CPU | {}{} |\n| CPUs | {} |\n| kernel | Linux {} |\n| load "
+      "average (1, 5, 15 min) | {} at the start, {} at the end |\n| tool | ringscope {} |\n| started | {} |\n| "
+      "finished | {} |\n\n",
       md(prov.kvm_flavour), prov.kvm_usable ? "" : " (/dev/kvm not usable)", md(prov.cpu_model),
-      md(prov.kernel_release), md(prov.tool_version), prov.started, prov.finished);
+      prov.cpu_is_virtual ? " (the CPU flags say \"hypervisor\": this Linux is itself a virtual machine)" : "",
+      prov.cpus, md(prov.kernel_release), md(prov.load_start), md(prov.load_end), md(prov.tool_version), prov.started,
+      prov.finished);
   out +=
       "Times are this host's; counts (VM exits) do not depend on its speed. On a PVM host guest ring 0 is "
       "emulated inside KVM (docs/hosts.md); `ringscope doctor` explains the flavour.\n\n";
+
+  out += efficiency_summary(spec, records, prov);
+  out += nanobench_summary(spec, records);
 
   auto fits = fits_of(spec, records);
   auto crossings = crossings_of(spec, records);

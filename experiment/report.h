@@ -19,4 +19,11 @@ std::string report_markdown(const Spec& spec, const std::vector<RunRecord>& reco
                             const std::vector<Skipped>& skipped, const Provenance& prov,
                             const std::string& charts_note);
 
+// The sections that set an experiment against its claim (report_summaries.cpp),
+// "" when the spec has nothing for them: a baseline mode and a relative_to
+// measure (efficiency); workloads whose phases are rows of Adams & Agesen's
+// table with an ns_per_op measure (nanobench).
+std::string efficiency_summary(const Spec& spec, const std::vector<RunRecord>& records, const Provenance& prov);
+std::string nanobench_summary(const Spec& spec, const std::vector<RunRecord>& records);
+
 }  // namespace ringscope::experiment

@@ -8,8 +8,10 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <tuple>
 
 #include "ringscope/files.h"
 #include "ringscope/terminal_text.h"
@@ -26,6 +28,36 @@ std::vector<RunKey> grid(const Spec& spec) {
       for (int r = 1; r <= spec.repeat; r++)
         for (const auto& m : spec.modes) out.push_back(RunKey{w.id, v, m.name, r});
   return out;
+}
+
+void apply_baseline(const Spec& spec, std::vector<RunRecord>& records) {
+  if (spec.baseline.empty()) return;
+  std::map<std::tuple<std::string, uint64_t, int>, const RunRecord*> base;
+  for (const auto& r : records)
+    if (r.key.mode == spec.baseline && r.ok) base[{r.key.workload, r.key.value, r.key.repeat}] = &r;
+  std::vector<std::pair<RunRecord*, std::pair<std::string, MeasureValue>>> updates;
+  for (auto& r : records)
+    for (const auto& m : spec.measures) {
+      if (m.relative_to.empty()) continue;
+      MeasureValue v;
+      auto b = base.find({r.key.workload, r.key.value, r.key.repeat});
+      auto mine = r.measures.find(m.relative_to);
+      if (!r.ok) {
+        v.problem = "the run did not end as expected";
+      } else if (b == base.end()) {
+        v.problem = fmt::format("no {} run at this value and repeat", spec.baseline);
+      } else if (auto theirs = b->second->measures.find(m.relative_to);
+                 theirs == b->second->measures.end() || !theirs->second.value) {
+        v.problem = fmt::format("the {} run has no {}", spec.baseline, m.relative_to);
+      } else if (mine == r.measures.end() || !mine->second.value || *mine->second.value == 0) {
+        v.problem = fmt::format("this run has no {}", m.relative_to);
+      } else {
+        v.value = *theirs->second.value / *mine->second.value * m.scale;
+        v.raw = v.value;
+      }
+      updates.push_back({&r, {m.id, v}});
+    }
+  for (auto& [r, mv] : updates) r->measures[mv.first] = mv.second;
 }
 
 // ---- runs.jsonl ---------------------------------------------------------------
@@ -255,7 +287,11 @@ Status write_json(const fs::path& file, const Spec& spec, const std::vector<RunR
   j["host"] = {{"kvm_flavour", prov.kvm_flavour},
                {"kvm_usable", prov.kvm_usable},
                {"kernel_release", prov.kernel_release},
-               {"cpu_model", prov.cpu_model}};
+               {"cpu_model", prov.cpu_model},
+               {"cpus", prov.cpus},
+               {"cpu_is_virtual", prov.cpu_is_virtual},
+               {"load_average_start", prov.load_start},
+               {"load_average_end", prov.load_end}};
   j["tool_version"] = prov.tool_version;
   j["command"] = prov.command;
   j["started"] = prov.started;

@@ -60,6 +60,13 @@ Result<RunRecord> record_from_json_line(const std::string& line);
 // write, is dropped).
 Result<std::vector<RunRecord>> read_records(const std::filesystem::path& file);
 
+// Fills every relative_to measure of every record: the baseline mode's run
+// at the same workload, value and repeat (the runs of one repeat run one
+// after the other), its value of the named measure divided by this run's,
+// times scale. Without that run, or with a zero, the measure says why.
+// Call it whenever records change: it is a function of all of them.
+void apply_baseline(const Spec& spec, std::vector<RunRecord>& records);
+
 struct Spread {
   double median = 0, min = 0, max = 0;
   int n = 0;
@@ -105,7 +112,10 @@ struct Provenance {
   std::string command;  // the exact command line to reproduce it
   std::string kvm_flavour, kernel_release, cpu_model;
   bool kvm_usable = false;
-  std::string started, finished;  // UTC, ISO 8601
+  int cpus = 0;                      // CPUs this process may run on
+  bool cpu_is_virtual = false;       // /proc/cpuinfo's "hypervisor" flag: this Linux itself runs in a VM
+  std::string load_start, load_end;  // /proc/loadavg's three averages when it started and finished
+  std::string started, finished;     // UTC, ISO 8601
 };
 
 Status write_csv(const std::filesystem::path& file, const Spec& spec, const std::vector<RunRecord>& records);

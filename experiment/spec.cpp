@@ -9,6 +9,7 @@
 #include <set>
 
 #include "ringscope/files.h"
+#include "ringscope/phase_figures.h"
 #include "ringscope/scenario.h"
 
 namespace ringscope::experiment {
@@ -16,6 +17,11 @@ namespace ringscope::experiment {
 namespace {
 
 using json = nlohmann::json;
+
+bool phase_figure_name_known(const std::string& name) {
+  auto names = phase_figure_names();
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
 
 // The first problem with the spec, naming the key.
 struct Parser {
@@ -52,7 +58,7 @@ struct Parser {
   }
 };
 
-const std::set<std::string> kModes = {"full-virt", "paravirt", "emulation", "bt"};
+const std::set<std::string> kModes = {"full-virt", "paravirt", "emulation", "bt", std::string(kNativeMode)};
 
 ModeSpec parse_mode(Parser& p, const json& j, const std::string& where) {
   ModeSpec m;
@@ -66,8 +72,8 @@ ModeSpec parse_mode(Parser& p, const json& j, const std::string& where) {
       p.fail(where, fmt::format("\"{}\": the device set after ':' is legacy or virtio", m.name));
   }
   if (!kModes.count(m.mode))
-    p.fail(where, fmt::format("\"{}\" is not a mode; the modes are full-virt, paravirt and emulation, optionally "
-                              "with a device set (emulation:virtio)",
+    p.fail(where, fmt::format("\"{}\" is not a mode; the modes are full-virt, paravirt, emulation and bt, optionally "
+                              "with a device set (emulation:virtio), and native (the program as a host process)",
                               m.name));
   return m;
 }
@@ -129,15 +135,29 @@ std::optional<labs::Query> parse_query(Parser& p, const json& j, const std::stri
 
 Measure parse_measure(Parser& p, const json& j, const std::string& where) {
   Measure m;
-  if (!p.only(j, where, {"id", "label", "query", "divide_by", "per", "scale", "log_y"})) return m;
+  if (!p.only(j, where, {"id", "label", "query", "phase_figure", "relative_to", "divide_by", "per", "scale", "log_y"}))
+    return m;
   m.id = p.required_str(j, "id", where);
   for (char c : m.id)
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-')
       return p.fail(where + ".id", "letters, digits, '_' and '-' only (it names a column and a file)"), m;
   m.label = p.str(j, "label", where, m.id);
-  if (!j.contains("query")) return p.fail(where + ".query", "is missing: what to measure, as in lab.json"), m;
-  if (auto q = parse_query(p, j["query"], where + ".query")) m.query = *q;
-  if (j.contains("divide_by"))
+  m.phase_figure = p.str(j, "phase_figure", where);
+  m.relative_to = p.str(j, "relative_to", where);
+  int sources = int(j.contains("query")) + int(j.contains("phase_figure")) + int(j.contains("relative_to"));
+  if (sources != 1)
+    return p.fail(where + ".query", sources ? "give one of query, phase_figure and relative_to, not several"
+                                            : "is missing: what to measure, as in lab.json (or phase_figure, "
+                                              "or relative_to)"),
+           m;
+  if (j.contains("query"))
+    if (auto q = parse_query(p, j["query"], where + ".query")) m.query = *q;
+  if (j.contains("phase_figure") && !phase_figure_name_known(m.phase_figure))
+    p.fail(where + ".phase_figure", fmt::format("\"{}\" is not a phase figure (they are {})", m.phase_figure,
+                                                fmt::join(phase_figure_names(), ", ")));
+  if (j.contains("divide_by") && !j.contains("query"))
+    p.fail(where + ".divide_by", "goes with query only");
+  else if (j.contains("divide_by"))
     if (auto q = parse_query(p, j["divide_by"], where + ".divide_by")) m.divide_by = *q;
   m.per = p.str(j, "per", where);
   if (!m.per.empty() && m.per != "unit" && m.per != "kib")
@@ -166,8 +186,8 @@ Result<Spec> parse_spec(const std::string& json_text, const std::string& file) {
   Spec s;
   s.source = json_text;
   if (!p.only(j, "spec",
-              {"name", "title", "claim", "measured", "workloads", "modes", "fallback_modes", "repeat", "level",
-               "timeout_s", "measures", "fit"}))
+              {"name", "title", "claim", "measured", "workloads", "modes", "fallback_modes", "baseline", "repeat",
+               "level", "timeout_s", "measures", "fit"}))
     return *p.error;
   s.name = p.required_str(j, "name", "spec");
   s.title = p.str(j, "title", "spec", s.name);
@@ -229,6 +249,21 @@ Result<Spec> parse_spec(const std::string& json_text, const std::string& file) {
                    fmt::format("\"kib\" needs every workload's kib_per_unit; workload {} has none", w.id));
       s.measures.push_back(std::move(m));
     }
+  s.baseline = p.str(j, "baseline", "spec");
+  if (!s.baseline.empty() &&
+      std::none_of(s.modes.begin(), s.modes.end(), [&](const ModeSpec& m) { return m.name == s.baseline; }))
+    p.fail("spec.baseline", fmt::format("\"{}\" is not one of \"modes\"", s.baseline));
+  for (size_t i = 0; i < s.measures.size() && !p.error; i++) {
+    const Measure& m = s.measures[i];
+    if (m.relative_to.empty()) continue;
+    std::string where = fmt::format("spec.measures[{}].relative_to", i);
+    if (s.baseline.empty()) p.fail(where, "needs \"baseline\": the mode the measure is taken against");
+    auto it =
+        std::find_if(s.measures.begin(), s.measures.end(), [&](const Measure& o) { return o.id == m.relative_to; });
+    if (it == s.measures.end() || !it->relative_to.empty())
+      p.fail(where, fmt::format("\"{}\" is not a measure taken from the trace in \"measures\"", m.relative_to));
+    if (!m.per.empty()) p.fail(fmt::format("spec.measures[{}].per", i), "a relative_to measure is a ratio already");
+  }
   if (j.contains("fit")) {
     if (!j["fit"].is_array())
       p.fail("spec.fit", "must be a list of measure ids");

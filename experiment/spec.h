@@ -11,6 +11,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "checker/lab.h"
@@ -30,18 +31,29 @@ struct Workload {
 };
 
 // One run mode: a mode name, with an optional device set ("emulation:virtio").
+// "native" is no guest at all: the scenario's program built for the host and
+// run as a plain process (cli/native_run.h), the baseline of `efficiency`.
 struct ModeSpec {
   std::string name;     // as written in the spec, and in results
-  std::string mode;     // full-virt, paravirt, emulation
+  std::string mode;     // full-virt, paravirt, emulation, bt, native
   std::string devices;  // "", legacy, virtio
 };
+inline constexpr std::string_view kNativeMode = "native";
 
-// One number taken from every run: query (divided by divide_by, or by the
-// swept value or its KiB with "per"), times scale.
+// One number taken from every run, from one of three sources:
+//  - query: the lab checker's query over the trace (divided by divide_by);
+//  - phase_figure: a figure of the phase as `compare` counts it
+//    (ringscope/phase_figures.h: "ns", "all_exits", "callouts", ...);
+//  - relative_to: the spec's baseline run's value of another measure (same
+//    workload, value and repeat) divided by this run's: native time / guest
+//    time is the guest's efficiency.
+// Then divided by the swept value or its KiB with "per", times scale.
 struct Measure {
-  std::string id;     // column name ("exits_per_kib")
-  std::string label;  // axis text ("VM exits per KiB")
-  labs::Query query;
+  std::string id;            // column name ("exits_per_kib")
+  std::string label;         // axis text ("VM exits per KiB")
+  labs::Query query;         // when neither of the two below
+  std::string phase_figure;  // a phase figure's name
+  std::string relative_to;   // a measure's id (computed by apply_baseline, results.h)
   std::optional<labs::Query> divide_by;
   std::string per;  // "", "unit" (the swept value) or "kib" (the value times kib_per_unit)
   double scale = 1;
@@ -59,6 +71,8 @@ struct Spec {
   // usable /dev/kvm): "full-virt" -> "emulation" keeps the comparison's
   // device sets and its exit counts (the VT-x model's) on any host.
   std::map<std::string, ModeSpec> fallback_modes;
+  // The mode every relative_to measure is taken against ("native").
+  std::string baseline;
   int repeat = 3;
   std::string level = "exits";
   double timeout_s = 120;
@@ -82,6 +96,8 @@ struct BuiltinExperiment {
   std::string_view json;
 };
 const std::vector<BuiltinExperiment>& builtin_experiments();
+// efficiency and nanobench (builtin_overhead.cpp), listed by builtin_experiments().
+std::vector<BuiltinExperiment> overhead_experiments();
 
 // The marker label of a workload's phase for one value of its param.
 Result<std::string> phase_label(const Workload& w, uint64_t value);

@@ -51,3 +51,32 @@ function(ringscope_add_program name)
     add_dependencies(guest_images ${target})
   endif()
 endfunction()
+
+# ---- host builds ---------------------------------------------------------------
+#   ringscope_add_host_program(NAME source.c [more.c ...])
+#
+# builds ${RINGSCOPE_GUEST_OUTPUT_DIR}/host/NAME: the same program, compiled
+# from the same source with the same flags and the same ulib.c, as a plain
+# static Linux executable: host/start.S takes Linux's argc/argv and
+# host/usys.c maps each SDK system call onto the Linux one that does the same
+# work. `ringscope experiment efficiency` runs it as the "native" baseline.
+if(NOT TARGET ringscope_ulib_host)
+  add_library(ringscope_ulib_host STATIC
+    ${RINGSCOPE_USER_DIR}/ulib.c ${RINGSCOPE_USER_DIR}/host/usys.c)
+  target_include_directories(ringscope_ulib_host PUBLIC ${RINGSCOPE_USER_DIR}/include)
+  ringscope_user_flags(ringscope_ulib_host)
+endif()
+
+function(ringscope_add_host_program name)
+  set(target host_prog_${name})
+  add_executable(${target} ${ARGN} ${RINGSCOPE_USER_DIR}/host/start.S)
+  ringscope_user_flags(${target})
+  target_link_libraries(${target} PRIVATE ringscope_ulib_host gcc)
+  target_link_options(${target} PRIVATE ${RINGSCOPE_GUEST_LDFLAGS})
+  set_target_properties(${target} PROPERTIES
+    OUTPUT_NAME ${name}
+    RUNTIME_OUTPUT_DIRECTORY ${RINGSCOPE_GUEST_OUTPUT_DIR}/host)
+  if(TARGET guest_images)
+    add_dependencies(guest_images ${target})
+  endif()
+endfunction()

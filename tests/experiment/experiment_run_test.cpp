@@ -10,8 +10,10 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -271,6 +273,120 @@ TEST_F(ExperimentRun, ABadSpecIsRefusedWithTheKeyNamed) {
   EXPECT_EQ(list.code, 0);
   EXPECT_NE(list.out.find("pv-io"), std::string::npos);
   EXPECT_NE(list.out.find("emulation-vs-kvm"), std::string::npos);
+}
+
+// Efficiency end to end: the compute program as a host process (its host
+// build, made by CMake from the same source) and as a guest, one size, one
+// repeat. The efficiency in every file is native time / guest time of that
+// pair, and the host process did the same work (the same result printed).
+TEST_F(ExperimentRun, EfficiencyIsNativeTimeOverGuestTimeOfTheSamePair) {
+  const std::string guest = kvm_ ? "full-virt" : "emulation";
+  json j = {{"name", "eff"},
+            {"workloads", {{{"id", "compute"}, {"scenario", "compute"}, {"param", "n"}, {"values", {20000}}}}},
+            {"modes", {"native", guest}},
+            {"baseline", "native"},
+            {"repeat", 1},
+            {"measures",
+             {{{"id", "ns_per_unit"}, {"query", {{"measure", "span_ns"}, {"between", "{phase}"}}}, {"per", "unit"}},
+              {{"id", "efficiency_pct"}, {"relative_to", "ns_per_unit"}, {"scale", 100}}}}};
+  fs::path spec = dir_ / "eff.json", out = dir_ / "out";
+  std::ofstream(spec) << j.dump(2);
+  Out r = ringscope("experiment " + spec.string() + " --out " + out.string(), dir_);
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+
+  std::map<std::pair<std::string, std::string>, double> v;  // (mode, measure) -> value
+  auto csv = lines(slurp(out / "results.csv"));
+  ASSERT_EQ(csv.size(), 1u + 2 * 2) << "2 modes x 2 measures";
+  for (size_t i = 1; i < csv.size(); i++) {
+    auto c = split(csv[i]);
+    ASSERT_EQ(c.size(), 12u) << csv[i];
+    ASSERT_FALSE(c[8].empty()) << "no value: " << csv[i];
+    v[{c[5], c[7]}] = std::stod(c[8]);
+  }
+  double native = v.at({"native", "ns_per_unit"}), in_guest = v.at({guest, "ns_per_unit"});
+  ASSERT_GT(native, 0);
+  ASSERT_GT(in_guest, 0);
+  EXPECT_NEAR(v.at({guest, "efficiency_pct"}), native / in_guest * 100, native / in_guest * 1e-3);
+  EXPECT_DOUBLE_EQ(v.at({"native", "efficiency_pct"}), 100) << "the baseline against itself";
+
+  json res = json::parse(slurp(out / "results.json"));
+  for (const auto& run : res["runs"]) {
+    if (run["mode"] != guest) continue;
+    double csv_value = v.at({guest, "efficiency_pct"});  // the CSV keeps 6 significant digits
+    EXPECT_NEAR(run["measures"]["efficiency_pct"]["value"].get<double>(), csv_value, csv_value * 1e-5);
+  }
+  EXPECT_TRUE(res["host"].contains("cpu_is_virtual"));
+  EXPECT_TRUE(res["host"].contains("load_average_start"));
+
+  std::string report = slurp(out / "report.md");
+  EXPECT_NE(report.find("## Efficiency"), std::string::npos) << report;
+  EXPECT_NE(report.find("80 %"), std::string::npos) << "the seed's line";
+  char pct[32];
+  std::snprintf(pct, sizeof(pct), "%.3g %%", v.at({guest, "efficiency_pct"}));
+  EXPECT_NE(report.find(pct), std::string::npos) << "the efficiency table holds " << pct << "\n" << report;
+
+  // The host process did the guest program's work: the same 64-bit LCG.
+  uint64_t x = 1;
+  for (int i = 0; i < 20000; i++) x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+  char expect[96];
+  std::snprintf(expect, sizeof(expect), "compute: 20000 iterations, x = %llx", static_cast<unsigned long long>(x));
+  std::string console = slurp(out / "traces" / "compute.20000.native.1.rtrace.console.txt");
+  EXPECT_NE(console.find(expect), std::string::npos) << console;
+  EXPECT_TRUE(fs::is_regular_file(out / "compute-efficiency_pct.png"));
+}
+
+// nanobench's measures are compare's phase figures: per operation, an `in`
+// is one VM exit under KVM and under the VT-x model, none under binary
+// translation (a callout instead); a system call is no exit under the VT-x
+// model. The rows share one run of the scenario per mode.
+TEST_F(ExperimentRun, NanobenchRowsCountExitsAndCalloutsPerOperation) {
+  std::vector<std::string> modes = {"emulation"};
+  if (kvm_) modes.insert(modes.end(), {"full-virt", "bt"});
+  auto row = [](const char* id, const char* phase) {
+    return json{{"id", id}, {"scenario", "nanobench"}, {"param", "n"}, {"values", {20}}, {"phase", phase}};
+  };
+  json j = {{"name", "nb"},
+            {"workloads", {row("in", "in: {n} reads"), row("syscall", "syscall: {n} calls")}},
+            {"modes", modes},
+            {"repeat", 1},
+            {"measures",
+             {{{"id", "exits_per_op"}, {"phase_figure", "all_exits"}, {"per", "unit"}},
+              {{"id", "vmm_exits_per_op"}, {"phase_figure", "exits"}, {"per", "unit"}},
+              {{"id", "callouts_per_op"}, {"phase_figure", "callouts"}, {"per", "unit"}},
+              {{"id", "ns_per_op"}, {"phase_figure", "ns"}, {"per", "unit"}}}}};
+  fs::path spec = dir_ / "nb.json", out = dir_ / "out";
+  std::ofstream(spec) << j.dump(2);
+  Out r = ringscope("experiment " + spec.string() + " --out " + out.string(), dir_);
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  json res = json::parse(slurp(out / "results.json"));
+  std::map<std::pair<std::string, std::string>, json> runs;  // (workload, mode)
+  std::map<std::string, std::set<std::string>> traces;       // mode -> trace files
+  for (const auto& run : res["runs"]) {
+    runs[std::make_pair(run["workload"].get<std::string>(), run["mode"].get<std::string>())] = run["measures"];
+    traces[run["mode"]].insert(run["trace"].get<std::string>());
+  }
+  auto at = [&](const char* workload, const std::string& mode, const char* measure) {
+    return runs[std::make_pair(std::string(workload), mode)][measure]["value"].get<double>();
+  };
+  bool bt_ran = runs.count(std::make_pair(std::string("in"), std::string("bt"))) > 0;
+  EXPECT_TRUE(!kvm_ || bt_ran || r.err.find("bt") != std::string::npos) << "bt ran, or the reason is given";
+  for (const auto& m : modes) {
+    if (m == "bt" && !bt_ran) continue;
+    ASSERT_TRUE(runs.count(std::make_pair(std::string("in"), m))) << m;
+    EXPECT_EQ(traces[m].size(), 1u) << m << ": both rows measured from one run";
+    EXPECT_GT(at("in", m, "ns_per_op"), 0) << m;
+  }
+  EXPECT_DOUBLE_EQ(at("in", "emulation", "exits_per_op"), 1.0) << "VT-x: every in exits";
+  EXPECT_DOUBLE_EQ(at("syscall", "emulation", "exits_per_op"), 0.0) << "VT-x: a system call stays in the guest";
+  if (kvm_) {
+    // One exit per in reaches the VMM; KVM's own (a host interrupt) may add a few.
+    EXPECT_GE(at("in", "full-virt", "vmm_exits_per_op"), 1.0);
+    EXPECT_LT(at("in", "full-virt", "vmm_exits_per_op"), 1.5);
+  }
+  if (bt_ran) {
+    EXPECT_DOUBLE_EQ(at("in", "bt", "vmm_exits_per_op"), 0.0) << "bt: no exit for in";
+    EXPECT_GE(at("in", "bt", "callouts_per_op"), 1.0) << "bt: a callout instead";
+  }
 }
 
 }  // namespace

@@ -68,6 +68,43 @@ TEST(ExperimentResults, RecordsRoundTripAndATornLastLineIsDropped) {
   std::filesystem::remove(file);
 }
 
+// Efficiency pairs each guest run with the baseline's run of the same
+// workload, value and repeat, never another repeat's or another size's.
+TEST(ExperimentResults, ARelativeMeasureTakesTheBaselineRunOfTheSameValueAndRepeat) {
+  auto s = parse_spec(R"({"name": "t",
+    "workloads": [{"id": "w", "scenario": "compute", "param": "n", "values": [10, 100]}],
+    "modes": ["native", "emulation"], "baseline": "native", "repeat": 2,
+    "measures": [{"id": "m", "query": {"measure": "span_ns", "between": "{phase}"}, "per": "unit"},
+                 {"id": "eff", "relative_to": "m", "scale": 100}]})",
+                      "t.json");
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  auto r = [](uint64_t x, const char* mode, int repeat, double v) {
+    RunRecord rec;
+    rec.key = RunKey{"w", x, mode, repeat};
+    rec.ok = true;
+    rec.measures["m"] = MeasureValue{v, v * double(x), ""};
+    return rec;
+  };
+  std::vector<RunRecord> rs = {r(10, "native", 1, 5),     r(10, "emulation", 1, 20), r(10, "native", 2, 8),
+                               r(10, "emulation", 2, 10), r(100, "native", 1, 3),    r(100, "emulation", 1, 300),
+                               r(100, "emulation", 2, 6)};
+  apply_baseline(s.value(), rs);
+  auto eff = [&](size_t i) { return rs[i].measures.at("eff"); };
+  EXPECT_DOUBLE_EQ(*eff(1).value, 25.0) << "5 / 20 (repeat 1 with repeat 1)";
+  EXPECT_DOUBLE_EQ(*eff(3).value, 80.0) << "8 / 10 (repeat 2 with repeat 2)";
+  EXPECT_DOUBLE_EQ(*eff(5).value, 1.0) << "3 / 300 at n=100";
+  EXPECT_DOUBLE_EQ(*eff(0).value, 100.0) << "the baseline against itself";
+  EXPECT_FALSE(eff(6).value.has_value()) << "no native run at n=100, repeat 2";
+  EXPECT_NE(eff(6).problem.find("no native run"), std::string::npos) << eff(6).problem;
+  // Applying again (after more runs) gives the same, not a ratio of ratios.
+  apply_baseline(s.value(), rs);
+  EXPECT_DOUBLE_EQ(*eff(1).value, 25.0);
+  auto series = series_of(s.value(), rs, "w", "eff");
+  ASSERT_EQ(series.size(), 2u);
+  EXPECT_EQ(series[1].mode, "emulation");
+  EXPECT_DOUBLE_EQ(series[1].points[0].y.median, (25.0 + 80.0) / 2) << "the median over repeats of each pair's ratio";
+}
+
 TEST(ExperimentResults, MediansSpreadFitAndCrossing) {
   Spec s = two_modes();
   std::vector<RunRecord> rs;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "spec.h"
 
@@ -65,6 +66,34 @@ TEST(ExperimentSpec, TheBuiltInsParse) {
   EXPECT_EQ(disk.value(), "disk-io: 2048 sectors");
 }
 
+TEST(ExperimentSpec, EfficiencyAndNanobenchAreBuiltIn) {
+  auto e = load_spec("efficiency");
+  ASSERT_TRUE(e.ok()) << e.error().message;
+  EXPECT_EQ(e->baseline, "native");
+  EXPECT_EQ(e->modes.front().mode, kNativeMode) << "the baseline runs first in each repeat";
+  std::set<std::string> scenarios;
+  for (const auto& w : e->workloads) scenarios.insert(w.scenario);
+  EXPECT_EQ(scenarios, (std::set<std::string>{"compute", "syscalls", "console-write"}))
+      << "compute, syscall-heavy and I/O-heavy work";
+  bool relative = false;
+  for (const auto& m : e->measures) relative = relative || m.relative_to == "ns_per_unit";
+  EXPECT_TRUE(relative) << "efficiency is native time / guest time";
+  EXPECT_NE(e->claim.find("80 %"), std::string::npos) << "the seed's claim, in its numbers";
+
+  auto n = load_spec("nanobench");
+  ASSERT_TRUE(n.ok()) << n.error().message;
+  std::vector<std::string> rows;
+  for (const auto& w : n->workloads) {
+    EXPECT_EQ(w.scenario, "nanobench");
+    rows.push_back(w.phase.substr(0, w.phase.find(':')));
+  }
+  EXPECT_EQ(rows, (std::vector<std::string>{"syscall", "in", "cr8wr", "call/ret", "pgfault", "divzero", "ptemod"}));
+  std::set<std::string> modes;
+  for (const auto& m : n->modes) modes.insert(m.mode);
+  EXPECT_EQ(modes, (std::set<std::string>{"full-virt", "paravirt", "emulation", "bt"}));
+  for (const auto& m : n->measures) EXPECT_FALSE(m.phase_figure.empty()) << m.id << ": counted as compare counts it";
+}
+
 struct BadCase {
   const char* what;
   std::function<void(json&)> edit;
@@ -119,6 +148,31 @@ TEST(ExperimentSpec, BadSpecsAreRefusedWithTheKeyNamed) {
       {"bad id", [](json& j) { j["measures"][0]["id"] = "a/b"; }, "spec.measures[0].id"},
       {"id twice", [](json& j) { j["measures"][1]["id"] = "exits_per_kib"; }, "spec.measures[1].id"},
       {"fit of no measure", [](json& j) { j["fit"] = {"nope"}; }, "spec.fit"},
+      {"query and phase_figure", [](json& j) { j["measures"][0]["phase_figure"] = "ns"; }, "spec.measures[0].query"},
+      {"unknown phase figure",
+       [](json& j) {
+         j["measures"][0].erase("query");
+         j["measures"][0]["phase_figure"] = "exit";
+       },
+       "spec.measures[0].phase_figure"},
+      {"relative_to without a baseline",
+       [](json& j) {
+         j["measures"][2] = {{"id", "eff"}, {"relative_to", "ns"}};
+       },
+       "spec.measures[2].relative_to"},
+      {"relative_to of no measure",
+       [](json& j) {
+         j["baseline"] = "full-virt";
+         j["measures"][2] = {{"id", "eff"}, {"relative_to", "nope"}};
+       },
+       "spec.measures[2].relative_to"},
+      {"relative_to with per",
+       [](json& j) {
+         j["baseline"] = "full-virt";
+         j["measures"][2] = {{"id", "eff"}, {"relative_to", "ns"}, {"per", "unit"}};
+       },
+       "spec.measures[2].per"},
+      {"baseline not a mode", [](json& j) { j["baseline"] = "native"; }, "spec.baseline"},
   };
   for (const auto& c : cases) {
     json j = good();

@@ -4,13 +4,13 @@
 // nanobenchmarks and the text on it): hardware assist won syscall, call/ret and divzero; binary
 // translation won in, cr8wr, pgfault and ptemod. The paper's VT-x had no
 // nested paging (EPT), which is why the two MMU rows went to software.
-#include "nanobench_rows.h"
+#include "ringscope/nanobench_rows.h"
 
 #include <array>
 
 #include "ringscope/i18n.h"
 
-namespace ringscope::cli {
+namespace ringscope {
 
 namespace {
 
@@ -77,4 +77,4 @@ const char* technique_name(Technique t) {
   return t == Technique::HardwareAssist ? tr("hardware assist (VT-x)") : tr("binary translation");
 }
 
-}  // namespace ringscope::cli
+}  // namespace ringscope

@@ -2,13 +2,14 @@
 // Comparison of Software and Hardware Techniques for x86 Virtualization",
 // ASPLOS 2006): which technique the paper found faster for each, and why.
 // `compare` prints them under the measured figures of the nanobench
-// scenario (docs/compare.md); the scenario's phases are named after them.
+// scenario (docs/compare.md), `experiment nanobench` sets them beside its
+// medians (docs/experiments.md); the scenario's phases are named after them.
 #pragma once
 
 #include <span>
 #include <string_view>
 
-namespace ringscope::cli {
+namespace ringscope {
 
 // The two techniques the paper compared.
 enum class Technique {
@@ -30,4 +31,4 @@ const NanobenchRow* find_nanobench_row(std::string_view name);
 // "hardware assist (VT-x)" or "binary translation", translated.
 const char* technique_name(Technique t);
 
-}  // namespace ringscope::cli
+}  // namespace ringscope
