@@ -316,6 +316,7 @@ int do_experiment(const ExperimentArgs& a) {
     req.params = {{w.param, std::to_string(k.value)}};
     req.mode = m.mode;
     req.devices = m.devices;
+    req.io = m.io;
     std::string trace_name = fmt::format("{}.{}.{}.{}.rtrace", sanitize(w.id), k.value, sanitize(m.name), k.repeat);
     req.trace_path = out / "traces" / trace_name;
     req.echo_console = false;
@@ -336,6 +337,7 @@ int do_experiment(const ExperimentArgs& a) {
       const SessionOutcome& o = outcome.value();
       rec.ok = o.status_as_expected;
       rec.message = o.result.ok() ? fmt::format("guest status {}", o.result.guest_status) : o.result.message;
+      if (!o.result.note.empty()) rec.message += "; " + o.result.note;  // offload refused: what ran instead
       auto measured = measure_trace(spec, w, k.value, req.trace_path);
       if (!measured.ok()) {
         rec.ok = false;

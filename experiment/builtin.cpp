@@ -59,7 +59,8 @@ constexpr std::string_view kEmulationVsKvm = R"json({
 }  // namespace
 
 const std::vector<BuiltinExperiment>& builtin_experiments() {
-  static const std::vector<BuiltinExperiment> list = {{"pv-io", kPvIo}, {"emulation-vs-kvm", kEmulationVsKvm}};
+  static const std::vector<BuiltinExperiment> list = {
+      {"pv-io", kPvIo}, {"emulation-vs-kvm", kEmulationVsKvm}, {"cloud", cloud_experiment_spec()}};
   return list;
 }
 

@@ -29,11 +29,13 @@ struct Workload {
   std::string phase;        // the work phase's marker template ("console-write: {bytes} bytes")
 };
 
-// One run mode: a mode name, with an optional device set ("emulation:virtio").
+// One run mode: a mode name, with an optional device set ("emulation:virtio")
+// and an optional I/O path ("hvm-pv+offload": run --io offload).
 struct ModeSpec {
   std::string name;     // as written in the spec, and in results
-  std::string mode;     // full-virt, paravirt, emulation
+  std::string mode;     // full-virt, paravirt, emulation, bt, hvm-pv
   std::string devices;  // "", legacy, virtio
+  std::string io;       // "", offload
 };
 
 // One number taken from every run: query (divided by divide_by, or by the
@@ -82,6 +84,8 @@ struct BuiltinExperiment {
   std::string_view json;
 };
 const std::vector<BuiltinExperiment>& builtin_experiments();
+// The spec of the built-in `cloud` (builtin_cloud.cpp).
+std::string_view cloud_experiment_spec();
 
 // The marker label of a workload's phase for one value of its param.
 Result<std::string> phase_label(const Workload& w, uint64_t value);
