@@ -204,8 +204,9 @@ TEST_F(ExperimentRun, CloudsFourWaysRunAndTheOffloadedOneLeavesTheVcpuThreadLess
   EXPECT_EQ(at("hvm-pv", "exits_per_kib"), at("paravirt", "exits_per_kib")) << "HVM with PV drivers caught up";
   EXPECT_GT(at("full-virt", "exits_per_kib"), 10 * at("hvm-pv", "exits_per_kib"));
   EXPECT_EQ(at("hvm-pv", "device_thread_per_kib"), 0);
-  if (at("hvm-pv+offload", "device_thread_per_kib") > 0)  // 0: KVM refused the doorbells here
+  if (at("hvm-pv+offload", "device_thread_per_kib") > 0) {  // 0: KVM refused the doorbells here
     EXPECT_LT(at("hvm-pv+offload", "vcpu_exits_per_kib"), at("hvm-pv", "vcpu_exits_per_kib"));
+  }
 }
 
 TEST_F(ExperimentRun, AnInterruptedExperimentKeepsItsRunsAndResumes) {
