@@ -19,7 +19,7 @@ const std::vector<ModeInfo>& modes() {
       // Interrupts through KVM's in-kernel irqchip and irqfds, as kvmtool and
       // Firecracker run virtio guests.
       {"paravirt", "KVM runs a guest that knows it is virtualised: virtio devices and hypercalls", true, true,
-       DeviceSet::Virtio, false, IrqChip::Kernel, true, true},
+       DeviceSet::Virtio, false, IrqChip::Kernel, true, true, GuestKernel::Pv},
       // --devices virtio: the PV kernel, virtio and the doorbell, in software
       // (docs/modes.md): the paravirt guest with nothing underneath but Unicorn.
       {"emulation", "Unicorn runs every instruction in software, like QEMU without KVM", false, true, DeviceSet::Legacy,
@@ -28,6 +28,10 @@ const std::vector<ModeInfo>& modes() {
       // code in Unicorn's translator; the monitor delivers every interrupt.
       {"bt", "Binary translation: user code runs directly under KVM, kernel code in a translator (VMware before VT-x)",
        true, true, DeviceSet::Legacy, false, IrqChip::Vmm, false, false},
+      // AWS's HVM AMIs with PV drivers: hardware-assisted like full-virt, an
+      // unmodified kernel but for its virtio drivers, no hypercalls.
+      {"hvm-pv", "KVM runs the native kernel with virtio drivers and no hypercalls (an HVM image with PV drivers)",
+       true, true, DeviceSet::Virtio, false, IrqChip::Kernel, true, true, GuestKernel::HvmPv},
   };
   return table;
 }
@@ -58,7 +62,7 @@ Result<std::unique_ptr<Backend>> make_backend(std::string_view mode) {
   if (mode == "bt") return std::unique_ptr<Backend>(std::make_unique<bt::BtBackend>());
   // paravirt: the same KVM backend; what differs is the machine (virtio
   // devices, the doorbell) and the kernel build (PV), see below.
-  if (mode == "paravirt") return std::unique_ptr<Backend>(std::make_unique<kvm::KvmBackend>());
+  if (mode == "paravirt" || mode == "hvm-pv") return std::unique_ptr<Backend>(std::make_unique<kvm::KvmBackend>());
   return make_error(ErrorKind::Internal, trf("mode '{}' has no backend", mode));
 }
 
@@ -142,7 +146,55 @@ Result<std::filesystem::path> kernel_for_mode(std::string_view mode, const Scena
   return kernel_for_devices(devices_for_mode(mode), mode, s);
 }
 
+GuestKernel guest_kernel_for(std::string_view mode, DeviceSet devices) {
+  const ModeInfo* m = find_mode(mode);
+  if (m && m->kernel == GuestKernel::HvmPv) return GuestKernel::HvmPv;
+  return devices == DeviceSet::Virtio ? GuestKernel::Pv : GuestKernel::Native;
+}
+
+std::string_view guest_kernel_file(GuestKernel k) {
+  switch (k) {
+    case GuestKernel::Pv: return "kernel-pv.elf";
+    case GuestKernel::HvmPv: return "kernel-hvmpv.elf";
+    case GuestKernel::Native: break;
+  }
+  return "kernel.elf";
+}
+
+std::string_view io_path_name(IoPath p) { return p == IoPath::Offload ? "offload" : "vcpu"; }
+
+Result<IoPath> io_for_mode(std::string_view mode, std::string_view requested, DeviceSet devices, IrqChip irqchip) {
+  const ModeInfo* m = find_mode(mode);
+  if (!m) return mode_not_in_table(mode);
+  if (requested.empty() || requested == "vcpu") return IoPath::Vcpu;
+  if (requested != "offload")
+    return make_error(ErrorKind::Usage,
+                      trf("--io '{}': give vcpu (the vCPU's thread serves each virtio notify during its exit) or "
+                          "offload (a device thread serves the queues: KVM_IOEVENTFD doorbells, irqfd completions)",
+                          requested));
+  if (!m->needs_kvm || !m->kernel_under_kvm || devices != DeviceSet::Virtio)
+    return make_error(ErrorKind::Usage,
+                      trf("--io offload applies to KVM modes with virtio devices (hvm-pv, paravirt), not --mode {}: "
+                          "it hands virtio doorbells to KVM (KVM_IOEVENTFD)",
+                          mode));
+  if (irqchip != IrqChip::Kernel)
+    return make_error(ErrorKind::Usage,
+                      tr("--io offload needs KVM's in-kernel irqchip: the device thread signals completion through "
+                         "an irqfd; leave out --irqchip vmm (or use --io vcpu)"));
+  return IoPath::Offload;
+}
+
 Result<std::filesystem::path> kernel_for_devices(DeviceSet devices, std::string_view mode, const Scenario& s) {
+  if (guest_kernel_for(mode, devices) == GuestKernel::HvmPv) {
+    if (s.kernel_hvm_pv.empty())
+      return make_error(ErrorKind::Usage,
+                        trf("scenario '{}' has no HVM kernel with PV drivers: its manifest names a kernel of its "
+                            "own ({}) and no \"kernel_hvm_pv\", and --mode hvm-pv boots a kernel built with "
+                            "virtio drivers. Run it with --mode full-virt, or add \"kernel_hvm_pv\": "
+                            "\"my-kernel-hvmpv.elf\" to {} (docs/scenarios.md)",
+                            s.name, s.kernel.filename().string(), (s.dir / "scenario.json").string()));
+    return s.kernel_hvm_pv;
+  }
   if (devices != DeviceSet::Virtio) return s.kernel;
   if (s.kernel_pv.empty())
     return make_error(ErrorKind::Usage,

@@ -15,6 +15,11 @@
 
 namespace ringscope::cli {
 
+// Which build of the teaching kernel a mode boots (scenarios/CMakeLists.txt):
+// the native one, the PV one (hypercalls and virtio), or the native one with
+// virtio drivers and no hypercalls (AWS's "HVM with PV drivers").
+enum class GuestKernel : uint8_t { Native, Pv, HvmPv };
+
 struct ModeInfo {
   std::string_view name;         // "full-virt"
   std::string_view description;  // one line
@@ -27,6 +32,9 @@ struct ModeInfo {
   // Guest ring 0 runs under KVM: the host's KVM quirks (host.h kvm_refusal)
   // and several vCPUs apply. Not under bt, whose translator runs the kernel.
   bool kernel_under_kvm;
+  // The kernel build it boots with its default devices; with virtio devices
+  // a Native mode boots the PV build instead (emulation --devices virtio).
+  GuestKernel kernel = GuestKernel::Native;
 };
 const std::vector<ModeInfo>& modes();
 const ModeInfo* find_mode(std::string_view name);
@@ -61,6 +69,14 @@ std::string_view irqchip_name(IrqChip c);  // "vmm", "kernel"
 // other its kernel. A scenario without a PV build is a Usage error that
 // says so.
 Result<std::filesystem::path> kernel_for_mode(std::string_view mode, const Scenario& s);
+// The kernel build a mode boots with `devices`, and its file name in the
+// build's guest directory ("kernel.elf", "kernel-pv.elf", "kernel-hvmpv.elf").
+GuestKernel guest_kernel_for(std::string_view mode, DeviceSet devices);
+std::string_view guest_kernel_file(GuestKernel k);
+// `run --io` ("", "vcpu", "offload"): offload needs a KVM mode with virtio
+// devices and KVM's in-kernel irqchip (the irqfd that signals completion).
+Result<IoPath> io_for_mode(std::string_view mode, std::string_view requested, DeviceSet devices, IrqChip irqchip);
+std::string_view io_path_name(IoPath p);  // "vcpu", "offload
 Result<std::filesystem::path> kernel_for_devices(DeviceSet devices, std::string_view mode, const Scenario& s);
 
 }  // namespace ringscope::cli

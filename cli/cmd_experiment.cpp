@@ -422,6 +422,7 @@ int do_experiment(const ExperimentArgs& a) {
       req.params = {{w.param, std::to_string(k.value)}};
       req.mode = m.mode;
       req.devices = m.devices;
+      req.io = m.io;
       req.trace_path = trace_path;
       req.echo_console = false;
       req.options.limits.wall_ms = static_cast<uint64_t>(spec.timeout_s * 1000);
@@ -437,6 +438,7 @@ int do_experiment(const ExperimentArgs& a) {
         const SessionOutcome& o = outcome.value();
         ok = o.status_as_expected;
         message = o.result.ok() ? fmt::format("guest status {}", o.result.guest_status) : o.result.message;
+        if (!o.result.note.empty()) message += "; " + o.result.note;  // offload refused: what ran instead
       }
     }
     for (const Workload* sw : sharing) {

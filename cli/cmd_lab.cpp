@@ -205,6 +205,7 @@ DoneRun do_run(const labs::LabRun& r, const fs::path& student, const fs::path& w
   req.mode = mode_name(mode);
   req.devices = mode == Mode::Emulation ? r.devices : "";
   req.irqchip = mode == Mode::Emulation ? "" : r.irqchip;
+  req.io = mode == Mode::Emulation ? "" : r.io;
   req.trace_path = work / fmt::format("{}.{}.rtrace", r.id, mode_name(mode));
   req.options.level = r.level == "full" ? TraceLevel::Full : TraceLevel::Exits;
   req.options.limits.wall_ms = 60'000;

@@ -34,6 +34,7 @@ struct RunArgs {
   std::string vmx_profile;
   std::string devices;
   std::string irqchip;
+  std::string io;
   int vcpus = 0;
   std::string input, input_text;
   bool input_text_given = false;
@@ -54,6 +55,7 @@ int do_run(const RunArgs& a) {
   req.mode = a.mode;
   req.devices = a.devices;
   req.irqchip = a.irqchip;
+  req.io = a.io;
   req.vcpus = a.vcpus;
   req.trace_path = a.trace;
   req.options.level = a.level == "full" ? TraceLevel::Full : TraceLevel::Exits;
@@ -126,6 +128,7 @@ void add_run_command(CLI::App& app, CliContext& ctx) {
       "  ringscope run console-write --mode emulation --devices virtio   # paravirt, emulated\n"
       "  ringscope run echo --input-text 'hello world'   # the program reads the console\n"
       "  ringscope run disk-io --mode paravirt --irqchip vmm   # virtio interrupts injected by the VMM\n"
+      "  ringscope run disk-io --mode hvm-pv --io offload   # an HVM guest with PV drivers, I/O on a device thread\n"
       "  ringscope run smp-hello --vcpus 4         # four vCPUs, four host threads (ps -L: vcpu0..vcpu3)\n"
       "  ringscope run syscalls --qmp unix:/tmp/vm.qmp --qmp-wait   # then: ringscope qmp /tmp/vm.qmp cont\n"
       "Exit status: 0 the guest ended as the scenario expects; 1 it did not (other status, triple fault,\n"
@@ -138,12 +141,18 @@ void add_run_command(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--append", a->append, "With --image or --program: the kernel command line");
   cmd->add_option("--param", a->params, "Scenario parameter key=value; repeatable");
   cmd->add_option("--mode", a->mode,
-                  "full-virt (KVM, emulated devices), paravirt (KVM, virtio and hypercalls) or emulation (Unicorn)")
+                  "full-virt (KVM, emulated devices), paravirt (KVM, virtio and hypercalls), hvm-pv (KVM, the native "
+                  "kernel with virtio drivers), emulation (Unicorn) or bt (binary translation)")
       ->capture_default_str();
   cmd->add_option("--irqchip", a->irqchip,
                   "KVM modes: vmm (ringscope's own 8259A PIC and 8254 PIT, every access an exit; full-virt's "
                   "default) or kernel (KVM's in-kernel irqchip, device interrupts through irqfds; paravirt's default)")
       ->check(CLI::IsMember({"vmm", "kernel"}));
+  cmd->add_option("--io", a->io,
+                  "KVM modes with virtio devices: vcpu (the vCPU's thread serves each virtio notify during its exit; "
+                  "the default) or offload (doorbells registered with KVM_IOEVENTFD, a device thread serves the "
+                  "queues and signals completion through an irqfd, as vhost and AWS Nitro do)")
+      ->check(CLI::IsMember({"vcpu", "offload"}));
   cmd->add_option("--vcpus", a->vcpus,
                   "How many CPUs the guest has, 1-8 (default: the scenario's own, scenario.json \"vcpus\"). More "
                   "than one: one host thread per vCPU (vcpu0, vcpu1, ...), KVM's in-kernel irqchip; KVM modes only")

@@ -224,9 +224,10 @@ void add_view_command(CLI::App& app, CliContext& ctx) {
   cmd->add_option("files", o->files, "one or more .rtrace files (none: start with the Machines panel)");
   cmd->add_flag("--machines", o->machines,
                 "show the Machines panel: create, run, pause and step VMs, each a `ringscope run` child process");
-  cmd->add_option("--new-vm", o->new_vms,
-                  "with the Machines panel: define and run a VM, SCENARIO[,mode=M,level=L,irqchip=I,ram=MIB,"
-                  "disk=IMG,input=TEXT,param=K=V,paused] or program=PATH,... or image=PATH,...; repeatable");
+  cmd->add_option(
+      "--new-vm", o->new_vms,
+      "with the Machines panel: define and run a VM, SCENARIO[,mode=M,level=L,irqchip=I,io=vcpu|offload,ram=MIB,"
+      "disk=IMG,input=TEXT,param=K=V,paused] or program=PATH,... or image=PATH,...; repeatable");
   cmd->add_option("--step-exits", o->step_exits,
                   "with --new-vm: start the first VM paused and step this many VM exits (as Step exit does)");
   cmd->add_option("--screenshot", o->screenshot, "render one frame headless into this PNG and exit");

@@ -159,7 +159,7 @@ Result<SessionOutcome> run_session(const SessionRequest& req) {
     // The built-in kernel, booted as for a scenario of this mode, with the
     // programs as its boot modules (what `run --image` needs spelt out).
     out.name = req.programs.front().stem().string();
-    config.kernel = guest_dir() / (config.devices == DeviceSet::Virtio ? "kernel-pv.elf" : "kernel.elf");
+    config.kernel = guest_dir() / guest_kernel_file(guest_kernel_for(req.mode, config.devices));
     config.modules = req.programs;
     config.cmdline = req.append;
     for (const auto& p : req.programs) {
@@ -210,6 +210,9 @@ Result<SessionOutcome> run_session(const SessionRequest& req) {
             "start the other CPUs and carry their IPIs",
             config.vcpus);
   }
+
+  TRY_ASSIGN(config.io, io_for_mode(req.mode, req.io, config.devices, config.irqchip));
+  out.io = config.io;
 
   TRY(prepare_disk(req, config, out));
   std::string qmp_path;

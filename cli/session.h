@@ -28,6 +28,7 @@ struct SessionRequest {
   std::string mode = "full-virt";
   std::string devices;               // "", "legacy", "virtio": `run --devices` (docs/modes.md)
   std::string irqchip;               // "", "vmm", "kernel": `run --irqchip` (docs/interrupts.md)
+  std::string io;                    // "", "vcpu", "offload": `run --io` (docs/modes.md, "Offloaded I/O")
   int vcpus = 0;                     // `run --vcpus`, 1..8; 0: the scenario's own (scenario.json "vcpus"), else 1
   std::filesystem::path trace_path;  // default: <name>.<mode>.rtrace
   RunOptions options;
@@ -61,6 +62,7 @@ struct SessionOutcome {
   std::string console;  // everything the guest printed
   IrqChip irqchip = IrqChip::Vmm;
   std::string irqchip_note;  // why the mode's default irqchip was not used, if it was not
+  IoPath io = IoPath::Vcpu;  // where virtio notifies were to be served (result.note: if KVM refused)
   bool status_as_expected = true;
   int expected_status = 0;
   std::optional<std::string> expected_output;

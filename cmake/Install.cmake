@@ -2,7 +2,7 @@
 # (`cpack -G DEB` in the build directory).
 #
 #   P/bin/ringscope
-#   P/share/ringscope/guest/      kernel.elf, kernel-pv.elf, one <program>.elf per built-in program
+#   P/share/ringscope/guest/      kernel.elf, kernel-pv.elf, kernel-hvmpv.elf, one <program>.elf per built-in program
 #   P/share/ringscope/guest/host/ host builds of some programs (compute, syscalls, console-write)
 #   P/share/ringscope/scenarios/  <name>/scenario.json, expected output, README, program source
 #   P/share/ringscope/sdk/        include/ringscope/*.h, the linker script and start-up code `ringscope build` uses

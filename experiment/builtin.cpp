@@ -60,7 +60,8 @@ constexpr std::string_view kEmulationVsKvm = R"json({
 
 const std::vector<BuiltinExperiment>& builtin_experiments() {
   static const std::vector<BuiltinExperiment> list = [] {
-    std::vector<BuiltinExperiment> l = {{"pv-io", kPvIo}, {"emulation-vs-kvm", kEmulationVsKvm}};
+    std::vector<BuiltinExperiment> l = {
+        {"pv-io", kPvIo}, {"emulation-vs-kvm", kEmulationVsKvm}, {"cloud", cloud_experiment_spec()}};
     for (const auto& b : overhead_experiments()) l.push_back(b);  // builtin_overhead.cpp
     return l;
   }();

@@ -58,22 +58,36 @@ struct Parser {
   }
 };
 
-const std::set<std::string> kModes = {"full-virt", "paravirt", "emulation", "bt", std::string(kNativeMode)};
+const std::set<std::string> kModes = {"full-virt", "paravirt", "emulation", "bt", "hvm-pv", std::string(kNativeMode)};
 
 ModeSpec parse_mode(Parser& p, const json& j, const std::string& where) {
   ModeSpec m;
-  if (!j.is_string()) return p.fail(where, "must be a mode name (full-virt, paravirt, emulation, emulation:virtio)"), m;
+  if (!j.is_string())
+    return p.fail(where,
+                  "must be a mode name (full-virt, paravirt, hvm-pv, emulation, emulation:virtio, "
+                  "hvm-pv+offload)"),
+           m;
   m.name = j.get<std::string>();
   m.mode = m.name;
-  if (auto colon = m.name.find(':'); colon != std::string::npos) {
-    m.mode = m.name.substr(0, colon);
-    m.devices = m.name.substr(colon + 1);
+  // "+offload": the run's virtio notifies served on a device thread (run --io offload).
+  if (auto plus = m.mode.find('+'); plus != std::string::npos) {
+    m.io = m.mode.substr(plus + 1);
+    m.mode = m.mode.substr(0, plus);
+    if (m.io != "offload")
+      p.fail(where, fmt::format("\"{}\": the I/O path after '+' is offload (run --io offload)", m.name));
+    else if (m.mode != "hvm-pv" && m.mode != "paravirt")
+      p.fail(where, fmt::format("\"{}\": +offload applies to hvm-pv and paravirt (KVM with virtio devices)", m.name));
+  }
+  if (auto colon = m.mode.find(':'); colon != std::string::npos) {
+    m.devices = m.mode.substr(colon + 1);
+    m.mode = m.mode.substr(0, colon);
     if (m.devices != "legacy" && m.devices != "virtio")
       p.fail(where, fmt::format("\"{}\": the device set after ':' is legacy or virtio", m.name));
   }
   if (!kModes.count(m.mode))
-    p.fail(where, fmt::format("\"{}\" is not a mode; the modes are full-virt, paravirt, emulation and bt, optionally "
-                              "with a device set (emulation:virtio), and native (the program as a host process)",
+    p.fail(where, fmt::format("\"{}\" is not a mode; the modes are full-virt, paravirt, hvm-pv, emulation and bt, "
+                              "optionally with a device set (emulation:virtio) or an I/O path (hvm-pv+offload), and "
+                              "native (the program as a host process)",
                               m.name));
   return m;
 }

@@ -30,13 +30,15 @@ struct Workload {
   std::string phase;        // the work phase's marker template ("console-write: {bytes} bytes")
 };
 
-// One run mode: a mode name, with an optional device set ("emulation:virtio").
+// One run mode: a mode name, with an optional device set ("emulation:virtio")
+// and an optional I/O path ("hvm-pv+offload": run --io offload).
 // "native" is no guest at all: the scenario's program built for the host and
 // run as a plain process (cli/native_run.h), the baseline of `efficiency`.
 struct ModeSpec {
   std::string name;     // as written in the spec, and in results
-  std::string mode;     // full-virt, paravirt, emulation, bt, native
+  std::string mode;     // full-virt, paravirt, emulation, bt, hvm-pv, native
   std::string devices;  // "", legacy, virtio
+  std::string io;       // "", offload
 };
 inline constexpr std::string_view kNativeMode = "native";
 
@@ -98,6 +100,8 @@ struct BuiltinExperiment {
 const std::vector<BuiltinExperiment>& builtin_experiments();
 // efficiency and nanobench (builtin_overhead.cpp), listed by builtin_experiments().
 std::vector<BuiltinExperiment> overhead_experiments();
+// The spec of the built-in `cloud` (builtin_cloud.cpp).
+std::string_view cloud_experiment_spec();
 
 // The marker label of a workload's phase for one value of its param.
 Result<std::string> phase_label(const Workload& w, uint64_t value);

@@ -80,14 +80,15 @@ bool EventFilter::matches_keys(const Keys& k) const {
 }
 
 bool EventFilter::only_keys() const {
-  return !source && !port && !vector && !from_cpl && !to_cpl && !cause && !direction && !device && !reg && !name &&
-         !value && !insn && !from_world && !to_world;
+  return !source && !handled_by && !port && !vector && !from_cpl && !to_cpl && !cause && !direction && !device &&
+         !reg && !name && !value && !insn && !from_world && !to_world;
 }
 
 bool EventFilter::matches(const Event& e) const {
   const bool both_ends = kind_spec(e.kind).cpl == CplAt::FromTo;
   if (!matches_keys({e.kind, e.vcpu, e.reason, both_ends ? e.from_cpl : e.cpl, e.to_cpl})) return false;
   if (source && e.source != *source) return false;
+  if (handled_by && (e.kind != EventKind::VmExit || e.handled_by != *handled_by)) return false;
   if (port && (!carries_port(e) || e.port != *port)) return false;
   if (vector && (!carries_vector(e) || e.vector != *vector)) return false;
   if (from_cpl && (!is_trap(e.kind) || e.from_cpl != *from_cpl)) return false;
@@ -115,6 +116,12 @@ std::optional<Direction> direction_from_name(std::string_view name) {
 std::optional<TrapCause> cause_from_name(std::string_view name) {
   for (int c = 1; c < kTrapCauseCount; ++c)
     if (cause_name(static_cast<TrapCause>(c)) == name) return static_cast<TrapCause>(c);
+  return std::nullopt;
+}
+
+std::optional<HandledBy> handled_by_from_name(std::string_view name) {
+  for (auto h : {HandledBy::Kernel, HandledBy::Vmm})
+    if (handled_by_name(h) == name) return h;
   return std::nullopt;
 }
 

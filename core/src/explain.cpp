@@ -338,6 +338,11 @@ std::string explain_exit(const Event& e) {
   if (!s.empty() && s.back() != ' ') s += ' ';
   if (e.source == Source::VmxModel)
     s += tr("No real exit happened: the emulator ran this itself, and VT-x hardware would have exited here.");
+  else if (e.source == Source::DeviceThread)
+    s +=
+        tr("Offloaded I/O: this doorbell is registered with KVM_IOEVENTFD, so KVM answered it inside the host "
+           "kernel by waking the VMM's device thread, and the guest ran on without waiting; the device thread "
+           "served the queue (the events that follow) while the vCPU's thread never saw the exit.");
   else if (e.handled_by == HandledBy::Vmm)
     s += tr("KVM_RUN returned to ringscope's VMM in user space, whose device model handled it.");
   else if (e.handled_by == HandledBy::Kernel)

@@ -6,7 +6,7 @@
 namespace ringscope {
 
 namespace {
-constexpr std::array<std::string_view, kModeCount> kModeNames = {"full-virt", "paravirt", "emulation", "bt"};
+constexpr std::array<std::string_view, kModeCount> kModeNames = {"full-virt", "paravirt", "emulation", "bt", "hvm-pv"};
 }  // namespace
 
 std::string_view mode_name(Mode m) {

@@ -30,11 +30,12 @@ namespace {
 constexpr const char* kManifestName = "scenario.json";
 constexpr const char* kDefaultKernel = "kernel";
 constexpr const char* kDefaultKernelPv = "kernel-pv";
+constexpr const char* kDefaultKernelHvmPv = "kernel-hvmpv";
 
 const std::vector<std::string>& known_fields() {
   static const std::vector<std::string> fields = {
       "name",   "title",           "description",     "kernel",   "kernel_pv", "programs", "kernel_args",
-      "params", "expected_output", "expected_status", "requires", "markers",   "vcpus"};
+      "params", "expected_output", "expected_status", "requires", "markers",   "vcpus",    "kernel_hvm_pv"};
   return fields;
 }
 
@@ -166,6 +167,15 @@ Result<Scenario> parse_manifest(const fs::path& file) {
                  "your own)");
   if (!kernel_pv.empty()) {
     TRY_ASSIGN(s.kernel_pv, r.image("kernel_pv", kernel_pv));
+  }
+  // The HVM build with PV drivers (--mode hvm-pv): the same rule.
+  TRY_ASSIGN(std::string kernel_hvm_pv, r.string_field("kernel_hvm_pv", false, own_kernel ? "" : kDefaultKernelHvmPv));
+  if (root.contains("kernel_hvm_pv") && kernel_hvm_pv.empty())
+    return r.bad("kernel_hvm_pv",
+                 "must not be empty; leave it out (the built-in HVM kernel with PV drivers, or none with a "
+                 "kernel of your own)");
+  if (!kernel_hvm_pv.empty()) {
+    TRY_ASSIGN(s.kernel_hvm_pv, r.image("kernel_hvm_pv", kernel_hvm_pv));
   }
 
   TRY_ASSIGN(std::vector<std::string> programs, r.string_list("programs"));

@@ -18,9 +18,9 @@ namespace {
 using namespace std::string_view_literals;
 
 constexpr std::array<std::string_view, kSourceCount> kSourceNames = {
-    "kvm-exit"sv, "kvm-stats"sv, "single-step"sv, "emulator"sv, "vmx-model"sv, "guest"sv, "vmm"sv,
+    "kvm-exit"sv, "kvm-stats"sv, "single-step"sv, "emulator"sv, "vmx-model"sv, "guest"sv, "vmm"sv, "device-thread"sv,
 };
-static_assert(static_cast<int>(Source::Vmm) + 1 == kSourceCount);
+static_assert(static_cast<int>(Source::DeviceThread) + 1 == kSourceCount);
 
 constexpr std::array<std::string_view, 3> kHandledByNames = {""sv, "kernel"sv, "vmm"sv};
 constexpr std::array<std::string_view, 5> kDirectionNames = {""sv, "in"sv, "out"sv, "read"sv, "write"sv};

@@ -136,6 +136,11 @@ EventFilter parse_filter(Parser& p, const json& j, const std::string& where) {
     f.source = source_from_name(*v);
     if (!f.source) p.fail(where + ".source", trf("no source \"{}\"", *v));
   }
+  if (auto v = s("handled_by")) {
+    f.handled_by = handled_by_from_name(*v);
+    if (!f.handled_by)
+      p.fail(where + ".handled_by", trf("no handled_by \"{}\": it is vmm or kernel (vm_exit events)", *v));
+  }
   if (auto v = s("cause")) {
     f.cause = cause_from_name(*v);
     if (!f.cause)
@@ -197,7 +202,7 @@ EventFilter parse_filter(Parser& p, const json& j, const std::string& where) {
 Query parse_query(Parser& p, const json& j, const std::string& where, const std::set<std::string>& run_ids) {
   p.only(j, where, {"run",      "measure", "kind",        "source",     "cause",    "direction", "device",
                     "register", "name",    "reason",      "port",       "vector",   "value",     "from_cpl",
-                    "to_cpl",   "cpl",     "instruction", "from_world", "to_world", "between"});
+                    "to_cpl",   "cpl",     "instruction", "from_world", "to_world", "between",   "handled_by"});
   Query q;
   q.run = p.str(j, "run", where);
   if (!run_ids.count(q.run)) p.fail(where + ".run", trf("no run \"{}\" in \"runs\"", q.run));
@@ -218,7 +223,7 @@ Query parse_query(Parser& p, const json& j, const std::string& where, const std:
 LabRun parse_run(Parser& p, const json& j, const std::string& where) {
   p.only(j, where,
          {"id", "program", "program_name", "scenario", "params", "append", "mode", "fallback_mode", "level", "devices",
-          "irqchip", "vmx_profile", "expect_status", "markers"});
+          "irqchip", "vmx_profile", "expect_status", "markers", "io"});
   LabRun r;
   r.id = p.str(j, "id", where);
   if (r.id.empty()) p.fail(where + ".id", "every run needs an id");
@@ -251,6 +256,12 @@ LabRun parse_run(Parser& p, const json& j, const std::string& where) {
   r.irqchip = p.str(j, "irqchip", where);
   if (!r.irqchip.empty() && r.irqchip != "vmm" && r.irqchip != "kernel")
     p.fail(where + ".irqchip", "must be vmm or kernel");
+  r.io = p.str(j, "io", where);
+  if (!r.io.empty() && r.io != "vcpu" && r.io != "offload") p.fail(where + ".io", "must be vcpu or offload");
+  if (r.io == "offload" && r.mode != Mode::HvmPv && r.mode != Mode::Paravirt)
+    p.fail(where + ".io", "offload applies to --mode hvm-pv and paravirt (KVM with virtio devices)");
+  if (r.io == "offload" && r.fallback_mode)
+    p.fail(where + ".fallback_mode", "a run with offloaded I/O has no emulation to fall back to");
   if (r.irqchip == "kernel" && r.fallback_mode)
     p.fail(where + ".fallback_mode", "a run on KVM's in-kernel irqchip has no emulation to fall back to");
   r.vmx_profile = p.str(j, "vmx_profile", where);

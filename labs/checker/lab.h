@@ -46,6 +46,7 @@ struct LabRun {
   std::string level = "exits";                // exits or full
   std::string devices;                        // emulation: legacy or virtio
   std::string irqchip;                        // KVM modes: vmm or kernel (docs/interrupts.md)
+  std::string io;                             // KVM modes with virtio: vcpu or offload (docs/modes.md)
   std::string vmx_profile;                    // emulation: the VT-x model's profile
   int expect_status = 0;                      // the guest's exit status a good run ends with
   // A program run: the marker phases the student's program is asked to

@@ -2,7 +2,9 @@
 //
 // One interface, two drivers, chosen at boot. The native build always has
 // the UART. The PV build (-DPV) asks whether it runs under ringscope's
-// hypervisor (hypercall.c) and, if so, uses virtio-console: kernel output
+// hypervisor (hypercall.c) and, if so, uses virtio-console; the HVM build
+// with PV drivers (-DVIRTIO alone) looks for the device on the bus
+// without asking anyone (defs.h virtio_wanted). Either way kernel output
 // is collected a line at a time, and a program's write() hands the
 // program's own pages to the device, one descriptor per page piece, one
 // notify per call. Elsewhere (QEMU, a machine without virtio) the PV build
@@ -29,21 +31,21 @@ void conslock_release(void) {
     release(&conslock);
 }
 
-#ifdef PV
+#ifdef VIRTIO
 static int use_virtio;
 static char line[256];
 static int nline;
 #endif
 
 void consoleinit(void) {
-#ifdef PV
-  use_virtio = pv && vcons_init() == 0;
+#ifdef VIRTIO
+  use_virtio = virtio_wanted() && vcons_init() == 0;
 #endif
 }
 
 // Sends kernel output collected so far.
 void consflush(void) {
-#ifdef PV
+#ifdef VIRTIO
   if (!use_virtio || nline == 0)
     return;
   vcons_queue((uint64)line, nline);  // identity map: the address is physical
@@ -53,7 +55,7 @@ void consflush(void) {
 }
 
 void consputc(int c) {
-#ifdef PV
+#ifdef VIRTIO
   if (use_virtio) {
     line[nline++] = (char)c;
     if (c == '\n' || nline == sizeof(line))
@@ -75,7 +77,7 @@ int64 conswrite(struct proc *p, uint64 buf, uint64 n) {
 }
 
 static int64 conswrite_locked(struct proc *p, uint64 buf, uint64 n) {
-#ifdef PV
+#ifdef VIRTIO
   if (use_virtio) {
     consflush();
     for (uint64 done = 0; done < n;) {
@@ -105,7 +107,7 @@ static int64 conswrite_locked(struct proc *p, uint64 buf, uint64 n) {
 }
 
 static int consgetc(void) {
-#ifdef PV
+#ifdef VIRTIO
   if (use_virtio)
     return vcons_getc();
 #endif
@@ -137,13 +139,23 @@ int64 consread(struct proc *p, uint64 buf, uint64 n) {
   return (int64)done;
 }
 
-// The disk: virtio-blk under ringscope's hypervisor (PV build), else the
-// ATA disk. Whole 512-byte sectors; buf is a kernel (physical) address.
+// The disk: virtio-blk where the build has the driver and the device is
+// there (see consoleinit), else the ATA disk. Set up at boot like every
+// other device, so a workload's phases hold its requests and nothing of
+// the device's bring-up. Whole 512-byte sectors; buf is a kernel
+// (physical) address.
+#ifdef VIRTIO
+static int vblk;
+#endif
+
+void diskinit(void) {
+#ifdef VIRTIO
+  vblk = virtio_wanted() && vblk_init() == 0;
+#endif
+}
+
 int disk_rw(int write, uint64 sector, void *buf, uint32 nsect) {
-#ifdef PV
-  static int vblk = -1;
-  if (vblk < 0)
-    vblk = pv && vblk_init() == 0;
+#ifdef VIRTIO
   if (vblk)
     return vblk_rw(write, sector, buf, nsect);
 #endif

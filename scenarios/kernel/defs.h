@@ -107,6 +107,7 @@ int uartgetc(void);
 
 // console.c
 void consoleinit(void);
+void diskinit(void);
 void consputc(int c);
 void consflush(void);
 void conslock_acquire(void);
@@ -143,6 +144,20 @@ int64 hc_console_write(const char *buf, uint64 n);
 int64 hc_time_ns(void);
 int64 hc_yield(void);
 void hc_halt(int status);
+#endif
+
+#ifdef VIRTIO
+// Whether to look for virtio devices. The PV kernel (-DPV) uses them only
+// under ringscope's hypervisor, which it has asked (pvinit). The HVM kernel
+// with PV drivers (kernel-hvmpv: -DVIRTIO alone, no hypercalls, as AWS's
+// HVM images ship) knows nothing of the hypervisor: its drivers probe the
+// bus for their device, as any driver does, and fall back to the UART and
+// the ATA disk where there is none.
+#ifdef PV
+#define virtio_wanted() (pv)
+#else
+#define virtio_wanted() 1
+#endif
 
 // virtio.c, virtio_console.c, virtio_blk.c
 void virtio_intr(int dev);

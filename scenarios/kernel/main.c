@@ -15,9 +15,12 @@ void main(void) {
   probeinit();
 #ifdef PV
   pvinit();       // under ringscope's hypervisor? (probe port + a hypercall)
+#endif
+#ifdef VIRTIO
   picinit();      // virtio devices interrupt through the PIC (IRQ 5, 6)
 #endif
-  consoleinit();  // the UART, or virtio-console in the PV build
+  consoleinit();  // the UART, or virtio-console (PV and HVM-with-PV-drivers builds)
+  diskinit();     // virtio-blk where the build has it and the device is there
   marker(MARK_BEGIN, 0, "boot");
   seginit();      // GDT + TSS of this CPU
   idtinit();      // exception vectors and int $0x40

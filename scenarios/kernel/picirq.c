@@ -81,7 +81,7 @@ void irq(struct trapframe *tf) {
     return;  // spurious: nothing to do, no EOI
   if (n == IRQ_TIMER)
     timerintr();
-#ifdef PV
+#ifdef VIRTIO
   if (n == IRQ_VIRTIO0 || n == IRQ_VIRTIO0 + 1)
     virtio_intr(n - IRQ_VIRTIO0);  // virtio.c: acknowledge at the device
 #endif

@@ -13,11 +13,15 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <mutex>
 #include <thread>
 
+#include "io_offload.h"
 #include "irq_wiring.h"
 #include "kick.h"
 #include "kvm_vm.h"
+#include "locked_sink.h"
 #include "ringscope/i18n.h"
 #include "ringscope/supervisor.h"
 #include "smp_runner.h"
@@ -38,6 +42,8 @@ Result<RunResult> KvmBackend::run(Machine& machine, EventSink& sink, const RunOp
     TRY_ASSIGN(irqs, IrqWiring::connect(*vm, machine));
   }
   if (machine.config().vcpus > 1) {
+    if (machine.config().io == IoPath::Offload)
+      return make_error(ErrorKind::Usage, tr("--io offload runs a guest with one vCPU for now; use --vcpus 1"));
     if (machine.config().irqchip != IrqChip::Kernel)
       return make_error(ErrorKind::Usage,
                         trf("{} vCPUs need KVM's in-kernel irqchip (each vCPU's local APIC starts the others "
@@ -48,12 +54,44 @@ Result<RunResult> KvmBackend::run(Machine& machine, EventSink& sink, const RunOp
   TRY_ASSIGN(auto vcpu, vm->create_vcpu(0));
   TRY(vcpu->apply_boot_state(machine.boot()));
 
-  VcpuLoop loop(machine, *vcpu, sink, options, 0);
+  // Offloaded I/O: a device thread beside the vCPU's (io_offload.h), the
+  // devices behind one lock, the events through a sink both may use.
+  std::mutex bus_lock;
+  std::unique_ptr<LockedSink> locked;
+  EventSink* out = &sink;
+  std::unique_ptr<IoOffload> offload;
+  std::string refused;
+  if (machine.config().io == IoPath::Offload) {
+    if (machine.config().irqchip != IrqChip::Kernel)
+      return make_error(ErrorKind::Usage, tr("--io offload needs KVM's in-kernel irqchip (--irqchip kernel)"));
+    out = shareable_sink(sink, locked);
+    offload = IoOffload::start(*vm, machine, *out, bus_lock, options, &refused);
+    if (!offload && options.level != TraceLevel::Off) {
+      // Recorded where a reader of the trace looks: what was asked, and why not.
+      const std::string why = "refused: " + refused;
+      Event e = events::device({monotonic_ns(), 0, Source::Vmm}, "ioeventfd", why, Direction::None, 0, 0);
+      out->emit(e);
+    }
+  }
+
+  VcpuLoop loop(machine, *vcpu, *out, options, 0);
   struct kvm_run* run = vcpu->run();
+  std::atomic<pthread_t> vcpu_thread{pthread_t{}};
+  if (offload) {
+    loop.share_devices(
+        &bus_lock, [o = offload.get()] { return o->limit_hit(); }, [o = offload.get()] { o->stop(); });
+    offload->set_on_limit([&] {
+      loop.request_stop();
+      kick_vcpu(run, vcpu_thread.load());
+    });
+  }
   SupervisedLoop supervised;
   supervised.run = [&] {
     pthread_setname_np(pthread_self(), vcpu_thread_name(0).c_str());  // as `ps -L` shows it
-    return loop.run();
+    vcpu_thread.store(pthread_self());
+    RunResult r = loop.run();
+    r.note = refused;
+    return r;
   };
   // KVM_RUN returns EINTR on the signal; immediate_exit catches a KVM_RUN
   // entered just after it.

@@ -154,6 +154,32 @@ Result<Fd> Vm::irqfd(uint32_t gsi) {
   return event;
 }
 
+Result<Fd> Vm::ioeventfd(uint64_t gpa, uint32_t len, uint64_t value) {
+  Fd event(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!event.valid()) return os_error("eventfd");
+  if (kvm_.check_extension(KVM_CAP_IOEVENTFD) <= 0)
+    return make_error(ErrorKind::Unavailable, tr("this KVM has no KVM_CAP_IOEVENTFD"));
+  struct kvm_ioeventfd req {};
+  req.addr = gpa;
+  req.len = len;
+  req.datamatch = value;
+  req.fd = event.get();
+  req.flags = KVM_IOEVENTFD_FLAG_DATAMATCH;
+  if (ioctl(vm_.get(), KVM_IOEVENTFD, &req) < 0)
+    return make_error(ErrorKind::Unavailable, trf("KVM_IOEVENTFD at {:#x} failed: {}", gpa, strerror(errno)));
+  return event;
+}
+
+void Vm::remove_ioeventfd(const Fd& fd, uint64_t gpa, uint32_t len, uint64_t value) {
+  struct kvm_ioeventfd req {};
+  req.addr = gpa;
+  req.len = len;
+  req.datamatch = value;
+  req.fd = fd.get();
+  req.flags = KVM_IOEVENTFD_FLAG_DATAMATCH | KVM_IOEVENTFD_FLAG_DEASSIGN;
+  (void)ioctl(vm_.get(), KVM_IOEVENTFD, &req);
+}
+
 Result<std::unique_ptr<Vcpu>> Vm::create_vcpu(uint32_t id) {
   auto vcpu = std::make_unique<Vcpu>();
   int fd = ioctl(vm_.get(), KVM_CREATE_VCPU, id);

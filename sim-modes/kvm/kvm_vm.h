@@ -134,6 +134,13 @@ class Vm {
   // each time it is written (KVM_IRQFD): how a device raises its IRQ
   // without an ioctl, from any thread.
   Result<Fd> irqfd(uint32_t gsi);
+  // An eventfd that KVM signals, instead of exiting to user space, each
+  // time the guest writes `value` (`len` bytes) to MMIO address `gpa`
+  // (KVM_IOEVENTFD with DATAMATCH): a doorbell the vCPU rings without
+  // leaving the kernel. A refusal is an Unavailable error naming errno.
+  Result<Fd> ioeventfd(uint64_t gpa, uint32_t len, uint64_t value);
+  // Undoes ioeventfd() (KVM_IOEVENTFD with DEASSIGN), before `fd` closes.
+  void remove_ioeventfd(const Fd& fd, uint64_t gpa, uint32_t len, uint64_t value);
   const KvmSystem& system() const { return kvm_; }
 
  private:

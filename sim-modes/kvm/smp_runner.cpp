@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "kick.h"
+#include "locked_sink.h"
 #include "ringscope/control/run_control.h"
 #include "ringscope/supervisor.h"
 #include "ringscope/trace.h"
@@ -21,22 +22,6 @@ namespace ringscope::kvm {
 namespace {
 
 constexpr uint64_t kHaltCheckNs = 50'000'000;  // as kvm_backend.cpp: a parked vCPU is seen promptly
-
-// A sink that is not safe from several threads (a test's RecordingSink)
-// gets one lock in front of it; the trace writer orders events from several
-// threads itself (trace.h), with a short spin lock.
-class LockedSink final : public EventSink {
- public:
-  explicit LockedSink(EventSink& inner) : inner_(inner) {}
-  void emit(Event& e) override {
-    std::lock_guard<std::mutex> g(mu_);
-    inner_.emit(e);
-  }
-
- private:
-  EventSink& inner_;
-  std::mutex mu_;
-};
 
 // The vCPU threads, as the watchdog sees them: which still run (a thread
 // that has ended is never signalled), and which loop ended the run.
@@ -89,11 +74,7 @@ std::string vcpu_thread_name(uint32_t index) { return fmt::format("vcpu{}", inde
 Result<RunResult> run_vcpus(Vm& vm, Machine& machine, EventSink& sink, const RunOptions& options) {
   const size_t n = static_cast<size_t>(machine.config().vcpus);
   std::unique_ptr<LockedSink> locked;
-  EventSink* out = &sink;
-  if (!dynamic_cast<TraceWriter*>(&sink)) {
-    locked = std::make_unique<LockedSink>(sink);
-    out = locked.get();
-  }
+  EventSink* out = shareable_sink(sink, locked);
   std::vector<std::unique_ptr<Vcpu>> vcpus;
   for (size_t i = 0; i < n; i++) {
     TRY_ASSIGN(auto v, vm.create_vcpu(static_cast<uint32_t>(i)));

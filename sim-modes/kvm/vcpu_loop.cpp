@@ -380,6 +380,12 @@ RunResult VcpuLoop::run() {
   std::optional<RunResult> result;
   while (!result) {
     if (control_ && control_->wanted() && (result = checkpoint())) break;
+    if (device_limit_) {
+      if (auto limit = device_limit_()) {
+        result = stop(*limit, limit_inside_exit_message(*limit, options_.limits), true);
+        break;
+      }
+    }
     if (stop_requested_.load(std::memory_order_relaxed)) {
       result = halted_for_good();
       if (!result) result = stop(wall_time_stop(options_.limits), true);
@@ -491,6 +497,7 @@ std::optional<RunResult> VcpuLoop::dispatch(const KvmExitInfo& info, const ExitD
 
 // Flush devices, record the final stats and how the run ended.
 void VcpuLoop::finish(RunResult& result, uint64_t time_ns) {
+  if (quiesce_) quiesce_();
   if (ends_run_) machine_.finish_devices(ctx_);
   if (!tracing_) return;
   deferred_.drain(sink_);

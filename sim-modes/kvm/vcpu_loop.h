@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -43,6 +44,17 @@ class VcpuLoop {
   // Lets every device flush what it buffers. Call once, after every vCPU
   // thread of the group has ended.
   void finish_devices() { machine_.finish_devices(ctx_); }
+
+  // Offloaded I/O (io_offload.h): a device thread shares the devices, so
+  // every exit takes `bus_lock`; a limit the device thread runs into ends
+  // the run (checked between exits); `quiesce` stops the device thread
+  // before the devices are finished.
+  void share_devices(std::mutex* bus_lock, std::function<std::optional<RunEndReason>()> device_limit,
+                     std::function<void()> quiesce) {
+    bus_lock_ = bus_lock;
+    device_limit_ = std::move(device_limit);
+    quiesce_ = std::move(quiesce);
+  }
 
  private:
   Status handle_io(const KvmExitInfo& info, Event& exit_event);
@@ -88,7 +100,9 @@ class VcpuLoop {
   std::mutex* bus_lock_ = nullptr;  // several vCPUs: serialises device access
   bool ends_run_ = true;            // one vCPU: this loop records the run's end
   std::atomic<uint64_t> exits_{0}, steps_{0};
-  control::RunControl* control_ = nullptr;  // run --qmp
+  control::RunControl* control_ = nullptr;                     // run --qmp
+  std::function<std::optional<RunEndReason>()> device_limit_;  // share_devices
+  std::function<void()> quiesce_;                              // share_devices
 };
 
 }  // namespace ringscope::kvm

@@ -67,7 +67,7 @@ TEST_F(Compare, HelloInEveryModeGivesTheJsonScriptsExpect) {
   json j = json::parse(o.out);
   EXPECT_EQ(j["scenario"], "hello");
   EXPECT_EQ(j["repeat"], 2);
-  ASSERT_EQ(j["modes"].size(), 4u) << "every mode is listed, run or skipped";
+  ASSERT_EQ(j["modes"].size(), 5u) << "every mode is listed, run or skipped";
   ringscope::HostInfo host = ringscope::probe_host();
   const json* emu = mode(j, "emulation");
   ASSERT_TRUE(emu);
@@ -80,11 +80,12 @@ TEST_F(Compare, HelloInEveryModeGivesTheJsonScriptsExpect) {
   const json* bt = mode(j, "bt");
   ASSERT_TRUE(bt);
   EXPECT_EQ((*bt)["status"], host.kvm_openable ? "ok" : "skipped") << bt->dump();
-  for (const char* name : {"full-virt", "paravirt", "emulation"}) {
+  for (const char* name : {"full-virt", "paravirt", "emulation", "hvm-pv"}) {
     const json* m = mode(j, name);
     ASSERT_TRUE(m) << name;
     if ((*m)["status"] == "skipped") {
-      EXPECT_FALSE(host.kvm_openable && std::string(name) != "paravirt") << name << " skipped: " << m->dump();
+      EXPECT_FALSE(host.kvm_openable && std::string(name) != "paravirt" && std::string(name) != "hvm-pv")
+          << name << " skipped: " << m->dump();
       EXPECT_FALSE((*m)["reason"].get<std::string>().empty());
       continue;
     }

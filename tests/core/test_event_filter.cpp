@@ -156,7 +156,7 @@ TEST(Mode, NamesRoundTripAndOnlyEmulationRunsWithoutKvm) {
   EXPECT_EQ(mode_name(Mode::FullVirt), "full-virt");
   EXPECT_FALSE(mode_from_name("fullvirt"));
   EXPECT_FALSE(mode_from_name(""));
-  EXPECT_EQ(mode_choices(), "full-virt, paravirt, emulation or bt");
+  EXPECT_EQ(mode_choices(), "full-virt, paravirt, emulation, bt or hvm-pv");
   EXPECT_EQ(mode_from_name("bt"), Mode::Bt);
   EXPECT_TRUE(mode_needs_kvm(Mode::Bt));
   EXPECT_TRUE(mode_needs_kvm(Mode::Paravirt));

@@ -22,6 +22,7 @@
 #include "chart.h"
 #include "png_pixels.h"
 #include "ringscope/host.h"
+#include "spec.h"
 
 namespace ringscope::experiment {
 namespace {
@@ -178,6 +179,35 @@ TEST_F(ExperimentRun, CsvJsonChartAndReportExistAndAgree) {
     for (int y = 0; y < img.height; y++)
       for (int x = 0; x < img.width - 180; x++) n += img.is(x, y, series_colour(i), 30);
     EXPECT_GT(n, 200) << modes_[i] << "'s line is not in the chart";
+  }
+}
+
+// The cloud experiment's four ways, tiny: one size, one run each, on KVM.
+TEST_F(ExperimentRun, CloudsFourWaysRunAndTheOffloadedOneLeavesTheVcpuThreadLess) {
+  if (!kvm_) GTEST_SKIP() << "the cloud experiment's hvm-pv and offload ways need KVM";
+  auto spec = load_spec("cloud");
+  ASSERT_TRUE(spec.ok());
+  json j = json::parse(spec->source);
+  j["name"] = "cloud-tiny";
+  j["repeat"] = 1;
+  j["workloads"] = json::array({j["workloads"][1]});  // disk
+  j["workloads"][0]["values"] = {16};
+  fs::path p = dir_ / "cloud.json", out = dir_ / "out";
+  std::ofstream(p) << j.dump(2);
+  Out r = ringscope("experiment " + p.string() + " --out " + out.string(), dir_);
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  std::map<std::pair<std::string, std::string>, double> v;
+  for (const auto& l : lines(slurp(out / "results.csv"))) {
+    auto c = split(l);
+    if (c.size() == 12 && c[0] == "cloud-tiny") v[{c[5], c[7]}] = std::stod(c[8]);
+  }
+  ASSERT_EQ(v.size(), 4u * 4u) << "4 modes x 4 measures";
+  auto at = [&](const std::string& mode, const std::string& measure) { return v[std::make_pair(mode, measure)]; };
+  EXPECT_EQ(at("hvm-pv", "exits_per_kib"), at("paravirt", "exits_per_kib")) << "HVM with PV drivers caught up";
+  EXPECT_GT(at("full-virt", "exits_per_kib"), 10 * at("hvm-pv", "exits_per_kib"));
+  EXPECT_EQ(at("hvm-pv", "device_thread_per_kib"), 0);
+  if (at("hvm-pv+offload", "device_thread_per_kib") > 0) {  // 0: KVM refused the doorbells here
+    EXPECT_LT(at("hvm-pv+offload", "vcpu_exits_per_kib"), at("hvm-pv", "vcpu_exits_per_kib"));
   }
 }
 

@@ -94,6 +94,31 @@ TEST(ExperimentSpec, EfficiencyAndNanobenchAreBuiltIn) {
   for (const auto& m : n->measures) EXPECT_FALSE(m.phase_figure.empty()) << m.id << ": counted as compare counts it";
 }
 
+TEST(ExperimentSpec, CloudRunsTheFourWaysOfTheAwsStory) {
+  auto cloud = load_spec("cloud");
+  ASSERT_TRUE(cloud.ok()) << cloud.error().message;
+  std::vector<std::string> names;
+  for (const auto& m : cloud->modes) names.push_back(m.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"paravirt", "full-virt", "hvm-pv", "hvm-pv+offload"}));
+  EXPECT_EQ(cloud->modes[3].mode, "hvm-pv");
+  EXPECT_EQ(cloud->modes[3].io, "offload");
+  EXPECT_TRUE(cloud->modes[2].io.empty());
+  EXPECT_EQ(cloud->fallback_modes.at("paravirt").devices, "virtio") << "the fallback other experiments use";
+  // Where the exits went: to the vCPU thread, to the device thread.
+  bool vcpu = false, device = false;
+  for (const auto& m : cloud->measures) {
+    vcpu = vcpu || (m.query.filter.handled_by == HandledBy::Vmm);
+    device = device || (m.query.filter.source == Source::DeviceThread);
+  }
+  EXPECT_TRUE(vcpu && device);
+  for (const char* bad : {"hvm-pv+fast", "full-virt+offload", "hvm-pv:legacy+offload+x"}) {
+    json j = json::parse(std::string(cloud->source));
+    j["modes"] = {bad};
+    auto s = parse_spec(j.dump(), "cloud.json");
+    EXPECT_FALSE(s.ok()) << bad;
+  }
+}
+
 struct BadCase {
   const char* what;
   std::function<void(json&)> edit;

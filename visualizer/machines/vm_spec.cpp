@@ -67,6 +67,7 @@ std::vector<std::string> run_argv(const VmSpec& s, const std::string& exe, const
   opt("--mode", s.mode);
   if (s.level != "exits") opt("--level", s.level);
   opt("--irqchip", s.irqchip);
+  opt("--io", s.io);
   if (s.ram_mib > 0) opt("--ram", std::to_string(s.ram_mib));
   opt("--disk", s.disk);
   opt("--input-text", s.console_input);
@@ -103,6 +104,8 @@ bool parse_vm_spec(const std::string& text, VmSpec& out, std::string& error) {
       s.level = value;
     } else if (key == "irqchip") {
       s.irqchip = value;
+    } else if (key == "io") {
+      s.io = value;
     } else if (key == "ram") {
       s.ram_mib = std::atoi(value.c_str());
     } else if (key == "disk") {
@@ -115,8 +118,8 @@ bool parse_vm_spec(const std::string& text, VmSpec& out, std::string& error) {
       s.start_paused = true;
     } else {
       error =
-          trf("--new-vm: '{}' is not SCENARIO or one of program=, image=, mode=, level=, irqchip=, ram=, disk=, "
-              "input=, param=, paused",
+          trf("--new-vm: '{}' is not SCENARIO or one of program=, image=, mode=, level=, irqchip=, io=, ram=, "
+              "disk=, input=, param=, paused",
               item);
       return false;
     }

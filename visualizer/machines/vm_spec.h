@@ -18,6 +18,7 @@ struct VmSpec {
   std::string mode;                // "full-virt", "paravirt", "emulation", ...; "" = run's default
   std::string level = "exits";     // "exits" or "full"
   std::string irqchip;             // "", "vmm" or "kernel"
+  std::string io;                  // "", "vcpu" or "offload" (run --io)
   int ram_mib = 0;                 // 0: run's default
   std::string disk;                // raw disk image; "" = a scratch disk
   std::string console_input;       // text fed to the console from the start (--input-text)
@@ -44,7 +45,7 @@ std::vector<std::string> run_argv(const VmSpec& s, const std::string& exe, const
                                   const std::string& qmp, const std::string& program_elf = {});
 
 // `ringscope view --new-vm SPEC`: "SCENARIO[,key=value...]" or
-// "program=PATH,..." / "image=PATH,...", keys mode, level, irqchip, ram,
+// "program=PATH,..." / "image=PATH,...", keys mode, level, irqchip, io, ram,
 // disk, input, param (repeatable) and paused (no value). False, with a
 // sentence in `error`, for an unknown key or a bad value.
 bool parse_vm_spec(const std::string& text, VmSpec& out, std::string& error);

@@ -314,6 +314,10 @@ void View::draw_new_vm_dialog() {
         {{"exits", tr("exits (every VM exit)")}, {"full", tr("full (single-step every instruction)")}});
   combo(tr("Interrupt controller"), f.spec.irqchip,
         {{"", tr("default")}, {"vmm", tr("vmm (ringscope's PIC and PIT)")}, {"kernel", tr("kernel (KVM's)")}});
+  combo(tr("Virtio I/O"), f.spec.io,
+        {{"", tr("default")},
+         {"vcpu", tr("vcpu (served during the notify's exit)")},
+         {"offload", tr("offload (a device thread, KVM_IOEVENTFD)")}});
   ImGui::InputInt(tr("RAM (MiB, 0: default)"), &f.spec.ram_mib, 16, 64);
   ImGui::InputText(tr("Disk image"), f.disk, sizeof f.disk);
   if (ImGui::IsItemHovered())

@@ -56,6 +56,10 @@ struct RunResult {
   uint64_t steps = 0;   // single steps (level full)
   uint64_t wall_ns = 0;
   std::optional<GuestRegs> regs;  // captured on failures
+  // What the backend could not do as asked, and what it did instead (KVM
+  // refused KVM_IOEVENTFD: the notifies went to the vCPU thread). One
+  // sentence; the trace records it too.
+  std::string note;
   // Only a guest that reported its status succeeded. A guest halted for
   // good without one (Halted) is a failure: it hung, it did not finish.
   bool ok() const { return end == RunEndReason::GuestExit; }

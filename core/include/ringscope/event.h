@@ -46,8 +46,11 @@ enum class Source : uint8_t {
   VmxModel,     // what VT-x would have done, computed
   Guest,        // reported by the guest through its probe port
   Vmm,          // the VMM itself (device models, watchdog, run end)
+  // The VMM's device thread (run --io offload, trace schema 4): a doorbell
+  // KVM passed on through an ioeventfd, and the device work it caused.
+  DeviceThread,
 };
-inline constexpr int kSourceCount = 7;
+inline constexpr int kSourceCount = 8;
 
 enum class HandledBy : uint8_t { None = 0, Kernel, Vmm };
 // in/out for port I/O, read/write for MMIO and devices.

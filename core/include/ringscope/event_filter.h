@@ -10,6 +10,9 @@
 //   source     every event
 //   vcpu       every event
 //   reason     vm_exit (the VT-x basic exit reason)
+//   handled_by vm_exit: vmm (the VMM's vCPU thread) or kernel (KVM alone;
+//              with source device-thread, a doorbell KVM passed on to the
+//              device thread through an ioeventfd)
 //   port       vm_exit with reason 30 (I/O instruction), a device event of
 //              "unclaimed" for a port nobody claims,
 //              and a bt_callout of a port (in, out, ins, outs)
@@ -55,6 +58,7 @@ struct EventFilter {
   std::optional<Source> source;
   std::optional<uint32_t> vcpu;
   std::optional<uint16_t> reason, port;
+  std::optional<HandledBy> handled_by;
   std::optional<uint8_t> vector;
   std::optional<uint8_t> cpl, from_cpl, to_cpl;
   std::optional<TrapCause> cause;
@@ -87,8 +91,9 @@ struct EventFilter {
 
 // The names an EventFilter's enum keys take, from the vocabulary
 // (event.h): nullopt for a name that is none of them.
-std::optional<Direction> direction_from_name(std::string_view name);  // in, out, read, write
-std::optional<TrapCause> cause_from_name(std::string_view name);      // exception, interrupt, int, ..., hlt
-std::optional<BtWorld> world_from_name(std::string_view name);        // direct, translated, monitor
+std::optional<Direction> direction_from_name(std::string_view name);   // in, out, read, write
+std::optional<TrapCause> cause_from_name(std::string_view name);       // exception, interrupt, int, ..., hlt
+std::optional<BtWorld> world_from_name(std::string_view name);         // direct, translated, monitor
+std::optional<HandledBy> handled_by_from_name(std::string_view name);  // kernel, vmm
 
 }  // namespace ringscope

@@ -47,6 +47,17 @@ enum class DeviceSet : uint8_t { Legacy, Virtio };
 //           device's IRQ line to it (an irqfd per line). KVM backend only.
 enum class IrqChip : uint8_t { Vmm, Kernel };
 
+// Where a virtio notify is served (docs/modes.md, "Offloaded I/O").
+//   Vcpu:    on the vCPU's thread, during the notify's exit (QEMU without
+//            iothreads, kvmtool): the guest waits in the VMM meanwhile.
+//   Offload: on a device thread. The doorbells are registered with
+//            KVM_IOEVENTFD, so KVM turns a notify into an eventfd signal and
+//            resumes the guest without leaving the kernel; the device thread
+//            serves the queue and raises the completion through an irqfd
+//            (vhost, and the idea behind AWS Nitro). KVM backend, virtio
+//            devices and IrqChip::Kernel only.
+enum class IoPath : uint8_t { Vcpu, Offload };
+
 struct MachineConfig {
   uint64_t ram_bytes = 64ull << 20;
   std::filesystem::path kernel;
@@ -55,6 +66,7 @@ struct MachineConfig {
   bool force_pvh = false;  // enter through the PVH 32-bit entry even if a 64-bit one exists
   DeviceSet devices = DeviceSet::Legacy;
   IrqChip irqchip = IrqChip::Vmm;
+  IoPath io = IoPath::Vcpu;
   // How many CPUs the guest has (1..kMaxVcpus, `run --vcpus`). More than
   // one: the machine carries ACPI tables listing them (acpi_tables.h) and
   // start_info.rsdp_paddr points at them; one: no tables, rsdp_paddr 0.

@@ -25,6 +25,10 @@ struct Scenario {
   // The PV build of the kernel, booted by --mode paravirt; empty: the
   // scenario has none (a kernel of its own and no "kernel_pv").
   std::filesystem::path kernel_pv;
+  // The native kernel with virtio drivers and no hypercalls, booted by
+  // --mode hvm-pv; empty: the scenario has none (a kernel of its own and
+  // no "kernel_hvm_pv").
+  std::filesystem::path kernel_hvm_pv;
   std::vector<std::filesystem::path> programs;  // user program ELFs, handed over as boot modules
   std::string kernel_args;                      // fixed part of the kernel command line
   std::map<std::string, std::string> params;    // defaults; --param k=v overrides

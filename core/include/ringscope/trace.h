@@ -21,8 +21,8 @@ namespace ringscope {
 
 inline constexpr uint32_t kTraceFormatVersion = 1;
 // 2: vm_exit carries its access kind (field 42); 3: the bt kinds world_switch, bt_translate, bt_callout (12-14),
-// fields 43-45 (from_world, to_world, instruction) and the cause hlt.
-inline constexpr uint32_t kTraceSchemaVersion = 3;
+// fields 43-45 (from_world, to_world, instruction) and the cause hlt; 4: the source device-thread (7).
+inline constexpr uint32_t kTraceSchemaVersion = 4;
 
 // Facts about the run and the host, written once at the start of the file.
 struct TraceHeader {

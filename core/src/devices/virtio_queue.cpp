@@ -79,6 +79,9 @@ VirtqError Virtqueue::pop(const GuestMemory& mem, VirtqChain& out) {
   uint16_t pending = static_cast<uint16_t>(avail_idx - last_avail_);
   if (pending == 0) return VirtqError::Empty;
   if (pending > size_) return VirtqError::AvailIdxTooFar;
+  // The ring entries the index publishes are read after it (a device
+  // thread runs beside the vCPU under run --io offload).
+  std::atomic_thread_fence(std::memory_order_acquire);
 
   uint16_t head = 0;
   if (!mem.read(avail_ + 4 + 2ull * (last_avail_ % size_), &head, 2)) return VirtqError::RingOutsideRam;

@@ -41,7 +41,9 @@ struct GuestSpec {
   IrqChip irqchip = IrqChip::Vmm;  // Kernel: KVM's in-kernel irqchip, device IRQs through irqfds
   std::filesystem::path disk;
   std::string input;
-  int vcpus = 1;  // more than one: give irqchip = IrqChip::Kernel too
+  int vcpus = 1;             // more than one: give irqchip = IrqChip::Kernel too
+  bool hvm_pv = false;       // boot the manifest's kernel_hvm_pv (--mode hvm-pv; give devices Virtio)
+  IoPath io = IoPath::Vcpu;  // Offload: run --io offload (give irqchip Kernel)
 };
 
 // Runs a built-in scenario under KVM; nullptr (with the failure recorded) if
@@ -55,6 +57,11 @@ std::unique_ptr<Run> run_guest(const std::string& name, const GuestSpec& spec) {
   config->disk_image = spec.disk;
   config->console_input = spec.input;
   config->vcpus = spec.vcpus;
+  config->io = spec.io;
+  if (spec.hvm_pv) {
+    auto s = find_builtin_scenario(name);
+    if (s.ok()) config->kernel = s->kernel_hvm_pv;
+  }
   auto machine = Machine::create(*config);
   EXPECT_TRUE(machine.ok()) << (machine.ok() ? "" : machine.error().message);
   if (!machine.ok()) return nullptr;
