@@ -17,10 +17,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include <pthread.h>
+
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "backends.h"
@@ -29,6 +33,7 @@
 #include "checker/lab.h"
 #include "commands.h"
 #include "program_build.h"
+#include "ringscope/cpu_list.h"
 #include "ringscope/files.h"
 #include "ringscope/host.h"
 #include "ringscope/i18n.h"
@@ -177,6 +182,39 @@ struct DoneRun {
   std::string problem;       // why it did not run, or ran badly
 };
 
+// A host CPU hog (a lab run's host_hog): one thread that only computes,
+// pinned to the vCPUs' CPUs, for as long as it lives. The host scheduler
+// then shares those CPUs between it and the vCPU threads, as it would with
+// any other busy process.
+class CpuHog {
+ public:
+  explicit CpuHog(std::vector<int> cpus) {
+    thread_ = std::thread([this, cpus = std::move(cpus)] {
+      pthread_setname_np(pthread_self(), "host-hog");
+      pin_this_thread(cpus);
+      volatile uint64_t x = 0;
+      while (!stop_.load(std::memory_order_relaxed)) x = x + 1;
+    });
+  }
+  ~CpuHog() {
+    stop_ = true;
+    thread_.join();
+  }
+  CpuHog(const CpuHog&) = delete;
+  CpuHog& operator=(const CpuHog&) = delete;
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// A lab run's vcpu_affinity as CPUs: "first" is the first CPU this process may use.
+Result<std::vector<int>> lab_affinity(const std::string& text) {
+  if (text != "first") return parse_cpu_list(text);
+  const std::string allowed = allowed_cpus_text();
+  return parse_cpu_list(allowed.substr(0, allowed.find_first_of(",-")));
+}
+
 DoneRun do_run(const labs::LabRun& r, const fs::path& student, const fs::path& work, const HostInfo& host) {
   DoneRun done;
   done.id = r.id;
@@ -206,6 +244,17 @@ DoneRun do_run(const labs::LabRun& r, const fs::path& student, const fs::path& w
   req.devices = mode == Mode::Emulation ? r.devices : "";
   req.irqchip = mode == Mode::Emulation ? "" : r.irqchip;
   req.io = mode == Mode::Emulation ? "" : r.io;
+  req.vcpus = r.vcpus;
+  std::unique_ptr<CpuHog> hog;
+  if (!r.vcpu_affinity.empty()) {
+    auto cpus = lab_affinity(r.vcpu_affinity);
+    if (!cpus.ok()) {
+      done.problem = cpus.error().message;
+      return done;
+    }
+    req.vcpu_affinity = cpus.value();
+    if (r.host_hog) hog = std::make_unique<CpuHog>(cpus.value());
+  }
   req.trace_path = work / fmt::format("{}.{}.rtrace", r.id, mode_name(mode));
   req.options.level = r.level == "full" ? TraceLevel::Full : TraceLevel::Exits;
   req.options.limits.wall_ms = 60'000;

@@ -214,6 +214,7 @@ Result<SessionOutcome> run_session(const SessionRequest& req) {
   TRY_ASSIGN(config.io, io_for_mode(req.mode, req.io, config.devices, config.irqchip));
   out.io = config.io;
 
+  config.vcpu_affinity = req.vcpu_affinity;
   TRY(prepare_disk(req, config, out));
   std::string qmp_path;
   if (!req.qmp.empty()) {

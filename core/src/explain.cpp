@@ -24,6 +24,7 @@
 #include "ringscope/devices/probe.h"
 #include "ringscope/devices/uart16550.h"
 #include "ringscope/exit_reasons.h"
+#include "ringscope/host_counters.h"
 #include "ringscope/hypercalls.h"
 #include "ringscope/i18n.h"
 #include "ringscope/supervisor.h"
@@ -511,6 +512,13 @@ std::string counter_explain(const Event& e) {
     std::string s = trf("KVM's per-vCPU statistic '{}' now stands at {}", e.name, e.value);
     if (auto m = kvm_stat_meaning(e.name); !m.empty()) s += fmt::format(" ({})", m);
     return s + ". KVM counts these inside the kernel, including exits the VMM never sees.";
+  }
+  if (const HostCounterInfo* h = e.source == Source::Vmm ? find_host_counter(e.name) : nullptr) {
+    // A host counter (host_counters.h): its own sentence from the one table.
+    const std::string value = h->unit == HostCounterUnit::Nanoseconds
+                                  ? format_duration(e.value)
+                                  : fmt::format("{:.1f} MiB", static_cast<double>(e.value) / (1 << 20));
+    return fmt::format("{}: {}. {}", tr(h->title), value, tr(h->description));
   }
   if (e.name == kCounterVcpuThreadCpuNs)
     return trf(

@@ -14,6 +14,7 @@
 #include <system_error>
 #include <type_traits>
 
+#include "ringscope/acpi_tables.h"
 #include "ringscope/bt_insns.h"
 #include "ringscope/exit_reasons.h"
 #include "ringscope/explain.h"
@@ -195,6 +196,12 @@ EventFilter parse_filter(Parser& p, const json& j, const std::string& where) {
       else
         *out = static_cast<uint8_t>(*cpl);
     }
+  if (auto vcpu = p.num<uint32_t>(j, "vcpu", where)) {
+    if (*vcpu >= static_cast<uint32_t>(kMaxVcpus))
+      p.fail(where + ".vcpu", trf("{} is past the last vCPU, {}", *vcpu, kMaxVcpus - 1));
+    else
+      f.vcpu = *vcpu;
+  }
   check_never_matches(p, f, where);
   return f;
 }
@@ -202,17 +209,18 @@ EventFilter parse_filter(Parser& p, const json& j, const std::string& where) {
 Query parse_query(Parser& p, const json& j, const std::string& where, const std::set<std::string>& run_ids) {
   p.only(j, where, {"run",      "measure", "kind",        "source",     "cause",    "direction", "device",
                     "register", "name",    "reason",      "port",       "vector",   "value",     "from_cpl",
-                    "to_cpl",   "cpl",     "instruction", "from_world", "to_world", "between",   "handled_by"});
+                    "to_cpl",   "cpl",     "instruction", "from_world", "to_world", "between",   "handled_by",
+                    "vcpu"});
   Query q;
   q.run = p.str(j, "run", where);
   if (!run_ids.count(q.run)) p.fail(where + ".run", trf("no run \"{}\" in \"runs\"", q.run));
   q.measure = p.str(j, "measure", where, "count");
-  static const std::set<std::string> kMeasures = {"count",       "sum_value",   "sum_count",   "last_value",
-                                                  "last_port",   "last_vector", "last_reason", "last_count",
-                                                  "last_number", "span_ns"};
+  static const std::set<std::string> kMeasures = {"count",          "sum_value",   "sum_count",   "last_value",
+                                                  "sum_last_value", "last_port",   "last_vector", "last_reason",
+                                                  "last_count",     "last_number", "span_ns"};
   if (!kMeasures.count(q.measure))
     p.fail(where + ".measure",
-           "must be count, sum_value, sum_count, last_value, last_vector, last_port, last_reason, "
+           "must be count, sum_value, sum_count, last_value, sum_last_value, last_vector, last_port, last_reason, "
            "last_count, last_number or span_ns");
   q.filter = parse_filter(p, j, where);
   q.between = p.str(j, "between", where);
@@ -223,7 +231,7 @@ Query parse_query(Parser& p, const json& j, const std::string& where, const std:
 LabRun parse_run(Parser& p, const json& j, const std::string& where) {
   p.only(j, where,
          {"id", "program", "program_name", "scenario", "params", "append", "mode", "fallback_mode", "level", "devices",
-          "irqchip", "vmx_profile", "expect_status", "markers", "io"});
+          "irqchip", "vmx_profile", "expect_status", "markers", "io", "vcpus", "vcpu_affinity", "host_hog"});
   LabRun r;
   r.id = p.str(j, "id", where);
   if (r.id.empty()) p.fail(where + ".id", "every run needs an id");
@@ -266,6 +274,21 @@ LabRun parse_run(Parser& p, const json& j, const std::string& where) {
     p.fail(where + ".fallback_mode", "a run on KVM's in-kernel irqchip has no emulation to fall back to");
   r.vmx_profile = p.str(j, "vmx_profile", where);
   r.expect_status = p.num<int>(j, "expect_status", where).value_or(0);
+  r.vcpus = p.num<int>(j, "vcpus", where).value_or(0);
+  if (j.contains("vcpus") && (r.vcpus < 1 || r.vcpus > kMaxVcpus))
+    p.fail(where + ".vcpus", trf("a guest has 1 to {} vCPUs", kMaxVcpus));
+  r.vcpu_affinity = p.str(j, "vcpu_affinity", where);
+  // A list is checked against the host's CPUs when the run starts (another host may have them).
+  if (j.contains("vcpu_affinity") && r.vcpu_affinity.empty())
+    p.fail(where + ".vcpu_affinity", "must be \"first\" or a CPU list as taskset writes it (0, 0-1, 0,2)");
+  if (j.contains("host_hog")) {
+    if (!j["host_hog"].is_boolean())
+      p.fail(where + ".host_hog", "must be true or false");
+    else
+      r.host_hog = j["host_hog"].get<bool>();
+    if (r.host_hog && r.vcpu_affinity.empty())
+      p.fail(where + ".host_hog", "goes with vcpu_affinity: the hog runs on the vCPUs' host CPUs");
+  }
   if (j.contains("markers")) {
     if (r.program.empty())
       p.fail(where + ".markers", "only a program run declares markers (a scenario's are in its manifest)");
@@ -322,6 +345,8 @@ void QueryMeter::feed(const Event& e) {
     sum_ = static_cast<double>(e.number);
   else if (m == "last_value")
     sum_ = static_cast<double>(e.value);
+  else if (m == "sum_last_value" && (lane_last_.size() < static_cast<size_t>(kMaxVcpus) || lane_last_.count(e.vcpu)))
+    lane_last_[e.vcpu] = e.value;
 }
 
 Measured QueryMeter::result() const {
@@ -345,6 +370,17 @@ Measured QueryMeter::result() const {
   if (q.measure.rfind("last_", 0) == 0 && !first_) {
     r.problem = trf("no event of run {} matched{}, so there is no {}", q.run,
                     q.between.empty() ? "" : trf(" in the phase \"{}\"", q.between), q.measure);
+    return r;
+  }
+  if (q.measure == "sum_last_value") {
+    if (lane_last_.empty()) {
+      r.problem = trf("no event of run {} matched{}, so there is no {}", q.run,
+                      q.between.empty() ? "" : trf(" in the phase \"{}\"", q.between), q.measure);
+      return r;
+    }
+    double total = 0;
+    for (const auto& [lane, v] : lane_last_) total += static_cast<double>(v);
+    r.value = total;
     return r;
   }
   r.value = sum_;
@@ -622,7 +658,8 @@ namespace {
 // Whether a query measures a time in nanoseconds.
 bool measures_time(const Query& q) {
   return q.measure == "span_ns" ||
-         ((q.measure == "last_value" || q.measure == "sum_value") && q.filter.name && q.filter.name->ends_with("_ns"));
+         ((q.measure == "last_value" || q.measure == "sum_value" || q.measure == "sum_last_value") && q.filter.name &&
+          q.filter.name->ends_with("_ns"));
 }
 
 // A value as the student reads and writes it: a port in hex (as in

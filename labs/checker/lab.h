@@ -49,6 +49,14 @@ struct LabRun {
   std::string io;                             // KVM modes with virtio: vcpu or offload (docs/modes.md)
   std::string vmx_profile;                    // emulation: the VT-x model's profile
   int expect_status = 0;                      // the guest's exit status a good run ends with
+  int vcpus = 0;                              // the guest's CPUs (`run --vcpus`, 1..8); 0: the scenario's own
+  // Host CPUs every vCPU thread is pinned to (`run --vcpu-affinity`): a
+  // taskset-style list, or "first": the first CPU the checker may use (the
+  // same lab then works in a container limited to other CPUs).
+  std::string vcpu_affinity;
+  // With vcpu_affinity: the checker runs a host CPU hog (a thread that only
+  // computes) pinned to the same CPUs for as long as this run lasts.
+  bool host_hog = false;
   // A program run: the marker phases the student's program is asked to
   // open and close (the handout names them). Checks may only measure
   // `between` phases the run can have: these, the teaching kernel's "boot"
@@ -58,7 +66,9 @@ struct LabRun {
 
 // A number measured on one run's events: how many events match
 // ("count"), the sum of their `value`s or `count`s ("sum_value",
-// "sum_count"), a field of the last one that does ("last_value",
+// "sum_count"), the last value on each vCPU lane, summed ("sum_last_value":
+// a running total such as host.vcpu_cpu_ns over all vCPU threads), a field
+// of the last one that does ("last_value",
 // "last_vector", "last_port", "last_reason", "last_count", "last_number":
 // a hypercall's number), or the time
 // from the first to the last ("span_ns"; a whole phase, marker to marker,
@@ -67,7 +77,7 @@ struct LabRun {
 // (ringscope/event_filter.h says what each key matches), from the query's
 // keys: "kind" (one or a list), "source", "reason", "port", "vector", "cpl",
 // "from_cpl", "to_cpl", "cause", "direction", "device", "register", "name",
-// "value".
+// "value", "vcpu" (the event's lane: 0..7).
 struct Query {
   std::string run;
   EventFilter filter;
@@ -159,6 +169,7 @@ class QueryMeter {
   enum class Phase { Before, Inside, After } phase_ = Phase::Before;
   double sum_ = 0;
   std::optional<uint64_t> first_, last_, begin_ns_, end_ns_;
+  std::map<uint32_t, uint64_t> lane_last_;  // sum_last_value: each lane's last value (at most 8 lanes are kept)
 };
 Measured measure(const Query& q, const std::vector<Event>& events);
 

@@ -87,7 +87,7 @@ Result<RunResult> KvmBackend::run(Machine& machine, EventSink& sink, const RunOp
   }
   SupervisedLoop supervised;
   supervised.run = [&] {
-    pthread_setname_np(pthread_self(), vcpu_thread_name(0).c_str());  // as `ps -L` shows it
+    auto thread = machine.vcpu_threads().enter(0);  // named vcpu0, as `ps -L` shows it
     vcpu_thread.store(pthread_self());
     RunResult r = loop.run();
     r.note = refused;
@@ -104,6 +104,7 @@ Result<RunResult> KvmBackend::run(Machine& machine, EventSink& sink, const RunOp
   // With KVM's in-kernel irqchip a hlt never reaches the loop; a kick every
   // kHaltCheckNs lets it see a vCPU parked for good (VcpuLoop::halted_for_good).
   if (machine.config().irqchip == IrqChip::Kernel) supervised.check_period_ns = kHaltCheckNs;
+  supervised.sink = &sink;
   return supervise(machine, options, supervised);
 }
 

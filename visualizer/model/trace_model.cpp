@@ -227,6 +227,7 @@ void TraceModel::index_event(size_t i, const Event& e) {
   }
   VcpuTrack& tr = tracks_[e.vcpu];
   ++tr.events;
+  host_.add(e);
   const CompactEvent& c = store_.compact(i);
   if (c.flags & kCplKnown) {
     push_cpl(tr, e.time_ns, idx, static_cast<uint8_t>(c.flags & kCplMask));

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "model/event_store.h"
+#include "model/host_series.h"
 #include "ringscope/event_schema.h"
 #include "ringscope/result.h"
 #include "ringscope/trace.h"
@@ -167,6 +168,8 @@ class TraceModel {
   bool complete() const { return complete_; }
   const std::string& warning() const { return warning_; }
   const TraceStats& stats() const { return stats_; }  // compute_stats over the whole trace
+  // The host counters as time series (host_series.h): the timeline's host rows.
+  const HostTracks& host() const { return host_; }
 
   size_t size() const { return store_.size(); }
   const CompactEvent& at(size_t i) const { return store_.compact(i); }
@@ -285,6 +288,7 @@ class TraceModel {
   TraceHeader header_;
   bool complete_ = false;
   std::string warning_;
+  HostTracks host_;
   TraceStats stats_;
   EventStore store_;
   uint64_t origin_ns_ = 0;

@@ -245,10 +245,15 @@ class View {
     int trace;
     uint32_t vcpu;
     float y0, ring_y0, ring_y1, vmx_y0, vmx_y1, y1;
-    float row_y[kMarkRowCount];  // top of each mark row (0: row hidden)
-    float row_h[kMarkRowCount];  // its height (markers: one sub-row per phase depth)
+    float row_y[kMarkRowCount];    // top of each mark row (0: row hidden)
+    float row_h[kMarkRowCount];    // its height (markers: one sub-row per phase depth)
+    float host_cpu_y, host_mem_y;  // top of the host rows (View_HostTracks.cpp; 0: none)
   };
   void draw_lane(ImDrawList* dl, const LaneGeom& g, float x0, float x1);
+  // The host counters' rows under a lane (View_HostTracks.cpp): host_rows
+  // places them from `y` and returns the lane's new bottom.
+  float host_rows(LaneGeom& g, const TraceModel& m, float y) const;
+  void draw_host_rows(ImDrawList* dl, const LaneGeom& g, float x0, float x1);
   // The ring and VMX bands of one lane over [b0, b1] (absolute ns), one
   // pixel column at a time, each column stacked by the share of its time
   // in each state.

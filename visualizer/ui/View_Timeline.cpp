@@ -255,6 +255,7 @@ void View::draw_lane(ImDrawList* dl, const LaneGeom& g, float x0, float x1) {
       });
     }
   }
+  draw_host_rows(dl, g, x0, x1);
 }
 
 void View::draw_bands(ImDrawList* dl, const LaneGeom& g, const TraceModel& m, uint32_t vcpu, int64_t base, uint64_t b0,
@@ -554,6 +555,7 @@ void View::draw_timeline() {
           ry += g.row_h[r] + 2;
         }
       }
+      ry = host_rows(g, m, ry);
       g.y1 = ry;
       y = ry + kLaneGap;
       lanes_.push_back(g);
