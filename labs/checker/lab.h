@@ -48,6 +48,16 @@ struct LabRun {
   std::string irqchip;                        // KVM modes: vmm or kernel (docs/interrupts.md)
   std::string vmx_profile;                    // emulation: the VT-x model's profile
   int expect_status = 0;                      // the guest's exit status a good run ends with
+  // The run's disk (docs/virtio.md, "Disk cache modes"): an image file of
+  // this name in the lab's work directory ("" : a scratch image), made of
+  // disk_fill bytes of pseudo-random data when it is missing (a fresh image
+  // is a hole, which the host reads without its disk); the host's cache
+  // mode for it (`run --disk-cache`; "" : writeback) and whether its pages
+  // are dropped from the host page cache first (`run --disk-cache-drop`).
+  std::string disk;
+  uint64_t disk_fill = 0;
+  std::string disk_cache;
+  bool disk_cache_drop = false;
   // A program run: the marker phases the student's program is asked to
   // open and close (the handout names them). Checks may only measure
   // `between` phases the run can have: these, the teaching kernel's "boot"

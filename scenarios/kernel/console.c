@@ -139,11 +139,22 @@ int64 consread(struct proc *p, uint64 buf, uint64 n) {
 
 // The disk: virtio-blk under ringscope's hypervisor (PV build), else the
 // ATA disk. Whole 512-byte sectors; buf is a kernel (physical) address.
-int disk_rw(int write, uint64 sector, void *buf, uint32 nsect) {
+// The driver is set up at the first request, or earlier by disk_init()
+// (disk-read does, so that its first timed read is a read and nothing else).
 #ifdef PV
-  static int vblk = -1;
+static int vblk = -1;
+#endif
+
+void disk_init(void) {
+#ifdef PV
   if (vblk < 0)
     vblk = pv && vblk_init() == 0;
+#endif
+}
+
+int disk_rw(int write, uint64 sector, void *buf, uint32 nsect) {
+  disk_init();
+#ifdef PV
   if (vblk)
     return vblk_rw(write, sector, buf, nsect);
 #endif

@@ -115,6 +115,7 @@ extern volatile int panicked;
 int64 conswrite(struct proc *p, uint64 buf, uint64 n);
 int64 consread(struct proc *p, uint64 buf, uint64 n);
 int disk_rw(int write, uint64 sector, void *buf, uint32 nsect);
+void disk_init(void);
 
 // ide.c
 int ide_rw(int write, uint64 sector, void *buf, uint32 nsect);
