@@ -26,6 +26,7 @@
 #include "ringscope/devices/virtio_blk.h"
 #include "ringscope/devices/virtio_console.h"
 #include "ringscope/guest_memory.h"
+#include "ringscope/host_sampler.h"
 #include "ringscope/result.h"
 
 namespace ringscope {
@@ -72,6 +73,9 @@ struct MachineConfig {
   // side, and virtio-console port 0's receive queue where there is one.
   // Empty: nothing to read; the kernel's read() returns 0 (end of file).
   std::string console_input;
+  // Host CPUs every vCPU thread is pinned to (`run --vcpu-affinity`, as
+  // taskset; cpu_list.h checks them); empty: wherever the host schedules them.
+  std::vector<int> vcpu_affinity;
 };
 
 class Machine {
@@ -129,8 +133,14 @@ class Machine {
   // is one (as `run --input`, but later). Thread: the vCPU's.
   void push_console_input(DeviceContext& ctx, std::string_view bytes);
 
-  // Lets every device flush what it buffers (output lines) at the end of a run.
+  // Lets every device flush what it buffers (output lines) at the end of a
+  // run, and takes the host sampler's last sample (before the run_end event).
   void finish_devices(DeviceContext& ctx);
+
+  // The host threads that run the vCPUs, and the sampler that watches them
+  // (host_sampler.h); the supervisor attaches it for the run.
+  VcpuThreads& vcpu_threads() { return vcpu_threads_; }
+  void attach_host_sampler(HostSampler* s) { vcpu_threads_.attach(s); }
 
  private:
   Machine() = default;
@@ -145,6 +155,7 @@ class Machine {
   I8254 pit_;
   PicPair pic_;
   std::atomic<uint64_t> deadline_hint_{0};
+  VcpuThreads vcpu_threads_;
   std::unique_ptr<DiskImage> disk_;
   std::unique_ptr<AtaDisk> ata_;
   std::unique_ptr<HypercallDevice> hypercall_;
