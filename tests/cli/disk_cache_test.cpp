@@ -89,11 +89,16 @@ TEST_F(DiskCacheRun, EachModeReadsTheSameAndTheHeaderSaysWhichRan) {
     EXPECT_NE(c.err.find("0 sectors written, 128 read"), std::string::npos) << c.err;
     TraceHeader h;
     ReadSummary sum;
-    uint64_t phases = 0;
+    uint64_t phases = 0, cached = 0;
+    bool sampled = false;
     ASSERT_TRUE(for_each_event(
                     trace.string(), {},
                     [&](const Event& e) {
                       if (e.kind == EventKind::Marker && e.name.starts_with("disk-read: ")) phases++;
+                      if (e.kind == EventKind::Counter && e.name == "host.disk_cached_bytes") {
+                        sampled = true;
+                        cached = e.value;  // the last sample: the run's end
+                      }
                       return true;
                     },
                     &h, &sum)
@@ -101,6 +106,14 @@ TEST_F(DiskCacheRun, EachModeReadsTheSameAndTheHeaderSaysWhichRan) {
     EXPECT_EQ(h.disk_cache, mode);
     EXPECT_EQ(phases, 4u) << "first and second read, begin and end";
     EXPECT_EQ(slurp(img), before) << "reading changed the image";
+    // The host page cache after the guest read 32 KiB twice: filled under
+    // writeback and unsafe, (nearly) empty under none, whose pages were
+    // dropped before the run and whose reads go around the cache.
+    ASSERT_TRUE(sampled) << "no host.disk_cached_bytes counter in the trace";
+    if (std::string(mode) == "none")
+      EXPECT_LT(cached, 8192u);
+    else
+      EXPECT_GE(cached, 32768u);
   }
   // The guest's own cache: the second read never reaches the disk.
   Cli c = run_cli(args({"--disk", img.string(), "--param", "cache=1", "--trace", (dir / "g.rtrace").string()}), dir);
