@@ -19,8 +19,12 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -174,6 +178,30 @@ std::string crash_text(int status, int expected) {
   return trf("the guest exited with status {}, the lab expects {}", status, expected);
 }
 
+// A lab's disk image with real blocks in it (a new file is a hole, which
+// the host reads without touching its disk, so no cache would show): made
+// once, of `bytes` of xorshift noise; an existing one is left as it is.
+Status fill_disk_image(const fs::path& path, uint64_t bytes) {
+  std::error_code ec;
+  if (fs::exists(fs::symlink_status(path, ec))) return ok_status();
+  FILE* f = std::fopen(path.c_str(), "wbx");
+  if (!f) return make_error(ErrorKind::IoError, trf("cannot create disk image {}: {}", path.string(), strerror(errno)));
+  std::vector<uint64_t> block(512);
+  uint64_t x = 0x9e3779b97f4a7c15ull;
+  bool ok = true;
+  for (uint64_t done = 0; done < bytes && ok; done += block.size() * 8) {
+    for (auto& w : block) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      w = x;
+    }
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(block.size() * 8, bytes - done));
+    ok = std::fwrite(block.data(), 1, n, f) == n;
+  }
+  ok = std::fclose(f) == 0 && ok;
+  if (!ok) return make_error(ErrorKind::IoError, trf("cannot write disk image {}: {}", path.string(), strerror(errno)));
+  return ok_status();
+}
+
 // One run of the lab, done: where its trace is, or why it did not run.
 struct DoneRun {
   std::string id;
@@ -259,6 +287,18 @@ DoneRun do_run(const labs::LabRun& r, const fs::path& student, const fs::path& w
   req.options.level = r.level == "full" ? TraceLevel::Full : TraceLevel::Exits;
   req.options.limits.wall_ms = 60'000;
   req.echo_console = false;
+  if (!r.disk.empty()) {
+    req.disk_image = work / r.disk;
+    if (r.disk_fill) {
+      Status filled = fill_disk_image(req.disk_image, r.disk_fill);
+      if (!filled.ok()) {
+        done.problem = filled.error().message;
+        return done;
+      }
+    }
+  }
+  if (!r.disk_cache.empty()) req.disk_cache = parse_disk_cache(r.disk_cache).value_or(DiskCache::Writeback);
+  req.disk_cache_drop = r.disk_cache_drop;
   if (!r.vmx_profile.empty() && mode == Mode::Emulation) {
     auto profile = vmx::load_profile(r.vmx_profile);
     if (!profile.ok()) {

@@ -32,6 +32,8 @@ struct RunArgs {
   bool pvh = false;
   std::string disk;
   std::string disk_size;
+  std::string disk_cache;
+  bool disk_cache_drop = false;
   std::string vmx_profile;
   std::string devices;
   std::string irqchip;
@@ -75,6 +77,14 @@ int do_run(const RunArgs& a) {
   req.force_pvh = a.pvh;
   req.ram_mib = a.ram_mib;
   req.disk_image = a.disk;
+  req.disk_cache_drop = a.disk_cache_drop;
+  if (!a.disk_cache.empty()) {
+    auto cache = parse_disk_cache(a.disk_cache);
+    if (!cache)
+      return report_error(
+          "run", make_error(ErrorKind::Usage, trf("--disk-cache {}: give writeback, none or unsafe", a.disk_cache)));
+    req.disk_cache = *cache;
+  }
   req.qmp = a.qmp;
   req.qmp_wait = a.qmp_wait;
   if (!a.input.empty() && a.input_text_given)
@@ -195,6 +205,14 @@ void add_run_command(CLI::App& app, CliContext& ctx) {
                   "The machine's disk (ATA, or virtio-blk under paravirt) in this raw image file; created if "
                   "missing. Default: a scratch file that vanishes after the run");
   cmd->add_option("--disk-size", a->disk_size, "Size of a new --disk image: bytes, or with K, M, G (default 1M)");
+  cmd->add_option("--disk-cache", a->disk_cache,
+                  "How the host caches the disk image, as QEMU's -drive cache=: writeback (default: the host page "
+                  "cache; a guest flush is fdatasync), none (O_DIRECT: every request goes to the host disk, around "
+                  "the page cache; flushes are fdatasync; the image must be on a filesystem that takes O_DIRECT) "
+                  "or unsafe (the page cache; flushes ignored). docs/virtio.md, \"Disk cache modes\"");
+  cmd->add_flag("--disk-cache-drop", a->disk_cache_drop,
+                "Before the guest starts, drop the image's pages from the host page cache (fdatasync, then "
+                "posix_fadvise DONTNEED: no root needed), so its first reads go to the disk");
   std::string presets;
   for (const auto& p : vmx::presets()) presets += fmt::format("\n  {:<20} {}", p.name, p.summary);
   cmd->add_option("--vmx-profile", a->vmx_profile,

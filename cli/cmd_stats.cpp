@@ -54,7 +54,8 @@ void print_header(std::string& o, const TraceStats& st, const std::string& file)
            h.params.empty() ? "" : tr("  params ") + escape_terminal(h.params));
   o += trf("host        KVM flavour {}  kernel {}  cpu {}\n", or_dash(h.kvm_flavour), or_dash(h.host_kernel),
            or_dash(h.cpu_model));
-  o += trf("recorded by ringscope {}  vcpus {}\n", or_dash(h.tool_version), h.vcpus);
+  o += trf("recorded by ringscope {}  vcpus {}  disk cache {}\n", or_dash(h.tool_version), h.vcpus,
+           or_dash(h.disk_cache));
   o += trf("span        {}, {} events\n", format_duration(st.duration_ns()), st.events);
   if (st.end_reason)
     o += trf("run end     {}{}{}\n", run_end_name(*st.end_reason),

@@ -68,6 +68,8 @@ namespace {
 Status prepare_disk(const SessionRequest& req, MachineConfig& config, SessionOutcome& out) {
   namespace fs = std::filesystem;
   config.disk_bytes = req.disk_bytes.value_or(kDefaultDiskBytes);
+  config.disk_cache = req.disk_cache;
+  config.disk_cache_drop = req.disk_cache_drop;
   if (req.disk_image.empty()) {
     if (req.disk_bytes) return make_error(ErrorKind::Usage, tr("--disk-size needs --disk IMAGE"));
     return ok_status();
@@ -229,6 +231,9 @@ Result<SessionOutcome> run_session(const SessionRequest& req) {
       trprint(stderr, "ringscope: created disk image {} ({} bytes, {} sectors of 512 bytes)\n", out.disk_image.string(),
               disk->sectors() * kSectorSize, disk->sectors());
   }
+  if (config.disk_cache != DiskCache::Writeback)
+    trprint(stderr, "ringscope: disk cache {}: {}\n", disk_cache_name(config.disk_cache),
+            tr(disk_cache_info(config.disk_cache).summary));
   // The guest's console, echoed as it runs: a guest may print anything,
   // including escape sequences meant for the user's terminal (OSC 52 writes
   // the clipboard). Lines and tabs pass; other controls are shown escaped.
@@ -260,6 +265,7 @@ Result<SessionOutcome> run_session(const SessionRequest& req) {
                                             : req.image.string();
   header.mode = req.mode;
   header.vcpus = static_cast<uint32_t>(config.vcpus);
+  header.disk_cache = std::string(disk_cache_name(config.disk_cache));
   header.level = std::string(trace_level_name(req.options.level));
   header.params = config.cmdline;
   header.host_kernel = host.kernel_release;

@@ -39,7 +39,9 @@ struct SessionRequest {
   // --disk: the machine's disk (ATA or virtio-blk) in this raw image file,
   // created with disk_bytes if missing; empty: an unnamed scratch file.
   std::filesystem::path disk_image;
-  std::optional<uint64_t> disk_bytes;  // --disk-size; default kDefaultDiskBytes for a new image
+  std::optional<uint64_t> disk_bytes;           // --disk-size; default kDefaultDiskBytes for a new image
+  DiskCache disk_cache = DiskCache::Writeback;  // --disk-cache (disk_image.h)
+  bool disk_cache_drop = false;                 // --disk-cache-drop
   // --input FILE / --input-text STRING: what the guest's console receives
   // (the UART's RBR, virtio-console's receive queue); empty: end of file.
   std::string console_input;

@@ -71,10 +71,11 @@ Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config) {
 // Both kinds of disk are backed by the same kind of host image file.
 Status Machine::add_disk_and_devices() {
   if (!config_.disk_image.empty()) {
-    TRY_ASSIGN(disk_, DiskImage::open(config_.disk_image, config_.disk_bytes));
+    TRY_ASSIGN(disk_, DiskImage::open(config_.disk_image, config_.disk_bytes, config_.disk_cache));
   } else {
-    TRY_ASSIGN(disk_, DiskImage::scratch(config_.disk_bytes));
+    TRY_ASSIGN(disk_, DiskImage::scratch(config_.disk_bytes, config_.disk_cache));
   }
+  if (config_.disk_cache_drop) TRY(disk_->drop_host_cache());
   if (config_.devices == DeviceSet::Legacy) {
     ata_ = std::make_unique<AtaDisk>(disk_.get());
     TRY(bus_.add(AddressSpace::Pio, kAtaCommandBase, kAtaCommandWindow, ata_.get()));

@@ -89,6 +89,7 @@ std::string stats_to_json(const TraceStats& st) {
                  {"cpu_model", h.cpu_model},
                  {"tool_version", h.tool_version},
                  {"vcpus", h.vcpus},
+                 {"disk_cache", h.disk_cache},
                  {"start_unix_ns", h.start_unix_ns}};
   j["complete"] = st.complete;
   if (!st.warning.empty()) j["warning"] = st.warning;

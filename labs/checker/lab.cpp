@@ -16,6 +16,7 @@
 
 #include "ringscope/acpi_tables.h"
 #include "ringscope/bt_insns.h"
+#include "ringscope/devices/disk_image.h"
 #include "ringscope/exit_reasons.h"
 #include "ringscope/explain.h"
 #include "ringscope/files.h"
@@ -231,7 +232,8 @@ Query parse_query(Parser& p, const json& j, const std::string& where, const std:
 LabRun parse_run(Parser& p, const json& j, const std::string& where) {
   p.only(j, where,
          {"id", "program", "program_name", "scenario", "params", "append", "mode", "fallback_mode", "level", "devices",
-          "irqchip", "vmx_profile", "expect_status", "markers", "io", "vcpus", "vcpu_affinity", "host_hog"});
+          "irqchip", "vmx_profile", "expect_status", "markers", "io", "vcpus", "vcpu_affinity", "host_hog", "disk",
+          "disk_fill", "disk_cache", "disk_cache_drop"});
   LabRun r;
   r.id = p.str(j, "id", where);
   if (r.id.empty()) p.fail(where + ".id", "every run needs an id");
@@ -288,6 +290,22 @@ LabRun parse_run(Parser& p, const json& j, const std::string& where) {
       r.host_hog = j["host_hog"].get<bool>();
     if (r.host_hog && r.vcpu_affinity.empty())
       p.fail(where + ".host_hog", "goes with vcpu_affinity: the hog runs on the vCPUs' host CPUs");
+  }
+  r.disk = p.str(j, "disk", where);
+  if (!r.disk.empty() && (r.disk.find('/') != std::string::npos || r.disk == "." || r.disk == ".."))
+    p.fail(where + ".disk", "must be a file name (the image is made in the lab's work directory)");
+  r.disk_fill = p.num<uint64_t>(j, "disk_fill", where).value_or(0);
+  if (r.disk_fill % kSectorSize != 0 || r.disk_fill > (64ull << 20))
+    p.fail(where + ".disk_fill", "must be a whole number of 512-byte sectors, at most 64 MiB");
+  if (r.disk_fill && r.disk.empty()) p.fail(where + ".disk_fill", "goes with \"disk\" (the image it fills)");
+  r.disk_cache = p.str(j, "disk_cache", where);
+  if (!r.disk_cache.empty() && !parse_disk_cache(r.disk_cache))
+    p.fail(where + ".disk_cache", "must be writeback, none or unsafe");
+  if (j.contains("disk_cache_drop")) {
+    if (!j["disk_cache_drop"].is_boolean())
+      p.fail(where + ".disk_cache_drop", "must be true or false");
+    else
+      r.disk_cache_drop = j["disk_cache_drop"].get<bool>();
   }
   if (j.contains("markers")) {
     if (r.program.empty())

@@ -57,6 +57,16 @@ struct LabRun {
   // With vcpu_affinity: the checker runs a host CPU hog (a thread that only
   // computes) pinned to the same CPUs for as long as this run lasts.
   bool host_hog = false;
+  // The run's disk (docs/virtio.md, "Disk cache modes"): an image file of
+  // this name in the lab's work directory ("" : a scratch image), made of
+  // disk_fill bytes of pseudo-random data when it is missing (a fresh image
+  // is a hole, which the host reads without its disk); the host's cache
+  // mode for it (`run --disk-cache`; "" : writeback) and whether its pages
+  // are dropped from the host page cache first (`run --disk-cache-drop`).
+  std::string disk;
+  uint64_t disk_fill = 0;
+  std::string disk_cache;
+  bool disk_cache_drop = false;
   // A program run: the marker phases the student's program is asked to
   // open and close (the handout names them). Checks may only measure
   // `between` phases the run can have: these, the teaching kernel's "boot"

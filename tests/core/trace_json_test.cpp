@@ -163,7 +163,7 @@ TEST(TraceJson, Header) {
   const Json j = Json::parse(header_to_json(testing::sample_header()));
   EXPECT_EQ(keys_of(j), (std::vector<std::string>{"format_version", "schema_version", "scenario", "mode", "level",
                                                   "params", "host_kernel", "kvm_flavour", "cpu_model", "tool_version",
-                                                  "start_unix_ns", "start_mono_ns", "vcpus"}));
+                                                  "start_unix_ns", "start_mono_ns", "vcpus", "disk_cache"}));
   EXPECT_EQ(j["scenario"], "syscalls");
   EXPECT_EQ(j["vcpus"], 2);
 }

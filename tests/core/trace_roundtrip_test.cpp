@@ -11,6 +11,7 @@
 
 #include "trace/crc32.h"
 #include "trace/format.h"
+#include "trace/header_codec.h"
 #include "trace_test_util.h"
 
 namespace ringscope {
@@ -107,6 +108,29 @@ TEST(TraceRoundTrip, HeaderFields) {
   EXPECT_EQ(t->header.start_unix_ns, want.start_unix_ns);
   EXPECT_EQ(t->header.start_mono_ns, want.start_mono_ns);
   EXPECT_EQ(t->header.vcpus, want.vcpus);
+  EXPECT_EQ(t->header.disk_cache, want.disk_cache);
+}
+
+// A header written before disk_cache was appended (it ends after vcpus)
+// still reads, with the mode empty.
+TEST(TraceRoundTrip, HeaderWithoutTheDiskCacheMode) {
+  TraceHeader h = sample_header();
+  h.disk_cache.clear();
+  std::vector<uint8_t> bytes = trace::encode_file_header(h);
+  // Drop the empty string's length byte: the block as an older writer made it.
+  const uint32_t block = bytes[16] | bytes[17] << 8 | bytes[18] << 16 | uint32_t(bytes[19]) << 24;
+  ASSERT_EQ(bytes[20 + block - 1], 0);
+  bytes.erase(bytes.begin() + 20 + block - 1);
+  const uint32_t shorter = block - 1;
+  for (int i = 0; i < 4; i++) bytes[16 + i] = static_cast<uint8_t>(shorter >> (8 * i));
+  const uint32_t crc = trace::crc32(bytes.data(), 20 + shorter);
+  for (int i = 0; i < 4; i++) bytes[20 + shorter + i] = static_cast<uint8_t>(crc >> (8 * i));
+  size_t size = 0;
+  auto back = trace::decode_file_header(bytes.data(), bytes.size(), size);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(size, bytes.size());
+  EXPECT_EQ(back->vcpus, h.vcpus);
+  EXPECT_EQ(back->disk_cache, "");
 }
 
 TEST(TraceRoundTrip, ExtremeValuesAndTimeGoingBackwards) {

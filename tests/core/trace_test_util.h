@@ -31,6 +31,7 @@ inline TraceHeader sample_header() {
   h.start_unix_ns = 1'700'000'000'000'000'000ull;
   h.start_mono_ns = 123'456'789;
   h.vcpus = 2;
+  h.disk_cache = "none";
   return h;
 }
 

@@ -76,6 +76,11 @@ struct MachineConfig {
   // disk_bytes if missing; empty: an unnamed scratch file of disk_bytes.
   std::filesystem::path disk_image;
   uint64_t disk_bytes = 1ull << 20;
+  // How the host caches the image (`run --disk-cache`, disk_image.h), and
+  // whether its pages are dropped from the host page cache when the machine
+  // is built (`run --disk-cache-drop`), so the guest's first reads go to the disk.
+  DiskCache disk_cache = DiskCache::Writeback;
+  bool disk_cache_drop = false;
   // Bytes the guest's console receives (`run --input`): the UART's receive
   // side, and virtio-console port 0's receive queue where there is one.
   // Empty: nothing to read; the kernel's read() returns 0 (end of file).

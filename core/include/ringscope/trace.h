@@ -39,6 +39,9 @@ struct TraceHeader {
   uint64_t start_unix_ns = 0;  // wall clock at start
   uint64_t start_mono_ns = 0;  // CLOCK_MONOTONIC at start (events' time base)
   uint32_t vcpus = 1;
+  // How the host cached the disk image (`run --disk-cache`: "writeback",
+  // "none", "unsafe"); empty in traces written before it was recorded.
+  std::string disk_cache;
 };
 
 // How a writer makes its file readable while it is written (docs/trace-format.md,

@@ -43,6 +43,11 @@ std::vector<uint8_t> encode_file_header(const TraceHeader& h) {
   put(h.start_unix_ns);
   put(h.start_mono_ns);
   put(h.vcpus);
+  {  // appended fields: a reader that does not know them stops before them
+    std::string_view s = std::string_view(h.disk_cache).substr(0, kMaxHeaderString);
+    put(s.size());
+    block.insert(block.end(), s.begin(), s.end());
+  }
 
   std::vector<uint8_t> out(kFileHeaderFixed + block.size() + 4);
   std::memcpy(out.data(), kFileMagic, sizeof kFileMagic);
@@ -93,6 +98,11 @@ Result<TraceHeader> decode_file_header(const uint8_t* data, size_t size, size_t&
   if (!r.varint(h.start_unix_ns) || !r.varint(h.start_mono_ns) || !r.varint(vcpus) || vcpus > 0xffffffffu)
     return bad(kFileHeaderFixed + r.offset(), "a header number is malformed");
   h.vcpus = static_cast<uint32_t>(vcpus);
+  if (!r.at_end()) {  // absent in traces written before it
+    std::string_view s;
+    if (!r.bytes(s, kMaxHeaderString)) return bad(kFileHeaderFixed + r.offset(), "the disk cache mode is malformed");
+    h.disk_cache.assign(s);
+  }
   header_size = crc_at + 4;
   return h;
 }

@@ -99,6 +99,7 @@ std::string header_to_json(const TraceHeader& h) {
       {"start_unix_ns", h.start_unix_ns},
       {"start_mono_ns", h.start_mono_ns},
       {"vcpus", h.vcpus},
+      {"disk_cache", h.disk_cache},
   };
   return trace::dump(j);
 }
