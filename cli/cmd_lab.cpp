@@ -209,6 +209,9 @@ DoneRun do_run(const labs::LabRun& r, const fs::path& student, const fs::path& w
   req.options.level = r.level == "full" ? TraceLevel::Full : TraceLevel::Exits;
   req.options.limits.wall_ms = 60'000;
   req.echo_console = false;
+  if (r.ram_mib) req.ram_mib = r.ram_mib;
+  req.balloon_target_mib = r.balloon_target_mib;
+  req.balloon_after = r.balloon_after;
   if (!r.vmx_profile.empty() && mode == Mode::Emulation) {
     auto profile = vmx::load_profile(r.vmx_profile);
     if (!profile.ok()) {

@@ -204,11 +204,11 @@ Query parse_query(Parser& p, const json& j, const std::string& where, const std:
   q.measure = p.str(j, "measure", where, "count");
   static const std::set<std::string> kMeasures = {"count",       "sum_value",   "sum_count",   "last_value",
                                                   "last_port",   "last_vector", "last_reason", "last_count",
-                                                  "last_number", "span_ns"};
+                                                  "last_number", "span_ns",     "rise_value",  "fall_value"};
   if (!kMeasures.count(q.measure))
     p.fail(where + ".measure",
            "must be count, sum_value, sum_count, last_value, last_vector, last_port, last_reason, "
-           "last_count, last_number or span_ns");
+           "last_count, last_number, span_ns, rise_value or fall_value");
   q.filter = parse_filter(p, j, where);
   q.between = p.str(j, "between", where);
   if (j.contains("between") && q.between.empty()) p.fail(where + ".between", "must name a marker phase");
@@ -218,7 +218,7 @@ Query parse_query(Parser& p, const json& j, const std::string& where, const std:
 LabRun parse_run(Parser& p, const json& j, const std::string& where) {
   p.only(j, where,
          {"id", "program", "program_name", "scenario", "params", "append", "mode", "fallback_mode", "level", "devices",
-          "irqchip", "vmx_profile", "expect_status", "markers"});
+          "irqchip", "vmx_profile", "expect_status", "markers", "ram", "balloon_target", "balloon_after"});
   LabRun r;
   r.id = p.str(j, "id", where);
   if (r.id.empty()) p.fail(where + ".id", "every run needs an id");
@@ -255,6 +255,11 @@ LabRun parse_run(Parser& p, const json& j, const std::string& where) {
     p.fail(where + ".fallback_mode", "a run on KVM's in-kernel irqchip has no emulation to fall back to");
   r.vmx_profile = p.str(j, "vmx_profile", where);
   r.expect_status = p.num<int>(j, "expect_status", where).value_or(0);
+  r.ram_mib = p.num<uint64_t>(j, "ram", where).value_or(0);
+  r.balloon_target_mib = p.num<uint64_t>(j, "balloon_target", where).value_or(0);
+  r.balloon_after = p.str(j, "balloon_after", where);
+  if (!r.balloon_after.empty() && !r.balloon_target_mib)
+    p.fail(where + ".balloon_after", "goes with \"balloon_target\" (MiB)");
   if (j.contains("markers")) {
     if (r.program.empty())
       p.fail(where + ".markers", "only a program run declares markers (a scenario's are in its manifest)");
@@ -290,8 +295,13 @@ void QueryMeter::feed(const Event& e) {
     }
   }
   if (!q.filter.matches(e)) return;
-  if (!first_) first_ = e.time_ns;
+  if (!first_) {
+    first_ = e.time_ns;
+    first_value_ = max_value_ = e.value;
+  }
   last_ = e.time_ns;
+  last_value_ = e.value;
+  max_value_ = std::max(max_value_, e.value);
   const std::string& m = q.measure;
   if (m == "count")
     sum_ += 1;
@@ -331,12 +341,17 @@ Measured QueryMeter::result() const {
   }
   // A last_* measure of nothing has no value (not 0): a counter this host's
   // KVM does not have, say, must not pass an `at_most`.
-  if (q.measure.rfind("last_", 0) == 0 && !first_) {
+  if ((q.measure.rfind("last_", 0) == 0 || q.measure == "rise_value" || q.measure == "fall_value") && !first_) {
     r.problem = trf("no event of run {} matched{}, so there is no {}", q.run,
                     q.between.empty() ? "" : trf(" in the phase \"{}\"", q.between), q.measure);
     return r;
   }
-  r.value = sum_;
+  if (q.measure == "rise_value")
+    r.value = static_cast<double>(max_value_ - first_value_);
+  else if (q.measure == "fall_value")
+    r.value = static_cast<double>(max_value_ - last_value_);
+  else
+    r.value = sum_;
   return r;
 }
 

@@ -48,6 +48,11 @@ struct LabRun {
   std::string irqchip;                        // KVM modes: vmm or kernel (docs/interrupts.md)
   std::string vmx_profile;                    // emulation: the VT-x model's profile
   int expect_status = 0;                      // the guest's exit status a good run ends with
+  uint64_t ram_mib = 0;                       // guest RAM ("ram", MiB); 0: run's default
+  // A virtio-balloon asked to shrink the guest to this many MiB when it ends
+  // the phase balloon_after names (`run --balloon-target`, --balloon-after).
+  uint64_t balloon_target_mib = 0;
+  std::string balloon_after;
   // A program run: the marker phases the student's program is asked to
   // open and close (the handout names them). Checks may only measure
   // `between` phases the run can have: these, the teaching kernel's "boot"
@@ -59,7 +64,9 @@ struct LabRun {
 // ("count"), the sum of their `value`s or `count`s ("sum_value",
 // "sum_count"), a field of the last one that does ("last_value",
 // "last_vector", "last_port", "last_reason", "last_count", "last_number":
-// a hypercall's number), or the time
+// a hypercall's number), how far a counter's value climbed above its first
+// ("rise_value": the largest minus the first) or fell back from its peak
+// ("fall_value": the largest minus the last), or the time
 // from the first to the last ("span_ns"; a whole phase, marker to marker,
 // when no kind is given).
 // Which events: the one EventFilter of `show` and the viewer
@@ -158,6 +165,7 @@ class QueryMeter {
   enum class Phase { Before, Inside, After } phase_ = Phase::Before;
   double sum_ = 0;
   std::optional<uint64_t> first_, last_, begin_ns_, end_ns_;
+  uint64_t first_value_ = 0, max_value_ = 0, last_value_ = 0;  // rise_value, fall_value
 };
 Measured measure(const Query& q, const std::vector<Event>& events);
 
