@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "ringscope/cpu_list.h"
 #include "ringscope/exit_reasons.h"
 #include "ringscope/i18n.h"
 #include "ringscope/machine.h"
@@ -42,6 +43,8 @@ struct RunArgs {
   bool balloon = false;
   uint64_t balloon_target_mib = 0;
   std::string balloon_after;
+  uint64_t host_sample_ms = RunOptions{}.host_sample_ms;
+  std::string vcpu_affinity;
 };
 
 int do_run(const RunArgs& a) {
@@ -63,6 +66,12 @@ int do_run(const RunArgs& a) {
   req.options.limits.wall_ms = static_cast<uint64_t>(a.timeout_s * 1000);
   req.options.limits.max_exits = a.max_exits;
   req.options.progress = isatty(STDERR_FILENO);
+  req.options.host_sample_ms = a.host_sample_ms;
+  if (!a.vcpu_affinity.empty()) {
+    auto cpus = parse_cpu_list(a.vcpu_affinity);
+    if (!cpus.ok()) return report_error("run", cpus.error());
+    req.vcpu_affinity = cpus.value();
+  }
   req.echo_console = !a.quiet;
   req.force_pvh = a.pvh;
   req.ram_mib = a.ram_mib;
@@ -154,6 +163,9 @@ void add_run_command(CLI::App& app, CliContext& ctx) {
                   "How many CPUs the guest has, 1-8 (default: the scenario's own, scenario.json \"vcpus\"). More "
                   "than one: one host thread per vCPU (vcpu0, vcpu1, ...), KVM's in-kernel irqchip; KVM modes only")
       ->check(CLI::Range(1, 8));
+  cmd->add_option("--vcpu-affinity", a->vcpu_affinity,
+                  "Pin every vCPU thread to these host CPUs, as taskset does: 0, 0-1 or 0,2. Fewer host CPUs "
+                  "than vCPUs: the host scheduler takes turns between them (the run delay counters show it)");
   cmd->add_option("--devices", a->devices,
                   "With --mode emulation: legacy (default: 16550 UART, ATA disk; the native kernel) or virtio "
                   "(virtio-console, virtio-blk, hypercalls; the scenario's PV kernel), the paravirt guest run "
@@ -165,6 +177,11 @@ void add_run_command(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--timeout", a->timeout_s, "Wall-time limit in seconds (watchdog)")->capture_default_str();
   cmd->add_option("--max-exits", a->max_exits, "Exit (or step) limit (watchdog)")->capture_default_str();
   cmd->add_option("--ram", a->ram_mib, "Guest RAM in MiB")->capture_default_str();
+  cmd->add_option("--host-sample-ms", a->host_sample_ms,
+                  "Record the host's view of the VM (each vCPU thread's CPU time and run delay, the VMM's RSS, "
+                  "guest RAM the host allocated; docs/trace-format.md) every N ms, and at start and end; 0: off")
+      ->check(CLI::Range(uint64_t{0}, uint64_t{60'000}))
+      ->capture_default_str();
   cmd->add_flag("--quiet", a->quiet, "Do not echo the guest console");
   cmd->add_option("--input", a->input,
                   "Feed this file's bytes to the guest console (UART receive, virtio-console receive queue; "

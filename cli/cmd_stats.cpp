@@ -15,6 +15,7 @@
 #include "ringscope/bt_insns.h"
 #include "ringscope/exit_reasons.h"
 #include "ringscope/explain.h"
+#include "ringscope/host_stats.h"
 #include "ringscope/i18n.h"
 #include "ringscope/terminal_text.h"
 #include "ringscope/trace_stats.h"
@@ -205,15 +206,45 @@ void print_phases(std::string& o, const TraceStats& st) {
              kMaxPhases, kMaxOpenPhases);
 }
 
+std::string mib(uint64_t bytes) { return fmt::format("{:.1f} MiB", static_cast<double>(bytes) / (1 << 20)); }
+
+// The host's view (host counters, host_stats.h): each vCPU thread's CPU time
+// and run delay between its first and last sample, and as a share of that
+// wall time (a thread that kept one host CPU busy is 100%).
+void print_host(std::string& o, const HostStats& h) {
+  if (!h.any()) return;
+  o +=
+      tr("\nthe VM as the host sees it (host.* counters; share = of the wall time between the first and last "
+         "sample)\n");
+  o += fmt::format("  {:<8} {:>12} {:>7} {:>12} {:>7}\n", tr("thread"), tr("CPU time"), tr("share"), tr("run delay"),
+                   tr("share"));
+  for (size_t v = 0; v < h.vcpus.size(); v++) {
+    const HostVcpuStats& t = h.vcpus[v];
+    if (!t.cpu.seen) continue;
+    o += fmt::format("  {:<8} {:>12} {:>6.1f}% {:>12} {:>6.1f}%\n", fmt::format("vcpu{}", v),
+                     format_duration(t.cpu.delta()), 100.0 * t.cpu.rate(), format_duration(t.run_delay.delta()),
+                     100.0 * t.run_delay.rate());
+  }
+  if (h.rss.seen) o += trf("  VMM resident set: {} at the end, at most {}\n", mib(h.rss.last), mib(h.rss.max));
+  if (h.ram_resident.seen)
+    o += trf("  guest RAM the host allocated: {} at the start, {} at the end\n", mib(h.ram_resident.first),
+             mib(h.ram_resident.last));
+  if (h.disk_cached.seen)
+    o += trf("  disk image in the host page cache: {} at the end, at most {}\n", mib(h.disk_cached.last),
+             mib(h.disk_cached.max));
+}
+
 void run_stats(const StatsOptions& opt, CliContext& ctx) {
   // Streamed: StatsBuilder keeps counts and per-phase aggregates, never the
   // events, so memory does not grow with the trace.
   StatsBuilder builder;
+  HostStats host;
   TraceRead read;
   if (!stream_trace_or_report(
           "stats", opt.file, ctx,
           [&](const Event& e) {
             builder.add(e);
+            host.add(e);
             return true;
           },
           read))
@@ -222,7 +253,12 @@ void run_stats(const StatsOptions& opt, CliContext& ctx) {
   report_read_warning("stats", opt.file, read.summary);
   std::string o;
   if (opt.json) {
-    o = stats_to_json(st) + "\n";
+    o = stats_to_json(st);
+    if (host.any()) {  // the host counters' figures (host_stats.h) as one more key
+      o.pop_back();    // the object's closing brace
+      o += ",\"host\":" + host_stats_json(host) + "}";
+    }
+    o += "\n";
   } else {
     print_header(o, st, opt.file);
     print_kinds(o, st);
@@ -230,6 +266,7 @@ void run_stats(const StatsOptions& opt, CliContext& ctx) {
     print_kvm_stats(o, st);
     print_traps(o, st);
     print_bt(o, st);
+    print_host(o, host);
     print_phases(o, st);
   }
   std::fwrite(o.data(), 1, o.size(), stdout);

@@ -217,6 +217,7 @@ Result<SessionOutcome> run_session(const SessionRequest& req) {
             config.vcpus);
   }
 
+  config.vcpu_affinity = req.vcpu_affinity;
   TRY(prepare_disk(req, config, out));
   std::string qmp_path;
   if (!req.qmp.empty()) {

@@ -28,6 +28,7 @@ struct SessionRequest {
   std::string mode = "full-virt";
   std::string devices;               // "", "legacy", "virtio": `run --devices` (docs/modes.md)
   std::string irqchip;               // "", "vmm", "kernel": `run --irqchip` (docs/interrupts.md)
+  std::vector<int> vcpu_affinity;    // `run --vcpu-affinity`: host CPUs for every vCPU thread (empty: any)
   int vcpus = 0;                     // `run --vcpus`, 1..8; 0: the scenario's own (scenario.json "vcpus"), else 1
   std::filesystem::path trace_path;  // default: <name>.<mode>.rtrace
   RunOptions options;

@@ -22,6 +22,7 @@ Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config) {
     return make_error(ErrorKind::Usage, tr("guest RAM must be a multiple of 4 KiB between 4 MiB and 4 GiB"));
   std::unique_ptr<Machine> m(new Machine());
   m->config_ = config;
+  m->vcpu_threads_.pin_to(config.vcpu_affinity);
   // MAP_NORESERVE: untouched guest pages cost the host nothing.
   void* ram =
       mmap(nullptr, config.ram_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -174,6 +175,7 @@ void Machine::push_console_input(DeviceContext& ctx, std::string_view bytes) {
 
 void Machine::finish_devices(DeviceContext& ctx) {
   for (const auto& r : bus_.ranges()) r.device->finish(ctx);
+  if (HostSampler* s = vcpu_threads_.sampler()) s->final_sample();
 }
 
 }  // namespace ringscope

@@ -9,9 +9,12 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <memory>
 #include <mutex>
 
 #include "ringscope/control/run_control.h"
+#include "ringscope/host_sampler.h"
+#include "ringscope/trace.h"
 
 namespace ringscope {
 
@@ -25,11 +28,16 @@ RunResult watch(Machine* machine, const RunOptions& options, const SupervisedLoo
   std::condition_variable cv;
   bool finished = false;
   uint64_t start = monotonic_ns();
+  // The host's view of the VM (host_counters.h), sampled beside the loop.
+  // The loop's threads name themselves vcpuN (Machine::vcpu_threads).
+  std::unique_ptr<HostSampler> sampler;
+  if (machine && loop.sink && options.host_sample_ms > 0 && options.level != TraceLevel::Off &&
+      dynamic_cast<TraceWriter*>(loop.sink)) {
+    sampler = std::make_unique<HostSampler>(*loop.sink, *machine, machine->vcpu_threads(), options.host_sample_ms);
+    machine->attach_host_sampler(sampler.get());
+    sampler->start();
+  }
   std::thread thread([&] {
-    // The thread that runs the guest's CPU is the vCPU, to the host: named
-    // so, `ps -L`, `top -H` and htop show it the way they show QEMU's
-    // "CPU 0/KVM" (a name is at most 15 characters).
-    pthread_setname_np(pthread_self(), "vcpu0");
     RunResult r = loop.run();
     std::lock_guard lock(mu);
     result = std::move(r);
@@ -81,6 +89,10 @@ RunResult watch(Machine* machine, const RunOptions& options, const SupervisedLoo
     }
   }
   thread.join();
+  if (sampler) {
+    sampler->stop();
+    machine->attach_host_sampler(nullptr);
+  }
   if (progress_shown) std::fprintf(stderr, "\r\033[K");
   result.wall_ns = monotonic_ns() - start;
   return result;

@@ -119,8 +119,8 @@ Result<RunResult> BtBackend::run(Machine& machine, EventSink& sink, const RunOpt
 
   SupervisedLoop supervised;
   supervised.run = [&] {
-    pthread_setname_np(pthread_self(), "vcpu0");
-    if (tracing) {  // the kernel boots as translated code
+    auto thread = machine.vcpu_threads().enter(0);  // named vcpu0
+    if (tracing) {                                  // the kernel boots as translated code
       Event ev = events::world_switch({monotonic_ns(), 0, Source::Vmm}, BtWorld::None, BtWorld::Translated,
                                       TrapCause::None, 0, 0, machine.boot().rip, 0);
       sink.emit(ev);
@@ -136,6 +136,7 @@ Result<RunResult> BtBackend::run(Machine& machine, EventSink& sink, const RunOpt
     return fmt::format("{} kernel instructions translated, {} world switches", loop.instructions(),
                        direct->stats().entries);
   };
+  supervised.sink = &sink;
   RunResult result = supervise(machine, options, supervised);
   const DirectStats& d = direct->stats();
   figures_.world_switches = d.entries;

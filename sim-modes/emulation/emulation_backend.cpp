@@ -25,7 +25,11 @@ Result<RunResult> EmulationBackend::run(Machine& machine, EventSink& sink, const
   TRY(loop.install_hooks());
 
   SupervisedLoop supervised;
-  supervised.run = [&] { return loop.run(); };
+  supervised.run = [&] {
+    auto thread = machine.vcpu_threads().enter(0);  // named vcpu0, as the KVM backend's
+    return loop.run();
+  };
+  supervised.sink = &sink;
   // Unicorn can be stopped from any thread (uc_emu_stop); a stop that lands
   // between two uc_emu_start calls is caught by the loop's own check.
   supervised.stop = [&](std::thread::native_handle_type) { loop.request_stop(); };

@@ -52,7 +52,7 @@ Result<RunResult> KvmBackend::run(Machine& machine, EventSink& sink, const RunOp
   struct kvm_run* run = vcpu->run();
   SupervisedLoop supervised;
   supervised.run = [&] {
-    pthread_setname_np(pthread_self(), vcpu_thread_name(0).c_str());  // as `ps -L` shows it
+    auto thread = machine.vcpu_threads().enter(0);  // named vcpu0, as `ps -L` shows it
     return loop.run();
   };
   // KVM_RUN returns EINTR on the signal; immediate_exit catches a KVM_RUN
@@ -66,6 +66,7 @@ Result<RunResult> KvmBackend::run(Machine& machine, EventSink& sink, const RunOp
   // With KVM's in-kernel irqchip a hlt never reaches the loop; a kick every
   // kHaltCheckNs lets it see a vCPU parked for good (VcpuLoop::halted_for_good).
   if (machine.config().irqchip == IrqChip::Kernel) supervised.check_period_ns = kHaltCheckNs;
+  supervised.sink = &sink;
   return supervise(machine, options, supervised);
 }
 

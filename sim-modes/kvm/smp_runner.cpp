@@ -121,7 +121,7 @@ Result<RunResult> run_vcpus(Vm& vm, Machine& machine, EventSink& sink, const Run
     std::vector<std::thread> threads;
     for (size_t i = 0; i < n; i++) {
       threads.emplace_back([&, i] {
-        pthread_setname_np(pthread_self(), vcpu_thread_name(static_cast<uint32_t>(i)).c_str());
+        auto thread = machine.vcpu_threads().enter(static_cast<uint32_t>(i));  // named vcpuN
         accept_kicks();
         RunResult r = loops[i]->run();
         // The first loop to end the run stops the others (parked ones too).
@@ -153,6 +153,7 @@ Result<RunResult> run_vcpus(Vm& vm, Machine& machine, EventSink& sink, const Run
     return fmt::format("{} vCPUs, {} exits", n, exits);
   };
   supervised.check_period_ns = kHaltCheckNs;
+  supervised.sink = out;
   return supervise(machine, options, supervised);
 }
 

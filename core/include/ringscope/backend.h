@@ -46,6 +46,9 @@ struct RunOptions {
   // every backend consults it at its checkpoints. Null: not controlled,
   // and the checkpoints cost one pointer test.
   control::RunControl* control = nullptr;
+  // The host counters' sampling period (`run --host-sample-ms`, host_sampler.h);
+  // 0: no host counters are recorded.
+  uint64_t host_sample_ms = 10;
 };
 
 struct RunResult {

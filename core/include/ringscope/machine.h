@@ -27,6 +27,7 @@
 #include "ringscope/devices/virtio_blk.h"
 #include "ringscope/devices/virtio_console.h"
 #include "ringscope/guest_memory.h"
+#include "ringscope/host_sampler.h"
 #include "ringscope/result.h"
 
 namespace ringscope {
@@ -77,6 +78,9 @@ struct MachineConfig {
   // label starts with balloon_after ("" : the end of "boot"). 0: none.
   uint64_t balloon_target_bytes = 0;
   std::string balloon_after;
+  // Host CPUs every vCPU thread is pinned to (`run --vcpu-affinity`, as
+  // taskset; cpu_list.h checks them); empty: wherever the host schedules them.
+  std::vector<int> vcpu_affinity;
 };
 
 class Machine {
@@ -140,8 +144,14 @@ class Machine {
   // is one (as `run --input`, but later). Thread: the vCPU's.
   void push_console_input(DeviceContext& ctx, std::string_view bytes);
 
-  // Lets every device flush what it buffers (output lines) at the end of a run.
+  // Lets every device flush what it buffers (output lines) at the end of a
+  // run, and takes the host sampler's last sample (before the run_end event).
   void finish_devices(DeviceContext& ctx);
+
+  // The host threads that run the vCPUs, and the sampler that watches them
+  // (host_sampler.h); the supervisor attaches it for the run.
+  VcpuThreads& vcpu_threads() { return vcpu_threads_; }
+  void attach_host_sampler(HostSampler* s) { vcpu_threads_.attach(s); }
 
  private:
   Machine() = default;
@@ -157,6 +167,7 @@ class Machine {
   I8254 pit_;
   PicPair pic_;
   std::atomic<uint64_t> deadline_hint_{0};
+  VcpuThreads vcpu_threads_;
   std::unique_ptr<DiskImage> disk_;
   std::unique_ptr<AtaDisk> ata_;
   std::unique_ptr<HypercallDevice> hypercall_;

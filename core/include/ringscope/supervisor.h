@@ -32,6 +32,10 @@ struct SupervisedLoop {
   // state it cannot see from inside (a vCPU parked by KVM's in-kernel
   // irqchip with interrupts off never returns from KVM_RUN by itself).
   uint64_t check_period_ns = 0;
+  // Where the host counters go (host_sampler.h): the run's sink. Null, or a
+  // sink that is not safe from several threads (only the TraceWriter is):
+  // no host sampler runs.
+  EventSink* sink = nullptr;
 };
 
 // Runs `loop`, returns its result with wall_ns filled in.

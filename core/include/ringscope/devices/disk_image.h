@@ -40,6 +40,7 @@ class DiskImage {
   bool write(uint64_t sector, const void* src, uint64_t count);
   bool flush();
   bool read_only() const { return read_only_; }
+  int fd() const { return fd_; }  // for the host sampler's mincore (host_sampler.h)
   uint64_t reads() const { return reads_; }
   uint64_t writes() const { return writes_; }
 
