@@ -299,6 +299,9 @@ DoneRun do_run(const labs::LabRun& r, const fs::path& student, const fs::path& w
   }
   if (!r.disk_cache.empty()) req.disk_cache = parse_disk_cache(r.disk_cache).value_or(DiskCache::Writeback);
   req.disk_cache_drop = r.disk_cache_drop;
+  if (r.ram_mib) req.ram_mib = r.ram_mib;
+  req.balloon_target_mib = r.balloon_target_mib;
+  req.balloon_after = r.balloon_after;
   if (!r.vmx_profile.empty() && mode == Mode::Emulation) {
     auto profile = vmx::load_profile(r.vmx_profile);
     if (!profile.ok()) {

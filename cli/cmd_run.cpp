@@ -43,6 +43,9 @@ struct RunArgs {
   bool input_text_given = false;
   std::string qmp;
   bool qmp_wait = false;
+  bool balloon = false;
+  uint64_t balloon_target_mib = 0;
+  std::string balloon_after;
   uint64_t host_sample_ms = RunOptions{}.host_sample_ms;
   std::string vcpu_affinity;
 };
@@ -87,6 +90,9 @@ int do_run(const RunArgs& a) {
   }
   req.qmp = a.qmp;
   req.qmp_wait = a.qmp_wait;
+  req.balloon = a.balloon;
+  req.balloon_target_mib = a.balloon_target_mib;
+  req.balloon_after = a.balloon_after;
   if (!a.input.empty() && a.input_text_given)
     return report_error("run", make_error(ErrorKind::Usage, tr("give --input FILE or --input-text STRING, not both")));
   if (!a.input.empty()) {
@@ -223,6 +229,14 @@ void add_run_command(CLI::App& app, CliContext& ctx) {
                   "Serve QEMU's QMP on this UNIX socket, unix:PATH: pause, step one exit, breakpoints, registers, "
                   "reset, quit (docs/qmp.md; `ringscope qmp PATH COMMAND` sends one command)");
   cmd->add_flag("--qmp-wait", a->qmp_wait, "With --qmp: start paused until a client sends cont");
+  cmd->add_flag("--balloon", a->balloon,
+                "Give the guest a virtio-balloon (paravirt; QMP balloon / query-balloon drive it, docs/virtio.md)");
+  cmd->add_option("--balloon-target", a->balloon_target_mib,
+                  "With a balloon (implies --balloon): ask the guest to shrink to this many MiB, once it ends the "
+                  "marker phase --balloon-after names");
+  cmd->add_option("--balloon-after", a->balloon_after,
+                  "With --balloon-target: the label (or its start) of the marker phase whose end triggers it "
+                  "(default: boot)");
   cmd->add_flag("--pvh", a->pvh, "Enter through the 32-bit PVH entry even if the kernel has a 64-bit one");
   cmd->callback([a, &ctx] { ctx.exit_code = do_run(*a); });
 }

@@ -149,6 +149,12 @@ Result<SessionOutcome> run_session(const SessionRequest& req) {
     return make_error(ErrorKind::Usage, trf("console input of {} bytes is more than the {} a run takes",
                                             req.console_input.size(), kMaxConsoleInput));
   config.console_input = req.console_input;
+  config.balloon = req.balloon || req.balloon_target_mib > 0;
+  config.balloon_target_bytes = req.balloon_target_mib << 20;
+  config.balloon_after = req.balloon_after;
+  if (!req.balloon_after.empty() && !req.balloon_target_mib)
+    return make_error(ErrorKind::Usage,
+                      tr("--balloon-after goes with --balloon-target MiB (what to ask for, and when)"));
   TRY_ASSIGN(auto backend, make_backend(req.mode));
   TRY_ASSIGN(config.devices, devices_for_mode(req.mode, req.devices));
   TRY_ASSIGN(config.irqchip,
@@ -300,12 +306,16 @@ Result<SessionOutcome> run_session(const SessionRequest& req) {
 
   Result<RunResult> result = make_error(ErrorKind::Internal, "no run");
   for (;;) {
-    if (control) control->run_starting();
+    if (control) {
+      control->run_starting();
+      control->set_balloon(machine->virtio_balloon(), config.ram_bytes);
+    }
     result = backend->run(*machine, *sink, options);
     // system_reset: the run ended to boot the machine again from its boot
     // state (RAM, devices, vCPUs afresh; the disk image keeps what was written).
     if (!control || !result.ok() || !control->resetting()) break;
     (void)control->run_ended(result.value());
+    control->set_balloon(nullptr, 0);  // the old machine goes away
     auto again = Machine::create(config);
     if (!again.ok()) {
       result = again.error();

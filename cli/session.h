@@ -49,6 +49,12 @@ struct SessionRequest {
   // the guest starts paused until a client sends cont.
   std::string qmp;
   bool qmp_wait = false;
+  // --balloon: a virtio-balloon (paravirt machines); --balloon-target MiB:
+  // the guest's target size, handed over when the guest ends the marker
+  // phase --balloon-after names (a label prefix; default "boot").
+  bool balloon = false;
+  uint64_t balloon_target_mib = 0;
+  std::string balloon_after;
 };
 
 inline constexpr uint64_t kMaxConsoleInput = 1ull << 20;

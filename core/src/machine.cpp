@@ -77,6 +77,9 @@ Status Machine::add_disk_and_devices() {
   }
   if (config_.disk_cache_drop) TRY(disk_->drop_host_cache());
   if (config_.devices == DeviceSet::Legacy) {
+    if (config_.balloon)
+      return make_error(ErrorKind::Usage,
+                        tr("the balloon is a virtio device: use --mode paravirt (or --devices virtio)"));
     ata_ = std::make_unique<AtaDisk>(disk_.get());
     TRY(bus_.add(AddressSpace::Pio, kAtaCommandBase, kAtaCommandWindow, ata_.get()));
     TRY(bus_.add(AddressSpace::Pio, kAtaControlBase, kAtaControlWindow, &ata_->control()));
@@ -96,6 +99,32 @@ Status Machine::add_disk_and_devices() {
   TRY(bus_.add(AddressSpace::Pio, kHypercallPort, kHypercallWindow, hypercall_.get()));
   TRY(bus_.add(AddressSpace::Mmio, kVirtioMmioBase, kVirtioMmioStride, vconsole_.get()));
   TRY(bus_.add(AddressSpace::Mmio, kVirtioMmioBase + kVirtioMmioStride, kVirtioMmioStride, vblk_.get()));
+  if (config_.balloon) TRY(add_balloon());
+  return ok_status();
+}
+
+// virtio device 2. With a target from the command line, the probe port's
+// markers say when to hand it over: a workload first touches its memory,
+// frees it, then ends the phase named by balloon_after.
+Status Machine::add_balloon() {
+  vballoon_ = std::make_unique<VirtioBalloon>(&balloon_irq_);
+  TRY(bus_.add(AddressSpace::Mmio, kVirtioMmioBase + 2 * kVirtioMmioStride, kVirtioMmioStride, vballoon_.get()));
+  if (!config_.balloon_target_bytes) return ok_status();
+  std::string after = config_.balloon_after.empty() ? "boot" : config_.balloon_after;
+  probe_.set_marker_hook(
+      [this, after, done = false](DeviceContext& ctx, MarkerPhase phase, std::string_view label) mutable {
+        if (done || phase != MarkerPhase::End || !label.starts_with(after)) return;
+        done = true;
+        (void)set_balloon_target(ctx, config_.balloon_target_bytes);
+      });
+  return ok_status();
+}
+
+Status Machine::set_balloon_target(DeviceContext& ctx, uint64_t target_bytes) {
+  if (!vballoon_) return make_error(ErrorKind::Usage, tr("No balloon device has been activated (run --balloon)"));
+  uint64_t pages =
+      target_bytes >= config_.ram_bytes ? 0 : (config_.ram_bytes - target_bytes) / VirtioBalloon::kPageSize;
+  vballoon_->set_target(ctx, static_cast<uint32_t>(pages));
   return ok_status();
 }
 
@@ -111,6 +140,7 @@ uint8_t Machine::acknowledge_irq() { return pic_.acknowledge(); }
 
 std::vector<IrqLine*> Machine::irq_lines() {
   if (config_.devices != DeviceSet::Virtio) return {};
+  if (config_.balloon) return {&console_irq_, &blk_irq_, &balloon_irq_};
   return {&console_irq_, &blk_irq_};
 }
 

@@ -208,21 +208,20 @@ EventFilter parse_filter(Parser& p, const json& j, const std::string& where) {
 }
 
 Query parse_query(Parser& p, const json& j, const std::string& where, const std::set<std::string>& run_ids) {
-  p.only(j, where, {"run",      "measure", "kind",        "source",     "cause",    "direction", "device",
-                    "register", "name",    "reason",      "port",       "vector",   "value",     "from_cpl",
-                    "to_cpl",   "cpl",     "instruction", "from_world", "to_world", "between",   "handled_by",
-                    "vcpu"});
+  p.only(j, where, {"run",         "measure",    "kind",     "source",  "cause",      "direction", "device", "register",
+                    "name",        "reason",     "port",     "vector",  "value",      "from_cpl",  "to_cpl", "cpl",
+                    "instruction", "from_world", "to_world", "between", "handled_by", "vcpu"});
   Query q;
   q.run = p.str(j, "run", where);
   if (!run_ids.count(q.run)) p.fail(where + ".run", trf("no run \"{}\" in \"runs\"", q.run));
   q.measure = p.str(j, "measure", where, "count");
-  static const std::set<std::string> kMeasures = {"count",          "sum_value",   "sum_count",   "last_value",
-                                                  "sum_last_value", "last_port",   "last_vector", "last_reason",
-                                                  "last_count",     "last_number", "span_ns"};
+  static const std::set<std::string> kMeasures = {
+      "count",       "sum_value",  "sum_count",   "last_value", "sum_last_value", "last_port", "last_vector",
+      "last_reason", "last_count", "last_number", "span_ns",    "rise_value",     "fall_value"};
   if (!kMeasures.count(q.measure))
     p.fail(where + ".measure",
            "must be count, sum_value, sum_count, last_value, sum_last_value, last_vector, last_port, last_reason, "
-           "last_count, last_number or span_ns");
+           "last_count, last_number, span_ns, rise_value or fall_value");
   q.filter = parse_filter(p, j, where);
   q.between = p.str(j, "between", where);
   if (j.contains("between") && q.between.empty()) p.fail(where + ".between", "must name a marker phase");
@@ -231,9 +230,31 @@ Query parse_query(Parser& p, const json& j, const std::string& where, const std:
 
 LabRun parse_run(Parser& p, const json& j, const std::string& where) {
   p.only(j, where,
-         {"id", "program", "program_name", "scenario", "params", "append", "mode", "fallback_mode", "level", "devices",
-          "irqchip", "vmx_profile", "expect_status", "markers", "io", "vcpus", "vcpu_affinity", "host_hog", "disk",
-          "disk_fill", "disk_cache", "disk_cache_drop"});
+         {"id",
+          "program",
+          "program_name",
+          "scenario",
+          "params",
+          "append",
+          "mode",
+          "fallback_mode",
+          "level",
+          "devices",
+          "irqchip",
+          "vmx_profile",
+          "expect_status",
+          "markers",
+          "io",
+          "vcpus",
+          "vcpu_affinity",
+          "host_hog",
+          "disk",
+          "disk_fill",
+          "disk_cache",
+          "disk_cache_drop",
+          "ram",
+          "balloon_target",
+          "balloon_after"});
   LabRun r;
   r.id = p.str(j, "id", where);
   if (r.id.empty()) p.fail(where + ".id", "every run needs an id");
@@ -307,6 +328,11 @@ LabRun parse_run(Parser& p, const json& j, const std::string& where) {
     else
       r.disk_cache_drop = j["disk_cache_drop"].get<bool>();
   }
+  r.ram_mib = p.num<uint64_t>(j, "ram", where).value_or(0);
+  r.balloon_target_mib = p.num<uint64_t>(j, "balloon_target", where).value_or(0);
+  r.balloon_after = p.str(j, "balloon_after", where);
+  if (!r.balloon_after.empty() && !r.balloon_target_mib)
+    p.fail(where + ".balloon_after", "goes with \"balloon_target\" (MiB)");
   if (j.contains("markers")) {
     if (r.program.empty())
       p.fail(where + ".markers", "only a program run declares markers (a scenario's are in its manifest)");
@@ -342,8 +368,13 @@ void QueryMeter::feed(const Event& e) {
     }
   }
   if (!q.filter.matches(e)) return;
-  if (!first_) first_ = e.time_ns;
+  if (!first_) {
+    first_ = e.time_ns;
+    first_value_ = max_value_ = e.value;
+  }
   last_ = e.time_ns;
+  last_value_ = e.value;
+  max_value_ = std::max(max_value_, e.value);
   const std::string& m = q.measure;
   if (m == "count")
     sum_ += 1;
@@ -385,7 +416,7 @@ Measured QueryMeter::result() const {
   }
   // A last_* measure of nothing has no value (not 0): a counter this host's
   // KVM does not have, say, must not pass an `at_most`.
-  if (q.measure.rfind("last_", 0) == 0 && !first_) {
+  if ((q.measure.rfind("last_", 0) == 0 || q.measure == "rise_value" || q.measure == "fall_value") && !first_) {
     r.problem = trf("no event of run {} matched{}, so there is no {}", q.run,
                     q.between.empty() ? "" : trf(" in the phase \"{}\"", q.between), q.measure);
     return r;
@@ -401,7 +432,12 @@ Measured QueryMeter::result() const {
     r.value = total;
     return r;
   }
-  r.value = sum_;
+  if (q.measure == "rise_value")
+    r.value = static_cast<double>(max_value_ - first_value_);
+  else if (q.measure == "fall_value")
+    r.value = static_cast<double>(max_value_ - last_value_);
+  else
+    r.value = sum_;
   return r;
 }
 

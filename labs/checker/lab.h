@@ -67,6 +67,11 @@ struct LabRun {
   uint64_t disk_fill = 0;
   std::string disk_cache;
   bool disk_cache_drop = false;
+  uint64_t ram_mib = 0;  // guest RAM ("ram", MiB); 0: run's default
+  // A virtio-balloon asked to shrink the guest to this many MiB when it ends
+  // the phase balloon_after names (`run --balloon-target`, --balloon-after).
+  uint64_t balloon_target_mib = 0;
+  std::string balloon_after;
   // A program run: the marker phases the student's program is asked to
   // open and close (the handout names them). Checks may only measure
   // `between` phases the run can have: these, the teaching kernel's "boot"
@@ -80,7 +85,9 @@ struct LabRun {
 // a running total such as host.vcpu_cpu_ns over all vCPU threads), a field
 // of the last one that does ("last_value",
 // "last_vector", "last_port", "last_reason", "last_count", "last_number":
-// a hypercall's number), or the time
+// a hypercall's number), how far a counter's value climbed above its first
+// ("rise_value": the largest minus the first) or fell back from its peak
+// ("fall_value": the largest minus the last), or the time
 // from the first to the last ("span_ns"; a whole phase, marker to marker,
 // when no kind is given).
 // Which events: the one EventFilter of `show` and the viewer
@@ -180,6 +187,7 @@ class QueryMeter {
   double sum_ = 0;
   std::optional<uint64_t> first_, last_, begin_ns_, end_ns_;
   std::map<uint32_t, uint64_t> lane_last_;  // sum_last_value: each lane's last value (at most 8 lanes are kept)
+  uint64_t first_value_ = 0, max_value_ = 0, last_value_ = 0;  // rise_value, fall_value
 };
 Measured measure(const Query& q, const std::vector<Event>& events);
 

@@ -39,6 +39,7 @@ void switchkvm(void);
 void switchuvm(pte_t *pml4);
 uint64 kmapmmio(uint64 pa);
 int uvmfault(struct proc *p, uint64 va);
+void uvmshrink(struct proc *p, uint64 newbrk, uint64 oldbrk);
 int copyin(struct proc *p, void *dst, uint64 src, uint64 n);
 int copyout(struct proc *p, uint64 dst, const void *src, uint64 n);
 
@@ -159,7 +160,7 @@ void hc_halt(int status);
 #define virtio_wanted() 1
 #endif
 
-// virtio.c, virtio_console.c, virtio_blk.c
+// virtio.c, virtio_console.c, virtio_blk.c, virtio_balloon.c
 void virtio_intr(int dev);
 int vcons_init(void);
 void vcons_queue(uint64 pa, uint32 len);
@@ -167,6 +168,10 @@ void vcons_send(void);
 int vcons_getc(void);
 int vblk_init(void);
 int vblk_rw(int write, uint64 sector, void *buf, uint32 nsect);
+// virtio_balloon.c
+int vballoon_init(void);
+void vballoon_intr(void);
+void vballoon_poll(void);
 #endif
 
 // printf.c

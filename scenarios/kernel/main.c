@@ -28,6 +28,9 @@ void main(void) {
   bootinfo_init(boot_start_info);
   kinit();        // free memory from the PVH memory map
   procinit();     // the process table
+#ifdef PV
+  vballoon_init();  // a memory balloon, if the host gave us one
+#endif
   smpinit();      // the other CPUs, if ACPI lists any
   marker(MARK_END, 0, "boot");
 
@@ -51,6 +54,9 @@ void main(void) {
   for (int i = 0, pid = 1; i < n; i++, pid += (int)copies) {
     status = runprog(&mods[i], pid, (int)copies);
     ran++;
+#ifdef PV
+    vballoon_poll();  // a target that came while the program ran
+#endif
   }
   if (!ran)
     cprintf("kernel: nothing to run (no task= on the command line, no boot modules)\n");

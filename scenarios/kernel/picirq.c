@@ -84,5 +84,7 @@ void irq(struct trapframe *tf) {
 #ifdef VIRTIO
   if (n == IRQ_VIRTIO0 || n == IRQ_VIRTIO0 + 1)
     virtio_intr(n - IRQ_VIRTIO0);  // virtio.c: acknowledge at the device
+  if (n == IRQ_VIRTIO0 + 2)
+    vballoon_intr();  // virtio_balloon.c: the host changed its target
 #endif
 }

@@ -64,7 +64,7 @@ static int64 sys_getpid(struct trapframe *tf) {
 // sbrk(n): move the program break by n bytes and return the old break.
 // Nothing is mapped here: each new page is mapped by the page-fault
 // handler the first time the program touches it (vm.c, demand paging).
-// Shrinking only moves the break; pages already mapped stay mapped.
+// Shrinking unmaps the pages above the new break and frees them (vm.c).
 static int64 sys_sbrk(struct trapframe *tf) {
   int64 n = (int64)tf->rdi;
   struct proc *p = myproc();
@@ -74,6 +74,8 @@ static int64 sys_sbrk(struct trapframe *tf) {
   if (n > 0 && old + n - p->heap_base > UHEAPMAX)
     return -1;
   p->brk = old + n;
+  if (n < 0)
+    uvmshrink(p, p->brk, old);
   return (int64)old;
 }
 

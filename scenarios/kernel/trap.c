@@ -118,6 +118,11 @@ void trap(struct trapframe *tf) {
   }
   if (tf->trapno >= T_IRQ0 && tf->trapno < T_IRQ0 + NIRQ) {
     irq(tf);  // picirq.c: from ring 0 (the kernel waiting in hlt) or ring 3
+#ifdef PV
+    // Back to a user program, holding no lock: the balloon may work now.
+    if ((tf->cs & 3) == DPL_USER)
+      vballoon_poll();
+#endif
     return;
   }
   if (tf->trapno == T_LTIMER || tf->trapno == T_IPI || tf->trapno == T_SPURIOUS) {

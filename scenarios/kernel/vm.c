@@ -138,6 +138,19 @@ int uvmfault(struct proc *p, uint64 va) {
   return 0;
 }
 
+// sbrk with a negative size: unmap the heap pages in [newbrk, oldbrk)
+// and give them back to kalloc, where the balloon driver may take them.
+void uvmshrink(struct proc *p, uint64 newbrk, uint64 oldbrk) {
+  for (uint64 va = PGROUNDUP(newbrk); va < oldbrk; va += PGSIZE) {
+    pte_t *pte = uvmpte(p->pml4, va);
+    if (!pte)
+      continue;  // never touched: nothing was mapped
+    kfree((void *)PTE_ADDR(*pte));
+    *pte = 0;
+    invlpg(va);  // this CPU may still have the old translation
+  }
+}
+
 // Copy n bytes from user address src. Pages the program may legally touch
 // but has not touched yet are faulted in, as the CPU would have. -1 if any
 // byte is not a legal user address.

@@ -251,24 +251,32 @@ namespace {
 // What the run control reads and feeds at a checkpoint (the emulation thread).
 class EmuControlAccess final : public control::VcpuAccess {
  public:
-  EmuControlAccess(UnicornCpu& cpu, std::function<void(std::string_view)> input)
-      : cpu_(cpu), input_(std::move(input)) {}
+  EmuControlAccess(UnicornCpu& cpu, std::function<void(std::string_view)> input, std::function<void(uint64_t)> balloon)
+      : cpu_(cpu), input_(std::move(input)), balloon_(std::move(balloon)) {}
   std::optional<GuestRegs> regs() override { return cpu_.regs(); }
   void console_input(std::string_view bytes) override { input_(bytes); }
+  void balloon_target(uint64_t target_bytes) override { balloon_(target_bytes); }
 
  private:
   UnicornCpu& cpu_;
   std::function<void(std::string_view)> input_;
+  std::function<void(uint64_t)> balloon_;
 };
 }  // namespace
 
 bool EmuLoop::control_checkpoint() {
   if (stopping_) return true;
-  EmuControlAccess access(cpu_, [this](std::string_view bytes) {
-    ctx_.open_budget(machine_.console_bytes(), options_.limits.max_output_bytes);
-    machine_.push_console_input(ctx_, bytes);
-    if (tracing_ && !(model_ && model_->holding())) deferred_.drain(sink_);
-  });
+  EmuControlAccess access(
+      cpu_,
+      [this](std::string_view bytes) {
+        ctx_.open_budget(machine_.console_bytes(), options_.limits.max_output_bytes);
+        machine_.push_console_input(ctx_, bytes);
+        if (tracing_ && !(model_ && model_->holding())) deferred_.drain(sink_);
+      },
+      [this](uint64_t target) {
+        (void)machine_.set_balloon_target(ctx_, target);  // the control checked there is a balloon
+        if (tracing_ && !(model_ && model_->holding())) deferred_.drain(sink_);
+      });
   if (control_->checkpoint(0, access) == control::Verdict::Go) return false;
   stop_emulation(RunEndReason::Quit, control_->resetting()
                                          ? tr("system_reset: the machine boots again from its boot state")

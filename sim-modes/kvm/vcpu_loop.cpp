@@ -331,17 +331,20 @@ RunResult VcpuLoop::stop(RunEndReason reason, std::string message, bool with_reg
 // What the run control reads and feeds at a checkpoint, on this vCPU's thread.
 class KvmControlAccess final : public control::VcpuAccess {
  public:
-  KvmControlAccess(Vcpu& vcpu, std::function<void(std::string_view)> input) : vcpu_(vcpu), input_(std::move(input)) {}
+  KvmControlAccess(Vcpu& vcpu, std::function<void(std::string_view)> input, std::function<void(uint64_t)> balloon)
+      : vcpu_(vcpu), input_(std::move(input)), balloon_(std::move(balloon)) {}
   std::optional<GuestRegs> regs() override {
     auto r = vcpu_.regs(/*via_ioctl=*/true);
     if (!r.ok()) return std::nullopt;
     return r.value();
   }
   void console_input(std::string_view bytes) override { input_(bytes); }
+  void balloon_target(uint64_t target_bytes) override { balloon_(target_bytes); }
 
  private:
   Vcpu& vcpu_;
   std::function<void(std::string_view)> input_;
+  std::function<void(uint64_t)> balloon_;
 };
 
 void VcpuLoop::console_input(std::string_view bytes) {
@@ -352,10 +355,18 @@ void VcpuLoop::console_input(std::string_view bytes) {
   if (tracing_) deferred_.drain(sink_);
 }
 
+void VcpuLoop::balloon_target(uint64_t target_bytes) {
+  std::unique_lock<std::mutex> devices;
+  if (bus_lock_) devices = std::unique_lock<std::mutex>(*bus_lock_);
+  (void)machine_.set_balloon_target(ctx_, target_bytes);  // the control checked there is a balloon
+  if (tracing_) deferred_.drain(sink_);
+}
+
 // The run control's checkpoint: between two exits, with every event of
 // the last one recorded. Parks here while the guest is paused.
 std::optional<RunResult> VcpuLoop::checkpoint() {
-  KvmControlAccess access(vcpu_, [this](std::string_view b) { console_input(b); });
+  KvmControlAccess access(
+      vcpu_, [this](std::string_view b) { console_input(b); }, [this](uint64_t target) { balloon_target(target); });
   if (control_->checkpoint(index_, access) == control::Verdict::Go) return std::nullopt;
   bool reset = control_->resetting();
   return stop(RunEndReason::Quit,

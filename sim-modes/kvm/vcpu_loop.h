@@ -75,6 +75,7 @@ class VcpuLoop {
   std::optional<RunResult> dispatch(const KvmExitInfo& info, const ExitDecision& d, Event& exit_event);
   std::optional<RunResult> checkpoint();  // run control (control/run_control.h); a result ends the run
   void console_input(std::string_view bytes);
+  void balloon_target(uint64_t target_bytes);  // QMP balloon, at a checkpoint
 
   Machine& machine_;
   Vcpu& vcpu_;

@@ -55,9 +55,9 @@ void expect_field_error(const std::string& json, const std::string& field) {
 
 TEST(Manifest, BuiltinScenariosAllLoad) {
   std::vector<std::string> expected = {
-      "compute",   "console-write",    "disk-io",   "disk-read",    "echo",      "hello",
-      "hypercall", "hypercall-vmcall", "io-burst",  "ipi",          "nanobench", "pagefault",
-      "parallel",  "privileged",       "smp-hello", "syscall-insn", "syscalls",  "tick"};
+      "balloon",    "compute",          "console-write", "disk-io",  "disk-read", "echo",      "hello",
+      "hypercall",  "hypercall-vmcall", "io-burst",      "ipi",      "nanobench", "pagefault", "parallel",
+      "privileged", "smp-hello",        "syscall-insn",  "syscalls", "tick"};
   for (const auto& name : expected) {
     auto s = find_builtin_scenario(name);
     ASSERT_TRUE(s.ok()) << s.error().message;

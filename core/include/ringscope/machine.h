@@ -23,6 +23,7 @@
 #include "ringscope/devices/probe.h"
 #include "ringscope/devices/rtc.h"
 #include "ringscope/devices/uart16550.h"
+#include "ringscope/devices/virtio_balloon.h"
 #include "ringscope/devices/virtio_blk.h"
 #include "ringscope/devices/virtio_console.h"
 #include "ringscope/guest_memory.h"
@@ -85,6 +86,15 @@ struct MachineConfig {
   // side, and virtio-console port 0's receive queue where there is one.
   // Empty: nothing to read; the kernel's read() returns 0 (end of file).
   std::string console_input;
+  // A virtio-balloon (`run --balloon`, as QEMU's `-device virtio-balloon`):
+  // virtio-mmio device 2, IRQ 7, only on a machine with the virtio device
+  // set. Off by default: a machine has the devices it was asked for.
+  bool balloon = false;
+  // `run --balloon-target`: the guest's target size in bytes (QMP `balloon`'s
+  // value), handed to the balloon when the guest ends a marker phase whose
+  // label starts with balloon_after ("" : the end of "boot"). 0: none.
+  uint64_t balloon_target_bytes = 0;
+  std::string balloon_after;
   // Host CPUs every vCPU thread is pinned to (`run --vcpu-affinity`, as
   // taskset; cpu_list.h checks them); empty: wherever the host schedules them.
   std::vector<int> vcpu_affinity;
@@ -114,6 +124,12 @@ class Machine {
   HypercallDevice* hypercalls() { return hypercall_.get(); }
   VirtioConsole* virtio_console() { return vconsole_.get(); }
   VirtioBlk* virtio_blk() { return vblk_.get(); }
+  VirtioBalloon* virtio_balloon() { return vballoon_.get(); }
+  // The host asks for the guest's memory to be `target_bytes` (QMP
+  // `balloon`): the balloon's num_pages becomes what lies above that, in
+  // 4 KiB pages (0 if the target is the whole RAM or more). An error
+  // without a balloon. Thread: the vCPU's.
+  Status set_balloon_target(DeviceContext& ctx, uint64_t target_bytes);
   // Interrupts (docs/interrupts.md). Devices raise numbered IRQ lines: the
   // PIT drives IRQ 0, virtio device n IRQ kVirtioIrqBase + n. With
   // IrqChip::Vmm the lines end at the machine's 8259A pair:
@@ -157,6 +173,7 @@ class Machine {
  private:
   Machine() = default;
   Status add_disk_and_devices();
+  Status add_balloon();
   MachineConfig config_;
   uint8_t* ram_ = nullptr;
   GuestMemory memory_;
@@ -174,6 +191,8 @@ class Machine {
   IrqLine console_irq_{kVirtioIrqBase, "virtio-console"}, blk_irq_{kVirtioIrqBase + 1, "virtio-blk"};
   std::unique_ptr<VirtioConsole> vconsole_;
   std::unique_ptr<VirtioBlk> vblk_;
+  IrqLine balloon_irq_{kVirtioIrqBase + 2, "virtio-balloon"};
+  std::unique_ptr<VirtioBalloon> vballoon_;
   ElfImage kernel_;
   BootState boot_;
 };

@@ -69,6 +69,22 @@ Reply query_commands(Context&, const Json&) {
   return Reply::ok(out);
 }
 
+// As QEMU's: the guest's target size in bytes; the balloon's driver gives
+// up (or takes back) what lies above it. Answers at once, as QEMU does: the
+// guest gets there when it gets there (query-balloon, the BALLOON_CHANGE
+// QEMU would send is left out).
+Reply balloon(Context& c, const Json& a) {
+  int64_t value = a["value"].get<int64_t>();
+  if (value <= 0) return Reply::error(tr("'value' is the guest's target size in bytes, more than 0"));
+  return from_status(c.control.balloon(static_cast<uint64_t>(value)));
+}
+
+Reply query_balloon(Context& c, const Json&) {
+  std::optional<uint64_t> actual = c.control.balloon_actual_bytes();
+  if (!actual) return Reply::error(tr("No balloon device has been activated (run --balloon)"));
+  return Reply::ok({{"actual", *actual}});
+}
+
 // ---- ringscope's commands -----------------------------------------------------
 
 Reply step_exit(Context& c, const Json&) {
@@ -231,10 +247,11 @@ constexpr std::array<Arg, 4> kBreakArgs{{{"kind", ArgType::String, false},
 constexpr std::array<Arg, 1> kIdArg{{{"id", ArgType::Int, true}}};
 constexpr std::array<Arg, 1> kCpuArg{{{"cpu-index", ArgType::Int, false}}};
 constexpr std::array<Arg, 1> kCountArg{{{"count", ArgType::Int, false}}};
+constexpr std::array<Arg, 1> kBalloonArgs{{{"value", ArgType::Int, true}}};
 constexpr std::array<Arg, 2> kConsoleArgs{{{"data", ArgType::String, true}, {"format", ArgType::String, false}}};
 
 #define RS_VENDOR "__org.ringscope_"
-const std::array<Command, 19> kCommands{{
+const std::array<Command, 21> kCommands{{
     {"qmp_capabilities", kCapabilitiesArgs, qmp_capabilities},
     {"query-status", {}, query_status},
     {"stop", {}, stop},
@@ -245,6 +262,8 @@ const std::array<Command, 19> kCommands{{
     {"query-name", {}, query_name},
     {"query-version", {}, query_version},
     {"query-commands", {}, query_commands},
+    {"balloon", kBalloonArgs, balloon},
+    {"query-balloon", {}, query_balloon},
     {RS_VENDOR "step-exit", {}, step_exit},
     {RS_VENDOR "step-instruction", {}, step_instruction},
     {RS_VENDOR "break-add", kBreakArgs, break_add},

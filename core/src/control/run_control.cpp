@@ -81,6 +81,15 @@ Verdict RunControl::checkpoint(uint32_t vcpu, VcpuAccess& access) {
     if (quit_ || reset_) return Verdict::Quit;
     if (released_) return Verdict::Go;
     if (status_ == RunStatus::Running || status_ == RunStatus::Shutdown) {
+      if (balloon_target_) {
+        uint64_t target = *balloon_target_;
+        balloon_target_.reset();
+        update_wanted_locked();
+        lock.unlock();
+        access.balloon_target(target);  // on this vCPU's thread, where devices run
+        lock.lock();
+        continue;
+      }
       if (!input_.empty()) {
         std::string in;
         in.swap(input_);
@@ -277,6 +286,31 @@ void RunControl::console_write(std::string_view bytes) {
   if (status_ == RunStatus::Running) kick_others_locked();
 }
 
+void RunControl::set_balloon(const VirtioBalloon* balloon, uint64_t ram_bytes) {
+  std::lock_guard<std::mutex> g(mu_);
+  balloon_ = balloon;
+  balloon_ram_ = ram_bytes;
+  balloon_target_.reset();
+  update_wanted_locked();
+}
+
+Status RunControl::balloon(uint64_t target_bytes) {
+  std::lock_guard<std::mutex> g(mu_);
+  if (!balloon_) return make_error(ErrorKind::Usage, tr("No balloon device has been activated (run --balloon)"));
+  balloon_target_ = target_bytes;
+  update_wanted_locked();
+  // A vCPU halted inside KVM_RUN comes to its checkpoint to hand it over.
+  if (status_ == RunStatus::Running) kick_others_locked();
+  return ok_status();
+}
+
+std::optional<uint64_t> RunControl::balloon_actual_bytes() const {
+  std::lock_guard<std::mutex> g(mu_);
+  if (!balloon_) return std::nullopt;
+  uint64_t held = uint64_t(balloon_->actual_pages()) * VirtioBalloon::kPageSize;
+  return held < balloon_ram_ ? balloon_ram_ - held : 0;
+}
+
 RunStatus RunControl::status() const {
   std::lock_guard<std::mutex> g(mu_);
   return status_;
@@ -378,7 +412,7 @@ void RunControl::notify_locked(Notice n) {
 
 void RunControl::update_wanted_locked() {
   bool paused = status_ == RunStatus::Paused || status_ == RunStatus::Debug;
-  wanted_.store(paused || quit_ || reset_ || !input_.empty(), std::memory_order_relaxed);
+  wanted_.store(paused || quit_ || reset_ || !input_.empty() || balloon_target_.has_value(), std::memory_order_relaxed);
 }
 
 void RunControl::update_armed_locked() {

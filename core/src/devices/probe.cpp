@@ -54,6 +54,7 @@ void ProbeDevice::marker(DeviceContext& ctx, uint64_t gpa) {
   e.name = label_;
   markers_++;
   if (ctx.sink) ctx.sink->emit(e);
+  if (hook_) hook_(ctx, e.phase, label_);
 }
 
 }  // namespace ringscope

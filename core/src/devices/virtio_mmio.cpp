@@ -236,4 +236,11 @@ void VirtioMmioDevice::needs_reset(DeviceContext& ctx, std::string_view what, ui
   if (irq_) irq_->raise(ctx);
 }
 
+void VirtioMmioDevice::config_changed(DeviceContext& ctx) {
+  config_generation_++;
+  if (!(status_ & kVirtioStatusDriverOk)) return;  // a driver reads config when it starts
+  interrupt_status_ |= kVirtioIntConfigChange;
+  if (irq_) irq_->raise(ctx);
+}
+
 }  // namespace ringscope

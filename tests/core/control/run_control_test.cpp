@@ -95,8 +95,40 @@ class FakeVcpu final : public VcpuAccess {
     return r;
   }
   void console_input(std::string_view bytes) override { input += bytes; }
+  void balloon_target(uint64_t target_bytes) override { targets.push_back(target_bytes); }
   std::string input;
+  std::vector<uint64_t> targets;
 };
+
+// QMP balloon / query-balloon: refused without a balloon; a target reaches
+// a vCPU at its next checkpoint, once; the guest's size is RAM minus what
+// the driver reported.
+TEST(RunControl, BalloonTargetGoesToACheckpointAndActualIsTheGuestsSize) {
+  RunControl control;
+  FakeVcpu vcpu;
+  control.attach(0, {});
+  EXPECT_FALSE(control.balloon(32ull << 20).ok());
+  EXPECT_FALSE(control.balloon_actual_bytes().has_value());
+  VirtioBalloon balloon(nullptr);
+  control.set_balloon(&balloon, 64ull << 20);
+  ASSERT_TRUE(control.balloon(32ull << 20).ok());
+  EXPECT_TRUE(control.wanted());
+  EXPECT_EQ(control.checkpoint(0, vcpu), Verdict::Go);
+  ASSERT_EQ(vcpu.targets.size(), 1u);
+  EXPECT_EQ(vcpu.targets[0], 32ull << 20);
+  EXPECT_EQ(control.checkpoint(0, vcpu), Verdict::Go);
+  EXPECT_EQ(vcpu.targets.size(), 1u);                      // handed over once
+  EXPECT_EQ(control.balloon_actual_bytes(), 64ull << 20);  // the driver holds nothing yet
+  std::vector<uint8_t> ram(4096);
+  GuestMemory mem(ram.data(), ram.size());
+  DeviceContext ctx;
+  ctx.memory = &mem;
+  balloon.write(ctx, VirtioMmioDevice::kConfig + VirtioBalloon::kConfigActual, 4, 256);  // the driver: 1 MiB
+  EXPECT_EQ(control.balloon_actual_bytes(), 63ull << 20);
+  control.set_balloon(nullptr, 0);
+  EXPECT_FALSE(control.balloon(1).ok());
+  control.detach(0);
+}
 
 TEST(RunControl, StepExitParksRightAfterTheNextExitAndFlushesFirst) {
   RunControl control;

@@ -39,6 +39,7 @@
 
 #include "ringscope/backend.h"
 #include "ringscope/control/event_ring.h"
+#include "ringscope/devices/virtio_balloon.h"
 #include "ringscope/event.h"
 #include "ringscope/event_filter.h"
 #include "ringscope/result.h"
@@ -78,6 +79,9 @@ class VcpuAccess {
   virtual ~VcpuAccess() = default;
   virtual std::optional<GuestRegs> regs() = 0;             // read while parking
   virtual void console_input(std::string_view bytes) = 0;  // to the guest's UART / virtio-console
+  // QMP `balloon`: the guest's target size in bytes, to the machine's
+  // virtio-balloon (Machine::set_balloon_target).
+  virtual void balloon_target(uint64_t target_bytes) { (void)target_bytes; }
 };
 
 struct Breakpoint {
@@ -142,6 +146,15 @@ class RunControl {
   Status remove_breakpoint(uint32_t id);
   std::vector<Breakpoint> breakpoints() const;
   void console_write(std::string_view bytes);
+  // QMP `balloon` / `query-balloon` (QEMU's): the machine's virtio-balloon,
+  // if it has one. The session names it before every boot (nullptr: none,
+  // or the machine is being rebuilt); balloon() hands a target to a vCPU at
+  // its next checkpoint; balloon_actual_bytes() is the guest's size as
+  // QEMU reports it: RAM minus what the driver last said the balloon holds;
+  // nullopt without a balloon.
+  void set_balloon(const VirtioBalloon* balloon, uint64_t ram_bytes);
+  Status balloon(uint64_t target_bytes);
+  std::optional<uint64_t> balloon_actual_bytes() const;
 
   RunStatus status() const;
   bool pause_complete() const;  // paused, and every vCPU has parked (the trace is flushed)
@@ -200,6 +213,9 @@ class RunControl {
   std::vector<Breakpoint> breaks_;
   uint32_t next_break_ = 1;
   std::string input_;
+  const VirtioBalloon* balloon_ = nullptr;
+  uint64_t balloon_ram_ = 0;
+  std::optional<uint64_t> balloon_target_;  // not yet handed to a vCPU
   uint64_t paused_since_ = 0, paused_total_ = 0;
   std::function<void()> flush_;
   std::deque<Notice> notices_;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -38,6 +39,11 @@ class ProbeDevice final : public Device {
   void write(DeviceContext& ctx, uint64_t offset, uint8_t width, uint64_t value) override;
   std::string_view register_name(uint64_t offset, Direction dir) const override;
 
+  // Called with every marker the guest reports, after it is recorded: the
+  // machine acts on a workload's phase (`run --balloon-target`).
+  using MarkerHook = std::function<void(DeviceContext& ctx, MarkerPhase phase, std::string_view label)>;
+  void set_marker_hook(MarkerHook hook) { hook_ = std::move(hook); }
+
   bool exited() const { return exited_; }
   int status() const { return status_; }
   uint64_t markers() const { return markers_; }
@@ -48,6 +54,7 @@ class ProbeDevice final : public Device {
   int status_ = 0;
   uint64_t markers_ = 0;
   std::string label_;
+  MarkerHook hook_;
 };
 
 }  // namespace ringscope

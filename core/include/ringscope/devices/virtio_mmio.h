@@ -137,6 +137,10 @@ class VirtioMmioDevice : public Device {
   // change interrupt (4.2.2: how an MMIO device reports it), and a device
   // event saying what was wrong.
   void needs_reset(DeviceContext& ctx, std::string_view what, uint64_t value);
+  // The device changed its config space (virtio-balloon's num_pages): a new
+  // ConfigGeneration, and a configuration change interrupt once the driver
+  // is running (4.2.2: InterruptStatus bit 1).
+  void config_changed(DeviceContext& ctx);
   // A device event: device name, `reg` (register, queue or error phrase), value.
   void trace(DeviceContext& ctx, std::string_view reg, Direction dir, uint64_t value, uint8_t width,
              uint32_t count = 0) const;
