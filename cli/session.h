@@ -61,6 +61,7 @@ struct SessionOutcome {
   std::string console;  // everything the guest printed
   IrqChip irqchip = IrqChip::Vmm;
   std::string irqchip_note;  // why the mode's default irqchip was not used, if it was not
+  std::string vcpu_note;     // how several vCPUs run (emulation: round-robin turns)
   bool status_as_expected = true;
   int expected_status = 0;
   std::optional<std::string> expected_output;

@@ -71,6 +71,7 @@ void print_run_summary(std::FILE* out, const SessionOutcome& o) {
             "ringscope: interrupts through KVM's in-kernel irqchip: its PIC and PIT ports, EOIs and hlt "
             "never reached the VMM; devices raised their IRQs through irqfds\n");
   if (!o.irqchip_note.empty()) trprint(out, "ringscope: note: {}\n", o.irqchip_note);
+  if (!o.vcpu_note.empty()) trprint(out, "ringscope: note: {}\n", o.vcpu_note);
   if (o.expected_output && o.console != *o.expected_output)
     trprint(out, "ringscope: warning: the console output differs from the scenario's expected output\n");
   const std::string trace = escape_terminal(o.trace_path.string());

@@ -20,6 +20,7 @@
 #include "ringscope/devices/hypercall.h"
 #include "ringscope/devices/i8254.h"
 #include "ringscope/devices/i8259.h"
+#include "ringscope/devices/lapic.h"
 #include "ringscope/devices/probe.h"
 #include "ringscope/devices/rtc.h"
 #include "ringscope/devices/uart16550.h"
@@ -93,6 +94,10 @@ class Machine {
   HypercallDevice* hypercalls() { return hypercall_.get(); }
   VirtioConsole* virtio_console() { return vconsole_.get(); }
   VirtioBlk* virtio_blk() { return vblk_.get(); }
+  // The local APICs at 0xfee00000 (devices/lapic.h): only a machine of
+  // several vCPUs with the VMM's own irqchip has them (the emulation
+  // backend's); under KVM's in-kernel irqchip KVM has its own.
+  LocalApics* lapics() { return lapics_.get(); }
   // Interrupts (docs/interrupts.md). Devices raise numbered IRQ lines: the
   // PIT drives IRQ 0, virtio device n IRQ kVirtioIrqBase + n. With
   // IrqChip::Vmm the lines end at the machine's 8259A pair:
@@ -146,6 +151,7 @@ class Machine {
   IrqLine console_irq_{kVirtioIrqBase, "virtio-console"}, blk_irq_{kVirtioIrqBase + 1, "virtio-blk"};
   std::unique_ptr<VirtioConsole> vconsole_;
   std::unique_ptr<VirtioBlk> vblk_;
+  std::unique_ptr<LocalApics> lapics_;
   ElfImage kernel_;
   BootState boot_;
 };
