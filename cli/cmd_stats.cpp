@@ -186,6 +186,29 @@ void print_bt(std::string& o, const TraceStats& st) {
   }
 }
 
+// One row per vCPU lane (several vCPUs only): what each did, and its time.
+void print_vcpus(std::string& o, const TraceStats& st) {
+  if (st.vcpus.size() < 2) return;
+  o += tr("\nper vCPU (each lane of the trace)\n");
+  o += fmt::format("  {:<6} {:>8} {:>9} {:>8} {:>10} {:>7} {:>10} {:>6} {:>6} {:>12} {:>10} {:>10}\n", tr("vcpu"),
+                   tr("events"), "vm_exits", tr("to VMM"), tr("exit time"), tr("traps"), tr("interrupts"),
+                   tr("IPIs out"), tr("IPIs in"), tr("instructions"), tr("span"), tr("host CPU"));
+  for (const VcpuStats& v : st.vcpus)
+    o += fmt::format("  {:<6} {:>8} {:>9} {:>8} {:>10} {:>7} {:>10} {:>6} {:>6} {:>12} {:>10} {:>10}\n",
+                     fmt::format("vcpu{}", v.vcpu), v.events, v.vm_exits, v.exits_vmm, format_duration(v.exit_time_ns),
+                     v.traps, v.interrupts, v.ipis_sent, v.ipis_taken,
+                     v.instructions ? fmt::format("{}", v.instructions) : "-", format_duration(v.span_ns()),
+                     v.thread_cpu_ns ? format_duration(v.thread_cpu_ns) : "-");
+  uint64_t taken = 0, latency = 0;
+  for (const VcpuStats& v : st.vcpus) taken += v.ipis_taken, latency += v.ipi_latency_ns;
+  if (taken)
+    o += trf("  IPIs: {} delivered, {} on average from the sender's ICR write to the target taking it\n", taken,
+             format_duration(latency / taken));
+  if (st.vcpu_events_dropped)
+    o += trf("  ({} events of vCPUs past the first {} were not counted per vCPU)\n", st.vcpu_events_dropped,
+             kMaxStatVcpus);
+}
+
 void print_phases(std::string& o, const TraceStats& st) {
   if (st.phases.empty()) return;
   o += tr("\nphases (marker begin .. end)\n");
@@ -268,6 +291,7 @@ void run_stats(const StatsOptions& opt, CliContext& ctx) {
     print_traps(o, st);
     print_bt(o, st);
     print_host(o, host);
+    print_vcpus(o, st);
     print_phases(o, st);
   }
   std::fwrite(o.data(), 1, o.size(), stdout);

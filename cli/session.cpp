@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "backends.h"
+#include "emulation/emulation_backend.h"
 #include "ringscope/acpi_tables.h"
 #include "ringscope/control/control_sink.h"
 #include "ringscope/control/qmp_server.h"
@@ -118,20 +119,22 @@ uint64_t unix_ns() {
 }  // namespace
 
 // How many vCPUs a run gives the guest: --vcpus, else the scenario's own
-// (`wanted`) where the mode can give it, else one.
-static Result<int> vcpus_for_run(const SessionRequest& req, int wanted, bool kvm_mode) {
+// (`wanted`) where the mode can give it, else one. The KVM modes run them
+// with KVM's in-kernel irqchip, emulation with its own local APIC model.
+static Result<int> vcpus_for_run(const SessionRequest& req, int wanted, const ModeInfo& mode) {
   if (req.vcpus != 0 && (req.vcpus < 1 || req.vcpus > kMaxVcpus))
     return make_error(ErrorKind::Usage, trf("--vcpus {}: give 1 to {}", req.vcpus, kMaxVcpus));
-  if (!kvm_mode) {
+  const bool emulated = mode.name == "emulation";
+  if (!mode.kernel_under_kvm && !emulated) {
     if (req.vcpus > 1)
       return make_error(ErrorKind::Usage,
-                        trf("--mode {} runs one vCPU: several vCPUs on Unicorn are not built yet; use "
-                            "--mode full-virt or paravirt for --vcpus {}, or --vcpus 1",
+                        trf("--mode {} runs one vCPU; use --mode full-virt, paravirt or emulation for --vcpus {}, "
+                            "or --vcpus 1",
                             req.mode, req.vcpus));
     return 1;
   }
   int n = req.vcpus ? req.vcpus : wanted;
-  if (n > 1 && req.irqchip == "vmm")
+  if (!emulated && n > 1 && req.irqchip == "vmm")
     return make_error(ErrorKind::Usage,
                       trf("--irqchip vmm gives a guest one vCPU: ringscope's own PIC has no local APICs to "
                           "start other CPUs or carry their IPIs; for {} vCPUs use --irqchip kernel (or "
@@ -197,20 +200,25 @@ Result<SessionOutcome> run_session(const SessionRequest& req) {
     config.modules = s.programs;
     out.name = s.name;
     out.expected_status = s.expected_status;
-    TRY_ASSIGN(config.vcpus, vcpus_for_run(req, s.vcpus, mode->kernel_under_kvm));
+    TRY_ASSIGN(config.vcpus, vcpus_for_run(req, s.vcpus, *mode));
     // Its expected output is for the CPUs it is meant for.
     if (req.params.empty() && s.vcpus == config.vcpus) out.expected_output = s.expected_output;
     if (s.vcpus > config.vcpus)
       trprint(stderr,
               "ringscope: note: {} is meant for {} CPUs; this run gives the guest {}, so the kernel runs it on "
-              "{} (--vcpus {} under --mode full-virt or paravirt gives it all of them: docs/scenarios.md)\n",
+              "{} (--vcpus {} gives it all of them: docs/scenarios.md)\n",
               s.name, s.vcpus, config.vcpus, config.vcpus, s.vcpus);
     out.scenario = std::move(s);
   }
   if (!out.scenario) {
-    TRY_ASSIGN(config.vcpus, vcpus_for_run(req, 1, mode->kernel_under_kvm));
+    TRY_ASSIGN(config.vcpus, vcpus_for_run(req, 1, *mode));
   }
-  if (config.vcpus > 1 && config.irqchip != IrqChip::Kernel) {  // not asked for: vcpus_for_run refused that
+  if (config.vcpus > 1 && !mode->kernel_under_kvm) {
+    out.vcpu_note =
+        trf("{} vCPUs on one host thread, one Unicorn engine each, in deterministic round-robin turns of {} "
+            "instructions (a PAUSE or HLT ends a turn sooner); their local APICs are ringscope's own model",
+            config.vcpus, emulation::kSmpQuantum);
+  } else if (config.vcpus > 1 && config.irqchip != IrqChip::Kernel) {  // not asked for: vcpus_for_run refused that
     config.irqchip = IrqChip::Kernel;
     out.irqchip = IrqChip::Kernel;
     out.irqchip_note =

@@ -72,6 +72,7 @@ struct SessionOutcome {
   IrqChip irqchip = IrqChip::Vmm;
   std::string irqchip_note;  // why the mode's default irqchip was not used, if it was not
   IoPath io = IoPath::Vcpu;  // where virtio notifies were to be served (result.note: if KVM refused)
+  std::string vcpu_note;     // how several vCPUs run (emulation: round-robin turns)
   bool status_as_expected = true;
   int expected_status = 0;
   std::optional<std::string> expected_output;

@@ -76,6 +76,7 @@ void print_run_summary(std::FILE* out, const SessionOutcome& o) {
             "ringscope: offloaded I/O: virtio doorbells went to KVM (KVM_IOEVENTFD) and were served by the device "
             "thread, never by the vCPU's thread\n");
   if (!r.note.empty()) trprint(out, "ringscope: note: {}\n", r.note);
+  if (!o.vcpu_note.empty()) trprint(out, "ringscope: note: {}\n", o.vcpu_note);
   if (o.expected_output && o.console != *o.expected_output)
     trprint(out, "ringscope: warning: the console output differs from the scenario's expected output\n");
   const std::string trace = escape_terminal(o.trace_path.string());

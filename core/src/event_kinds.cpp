@@ -45,7 +45,12 @@ std::string device_title(const Event& e) {
   return t;
 }
 
-std::string irq_inject_title(const Event& e) { return fmt::format("irq_inject {}", e.vector); }
+std::string irq_inject_title(const Event& e) {
+  if (e.name == kIrqViaIpi)
+    return fmt::format("IPI {} from vCPU {}", e.reg == "fixed" ? fmt::format("{}", e.vector) : std::string(e.reg),
+                       e.value);
+  return fmt::format("irq_inject {}", e.vector);
+}
 
 std::string named_title(const Event& e) {
   return e.name.empty() ? std::string(kind_name(e.kind)) : std::string(e.name);
@@ -68,6 +73,7 @@ bool has_error_code(const Event& e) { return e.has_error_code; }
 bool page_fault(const Event& e) { return e.vector == 14; }
 bool via_irqfd(const Event& e) { return e.name == kIrqViaIrqfd; }
 bool not_via_irqfd(const Event& e) { return e.name != kIrqViaIrqfd; }  // an irqfd leaves the vector to KVM's PIC
+bool via_ipi(const Event& e) { return e.name == kIrqViaIpi; }
 bool has_name(const Event& e) { return !e.name.empty(); }
 bool has_regs(const Event& e) { return e.regs != nullptr; }
 
@@ -109,10 +115,11 @@ constexpr JsonKey kHypercallJson[] = {{"number", kNumber},
 constexpr JsonKey kDeviceJson[] = {{"device", kDevice},       {"register", kReg}, {"direction", kDirection},
                                    {"value", kValue},         {"size", kSize},    {"count", kCount},
                                    {"duration_ns", kDuration}};
-constexpr JsonKey kIrqInjectJson[] = {{"vector", kVector, JsonForm::Value, not_via_irqfd},
-                                      {"via", kName, JsonForm::Value, has_name},
-                                      {"irq", kValue, JsonForm::Value, via_irqfd},
-                                      {"device", kDevice, JsonForm::Value, via_irqfd}};
+constexpr JsonKey kIrqInjectJson[] = {
+    {"vector", kVector, JsonForm::Value, not_via_irqfd}, {"via", kName, JsonForm::Value, has_name},
+    {"irq", kValue, JsonForm::Value, via_irqfd},         {"device", kDevice, JsonForm::Value, via_irqfd},
+    {"from_vcpu", kValue, JsonForm::Value, via_ipi},     {"delivery", kReg, JsonForm::Value, via_ipi},
+    {"duration_ns", kDuration, JsonForm::Value, via_ipi}};
 constexpr JsonKey kModeChangeJson[] = {{"cr0", kCr0},          {"cr4", kCr4},          {"efer", kEfer},
                                        {"prev_cr0", kPrevCr0}, {"prev_cr4", kPrevCr4}, {"prev_efer", kPrevEfer}};
 constexpr JsonKey kStepJson[] = {{"rip", kRip}, {"cpl", kCpl}, {"bytes", kText, JsonForm::Bytes}};

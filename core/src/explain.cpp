@@ -227,6 +227,9 @@ std::string device_summary(const Event& e) {
 
 std::string irq_inject_summary(const Event& e) {
   if (e.name == kIrqViaIrqfd) return fmt::format("IRQ {} from {} -> irqfd (in-kernel PIC)", e.value, e.device);
+  if (e.name == kIrqViaIpi)
+    return fmt::format("IPI {} vector 0x{:x} vcpu{} -> vcpu{}  {} after the ICR write", e.reg, e.vector, e.value,
+                       e.vcpu, format_duration(e.duration_ns));
   return fmt::format("vector 0x{:x} -> vcpu{}", e.vector, e.vcpu);
 }
 
@@ -467,7 +470,30 @@ std::string hypercall_explain(const Event& e) {
       hypercall_label(e), transport_words(e.transport), e.result);
 }
 
+// A write of a local APIC's interrupt command register: an IPI sent
+// (devices/lapic.h; value = ICR high << 32 | ICR low).
+std::string icr_explain(const Event& e) {
+  static constexpr std::string_view kModes[] = {"fixed", "lowest priority", "SMI",   "reserved", "NMI",
+                                                "INIT",  "STARTUP",         "ExtINT"};
+  uint32_t low = static_cast<uint32_t>(e.value);
+  uint32_t dest = static_cast<uint32_t>(e.value >> 56);
+  uint32_t shorthand = (low >> 18) & 3;
+  std::string to = shorthand == 1   ? tr("itself")
+                   : shorthand == 2 ? tr("every CPU")
+                   : shorthand == 3 ? tr("every other CPU")
+                   : dest == 0xff   ? tr("every CPU (destination 0xff)")
+                                    : trf("the CPU with local APIC ID {}", dest);
+  return trf(
+      "vCPU {} wrote its local APIC's interrupt command register (ICR): a {} IPI, vector {}, to {}. Writing the "
+      "ICR's low half is what sends it; the target's irq_inject event (an arrow in the viewer) shows when it "
+      "arrived. Under emulation this is ringscope's local APIC model. Under KVM's in-kernel irqchip the same "
+      "write is handled inside KVM (an APIC-access exit that never reaches the VMM, or none at all with APICv), "
+      "so a KVM trace shows no event for it.",
+      e.vcpu, kModes[(low >> 8) & 7], low & 0xff, to);
+}
+
 std::string device_explain(const Event& e) {
+  if (e.device == "lapic" && e.reg == "ICR") return icr_explain(e);
   std::string s = trf("The {} device model handled a {} of its {} register", e.device, direction_name(e.direction),
                       e.reg.empty() ? "?" : e.reg);
   if (e.direction == Direction::Write || e.direction == Direction::Out || e.value) {
@@ -484,6 +510,21 @@ std::string device_explain(const Event& e) {
 }
 
 std::string irq_inject_explain(const Event& e) {
+  if (e.name == kIrqViaIpi) {
+    std::string what = e.reg == "INIT" ? tr("INIT resets this CPU: it now waits for a STARTUP IPI")
+                       : e.reg == "STARTUP"
+                           ? trf("STARTUP starts this CPU in 16-bit real mode at physical address 0x{:x} (the "
+                                 "vector {} is the page number)",
+                                 uint64_t{e.vector} << 12, e.vector)
+                           : trf("the CPU takes vector {} through its IDT, as any interrupt", e.vector);
+    return trf(
+        "An inter-processor interrupt from vCPU {} reached vCPU {}: {}. vCPU {} sent it by writing its local "
+        "APIC's interrupt command register (the `device` event \"lapic ICR\" on its lane, {} earlier); "
+        "ringscope's local APIC model delivered it to this vCPU's local APIC. Under KVM's in-kernel irqchip the "
+        "same IPI never leaves the kernel: KVM's own local APICs carry it, so a KVM trace shows no exit and no "
+        "event for it at all; its absence is the lesson there.",
+        e.value, e.vcpu, what, e.value, format_duration(e.duration_ns));
+  }
   if (e.name == kIrqViaIrqfd)
     return trf(
         "{} raised IRQ {} by writing to an irqfd: KVM's in-kernel 8259A PIC, not the VMM, turns the "

@@ -62,6 +62,12 @@ Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config) {
     TRY(m->bus_.add(AddressSpace::Pio, kPicSlaveBase, kPicWindow, &m->pic_.slave()));
     for (IrqLine* line : m->irq_lines())
       line->connect([pic = &m->pic_](DeviceContext&, const IrqLine& l) { pic->raise(l.irq()); });
+    // Several CPUs: each has its local APIC (timer, IPIs, start-up), all
+    // at one page; the boot CPU's LINT0 takes the PIC's interrupts.
+    if (config.vcpus > 1) {
+      m->lapics_ = std::make_unique<LocalApics>(config.vcpus);
+      TRY(m->bus_.add(AddressSpace::Mmio, kLapicBase, kLapicWindow, m->lapics_.get()));
+    }
   }
   TRY(m->add_disk_and_devices());
   return m;

@@ -144,8 +144,9 @@ struct StatsBuilder::State {
   std::unordered_map<uint32_t, std::vector<OpenPhase>> open;
   size_t open_count = 0;  // phases open on any vCPU: most events need no lookup
   std::unordered_map<uint32_t, StatValues> stat_now;
-  size_t stat_count = 0;  // (vCPU, name) pairs in stat_now
-  BtStatsBuilder bt;      // the bt mode's counters (bt_stats.h)
+  size_t stat_count = 0;   // (vCPU, name) pairs in stat_now
+  BtStatsBuilder bt;       // the bt mode's counters (bt_stats.h)
+  VcpuStatsBuilder lanes;  // per vCPU (vcpu_stats.h)
 
   void begin_phase(const Event& e);
   void end_phase(const Event& e);
@@ -237,6 +238,7 @@ void StatsBuilder::add(const Event& e) {
   auto k = static_cast<size_t>(e.kind);
   if (k < st.by_kind.size()) ++st.by_kind[k];
   s.bt.add(e);
+  s.lanes.add(e);
 
   // Phase bookkeeping first, so a marker is not counted inside the phase it opens or closes.
   if (e.kind == EventKind::Marker && e.phase != MarkerPhase::Point) {
@@ -315,6 +317,8 @@ TraceStats StatsBuilder::finish(const TraceHeader& header, bool complete, std::s
   st.complete = complete;
   st.warning = std::move(warning);
   st.bt = s_->bt.finish(st.last_ns);
+  st.vcpus = s_->lanes.finish();
+  st.vcpu_events_dropped = s_->lanes.dropped();
 
   // A phase still open runs to the last event.
   static const StatValues kNone;

@@ -137,6 +137,26 @@ std::string stats_to_json(const TraceStats& st) {
   const bool bt = st.bt.any();
   if (bt) j["bt"] = bt_json(st.bt);
 
+  json vcpus = json::array();
+  for (const VcpuStats& v : st.vcpus)
+    vcpus.push_back({{"vcpu", v.vcpu},
+                     {"events", v.events},
+                     {"vm_exits", v.vm_exits},
+                     {"exits_vmm", v.exits_vmm},
+                     {"exits_kernel", v.exits_kernel},
+                     {"exit_time_ns", v.exit_time_ns},
+                     {"traps", v.traps},
+                     {"interrupts", v.interrupts},
+                     {"ring_transitions", v.ring_transitions},
+                     {"ipis_sent", v.ipis_sent},
+                     {"ipis_taken", v.ipis_taken},
+                     {"ipi_latency_ns", v.ipi_latency_ns},
+                     {"first_ns", v.first_ns},
+                     {"last_ns", v.last_ns},
+                     {"instructions", v.instructions},
+                     {"thread_cpu_ns", v.thread_cpu_ns}});
+  j["vcpus"] = vcpus;
+
   json phases = json::array();
   for (const PhaseStats& p : st.phases) {
     phases.push_back({{"label", p.label},

@@ -24,18 +24,19 @@ constexpr uint64_t kUntilNowhere = ~0ull;  // uc_emu_start's `until`: an address
 constexpr uint64_t kMmioTop = 1ull << 32;  // non-RAM physical addresses below 4 GiB are MMIO
 }  // namespace
 
-EmuLoop::EmuLoop(Machine& machine, UnicornCpu& cpu, EventSink& sink, const RunOptions& options, EmulationOptions emu)
-    : machine_(machine), cpu_(cpu), sink_(sink), options_(options), emu_(emu), control_(options.control) {
+EmuLoop::EmuLoop(Machine& machine, UnicornCpu& cpu, EventSink& sink, const RunOptions& options, EmulationOptions emu,
+                 uint32_t vcpu)
+    : machine_(machine), cpu_(cpu), vcpu_(vcpu), sink_(sink), options_(options), emu_(emu), control_(options.control) {
   tracing_ = options.level != TraceLevel::Off;
   ctx_.memory = &machine.memory();
   ctx_.sink = tracing_ ? &sink : nullptr;
-  ctx_.vcpu = 0;
+  ctx_.vcpu = vcpu;
   ctx_.now_ns = &monotonic_ns;
   ctx_.stop_flag = &watchdog_;     // a device stops mid-drain when the wall-time watchdog fires
   deferred_.set_overflow(&sink_);  // a burst past its bound goes to the trace at once
   if (tracing_ && emu.vmx_model) {
     vmx::Profile profile = options.vmx_profile ? *options.vmx_profile : vmx::preset("kvm-default").value();
-    model_ = std::make_unique<vmx::VmxModel>(std::move(profile), sink, 0);
+    model_ = std::make_unique<vmx::VmxModel>(std::move(profile), sink, vcpu);
     ctx_.sink = &deferred_;  // drained after each modelled exit
   }
 }
@@ -110,7 +111,14 @@ void EmuLoop::stop_emulation(RunStop stop) {
   uc_emu_stop(cpu_.uc());
 }
 
-RunResult EmuLoop::run() {
+void EmuLoop::join_smp(SmpSeat seat) {
+  smp_ = std::move(seat);
+  // Run control parks the one host thread: the boot CPU's checkpoints do
+  // it for the machine (the others never run while it is parked).
+  if (vcpu_ != 0) control_ = nullptr;
+}
+
+void EmuLoop::begin() {
   modes_.reset(machine_.boot());
   refresh_paging();
   cpl_ = cpu_.cpl();
@@ -119,42 +127,61 @@ RunResult EmuLoop::run() {
   // entry); with paging still off, the kernel's first MOV to CR3 names them.
   bool long_paging = (paging_.cr0 & (1ull << 31)) && (paging_.efer & (1ull << 10));
   if (model_ && model_->tracks_page_tables() && long_paging) model_->load_cr3(paging_.cr3);
-  RunResult result;
+  // No kick: the hooks reach a checkpoint at every block.
+  if (control_) control_->attach(vcpu_, nullptr);
+}
+
+RunResult EmuLoop::run() {
+  begin();
+  while (turn(0) != TurnEnd::Ended) {
+  }
+  return finish(stop_result_);
+}
+
+TurnEnd EmuLoop::end_turn(RunResult result) {
+  stopping_ = true;
+  stop_result_ = std::move(result);
+  return TurnEnd::Ended;
+}
+
+// One turn of this vCPU: the loop of one vCPU, until the run ends, or
+// (several vCPUs) until it has run `quantum` instructions or halts.
+TurnEnd EmuLoop::turn(uint64_t quantum) {
   auto fail = [&](RunEndReason reason, std::string message) {
     RunResult r;
     r.end = reason;
     r.message = std::move(message);
-    return r;
+    return end_turn(std::move(r));
   };
-  // No kick: the hooks reach a checkpoint at every block.
-  if (control_) control_->attach(0, nullptr);
+  if (stopping_) return TurnEnd::Ended;
+  turn_start_ = instructions();
+  quantum_ = quantum;
+  pause_seen_ = false;
+  if (halted_) {
+    // Several vCPUs: HLT waits across turns; an interrupt ends the wait.
+    if (!wakes()) return TurnEnd::Halted;
+    halted_ = false;
+    if (!deliver_external(halt_rip_)) return TurnEnd::Ended;
+  }
   for (;;) {
-    if (controlled() && control_checkpoint()) {
-      result = stop_result_;
-      break;
-    }
+    if (controlled() && control_checkpoint()) return TurnEnd::Ended;
     if (watchdog_.load(std::memory_order_relaxed)) {
       RunStop stop = wall_time_stop(options_.limits);
-      result = fail(stop.end, std::move(stop.message));
-      break;
+      return fail(stop.end, std::move(stop.message));
     }
+    if (quantum_ && (instructions() - turn_start_ >= quantum_ || pause_seen_)) return TurnEnd::Yield;
     pending_ = Pending::None;
     // An interrupt the block hook stopped for (or one already pending as
     // the loop comes back from an exception or HLT) is taken here, between
     // two instructions.
     irq_stop_ = false;
-    if (machine_.pending_irq() && interrupts_enabled()) {
+    quantum_stop_ = false;
+    if (irq_pending() && interrupts_enabled()) {
       uint64_t at = cpu_.reg(UC_X86_REG_RIP);
-      if (!shadow_ && !deliver_external(at)) {
-        result = stop_result_;
-        break;
-      }
+      if (!shadow_ && !deliver_external(at)) return TurnEnd::Ended;
     }
     if (ring3_ && cpu_.cpl() == 3) {
-      if (!run_ring3()) {
-        result = stop_result_;
-        break;
-      }
+      if (!run_ring3()) return TurnEnd::Ended;
       continue;
     }
     irq_look_ = true;  // the handler may change the mask or send an EOI: look at the first block
@@ -174,31 +201,25 @@ RunResult EmuLoop::run() {
       req.return_rip = req.instruction_rip = pending_rip_;
       deliver(req);
     }
-    if (stopping_) {
-      result = stop_result_;
-      break;
-    }
+    if (stopping_) return TurnEnd::Ended;
     if (pending_ != Pending::None) continue;
     if (watchdog_.load(std::memory_order_relaxed)) continue;  // reported at the top
     if (irq_stop_ && err == UC_ERR_OK) continue;              // delivered at the top
     if (ring3_stop_ && err == UC_ERR_OK) continue;            // mode bt: ring 3 runs at the top
+    if (quantum_stop_ && err == UC_ERR_OK) return TurnEnd::Yield;
     uint64_t rip = cpu_.reg(UC_X86_REG_RIP);
     if (err == UC_ERR_INSN_INVALID) {
       // Unicorn stops on an undefined opcode; the CPU raises #UD (vector 6).
       cancel_return_if_not_executed(rip);
       handle_interrupt(arch::vec::kUD, rip, 0);
-      if (stopping_) {
-        result = stop_result_;
-        break;
-      }
+      if (stopping_) return TurnEnd::Ended;
       continue;
     }
     if (err != UC_ERR_OK) {
       auto pa = translate(machine_.memory(), cpu_.paging(), rip);
-      result = fail(RunEndReason::InternalError,
-                    fmt::format("the emulator stopped at rip {:#x} (physical {}): {}", rip,
-                                pa ? fmt::format("{:#x}", *pa) : "unmapped", uc_error_text(err)));
-      break;
+      return fail(RunEndReason::InternalError,
+                  fmt::format("the emulator stopped at rip {:#x} (physical {}): {}", rip,
+                              pa ? fmt::format("{:#x}", *pa) : "unmapped", uc_error_text(err)));
     }
     // Unicorn stops at HLT by itself, in any ring (unicorn_quirks.h). The
     // CPU only lets ring 0 halt (SDM Vol. 2A, HLT: #GP(0) if CPL is not 0).
@@ -217,34 +238,34 @@ RunResult EmuLoop::run() {
         arch::InterruptRequest req;
         req.vector = arch::vec::kGP;
         req.return_rip = req.instruction_rip = rip;
-        if (!deliver(req)) {
-          result = stop_result_;
-          break;
-        }
+        if (!deliver(req)) return TurnEnd::Ended;
         continue;
+      }
+      if (smp_.clock) {
+        // Several vCPUs: the others run while this one waits; the
+        // scheduler gives it a turn again once an interrupt can wake it.
+        cancel_return_if_not_executed(rip);
+        halted_ = true;
+        halted_for_good_ = !interrupts_enabled();
+        halt_rip_ = rip + 1;
+        cpu_.set_reg(UC_X86_REG_RIP, rip + 1);
+        return TurnEnd::Halted;
       }
       // Ring 0: wait for an interrupt, as the CPU does; it returns to the
       // instruction after HLT.
       Wake wake = wait_for_interrupt();
       if (wake == Wake::Stopped) continue;  // reported at the top
       if (wake == Wake::Interrupt) {
-        if (!deliver_external(rip + 1)) {
-          result = stop_result_;
-          break;
-        }
+        if (!deliver_external(rip + 1)) return TurnEnd::Ended;
         continue;
       }
-      result = fail(RunEndReason::Halted, halted_message(wake));
-      break;
+      return fail(RunEndReason::Halted, halted_message(wake));
     }
     // Unicorn sometimes stops at a VMCALL without reporting its #UD
     // (unicorn_quirks.h); handle it the same way.
     if (handle_vmcall(rip)) continue;
-    result =
-        fail(RunEndReason::InternalError, fmt::format("the emulator stopped at rip {:#x} for no known reason", rip));
-    break;
+    return fail(RunEndReason::InternalError, fmt::format("the emulator stopped at rip {:#x} for no known reason", rip));
   }
-  return finish(result);
 }
 
 namespace {
@@ -277,7 +298,7 @@ bool EmuLoop::control_checkpoint() {
         (void)machine_.set_balloon_target(ctx_, target);  // the control checked there is a balloon
         if (tracing_ && !(model_ && model_->holding())) deferred_.drain(sink_);
       });
-  if (control_->checkpoint(0, access) == control::Verdict::Go) return false;
+  if (control_->checkpoint(vcpu_, access) == control::Verdict::Go) return false;
   stop_emulation(RunEndReason::Quit, control_->resetting()
                                          ? tr("system_reset: the machine boots again from its boot state")
                                          : tr("ended by QMP quit (the control socket)"));
@@ -285,22 +306,28 @@ bool EmuLoop::control_checkpoint() {
 }
 
 RunResult EmuLoop::finish(RunResult result) {
-  if (control_) control_->detach(0);
-  result.exits = direct_exits_;  // nothing exits, except ring 3 run directly under KVM (mode bt)
-  result.steps = steps_;
-  if (result.end != RunEndReason::GuestExit) result.regs = cpu_.regs();  // every failure, halted for good too
+  result = finish_vcpu(std::move(result));
   machine_.finish_devices(ctx_);
   // The timer stops with the CPU: its clock must not outlive this loop.
   machine_.pit().set_clock([end = guest_ns()] { return end; });
+  if (tracing_) emit_run_end(sink_, result, vcpu_, monotonic_ns());
+  return result;
+}
+
+// What every vCPU records as the run ends: its counters, on its lane.
+RunResult EmuLoop::finish_vcpu(RunResult result) {
+  if (control_) control_->detach(vcpu_);
+  result.exits = direct_exits_;  // nothing exits, except ring 3 run directly under KVM (mode bt)
+  result.steps = steps_;
+  if (result.end != RunEndReason::GuestExit) result.regs = cpu_.regs();  // every failure, halted for good too
   if (!tracing_) return result;
   if (model_) model_->flush();
   deferred_.drain(sink_);
   uint64_t t = monotonic_ns();
   if (model_) model_->finish(t);
-  emit_counter(sink_, t, 0, Source::Emulator, "instructions", instructions_.load());
-  emit_counter(sink_, t, 0, Source::Emulator, "device_accesses", io_.load());
+  emit_counter(sink_, t, vcpu_, Source::Emulator, "instructions", instructions_.load());
+  emit_counter(sink_, t, vcpu_, Source::Emulator, "device_accesses", io_.load());
   if (finish_counters_) finish_counters_(sink_, t);
-  emit_run_end(sink_, result, 0, t);
   return result;
 }
 

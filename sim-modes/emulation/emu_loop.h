@@ -16,6 +16,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,7 @@
 #include "ringscope/backend.h"
 #include "ringscope/control/run_control.h"
 #include "ringscope/deferred_sink.h"
+#include "ringscope/devices/lapic.h"
 #include "ringscope/halt_wait.h"
 #include "ringscope/mode_tracker.h"
 #include "ringscope/run_limits.h"
@@ -54,11 +56,44 @@ struct Ring3Exit {
 };
 using Ring3Runner = std::function<Ring3Exit()>;
 
+// What a vCPU of a multi-vCPU run shares with the others (emu_smp.cpp):
+// the local APICs and the run's one guest clock.
+struct SmpSeat {
+  LocalApics* lapics = nullptr;
+  std::function<uint64_t()> clock;  // guest time, ns: every vCPU's timers run on it
+};
+
+// Why a turn (EmuLoop::turn) ended.
+enum class TurnEnd : uint8_t {
+  Yield,   // its quantum of instructions ran, or it spun on PAUSE: the next vCPU's turn
+  Halted,  // HLT (several vCPUs): it waits for an interrupt
+  Ended,   // the run is over (ended())
+};
+
 class EmuLoop {
  public:
-  EmuLoop(Machine& machine, UnicornCpu& cpu, EventSink& sink, const RunOptions& options, EmulationOptions emu);
+  EmuLoop(Machine& machine, UnicornCpu& cpu, EventSink& sink, const RunOptions& options, EmulationOptions emu,
+          uint32_t vcpu = 0);
   Status install_hooks();
-  RunResult run();      // thread: the emulation thread
+  RunResult run();  // thread: the emulation thread
+  uint32_t vcpu() const { return vcpu_; }
+
+  // Several vCPUs (emu_smp.cpp): the scheduler calls begin() once, then
+  // turn() for each vCPU in turn, and finish_vcpu() for each at the end.
+  // No run control and no run_end here: the scheduler has them.
+  void join_smp(SmpSeat seat);
+  void begin();
+  TurnEnd turn(uint64_t quantum);  // at least `quantum` instructions (0: no limit), to a block boundary
+  const RunResult& ended() const { return stop_result_; }
+  RunResult finish_vcpu(RunResult result);
+  void finish_devices() { machine_.finish_devices(ctx_); }
+  // Halted (TurnEnd::Halted): whether an interrupt would wake it now, and
+  // when its timer next could (guest ns).
+  bool halted() const { return halted_; }
+  bool wakes();
+  std::optional<uint64_t> wake_deadline();
+  // INIT or STARTUP from another CPU's local APIC (LocalApics::take_startups).
+  Status startup(const LocalApics::Startup& s);
   void request_stop();  // thread: the watchdog
   uint64_t instructions() const { return instructions_.load(std::memory_order_relaxed); }
 
@@ -67,7 +102,9 @@ class EmuLoop {
   // (a halted CPU skips straight to the next timer edge). Deterministic:
   // the same guest takes its interrupts at the same instructions on any host.
   static constexpr uint64_t kGuestNsPerInstruction = 1;
-  uint64_t guest_ns() const { return instructions() * kGuestNsPerInstruction + halted_ns_ + direct_ns_; }
+  uint64_t guest_ns() const {
+    return smp_.clock ? smp_.clock() : instructions() * kGuestNsPerInstruction + halted_ns_ + direct_ns_;
+  }
   uint64_t device_accesses() const { return io_.load(std::memory_order_relaxed); }
   // Mode bt: ring 3 runs elsewhere (Ring3Exit above). Guest time then also
   // counts the time ring 3 ran. Set before run().
@@ -131,10 +168,16 @@ class EmuLoop {
   bool count_fault();  // every fault and `int n` counts against the exit limit; false: the run is over
   ExitCount exit_count() const { return ExitCount::emulated(io_.load(std::memory_order_relaxed), faults_); }
   bool deliver_external(uint64_t return_rip);  // false: the run is over
-  bool run_ring3();                            // Ring3Runner: false: the run is over
-  Wake wait_for_interrupt();                   // halt_wait.h, in guest time
+  // The interrupt controllers this vCPU listens to: the PIC (one vCPU, or
+  // the boot CPU through LINT0) and its local APIC (several vCPUs).
+  std::optional<uint8_t> irq_pending();
+  std::optional<uint64_t> irq_deadline();
+  uint8_t irq_acknowledge();
+  bool run_ring3();           // Ring3Runner: false: the run is over
+  Wake wait_for_interrupt();  // halt_wait.h, in guest time
 
   RunResult finish(RunResult result);
+  TurnEnd end_turn(RunResult result);
   // Run control (control/run_control.h): parks here while the guest is
   // paused. In a hook or between two uc_emu_start calls; true: the run ends.
   bool control_checkpoint();
@@ -142,6 +185,14 @@ class EmuLoop {
 
   Machine& machine_;
   UnicornCpu& cpu_;
+  uint32_t vcpu_ = 0;
+  SmpSeat smp_;
+  // The turn (several vCPUs): where its instruction count started, how many
+  // it may run, and why the block hook stopped Unicorn.
+  uint64_t turn_start_ = 0, quantum_ = 0;
+  bool quantum_stop_ = false, pause_seen_ = false;
+  bool halted_ = false, halted_for_good_ = false;  // HLT: waiting for an interrupt; with IF clear
+  uint64_t halt_rip_ = 0;                          // the instruction after the HLT
   EventSink& sink_;
   RunOptions options_;
   EmulationOptions emu_;

@@ -2,6 +2,7 @@
 // CPU takes one, and HLT's wait for one.
 #include "emu_loop.h"
 
+#include "ringscope/events.h"
 #include "ringscope/machine.h"
 
 namespace ringscope::emulation {
@@ -48,8 +49,8 @@ bool EmuLoop::interrupt_due() {
   }
   if (!irq_held_ && !irq_look_ && guest_ns() < next_irq_ns_) return false;
   irq_look_ = irq_held_ = false;
-  std::optional<uint8_t> vector = machine_.pending_irq();  // the PIT brought up to guest time
-  next_irq_ns_ = machine_.next_irq_deadline_ns().value_or(kNever);
+  std::optional<uint8_t> vector = irq_pending();  // the timers brought up to guest time
+  next_irq_ns_ = irq_deadline().value_or(kNever);
   if (!vector) return false;
   if (!interrupts_enabled() || shadow_) {
     irq_held_ = true;     // look again once IF is set and no shadow is open
@@ -64,10 +65,84 @@ bool EmuLoop::interrupt_due() {
 bool EmuLoop::deliver_external(uint64_t return_rip) {
   if (ret_.armed) resolve_return(cpu_.reg(UC_X86_REG_RIP));  // the IRETQ before it did run
   arch::InterruptRequest req;
-  req.vector = machine_.acknowledge_irq();
+  req.vector = irq_acknowledge();
   req.source = arch::EventSource::External;
   req.return_rip = req.instruction_rip = return_rip;
   return deliver(req);
+}
+
+// One vCPU: the PIC's pending vector. Several: its local APIC's, else the
+// PIC's where its LINT0 takes them (the boot CPU's, as firmware leaves it).
+std::optional<uint8_t> EmuLoop::irq_pending() {
+  if (!smp_.lapics) return machine_.pending_irq();
+  if (auto v = smp_.lapics->pending(vcpu_)) return v;
+  if (smp_.lapics->accepts_pic(vcpu_)) return machine_.pending_irq();
+  return std::nullopt;
+}
+
+std::optional<uint64_t> EmuLoop::irq_deadline() {
+  if (!smp_.lapics) return machine_.next_irq_deadline_ns();
+  std::optional<uint64_t> d = smp_.lapics->next_deadline_ns(vcpu_);
+  if (smp_.lapics->accepts_pic(vcpu_)) {
+    if (auto pic = machine_.next_irq_deadline_ns(); pic && (!d || *pic < *d)) d = pic;
+  }
+  return d;
+}
+
+// The CPU takes the interrupt (the local APIC's IRR to ISR, or the PIC's
+// INTA cycle). An IPI becomes an irq_inject on this vCPU's lane: from which
+// vCPU, and how long after its ICR write (the `device` event on the
+// sender's lane) this one took it.
+uint8_t EmuLoop::irq_acknowledge() {
+  if (!smp_.lapics || !smp_.lapics->pending(vcpu_)) return machine_.acknowledge_irq();
+  LocalApics::Taken t = smp_.lapics->acknowledge(vcpu_);
+  if (t.ipi && tracing_) {
+    uint64_t now = monotonic_ns();
+    Event e = events::ipi_inject({now, vcpu_, Source::Emulator}, t.vector, t.from, "fixed",
+                                 now > t.sent_ns ? now - t.sent_ns : 0);
+    sink_.emit(e);
+  }
+  return t.vector;
+}
+
+// Several vCPUs: a halted vCPU wakes when an interrupt it can take is
+// pending (IF set); with IF clear only INIT and STARTUP reach it.
+bool EmuLoop::wakes() {
+  if (!halted_) return true;
+  if (halted_for_good_ || !interrupts_enabled()) return false;
+  return irq_pending().has_value();
+}
+
+std::optional<uint64_t> EmuLoop::wake_deadline() {
+  if (!halted_ || halted_for_good_ || !interrupts_enabled()) return std::nullopt;
+  return irq_deadline();
+}
+
+// INIT resets this CPU into waiting for STARTUP (the scheduler stops
+// giving it turns); STARTUP starts it in real mode at vector << 12 (SDM
+// Vol. 3A §8.4.4.1, §10.6.1). Each is an irq_inject on its lane.
+Status EmuLoop::startup(const LocalApics::Startup& s) {
+  if (tracing_) {
+    uint64_t now = monotonic_ns();
+    bool init = s.mode == LocalApics::Delivery::Init;
+    Event e = events::ipi_inject({now, vcpu_, Source::Emulator}, s.vector, s.from, init ? "INIT" : "STARTUP",
+                                 now > s.sent_ns ? now - s.sent_ns : 0);
+    sink_.emit(e);
+  }
+  if (s.mode != LocalApics::Delivery::Startup) return ok_status();
+  TRY(cpu_.start_real_mode(s.vector));
+  cpu_.drop_aliases();
+  decoder_.flush();
+  block_io_ = nullptr;
+  ret_ = {};
+  pending_ = Pending::None;
+  halted_ = halted_for_good_ = false;
+  shadow_ = irq_held_ = if_dirty_ = false;
+  irq_look_ = true;
+  refresh_paging();
+  cpl_ = 0;
+  record_mode_change(monotonic_ns());
+  return ok_status();
 }
 
 // HLT in ring 0 (halt_wait.h). In guest time a sleep costs nothing: the

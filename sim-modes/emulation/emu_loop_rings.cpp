@@ -21,7 +21,7 @@ void EmuLoop::emit_transition(EventKind kind, TrapCause cause, uint8_t from_cpl,
   if (!tracing_) return;
   uint64_t t = monotonic_ns();
   if (kind == EventKind::Trap) record_mode_change(t);
-  const events::At at{t, 0, Source::Emulator};
+  const events::At at{t, vcpu_, Source::Emulator};
   Event e = kind == EventKind::Trap ? events::trap(at, cause, 0, from_cpl, to_cpl, rip, rip_to)
                                     : events::trap_return(at, cause, from_cpl, to_cpl, rip, rip_to);
   sink_.emit(e);
@@ -68,7 +68,7 @@ void EmuLoop::emit_trap(const arch::Delivered& d, TrapCause cause) {
   if (!tracing_) return;
   uint64_t t = monotonic_ns();
   record_mode_change(t);
-  Event e = events::trap({t, 0, Source::Emulator}, cause, d.vector, d.from_cpl, d.to_cpl, d.from_rip, d.to_rip);
+  Event e = events::trap({t, vcpu_, Source::Emulator}, cause, d.vector, d.from_cpl, d.to_cpl, d.from_rip, d.to_rip);
   if (d.has_error_code) events::error_code(e, d.error_code);
   if (d.vector == arch::vec::kPF && cause == TrapCause::Exception) e.cr2 = d.cr2;
   sink_.emit(e);
@@ -161,7 +161,7 @@ bool EmuLoop::handle_vmcall(uint64_t rip) {
   uint64_t result = kvm_hypercall_result(nr, cpl);
   if (tracing_) {
     Event e = events::hypercall(
-        {t, 0, Source::Emulator}, Transport::Vmcall, nr,
+        {t, vcpu_, Source::Emulator}, Transport::Vmcall, nr,
         {cpu_.reg(UC_X86_REG_RBX), cpu_.reg(UC_X86_REG_RCX), cpu_.reg(UC_X86_REG_RDX), cpu_.reg(UC_X86_REG_RSI)},
         result, rip, cpl, monotonic_ns() - t);
     sink_.emit(e);
@@ -234,7 +234,7 @@ bool EmuLoop::run_ring3() {
 void EmuLoop::record_mode_change(uint64_t time_ns) {
   PagingState p = cpu_.paging();
   if (!modes_.changed(p.cr0, p.cr4, p.efer)) return;  // RIP is read only for a change
-  modes_.observe(sink_, time_ns, 0, Source::Emulator, p.cr0, p.cr4, p.efer, cpu_.reg(UC_X86_REG_RIP));
+  modes_.observe(sink_, time_ns, vcpu_, Source::Emulator, p.cr0, p.cr4, p.efer, cpu_.reg(UC_X86_REG_RIP));
 }
 
 }  // namespace ringscope::emulation

@@ -24,6 +24,12 @@ void EmuLoop::on_block(uc_engine*, uint64_t address, uint32_t size, void* p) {
   EmuLoop& s = self_of(p);
   if (s.controlled() && s.control_checkpoint()) return;  // paused here; or the run ends
   if (s.ret_.armed) s.resolve_return(address);
+  // Several vCPUs: this one's turn is over (emu_smp.cpp); it goes on here next time.
+  if (s.quantum_ && (s.pause_seen_ || s.instructions() - s.turn_start_ >= s.quantum_)) {
+    s.quantum_stop_ = true;
+    uc_emu_stop(s.cpu_.uc());
+    return;
+  }
   // interrupt_due()'s own first test, inline: most blocks stop here.
   const bool look = s.irq_held_ || s.irq_look_ || s.guest_ns() >= s.next_irq_ns_;
   if (look && s.interrupt_due()) return;  // Unicorn stops before this block runs
@@ -39,6 +45,7 @@ void EmuLoop::on_block(uc_engine*, uint64_t address, uint32_t size, void* p) {
   if (s.ring3_ && s.cpu_.cpl() == 3) s.ring3_instructions_ += b.count;
   s.shadow_ = b.shadow;  // as the next block starts, this one's last instruction has run
   s.if_dirty_ = s.if_dirty_ || b.sets_if;
+  s.pause_seen_ = s.pause_seen_ || b.pause;
   s.block_io_ = &b.io;
   s.io_index_ = -1;
   s.instructions_.store(s.instructions_.load(std::memory_order_relaxed) + b.count, std::memory_order_relaxed);
@@ -72,7 +79,7 @@ void EmuLoop::on_code(uc_engine*, uint64_t address, uint32_t size, void* p) {
   else
     read_virtual(s.machine_.memory(), s.paging_, address, bytes, size);
   if (s.options_.level == TraceLevel::Full) {
-    Event e = events::step({monotonic_ns(), 0, Source::Emulator}, address, s.cpl_,
+    Event e = events::step({monotonic_ns(), s.vcpu_, Source::Emulator}, address, s.cpl_,
                            std::string_view(reinterpret_cast<const char*>(bytes), size));
     s.sink_.emit(e);
     if (auto stop = check_steps(++s.steps_, s.options_.limits)) s.stop_emulation(std::move(*stop));
@@ -83,6 +90,7 @@ void EmuLoop::on_code(uc_engine*, uint64_t address, uint32_t size, void* p) {
   s.check_msr(address, bytes, size);
   s.shadow_ = opens_interrupt_shadow(bytes, size);
   s.if_dirty_ = s.if_dirty_ || may_set_if(bytes, size);
+  s.pause_seen_ = s.pause_seen_ || is_pause(bytes, size);
 }
 
 }  // namespace ringscope::emulation

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "emu_loop.h"
+#include "emu_smp.h"
 #include "ringscope/machine.h"
 #include "ringscope/supervisor.h"
 #include "unicorn_cpu.h"
@@ -19,6 +20,7 @@
 namespace ringscope::emulation {
 
 Result<RunResult> EmulationBackend::run(Machine& machine, EventSink& sink, const RunOptions& options) {
+  if (machine.config().vcpus > 1) return run_smp(machine, sink, options, options_, &instructions_);
   TRY_ASSIGN(auto cpu, UnicornCpu::create(machine.memory()));
   TRY(cpu->apply_boot_state(machine.boot()));
   EmuLoop loop(machine, *cpu, sink, options, options_);

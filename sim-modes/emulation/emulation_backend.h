@@ -22,6 +22,11 @@ struct EmulationOptions {
   bool vmx_model = true;
 };
 
+// Several vCPUs (emu_smp.cpp): one Unicorn engine each, run in turn on one
+// host thread, each turn this many instructions (a PAUSE or HLT ends one
+// sooner). Deterministic round-robin: a round is this many ns of guest time.
+inline constexpr uint64_t kSmpQuantum = 20'000;
+
 class EmulationBackend final : public Backend {
  public:
   EmulationBackend() = default;

@@ -32,6 +32,8 @@ static size_t opcode_at(const uint8_t* b, size_t len) {
 // STI (FB) and MOV Sreg,r/m (8E /r) with ModRM.reg = 2, i.e. SS (SDM Vol.
 // 2B, MOV: "loading the SS register inhibits all interrupts until after
 // the next instruction").
+bool is_pause(const uint8_t* b, size_t len) { return len >= 2 && b[0] == 0xf3 && b[1] == 0x90; }
+
 bool opens_interrupt_shadow(const uint8_t* b, size_t len) {
   size_t i = opcode_at(b, len);
   if (i < len && b[i] == 0xfb) return true;
@@ -123,6 +125,7 @@ const InsnDecoder::Block& InsnDecoder::block_slow(const GuestMemory& memory, con
     b.last = return_kind(insn->bytes, insn->size);
     b.shadow = opens_interrupt_shadow(insn->bytes, insn->size);
     b.sets_if = b.sets_if || may_set_if(insn->bytes, insn->size);
+    b.pause = b.pause || is_pause(insn->bytes, insn->size);
     if (auto io = io_kind(insn->bytes, insn->size)) b.io.push_back({insn->address, io->string, io->rep});
   }
   cs_option(cs_, CS_OPT_DETAIL, CS_OPT_ON);

@@ -28,6 +28,10 @@ ReturnKind return_kind(const uint8_t* bytes, size_t len);
 // MOV SS)? QEMU ends a translated block right after either.
 bool opens_interrupt_shadow(const uint8_t* bytes, size_t len);
 
+// PAUSE (F3 90): a spin-wait loop's hint. With several vCPUs it ends the
+// vCPU's turn, as QEMU's round-robin TCG does (and VT-x's PAUSE-loop exiting).
+bool is_pause(const uint8_t* bytes, size_t len);
+
 // Can the instruction set RFLAGS.IF (STI, POPF, IRET, SYSRET)?
 bool may_set_if(const uint8_t* bytes, size_t len);
 
@@ -64,6 +68,7 @@ class InsnDecoder {
     ReturnKind last = ReturnKind::None;
     bool shadow = false;     // the last instruction opens an interrupt shadow (STI, MOV SS)
     bool sets_if = false;    // an instruction in it may set RFLAGS.IF (may_set_if)
+    bool pause = false;      // it holds a PAUSE (is_pause)
     std::vector<IoInsn> io;  // its port-I/O instructions, in order
   };
   // The block Unicorn is about to run at `rip` (`size` bytes), decoded once

@@ -370,6 +370,50 @@ Status UnicornCpu::apply_boot_state(const BootState& boot) {
   return ok_status();
 }
 
+Status UnicornCpu::start_real_mode(uint8_t vector) {
+  constexpr uint64_t kEferLma = 1ull << 10;
+  if (read_msr(uc_, arch::kMsrEfer) & kEferLma) {
+    TRY(leave_long_mode());
+  } else {
+    uc_x86_msr efer{arch::kMsrEfer, 0};
+    uc_reg_write(uc_, UC_X86_REG_MSR, &efer);
+  }
+  set_reg(UC_X86_REG_CR0, 0x10);  // ET; PE and PG off
+  set_reg(UC_X86_REG_CR4, 0);
+  set_reg(UC_X86_REG_CR3, 0);
+  uc_x86_mmr idtr{0, 0, 0x3ff, 0};  // the real-mode vector table
+  uc_reg_write(uc_, UC_X86_REG_IDTR, &idtr);
+  arch::Segment cs, data;
+  cs.selector = static_cast<uint16_t>(vector << 8);
+  cs.base = uint64_t{vector} << 12;
+  cs.limit = 0xffff;
+  cs.type = 0xb;  // code, readable, accessed
+  cs.s = true;
+  cs.present = true;
+  data.limit = 0xffff;
+  data.type = 0x3;  // data, writable, accessed
+  data.s = true;
+  data.present = true;
+  TRY(load_segments(&cs, &data, &data));
+  // QEMU keeps "protected mode" in hflags too (HF_PE, with HF_ADDSEG its
+  // complement), and the register API's CR0 write leaves it set here: clear
+  // it as cpu_x86_update_cr0 would, in the saved context, as above.
+  constexpr uint32_t kHfPe = 1u << 7;
+  uc_err err = uc_context_save(uc_, ctx_);
+  if (err != UC_ERR_OK) return make_error(ErrorKind::Internal, trf("uc_context_save failed: {}", uc_error_text(err)));
+  auto* env = reinterpret_cast<uint8_t*>(ctx_) + env_offset_;
+  uint32_t hflags;
+  std::memcpy(&hflags, env + kEnvHflags, 4);
+  hflags = (hflags & ~(kHfPe | kHfCs32 | kHfSs32 | kHfCs64 | kHfCplMask)) | kHfAddseg;
+  std::memcpy(env + kEnvHflags, &hflags, 4);
+  err = uc_context_restore(uc_, ctx_);
+  if (err != UC_ERR_OK)
+    return make_error(ErrorKind::Internal, trf("uc_context_restore failed: {}", uc_error_text(err)));
+  set_reg(UC_X86_REG_RFLAGS, 0x2);
+  set_reg(UC_X86_REG_RIP, 0);
+  return ok_status();
+}
+
 PagingState UnicornCpu::paging() const {
   return {reg(UC_X86_REG_CR0), reg(UC_X86_REG_CR3), reg(UC_X86_REG_CR4), read_msr(uc_, arch::kMsrEfer)};
 }

@@ -42,6 +42,10 @@ class UnicornCpu {
   // protected mode, paging off, EBX = start_info), from which the guest
   // enters long mode itself, or ringscope's 64-bit entry.
   Status apply_boot_state(const BootState& boot);
+  // An application processor's STARTUP IPI (SDM Vol. 3A §8.4.4.1): 16-bit
+  // real mode, paging off, CS:IP = (vector << 8):0000, i.e. physical
+  // vector << 12; interrupts off.
+  Status start_real_mode(uint8_t vector);
 
   // The architectural state the ring-transition rules need, and back.
   arch::CpuState read_state() const;

@@ -291,17 +291,33 @@ TEST_F(CliVerbs, EmulationSummaryCallsItsExitsTheModels) {
 // `run --vcpus`: what cannot be given is refused with a sentence that says
 // what to use instead, before anything runs (no /dev/kvm needed).
 TEST_F(CliVerbs, RunRefusesVcpusItCannotGive) {
-  Outcome emu = ringscope("run smp-hello --mode emulation --vcpus 2 --quiet --trace " + (dir_ / "e.rtrace").string());
-  EXPECT_EQ(emu.rc, 64) << emu.err;
-  EXPECT_THAT(emu.err, HasSubstr("not built yet"));
-  EXPECT_THAT(emu.err, HasSubstr("--mode full-virt or paravirt"));
-  EXPECT_FALSE(fs::exists(dir_ / "e.rtrace"));
   Outcome vmm = ringscope("run smp-hello --irqchip vmm --quiet --trace " + (dir_ / "v.rtrace").string());
   EXPECT_EQ(vmm.rc, 64) << vmm.err;
   EXPECT_THAT(vmm.err, HasSubstr("use --irqchip kernel"));
   Outcome range = ringscope("run hello --vcpus 9");
   EXPECT_EQ(range.rc, 64) << range.err;
   EXPECT_THAT(range.err, HasSubstr("--vcpus"));
+}
+
+// Emulation gives several vCPUs too, and says how it runs them; `stats`
+// then has a row per vCPU, with the IPIs each sent and took.
+TEST_F(CliVerbs, EmulationRunsSeveralVcpusInRoundRobinAndStatsShowsEach) {
+  const std::string trace = (dir_ / "smp.rtrace").string();
+  Outcome run = ringscope("run ipi --mode emulation --vcpus 2 --trace '" + trace + "'");
+  ASSERT_EQ(run.rc, 0) << run.err;
+  EXPECT_THAT(run.out + run.err, HasSubstr("deterministic round-robin"));
+  EXPECT_THAT(run.out, HasSubstr("ipi: cpu0 woke on cpu1's reply"));
+  Outcome st = ringscope("stats '" + trace + "'");
+  ASSERT_EQ(st.rc, 0) << st.err;
+  EXPECT_THAT(st.out, HasSubstr("per vCPU"));
+  EXPECT_THAT(st.out, HasSubstr("vcpu1"));
+  Outcome js = ringscope("stats --json '" + trace + "'");
+  ASSERT_EQ(js.rc, 0) << js.err;
+  auto j = nlohmann::json::parse(js.out);
+  ASSERT_EQ(j["vcpus"].size(), 2u);
+  uint64_t taken = 0;
+  for (const auto& v : j["vcpus"]) taken += v["ipis_taken"].get<uint64_t>();
+  EXPECT_GE(taken, 3u) << "a STARTUP and two fixed IPIs at least";
 }
 
 }  // namespace

@@ -265,6 +265,37 @@ class View {
   void bt_band_tooltip(const TraceModel& m, std::optional<uint32_t> monitor_event, uint32_t vcpu, uint64_t t);
 
   void draw_ruler(ImDrawList* dl, float x0, float x1, float y0, float y1);
+
+  // IPIs as arrows between vCPU lanes (View_IpiArrows.cpp): from the
+  // sender's ICR write to the target's irq_inject (via ipi).
+ public:
+  struct IpiArrow {
+    uint32_t from = 0, to = 0;
+    uint64_t sent_ns = 0, taken_ns = 0;  // absolute
+    uint8_t vector = 0;
+    std::string delivery;
+    size_t event = 0;  // the irq_inject
+  };
+  // The IPIs of trace t (cached until the trace grows).
+  const std::vector<IpiArrow>& ipi_arrows(int trace);
+  // The IPI arrow under the mouse last frame, if any (tests).
+  std::optional<IpiArrow> hovered_ipi() const { return ipi_hover_; }
+  size_t ipi_arrows_drawn() const { return ipi_drawn_; }
+
+ private:
+  void draw_ipi_arrows(ImDrawList* dl, float x0, float x1);
+  void ipi_tooltip();
+  bool any_ipis();
+  struct IpiCache {
+    const TraceModel* model = nullptr;
+    size_t events = 0;
+    std::vector<IpiArrow> arrows;
+  };
+  std::vector<IpiCache> ipi_cache_;
+  std::optional<IpiArrow> ipi_hover_;
+  size_t ipi_drawn_ = 0;
+  // Per-vCPU statistics (View_VcpuStats.cpp), below the statistics panel's tables.
+  void draw_vcpu_statistics(const TraceStats& st);
   // The Follow box in the ruler's label column and the live / ended badge
   // at the ruler's right end (only with a followed trace).
   void draw_live_controls(ImDrawList* dl, float x_label, float x0, float x1, float y0);

@@ -223,6 +223,7 @@ void View::draw_statistics() {
     }
     ImGui::EndTable();
   }
+  draw_vcpu_statistics(*st);
   if (!st->traps.empty()) {
     ImGui::TextColored(palette::vec(palette::kWarning), tr("Traps"));
     for (const TrapStats& t : st->traps) {

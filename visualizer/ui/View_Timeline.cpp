@@ -568,6 +568,7 @@ void View::draw_timeline() {
     dl->AddRectFilled({origin.x, g.y0 - 3}, {origin.x + avail.x, g.y1 + 3}, palette::kLaneBg, 3);
     draw_lane(dl, g, x0, tl_x1_);
   }
+  draw_ipi_arrows(dl, x0, tl_x1_);
   if (range_) {
     // The selected time range: a shaded band over the ruler and the lanes.
     const float ra = std::clamp(timeline_x(range_->first), x0, tl_x1_),
@@ -582,6 +583,7 @@ void View::draw_timeline() {
   }
   dl->PopClipRect();
   timeline_input(x0, tl_x1_, origin.y, std::max(lanes_bottom, origin.y + kRulerH + 10));
+  ipi_tooltip();
   ImGui::SetCursorScreenPos({origin.x, std::min(lanes_bottom + 2, origin.y + avail.y - legend_h)});
   legend(avail.x, true);
 }
@@ -687,6 +689,15 @@ float View::legend(float width, bool draw) {
       else
         dl->AddRectFilled({p.x, p.y + 2}, {p.x + h - 4, p.y + h - 2}, c.rgba, 2);
       dl->AddText({p.x + h + 2, p.y}, ImGui::GetColorU32(ImGuiCol_Text), ringscope::tr(c.legend));
+    });
+  }
+  if (any_ipis()) {
+    const char* text = ringscope::tr("IPI: sender's ICR write -> target takes it");
+    item(22 + ImGui::CalcTextSize(text).x, [&](ImVec2 p) {
+      const ImU32 pink = palette::kIpi;
+      dl->AddLine({p.x, p.y + h / 2}, {p.x + 14, p.y + h / 2}, pink, 1.5f);
+      dl->AddTriangleFilled({p.x + 18, p.y + h / 2}, {p.x + 12, p.y + h / 2 - 4}, {p.x + 12, p.y + h / 2 + 4}, pink);
+      dl->AddText({p.x + 22, p.y}, ImGui::GetColorU32(ImGuiCol_Text), text);
     });
   }
   if (selection_.valid()) {

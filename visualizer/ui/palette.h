@@ -95,6 +95,7 @@ inline constexpr ImU32 kBtTranslated = IM_COL32(130, 100, 240, 255);
 inline constexpr ImU32 kBtMonitor = IM_COL32(240, 145, 20, 255);
 inline constexpr ImU32 kNoData = IM_COL32(50, 50, 56, 255);
 inline constexpr ImU32 kSelection = IM_COL32(255, 255, 255, 255);  // the cursor: no mark is white
+inline constexpr ImU32 kIpi = IM_COL32(255, 105, 180, 230);        // IPI arrows between vCPU lanes (View_IpiArrows.cpp)
 // Not meanings of the trace: the frame around it.
 inline constexpr ImU32 kRangeFill = IM_COL32(120, 190, 255, 70);  // the selected time range
 inline constexpr ImU32 kRangeEdge = IM_COL32(140, 200, 255, 230);

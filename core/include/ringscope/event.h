@@ -245,8 +245,16 @@ struct Event {
 //                  injected it (`vector`).
 //   irqfd:         the VMM raised IRQ line `value` for `device` at KVM's
 //                  in-kernel irqchip, which chooses the vector itself.
+//   ipi:           another vCPU's local APIC sent it (an inter-processor
+//                  interrupt, ringscope's own local APIC model): `value` is
+//                  the sending vCPU, `reg` the delivery mode ("fixed",
+//                  "INIT", "STARTUP"), `vector` the vector (STARTUP: the
+//                  start page), `duration_ns` the time from the sender's
+//                  ICR write (a `device` event "lapic ICR" on its lane) to
+//                  this delivery.
 inline constexpr std::string_view kIrqViaKvmInterrupt = "KVM_INTERRUPT";
 inline constexpr std::string_view kIrqViaIrqfd = "irqfd";
+inline constexpr std::string_view kIrqViaIpi = "ipi";
 
 // Anything that consumes events: the trace writer, an in-memory recorder,
 // a tee. emit() assigns e.seq. Implementations must be cheap: emit() sits on

@@ -174,6 +174,19 @@ inline Event irq_via_irqfd(At at, std::string_view device, uint32_t irq) {
   return e;
 }
 
+// An IPI from vCPU `from` reached this vCPU (`at.vcpu`): `delivery` is
+// "fixed", "INIT" or "STARTUP"; `latency_ns` the time since the ICR write.
+inline Event ipi_inject(At at, uint8_t vector, uint32_t from, std::string_view delivery, uint64_t latency_ns) {
+  Event e = make(EventKind::IrqInject, at);
+  e.vector = vector;
+  e.name = kIrqViaIpi;
+  e.value = from;
+  e.device = "lapic";
+  e.reg = delivery;
+  e.duration_ns = latency_ns;
+  return e;
+}
+
 struct ControlRegs {
   uint64_t cr0 = 0, cr4 = 0, efer = 0;
 };

@@ -29,6 +29,7 @@ inline constexpr uint16_t kRdmsr = 31;
 inline constexpr uint16_t kWrmsr = 32;
 inline constexpr uint16_t kEntryFailGuestState = 33;
 inline constexpr uint16_t kMonitorTrapFlag = 37;
+inline constexpr uint16_t kApicAccess = 44;
 inline constexpr uint16_t kEptViolation = 48;
 inline constexpr uint16_t kEptMisconfig = 49;
 inline constexpr uint16_t kPreemptionTimer = 52;

@@ -20,6 +20,7 @@
 #include "ringscope/devices/hypercall.h"
 #include "ringscope/devices/i8254.h"
 #include "ringscope/devices/i8259.h"
+#include "ringscope/devices/lapic.h"
 #include "ringscope/devices/probe.h"
 #include "ringscope/devices/rtc.h"
 #include "ringscope/devices/uart16550.h"
@@ -130,6 +131,11 @@ class Machine {
   // 4 KiB pages (0 if the target is the whole RAM or more). An error
   // without a balloon. Thread: the vCPU's.
   Status set_balloon_target(DeviceContext& ctx, uint64_t target_bytes);
+
+  // The local APICs at 0xfee00000 (devices/lapic.h): only a machine of
+  // several vCPUs with the VMM's own irqchip has them (the emulation
+  // backend's); under KVM's in-kernel irqchip KVM has its own.
+  LocalApics* lapics() { return lapics_.get(); }
   // Interrupts (docs/interrupts.md). Devices raise numbered IRQ lines: the
   // PIT drives IRQ 0, virtio device n IRQ kVirtioIrqBase + n. With
   // IrqChip::Vmm the lines end at the machine's 8259A pair:
@@ -193,6 +199,7 @@ class Machine {
   std::unique_ptr<VirtioBlk> vblk_;
   IrqLine balloon_irq_{kVirtioIrqBase + 2, "virtio-balloon"};
   std::unique_ptr<VirtioBalloon> vballoon_;
+  std::unique_ptr<LocalApics> lapics_;
   ElfImage kernel_;
   BootState boot_;
 };

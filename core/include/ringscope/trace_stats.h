@@ -20,6 +20,7 @@
 #include "ringscope/event.h"
 #include "ringscope/event_schema.h"
 #include "ringscope/trace.h"
+#include "ringscope/vcpu_stats.h"
 
 namespace ringscope {
 
@@ -116,7 +117,9 @@ struct TraceStats {
   uint64_t phases_dropped = 0;    // phases past kMaxPhases, or nested deeper than kMaxOpenPhases
   uint64_t counters_dropped = 0;  // kvm-stats samples of a (vCPU, name) past kMaxStatCounters
 
-  BtStats bt;  // the bt mode's counters (bt_stats.h); all zero in a trace of another mode
+  BtStats bt;                        // the bt mode's counters (bt_stats.h); all zero in a trace of another mode
+  std::vector<VcpuStats> vcpus;      // one per vCPU lane (vcpu_stats.h), by index
+  uint64_t vcpu_events_dropped = 0;  // events of lanes past kMaxStatVcpus
 
   std::optional<RunEndReason> end_reason;  // from the run_end event, if present
   uint64_t guest_status = 0;               // run_end's value

@@ -16,6 +16,7 @@
 
 #include <algorithm>
 
+#include "ringscope/acpi_tables.h"
 #include "ringscope/exit_reasons.h"
 
 namespace ringscope::vmx {
@@ -137,6 +138,14 @@ Decision decide(const Profile& p, const GuestAction& a) {
       return stays("");
     }
     case ActionKind::Mmio: {
+      // The local APIC's page (SDM §29.4): KVM gives the guest a virtual
+      // local APIC there ("virtualize APIC accesses"); an access to it is an
+      // APIC-access exit (qualification: offset, bit 12 for a write) that
+      // KVM's in-kernel local APIC handles. With APICv most would not exit
+      // at all: this profile models the plain case.
+      if (p.ept && (a.gpa & ~0xfffull) == kLapicBase)
+        return exits(kApicAccess, HandledBy::Kernel, (a.gpa & 0xfff) | (a.write ? 1u << 12 : 0),
+                     "APIC-access page: KVM's in-kernel local APIC handles it, the VMM never sees it");
       // EPT on: the guest-physical address has no EPT mapping (§29.3.3):
       // an EPT violation, bit 0/1 read/write, bit 7 linear address valid.
       if (p.ept)

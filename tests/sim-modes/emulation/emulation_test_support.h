@@ -33,6 +33,7 @@ struct RunSpec {
   std::shared_ptr<const vmx::Profile> vmx_profile;  // emulation: the VT-x model's controls (null: kvm-default)
   DeviceSet devices = DeviceSet::Legacy;            // Virtio: the scenario's PV kernel, virtio devices and the doorbell
   std::string input;                                // what the guest console receives (`run --input`)
+  int vcpus = 1;                                    // emulation: several run in round-robin turns (emu_smp.cpp)
 };
 
 inline std::unique_ptr<EmuRun> run_guest(const std::string& name, const std::map<std::string, std::string>& params,
@@ -40,6 +41,7 @@ inline std::unique_ptr<EmuRun> run_guest(const std::string& name, const std::map
   std::optional<MachineConfig> config = scenario_config(name, params, spec.devices);
   if (!config) return nullptr;
   config->console_input = spec.input;
+  config->vcpus = spec.vcpus;
   auto machine = Machine::create(*config);
   EXPECT_TRUE(machine.ok()) << (machine.ok() ? "" : machine.error().message);
   if (!machine.ok()) return nullptr;

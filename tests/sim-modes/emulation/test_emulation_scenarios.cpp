@@ -21,15 +21,12 @@ class EmulatedScenario : public ::testing::TestWithParam<std::string> {};
 TEST_P(EmulatedScenario, PrintsTheExpectedOutputAndExitsAsExpected) {
   auto s = find_builtin_scenario(GetParam());
   ASSERT_TRUE(s.ok());
-  auto run = run_emulated(GetParam());
+  RunSpec spec;
+  spec.vcpus = s->vcpus;  // its expected output is for that many CPUs
+  auto run = run_guest(GetParam(), {}, spec);
   ASSERT_TRUE(run);
   EXPECT_EQ(run->result.end, RunEndReason::GuestExit) << run->result.message;
   EXPECT_EQ(run->result.guest_status, s->expected_status);
-  if (s->vcpus > 1)
-    GTEST_SKIP() << "ran on 1 vCPU and exited as expected; its output is for " << s->vcpus
-                 << " CPUs, which the emulator does not give a guest yet (issue 15); the QEMU cross-check "
-                    "compares it under -smp "
-                 << s->vcpus;
   ASSERT_TRUE(s->expected_output.has_value());
   EXPECT_EQ(run->console, *s->expected_output);
   ASSERT_FALSE(run->sink.events().empty());
