@@ -76,7 +76,11 @@ TEST(Palette, BandStatesAndTheCursorStayApartUnderDeuteranopia) {
   const Colour ring[] = {Colour::Ring0, Colour::Ring3, Colour::Unknown};
   const Colour vmx[] = {Colour::NonRoot, Colour::Root, Colour::HaltedInKvm};
   const Colour bt[] = {Colour::BtDirect, Colour::BtTranslated, Colour::BtMonitor, Colour::HaltedInKvm};
-  for (const auto& band : {std::span<const Colour>(ring), std::span<const Colour>(vmx), std::span<const Colour>(bt)})
+  // The host rows: a column stacks on-CPU and run delay; the memory row's three lines share it.
+  const Colour host_cpu[] = {Colour::HostOnCpu, Colour::HostRunDelay};
+  const Colour host_mem[] = {Colour::HostRss, Colour::HostRamAllocated, Colour::HostDiskCached};
+  for (const auto& band : {std::span<const Colour>(ring), std::span<const Colour>(vmx), std::span<const Colour>(bt),
+                           std::span<const Colour>(host_cpu), std::span<const Colour>(host_mem)})
     for (size_t i = 0; i < band.size(); ++i)
       for (size_t j = i + 1; j < band.size(); ++j)
         EXPECT_GE(delta(rgba(band[i]), rgba(band[j]), true), kMinDelta)

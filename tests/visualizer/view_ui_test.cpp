@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "platform/imgui_setup.h"
+#include "ringscope/host_counters.h"
 #include "ui/View.h"
 #include "ui/palette.h"
 #include "viewer_test_traces.h"
@@ -170,18 +171,42 @@ TEST(Statistics, RangeUsesCounterDeltasAndSaysWhenItHoldsNoSample) {
 // The legend lists every colour a trace's timeline can show.
 TEST(Legend, ListsEveryColourTheTraceUses) {
   using palette::Colour;
-  auto bit = [](Colour c) { return 1u << static_cast<int>(c); };
-  const uint32_t sys = View::colours_used(*TraceModel::from_trace(test::syscall_trace(), "s"));
+  auto bit = [](Colour c) { return uint64_t{1} << static_cast<int>(c); };
+  const uint64_t sys = View::colours_used(*TraceModel::from_trace(test::syscall_trace(), "s"));
   for (Colour c : {Colour::Ring0, Colour::Ring3, Colour::NonRoot, Colour::Root, Colour::PortIo, Colour::Exception,
                    Colour::TrapReturn, Colour::Marker})
     EXPECT_TRUE(sys & bit(c)) << palette::legend(c);
   EXPECT_FALSE(sys & bit(Colour::HaltedInKvm));
-  const uint32_t pvm = View::colours_used(*TraceModel::from_trace(test::pvm_trace(), "p"));
+  const uint64_t pvm = View::colours_used(*TraceModel::from_trace(test::pvm_trace(), "p"));
   EXPECT_TRUE(pvm & bit(Colour::Ring3Unobserved));
   EXPECT_TRUE(pvm & bit(Colour::PageFault));
-  const uint32_t shares = View::colours_used(*TraceModel::from_trace(test::share_trace(), "h"));
+  const uint64_t shares = View::colours_used(*TraceModel::from_trace(test::share_trace(), "h"));
   EXPECT_TRUE(shares & bit(Colour::HaltedInKvm));
   EXPECT_TRUE(shares & bit(Colour::SystemCall));
+  EXPECT_FALSE(shares & bit(Colour::HostOnCpu)) << "no host counters in that trace";
+
+  // A trace with the host's counters: the host rows' colours are in the
+  // legend, and only those of the counters it has (no disk: no page cache).
+  TraceHeader h;
+  h.scenario = "parallel";
+  h.mode = "full-virt";
+  h.start_mono_ns = test::kOrigin;
+  auto w = TraceWriter::create_in_memory(h);
+  auto emit = [&](Event e) { w->emit(e); };
+  for (uint64_t i = 0; i < 3; ++i) {
+    const uint64_t t = test::kOrigin + i * 10'000'000;
+    emit(events::counter({t, 0, Source::Vmm}, host_counter_name(HostCounter::VcpuCpuNs), i * 4'000'000));
+    emit(events::counter({t, 0, Source::Vmm}, host_counter_name(HostCounter::VcpuRunDelayNs), i * 1'000'000));
+    emit(events::counter({t, 0, Source::Vmm}, host_counter_name(HostCounter::RssBytes), (i + 1) << 20));
+  }
+  emit(events::run_end({test::kOrigin + 30'000'000, 0, Source::Vmm}, RunEndReason::GuestExit, 0, "", nullptr));
+  (void)w->close();
+  const uint64_t host =
+      View::colours_used(*TraceModel::from_trace(std::move(read_trace_bytes(w->memory_bytes())).value(), "host"));
+  EXPECT_TRUE(host & bit(Colour::HostOnCpu));
+  EXPECT_TRUE(host & bit(Colour::HostRunDelay));
+  EXPECT_TRUE(host & bit(Colour::HostRss));
+  EXPECT_FALSE(host & bit(Colour::HostDiskCached));
 }
 
 TEST_F(Fixture, ClickingATrapMarkSelectsIt) {

@@ -40,7 +40,7 @@ bool View::open_file(const std::string& path) {
 }
 
 void View::add_trace(std::unique_ptr<TraceModel> model, std::string path) {
-  const uint32_t colours = colours_used(*model);
+  const uint64_t colours = colours_used(*model);
   traces_.push_back({std::move(model), std::move(path), 0, colours});
   if (traces_.size() == 1) zoom_to_fit();
   if (!selection_.valid() && traces_.back().model->size() > 0) {

@@ -32,7 +32,7 @@ struct LoadedTrace {
   std::unique_ptr<TraceModel> model;
   std::string path;
   int64_t align_ns = 0;        // subtracted from relative times (Compare: align on a marker)
-  uint32_t colours = 0;        // bit per palette::Colour this trace's timeline can show (the legend)
+  uint64_t colours = 0;        // bit per palette::Colour this trace's timeline can show (the legend)
   bool followed = false;       // opened with follow_file(): a live run (model->live() says if it still is)
   size_t colours_events = 0;   // events when `colours` was last worked out (a live trace's grow)
   double colours_time_s = -1;  // and when
@@ -197,7 +197,7 @@ class View {
     tab_pending_ = true;
   }
   // Which palette::Colour bits a trace's timeline can show (the legend lists them).
-  static uint32_t colours_used(const TraceModel& m);
+  static uint64_t colours_used(const TraceModel& m);
   // Aligns every trace's timeline so the phase `label` (a marker's begin)
   // is at 0, as Compare's "align timelines on" does (--align); false, and
   // nothing changed, when some trace has no such phase.

@@ -3,7 +3,7 @@
 //
 // Two small plots, drawn only for a trace that has host counters:
 //   host CPU   under every vCPU lane: the share of wall time the vCPU's host
-//              thread ran (green) and waited, runnable, for a host CPU (red
+//              thread ran (blue) and waited, runnable, for a host CPU (orange
 //              run delay), 0-100%, one pixel column at a time. Each column's
 //              value is the counter's difference across the column over the
 //              column's time (HostSeries::rate_between), so it is the true
@@ -27,11 +27,12 @@ namespace ringscope::viewer {
 namespace {
 
 constexpr float kHostCpuH = 26, kHostMemH = 22;
-constexpr ImU32 kCpuCol = IM_COL32(96, 200, 120, 255);
-constexpr ImU32 kDelayCol = IM_COL32(235, 90, 80, 255);
-constexpr ImU32 kRssCol = IM_COL32(120, 160, 240, 255);
-constexpr ImU32 kRamCol = IM_COL32(230, 190, 90, 255);
-constexpr ImU32 kDiskCol = IM_COL32(190, 120, 220, 255);
+// Colours from the one table (palette.h): the legend below the lanes names them.
+constexpr ImU32 kCpuCol = palette::kHostOnCpu;
+constexpr ImU32 kDelayCol = palette::kHostRunDelay;
+constexpr ImU32 kRssCol = palette::kHostRss;
+constexpr ImU32 kRamCol = palette::kHostRamAllocated;
+constexpr ImU32 kDiskCol = palette::kHostDiskCached;
 constexpr ImU32 kGrid = IM_COL32(70, 70, 80, 255);
 constexpr ImU32 kRowBg = IM_COL32(22, 22, 26, 255);
 
@@ -72,13 +73,6 @@ void View::draw_host_rows(ImDrawList* dl, const LaneGeom& g, float x0, float x1)
   auto label = [&](float y, const char* text) {
     dl->AddText({x0 - 8 - ImGui::CalcTextSize(text).x, y}, palette::kRuler, text);
   };
-  auto key = [&](float x, float y, ImU32 col, const char* text) {
-    const float tw = ImGui::CalcTextSize(text).x;
-    x -= tw + 12;
-    dl->AddRectFilled({x, y + 4}, {x + 8, y + 12}, col, 1);
-    dl->AddText({x + 10, y}, IM_COL32(200, 200, 210, 255), text);
-    return x - 8;
-  };
 
   if (g.host_cpu_y > 0) {
     const HostLaneSeries& s = *m.host().lane(g.vcpu);
@@ -99,8 +93,6 @@ void View::draw_host_rows(ImDrawList* dl, const LaneGeom& g, float x0, float x1)
       if (hc > 0) dl->AddRectFilled({x, y1 - hc}, {x + 1, y1}, kCpuCol);
       if (hd > 0) dl->AddRectFilled({x, y1 - hc - hd}, {x + 1, y1 - hc}, kDelayCol);
     }
-    float kx = key(x1 - 4, y0 - 1, kDelayCol, ringscope::tr("run delay"));
-    key(kx, y0 - 1, kCpuCol, ringscope::tr("on CPU"));
     if (mouse.x >= x0 && mouse.x < x1 && mouse.y >= y0 && mouse.y < y1) {
       // The hovered column, widened to 5 px so a tooltip reads a steady figure.
       const uint64_t a = abs_at(mouse.x - 2), b = abs_at(mouse.x + 3);
@@ -144,10 +136,6 @@ void View::draw_host_rows(ImDrawList* dl, const LaneGeom& g, float x0, float x1)
     plot(h.rss(), kRssCol);
     plot(h.ram_resident(), kRamCol);
     plot(h.disk_cached(), kDiskCol);
-    float kx = x1 - 4;
-    if (!h.disk_cached().empty()) kx = key(kx, y0 - 1, kDiskCol, ringscope::tr("disk in page cache"));
-    kx = key(kx, y0 - 1, kRamCol, ringscope::tr("guest RAM allocated"));
-    key(kx, y0 - 1, kRssCol, "RSS");
     if (mouse.x >= x0 && mouse.x < x1 && mouse.y >= y0 && mouse.y < y1) {
       const uint64_t t = abs_at(mouse.x);
       auto line = [&](const HostSeries& s, HostCounter c) {

@@ -612,10 +612,11 @@ void View::draw_live_controls(ImDrawList* dl, float x_label, float x0, float x1,
   dl->AddText({a.x + 4 + dot, a.y + 2}, IM_COL32(255, 255, 255, 255), text.c_str());
 }
 
-uint32_t View::colours_used(const TraceModel& m) {
+uint64_t View::colours_used(const TraceModel& m) {
   using palette::Colour;
-  uint32_t used = 0;
-  auto use = [&](Colour c) { used |= 1u << static_cast<int>(c); };
+  static_assert(palette::kColourCount <= 64, "one bit per colour");
+  uint64_t used = 0;
+  auto use = [&](Colour c) { used |= uint64_t{1} << static_cast<int>(c); };
   const TraceStats& st = m.stats();
   for (const VcpuTrack& tr : m.tracks()) {
     if (tr.events == 0) continue;
@@ -629,6 +630,15 @@ uint32_t View::colours_used(const TraceModel& m) {
       for (const Ring3Visit& v : tr.ring3)
         if (v.steps == 0) use(Colour::Ring3Unobserved);
   }
+  // The host rows (View_HostTracks.cpp).
+  for (const VcpuTrack& tr : m.tracks())
+    if (m.host().lane(tr.vcpu)) {
+      use(Colour::HostOnCpu);
+      use(Colour::HostRunDelay);
+    }
+  if (!m.host().rss().empty()) use(Colour::HostRss);
+  if (!m.host().ram_resident().empty()) use(Colour::HostRamAllocated);
+  if (!m.host().disk_cached().empty()) use(Colour::HostDiskCached);
   for (const ExitReasonStats& r : st.exits)
     if (r.count) use(palette::for_exit(r.reason));
   for (const TrapStats& t : st.traps) use(palette::for_event(EventKind::Trap, t.vector, t.cause));
@@ -666,7 +676,7 @@ void View::bt_band_tooltip(const TraceModel& m, std::optional<uint32_t> monitor_
 
 float View::legend(float width, bool draw) {
   // A legend, wrapped, so a student can read every colour without asking.
-  uint32_t used = 0;
+  uint64_t used = 0;
   for (const auto& t : traces_) used |= t.colours;
   const float h = ImGui::GetTextLineHeight(), gap = 14;
   const float x_start = ImGui::GetCursorScreenPos().x, y_start = ImGui::GetCursorScreenPos().y;
@@ -681,7 +691,7 @@ float View::legend(float width, bool draw) {
     x += w + gap;
   };
   for (const palette::ColourInfo& c : palette::colours()) {
-    if (!(used & (1u << static_cast<int>(c.id)))) continue;
+    if (!(used & (uint64_t{1} << static_cast<int>(c.id)))) continue;
     const float w = h + 2 + ImGui::CalcTextSize(ringscope::tr(c.legend)).x;
     item(w, [&](ImVec2 p) {
       if (c.id == palette::Colour::Ring3Unobserved)

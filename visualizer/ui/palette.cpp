@@ -44,6 +44,12 @@ constexpr ColourInfo kColours[] = {
     {Colour::WorldSwitch, IM_COL32(60, 240, 135, 255), Use::Mark, N_("world switch")},
     {Colour::BtTranslate, IM_COL32(255, 195, 0, 255), Use::Mark, N_("block translated")},
     {Colour::BtCallout, IM_COL32(225, 75, 105, 255), Use::Mark, N_("callout")},
+    {Colour::HostOnCpu, kHostOnCpu, Use::Band, N_("host thread on a CPU")},
+    {Colour::HostRunDelay, kHostRunDelay, Use::Band, N_("host thread waiting for a CPU (run delay)")},
+    {Colour::HostRss, kHostRss, Use::Band, N_("VMM process resident (RSS)")},
+    {Colour::HostRamAllocated, kHostRamAllocated, Use::Band, N_("guest RAM the host allocated")},
+    {Colour::HostDiskCached, kHostDiskCached, Use::Band, N_("disk image in the host page cache")},
+    {Colour::Ipi, kIpi, Use::Mark, N_("IPI: sender's ICR write -> target takes it")},
     {Colour::Cursor, kSelection, Use::Ui, N_("selected event")},
 };
 static_assert(std::size(kColours) == kColourCount, "one row per Colour");

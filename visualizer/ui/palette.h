@@ -55,6 +55,13 @@ enum class Colour : uint8_t {
   WorldSwitch,
   BtTranslate,
   BtCallout,
+  // the host's view under the lanes (View_HostTracks.cpp), and IPI arrows
+  HostOnCpu,         // a vCPU's host thread ran on a host CPU
+  HostRunDelay,      // it was runnable but waited for a host CPU
+  HostRss,           // the VMM process's resident set
+  HostRamAllocated,  // guest RAM the host has allocated
+  HostDiskCached,    // the disk image in the host page cache
+  Ipi,               // an inter-processor interrupt, sender to target (View_IpiArrows.cpp)
   // user interface
   Cursor,
   kCount
@@ -95,7 +102,14 @@ inline constexpr ImU32 kBtTranslated = IM_COL32(130, 100, 240, 255);
 inline constexpr ImU32 kBtMonitor = IM_COL32(240, 145, 20, 255);
 inline constexpr ImU32 kNoData = IM_COL32(50, 50, 56, 255);
 inline constexpr ImU32 kSelection = IM_COL32(255, 255, 255, 255);  // the cursor: no mark is white
-inline constexpr ImU32 kIpi = IM_COL32(255, 105, 180, 230);        // IPI arrows between vCPU lanes (View_IpiArrows.cpp)
+inline constexpr ImU32 kIpi = IM_COL32(255, 105, 180, 255);        // IPI arrows between vCPU lanes (View_IpiArrows.cpp)
+// The host rows: blue against orange stays apart for colour-blind readers
+// (the two states of one stacked column), and neither is a band's colour.
+inline constexpr ImU32 kHostOnCpu = IM_COL32(170, 170, 255, 255);
+inline constexpr ImU32 kHostRunDelay = IM_COL32(255, 80, 0, 255);
+inline constexpr ImU32 kHostRss = IM_COL32(120, 200, 60, 255);
+inline constexpr ImU32 kHostRamAllocated = IM_COL32(255, 235, 150, 255);
+inline constexpr ImU32 kHostDiskCached = IM_COL32(230, 160, 255, 255);
 // Not meanings of the trace: the frame around it.
 inline constexpr ImU32 kRangeFill = IM_COL32(120, 190, 255, 70);  // the selected time range
 inline constexpr ImU32 kRangeEdge = IM_COL32(140, 200, 255, 230);
