@@ -10,53 +10,19 @@
 #include "ringscope/devices/virtio_console.h"
 #include "ringscope/devices/virtio_queue.h"
 #include "ringscope/recording_sink.h"
+#include "virtio_fake_guest.h"
 
 namespace ringscope {
 namespace {
 
-constexpr uint64_t kRam = 1 << 20;
-constexpr uint16_t kQ = 16;
-constexpr uint64_t kDesc = 0x1000, kAvail = 0x2000, kUsed = 0x3000, kData = 0x10000;
-
-struct Guest {
-  std::vector<uint8_t> ram = std::vector<uint8_t>(kRam, 0);
-  GuestMemory mem{ram.data(), kRam};
-  RecordingSink sink;
-  DeviceContext ctx;
-  Guest() {
-    ctx.memory = &mem;
-    ctx.sink = &sink;
-  }
-  template <typename T>
-  void put(uint64_t gpa, T v) {
-    std::memcpy(&ram[gpa], &v, sizeof v);
-  }
-  template <typename T>
-  T get(uint64_t gpa) const {
-    T v;
-    std::memcpy(&v, &ram[gpa], sizeof v);
-    return v;
-  }
-  void desc(uint16_t i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next) {
-    put<uint64_t>(kDesc + 16 * i, addr);
-    put<uint32_t>(kDesc + 16 * i + 8, len);
-    put<uint16_t>(kDesc + 16 * i + 12, flags);
-    put<uint16_t>(kDesc + 16 * i + 14, next);
-  }
-  // Publishes head as the next available entry.
-  void avail(uint16_t head) {
-    uint16_t idx = get<uint16_t>(kAvail + 2);
-    put<uint16_t>(kAvail + 4 + 2 * (idx % kQ), head);
-    put<uint16_t>(kAvail + 2, idx + 1);
-  }
-  uint16_t used_idx() const { return get<uint16_t>(kUsed + 2); }
-  size_t count_device(std::string_view reg_prefix) const {
-    size_t n = 0;
-    for (const auto& e : sink.events())
-      if (e.kind == EventKind::Device && e.reg.starts_with(reg_prefix)) n++;
-    return n;
-  }
-};
+using test::bring_up;
+using test::kAvail;
+using test::kDesc;
+using test::kQ;
+using test::kUsed;
+using Guest = test::FakeGuest;
+constexpr uint64_t kRam = test::kFakeRam;
+constexpr uint64_t kData = 0x10000;
 
 // ---- the virtqueue alone ----------------------------------------------------
 
@@ -145,28 +111,8 @@ TEST(Virtqueue, RejectsBadIndices) {
 
 // ---- the transport and the devices --------------------------------------------
 
-void wr(VirtioMmioDevice& d, Guest& g, uint64_t off, uint32_t v) { d.write(g.ctx, off, 4, v); }
-uint32_t rd(VirtioMmioDevice& d, Guest& g, uint64_t off) { return static_cast<uint32_t>(d.read(g.ctx, off, 4)); }
-
-// The driver's bring-up (3.1.1) for queue q at the test's ring addresses.
-void bring_up(VirtioMmioDevice& d, Guest& g, uint16_t q, bool interrupts = true) {
-  using R = VirtioMmioDevice;
-  wr(d, g, R::kStatus, 0);
-  wr(d, g, R::kStatus, kVirtioStatusAcknowledge | kVirtioStatusDriver);
-  wr(d, g, R::kDriverFeaturesSel, 1);
-  wr(d, g, R::kDriverFeatures, 1);  // VERSION_1
-  wr(d, g, R::kStatus, kVirtioStatusAcknowledge | kVirtioStatusDriver | kVirtioStatusFeaturesOk);
-  ASSERT_TRUE(rd(d, g, R::kStatus) & kVirtioStatusFeaturesOk);
-  wr(d, g, R::kQueueSel, q);
-  wr(d, g, R::kQueueNum, kQ);
-  wr(d, g, R::kQueueDescLow, kDesc);
-  wr(d, g, R::kQueueDriverLow, kAvail);
-  wr(d, g, R::kQueueDeviceLow, kUsed);
-  wr(d, g, R::kQueueReady, 1);
-  ASSERT_EQ(rd(d, g, R::kQueueReady), 1u);
-  wr(d, g, R::kStatus, rd(d, g, R::kStatus) | kVirtioStatusDriverOk);
-  g.put<uint16_t>(kAvail, interrupts ? 0 : kVirtqAvailNoInterrupt);
-}
+using test::rd;
+using test::wr;
 
 TEST(VirtioMmio, IdentifiesItselfAsVersion2) {
   Guest g;
