@@ -60,6 +60,10 @@ void copy_numeric(uint8_t* to, const uint8_t* from) {
 }  // namespace
 
 ChunkEncoder::ChunkEncoder() {
+  // field_order(k) is element k of one array of kMaxEventKinds orders
+  // (kinds defined at run time included), so the first one's address
+  // indexes them all.
+  orders_ = &kind_order(EventKind{});
   capacity_ = 2 * kChunkTarget;  // a full chunk plus room for the event that fills it
   buf_ = std::make_unique<uint8_t[]>(capacity_);
   // The default entry: a default Event's numeric span, no strings.
@@ -147,7 +151,7 @@ void ChunkEncoder::encode(const Event& e) {
   }
   changed |= static_cast<uint64_t>(e.regs != nullptr) << kRegs;  // references never carry registers
 
-  const KindOrder& order = kind_order(e.kind);
+  const KindOrder& order = orders_[static_cast<uint8_t>(e.kind) < kMaxEventKinds ? static_cast<uint8_t>(e.kind) : 0];
   uint64_t mask = 0;
   for (uint64_t c = changed; c; c &= c - 1) mask |= uint64_t{1} << order.bit_of[std::countr_zero(c)];
 
