@@ -21,6 +21,11 @@ namespace ringscope {
 namespace {
 constexpr uint64_t kProgressNs = 250'000'000;  // the progress line's refresh
 constexpr uint64_t kKickGapNs = 200'000;       // the least time between two timer kicks
+// How often the watchdog looks at the machine's timer when it has no
+// deadline to wait for: the vCPU publishes it (Machine::irq_deadline_hint)
+// without waking anyone, so a guest that arms its timer and then spins
+// without an exit has its first interrupt at most this late.
+constexpr uint64_t kTimerLookNs = 10'000'000;
 
 RunResult watch(Machine* machine, const RunOptions& options, const SupervisedLoop& loop) {
   RunResult result;
@@ -83,6 +88,7 @@ RunResult watch(Machine* machine, const RunOptions& options, const SupervisedLoo
       }
       uint64_t wake = std::min({next_progress, deadline + paused, next_check});
       if (due) wake = std::min(wake, std::max(due, last_kick + kKickGapNs));
+      if (loop.kick && machine) wake = std::min(wake, t + kTimerLookNs);
       cv.wait_for(lock, std::chrono::nanoseconds(wake > t ? wake - t : 0));
       if (!finished && options.progress && monotonic_ns() >= next_progress) {
         next_progress = monotonic_ns() + kProgressNs;
