@@ -21,6 +21,11 @@ namespace ringscope {
 namespace {
 constexpr uint64_t kProgressNs = 250'000'000;  // the progress line's refresh
 constexpr uint64_t kKickGapNs = 200'000;       // the least time between two timer kicks
+// How often the watchdog looks at the machine's timer when it has no
+// deadline to wait for: the vCPU publishes it (Machine::irq_deadline_hint)
+// without waking anyone, so a guest that arms its timer and then spins
+// without an exit has its first interrupt at most this late.
+constexpr uint64_t kTimerLookNs = 10'000'000;
 
 RunResult watch(Machine* machine, const RunOptions& options, const SupervisedLoop& loop) {
   RunResult result;
@@ -47,7 +52,11 @@ RunResult watch(Machine* machine, const RunOptions& options, const SupervisedLoo
 
   uint64_t deadline = start + options.limits.wall_ms * 1'000'000;
   bool progress_shown = false;
-  uint64_t next_progress = start + kProgressNs, last_kick = 0;
+  // Without a progress line there is nothing to wake for every kProgressNs.
+  // (Waking for it anyway, with nothing that moved it on, made the wait 0
+  // from then on: the watchdog spun on its condition variable, a host CPU
+  // taken from the vCPUs for the rest of every run longer than 250 ms.)
+  uint64_t next_progress = options.progress ? start + kProgressNs : UINT64_MAX, last_kick = 0;
   uint64_t next_check = loop.check_period_ns ? start + loop.check_period_ns : UINT64_MAX;
   {
     std::unique_lock lock(mu);
@@ -79,6 +88,7 @@ RunResult watch(Machine* machine, const RunOptions& options, const SupervisedLoo
       }
       uint64_t wake = std::min({next_progress, deadline + paused, next_check});
       if (due) wake = std::min(wake, std::max(due, last_kick + kKickGapNs));
+      if (loop.kick && machine) wake = std::min(wake, t + kTimerLookNs);
       cv.wait_for(lock, std::chrono::nanoseconds(wake > t ? wake - t : 0));
       if (!finished && options.progress && monotonic_ns() >= next_progress) {
         next_progress = monotonic_ns() + kProgressNs;

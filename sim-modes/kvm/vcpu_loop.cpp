@@ -96,7 +96,7 @@ class KvmRegisters final : public VcpuRegisters {
   }
   Vcpu& vcpu_;
   uint8_t cpl_;
-  struct kvm_regs regs_ {};
+  struct kvm_regs regs_;  // filled by load() before any use
   bool loaded_ = false, dirty_ = false;
 };
 

@@ -1,7 +1,12 @@
 // control_sink.cpp — ControlSink (control_sink.h).
 #include "ringscope/control/control_sink.h"
 
+#include "ringscope/trace.h"
+
 namespace ringscope::control {
+
+ControlSink::ControlSink(RunControl& control, EventSink& inner)
+    : control_(control), inner_(inner), writer_(dynamic_cast<TraceWriter*>(&inner)) {}
 
 void ControlSink::emit(Event& e) {
   if (e.kind == EventKind::RunEnd && control_.resetting()) {
@@ -11,9 +16,16 @@ void ControlSink::emit(Event& e) {
     e.seq = m.seq;
     return;
   }
-  inner_.emit(e);
-  if (control_.observed()) control_.ring().push(e);
-  if (control_.armed()) control_.observe(e);
+  if (writer_)
+    writer_->emit(e);
+  else
+    inner_.emit(e);
+  // The fast path: no client, nothing armed (one relaxed load).
+  const uint32_t hooks = control_.hooks();
+  if (hooks == 0) [[likely]]
+    return;
+  if (hooks >= RunControl::kObserver) control_.ring().push(e);
+  if (hooks & RunControl::kArmed) control_.observe(e);
 }
 
 }  // namespace ringscope::control

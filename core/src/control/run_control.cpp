@@ -416,7 +416,10 @@ void RunControl::update_wanted_locked() {
 }
 
 void RunControl::update_armed_locked() {
-  armed_.store(step_ != Step::None || !breaks_.empty(), std::memory_order_relaxed);
+  if (step_ != Step::None || !breaks_.empty())
+    hooks_.fetch_or(kArmed, std::memory_order_relaxed);
+  else
+    hooks_.fetch_and(~kArmed, std::memory_order_relaxed);
 }
 
 }  // namespace ringscope::control

@@ -36,11 +36,18 @@ uint8_t* put_regs(uint8_t* p, const GuestRegs& r) {
 uint64_t diff_lanes(const uint8_t* e, const uint8_t* ref) {
   uint64_t same = 0;
 #if defined(__SSE2__)
-#pragma GCC unroll 16
-  for (size_t b = 0; b < kNumericBlocks; ++b) {
+  // Four blocks' lane results packed into 16 bytes, one movemask for 16
+  // lanes (a block past the span counts as equal; those bits are masked).
+  const auto block = [&](size_t b) {
+    if (b >= kNumericBlocks) return _mm_set1_epi32(-1);
     const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(e + 16 * b));
     const __m128i y = _mm_load_si128(reinterpret_cast<const __m128i*>(ref + 16 * b));
-    same |= static_cast<uint64_t>(_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(x, y)))) << (4 * b);
+    return _mm_cmpeq_epi32(x, y);
+  };
+#pragma GCC unroll 4
+  for (size_t b = 0; b < kNumericBlocks; b += 4) {
+    const __m128i lo = _mm_packs_epi32(block(b), block(b + 1)), hi = _mm_packs_epi32(block(b + 2), block(b + 3));
+    same |= static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(_mm_packs_epi16(lo, hi)))) << (4 * b);
   }
 #else
   for (size_t l = 0; l < kNumericLanes; ++l)
@@ -60,6 +67,10 @@ void copy_numeric(uint8_t* to, const uint8_t* from) {
 }  // namespace
 
 ChunkEncoder::ChunkEncoder() {
+  // field_order(k) is element k of one array of kMaxEventKinds orders
+  // (kinds defined at run time included), so the first one's address
+  // indexes them all.
+  orders_ = &kind_order(EventKind{});
   capacity_ = 2 * kChunkTarget;  // a full chunk plus room for the event that fills it
   buf_ = std::make_unique<uint8_t[]>(capacity_);
   // The default entry: a default Event's numeric span, no strings.
@@ -147,7 +158,7 @@ void ChunkEncoder::encode(const Event& e) {
   }
   changed |= static_cast<uint64_t>(e.regs != nullptr) << kRegs;  // references never carry registers
 
-  const KindOrder& order = kind_order(e.kind);
+  const KindOrder& order = orders_[static_cast<uint8_t>(e.kind) < kMaxEventKinds ? static_cast<uint8_t>(e.kind) : 0];
   uint64_t mask = 0;
   for (uint64_t c = changed; c; c &= c - 1) mask |= uint64_t{1} << order.bit_of[std::countr_zero(c)];
 

@@ -70,6 +70,9 @@ class ChunkEncoder {
   uint8_t take_free() { return free_[--free_count_]; }
 
   std::unique_ptr<uint8_t[]> buf_;
+  // The schema's per-kind field orders (event_schema.h field_order), one
+  // array for every kind: looked up once here, not through a call per event.
+  const KindOrder* orders_ = nullptr;
   size_t size_ = 0;
   size_t capacity_ = 0;
   uint32_t count_ = 0;

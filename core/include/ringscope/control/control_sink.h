@@ -10,18 +10,23 @@
 #include "ringscope/control/run_control.h"
 #include "ringscope/event.h"
 
+namespace ringscope {
+class TraceWriter;
+}
+
 namespace ringscope::control {
 
 inline constexpr std::string_view kResetMarker = "system_reset";
 
 class ControlSink final : public EventSink {
  public:
-  ControlSink(RunControl& control, EventSink& inner) : control_(control), inner_(inner) {}
+  ControlSink(RunControl& control, EventSink& inner);
   void emit(Event& e) override;
 
  private:
   RunControl& control_;
   EventSink& inner_;
+  TraceWriter* writer_;  // inner_ when it is the trace writer (a direct call, not a virtual one)
 };
 
 }  // namespace ringscope::control

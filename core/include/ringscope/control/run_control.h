@@ -113,12 +113,16 @@ class RunControl {
   Verdict checkpoint(uint32_t vcpu, VcpuAccess& access);
   // The ControlSink: one event, just recorded. Decides steps and breakpoints.
   void observe(const Event& e);
-  bool armed() const { return armed_.load(std::memory_order_relaxed); }
-  // A client is connected: the ring of latest events is kept. Without one
-  // nothing is copied, so an unwatched run pays two relaxed loads per event.
-  bool observed() const { return observers_.load(std::memory_order_relaxed) > 0; }
-  void add_observer() { observers_.fetch_add(1, std::memory_order_relaxed); }
-  void remove_observer() { observers_.fetch_sub(1, std::memory_order_relaxed); }
+  // What the ControlSink has to do for each event, in one word so that an
+  // unwatched run pays one relaxed load per event: kArmed (a step or a
+  // breakpoint is armed), and the number of connected clients times
+  // kObserver (while there is one, the ring of latest events is kept).
+  static constexpr uint32_t kArmed = 1, kObserver = 2;
+  uint32_t hooks() const { return hooks_.load(std::memory_order_relaxed); }
+  bool armed() const { return (hooks() & kArmed) != 0; }
+  bool observed() const { return hooks() >= kObserver; }
+  void add_observer() { hooks_.fetch_add(kObserver, std::memory_order_relaxed); }
+  void remove_observer() { hooks_.fetch_sub(kObserver, std::memory_order_relaxed); }
   // system_reset is ending this run (its run_end is not the trace's last).
   bool resetting() const;
   EventRing& ring() { return ring_; }
@@ -195,8 +199,8 @@ class RunControl {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::atomic<bool> wanted_{false}, armed_{false};
-  std::atomic<int> observers_{0};
+  std::atomic<bool> wanted_{false};
+  std::atomic<uint32_t> hooks_{0};  // kArmed | observers * kObserver (hooks())
   std::map<uint32_t, Vcpu> vcpus_;
   RunStatus status_ = RunStatus::Running;
   bool pausing_ = false;  // a pause asked for, not every vCPU parked yet
