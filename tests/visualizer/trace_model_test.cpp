@@ -33,10 +33,12 @@ TEST(TraceModel, EveryEventDecodesToWhatWasRecorded) {
   }
 }
 
-TEST(TraceModel, KeepsUnder48BytesPerEvent) {
+// Issue 17: at most 32 bytes per event in the model (bench_viewer measures
+// the same on 10 M events).
+TEST(TraceModel, KeepsAtMost32BytesPerEvent) {
   auto m = syscall_model();
   const double per_event = static_cast<double>(m->memory_bytes()) / static_cast<double>(m->size());
-  EXPECT_LT(per_event, 48.0) << m->memory_bytes() << " bytes for " << m->size() << " events";
+  EXPECT_LE(per_event, 32.0) << m->memory_bytes() << " bytes for " << m->size() << " events";
 }
 
 TEST(TraceModel, TimeIndexFindsTheWindow) {

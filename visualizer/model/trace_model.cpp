@@ -120,7 +120,7 @@ std::unique_ptr<TraceModel> TraceModel::from_trace(Trace&& trace, std::string na
   std::unique_ptr<TraceModel> m(new TraceModel());
   m->name_ = std::move(name);
   Loader loader(*m);
-  m->store_.compact_array().reserve(trace.events.size());
+  m->store_.reserve(trace.events.size());
   for (const Event& e : trace.events) loader.add(e);
   const TraceHeader header = trace.header;
   const bool complete = trace.complete;
@@ -228,7 +228,7 @@ void TraceModel::index_event(size_t i, const Event& e) {
   VcpuTrack& tr = tracks_[e.vcpu];
   ++tr.events;
   host_.add(e);
-  const CompactEvent& c = store_.compact(i);
+  const CompactEvent c = store_.compact(i);
   if (c.flags & kCplKnown) {
     push_cpl(tr, e.time_ns, idx, static_cast<uint8_t>(c.flags & kCplMask));
     push_cpl(tr, e.time_ns, idx, c.to_cpl);
@@ -274,17 +274,9 @@ void TraceModel::index_event(size_t i, const Event& e) {
   if (shown) tr.marks[static_cast<int>(row)].push_back(idx);
 }
 
-size_t TraceModel::lower_bound(uint64_t t) const {
-  const auto& a = store_.compact_array();
-  return static_cast<size_t>(
-      std::partition_point(a.begin(), a.end(), [&](const CompactEvent& c) { return c.time_ns < t; }) - a.begin());
-}
+size_t TraceModel::lower_bound(uint64_t t) const { return store_.lower_bound(t); }
 
-size_t TraceModel::upper_bound(uint64_t t) const {
-  const auto& a = store_.compact_array();
-  return static_cast<size_t>(
-      std::partition_point(a.begin(), a.end(), [&](const CompactEvent& c) { return c.time_ns <= t; }) - a.begin());
-}
+size_t TraceModel::upper_bound(uint64_t t) const { return store_.upper_bound(t); }
 
 const VcpuTrack* TraceModel::track(uint32_t vcpu) const { return vcpu < tracks_.size() ? &tracks_[vcpu] : nullptr; }
 
@@ -395,7 +387,7 @@ void TraceModel::derive_halts(VcpuTrack& tr, Derived& d) {
       gaps.clear();
       uint64_t busy_until = prev_t;
       for (size_t j = lower_bound(prev_t), end = upper_bound(s.time_ns); j < end; ++j) {
-        const CompactEvent& c = at(j);
+        const CompactEvent c = at(j);
         if (c.vcpu != tr.vcpu) continue;
         if (c.time_ns > busy_until) gaps.push_back({busy_until, c.time_ns});
         uint64_t until = c.time_ns;
@@ -664,7 +656,7 @@ TraceModel::CauseInstruction TraceModel::causing_instruction(size_t i) const {
   constexpr size_t kWindow = 256;
   for (size_t d = 1; d <= kWindow; ++d) {
     for (const size_t j : {i >= d ? i - d : size(), i + d}) {
-      if (j >= size() || kind(j) != EventKind::Step || at(j).vcpu != at(i).vcpu) continue;
+      if (j >= size() || kind(j) != EventKind::Step || store_.vcpu(j) != store_.vcpu(i)) continue;
       const Event s = store_.decode(j);
       if (s.rip + s.text.size() == e.rip && !s.text.empty()) {
         c.where = Where::At;

@@ -172,9 +172,9 @@ class TraceModel {
   const HostTracks& host() const { return host_; }
 
   size_t size() const { return store_.size(); }
-  const CompactEvent& at(size_t i) const { return store_.compact(i); }
-  EventKind kind(size_t i) const { return static_cast<EventKind>(at(i).kind); }
-  uint64_t time(size_t i) const { return at(i).time_ns; }
+  CompactEvent at(size_t i) const { return store_.compact(i); }
+  EventKind kind(size_t i) const { return store_.kind(i); }
+  uint64_t time(size_t i) const { return store_.time(i); }
   Event event(size_t i) const { return store_.decode(i); }
 
   uint64_t origin_ns() const { return origin_ns_; }
@@ -275,8 +275,8 @@ class TraceModel {
   // predecessor's time so the index stays sorted (0 for writer-made traces).
   uint64_t reordered() const { return reordered_; }
 
-  // Bytes the model holds for its events (compact array, arena, derived
-  // lists), for the benchmark and the "bytes per event" aim (< 48).
+  // Bytes the model holds for its events (columns, arena, derived lists),
+  // for the benchmark and the "bytes per event" aim (<= 32, issue 17).
   size_t memory_bytes() const;
 
  private:
