@@ -92,6 +92,25 @@ struct Lanes {
 };
 constexpr Lanes kLaneFields{};
 
+// The fast path's view of the same bytes: eight at a time, against a byte
+// mask of the fields a kind does not use (KindInfo::others). For nearly
+// every event they are all zero, and only the kind's own fields are tested.
+static_assert((kScanEnd - kScanBegin) % 8 == 0);
+
+// How a record writes each field id.
+enum FieldClass : uint8_t { kClassScalar, kClassRip, kClassDevice, kClassReg, kClassName, kClassText, kClassRegs };
+constexpr std::array<uint8_t, kIdCount> kClass = [] {
+  std::array<uint8_t, kIdCount> c{};
+  for (int f = 0; f < kIdCount; ++f) c[f] = kClassScalar;
+  c[field::kRip] = kClassRip;
+  c[kDevice] = kClassDevice;
+  c[kReg] = kClassReg;
+  c[kName] = kClassName;
+  c[kText] = kClassText;
+  c[kRegs] = kClassRegs;
+  return c;
+}();
+
 uint64_t nonzero_lanes(const Event& e) {
   const auto* p = reinterpret_cast<const uint8_t*>(&e) + kScanBegin;
   uint64_t zero = 0;
@@ -189,6 +208,26 @@ uint32_t EventStore::shape_id(uint8_t kind, const Shape& s) {
   return id;
 }
 
+void EventStore::learn_kind(EventKind k) {
+  static_assert(kScanWords * 8 == kScanEnd - kScanBegin);
+  const KindSpec& spec = kind_spec(k);
+  KindInfo& ki = kinds_[kind_slot(static_cast<uint8_t>(k))];
+  ki.known = true;
+  ki.cpl = static_cast<uint8_t>(spec.cpl);
+  ki.code = static_cast<uint8_t>(spec.code);
+  ki.own = 0;
+  for (const FieldId f : spec.fields)
+    if (is_scalar(f) && f != kVcpuField && f != field::kSource) ki.own |= uint64_t{1} << f;
+  // Every byte of a scalar field the kind does not list (padding and the
+  // vCPU and source, kept apart, are not looked at).
+  std::array<uint8_t, kScanWords * 8> mask{};
+  for (int f = 0; f < kEventFieldCount; ++f) {
+    if (!is_scalar(f) || f == kVcpuField || f == field::kSource || (ki.own >> f & 1)) continue;
+    for (size_t b = 0; b < kScalars[f].width; ++b) mask[kScalars[f].offset - kScanBegin + b] = 0xff;
+  }
+  for (size_t w = 0; w < kScanWords; ++w) std::memcpy(&ki.others[w], mask.data() + 8 * w, 8);
+}
+
 void EventStore::reserve(size_t events) {
   hot_.reserve(events);
   dt_.reserve(events);
@@ -198,10 +237,7 @@ void EventStore::append(const Event& e) {
   const size_t index = hot_.size();
   const auto kind = static_cast<uint8_t>(e.kind);
   KindInfo& ki = kinds_[kind_slot(kind)];
-  if (!ki.known) {
-    const KindSpec& spec = kind_spec(e.kind);
-    ki = KindInfo{true, static_cast<uint8_t>(spec.cpl), static_cast<uint8_t>(spec.code)};
-  }
+  if (!ki.known) learn_kind(e.kind);
 
   // The columns.
   Hot h{};
@@ -210,9 +246,9 @@ void EventStore::append(const Event& e) {
   if (h.vcpu == kWideVcpu) wide_vcpus_.emplace_back(index, e.vcpu);
   Shape shape;
   shape.source = static_cast<uint8_t>(e.source);
-  uint64_t drop = uint64_t{1} << kVcpuField;  // fields the columns hold
+  uint64_t drop = uint64_t{1} << kVcpuField | uint64_t{1} << field::kSource;  // what the columns and shape hold
   if (ki.code != field::kFieldCount && is_scalar(ki.code)) {
-    const uint64_t code = field_value(e, static_cast<FieldId>(ki.code));
+    const uint64_t code = load(e, kScalars[ki.code]);
     h.code = static_cast<uint16_t>(code);
     if (code <= 0xffff) {
       shape.derived |= kDerivedCode;
@@ -255,14 +291,30 @@ void EventStore::append(const Event& e) {
     record_at_.push_back(arena_.size());
     prev_rip_ = 0;
   }
-  uint64_t present = 0, maybe = 0;
-  for (uint64_t l = nonzero_lanes(e); l; l &= l - 1) {
-    present |= kLaneFields.sure[std::countr_zero(l)];
-    maybe |= kLaneFields.maybe[std::countr_zero(l)];
+  uint64_t present = 0;
+  uint64_t others = 0;
+  const auto* bytes = reinterpret_cast<const uint8_t*>(&e) + kScanBegin;
+  for (size_t w = 0; w < kScanWords; ++w) {
+    uint64_t x;
+    std::memcpy(&x, bytes + 8 * w, 8);
+    others |= x & ki.others[w];
   }
-  for (uint64_t m = maybe & ~present; m; m &= m - 1) {
-    const int f = std::countr_zero(m);
-    if (load(e, kScalars[f]) != 0) present |= uint64_t{1} << f;
+  if (others == 0) {
+    for (uint64_t m = ki.own; m; m &= m - 1) {
+      const int f = std::countr_zero(m);
+      if (load(e, kScalars[f]) != 0) present |= uint64_t{1} << f;
+    }
+  } else {
+    // A field the kind does not list is set: look at every lane.
+    uint64_t maybe = 0;
+    for (uint64_t l = nonzero_lanes(e); l; l &= l - 1) {
+      present |= kLaneFields.sure[std::countr_zero(l)];
+      maybe |= kLaneFields.maybe[std::countr_zero(l)];
+    }
+    for (uint64_t m = maybe & ~present; m; m &= m - 1) {
+      const int f = std::countr_zero(m);
+      if (load(e, kScalars[f]) != 0) present |= uint64_t{1} << f;
+    }
   }
   if (e.seq != 0 && e.seq != index) present |= uint64_t{1} << kSeqField;
   if (!e.device.empty()) present |= uint64_t{1} << kDevice;
@@ -276,27 +328,25 @@ void EventStore::append(const Event& e) {
   uint8_t* p = put_varint(start, shape_id(kind, shape));
   for (uint64_t m = shape.fields; m; m &= m - 1) {
     const int f = std::countr_zero(m);
-    if (is_scalar(f)) {
-      uint64_t v = load(e, kScalars[f]);
-      if (f == kRipField) {
-        const uint64_t rip = v;
-        v = zigzag(rip, prev_rip_);
-        prev_rip_ = rip;
-      }
-      p = put_varint(p, v);
-    } else if (f == kDevice) {
-      p = put_varint(p, intern(0, e.device));
-    } else if (f == kReg) {
-      p = put_varint(p, intern(1, e.reg));
-    } else if (f == kName) {
-      p = put_varint(p, intern(2, e.name));
-    } else if (f == kText) {
-      p = put_varint(p, e.text.size());
-      std::memcpy(p, e.text.data(), e.text.size());
-      p += e.text.size();
-    } else if (f == kRegs) {
-      p = put_varint(p, regs_.size());
-      regs_.push_back(*e.regs);
+    switch (kClass[f]) {
+      case kClassScalar: p = put_varint(p, load(e, kScalars[f])); break;
+      case kClassRip:
+        p = put_varint(p, zigzag(e.rip, prev_rip_));
+        prev_rip_ = e.rip;
+        break;
+      case kClassDevice: p = put_varint(p, intern(0, e.device)); break;
+      case kClassReg: p = put_varint(p, intern(1, e.reg)); break;
+      case kClassName: p = put_varint(p, intern(2, e.name)); break;
+      case kClassText:
+        p = put_varint(p, e.text.size());
+        std::memcpy(p, e.text.data(), e.text.size());
+        p += e.text.size();
+        break;
+      case kClassRegs:
+        p = put_varint(p, regs_.size());
+        regs_.push_back(*e.regs);
+        break;
+      default: break;
     }
   }
   arena_.grow_by(static_cast<size_t>(p - start));

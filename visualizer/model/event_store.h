@@ -102,6 +102,8 @@ class EventStore {
   static constexpr size_t kRecordBlock = 16;  // events per arena offset
   static constexpr uint32_t kFarTime = UINT32_MAX;
   static constexpr uint8_t kWideVcpu = 0xff;
+  // Event's scalar fields, vcpu to the strings, in 8-byte words (learn_kind).
+  static constexpr size_t kScanWords = (offsetof(Event, device) - offsetof(Event, vcpu)) / 8;
 
   uint64_t far_time(size_t i) const;
   uint32_t wide_vcpu(size_t i) const;
@@ -135,7 +137,12 @@ class EventStore {
     bool known = false;
     uint8_t cpl = 0;   // CplAt
     uint8_t code = 0;  // the kind's code field (field::kFieldCount: none)
+    uint64_t own = 0;  // the scalar fields the kind lists (but vcpu and source)
+    // A byte mask over Event from vcpu to the strings: the bytes of the
+    // scalar fields the kind does not list.
+    std::array<uint64_t, kScanWords> others{};
   };
+  void learn_kind(EventKind k);
   std::array<KindInfo, 16> kinds_{};
 
   std::deque<std::string> strings_;  // interned names; ids index this, stable addresses

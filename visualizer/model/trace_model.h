@@ -137,7 +137,11 @@ class TraceModel {
   // is kept. An Error only when nothing is readable (no such file, a bad
   // header, an I/O error); a trace readable up to some point loads with
   // complete()==false and warning() saying where and why it stopped.
-  static Result<std::unique_ptr<TraceModel>> open(const std::string& path);
+  // Pipelined: the file is read and decoded on a second thread while this
+  // one builds the model (pipelined_reader.h), where the machine has two
+  // cores; Serial: all on this thread. Both give the same model.
+  enum class Reading : uint8_t { Pipelined, Serial };
+  static Result<std::unique_ptr<TraceModel>> open(const std::string& path, Reading reading = Reading::Pipelined);
   // Takes over an already read trace (tests, `ringscope compare`).
   static std::unique_ptr<TraceModel> from_trace(Trace&& trace, std::string name);
   ~TraceModel();
@@ -282,7 +286,7 @@ class TraceModel {
  private:
   struct Loader;
   TraceModel();
-  void index_event(size_t i, const Event& e);
+  void index_event(size_t i, const Event& e, int mark_row);  // mark_row: a MarkRow, or -1 for none
 
   std::string name_;
   TraceHeader header_;
