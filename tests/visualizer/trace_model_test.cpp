@@ -33,10 +33,12 @@ TEST(TraceModel, EveryEventDecodesToWhatWasRecorded) {
   }
 }
 
-TEST(TraceModel, KeepsUnder48BytesPerEvent) {
+// Issue 17: at most 32 bytes per event in the model (bench_viewer measures
+// the same on 10 M events).
+TEST(TraceModel, KeepsAtMost32BytesPerEvent) {
   auto m = syscall_model();
   const double per_event = static_cast<double>(m->memory_bytes()) / static_cast<double>(m->size());
-  EXPECT_LT(per_event, 48.0) << m->memory_bytes() << " bytes for " << m->size() << " events";
+  EXPECT_LE(per_event, 32.0) << m->memory_bytes() << " bytes for " << m->size() << " events";
 }
 
 TEST(TraceModel, TimeIndexFindsTheWindow) {
@@ -280,6 +282,68 @@ TEST(TraceModel, OpeningAFileStreamsItIntoTheSameModel) {
     EXPECT_EQ(opened.value()->name(), from->name());
     expect_same_model(*opened.value(), *from);
     EXPECT_EQ(opened.value()->complete(), size == bytes.size());
+  }
+  std::filesystem::remove(path);
+}
+
+// TraceModel::open reads on a second thread (pipelined_reader.h) in batches
+// of a few thousand events: on a trace of many batches, whole, cut and
+// damaged, it gives the model the serial reading gives.
+TEST(TraceModel, PipelinedOpenGivesTheSerialModel) {
+  TraceHeader h;
+  h.scenario = "batches";
+  h.mode = "emulation";
+  h.start_mono_ns = test::kOrigin;
+  auto w = TraceWriter::create_in_memory(h);
+  GuestRegs regs{};
+  for (uint64_t i = 0; i < 12'000; ++i) {
+    Event e;
+    e.time_ns = test::kOrigin + i * 100;
+    e.vcpu = static_cast<uint32_t>(i % 3);
+    if (i % 10 == 3) {
+      e.kind = EventKind::Device;
+      e.device = i % 20 == 3 ? "uart" : "virtio-blk";
+      e.reg = "THR";
+      e.value = i;
+    } else if (i % 10 == 7) {
+      e.kind = EventKind::Output;
+      e.text = std::string(1 + i % 40, static_cast<char>('a' + i % 26));
+    } else {
+      e.kind = EventKind::Step;
+      e.source = Source::Emulator;
+      e.rip = 0x100000 + i % 300;
+      e.cpl = static_cast<uint8_t>(i / 1000 % 2 ? 3 : 0);
+      e.text = "\x90";
+      if (i % 500 == 0) {
+        regs.rax = i;
+        e.regs = &regs;
+      }
+    }
+    w->emit(e);
+    if (i % 1000 == 999) {
+      ASSERT_TRUE(w->flush().ok());  // a chunk per 1000 events, so a cut keeps some
+    }
+  }
+  ASSERT_TRUE(w->close().ok());
+  const std::vector<uint8_t> bytes = w->memory_bytes();
+  const std::vector<uint8_t> damaged = [&] {
+    auto d = bytes;
+    d[d.size() / 2] ^= 0x40;
+    return d;
+  }();
+  const auto path =
+      std::filesystem::temp_directory_path() / ("ringscope-pipelined-" + std::to_string(::getpid()) + ".rtrace");
+  for (const auto* file : {&bytes, &damaged}) {
+    for (const size_t size : {file->size(), file->size() * 2 / 3}) {
+      SCOPED_TRACE("file of " + std::to_string(size) + " bytes" + (file == &damaged ? ", damaged" : ""));
+      test::write_prefix(path.string(), *file, size);
+      auto serial = TraceModel::open(path.string(), TraceModel::Reading::Serial);
+      auto pipelined = TraceModel::open(path.string(), TraceModel::Reading::Pipelined);
+      ASSERT_TRUE(serial.ok() && pipelined.ok());
+      EXPECT_GT(serial.value()->size(), file == &damaged ? 1000u : 7000u);
+      expect_same_model(*pipelined.value(), *serial.value());
+      EXPECT_EQ(pipelined.value()->memory_bytes(), serial.value()->memory_bytes());
+    }
   }
   std::filesystem::remove(path);
 }

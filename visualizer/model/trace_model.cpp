@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <thread>
 
+#include "model/pipelined_reader.h"
 #include "ringscope/exit_reasons.h"
 
 namespace ringscope::viewer {
@@ -38,18 +40,34 @@ struct TraceModel::Loader {
     }
     // The time index needs sorted times. vCPU threads can record a few ns
     // out of order; show such an event at its predecessor's time and count it.
-    const Event* e = &original;
-    Event moved;
     if (original.time_ns < prev) {
-      moved = original;
+      Event moved = original;
       moved.time_ns = prev;
-      e = &moved;
       ++m.reordered_;
+      append(moved);
+      return;
     }
-    prev = e->time_ns;
-    m.store_.append(*e);
-    m.index_event(m.store_.size() - 1, *e);
+    prev = original.time_ns;
+    append(original);
   }
+  void append(const Event& e) {
+    m.store_.append(e);
+    // The kind's mark row, from the schema once per kind (kind_spec is a
+    // function call and a guard on every event otherwise).
+    const size_t k = std::min<size_t>(static_cast<size_t>(e.kind), rows.size() - 1);
+    if (rows[k] == kRowUnknown) {
+      bool shown = false;
+      const MarkRow row = mark_row_for(e.kind, shown);
+      rows[k] = shown ? static_cast<int8_t>(row) : kRowNone;
+    }
+    m.index_event(m.store_.size() - 1, e, rows[k]);
+  }
+  static constexpr int8_t kRowUnknown = -2, kRowNone = -1;
+  std::array<int8_t, kMaxEventKinds> rows = [] {
+    std::array<int8_t, kMaxEventKinds> r{};
+    r.fill(kRowUnknown);
+    return r;
+  }();
   // Brings everything derived from the events up to date: once at the end of
   // a load (final: the arrays are trimmed), or after each poll of a followed
   // trace, looking only at what is new (derive_halts, derive_sums).
@@ -98,19 +116,22 @@ struct TraceModel::Loader {
 TraceModel::TraceModel() = default;
 TraceModel::~TraceModel() = default;
 
-Result<std::unique_ptr<TraceModel>> TraceModel::open(const std::string& path) {
+Result<std::unique_ptr<TraceModel>> TraceModel::open(const std::string& path, Reading reading) {
   std::unique_ptr<TraceModel> m(new TraceModel());
   m->name_ = std::filesystem::path(path).filename().string();
   Loader loader(*m);
   TraceHeader header;
   ReadSummary summary;
-  auto read = for_each_event(
-      path, ReadOptions{},
-      [&](const Event& e) {
-        loader.add(e);
-        return true;
-      },
-      &header, &summary);
+  if (std::thread::hardware_concurrency() < 2) reading = Reading::Serial;
+  auto read = reading == Reading::Pipelined ? read_pipelined(
+                                                  path, [&](const Event& e) { loader.add(e); }, header, summary)
+                                            : for_each_event(
+                                                  path, ReadOptions{},
+                                                  [&](const Event& e) {
+                                                    loader.add(e);
+                                                    return true;
+                                                  },
+                                                  &header, &summary);
   if (!read) return read.error();
   loader.refresh(header, summary.complete, std::move(summary.warning), true);
   return m;
@@ -120,7 +141,7 @@ std::unique_ptr<TraceModel> TraceModel::from_trace(Trace&& trace, std::string na
   std::unique_ptr<TraceModel> m(new TraceModel());
   m->name_ = std::move(name);
   Loader loader(*m);
-  m->store_.compact_array().reserve(trace.events.size());
+  m->store_.reserve(trace.events.size());
   for (const Event& e : trace.events) loader.add(e);
   const TraceHeader header = trace.header;
   const bool complete = trace.complete;
@@ -215,7 +236,7 @@ void stack_phases(const std::vector<PhaseStats>& phases, std::vector<VcpuTrack>&
   }
 }
 
-void TraceModel::index_event(size_t i, const Event& e) {
+void TraceModel::index_event(size_t i, const Event& e, int mark_row) {
   const auto idx = static_cast<uint32_t>(i);
   if (e.vcpu >= tracks_.size()) {
     // vCPU numbers are small and dense in practice; cap to keep a hostile
@@ -228,7 +249,7 @@ void TraceModel::index_event(size_t i, const Event& e) {
   VcpuTrack& tr = tracks_[e.vcpu];
   ++tr.events;
   host_.add(e);
-  const CompactEvent& c = store_.compact(i);
+  const CompactEvent c = store_.compact(i);
   if (c.flags & kCplKnown) {
     push_cpl(tr, e.time_ns, idx, static_cast<uint8_t>(c.flags & kCplMask));
     push_cpl(tr, e.time_ns, idx, c.to_cpl);
@@ -269,22 +290,12 @@ void TraceModel::index_event(size_t i, const Event& e) {
     if (!open && e.to_world == BtWorld::Translated) tr.translated.push_back({e.time_ns, UINT64_MAX, idx});
   }
   if (e.kind == EventKind::ModeChange) mode_changes_.push_back(idx);
-  bool shown = false;
-  const MarkRow row = mark_row_for(e.kind, shown);
-  if (shown) tr.marks[static_cast<int>(row)].push_back(idx);
+  if (mark_row >= 0) tr.marks[mark_row].push_back(idx);
 }
 
-size_t TraceModel::lower_bound(uint64_t t) const {
-  const auto& a = store_.compact_array();
-  return static_cast<size_t>(
-      std::partition_point(a.begin(), a.end(), [&](const CompactEvent& c) { return c.time_ns < t; }) - a.begin());
-}
+size_t TraceModel::lower_bound(uint64_t t) const { return store_.lower_bound(t); }
 
-size_t TraceModel::upper_bound(uint64_t t) const {
-  const auto& a = store_.compact_array();
-  return static_cast<size_t>(
-      std::partition_point(a.begin(), a.end(), [&](const CompactEvent& c) { return c.time_ns <= t; }) - a.begin());
-}
+size_t TraceModel::upper_bound(uint64_t t) const { return store_.upper_bound(t); }
 
 const VcpuTrack* TraceModel::track(uint32_t vcpu) const { return vcpu < tracks_.size() ? &tracks_[vcpu] : nullptr; }
 
@@ -395,7 +406,7 @@ void TraceModel::derive_halts(VcpuTrack& tr, Derived& d) {
       gaps.clear();
       uint64_t busy_until = prev_t;
       for (size_t j = lower_bound(prev_t), end = upper_bound(s.time_ns); j < end; ++j) {
-        const CompactEvent& c = at(j);
+        const CompactEvent c = at(j);
         if (c.vcpu != tr.vcpu) continue;
         if (c.time_ns > busy_until) gaps.push_back({busy_until, c.time_ns});
         uint64_t until = c.time_ns;
@@ -664,7 +675,7 @@ TraceModel::CauseInstruction TraceModel::causing_instruction(size_t i) const {
   constexpr size_t kWindow = 256;
   for (size_t d = 1; d <= kWindow; ++d) {
     for (const size_t j : {i >= d ? i - d : size(), i + d}) {
-      if (j >= size() || kind(j) != EventKind::Step || at(j).vcpu != at(i).vcpu) continue;
+      if (j >= size() || kind(j) != EventKind::Step || store_.vcpu(j) != store_.vcpu(i)) continue;
       const Event s = store_.decode(j);
       if (s.rip + s.text.size() == e.rip && !s.text.empty()) {
         c.where = Where::At;

@@ -137,7 +137,11 @@ class TraceModel {
   // is kept. An Error only when nothing is readable (no such file, a bad
   // header, an I/O error); a trace readable up to some point loads with
   // complete()==false and warning() saying where and why it stopped.
-  static Result<std::unique_ptr<TraceModel>> open(const std::string& path);
+  // Pipelined: the file is read and decoded on a second thread while this
+  // one builds the model (pipelined_reader.h), where the machine has two
+  // cores; Serial: all on this thread. Both give the same model.
+  enum class Reading : uint8_t { Pipelined, Serial };
+  static Result<std::unique_ptr<TraceModel>> open(const std::string& path, Reading reading = Reading::Pipelined);
   // Takes over an already read trace (tests, `ringscope compare`).
   static std::unique_ptr<TraceModel> from_trace(Trace&& trace, std::string name);
   ~TraceModel();
@@ -172,9 +176,9 @@ class TraceModel {
   const HostTracks& host() const { return host_; }
 
   size_t size() const { return store_.size(); }
-  const CompactEvent& at(size_t i) const { return store_.compact(i); }
-  EventKind kind(size_t i) const { return static_cast<EventKind>(at(i).kind); }
-  uint64_t time(size_t i) const { return at(i).time_ns; }
+  CompactEvent at(size_t i) const { return store_.compact(i); }
+  EventKind kind(size_t i) const { return store_.kind(i); }
+  uint64_t time(size_t i) const { return store_.time(i); }
   Event event(size_t i) const { return store_.decode(i); }
 
   uint64_t origin_ns() const { return origin_ns_; }
@@ -275,14 +279,14 @@ class TraceModel {
   // predecessor's time so the index stays sorted (0 for writer-made traces).
   uint64_t reordered() const { return reordered_; }
 
-  // Bytes the model holds for its events (compact array, arena, derived
-  // lists), for the benchmark and the "bytes per event" aim (< 48).
+  // Bytes the model holds for its events (columns, arena, derived lists),
+  // for the benchmark and the "bytes per event" aim (<= 32, issue 17).
   size_t memory_bytes() const;
 
  private:
   struct Loader;
   TraceModel();
-  void index_event(size_t i, const Event& e);
+  void index_event(size_t i, const Event& e, int mark_row);  // mark_row: a MarkRow, or -1 for none
 
   std::string name_;
   TraceHeader header_;
