@@ -173,7 +173,7 @@ TranslationCache::Site TranslationCache::make_site(const cs_insn& insn) const {
 
 // Before the run: every sensitive instruction of the kernel image gets a
 // code hook at its address and one after it (the callout's entry and
-// return). Each segment is decoded from its start, and again from the
+// return). Each code segment is decoded from its start, and again from the
 // boot entry point (a header before the code can throw the first decoding
 // out of step); a byte that does not decode is stepped over, and runs of
 // zero bytes (.bss) are skipped. Hooks go in before anything is
@@ -202,13 +202,18 @@ Status TranslationCache::watch_image() {
       ranges.emplace_back(site.rip, branches(site.insn) ? site.rip : site.rip + site.length);
     }
   };
-  const uint64_t entry = machine_.boot().rip;
+  // The code: the segments that hold an entry point (the image keeps no
+  // segment flags). Decoding data too would only add hooks that never fire
+  // but that every hooked instruction pays for.
+  const uint64_t entry = machine_.boot().rip, elf_entry = machine_.kernel_image().elf_entry;
+  auto holds = [](const GpaRange& seg, uint64_t a) { return a >= seg.begin && a < seg.end; };
   for (const GpaRange& seg : machine_.kernel_image().segments) {
     if (seg.end <= seg.begin || !ram_.contains(seg.begin, seg.end - seg.begin)) continue;
+    if (!holds(seg, entry) && !holds(seg, elf_entry)) continue;
     std::vector<uint8_t> image(seg.end - seg.begin);
     ram_.read(seg.begin, image.data(), image.size());
     sweep(image, seg.begin, seg.begin);
-    if (entry > seg.begin && entry < seg.end) sweep(image, seg.begin, entry);
+    if (entry > seg.begin && holds(seg, entry)) sweep(image, seg.begin, entry);
   }
   cs_free(insn, 1);
   // One hook per run of adjacent ranges: Unicorn walks every code hook on
