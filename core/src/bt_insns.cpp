@@ -111,6 +111,9 @@ constexpr std::array<BtInsnInfo, kBtInsnCount> kTable = {{
         "promised the guest")},
     {BtInsn::Rdtsc, "rdtsc", C::Sensitive, N_("the time stamp the guest was shown"),
      N_("rdtsc reads the real time-stamp counter; the monitor shows the guest's virtual time")},
+    {BtInsn::PtStore, "pt_store", C::Traced, "",
+     N_("an ordinary store into a page that holds the guest's page tables: the monitor traces those pages and "
+        "keeps its shadow of them (KVM's copy) in step")},
 }};
 
 constexpr bool in_order() {
@@ -119,7 +122,7 @@ constexpr bool in_order() {
   return true;
 }
 static_assert(in_order(), "kTable is indexed by BtInsn");
-static_assert(static_cast<int>(BtInsn::Rdtsc) + 1 == kBtInsnCount);
+static_assert(static_cast<int>(BtInsn::PtStore) + 1 == kBtInsnCount);
 
 }  // namespace
 
@@ -137,7 +140,14 @@ std::optional<BtInsn> bt_insn_from_name(std::string_view name) {
   return std::nullopt;
 }
 
-std::string_view bt_insn_class_name(BtInsnClass c) { return c == BtInsnClass::Privileged ? "privileged" : "sensitive"; }
+std::string_view bt_insn_class_name(BtInsnClass c) {
+  switch (c) {
+    case BtInsnClass::Privileged: return "privileged";
+    case BtInsnClass::Sensitive: return "sensitive";
+    case BtInsnClass::Traced: return "traced";
+  }
+  return "";
+}
 
 std::string bt_insn_mask_names(uint64_t mask, std::string_view sep) {
   std::string out;

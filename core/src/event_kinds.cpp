@@ -88,7 +88,13 @@ bool callout_has_value(const Event& e) {
   return e.access == AccessKind::None && !bt_insn_info(e.insn).value_means.empty();
 }
 bool callout_int(const Event& e) { return e.insn == BtInsn::IntN; }
-std::span<const JsonKey> callout_access_json(const Event& e) { return access_json(e.access); }
+// A pt_store callout is no exception (a vm_exit's page-table store is a #PF):
+// it says the entry, where it is and what was stored.
+constexpr JsonKey kCalloutPtStoreJson[] = {{"register", kReg}, {"gpa", kGpa}, {"size", kSize}, {"value", kValue}};
+std::span<const JsonKey> callout_access_json(const Event& e) {
+  if (e.access == AccessKind::PageTableStore) return kCalloutPtStoreJson;
+  return access_json(e.access);
+}
 
 constexpr JsonKey kVmExitJson[] = {{"reason", kReason},
                                    {"reason_name", kReason, JsonForm::Label},

@@ -68,7 +68,10 @@ std::string bt_translate_summary(const Event& e) {
 std::string bt_callout_summary(const Event& e) {
   std::string s(bt_insn_name(e.insn));
   if (s.empty()) s = "?";
-  if (e.access != AccessKind::None) {
+  if (e.access == AccessKind::PageTableStore) {
+    s += fmt::format("  {} at gpa 0x{:x} value 0x{:x}", e.reg.empty() ? std::string_view("entry") : e.reg, e.gpa,
+                     e.value);
+  } else if (e.access != AccessKind::None) {
     if (std::string a = access_words(e, e.access); !a.empty()) s += "  " + a;
     if (e.access == AccessKind::Cr && !e.reg.empty()) s += fmt::format("  {}", e.reg);
     if (e.access == AccessKind::Msr) s += fmt::format("  msr 0x{:x}", e.number);
@@ -136,6 +139,17 @@ std::string bt_translate_explain(const Event& e) {
 
 std::string bt_callout_explain(const Event& e) {
   const BtInsnInfo& info = bt_insn_info(e.insn);
+  if (info.cls == BtInsnClass::Traced) {
+    std::string s =
+        trf("Callout at 0x{:x}: translated kernel code stored 0x{:x} into its own page-table entry (a {}, at "
+            "guest-physical 0x{:x}). The instruction is an ordinary store, but the page holds the guest's page "
+            "tables, which the monitor traces: it keeps its own copy of them (here, KVM's shadow for direct "
+            "execution), so the store became a callout and the monitor updated its copy. VMware's monitor "
+            "traced page-table pages the same way; under VT-x with EPT the store costs nothing.",
+            e.rip, e.value, e.reg, e.gpa);
+    if (e.duration_ns) s += trf(" The monitor took {}.", format_duration(e.duration_ns));
+    return s;
+  }
   std::string s =
       trf("Callout at 0x{:x}: translated kernel code reached {}, which the translator had replaced by a "
           "call into the monitor. ",
@@ -148,8 +162,10 @@ std::string bt_callout_explain(const Event& e) {
                 "trap; the callout is cheaper. ");
   if (e.access == AccessKind::Port) {
     const PortInfo p = describe_port(e.port, e.direction);
-    s += trf("The monitor did the {} on port 0x{:x}{} itself: no hardware exit, unlike a VM exit under VT-x.",
-             direction_name(e.direction), e.port, p.name.empty() ? "" : fmt::format(" ({})", p.name));
+    s +=
+        trf("The monitor did the {} of {} byte(s), value 0x{:x}, on port 0x{:x}{} itself: no hardware exit, "
+            "unlike a VM exit under VT-x.",
+            direction_name(e.direction), e.size, e.value, e.port, p.name.empty() ? "" : fmt::format(" ({})", p.name));
   } else if (e.access == AccessKind::Cr) {
     s += e.direction == Direction::Write ? trf("The guest's {} is now 0x{:x}.", e.reg, e.value)
                                          : trf("The guest read its {} as 0x{:x}.", e.reg, e.value);

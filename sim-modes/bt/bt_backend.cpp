@@ -58,11 +58,13 @@ Result<RunResult> BtBackend::run(Machine& machine, EventSink& sink, const RunOpt
   TRY(cpu->apply_boot_state(machine.boot()));
   emulation::EmulationOptions emu;
   emu.vmx_model = false;  // nothing is modelled: ring 3 really runs under KVM
-  emulation::EmuLoop loop(machine, *cpu, sink, options, emu);
-  TRY(loop.install_hooks());
-  TranslationCache cache(machine.memory(), *cpu, options.level == TraceLevel::Off ? nullptr : &sink);
-  TRY(cache.install());
   bool tracing = options.level != TraceLevel::Off;
+  // The EmuLoop's events pass through the cache, which records a callout
+  // before the device work it caused.
+  TranslationCache cache(machine, *cpu, sink, tracing);
+  emulation::EmuLoop loop(machine, *cpu, cache.loop_sink(), options, emu);
+  TRY(loop.install_hooks());
+  TRY(cache.install());
   loop.set_ring3_runner([&] {
     uint64_t budget = ~0ull;
     if (auto due = machine.next_irq_deadline_ns()) {
@@ -73,7 +75,9 @@ Result<RunResult> BtBackend::run(Machine& machine, EventSink& sink, const RunOpt
     uint64_t kernel_rip = cache.last_return().second;
     BtInsn ret = cache.last_return().first;
     uint64_t user_rip = cpu->reg(UC_X86_REG_RIP);
-    emulation::Ring3Exit x = direct->run(*cpu, budget);
+    PageTableWatch& tables = cache.page_tables();
+    PageTableHint hint{tables.complete(), tables.take_dirty()};
+    emulation::Ring3Exit x = direct->run(*cpu, budget, hint);
     if (tracing) {
       const DirectExecution::Timing& t = direct->last_timing();
       TrapCause in = ret == BtInsn::Iret     ? TrapCause::Iret
@@ -113,6 +117,8 @@ Result<RunResult> BtBackend::run(Machine& machine, EventSink& sink, const RunOpt
     emit_counter(out, t, 0, Source::Vmm, "bt_tlb_flushes", d.tlb_flushes);
     emit_counter(out, t, 0, Source::Vmm, "bt_pvm_int_fixups", d.pvm_int_fixups);
     emit_counter(out, t, 0, Source::Vmm, "bt_pvm_syscall_fixups", d.pvm_syscall_fixups);
+    emit_counter(out, t, 0, Source::Vmm, "bt_pt_fingerprints", d.fingerprints);
+    emit_counter(out, t, 0, Source::Vmm, "bt_pt_fingerprints_skipped", d.fingerprints_skipped);
     emit_counter(out, t, 0, Source::Vmm, "bt_ring3_instructions_translated", loop.ring3_instructions());
     cache.emit_counters(out, t);
   });
@@ -154,6 +160,10 @@ Result<RunResult> BtBackend::run(Machine& machine, EventSink& sink, const RunOpt
   figures_.io_callouts = cache.callouts(BtInsn::In) + cache.callouts(BtInsn::Out) + cache.callouts(BtInsn::Ins) +
                          cache.callouts(BtInsn::Outs);
   figures_.hottest_callout = cache.hottest_site();
+  figures_.callout_ns = cache.callout_ns();
+  figures_.pt_store_callouts = cache.callouts(BtInsn::PtStore);
+  figures_.fingerprints = d.fingerprints;
+  figures_.fingerprints_skipped = d.fingerprints_skipped;
   return result;
 }
 

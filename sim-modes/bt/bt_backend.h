@@ -28,7 +28,10 @@ struct BtFigures {
   uint64_t pvm_fixups = 0;
   uint64_t tc_blocks = 0, tc_bytes = 0, tc_block_runs = 0;  // the translation cache (reuse: runs / blocks)
   uint64_t callouts = 0, io_callouts = 0;
-  std::pair<uint64_t, uint64_t> hottest_callout;  // address, runs
+  uint64_t callout_ns = 0;                              // the monitor's time in callouts (entered to returned)
+  uint64_t pt_store_callouts = 0;                       // stores into the guest's page tables (traced pages)
+  uint64_t fingerprints = 0, fingerprints_skipped = 0;  // page-table walks at entry, and entries the trace answered
+  std::pair<uint64_t, uint64_t> hottest_callout;        // address, runs
 };
 
 class BtBackend final : public Backend {

@@ -116,21 +116,41 @@ emulation::Ring3Exit DirectExecution::stop(RunEndReason end, std::string message
 // mapping, which KVM cannot see. Where they changed since KVM last ran the
 // guest, dropping and re-adding guest RAM's memory slot makes KVM forget
 // every shadow and cached translation (a CR3 load alone would not).
-Status DirectExecution::flush_if_page_tables_changed(uint64_t cr3) {
-  uint64_t fp = fingerprint(machine_.memory(), cr3, 4, 0xcbf29ce484222325ull ^ (cr3 & ~0xfffull));
-  if (seen_page_tables_ && fp != page_tables_) {
-    TRY(vm_->set_memory_slot(0, 0, machine_.memory().host_base(), 0));
-    TRY(vm_->set_memory(machine_.memory()));
-    stats_.tlb_flushes++;
-  }
-  seen_page_tables_ = true;
-  page_tables_ = fp;
+Status DirectExecution::flush_shadows() {
+  TRY(vm_->set_memory_slot(0, 0, machine_.memory().host_base(), 0));
+  TRY(vm_->set_memory(machine_.memory()));
+  stats_.tlb_flushes++;
   return ok_status();
 }
 
-Status DirectExecution::enter(emulation::UnicornCpu& cpu, const arch::CpuState& g) {
+// Whether they changed: the monitor's trace of the page-table pages says so
+// when it covers every table (`hint.complete`: a traced store changed an
+// entry, or the guest is on another CR3, whose tables KVM's shadow was not
+// built from). Otherwise — tables written through an address the trace
+// does not hook, or too many to trace — the monitor walks them all and
+// compares a fingerprint, which sees every change however it was made.
+Status DirectExecution::flush_if_page_tables_changed(uint64_t cr3, PageTableHint hint) {
+  uint64_t root = cr3 & ~0xfffull;
+  if (hint.complete && seen_page_tables_) {
+    if (hint.changed || root != entered_cr3_) TRY(flush_shadows());
+    stats_.fingerprints_skipped++;
+    fingerprint_stale_ = true;
+    entered_cr3_ = root;
+    return ok_status();
+  }
+  stats_.fingerprints++;
+  uint64_t fp = fingerprint(machine_.memory(), cr3, 4, 0xcbf29ce484222325ull ^ root);
+  if (seen_page_tables_ && (fp != page_tables_ || fingerprint_stale_)) TRY(flush_shadows());
+  seen_page_tables_ = true;
+  fingerprint_stale_ = false;
+  page_tables_ = fp;
+  entered_cr3_ = root;
+  return ok_status();
+}
+
+Status DirectExecution::enter(emulation::UnicornCpu& cpu, const arch::CpuState& g, PageTableHint hint) {
   GuestMemory& ram = machine_.memory();
-  TRY(flush_if_page_tables_changed(g.cr3));
+  TRY(flush_if_page_tables_changed(g.cr3, hint));
   TRY(monitor_.install(ram, g.cr3));
   TRY(monitor_.mirror_guest_tables(ram, g));
   if (lstar_slot_ != monitor_.slot()) {
@@ -224,11 +244,11 @@ void DirectExecution::disarm_timer() {
   timer_settime(static_cast<timer_t>(timer_), 0, &its, nullptr);
 }
 
-emulation::Ring3Exit DirectExecution::run(emulation::UnicornCpu& cpu, uint64_t budget_ns) {
+emulation::Ring3Exit DirectExecution::run(emulation::UnicornCpu& cpu, uint64_t budget_ns, PageTableHint hint) {
   uint64_t t0 = monotonic_ns();
   stats_.entries++;
   arch::CpuState g = cpu.read_state();
-  if (auto st = enter(cpu, g); !st.ok()) {
+  if (auto st = enter(cpu, g, hint); !st.ok()) {
     monitor_.remove(machine_.memory());
     return stop(RunEndReason::VmmError, st.error().message);
   }

@@ -32,13 +32,23 @@ namespace ringscope::bt {
 enum class SwitchCause : uint8_t { Exception, SoftInt, Syscall, Interrupt, Stop };
 
 struct DirectStats {
-  uint64_t entries = 0;             // world switches into direct execution
-  uint64_t direct_ns = 0;           // time inside direct execution (KVM_RUN and the switches around it)
-  uint64_t switch_ns = 0;           // time spent switching (state both ways, the monitor's tables)
-  uint64_t kvm_exits = 0;           // KVM_RUN returns
-  uint64_t tlb_flushes = 0;         // KVM's shadow of the guest's page tables dropped (they changed)
-  uint64_t pvm_int_fixups = 0;      // `int n` that PVM raised as #UD, delivered as `int n`
-  uint64_t pvm_syscall_fixups = 0;  // SYSCALL that PVM left in ring 3, delivered as SYSCALL
+  uint64_t entries = 0;               // world switches into direct execution
+  uint64_t direct_ns = 0;             // time inside direct execution (KVM_RUN and the switches around it)
+  uint64_t switch_ns = 0;             // time spent switching (state both ways, the monitor's tables)
+  uint64_t kvm_exits = 0;             // KVM_RUN returns
+  uint64_t tlb_flushes = 0;           // KVM's shadow of the guest's page tables dropped (they changed)
+  uint64_t pvm_int_fixups = 0;        // `int n` that PVM raised as #UD, delivered as `int n`
+  uint64_t pvm_syscall_fixups = 0;    // SYSCALL that PVM left in ring 3, delivered as SYSCALL
+  uint64_t fingerprints = 0;          // entries that walked the guest's page tables to see whether they changed
+  uint64_t fingerprints_skipped = 0;  // entries the page-table trace answered instead (page_table_watch.h)
+};
+
+// What the monitor's trace of the guest's page-table pages says before an
+// entry (page_table_watch.h): whether it covers every table, and whether a
+// traced store changed an entry since the last entry.
+struct PageTableHint {
+  bool complete = false;
+  bool changed = false;
 };
 
 class DirectExecution {
@@ -47,7 +57,7 @@ class DirectExecution {
 
   // Runs ring 3 from the state in `cpu` until it traps, for at most
   // `budget_ns` (the machine's timer is due then; ~0: no timer).
-  emulation::Ring3Exit run(emulation::UnicornCpu& cpu, uint64_t budget_ns);
+  emulation::Ring3Exit run(emulation::UnicornCpu& cpu, uint64_t budget_ns, PageTableHint hint = {});
   // The watchdog: end the run (called from another thread, then a kick).
   void request_stop() { stop_.store(true, std::memory_order_relaxed); }
   struct kvm_run* run_area() const {
@@ -68,8 +78,9 @@ class DirectExecution {
 
  private:
   DirectExecution(Machine& machine) : machine_(machine) {}
-  Status enter(emulation::UnicornCpu& cpu, const arch::CpuState& guest);
-  Status flush_if_page_tables_changed(uint64_t cr3);
+  Status enter(emulation::UnicornCpu& cpu, const arch::CpuState& guest, PageTableHint hint);
+  Status flush_if_page_tables_changed(uint64_t cr3, PageTableHint hint);
+  Status flush_shadows();
   emulation::Ring3Exit leave(emulation::UnicornCpu& cpu, const arch::CpuState& guest);
   void arm_timer(uint64_t budget_ns);
   void disarm_timer();
@@ -86,7 +97,9 @@ class DirectExecution {
   bool have_fpu_ = false;
   uint64_t page_tables_ = 0;  // fingerprint of the guest's page tables as KVM last saw them
   bool seen_page_tables_ = false;
-  void* timer_ = nullptr;  // a POSIX timer_t that kicks this thread
+  bool fingerprint_stale_ = false;  // entries since it was taken went by the trace instead
+  uint64_t entered_cr3_ = 0;        // the CR3 KVM last ran the guest on
+  void* timer_ = nullptr;           // a POSIX timer_t that kicks this thread
   bool timer_made_ = false;
   std::atomic<bool> stop_{false};
   DirectStats stats_;

@@ -167,6 +167,31 @@ TEST(BtVocabulary, SummariesExplanationsAndTitles) {
 }
 
 // The monitor's work that took time is a slice in the exports, named for people.
+// A store into the guest's page tables, traced: a callout of its own class,
+// with the entry, its address and the value in the trace, JSON and words.
+TEST(BtVocabulary, PageTableStoreCallout) {
+  const BtInsnInfo& row = bt_insn_info(BtInsn::PtStore);
+  EXPECT_EQ(row.name, "pt_store");
+  EXPECT_EQ(row.cls, BtInsnClass::Traced);
+  EXPECT_EQ(bt_insn_class_name(row.cls), "traced");
+  Event e = events::bt_callout(events::At{100, 0, Source::Emulator}, BtInsn::PtStore, 0x100fd8, 0, 250);
+  events::callout_page_table_store(e, "pte", 0x2a0018, 8, 0x2a3067);
+  std::vector<Event> v{e};
+  auto t = read_trace_bytes(testing::write_trace(v));
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  ASSERT_EQ(t->events.size(), 1u);
+  v[0].seq = 0;
+  testing::expect_same_event(v[0], t->events[0]);
+  auto j = ordered_json::parse(event_to_json(t->events[0]));
+  EXPECT_EQ(j["instruction"], "pt_store");
+  EXPECT_EQ(j["register"], "pte");
+  EXPECT_EQ(j["gpa"], 0x2a0018);
+  EXPECT_EQ(j["value"], 0x2a3067);
+  EXPECT_FALSE(j.contains("vector")) << "a traced store is no exception";
+  EXPECT_NE(summarize_event(e).find("pte at gpa 0x2a0018 value 0x2a3067"), std::string::npos) << summarize_event(e);
+  EXPECT_NE(explain_event(e).find("traces"), std::string::npos);
+}
+
 TEST(BtVocabulary, ExportsNameTheKindsAndSliceTheMonitorsWork) {
   std::vector<Event> events = syscall_round_trip();
   auto t = read_trace_bytes(testing::write_trace(events));

@@ -25,6 +25,7 @@ namespace ringscope {
 enum class BtInsnClass : uint8_t {
   Privileged,  // faults outside ring 0 (#GP): trap-and-emulate would catch it
   Sensitive,   // runs in any ring but behaves differently outside ring 0: only translation catches it
+  Traced,      // an ordinary store, into a page the monitor traces (the guest's page tables: pt_store)
 };
 
 struct BtInsnInfo {
@@ -42,7 +43,7 @@ struct BtInsnInfo {
 const BtInsnInfo& bt_insn_info(BtInsn i);  // the None row for a value outside the table
 std::string_view bt_insn_name(BtInsn i);   // "" for None
 std::optional<BtInsn> bt_insn_from_name(std::string_view name);
-std::string_view bt_insn_class_name(BtInsnClass c);  // "privileged", "sensitive"
+std::string_view bt_insn_class_name(BtInsnClass c);  // "privileged", "sensitive", "traced"
 
 // A bt_translate's `value`: bit n set when the block holds BtInsn n.
 inline constexpr uint64_t bt_insn_bit(BtInsn i) { return uint64_t{1} << static_cast<unsigned>(i); }

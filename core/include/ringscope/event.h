@@ -144,8 +144,9 @@ enum class BtInsn : uint8_t {
   Wbinvd,
   Cpuid,
   Rdtsc,
+  PtStore,  // not an instruction class: a store into a page holding the guest's page tables (traced)
 };
-inline constexpr int kBtInsnCount = 44;
+inline constexpr int kBtInsnCount = 45;
 enum class MarkerPhase : uint8_t { Point = 0, Begin, End };
 
 // How a run ended. Everything except GuestExit is a failure (Halted too: the

@@ -294,10 +294,12 @@ inline Event bt_translate(At at, uint64_t rip, uint32_t length, uint32_t instruc
 
 // Translated code at `rip` (CPL `cpl`) called the monitor to emulate `insn`.
 // What it did goes with it: port_access (in, out, ins, outs), cr_access
-// (mov_cr, lmsw, clts), msr_access (rdmsr, wrmsr), cpuid_exit (cpuid), the
-// callout's `vector` (int), or `value` for the rest, whose meaning the
-// instruction's row says (bt_insns.h: the flags pushf showed, the base lgdt
-// loaded, ...). `duration_ns`: the monitor's time for it.
+// (mov_cr, lmsw, clts), msr_access (rdmsr, wrmsr), cpuid_exit (cpuid),
+// callout_page_table_store (pt_store), the callout's `vector` (int), or
+// `value` for the rest, whose meaning the instruction's row says
+// (bt_insns.h: the flags pushf showed, the base lgdt loaded, ...).
+// `duration_ns`: the monitor's time for it, from entering the callout to
+// returning to translated code.
 inline Event bt_callout(At at, BtInsn insn, uint64_t rip, uint8_t cpl, uint64_t duration_ns = 0) {
   Event e = make(EventKind::BtCallout, at);
   e.insn = insn;
@@ -308,6 +310,17 @@ inline Event bt_callout(At at, BtInsn insn, uint64_t rip, uint8_t cpl, uint64_t 
 }
 inline void callout_value(Event& callout, uint64_t value) { callout.value = value; }
 inline void callout_vector(Event& callout, uint8_t vector) { callout.vector = vector; }
+// A pt_store callout: translated code stored `value` (`size` bytes) into the
+// guest's page-table `entry` ("pte", "pde", ...) at `gpa`.
+inline void callout_page_table_store(Event& callout, std::string_view entry, uint64_t gpa, uint8_t size,
+                                     uint64_t value) {
+  callout.access = AccessKind::PageTableStore;
+  callout.reg = entry;
+  callout.gpa = gpa;
+  callout.size = size;
+  callout.value = value;
+  callout.direction = Direction::Write;
+}
 
 }  // namespace ringscope::events
 
