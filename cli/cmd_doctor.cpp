@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "kvm/capabilities.h"
 #include "kvm/irqchip_probe.h"
+#include "kvm/kvm_vm.h"
 #include "ringscope/host.h"
 #include "ringscope/i18n.h"
 #include "ringscope/resources.h"
@@ -73,6 +74,21 @@ int do_doctor() {
                                            "kernel); full-virt uses ringscope's own PIC and PIT, where every access "
                                            "is an exit; --irqchip vmm|kernel picks either")
                                       : tr("paravirt falls back to ringscope's own PIC and PIT (--irqchip vmm)"));
+  }
+  if (h.kvm_openable) {
+    // --io offload: asked of this KVM now, not assumed.
+    auto kvm = kvm::KvmSystem::open();
+    Status st = kvm.ok() ? kvm.value().check_io_offload() : Status(kvm.error());
+    if (st.ok())
+      trprint(stdout,
+              "io offload KVM_IOEVENTFD and KVM_IRQFD: available\n           --io offload works here: virtio "
+              "doorbells wake a device thread inside KVM, completions come back through irqfds, and neither is a "
+              "VM exit to ringscope\n");
+    else
+      trprint(stdout,
+              "io offload KVM_IOEVENTFD and KVM_IRQFD: not available ({})\n           --io vcpu (the default) "
+              "serves every virtio notify on the vCPU's thread instead\n",
+              st.error().message);
   }
   const ResourceDirs& res = resource_dirs();
   trprint(stdout, "data       {} ({})\n", res.root.string(),

@@ -188,6 +188,10 @@ TurnEnd EmuLoop::turn(uint64_t quantum) {
     irq_held_ = false;
     ring3_stop_ = false;
     uc_err err = uc_emu_start(cpu_.uc(), cpu_.reg(UC_X86_REG_RIP), kUntilNowhere, 0, 0);
+    // The block hook stopped Unicorn before a block: the guest goes on
+    // there, not where Unicorn last wrote RIP (UnicornCpu::resume_at_block).
+    if (err == UC_ERR_OK && pending_ == Pending::None && !stopping_ && (quantum_stop_ || irq_stop_ || ring3_stop_))
+      cpu_.resume_at_block(block_pc_);
     if (pending_ == Pending::Interrupt) handle_interrupt(pending_vector_, pending_rip_, pending_cr2_);
     if (pending_ == Pending::Syscall) handle_syscall(pending_rip_);
     if (pending_ == Pending::MsrFault) {

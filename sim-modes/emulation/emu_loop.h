@@ -191,6 +191,10 @@ class EmuLoop {
   // it may run, and why the block hook stopped Unicorn.
   uint64_t turn_start_ = 0, quantum_ = 0;
   bool quantum_stop_ = false, pause_seen_ = false;
+  // The block the block hook saw last: where it stopped Unicorn, if it did
+  // (quantum_stop_, irq_stop_, ring3_stop_), and so where the guest goes on
+  // (UnicornCpu::resume_at_block).
+  uint64_t block_pc_ = 0;
   bool halted_ = false, halted_for_good_ = false;  // HLT: waiting for an interrupt; with IF clear
   uint64_t halt_rip_ = 0;                          // the instruction after the HLT
   EventSink& sink_;

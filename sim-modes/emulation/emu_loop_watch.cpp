@@ -22,6 +22,7 @@ void EmuLoop::refresh_paging() {
 // interrupts, and at level exits the instruction count and returns.
 void EmuLoop::on_block(uc_engine*, uint64_t address, uint32_t size, void* p) {
   EmuLoop& s = self_of(p);
+  s.block_pc_ = address;
   if (s.controlled() && s.control_checkpoint()) return;  // paused here; or the run ends
   if (s.ret_.armed) s.resolve_return(address);
   // Several vCPUs: this one's turn is over (emu_smp.cpp); it goes on here next time.

@@ -121,6 +121,15 @@ void UnicornCpu::drop_aliases() {
   set_reg(UC_X86_REG_CR3, reg(UC_X86_REG_CR3));  // and every TLB entry pointing at it
 }
 
+void UnicornCpu::resume_at_block(uint64_t block_pc) {
+  // The hook's address is linear (QEMU's TB pc, CS base + RIP); RIP is not,
+  // outside 64-bit mode (the APs' real-mode start: CS base = vector << 12).
+  uint64_t cs_base = 0;
+  if (uc_context_save(uc_, ctx_) == UC_ERR_OK)
+    std::memcpy(&cs_base, reinterpret_cast<const uint8_t*>(ctx_) + env_offset_ + kEnvSegs + kCs * kSegCacheSize + 8, 8);
+  set_reg(UC_X86_REG_RIP, block_pc - cs_base);
+}
+
 uint64_t UnicornCpu::reg(int id) const {
   uint64_t v = 0;
   uc_reg_read(uc_, id, &v);

@@ -67,6 +67,16 @@ class UnicornCpu {
   void drop_aliases();
   size_t aliases() const { return aliases_.size(); }
 
+  // Unicorn 2.0 writes RIP back only where its translated code must (an
+  // exception, a jump it has not chained, a per-instruction hook): a hook
+  // that stops it before a block (uc_emu_stop in a UC_HOOK_BLOCK) leaves RIP
+  // wherever it was last written, often blocks earlier, at the start of the
+  // function the loop is in (Unicorn's FAQ, "Why do I get a wrong PC after
+  // emulation stops?"; 2.1.4 syncs it). The block has not run: its hook
+  // comes before Unicorn's exit check. This puts RIP at that block, given
+  // as the hook saw it (CS base + RIP).
+  void resume_at_block(uint64_t block_pc);
+
   uint64_t reg(int id) const;
   void set_reg(int id, uint64_t value);
   uint8_t cpl() const { return static_cast<uint8_t>(reg(UC_X86_REG_CS) & 3); }

@@ -10,6 +10,8 @@
 //   - its MMU "identity maps" VA to PA, so guest mappings are mirrored page
 //     by page: UnicornCpu::alias_page;
 //   - the stale RIP in an I/O hook: InsnDecoder::io_insn;
+//   - the stale RIP after the block hook stops Unicorn (a vCPU's turn over,
+//     an interrupt to take): UnicornCpu::resume_at_block;
 //   - no interrupt pin, and the STI / MOV SS shadow kept hidden: the block
 //     hook's own bookkeeping (emu_loop_irq.cpp).
 #pragma once

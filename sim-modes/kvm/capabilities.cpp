@@ -22,7 +22,7 @@ std::vector<Capability> probe_capabilities() {
       {KVM_CAP_GUEST_DEBUG_HW_BPS, "KVM_CAP_GUEST_DEBUG_HW_BPS", N_("hardware breakpoints (not used yet)")},
       {KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP",
        N_("in-kernel PIC, IOAPIC and LAPIC (--irqchip kernel; paravirt's default)")},
-      {KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD", N_("doorbells handled without a user-space exit (not used yet)")},
+      {KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD", N_("doorbells handled without a user-space exit (--io offload)")},
       {KVM_CAP_IRQFD, "KVM_CAP_IRQFD", N_("devices raise IRQ lines through eventfds (--irqchip kernel)")},
       {KVM_CAP_EXIT_HYPERCALL, "KVM_CAP_EXIT_HYPERCALL", N_("hypercalls KVM forwards to user space (bit mask)")},
   };

@@ -88,6 +88,19 @@ long KvmSystem::check_extension(long cap) const {
   return r < 0 ? 0 : r;
 }
 
+Status KvmSystem::check_io_offload() const {
+  if (check_extension(KVM_CAP_IOEVENTFD) <= 0)
+    return make_error(ErrorKind::Unavailable,
+                      tr("this KVM has no KVM_CAP_IOEVENTFD: a doorbell cannot wake a device thread without an exit "
+                         "to the VMM"));
+  if (check_extension(KVM_CAP_IRQFD) <= 0)
+    return make_error(ErrorKind::Unavailable,
+                      tr("this KVM has no KVM_CAP_IRQFD: a device thread cannot raise an interrupt by itself"));
+  if (check_extension(KVM_CAP_IRQCHIP) <= 0)
+    return make_error(ErrorKind::Unavailable, tr("this KVM has no in-kernel irqchip (KVM_CAP_IRQCHIP) for irqfds"));
+  return ok_status();
+}
+
 Result<std::unique_ptr<Vm>> Vm::create() {
   auto vm = std::make_unique<Vm>();
   TRY_ASSIGN(vm->kvm_, KvmSystem::open());

@@ -43,6 +43,11 @@ class KvmSystem {
   static Result<KvmSystem> open();
   // KVM_CHECK_EXTENSION: 0 when the capability is absent, else its value.
   long check_extension(long cap) const;
+  // What `--io offload` needs of this KVM, asked with KVM_CHECK_EXTENSION:
+  // doorbells registered with KVM_IOEVENTFD (KVM_CAP_IOEVENTFD) and
+  // completions raised through irqfds (KVM_CAP_IRQFD, which also needs the
+  // in-kernel irqchip). An Unavailable error names what is missing.
+  Status check_io_offload() const;
   int fd() const { return fd_.get(); }
 
  private:

@@ -91,7 +91,28 @@ TEST_F(Hosts, DoctorWithTheSwitchSaysItIsSetAndThatEmulationRuns) {
   // opened, so nothing of KVM's is listed.
   EXPECT_THAT(o.out, Not(HasSubstr("KVM_CAP_")));
   EXPECT_THAT(o.out, Not(HasSubstr("irqchip ")));
+  EXPECT_THAT(o.out, Not(HasSubstr("io offload")));
   EXPECT_THAT(o.out, HasSubstr("data "));
+}
+
+// With KVM, doctor says whether `--io offload` works here, asked of this
+// KVM: available exactly when the capability list shows KVM_CAP_IOEVENTFD,
+// KVM_CAP_IRQFD and KVM_CAP_IRQCHIP.
+TEST_F(Hosts, DoctorSaysWhetherIoOffloadIsAvailable) {
+  if (!probe_host().kvm_openable) GTEST_SKIP() << "needs a usable /dev/kvm (doctor lists no KVM line without one)";
+  Outcome o = run("doctor");
+  EXPECT_EQ(o.rc, 0) << o.err;
+  auto has_cap = [&](const std::string& cap) {
+    const size_t at = o.out.find("  " + cap + " ");
+    if (at == std::string::npos) return false;
+    const std::string line = o.out.substr(at, o.out.find('\n', at) - at);
+    return line.find(" no ") == std::string::npos;
+  };
+  const bool want = has_cap("KVM_CAP_IOEVENTFD") && has_cap("KVM_CAP_IRQFD") && has_cap("KVM_CAP_IRQCHIP");
+  EXPECT_THAT(o.out, HasSubstr(want ? "io offload KVM_IOEVENTFD and KVM_IRQFD: available"
+                                    : "io offload KVM_IOEVENTFD and KVM_IRQFD: not available"))
+      << o.out;
+  EXPECT_THAT(o.out, HasSubstr(want ? "--io offload works here" : "--io vcpu"));
 }
 
 TEST_F(Hosts, DoctorFromTheBuildTreeSaysItReadsTheBuildTree) {

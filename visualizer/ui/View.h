@@ -176,6 +176,14 @@ class View {
   float timeline_x(double rel_ns) const;
   std::optional<float> ring_band_y(int trace, uint32_t vcpu) const;
   std::optional<float> vmx_band_y(int trace, uint32_t vcpu) const;
+  // The host rows (View_HostTracks.cpp) last frame: the top of a lane's
+  // host CPU row and of the host memory row (none: not shown), their
+  // heights, and the value the memory row's top line stands for (its scale,
+  // the largest level plotted), for the tests.
+  static constexpr float kHostCpuRowH = 26, kHostMemRowH = 30;
+  std::optional<float> host_cpu_row_y(int trace, uint32_t vcpu) const;
+  std::optional<float> host_mem_row_y(int trace) const;
+  uint64_t host_mem_scale_bytes() const { return host_mem_scale_bytes_; }
   // Last frame's timeline panel and legend (screen rectangles), for the
   // layout tests: the legend must lie inside the panel at every window size.
   std::pair<ImVec2, ImVec2> timeline_rect() const {
@@ -292,6 +300,7 @@ class View {
     std::vector<IpiArrow> arrows;
   };
   std::vector<IpiCache> ipi_cache_;
+  uint64_t host_mem_scale_bytes_ = 0;
   std::optional<IpiArrow> ipi_hover_;
   size_t ipi_drawn_ = 0;
   // Per-vCPU statistics (View_VcpuStats.cpp), below the statistics panel's tables.

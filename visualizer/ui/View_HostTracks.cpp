@@ -10,7 +10,8 @@
 //              share however the samples fall.
 //   host mem   under vCPU 0's lane: the process's RSS, guest RAM the host has
 //              allocated, and the disk image in the page cache, as levels
-//              scaled to the largest of them.
+//              scaled to the largest of them; that largest level, in MiB, is
+//              written beside the row's top, where the plot reaches it.
 // Hovering either shows the figures at that time and where they come from.
 #include <fmt/format.h>
 
@@ -26,7 +27,7 @@ namespace ringscope::viewer {
 
 namespace {
 
-constexpr float kHostCpuH = 26, kHostMemH = 22;
+constexpr float kHostCpuH = View::kHostCpuRowH, kHostMemH = View::kHostMemRowH;
 // Colours from the one table (palette.h): the legend below the lanes names them.
 constexpr ImU32 kCpuCol = palette::kHostOnCpu;
 constexpr ImU32 kDelayCol = palette::kHostRunDelay;
@@ -38,11 +39,30 @@ constexpr ImU32 kRowBg = IM_COL32(22, 22, 26, 255);
 
 std::string mib(double bytes) { return fmt::format("{:.1f} MiB", bytes / (1 << 20)); }
 
+// The memory row's scale, short enough for the label column: whole MiB
+// from 10 MiB up, one decimal below.
+std::string scale_mib(uint64_t bytes) {
+  const double m = static_cast<double>(bytes) / (1 << 20);
+  return m >= 10 ? fmt::format("{:.0f}", m) : fmt::format("{:.1f}", m);
+}
+
 std::string percent(std::optional<double> share) {
   return share ? fmt::format("{:.0f}%", 100.0 * *share) : std::string("-");
 }
 
 }  // namespace
+
+std::optional<float> View::host_cpu_row_y(int trace, uint32_t vcpu) const {
+  for (const auto& g : lanes_)
+    if (g.trace == trace && g.vcpu == vcpu && g.host_cpu_y > 0) return g.host_cpu_y;
+  return std::nullopt;
+}
+
+std::optional<float> View::host_mem_row_y(int trace) const {
+  for (const auto& g : lanes_)
+    if (g.trace == trace && g.host_mem_y > 0) return g.host_mem_y;
+  return std::nullopt;
+}
 
 float View::host_rows(LaneGeom& g, const TraceModel& m, float y) const {
   g.host_cpu_y = g.host_mem_y = 0;
@@ -115,10 +135,16 @@ void View::draw_host_rows(ImDrawList* dl, const LaneGeom& g, float x0, float x1)
   if (g.host_mem_y > 0) {
     const HostTracks& h = m.host();
     const float y0 = g.host_mem_y, y1 = y0 + kHostMemH;
-    label(y0 + 4, ringscope::tr("host memory"));
+    const uint64_t top_bytes =
+        std::max({h.rss().max_value(), h.ram_resident().max_value(), h.disk_cached().max_value(), uint64_t{1}});
+    const double top = static_cast<double>(top_bytes);
+    // The scale: the value the row's top line stands for (every level is
+    // plotted against it), at that line, then the row's name below it.
+    host_mem_scale_bytes_ = top_bytes;
+    label(y0 - 2, trf("{} MiB", scale_mib(top_bytes)).c_str());
+    label(y0 + 13, ringscope::tr("host memory"));
     dl->AddRectFilled({x0, y0}, {x1, y1}, kRowBg);
-    const double top = static_cast<double>(
-        std::max({h.rss().max_value(), h.ram_resident().max_value(), h.disk_cached().max_value(), uint64_t{1}}));
+    dl->AddLine({x0, y0 + 1}, {x1, y0 + 1}, kGrid);  // the scale's level
     auto plot = [&](const HostSeries& s, ImU32 col) {
       if (s.empty()) return;
       float prev_y = -1;
@@ -149,7 +175,10 @@ void View::draw_host_rows(ImDrawList* dl, const LaneGeom& g, float x0, float x1)
       line(h.rss(), HostCounter::RssBytes);
       line(h.ram_resident(), HostCounter::RamResidentBytes);
       line(h.disk_cached(), HostCounter::DiskCachedBytes);
-      ImGui::TextDisabled("%s", ringscope::tr("Levels at the last sample before this time, scaled to the largest."));
+      ImGui::TextDisabled("%s", trf("Levels at the last sample before this time; the row's top line is the largest, "
+                                    "{}.",
+                                    mib(top))
+                                    .c_str());
       ImGui::EndTooltip();
     }
   }

@@ -109,9 +109,7 @@ class HostSampler {
   bool woken_ = false;
   std::array<bool, kMaxVcpus> entry_recorded_{};
   std::thread thread_;
-  std::vector<unsigned char> ram_scratch_, disk_scratch_;
-  void* disk_map_ = nullptr;  // a read-only mapping of the disk image, for mincore
-  size_t disk_len_ = 0;
+  std::vector<unsigned char> ram_scratch_;
 };
 
 }  // namespace ringscope

@@ -125,6 +125,27 @@ TEST(KvmSmp, IpiUnderTheInKernelIrqchipMakesNoVmmExitForTheLocalApic) {
   EXPECT_EQ(lanes, (std::set<uint32_t>{0, 1}));
 }
 
+// `parallel` prints the same on 2 and 4 vCPUs as its manifest says (the
+// text the emulation and QEMU -smp runs are held to), and ring 3 runs on
+// more than one of them.
+TEST(KvmSmp, ParallelPrintsTheManifestOutputOnTwoAndFourVcpus) {
+  RINGSCOPE_REQUIRE_KERNEL_IRQCHIP();
+  auto s = find_builtin_scenario("parallel");
+  ASSERT_TRUE(s.ok());
+  ASSERT_TRUE(s->expected_output.has_value());
+  for (int n : {2, 4}) {
+    SCOPED_TRACE(n);
+    auto run = run_guest("parallel", smp_spec(n));
+    ASSERT_TRUE(run);
+    EXPECT_EQ(run->result.end, RunEndReason::GuestExit) << run->result.message;
+    EXPECT_EQ(run->console, *s->expected_output);
+    std::set<uint32_t> ring3;
+    for (const auto& e : run->sink.events())
+      if (e.kind == EventKind::Marker && e.name.starts_with("pid ")) ring3.insert(e.vcpu);
+    EXPECT_GE(ring3.size(), 2u) << "progress markers from more than one vCPU";
+  }
+}
+
 TEST(KvmSmp, SeveralVcpusWithTheVmmIrqchipAreRefusedWithAReason) {
   RINGSCOPE_REQUIRE_KVM();
   auto config = scenario_config("smp-hello", {}, DeviceSet::Legacy);

@@ -88,7 +88,6 @@ class DiskImage {
   // fdatasync() unless the mode is unsafe. False if the sync failed.
   bool flush();
   bool read_only() const { return read_only_; }
-  int fd() const { return fd_; }  // for the host sampler's mincore (host_sampler.h)
   uint64_t reads() const { return reads_; }
   uint64_t writes() const { return writes_; }
   uint64_t syncs() const { return syncs_; }  // fdatasync() calls made for the guest's flushes
