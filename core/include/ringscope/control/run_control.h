@@ -114,8 +114,8 @@ class RunControl {
   // The ControlSink: one event, just recorded. Decides steps and breakpoints.
   void observe(const Event& e);
   bool armed() const { return armed_.load(std::memory_order_relaxed); }
-  // A client is connected: the ring of latest events is kept. Without one
-  // nothing is copied, so an unwatched run pays two relaxed loads per event.
+  // A client is connected. (The ring of latest events is kept either way,
+  // so that a client connecting late gets the run's recent history.)
   bool observed() const { return observers_.load(std::memory_order_relaxed) > 0; }
   void add_observer() { observers_.fetch_add(1, std::memory_order_relaxed); }
   void remove_observer() { observers_.fetch_sub(1, std::memory_order_relaxed); }
