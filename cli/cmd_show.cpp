@@ -36,6 +36,7 @@ struct ShowOptions {
   int cpl = -1;
   std::string reason;
   std::string instruction;
+  std::string via;
   std::string grep;
   uint64_t from = 0;
   uint64_t to = std::numeric_limits<uint64_t>::max();
@@ -107,6 +108,12 @@ Result<Filter> make_filter(const ShowOptions& o) {
     if (!f.events.insn)
       return make_error(ErrorKind::Usage, trf("unknown instruction '{}'; the instructions are: {}.", o.instruction,
                                               bt_insn_mask_names(~uint64_t{0})));
+  }
+  if (!o.via.empty()) {
+    f.events.via = irq_via_from_name(o.via);
+    if (!f.events.via)
+      return make_error(ErrorKind::Usage,
+                        trf("unknown interrupt path '{}'; the paths are: KVM_INTERRUPT, irqfd, ipi.", o.via));
   }
   f.grep = lower(o.grep);
   return f;
@@ -216,6 +223,9 @@ void add_show_command(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--reason", o->reason, "only VM exits with this reason (name like io_instruction, or number)");
   cmd->add_option("--instruction", o->instruction,
                   "bt mode: only callouts of this instruction and translated blocks that hold it (popf, out, ...)");
+  cmd->add_option("--via", o->via,
+                  "only irq_inject events delivered this way: KVM_INTERRUPT (the VMM's PIC model), irqfd (KVM's "
+                  "in-kernel irqchip), ipi (another vCPU's local APIC)");
   cmd->add_option("--grep", o->grep, "only events whose text contains TEXT (case-insensitive)");
   cmd->add_option("--from", o->from, "first sequence number to show");
   cmd->add_option("--to", o->to, "last sequence number to show");

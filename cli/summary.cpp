@@ -49,11 +49,16 @@ void print_run_summary(std::FILE* out, const SessionOutcome& o) {
   const bool emulated = st && st->header.mode == "emulation";
   if (emulated)
     trprint(out, "\nringscope: {} after {:.1f} ms; no VM exits (emulation: the exits below are the VT-x model's)",
-            verdict, r.wall_ns / 1e6);
+            verdict, r.running_ns() / 1e6);
   else
-    trprint(out, "\nringscope: {} after {:.1f} ms; {} VM exits reached the VMM", verdict, r.wall_ns / 1e6, r.exits);
+    trprint(out, "\nringscope: {} after {:.1f} ms; {} VM exits reached the VMM", verdict, r.running_ns() / 1e6,
+            r.exits);
   if (r.steps) fmt::print(out, ", {} instructions {}", r.steps, emulated ? "executed" : "single-stepped");
   fmt::print(out, "\n");
+  // Time a QMP client held the guest is not the guest's: the time above leaves it out.
+  if (r.paused_ns)
+    trprint(out, "ringscope: paused {:.1f} ms more under QMP (stop, steps, breakpoints), not counted above\n",
+            r.paused_ns / 1e6);
   if (!r.ok() && !std::string(run_end_explanation(r.end)).empty())
     fmt::print(out, "ringscope: {}\n", tr(run_end_explanation(r.end)));
   if (r.regs && !r.ok())

@@ -63,13 +63,13 @@ uint64_t Bus::read(DeviceContext& ctx, AddressSpace space, uint64_t addr, uint8_
   return all_ones;
 }
 
-void Bus::write(DeviceContext& ctx, AddressSpace space, uint64_t addr, uint8_t width, uint64_t value, bool* claimed) {
+AccessResult Bus::write(DeviceContext& ctx, AddressSpace space, uint64_t addr, uint8_t width, uint64_t value,
+                        bool* claimed) {
   Hit hit = find(space, addr);
   if (claimed) *claimed = hit.device != nullptr;
-  if (hit.device)
-    hit.device->write(ctx, hit.offset, width, value);
-  else
-    report_unclaimed(ctx, space, addr, width, space == AddressSpace::Pio ? Direction::Out : Direction::Write, value);
+  if (hit.device) return hit.device->write_access(ctx, hit.offset, width, value);
+  report_unclaimed(ctx, space, addr, width, space == AddressSpace::Pio ? Direction::Out : Direction::Write, value);
+  return {};
 }
 
 std::vector<Bus::Range> Bus::ranges() const {

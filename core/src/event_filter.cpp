@@ -22,7 +22,7 @@ bool carries_vector(const Event& e) {
   switch (e.kind) {
     case EventKind::Trap: return true;
     case EventKind::VmExit: return e.reason == exit_reason::kExceptionNmi;
-    case EventKind::IrqInject: return e.name != kIrqViaIrqfd;
+    case EventKind::IrqInject: return irq_via(e) != IrqVia::Irqfd;
     case EventKind::WorldSwitch:
       return e.cause == TrapCause::Exception || e.cause == TrapCause::Interrupt || e.cause == TrapCause::SoftInt;
     case EventKind::BtCallout: return e.insn == BtInsn::IntN;
@@ -81,7 +81,7 @@ bool EventFilter::matches_keys(const Keys& k) const {
 
 bool EventFilter::only_keys() const {
   return !source && !handled_by && !port && !vector && !from_cpl && !to_cpl && !cause && !direction && !device &&
-         !reg && !name && !value && !insn && !from_world && !to_world;
+         !reg && !name && !value && !insn && !from_world && !to_world && !via;
 }
 
 bool EventFilter::matches(const Event& e) const {
@@ -97,6 +97,7 @@ bool EventFilter::matches(const Event& e) const {
   if (insn && !carries_insn(e, *insn)) return false;
   if (from_world && (e.kind != EventKind::WorldSwitch || e.from_world != *from_world)) return false;
   if (to_world && (e.kind != EventKind::WorldSwitch || e.to_world != *to_world)) return false;
+  if (via && (e.kind != EventKind::IrqInject || irq_via(e) != *via)) return false;
   // Kinds without a direction, device, register or name leave them empty,
   // which no filter value is (the front ends refuse empty names).
   if (direction && e.direction != *direction) return false;

@@ -46,7 +46,7 @@ std::string device_title(const Event& e) {
 }
 
 std::string irq_inject_title(const Event& e) {
-  if (e.name == kIrqViaIpi)
+  if (irq_via(e) == IrqVia::Ipi)
     return fmt::format("IPI {} from vCPU {}", e.reg == "fixed" ? fmt::format("{}", e.vector) : std::string(e.reg),
                        e.value);
   return fmt::format("irq_inject {}", e.vector);
@@ -71,13 +71,13 @@ std::string bt_callout_title(const Event& e) { return fmt::format("callout {}", 
 
 bool has_error_code(const Event& e) { return e.has_error_code; }
 bool page_fault(const Event& e) { return e.vector == 14; }
-bool via_irqfd(const Event& e) { return e.name == kIrqViaIrqfd; }
-bool not_via_irqfd(const Event& e) { return e.name != kIrqViaIrqfd; }  // an irqfd leaves the vector to KVM's PIC
-bool via_ipi(const Event& e) { return e.name == kIrqViaIpi; }
-bool has_name(const Event& e) { return !e.name.empty(); }
+// An irq_inject's `via`: the tag (schema 5), or the name an older trace kept it in.
+bool has_via_tag(const Event& e) { return e.via != IrqVia::None; }
+bool via_in_name(const Event& e) { return e.via == IrqVia::None && !e.name.empty(); }
 bool has_regs(const Event& e) { return e.regs != nullptr; }
 
 std::span<const JsonKey> vm_exit_access_json(const Event& e) { return access_json(exit_access(e)); }
+std::span<const JsonKey> irq_inject_via_json(const Event& e);
 // A world switch carries a vector when an exception, an interrupt or int n caused it.
 bool switch_has_vector(const Event& e) {
   return e.cause == TrapCause::Exception || e.cause == TrapCause::Interrupt || e.cause == TrapCause::SoftInt;
@@ -121,11 +121,20 @@ constexpr JsonKey kHypercallJson[] = {{"number", kNumber},
 constexpr JsonKey kDeviceJson[] = {{"device", kDevice},       {"register", kReg}, {"direction", kDirection},
                                    {"value", kValue},         {"size", kSize},    {"count", kCount},
                                    {"duration_ns", kDuration}};
-constexpr JsonKey kIrqInjectJson[] = {
-    {"vector", kVector, JsonForm::Value, not_via_irqfd}, {"via", kName, JsonForm::Value, has_name},
-    {"irq", kValue, JsonForm::Value, via_irqfd},         {"device", kDevice, JsonForm::Value, via_irqfd},
-    {"from_vcpu", kValue, JsonForm::Value, via_ipi},     {"delivery", kReg, JsonForm::Value, via_ipi},
-    {"duration_ns", kDuration, JsonForm::Value, via_ipi}};
+constexpr JsonKey kIrqInjectJson[] = {{"via", kVia, JsonForm::Value, has_via_tag},
+                                      {"via", kName, JsonForm::Value, via_in_name}};
+// The keys each path adds (irq_via): an irqfd leaves the vector to KVM's irqchip.
+constexpr JsonKey kViaVectorJson[] = {{"vector", kVector}};
+constexpr JsonKey kViaIrqfdJson[] = {{"irq", kValue}, {"device", kDevice}};
+constexpr JsonKey kViaIpiJson[] = {
+    {"vector", kVector}, {"from_vcpu", kValue}, {"delivery", kReg}, {"duration_ns", kDuration}};
+std::span<const JsonKey> irq_inject_via_json(const Event& e) {
+  switch (irq_via(e)) {
+    case IrqVia::Irqfd: return kViaIrqfdJson;
+    case IrqVia::Ipi: return kViaIpiJson;
+    default: return kViaVectorJson;
+  }
+}
 constexpr JsonKey kModeChangeJson[] = {{"cr0", kCr0},          {"cr4", kCr4},          {"efer", kEfer},
                                        {"prev_cr0", kPrevCr0}, {"prev_cr4", kPrevCr4}, {"prev_efer", kPrevEfer}};
 constexpr JsonKey kStepJson[] = {{"rip", kRip}, {"cpl", kCpl}, {"bytes", kText, JsonForm::Bytes}};
@@ -197,7 +206,7 @@ const KindSpec kBuiltin[] = {
     {"device", kDeviceHot, kDeviceJson, "A device model did something.", TR::Devices, CK::Device, CplAt::None,
      kFieldCount, device_summary, device_explain, device_title},
     {"irq_inject", kIrqInjectHot, kIrqInjectJson, "The VMM injected an interrupt.", TR::Hypercalls, CK::Irq,
-     CplAt::None, kFieldCount, irq_inject_summary, irq_inject_explain, irq_inject_title},
+     CplAt::None, kFieldCount, irq_inject_summary, irq_inject_explain, irq_inject_title, irq_inject_via_json},
     {"mode_change", kModeChangeHot, kModeChangeJson, "CR0, CR4 or EFER changed.", TR::Markers, CK::ModeChange,
      CplAt::None, kFieldCount, mode_change_summary, mode_change_explain},
     {"step", kStepHot, kStepJson, "One instruction (trace level full).", TR::None, CK::Neutral, CplAt::Cpl, kFieldCount,

@@ -42,6 +42,7 @@ std::string end_reason(uint64_t v) { return enum_label<RunEndReason, run_end_nam
 std::string access(uint64_t v) { return enum_label<AccessKind, access_name>(v); }
 std::string world(uint64_t v) { return enum_label<BtWorld, world_name>(v); }
 std::string insn(uint64_t v) { return enum_label<BtInsn, bt_insn_name>(v); }
+std::string via(uint64_t v) { return enum_label<IrqVia, irq_via_name>(v); }
 }  // namespace field_label
 
 const FieldSpec& field_spec(FieldId f) { return kEventFields[f]; }
@@ -154,6 +155,11 @@ AccessKind exit_access(const Event& e) {
       return e.reg.empty() ? AccessKind::Exception : AccessKind::PageTableStore;
     default: return AccessKind::None;
   }
+}
+
+IrqVia irq_via(const Event& e) {
+  if (e.via != IrqVia::None || e.kind != EventKind::IrqInject) return e.via;
+  return irq_via_from_name(e.name).value_or(IrqVia::None);  // schema 4 and older: the word was the name
 }
 
 std::string_view access_name(AccessKind a) {

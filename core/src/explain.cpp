@@ -226,11 +226,14 @@ std::string device_summary(const Event& e) {
 }
 
 std::string irq_inject_summary(const Event& e) {
-  if (e.name == kIrqViaIrqfd) return fmt::format("IRQ {} from {} -> irqfd (in-kernel PIC)", e.value, e.device);
-  if (e.name == kIrqViaIpi)
-    return fmt::format("IPI {} vector 0x{:x} vcpu{} -> vcpu{}  {} after the ICR write", e.reg, e.vector, e.value,
-                       e.vcpu, format_duration(e.duration_ns));
-  return fmt::format("vector 0x{:x} -> vcpu{}", e.vector, e.vcpu);
+  switch (irq_via(e)) {
+    case IrqVia::Irqfd: return fmt::format("IRQ {} from {} -> irqfd (in-kernel PIC)", e.value, e.device);
+    case IrqVia::Ipi:
+      return fmt::format("IPI {} vector 0x{:x} vcpu{} -> vcpu{}  {} after the ICR write", e.reg, e.vector, e.value,
+                         e.vcpu, format_duration(e.duration_ns));
+    case IrqVia::KvmInterrupt: return fmt::format("vector 0x{:x} -> vcpu{}  KVM_INTERRUPT", e.vector, e.vcpu);
+    default: return fmt::format("vector 0x{:x} -> vcpu{}", e.vector, e.vcpu);
+  }
 }
 
 std::string mode_change_summary(const Event& e) {
@@ -510,7 +513,8 @@ std::string device_explain(const Event& e) {
 }
 
 std::string irq_inject_explain(const Event& e) {
-  if (e.name == kIrqViaIpi) {
+  const IrqVia via = irq_via(e);
+  if (via == IrqVia::Ipi) {
     std::string what = e.reg == "INIT" ? tr("INIT resets this CPU: it now waits for a STARTUP IPI")
                        : e.reg == "STARTUP"
                            ? trf("STARTUP starts this CPU in 16-bit real mode at physical address 0x{:x} (the "
@@ -525,13 +529,20 @@ std::string irq_inject_explain(const Event& e) {
         "event for it at all; its absence is the lesson there.",
         e.value, e.vcpu, what, e.value, format_duration(e.duration_ns));
   }
-  if (e.name == kIrqViaIrqfd)
+  if (via == IrqVia::Irqfd)
     return trf(
         "{} raised IRQ {} by writing to an irqfd: KVM's in-kernel 8259A PIC, not the VMM, turns the "
         "line into the vector the guest programmed and delivers it, waking the vCPU if it is halted "
         "inside KVM_RUN. The guest's EOI to the PIC never leaves the kernel either; KVM's stats fd "
         "counts the delivery (irq_injections).",
         e.device, e.value);
+  if (via == IrqVia::KvmInterrupt)
+    return trf(
+        "The VMM's own interrupt controller model (its 8259A PIC) chose vector 0x{:x} and the VMM injected it "
+        "into vCPU {} with the KVM_INTERRUPT ioctl, as soon as the guest had interrupts enabled (until then it "
+        "asked KVM for an interrupt-window exit). The CPU delivers it through the guest's IDT on the next VM "
+        "entry; the guest's EOI to the PIC is one more port exit for the VMM.",
+        e.vector, e.vcpu);
   return trf(
       "The VMM injected interrupt vector 0x{:x} into vCPU {}. A guest cannot see a device raise a "
       "line directly: the VMM queues the vector, and the CPU delivers it through the guest's IDT on "

@@ -105,6 +105,7 @@ RunResult watch(Machine* machine, const RunOptions& options, const SupervisedLoo
   }
   if (progress_shown) std::fprintf(stderr, "\r\033[K");
   result.wall_ns = monotonic_ns() - start;
+  result.paused_ns = options.control ? std::min(options.control->paused_ns(), result.wall_ns) : 0;
   return result;
 }
 }  // namespace

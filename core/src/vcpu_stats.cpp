@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "ringscope/event_schema.h"
 #include "ringscope/supervisor.h"
 
 namespace ringscope {
@@ -42,7 +43,7 @@ void VcpuStatsBuilder::add(const Event& e) {
       if (e.device == "lapic" && e.reg == "ICR") v.ipis_sent++;
       break;
     case EventKind::IrqInject:
-      if (e.name == kIrqViaIpi) {
+      if (irq_via(e) == IrqVia::Ipi) {
         v.ipis_taken++;
         v.ipi_latency_ns += e.duration_ns;
       }

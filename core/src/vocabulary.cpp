@@ -30,6 +30,9 @@ constexpr std::array<std::string_view, kTrapCauseCount> kCauseNames = {
 static_assert(static_cast<int>(TrapCause::Halt) + 1 == kTrapCauseCount);
 constexpr std::array<std::string_view, kBtWorldCount> kWorldNames = {""sv, "direct"sv, "translated"sv, "monitor"sv};
 static_assert(static_cast<int>(BtWorld::Monitor) + 1 == kBtWorldCount);
+// The words schema 4 and earlier wrote in an irq_inject's `name`; JSON's `via`.
+constexpr std::array<std::string_view, kIrqViaCount> kIrqViaNames = {""sv, "KVM_INTERRUPT"sv, "irqfd"sv, "ipi"sv};
+static_assert(static_cast<int>(IrqVia::Ipi) + 1 == kIrqViaCount);
 constexpr std::array<std::string_view, 4> kTransportNames = {""sv, "port"sv, "mmio"sv, "vmcall"sv};
 constexpr std::array<std::string_view, 3> kPhaseNames = {"point"sv, "begin"sv, "end"sv};
 
@@ -118,6 +121,11 @@ std::string_view direction_name(Direction d) { return lookup(kDirectionNames, d)
 std::string_view cause_name(TrapCause c) { return lookup(kCauseNames, c); }
 std::string_view world_name(BtWorld w) { return lookup(kWorldNames, w); }
 std::string_view transport_name(Transport t) { return lookup(kTransportNames, t); }
+std::string_view irq_via_name(IrqVia v) { return lookup(kIrqViaNames, v); }
+std::optional<IrqVia> irq_via_from_name(std::string_view s) {
+  if (s.empty()) return std::nullopt;
+  return reverse_lookup<IrqVia>(kIrqViaNames, s);
+}
 std::string_view phase_name(MarkerPhase p) { return lookup(kPhaseNames, p); }
 std::string_view run_end_name(RunEndReason r) { return lookup(kRunEndNames, r); }
 std::string_view run_end_explanation(RunEndReason r) { return lookup(kRunEndExplanations, r); }

@@ -158,6 +158,10 @@ EventFilter parse_filter(Parser& p, const json& j, const std::string& where) {
       *out = world_from_name(*v);
       if (!*out) p.fail(where + "." + key, trf("no world \"{}\": it is direct, translated or monitor", *v));
     }
+  if (auto v = s("via")) {
+    f.via = irq_via_from_name(*v);
+    if (!f.via) p.fail(where + ".via", trf("no interrupt path \"{}\": it is KVM_INTERRUPT, irqfd or ipi", *v));
+  }
   if (auto v = s("direction")) {
     f.direction = direction_from_name(*v);
     if (!f.direction)
@@ -210,7 +214,7 @@ EventFilter parse_filter(Parser& p, const json& j, const std::string& where) {
 Query parse_query(Parser& p, const json& j, const std::string& where, const std::set<std::string>& run_ids) {
   p.only(j, where, {"run",         "measure",    "kind",     "source",  "cause",      "direction", "device", "register",
                     "name",        "reason",     "port",     "vector",  "value",      "from_cpl",  "to_cpl", "cpl",
-                    "instruction", "from_world", "to_world", "between", "handled_by", "vcpu"});
+                    "instruction", "from_world", "to_world", "between", "handled_by", "vcpu",      "via"});
   Query q;
   q.run = p.str(j, "run", where);
   if (!run_ids.count(q.run)) p.fail(where + ".run", trf("no run \"{}\" in \"runs\"", q.run));

@@ -148,7 +148,7 @@ Result<RunResult> BtBackend::run(Machine& machine, EventSink& sink, const RunOpt
   figures_.world_switches = d.entries;
   figures_.direct_ns = d.direct_ns;
   figures_.switch_ns = d.switch_ns;
-  figures_.translated_ns = result.wall_ns > d.direct_ns ? result.wall_ns - d.direct_ns : 0;
+  figures_.translated_ns = result.running_ns() > d.direct_ns ? result.running_ns() - d.direct_ns : 0;
   figures_.ring3_instructions = loop.ring3_instructions();
   figures_.kernel_instructions = loop.instructions();
   figures_.tlb_flushes = d.tlb_flushes;

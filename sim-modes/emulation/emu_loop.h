@@ -132,7 +132,7 @@ class EmuLoop {
 
   uint64_t port_access(uint16_t port, uint8_t size, bool out, uint64_t value);
   uint64_t mmio_access(uint64_t gpa, uint8_t size, bool write, uint64_t value);
-  void after_device_access();
+  void after_device_access(const AccessResult& devices);
 
   // The VT-x model (vmx/model.h): what would have exited under VT-x.
   void model(const vmx::GuestAction& a);

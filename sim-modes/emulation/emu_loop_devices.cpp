@@ -50,8 +50,9 @@ uint64_t EmuLoop::port_access(uint16_t port, uint8_t size, bool out, uint64_t va
   UnicornRegisters regs(cpu_, model_ ? a.rip : cpu_.reg(UC_X86_REG_RIP));
   if (!(model_ && a.string && a.rep)) ctx_.regs = &regs;
   ctx_.open_budget(machine_.console_bytes(), options_.limits.max_output_bytes);
+  AccessResult access;
   if (out)
-    machine_.bus().write(ctx_, AddressSpace::Pio, port, size, value, nullptr);
+    access = machine_.bus().write(ctx_, AddressSpace::Pio, port, size, value, nullptr);
   else
     value = machine_.bus().read(ctx_, AddressSpace::Pio, port, size, nullptr);
   ctx_.regs = nullptr;
@@ -59,7 +60,7 @@ uint64_t EmuLoop::port_access(uint16_t port, uint8_t size, bool out, uint64_t va
     a.value = value;
     model(a);
   }
-  after_device_access();
+  after_device_access(access);
   return value;
 }
 
@@ -70,8 +71,9 @@ uint64_t EmuLoop::mmio_access(uint64_t gpa, uint8_t size, bool write, uint64_t v
     deferred_.drain(sink_);
   }
   ctx_.open_budget(machine_.console_bytes(), options_.limits.max_output_bytes);
+  AccessResult access;
   if (write)
-    machine_.bus().write(ctx_, AddressSpace::Mmio, gpa, size, value, nullptr);
+    access = machine_.bus().write(ctx_, AddressSpace::Mmio, gpa, size, value, nullptr);
   else
     value = machine_.bus().read(ctx_, AddressSpace::Mmio, gpa, size, nullptr);
   if (model_) {
@@ -85,14 +87,15 @@ uint64_t EmuLoop::mmio_access(uint64_t gpa, uint8_t size, bool write, uint64_t v
     a.cpl = cpu_.cpl();
     model(a);
   }
-  after_device_access();
+  after_device_access(access);
   return value;
 }
 
 // The same limits as the KVM backend: here every device access is what
 // would have been a user-space exit there.
-void EmuLoop::after_device_access() {
-  if (auto stop = check_after_exit(ctx_.access_result(), exit_count(), machine_.console_bytes(), options_.limits))
+void EmuLoop::after_device_access(const AccessResult& devices) {
+  if (auto stop =
+          check_after_exit(ctx_.access_result(devices), exit_count(), machine_.console_bytes(), options_.limits))
     stop_emulation(std::move(*stop));
   // The access may have raised an interrupt (a virtio completion, an EOI
   // letting the next one through, a PIT or PIC reprogrammed): the CPU takes

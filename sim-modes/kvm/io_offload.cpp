@@ -137,7 +137,7 @@ void IoOffload::serve(Doorbell& d, uint64_t notifies, uint64_t t) {
     events::mmio_access(e, d.gpa, 4, Direction::Write, d.queue);
     out.emit(e);
   }
-  machine_.bus().write(ctx, AddressSpace::Mmio, d.gpa, 4, d.queue, nullptr);
+  (void)machine_.bus().write(ctx, AddressSpace::Mmio, d.gpa, 4, d.queue, nullptr);  // a queue notify ends no run
   served_.fetch_add(notifies, std::memory_order_relaxed);
   if (ctx.limit_hit && limit_.load(std::memory_order_relaxed) < 0) {
     limit_.store(static_cast<int>(*ctx.limit_hit), std::memory_order_relaxed);

@@ -173,7 +173,7 @@ Status VcpuLoop::handle_io(const KvmExitInfo& info, Event& e) {
     uint64_t value = 0;
     if (info.io_out) {
       std::memcpy(&value, elem, info.io_size);
-      machine_.bus().write(ctx_, AddressSpace::Pio, info.io_port, info.io_size, value, nullptr);
+      access_.add(machine_.bus().write(ctx_, AddressSpace::Pio, info.io_port, info.io_size, value, nullptr));
     } else {
       value = machine_.bus().read(ctx_, AddressSpace::Pio, info.io_port, info.io_size, nullptr);
       std::memcpy(elem, &value, info.io_size);
@@ -190,7 +190,7 @@ void VcpuLoop::handle_mmio(Event& e) {
   uint64_t value = 0;
   if (run->mmio.is_write) {
     std::memcpy(&value, run->mmio.data, width);
-    machine_.bus().write(ctx_, AddressSpace::Mmio, e.gpa, width, value, nullptr);
+    access_.add(machine_.bus().write(ctx_, AddressSpace::Mmio, e.gpa, width, value, nullptr));
   } else {
     value = machine_.bus().read(ctx_, AddressSpace::Mmio, e.gpa, width, nullptr);
     std::memcpy(run->mmio.data, &value, width);
@@ -461,12 +461,13 @@ std::optional<RunResult> VcpuLoop::on_exit(const KvmExitInfo& info, const ExitDe
     if (bus_lock_) devices = std::unique_lock<std::mutex>(*bus_lock_);
     ctx_.exit_time_ns = t_exit;
     ctx_.open_budget(machine_.console_bytes(), options_.limits.max_output_bytes);
+    access_ = {};
     end = dispatch(info, d, e);
     ctx_.exit_time_ns = 0;
     // Then the guest's own exit and the run's limits (run_limits.h).
     if (!end) {
-      if (auto s =
-              check_after_exit(ctx_.access_result(), ExitCount::kvm(n), machine_.console_bytes(), options_.limits)) {
+      if (auto s = check_after_exit(ctx_.access_result(access_), ExitCount::kvm(n), machine_.console_bytes(),
+                                    options_.limits)) {
         bool with_regs = s->end != RunEndReason::GuestExit;
         end = stop(std::move(*s), with_regs);
       }

@@ -85,6 +85,7 @@ class VcpuLoop {
   bool tracing_;
   DeferredSink deferred_;
   DeviceContext ctx_;
+  AccessResult access_;  // what the devices returned during the exit being handled
   VcpuStats stats_;
   std::vector<uint64_t> stats_prev_, stats_now_;
   std::vector<bool> skip_;  // per stat: not recorded at every exit

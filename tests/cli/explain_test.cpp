@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "ringscope/event_schema.h"
 #include "ringscope/exit_reasons.h"
 #include "test_events.h"
 
@@ -38,20 +39,38 @@ TEST(Explain, SummaryOfAnIoExitHasPortValueRipAndCost) {
 // The two ways an interrupt reaches a KVM guest read differently: the
 // VMM's own injection names the vector, an irqfd names the line and device.
 TEST(Explain, IrqInjectSaysWhichIrqchipDelivered) {
-  Event vmm;
-  vmm.kind = EventKind::IrqInject;
-  vmm.vector = 38;
-  vmm.name = kIrqViaKvmInterrupt;
-  EXPECT_EQ(summarize_event(vmm), "vector 0x26 -> vcpu0");
-  EXPECT_THAT(explain_event(vmm), HasSubstr("injected interrupt vector 0x26"));
-  Event fd;
-  fd.kind = EventKind::IrqInject;
-  fd.name = kIrqViaIrqfd;
-  fd.value = 6;
-  fd.device = "virtio-blk";
+  Event vmm = events::irq_inject({0, 0, Source::Vmm}, 38);
+  EXPECT_EQ(summarize_event(vmm), "vector 0x26 -> vcpu0  KVM_INTERRUPT");
+  EXPECT_THAT(explain_event(vmm), HasSubstr("chose vector 0x26 and the VMM injected it"));
+  EXPECT_THAT(explain_event(vmm), HasSubstr("KVM_INTERRUPT ioctl"));
+  Event fd = events::irq_via_irqfd({0, 0, Source::Vmm}, "virtio-blk", 6);
   EXPECT_EQ(summarize_event(fd), "IRQ 6 from virtio-blk -> irqfd (in-kernel PIC)");
   EXPECT_THAT(explain_event(fd), HasSubstr("virtio-blk raised IRQ 6 by writing to an irqfd"));
   EXPECT_THAT(explain_event(fd), HasSubstr("never leaves the kernel"));
+  // The tag decides, not the other fields: an irqfd tag with a vector set
+  // still reads as an irqfd, a KVM_INTERRUPT tag with a line still as the VMM's.
+  fd.vector = 38;
+  EXPECT_EQ(summarize_event(fd), "IRQ 6 from virtio-blk -> irqfd (in-kernel PIC)");
+  vmm.value = 6;
+  vmm.device = "virtio-blk";
+  EXPECT_EQ(summarize_event(vmm), "vector 0x26 -> vcpu0  KVM_INTERRUPT");
+  Event ipi = events::ipi_inject({0, 1, Source::Emulator}, 0x40, 0, "fixed", 1500);
+  EXPECT_THAT(summarize_event(ipi), HasSubstr("IPI fixed vector 0x40 vcpu0 -> vcpu1"));
+  EXPECT_THAT(explain_event(ipi), HasSubstr("inter-processor interrupt from vCPU 0 reached vCPU 1"));
+  // A trace of schema 4 kept the path in `name`: read the same.
+  Event old;
+  old.kind = EventKind::IrqInject;
+  old.name = "irqfd";
+  old.value = 6;
+  old.device = "virtio-blk";
+  EXPECT_EQ(irq_via(old), IrqVia::Irqfd);
+  EXPECT_EQ(summarize_event(old), summarize_event(events::irq_via_irqfd({0, 0, Source::Vmm}, "virtio-blk", 6)));
+  // Without either, nothing is claimed about the path.
+  Event bare;
+  bare.kind = EventKind::IrqInject;
+  bare.vector = 38;
+  EXPECT_EQ(irq_via(bare), IrqVia::None);
+  EXPECT_EQ(summarize_event(bare), "vector 0x26 -> vcpu0");
 }
 
 TEST(Explain, IoExitNamesTheUartRegisterAndUsesTheReasonTable) {

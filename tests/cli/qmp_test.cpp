@@ -14,6 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -406,11 +408,67 @@ TEST_P(Qmp, TwoClientsSeeTheSameGuest) {
   bool seen = false;
   for (const auto& e : latest["events"]) seen = seen || e == r["event"];
   EXPECT_TRUE(seen) << r.dump() << "\n" << latest.dump();
+  // A client that connects now still gets the history from the run's start
+  // (the ring holds the latest 1024): the first step's exit is in it, and
+  // paging with `since` returns what followed it.
+  auto late = vm.client();
+  ASSERT_TRUE(late);
+  Json all = ret(late->execute("__org.ringscope_query-events", {{"count", 1024}}));
+  ASSERT_FALSE(all["events"].empty());
+  EXPECT_EQ(all["events"].back(), latest["events"].back());
+  EXPECT_EQ(all["oldest"], all["events"].front()["seq"]);
+  EXPECT_EQ(all["events"].front()["seq"], 0) << "a short run: nothing dropped yet";
+  uint64_t step_seq = r["event"]["seq"].get<uint64_t>();
+  Json since = ret(late->execute("__org.ringscope_query-events", {{"since", step_seq - 1}, {"count", 1}}));
+  ASSERT_EQ(since["events"].size(), 1u);
+  EXPECT_EQ(since["events"][0], r["event"]);
+  EXPECT_EQ(since["dropped"], 0);
   EXPECT_TRUE(ret(b->execute("cont")).empty());
   ASSERT_TRUE(a->wait_event("RESUME"));
   ASSERT_TRUE(a->wait_event("SHUTDOWN"));
   ASSERT_TRUE(b->wait_event("SHUTDOWN"));
   EXPECT_EQ(vm.wait(), 0) << vm.err();
+}
+
+// The figure in "after N ms" of the run's summary, and the paused time
+// the summary reports apart ("paused N ms more"); -1 when absent.
+double summary_ms(const std::string& err, const std::string& before) {
+  size_t at = err.find(before);
+  if (at == std::string::npos) return -1;
+  return std::strtod(err.c_str() + at + before.size(), nullptr);
+}
+
+// Time spent paused under QMP is reported apart and left out of the run's
+// time: the guest was paused at least while the test held it (measured
+// here, against the test's own clock), and running + paused fits in the
+// child's whole life.
+TEST_P(Qmp, PausedTimeIsReportedApart) {
+  auto born = std::chrono::steady_clock::now();
+  double held_ms = 0;
+  int code = 0;
+  std::string err;
+  {
+    Vm vm(dir_, "syscalls", GetParam());
+    auto c = vm.client();
+    ASSERT_TRUE(c);
+    ASSERT_TRUE(ret(c->execute("__org.ringscope_step-exit")).contains("event"));
+    // Held: a few hundred round trips while the guest waits.
+    auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < 200; i++) ASSERT_EQ(ret(c->execute("query-status"))["status"], "debug");
+    held_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    EXPECT_TRUE(ret(c->execute("cont")).empty());
+    ASSERT_TRUE(c->wait_event("SHUTDOWN"));
+    code = vm.wait();
+    err = vm.err();
+  }
+  double life_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - born).count();
+  EXPECT_EQ(code, 0) << err;
+  double ran = summary_ms(err, " after ");
+  double paused = summary_ms(err, "paused ");
+  ASSERT_GE(ran, 0) << err;
+  ASSERT_GT(paused, 0) << "the summary reports the paused time: " << err;
+  EXPECT_GE(paused + 0.1, held_ms) << err;  // 0.1: the summary's rounding
+  EXPECT_LE(ran + paused, life_ms + 0.1) << err;
 }
 
 // The live test: start syscalls paused, step ten exits; the trace on disk

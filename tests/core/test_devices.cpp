@@ -3,6 +3,7 @@
 
 #include <vector>
 
+#include "ringscope/bus.h"
 #include "ringscope/devices/probe.h"
 #include "ringscope/devices/uart16550.h"
 
@@ -90,10 +91,30 @@ TEST(Probe, IdentifiesItselfAndReportsTheExitStatus) {
   ProbeDevice probe;
   DeviceContext ctx;
   EXPECT_EQ(probe.read(ctx, ProbeDevice::kMarker, 4), kProbeMagic);
-  probe.write(ctx, ProbeDevice::kExit, 1, 141);
-  EXPECT_TRUE(ctx.stop_requested);
-  EXPECT_EQ(ctx.guest_status, 141);
+  // The exit port's write returns the guest's exit; a marker's ends nothing.
+  AccessResult r = probe.write_access(ctx, ProbeDevice::kExit, 1, 141);
+  EXPECT_TRUE(r.guest_exit);
+  EXPECT_EQ(r.guest_status, 141);
   EXPECT_TRUE(probe.exited());
+  EXPECT_FALSE(probe.write_access(ctx, ProbeDevice::kMarker, 4, 0x10).guest_exit);
+  // Through the bus, as the backends make the access, and with the limit
+  // the access ran into added by the context.
+  Bus bus;
+  ASSERT_TRUE(bus.add(AddressSpace::Pio, 0x500, 8, &probe).ok());
+  AccessResult via_bus = bus.write(ctx, AddressSpace::Pio, 0x500 + ProbeDevice::kExit, 4, 0x1234, nullptr);
+  EXPECT_TRUE(via_bus.guest_exit);
+  EXPECT_EQ(via_bus.guest_status, 0x1234);
+  EXPECT_FALSE(bus.write(ctx, AddressSpace::Pio, 0x600, 1, 0, nullptr).guest_exit) << "unclaimed";
+  ctx.limit_hit = RunEndReason::WatchdogOutput;
+  AccessResult both = ctx.access_result(via_bus);
+  EXPECT_TRUE(both.guest_exit);
+  EXPECT_EQ(both.limit_hit, RunEndReason::WatchdogOutput);
+  // Several accesses in one exit: the last status reported wins.
+  AccessResult exit_total;
+  exit_total.add(r);
+  exit_total.add({});
+  exit_total.add(via_bus);
+  EXPECT_EQ(exit_total.guest_status, 0x1234);
 }
 
 TEST(Probe, MarkerReadsTheStructFromGuestMemoryAndSurvivesBadAddresses) {

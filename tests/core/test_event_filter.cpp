@@ -138,6 +138,37 @@ TEST(EventFilter, KeysAloneGiveTheSameAnswer) {
     }
 }
 
+// `via` selects an irq_inject by its path tag, and an irqfd's (which leaves
+// the vector to KVM) never matches a vector; a schema-4 event's `name` counts.
+TEST(EventFilter, ViaIsTheInterruptsPath) {
+  Event pic = events::irq_inject({0, 0, Source::Vmm}, 0x20);
+  Event fd = events::irq_via_irqfd({0, 0, Source::Vmm}, "virtio-blk", 0x20);
+  fd.vector = 0x20;  // a stray vector: the tag decides
+  Event ipi = events::ipi_inject({0, 1, Source::Emulator}, 0x20, 0, "fixed", 10);
+  Event old;
+  old.kind = EventKind::IrqInject;
+  old.name = "ipi";
+  EventFilter f;
+  f.via = IrqVia::Irqfd;
+  EXPECT_FALSE(f.matches(pic));
+  EXPECT_TRUE(f.matches(fd));
+  EXPECT_FALSE(f.matches(ipi));
+  f.via = IrqVia::Ipi;
+  EXPECT_TRUE(f.matches(ipi));
+  EXPECT_TRUE(f.matches(old));
+  EXPECT_FALSE(f.matches(exit_io(0x3f8, 0))) << "only irq_inject carries a path";
+  EXPECT_FALSE(f.only_keys());
+  EventFilter v;
+  v.vector = 0x20;
+  EXPECT_TRUE(v.matches(pic));
+  EXPECT_FALSE(v.matches(fd));
+  EXPECT_TRUE(v.matches(ipi));
+  EXPECT_EQ(irq_via_from_name("KVM_INTERRUPT"), IrqVia::KvmInterrupt);
+  EXPECT_EQ(irq_via_from_name("irqfd"), IrqVia::Irqfd);
+  EXPECT_FALSE(irq_via_from_name(""));
+  EXPECT_FALSE(irq_via_from_name("msi"));
+}
+
 TEST(EventFilter, DirectionAndCauseNamesAreTheVocabularys) {
   EXPECT_EQ(direction_from_name("out"), Direction::Out);
   EXPECT_EQ(direction_from_name("write"), Direction::Write);

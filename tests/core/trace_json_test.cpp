@@ -60,9 +60,20 @@ TEST(TraceJson, KeysPerKind) {
   EXPECT_EQ(keys(EventKind::Hypercall, none), with_common({"number", "args", "result", "transport", "rip"}));
   EXPECT_EQ(keys(EventKind::Device, none),
             with_common({"device", "register", "direction", "value", "size", "count", "duration_ns"}));
-  EXPECT_EQ(keys(EventKind::IrqInject, [](Event& e) { e.name = {}; }), with_common({"vector"}));
-  EXPECT_EQ(keys(EventKind::IrqInject, [](Event& e) { e.name = kIrqViaKvmInterrupt; }), with_common({"vector", "via"}));
-  EXPECT_EQ(keys(EventKind::IrqInject, [](Event& e) { e.name = kIrqViaIrqfd; }), with_common({"via", "irq", "device"}));
+  // irq_inject: its path (`via`, schema 5) decides the keys that follow.
+  auto irq = [&](IrqVia via, std::string_view name) {
+    return keys(EventKind::IrqInject, [&](Event& e) {
+      e.via = via;
+      e.name = name;
+    });
+  };
+  EXPECT_EQ(irq(IrqVia::None, {}), with_common({"vector"}));
+  EXPECT_EQ(irq(IrqVia::KvmInterrupt, {}), with_common({"via", "vector"}));
+  EXPECT_EQ(irq(IrqVia::Irqfd, {}), with_common({"via", "irq", "device"}));
+  EXPECT_EQ(irq(IrqVia::Ipi, {}), with_common({"via", "vector", "from_vcpu", "delivery", "duration_ns"}));
+  // A schema-4 trace kept the path in `name`: the same keys.
+  EXPECT_EQ(irq(IrqVia::None, "irqfd"), with_common({"via", "irq", "device"}));
+  EXPECT_EQ(irq(IrqVia::None, "KVM_INTERRUPT"), with_common({"via", "vector"}));
   EXPECT_EQ(keys(EventKind::ModeChange, none),
             with_common({"cr0", "cr4", "efer", "prev_cr0", "prev_cr4", "prev_efer"}));
   EXPECT_EQ(keys(EventKind::Step, none), with_common({"rip", "cpl", "bytes"}));

@@ -94,6 +94,7 @@ struct EventFactory {
     e.from_world = static_cast<BtWorld>(1 + e.rip % (kBtWorldCount - 1));
     e.to_world = static_cast<BtWorld>(1 + e.gpa % (kBtWorldCount - 1));
     e.insn = static_cast<BtInsn>(1 + e.number % (kBtInsnCount - 1));
+    e.via = static_cast<IrqVia>(1 + e.value % (kIrqViaCount - 1));
     auto r = std::make_unique<GuestRegs>();
     uint64_t* words = &r->rax;
     for (int i = 0; i < 23; ++i) words[i] = any();

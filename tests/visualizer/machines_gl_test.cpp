@@ -204,6 +204,41 @@ TEST_F(MachinesUi, TypedConsoleInputReachesTheGuest) {
   screenshot("machines-console-input.png", 1600, 1000);
 }
 
+// A breakpoint made in the Breakpoints tab pauses the guest and the tab
+// says which one hit (BREAK); then Remove VM, answered in its dialog, stops
+// the VM and forgets it, keeping its trace unless asked.
+TEST_F(MachinesUi, ABreakpointFromTheTabHitsThenRemoveVm) {
+  click("new-vm");
+  view.new_vm_form().spec.scenario = "syscalls";
+  view.new_vm_form().spec.start_paused = true;
+  click("create");
+  frames_until([&] { return (vm().state == machines::VmState::Paused && vm().qmp) || !vm().alive(); });
+  ASSERT_EQ(vm().state, machines::VmState::Paused) << vm().problem << vm().console;
+  click("tab-breakpoints");
+  click("bp-port");
+  ctx.io().AddInputCharactersUTF8("0xf0");
+  frames(2);
+  click("bp-add");
+  ASSERT_EQ(vm().breakpoints.size(), 1u) << vm().problem;
+  frames(2);
+  EXPECT_NE(view.machines_text().find("port 0xf0"), std::string::npos) << view.machines_text();
+  click("run");
+  frames_until([&] { return vm().breaks == 1 || !vm().alive(); });
+  ASSERT_EQ(vm().breaks, 1u) << vm().problem;
+  frames(2);
+  EXPECT_NE(view.machines_text().find("BREAK: breakpoint #"), std::string::npos) << view.machines_text();
+  screenshot("machines-breakpoint.png", 1600, 1000);
+  const std::string trace = vm().trace_path;
+  click("remove");
+  frames(2);
+  EXPECT_NE(view.machines_text().find("from the list?"), std::string::npos) << view.machines_text();
+  click("remove-yes");
+  frames(2);
+  EXPECT_TRUE(view.machines()->machines().empty());
+  EXPECT_TRUE(fs::exists(trace)) << "the trace stays unless the box is ticked";
+  EXPECT_EQ(view.machine_trace(1), -1);
+}
+
 // Pause a running guest, see it paused, and stop it with QMP's quit.
 TEST_F(MachinesUi, PauseARunningVmThenStopIt) {
   click("new-vm");

@@ -271,6 +271,90 @@ TEST_F(Manager, ACProgramIsBuiltThenRun) {
   EXPECT_EQ(m.exit->code, 0) << m.console;
 }
 
+// The Breakpoints form's text becomes break-add's arguments, or a sentence.
+TEST(BreakFilter, FromTheFormsTextOrASentence) {
+  std::string why;
+  auto f = break_filter("vm_exit", "", "0x3f8", "", &why);
+  ASSERT_TRUE(f) << why;
+  EXPECT_EQ(*f, (nlohmann::json{{"kind", "vm_exit"}, {"port", 0x3f8}}));
+  f = break_filter("", "io_instruction", "", "", &why);
+  ASSERT_TRUE(f);
+  EXPECT_EQ((*f)["reason"], "io_instruction");
+  f = break_filter("", "30", "", "14", &why);
+  ASSERT_TRUE(f);
+  EXPECT_EQ((*f)["reason"], 30);
+  EXPECT_EQ((*f)["vector"], 14);
+  EXPECT_FALSE(break_filter("", "", "", "", &why));
+  EXPECT_NE(why.find("needs a kind"), std::string::npos) << why;
+  EXPECT_FALSE(break_filter("vmexit", "", "", "", &why));
+  EXPECT_NE(why.find("not an event kind"), std::string::npos) << why;
+  EXPECT_FALSE(break_filter("", "", "0x10000", "", &why));
+  EXPECT_FALSE(break_filter("", "", "", "256", &why));
+  EXPECT_FALSE(break_filter("", "no_such_reason", "", "", &why));
+  EXPECT_EQ(describe_breakpoint({{"id", 2}, {"kind", "vm_exit"}, {"port", 0x3f8}}), "#2 vm_exit port 0x3f8");
+}
+
+// Breakpoints through the manager's QMP connection: add one on the probe
+// port (every marker is an exit there), see the guest pause at it with a
+// BREAK naming it, remove it; then Remove VM forgets a running VM (its
+// trace stays) and a shut-off one with its trace.
+TEST_F(Manager, BreakpointsPauseTheGuestAndRemoveVmForgetsIt) {
+  VmSpec s;
+  s.scenario = "syscalls";
+  s.mode = "emulation";
+  s.start_paused = true;
+  auto id = mm->create(s);
+  ASSERT_TRUE(id.ok());
+  ASSERT_TRUE(mm->run(*id));
+  Machine* m = mm->find(*id);
+  for (int i = 0; i < 100'000 && !(m->qmp && m->state == VmState::Paused) && m->alive(); ++i) {
+    mm->poll();
+    usleep(500);
+  }
+  ASSERT_TRUE(m->qmp) << m->problem << m->console;
+  EXPECT_FALSE(mm->break_add(*id, nlohmann::json::object()));
+  EXPECT_NE(m->problem.find("needs a kind"), std::string::npos) << m->problem;
+  ASSERT_TRUE(mm->break_add(*id, {{"kind", "vm_exit"}, {"port", 0xf0}})) << m->problem;
+  ASSERT_EQ(m->breakpoints.size(), 1u) << m->breakpoints.dump();
+  EXPECT_EQ(m->breakpoints[0]["port"], 0xf0);
+  const int64_t bp = m->breakpoints[0]["id"].get<int64_t>();
+  ASSERT_TRUE(mm->run(*id)) << m->problem;  // cont
+  for (int i = 0; i < 100'000 && m->breaks == 0 && m->alive(); ++i) {
+    mm->poll();
+    usleep(500);
+  }
+  ASSERT_EQ(m->breaks, 1u) << m->problem << m->console;
+  EXPECT_EQ(m->last_break["reason"], "breakpoint");
+  EXPECT_EQ(m->last_break["id"], bp);
+  EXPECT_EQ(m->last_break["event"]["port"], 0xf0);
+  EXPECT_EQ(m->state, VmState::Paused);
+  ASSERT_TRUE(mm->break_remove(*id, bp)) << m->problem;
+  EXPECT_TRUE(m->breakpoints.empty()) << m->breakpoints.dump();
+  EXPECT_FALSE(mm->break_remove(*id, bp)) << "already gone";
+  // Remove VM while it is paused: the process ends, the VM leaves the
+  // list, the trace stays.
+  const pid_t pid = m->proc->pid();
+  const std::string trace = m->trace_path;
+  ASSERT_TRUE(mm->remove(*id, false));
+  EXPECT_EQ(mm->find(*id), nullptr);
+  EXPECT_TRUE(mm->machines().empty());
+  EXPECT_EQ(waitpid(pid, nullptr, WNOHANG), -1) << "reaped";
+  EXPECT_TRUE(std::filesystem::exists(trace));
+  // A VM that is shut off, removed with its trace.
+  VmSpec h;
+  h.scenario = "hello";
+  h.mode = "emulation";
+  auto id2 = mm->create(h);
+  ASSERT_TRUE(id2.ok());
+  ASSERT_TRUE(mm->run(*id2));
+  poll_until_shut_off(*id2);
+  const std::string trace2 = mm->find(*id2)->trace_path;
+  ASSERT_TRUE(std::filesystem::exists(trace2));
+  ASSERT_TRUE(mm->remove(*id2, true));
+  EXPECT_FALSE(std::filesystem::exists(trace2));
+  EXPECT_FALSE(mm->remove(*id2, true)) << "no such VM any more";
+}
+
 TEST_F(Manager, BadSpecsAreRefusedWithTheirSentence) {
   VmSpec s;
   s.scenario = "";

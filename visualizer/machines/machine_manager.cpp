@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <csignal>
 #include <cstdlib>
@@ -179,6 +180,31 @@ bool MachineManager::delete_trace(int id) {
   }
   m->trace_deleted = true;
   m->exits_total = m->last_exits = 0;
+  return true;
+}
+
+bool MachineManager::remove(int id, bool delete_trace) {
+  auto it = std::find_if(machines_.begin(), machines_.end(), [&](const auto& m) { return m->id == id; });
+  if (it == machines_.end()) return false;
+  Machine& m = **it;
+  m.qmp.reset();
+  if (m.alive()) {
+    // SIGTERM lets the VMM end its trace; one that does not end within a
+    // second is killed.
+    m.proc->signal(SIGTERM);
+    for (int i = 0; i < 100 && m.proc->running(); ++i) {
+      m.proc->poll();
+      if (m.proc->running()) usleep(10'000);
+    }
+  }
+  if (m.proc) m.proc->kill_and_reap();
+  unlink(m.qmp_path.c_str());
+  if (delete_trace) {
+    std::error_code ec;
+    std::filesystem::remove(m.trace_path, ec);
+    std::filesystem::remove(m.elf_path, ec);
+  }
+  machines_.erase(it);
   return true;
 }
 

@@ -57,6 +57,10 @@ struct Machine {
   nlohmann::json last_break;
   int64_t break_seq = -1;
   uint64_t breaks = 0;
+  // The VM's breakpoints as __org.ringscope_query-breaks last listed them
+  // ([{"id": N, "kind": ..., "port": ...}, ...]), refreshed by every add and
+  // remove; empty while the VM is not connected.
+  nlohmann::json breakpoints = nlohmann::json::array();
 
   // Host view, refreshed every sample (empty while not running).
   std::optional<ProcessInfo> host;
@@ -71,6 +75,16 @@ struct Machine {
 };
 
 inline constexpr size_t kConsoleMax = 256 * 1024;
+
+// The arguments of __org.ringscope_break-add from the Breakpoints form's
+// text: `kind` an event kind's name, `reason` an exit reason's number or
+// name, `port` and `vector` numbers (decimal or 0x hex); empty ones are
+// left out. A sentence in `why` (and nullopt) when one is not understood or
+// all are empty.
+std::optional<nlohmann::json> break_filter(const std::string& kind, const std::string& reason, const std::string& port,
+                                           const std::string& vector, std::string* why);
+// A breakpoint as query-breaks lists it, in one line: "#2 vm_exit port 0x3f8".
+std::string describe_breakpoint(const nlohmann::json& bp);
 
 class MachineManager {
  public:
@@ -94,6 +108,21 @@ class MachineManager {
   bool reset(int id);
   bool delete_trace(int id);  // only while shut off
   bool console_write(int id, const std::string& text);
+
+  // Breakpoints on events (QMP __org.ringscope_break-add, -remove,
+  // query-breaks): `filter` holds at least one of kind, reason (a number or
+  // a name), port, vector, as `ringscope qmp` would send them. A hit pauses
+  // the guest and arrives as an __org.ringscope_BREAK event (reason
+  // "breakpoint", its id): last_break. Each keeps `breakpoints` current.
+  bool break_add(int id, const nlohmann::json& filter);
+  bool break_remove(int id, int64_t breakpoint);
+  bool refresh_breaks(int id);
+
+  // Forgets a VM (virt-manager's Delete): a running one is stopped first
+  // (SIGTERM, so the VMM closes its trace; SIGKILL if it does not end
+  // soon), its socket goes, and its trace file too when `delete_trace` (the
+  // panel asks first). `find(id)` is null afterwards.
+  bool remove(int id, bool delete_trace);
 
   // Reads consoles, reaps ended processes, and every `sample_period` reads
   // /proc and pushes one sample to each history. Never blocks.

@@ -69,6 +69,12 @@ struct MachineTrace {
   bool fitted = false;       // the ended run was fitted to the window
 };
 
+// The Breakpoints tab's form: what a new breakpoint matches (empty: any).
+struct BreakForm {
+  std::string kind;  // an event kind's name, "" for any
+  char reason[48] = "", port[16] = "", vector[16] = "";
+};
+
 struct Selection {
   int trace = -1;    // index into traces(); -1: nothing selected
   size_t event = 0;  // index in that trace's model
@@ -230,6 +236,10 @@ class View {
   void draw_new_vm_dialog();
   void draw_console(machines::Machine& m);
   void draw_host_view(machines::Machine& m);
+  void draw_breakpoints(machines::Machine& m);
+  void draw_remove_vm_dialog();
+  // Forgets the VM (MachineManager::remove) and the trace the timeline follows for it.
+  void remove_machine(int id, bool delete_trace);
   // Follows each VM's trace file: loads what is new into its trace slot.
   void follow_machine_traces();
   void remove_trace(int index);
@@ -370,6 +380,10 @@ class View {
   NewVmForm new_vm_form_;
   std::vector<std::string> scenario_names_;
   char console_line_[256] = "";
+  BreakForm break_form_;
+  int remove_vm_pending_ = -1;  // the VM whose Remove VM dialog is to open
+  int remove_vm_id_ = -1;       // the VM the open dialog is about
+  bool remove_vm_delete_trace_ = false;
   size_t console_shown_ = 0;  // console bytes shown last frame (scroll to the end when it grows)
   std::map<std::string, std::pair<ImVec2, ImVec2>> widget_rects_;
   std::string machines_text_;

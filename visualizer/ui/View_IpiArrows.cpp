@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "ringscope/event_schema.h"
 #include "ringscope/explain.h"
 #include "ringscope/i18n.h"
 #include "ui/View.h"
@@ -46,7 +47,7 @@ const std::vector<View::IpiArrow>& View::ipi_arrows(int trace) {
   for (const VcpuTrack& tr : m.tracks()) {
     for (uint32_t i : tr.marks[static_cast<int>(MarkRow::Hypercalls)]) {
       const Event e = m.event(i);
-      if (e.kind != EventKind::IrqInject || e.name != kIrqViaIpi) continue;
+      if (e.kind != EventKind::IrqInject || irq_via(e) != IrqVia::Ipi) continue;
       IpiArrow a;
       a.from = static_cast<uint32_t>(e.value);
       a.to = e.vcpu;

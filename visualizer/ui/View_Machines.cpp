@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "ringscope/event_schema.h"
 #include "ringscope/host.h"
 #include "ringscope/i18n.h"
 #include "ringscope/mode.h"
@@ -144,6 +145,9 @@ void View::draw_machines() {
   Machine* sel = machines_->find(selected_machine_);
   if (!sel) return;
   draw_machine_buttons(*sel);
+  draw_remove_vm_dialog();
+  sel = machines_->find(selected_machine_);  // Remove VM may have taken it
+  if (!sel) return;
   if (ImGui::BeginTabBar("vm-tabs")) {
     if (ImGui::BeginTabItem(tr("Console"))) {
       draw_console(*sel);
@@ -153,7 +157,137 @@ void View::draw_machines() {
       draw_host_view(*sel);
       ImGui::EndTabItem();
     }
+    const bool bp_tab = ImGui::BeginTabItem(tr("Breakpoints"));
+    note_widget("tab-breakpoints");
+    if (bp_tab) {
+      draw_breakpoints(*sel);
+      ImGui::EndTabItem();
+    }
     ImGui::EndTabBar();
+  }
+}
+
+void View::remove_machine(int id, bool delete_trace) {
+  if (auto it = machine_traces_.find(id); it != machine_traces_.end()) {
+    if (it->second.trace >= 0) remove_trace(it->second.trace);
+    machine_traces_.erase(it);
+  }
+  machines_->remove(id, delete_trace);
+  if (selected_machine_ == id) selected_machine_ = -1;
+}
+
+// "Remove VM": virt-manager's Delete. The VM stops if it runs and leaves the
+// list; its trace file stays unless the user ticks the box.
+void View::draw_remove_vm_dialog() {
+  if (remove_vm_pending_ >= 0) {
+    remove_vm_id_ = remove_vm_pending_;
+    remove_vm_pending_ = -1;
+    remove_vm_delete_trace_ = false;
+    ImGui::OpenPopup("###remove-vm");
+  }
+  if (!ImGui::BeginPopupModal(fmt::format("{}###remove-vm", tr("Remove VM")).c_str(), nullptr,
+                              ImGuiWindowFlags_AlwaysAutoResize | ImGuiWindowFlags_NoSavedSettings))
+    return;
+  Machine* m = machines_->find(remove_vm_id_);
+  if (!m) {
+    ImGui::CloseCurrentPopup();
+    ImGui::EndPopup();
+    return;
+  }
+  ImGui::TextUnformatted(
+      (m->alive() ? trf("Stop {} and remove it from the list?", m->name) : trf("Remove {} from the list?", m->name))
+          .c_str());
+  machines_text_ += trf("Remove {} from the list?", m->name) + "\n";
+  ImGui::Checkbox(trf("Also delete its trace file ({})", m->trace_path).c_str(), &remove_vm_delete_trace_);
+  note_widget("remove-delete-trace");
+  ImGui::Separator();
+  const bool remove = ImGui::Button(fmt::format("{}###remove-yes", tr("Remove")).c_str());
+  note_widget("remove-yes");
+  ImGui::SameLine();
+  const bool cancel = ImGui::Button(fmt::format("{}###remove-no", tr("Cancel")).c_str());
+  note_widget("remove-no");
+  if (remove) {
+    remove_machine(remove_vm_id_, remove_vm_delete_trace_);
+    remove_vm_id_ = -1;
+    ImGui::CloseCurrentPopup();
+  }
+  if (cancel) ImGui::CloseCurrentPopup();
+  ImGui::EndPopup();
+}
+
+// Breakpoints on events, through QMP: what a new one matches, the VM's list
+// (each with its Remove), and the last time one paused the guest.
+void View::draw_breakpoints(Machine& m) {
+  ImGui::TextWrapped("%s", tr("Pause the guest when an event matches (QMP __org.ringscope_break-add): every key "
+                              "given must match; reason only matches VM exits, port I/O exits, vector traps, "
+                              "exception exits and interrupt injections."));
+  const bool connected = m.alive() && m.qmp;
+  if (!connected) ImGui::BeginDisabled();
+  BreakForm& f = break_form_;
+  const char* shown = f.kind.empty() ? tr("any kind") : f.kind.c_str();
+  // Two short rows, so the form fits the panel's narrow column.
+  const float w = std::max(60.0f, (ImGui::GetContentRegionAvail().x - ImGui::GetStyle().ItemSpacing.x) / 2);
+  ImGui::SetNextItemWidth(w);
+  if (ImGui::BeginCombo("##bp-kind", shown)) {
+    if (ImGui::Selectable(tr("any kind"), f.kind.empty())) f.kind.clear();
+    for (int k = 0; k < event_kind_count(); ++k) {
+      const std::string n(kind_name(static_cast<EventKind>(k)));
+      if (ImGui::Selectable(n.c_str(), f.kind == n)) f.kind = n;
+    }
+    ImGui::EndCombo();
+  }
+  note_widget("bp-kind");
+  ImGui::SameLine();
+  ImGui::SetNextItemWidth(w);
+  ImGui::InputTextWithHint("##bp-reason", tr("exit reason"), f.reason, sizeof f.reason);
+  note_widget("bp-reason");
+  ImGui::SetNextItemWidth(w);
+  ImGui::InputTextWithHint("##bp-port", tr("port"), f.port, sizeof f.port);
+  note_widget("bp-port");
+  ImGui::SameLine();
+  ImGui::SetNextItemWidth(w);
+  ImGui::InputTextWithHint("##bp-vector", tr("vector"), f.vector, sizeof f.vector);
+  note_widget("bp-vector");
+  const bool add = ImGui::Button(fmt::format("{}###bp-add", tr("Add breakpoint")).c_str());
+  note_widget("bp-add");
+  if (!connected) ImGui::EndDisabled();
+  if (add && connected) {
+    std::string why;
+    if (auto filter = machines::break_filter(f.kind, f.reason, f.port, f.vector, &why)) {
+      if (machines_->break_add(m.id, *filter)) f = BreakForm{};
+    } else {
+      m.problem = why;
+    }
+  }
+  if (!connected) {
+    ImGui::TextDisabled("%s", tr("The VM is not running: breakpoints belong to a running VM."));
+    return;
+  }
+  if (m.breakpoints.empty()) ImGui::TextDisabled("%s", tr("No breakpoints."));
+  int64_t remove_id = -1;
+  for (const auto& bp : m.breakpoints) {
+    const int64_t id = bp.value("id", int64_t{-1});
+    ImGui::PushID(static_cast<int>(id));
+    if (ImGui::SmallButton(tr("Remove"))) remove_id = id;
+    note_widget(("bp-remove-" + std::to_string(id)).c_str());
+    ImGui::PopID();
+    ImGui::SameLine();
+    const std::string line = machines::describe_breakpoint(bp);
+    ImGui::TextUnformatted(line.c_str());
+    machines_text_ += tr("breakpoint") + std::string(" ") + line + "\n";
+  }
+  if (remove_id >= 0) machines_->break_remove(m.id, remove_id);
+  // The last BREAK: which breakpoint (or step) paused the guest, at which event.
+  if (m.last_break.is_object() && m.last_break.contains("event")) {
+    const nlohmann::json& ev = m.last_break["event"];
+    const std::string reason = m.last_break.value("reason", std::string());
+    std::string s = reason == "breakpoint"
+                        ? trf("BREAK: breakpoint #{} hit at event #{} ({})", m.last_break.value("id", int64_t{-1}),
+                              m.break_seq, ev.value("kind", std::string("?")))
+                        : trf("BREAK: {} at event #{} ({})", reason, m.break_seq, ev.value("kind", std::string("?")));
+    ImGui::Separator();
+    ImGui::TextColored({0.95f, 0.75f, 0.3f, 1}, "%s", s.c_str());
+    machines_text_ += s + "\n";
   }
 }
 
@@ -223,6 +357,9 @@ void View::draw_machine_buttons(Machine& m) {
   if (button(tr("Reset"), "reset", alive && m.qmp, tr("Reset the machine (QMP system_reset)"))) machines_->reset(m.id);
   if (button(tr("Delete trace"), "delete", off && !m.trace_deleted, tr("Delete this VM's trace file")))
     machines_->delete_trace(m.id);
+  if (button(tr("Remove VM"), "remove", true,
+             tr("Stop the VM if it runs and remove it from the list (asks whether to delete its trace)")))
+    remove_vm_pending_ = m.id;
   ImGui::NewLine();
   if (!m.problem.empty()) {
     ImGui::PushStyleColor(ImGuiCol_Text, ImVec4{1, 0.45f, 0.4f, 1});

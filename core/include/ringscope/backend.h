@@ -54,10 +54,13 @@ struct RunOptions {
 struct RunResult {
   RunEndReason end = RunEndReason::GuestExit;
   int guest_status = 0;
-  std::string message;  // one sentence
-  uint64_t exits = 0;   // user-space exits
-  uint64_t steps = 0;   // single steps (level full)
-  uint64_t wall_ns = 0;
+  std::string message;     // one sentence
+  uint64_t exits = 0;      // user-space exits
+  uint64_t steps = 0;      // single steps (level full)
+  uint64_t wall_ns = 0;    // from start to end, paused time included
+  uint64_t paused_ns = 0;  // of it, the time a QMP client kept the guest paused (stop, steps, breakpoints)
+  // The time the guest ran: what per-time figures divide by.
+  uint64_t running_ns() const { return wall_ns > paused_ns ? wall_ns - paused_ns : 0; }
   std::optional<GuestRegs> regs;  // captured on failures
   // What the backend could not do as asked, and what it did instead (KVM
   // refused KVM_IOEVENTFD: the notifies went to the vCPU thread). One

@@ -32,7 +32,10 @@ class Bus {
   // Dispatch helpers. An unclaimed read returns all ones (as on a PC bus)
   // and *claimed is set false so the caller can trace it.
   uint64_t read(DeviceContext& ctx, AddressSpace space, uint64_t addr, uint8_t width, bool* claimed);
-  void write(DeviceContext& ctx, AddressSpace space, uint64_t addr, uint8_t width, uint64_t value, bool* claimed);
+  // A write returns what the device's write_access() returned (nothing
+  // for an unclaimed one).
+  AccessResult write(DeviceContext& ctx, AddressSpace space, uint64_t addr, uint8_t width, uint64_t value,
+                     bool* claimed);
 
   struct Range {
     AddressSpace space;

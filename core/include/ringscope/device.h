@@ -36,12 +36,20 @@ class VcpuRegisters {
 // What one device access (one exit under KVM) leaves for the backend to act
 // on: the guest's own exit (the status it reported on the probe port or
 // through a hypercall), or a run limit a device ran into inside it. Nothing
-// set: the run goes on. The backend decides what ends the run and how
-// (run_limits.h: check_after_exit).
+// set: the run goes on. A device returns it from write_access(); the
+// backend adds the limits (DeviceContext::access_result) and decides what
+// ends the run and how (run_limits.h: check_after_exit).
 struct AccessResult {
   bool guest_exit = false;
   int guest_status = 0;
   std::optional<RunEndReason> limit_hit;
+
+  // Several accesses in one exit (a `rep outs`): the last exit status the
+  // guest reported, the first limit hit.
+  void add(const AccessResult& r) {
+    if (r.guest_exit) guest_exit = true, guest_status = r.guest_status;
+    if (!limit_hit) limit_hit = r.limit_hit;
+  }
 };
 
 // What a device may touch while handling one access: guest RAM (bounds
@@ -55,10 +63,6 @@ struct DeviceContext {
   // every event a device records during that exit carries it, so the events
   // of one exit share one timestamp and the clock is read once per exit.
   uint64_t exit_time_ns = 0;
-  // Set by a device to ask the backend to stop the run (probe exit port).
-  bool stop_requested = false;
-  int guest_status = 0;
-
   // The run's limits, inside one access. A single exit can carry a great
   // deal of work (a notify that drains a whole virtqueue, a `rep` count),
   // so checking the limits between exits is not enough: the backend sets
@@ -96,8 +100,12 @@ struct DeviceContext {
     return true;
   }
 
-  // What the access opened by open_budget left for the backend.
-  AccessResult access_result() const { return {stop_requested, guest_status, limit_hit}; }
+  // What the access opened by open_budget left for the backend: what the
+  // devices returned, and the limit the access ran into.
+  AccessResult access_result(AccessResult from_devices) const {
+    from_devices.add({false, 0, limit_hit});
+    return from_devices;
+  }
 
   // The timestamp for an event a device records now.
   uint64_t event_time() const { return exit_time_ns ? exit_time_ns : now_ns ? now_ns() : 0; }
@@ -123,6 +131,14 @@ class Device {
   // Width is 1, 2, 4 or 8 bytes. The value read is zero-extended.
   virtual uint64_t read(DeviceContext& ctx, uint64_t offset, uint8_t width) = 0;
   virtual void write(DeviceContext& ctx, uint64_t offset, uint8_t width, uint64_t value) = 0;
+  // A write as the bus makes it: its result says whether it ended the run
+  // (the guest's exit). Most devices never end one and keep this default; a
+  // device that can (the probe's exit port, the halt hypercall) overrides
+  // it and returns the outcome instead of leaving a flag for the backend.
+  virtual AccessResult write_access(DeviceContext& ctx, uint64_t offset, uint8_t width, uint64_t value) {
+    write(ctx, offset, width, value);
+    return {};
+  }
   // Register name for an offset, for traces ("THR", "LSR"); "" if none.
   virtual std::string_view register_name(uint64_t offset, Direction dir) const {
     (void)offset;

@@ -1,4 +1,4 @@
-// event.h — the event vocabulary (trace schema v3, docs/trace-format.md).
+// event.h — the event vocabulary (trace schema v5, docs/trace-format.md).
 //
 // Every backend, the trace file, the CLI and the viewer speak in these
 // Events. The tables of names (kinds, sources, causes, ...) live in
@@ -84,6 +84,28 @@ enum class AccessKind : uint8_t {
 };
 inline constexpr int kAccessKindCount = 9;
 enum class Transport : uint8_t { None = 0, Port, Mmio, Vmcall };
+
+// irq_inject: the path by which the interrupt reached the vCPU (schema 5;
+// before it, the event's `name` held the same words). Set by the producer
+// (events.h); readers call irq_via() (event_schema.h), which also reads the
+// older traces.
+enum class IrqVia : uint8_t {
+  None = 0,
+  // The VMM's own PIC model chose `vector` and the VMM injected it with
+  // KVM_INTERRUPT (run --irqchip vmm).
+  KvmInterrupt,
+  // The VMM raised IRQ line `value` for `device` by writing to an irqfd: KVM's
+  // in-kernel irqchip chooses the vector and delivers it (--irqchip kernel).
+  Irqfd,
+  // Another vCPU's local APIC sent it, an inter-processor interrupt through
+  // ringscope's local APIC model (emulation with several vCPUs): `value` is the
+  // sending vCPU, `reg` the delivery mode ("fixed", "INIT", "STARTUP"),
+  // `vector` the vector (STARTUP: the start page), `duration_ns` the time from
+  // the sender's ICR write (a `device` event "lapic ICR" on its lane) to this
+  // delivery.
+  Ipi,
+};
+inline constexpr int kIrqViaCount = 4;
 
 // bt mode: where the guest's instructions run (docs/bt.md). None before the
 // first world_switch of a run says nothing yet.
@@ -232,6 +254,9 @@ struct Event {
   BtWorld from_world = BtWorld::None, to_world = BtWorld::None;
   BtInsn insn = BtInsn::None;
 
+  // irq_inject (schema 5): how the interrupt was delivered
+  IrqVia via = IrqVia::None;
+
   // Strings (views, see the header comment):
   //   device: device name ("uart", "probe")      register: "THR", "LSR", queue name
   //   name:   counter name, marker label          text: output bytes, step bytes, run_end message
@@ -240,22 +265,6 @@ struct Event {
   // Registers, present on run_end after a failure and where recorded.
   const GuestRegs* regs = nullptr;
 };
-
-// irq_inject: how the interrupt reached the vCPU (the event's `name`).
-//   KVM_INTERRUPT: the VMM's own PIC model chose the vector and the VMM
-//                  injected it (`vector`).
-//   irqfd:         the VMM raised IRQ line `value` for `device` at KVM's
-//                  in-kernel irqchip, which chooses the vector itself.
-//   ipi:           another vCPU's local APIC sent it (an inter-processor
-//                  interrupt, ringscope's own local APIC model): `value` is
-//                  the sending vCPU, `reg` the delivery mode ("fixed",
-//                  "INIT", "STARTUP"), `vector` the vector (STARTUP: the
-//                  start page), `duration_ns` the time from the sender's
-//                  ICR write (a `device` event "lapic ICR" on its lane) to
-//                  this delivery.
-inline constexpr std::string_view kIrqViaKvmInterrupt = "KVM_INTERRUPT";
-inline constexpr std::string_view kIrqViaIrqfd = "irqfd";
-inline constexpr std::string_view kIrqViaIpi = "ipi";
 
 // Anything that consumes events: the trace writer, an in-memory recorder,
 // a tee. emit() assigns e.seq. Implementations must be cheap: emit() sits on
@@ -285,10 +294,12 @@ std::string_view direction_name(Direction d);   // "in", "out", "read", "write"
 std::string_view cause_name(TrapCause c);       // "exception", "interrupt", "int", "syscall", "iretq", "sysretq", "hlt"
 std::string_view world_name(BtWorld w);         // "direct", "translated", "monitor", ""
 std::string_view transport_name(Transport t);   // "port", "mmio", "vmcall"
-std::string_view phase_name(MarkerPhase p);     // "point", "begin", "end"
-std::string_view run_end_name(RunEndReason r);  // "guest_exit", "triple_fault", ...
-std::string_view run_end_explanation(RunEndReason r);  // one sentence for a student
-std::string_view exception_name(uint8_t vector);       // "#PF page fault", ...; "" if not an exception
+std::string_view irq_via_name(IrqVia v);        // "KVM_INTERRUPT", "irqfd", "ipi", ""
+std::optional<IrqVia> irq_via_from_name(std::string_view s);  // nullopt for "" and unknown names
+std::string_view phase_name(MarkerPhase p);                   // "point", "begin", "end"
+std::string_view run_end_name(RunEndReason r);                // "guest_exit", "triple_fault", ...
+std::string_view run_end_explanation(RunEndReason r);         // one sentence for a student
+std::string_view exception_name(uint8_t vector);              // "#PF page fault", ...; "" if not an exception
 
 }  // namespace ringscope
 

@@ -30,10 +30,11 @@
 //   instruction  bt_callout of that instruction, bt_translate of a block
 //              that holds it
 //   from_world, to_world   world_switch
+//   via        irq_inject: how it was delivered (KVM_INTERRUPT, irqfd, ipi)
 //   direction  the events with a direction: vm_exit (I/O, MMIO, MSR, CR), device, bt_callout
 //   device, register, name   the events whose string it is: device (device,
 //              register), vm_exit (register: cr0, pte, ...), counter and
-//              marker (name), irq_inject (device, name: how it was delivered)
+//              marker (name), irq_inject (device)
 //   value      vm_exit, device, counter, marker, run_end, irq_inject, and a
 //              bt_callout that has one (an access, or its instruction's value)
 //
@@ -67,6 +68,7 @@ struct EventFilter {
   std::optional<uint64_t> value;
   std::optional<BtInsn> insn;  // the key `instruction`
   std::optional<BtWorld> from_world, to_world;
+  std::optional<IrqVia> via;
 
   bool operator==(const EventFilter&) const = default;
 

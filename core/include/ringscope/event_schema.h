@@ -14,8 +14,8 @@
 // test-only kind and reading it back through every reader.
 //
 // Sub-kinds that readers used to guess from which fields are set are explicit
-// tags: a trap's `cause` (TrapCause) and a vm_exit's `access` (AccessKind),
-// each with its own small table below.
+// tags: a trap's `cause` (TrapCause), a vm_exit's `access` (AccessKind) and
+// an irq_inject's `via` (IrqVia), each with its own small table below.
 #pragma once
 
 #include <array>
@@ -84,6 +84,7 @@ enum Id : uint8_t {
   kFromWorld,  // schema 3: a world_switch's BtWorld left
   kToWorld,    // schema 3: a world_switch's BtWorld entered
   kInsn,       // schema 3: a bt_callout's BtInsn
+  kVia,        // schema 5: an irq_inject's IrqVia
   kFieldCount
 };
 }  // namespace field
@@ -126,6 +127,7 @@ std::string end_reason(uint64_t v);
 std::string access(uint64_t v);
 std::string world(uint64_t v);  // "direct", "translated", "monitor"
 std::string insn(uint64_t v);   // the bt instruction's name: "popf"
+std::string via(uint64_t v);    // "KVM_INTERRUPT", "irqfd", "ipi"
 }  // namespace field_label
 
 inline constexpr uint64_t kFieldU8 = 0xff, kFieldU16 = 0xffff, kFieldU32 = 0xffffffff, kFieldU64 = ~uint64_t{0};
@@ -186,6 +188,7 @@ inline constexpr std::array<FieldSpec, kEventFieldCount> kEventFields = {{
      field_label::world},
     {"to_world", FieldType::Enum, "to_world", false, RS_FIELD_AT(to_world), kBtWorldCount - 1, field_label::world},
     {"instruction", FieldType::Enum, "instruction", false, RS_FIELD_AT(insn), kBtInsnCount - 1, field_label::insn},
+    {"via", FieldType::Enum, "via", false, RS_FIELD_AT(via), kIrqViaCount - 1, field_label::via},
 }};
 #undef RS_FIELD_AT
 #undef RS_FIELD_ARG
@@ -278,6 +281,13 @@ AccessKind exit_access(const Event& e);
 std::string_view access_name(AccessKind a);  // "port", "mmio", "msr", "cr", "page_table_store", ...
 // The JSON keys an access adds to a vm_exit's own.
 std::span<const JsonKey> access_json(AccessKind a);
+
+// An irq_inject's path (event.h IrqVia). Producers set `via` (events.h); an
+// irq_inject without it (a trace of schema 4 or older, which wrote the same
+// word into `name`) is read from its name. IrqVia::None for other kinds and
+// for an irq_inject that says nothing. Readers call this, never look at
+// `via` or `name`.
+IrqVia irq_via(const Event& e);
 
 // Room for kinds: the trace's tag byte holds a kind in four bits.
 inline constexpr int kMaxEventKinds = 16;

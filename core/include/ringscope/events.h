@@ -158,17 +158,17 @@ inline Event device(At at, std::string_view device, std::string_view reg, Direct
   return e;
 }
 
-// The VMM chose `vector` and injected it (KVM_INTERRUPT, or the emulator).
+// The VMM's PIC model chose `vector` and the VMM injected it (KVM_INTERRUPT).
 inline Event irq_inject(At at, uint8_t vector) {
   Event e = make(EventKind::IrqInject, at);
   e.vector = vector;
-  e.name = kIrqViaKvmInterrupt;
+  e.via = IrqVia::KvmInterrupt;
   return e;
 }
 // The VMM raised IRQ line `irq` for `device` at KVM's in-kernel irqchip.
 inline Event irq_via_irqfd(At at, std::string_view device, uint32_t irq) {
   Event e = make(EventKind::IrqInject, at);
-  e.name = kIrqViaIrqfd;
+  e.via = IrqVia::Irqfd;
   e.value = irq;
   e.device = device;
   return e;
@@ -179,7 +179,7 @@ inline Event irq_via_irqfd(At at, std::string_view device, uint32_t irq) {
 inline Event ipi_inject(At at, uint8_t vector, uint32_t from, std::string_view delivery, uint64_t latency_ns) {
   Event e = make(EventKind::IrqInject, at);
   e.vector = vector;
-  e.name = kIrqViaIpi;
+  e.via = IrqVia::Ipi;
   e.value = from;
   e.device = "lapic";
   e.reg = delivery;

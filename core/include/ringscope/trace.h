@@ -21,8 +21,9 @@ namespace ringscope {
 
 inline constexpr uint32_t kTraceFormatVersion = 1;
 // 2: vm_exit carries its access kind (field 42); 3: the bt kinds world_switch, bt_translate, bt_callout (12-14),
-// fields 43-45 (from_world, to_world, instruction) and the cause hlt; 4: the source device-thread (7).
-inline constexpr uint32_t kTraceSchemaVersion = 4;
+// fields 43-45 (from_world, to_world, instruction) and the cause hlt; 4: the source device-thread (7); 5: an
+// irq_inject's path, field 46 (via; before it, the same word in `name`).
+inline constexpr uint32_t kTraceSchemaVersion = 5;
 
 // Facts about the run and the host, written once at the start of the file.
 struct TraceHeader {

@@ -12,7 +12,7 @@ void ControlSink::emit(Event& e) {
   if (e.kind == EventKind::RunEnd && control_.resetting()) {
     Event m = events::marker({e.time_ns, e.vcpu, Source::Vmm}, MarkerPhase::Point, kResetMarker);
     inner_.emit(m);
-    if (control_.observed()) control_.ring().push(m);
+    control_.ring().push(m);
     e.seq = m.seq;
     return;
   }
@@ -20,12 +20,9 @@ void ControlSink::emit(Event& e) {
     writer_->emit(e);
   else
     inner_.emit(e);
-  // The fast path: no client, nothing armed (one relaxed load).
-  const uint32_t hooks = control_.hooks();
-  if (hooks == 0) [[likely]]
-    return;
-  if (hooks >= RunControl::kObserver) control_.ring().push(e);
-  if (hooks & RunControl::kArmed) control_.observe(e);
+  control_.ring().push(e);  // for a client now or one that connects later
+  if (control_.hooks() & RunControl::kArmed) [[unlikely]]
+    control_.observe(e);
 }
 
 }  // namespace ringscope::control

@@ -39,6 +39,31 @@ std::vector<std::string> EventRing::latest_json(size_t n) const {
   return out;
 }
 
+EventRing::Window EventRing::query(std::optional<uint64_t> since, size_t n) const {
+  std::lock_guard<std::mutex> g(mu_);
+  const uint64_t held = std::min<uint64_t>(total_, slots_.size());
+  const uint64_t first = total_ - held;  // push number of the oldest held
+  Window w;
+  if (!since) {
+    w.oldest = held ? slots_[first % slots_.size()].event.seq : total_;
+    const uint64_t from = total_ - std::min<uint64_t>(n, held);
+    w.events.reserve(static_cast<size_t>(total_ - from));
+    for (uint64_t i = from; i < total_; i++) w.events.push_back(event_to_json(slots_[i % slots_.size()].event));
+    return w;
+  }
+  // seq is dense from 0; with several vCPUs two events may reach the ring in
+  // the other order than their seqs, so look at each held event's seq.
+  uint64_t oldest = UINT64_MAX;
+  for (uint64_t i = first; i < total_; i++) oldest = std::min(oldest, slots_[i % slots_.size()].event.seq);
+  w.oldest = held ? oldest : total_;
+  if (w.oldest > *since + 1) w.dropped = w.oldest - (*since + 1);
+  for (uint64_t i = first; i < total_ && w.events.size() < n; i++) {
+    const Event& e = slots_[i % slots_.size()].event;
+    if (e.seq > *since) w.events.push_back(event_to_json(e));
+  }
+  return w;
+}
+
 uint64_t EventRing::total() const {
   std::lock_guard<std::mutex> g(mu_);
   return total_;

@@ -176,14 +176,25 @@ Reply query_registers(Context& c, const Json& a) {
                     {"ss", g.ss},       {"cpl", g.cpl}});
 }
 
+// The run's recent history, whenever the client connected: the latest
+// `count` events, or with `since` the first `count` after that seq (a
+// client polls with the last seq it saw and learns how many it missed).
 Reply query_events(Context& c, const Json& a) {
   int64_t n = a.value("count", int64_t{32});
   if (n < 0) return Reply::error(tr("'count' is how many of the latest events to return, 0 or more"));
+  std::optional<uint64_t> since;
+  if (a.contains("since")) {
+    int64_t s = a["since"].get<int64_t>();
+    if (s < 0) return Reply::error(tr("'since' is the seq of the last event you have, 0 or more"));
+    since = static_cast<uint64_t>(s);
+  }
+  EventRing::Window w = c.control.ring().query(since, static_cast<size_t>(n));
   Json events = Json::array();
-  for (const std::string& line : c.control.ring().latest_json(static_cast<size_t>(n)))
-    events.push_back(Json::parse(line, nullptr, false));
+  for (const std::string& line : w.events) events.push_back(Json::parse(line, nullptr, false));
   uint64_t total = c.info.trace_events ? c.info.trace_events() : c.control.ring().total();
-  return Reply::ok({{"events", std::move(events)}, {"total", total}});
+  Json r = {{"events", std::move(events)}, {"total", total}, {"oldest", w.oldest}};
+  if (since) r["dropped"] = w.dropped;
+  return Reply::ok(std::move(r));
 }
 
 std::optional<std::string> base64_decode(std::string_view in) {
@@ -246,7 +257,7 @@ constexpr std::array<Arg, 4> kBreakArgs{{{"kind", ArgType::String, false},
                                          {"vector", ArgType::Int, false}}};
 constexpr std::array<Arg, 1> kIdArg{{{"id", ArgType::Int, true}}};
 constexpr std::array<Arg, 1> kCpuArg{{{"cpu-index", ArgType::Int, false}}};
-constexpr std::array<Arg, 1> kCountArg{{{"count", ArgType::Int, false}}};
+constexpr std::array<Arg, 2> kEventsArgs{{{"count", ArgType::Int, false}, {"since", ArgType::Int, false}}};
 constexpr std::array<Arg, 1> kBalloonArgs{{{"value", ArgType::Int, true}}};
 constexpr std::array<Arg, 2> kConsoleArgs{{{"data", ArgType::String, true}, {"format", ArgType::String, false}}};
 
@@ -270,7 +281,7 @@ const std::array<Command, 21> kCommands{{
     {RS_VENDOR "break-remove", kIdArg, break_remove},
     {RS_VENDOR "query-breaks", {}, query_breaks},
     {RS_VENDOR "query-registers", kCpuArg, query_registers},
-    {RS_VENDOR "query-events", kCountArg, query_events},
+    {RS_VENDOR "query-events", kEventsArgs, query_events},
     {RS_VENDOR "console-write", kConsoleArgs, console_write},
     {RS_VENDOR "query-trace", {}, query_trace},
 }};

@@ -49,16 +49,18 @@ uint64_t HypercallDevice::read(DeviceContext& ctx, uint64_t, uint8_t width) {
   return width >= 8 ? ~0ull : (1ull << (width * 8)) - 1;
 }
 
-void HypercallDevice::write(DeviceContext& ctx, uint64_t, uint8_t width, uint64_t value) {
+AccessResult HypercallDevice::write_access(DeviceContext& ctx, uint64_t, uint8_t width, uint64_t value) {
   if (VcpuRegisters* regs = ctx.regs) {
     HypercallRegs r{regs->get(Gpr::Rax), regs->get(Gpr::Rbx), regs->get(Gpr::Rcx), regs->get(Gpr::Rdx),
                     regs->get(Gpr::Rsi)};
-    regs->set(Gpr::Rax, call(ctx, r, Transport::Port, regs->observed_by(), regs->rip(), regs->cpl()));
-    return;
+    CallResult c = call(ctx, r, Transport::Port, regs->observed_by(), regs->rip(), regs->cpl());
+    regs->set(Gpr::Rax, c.rax);
+    return c.access;
   }
   ctx.trace_device(name(),
                    "error: doorbell rung without registers (a repeated OUTS, or a backend that cannot read them)",
                    Direction::Out, value, width);
+  return {};
 }
 
 uint64_t HypercallDevice::console_write(DeviceContext& ctx, uint64_t gpa, uint64_t len) {
@@ -70,11 +72,12 @@ uint64_t HypercallDevice::console_write(DeviceContext& ctx, uint64_t gpa, uint64
   return len;
 }
 
-uint64_t HypercallDevice::call(DeviceContext& ctx, const HypercallRegs& r, Transport transport, Source source,
-                               uint64_t rip, uint8_t cpl) {
+HypercallDevice::CallResult HypercallDevice::call(DeviceContext& ctx, const HypercallRegs& r, Transport transport,
+                                                  Source source, uint64_t rip, uint8_t cpl) {
   calls_++;
   uint64_t t0 = ctx.now_ns ? ctx.now_ns() : 0;
   uint64_t result = static_cast<uint64_t>(kHcENOSYS);
+  AccessResult access;
   switch (static_cast<Hypercall>(r.rax)) {
     case Hypercall::Version: result = kHypercallAbiVersion; break;
     case Hypercall::ConsoleWrite: result = console_write(ctx, r.rbx, r.rcx); break;
@@ -83,8 +86,7 @@ uint64_t HypercallDevice::call(DeviceContext& ctx, const HypercallRegs& r, Trans
       result = 0;
       break;
     case Hypercall::Halt:
-      ctx.stop_requested = true;
-      ctx.guest_status = static_cast<int>(r.rbx & 0xff);
+      access = {.guest_exit = true, .guest_status = static_cast<int>(r.rbx & 0xff)};
       result = 0;
       break;
     case Hypercall::TimeNs: result = clock_ns(CLOCK_REALTIME); break;
@@ -95,7 +97,7 @@ uint64_t HypercallDevice::call(DeviceContext& ctx, const HypercallRegs& r, Trans
                                 cpl, ctx.now_ns ? ctx.now_ns() - t0 : 0);
     ctx.sink->emit(e);
   }
-  return result;
+  return {result, access};
 }
 
 }  // namespace ringscope

@@ -24,15 +24,15 @@ uint64_t ProbeDevice::read(DeviceContext&, uint64_t offset, uint8_t width) {
   return width >= 8 ? ~0ull : (1ull << (width * 8)) - 1;
 }
 
-void ProbeDevice::write(DeviceContext& ctx, uint64_t offset, uint8_t width, uint64_t value) {
+AccessResult ProbeDevice::write_access(DeviceContext& ctx, uint64_t offset, uint8_t width, uint64_t value) {
   if (offset == kMarker && width == 4) {
     marker(ctx, value);
   } else if (offset == kExit) {
     exited_ = true;
     status_ = static_cast<int>(value & (width >= 4 ? 0xffffffffu : 0xffu));
-    ctx.stop_requested = true;
-    ctx.guest_status = status_;
+    return {.guest_exit = true, .guest_status = status_};
   }
+  return {};
 }
 
 void ProbeDevice::marker(DeviceContext& ctx, uint64_t gpa) {

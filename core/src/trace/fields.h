@@ -106,7 +106,7 @@ inline uint64_t load_field(const uint8_t* num, Field f) {
   std::memcpy(&v, num + kFieldAccess.at[f], 8);
   return v & kFieldAccess.mask[f];
 }
-static_assert(offsetof(Event, access) + 8 <= kNumericBegin + 16 * kNumericBlocks,
+static_assert(offsetof(Event, via) + 8 <= kNumericBegin + 16 * kNumericBlocks,
               "load_field reads 8 bytes from every numeric field");
 // Stores a numeric field; `v` must be within kFields[f].max (so enums and
 // bools get valid values).

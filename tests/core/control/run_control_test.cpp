@@ -38,6 +38,56 @@ TEST(EventRing, KeepsOnlyTheLatestEventsWhateverTheRunsLength) {
   EXPECT_EQ(ring.latest_json(3).size(), 3u);
 }
 
+// query-events' window: the latest n, or the first n after a seq, and how
+// many after it the ring no longer holds.
+TEST(EventRing, PagesForwardFromASeqAndCountsWhatItDropped) {
+  EventRing ring(16);
+  RecordingSink seqs;  // numbers the events as the trace's sink does
+  for (int i = 0; i < 100; i++) {
+    Event e = exit_at(static_cast<uint16_t>(i));
+    seqs.emit(e);
+    ring.push(e);
+  }
+  auto has_seq = [](const std::string& json, uint64_t seq) {
+    return json.find("\"seq\":" + std::to_string(seq) + ",") != std::string::npos;
+  };
+  EventRing::Window latest = ring.query(std::nullopt, 3);
+  ASSERT_EQ(latest.events.size(), 3u);
+  EXPECT_TRUE(has_seq(latest.events.front(), 97)) << latest.events.front();
+  EXPECT_TRUE(has_seq(latest.events.back(), 99));
+  EXPECT_EQ(latest.oldest, 84u) << "100 events, 16 held";
+  EventRing::Window after = ring.query(uint64_t{96}, 10);
+  ASSERT_EQ(after.events.size(), 3u);
+  EXPECT_TRUE(has_seq(after.events.front(), 97));
+  EXPECT_EQ(after.dropped, 0u);
+  EventRing::Window old = ring.query(uint64_t{10}, 4);
+  ASSERT_EQ(old.events.size(), 4u) << "the first four held after seq 10";
+  EXPECT_TRUE(has_seq(old.events.front(), 84));
+  EXPECT_TRUE(has_seq(old.events.back(), 87));
+  EXPECT_EQ(old.dropped, 84u - 11u) << "seqs 11..83 are gone";
+  EXPECT_TRUE(ring.query(uint64_t{99}, 10).events.empty()) << "nothing newer yet";
+  EventRing empty(4);
+  EXPECT_EQ(empty.query(std::nullopt, 5).oldest, 0u);
+}
+
+// A client that connects late still sees the run's recent history: the ring
+// is filled from the first event, observed or not, and stays bounded.
+TEST(EventRing, IsFilledBeforeAnyClientConnects) {
+  RunControl control(8);
+  RecordingSink trace;
+  ControlSink sink(control, trace);
+  ASSERT_FALSE(control.observed());
+  for (int i = 0; i < 20; i++) {
+    Event e = exit_at(static_cast<uint16_t>(i));
+    sink.emit(e);
+  }
+  EXPECT_EQ(control.ring().total(), 20u);
+  EventRing::Window w = control.ring().query(std::nullopt, 100);
+  ASSERT_EQ(w.events.size(), 8u) << "the ring's capacity, whatever the run's length";
+  EXPECT_NE(w.events.back().find("\"seq\":19,"), std::string::npos) << w.events.back();
+  EXPECT_EQ(w.oldest, 12u);
+}
+
 TEST(JsonStream, SplitsMessagesWithOrWithoutNewlines) {
   JsonStream s;
   s.append(R"({"execute":"a"}{"execute":"b", "x":"}{\"" })");
@@ -210,20 +260,23 @@ TEST(RunControl, StepExitParksRightAfterTheNextExitAndFlushesFirst) {
   EXPECT_LT(exits.load(), 1000);
 }
 
-TEST(RunControl, NobodyWatchingNothingIsCopied) {
+// Every event goes to the trace and to the ring, a client connected or
+// not (a client connecting late gets the history: issue 14).
+TEST(RunControl, EveryEventReachesTheTraceAndTheRingWatchedOrNot) {
   RunControl control;
   RecordingSink trace;
   ControlSink sink(control, trace);
   Event e = exit_at(0x3f8);
   sink.emit(e);
   EXPECT_EQ(trace.events().size(), 1u) << "the trace gets every event";
-  EXPECT_EQ(control.ring().total(), 0u) << "no client: no ring";
+  EXPECT_EQ(control.ring().total(), 1u) << "no client yet: the ring keeps it anyway";
   control.add_observer();
   sink.emit(e);
-  EXPECT_EQ(control.ring().total(), 1u);
+  EXPECT_EQ(control.ring().total(), 2u);
   control.remove_observer();
   sink.emit(e);
-  EXPECT_EQ(control.ring().total(), 1u);
+  EXPECT_EQ(control.ring().total(), 3u);
+  EXPECT_EQ(trace.events().size(), 3u);
 }
 
 TEST(RunControl, ConsoleInputGoesToTheVcpuAtItsCheckpoint) {

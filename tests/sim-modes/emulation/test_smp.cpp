@@ -10,6 +10,7 @@
 
 #include "emulation_test_support.h"
 #include "ringscope/acpi_tables.h"
+#include "ringscope/event_schema.h"
 
 namespace ringscope::test {
 namespace {
@@ -43,7 +44,7 @@ std::set<uint32_t> lanes(const EmuRun& run) {
   return out;
 }
 
-bool is_ipi(const Event& e) { return e.kind == EventKind::IrqInject && e.name == kIrqViaIpi; }
+bool is_ipi(const Event& e) { return e.kind == EventKind::IrqInject && irq_via(e) == IrqVia::Ipi; }
 
 TEST(EmulationSmp, SmpHelloPrintsOneLinePerCpuOnTwoAndFourVcpus) {
   auto s = find_builtin_scenario("smp-hello");

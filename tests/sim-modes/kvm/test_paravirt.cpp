@@ -156,13 +156,13 @@ TEST(Paravirt, DiskIoCompletionInterruptsThroughEitherIrqchip) {
   for (const auto& e : vmm->sink.events())
     if (e.kind == EventKind::IrqInject) {
       injected++;
-      EXPECT_EQ(e.name, kIrqViaKvmInterrupt);
+      EXPECT_EQ(e.via, IrqVia::KvmInterrupt) << "the VMM's PIC model, through KVM_INTERRUPT";
       EXPECT_EQ(e.vector, 32 + kBlkIrq) << "the kernel programs the PIC to deliver IRQ n at 32 + n";
     }
   for (const auto& e : kernel->sink.events())
     if (e.kind == EventKind::IrqInject) {
       irqfds++;
-      EXPECT_EQ(e.name, kIrqViaIrqfd);
+      EXPECT_EQ(e.via, IrqVia::Irqfd) << "KVM's in-kernel irqchip, through an irqfd";
       EXPECT_EQ(e.value, kBlkIrq);
       EXPECT_EQ(e.device, "virtio-blk");
     }

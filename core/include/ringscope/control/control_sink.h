@@ -1,6 +1,7 @@
 // control_sink.h — the sink a controlled run records through: every event
-// goes on to the trace, then (while a client is connected) into the
-// control's ring of latest events, then (only while a step or breakpoint
+// goes on to the trace, then into the control's ring of latest events
+// (kept from the start, so a client that connects late sees recent history;
+// fixed size), then (only while a step or breakpoint
 // is armed) to RunControl::observe,
 // which decides whether it pauses the guest. A run_end that only closes a
 // run before `system_reset` boots the machine again is recorded as a

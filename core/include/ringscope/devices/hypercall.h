@@ -27,13 +27,22 @@ class HypercallDevice final : public Device {
  public:
   std::string_view name() const override { return "hypercall"; }
   uint64_t read(DeviceContext& ctx, uint64_t offset, uint8_t width) override;
-  void write(DeviceContext& ctx, uint64_t offset, uint8_t width, uint64_t value) override;
+  void write(DeviceContext& ctx, uint64_t offset, uint8_t width, uint64_t value) override {
+    (void)write_access(ctx, offset, width, value);
+  }
+  // A ring of the doorbell: the halt hypercall returns the guest's exit.
+  AccessResult write_access(DeviceContext& ctx, uint64_t offset, uint8_t width, uint64_t value) override;
   std::string_view register_name(uint64_t, Direction) const override { return "doorbell"; }
 
-  // Does hypercall regs.rax and returns the value for RAX. Records one
-  // `hypercall` event (number, arguments, result, transport; rip, cpl).
-  uint64_t call(DeviceContext& ctx, const HypercallRegs& regs, Transport transport, Source source, uint64_t rip,
-                uint8_t cpl);
+  // Does hypercall regs.rax: `rax` is the value for RAX, `access` what the
+  // call means for the run (halt: the guest's exit). Records one `hypercall`
+  // event (number, arguments, result, transport; rip, cpl).
+  struct CallResult {
+    uint64_t rax = 0;
+    AccessResult access;
+  };
+  CallResult call(DeviceContext& ctx, const HypercallRegs& regs, Transport transport, Source source, uint64_t rip,
+                  uint8_t cpl);
 
   // Where ConsoleWrite's bytes go (the machine's console).
   void set_console(std::function<void(DeviceContext&, std::string_view)> console) { console_ = std::move(console); }

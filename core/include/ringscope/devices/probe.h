@@ -36,7 +36,11 @@ class ProbeDevice final : public Device {
 
   std::string_view name() const override { return "probe"; }
   uint64_t read(DeviceContext& ctx, uint64_t offset, uint8_t width) override;
-  void write(DeviceContext& ctx, uint64_t offset, uint8_t width, uint64_t value) override;
+  void write(DeviceContext& ctx, uint64_t offset, uint8_t width, uint64_t value) override {
+    (void)write_access(ctx, offset, width, value);
+  }
+  // A write to the exit port returns the guest's exit and its status.
+  AccessResult write_access(DeviceContext& ctx, uint64_t offset, uint8_t width, uint64_t value) override;
   std::string_view register_name(uint64_t offset, Direction dir) const override;
 
   // Called with every marker the guest reports, after it is recorded: the
