@@ -408,9 +408,10 @@ TEST_P(Qmp, TwoClientsSeeTheSameGuest) {
   bool seen = false;
   for (const auto& e : latest["events"]) seen = seen || e == r["event"];
   EXPECT_TRUE(seen) << r.dump() << "\n" << latest.dump();
-  // A client that connects now still gets the history from the run's start
-  // (the ring holds the latest 1024): the first step's exit is in it, and
-  // paging with `since` returns what followed it.
+  // A client that connects now still gets the history kept since the first
+  // client came (the ring holds the latest 1024; --qmp-wait held the guest
+  // until then, so from the run's start): the first step's exit is in it,
+  // and paging with `since` returns what followed it.
   auto late = vm.client();
   ASSERT_TRUE(late);
   Json all = ret(late->execute("__org.ringscope_query-events", {{"count", 1024}}));
