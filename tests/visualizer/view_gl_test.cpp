@@ -228,6 +228,40 @@ TEST_F(GlView, BtBandShowsDirectTranslatedAndMonitor) {
   EXPECT_TRUE(near(p.at(view.timeline_x(370'000), ring_y + 6), palette::kRing0));
 }
 
+// Before a bt trace's first world switch (the sampler's first counters, the
+// monitor setting up) the guest is in neither world: the band says "not
+// known", not direct execution.
+TEST_F(GlView, BtBandBeforeTheFirstWorldSwitchIsNotKnown) {
+  TraceHeader h;
+  h.scenario = "io-burst";
+  h.mode = "bt";
+  h.level = "exits";
+  h.start_mono_ns = test::kOrigin;
+  auto w = TraceWriter::create_in_memory(h);
+  auto emit = [&](Event e) { w->emit(e); };
+  emit(events::counter({test::us(0), 0, Source::Vmm}, "host.rss_bytes", 1 << 20));
+  emit(events::world_switch({test::us(100), 0, Source::Vmm}, BtWorld::None, BtWorld::Translated, TrapCause::None, 0, 0,
+                            0x100000, 0, 0));
+  Event c = events::bt_callout({test::us(150), 0, Source::Emulator}, BtInsn::Cli, 0x100010, 0, 1000);
+  events::callout_value(c, 0);
+  emit(c);
+  emit(events::run_end({test::us(300), 0, Source::Vmm}, RunEndReason::GuestExit, 0, "", nullptr));
+  (void)w->close();
+  auto t = read_trace_bytes(w->memory_bytes());
+  ASSERT_TRUE(t.ok());
+  View view;
+  view.settings().animate = false;
+  view.add_trace(TraceModel::from_trace(std::move(t).value(), "io-burst.bt.rtrace"), "io-burst.bt.rtrace");
+  view.set_zoom(0, 300'000);
+  auto px = render_offscreen(view, kW, kH);
+  ASSERT_TRUE(px.ok()) << px.error().message;
+  Pixels p{std::move(px).value()};
+  const float band_y = *view.vmx_band_y(0, 0);
+  EXPECT_TRUE(near(p.at(view.timeline_x(50'000), band_y), palette::kNoData)) << "before the first world switch";
+  EXPECT_FALSE(near(p.at(view.timeline_x(50'000), band_y), palette::kBtDirect));
+  EXPECT_TRUE(near(p.at(view.timeline_x(250'000), band_y), palette::kBtTranslated)) << "after it";
+}
+
 // `ringscope view --screenshot` of a bt trace with a callout selected: the
 // picture the docs use (set RINGSCOPE_KEEP_SCREENSHOT=DIR to keep it).
 TEST_F(GlView, BtScreenshotWithACalloutSelected) {

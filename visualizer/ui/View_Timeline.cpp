@@ -269,14 +269,18 @@ void View::draw_bands(ImDrawList* dl, const LaneGeom& g, const TraceModel& m, ui
   // VMX band, top to bottom: hypervisor (root), halted inside KVM, guest.
   static constexpr ImU32 kRingCols[4] = {palette::kRing3, IM_COL32(230, 200, 90, 255), palette::kRing0,
                                          palette::kNoData};
-  // In a bt trace: the monitor, halted, the translator, direct execution.
-  static constexpr ImU32 kVmxCols[4] = {palette::kRoot, palette::kHaltedInKvm, palette::kNoData, palette::kNonRoot};
-  static constexpr ImU32 kBtCols[4] = {palette::kBtMonitor, palette::kHaltedInKvm, palette::kBtTranslated,
-                                       palette::kBtDirect};
+  // In a bt trace: the monitor, halted, the translator, direct execution,
+  // and not known (before the first world switch: nothing ran yet).
+  static constexpr ImU32 kVmxCols[5] = {palette::kRoot, palette::kHaltedInKvm, palette::kNoData, palette::kNonRoot,
+                                        palette::kNoData};
+  static constexpr ImU32 kBtCols[5] = {palette::kBtMonitor, palette::kHaltedInKvm, palette::kBtTranslated,
+                                       palette::kBtDirect, palette::kNoData};
   const ImU32* band_cols = m.bt() ? kBtCols : kVmxCols;
   const int ring_h = static_cast<int>(g.ring_y1 - g.ring_y0), vmx_h = static_cast<int>(g.vmx_y1 - g.vmx_y0);
   std::array<int, 4> run_ring{};
-  std::array<int, 4> run_vmx{};
+  std::array<int, 5> run_vmx{};
+  const VcpuTrack* track = m.track(vcpu);
+  const uint64_t worlds_from = m.bt() && track ? track->worlds_from : 0;
   float ring_x = xa, vmx_x = xa;
   auto flush_ring = [&](float x_end) {
     float y = g.ring_y0;
@@ -293,7 +297,7 @@ void View::draw_bands(ImDrawList* dl, const LaneGeom& g, const TraceModel& m, ui
   };
   auto flush_vmx = [&](float x_end) {
     float y = g.vmx_y0;
-    for (int k = 0; k < 4 && x_end > vmx_x; ++k) {
+    for (int k = 0; k < 5 && x_end > vmx_x; ++k) {
       if (run_vmx[k] <= 0) continue;
       dl->AddRectFilled({vmx_x, y}, {x_end, y + static_cast<float>(run_vmx[k])}, band_cols[k]);
       y += static_cast<float>(run_vmx[k]);
@@ -325,8 +329,11 @@ void View::draw_bands(ImDrawList* dl, const LaneGeom& g, const TraceModel& m, ui
     // from translated code), so the translator's own share is what is left.
     const uint64_t busy = s.root + s.halted, width = tb - ta;
     const uint64_t translated = s.translated > s.root ? s.translated - s.root : 0;
-    const uint64_t rest = width > busy + translated ? width - busy - translated : 0;
-    const auto vmx = stack_heights<4>({s.root, s.halted, translated, rest}, vmx_h);
+    uint64_t rest = width > busy + translated ? width - busy - translated : 0;
+    // bt: before the first world switch the guest is in neither world.
+    const uint64_t unknown = ta < worlds_from ? std::min(rest, std::min(tb, worlds_from) - ta) : 0;
+    rest -= unknown;
+    const auto vmx = stack_heights<5>({s.root, s.halted, translated, rest, unknown}, vmx_h);
     if (ring != run_ring) {
       flush_ring(x);
       run_ring = ring;
