@@ -296,6 +296,7 @@ TEST(TraceModel, PipelinedOpenGivesTheSerialModel) {
   h.start_mono_ns = test::kOrigin;
   auto w = TraceWriter::create_in_memory(h);
   GuestRegs regs{};
+  std::string text;
   for (uint64_t i = 0; i < 12'000; ++i) {
     Event e;
     e.time_ns = test::kOrigin + i * 100;
@@ -307,7 +308,8 @@ TEST(TraceModel, PipelinedOpenGivesTheSerialModel) {
       e.value = i;
     } else if (i % 10 == 7) {
       e.kind = EventKind::Output;
-      e.text = std::string(1 + i % 40, static_cast<char>('a' + i % 26));
+      text.assign(1 + i % 40, static_cast<char>('a' + i % 26));  // e.text views it: it must outlive emit
+      e.text = text;
     } else {
       e.kind = EventKind::Step;
       e.source = Source::Emulator;
