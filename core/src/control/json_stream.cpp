@@ -49,7 +49,9 @@ std::optional<JsonStream::Piece> JsonStream::next() {
       } else if (c == '}' || c == ']') {
         if (--depth_ == 0) {
           size_t end = scan_ + 1;
-          bool overflow = skipping_;
+          // Past the cap whether it came in pieces (skipping) or all at
+          // once: how the bytes arrived must not change the answer.
+          bool overflow = skipping_ || end - pos_ > kMaxMessage;
           Piece p{overflow ? Piece::Kind::Overflow : Piece::Kind::Value,
                   overflow ? std::string() : buf_.substr(pos_, end - pos_)};
           skipping_ = false;

@@ -70,6 +70,28 @@ TEST(EventRing, PagesForwardFromASeqAndCountsWhatItDropped) {
   EXPECT_EQ(empty.query(std::nullopt, 5).oldest, 0u);
 }
 
+// A message over the cap is refused whether its bytes arrive in pieces or
+// all at once (a reader that falls behind gets them in one buffer).
+TEST(JsonStream, AMessageOverTheCapIsRefusedHoweverItArrives) {
+  const std::string big =
+      R"({"execute": "x", "arguments": {"data": ")" + std::string(JsonStream::kMaxMessage + 16, 'a') + R"("}})";
+  for (size_t piece : {big.size(), size_t{65536}}) {
+    SCOPED_TRACE(piece);
+    JsonStream s;
+    std::optional<JsonStream::Piece> got;
+    for (size_t at = 0; at < big.size(); at += piece) {
+      s.append(std::string_view(big).substr(at, piece));
+      if (auto p = s.next()) got = p;
+    }
+    ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(got->kind, JsonStream::Piece::Kind::Overflow);
+    s.append(R"({"execute":"query-status"})");
+    auto next = s.next();
+    ASSERT_TRUE(next.has_value()) << "the stream goes on after it";
+    EXPECT_EQ(next->kind, JsonStream::Piece::Kind::Value);
+  }
+}
+
 TEST(JsonStream, SplitsMessagesWithOrWithoutNewlines) {
   JsonStream s;
   s.append(R"({"execute":"a"}{"execute":"b", "x":"}{\"" })");
