@@ -7,6 +7,7 @@
 // a display (and without xvfb-run) it skips, saying why.
 #include <gtest/gtest.h>
 
+#include "gl_pixels.h"
 #include "platform/gl_app.h"
 #include "ringscope/events.h"
 #include "ringscope/host_counters.h"
@@ -18,23 +19,10 @@
 namespace ringscope::viewer {
 namespace {
 
-constexpr int kW = 1400, kH = 900;
-
-struct Pixels {
-  std::vector<uint8_t> rgba;
-  ImU32 at(float x, float y) const {
-    const size_t i = (static_cast<size_t>(y) * kW + static_cast<size_t>(x)) * 4;
-    return IM_COL32(rgba[i], rgba[i + 1], rgba[i + 2], 255);
-  }
-};
-
-bool near(ImU32 got, ImU32 want) {
-  for (int shift : {0, 8, 16}) {
-    const int a = static_cast<int>((got >> shift) & 0xff), b = static_cast<int>((want >> shift) & 0xff);
-    if (std::abs(a - b) > 12) return false;
-  }
-  return true;
-}
+using test::kH;
+using test::kW;
+using test::near;
+using test::Pixels;
 
 // Pixels near `col` in the box [x0, x1) x [y0, y1).
 int count_near(const Pixels& p, float x0, float x1, float y0, float y1, ImU32 col) {

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "gl_pixels.h"
 #include "platform/gl_app.h"
 #include "ui/View.h"
 #include "ui/palette.h"
@@ -19,26 +20,10 @@
 namespace ringscope::viewer {
 namespace {
 
-constexpr int kW = 1400, kH = 900;
-
-struct Pixels {
-  std::vector<uint8_t> rgba;
-  ImU32 at(float x, float y) const {
-    const size_t i = (static_cast<size_t>(y) * kW + static_cast<size_t>(x)) * 4;
-    return IM_COL32(rgba[i], rgba[i + 1], rgba[i + 2], 255);
-  }
-};
-
-// Colours compared with a little tolerance (blending, sRGB rounding).
-::testing::AssertionResult near(ImU32 got, ImU32 want) {
-  for (int shift : {0, 8, 16}) {
-    const int a = static_cast<int>((got >> shift) & 0xff), b = static_cast<int>((want >> shift) & 0xff);
-    if (std::abs(a - b) > 12)
-      return ::testing::AssertionFailure()
-             << std::hex << "colour 0x" << (got & 0xffffff) << " is not 0x" << (want & 0xffffff);
-  }
-  return ::testing::AssertionSuccess();
-}
+using test::kH;
+using test::kW;
+using test::near;
+using test::Pixels;
 
 class GlView : public ::testing::Test {
  protected:

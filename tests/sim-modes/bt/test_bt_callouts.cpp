@@ -8,35 +8,11 @@
 #include <string>
 
 #include "bt/bt_backend.h"
+#include "bt_test_support.h"
 #include "ringscope/bt_stats.h"
-#include "sim-modes/kvm/kvm_test_support.h"
 
 namespace ringscope::test {
 namespace {
-
-struct Run {
-  RunResult result;
-  RecordingSink sink;
-  bt::BtFigures figures;
-};
-
-std::unique_ptr<Run> run_bt(const std::string& name, const std::map<std::string, std::string>& params = {}) {
-  std::optional<MachineConfig> config = scenario_config(name, params, DeviceSet::Legacy);
-  if (!config) return nullptr;
-  auto machine = Machine::create(*config);
-  EXPECT_TRUE(machine.ok()) << (machine.ok() ? "" : machine.error().message);
-  if (!machine.ok()) return nullptr;
-  auto run = std::make_unique<Run>();
-  RunOptions options;
-  options.limits.wall_ms = 120000;
-  bt::BtBackend backend;
-  auto r = backend.run(*machine.value(), run->sink, options);
-  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
-  if (!r.ok()) return nullptr;
-  run->result = r.value();
-  run->figures = backend.figures();
-  return run;
-}
 
 bool io_callout(const Event& e) {
   return e.kind == EventKind::BtCallout && (e.insn == BtInsn::In || e.insn == BtInsn::Out);

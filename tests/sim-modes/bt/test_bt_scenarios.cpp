@@ -9,39 +9,11 @@
 #include <string>
 
 #include "bt/bt_backend.h"
+#include "bt_test_support.h"
 #include "emulation/emulation_backend.h"
-#include "sim-modes/kvm/kvm_test_support.h"
 
 namespace ringscope::test {
 namespace {
-
-struct BtRun {
-  RunResult result;
-  RecordingSink sink;
-  std::string console;
-  bt::BtFigures figures;
-};
-
-std::unique_ptr<BtRun> run_bt(const std::string& name, const std::map<std::string, std::string>& params = {},
-                              const std::string& input = "") {
-  std::optional<MachineConfig> config = scenario_config(name, params, DeviceSet::Legacy);
-  if (!config) return nullptr;
-  config->console_input = input;
-  auto machine = Machine::create(*config);
-  EXPECT_TRUE(machine.ok()) << (machine.ok() ? "" : machine.error().message);
-  if (!machine.ok()) return nullptr;
-  auto run = std::make_unique<BtRun>();
-  RunOptions options;
-  options.limits.wall_ms = 120000;
-  bt::BtBackend backend;
-  auto r = backend.run(*machine.value(), run->sink, options);
-  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
-  if (!r.ok()) return nullptr;
-  run->result = r.value();
-  run->console = machine.value()->console_text();
-  run->figures = backend.figures();
-  return run;
-}
 
 // Every single-CPU scenario this host's full-virt runs (syscall-insn and
 // hypercall-vmcall need VT-x/AMD-V; ipi and smp-hello several vCPUs).
